@@ -1,0 +1,27 @@
+"""Rich wrappers around Redis data types (``walrus.containers.Hash`` and friends)."""
+
+from .array import Array
+from .base import Container
+from .bits import BitField, BitFieldOperation, BloomFilter
+from .hash import Hash
+from .hyperloglog import HyperLogLog
+from .list import List
+from .set import Set
+from .streams import ConsumerGroup, ConsumerGroupStream, Stream
+from .zset import ZSet
+
+__all__ = [
+    "Array",
+    "BitField",
+    "BitFieldOperation",
+    "BloomFilter",
+    "ConsumerGroup",
+    "ConsumerGroupStream",
+    "Container",
+    "Hash",
+    "HyperLogLog",
+    "List",
+    "Set",
+    "Stream",
+    "ZSet",
+]

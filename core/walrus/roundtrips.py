@@ -1,0 +1,75 @@
+"""Count client-to-server round trips, for benchmarks and tests of call costs.
+
+A round trip is one write of a command batch to a socket: a single command, a whole pipeline
+or MULTI/EXEC block, and each reply wait of a blocking call. Counting happens on redis-py's
+connection classes, so it covers real servers and the ``memory://`` engine alike.
+"""
+
+from __future__ import annotations
+
+import threading
+from types import TracebackType
+from typing import Any
+
+from redis.connection import AbstractConnection
+
+__all__ = ["RoundTripCounter"]
+
+_lock = threading.Lock()
+_active: list[RoundTripCounter] = []
+_original_send = AbstractConnection.send_packed_command
+_original_on_connect = AbstractConnection.on_connect_check_health
+# The connection handshake (HELLO, CLIENT SETINFO, SELECT) is paid once per pooled
+# connection, not per operation, so it is not counted.
+_handshake = threading.local()
+
+
+def _counting_send(self: AbstractConnection, command: Any, check_health: bool = True) -> None:
+    if not getattr(_handshake, "active", False):
+        for counter in list(_active):
+            counter.count += 1
+    _original_send(self, command, check_health)
+
+
+def _quiet_on_connect(self: AbstractConnection, *args: Any, **kwargs: Any) -> Any:
+    _handshake.active = True
+    try:
+        return _original_on_connect(self, *args, **kwargs)
+    finally:
+        _handshake.active = False
+
+
+class RoundTripCounter:
+    """Context manager counting round trips made by any redis-py connection while active.
+
+    >>> with RoundTripCounter() as rt:
+    ...     db.get("k")
+    >>> rt.count
+    1
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __enter__(self) -> RoundTripCounter:
+        with _lock:
+            if not _active:
+                AbstractConnection.send_packed_command = _counting_send  # type: ignore[method-assign]
+                AbstractConnection.on_connect_check_health = _quiet_on_connect  # type: ignore[method-assign]
+            _active.append(self)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        with _lock:
+            _active.remove(self)
+            if not _active:
+                AbstractConnection.send_packed_command = _original_send  # type: ignore[method-assign]
+                AbstractConnection.on_connect_check_health = _original_on_connect  # type: ignore[method-assign]
+
+    def reset(self) -> None:
+        self.count = 0
