@@ -1,0 +1,128 @@
+"""Keyspace tools shared by the framework commands: scan, count and delete by pattern.
+
+Everything uses SCAN (never KEYS) and deletes with UNLINK in batches, so a large keyspace is
+walked without blocking the server. Cost: one round trip per SCAN page plus one per batch.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from .utils import decode
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .database import Database
+
+__all__ = ["delete_matching", "escape_glob", "iter_matching", "prefix_counts", "server_summary"]
+
+_GLOB_SPECIAL = frozenset("\\*?[]")
+
+
+def escape_glob(text: str) -> str:
+    """Escape glob metacharacters so ``text`` matches literally in SCAN MATCH."""
+    return "".join("\\" + ch if ch in _GLOB_SPECIAL else ch for ch in text)
+
+
+def _checked(patterns: Iterable[str]) -> list[str]:
+    checked = list(patterns)
+    for pattern in checked:
+        if not isinstance(pattern, str) or not pattern:
+            raise ValueError(f"key pattern must be a non-empty string, got {pattern!r}")
+    return checked
+
+
+def iter_matching(database: Database, patterns: Iterable[str], batch: int = 500) -> Iterator[bytes]:
+    """Keys matching any of the glob ``patterns`` (each key once). Patterns are checked up front."""
+    return _scan(database, _checked(patterns), batch)
+
+
+def _scan(database: Database, patterns: list[str], batch: int) -> Iterator[bytes]:
+    seen: set[bytes] = set()
+    for pattern in patterns:
+        for key in database.scan_iter(match=pattern, count=batch):
+            if key not in seen:
+                seen.add(key)
+                yield key
+
+
+def delete_matching(
+    database: Database,
+    patterns: Iterable[str],
+    batch: int = 500,
+    dry_run: bool = False,
+    on_progress: Callable[[int], Any] | None = None,
+) -> int:
+    """Delete (UNLINK) every key matching any pattern; returns how many were (or would be) deleted.
+
+    ``on_progress(n)`` is called after each batch with the running total.
+    """
+    if batch < 1:
+        raise ValueError(f"batch must be >= 1, got {batch}")
+    total = 0
+    chunk: list[bytes] = []
+
+    def flush() -> None:
+        nonlocal total, chunk
+        if not chunk:
+            return
+        total += len(chunk) if dry_run else int(database.unlink(*chunk))
+        chunk = []
+        if on_progress is not None:
+            on_progress(total)
+
+    for key in iter_matching(database, list(patterns), batch):
+        chunk.append(key)
+        if len(chunk) >= batch:
+            flush()
+    flush()
+    return total
+
+
+def prefix_counts(
+    database: Database, separators: str = ":|.", limit: int | None = None, batch: int = 1000
+) -> dict[str, int]:
+    """Count keys by their first segment (up to the first separator character).
+
+    ``limit`` stops after that many keys (a sample of a large keyspace).
+    """
+    counts: Counter[str] = Counter()
+    for seen, key in enumerate(database.scan_iter(count=batch), 1):
+        text = decode(key) if isinstance(key, bytes) else str(key)
+        cut = min((i for i in (text.find(s) for s in separators) if i >= 0), default=-1)
+        counts[text[: cut + 1] if cut >= 0 else text] += 1
+        if limit is not None and seen >= limit:
+            break
+    return dict(counts.most_common())
+
+
+def server_summary(database: Database) -> dict[str, Any]:
+    """A small INFO digest: version, mode, memory, clients, uptime, keys of this DB (1 round trip)."""
+    if database.is_embedded:
+        # The embedded engine has no INFO; report what it can.
+        from .embedded import EMBEDDED_VERSION
+
+        return {
+            "redis_version": EMBEDDED_VERSION,
+            "mode": "embedded (memory://)",
+            "uptime_seconds": None,
+            "connected_clients": None,
+            "used_memory_human": None,
+            "db": database.connection_pool.connection_kwargs.get("db", 0),
+            "keys": int(database.dbsize()),
+            "expires": None,
+        }
+    info = database.info()
+    db_index = database.connection_pool.connection_kwargs.get("db", 0)
+    keyspace = info.get(f"db{db_index}", {})
+    return {
+        "redis_version": info.get("redis_version"),
+        "mode": info.get("redis_mode", "standalone"),
+        "uptime_seconds": info.get("uptime_in_seconds"),
+        "connected_clients": info.get("connected_clients"),
+        "used_memory_human": info.get("used_memory_human"),
+        "db": db_index,
+        "keys": keyspace.get("keys", 0) if isinstance(keyspace, dict) else 0,
+        "expires": keyspace.get("expires", 0) if isinstance(keyspace, dict) else 0,
+    }
