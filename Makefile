@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+DJ42 := .venv-django42
+DJ42_STAMP := $(DJ42)/.installed
 
 .PHONY: demo test lint bench install clean
 
@@ -12,14 +14,20 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[all,test]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# Django's own cache test suite also runs on the oldest supported Django (4.2 LTS).
+$(DJ42_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(DJ42)
+	$(DJ42)/bin/python -m pip install --quiet 'Django>=4.2,<4.3' 'redis>=5.0' 'fakeredis>=2.26' 'lupa>=2.0' 'msgpack>=1.0'
+	touch $(DJ42_STAMP)
+
+install: $(STAMP) $(DJ42_STAMP)
 
 ## demo: the example on the embedded memory:// engine (no Redis server needed)
 demo: $(STAMP)
 	$(PY) -m walrus.demo
 
 ## test: lint, type-check, then the whole suite against a real redis-server the fixture starts
-test: $(STAMP)
+test: $(STAMP) $(DJ42_STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 	$(PY) -m pytest

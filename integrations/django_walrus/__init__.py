@@ -1,0 +1,17 @@
+"""django_walrus: the walrus suite as a Django app (cache backend, rate limits, admin, commands)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from walrus import Database
+
+__all__ = ["get_database"]
+
+
+def get_database(alias: str = "default") -> Database:
+    """The shared ``walrus.Database`` of a ``WALRUS`` alias (see ``django_walrus.conf``)."""
+    from .conf import get_database as _get_database
+
+    return _get_database(alias)

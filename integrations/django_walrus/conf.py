@@ -1,0 +1,130 @@
+"""The ``WALRUS`` setting: aliases -> connection settings, and the shared ``Database`` per alias.
+
+::
+
+    WALRUS = {
+        "default": {
+            "URL": "redis://localhost:6379/0",        # or "memory://site" (embedded engine)
+            "OPTIONS": {"socket_timeout": 0.5},        # passed to the redis-py connection pool
+            "PREFIXES": ["myapp:", "cache:"],          # what walrus_flush deletes by default
+        },
+    }
+
+A plain string is accepted as shorthand for ``{"URL": ...}``. Without a ``WALRUS`` setting the
+``default`` alias is ``redis://localhost:6379/0``. Settings are read on first use and re-read
+when a test changes them (``setting_changed``).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from walrus import Database
+
+__all__ = [
+    "ALLOWED_ALIAS_KEYS",
+    "DEFAULT_URL",
+    "ALLOWED_OPTIONS",
+    "alias_settings",
+    "get_database",
+    "reset_databases",
+    "safe_url",
+    "walrus_settings",
+]
+
+DEFAULT_URL = "redis://localhost:6379/0"
+ALLOWED_ALIAS_KEYS = frozenset({"URL", "OPTIONS", "PREFIXES"})
+# redis-py ConnectionPool keyword arguments users may set through OPTIONS.
+ALLOWED_OPTIONS = frozenset(
+    {
+        "socket_timeout",
+        "socket_connect_timeout",
+        "socket_keepalive",
+        "retry_on_timeout",
+        "max_connections",
+        "health_check_interval",
+        "client_name",
+        "username",
+        "password",
+        "decode_responses",
+        "protocol",
+        "ssl_cert_reqs",
+        "ssl_ca_certs",
+        "ssl_certfile",
+        "ssl_keyfile",
+    }
+)
+
+_lock = threading.Lock()
+_databases: dict[str, Database] = {}
+
+
+def safe_url(url: str) -> str:
+    """``url`` with any password replaced by ``***`` (for messages and logs)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def walrus_settings() -> dict[str, dict[str, Any]]:
+    """The normalised ``WALRUS`` setting (aliases -> dicts with URL/OPTIONS/PREFIXES)."""
+    from django.conf import settings
+
+    raw = getattr(settings, "WALRUS", None)
+    if raw is None:
+        return {"default": {"URL": DEFAULT_URL, "OPTIONS": {}, "PREFIXES": []}}
+    if not isinstance(raw, dict):
+        raise TypeError(f"settings.WALRUS must be a dict of aliases, got {type(raw).__name__}")
+    result: dict[str, dict[str, Any]] = {}
+    for alias, value in raw.items():
+        if isinstance(value, str):
+            value = {"URL": value}
+        if not isinstance(value, dict):
+            raise TypeError(
+                f"settings.WALRUS[{alias!r}] must be a URL string or a dict, got {type(value).__name__}"
+            )
+        result[alias] = {
+            "URL": value.get("URL", DEFAULT_URL),
+            "OPTIONS": dict(value.get("OPTIONS") or {}),
+            "PREFIXES": list(value.get("PREFIXES") or []),
+        }
+    return result
+
+
+def alias_settings(alias: str = "default") -> dict[str, Any]:
+    """Settings of one alias; KeyError naming the alias when it is not configured."""
+    config = walrus_settings()
+    try:
+        return config[alias]
+    except KeyError:
+        raise KeyError(
+            f"settings.WALRUS has no alias {alias!r} (configured: {', '.join(sorted(config)) or 'none'})"
+        ) from None
+
+
+def get_database(alias: str = "default") -> Database:
+    """The ``walrus.Database`` of ``alias``: one connection pool per alias, shared by the cache
+    backend, rate limits, models and commands. Does not connect until first used."""
+    database = _databases.get(alias)
+    if database is not None:
+        return database
+    with _lock:
+        database = _databases.get(alias)
+        if database is None:
+            config = alias_settings(alias)
+            database = Database.from_url(config["URL"], **config["OPTIONS"])
+            _databases[alias] = database
+    return database
+
+
+def reset_databases(**_: Any) -> None:
+    """Drop cached Databases (their pools are disconnected); the next use re-reads settings."""
+    with _lock:
+        for database in _databases.values():
+            database.connection_pool.disconnect()
+        _databases.clear()

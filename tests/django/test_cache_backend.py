@@ -1,0 +1,181 @@
+"""django_walrus.cache.WalrusCache beyond Django's contract: options, safety, extras."""
+
+from __future__ import annotations
+
+import logging
+import pickle
+from typing import Any
+
+import pytest
+import redis
+from django.core.cache import cache, caches
+from django.core.cache.backends.base import InvalidCacheBackendError  # noqa: F401
+from django.core.exceptions import ImproperlyConfigured
+from django.test import Client
+
+from django_walrus.cache import WalrusCache
+from walrus.roundtrips import RoundTripCounter
+
+
+def _raw(redis_url: str) -> redis.Redis:
+    return redis.Redis.from_url(redis_url)
+
+
+def test_values_round_trip_and_ints_stay_native(redis_url: str) -> None:
+    cache.set("n", 41)
+    cache.set("obj", {"a": [1, 2], "b": b"\xff"})
+    assert cache.incr("n") == 42
+    assert cache.get("obj") == {"a": [1, 2], "b": b"\xff"}
+    assert _raw(redis_url).get(":1:n") == b"42"
+
+
+def test_incr_missing_and_non_integer(redis_url: str) -> None:
+    with pytest.raises(ValueError, match="not found"):
+        cache.incr("missing")
+    assert not _raw(redis_url).exists(":1:missing")
+    cache.set("s", "text")
+    with pytest.raises(TypeError, match="not an integer"):
+        cache.incr("s")
+    assert cache.get("s") == "text"
+
+
+def test_incr_keeps_ttl(redis_url: str) -> None:
+    cache.set("n", 1, timeout=100)
+    cache.incr("n", 5)
+    assert 90 < _raw(redis_url).ttl(":1:n") <= 100
+
+
+def test_tampered_pickle_is_a_miss_and_never_unpickled(redis_url: str, caplog: Any) -> None:
+    class Boom:
+        def __reduce__(self) -> Any:
+            return (eval, ("__import__('os').environ.__setitem__('WALRUS_PWNED', '1')",))
+
+    payload = b"\x00" + pickle.dumps(Boom())
+    _raw(redis_url).set(":1:evil", payload)
+    with caplog.at_level(logging.WARNING, logger="walrus"):
+        assert cache.get("evil", "default") == "default"
+    import os
+
+    assert "WALRUS_PWNED" not in os.environ
+    cache.set("good", [1, 2, 3])
+    stored = _raw(redis_url).get(":1:good")
+    _raw(redis_url).set(":1:good", stored[:-1] + bytes([stored[-1] ^ 1]))
+    assert cache.get("good") is None
+
+
+def test_unsigned_json_and_compression(redis_url: str, settings: Any) -> None:
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_walrus.cache.WalrusCache",
+            "LOCATION": redis_url,
+            "OPTIONS": {"SERIALIZER": "json", "SIGN": False, "COMPRESS_MIN_LENGTH": 100},
+        }
+    }
+    big = {"text": "x" * 5000}
+    cache.set("big", big)
+    cache.set("small", {"a": 1})
+    raw = _raw(redis_url)
+    assert raw.get(":1:small") == b'\x00{"a":1}' or raw.get(":1:small").startswith(b"\x00{")
+    assert raw.get(":1:big")[:1] == b"\x01"
+    assert len(raw.get(":1:big")) < 200
+    assert cache.get("big") == big
+
+
+def test_bad_options_raise_improperly_configured(redis_url: str) -> None:
+    with pytest.raises(ImproperlyConfigured, match="unknown OPTIONS"):
+        WalrusCache(redis_url, {"OPTIONS": {"NOPE": 1}})
+    with pytest.raises(ImproperlyConfigured, match="not both"):
+        WalrusCache(redis_url, {"OPTIONS": {"ALIAS": "default"}})
+    with pytest.raises(ImproperlyConfigured, match="COMPRESS_MIN_LENGTH"):
+        WalrusCache(redis_url, {"OPTIONS": {"COMPRESS_MIN_LENGTH": -1}})
+
+
+def test_clear_only_touches_this_cache(redis_url: str) -> None:
+    raw = _raw(redis_url)
+    raw.set("foreign:key", 1)
+    cache.set("a", 1)
+    caches["prefixed"].set("a", 2)
+    cache.clear()
+    assert cache.get("a") is None
+    assert caches["prefixed"].get("a") == 2
+    assert raw.get("foreign:key") == b"1"
+    caches["prefixed"].clear()
+    assert caches["prefixed"].get("a") is None
+    assert raw.get("foreign:key") == b"1"
+
+
+def test_multi_key_calls_are_one_round_trip() -> None:
+    cache.set("warm", 1)
+    with RoundTripCounter() as rt:
+        cache.set_many({"a": 1, "b": 2, "c": 3}, timeout=30)
+    assert rt.count == 1
+    with RoundTripCounter() as rt:
+        assert cache.get_many(["a", "b", "c", "zz"]) == {"a": 1, "b": 2, "c": 3}
+    assert rt.count == 1
+    with RoundTripCounter() as rt:
+        cache.delete_many(["a", "b"])
+    assert rt.count == 1
+    with RoundTripCounter() as rt:
+        cache.incr("c")
+    assert rt.count == 1
+
+
+def test_extras_ttl_persist_expire_pattern_keys(redis_url: str) -> None:
+    cache.set("session:1", 1, timeout=100)
+    cache.set("session:2", 2, timeout=None)
+    cache.set("other", 3)
+    assert 90 < cache.ttl("session:1") <= 100
+    assert cache.ttl("session:2") is None
+    assert cache.ttl("missing") == 0
+    assert cache.persist("session:1") is True
+    assert cache.ttl("session:1") is None
+    assert cache.expire("session:2", 50) is True
+    assert 40 < cache.ttl("session:2") <= 50
+    assert sorted(cache.iter_keys("session:*")) == ["session:1", "session:2"]
+    assert cache.delete_pattern("session:*") == 2
+    assert cache.get("other") == 3
+
+
+def test_lock_is_a_walrus_lock() -> None:
+    lock = cache.lock("job", timeout=5)
+    assert lock.acquire(block=False)
+    other = cache.lock("job", timeout=5)
+    assert not other.acquire(block=False)
+    lock.release()
+    assert other.acquire(block=False)
+    other.release()
+
+
+def test_ignore_exceptions_turns_outage_into_miss(free_port_url: str, settings: Any, caplog: Any) -> None:
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_walrus.cache.WalrusCache",
+            "LOCATION": free_port_url,
+            "OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
+        }
+    }
+    with caplog.at_level(logging.WARNING, logger="django_walrus.cache"):
+        assert cache.get("k", "fallback") == "fallback"
+        cache.set("k", 1)
+        assert cache.get_many(["a"]) == {}
+    assert any("ConnectionError" in r.getMessage() for r in caplog.records)
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_walrus.cache.WalrusCache",
+            "LOCATION": free_port_url,
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2},
+        }
+    }
+    with pytest.raises(redis.ConnectionError):
+        cache.get("k")
+
+
+@pytest.mark.django_db
+def test_sessions_use_the_cache_backend(redis_url: str) -> None:
+    from django.contrib.auth.models import User
+
+    User.objects.create_user("ann", password="pw-123456")
+    client = Client()
+    assert client.login(username="ann", password="pw-123456")
+    session_key = client.cookies["sessionid"].value
+    assert _raw(redis_url).exists(f":1:django.contrib.sessions.cache{session_key}")
