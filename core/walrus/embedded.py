@@ -24,6 +24,10 @@ _servers_lock = threading.Lock()
 EMBEDDED_VERSION = "7.4"
 
 
+def _version_tuple(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
 def parse_memory_url(url: str) -> tuple[str, int, dict[str, Any]]:
     """Split ``memory://name/db?decode_responses=1`` into (name, db, options)."""
     parsed = urlparse(url)
@@ -57,7 +61,7 @@ def _get_server(name: str) -> Any:
     with _servers_lock:
         server = _servers.get(name)
         if server is None:
-            server = fakeredis.FakeServer(version=EMBEDDED_VERSION)
+            server = fakeredis.FakeServer(version=_version_tuple(EMBEDDED_VERSION))
             _servers[name] = server
         return server
 
@@ -71,8 +75,7 @@ def reset_memory_server(name: str = "default") -> None:
 def memory_connection_pool(url: str, **kwargs: Any) -> redis.ConnectionPool:
     """A redis-py connection pool whose connections talk to the named in-process server."""
     try:
-        from fakeredis import FakeServer  # noqa: F401
-        from fakeredis._clients._sync import FakeRedisConnection
+        from .embedded_commands import WalrusFakeConnection
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise EmbeddedEngineUnavailable(
             "memory:// needs the embedded engine: pip install 'walrus-suite[embedded]'"
@@ -100,5 +103,5 @@ def memory_connection_pool(url: str, **kwargs: Any) -> redis.ConnectionPool:
     if options:
         raise ValueError(f"unsupported options for memory://: {sorted(options)}")
     return redis.ConnectionPool(
-        connection_class=FakeRedisConnection, max_connections=max_connections, **conn_kwargs
+        connection_class=WalrusFakeConnection, max_connections=max_connections, **conn_kwargs
     )

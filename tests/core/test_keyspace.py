@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from walrus import Database
-from walrus.keyspace import delete_matching, escape_glob, iter_matching, prefix_counts, server_summary
+from walrus.keyspace import (
+    delete_matching,
+    escape_glob,
+    iter_matching,
+    prefix_counts,
+    server_summary,
+)
 
 
 def _fill(db: Database) -> None:

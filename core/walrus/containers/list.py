@@ -1,9 +1,247 @@
-"""Placeholder: being written (see the open issue)."""
+"""``List``: a Redis list with a Python list-like interface."""
 
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from redis.exceptions import ResponseError
+
+from ..utils import decode as _decode
 from .base import Container
+from .errors import (
+    ContainerIndexError,
+    ContainerTypeError,
+    ContainerValueError,
+    check_index,
+    check_value,
+    check_values,
+    guard,
+)
 
-__all__ = ["List"]
+if TYPE_CHECKING:  # pragma: no cover
+    from ..database import Database
+
+__all__ = ["List", "slice_to_range"]
+
+# Marks the element to delete by index; random per call so it never equals a stored value.
+_SENTINEL_PREFIX = b"\x00walrus:deleted:"
+
+
+def slice_to_range(container: Container, item: slice) -> tuple[int, int] | None:
+    """Turn a step-1 Python slice into inclusive ``(start, end)`` for LRANGE-like commands
+    (negative positions count from the end, as both Python and Redis do). ``None`` means
+    the range is empty whatever the length (``stop == 0``)."""
+    start = 0 if item.start is None else check_index(container, item.start, "slice start")
+    if item.stop is None:
+        return start, -1
+    stop = check_index(container, item.stop, "slice stop")
+    if stop == 0:
+        return None
+    return start, stop - 1
+
+
+def slice_step(container: Container, item: slice) -> int:
+    """The slice's step as an int (1 when omitted); zero is a ValueError, as in Python."""
+    if item.step is None:
+        return 1
+    step = check_index(container, item.step, "slice step")
+    if step == 0:
+        raise ContainerValueError(f"{container!r}: slice step cannot be zero")
+    return step
+
+
+def _check_iterable(container: Container, values: Any, what: str) -> list[Any]:
+    # A str is iterable, but extend("abc") adding three letters is almost always a bug.
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise ContainerTypeError(
+            f"{container!r}: {what} expects an iterable of values, got {type(values).__name__}"
+        )
+    values = list(values)
+    check_values(container, values)
+    return values
 
 
 class List(Container):
-    pass
+    """A Redis list. Values come back as bytes (``as_list(decode=True)`` for str).
+
+    Each method is one round trip.
+    """
+
+    redis_type = "list"
+    accepted_types: tuple[str, ...] = ("list",)
+
+    @classmethod
+    def from_list(
+        cls, database: Database, key: Any, data: Iterable[Any], clear: bool = False
+    ) -> List:
+        """Create a List at ``key`` from ``data`` (appended; ``clear`` replaces the old content).
+        One MULTI/EXEC round trip."""
+        lst = cls(database, key)
+        values = _check_iterable(lst, data, "from_list")
+        pipe = database.pipeline(transaction=True)
+        if clear:
+            pipe.delete(key)
+        if values:
+            pipe.rpush(key, *values)
+        if pipe.command_stack:
+            lst._run_pipe(pipe)
+        return lst
+
+    @guard
+    def _run_pipe(self, pipe: Any) -> list[Any]:
+        return list(pipe.execute())
+
+    # -- reading ----------------------------------------------------------------------------
+
+    @guard
+    def __getitem__(self, item: int | slice) -> Any:
+        """``lst[i]`` (IndexError when out of range) or ``lst[a:b:c]`` (a list). 1 round trip."""
+        if isinstance(item, slice):
+            step = slice_step(self, item)
+            if step != 1:
+                return self.database.lrange(self.key, 0, -1)[item]
+            bounds = slice_to_range(self, item)
+            if bounds is None:
+                return []
+            return self.database.lrange(self.key, bounds[0], bounds[1])
+        index = check_index(self, item, "List index")
+        value = self.database.lindex(self.key, index)
+        if value is None:
+            raise ContainerIndexError(f"{self!r}: list index {index} out of range")
+        return value
+
+    @guard
+    def __len__(self) -> int:
+        """LLEN, 1 round trip."""
+        return int(self.database.llen(self.key))
+
+    @guard
+    def __contains__(self, value: Any) -> bool:
+        """LPOS, 1 round trip."""
+        check_value(self, value)
+        return self.database.lpos(self.key, value) is not None
+
+    def __iter__(self) -> Iterator[Any]:
+        """Iterate over a snapshot of the items (one LRANGE, 1 round trip)."""
+        return iter(self.as_list())
+
+    @guard
+    def as_list(self, decode: bool = False) -> list[Any]:
+        """All items, as bytes or (``decode=True``) str. 1 round trip."""
+        items = self.database.lrange(self.key, 0, -1)
+        if decode:
+            return [_decode(v) for v in items]
+        return list(items)
+
+    # -- writing ----------------------------------------------------------------------------
+
+    @guard
+    def __setitem__(self, idx: int, value: Any) -> None:
+        """LSET; IndexError when ``idx`` is out of range. 1 round trip."""
+        if isinstance(idx, slice):
+            raise ContainerTypeError(f"{self!r}: slice assignment is not supported")
+        index = check_index(self, idx, "List index")
+        check_value(self, value)
+        try:
+            self.database.lset(self.key, index, value)
+        except ResponseError as exc:
+            message = str(exc)
+            if "out of range" in message or "no such key" in message:
+                raise ContainerIndexError(f"{self!r}: list index {index} out of range") from None
+            raise
+
+    @guard
+    def __delitem__(self, item: Any) -> None:
+        """``del lst[i]`` removes the item at index ``i`` (IndexError when out of range);
+        ``del lst[a:b]`` trims the list to ONLY that range (as upstream walrus documents);
+        ``del lst['value']`` removes every item equal to the value. 1 round trip."""
+        if isinstance(item, slice):
+            if slice_step(self, item) != 1:
+                raise ContainerValueError(f"{self!r}: del with a slice step is not supported")
+            bounds = slice_to_range(self, item)
+            start, end = bounds if bounds is not None else (1, 0)  # 1..0 keeps nothing
+            self.database.ltrim(self.key, start, end)
+            return
+        if isinstance(item, (str, bytes, float)):
+            self.database.lrem(self.key, 0, item)  # type: ignore[arg-type]
+            return
+        if not hasattr(type(item), "__index__"):
+            raise ContainerTypeError(
+                f"{self!r}: del expects an int index, a slice or a str/bytes value, "
+                f"got {type(item).__name__}"
+            )
+        index = check_index(self, item, "List index")
+        # Mark the item with a unique sentinel then remove it, in one MULTI/EXEC, so no
+        # other client can observe or disturb the marked list.
+        sentinel = _SENTINEL_PREFIX + os.urandom(12)
+        pipe = self.database.pipeline(transaction=True)
+        pipe.lset(self.key, index, sentinel)  # type: ignore[arg-type]
+        pipe.lrem(self.key, 1, sentinel)  # type: ignore[arg-type]
+        replies = pipe.execute(raise_on_error=False)
+        if isinstance(replies[0], ResponseError):
+            message = str(replies[0])
+            if "out of range" in message or "no such key" in message:
+                raise ContainerIndexError(f"{self!r}: list index {index} out of range")
+            raise replies[0]
+
+    @guard
+    def append(self, value: Any) -> int:
+        """RPUSH one value; returns the new length. 1 round trip."""
+        check_value(self, value)
+        return int(self.database.rpush(self.key, value))
+
+    @guard
+    def prepend(self, value: Any) -> int:
+        """LPUSH one value; returns the new length. 1 round trip."""
+        check_value(self, value)
+        return int(self.database.lpush(self.key, value))
+
+    @guard
+    def extend(self, value: Iterable[Any]) -> int:
+        """RPUSH every value of an iterable; returns the new length. 1 round trip."""
+        values = _check_iterable(self, value, "extend")
+        if not values:
+            return int(self.database.llen(self.key))
+        return int(self.database.rpush(self.key, *values))
+
+    @guard
+    def insert_before(self, value: Any, key: Any) -> int:
+        """LINSERT BEFORE the first item equal to ``key``; returns the new length, -1
+        when ``key`` is not in the list, 0 when the list does not exist. 1 round trip."""
+        check_value(self, value)
+        check_value(self, key, "pivot")
+        return int(self.database.linsert(self.key, "BEFORE", key, value))
+
+    @guard
+    def insert_after(self, value: Any, key: Any) -> int:
+        """LINSERT AFTER the first item equal to ``key``; returns the new length, -1
+        when ``key`` is not in the list, 0 when the list does not exist. 1 round trip."""
+        check_value(self, value)
+        check_value(self, key, "pivot")
+        return int(self.database.linsert(self.key, "AFTER", key, value))
+
+    @guard
+    def popleft(self) -> Any:
+        """LPOP: the first item, or None when empty. 1 round trip."""
+        return self.database.lpop(self.key)
+
+    @guard
+    def popright(self) -> Any:
+        """RPOP: the last item, or None when empty. 1 round trip."""
+        return self.database.rpop(self.key)
+
+    @guard
+    def bpopleft(self, timeout: float = 0) -> Any:
+        """BLPOP: the first item, waiting up to ``timeout`` seconds (0 = forever); None on
+        timeout. 1 round trip."""
+        reply = self.database.blpop([self.key], timeout)
+        return None if reply is None else reply[1]
+
+    @guard
+    def bpopright(self, timeout: float = 0) -> Any:
+        """BRPOP: the last item, waiting up to ``timeout`` seconds (0 = forever); None on
+        timeout. 1 round trip."""
+        reply = self.database.brpop([self.key], timeout)
+        return None if reply is None else reply[1]

@@ -1,9 +1,527 @@
-"""Placeholder: being written (see the open issue)."""
+"""``ZSet``: a Redis sorted set that acts like both a set and a dict of member -> score."""
 
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from itertools import islice
+from typing import TYPE_CHECKING, Any
+
+from ..utils import decode as _decode
 from .base import Container
+from .errors import (
+    ContainerTypeError,
+    ContainerValueError,
+    check_index,
+    check_score,
+    check_value,
+    check_values,
+    guard,
+)
+from .list import slice_step, slice_to_range
+from .set import Set
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..database import Database
 
 __all__ = ["ZSet"]
 
+Pairs = list[tuple[Any, float]]
+
+
+def _pairs(rows: Any) -> Pairs:
+    """(member, score) tuples from any reply shape: RESP2 tuples, RESP3 [member, score]
+    lists, a flat [m, s, m, s] array (Lua, RESP3 pops without count)."""
+    if not rows:
+        return []
+    first = rows[0]
+    if type(first) is tuple:
+        return list(rows)
+    if isinstance(first, list):
+        return [(m, float(s)) for m, s in rows]
+    return [(rows[i], float(rows[i + 1])) for i in range(0, len(rows), 2)]
+
+
+def _number_text(value: float) -> str:
+    # repr() keeps every digit; Redis reads "inf"/"-inf" too.
+    return repr(value)
+
 
 class ZSet(Container):
-    pass
+    """A Redis sorted set. Members come back as bytes, scores as floats.
+
+    Each method is one round trip; iteration pages through ZSCAN.
+    """
+
+    redis_type = "zset"
+    accepted_types: tuple[str, ...] = ("zset",)
+    # Store commands (ZUNIONSTORE/ZINTERSTORE) also read plain sets, as score-1 members.
+    accepted_other_types: tuple[str, ...] = ("zset", "set")
+
+    @classmethod
+    def from_dict(
+        cls, database: Database, key: Any, data: Mapping[Any, Any], clear: bool = False
+    ) -> ZSet:
+        """Create a ZSet at ``key`` from a {member: score} mapping (``clear`` drops old members
+        first). One MULTI/EXEC round trip."""
+        zs = cls(database, key)
+        if not isinstance(data, Mapping):
+            raise ContainerTypeError(
+                f"{zs!r}: from_dict expects a mapping, got {type(data).__name__}"
+            )
+        mapping = zs._mapping(dict(data), (), {})
+        pipe = database.pipeline(transaction=True)
+        if clear:
+            pipe.delete(key)
+        if mapping:
+            pipe.zadd(key, mapping)
+        if pipe.command_stack:
+            zs._run_pipe(pipe)
+        return zs
+
+    @guard
+    def _run_pipe(self, pipe: Any) -> list[Any]:
+        return list(pipe.execute())
+
+    # -- argument helpers ---------------------------------------------------------------------
+
+    def _mapping(
+        self, first: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> dict[Any, float]:
+        """A NEW {member: score} dict from a mapping, ``item, score, ...`` pairs and keywords."""
+        data: dict[Any, float] = {}
+        if isinstance(first, Mapping):
+            if args:
+                raise ContainerTypeError(
+                    f"{self!r}: add takes a mapping or item, score pairs, not both"
+                )
+            pairs: Iterable[tuple[Any, Any]] = first.items()
+        elif first is None:
+            if args:
+                raise ContainerTypeError(f"{self!r}: add got scores without items")
+            pairs = ()
+        else:
+            flat = (first, *args)
+            if len(flat) % 2:
+                raise ContainerTypeError(
+                    f"{self!r}: add expects item, score pairs, got {len(flat)} values"
+                )
+            pairs = zip(flat[::2], flat[1::2], strict=True)
+        for member, score in (*pairs, *kwargs.items()):
+            check_value(self, member, "member")
+            data[member] = check_score(self, score, f"score of {member!r}")
+        return data
+
+    def _score_bound(self, value: Any, what: str) -> tuple[str, float]:
+        """A score bound as text Redis reads (``"(1.5"`` exclusive, ``"-inf"``) and its value."""
+        if isinstance(value, (str, bytes)):
+            text = _decode(value).strip() if isinstance(value, bytes) else value.strip()
+            exclusive = text.startswith("(")
+            number = check_score(self, text[1:] if exclusive else text, what)
+            return ("(" if exclusive else "") + _number_text(number), number
+        number = check_score(self, value, what)
+        return _number_text(number), number
+
+    def _lex_bound(self, value: Any, what: str) -> tuple[Any, int, bytes]:
+        """Validate a lex bound: ``-``, ``+``, ``[value`` (inclusive) or ``(value``."""
+        if not isinstance(value, (str, bytes)):
+            raise ContainerTypeError(
+                f"{self!r}: {what} must be str or bytes, got {type(value).__name__}"
+            )
+        raw = value.encode("utf-8") if isinstance(value, str) else value
+        if raw == b"-":
+            return value, -1, b""
+        if raw == b"+":
+            return value, 1, b""
+        if raw[:1] in (b"[", b"("):
+            return value, 0, raw[1:]
+        raise ContainerValueError(
+            f"{self!r}: {what} must be '-', '+', '[value' (inclusive) or '(value' (exclusive), got {value!r}"
+        )
+
+    def _lex_bounds(self, low: Any, high: Any) -> tuple[Any, Any]:
+        lo, lo_rank, lo_val = self._lex_bound(low, "low")
+        hi, hi_rank, hi_val = self._lex_bound(high, "high")
+        # Accept bounds given high-first too (as ZREVRANGEBYLEX takes them).
+        if (lo_rank, lo_val) > (hi_rank, hi_val):
+            return hi, lo
+        return lo, hi
+
+    def _others(self, others: Iterable[Any]) -> list[Container]:
+        result: list[Container] = []
+        for other in others:
+            if isinstance(other, (ZSet, Set)):
+                result.append(other)
+            elif isinstance(other, (str, bytes)) and other:
+                result.append(ZSet(self.database, other))
+            else:
+                raise ContainerTypeError(
+                    f"{self!r}: expected ZSet/Set objects or key names, got {type(other).__name__}"
+                )
+        return result
+
+    def _count(self, count: Any) -> int:
+        if isinstance(count, bool) or not isinstance(count, int):
+            raise ContainerTypeError(f"{self!r}: count must be an int, got {type(count).__name__}")
+        if count < 1:
+            raise ContainerValueError(f"{self!r}: count must be at least 1, got {count}")
+        return count
+
+    # -- dict / set protocol ------------------------------------------------------------------
+
+    @guard
+    def __contains__(self, item: Any) -> bool:
+        """ZSCORE is not nil. 1 round trip."""
+        check_value(self, item, "member")
+        return self.database.zscore(self.key, item) is not None
+
+    @guard
+    def __len__(self) -> int:
+        """ZCARD. 1 round trip."""
+        return int(self.database.zcard(self.key))
+
+    @guard
+    def __iter__(self) -> Iterator[tuple[Any, float]]:
+        """Yield ``(member, score)`` pairs, paging with ZSCAN (1 round trip per page)."""
+        yield from self.database.zscan_iter(self.key)
+
+    @guard
+    def __setitem__(self, item: Any, score: Any) -> None:
+        """ZADD one member. 1 round trip."""
+        check_value(self, item, "member")
+        self.database.zadd(self.key, {item: check_score(self, score)})
+
+    @guard
+    def __getitem__(self, item: Any) -> list[Any]:
+        """Members by rank, as a list (with ``(member, score)`` tuples when asked):
+
+        ``zs[:10]``, ``zs[-3:]``, ``zs[::-1]`` rank slices (stop exclusive, as Python);
+        ``zs['k1':'k10']``, ``zs[:'k5']`` member bounds (INCLUSIVE; KeyError if missing);
+        ``zs[i]`` the member at rank ``i`` as a one-item list (empty when out of range);
+        ``zs[:10, True]`` adds scores. 1 round trip.
+        """
+        with_scores = False
+        if isinstance(item, tuple):
+            if len(item) != 2 or not isinstance(item[1], int):
+                raise ContainerTypeError(f"{self!r}: use zs[range] or zs[range, with_scores: bool]")
+            item, with_scores = item[0], bool(item[1])
+        if isinstance(item, slice):
+            return self._slice_get(item, with_scores)
+        if isinstance(item, (str, bytes)):
+            return self._member_range("scores" if with_scores else "get", ("m", item), ("m", item))
+        index = check_index(self, item, "ZSet rank")
+        return self._rank_range(index, index, with_scores)
+
+    @guard
+    def __delitem__(self, item: Any) -> None:
+        """``del zs['a']`` / ``del zs['a', 'b']`` remove members (ZREM); ``del zs[2:5]`` and
+        ``del zs['k1':'k5']`` remove by rank (member bounds inclusive). 1 round trip."""
+        if isinstance(item, slice):
+            if slice_step(self, item) != 1:
+                raise ContainerValueError(f"{self!r}: del with a slice step is not supported")
+            start, stop = self._bounds(item)
+            if start is None or stop is None:
+                return
+            if start[0] == "r" and stop[0] == "r":
+                self.database.zremrangebyrank(self.key, start[1], stop[1])
+            else:
+                self._member_range("del", start, stop)
+            return
+        members = list(item) if isinstance(item, (tuple, list)) else [item]
+        self.remove(*members)
+
+    def _bounds(self, item: slice) -> tuple[Any, Any]:
+        """Start/stop as ("r", rank) / ("m", member); (None, None) for a surely empty range."""
+        start: Any = ("r", 0)
+        if isinstance(item.start, (str, bytes)):
+            start = ("m", item.start)
+        elif item.start is not None:
+            start = ("r", check_index(self, item.start, "slice start"))
+        if item.stop is None:
+            return start, ("r", -1)
+        if isinstance(item.stop, (str, bytes)):
+            return start, ("m", item.stop)
+        stop = check_index(self, item.stop, "slice stop")
+        if stop == 0:
+            return None, None
+        return start, ("r", stop - 1)
+
+    def _slice_get(self, item: slice, with_scores: bool) -> list[Any]:
+        step = slice_step(self, item)
+        if step != 1:
+            if isinstance(item.start, (str, bytes)) or isinstance(item.stop, (str, bytes)):
+                raise ContainerValueError(f"{self!r}: a slice step needs rank (int) bounds")
+            slice_to_range(self, item)  # validates the bounds
+            return self._rank_range(0, -1, with_scores)[item]
+        start, stop = self._bounds(item)
+        if start is None or stop is None:
+            return []
+        if start[0] == "r" and stop[0] == "r":
+            return self._rank_range(start[1], stop[1], with_scores)
+        return self._member_range("scores" if with_scores else "get", start, stop)
+
+    def _rank_range(self, start: int, stop: int, with_scores: bool) -> list[Any]:
+        rows = self.database.zrange(self.key, start, stop, withscores=with_scores)
+        return _pairs(rows) if with_scores else list(rows)
+
+    def _member_range(self, mode: str, start: tuple[str, Any], stop: tuple[str, Any]) -> Any:
+        for kind, value in (start, stop):
+            if kind == "m":
+                check_value(self, value, "member bound")
+        reply = self.database.run_script(
+            "zset_range_by_member", [self.key], [mode, start[0], start[1], stop[0], stop[1]]
+        )
+        if isinstance(reply, int) and reply < 0:
+            missing = start[1] if reply == -1 else stop[1]
+            raise KeyError(missing)
+        if mode == "del":
+            return int(reply)
+        if mode == "scores":
+            return _pairs(reply)
+        return list(reply)
+
+    # -- writing ------------------------------------------------------------------------------
+
+    @guard
+    def add(self, _mapping: Any = None, *args: Any, **kwargs: Any) -> int:
+        """ZADD members with scores, given as a mapping, ``item, score, ...`` arguments and/or
+        keywords (``zs.add({'a': 1})``, ``zs.add(a=1, b=2)``, ``zs.add('a', 1)``). Returns how
+        many members were new. 1 round trip (none when empty); the caller's dict is not touched."""
+        data = self._mapping(_mapping, args, kwargs)
+        if not data:
+            return 0
+        return int(self.database.zadd(self.key, data))  # type: ignore[arg-type]
+
+    @guard
+    def remove(self, *items: Any) -> int:
+        """ZREM; returns how many were removed. 1 round trip (none when no items)."""
+        if not items:
+            return 0
+        check_values(self, items, "member")
+        return int(self.database.zrem(self.key, *items))
+
+    @guard
+    def incr(self, key: Any, incr_by: Any = 1.0) -> float:
+        """ZINCRBY: add ``incr_by`` to the member's score (0 when new); the new score.
+        1 round trip."""
+        check_value(self, key, "member")
+        return float(self.database.zincrby(self.key, check_score(self, incr_by, "incr_by"), key))  # type: ignore[arg-type]
+
+    @guard
+    def remove_by_rank(self, low: int, high: int | None = None) -> int:
+        """ZREMRANGEBYRANK low..high inclusive (just ``low`` when ``high`` is None); the
+        number removed. 1 round trip."""
+        lo = check_index(self, low, "low")
+        hi = lo if high is None else check_index(self, high, "high")
+        return int(self.database.zremrangebyrank(self.key, lo, hi))
+
+    @guard
+    def remove_by_score(self, low: Any, high: Any = None) -> int:
+        """ZREMRANGEBYSCORE low..high (just score ``low`` when ``high`` is None; ``"(x"`` is
+        exclusive, ``"-inf"``/``"+inf"`` unbounded); the number removed. 1 round trip."""
+        lo = self._score_bound(low, "low")[0]
+        hi = lo if high is None else self._score_bound(high, "high")[0]
+        return int(self.database.zremrangebyscore(self.key, lo, hi))
+
+    # -- reading ------------------------------------------------------------------------------
+
+    @guard
+    def score(self, item: Any) -> float | None:
+        """ZSCORE: the member's score, or None when absent. 1 round trip."""
+        check_value(self, item, "member")
+        value = self.database.zscore(self.key, item)
+        return None if value is None else float(value)
+
+    @guard
+    def rank(self, item: Any, reverse: bool = False) -> int | None:
+        """ZRANK (ZREVRANK with ``reverse``): 0-based position, or None when absent.
+        1 round trip."""
+        check_value(self, item, "member")
+        value = (self.database.zrevrank if reverse else self.database.zrank)(self.key, item)
+        return None if value is None else int(value)  # type: ignore[arg-type]
+
+    @guard
+    def count(self, low: Any, high: Any = None) -> int:
+        """ZCOUNT of scores in low..high (just score ``low`` when ``high`` is None).
+        1 round trip."""
+        lo = self._score_bound(low, "low")[0]
+        hi = lo if high is None else self._score_bound(high, "high")[0]
+        return int(self.database.zcount(self.key, lo, hi))
+
+    @guard
+    def lex_count(self, low: Any, high: Any) -> int:
+        """ZLEXCOUNT between lex bounds (``-``, ``+``, ``[a`` inclusive, ``(a`` exclusive).
+        1 round trip."""
+        lo, hi = self._lex_bounds(low, high)
+        return int(self.database.zlexcount(self.key, lo, hi))
+
+    @guard
+    def range(
+        self,
+        low: Any,
+        high: Any,
+        with_scores: bool = False,
+        desc: bool = False,
+        reverse: bool = False,
+    ) -> list[Any]:
+        """Members whose score lies between ``low`` and ``high`` (either order; ``"(x"``
+        exclusive, ``"-inf"``/``"+inf"`` unbounded), by ascending score, or descending with
+        ``desc`` or ``reverse``. 1 round trip (ZRANGEBYSCORE / ZREVRANGEBYSCORE)."""
+        lo, lo_value = self._score_bound(low, "low")
+        hi, hi_value = self._score_bound(high, "high")
+        if lo_value > hi_value:
+            lo, hi = hi, lo
+        if desc or reverse:
+            rows = self.database.zrevrangebyscore(self.key, hi, lo, withscores=with_scores)
+        else:
+            rows = self.database.zrangebyscore(self.key, lo, hi, withscores=with_scores)
+        return _pairs(rows) if with_scores else list(rows)
+
+    @guard
+    def range_by_lex(
+        self,
+        low: Any,
+        high: Any,
+        start: int | None = None,
+        num: int | None = None,
+        reverse: bool = False,
+    ) -> list[Any]:
+        """Members between lex bounds (``-``, ``+``, ``[a``, ``(a``; either order), skipping
+        ``start`` and returning at most ``num``; descending with ``reverse``. 1 round trip."""
+        lo, hi = self._lex_bounds(low, high)
+        if start is not None or num is not None:
+            start = 0 if start is None else check_index(self, start, "start")
+            num = -1 if num is None else check_index(self, num, "num")
+        if reverse:
+            return list(self.database.zrevrangebylex(self.key, hi, lo, start, num))
+        return list(self.database.zrangebylex(self.key, lo, hi, start, num))
+
+    @guard
+    def as_items(self, decode: bool = False) -> Pairs:
+        """Every ``(member, score)`` pair by ascending score (member as str with ``decode``).
+        1 round trip."""
+        rows = _pairs(self.database.zrange(self.key, 0, -1, withscores=True))
+        if decode:
+            return [(_decode(m), s) for m, s in rows]
+        return rows
+
+    def search(self, pattern: Any, count: int | None = None) -> Iterator[tuple[Any, float]]:
+        """Yield ``(member, score)`` for members matching the glob ``pattern`` (ZSCAN MATCH),
+        at most ``count`` of them."""
+        check_value(self, pattern, "pattern")
+        found = self._scan(pattern)
+        return found if count is None else islice(found, count)
+
+    @guard
+    def _scan(self, match: Any) -> Iterator[tuple[Any, float]]:
+        for member, score in self.database.zscan_iter(self.key, match=match):
+            yield member, float(score)
+
+    # -- popping ------------------------------------------------------------------------------
+
+    @guard
+    def popmin(self, count: int = 1) -> Pairs | None:
+        """ZPOPMIN: remove the ``count`` lowest members; ``(member, score)`` pairs lowest
+        first, or None when empty. 1 round trip."""
+        rows = _pairs(self.database.zpopmin(self.key, self._count(count)))
+        return rows or None
+
+    @guard
+    def popmax(self, count: int = 1) -> Pairs | None:
+        """ZPOPMAX: remove the ``count`` highest members; ``(member, score)`` pairs highest
+        first, or None when empty. 1 round trip."""
+        rows = _pairs(self.database.zpopmax(self.key, self._count(count)))
+        return rows or None
+
+    @guard
+    def popmin_compat(self, count: int = 1) -> Pairs | None:
+        """As ``popmin`` without ZPOPMIN (Redis < 5): ZRANGE + ZREMRANGEBYRANK in one
+        MULTI/EXEC. 1 round trip."""
+        n = self._count(count)
+        pipe = self.database.pipeline(transaction=True)
+        pipe.zrange(self.key, 0, n - 1, withscores=True)
+        pipe.zremrangebyrank(self.key, 0, n - 1)
+        rows = _pairs(pipe.execute()[0])
+        return rows or None
+
+    @guard
+    def popmax_compat(self, count: int = 1) -> Pairs | None:
+        """As ``popmax`` without ZPOPMAX (Redis < 5), in one MULTI/EXEC. 1 round trip."""
+        n = self._count(count)
+        pipe = self.database.pipeline(transaction=True)
+        pipe.zrange(self.key, -n, -1, withscores=True)
+        pipe.zremrangebyrank(self.key, -n, -1)
+        rows = _pairs(pipe.execute()[0])
+        rows.reverse()
+        return rows or None
+
+    def _bpop(self, command: Any, timeout: float) -> tuple[Any, float] | None:
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout < 0:
+            raise ContainerValueError(
+                f"{self!r}: timeout must be a number of seconds >= 0, got {timeout!r}"
+            )
+        reply = command([self.key], timeout)
+        if reply is None:
+            return None
+        return reply[1], float(reply[2])
+
+    @guard
+    def bpopmin(self, timeout: float = 0) -> tuple[Any, float] | None:
+        """BZPOPMIN: remove the lowest member, waiting up to ``timeout`` seconds (0 =
+        forever); ``(member, score)`` or None on timeout. 1 round trip."""
+        return self._bpop(self.database.bzpopmin, timeout)
+
+    @guard
+    def bpopmax(self, timeout: float = 0) -> tuple[Any, float] | None:
+        """BZPOPMAX: as ``bpopmin`` for the highest member. 1 round trip."""
+        return self._bpop(self.database.bzpopmax, timeout)
+
+    # -- algebra ------------------------------------------------------------------------------
+
+    @guard
+    def _store(
+        self, command: str, dest: Any, others: list[Container], options: dict[str, Any]
+    ) -> int:
+        unknown = set(options) - {"aggregate", "weights"}
+        if unknown:
+            raise ContainerTypeError(f"{self!r}: unexpected keyword argument(s) {sorted(unknown)}")
+        keys = [self.key, *(o.key for o in others)]
+        args: list[Any] = [dest, len(keys), *keys]
+        weights = options.get("weights")
+        if weights is not None:
+            if not isinstance(weights, Sequence) or len(weights) != len(keys):
+                raise ContainerValueError(
+                    f"{self!r}: weights must be a sequence of {len(keys)} numbers"
+                )
+            args += ["WEIGHTS", *(_number_text(check_score(self, w, "weight")) for w in weights)]
+        aggregate = options.get("aggregate")
+        if aggregate is not None:
+            if not isinstance(aggregate, str) or aggregate.upper() not in ("SUM", "MIN", "MAX"):
+                raise ContainerValueError(
+                    f"{self!r}: aggregate must be 'SUM', 'MIN' or 'MAX', got {aggregate!r}"
+                )
+            args += ["AGGREGATE", aggregate.upper()]
+        return int(self.database.execute_command(command, *args))
+
+    def _dest(self, dest: Any) -> Any:
+        if isinstance(dest, Container):
+            return dest.key
+        if not isinstance(dest, (str, bytes)) or not dest:
+            raise ContainerTypeError(
+                f"{self!r}: dest must be a key name, got {type(dest).__name__}"
+            )
+        return dest
+
+    def interstore(self, dest: Any, *others: Any, **kwargs: Any) -> ZSet:
+        """Store the intersection with ``others`` (ZSets, Sets or key names) at ``dest``;
+        keywords ``aggregate`` ('SUM'/'MIN'/'MAX') and ``weights``. Returns a ZSet for
+        ``dest``. 1 round trip (ZINTERSTORE)."""
+        dest_key = self._dest(dest)
+        self._store("ZINTERSTORE", dest_key, self._others(others), kwargs)
+        return ZSet(self.database, dest_key)
+
+    def unionstore(self, dest: Any, *others: Any, **kwargs: Any) -> ZSet:
+        """Store the union with ``others`` at ``dest`` (keywords as ``interstore``). Returns a
+        ZSet for ``dest``. 1 round trip (ZUNIONSTORE)."""
+        dest_key = self._dest(dest)
+        self._store("ZUNIONSTORE", dest_key, self._others(others), kwargs)
+        return ZSet(self.database, dest_key)

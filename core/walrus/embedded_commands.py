@@ -1,0 +1,57 @@
+"""Commands the ``memory://`` engine adds to fakeredis, which lacks them.
+
+Kept apart from ``embedded.py`` because it reaches into fakeredis internals: it is imported
+only when a ``memory://`` pool is built, and only this module changes when fakeredis does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fakeredis import _msgs as msgs
+from fakeredis._clients._sync import FakeRedisConnection
+from fakeredis._commands import Key, command
+from fakeredis._helpers import OK, SimpleError
+from fakeredis._socket import FakeSocket
+from fakeredis.model import StreamEntryKey, XStream
+
+__all__ = ["WalrusFakeConnection"]
+
+
+class _WalrusFakeSocket(FakeSocket):
+    """fakeredis' socket plus XSETID."""
+
+    @command(name="XSETID", fixed=(Key(XStream), bytes), repeat=(bytes,))
+    def xsetid(self, key: Any, last_id: bytes, *options: bytes) -> Any:
+        # Same checks and messages as Redis 7: the stream must exist and the new last id
+        # may not go below its newest entry.
+        stream = key.value
+        if stream is None:
+            raise SimpleError("ERR no such key")
+        if options:
+            raise SimpleError(msgs.SYNTAX_ERROR_MSG)
+        new_id = StreamEntryKey.parse_str(last_id)
+        newest = stream.last_item_key()
+        if len(stream) and new_id < StreamEntryKey.parse_str(newest):
+            raise SimpleError(
+                "ERR The ID specified in XSETID is smaller than the target stream top item"
+            )
+        stream._last_id = new_id
+        key.updated()
+        return OK
+
+
+class WalrusFakeConnection(FakeRedisConnection):
+    """A fakeredis connection whose server also understands the commands above."""
+
+    def _connect(self) -> FakeSocket:
+        server = self._server
+        if server is None or not server.connected:
+            raise self._connection_error_class(msgs.CONNECTION_ERROR_MSG)
+        return _WalrusFakeSocket(
+            server,
+            client_class=self._client_class,
+            db=self.db,
+            lua_modules=self._lua_modules,
+            client_info=self._client_info,
+        )
