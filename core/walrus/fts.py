@@ -1,0 +1,318 @@
+"""``Index``: a full-text search index of documents with metadata, stored in plain Redis types.
+
+Key layout (the one upstream walrus uses, so either library reads the other's index):
+
+- ``fts.<name>``: set of indexed document ids
+- ``doc.<name>.<id>``: hash of the document: ``content`` plus metadata fields
+- ``fts.<name>.<token>``: sorted set, member = document id, score = minus the token's term
+  frequency in that document (lower is better)
+- ``temp.fts.<name>.<uuid>.<n>``: query temporaries, created and deleted inside one script
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from .containers import Set
+from .exceptions import WalrusError
+from .search.plan import TokenQuery, compile_query, run_token_query
+from .search.query import QueryError, parse
+from .search.tokenizer import Tokenizer
+from .utils import decode_dict
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .database import Database
+
+__all__ = ["Index", "IndexConflictError", "QueryError"]
+
+MAX_ATTEMPTS = 10
+
+
+class IndexConflictError(WalrusError):
+    """A document kept changing under a write: it was retried ``MAX_ATTEMPTS`` times."""
+
+
+def _doc_id(key: Any) -> str:
+    if isinstance(key, bytes):
+        return key.decode("utf-8")
+    if isinstance(key, str):
+        return key
+    if isinstance(key, (int, uuid.UUID)) and not isinstance(key, bool):
+        return str(key)
+    raise TypeError(f"document key must be str, bytes, int or UUID, got {type(key).__name__}")
+
+
+def _content(content: Any) -> str:
+    if isinstance(content, bytes):
+        return content.decode("utf-8")
+    if not isinstance(content, str):
+        raise TypeError(f"document content must be str or bytes, got {type(content).__name__}")
+    return content
+
+
+def _metadata(positional: Mapping[Any, Any] | None, extra: dict[str, Any]) -> dict[str, Any]:
+    if positional is not None and not isinstance(positional, Mapping):
+        raise TypeError(f"metadata must be a mapping, got {type(positional).__name__}")
+    merged: dict[str, Any] = {}
+    for field, value in [*(positional or {}).items(), *extra.items()]:
+        if isinstance(field, bytes):
+            field = field.decode("utf-8")
+        if not isinstance(field, str) or not field:
+            raise TypeError(f"metadata field names must be non-empty str, got {field!r}")
+        if field == "content":
+            raise ValueError("metadata field 'content' is reserved for the document's text")
+        if isinstance(value, bool) or not isinstance(value, (str, bytes, int, float)):
+            raise TypeError(
+                f"metadata field {field!r} must be str, bytes, int or float, "
+                f"got {type(value).__name__}"
+            )
+        merged[field] = value
+    return merged
+
+
+class Index:
+    """Full-text index named ``name`` on ``database``.
+
+    Options (the tokenizer's): ``stemmer`` (True = Porter, False, or a Snowball algorithm
+    name), ``metaphone`` (double metaphone phonetic tokens), ``stopwords_file`` (None = the
+    shipped English list, a path, or False), ``min_word_length``; and
+    ``default_conjunction`` ("AND" or "OR") for words written side by side in a query.
+    Documents must be indexed and searched with the same options.
+    """
+
+    def __init__(
+        self,
+        database: Database,
+        name: str,
+        *,
+        stemmer: bool | str = True,
+        metaphone: bool = False,
+        stopwords_file: str | os.PathLike[str] | None | bool = None,
+        min_word_length: int | None = None,
+        default_conjunction: str = "AND",
+    ) -> None:
+        if isinstance(name, bytes):
+            name = name.decode("utf-8")
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"Index name must be a non-empty str, got {name!r}")
+        if not isinstance(default_conjunction, str) or default_conjunction.upper() not in (
+            "AND",
+            "OR",
+        ):
+            raise ValueError(
+                f"default_conjunction must be 'AND' or 'OR', got {default_conjunction!r}"
+            )
+        self.database = database
+        self.db = database  # upstream attribute name
+        self.name = name
+        self.default_conjunction = default_conjunction.upper()
+        self.tokenizer = Tokenizer(
+            stemmer=stemmer,
+            metaphone=metaphone,
+            stopwords_file=stopwords_file,
+            min_word_length=min_word_length,
+        )
+        self.members_key = f"fts.{name}"
+        self.members = Set(database, self.members_key)
+
+    def __repr__(self) -> str:
+        return f"<Index {self.name!r}>"
+
+    # -- keys ------------------------------------------------------------------------------
+
+    def document_key(self, key: Any) -> str:
+        """Name of the hash holding document ``key``."""
+        return f"doc.{self.name}.{_doc_id(key)}"
+
+    def token_key(self, token: str) -> str:
+        """Name of the sorted set of documents containing ``token``."""
+        return f"fts.{self.name}.{token}"
+
+    @property
+    def _temp_prefix(self) -> str:
+        # Contains the index name, so a {hash tag} in it puts temporaries in the same slot.
+        return f"temp.fts.{self.name}."
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def add(self, key: Any, content: Any, metadata: Mapping[Any, Any] | None = None, /, **extra: Any) -> None:
+        """Index a document with optional metadata (a mapping and/or keyword arguments).
+
+        Adding an id that is already indexed re-indexes it like ``update``: old tokens are
+        removed, metadata merged. 1 round trip for a new document (an EVALSHA), 2 when it
+        already exists.
+        """
+        self._write(_doc_id(key), "merge", _content(content), _metadata(metadata, extra), None)
+
+    def update(self, key: Any, content: Any, metadata: Mapping[Any, Any] | None = None, /, **extra: Any) -> None:
+        """Replace the content of an indexed document; existing metadata is kept and the
+        given fields are merged over it. KeyError when ``key`` is not indexed. 2 round trips."""
+        doc_id = _doc_id(key)
+        fields = _metadata(metadata, extra)
+        self._write(doc_id, "merge", _content(content), fields, self._read_state(doc_id))
+
+    def replace(self, key: Any, content: Any, metadata: Mapping[Any, Any] | None = None, /, **extra: Any) -> None:
+        """Replace an indexed document entirely: content and metadata (old metadata fields
+        are dropped). KeyError when ``key`` is not indexed. 2 round trips."""
+        doc_id = _doc_id(key)
+        fields = _metadata(metadata, extra)
+        self._write(doc_id, "replace", _content(content), fields, self._read_state(doc_id))
+
+    def remove(self, key: Any, preserve_data: bool = False) -> None:
+        """Remove a document from the index, and its hash unless ``preserve_data``.
+
+        Every token entry of the document goes; a token set left empty disappears.
+        KeyError when ``key`` is not indexed. 2 round trips.
+        """
+        doc_id = _doc_id(key)
+        action = "unindex" if preserve_data else "delete"
+        self._write(doc_id, action, None, {}, self._read_state(doc_id))
+
+    def _read_state(self, doc_id: str) -> tuple[bool, bytes | None]:
+        pipe = self.database.pipeline(transaction=False)
+        pipe.sismember(self.members_key, doc_id)
+        pipe.hget(self.document_key(doc_id), "content")
+        indexed, content = pipe.execute()
+        if not indexed:
+            raise KeyError(f"document {doc_id!r} is not in index {self.name!r}")
+        return True, content
+
+    def _token_keys_holding(self, doc_id: str) -> list[str]:
+        """Token sets that list ``doc_id``, found by SCAN: only for an indexed document whose
+        hash (and so its content) was deleted behind the index's back. Many round trips."""
+        prefix = self.token_key("")
+        pattern = re.sub(r"([*?\[\]\\])", r"\\\1", prefix) + "*"
+        candidates = [
+            key.decode("utf-8") if isinstance(key, bytes) else key
+            for key in self.database.scan_iter(match=pattern, count=1000, _type="zset")
+        ]
+        # Tokens never contain ".": a longer key belongs to another index ("<name>.x").
+        candidates = [key for key in candidates if "." not in key[len(prefix) :]]
+        pipe = self.database.pipeline(transaction=False)
+        for key in candidates:
+            pipe.zscore(key, doc_id)
+        return [key for key, score in zip(candidates, pipe.execute(), strict=True) if score is not None]
+
+    def _write(
+        self,
+        doc_id: str,
+        action: str,
+        content: str | None,
+        metadata: dict[str, Any],
+        state: tuple[bool, bytes | None] | None,
+    ) -> None:
+        must_exist = state is not None  # update / replace / remove read it first
+        # Optimistic: tokenize what we believe is stored, let the script check that belief
+        # and, when it was wrong, retry with the state the script reported.
+        if state is None:
+            state = (False, None)  # add(): assume a new document, the common case
+        new_scores: dict[str, float] = {}
+        fields: list[Any] = []
+        if content is not None:
+            new_scores = self.tokenizer.tokenize(content)
+            fields = ["content", content]
+            for field, value in metadata.items():
+                fields.extend((field, value))
+        for _ in range(MAX_ATTEMPTS):
+            indexed, old_content = state
+            if must_exist and not indexed:
+                raise KeyError(f"document {doc_id!r} is not in index {self.name!r}")
+            old_keys: list[str] = []
+            if indexed and old_content is not None:
+                old_text = old_content.decode("utf-8", "replace")
+                old_keys = [self.token_key(t) for t in self.tokenizer.tokenize(old_text)]
+            elif indexed:
+                old_keys = self._token_keys_holding(doc_id)
+            if not indexed:
+                guard: list[Any] = ["0", ""]
+            elif old_content is None:
+                guard = ["2", ""]
+            else:
+                guard = ["1", old_content]
+            new_tokens = list(new_scores)
+            keys = [
+                self.members_key,
+                self.document_key(doc_id),
+                *old_keys,
+                *(self.token_key(t) for t in new_tokens),
+            ]
+            args = [
+                doc_id,
+                *guard,
+                action,
+                len(old_keys),
+                len(new_tokens),
+                len(fields) // 2,
+                *fields,
+                *(repr(-new_scores[t]) for t in new_tokens),
+            ]
+            result = self.database.run_script("fts_write", keys=keys, args=args)
+            if int(result[0]) == 1:
+                return
+            state = (bool(int(result[1])), result[2] if len(result) > 2 else None)
+        raise IndexConflictError(
+            f"document {doc_id!r} of index {self.name!r} changed during {MAX_ATTEMPTS} attempts"
+        )
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def get_document(self, key: Any) -> dict[str, str]:
+        """The document's hash: ``content`` plus metadata, as str; {} when missing.
+        1 round trip."""
+        return decode_dict(self.database.hgetall(self.document_key(key)))
+
+    def __contains__(self, key: Any) -> bool:
+        """Whether ``key`` is indexed (1 round trip)."""
+        return bool(self.database.sismember(self.members_key, _doc_id(key)))
+
+    def __len__(self) -> int:
+        """Number of indexed documents (1 round trip)."""
+        return int(self.database.scard(self.members_key))
+
+    def compile(self, query: str, default_conjunction: str | None = None) -> TokenQuery:
+        """Parse ``query`` and reduce it to this index's tokens (no round trip).
+        Raises QueryError for an empty or malformed query."""
+        return compile_query(parse(query, default_conjunction or self.default_conjunction), self.tokenizer)
+
+    def _search(self, query: str, default_conjunction: str | None) -> list[tuple[str, float, dict[str, str]]]:
+        compiled = self.compile(query, default_conjunction)
+        ranked = run_token_query(self.database, compiled, self.token_key, self._temp_prefix)
+        if not ranked:
+            return []
+        pipe = self.database.pipeline(transaction=False)
+        for doc_id, _ in ranked:
+            pipe.hgetall(self.document_key(doc_id))
+        found = []
+        for (doc_id, score), data in zip(ranked, pipe.execute(), strict=True):
+            if not data:  # removed between the two round trips
+                continue
+            document = decode_dict(data)
+            if compiled.needs_verification and not compiled.matches(document.get("content", "")):
+                continue
+            found.append((doc_id, -score, document))
+        return found
+
+    def search(self, query: str, default_conjunction: str | None = None) -> list[dict[str, str]]:
+        """Documents matching ``query``, best first (highest summed term frequency; ties in
+        id order). Each is a dict with ``content`` and the metadata.
+
+        Query syntax: words, "quoted phrases", AND, OR, parentheses; side-by-side words are
+        joined with ``default_conjunction`` (the index's, "AND" unless set). Words are
+        tokenized like documents (stopwords dropped, stemmed). Raises QueryError (a
+        ValueError) for an empty or malformed query. 2 round trips: one script evaluating the
+        whole query, one pipelined HGETALL batch.
+        """
+        return [document for _, _, document in self._search(query, default_conjunction)]
+
+    def search_items(self, query: str, default_conjunction: str | None = None) -> list[tuple[str, dict[str, str]]]:
+        """Like ``search`` but ``(document id, document)`` pairs. 2 round trips."""
+        return [(doc_id, document) for doc_id, _, document in self._search(query, default_conjunction)]
+
+    def search_scores(self, query: str, default_conjunction: str | None = None) -> list[tuple[str, float]]:
+        """``(document id, score)`` pairs, best first; score = summed term frequencies of the
+        query's tokens. 2 round trips."""
+        return [(doc_id, score) for doc_id, score, _ in self._search(query, default_conjunction)]
