@@ -20,11 +20,11 @@ def _ids(messages: list[Any]) -> list[str]:
 
 
 def test_one_database_per_alias_shared_with_cache(redis_url: str) -> None:
-    from django.core.cache import cache
+    from django.core.cache import caches
 
     db = get_database()
     assert db is get_database("default")
-    assert isinstance(cache, WalrusCache)
+    assert isinstance(caches["default"], WalrusCache)
     assert cache.database is db
     db.set("app:x", 1)
     assert cache.database.get("app:x") == b"1"

@@ -1,0 +1,385 @@
+"""``Cache``: values under ``<name>:<key>``, with memoizing decorators.
+
+Values go through an injectable serializer (pickle by default, as upstream walrus, so data
+written by either reads back). Give ``signing_key`` and every value is HMAC-signed: a value
+that fails verification is logged and treated as a miss, never unpickled. Integers written by
+``incr`` are stored as plain digits so Redis can add to them; ``get`` returns them as ``int``.
+
+Decorator keys are ``module.qualname:<digest of the canonical JSON of the bound arguments>``
+(keyword order does not matter; see ``walrus.keys``), unlike upstream's order-dependent keys.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import re
+import threading
+import time
+import uuid
+import weakref
+from collections.abc import Callable, Iterable, Mapping
+from functools import wraps
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+
+from redis.exceptions import ResponseError
+
+from .keys import call_key, qualified_name
+from .keyspace import delete_matching, escape_glob, iter_matching
+from .serializers import BadSignature, Serializer, SignedSerializer, get_serializer
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .database import Database
+
+__all__ = ["Cache", "CacheMetrics"]
+
+logger = logging.getLogger("walrus.cache")
+F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
+_INT_RE = re.compile(rb"-?[0-9]{1,19}\Z")
+_MISS = object()
+
+
+class CacheMetrics:
+    """Hit/miss counts and mean call times (seconds) of one ``cached`` function, this process."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+        self.hit_time = 0.0
+        self.miss_time = 0.0
+
+    def record(self, hit: bool, elapsed: float) -> None:
+        with self._lock:
+            if hit:
+                self.hits += 1
+                self.hit_time += elapsed
+            else:
+                self.misses += 1
+                self.miss_time += elapsed
+
+    def as_dict(self) -> dict[str, float]:
+        with self._lock:
+            calls = self.hits + self.misses
+            return {
+                "hits": self.hits,
+                "misses": self.misses,
+                "hit_rate": self.hits / calls if calls else 0.0,
+                "avg_hit_time": self.hit_time / self.hits if self.hits else 0.0,
+                "avg_miss_time": self.miss_time / self.misses if self.misses else 0.0,
+            }
+
+
+def _check_timeout(timeout: Any) -> None:
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout < 0):
+        raise ValueError(f"cache timeout must be None or a number of seconds >= 0, got {timeout!r}")
+
+
+class Cache:
+    """A namespace of cached values on ``database``.
+
+    ``default_timeout`` (seconds, None = no expiry) applies when ``set`` gets none; ``debug``
+    turns the cache into a no-op. ``serializer`` is ``"pickle"`` (default), ``"json"``,
+    ``"msgpack"`` or an object with dumps/loads; ``signing_key`` adds HMAC signing.
+    """
+
+    def __init__(
+        self,
+        database: Database,
+        name: str = "cache",
+        default_timeout: float | None = None,
+        debug: bool = False,
+        serializer: str | Serializer | None = "pickle",
+        signing_key: bytes | str | None = None,
+    ) -> None:
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"cache name must be a non-empty str, got {name!r}")
+        _check_timeout(default_timeout)
+        inner = get_serializer(serializer)
+        self.serializer: Serializer = SignedSerializer(inner, signing_key) if signing_key else inner
+        self.database = database
+        self.name = name
+        self.default_timeout = default_timeout
+        self.debug = debug
+
+    # -- keys and values ----------------------------------------------------------------
+
+    def make_key(self, key: Any) -> str:
+        """The Redis key of cache entry ``key``: ``<name>:<key>``."""
+        if isinstance(key, bytes):
+            key = key.decode("utf-8")
+        if not isinstance(key, str):
+            raise TypeError(f"cache key must be str or bytes, got {type(key).__name__}")
+        return f"{self.name}:{key}"
+
+    def _dumps(self, value: Any) -> bytes:
+        return self.serializer.dumps(value)
+
+    def _loads(self, raw: Any, key: str) -> Any:
+        if raw is None:
+            return _MISS
+        if isinstance(raw, str):  # a Database with decode_responses=True (text serializers only)
+            raw = raw.encode("utf-8")
+        if _INT_RE.match(raw):  # written by incr(); never a serializer's output
+            return int(raw)
+        try:
+            return self.serializer.loads(raw)
+        except BadSignature as exc:
+            logger.warning("cache value %r failed verification and was ignored: %s", key, exc)
+            return _MISS
+        except Exception as exc:  # corrupt or foreign bytes: a miss, not a crash of the caller
+            logger.warning("cache value %r could not be deserialized and was ignored: %r", key, exc)
+            return _MISS
+
+    def _expiry(self, timeout: float | None) -> int | None:
+        """Milliseconds for PX, or None for no expiry (0 means no expiry, as upstream)."""
+        timeout = self.default_timeout if timeout is None else timeout
+        _check_timeout(timeout)
+        return int(timeout * 1000) if timeout else None
+
+    # -- single values ---------------------------------------------------------------------
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        """The cached value, or ``default`` on a miss (1 round trip)."""
+        if self.debug:
+            return default
+        redis_key = self.make_key(key)
+        value = self._loads(self.database.get(redis_key), redis_key)
+        return default if value is _MISS else value
+
+    def set(self, key: Any, value: Any, timeout: float | None = None) -> bool:
+        """Cache ``value`` for ``timeout`` seconds (default: ``default_timeout``) (1 round trip)."""
+        redis_key = self.make_key(key)
+        px = self._expiry(timeout)
+        payload = self._dumps(value)
+        if self.debug:
+            return True
+        return bool(self.database.set(redis_key, payload, px=px))
+
+    def delete(self, key: Any) -> bool:
+        """Remove ``key``; True when it existed (1 round trip)."""
+        redis_key = self.make_key(key)
+        if self.debug:
+            return False
+        return bool(self.database.delete(redis_key))
+
+    def incr(self, key: Any, delta: int = 1, timeout: float | None = None) -> int:
+        """Add ``delta`` to the integer at ``key`` (0 when missing) and return it (1 Lua call;
+        a new counter gets the timeout). TypeError when ``key`` holds a non-integer."""
+        if isinstance(delta, bool) or not isinstance(delta, int):
+            raise TypeError(f"incr delta must be an int, got {type(delta).__name__}")
+        redis_key = self.make_key(key)
+        px = self._expiry(timeout)
+        try:
+            return int(self.database.run_script("cache_incr", keys=[redis_key], args=[delta, px or 0]))
+        except ResponseError as exc:  # "value is not an integer": name the key
+            if "not an integer" in str(exc):
+                raise TypeError(f"cache key {redis_key!r} does not hold an integer") from exc
+            raise
+
+    # -- many values, one round trip each ------------------------------------------------------
+
+    def get_many(self, keys: Iterable[Any]) -> dict[Any, Any]:
+        """The cached values of ``keys`` that are present, as a dict (1 round trip: MGET)."""
+        keys = list(keys)
+        redis_keys = [self.make_key(k) for k in keys]
+        if self.debug or not keys:
+            return {}
+        found = {}
+        for key, redis_key, raw in zip(keys, redis_keys, self.database.mget(redis_keys), strict=True):
+            value = self._loads(raw, redis_key)
+            if value is not _MISS:
+                found[key] = value
+        return found
+
+    def set_many(self, mapping: Mapping[Any, Any], timeout: float | None = None) -> bool:
+        """Cache every item of ``mapping`` (1 round trip: one pipeline)."""
+        px = self._expiry(timeout)
+        items = [(self.make_key(k), self._dumps(v)) for k, v in mapping.items()]
+        if self.debug or not items:
+            return True
+        pipe = self.database.pipeline(transaction=False)
+        for redis_key, payload in items:
+            pipe.set(redis_key, payload, px=px)
+        return all(pipe.execute())
+
+    def delete_many(self, keys: Iterable[Any]) -> int:
+        """Remove ``keys``; returns how many existed (1 round trip: one UNLINK)."""
+        redis_keys = [self.make_key(k) for k in keys]
+        if self.debug or not redis_keys:
+            return 0
+        return int(self.database.unlink(*redis_keys))
+
+    def keys(self) -> list[bytes]:
+        """Every Redis key of this cache (SCAN MATCH ``<name>:*``, one round trip per page)."""
+        return list(iter_matching(self.database, [escape_glob(self.name) + ":*"]))
+
+    def flush(self) -> int:
+        """Delete every entry of this cache, SCAN + UNLINK in batches; returns the count."""
+        return delete_matching(self.database, [escape_glob(self.name) + ":*"])
+
+    # -- decorators -------------------------------------------------------------------------
+
+    def _key_for(self, fn: Callable[..., Any], key_fn: Callable[..., Any] | None, args: Any, kwargs: Any) -> str:
+        if key_fn is not None:
+            return str(key_fn(args, kwargs))
+        return call_key(fn, args, kwargs)
+
+    def cached(
+        self,
+        key_fn: Callable[[tuple[Any, ...], dict[str, Any]], Any] | None = None,
+        timeout: float | None = None,
+        metrics: bool = False,
+    ) -> Callable[[F], F]:
+        """Memoize a function: 1 round trip on a hit, 2 on a miss (get, then set).
+
+        ``key_fn(args, kwargs)`` overrides the key. The wrapper gains ``bust(*args, **kwargs)``
+        and, with ``metrics=True``, ``metrics()`` returning hits, misses, hit rate and the mean
+        time (seconds) of hits and of misses.
+        """
+        _check_timeout(timeout)
+
+        def decorator(fn: F) -> F:
+            stats = CacheMetrics()
+
+            @wraps(fn)
+            def inner(*args: Any, **kwargs: Any) -> Any:
+                key = self._key_for(fn, key_fn, args, kwargs)
+                start = time.perf_counter()
+                value = _MISS if self.debug else self._raw_get(key)
+                if value is _MISS:
+                    value = fn(*args, **kwargs)
+                    self.set(key, value, timeout)
+                    hit = False
+                else:
+                    hit = True
+                if metrics:
+                    stats.record(hit, time.perf_counter() - start)
+                return value
+
+            def bust(*args: Any, **kwargs: Any) -> bool:
+                return self.delete(self._key_for(fn, key_fn, args, kwargs))
+
+            inner.bust = bust  # type: ignore[attr-defined]
+            inner.metrics = stats.as_dict  # type: ignore[attr-defined]
+            return inner  # type: ignore[return-value]
+
+        return decorator
+
+    def _raw_get(self, key: str) -> Any:
+        redis_key = self.make_key(key)
+        return self._loads(self.database.get(redis_key), redis_key)
+
+    def cached_property(
+        self, key_fn: Callable[..., Any] | None = None, timeout: float | None = None
+    ) -> Callable[[Callable[[Any], T]], _CachedProperty[T]]:
+        """Decorator for a method exposed as a property whose value is cached per instance.
+
+        The instance's identity is ``obj.__cache_key__()`` when defined (shared between
+        processes), otherwise a random id given to the object on first use (never reused,
+        unlike upstream's ``id(obj)``). ``del obj.attr`` busts it. 1 round trip on a hit.
+        """
+        _check_timeout(timeout)
+
+        def decorator(fn: Callable[[Any], T]) -> _CachedProperty[T]:
+            return _CachedProperty(self, fn, key_fn, timeout)
+
+        return decorator
+
+    def cache_async(
+        self, key_fn: Callable[..., Any] | None = None, timeout: float | None = 3600
+    ) -> Callable[[Callable[..., T]], Callable[..., Callable[..., T]]]:
+        """Decorator: calling the function starts it in a thread (or reads the cache) and
+        returns at once a callable ``result(block=True, timeout=None)`` for its value."""
+        _check_timeout(timeout)
+
+        def decorator(fn: Callable[..., T]) -> Callable[..., Callable[..., T]]:
+            cached_fn = self.cached(key_fn, timeout)(fn)
+
+            @wraps(fn)
+            def inner(*args: Any, **kwargs: Any) -> Callable[..., T]:
+                results: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=1)
+
+                def run() -> None:
+                    try:
+                        results.put((True, cached_fn(*args, **kwargs)))
+                    except BaseException as exc:  # handed to whoever asks for the result
+                        results.put((False, exc))
+
+                threading.Thread(target=run, daemon=True, name=f"cache_async:{fn.__name__}").start()
+                done: list[tuple[bool, Any]] = []
+
+                def result(block: bool = True, timeout: float | None = None) -> T:
+                    if not done:
+                        done.append(results.get(block=block, timeout=timeout))
+                    ok, value = done[0]
+                    if not ok:
+                        raise value
+                    return value  # type: ignore[no-any-return]
+
+                return result
+
+            return inner
+
+        return decorator
+
+
+class _CachedProperty(Generic[T]):
+    """The descriptor behind ``Cache.cached_property``."""
+
+    _ids: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+    _ids_lock = threading.Lock()
+
+    def __init__(
+        self, cache: Cache, fn: Callable[[Any], T], key_fn: Callable[..., Any] | None, timeout: float | None
+    ) -> None:
+        self.cache = cache
+        self.fn = fn
+        self.key_fn = key_fn
+        self.timeout = timeout
+        self.__doc__ = fn.__doc__
+        self.attr = fn.__name__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.attr = name
+
+    def _identity(self, obj: Any) -> str:
+        custom = getattr(obj, "__cache_key__", None)
+        if callable(custom):
+            return str(custom())
+        marker = "_walrus_cache_id"
+        ident = getattr(obj, "__dict__", {}).get(marker)
+        if ident is None:
+            with self._ids_lock:
+                if hasattr(obj, "__dict__"):
+                    ident = obj.__dict__.setdefault(marker, uuid.uuid4().hex)
+                else:
+                    ident = self._ids.get(obj)
+                    if ident is None:
+                        ident = self._ids[obj] = uuid.uuid4().hex
+        return str(ident)
+
+    def _key(self, obj: Any) -> str:
+        if self.key_fn is not None:
+            return str(self.key_fn((obj,), {}))
+        return f"{qualified_name(self.fn)}:{self._identity(obj)}"
+
+    @overload
+    def __get__(self, obj: None, owner: type) -> _CachedProperty[T]: ...
+
+    @overload
+    def __get__(self, obj: Any, owner: type) -> T: ...
+
+    def __get__(self, obj: Any, owner: type) -> Any:
+        if obj is None:
+            return self
+        key = self._key(obj)
+        value = _MISS if self.cache.debug else self.cache._raw_get(key)
+        if value is _MISS:
+            value = self.fn(obj)
+            self.cache.set(key, value, self.timeout)
+        return value
+
+    def __delete__(self, obj: Any) -> None:
+        self.cache.delete(self._key(obj))

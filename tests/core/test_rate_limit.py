@@ -1,0 +1,154 @@
+"""walrus.RateLimit: sliding window, one Lua call, server clock, exact under concurrency."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from walrus import Database
+from walrus.rate_limit import (
+    LimitSpec,
+    RateLimitException,
+    check_limits,
+    parse_rate,
+)
+from walrus.roundtrips import RoundTripCounter
+
+
+def test_limit_allows_then_refuses_and_is_one_round_trip(db: Database) -> None:
+    rl = db.rate_limit("rl", limit=3, per=60)
+    rl.remaining("warm-up")  # the first call on a fresh server also loads the script
+    with RoundTripCounter() as rt:
+        decisions = [rl.limit("ip-1") for _ in range(5)]
+    assert decisions == [False, False, False, True, True]
+    assert rt.count == 5
+    assert rl.limit("ip-2") is False
+    # upstream layout: a list of timestamps at <name>:<key>, at most `limit` long
+    assert db.llen("rl:ip-1") == 3
+    assert 0 < db.pttl("rl:ip-1") <= 60_000
+
+
+def test_window_slides_and_keys_expire_with_it(db: Database) -> None:
+    rl = db.rate_limit("rl", limit=2, per=0.3)
+    assert not rl.limit("k") and not rl.limit("k") and rl.limit("k")
+    result = rl.check("k")
+    assert not result.allowed and 0 < result.retry_after <= 0.3
+    time.sleep(0.35)
+    assert rl.limit("k") is False
+    time.sleep(0.35)
+    assert db.exists("rl:k") == 0  # no immortal keys
+
+
+def test_remaining_reset_and_peek(db: Database) -> None:
+    rl = db.rate_limit("rl", limit=5, per=10)
+    first = rl.check("k")
+    assert first.allowed and first.remaining == 4 and first.limit == 5
+    assert 9 < first.reset_after <= 10
+    assert rl.remaining("k") == 4  # looking records nothing
+    assert rl.remaining("k") == 4
+    assert rl.check("k", cost=3).remaining == 1
+    refused = rl.check("k", cost=2)
+    assert not refused.allowed and refused.remaining == 1
+    assert rl.remaining("k") == 1  # a refused call spends nothing
+    assert rl.reset("k") is True and rl.remaining("k") == 5
+
+
+def test_stacked_limits_are_all_or_nothing(db: Database) -> None:
+    burst = LimitSpec("burst", "u", limit=2, per=60)
+    daily = LimitSpec("daily", "u", limit=3, per=3600)
+    check_limits(db, [LimitSpec("warm", "up", 1, 1)], cost=0)  # loads the script
+    with RoundTripCounter() as rt:
+        out = [check_limits(db, [burst, daily])[0].allowed for _ in range(3)]
+    assert rt.count == 3
+    assert out == [True, True, False]
+    # the refused call did not eat into the daily budget
+    assert db.llen("daily:u") == 2
+    results = check_limits(db, [burst, daily], cost=0)
+    assert [r.remaining for r in results] == [0, 1]
+
+
+def test_exact_under_concurrency(db: Database) -> None:
+    rl = db.rate_limit("rl", limit=25, per=60)
+    allowed = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        for _ in range(10):
+            ok = not rl.limit("shared")
+            with lock:
+                allowed.append(ok)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert allowed.count(True) == 25 and len(allowed) == 80
+
+
+def test_rate_limited_decorator(db: Database) -> None:
+    rl = db.rate_limit("rl", limit=2, per=60)
+
+    @rl.rate_limited(lambda user, **kw: user)
+    def view(user: str, page: int = 1) -> str:
+        return f"{user}:{page}"
+
+    assert view("a") == "a:1" and view("a", page=2) == "a:2"
+    with pytest.raises(RateLimitException) as info:
+        view("a")
+    assert 59 < info.value.retry_after <= 60
+    assert view("b") == "b:1"
+
+    @rl.rate_limited()
+    def by_args(x: int, y: int = 0) -> int:
+        return x + y
+
+    assert by_args(1, y=2) == 3 and by_args(y=2, x=1) == 3
+    with pytest.raises(RateLimitException):
+        by_args(1, 2)  # same bound arguments: same key
+    assert by_args(5) == 5
+
+
+def test_debug_disables_limiting(db: Database) -> None:
+    rl = db.rate_limit("rl", limit=1, per=60, debug=True)
+    assert [rl.limit("k") for _ in range(3)] == [False, False, False]
+    assert db.exists("rl:k") == 0
+
+
+def test_reads_upstream_timestamps(db: Database) -> None:
+    now = time.time()
+    db.lpush("rl:old", str(now - 10), str(now - 5))  # written by upstream walrus: newest first
+    rl = db.rate_limit("rl", limit=3, per=60)
+    assert rl.remaining("old") == 1
+    assert rl.limit("old") is False and rl.limit("old") is True
+
+
+@pytest.mark.parametrize(
+    ("rate", "expected"),
+    [("5/minute", (5, 60.0)), ("10 per hour", (10, 3600.0)), ("3/30s", (3, 30.0)), ("1/day", (1, 86400.0)),
+     ("2/seconds", (2, 1.0))],
+)
+def test_parse_rate(rate: str, expected: tuple[int, float]) -> None:
+    assert parse_rate(rate) == expected
+
+
+@pytest.mark.parametrize("rate", ["", "five/minute", "5/fortnight", "0/minute", "5"])
+def test_parse_rate_rejects(rate: str) -> None:
+    with pytest.raises(ValueError, match="rate"):
+        parse_rate(rate)
+
+
+def test_bad_input_writes_nothing(db: Database) -> None:
+    for kwargs in ({"limit": 0}, {"limit": 1.5}, {"per": 0}, {"per": "60"}):
+        with pytest.raises(ValueError):
+            db.rate_limit("rl", **kwargs)  # type: ignore[arg-type]
+    rl = db.rate_limit("rl", limit=2, per=60)
+    with pytest.raises(TypeError, match="key"):
+        rl.limit(42)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="cost"):
+        rl.check("k", cost=3)
+    with pytest.raises(ValueError, match="cost"):
+        rl.check("k", cost=-1)
+    assert list(db.scan_iter()) == []
