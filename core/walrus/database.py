@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import redis
 from redis.client import Pipeline
 from redis.commands.core import Script
+from redis.exceptions import NoScriptError
 
 from .containers import (
     Array,
@@ -91,6 +92,7 @@ class Database(redis.Redis):
         super().__init__(*args, **kwargs)
         self.script_dir = script_dir
         self._scripts: dict[str, Script] = {}
+        self._loaded_scripts: set[str] = set()
         self._scripts_lock = threading.Lock()
         self._transaction_local = TransactionLocal()
 
@@ -147,10 +149,26 @@ class Database(redis.Redis):
         args: list[Any] | tuple[Any, ...] | None = None,
         client: Any = None,
     ) -> Any:
-        """Run the named Lua script: one EVALSHA round trip (a second one to reload it after
-        ``SCRIPT FLUSH`` or a restart). ``client`` may be a pipeline to queue it there."""
+        """Run the named Lua script: always one round trip.
+
+        The first run from this Database sends the source (EVAL, which also caches it on the
+        server); later runs send its SHA (EVALSHA), falling back to EVAL once when the server
+        forgot it (``SCRIPT FLUSH``, restart, failover). ``client`` may be a pipeline: the
+        script is queued there as EVAL, which cannot fail with NOSCRIPT mid-pipeline.
+        """
         script = self.get_script(script_name)
-        return script(keys=list(keys or ()), args=list(args or ()), client=client or self)
+        key_list = list(keys or ())
+        argv = list(args or ())
+        if client is not None and client is not self:
+            return client.eval(script.script, len(key_list), *key_list, *argv)
+        if script_name in self._loaded_scripts:
+            try:
+                return self.evalsha(script.sha, len(key_list), *key_list, *argv)
+            except NoScriptError:
+                self._loaded_scripts.discard(script_name)
+        result = self.eval(script.script, len(key_list), *key_list, *argv)
+        self._loaded_scripts.add(script_name)
+        return result
 
     def cas(self, key: Any, value: Any, new_value: Any) -> bool:
         """Atomically set ``key`` to ``new_value`` if it currently equals ``value`` (1 round trip)."""

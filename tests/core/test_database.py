@@ -145,3 +145,22 @@ def test_xsetid(db: Database) -> None:
     db.xadd("s", {"a": 1}, id="5-0")
     assert db.xsetid("s", "10-0")
     assert db.xinfo_stream("s")["last-generated-id"] in (b"10-0", "10-0")
+
+
+def test_scripts_cost_one_round_trip_even_on_first_use(db: Database) -> None:
+    with RoundTripCounter() as rt:
+        db.set("k", "a")
+        assert db.cas("k", "a", "b") is True
+    assert rt.count == 2
+    db.script_flush()
+    with RoundTripCounter() as rt:
+        assert db.cas("k", "b", "c") is True  # forgotten by the server: EVALSHA, then EVAL
+    assert rt.count == 2
+    with RoundTripCounter() as rt:
+        assert db.cas("k", "c", "d") is True
+    assert rt.count == 1
+    pipe = db.pipeline()
+    db.run_script("cas", keys=["k"], args=["d", "e"], client=pipe)
+    with RoundTripCounter() as rt:
+        assert pipe.execute() == [1]
+    assert rt.count == 1

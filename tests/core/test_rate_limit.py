@@ -19,7 +19,6 @@ from walrus.roundtrips import RoundTripCounter
 
 def test_limit_allows_then_refuses_and_is_one_round_trip(db: Database) -> None:
     rl = db.rate_limit("rl", limit=3, per=60)
-    rl.remaining("warm-up")  # the first call on a fresh server also loads the script
     with RoundTripCounter() as rt:
         decisions = [rl.limit("ip-1") for _ in range(5)]
     assert decisions == [False, False, False, True, True]
@@ -58,7 +57,6 @@ def test_remaining_reset_and_peek(db: Database) -> None:
 def test_stacked_limits_are_all_or_nothing(db: Database) -> None:
     burst = LimitSpec("burst", "u", limit=2, per=60)
     daily = LimitSpec("daily", "u", limit=3, per=3600)
-    check_limits(db, [LimitSpec("warm", "up", 1, 1)], cost=0)  # loads the script
     with RoundTripCounter() as rt:
         out = [check_limits(db, [burst, daily])[0].allowed for _ in range(3)]
     assert rt.count == 3
