@@ -188,7 +188,8 @@ class WalrusCache(BaseCache):
             pipe.exists(key)
             pipe.persist(key)
             return bool(pipe.execute()[0])
-        return bool(self.database.pexpire(key, max(ms, 1)))
+        # PEXPIRE with 0 deletes at once, as Django expects of touch(key, 0).
+        return bool(self.database.pexpire(key, ms))
 
     @_guarded(False)
     def delete(self, key: Any, version: int | None = None) -> bool:

@@ -54,6 +54,7 @@ def test_django_cache_conformance(label: str, python: str, engine: str, redis_ur
     assert match, output[-6000:]
     ran, failures, errors, skipped = map(int, match.groups())
     assert proc.returncode == 0 and failures == 0 and errors == 0, output[-8000:]
-    assert ran >= 60, f"Django {version}: only {ran} tests ran"
+    # BaseCacheTests holds 54 tests in Django 4.2 and 5.2; fewer means the import went wrong.
+    assert ran >= 50, f"Django {version}: only {ran} tests ran"
     # Only the cull tests (not applicable: Redis evicts by policy, not MAX_ENTRIES) may skip.
     assert skipped <= 3, output[-4000:]

@@ -24,7 +24,8 @@ def test_one_database_per_alias_shared_with_cache(redis_url: str) -> None:
 
     db = get_database()
     assert db is get_database("default")
-    assert isinstance(caches["default"], WalrusCache)
+    cache = caches["default"]
+    assert isinstance(cache, WalrusCache)
     assert cache.database is db
     db.set("app:x", 1)
     assert cache.database.get("app:x") == b"1"
