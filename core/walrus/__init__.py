@@ -16,6 +16,7 @@ from .containers import (
     ZSet,
 )
 from .database import Database
+from .streams import TimeSeries
 from .exceptions import WalrusError
 
 __version__ = "0.1.0"
@@ -34,6 +35,7 @@ __all__ = [
     "List",
     "Set",
     "Stream",
+    "TimeSeries",
     "WalrusError",
     "ZSet",
 ]

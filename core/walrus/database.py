@@ -166,7 +166,7 @@ class Database(redis.Redis):
                 return self.evalsha(script.sha, len(key_list), *key_list, *argv)
             except NoScriptError:
                 self._loaded_scripts.discard(script_name)
-        result = self.eval(script.script, len(key_list), *key_list, *argv)
+        result = self.eval(script.script, len(key_list), *key_list, *argv)  # type: ignore[arg-type]
         self._loaded_scripts.add(script_name)
         return result
 

@@ -29,13 +29,13 @@ def tour(db: Database, out: TextIO = sys.stdout) -> None:
         user.update(name="Ada", lang="python")
     show("Hash.update(name=..., lang=...)", None, rt.count)
     with RoundTripCounter() as rt:
-        value = user.as_dict(decode=True)
-    show("Hash.as_dict(decode=True)", value, rt.count)
+        fields = user.as_dict(decode=True)
+    show("Hash.as_dict(decode=True)", fields, rt.count)
     scores = db.ZSet("demo:scores")
     scores.add({"ada": 3, "bob": 1, "cy": 2})
     with RoundTripCounter() as rt:
-        value = scores[:2]
-    show("ZSet[:2] (lowest two)", value, rt.count)
+        lowest = scores[:2]
+    show("ZSet[:2] (lowest two)", lowest, rt.count)
 
     out.write("Full-text search\n")
     index = db.Index("demo:notes")
@@ -58,8 +58,8 @@ def tour(db: Database, out: TextIO = sys.stdout) -> None:
         slow_square(12)
     show("cached slow_square(12), a miss", calls[:], rt.count)
     with RoundTripCounter() as rt:
-        value = slow_square(n=12)
-    show("cached slow_square(n=12), a hit", value, rt.count)
+        square = slow_square(n=12)
+    show("cached slow_square(n=12), a hit", square, rt.count)
 
     out.write("Rate limit\n")
     limit = db.rate_limit("demo:rl", limit=3, per=60)

@@ -1,17 +1,339 @@
-"""Placeholder: being written (see the open issue)."""
+"""Bit-level containers over a Redis string: ``BitField`` (BITFIELD, GETBIT/SETBIT, BITCOUNT),
+the chainable ``BitFieldOperation`` builder, and ``BloomFilter``.
 
+Formats, offsets, values and overflow modes are checked before anything is sent; a bad one
+raises ``ContainerValueError``/``ContainerTypeError`` (so ``ValueError``/``TypeError``) naming
+it, and the stored string is left unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import struct
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from redis.exceptions import ResponseError
+
+from ..utils import encode
 from .base import Container
+from .errors import ContainerTypeError, ContainerValueError, check_value, guard, raise_wrong_type
 
-__all__ = ["BitField","BitFieldOperation","BloomFilter"]
+if TYPE_CHECKING:  # pragma: no cover
+    from ..database import Database
+
+__all__ = ["OVERFLOW_MODES", "BitField", "BitFieldOperation", "BloomFilter"]
+
+OVERFLOW_MODES = ("WRAP", "SAT", "FAIL")
+_FORMAT_RE = re.compile(r"^([iu])(\d{1,2})$")
+_OFFSET_RE = re.compile(r"^#(\d{1,10})$")
+# Redis strings hold at most 512 MB, i.e. 2**32 bits.
+_MAX_BITS = 2**32
+_INT64 = (-(2**63), 2**63 - 1)
 
 
-class BitField(Container):
-    pass
+def _check_int(owner: Any, value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ContainerTypeError(f"{owner!r}: {what} must be an int, got {type(value).__name__}")
+    return value
+
+
+def _check_format(owner: Any, fmt: Any) -> tuple[str, int]:
+    """``(fmt text, width in bits)`` of a BITFIELD type such as ``u8`` or ``i16``."""
+    if not isinstance(fmt, (str, bytes)):
+        raise ContainerTypeError(
+            f"{owner!r}: bitfield format must be a str such as 'u8' or 'i16', got {type(fmt).__name__}"
+        )
+    text = fmt.decode("utf-8", "replace") if isinstance(fmt, bytes) else fmt
+    match = _FORMAT_RE.match(text)
+    width = int(match.group(2)) if match else 0
+    signed = bool(match) and match.group(1) == "i"  # type: ignore[union-attr]
+    if not match or width < 1 or width > (64 if signed else 63):
+        raise ContainerValueError(
+            f"{owner!r}: bad bitfield format {text!r}: expected i1..i64 or u1..u63"
+        )
+    return text, width
+
+
+def _check_offset(owner: Any, offset: Any, width: int) -> int | str:
+    """A bit offset (int >= 0) or a ``'#N'`` offset counted in units of the field width."""
+    if isinstance(offset, (str, bytes)):
+        text = offset.decode("utf-8", "replace") if isinstance(offset, bytes) else offset
+        match = _OFFSET_RE.match(text)
+        if not match:
+            raise ContainerValueError(f"{owner!r}: bad bit offset {text!r}: expected an int or '#N'")
+        bits = int(match.group(1)) * width
+        result: int | str = text
+    else:
+        bits = _check_int(owner, offset, "offset")
+        result = bits
+    if bits < 0 or bits + width > _MAX_BITS:
+        raise ContainerValueError(f"{owner!r}: bit offset {offset!r} is outside 0..2**32 - {width}")
+    return result
+
+
+def _check_overflow(owner: Any, overflow: Any) -> str:
+    if not isinstance(overflow, str):
+        raise ContainerTypeError(
+            f"{owner!r}: overflow must be one of {', '.join(OVERFLOW_MODES)}, got {type(overflow).__name__}"
+        )
+    mode = overflow.upper()
+    if mode not in OVERFLOW_MODES:
+        raise ContainerValueError(
+            f"{owner!r}: bad overflow mode {overflow!r}: expected one of {', '.join(OVERFLOW_MODES)}"
+        )
+    return mode
+
+
+def _check_int64(owner: Any, value: Any, what: str) -> int:
+    number = _check_int(owner, value, what)
+    if not _INT64[0] <= number <= _INT64[1]:
+        raise ContainerValueError(f"{owner!r}: {what} {number} does not fit in a signed 64-bit integer")
+    return number
 
 
 class BitFieldOperation:
-    pass
+    """A BITFIELD command being built: chain ``get``/``set``/``incrby`` and ``execute()`` (or
+    iterate) to run them all in ONE command, atomically. Returns one value per operation
+    (None for an INCRBY/SET refused by ``overflow="FAIL"``).
+
+    ``overflow`` of ``incrby`` applies to that and the following operations of the chain;
+    None keeps the current mode (WRAP at the start of a command, as in Redis).
+    """
+
+    def __init__(self, database: Database, key: Any) -> None:
+        self.database = database
+        self.key = key
+        self.operations: list[tuple[Any, ...]] = []
+        self._overflow = "WRAP"
+
+    def __repr__(self) -> str:
+        ops = " ".join(" ".join(str(part) for part in op) for op in self.operations)
+        return f"<BitFieldOperation {self.key!r}: {ops or '(empty)'}>"
+
+    def get(self, fmt: str, offset: int | str) -> BitFieldOperation:
+        """Queue ``GET fmt offset`` (offset in bits, or ``'#N'`` in fields)."""
+        text, width = _check_format(self, fmt)
+        self.operations.append(("GET", text, _check_offset(self, offset, width)))
+        return self
+
+    def set(self, fmt: str, offset: int | str, value: int) -> BitFieldOperation:
+        """Queue ``SET fmt offset value``; its result is the previous value."""
+        text, width = _check_format(self, fmt)
+        where = _check_offset(self, offset, width)
+        self.operations.append(("SET", text, where, _check_int64(self, value, "value")))
+        return self
+
+    def incrby(
+        self, fmt: str, offset: int | str, increment: int, overflow: str | None = None
+    ) -> BitFieldOperation:
+        """Queue ``INCRBY fmt offset increment`` (preceded by ``OVERFLOW`` when ``overflow``
+        changes the mode: WRAP, SAT or FAIL); its result is the new value."""
+        text, width = _check_format(self, fmt)
+        where = _check_offset(self, offset, width)
+        amount = _check_int64(self, increment, "increment")
+        if overflow is not None:
+            mode = _check_overflow(self, overflow)
+            if mode != self._overflow:
+                self.operations.append(("OVERFLOW", mode))
+                self._overflow = mode
+        self.operations.append(("INCRBY", text, where, amount))
+        return self
+
+    def execute(self) -> list[Any]:
+        """Run the queued operations as one BITFIELD command (1 round trip; none when
+        nothing is queued). The queue is kept, so executing again repeats it."""
+        if not self.operations:
+            return []
+        args = [part for op in self.operations for part in op]
+        try:
+            return list(self.database.execute_command("BITFIELD", self.key, *args))
+        except ResponseError as exc:
+            if "WRONGTYPE" in str(exc):
+                raise_wrong_type(BitField(self.database, self.key), [], exc)
+            raise
+
+    def __iter__(self) -> Iterator[Any]:
+        """Execute and iterate over the results."""
+        return iter(self.execute())
+
+
+class BitField(Container):
+    """A Redis string used as an array of bits / bit fields. Each method is one round trip;
+    ``get``/``set``/``incrby`` return a ``BitFieldOperation`` to chain and ``execute()``."""
+
+    redis_type = "string"
+    accepted_types: tuple[str, ...] = ("string",)
+
+    def operation(self) -> BitFieldOperation:
+        """An empty BitFieldOperation on this key."""
+        return BitFieldOperation(self.database, self.key)
+
+    def get(self, fmt: str, offset: int | str) -> BitFieldOperation:
+        """Start a chain with ``GET fmt offset`` (nothing is sent until ``execute()``)."""
+        return self.operation().get(fmt, offset)
+
+    def set(self, fmt: str, offset: int | str, value: int) -> BitFieldOperation:
+        """Start a chain with ``SET fmt offset value``."""
+        return self.operation().set(fmt, offset, value)
+
+    def incrby(
+        self, fmt: str, offset: int | str, increment: int, overflow: str | None = None
+    ) -> BitFieldOperation:
+        """Start a chain with ``INCRBY fmt offset increment`` (overflow WRAP/SAT/FAIL)."""
+        return self.operation().incrby(fmt, offset, increment, overflow)
+
+    def _slice(self, item: Any) -> tuple[int, int]:
+        """``(start, width)`` of a ``[start:stop]`` bit range (stop exclusive, width <= 63)."""
+        if not isinstance(item, slice):
+            raise ContainerValueError(
+                f"{self!r}: index with a bit range such as [0:8] (for one bit use get_bit/set_bit), "
+                f"got {type(item).__name__}"
+            )
+        if item.step is not None:
+            raise ContainerValueError(f"{self!r}: bit ranges take no step, got {item.step!r}")
+        start = 0 if item.start is None else item.start
+        stop = item.stop
+        if stop is None:
+            raise ContainerValueError(f"{self!r}: a bit range needs an end, e.g. [0:8]")
+        for bound in (start, stop):
+            if isinstance(bound, bool) or not isinstance(bound, int):
+                raise ContainerValueError(
+                    f"{self!r}: bit range bounds must be ints, got {type(bound).__name__}"
+                )
+        if start < 0 or stop <= start:
+            raise ContainerValueError(
+                f"{self!r}: bad bit range [{start}:{stop}]: need 0 <= start < stop"
+            )
+        if stop - start > 63:
+            raise ContainerValueError(
+                f"{self!r}: bit range [{start}:{stop}] is {stop - start} bits wide; at most 63"
+            )
+        return start, stop - start
+
+    @guard
+    def __getitem__(self, item: slice) -> int:
+        """``bf[start:stop]``: bits start..stop-1 read as an unsigned int. 1 round trip."""
+        start, width = self._slice(item)
+        return int(self.get(f"u{width}", start).execute()[0])
+
+    @guard
+    def __setitem__(self, item: slice, value: int) -> None:
+        """``bf[start:stop] = n``: store ``n`` (0 <= n < 2**width) in bits start..stop-1;
+        ValueError when it does not fit. 1 round trip."""
+        start, width = self._slice(item)
+        number = _check_int(self, value, "value")
+        if not 0 <= number < 2**width:
+            raise ContainerValueError(
+                f"{self!r}: value {number} does not fit in the {width} bits of [{start}:{start + width}]"
+            )
+        self.set(f"u{width}", start, number).execute()
+
+    @guard
+    def __delitem__(self, item: slice) -> None:
+        """``del bf[start:stop]``: clear bits start..stop-1 (the string keeps its length).
+        1 round trip."""
+        start, width = self._slice(item)
+        self.set(f"u{width}", start, 0).execute()
+
+    @guard
+    def get_raw(self) -> bytes | None:
+        """The whole string (GET), or None when missing. 1 round trip."""
+        return self.database.get(self.key)  # type: ignore[return-value]
+
+    @guard
+    def set_raw(self, value: Any) -> bool:
+        """Replace the whole string (SET). 1 round trip."""
+        check_value(self, value)
+        return bool(self.database.set(self.key, value))
+
+    @guard
+    def bit_count(self, start: int | None = None, end: int | None = None) -> int:
+        """BITCOUNT: set bits, optionally between byte offsets ``start`` and ``end``
+        (inclusive; negative counts from the end). 1 round trip."""
+        if start is None and end is None:
+            return int(self.database.bitcount(self.key))
+        first = _check_int(self, 0 if start is None else start, "start")
+        last = _check_int(self, -1 if end is None else end, "end")
+        return int(self.database.bitcount(self.key, first, last))
+
+    def _bit_offset(self, offset: Any) -> int:
+        bit = _check_int(self, offset, "offset")
+        if not 0 <= bit < _MAX_BITS:
+            raise ContainerValueError(f"{self!r}: bit offset {bit} is outside 0..2**32-1")
+        return bit
+
+    @guard
+    def get_bit(self, offset: int) -> int:
+        """GETBIT: the bit at ``offset`` (0 or 1). 1 round trip."""
+        return int(self.database.getbit(self.key, self._bit_offset(offset)))
+
+    @guard
+    def set_bit(self, offset: int, value: int) -> int:
+        """SETBIT: set the bit at ``offset`` to ``value`` (0/1, or a bool); returns the
+        previous bit. 1 round trip."""
+        bit = self._bit_offset(offset)
+        if value not in (0, 1) or not isinstance(value, int):
+            raise ContainerValueError(f"{self!r}: a bit must be 0 or 1, got {value!r}")
+        return int(self.database.setbit(self.key, bit, int(value)))
 
 
 class BloomFilter(Container):
-    pass
+    """A Bloom filter in a Redis string of ``size`` bytes (m = 8 * size bits).
+
+    Each item sets k = 4 bits, chosen by splitting its MD5 digest into four big-endian
+    32-bit integers taken modulo m (the layout upstream walrus uses, so filters written by
+    either library read back in the other). ``contains`` never misses an added item; an
+    item never added is reported present with probability about
+
+        p = (1 - e^(-k n / m)) ** k        (n = items added so far)
+
+    e.g. about 0.02% for the default 64 KB (524,288 bits) after 10,000 items, 2.4% after
+    50,000. ``false_positive_rate(n)`` computes it. ``add`` and ``contains`` are one BITFIELD
+    command each (1 round trip).
+    """
+
+    redis_type = "string"
+    accepted_types: tuple[str, ...] = ("string",)
+    hash_count = 4
+
+    def __init__(self, database: Database, key: Any, size: int = 64 * 1024) -> None:
+        super().__init__(database, key)
+        if isinstance(size, bool) or not isinstance(size, int):
+            raise ContainerTypeError(f"{self!r}: size must be an int (bytes), got {type(size).__name__}")
+        if not 0 < size <= _MAX_BITS // 8:
+            raise ContainerValueError(f"{self!r}: size must be between 1 and 512 MB in bytes, got {size}")
+        self.size = size
+        self.bits = size * 8
+
+    def _positions(self, data: Any) -> list[int]:
+        check_value(self, data, "item")
+        digest = hashlib.md5(encode(data)).digest()
+        return [seed % self.bits for seed in struct.unpack(">IIII", digest)]
+
+    def _run(self, op: str, data: Any) -> list[Any]:
+        args: list[Any] = []
+        for position in self._positions(data):
+            args += [op, "u1", position] + ([1] if op == "SET" else [])
+        return list(self.database.execute_command("BITFIELD", self.key, *args))
+
+    @guard
+    def add(self, data: Any) -> bool:
+        """Add an item (str, bytes or number). Returns True when it was certainly not in the
+        filter before (one of its bits was still 0). 1 round trip."""
+        return not all(self._run("SET", data))
+
+    @guard
+    def contains(self, data: Any) -> bool:
+        """True when the item may have been added (false positives possible, false negatives
+        impossible). 1 round trip; a missing key is an empty filter."""
+        return all(self._run("GET", data))
+
+    __contains__ = contains
+
+    def false_positive_rate(self, n: int) -> float:
+        """Theoretical false-positive probability after ``n`` distinct items were added."""
+        k = self.hash_count
+        return float((1.0 - math.exp(-k * n / self.bits)) ** k)
