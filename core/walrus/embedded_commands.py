@@ -19,7 +19,26 @@ __all__ = ["WalrusFakeConnection"]
 
 
 class _WalrusFakeSocket(FakeSocket):
-    """fakeredis' socket plus XSETID."""
+    """fakeredis' socket plus XSETID, and WRONGTYPE (not a crash) from XREAD/XREADGROUP."""
+
+    def _check_stream_keys(self, args: tuple[bytes, ...]) -> None:
+        # fakeredis 2.40 raises AttributeError on a non-stream key; Redis replies WRONGTYPE.
+        for index, arg in enumerate(args):
+            if isinstance(arg, bytes) and arg.upper() == b"STREAMS":
+                rest = args[index + 1 :]
+                for name in rest[: len(rest) // 2]:
+                    value = self._db.get(name)
+                    if value is not None and not isinstance(value.value, XStream):
+                        raise SimpleError(msgs.WRONGTYPE_MSG)
+                return
+
+    def xread(self, *args: bytes) -> Any:
+        self._check_stream_keys(args)
+        return super().xread(*args)
+
+    def xreadgroup(self, group_const: bytes, group_name: bytes, consumer_name: bytes, *args: bytes) -> Any:
+        self._check_stream_keys(args)
+        return super().xreadgroup(group_const, group_name, consumer_name, *args)
 
     @command(name="XSETID", fixed=(Key(XStream), bytes), repeat=(bytes,))
     def xsetid(self, key: Any, last_id: bytes, *options: bytes) -> Any:

@@ -239,7 +239,6 @@ def test_read_before_create_is_a_clear_error(db: Database) -> None:
         cg.s.consumers_info()
 
 
-@pytest.mark.redis_only  # fakeredis' XREADGROUP on a string key crashes instead of WRONGTYPE
 def test_read_wrong_type_key(db: Database) -> None:
     db.set("str", "v")
     cg = db.consumer_group("grp", ["str"])
