@@ -1,0 +1,284 @@
+"""``Lock``: a distributed mutex on one Redis key, with blocking acquire that does not spin.
+
+Key layout (upstream walrus's, so either library sees the other's locks):
+
+- ``lock:<name>``: string holding the owner token (``Lock._lock_id``), with a PX expiry
+  when the lock has a ttl
+- ``lock.event:<name>``: wake-up list; a release pushes one token there (with a short
+  expiry, so the list never outlives its use) and a blocked acquirer BLPOPs it
+
+A blocked ``acquire`` waits on BLPOP, never in a sleep loop. Each wait lasts at most the
+holder's remaining ttl (read atomically with the failed attempt), so a lock that expires
+instead of being released is picked up as soon as it expires, also for ttls under a second
+(upstream walrus blocked forever there).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import time
+import uuid
+from collections.abc import Callable
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from .exceptions import WalrusError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .database import Database
+
+__all__ = ["Lock", "LockError", "LockExpired", "LockNotOwned"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Returned by lock_acquire.lua when the lock was taken.
+_TAKEN = -3
+
+
+class LockError(WalrusError, RuntimeError):
+    """Base class of lock errors (also a RuntimeError, which upstream walrus raised)."""
+
+
+class LockNotOwned(LockError):
+    """``release``/``extend`` by a caller whose token does not hold the lock."""
+
+
+class LockExpired(LockNotOwned):
+    """``release``/``extend`` of a lock nobody holds: it expired, was released or cleared."""
+
+
+def _check_name(name: Any) -> str | bytes:
+    if isinstance(name, bool) or not isinstance(name, (str, bytes)):
+        raise TypeError(f"lock name must be str or bytes, got {type(name).__name__}")
+    if not name:
+        raise ValueError("lock name must not be empty")
+    return name
+
+
+def _check_ttl(ttl: Any) -> int | None:
+    """Milliseconds as a positive int, or None (no expiry). 0 means no expiry, as upstream."""
+    if ttl is None:
+        return None
+    if isinstance(ttl, bool) or not isinstance(ttl, (int, float)):
+        raise TypeError(f"ttl must be an int number of milliseconds or None, got {type(ttl).__name__}")
+    if not math.isfinite(ttl) or ttl < 0:
+        raise ValueError(f"ttl must be a non-negative number of milliseconds, got {ttl!r}")
+    return math.ceil(ttl) or None
+
+
+def _check_ms(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{what} must be a number of milliseconds, got {type(value).__name__}")
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{what} must be a positive number of milliseconds, got {value!r}")
+    return math.ceil(value)
+
+
+class Lock:
+    """A named lock; also a context manager and a decorator.
+
+    ``ttl``: milliseconds after which an unreleased lock frees itself (None or 0: never).
+    ``lock_id``: the owner token (default: a uuid4 hex); two ``Lock`` objects with the same
+    name and token are the same owner.
+
+    >>> lock = db.lock("reports", ttl=5000)
+    >>> with lock:
+    ...     build_report()
+    """
+
+    #: Longest single BLPOP wait in seconds: bounds the wait on a lock deleted behind our
+    #: back (no wake-up token is pushed then). Shortened to fit a client socket_timeout.
+    max_wait: float = 5.0
+    #: Lifetime of a wake-up token in milliseconds.
+    wakeup_ttl: int = 10_000
+
+    def __init__(
+        self,
+        database: Database,
+        name: str | bytes,
+        ttl: int | None = None,
+        lock_id: str | bytes | None = None,
+    ) -> None:
+        self.name = _check_name(name)
+        self.ttl = _check_ttl(ttl)
+        if lock_id is None:
+            lock_id = uuid.uuid4().hex
+        elif isinstance(lock_id, bool) or not isinstance(lock_id, (str, bytes)):
+            raise TypeError(f"lock_id must be str, bytes or None, got {type(lock_id).__name__}")
+        elif not lock_id:
+            raise ValueError("lock_id must not be empty")
+        self.database = database
+        self._lock_id: str | bytes = lock_id
+        if isinstance(self.name, bytes):
+            self.key: str | bytes = b"lock:" + self.name
+            self.event: str | bytes = b"lock.event:" + self.name
+        else:
+            self.key = f"lock:{self.name}"
+            self.event = f"lock.event:{self.name}"
+
+    def __repr__(self) -> str:
+        return f"<Lock {self.name!r} ttl={self.ttl!r}>"
+
+    # -- acquire / release -------------------------------------------------------------
+
+    def acquire(self, block: bool = True, timeout: float | None = None) -> bool:
+        """Take the lock; True when taken.
+
+        ``block=False``: one attempt, False when held. ``block=True``: wait until it is
+        released or expires, or ``timeout`` seconds pass (None = no limit), then False.
+
+        Cost: 1 round trip when free (SET NX PX). While held, each wait costs 2 round trips
+        (an atomic retry that also reads the holder's remaining ttl, then a BLPOP on the
+        wake-up list lasting at most that ttl).
+        """
+        if not isinstance(block, bool):
+            raise TypeError(f"block must be True or False, got {type(block).__name__}")
+        if timeout is not None:
+            if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+                raise TypeError(f"timeout must be a number of seconds or None, got {type(timeout).__name__}")
+            if not math.isfinite(timeout) or timeout < 0:
+                raise ValueError(f"timeout must be a non-negative number of seconds, got {timeout!r}")
+            if not block:
+                raise ValueError("timeout needs block=True")
+        if self.database.set(self.key, self._lock_id, nx=True, px=self.ttl):
+            return True
+        if not block:
+            return False
+        deadline = None if timeout is None else time.monotonic() + timeout
+        cap = self._wait_cap()
+        while True:
+            left = int(
+                self.database.run_script(
+                    "lock_acquire", keys=[self.key], args=[self._lock_id, self.ttl or 0]
+                )
+            )
+            if left == _TAKEN:
+                return True
+            wait = cap if left < 0 else min(cap, left / 1000.0)
+            if deadline is not None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                wait = min(wait, remaining)
+            # BLPOP takes seconds with millisecond resolution; 0 would mean "forever".
+            self.database.blpop([self.event], timeout=max(round(wait, 3), 0.001))
+
+    def release(self) -> bool:
+        """Release the lock held by this token and wake one waiter; returns True.
+
+        Raises LockNotOwned when another token holds it and LockExpired when nobody does
+        (it expired, or was released or cleared); nothing is changed then.
+        Cost: 1 round trip (one Lua script).
+        """
+        result = int(
+            self.database.run_script(
+                "lock_release", keys=[self.key, self.event], args=[self._lock_id, self.wakeup_ttl]
+            )
+        )
+        if result == 1:
+            return True
+        if result == -1:
+            raise LockNotOwned(f"lock {self.name!r} is held by another owner; not released")
+        raise LockExpired(f"lock {self.name!r} is not held (expired, released or cleared)")
+
+    def extend(self, additional_ms: int) -> int | None:
+        """Add ``additional_ms`` milliseconds to the time left of the lock this token holds.
+
+        Returns the new time left in ms (None for a lock without expiry, which keeps none).
+        Raises LockNotOwned / LockExpired as ``release``. Cost: 1 round trip (Lua).
+        """
+        return self._extend(_check_ms(additional_ms, "additional_ms"), "add")
+
+    def renew(self, ttl: int | None = None) -> int:
+        """Restart the expiry of the lock this token holds: it now expires ``ttl`` ms from
+        now (default: the lock's own ttl). Returns that ttl.
+
+        Raises ValueError when neither is set, LockNotOwned / LockExpired as ``release``.
+        Cost: 1 round trip (Lua).
+        """
+        if ttl is None:
+            if self.ttl is None:
+                raise ValueError(f"lock {self.name!r} has no ttl: pass renew(ttl=milliseconds)")
+            ms = self.ttl
+        else:
+            ms = _check_ms(ttl, "ttl")
+        result = self._extend(ms, "set")
+        assert result is not None
+        return result
+
+    def _extend(self, ms: int, mode: str) -> int | None:
+        result = int(
+            self.database.run_script("lock_extend", keys=[self.key], args=[self._lock_id, ms, mode])
+        )
+        if result == -2:
+            raise LockNotOwned(f"lock {self.name!r} is held by another owner; not extended")
+        if result == 0:
+            raise LockExpired(f"lock {self.name!r} is not held (expired, released or cleared)")
+        return None if result == -1 else result
+
+    def clear(self) -> bool:
+        """Force the lock free whoever holds it and wake a waiter (deadlock recovery only;
+        use ``release`` otherwise). True when it was held. Cost: 1 round trip (Lua)."""
+        return bool(
+            self.database.run_script(
+                "lock_clear", keys=[self.key, self.event], args=[self.wakeup_ttl]
+            )
+        )
+
+    # -- queries -----------------------------------------------------------------------
+
+    def locked(self) -> bool:
+        """Whether anyone holds the lock. Cost: 1 round trip (EXISTS)."""
+        return bool(self.database.exists(self.key))
+
+    def owned(self) -> bool:
+        """Whether this token holds the lock. Cost: 1 round trip (GET)."""
+        holder = self.database.get(self.key)
+        token = self._lock_id.encode() if isinstance(self._lock_id, str) else self._lock_id
+        return holder == token
+
+    def time_left(self) -> int | None:
+        """Milliseconds before the lock expires: 0 when not held, None when held without
+        expiry. Cost: 1 round trip (PTTL)."""
+        left = int(self.database.pttl(self.key))
+        if left == -2:
+            return 0
+        return None if left == -1 else left
+
+    # -- context manager and decorator ---------------------------------------------------
+
+    def __enter__(self) -> Lock:
+        self.acquire()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            self.release()
+        except LockError:
+            # The lock was lost (expired) inside the block: say so, unless the block
+            # itself failed, whose error is the one worth seeing.
+            if exc_type is None:
+                raise
+
+    def __call__(self, fn: F) -> F:
+        """Decorate ``fn`` so each call runs while holding the lock."""
+
+        @functools.wraps(fn)
+        def locked_call(*args: Any, **kwargs: Any) -> Any:
+            with self:
+                return fn(*args, **kwargs)
+
+        return locked_call  # type: ignore[return-value]
+
+    def _wait_cap(self) -> float:
+        socket_timeout = self.database.connection_pool.connection_kwargs.get("socket_timeout")
+        if socket_timeout:
+            # Leave the reply time to arrive before the socket gives up.
+            return max(0.001, min(self.max_wait, float(socket_timeout) / 2))
+        return self.max_wait
