@@ -13,6 +13,7 @@ import hashlib
 import inspect
 import json
 import uuid
+import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -52,6 +53,23 @@ def qualified_name(fn: Callable[..., Any]) -> str:
     return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
 
 
+# inspect.signature costs more than the rest of a cache hit: compute it once per function.
+_signatures: weakref.WeakKeyDictionary[Callable[..., Any], inspect.Signature] = weakref.WeakKeyDictionary()
+
+
+def _signature(fn: Callable[..., Any]) -> inspect.Signature:
+    try:
+        return _signatures[fn]
+    except (KeyError, TypeError):  # TypeError: not weak-referenceable (cached nowhere)
+        pass
+    signature = inspect.signature(fn)
+    try:
+        _signatures[fn] = signature
+    except TypeError:
+        pass
+    return signature
+
+
 def call_key(
     fn: Callable[..., Any],
     args: tuple[Any, ...],
@@ -65,7 +83,7 @@ def call_key(
     leaves out ``self``/``cls``. Raises TypeError when the arguments do not fit ``fn``.
     """
     try:
-        bound = inspect.signature(fn).bind(*args, **kwargs)
+        bound = _signature(fn).bind(*args, **kwargs)
     except (TypeError, ValueError) as exc:
         if isinstance(exc, ValueError):  # builtins without a signature: keep what was given
             payload: Any = [list(args), dict(kwargs)]

@@ -14,20 +14,22 @@ local state = {}
 for i = 1, #KEYS do
     local limit = tonumber(ARGV[2 * i])
     local per = tonumber(ARGV[2 * i + 1])
-    local stamps = redis.call('LRANGE', KEYS[i], 0, limit - 1)
-    local used, oldest = 0, nil
-    for _, raw in ipairs(stamps) do
-        local ts = tonumber(raw)
-        if ts == nil or now - ts >= per then break end
-        used = used + 1
-        oldest = ts
+    -- The list is newest first, so the events inside the window are a prefix: binary search
+    -- for its end with LINDEX (O(log limit) calls) instead of reading up to `limit` items.
+    local lo, hi = 0, math.min(redis.call('LLEN', KEYS[i]), limit)
+    while lo < hi do
+        local mid = math.floor((lo + hi) / 2)
+        local ts = tonumber(redis.call('LINDEX', KEYS[i], mid))
+        if ts ~= nil and now - ts < per then lo = mid + 1 else hi = mid end
     end
+    local used, oldest = lo, nil
+    if used > 0 then oldest = tonumber(redis.call('LINDEX', KEYS[i], used - 1)) end
     local allowed = used + cost <= limit
     local retry = 0
     if not allowed then
         all_allowed = false
-        -- the event whose expiry makes room: position limit - cost + 1, newest first
-        local blocker = tonumber(stamps[limit - cost + 1])
+        -- the event whose expiry makes room: index limit - cost, newest first
+        local blocker = tonumber(redis.call('LINDEX', KEYS[i], limit - cost))
         if blocker ~= nil then retry = blocker + per - now else retry = per end
     end
     state[i] = {limit = limit, per = per, used = used, oldest = oldest, allowed = allowed, retry = retry}
