@@ -1,0 +1,250 @@
+"""``ModelQuery``: the lazy, chainable result of ``Model.query``.
+
+Nothing runs until the query is iterated, counted, sliced with an int, or deleted.
+Filtering, ordering, offset and limit all run inside one Lua script; the rows are then
+fetched with one pipelined HGETALL batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from .executor import compile_plan, matches, order_spec, run_plan
+from .expressions import Desc, Expression
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .model import Model
+
+__all__ = ["ModelQuery"]
+
+
+class ModelQuery:
+    """Rows of ``model`` matching ``expression``.
+
+    Chain with ``filter`` (AND), ``order_by`` and slicing (``q[10:20]``: offset and limit
+    pushed to Redis). Iterating runs the query once and caches the rows; ``count()``,
+    ``first()``, ``values()``, ``values_list()``, ``exists()`` and ``delete()`` run their
+    own round trips. Full-text phrases ("a b") are checked for adjacency in Python on the
+    fetched rows; such queries slice and count in Python.
+    """
+
+    def __init__(
+        self,
+        model: type[Model],
+        expression: Expression | None = None,
+        order_by: Any = None,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> None:
+        if expression is not None and not isinstance(expression, Expression):
+            raise TypeError(f"query() takes an expression such as Model.field == value, got {expression!r}")
+        self.model = model
+        self.expression = expression
+        self._order_by = order_by
+        self._order = None if order_by is None else order_spec(model, order_by)
+        self.offset = offset
+        self.limit = limit
+        self._rows: list[Model] | None = None
+        self._iter: Iterator[Model] | None = None
+
+    def __repr__(self) -> str:
+        return f"<ModelQuery {self.model.__name__} {self.expression!r}>"
+
+    def _clone(self, **changes: Any) -> ModelQuery:
+        options = {
+            "expression": self.expression,
+            "order_by": self._order_by,
+            "offset": self.offset,
+            "limit": self.limit,
+        }
+        options.update(changes)
+        return ModelQuery(self.model, **options)
+
+    # -- chaining ---------------------------------------------------------------------------
+
+    def filter(self, *expressions: Expression) -> ModelQuery:
+        """This query AND every given expression (no round trip)."""
+        combined = self.expression
+        for expression in expressions:
+            combined = expression if combined is None else combined & expression
+        return self._clone(expression=combined)
+
+    def order_by(self, field: Any) -> ModelQuery:
+        """Order by ``field`` (``field.desc()`` or ``"-name"`` for descending)."""
+        return self._clone(order_by=field)
+
+    def __getitem__(self, item: int | slice) -> Any:
+        if isinstance(item, slice):
+            if item.step not in (None, 1) or (item.start or 0) < 0 or (item.stop is not None and item.stop < 0):
+                raise ValueError("query slices take non-negative start/stop and no step")
+            start = item.start or 0
+            stop = None if item.stop is None else item.stop
+            offset = self.offset + start
+            limit: int | None = None if stop is None else max(0, stop - start)
+            if self.limit is not None:
+                available = max(0, self.limit - start)
+                limit = available if limit is None else min(limit, available)
+            return self._clone(offset=offset, limit=limit)
+        if isinstance(item, bool) or not isinstance(item, int):
+            raise TypeError(f"query indices must be int or slice, got {type(item).__name__}")
+        if item < 0:
+            raise IndexError("negative query indices are not supported")
+        found = list(self[item : item + 1])
+        if not found:
+            raise IndexError(f"query index {item} out of range")
+        return found[0]
+
+    # -- running -----------------------------------------------------------------------------
+
+    def _keys(self) -> tuple[list[bytes], bool]:
+        """Matching row keys (in order) and whether Python must still check them."""
+        plan = compile_plan(self.model, self.expression)
+        by_score = plan.scored and self._order is None
+        verify = plan.needs_verification
+        keys = run_plan(
+            plan,
+            mode="keys",
+            order=self._order,
+            by_score=by_score,
+            offset=0 if verify else self.offset,
+            limit=None if verify else self.limit,
+        )
+        return [bytes(k) for k in keys], verify
+
+    def _fetch(self) -> list[Model]:
+        keys, verify = self._keys()
+        rows = self._load_rows(keys)
+        if verify:
+            rows = [row for row in rows if matches(self.expression, row)]
+            end = None if self.limit is None else self.offset + self.limit
+            rows = rows[self.offset : end]
+        return rows
+
+    def _load_rows(self, keys: list[bytes]) -> list[Model]:
+        if not keys:
+            return []
+        pipe = self.model._db().pipeline(transaction=False)
+        for key in keys:
+            pipe.hgetall(key)
+        rows = []
+        for key, raw in zip(keys, pipe.execute(), strict=True):
+            if raw:  # a row deleted between the two round trips is skipped
+                rows.append(self.model._from_raw(key, raw))
+        return rows
+
+    def execute(self) -> list[Model]:
+        """Run the query (once; later calls reuse the rows). 2 round trips."""
+        if self._rows is None:
+            self._rows = self._fetch()
+        return self._rows
+
+    def __iter__(self) -> Iterator[Model]:
+        return iter(self.execute())
+
+    def __next__(self) -> Model:
+        if self._iter is None:
+            self._iter = iter(self.execute())
+        return next(self._iter)
+
+    def __len__(self) -> int:
+        return len(self.execute())
+
+    def __bool__(self) -> bool:
+        return bool(self.execute())
+
+    def count(self) -> int:
+        """Number of matching rows without loading them (offset/limit applied).
+        1 round trip (2 for phrase searches, checked on the rows)."""
+        if self._rows is not None:
+            return len(self._rows)
+        plan = compile_plan(self.model, self.expression)
+        if plan.needs_verification:
+            return len(self._fetch())
+        total = int(run_plan(plan, mode="count", order=self._order, by_score=False))
+        total = max(0, total - self.offset)
+        return total if self.limit is None else min(total, self.limit)
+
+    def exists(self) -> bool:
+        """Whether any row matches. 1 round trip."""
+        return self.count() > 0
+
+    def first(self) -> Model | None:
+        """The first matching row or None. 2 round trips."""
+        found = list(self[:1])
+        return found[0] if found else None
+
+    def values(self, *fields: Any) -> list[dict[str, Any]]:
+        """Dicts of the given fields (default: every stored field) of each row. 2 round
+        trips: the query and one pipelined HMGET batch (only those fields travel)."""
+        names = self._names(fields)
+        keys, verify = self._keys()
+        if verify:
+            return [{n: row._data.get(n) for n in names} for row in self._fetch()]
+        if not keys:
+            return []
+        pipe = self.model._db().pipeline(transaction=False)
+        for key in keys:
+            pipe.hmget(key, names)
+        result = []
+        pk = self.model._primary_key
+        for raw_values in pipe.execute():
+            raw = {n: v for n, v in zip(names, raw_values, strict=True) if v is not None}
+            if pk in names and pk not in raw:
+                continue  # deleted meanwhile
+            row = {}
+            for name in names:
+                value = raw.get(name)
+                row[name] = None if value is None else self.model._fields[name].python_value(bytes(value))
+            result.append(row)
+        return result
+
+    def values_list(self, *fields: Any, flat: bool = False) -> list[Any]:
+        """Tuples of the given fields per row; ``flat=True`` with one field gives values."""
+        names = self._names(fields)
+        if flat and len(names) != 1:
+            raise TypeError("values_list(flat=True) takes exactly one field")
+        rows = self.values(*names)
+        if flat:
+            return [row[names[0]] for row in rows]
+        return [tuple(row[n] for n in names) for row in rows]
+
+    def _names(self, fields: tuple[Any, ...]) -> list[str]:
+        names = []
+        for field in fields:
+            if isinstance(field, Desc):
+                field = field.node
+            name = field if isinstance(field, str) else getattr(field, "name", None)
+            if name not in self.model._stored:
+                raise TypeError(f"{self.model.__name__} has no stored field {field!r}")
+            names.append(name)
+        return names or list(self.model._stored)
+
+    def delete(self) -> int:
+        """Delete the matching rows with their index entries and containers; returns how
+        many. Query + pipelined read of the indexed values + one atomic script per 200
+        rows."""
+        from .model import DELETE_BATCH, _delete_rows
+
+        keys, verify = self._keys()
+        if verify:
+            keys = [row.get_hash_id() for row in self._fetch()]  # type: ignore[misc]
+        model = self.model
+        deleted = 0
+        indexed = list(model._indexed)
+        for start in range(0, len(keys), DELETE_BATCH):
+            chunk = keys[start : start + DELETE_BATCH]
+            pipe = model._db().pipeline(transaction=False)
+            for key in chunk:
+                pipe.exists(key)
+                pipe.hmget(key, indexed)
+            replies = pipe.execute()
+            states: dict[bytes, dict[str, bytes | None] | None] = {}
+            for i, key in enumerate(chunk):
+                if replies[2 * i]:
+                    states[key] = {n: (None if v is None else bytes(v)) for n, v in zip(indexed, replies[2 * i + 1], strict=True)}
+                else:
+                    states[key] = {}
+            deleted += _delete_rows(model, states)
+        self._rows = None
+        return deleted

@@ -1,0 +1,313 @@
+"""Compile a query expression into ``model_query.lua`` and run it (1 round trip).
+
+The filter is evaluated by Redis over the indexes: a set per value (==, in_), the
+continuous sorted set (ranges), the lexicographic sorted set (text ranges, startswith) and
+the per-token full-text sets (search). ``!=`` is "every row minus the equal ones", so rows
+whose value is None match it, as in Python.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from ..search.plan import TokenQuery
+from .errors import FilterError
+from .expressions import (
+    OP_AND,
+    OP_BETWEEN,
+    OP_EQ,
+    OP_GT,
+    OP_GTE,
+    OP_IN,
+    OP_LT,
+    OP_LTE,
+    OP_MATCH,
+    OP_NE,
+    OP_OR,
+    OP_STARTSWITH,
+    Desc,
+    Expression,
+)
+from .fields import ABSOLUTE, CONTINUOUS, FTS, LEX, Field, _ContainerField
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .model import Model
+
+__all__ = ["Plan", "compile_plan", "matches", "order_spec", "run_plan"]
+
+TEMP_TTL_MS = 60_000
+MAX_IN_VALUES = 1000
+_RANGE_OPS = (OP_LT, OP_LTE, OP_GT, OP_GTE, OP_BETWEEN)
+
+
+class _Temp:
+    __slots__ = ("n",)
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+
+class Plan:
+    """KEYS and postfix program of one query, plus the full-text queries needing a Python
+    check of phrase adjacency on the fetched rows."""
+
+    def __init__(self, model: type[Model]) -> None:
+        self.model = model
+        self.keys: list[bytes] = [model._make_key("all")]
+        self._pos: dict[bytes, int] = {self.keys[0]: 1}
+        self.ops: list[Any] = []
+        self.temps = 0
+        self.scored = False
+        self.needs_verification = False
+
+    def key(self, key: bytes) -> int:
+        if key not in self._pos:
+            self.keys.append(key)
+            self._pos[key] = len(self.keys)
+        return self._pos[key]
+
+    def temp(self) -> _Temp:
+        self.temps += 1
+        return _Temp(self.temps - 1)
+
+    def finish(self) -> tuple[list[Any], int, list[Any]]:
+        first = len(self.keys) + 1
+        keys: list[Any] = list(self.keys) + [f"temp.{uuid.uuid4()}" for _ in range(self.temps)]
+        ops = [first + op.n if isinstance(op, _Temp) else op for op in self.ops]
+        return keys, first, ops
+
+
+def _field_of(model: type[Model], node: Any) -> Field:
+    if not isinstance(node, Field) or isinstance(node, _ContainerField):
+        raise FilterError(f"cannot filter on {node!r}: expected a field of {model.__name__}")
+    if node.model is None or not issubclass(model, node.model) or model._fields.get(node.name) is not node:
+        raise FilterError(f"field {node!r} does not belong to model {model.__name__}")
+    return node
+
+
+def _need(field: Field, kind: str, op: str) -> None:
+    if kind not in field.indexes:
+        if not field.indexes:
+            raise FilterError(
+                f"cannot filter on {field.model.__name__}.{field.name}: it is not indexed "  # type: ignore[union-attr]
+                "(declare it with index=True)"
+            )
+        what = {
+            CONTINUOUS: "a numeric/date (range) index",
+            LEX: "a text index",
+            FTS: "a full-text index (TextField(fts=True))",
+            ABSOLUTE: "an equality index",
+        }[kind]
+        raise FilterError(f"operator {op!r} on field {field.name!r} needs {what}")
+
+
+def _eq(plan: Plan, field: Field, value: Any, op: str) -> None:
+    raw = field.query_value(value)
+    if ABSOLUTE in field.indexes:
+        plan.ops.extend(("K", plan.key(plan.model._make_key(field.name, ABSOLUTE, raw))))
+    else:
+        _need(field, CONTINUOUS, op)
+        plan.ops.extend(("R", plan.key(plan.model._make_key(field.name, CONTINUOUS)), raw, raw, plan.temp()))
+
+
+def _range(plan: Plan, field: Field, op: str, value: Any) -> None:
+    if CONTINUOUS in field.indexes:
+        if op == OP_BETWEEN:
+            low, high = (field.query_value(v) for v in _pair(value))
+        else:
+            raw = field.query_value(value)
+            low, high = {
+                OP_LT: (b"-inf", b"(" + raw),
+                OP_LTE: (b"-inf", raw),
+                OP_GT: (b"(" + raw, b"+inf"),
+                OP_GTE: (raw, b"+inf"),
+            }[op]
+        plan.ops.extend(("R", plan.key(plan.model._make_key(field.name, CONTINUOUS)), low, high, plan.temp()))
+        return
+    _need(field, LEX, op)
+    if op == OP_BETWEEN:
+        lo, hi = (field.query_value(v) for v in _pair(value))
+        low, high = b"[" + lo + b"\x00", b"(" + hi + b"\x01"
+    else:
+        raw = field.query_value(value)
+        low, high = {
+            OP_LT: (b"-", b"(" + raw + b"\x00"),
+            OP_LTE: (b"-", b"(" + raw + b"\x01"),
+            OP_GT: (b"[" + raw + b"\x01", b"+"),
+            OP_GTE: (b"[" + raw + b"\x00", b"+"),
+        }[op]
+    plan.ops.extend(("X", plan.key(plan.model._make_key(field.name, LEX)), low, high, plan.temp()))
+
+
+def _pair(value: Any) -> tuple[Any, Any]:
+    if not isinstance(value, tuple) or len(value) != 2:
+        raise TypeError(f"between() takes two values, got {value!r}")
+    return value
+
+
+def _compile(plan: Plan, node: Any) -> bool:
+    """Emit ``node``; return whether its result carries full-text scores."""
+    if not isinstance(node, Expression):
+        raise TypeError(f"a query filter must be an expression such as Model.field == value, got {node!r}")
+    if node.op in (OP_AND, OP_OR):
+        children: list[Any] = []
+        stack = [node]
+        while stack:  # flatten a & b & c into one ZINTERSTORE
+            current = stack.pop()
+            if isinstance(current, Expression) and current.op == node.op:
+                stack.extend((current.rhs, current.lhs))
+            else:
+                children.append(current)
+        scored = [_compile(plan, child) for child in children]
+        plan.ops.extend(("&" if node.op == OP_AND else "|", len(children), plan.temp()))
+        plan.ops.extend("1" if s else "0" for s in scored)
+        return any(scored)
+    field = _field_of(plan.model, node.lhs)
+    op = node.op
+    if op == OP_EQ:
+        _eq(plan, field, node.rhs, op)
+    elif op == OP_NE:
+        plan.ops.extend(("K", 1))
+        _eq(plan, field, node.rhs, op)
+        plan.ops.extend(("D", plan.temp()))
+    elif op == OP_IN:
+        values = tuple(node.rhs)
+        if len(values) > MAX_IN_VALUES:
+            raise FilterError(f"in_() takes at most {MAX_IN_VALUES} values, got {len(values)}")
+        if not values:
+            plan.ops.extend(("E", plan.temp()))
+            return False
+        for value in values:
+            _eq(plan, field, value, op)
+        if len(values) > 1:
+            plan.ops.extend(("|", len(values), plan.temp(), *(["0"] * len(values))))
+    elif op in _RANGE_OPS:
+        _range(plan, field, op, node.rhs)
+    elif op == OP_STARTSWITH:
+        _need(field, LEX, op)
+        prefix = field.query_value(node.rhs)
+        low, high = (b"[" + prefix, b"(" + prefix + b"\xff") if prefix else (b"-", b"+")
+        plan.ops.extend(("X", plan.key(plan.model._make_key(field.name, LEX)), low, high, plan.temp()))
+    elif op == OP_MATCH:
+        _need(field, FTS, op)
+        return _compile_fts(plan, field, node.rhs)
+    else:
+        raise FilterError(f"unknown operator {op!r}")
+    return False
+
+
+def _compile_fts(plan: Plan, field: Field, query: TokenQuery) -> bool:
+    if query.needs_verification:
+        plan.needs_verification = True
+
+    def emit(tree: Any) -> None:
+        if isinstance(tree, str):
+            plan.ops.extend(("K", plan.key(plan.model._make_key(field.name, FTS, tree))))
+            return
+        op, children = tree
+        for child in children:
+            emit(child)
+        plan.ops.extend((op, len(children), plan.temp(), *(["1"] * len(children))))
+
+    if query.tree is None:
+        plan.ops.extend(("E", plan.temp()))
+    else:
+        emit(query.tree)
+    return True
+
+
+def compile_plan(model: type[Model], expression: Any) -> Plan:
+    """Build the plan of ``expression`` (None: every row). No round trip."""
+    plan = Plan(model)
+    if expression is not None:
+        plan.scored = _compile(plan, expression)
+    return plan
+
+
+def order_spec(model: type[Model], order_by: Any) -> tuple[str, str, str]:
+    """(SORT BY pattern, "alpha"|"num", "asc"|"desc") for ``order_by`` (None: primary key)."""
+    direction = "asc"
+    if isinstance(order_by, Desc):
+        direction, order_by = "desc", order_by.node
+    if order_by is None:
+        order_by = model._fields[model._primary_key]
+    if isinstance(order_by, str):
+        if order_by.startswith("-"):
+            direction, order_by = "desc", order_by[1:]
+        if order_by not in model._fields:
+            raise FilterError(f"cannot order {model.__name__} by unknown field {order_by!r}")
+        order_by = model._fields[order_by]
+    field = _field_of(model, order_by)
+    numeric = CONTINUOUS in field.index_kinds
+    return f"*->{field.name}", "num" if numeric else "alpha", direction
+
+
+def run_plan(
+    plan: Plan,
+    *,
+    mode: str,
+    order: tuple[str, str, str] | None,
+    by_score: bool,
+    offset: int = 0,
+    limit: int | None = None,
+) -> Any:
+    """Run the plan: matching row keys (mode "keys") or their number ("count").
+    1 round trip."""
+    keys, first, ops = plan.finish()
+    pattern, alpha, direction = order or order_spec(plan.model, None)
+    args: list[Any] = [
+        TEMP_TTL_MS,
+        first,
+        mode,
+        "score" if by_score else "by",
+        pattern,
+        alpha,
+        direction,
+        offset,
+        -1 if limit is None else limit,
+        *ops,
+    ]
+    return plan.model.__database__.run_script("model_query", keys=keys, args=args)
+
+
+def matches(expression: Any, instance: Any) -> bool:
+    """Evaluate ``expression`` on a loaded instance in Python, with the index's semantics
+    (used to check full-text phrases on fetched rows). No round trip."""
+    if expression is None:
+        return True
+    op = expression.op
+    if op == OP_AND:
+        return matches(expression.lhs, instance) and matches(expression.rhs, instance)
+    if op == OP_OR:
+        return matches(expression.lhs, instance) or matches(expression.rhs, instance)
+    field: Field = expression.lhs
+    current = instance._data.get(field.name)
+    if op == OP_MATCH:
+        return current is not None and expression.rhs.matches(current)
+    raw = None if current is None else field.db_value(current)
+    numeric = CONTINUOUS in field.indexes and ABSOLUTE not in field.indexes
+
+    def key(value: bytes) -> Any:
+        return float(value) if numeric else value
+
+    if op == OP_EQ:
+        return raw is not None and key(raw) == key(field.query_value(expression.rhs))
+    if op == OP_NE:
+        return raw is None or key(raw) != key(field.query_value(expression.rhs))
+    if op == OP_IN:
+        return raw is not None and any(key(raw) == key(field.query_value(v)) for v in expression.rhs)
+    if raw is None:
+        return False
+    if op == OP_STARTSWITH:
+        return raw.startswith(field.query_value(expression.rhs))
+    if op == OP_BETWEEN:
+        low, high = (key(field.query_value(v)) for v in expression.rhs)
+        return bool(low <= key(raw) <= high)
+    other = key(field.query_value(expression.rhs))
+    return {
+        OP_LT: key(raw) < other,
+        OP_LTE: key(raw) <= other,
+        OP_GT: key(raw) > other,
+        OP_GTE: key(raw) >= other,
+    }[op]

@@ -1,0 +1,531 @@
+"""``Model``: rows stored as Redis hashes with secondary indexes, written atomically.
+
+Key layout (upstream walrus's, so rows written by either library read back in the other),
+with ``P`` = ``<namespace>|<model name>:`` (or ``<model name>:``) and ``.`` the
+``index_separator``: row hash ``P id.<pk>``; set of row keys ``P all``; equality index
+``P <field>.absolute.<value>``; range index ``P <field>.continuous``; full-text index
+``P <field>.fts.<token>``; pk counter ``P <pk field>._sequence``; container fields
+``P container.<field>.<row key>``. Indexed text fields also keep ``P <field>.lex`` (a
+lexicographic sorted set for ``startswith`` and text ranges; ``rebuild_indexes`` builds it
+for rows written by upstream walrus).
+
+Every write (row hash + every index delta + unique checks + pk allocation) is one Lua
+script (``model_write.lua``), guarded by the indexed values the client believes are
+stored; on a mismatch nothing is written and the write is retried with what the script
+reported.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+from ..containers import Hash
+from .errors import FieldTypeError, FieldValueError, ModelError, UniqueError, WriteConflictError
+from .expressions import Expression
+from .fields import (
+    CONTINUOUS,
+    EXACT_INT,
+    AutoIncrementField,
+    Field,
+    FloatField,
+    IntegerField,
+    _ContainerField,
+)
+from .indexes import IndexProblem, check_indexes, rebuild_indexes, row_entries, unique_checks
+
+__all__ = ["Model", "ModelMeta"]
+
+MAX_ATTEMPTS = 100
+DELETE_BATCH = 200  # rows per script call in query_delete
+
+
+class ModelMeta(type):
+    """Collects fields (inherited ones are copied per class), adds ``_id`` when no primary
+    key is declared, and refuses field names that would collide with keys or methods."""
+
+    def __new__(mcs, name: str, bases: tuple[type, ...], attrs: dict[str, Any]) -> ModelMeta:
+        cls = super().__new__(mcs, name, bases, attrs)
+        if not any(isinstance(base, ModelMeta) for base in bases):  # Model itself
+            cls._fields, cls._primary_key = {}, ""  # type: ignore[attr-defined]
+            cls._stored = cls._containers = cls._indexed = cls._unique = ()  # type: ignore[attr-defined]
+            return cls
+        fields: dict[str, Field] = {}
+        for base in reversed(cls.__mro__[1:]):
+            for fname, field in getattr(base, "_fields", {}).items():
+                fields[fname] = copy.copy(field)
+        for fname, value in attrs.items():
+            if isinstance(value, Field):
+                fields[fname] = value
+        primary = [f for f, field in fields.items() if field.primary_key]
+        if not primary:
+            auto = AutoIncrementField(primary_key=True)
+            fields = {"_id": auto, **fields}
+            primary = ["_id"]
+        if len(primary) > 1:
+            raise TypeError(f"model {name} declares several primary keys: {', '.join(primary)}")
+        separator = attrs.get("index_separator", getattr(cls, "index_separator", "."))
+        for fname, field in fields.items():
+            _check_field_name(name, fname, field, separator)
+            field.bind(cls, fname)  # type: ignore[arg-type]
+            setattr(cls, fname, field)
+        cls._fields = fields  # type: ignore[attr-defined]
+        cls._primary_key = primary[0]  # type: ignore[attr-defined]
+        cls._stored = tuple(f for f, fld in fields.items() if not isinstance(fld, _ContainerField))  # type: ignore[attr-defined]
+        cls._containers = tuple(f for f, fld in fields.items() if isinstance(fld, _ContainerField))  # type: ignore[attr-defined]
+        cls._indexed = tuple(f for f in cls._stored if fields[f].indexes)  # type: ignore[attr-defined]
+        cls._unique = tuple(f for f in cls._stored if fields[f].unique)  # type: ignore[attr-defined]
+        return cls
+
+
+_RESERVED = {"container", "all"}
+
+
+def _check_field_name(model: str, name: str, field: Field, separator: str) -> None:
+    if name in _RESERVED:
+        raise TypeError(f"{model}.{name}: the field name {name!r} is reserved by the key layout")
+    if separator and separator in name:
+        raise TypeError(f"{model}.{name}: a field name cannot contain the index separator {separator!r}")
+    if name == "id" and not (field.primary_key and isinstance(field, IntegerField)):
+        # "P id.absolute.x" would be the row key of primary key "absolute.x".
+        raise TypeError(f"{model}.id: a field named 'id' must be an integer primary key")
+    if name in globals().get("_MODEL_ATTRS", ()):
+        raise TypeError(f"{model}.{name}: the field name {name!r} hides a Model attribute")
+
+
+class Model(metaclass=ModelMeta):
+    """A row type stored in Redis: declare fields as class attributes.
+
+    ``__database__`` (required): the ``walrus.Database``; ``__namespace__``: optional key
+    namespace; ``index_separator``: delimiter inside keys (default ``.``). Without a
+    declared primary key, an auto-incrementing ``_id`` is added. ``_data`` holds the
+    field values of an instance.
+    """
+
+    __database__: ClassVar[Any] = None
+    __namespace__: ClassVar[str | None] = None
+    index_separator: ClassVar[str] = "."
+
+    _fields: ClassVar[dict[str, Field]]
+    _primary_key: ClassVar[str]
+    _stored: ClassVar[tuple[str, ...]]
+    _containers: ClassVar[tuple[str, ...]]
+    _indexed: ClassVar[tuple[str, ...]]
+    _unique: ClassVar[tuple[str, ...]]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if args:
+            raise TypeError(f"{type(self).__name__}() takes field values as keyword arguments only")
+        cls = type(self)
+        unknown = sorted(set(kwargs) - set(cls._stored))
+        if unknown:
+            containers = [k for k in unknown if k in cls._containers]
+            hint = f" (container fields {containers} are filled after saving)" if containers else ""
+            raise TypeError(f"{cls.__name__}() got unknown field(s): {', '.join(unknown)}{hint}")
+        self._data: dict[str, Any] = {}
+        self._snapshot: dict[str, bytes | None] | None = None
+        self._saved_key: bytes | None = None
+        for name in cls._stored:
+            field = cls._fields[name]
+            value = kwargs[name] if name in kwargs else field.default()
+            self._data[name] = field.validate(value)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}: {self.get_id()!r}>"
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.get_id() == self.get_id() and self.get_id() is not None  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self), self.get_id()))
+
+    # -- keys ---------------------------------------------------------------------------
+
+    @classmethod
+    def _prefix(cls) -> bytes:
+        name = cls.__name__.lower()
+        namespace = cls.__namespace__
+        return (f"{namespace}|{name}:" if namespace else f"{name}:").encode("utf-8")
+
+    @classmethod
+    def _make_key(cls, *parts: str | bytes) -> bytes:
+        separator = cls.index_separator.encode("utf-8")
+        return cls._prefix() + separator.join(p.encode("utf-8") if isinstance(p, str) else p for p in parts)
+
+    @classmethod
+    def _row_key(cls, pk: Any) -> bytes:
+        return cls._make_key("id", cls._fields[cls._primary_key].db_value(pk))
+
+    @classmethod
+    def _container_key(cls, name: str, row_key: bytes) -> bytes:
+        return cls._make_key("container", name, row_key)
+
+    @classmethod
+    def _db(cls) -> Any:
+        if cls.__database__ is None:
+            raise ModelError(f"{cls.__name__}.__database__ is not set")
+        return cls.__database__
+
+    def get_id(self) -> Any:
+        """The primary key value (None before the first save of an auto key)."""
+        return self._data.get(type(self)._primary_key)
+
+    def get_hash_id(self) -> bytes | None:
+        """The row hash key ``P id.<pk>`` (None without a primary key)."""
+        pk = self.get_id()
+        return None if pk is None else type(self)._row_key(pk)
+
+    def to_hash(self) -> Hash:
+        """A ``walrus.Hash`` on the row's raw data. No round trip."""
+        key = self.get_hash_id()
+        if key is None:
+            raise ValueError(f"{type(self).__name__} has no primary key yet: save it first")
+        return Hash(type(self)._db(), key)
+
+    # -- serialisation ----------------------------------------------------------------------
+
+    def _serialize(self) -> dict[str, bytes | None]:
+        cls = type(self)
+        raw: dict[str, bytes | None] = {}
+        for name in cls._stored:
+            field = cls._fields[name]
+            value = field.validate(self._data.get(name))
+            self._data[name] = value
+            raw[name] = None if value is None else field.db_value(value)
+        return raw
+
+    @classmethod
+    def _from_raw(cls, key: bytes, raw: dict[Any, bytes]) -> Model:
+        instance = cls.__new__(cls)
+        values = {(k.decode("utf-8") if isinstance(k, bytes) else k): v for k, v in raw.items()}
+        instance._data = {}
+        for name in cls._stored:
+            stored = values.get(name)
+            if stored is None:
+                instance._data[name] = None
+                continue
+            try:
+                instance._data[name] = cls._fields[name].python_value(bytes(stored))
+            except (ValueError, TypeError, UnicodeDecodeError) as exc:
+                raise FieldValueError(
+                    f"row {key!r}: stored value {stored!r:.80} of field {name!r} cannot be read: {exc}"
+                ) from None
+        instance._snapshot = {name: values.get(name) for name in cls._indexed}
+        instance._saved_key = key
+        return instance
+
+    # -- writes ---------------------------------------------------------------------------
+
+    def save(self) -> None:
+        """Write the row and every index change atomically (one Lua script). Unique
+        fields are checked in the same step; a refused write (UniqueError, bad value)
+        writes nothing and allocates no key. 1 round trip; 2 when an auto-increment key is
+        allocated (the counter is read first) or when the row changed since it was read."""
+        cls = type(self)
+        db = cls._db()
+        raw = self._serialize()
+        pk_name = cls._primary_key
+        pk_field = cls._fields[pk_name]
+        alloc: list[Any] | None = None
+        if self._data.get(pk_name) is None:
+            if isinstance(pk_field, AutoIncrementField):
+                current = db.get(cls._make_key(pk_name, "_sequence"))
+                alloc = [b"" if current is None else bytes(current)]
+                alloc.append(int(alloc[0] or 0) + 1)
+            else:
+                generated = pk_field.generate_key()
+                if generated is None:
+                    raise FieldValueError(f"{cls.__name__}: primary key {pk_name!r} needs a value")
+                self._data[pk_name] = pk_field.validate(generated)
+                raw[pk_name] = pk_field.db_value(self._data[pk_name])
+        writer = _Writer(cls)
+        for _ in range(MAX_ATTEMPTS):
+            if alloc is not None:
+                self._data[pk_name] = alloc[1]
+                raw[pk_name] = pk_field.db_value(alloc[1])
+            key = cls._row_key(self._data[pk_name])
+            state = self._snapshot if self._saved_key == key else None
+            seq_mode, seq_value = "", ""
+            if alloc is not None:
+                seq_mode, seq_value = "alloc", str(alloc[1])
+            elif isinstance(pk_field, AutoIncrementField):
+                seq_mode, seq_value = "max", str(self._data[pk_name])
+            writer.reset()
+            writer.save_op(key, raw, state, seq_mode, alloc[0] if alloc else b"", seq_value)
+            reply = writer.run()
+            if reply is None:
+                self._snapshot = {name: raw.get(name) for name in cls._indexed}
+                self._saved_key = key
+                return
+            reason = _text(reply[2])
+            if reason == "unique":
+                field = _text(reply[3])
+                if alloc is not None:
+                    self._data[pk_name] = None
+                raise UniqueError(
+                    f"{cls.__name__}.{field} must be unique: value {self._data[field]!r} is taken",
+                    field,
+                    self._data[field],
+                )
+            if reason == "seq" and alloc is not None:
+                alloc = [b"" if reply[3] is None else bytes(reply[3]), int(reply[3] or 0) + 1]
+            elif reason == "taken" and alloc is not None:
+                alloc[1] += 1
+            elif reason == "state":
+                self._snapshot = _state_from_reply(cls, reply) if int(reply[3]) else {}
+                self._saved_key = key if int(reply[3]) else None
+            else:
+                raise ModelError(f"unexpected reply from model_write: {reply!r}")
+        if alloc is not None:
+            self._data[pk_name] = None
+        raise WriteConflictError(f"{cls.__name__} row kept changing during {MAX_ATTEMPTS} attempts")
+
+    def delete(self, for_update: bool = False) -> None:
+        """Delete the row, its index entries and (unless ``for_update``) its container
+        fields atomically. 1 round trip when the instance was loaded or saved (2 if the row
+        changed meanwhile or its state was unknown)."""
+        cls = type(self)
+        key = self.get_hash_id()
+        if key is None:
+            raise ValueError(f"{cls.__name__} has no primary key: nothing to delete")
+        state = self._snapshot if self._saved_key == key else None
+        _delete_rows(cls, {key: state}, keep_containers=for_update)
+        self._snapshot = None
+        self._saved_key = None
+
+    def incr(self, field: Field | str, incr_by: int | float = 1) -> Any:
+        """Add ``incr_by`` to a numeric field in Redis (HINCRBY / HINCRBYFLOAT) and move
+        its index entry in the same script; the instance gets the new value, which is
+        returned. KeyError when the row does not exist. 1 round trip."""
+        cls = type(self)
+        name = field.name if isinstance(field, Field) else field
+        if name not in cls._stored:
+            raise FieldTypeError(f"{cls.__name__} has no field {name!r}")
+        target = cls._fields[name]
+        if name == cls._primary_key:
+            raise FieldTypeError(f"{cls.__name__}.{name} is the primary key and cannot be incremented")
+        if isinstance(target, IntegerField):
+            if isinstance(incr_by, bool) or not isinstance(incr_by, int):
+                raise FieldTypeError(f"incr of integer field {name!r} takes an int, got {incr_by!r}")
+            amount, kind = str(incr_by), "int"
+            limit = str(EXACT_INT) if target.index else ""
+        elif isinstance(target, FloatField):
+            amount, kind, limit = repr(FloatField.coerce(target, incr_by)), "float", ""
+        else:
+            raise FieldTypeError(f"incr needs an IntegerField or FloatField, {name!r} is a {type(target).__name__}")
+        key = self.get_hash_id()
+        if key is None:
+            raise KeyError(f"{cls.__name__} has no primary key: save it before incr()")
+        indexed = CONTINUOUS in target.indexes
+        index_key = cls._make_key(name, CONTINUOUS) if indexed else key
+        reply = cls._db().run_script(
+            "model_incr",
+            keys=[key, index_key],
+            args=[name, amount, kind, "1" if indexed else "0", "1" if target.unique else "0", limit],
+        )
+        if int(reply[0]) != 1:
+            reason = _text(reply[1])
+            if reason == "missing":
+                raise KeyError(f"{cls.__name__} row {key!r} does not exist")
+            if reason == "unique":
+                raise UniqueError(f"{cls.__name__}.{name} must be unique: the incremented value is taken", name)
+            raise FieldValueError(f"field {name!r}: increment refused: {_text(reply[2])}")
+        raw_new = bytes(reply[1]) if not isinstance(reply[1], bytes) else reply[1]
+        self._data[name] = target.python_value(raw_new)
+        if self._snapshot is not None and name in self._snapshot:
+            self._snapshot[name] = raw_new
+        return self._data[name]
+
+    # -- class API --------------------------------------------------------------------------
+
+    @classmethod
+    def create(cls, **kwargs: Any) -> Model:
+        """Build and save a row. Over an existing primary key the old row is replaced
+        cleanly (its stale index entries removed). 1-2 round trips (see ``save``)."""
+        instance = cls(**kwargs)
+        instance.save()
+        return instance
+
+    @classmethod
+    def load(cls, primary_key: Any, convert_key: bool = True) -> Model:
+        """The row with this primary key (``convert_key=False``: ``primary_key`` is the
+        row hash key). KeyError when it does not exist. 1 round trip (HGETALL)."""
+        if convert_key:
+            pk_field = cls._fields[cls._primary_key]
+            if isinstance(pk_field, IntegerField) and isinstance(primary_key, (str, bytes)):
+                try:
+                    primary_key = int(primary_key)
+                except ValueError:
+                    raise KeyError(primary_key) from None
+            key = cls._row_key(pk_field.validate(primary_key))
+        else:
+            key = primary_key.encode("utf-8") if isinstance(primary_key, str) else bytes(primary_key)
+        raw = cls._db().hgetall(key)
+        if not raw:
+            raise KeyError(primary_key)
+        return cls._from_raw(key, raw)
+
+    @classmethod
+    def query(cls, expression: Expression | None = None, order_by: Any = None) -> Any:
+        """A lazy query of the rows matching ``expression``, ordered by ``order_by`` (a
+        field, ``field.desc()``; default: primary key, or relevance for a full-text
+        search). Iterating runs it: 1 script + 1 pipelined HGETALL batch = 2 round trips.
+        See ``ModelQuery`` for count(), slicing, first(), values() and delete()."""
+        from .collection import ModelQuery
+
+        return ModelQuery(cls, expression, order_by)
+
+    @classmethod
+    def get(cls, expression: Expression) -> Model:
+        """The one row matching ``expression``; ValueError when none or several match.
+        2 round trips."""
+        found = list(cls.query(expression)[:2])
+        if len(found) != 1:
+            what = "no" if not found else "more than one"
+            raise ValueError(f"{what} {cls.__name__} matches {expression!r}")
+        return found[0]
+
+    @classmethod
+    def all(cls) -> Iterator[Model]:
+        """Every row, in primary-key order. 2 round trips."""
+        return iter(cls.query())
+
+    @classmethod
+    def count(cls) -> int:
+        """Number of rows (SCARD of ``P all``). 1 round trip."""
+        return int(cls._db().scard(cls._make_key("all")))
+
+    @classmethod
+    def query_delete(cls, expression: Expression | None = None) -> int:
+        """Delete the rows matching ``expression`` (every row when None) with their index
+        entries and containers; returns how many. 3 round trips per 200 rows (query,
+        pipelined read of indexed values, one atomic script per batch)."""
+        return int(cls.query(expression).delete())
+
+    @classmethod
+    def check_indexes(cls) -> list[IndexProblem]:
+        """Inconsistencies between rows and indexes ([] when none). Scans every key of the
+        model: O(rows + index entries), batched."""
+        return check_indexes(cls)
+
+    @classmethod
+    def rebuild_indexes(cls) -> list[IndexProblem]:
+        """Repair what ``check_indexes`` reports; returns the repaired problems."""
+        return rebuild_indexes(cls)
+
+
+_MODEL_ATTRS = {name for name in dir(Model) if not name.startswith("__")} | {"_data", "_snapshot", "_saved_key"}
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+def _state_from_reply(cls: type[Model], reply: list[Any]) -> dict[str, bytes | None]:
+    values = reply[4:]
+    return {name: (None if v is None else bytes(v)) for name, v in zip(cls._indexed, values, strict=False)}
+
+
+class _Writer:
+    """Builds the KEYS and ARGV of one ``model_write.lua`` call."""
+
+    def __init__(self, model: type[Model]) -> None:
+        self.model = model
+        self.reset()
+
+    def reset(self) -> None:
+        self.keys: list[bytes] = [self.model._make_key("all")]
+        self._pos: dict[bytes, int] = {self.keys[0]: 1}
+        self.args: list[Any] = []
+        self.n_ops = 0
+
+    def pos(self, key: bytes) -> int:
+        if key not in self._pos:
+            self.keys.append(key)
+            self._pos[key] = len(self.keys)
+        return self._pos[key]
+
+    def _op(
+        self,
+        action: str,
+        key: bytes,
+        state: dict[str, bytes | None] | None,
+        new_raw: dict[str, bytes | None] | None,
+        seq: tuple[str, bytes, str] = ("", b"", ""),
+        keep_containers: bool = False,
+    ) -> None:
+        model = self.model
+        self.n_ops += 1
+        seq_mode, seq_expected, seq_value = seq
+        seq_pos = self.pos(model._make_key(model._primary_key, "_sequence")) if seq_mode else 0
+        args: list[Any] = [action, self.pos(key), seq_pos, seq_mode, seq_expected, seq_value]
+        exists = state is not None and bool(state)
+        guard = state or {}
+        args.append("1" if exists else "0")
+        args.append(len(model._indexed))
+        for name in model._indexed:
+            value = guard.get(name)
+            args.extend((name, "0" if value is None else "1", value if value is not None else ""))
+        old = row_entries(model, guard, key) if exists else set()
+        new = row_entries(model, new_raw, key) if new_raw is not None else set()
+        checks = unique_checks(model, new_raw) if new_raw is not None else []
+        args.append(len(checks))
+        for kind, ukey, low, high, label in checks:
+            args.extend((kind, self.pos(ukey), low, high, label))
+        removed = sorted(old - new)
+        args.append(len(removed))
+        for kind, ekey, member, _score in removed:
+            args.extend((kind, self.pos(ekey), member))
+        added = sorted(new - old)
+        args.append(len(added))
+        for kind, ekey, member, score in added:
+            args.extend((kind, self.pos(ekey), member, score))
+        fields = [(n, v) for n, v in (new_raw or {}).items() if v is not None]
+        args.append(len(fields))
+        for name, value in fields:
+            args.extend((name, value))
+        containers = [model._container_key(n, key) for n in model._containers] if action == "delete" and not keep_containers else []
+        args.append(len(containers))
+        args.extend(self.pos(c) for c in containers)
+        self.args.extend(args)
+
+    def save_op(
+        self,
+        key: bytes,
+        raw: dict[str, bytes | None],
+        state: dict[str, bytes | None] | None,
+        seq_mode: str,
+        seq_expected: bytes,
+        seq_value: str,
+    ) -> None:
+        self._op("save", key, state, raw, (seq_mode, seq_expected, seq_value))
+
+    def delete_op(self, key: bytes, state: dict[str, bytes | None] | None, keep_containers: bool = False) -> None:
+        self._op("delete", key, state, None, keep_containers=keep_containers)
+
+    def run(self) -> list[Any] | None:
+        """Run the script: None when written, else the refusal reply (see the script)."""
+        reply = self.model._db().run_script("model_write", keys=self.keys, args=[self.n_ops, *self.args])
+        return None if int(reply[0]) == 1 else list(reply)
+
+
+def _delete_rows(
+    cls: type[Model], states: dict[bytes, dict[str, bytes | None] | None], keep_containers: bool = False
+) -> int:
+    """Delete rows (key -> believed indexed values, None when unknown) atomically, retrying
+    with the state the script reports. Returns how many existed."""
+    states = dict(states)
+    for _ in range(MAX_ATTEMPTS):
+        writer = _Writer(cls)
+        order = list(states)
+        for key in order:
+            writer.delete_op(key, states[key], keep_containers)
+        reply = writer.run()
+        if reply is None:
+            return sum(1 for s in states.values() if s)
+        if _text(reply[2]) != "state":
+            raise ModelError(f"unexpected reply from model_write: {reply!r}")
+        key = order[int(reply[1]) - 1]
+        states[key] = _state_from_reply(cls, reply) if int(reply[3]) else {}
+    raise WriteConflictError(f"{cls.__name__} rows kept changing during {MAX_ATTEMPTS} attempts")
