@@ -37,16 +37,29 @@ def _split(text: str) -> list[str]:
     return [word for word in _SPLIT_RE.split(_normalize(text)) if word]
 
 
+def _parse_stopwords(text: str) -> frozenset[str]:
+    words: set[str] = set()
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            words.update(_split(line))
+    return frozenset(words)
+
+
 @lru_cache(maxsize=32)
 def _read_stopwords(path: str, mtime_ns: int) -> frozenset[str]:
     # mtime_ns is part of the cache key so an edited file is read again.
-    words: set[str] = set()
     with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            line = line.strip()
-            if line and not line.startswith("#"):
-                words.update(_split(line))
-    return frozenset(words)
+        return _parse_stopwords(handle.read())
+
+
+@lru_cache(maxsize=4)
+def _packaged_stopwords(name: str) -> frozenset[str] | None:
+    # Read through importlib.resources, not a filesystem path: the package may be a zip.
+    packaged = resources.files(__package__ or "walrus.search").joinpath(name)
+    if not packaged.is_file():
+        return None
+    return _parse_stopwords(packaged.read_text(encoding="utf-8"))
 
 
 def load_stopwords(stopwords_file: str | os.PathLike[str] | None = None) -> frozenset[str]:
@@ -64,9 +77,9 @@ def load_stopwords(stopwords_file: str | os.PathLike[str] | None = None) -> froz
         )
     path = Path(stopwords_file)
     if not path.is_file() and path.name == str(stopwords_file):
-        packaged = resources.files(__package__ or "walrus.search").joinpath(path.name)
-        if packaged.is_file():
-            path = Path(str(packaged))
+        packaged = _packaged_stopwords(path.name)
+        if packaged is not None:
+            return packaged
     if not path.is_file():
         raise ValueError(f"stopwords_file {os.fspath(stopwords_file)!r} is not a readable file")
     return _read_stopwords(str(path), path.stat().st_mtime_ns)
