@@ -14,9 +14,12 @@ local state = {}
 for i = 1, #KEYS do
     local limit = tonumber(ARGV[2 * i])
     local per = tonumber(ARGV[2 * i + 1])
-    -- The list is newest first, so the events inside the window are a prefix: binary search
-    -- for its end with LINDEX (O(log limit) calls) instead of reading up to `limit` items.
+    -- The list is newest first, so the events inside the window are a prefix. Writes trim
+    -- expired events, so usually the whole list is inside: one LINDEX of the last item says
+    -- so. Otherwise binary-search the prefix's end (O(log limit) LINDEX calls).
     local lo, hi = 0, math.min(redis.call('LLEN', KEYS[i]), limit)
+    local last = tonumber(redis.call('LINDEX', KEYS[i], hi - 1))
+    if hi > 0 and last ~= nil and now - last < per then lo = hi end
     while lo < hi do
         local mid = math.floor((lo + hi) / 2)
         local ts = tonumber(redis.call('LINDEX', KEYS[i], mid))
@@ -41,7 +44,8 @@ for i = 1, #KEYS do
     local oldest = s.oldest
     if all_allowed and cost > 0 then
         for _ = 1, cost do redis.call('LPUSH', KEYS[i], stamp) end
-        redis.call('LTRIM', KEYS[i], 0, s.limit - 1)
+        -- keep only the events still inside the window (at most `limit`)
+        redis.call('LTRIM', KEYS[i], 0, math.min(used + cost, s.limit) - 1)
         redis.call('PEXPIRE', KEYS[i], math.ceil(s.per * 1000))
         used = used + cost
         if oldest == nil then oldest = now end

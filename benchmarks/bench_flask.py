@@ -1,0 +1,216 @@
+"""Flask view rate limiting: flask_walrus beside Flask-Limiter, through the Flask test client.
+
+Run: ``.venv/bin/python -m benchmarks.bench_flask`` (``--write`` also updates the "Flask rate
+limits" section of benchmarks/RESULTS.md). Flask-Limiter is not a dependency of the suite:
+``.venv/bin/pip install Flask-Limiter`` first; without it only our rows are measured.
+
+Every variant serves the same trivial view through ``app.test_client()`` on the same
+throwaway redis-server. Requests rotate over ``CLIENTS`` client addresses so that no limit
+is ever reached (a refused request would be cheaper and flatter the numbers); both libraries
+get the same rotation and a limit of 1000/minute. Throughput is reported as a share of the
+same view on a plain Flask app (no extension at all) and of the library's own unlimited view.
+Rounds alternate between variants and the best round of each is kept, so drift in machine
+load hits all alike.
+
+CPU placement: on a virtual machine a round trip between a client and a server that sit on
+two different, otherwise idle vCPUs pays the hypervisor's wake-up latency (measured on the
+2-vCPU dev VM: PING 22 us when both share a CPU, 85-110 us across CPUs), which would measure
+the hypervisor rather than either library. By default (``--pin same``) the benchmark process
+and the redis-server it starts are pinned to one CPU; ``--pin none`` leaves placement to the
+scheduler. Both libraries always run under the same placement. Flask-Limiter runs with its default fixed-window strategy; flask_walrus
+with its sliding window (one Lua call on the server clock).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from benchmarks.harness import ROOT, write_section
+from flask_walrus import Walrus
+from walrus.roundtrips import RoundTripCounter
+
+__all__ = ["main"]
+
+NUMBER = 2000
+ROUNDS = 5
+CLIENTS = 2000
+RATE = "1000/minute"
+
+Case = tuple[str, Callable[[], Any]]
+
+
+def _client_fn(app: Flask, path: str, clients: int) -> Callable[[], Any]:
+    client = app.test_client()
+    addresses = itertools.cycle([{"REMOTE_ADDR": f"10.{i // 62500}.{i // 250 % 250}.{i % 250}"} for i in range(clients)])
+
+    def call() -> Any:
+        response = client.get(path, environ_base=next(addresses))
+        if response.status_code != 200:
+            raise RuntimeError(f"{path} answered {response.status_code}")
+        return response
+
+    return call
+
+
+def _plain(clients: int) -> list[Case]:
+    app = Flask("plain")
+
+    @app.get("/free")
+    def free() -> str:
+        return "ok"
+
+    return [("plain Flask view", _client_fn(app, "/free", clients))]
+
+
+def _ours(url: str, clients: int) -> list[Case]:
+    app = Flask("ours")
+    app.config["WALRUS_URL"] = url
+    w = Walrus(app)
+
+    @app.get("/free")
+    def free() -> str:
+        return "ok"
+
+    @app.get("/limited")
+    @w.rate_limited(RATE)
+    def limited() -> str:
+        return "ok"
+
+    @app.get("/stacked")
+    @w.rate_limited(RATE)
+    @w.rate_limited("100000/hour")
+    def stacked() -> str:
+        return "ok"
+
+    @app.get("/ping")
+    def ping() -> str:
+        # The floor of any limiter that asks Redis: one bare round trip per request.
+        w.db.ping()
+        return "ok"
+
+    return [
+        ("flask_walrus unlimited view", _client_fn(app, "/free", clients)),
+        ("flask_walrus unlimited view + one PING (floor)", _client_fn(app, "/ping", clients)),
+        ("flask_walrus limited view", _client_fn(app, "/limited", clients)),
+        ("flask_walrus 2 stacked limits", _client_fn(app, "/stacked", clients)),
+    ]
+
+
+def _flask_limiter(url: str, clients: int) -> list[Case]:
+    try:
+        from flask_limiter import Limiter
+        from flask_limiter.util import get_remote_address
+    except ImportError:
+        print("Flask-Limiter is not installed (.venv/bin/pip install Flask-Limiter): not measured")
+        return []
+    app = Flask("flask_limiter")
+    limiter = Limiter(get_remote_address, app=app, storage_uri=url, headers_enabled=True)
+
+    @app.get("/free")
+    def free() -> str:
+        return "ok"
+
+    @app.get("/limited")
+    @limiter.limit(RATE)
+    def limited() -> str:
+        return "ok"
+
+    @app.get("/stacked")
+    @limiter.limit(RATE)
+    @limiter.limit("100000/hour")
+    def stacked() -> str:
+        return "ok"
+
+    return [
+        ("Flask-Limiter unlimited view", _client_fn(app, "/free", clients)),
+        ("Flask-Limiter limited view", _client_fn(app, "/limited", clients)),
+        ("Flask-Limiter 2 stacked limits", _client_fn(app, "/stacked", clients)),
+    ]
+
+
+@contextmanager
+def _server(pin: str) -> Iterator[str]:
+    """A throwaway redis-server (or WALRUS_BENCH_REDIS_URL, never pinned) for one run."""
+    url = os.environ.get("WALRUS_BENCH_REDIS_URL")
+    if url:
+        yield url
+        return
+    sys.path.insert(0, str(ROOT / "tests"))
+    from redis_server import start_redis_server
+
+    server = start_redis_server()
+    try:
+        if pin == "same" and hasattr(os, "sched_setaffinity") and server.process is not None:
+            cpu = {min(os.sched_getaffinity(0))}
+            os.sched_setaffinity(0, cpu)
+            for task in Path(f"/proc/{server.process.pid}/task").iterdir():
+                os.sched_setaffinity(int(task.name), cpu)
+        yield server.url(0)
+    finally:
+        server.stop()
+
+
+def _time(fn: Callable[[], Any], number: int) -> float:
+    start = time.perf_counter()
+    for _ in range(number):
+        fn()
+    return number / (time.perf_counter() - start)
+
+
+def main(argv: list[str] | None = None) -> dict[str, tuple[float, int]]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--write", action="store_true", help="update benchmarks/RESULTS.md")
+    parser.add_argument("--number", type=int, default=NUMBER)
+    parser.add_argument("--rounds", type=int, default=ROUNDS)
+    parser.add_argument("--clients", type=int, default=CLIENTS, help="rotating client addresses")
+    parser.add_argument("--pin", choices=("same", "none"), default="same", help="CPU placement (see module doc)")
+    options = parser.parse_args(argv)
+    with _server(options.pin) as url:
+        clients = options.clients
+        cases = _plain(clients) + _ours(url, clients) + _flask_limiter(url.replace("/0", "/1"), clients)
+        best: dict[str, float] = {}
+        trips: dict[str, int] = {}
+        for label, fn in cases:
+            for _ in range(50):
+                fn()
+            with RoundTripCounter() as rt:
+                fn()
+            trips[label] = rt.count
+        for _ in range(options.rounds):
+            for label, fn in cases:
+                best[label] = max(best.get(label, 0.0), _time(fn, options.number))
+    plain = best["plain Flask view"]
+    lines = [
+        "| variant | requests/s | Redis RT/request | share of plain Flask | share of own unlimited view |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for label, _ in cases:
+        own = label.split(" ")[0] + " unlimited view"
+        own_share = f"{best[label] / best[own]:.0%}" if own in best and own != label else "-"
+        lines.append(
+            f"| {label} | {best[label]:,.0f} | {trips[label]} | {best[label] / plain:.0%} | {own_share} |"
+        )
+    markdown = "\n".join(lines)
+    note = (
+        f"\n\nTrivial view through `app.test_client()`, limit {RATE} per client over {options.clients} "
+        f"rotating client addresses (never refused), best of {options.rounds} alternating rounds "
+        f"of {options.number} requests, CPU placement `--pin {options.pin}`."
+    )
+    print(markdown + note)
+    if options.write:
+        write_section("Flask rate limits", markdown + note, command=".venv/bin/python -m benchmarks.bench_flask --write")
+    return {label: (best[label], trips[label]) for label in best}
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,179 @@
+"""The ``WALRUS_*`` configuration keys of flask_walrus: defaults, reading and validation.
+
+Everything is read once, in ``Walrus.init_app``; a bad value raises ``ValueError`` or
+``TypeError`` there, naming the key and what was expected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from walrus.rate_limit import parse_rate
+
+__all__ = ["DEFAULTS", "HEADER_MODES", "ON_ERROR_POLICIES", "Settings", "read_settings", "safe_url"]
+
+HEADER_MODES = ("x-ratelimit", "ietf", "none")
+ON_ERROR_POLICIES = ("allow", "deny")
+
+DEFAULTS: dict[str, Any] = {
+    "WALRUS_URL": "redis://localhost:6379/0",
+    "WALRUS_SOCKET_TIMEOUT": 0.5,
+    "WALRUS_SOCKET_CONNECT_TIMEOUT": None,  # None: same as WALRUS_SOCKET_TIMEOUT
+    "WALRUS_CONNECTION_OPTIONS": {},
+    "WALRUS_KEY_PREFIX": "flask_walrus",
+    "WALRUS_PREFIXES": [],
+    "WALRUS_CACHE_DEFAULT_TIMEOUT": 300,
+    "WALRUS_CACHE_SERIALIZER": "pickle",
+    "WALRUS_CACHE_SIGNING_KEY": None,  # None: the app's SECRET_KEY when set
+    "WALRUS_RATELIMIT_ENABLED": True,
+    "WALRUS_RATELIMIT_DEFAULT": None,
+    "WALRUS_RATELIMIT_ON_ERROR": "allow",
+    "WALRUS_RATELIMIT_TRUSTED_PROXIES": 0,
+    "WALRUS_RATELIMIT_HEADERS": "x-ratelimit",
+    "WALRUS_RATELIMIT_HEADER_LIMIT": "X-RateLimit-Limit",
+    "WALRUS_RATELIMIT_HEADER_REMAINING": "X-RateLimit-Remaining",
+    "WALRUS_RATELIMIT_HEADER_RESET": "X-RateLimit-Reset",
+    "WALRUS_RATELIMIT_HEADER_RETRY_AFTER": "Retry-After",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The validated configuration of one app."""
+
+    url: str
+    connection_options: dict[str, Any]
+    key_prefix: str
+    prefixes: tuple[str, ...]
+    cache_default_timeout: float | None
+    cache_serializer: Any
+    cache_signing_key: bytes | str | None
+    ratelimit_enabled: bool
+    default_limits: tuple[tuple[int, float], ...]
+    on_error: str
+    trusted_proxies: int
+    header_mode: str
+    header_limit: str
+    header_remaining: str
+    header_reset: str
+    header_retry_after: str
+
+
+def safe_url(url: str) -> str:
+    """``url`` with its password replaced by ``***`` (for output and logs)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def parse_limits(value: Any, what: str) -> tuple[tuple[int, float], ...]:
+    """``"5/minute"``, ``"5/minute; 100/hour"``, a list of such strings or of ``(limit, per)``."""
+    if value is None:
+        return ()
+    items: list[Any]
+    if isinstance(value, str):
+        items = [part for part in value.replace(",", ";").split(";") if part.strip()]
+        if not items:
+            raise ValueError(f"{what}: empty rate string {value!r}")
+    elif isinstance(value, (list, tuple)):
+        items = list(value)
+    else:
+        raise TypeError(f"{what} must be a rate string like '5/minute' or a list of them, got {value!r}")
+    out = []
+    for item in items:
+        if isinstance(item, str):
+            try:
+                out.append(parse_rate(item))
+            except ValueError as exc:
+                raise ValueError(f"{what}: {exc}") from None
+        elif isinstance(item, (list, tuple)) and len(item) == 2:
+            limit, per = item
+            if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+                raise ValueError(f"{what}: limit must be a positive int, got {limit!r}")
+            if isinstance(per, bool) or not isinstance(per, (int, float)) or not per > 0:
+                raise ValueError(f"{what}: per must be a positive number of seconds, got {per!r}")
+            out.append((limit, float(per)))
+        else:
+            raise TypeError(f"{what}: expected a rate string or a (limit, per) pair, got {item!r}")
+    return tuple(out)
+
+
+def _number(config: Mapping[str, Any], key: str, allow_none: bool = True) -> float | None:
+    value = config.get(key, DEFAULTS[key])
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ValueError(f"{key} must be a number of seconds >= 0{' or None' if allow_none else ''}, got {value!r}")
+    return float(value)
+
+
+def _choice(config: Mapping[str, Any], key: str, choices: tuple[str, ...]) -> str:
+    value = config.get(key, DEFAULTS[key])
+    normalized = value.lower() if isinstance(value, str) else value
+    if normalized not in choices:
+        raise ValueError(f"{key} must be one of {', '.join(repr(c) for c in choices)}, got {value!r}")
+    return str(normalized)
+
+
+def _name(config: Mapping[str, Any], key: str) -> str:
+    value = config.get(key, DEFAULTS[key])
+    if not isinstance(value, str) or not value or not value.isascii() or any(c in value for c in " :\r\n"):
+        raise ValueError(f"{key} must be a non-empty header name, got {value!r}")
+    return value
+
+
+def read_settings(config: Mapping[str, Any], secret_key: Any = None) -> Settings:
+    """Validate the ``WALRUS_*`` keys of a Flask config into ``Settings``."""
+    unknown = sorted(k for k in config if k.startswith("WALRUS_") and k not in DEFAULTS)
+    if unknown:
+        raise ValueError(f"unknown flask_walrus config key(s): {', '.join(unknown)} (known: {', '.join(sorted(DEFAULTS))})")
+    url = config.get("WALRUS_URL", DEFAULTS["WALRUS_URL"])
+    scheme = url.split("://", 1)[0].lower() if isinstance(url, str) and "://" in url else ""
+    if scheme not in ("redis", "rediss", "unix", "memory"):
+        raise ValueError(f"WALRUS_URL must be a redis://, rediss://, unix:// or memory:// URL, got {url!r}")
+    options = config.get("WALRUS_CONNECTION_OPTIONS", DEFAULTS["WALRUS_CONNECTION_OPTIONS"]) or {}
+    if not isinstance(options, Mapping):
+        raise TypeError(f"WALRUS_CONNECTION_OPTIONS must be a dict of redis-py options, got {options!r}")
+    options = dict(options)
+    timeout = _number(config, "WALRUS_SOCKET_TIMEOUT")
+    connect = _number(config, "WALRUS_SOCKET_CONNECT_TIMEOUT")
+    options.setdefault("socket_timeout", timeout)
+    options.setdefault("socket_connect_timeout", timeout if connect is None else connect)
+
+    key_prefix = config.get("WALRUS_KEY_PREFIX", DEFAULTS["WALRUS_KEY_PREFIX"])
+    if not isinstance(key_prefix, str) or not key_prefix:
+        raise ValueError(f"WALRUS_KEY_PREFIX must be a non-empty str, got {key_prefix!r}")
+    prefixes = config.get("WALRUS_PREFIXES", DEFAULTS["WALRUS_PREFIXES"]) or []
+    if isinstance(prefixes, str) or not all(isinstance(p, str) and p for p in prefixes):
+        raise ValueError(f"WALRUS_PREFIXES must be a list of non-empty key prefixes, got {prefixes!r}")
+
+    trusted = config.get("WALRUS_RATELIMIT_TRUSTED_PROXIES", 0)
+    if isinstance(trusted, bool) or not isinstance(trusted, int) or trusted < 0:
+        raise ValueError(f"WALRUS_RATELIMIT_TRUSTED_PROXIES must be an int >= 0 (proxies appending to X-Forwarded-For), got {trusted!r}")
+    signing_key = config.get("WALRUS_CACHE_SIGNING_KEY") or secret_key or None
+    enabled = config.get("WALRUS_RATELIMIT_ENABLED", True)
+    if not isinstance(enabled, bool):
+        raise TypeError(f"WALRUS_RATELIMIT_ENABLED must be True or False, got {enabled!r}")
+    return Settings(
+        url=url,
+        connection_options=options,
+        key_prefix=key_prefix,
+        prefixes=tuple(prefixes),
+        cache_default_timeout=_number(config, "WALRUS_CACHE_DEFAULT_TIMEOUT"),
+        cache_serializer=config.get("WALRUS_CACHE_SERIALIZER", "pickle"),
+        cache_signing_key=signing_key,
+        ratelimit_enabled=enabled,
+        default_limits=parse_limits(config.get("WALRUS_RATELIMIT_DEFAULT"), "WALRUS_RATELIMIT_DEFAULT"),
+        on_error=_choice(config, "WALRUS_RATELIMIT_ON_ERROR", ON_ERROR_POLICIES),
+        trusted_proxies=trusted,
+        header_mode=_choice(config, "WALRUS_RATELIMIT_HEADERS", HEADER_MODES),
+        header_limit=_name(config, "WALRUS_RATELIMIT_HEADER_LIMIT"),
+        header_remaining=_name(config, "WALRUS_RATELIMIT_HEADER_REMAINING"),
+        header_reset=_name(config, "WALRUS_RATELIMIT_HEADER_RESET"),
+        header_retry_after=_name(config, "WALRUS_RATELIMIT_HEADER_RETRY_AFTER"),
+    )

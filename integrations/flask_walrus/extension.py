@@ -1,0 +1,172 @@
+"""The ``Walrus`` Flask extension: ``Walrus(app)`` or ``w = Walrus(); w.init_app(app)``.
+
+Per-app state lives in ``app.extensions["walrus"]`` (a ``WalrusState``); the extension object
+keeps no app, so one object serves any number of apps (application factories, tests).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, current_app
+
+from walrus import Database
+from walrus.cache import Cache
+from walrus.lock import Lock
+
+from .caching import cached_view
+from .config import Settings, read_settings
+from .ratelimit import KeyFunc, Limiter, Marks, build_marks, limit_target
+
+__all__ = ["Walrus", "WalrusState"]
+
+F = Callable[..., Any]
+
+
+@dataclass
+class WalrusState:
+    """What ``init_app`` stores in ``app.extensions["walrus"]``."""
+
+    extension: Walrus
+    settings: Settings
+    database: Database
+    cache: Cache
+    limiter: Limiter
+
+
+class Walrus:
+    """Flask extension giving each app a ``walrus.Database``, a cache, locks, view rate limits,
+    view caching and the ``flask walrus`` commands.
+
+    ``key_func()`` is the default client key of rate limits (default: the client address);
+    ``default_exempt_when()`` returning True skips the app-wide WALRUS_RATELIMIT_DEFAULT limits.
+    """
+
+    def __init__(
+        self,
+        app: Flask | None = None,
+        *,
+        key_func: KeyFunc | None = None,
+        default_exempt_when: Callable[[], bool] | None = None,
+    ) -> None:
+        if key_func is not None and not callable(key_func):
+            raise TypeError(f"key_func must be a callable taking no arguments, got {key_func!r}")
+        if default_exempt_when is not None and not callable(default_exempt_when):
+            raise TypeError(f"default_exempt_when must be a callable, got {default_exempt_when!r}")
+        self.key_func = key_func
+        self.default_exempt_when = default_exempt_when
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        """Read and validate the app's ``WALRUS_*`` config, build its Database (no connection
+        yet), register the rate-limit hooks and the ``flask walrus`` command group."""
+        settings = read_settings(app.config, app.config.get("SECRET_KEY"))
+        database = Database.from_url(settings.url, **settings.connection_options)
+        cache = Cache(
+            database,
+            f"{settings.key_prefix}:cache",
+            settings.cache_default_timeout,
+            serializer=settings.cache_serializer,
+            signing_key=settings.cache_signing_key,
+        )
+        limiter = Limiter(app, database, settings, self.key_func, self.default_exempt_when)
+        app.extensions["walrus"] = WalrusState(self, settings, database, cache, limiter)
+        if settings.ratelimit_enabled:
+            app.before_request(limiter.before_request)
+            app.after_request(limiter.after_request)
+        from .cli import walrus_cli
+
+        app.cli.add_command(walrus_cli)
+
+    # -- per-app objects -------------------------------------------------------------------------
+
+    def state(self, app: Flask | None = None) -> WalrusState:
+        """The ``WalrusState`` of ``app`` (default: ``flask.current_app``)."""
+        target = current_app if app is None else app
+        state = target.extensions.get("walrus")
+        if state is None or state.extension is not self:
+            raise RuntimeError(
+                f"this Walrus extension is not initialised on app {target.name!r}: call init_app(app)"
+            )
+        return state  # type: ignore[no-any-return]
+
+    @property
+    def db(self) -> Database:
+        """The current app's ``walrus.Database``."""
+        return self.state().database
+
+    @property
+    def database(self) -> Database:
+        """Same as ``db``."""
+        return self.state().database
+
+    @property
+    def cache(self) -> Cache:
+        """The current app's ``walrus.cache.Cache`` (keys ``<WALRUS_KEY_PREFIX>:cache:<key>``)."""
+        return self.state().cache
+
+    def lock(self, name: str, ttl: int | None = None, lock_id: str | None = None) -> Lock:
+        """A ``walrus.lock.Lock`` on the current app's Database (``ttl`` in milliseconds)."""
+        return self.state().database.lock(name, ttl, lock_id)
+
+    # -- decorators ----------------------------------------------------------------------------
+
+    def rate_limited(
+        self,
+        limit: int | str | Iterable[Any],
+        per: float | None = None,
+        *,
+        key_func: KeyFunc | None = None,
+        methods: Iterable[str] | None = None,
+        exempt_when: Callable[[], bool] | None = None,
+        scope: str | None = None,
+        group: str | None = None,
+        cost: int | Callable[[], int] = 1,
+        override_defaults: bool = True,
+    ) -> Callable[[Any], Any]:
+        """Limit a view (function, ``View`` class or method, or a whole ``Blueprint``).
+
+        ``limit``: an int with ``per`` seconds (default 60), ``"5/minute"``, ``"5/minute;
+        100/hour"`` or a list of rates; stacked decorators add limits. Every limit that applies
+        to a request (the view's, its blueprints', the defaults) is decided in one Redis call;
+        a refusal raises ``RateLimitExceeded`` (429). ``scope``/``group`` names a budget shared
+        between views; ``cost`` (int or callable) is the number of events a request spends;
+        ``override_defaults=False`` keeps WALRUS_RATELIMIT_DEFAULT on top of these limits.
+        Errors in the arguments raise ``ValueError``/``TypeError`` here, at decoration time.
+        """
+        marks = build_marks(
+            limit, per, scope=scope, group=group, methods=methods, key_func=key_func,
+            exempt_when=exempt_when, cost=cost, override_defaults=override_defaults,
+        )  # fmt: skip
+
+        def decorator(target: Any) -> Any:
+            fresh = Marks(list(marks.limits), marks.cost, marks.override_defaults)
+            return limit_target(target, fresh)
+
+        return decorator
+
+    def exempt(self, target: F) -> F:
+        """Exempt a view, ``View`` class or ``Blueprint`` from the default and blueprint limits
+        (its own ``rate_limited`` limits still apply)."""
+        return limit_target(target, Marks(exempt=True))  # type: ignore[no-any-return]
+
+    def cached(
+        self,
+        timeout: float | None = None,
+        key_prefix: str | Callable[[], str] = "view:",
+        query_string: bool = True,
+        unless: Callable[[], bool] | None = None,
+    ) -> Callable[[F], F]:
+        """Cache a view's response for ``timeout`` seconds (default WALRUS_CACHE_DEFAULT_TIMEOUT)
+        in the app's cache, GET/HEAD only. ``key_prefix`` may be a callable returning the whole
+        key; ``unless()`` returning True bypasses the cache."""
+        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout < 0):
+            raise ValueError(f"cached timeout must be None or a number of seconds >= 0, got {timeout!r}")
+        if not callable(key_prefix) and not isinstance(key_prefix, str):
+            raise TypeError(f"cached key_prefix must be a str or a callable, got {key_prefix!r}")
+        if unless is not None and not callable(unless):
+            raise TypeError(f"cached unless must be a callable, got {unless!r}")
+        return cached_view(self.state, timeout, key_prefix, query_string, unless)
