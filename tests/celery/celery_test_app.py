@@ -1,0 +1,97 @@
+"""The Celery app the celery_walrus worker tests run in a real worker subprocess.
+
+Broker, result backend and locks all use ``CELERY_WALRUS_TEST_URL`` (the test redis-server).
+Tasks record what happened in Redis (``probe:*`` keys) so the tests can check it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import redis
+from celery import Celery
+
+from celery_walrus import WalrusLockedTask, locked_task
+
+URL = os.environ.get("CELERY_WALRUS_TEST_URL", "redis://127.0.0.1:6379/9")
+
+app = Celery("celery_test_app", broker=URL, backend=URL, set_as_current=False)
+app.conf.update(
+    walrus_url=URL,
+    walrus_lock_ttl_margin=5,
+    task_serializer="json",
+    result_serializer="json",
+    accept_content=["json"],
+    worker_prefetch_multiplier=1,
+    broker_connection_retry_on_startup=True,
+    result_expires=600,
+    worker_hijack_root_logger=False,
+    task_track_started=False,
+)
+
+_probe: redis.Redis | None = None
+
+
+def probe() -> redis.Redis:
+    global _probe
+    if _probe is None or _probe.connection_pool.pid != os.getpid():
+        _probe = redis.Redis.from_url(URL)
+    return _probe
+
+
+def _run(token: str, seconds: float) -> str:
+    r = probe()
+    r.incr(f"probe:runs:{token}")
+    if not r.set(f"probe:running:{token}", "1", nx=True, ex=60):
+        r.incr(f"probe:overlap:{token}")
+    r.rpush(f"probe:starts:{token}", repr(time.time()))
+    try:
+        time.sleep(seconds)
+    finally:
+        r.delete(f"probe:running:{token}")
+        r.rpush(f"probe:ends:{token}", repr(time.time()))
+    return token
+
+
+@app.task
+def ping() -> str:
+    return "pong"
+
+
+@app.task(base=WalrusLockedTask, lock="execute", unique_on=["token"], lock_ttl=1.5, on_duplicate="raise")
+def exclusive(token: str, seconds: float = 0.0) -> str:
+    """Mutual exclusion per token; a duplicate delivery fails with TaskLocked."""
+    return _run(token, seconds)
+
+
+@locked_task(app=app, lock="both", unique_on=["token"], ttl=1.5, enqueue_ttl=30)
+def singleton(token: str, seconds: float = 0.0) -> str:
+    """At most one queued-or-running per token; a duplicate enqueue returns the first."""
+    return _run(token, seconds)
+
+
+@locked_task(app=app, lock="both", ttl=1.5, enqueue_ttl=30, bind=True, max_retries=3)
+def flaky(self: WalrusLockedTask, token: str) -> str:
+    """Fails its first attempt with self.retry(countdown=1), succeeds on the second."""
+    r = probe()
+    lock = self.lock_for(token)
+    owner = r.get(lock.key)
+    r.rpush(f"probe:attempts:{token}", f"{self.request.retries}:{owner.decode() if owner else None}")
+    if self.request.retries == 0:
+        raise self.retry(countdown=1)
+    return "done"
+
+
+@locked_task(app=app, lock="both", ttl=1.5)
+def boom(token: str) -> str:
+    probe().incr(f"probe:runs:{token}")
+    raise ValueError(f"boom {token}")
+
+
+@locked_task(app=app, lock="execute", time_limit=1)
+def overrun(token: str) -> str:
+    """Killed by its hard time limit; the lock ttl (limit + 5 s margin) would outlive it."""
+    probe().set(f"probe:started:{token}", "1")
+    time.sleep(10)
+    return token

@@ -1,0 +1,199 @@
+"""celery_walrus config, lock names, the locks API and the ``walrus locks`` commands."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from celery import Celery
+from click.testing import CliRunner
+
+import celery_walrus
+from celery_walrus import (
+    LockInfo,
+    WalrusLockedTask,
+    clear_locks,
+    get_database,
+    get_settings,
+    list_locks,
+    release_lock,
+)
+from celery_walrus.cli import walrus
+from celery_walrus.config import read_settings
+from walrus import Database
+from walrus.lock import LockNotOwned
+from walrus.roundtrips import RoundTripCounter
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+
+
+@pytest.fixture
+def rdb(redis_url: str) -> Any:
+    database = Database.from_url(redis_url)
+    yield database
+    database.close()
+
+
+def test_settings_defaults_and_validation() -> None:
+    settings = read_settings({})
+    assert settings.prefix == "celery_walrus:" and settings.default_ttl == 60 and settings.renew
+    assert read_settings({"WALRUS_LOCK_PREFIX": "x:"}).prefix == "x:"
+    with pytest.raises(ValueError, match="walrus_lock_default_ttl must be a positive"):
+        read_settings({"walrus_lock_default_ttl": 0})
+    with pytest.raises(TypeError, match="walrus_lock_ttl_margin must be a number"):
+        read_settings({"walrus_lock_ttl_margin": "5"})
+    with pytest.raises(TypeError, match="walrus_url must be a non-empty URL"):
+        read_settings({"walrus_url": 5})
+    with pytest.raises(TypeError, match="walrus_lock_renew must be True or False"):
+        read_settings({"walrus_lock_renew": "yes"})
+    with pytest.raises(TypeError, match="walrus_connection_options must be a dict"):
+        read_settings({"walrus_connection_options": []})
+
+
+def test_database_is_cached_per_app(make_app: Any, redis_url: str) -> None:
+    one, two = make_app(), make_app()
+    assert get_database(one) is get_database(one)
+    assert get_database(one) is not get_database(two)
+    assert get_settings(one) is get_settings(one)
+    celery_walrus.reset(one)
+    assert get_database(one).ping()
+
+
+def test_django_walrus_setting_is_used_without_walrus_url(settings: Any, redis_url: str) -> None:
+    settings.WALRUS = {"default": {"URL": redis_url}, "locks": {"URL": redis_url.rsplit("/", 1)[0] + "/3"}}
+    app = Celery("django-config", set_as_current=False)
+    app.conf.walrus_alias = "locks"
+    from django_walrus.conf import get_database as django_database
+
+    assert get_database(app) is django_database("locks")
+    assert get_database(app).connection_pool.connection_kwargs["db"] == 3
+    celery_walrus.reset(app)
+
+
+def test_lock_names_bind_arguments(make_app: Any) -> None:
+    app = make_app(walrus_lock_prefix="p:")
+
+    @app.task(base=WalrusLockedTask, name="proj.add")
+    def add(x: int, y: int = 2, **extra: Any) -> int:
+        return x + y
+
+    @app.task(base=WalrusLockedTask, name="proj.user", unique_on=["user_id"])
+    def user(user_id: int, payload: dict[str, Any]) -> None:
+        return None
+
+    @app.task(base=WalrusLockedTask, name="proj.whole", unique_on=[])
+    def whole(x: int) -> None:
+        return None
+
+    name = add.lock_name_for(1)
+    assert name.startswith("p:proj.add:") and len(name) == len("p:proj.add:") + 40
+    assert add.lock_name_for(1) == add.lock_name_for(x=1, y=2) == add.lock_name_for(1, 2)
+    assert add.lock_name_for(1, tag="a") == add.lock_name_for(tag="a", x=1)
+    assert add.lock_name_for(1, 3) != name
+    assert user.lock_name_for(1, {"a": 1}) == user.lock_name_for(1, {"b": 2})
+    assert whole.lock_name_for(1) == whole.lock_name_for(2)
+    assert add.lock_for(1).key == f"lock:{name}"
+
+
+def test_list_release_and_clear_locks(make_app: Any, rdb: Database) -> None:
+    app = make_app()
+
+    @app.task(base=WalrusLockedTask, name="proj.a")
+    def a(x: int) -> None:
+        return None
+
+    first = rdb.lock(a.lock_name_for(1), ttl=20_000, lock_id="id-1")
+    second = rdb.lock(a.lock_name_for(2), lock_id="id-2")
+    first.acquire()
+    second.acquire()
+    rdb.set("lock:elsewhere", "x")  # not under the prefix
+    with RoundTripCounter() as rt:
+        infos = list_locks(app)
+    assert rt.count == 2  # one SCAN page, one pipelined GET + PTTL
+    assert {i.name for i in infos} == {first.name, second.name}
+    by_owner = {i.owner: i for i in infos}
+    assert by_owner["id-1"].task == "proj.a" and by_owner["id-1"].task_id == "id-1"
+    assert 19 < by_owner["id-1"].ttl <= 20 and by_owner["id-2"].ttl is None
+    assert isinstance(infos[0], LockInfo) and infos[0].key.startswith("lock:celery_walrus:proj.a:")
+    assert list_locks(app, task="proj.other") == []
+
+    with pytest.raises(LockNotOwned):
+        release_lock(first.name, app, token="someone-else")
+    assert first.owned()
+    assert release_lock(first.name, app, token="id-1") is True
+    assert release_lock(second.name, app) is True  # force
+    assert release_lock(second.name, app) is False
+    first.acquire()
+    second.acquire()
+    assert clear_locks(app, task="proj.a") == 2
+    assert list_locks(app) == [] and rdb.get("lock:elsewhere") == b"x"
+    with pytest.raises(ValueError, match="lock name"):
+        release_lock("", app)
+    with pytest.raises(TypeError, match="Celery app or a walrus Database"):
+        list_locks()
+
+
+def test_cli_lists_releases_and_clears(make_app: Any, rdb: Database) -> None:
+    app = make_app()
+
+    @app.task(base=WalrusLockedTask, name="proj.cli")
+    def c(x: int) -> None:
+        return None
+
+    lock = rdb.lock(c.lock_name_for(1), ttl=30_000, lock_id="task-1")
+    lock.acquire()
+    runner = CliRunner()
+    obj = SimpleNamespace(app=app)
+    out = runner.invoke(walrus, ["locks"], obj=obj)
+    assert out.exit_code == 0, out.output
+    assert lock.name in out.output and "task-1" in out.output and "1 lock(s)" in out.output
+    out = runner.invoke(walrus, ["locks", "--json", "--task", "proj.cli"], obj=obj)
+    assert '"task_id": "task-1"' in out.output
+    out = runner.invoke(walrus, ["locks", "release", lock.name, "--token", "nope"], obj=obj)
+    assert out.exit_code != 0 and "another owner" in out.output and lock.owned()
+    out = runner.invoke(walrus, ["locks", "release", lock.name], obj=obj)
+    assert out.exit_code == 0 and "released" in out.output and not lock.locked()
+    lock.acquire()
+    out = runner.invoke(walrus, ["locks", "clear"], obj=obj, input="n\n")
+    assert out.exit_code != 0 and lock.locked()
+    out = runner.invoke(walrus, ["locks", "clear", "--yes"], obj=obj)
+    assert "cleared 1 lock(s)" in out.output and not lock.locked()
+    out = runner.invoke(walrus, ["locks"], obj=obj)
+    assert "no locks held" in out.output
+
+
+def test_celery_sub_command_and_python_m(redis_url: str, rdb: Database) -> None:
+    """``celery -A app walrus locks`` (the command added to Celery's group) and
+    ``python -m celery_walrus -A app locks``, both against celery_test_app."""
+    from celery.bin.celery import celery as celery_main
+
+    env = dict(os.environ)
+    env["CELERY_WALRUS_TEST_URL"] = redis_url
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "integrations"), str(HERE), env.get("PYTHONPATH", "")])
+    rdb.set("lock:celery_walrus:celery_test_app.exclusive:abc", "tid-9", px=50_000)
+    proc = subprocess.run(
+        [sys.executable, "-m", "celery_walrus", "-A", "celery_test_app", "locks"],
+        cwd=str(HERE), env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "celery_test_app.exclusive:abc" in proc.stdout and "tid-9" in proc.stdout
+
+    script = (
+        "from celery.bin.celery import main, celery\n"
+        "from celery_walrus.cli import walrus\n"
+        "celery.add_command(walrus)\n"
+        "main()\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script, "-A", "celery_test_app", "walrus", "locks", "--json"],
+        cwd=str(HERE), env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert '"owner": "tid-9"' in proc.stdout
+    assert "walrus" not in celery_main.commands or celery_main.commands["walrus"] is walrus

@@ -1,0 +1,364 @@
+"""WalrusLockedTask / @locked_task in eager mode (task_always_eager), locks on the real server."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+from celery.exceptions import MaxRetriesExceededError
+
+from celery_walrus import TaskLocked, WalrusLockedTask, locked_task
+from walrus import Database
+from walrus.roundtrips import RoundTripCounter
+
+
+def held(rdb: Database, task: Any, *args: Any, **kwargs: Any) -> Any:
+    """Hold the lock of ``task(*args, **kwargs)`` as another task would; returns the Lock."""
+    lock = rdb.lock(task.lock_name_for(*args, **kwargs), ttl=30_000, lock_id="other-task-id")
+    assert lock.acquire(block=False)
+    return lock
+
+
+@pytest.fixture
+def rdb(redis_url: str) -> Any:
+    """A walrus Database on the flushed test DB of the real server."""
+    database = Database.from_url(redis_url)
+    yield database
+    database.close()
+
+
+def test_execute_lock_is_held_while_running_and_released_after(make_app: Any, rdb: Database) -> None:
+    app = make_app()
+    seen: dict[str, Any] = {}
+
+    @app.task(base=WalrusLockedTask, bind=True)
+    def work(self: Any, x: int) -> int:
+        lock = self.lock_for(x)
+        seen["owner"] = rdb.get(lock.key)
+        seen["id"] = self.request.id
+        return x * 2
+
+    result = work.delay(21)
+    assert result.get() == 42
+    assert seen["owner"] == seen["id"].encode()
+    assert not work.lock_for(21).locked()
+    assert rdb.keys("lock:*") == []
+
+
+def test_released_on_failure(make_app: Any, rdb: Database) -> None:
+    app = make_app()
+
+    @app.task(base=WalrusLockedTask, lock="both")
+    def fails(x: int) -> None:
+        raise ValueError("no")
+
+    with pytest.raises(ValueError, match="no"):
+        fails.delay(1)
+    assert rdb.keys("lock:*") == []
+
+
+def test_duplicate_execution_raise_skip_and_return(make_app: Any, rdb: Database) -> None:
+    app = make_app()
+    runs: list[str] = []
+
+    @app.task(base=WalrusLockedTask, lock="execute", on_duplicate="raise")
+    def strict(x: int) -> str:
+        runs.append("strict")
+        return "ran"
+
+    @app.task(base=WalrusLockedTask, lock="execute", on_duplicate="skip")
+    def lenient(x: int) -> str:
+        runs.append("lenient")
+        return "ran"
+
+    other = held(rdb, strict, 1)
+    with pytest.raises(TaskLocked) as info:
+        strict.delay(1)
+    assert info.value.holder == "other-task-id"
+    assert info.value.lock_name == strict.lock_name_for(1)
+    held(rdb, lenient, 1)
+    assert lenient.delay(1).get() is None
+    assert runs == []
+    # The other holder's lock is untouched (no release of someone else's lock).
+    assert other.owned() and other.time_left() > 20_000
+    assert strict.delay(2).get() == "ran"  # other arguments: another lock
+
+
+def test_duplicate_execution_retry(make_app: Any, rdb: Database) -> None:
+    app = make_app(task_eager_propagates=False)  # eager + propagate raises Retry itself
+
+    @app.task(base=WalrusLockedTask, lock="execute", on_duplicate="retry", lock_retry_countdown=0, max_retries=2)
+    def patient(x: int) -> str:
+        return "ran"
+
+    held(rdb, patient, 1)
+    result = patient.delay(1)
+    assert isinstance(result.result, MaxRetriesExceededError)
+
+
+def test_enqueue_dedupe_on_duplicate(make_app: Any, rdb: Database) -> None:
+    app = make_app()
+    ran: list[int] = []
+
+    def body(x: int) -> int:
+        ran.append(x)
+        return x
+
+    returning = app.task(base=WalrusLockedTask, lock="both", name="t.returning")(body)
+    raising = app.task(base=WalrusLockedTask, lock="enqueue", on_duplicate="raise", name="t.raising")(body)
+    skipping = app.task(base=WalrusLockedTask, lock="both", on_duplicate="skip", name="t.skipping")(body)
+    for task in (returning, raising, skipping):
+        held(rdb, task, 7)
+    result = returning.delay(7)
+    assert result.id == "other-task-id"
+    with pytest.raises(TaskLocked, match="other-task-id"):
+        raising.delay(7)
+    assert skipping.delay(7) is None
+    assert ran == []
+
+
+def test_enqueue_costs_one_round_trip_before_the_send(make_app: Any, rdb: Database) -> None:
+    app = make_app(task_always_eager=False, broker_url="memory://")
+
+    @app.task(base=WalrusLockedTask, lock="enqueue")
+    def queued(x: int) -> int:
+        return x
+
+    queued.lock_name_for(1)  # settings read; Database built
+    with RoundTripCounter() as rt:
+        first = queued.delay(1)
+    assert rt.count == 1
+    with RoundTripCounter() as rt:
+        second = queued.delay(1)
+    assert rt.count == 2  # SET NX fails, GET the holder
+    assert second.id == first.id
+    assert rdb.get(queued.lock_for(1).key) == first.id.encode()
+    assert 0 < rdb.pttl(queued.lock_for(1).key) <= 600_000
+
+
+def test_retry_takes_the_lock_again(make_app: Any, rdb: Database) -> None:
+    app = make_app(task_eager_propagates=False)
+    attempts: list[tuple[int, bytes | None, str]] = []
+
+    @app.task(base=WalrusLockedTask, lock="both", bind=True, max_retries=3)
+    def flaky(self: Any, x: int) -> str:
+        attempts.append((self.request.retries, rdb.get(self.lock_for(x).key), self.request.id))
+        if self.request.retries < 2:
+            raise self.retry(countdown=0)
+        return "done"
+
+    assert flaky.delay(3).get() == "done"
+    assert [a[0] for a in attempts] == [0, 1, 2]
+    assert all(owner == task_id.encode() for _, owner, task_id in attempts)
+    assert rdb.keys("lock:*") == []
+
+
+def test_renewal_keeps_a_short_lock_through_a_long_task(make_app: Any, rdb: Database) -> None:
+    app = make_app()
+    seen: dict[str, Any] = {}
+
+    @app.task(base=WalrusLockedTask, lock_ttl=0.3, bind=True, name="long.renewed")
+    def long(self: Any) -> None:
+        time.sleep(1.0)  # > 3 ttls
+        lock = self.lock_for()
+        seen["owner"] = rdb.get(lock.key)
+        seen["id"] = self.request.id
+
+    long.delay()
+    assert seen["owner"] == seen["id"].encode()
+    assert rdb.keys("lock:*") == []
+
+
+def test_renewal_can_be_turned_off(make_app: Any, rdb: Database) -> None:
+    app = make_app(walrus_lock_renew=False)
+    seen: dict[str, Any] = {}
+
+    @app.task(base=WalrusLockedTask, lock_ttl=0.2, bind=True, name="long.not_renewed")
+    def long(self: Any) -> None:
+        time.sleep(0.5)
+        seen["locked"] = self.lock_for().locked()
+
+    long.delay()
+    assert seen["locked"] is False
+
+
+def test_two_threads_one_run(make_app: Any, rdb: Database) -> None:
+    app = make_app()
+    inside = threading.Event()
+    results: list[Any] = []
+
+    @app.task(base=WalrusLockedTask, on_duplicate="skip", lock_ttl=5)
+    def single(x: int) -> str:
+        inside.set()
+        time.sleep(0.5)
+        return "ran"
+
+    # EagerResult.result, not .get(): Celery's "no join inside a task" flag is process-wide.
+    thread = threading.Thread(target=lambda: results.append(single.delay(1).result))
+    thread.start()
+    assert inside.wait(5)
+    results.append(single.delay(1).result)
+    thread.join()
+    assert sorted(results, key=str) == [None, "ran"]
+
+
+def test_direct_call_takes_no_lock(make_app: Any, rdb: Database) -> None:
+    app = make_app()
+
+    @app.task(base=WalrusLockedTask, on_duplicate="raise")
+    def plain(x: int) -> int:
+        return x + 1
+
+    held(rdb, plain, 1)
+    assert plain(1) == 2
+
+
+def test_lock_none_is_a_plain_task(make_app: Any, rdb: Database) -> None:
+    app = make_app()
+
+    @app.task(base=WalrusLockedTask, lock=None)
+    def free(x: int) -> int:
+        return x
+
+    with RoundTripCounter() as rt:
+        assert free.delay(1).get() == 1
+    assert rt.count == 0
+
+
+def test_locked_task_decorator_shared_and_bare(make_app: Any, rdb: Database) -> None:
+    app = make_app()
+
+    @locked_task(app=app, lock="both", unique_on=["user_id"], on_duplicate="raise")
+    def sync(user_id: int, full: bool = False) -> int:
+        return user_id
+
+    assert sync.lock_name_for(5) == sync.lock_name_for(5, full=True)
+    assert sync.delay(5).get() == 5
+
+    @locked_task
+    def bare(x: int) -> int:
+        return x
+
+    # No app: a shared task, bound to the current app when used.
+    assert bare.lock == "execute" and bare.unique_on is None
+
+
+def test_bad_options_are_rejected_up_front(make_app: Any) -> None:
+    app = make_app()
+    with pytest.raises(ValueError, match="lock must be one of"):
+        locked_task(app=app, lock="sometimes")(lambda: None)
+    with pytest.raises(ValueError, match="on_duplicate must be one of"):
+        locked_task(app=app, on_duplicate="ignore")(lambda: None)
+    with pytest.raises(ValueError, match="needs lock='execute' or 'both'"):
+        locked_task(app=app, lock="enqueue", on_duplicate="retry")(lambda: None)
+    with pytest.raises(ValueError, match="unique_on names 'nope'"):
+        locked_task(app=app, unique_on=["nope"])(lambda x: None)
+    with pytest.raises(TypeError, match="unique_on must be a list"):
+        locked_task(app=app, unique_on="x")(lambda x: None)
+    with pytest.raises(ValueError, match="lock_ttl must be a positive"):
+        locked_task(app=app, ttl=0)(lambda: None)
+    with pytest.raises(TypeError, match="lock_key must be a function"):
+        locked_task(app=app, key="k")(lambda: None)
+    with pytest.raises(TypeError, match="base must be a subclass"):
+        locked_task(app=app, base=dict)(lambda: None)  # type: ignore[arg-type]
+
+    class Base(WalrusLockedTask):
+        lock = "both"
+
+    with pytest.raises(ValueError, match="lock must be one of"):
+        type("Broken", (Base,), {"lock": "x"})
+
+
+def test_bad_arguments_fail_before_anything_is_written(make_app: Any, rdb: Database) -> None:
+    app = make_app(task_always_eager=False)
+
+    @app.task(base=WalrusLockedTask, lock="both")
+    def two(a: int, b: int) -> int:
+        return a + b
+
+    with pytest.raises(TypeError, match="two"):
+        two.delay(1, 2, 3)
+
+    class Opaque:
+        pass
+
+    with pytest.raises(TypeError, match="stable key"):
+        two.delay(1, Opaque())
+    assert rdb.keys("*") == []
+
+
+def test_custom_key_function_shares_a_lock_between_tasks(make_app: Any, rdb: Database) -> None:
+    app = make_app()
+
+    def per_user(user_id: int, **_: Any) -> str:
+        return f"user:{user_id}"
+
+    @app.task(base=WalrusLockedTask, lock_key=per_user, on_duplicate="raise")
+    def sync_user(user_id: int) -> str:
+        return "synced"
+
+    @app.task(base=WalrusLockedTask, lock_key=per_user, on_duplicate="raise")
+    def delete_user(user_id: int, hard: bool = False) -> str:
+        return "deleted"
+
+    assert sync_user.lock_name_for(3) == delete_user.lock_name_for(3, hard=True) == "celery_walrus:user:3"
+    held(rdb, sync_user, 3)
+    with pytest.raises(TaskLocked):
+        delete_user.delay(3)
+
+
+def test_ttl_defaults_from_time_limits(make_app: Any, rdb: Database) -> None:
+    app = make_app(walrus_lock_ttl_margin=2, walrus_lock_default_ttl=42)
+    ttls: dict[str, int] = {}
+
+    def body(name: str) -> Any:
+        def run(self: Any) -> None:
+            ttls[name] = rdb.pttl(self.lock_for().key)
+
+        run.__name__ = name
+        return run
+
+    app.task(base=WalrusLockedTask, bind=True, name="limited", time_limit=20, soft_time_limit=10)(body("limited"))
+    app.task(base=WalrusLockedTask, bind=True, name="plain")(body("plain"))
+    app.task(base=WalrusLockedTask, bind=True, name="explicit", lock_ttl=3)(body("explicit"))
+    for name in ("limited", "plain", "explicit"):
+        app.tasks[name].delay()
+    assert 21_000 < ttls["limited"] <= 22_000
+    assert 41_000 < ttls["plain"] <= 42_000
+    assert 2_000 < ttls["explicit"] <= 3_000
+
+
+def test_enqueue_ttl_adds_the_countdown(make_app: Any, rdb: Database) -> None:
+    app = make_app(task_always_eager=False, walrus_lock_enqueue_ttl=10)
+
+    @app.task(base=WalrusLockedTask, lock="both")
+    def later(x: int) -> int:
+        return x
+
+    later.apply_async((1,), countdown=30)
+    assert 39_000 < rdb.pttl(later.lock_for(1).key) <= 40_000
+    later.apply_async((2,), expires=5)
+    assert 4_000 < rdb.pttl(later.lock_for(2).key) <= 5_000
+
+
+def test_memory_engine_works_for_eager_tests(make_app: Any) -> None:
+    app = make_app(walrus_url="memory://celery-walrus-eager/0")
+
+    @app.task(base=WalrusLockedTask, lock="both", on_duplicate="raise")
+    def mem(x: int) -> int:
+        return x
+
+    assert mem.delay(1).get() == 1
+    other = mem.lock_for(1)
+    other.acquire(block=False)
+    with pytest.raises(TaskLocked):
+        mem.delay(1)
+
+
+def test_task_locked_pickles_with_its_details() -> None:
+    import pickle
+
+    exc = pickle.loads(pickle.dumps(TaskLocked("busy", "celery_walrus:t:1", "tid")))
+    assert (str(exc), exc.lock_name, exc.holder) == ("busy", "celery_walrus:t:1", "tid")

@@ -1,0 +1,136 @@
+"""celery_walrus with a real prefork worker (2 processes) on the test redis-server."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import redis
+
+from celery_walrus import TaskLocked, list_locks
+
+
+def token() -> str:
+    return uuid.uuid4().hex[:10]
+
+
+def wait_for(check: Callable[[], Any], timeout: float, step: float = 0.05) -> float:
+    """Poll ``check`` until truthy; returns the seconds it took (fails after ``timeout``)."""
+    start = time.monotonic()
+    while not check():
+        if time.monotonic() - start > timeout:
+            pytest.fail(f"condition not met within {timeout}s")
+        time.sleep(step)
+    return time.monotonic() - start
+
+
+@pytest.fixture
+def probe(worker_url: str) -> Any:
+    client = redis.Redis.from_url(worker_url)
+    yield client
+    client.close()
+
+
+def test_two_concurrent_deliveries_one_runs(worker: Any, test_app: Any, probe: redis.Redis) -> None:
+    t = token()
+    first = test_app.exclusive.apply_async((t, 1.0))
+    second = test_app.exclusive.apply_async((t, 1.0))  # execute lock: both are delivered
+    outcomes = [first.get(timeout=15, propagate=False), second.get(timeout=15, propagate=False)]
+    assert t in outcomes
+    refused = [o for o in outcomes if o != t]
+    assert len(refused) == 1 and isinstance(refused[0], TaskLocked), outcomes
+    assert int(probe.get(f"probe:runs:{t}")) == 1
+    assert probe.get(f"probe:overlap:{t}") is None
+    assert not test_app.exclusive.lock_for(t).locked()
+
+
+def test_different_arguments_run_in_parallel(worker: Any, test_app: Any, probe: redis.Redis) -> None:
+    a, b = token(), token()
+    results = [test_app.exclusive.apply_async((a, 1.0)), test_app.exclusive.apply_async((b, 1.0))]
+    assert [r.get(timeout=15) for r in results] == [a, b]
+    starts = [float(probe.lrange(f"probe:starts:{x}", 0, 0)[0]) for x in (a, b)]
+    ends = [float(probe.lrange(f"probe:ends:{x}", 0, 0)[0]) for x in (a, b)]
+    assert max(starts) < min(ends)  # the two runs overlapped
+
+
+def test_duplicate_enqueue_is_deduplicated_and_renewal_keeps_the_lock(
+    worker: Any, test_app: Any, probe: redis.Redis
+) -> None:
+    t = token()
+    first = test_app.singleton.apply_async((t, 2.5))
+    wait_for(lambda: probe.exists(f"probe:running:{t}"), 10)
+    time.sleep(2.0)  # > the 1.5 s ttl: only renewal keeps the lock
+    again = test_app.singleton.apply_async((t, 0.0))
+    assert again.id == first.id
+    assert first.get(timeout=15) == t
+    assert int(probe.get(f"probe:runs:{t}")) == 1
+    assert not test_app.singleton.lock_for(t).locked()
+    fresh = test_app.singleton.apply_async((t, 0.0))  # done: a new one may run
+    assert fresh.id != first.id
+    assert fresh.get(timeout=15) == t
+    assert int(probe.get(f"probe:runs:{t}")) == 2
+
+
+def test_retry_keeps_the_lock_for_the_retried_message(worker: Any, test_app: Any, probe: redis.Redis) -> None:
+    t = token()
+    result = test_app.flaky.apply_async((t,))
+    wait_for(lambda: probe.llen(f"probe:attempts:{t}") >= 1, 10)
+    # During the retry countdown the lock still belongs to the task: duplicates get its result.
+    assert test_app.flaky.apply_async((t,)).id == result.id
+    assert result.get(timeout=15) == "done"
+    attempts = [a.decode() for a in probe.lrange(f"probe:attempts:{t}", 0, -1)]
+    assert attempts == [f"0:{result.id}", f"1:{result.id}"]
+    assert not test_app.flaky.lock_for(t).locked()
+
+
+def test_failure_releases_the_lock(worker: Any, test_app: Any, probe: redis.Redis) -> None:
+    t = token()
+    result = test_app.boom.apply_async((t,))
+    outcome = result.get(timeout=15, propagate=False)
+    assert isinstance(outcome, ValueError) and result.state == "FAILURE"
+    assert not test_app.boom.lock_for(t).locked()
+    assert test_app.boom.apply_async((t,)).get(timeout=15, propagate=False) is not None
+    assert int(probe.get(f"probe:runs:{t}")) == 2
+
+
+def test_revoked_queued_task_releases_its_enqueue_lock(worker: Any, test_app: Any, probe: redis.Redis) -> None:
+    t = token()
+    result = test_app.singleton.apply_async((t, 0.0), countdown=1)
+    lock = test_app.singleton.lock_for(t)
+    assert lock.locked()
+    test_app.app.control.revoke(result.id)
+    wait_for(lambda: not lock.locked(), 10)
+    assert probe.get(f"probe:runs:{t}") is None
+
+
+def test_hard_time_limit_releases_the_lock(worker: Any, test_app: Any, probe: redis.Redis) -> None:
+    t = token()
+    result = test_app.overrun.apply_async((t,))
+    lock = test_app.overrun.lock_for(t)
+    wait_for(lambda: probe.exists(f"probe:started:{t}"), 10)
+    assert lock.time_left() > 3000  # ttl = 1 s time limit + 5 s margin
+    outcome = result.get(timeout=15, propagate=False)
+    assert type(outcome).__name__ == "TimeLimitExceeded"
+    # Freed by the worker's main process (task_failure), not by the ttl running out.
+    wait_for(lambda: not lock.locked(), 2)
+
+
+def test_killed_worker_lock_frees_itself_and_the_task_runs_again(
+    worker: Any, test_app: Any, probe: redis.Redis
+) -> None:
+    t = token()
+    test_app.exclusive.apply_async((t, 30.0))
+    lock = test_app.exclusive.lock_for(t)
+    wait_for(lambda: probe.exists(f"probe:running:{t}"), 10)
+    time.sleep(1.6)  # past one ttl: renewal is what keeps it
+    assert lock.locked()
+    assert [info.task_id for info in list_locks(test_app.app)] == [probe.get(lock.key).decode()]
+    worker.kill()
+    freed_after = wait_for(lambda: not lock.locked(), 5)
+    assert freed_after <= 1.5 + 0.3  # at most one ttl after the last renewal
+    worker.start(test_app.app)
+    assert test_app.exclusive.apply_async((t, 0.0)).get(timeout=15) == t
+    assert int(probe.get(f"probe:runs:{t}")) == 2
