@@ -1,0 +1,14 @@
+"""limpyd: the redis-limpyd model API (``RedisModel``, per-field Redis commands, collections,
+related fields, pipelines) built on the walrus core.
+
+Modules: :mod:`limpyd.database`, :mod:`limpyd.model`, :mod:`limpyd.fields`,
+:mod:`limpyd.collection`, :mod:`limpyd.exceptions`, :mod:`limpyd.contrib.related`,
+:mod:`limpyd.contrib.database`.
+"""
+
+from __future__ import annotations
+
+__all__ = ["VERSION", "__version__"]
+
+__version__ = "2.1.0"
+VERSION = __version__

@@ -1,0 +1,263 @@
+"""``RedisField``: the base of every limpyd field (declaration, binding, cache, command routing).
+
+A field declared on a model is copied for each concrete model class (its keys use that class'
+name) and bound to each instance on first access (``instance.field``). Getters read Redis (or
+the instance's local cache); modifiers write Redis through one Lua script (existence check,
+index sets and unique checks included, atomically) and clear that cache.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ..exceptions import ImplementationError
+from ..scripting import write_field
+from ..utils import make_key, normalize
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..model import RedisModel
+
+__all__ = ["NO_DEFAULT", "RedisField"]
+
+_creation_counter = itertools.count()
+
+
+class _NoDefault:
+    def __repr__(self) -> str:
+        return "NO_DEFAULT"
+
+
+NO_DEFAULT: Any = _NoDefault()
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+class RedisField:
+    """Base of all fields.
+
+    Arguments (keyword only): ``default`` (stored when an instance is created without a value
+    for the field), ``indexable`` (filterable in collections), ``unique`` (indexable, and no
+    two instances may share a value; cannot have a default), ``cacheable`` (``False`` turns
+    the instance's local cache off for this field). Unknown arguments raise ``TypeError``.
+    """
+
+    kind: ClassVar[str] = ""
+    available_getters: ClassVar[tuple[str, ...]] = ()
+    available_modifiers: ClassVar[tuple[str, ...]] = ()
+    # getters whose result is never cached (random results)
+    no_cache_getters: ClassVar[frozenset[str]] = frozenset()
+    # the modifier that stores a value (named in error messages)
+    proxy_setter: ClassVar[str] = "set"
+
+    name: str = ""
+    _model: type[RedisModel] | None = None
+    _instance: RedisModel | None = None
+
+    def __init__(
+        self,
+        *,
+        default: Any = NO_DEFAULT,
+        indexable: bool = False,
+        unique: bool = False,
+        cacheable: bool = True,
+        lockable: bool = True,
+    ) -> None:
+        if unique and default is not NO_DEFAULT:
+            raise ImplementationError('Cannot set "default" and "unique" together!')
+        self.default = default
+        self.indexable = bool(indexable or unique)
+        self.unique = bool(unique)
+        self.cacheable = bool(cacheable)
+        self.lockable = lockable  # accepted for redis-limpyd compatibility; writes are atomic
+        self._creation_order = next(_creation_counter)
+        if default is not NO_DEFAULT:
+            self._creation_items(default)  # validate early, at declaration
+
+    # -- declaration and binding --------------------------------------------------------
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        return instance._bound_field(self.name)
+
+    def __set__(self, instance: Any, value: Any) -> None:
+        raise AttributeError(
+            f"{type(instance).__name__}.{self.name} is a Redis field: use its commands "
+            f"(e.g. .{self.proxy_setter}(...)) to change it"
+        )
+
+    def _for_model(self, model: type[RedisModel], name: str) -> RedisField:
+        clone = copy.copy(self)
+        clone.name = name
+        clone._model = model
+        clone._instance = None
+        return clone
+
+    def _bind(self, instance: RedisModel) -> RedisField:
+        clone = copy.copy(self)
+        clone._instance = instance
+        return clone
+
+    def _bound(self) -> tuple[type[RedisModel], RedisModel]:
+        if self._model is None or self._instance is None:
+            raise ImplementationError(
+                f"field {self.name!r} is not bound to an instance: use it from a model instance"
+            )
+        return self._model, self._instance
+
+    def __repr__(self) -> str:
+        model = self._model.__name__ if self._model is not None else "?"
+        return f"<{type(self).__name__} {model}.{self.name}>"
+
+    # -- keys ---------------------------------------------------------------------------
+
+    def _key_for(self, pk: str) -> str:
+        assert self._model is not None
+        return make_key(self._model._name, pk, self.name)
+
+    @property
+    def key(self) -> str:
+        """The Redis key of this field for the bound instance (allocates an auto pk if none)."""
+        _, instance = self._bound()
+        return self._key_for(instance.get_pk())
+
+    @property
+    def index_prefix(self) -> str:
+        """``<namespace>:<model>:<field>:``; the index set of a value is this plus the value."""
+        if self._model is None:
+            raise ImplementationError(f"field {self.name!r} is not attached to a model")
+        return make_key(self._model._name, self.name) + ":"
+
+    def index_key(self, value: Any) -> str:
+        """The index set holding the pks of instances having ``value`` (redis-limpyd layout)."""
+        if not self.indexable:
+            raise ValueError(f"Field {self.name} is not indexable, cannot ask its index_key")
+        return self.index_prefix + self._normalize_value(value)
+
+    @property
+    def sort_wildcard(self) -> str:
+        """The pattern SORT uses to sort instances by this field."""
+        assert self._model is not None
+        return make_key(self._model._name, "*", self.name)
+
+    @property
+    def database(self) -> Any:
+        if self._model is None:
+            raise TypeError("A field cannot use a database if not linked to a model")
+        return self._model.database
+
+    @property
+    def connection(self) -> Any:
+        """The client commands go to (a pipeline inside ``PipelineDatabase.pipeline()``)."""
+        return self.database.connection
+
+    # -- values -------------------------------------------------------------------------
+
+    def _what(self) -> str:
+        model = self._model.__name__ if self._model is not None else "field"
+        return f"{model}.{self.name}"
+
+    def _normalize_value(self, value: Any) -> str:
+        """The text stored for one value (related fields also accept instances)."""
+        return normalize(value, self._what())
+
+    def _creation_items(self, value: Any) -> list[str]:
+        """Items the creation script stores for ``value`` (validated, normalised)."""
+        raise NotImplementedError
+
+    def _index_values(self, items: list[str]) -> list[str]:
+        """Distinct values to index for stored ``items``."""
+        return list(dict.fromkeys(items))
+
+    def _use_cache(self) -> bool:
+        model, instance = self._bound()
+        return self.cacheable and instance.cacheable and model.cacheable
+
+    # -- command routing ----------------------------------------------------------------
+
+    def _read(
+        self,
+        command: str,
+        call: Callable[[Any, str], Any],
+        cache_args: tuple[Any, ...] = (),
+        empty: Any = None,
+        post: Callable[[Any], Any] = _same,
+    ) -> Any:
+        """Run a getter: 0 round trips from the cache or for an unsaved instance, else 1."""
+        model, instance = self._bound()
+        if not instance._has_pk():
+            return copy.copy(empty)
+        database = model.database
+        if database.has_pipeline():
+            return call(database.connection, self.key)
+        use_cache = self._use_cache() and command not in self.no_cache_getters
+        if use_cache:
+            found, value = instance._cache_get(self.name, (command, cache_args))
+            if found:
+                return copy.copy(value)
+        result = post(call(database.direct_connection, self.key))
+        if use_cache:
+            instance._cache_set(self.name, (command, cache_args), result)
+            return copy.copy(result)
+        return result
+
+    def _modify(
+        self,
+        command: str,
+        raw_args: Sequence[Any],
+        call: Callable[[Any, str], Any],
+        conv: Callable[[Any], Any] = _same,
+        hints: Iterable[str] = (),
+    ) -> Any:
+        """Run a modifier: one round trip (two when index sets must be discovered).
+
+        ``hints`` are values whose index sets the command may touch (added or removed
+        values); with them, and the locally cached current value, one round trip suffices.
+
+        Outside pipelines every write goes through the ``limpyd_write`` script: it checks the
+        instance still exists (no orphan keys under a deleted pk), keeps index sets and unique
+        checks atomic, and saves an unsaved auto-pk instance together with its first write.
+        Inside a pipeline the redis-py command is queued (non-indexable fields of saved
+        instances only).
+        """
+        model, instance = self._bound()
+        database = model.database
+        try:
+            if database.has_pipeline():
+                if not instance._has_pk():
+                    raise ImplementationError(
+                        f"{self._what()}: the instance has no pk yet and cannot be created "
+                        "inside a pipeline; create it before the pipeline"
+                    )
+                if self.indexable:
+                    raise ImplementationError(
+                        f"{self._what()} is indexable: it cannot be updated inside a pipeline "
+                        "or transaction (its index sets depend on the stored value); update it "
+                        "outside the pipeline"
+                    )
+                return call(database.connection, self.key)
+            create = not instance._has_pk()
+            if create:
+                instance._require_auto_pk()
+            return conv(write_field(self, command, raw_args, hints, create=create))
+        finally:
+            instance._cache_clear(self.name)
+
+    def delete(self) -> Any:
+        """Delete the field's value (and its index entries). Redis cost: 1 round trip."""
+        return self._modify("DEL", [], lambda c, k: c.delete(k), int)
+
+    # redis-limpyd 2.x name for the value setter/getter used by generic code
+    def proxy_get(self) -> Any:
+        raise NotImplementedError
+
+    def proxy_set(self, value: Any) -> Any:
+        raise NotImplementedError

@@ -1,0 +1,363 @@
+"""Multi-value fields: ``SetField``, ``ListField`` and ``SortedSetField``.
+
+When indexable, every distinct value held is indexed (``<prefix>:<field>:<value>`` holds the
+pk); with ``unique=True`` a value may be held by one instance only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._args import as_bool, as_float, as_int, as_ok, int_arg, pairs, score_arg
+from .base import RedisField
+
+__all__ = ["ListField", "SetField", "SortedSetField"]
+
+
+def _as_list(reply: Any) -> Any:
+    return list(reply) if isinstance(reply, (set, list, tuple)) else reply
+
+
+class _MultiValuesField(RedisField):
+    def _creation_items(self, value: Any) -> list[str]:
+        if isinstance(value, (list, tuple, set, frozenset)):
+            return [self._normalize_value(v) for v in value]
+        return [self._normalize_value(value)]
+
+    def _values(self, values: tuple[Any, ...], command: str) -> list[str]:
+        if not values:
+            raise TypeError(f"{self._what()}.{command}() needs at least one value")
+        return [self._normalize_value(v) for v in values]
+
+
+class SetField(_MultiValuesField):
+    """A Redis set at ``<namespace>:<model>:<pk>:<field>``.
+
+    Getters: scard, sismember, smembers, srandmember. Modifiers: sadd, spop, srem (and
+    delete). One round trip each.
+    """
+
+    kind = "set"
+    proxy_setter = "sadd"
+    available_getters = ("scard", "sismember", "smembers", "srandmember")
+    available_modifiers = ("delete", "sadd", "spop", "srem")
+    no_cache_getters = frozenset({"srandmember"})
+
+    def scard(self) -> int:
+        """SCARD: the number of members."""
+        return self._read("scard", lambda c, k: c.scard(k), empty=0)
+
+    def sismember(self, value: Any) -> bool:
+        """SISMEMBER: True when ``value`` is a member."""
+        v = self._normalize_value(value)
+        return self._read("sismember", lambda c, k: c.sismember(k, v), (v,), False, as_bool)
+
+    def smembers(self) -> set[str]:
+        """SMEMBERS: every member, as a set."""
+        return self._read("smembers", lambda c, k: c.smembers(k), empty=set(), post=set)
+
+    def srandmember(self, number: int | None = None) -> Any:
+        """SRANDMEMBER: a random member (or a list of ``number`` of them); never cached."""
+        if number is not None:
+            number = int_arg(number, "srandmember number")
+        empty: Any = None if number is None else []
+        return self._read(
+            "srandmember", lambda c, k: c.srandmember(k, number), (number,), empty, _as_list
+        )
+
+    def sadd(self, *values: Any) -> int:
+        """SADD: add ``values``; returns how many were not members yet."""
+        vs = self._values(values, "sadd")
+        return self._modify("SADD", vs, lambda c, k: c.sadd(k, *vs), as_int, vs)
+
+    def srem(self, *values: Any) -> int:
+        """SREM: remove ``values``; returns how many were members."""
+        vs = self._values(values, "srem")
+        return self._modify("SREM", vs, lambda c, k: c.srem(k, *vs), as_int, vs)
+
+    def spop(self, count: int | None = None) -> Any:
+        """SPOP: remove and return a random member (a list of ``count`` with ``count``)."""
+        if count is None:
+            return self._modify("SPOP", [], lambda c, k: c.spop(k))
+        n = int_arg(count, "spop count")
+        return self._modify("SPOP", [n], lambda c, k: c.spop(k, n), _as_list)
+
+    def proxy_get(self) -> Any:
+        return self.smembers()
+
+    def proxy_set(self, value: Any) -> Any:
+        return self.sadd(*self._creation_items(value))
+
+
+class ListField(_MultiValuesField):
+    """A Redis list at ``<namespace>:<model>:<pk>:<field>``.
+
+    Getters: lindex, llen, lrange. Modifiers: linsert, lpop, lpush, lpushx, lrem, lset, ltrim,
+    rpop, rpush, rpushx (and delete). One round trip each.
+    """
+
+    kind = "list"
+    proxy_setter = "rpush"
+    available_getters = ("lindex", "llen", "lrange")
+    available_modifiers = (
+        "delete", "linsert", "lpop", "lpush", "lpushx", "lrem", "lset", "ltrim", "rpop",
+        "rpush", "rpushx",
+    )  # fmt: skip
+
+    def lindex(self, index: int) -> str | None:
+        """LINDEX: the item at ``index``, or None."""
+        i = int_arg(index, "lindex index")
+        return self._read("lindex", lambda c, k: c.lindex(k, i), (i,))
+
+    def llen(self) -> int:
+        """LLEN: the number of items."""
+        return self._read("llen", lambda c, k: c.llen(k), empty=0)
+
+    def lrange(self, start: int, end: int) -> list[str]:
+        """LRANGE: items from ``start`` to ``end`` (inclusive, negative from the end)."""
+        s, e = int_arg(start, "lrange start"), int_arg(end, "lrange end")
+        return self._read("lrange", lambda c, k: c.lrange(k, s, e), (s, e), [])
+
+    def _push(self, command: str, values: tuple[Any, ...]) -> int:
+        vs = self._values(values, command.lower())
+        method = command.lower()
+        return self._modify(command, vs, lambda c, k: getattr(c, method)(k, *vs), as_int, vs)
+
+    def lpush(self, *values: Any) -> int:
+        """LPUSH: add ``values`` at the head; returns the new length."""
+        return self._push("LPUSH", values)
+
+    def rpush(self, *values: Any) -> int:
+        """RPUSH: add ``values`` at the tail; returns the new length."""
+        return self._push("RPUSH", values)
+
+    def lpushx(self, *values: Any) -> int:
+        """LPUSHX: LPUSH only when the list exists; returns the new length (0 if none)."""
+        return self._push("LPUSHX", values)
+
+    def rpushx(self, *values: Any) -> int:
+        """RPUSHX: RPUSH only when the list exists; returns the new length (0 if none)."""
+        return self._push("RPUSHX", values)
+
+    def _pop(self, command: str, count: int | None) -> Any:
+        method = command.lower()
+        if count is None:
+            return self._modify(command, [], lambda c, k: getattr(c, method)(k))
+        n = int_arg(count, f"{method} count")
+        return self._modify(command, [n], lambda c, k: getattr(c, method)(k, n), _as_list)
+
+    def lpop(self, count: int | None = None) -> Any:
+        """LPOP: remove and return the first item (a list of ``count`` with ``count``)."""
+        return self._pop("LPOP", count)
+
+    def rpop(self, count: int | None = None) -> Any:
+        """RPOP: remove and return the last item (a list of ``count`` with ``count``)."""
+        return self._pop("RPOP", count)
+
+    def lrem(self, count: int, value: Any) -> int:
+        """LREM: remove ``count`` occurrences of ``value`` (0: all, <0: from the tail)."""
+        n = int_arg(count, "lrem count")
+        v = self._normalize_value(value)
+        return self._modify("LREM", [n, v], lambda c, k: c.lrem(k, n, v), as_int, [v])
+
+    def lset(self, index: int, value: Any) -> bool | None:
+        """LSET: replace the item at ``index``; returns True."""
+        i = int_arg(index, "lset index")
+        v = self._normalize_value(value)
+        return self._modify("LSET", [i, v], lambda c, k: c.lset(k, i, v), as_ok, [v])
+
+    def ltrim(self, start: int, end: int) -> bool | None:
+        """LTRIM: keep only items from ``start`` to ``end``; returns True."""
+        s, e = int_arg(start, "ltrim start"), int_arg(end, "ltrim end")
+        return self._modify("LTRIM", [s, e], lambda c, k: c.ltrim(k, s, e), as_ok)
+
+    def linsert(self, where: str, refvalue: Any, value: Any) -> int:
+        """LINSERT ``where`` ("before"/"after") ``refvalue``; the new length, -1 if no pivot."""
+        if not isinstance(where, str) or where.lower() not in ("before", "after"):
+            raise ValueError(f"linsert where must be 'before' or 'after', got {where!r}")
+        w = where.upper()
+        r, v = self._normalize_value(refvalue), self._normalize_value(value)
+        return self._modify(
+            "LINSERT", [w, r, v], lambda c, k: c.linsert(k, w, r, v), as_int, [v]
+        )
+
+    def proxy_get(self) -> Any:
+        return self.lrange(0, -1)
+
+    def proxy_set(self, value: Any) -> Any:
+        return self.rpush(*self._creation_items(value))
+
+
+class SortedSetField(_MultiValuesField):
+    """A Redis sorted set at ``<namespace>:<model>:<pk>:<field>``.
+
+    Getters: zcard, zcount, zrange, zrangebyscore, zrank, zrevrange, zrevrangebyscore, zrevrank,
+    zscore. Modifiers: zadd, zincrby, zrem, zremrangebyrank, zremrangebyscore (and delete).
+    ``withscores`` results are lists of ``(member, score)`` tuples.
+    """
+
+    kind = "zset"
+    proxy_setter = "zadd"
+    available_getters = (
+        "zcard", "zcount", "zrange", "zrangebyscore", "zrank", "zrevrange", "zrevrangebyscore",
+        "zrevrank", "zscore",
+    )  # fmt: skip
+    available_modifiers = (
+        "delete", "zadd", "zincrby", "zrem", "zremrangebyrank", "zremrangebyscore",
+    )  # fmt: skip
+
+    def _creation_items(self, value: Any) -> list[str]:
+        if not isinstance(value, dict):
+            raise TypeError(f"{self._what()}: expected a dict of member -> score, got {value!r}")
+        items: list[str] = []
+        for score, member in self._score_pairs((value,), {}):
+            items += [score, member]
+        return items
+
+    def _index_values(self, items: list[str]) -> list[str]:
+        return list(dict.fromkeys(items[1::2]))
+
+    def _score_pairs(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[tuple[str, str]]:
+        """(score text, member) pairs from ``{member: score}``, ``score, member, ...`` or
+        ``member=score`` arguments."""
+        found: list[tuple[Any, Any]] = []
+        if len(args) == 1 and isinstance(args[0], dict):
+            found += [(score, member) for member, score in args[0].items()]
+        elif args:
+            if len(args) % 2:
+                raise TypeError(f"{self._what()}.zadd: expected score, member pairs, got {args!r}")
+            found += list(zip(args[0::2], args[1::2], strict=True))
+        found += [(score, member) for member, score in kwargs.items()]
+        if not found:
+            raise TypeError(f"{self._what()}.zadd() needs at least one member and its score")
+        return [
+            (repr(score_arg(score, self._what())), self._normalize_value(member))
+            for score, member in found
+        ]
+
+    # -- getters --
+
+    def zcard(self) -> int:
+        """ZCARD: the number of members."""
+        return self._read("zcard", lambda c, k: c.zcard(k), empty=0)
+
+    def zcount(self, min: Any, max: Any) -> int:  # noqa: A002 - redis-py names
+        """ZCOUNT: members with a score between ``min`` and ``max``."""
+        return self._read("zcount", lambda c, k: c.zcount(k, min, max), (min, max), 0)
+
+    def zrange(self, start: int, end: int, desc: bool = False, withscores: bool = False) -> Any:
+        """ZRANGE by rank (``desc`` for high scores first)."""
+        s, e = int_arg(start, "zrange start"), int_arg(end, "zrange end")
+        return self._read(
+            "zrange",
+            lambda c, k: c.zrange(k, s, e, desc=desc, withscores=withscores),
+            (s, e, bool(desc), bool(withscores)),
+            [],
+            pairs if withscores else list,
+        )
+
+    def zrevrange(self, start: int, end: int, withscores: bool = False) -> Any:
+        """ZREVRANGE: by rank, high scores first."""
+        s, e = int_arg(start, "zrevrange start"), int_arg(end, "zrevrange end")
+        return self._read(
+            "zrevrange",
+            lambda c, k: c.zrevrange(k, s, e, withscores=withscores),
+            (s, e, bool(withscores)),
+            [],
+            pairs if withscores else list,
+        )
+
+    def zrangebyscore(
+        self,
+        min: Any,  # noqa: A002
+        max: Any,  # noqa: A002
+        start: int | None = None,
+        num: int | None = None,
+        withscores: bool = False,
+    ) -> Any:
+        """ZRANGEBYSCORE between ``min`` and ``max`` (optionally paged by start/num)."""
+        return self._read(
+            "zrangebyscore",
+            lambda c, k: c.zrangebyscore(k, min, max, start, num, withscores=withscores),
+            (min, max, start, num, bool(withscores)),
+            [],
+            pairs if withscores else list,
+        )
+
+    def zrevrangebyscore(
+        self,
+        max: Any,  # noqa: A002
+        min: Any,  # noqa: A002
+        start: int | None = None,
+        num: int | None = None,
+        withscores: bool = False,
+    ) -> Any:
+        """ZREVRANGEBYSCORE from ``max`` down to ``min``."""
+        return self._read(
+            "zrevrangebyscore",
+            lambda c, k: c.zrevrangebyscore(k, max, min, start, num, withscores=withscores),
+            (max, min, start, num, bool(withscores)),
+            [],
+            pairs if withscores else list,
+        )
+
+    def zrank(self, value: Any) -> int | None:
+        """ZRANK: the rank of ``value`` (low scores first), or None."""
+        v = self._normalize_value(value)
+        return self._read("zrank", lambda c, k: c.zrank(k, v), (v,))
+
+    def zrevrank(self, value: Any) -> int | None:
+        """ZREVRANK: the rank of ``value`` (high scores first), or None."""
+        v = self._normalize_value(value)
+        return self._read("zrevrank", lambda c, k: c.zrevrank(k, v), (v,))
+
+    def zscore(self, value: Any) -> float | None:
+        """ZSCORE: the score of ``value``, or None."""
+        v = self._normalize_value(value)
+        return self._read("zscore", lambda c, k: c.zscore(k, v), (v,))
+
+    # -- modifiers --
+
+    def zadd(self, *args: Any, **kwargs: Any) -> int:
+        """ZADD members with scores; returns how many members were new.
+
+        Accepts ``zadd({member: score})``, ``zadd(score, member, ...)`` or
+        ``zadd(member=score)``.
+        """
+        found = self._score_pairs(args, kwargs)
+        raw = [item for pair in found for item in pair]
+        mapping = {member: float(score) for score, member in found}
+        members = [member for _, member in found]
+        return self._modify("ZADD", raw, lambda c, k: c.zadd(k, mapping), as_int, members)
+
+    def zincrby(self, value: Any, amount: float = 1) -> float:
+        """ZINCRBY: add ``amount`` to the score of ``value``; returns the new score."""
+        v = self._normalize_value(value)
+        a = score_arg(amount, f"{self._what()}.zincrby amount")
+        return self._modify(
+            "ZINCRBY", [repr(a), v], lambda c, k: c.zincrby(k, a, v), as_float, [v]
+        )
+
+    def zrem(self, *values: Any) -> int:
+        """ZREM: remove ``values``; returns how many were members."""
+        vs = self._values(values, "zrem")
+        return self._modify("ZREM", vs, lambda c, k: c.zrem(k, *vs), as_int, vs)
+
+    def zremrangebyrank(self, start: int, end: int) -> int:
+        """ZREMRANGEBYRANK: remove members ranked ``start`` to ``end``."""
+        s, e = int_arg(start, "zremrangebyrank start"), int_arg(end, "zremrangebyrank end")
+        return self._modify(
+            "ZREMRANGEBYRANK", [s, e], lambda c, k: c.zremrangebyrank(k, s, e), as_int
+        )
+
+    def zremrangebyscore(self, min: Any, max: Any) -> int:  # noqa: A002
+        """ZREMRANGEBYSCORE: remove members scored between ``min`` and ``max``."""
+        return self._modify(
+            "ZREMRANGEBYSCORE", [min, max], lambda c, k: c.zremrangebyscore(k, min, max), as_int
+        )
+
+    def proxy_get(self) -> Any:
+        return self.zrange(0, -1)
+
+    def proxy_set(self, value: Any) -> Any:
+        return self.zadd(value)

@@ -1,0 +1,284 @@
+"""Single-value fields: ``StringField``, ``InstanceHashField`` (``HashableField``), ``PKField``
+and ``AutoPKField``."""
+
+from __future__ import annotations
+
+import builtins
+from typing import Any, ClassVar
+
+from ..exceptions import ImplementationError
+from ..utils import make_key, normalize
+from ._args import as_bool, as_float, as_int, as_ok, float_arg, int_arg
+from .base import RedisField
+
+__all__ = [
+    "AutoPKField",
+    "HashableField",
+    "InstanceHashField",
+    "PKField",
+    "StringField",
+]
+
+
+class _SingleValueField(RedisField):
+    def _creation_items(self, value: Any) -> list[str]:
+        return [self._normalize_value(value)]
+
+
+class StringField(_SingleValueField):
+    """A Redis string at ``<namespace>:<model>:<pk>:<field>``.
+
+    Getters: get, getbit, getrange, getset, strlen. Modifiers: append, decr, decrby, getset,
+    incr, incrby, incrbyfloat, set, setbit, setnx, setrange (and delete). Each costs one round
+    trip (getters: none when cached).
+    """
+
+    kind = "string"
+    available_getters = ("get", "getbit", "getrange", "getset", "strlen")
+    available_modifiers = (
+        "append", "decr", "decrby", "delete", "getset", "incr", "incrby", "incrbyfloat",
+        "set", "setbit", "setnx", "setrange",
+    )  # fmt: skip
+
+    # -- getters --
+
+    def get(self) -> str | None:
+        """GET: the value, or None."""
+        return self._read("get", lambda c, k: c.get(k))
+
+    def getbit(self, offset: int) -> int:
+        """GETBIT: the bit at ``offset``."""
+        offset = int_arg(offset, "getbit offset")
+        return self._read("getbit", lambda c, k: c.getbit(k, offset), (offset,), empty=0)
+
+    def getrange(self, start: int, end: int) -> str:
+        """GETRANGE: the substring between ``start`` and ``end`` (inclusive)."""
+        start, end = int_arg(start, "getrange start"), int_arg(end, "getrange end")
+        return self._read("getrange", lambda c, k: c.getrange(k, start, end), (start, end), "")
+
+    def strlen(self) -> int:
+        """STRLEN: the length of the value."""
+        return self._read("strlen", lambda c, k: c.strlen(k), empty=0)
+
+    # -- modifiers --
+
+    def set(self, value: Any) -> bool | None:
+        """SET: store ``value``; returns True."""
+        v = self._normalize_value(value)
+        return self._modify("SET", [v], lambda c, k: c.set(k, v), as_ok, [v])
+
+    def getset(self, value: Any) -> str | None:
+        """GETSET: store ``value``, return the previous one."""
+        v = self._normalize_value(value)
+        return self._modify("GETSET", [v], lambda c, k: c.getset(k, v), hints=[v])
+
+    def setnx(self, value: Any) -> bool:
+        """SETNX: store ``value`` only when there is none; True when stored."""
+        v = self._normalize_value(value)
+        return self._modify("SETNX", [v], lambda c, k: c.setnx(k, v), as_bool, [v])
+
+    def append(self, value: Any) -> int:
+        """APPEND: add ``value`` at the end; returns the new length."""
+        v = self._normalize_value(value)
+        return self._modify("APPEND", [v], lambda c, k: c.append(k, v), as_int)
+
+    def incr(self, amount: int = 1) -> int:
+        """INCRBY ``amount`` (default 1); returns the new value."""
+        a = int_arg(amount, "incr amount")
+        return self._modify("INCRBY", [a], lambda c, k: c.incrby(k, a), as_int)
+
+    def incrby(self, amount: int = 1) -> int:
+        """INCRBY ``amount``; returns the new value."""
+        a = int_arg(amount, "incrby amount")
+        return self._modify("INCRBY", [a], lambda c, k: c.incrby(k, a), as_int)
+
+    def decr(self, amount: int = 1) -> int:
+        """DECRBY ``amount`` (default 1); returns the new value."""
+        a = int_arg(amount, "decr amount")
+        return self._modify("DECRBY", [a], lambda c, k: c.decrby(k, a), as_int)
+
+    def decrby(self, amount: int = 1) -> int:
+        """DECRBY ``amount``; returns the new value."""
+        a = int_arg(amount, "decrby amount")
+        return self._modify("DECRBY", [a], lambda c, k: c.decrby(k, a), as_int)
+
+    def incrbyfloat(self, amount: float = 1.0) -> float:
+        """INCRBYFLOAT ``amount``; returns the new value."""
+        a = float_arg(amount, "incrbyfloat amount")
+        return self._modify("INCRBYFLOAT", [a], lambda c, k: c.incrbyfloat(k, float(a)), as_float)
+
+    def setbit(self, offset: int, value: int) -> int:
+        """SETBIT: set the bit at ``offset`` to ``value`` (0 or 1); returns the old bit."""
+        o = int_arg(offset, "setbit offset")
+        if value not in (0, 1) or isinstance(value, bool):
+            raise TypeError(f"setbit value must be 0 or 1, got {value!r}")
+        return self._modify("SETBIT", [o, value], lambda c, k: c.setbit(k, o, value), as_int)
+
+    def setrange(self, offset: int, value: Any) -> int:
+        """SETRANGE: overwrite from ``offset`` with ``value``; returns the new length."""
+        o = int_arg(offset, "setrange offset")
+        v = self._normalize_value(value)
+        return self._modify("SETRANGE", [o, v], lambda c, k: c.setrange(k, o, v), as_int)
+
+    def proxy_get(self) -> Any:
+        return self.get()
+
+    def proxy_set(self, value: Any) -> Any:
+        return self.set(value)
+
+
+class InstanceHashField(_SingleValueField):
+    """A value stored with the instance's other hash fields in ``<prefix>:<pk>:hash``.
+
+    Getter: hget. Modifiers: hdel, hincrby, hincrbyfloat, hset, hsetnx (and delete, an alias
+    of hdel). Several fields at once: ``instance.hmget(...)`` / ``instance.hmset(...)``.
+    """
+
+    kind = "hash"
+    proxy_setter = "hset"
+    available_getters = ("hget",)
+    available_modifiers = ("delete", "hdel", "hincrby", "hincrbyfloat", "hset", "hsetnx")
+
+    def _key_for(self, pk: str) -> str:
+        assert self._model is not None
+        return self._model._hash_key(pk)
+
+    @property
+    def sort_wildcard(self) -> str:
+        assert self._model is not None
+        return f"{self._model._hash_key('*')}->{self.name}"
+
+    def hget(self) -> str | None:
+        """HGET: the value, or None."""
+        return self._read("hget", lambda c, k: c.hget(k, self.name))
+
+    def hset(self, value: Any) -> int:
+        """HSET: store ``value``; returns 1 when the hash field was created, else 0."""
+        v = self._normalize_value(value)
+        return self._modify("HSET", [v], lambda c, k: c.hset(k, self.name, v), as_int, [v])
+
+    def hsetnx(self, value: Any) -> int:
+        """HSETNX: store ``value`` only when there is none; 1 when stored."""
+        v = self._normalize_value(value)
+        return self._modify("HSETNX", [v], lambda c, k: c.hsetnx(k, self.name, v), as_int, [v])
+
+    def hincrby(self, amount: int = 1) -> int:
+        """HINCRBY ``amount``; returns the new value."""
+        a = int_arg(amount, "hincrby amount")
+        return self._modify("HINCRBY", [a], lambda c, k: c.hincrby(k, self.name, a), as_int)
+
+    def hincrbyfloat(self, amount: float = 1.0) -> float:
+        """HINCRBYFLOAT ``amount``; returns the new value."""
+        a = float_arg(amount, "hincrbyfloat amount")
+        return self._modify(
+            "HINCRBYFLOAT", [a], lambda c, k: c.hincrbyfloat(k, self.name, float(a)), as_float
+        )
+
+    def hdel(self) -> int:
+        """HDEL: remove the value; returns 1 when there was one."""
+        return self._modify("HDEL", [], lambda c, k: c.hdel(k, self.name), as_int)
+
+    def delete(self) -> int:
+        """Remove the value (HDEL on the instance hash)."""
+        return self.hdel()
+
+    def proxy_get(self) -> Any:
+        return self.hget()
+
+    def proxy_set(self, value: Any) -> Any:
+        return self.hset(value)
+
+
+HashableField = InstanceHashField
+
+
+class PKField(RedisField):
+    """The primary key: a string chosen by the caller at creation, never updated.
+
+    It is not stored as a field: the model's pks live in the set ``<prefix>:collection``.
+    Whatever its name, it is also reachable as ``instance.pk`` and ``instance.get_pk()``.
+    """
+
+    kind = "pk"
+    auto_increment: ClassVar[bool] = False
+    available_getters = ("get",)
+    available_modifiers = ("set",)
+
+    def __init__(self, **kwargs: Any) -> None:
+        if "default" in kwargs:
+            raise ImplementationError("a PKField cannot have a default value")
+        kwargs.setdefault("unique", True)
+        super().__init__(**kwargs)
+        self.indexable = False  # pks live in the collection set, not in index sets
+
+    def normalize(self, value: Any) -> str:
+        """The text form of a pk value (``ValueError`` when empty)."""
+        text = normalize(value, f"{self._what()} (pk)")
+        if text == "":
+            raise ValueError(f"{self._what()}: a pk cannot be empty")
+        return text
+
+    @property
+    def collection_key(self) -> str:
+        assert self._model is not None
+        return self._model._collection_key()
+
+    def _key_for(self, pk: str) -> str:
+        assert self._model is not None
+        return make_key(self._model._name, pk, self.name)
+
+    def get(self) -> str:
+        """The pk of the bound instance (allocated first for an unsaved auto-pk instance)."""
+        _, instance = self._bound()
+        return instance.get_pk()
+
+    def set(self, value: Any) -> int:
+        """Give an unsaved instance its pk, which saves it with its defaults.
+
+        Raises ``ValueError`` when the instance already has a pk (pks never change) or for an
+        auto-increment pk; ``UniquenessError`` when the pk is taken.
+        """
+        _, instance = self._bound()
+        instance._set_pk_value(value)
+        return 1
+
+    def exists(self, value: Any = None) -> bool:
+        """True when ``value`` (default: the bound instance's pk) is a pk of the model."""
+        model = self._model
+        assert model is not None
+        if value is None:
+            if self._instance is None or not self._instance._has_pk():
+                return False
+            value = self._instance.get_pk()
+        return bool(
+            model.database.direct_connection.sismember(
+                model._collection_key(), self.normalize(value)
+            )
+        )
+
+    def collection(self) -> builtins.set[str]:
+        """Every pk of the model (SMEMBERS of the collection set)."""
+        assert self._model is not None
+        members: Any = self._model.database.direct_connection.smembers(self.collection_key)
+        return set(members)
+
+    def delete(self) -> Any:
+        raise ImplementationError("PKField cannot be deleted directly.")
+
+    def _creation_items(self, value: Any) -> list[str]:
+        return [self.normalize(value)]
+
+    def proxy_get(self) -> Any:
+        return self.get()
+
+    def proxy_set(self, value: Any) -> Any:
+        return self.set(value)
+
+
+class AutoPKField(PKField):
+    """A pk filled with auto-incremented integers (from 1), from ``<prefix>:max_pk``.
+
+    Passing a value for it at creation raises ``ValueError``.
+    """
+
+    auto_increment = True

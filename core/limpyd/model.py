@@ -1,0 +1,535 @@
+"""``RedisModel``: a class of objects whose fields are stored in Redis, one key per field.
+
+Keys (redis-limpyd's layout), with ``P`` = ``<namespace>:<model name lowercased>`` (so
+``:bike`` without a namespace): standalone fields ``P:<pk>:<field>``, instance-hash fields in
+``P:<pk>:hash``, pks in the set ``P:collection``, the auto-pk counter ``P:max_pk``, index sets
+``P:<field>:<value>``.
+
+For the README's ``from limpyd import model; model.RedisDatabase(...); model.StringField()``,
+this module also re-exports the database and field classes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from .collection import Collection
+from .database import RedisDatabase
+from .exceptions import DoesNotExist, ImplementationError
+from .fields import (
+    AutoPKField,
+    HashableField,
+    InstanceHashField,
+    ListField,
+    PKField,
+    PKStringField,
+    RedisField,
+    SetField,
+    SortedSetField,
+    StringField,
+)
+from .fields.base import NO_DEFAULT
+from .scripting import create_instance, delete_instance
+from .scripting import hmset as _hmset_script
+from .utils import make_key
+
+__all__ = [
+    "AutoPKField",
+    "DoesNotExist",
+    "HashableField",
+    "InstanceHashField",
+    "ListField",
+    "PKField",
+    "PKStringField",
+    "RedisDatabase",
+    "RedisField",
+    "RedisModel",
+    "SetField",
+    "SortedSetField",
+    "StringField",
+]
+
+_CACHE_KEYS = {
+    "string": ("get", ()),
+    "hash": ("hget", ()),
+    "set": ("smembers", ()),
+    "list": ("lrange", (0, -1)),
+    "zset": ("zrange", (0, -1, False, False)),
+}
+
+
+class RedisModel:
+    """Base class of limpyd models.
+
+    Class attributes: ``database`` (a :class:`RedisDatabase`, mandatory unless abstract),
+    ``namespace`` (default ``""``), ``abstract`` (not inherited; abstract models hold shared
+    fields only), ``cacheable`` (local per-instance cache of getter results, default True).
+
+    ``Model(field=value, ...)`` creates and saves an instance in one atomic script (pk, values,
+    defaults, index entries, unique checks; nothing is written when refused).
+    ``Model(pk)`` loads one (one round trip; :class:`DoesNotExist` when missing).
+    ``Model()`` saves the defaults when there are some and the pk is automatic; otherwise it
+    is an unsaved instance whose first write saves it.
+    """
+
+    database: ClassVar[RedisDatabase]
+    namespace: ClassVar[str | None] = None
+    abstract: ClassVar[bool] = True
+    cacheable: bool = True
+    lockable: ClassVar[bool] = True
+    DoesNotExist: ClassVar[type[DoesNotExist]] = DoesNotExist
+    collection_manager: ClassVar[type[Collection]] = Collection
+
+    _name: ClassVar[str] = ""
+    _redis_fields: ClassVar[dict[str, RedisField]] = {}
+    _fields: ClassVar[list[str]] = []
+    _instancehash_fields: ClassVar[list[str]] = []
+    _hashable_fields: ClassVar[list[str]] = []
+    _pk_field_name: ClassVar[str] = "pk"
+    _max_pk_hint: ClassVar[str] = ""
+
+    # -- class construction -------------------------------------------------------------
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.abstract = bool(cls.__dict__.get("abstract", False))
+        merged: dict[str, RedisField] = {}
+        for base in reversed(cls.__mro__[1:]):
+            merged.update(base.__dict__.get("_redis_fields", {}))
+        own = sorted(
+            ((n, f) for n, f in cls.__dict__.items() if isinstance(f, RedisField)),
+            key=lambda item: item[1]._creation_order,
+        )
+        own_pks = [n for n, f in own if isinstance(f, PKField)]
+        if len(own_pks) > 1:
+            raise ImplementationError(f"Only one PKField field is allowed on {cls.__name__}")
+        if own_pks:
+            for name, field in list(merged.items()):
+                if isinstance(field, PKField):
+                    if not getattr(field, "_auto_added", False) and name != own_pks[0]:
+                        raise ImplementationError(
+                            f"Only one PKField field is allowed on {cls.__name__} (inherited "
+                            f"{name!r})"
+                        )
+                    del merged[name]
+        for name, field in own:
+            if name.startswith("_") or name in _RESERVED:
+                raise ImplementationError(
+                    f"{cls.__name__}.{name}: this name is reserved by RedisModel, rename the field"
+                )
+            merged.pop(name, None)
+            merged[name] = field
+        if not any(isinstance(f, PKField) for f in merged.values()):
+            auto = AutoPKField()
+            auto._auto_added = True  # type: ignore[attr-defined]
+            merged = {"pk": auto, **merged}
+        pk_name = next(n for n, f in merged.items() if isinstance(f, PKField))
+        ordered = {pk_name: merged[pk_name]}
+        ordered.update((n, f) for n, f in merged.items() if n != pk_name)
+        fields: dict[str, RedisField] = {}
+        for name, field in ordered.items():
+            clone = field._for_model(cls, name)
+            if getattr(field, "_auto_added", False):
+                clone._auto_added = True  # type: ignore[attr-defined]
+            setattr(cls, name, clone)
+            fields[name] = clone
+        if pk_name != "pk":
+            if "pk" in fields:
+                raise ImplementationError(f"{cls.__name__}: 'pk' is the name of the primary key")
+            cls.pk = fields[pk_name]  # type: ignore[attr-defined]
+        cls._redis_fields = fields
+        cls._pk_field_name = pk_name
+        cls._fields = list(fields)
+        cls._instancehash_fields = [n for n, f in fields.items() if f.kind == "hash"]
+        cls._hashable_fields = cls._instancehash_fields
+        if cls.abstract:
+            return
+        database = getattr(cls, "database", None)
+        if not isinstance(database, RedisDatabase):
+            raise ImplementationError(f"You must define a database for the model {cls.__name__}")
+        namespace = cls.namespace or ""
+        if not isinstance(namespace, str):
+            raise ImplementationError(f"{cls.__name__}.namespace must be a str")
+        cls.namespace = namespace
+        cls._name = f"{namespace}:{cls.__name__.lower()}"
+        cls._max_pk_hint = ""
+        database._add_model(cls)
+
+    # -- keys -----------------------------------------------------------------------------
+
+    @classmethod
+    def _collection_key(cls) -> str:
+        return make_key(cls._name, "collection")
+
+    @classmethod
+    def _max_pk_key(cls) -> str:
+        return make_key(cls._name, "max_pk")
+
+    @classmethod
+    def _hash_key(cls, pk: str) -> str:
+        return make_key(cls._name, pk, "hash")
+
+    @classmethod
+    def sort_wildcard(cls) -> str:
+        """The SORT pattern of instance hashes: ``<prefix>:*:hash``."""
+        return cls._hash_key("*")
+
+    @classmethod
+    def _pk_field(cls) -> PKField:
+        field = cls._redis_fields[cls._pk_field_name]
+        assert isinstance(field, PKField)
+        return field
+
+    @classmethod
+    def _standalone_fields(cls) -> list[RedisField]:
+        return [f for f in cls._redis_fields.values() if f.kind not in ("pk", "hash")]
+
+    @classmethod
+    def _hash_fields(cls) -> list[RedisField]:
+        return [f for f in cls._redis_fields.values() if f.kind == "hash"]
+
+    @classmethod
+    def has_field(cls, field_name: str) -> bool:
+        """True when ``field_name`` is a field of this model (``pk`` included)."""
+        return field_name == "pk" or field_name in cls._redis_fields
+
+    @classmethod
+    def get_field(cls, field_name: str) -> RedisField:
+        """The class-level field ``field_name`` (``pk`` means the primary key)."""
+        if field_name == "pk":
+            field_name = cls._pk_field_name
+        try:
+            return cls._redis_fields[field_name]
+        except KeyError:
+            raise AttributeError(
+                f'"{field_name}" is not a field for the model "{cls.__name__}"'
+            ) from None
+
+    # -- instances ----------------------------------------------------------------------
+
+    def _init_state(self) -> None:
+        cls = type(self)
+        if cls.abstract or cls is RedisModel:
+            raise ImplementationError(f"{cls.__name__} is abstract: it cannot be instantiated")
+        self._pk: str | None = None
+        self._deleted = False
+        self._connected = False
+        self._bound_fields: dict[str, RedisField] = {}
+        self._cache: dict[str, dict[Any, Any]] = {}
+        self.cacheable = cls.cacheable
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._init_state()
+        cls = type(self)
+        if args and kwargs:
+            raise ValueError("Cannot use args and kwargs to instanciate.")
+        if len(args) > 1:
+            raise ValueError(f"{cls.__name__}() takes the pk as its only positional argument")
+        if args:
+            pk = cls._pk_field().normalize(args[0])
+            if not cls.database.direct_connection.sismember(cls._collection_key(), pk):
+                raise DoesNotExist(f"No {cls.__name__} found with pk {pk}")
+            self._pk, self._connected = pk, True
+        elif kwargs:
+            self._create(kwargs)
+        elif cls._pk_field().auto_increment and any(
+            f.default is not NO_DEFAULT for f in cls._redis_fields.values()
+        ):
+            self._create({})
+
+    @classmethod
+    def lazy_connect(cls, pk: Any) -> RedisModel:
+        """An instance for ``pk`` without checking that it exists (no round trip)."""
+        instance = cls.__new__(cls)
+        instance._init_state()
+        instance._pk = cls._pk_field().normalize(pk)
+        return instance
+
+    def _bound_field(self, name: str) -> RedisField:
+        field = self._bound_fields.get(name)
+        if field is None:
+            field = type(self)._redis_fields[name]._bind(self)
+            self._bound_fields[name] = field
+        return field
+
+    def _create(self, values: dict[str, Any]) -> None:
+        cls = type(self)
+        if cls.database.has_pipeline():
+            raise ImplementationError(
+                f"{cls.__name__}: instances cannot be created inside a pipeline (the pk is "
+                "needed at once); create them before the pipeline"
+            )
+        pk_field = cls._pk_field()
+        given_name: str | None = None
+        given: Any = None
+        data: dict[str, Any] = {}
+        for name, value in values.items():
+            if name in ("pk", cls._pk_field_name):
+                if given_name is not None:
+                    raise ValueError(
+                        f"You cannot pass two values for the primary key (pk and "
+                        f"{cls._pk_field_name})"
+                    )
+                given_name, given = name, value
+            elif name not in cls._redis_fields:
+                raise ValueError(f"`{name}` is not a valid field name for `{cls.__name__}`.")
+            else:
+                data[name] = value
+        pk: str | None = None
+        if pk_field.auto_increment:
+            if given_name is not None:
+                raise ValueError(
+                    f'The pk for {cls.__name__} is "auto-increment", you must not fill it'
+                )
+        elif given_name is None:
+            raise ValueError(f'The pk for {cls.__name__} is not "auto-increment", you must fill it')
+        else:
+            pk = pk_field.normalize(given)
+        hash_items: list[tuple[str, str]] = []
+        standalone: list[tuple[RedisField, list[str]]] = []
+        entries: dict[str, bool] = {}
+        for name, field in cls._redis_fields.items():
+            if field.kind == "pk":
+                continue
+            if name in data:
+                items = field._bind(self)._creation_items(data[name])
+            elif field.default is not NO_DEFAULT:
+                items = field._creation_items(field.default)
+            else:
+                items = []
+            if field.kind == "hash":
+                if items:
+                    hash_items.append((name, items[0]))
+            else:
+                standalone.append((field, items))
+            if field.indexable:
+                for value in field._index_values(items):
+                    entries[field.index_prefix + value] = field.unique
+        new_pk = create_instance(cls, pk, hash_items, standalone, list(entries.items()))
+        self._set_created_pk(new_pk)
+
+    def _set_created_pk(self, pk: str) -> None:
+        self._pk, self._connected = pk, True
+
+    def _set_pk_value(self, value: Any) -> None:
+        cls = type(self)
+        if self._pk is not None:
+            raise ValueError("A primary key cannot be updated")
+        if cls._pk_field().auto_increment:
+            raise ValueError(f'The pk for {cls.__name__} is "auto-increment", you must not fill it')
+        self._create({cls._pk_field_name: value})
+
+    def _require_auto_pk(self) -> None:
+        cls = type(self)
+        if not cls._pk_field().auto_increment:
+            raise ValueError(f'The pk for {cls.__name__} is not "auto-increment", you must fill it')
+
+    def _has_pk(self) -> bool:
+        if self._deleted:
+            raise DoesNotExist("The current object doesn't exists anymore")
+        return self._pk is not None
+
+    def get_pk(self) -> str:
+        """The pk. An unsaved auto-pk instance is saved first (one round trip)."""
+        if not self._has_pk():
+            self._require_auto_pk()
+            self._create({})
+        assert self._pk is not None
+        return self._pk
+
+    @property
+    def connected(self) -> bool:
+        """True when the pk is known to exist (created here or loaded with ``Model(pk)``)."""
+        return self._connected
+
+    def connect(self) -> None:
+        """Check that the pk exists (one round trip); :class:`DoesNotExist` otherwise."""
+        if self._connected:
+            return
+        cls = type(self)
+        if self._pk is None or not cls.database.direct_connection.sismember(
+            cls._collection_key(), self._pk
+        ):
+            raise DoesNotExist(f"No {cls.__name__} found with pk {self._pk}")
+        self._connected = True
+
+    # -- local cache ----------------------------------------------------------------------
+
+    def _cache_get(self, field: str, key: Any) -> tuple[bool, Any]:
+        entries = self._cache.get(field)
+        if entries is not None and key in entries:
+            return True, entries[key]
+        return False, None
+
+    def _cache_set(self, field: str, key: Any, value: Any) -> None:
+        if self.cacheable and type(self).cacheable:
+            self._cache.setdefault(field, {})[key] = value
+
+    def _cache_clear(self, field: str | None = None) -> None:
+        if field is None:
+            self._cache.clear()
+        else:
+            self._cache.pop(field, None)
+
+    def _known_values(self, field: RedisField) -> list[str]:
+        """Values of ``field`` known from the local cache (hints for index updates)."""
+        found, value = self._cache_get(field.name, _CACHE_KEYS.get(field.kind))
+        if not found or value is None:
+            return []
+        if isinstance(value, str):
+            return [value]
+        return [v for v in value if isinstance(v, str)]
+
+    # -- hash fields ----------------------------------------------------------------------
+
+    def _check_hash_names(self, names: tuple[str, ...] | list[str]) -> None:
+        cls = type(self)
+        for name in names:
+            if name not in cls._instancehash_fields:
+                raise ValueError(
+                    f"{cls.__name__}.{name} is not a HashableField (InstanceHashField): hmget "
+                    "and hmset only take those"
+                )
+
+    def hmget(self, *names: str) -> Any:
+        """Values of several hash fields (all of them when no name is given), in order.
+
+        One round trip (none when every value is in the local cache).
+        """
+        cls = type(self)
+        wanted = list(names) or list(cls._instancehash_fields)
+        self._check_hash_names(wanted)
+        if not self._has_pk():
+            return [None] * len(wanted)
+        database = cls.database
+        key = cls._hash_key(self.get_pk())
+        if database.has_pipeline():
+            return database.connection.hmget(key, wanted)
+        cached = [self._cache_get(n, ("hget", ())) for n in wanted]
+        if all(found for found, _ in cached):
+            return [value for _, value in cached]
+        values = database.direct_connection.hmget(key, wanted)
+        for name, value in zip(wanted, values, strict=True):
+            if cls._redis_fields[name].cacheable:
+                self._cache_set(name, ("hget", ()), value)
+        return list(values)
+
+    def hmset(self, **values: Any) -> Any:
+        """Set several hash fields at once: one round trip (two when indexes must be found).
+
+        One script: the instance must exist, indexable fields keep their indexes and unique
+        checks atomic. On an unsaved instance this creates it with these values.
+        """
+        cls = type(self)
+        if not values:
+            raise ValueError(f"{cls.__name__}.hmset() needs at least one field=value")
+        self._check_hash_names(list(values))
+        if not self._has_pk():
+            self._create(values)
+            return True
+        texts: dict[Any, Any] = {
+            name: self._bound_field(name)._normalize_value(value) for name, value in values.items()
+        }
+        indexed = [n for n in texts if cls._redis_fields[n].indexable]
+        database = cls.database
+        try:
+            if database.has_pipeline():
+                if indexed:
+                    raise ImplementationError(
+                        f"{cls.__name__}.{indexed[0]} is indexable: it cannot be updated inside "
+                        "a pipeline or transaction"
+                    )
+                return database.connection.hset(cls._hash_key(self.get_pk()), mapping=texts)
+            _hmset_script(self, texts)
+            return True
+        finally:
+            for name in texts:
+                self._cache_clear(name)
+
+    # -- deletion -----------------------------------------------------------------------
+
+    def delete(self) -> None:
+        """Delete the instance: its fields, its index entries and its pk, atomically.
+
+        One round trip (two when index sets must be found). Later use of the instance raises
+        :class:`DoesNotExist`.
+        """
+        cls = type(self)
+        if not self._has_pk():
+            self._deleted = True
+            return
+        if cls.database.has_pipeline():
+            raise ImplementationError(
+                f"{cls.__name__}: instances cannot be deleted inside a pipeline"
+            )
+        delete_instance(self)
+        self._cache_clear()
+        self._deleted = True
+
+    # -- queries --------------------------------------------------------------------------
+
+    @classmethod
+    def collection(cls, manager: type[Collection] | None = None, **filters: Any) -> Collection:
+        """A lazy :class:`~limpyd.collection.Collection` of pks matching ``filters``."""
+        return (manager or cls.collection_manager)(cls)(**filters)
+
+    @classmethod
+    def instances(cls, **filters: Any) -> Collection:
+        """``collection(**filters).instances()``."""
+        return cls.collection(**filters).instances()
+
+    @classmethod
+    def exists(cls, **filters: Any) -> bool:
+        """True when an instance matches ``filters`` (one round trip)."""
+        if not filters:
+            raise ValueError("`Exists` method requires at least one kwarg.")
+        if len(filters) == 1 and next(iter(filters)) in ("pk", cls._pk_field_name):
+            return cls._pk_field().exists(next(iter(filters.values())))
+        try:
+            cls.collection(**filters).sort(by="nosort")[0]
+        except IndexError:
+            return False
+        return True
+
+    @classmethod
+    def get(cls, *args: Any, **filters: Any) -> RedisModel:
+        """The instance with pk ``args[0]``, or the only one matching ``filters``.
+
+        :class:`DoesNotExist` when none matches, ``ValueError`` when several do.
+        """
+        if len(args) == 1 and not filters:
+            return cls(args[0])
+        if args or not filters:
+            raise ValueError(f"Invalid `get` usage with args {args} and kwargs {filters}")
+        pks = list(cls.collection(**filters).sort(by="nosort")[:2])
+        if not pks:
+            raise DoesNotExist(f"No object matching filter: {filters}")
+        if len(pks) > 1:
+            raise ValueError(f"More than one object matching filter: {filters}")
+        return cls(pks[0])
+
+    @classmethod
+    def get_or_connect(cls, **filters: Any) -> tuple[RedisModel, bool]:
+        """``(instance, created)``: the one matching ``filters`` or a new one made from them."""
+        try:
+            return cls.get(**filters), False
+        except DoesNotExist:
+            return cls(**filters), True
+
+    # -- misc -----------------------------------------------------------------------------
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RedisModel):
+            return NotImplemented
+        return type(self) is type(other) and self._pk is not None and self._pk == other._pk
+
+    def __hash__(self) -> int:
+        return hash((type(self), self._pk))
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} pk={self._pk!r}>"
+
+
+_RESERVED = frozenset(name for name in dir(RedisModel) if not name.startswith("__")) | {
+    "database",
+}

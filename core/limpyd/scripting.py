@@ -1,0 +1,196 @@
+"""Client side of limpyd's Lua scripts (``core/walrus/scripts/limpyd_*.lua``).
+
+Each public function is one atomic operation. The scripts only touch index sets the caller
+declared in KEYS; when the stored values need sets the caller could not predict, the script
+changes nothing and names them, and the call is repeated with them (so an update of an indexed
+field costs one round trip when its values are predictable, two otherwise).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from redis.exceptions import ResponseError
+
+from .exceptions import DoesNotExist, LimpydException, UniquenessError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .fields.base import RedisField
+    from .model import RedisModel
+
+__all__ = ["MAX_ATTEMPTS", "create_instance", "delete_instance", "hmset", "write_field"]
+
+# Optimistic retries (counter moved, index sets to add) before giving up.
+MAX_ATTEMPTS = 500
+
+
+def _unique_error(index_key: str, other_pk: str) -> UniquenessError:
+    return UniquenessError(f"Key {index_key} already exists (for instance {other_pk})")
+
+
+def _contention(what: str) -> LimpydException:
+    return LimpydException(f"{what}: gave up after {MAX_ATTEMPTS} attempts (concurrent changes)")
+
+
+def _add_keys(candidates: list[str], names: Iterable[Any]) -> None:
+    for name in names:
+        if name not in candidates:
+            candidates.append(name)
+
+
+def _next_auto_pk(model: type[RedisModel]) -> tuple[str, str]:
+    expected = model._max_pk_hint
+    return expected, str(int(expected or 0) + 1)
+
+
+def create_instance(
+    model: type[RedisModel],
+    pk: str | None,
+    hash_items: Sequence[tuple[str, str]],
+    standalone: Sequence[tuple[RedisField, list[str]]],
+    index_entries: Sequence[tuple[str, bool]],
+) -> str:
+    """Create one instance (script ``limpyd_create``): one round trip, plus one per counter move.
+
+    ``pk`` None means auto-increment. ``standalone`` lists every standalone field of the model
+    with the items to store (possibly none). Returns the pk; raises ``UniquenessError`` with
+    nothing written when the pk or a unique value is taken.
+    """
+    collection = model._collection_key()
+    for _ in range(MAX_ATTEMPTS):
+        if pk is None:
+            expected, new_pk = _next_auto_pk(model)
+            mode, counter = "auto", model._max_pk_key()
+        else:
+            expected, new_pk, mode, counter = "", pk, "given", collection
+        keys = [collection, counter, model._hash_key(new_pk)]
+        keys += [field._key_for(new_pk) for field, _ in standalone]
+        keys += [key for key, _ in index_entries]
+        args: list[Any] = [mode, new_pk, expected, len(standalone), len(hash_items)]
+        for name, value in hash_items:
+            args += [name, value]
+        for field, items in standalone:
+            args += [field.kind, len(items), *items]
+        args += ["1" if unique else "0" for _, unique in index_entries]
+        reply = model.database.run_script("limpyd_create", keys, args)
+        if reply[0] == 1:
+            if mode == "auto":
+                model._max_pk_hint = new_pk
+            return str(reply[1])
+        reason = reply[1]
+        if reason == "retry":
+            model._max_pk_hint = reply[2] or ""
+            continue
+        if reason == "pk":
+            raise UniquenessError(f"PKField {new_pk} already exists for model {model.__name__}")
+        raise _unique_error(reply[2], reply[3])
+    raise _contention(f"creating a {model.__name__}")
+
+
+def write_field(
+    field: RedisField,
+    command: str,
+    raw_args: Sequence[Any],
+    hints: Iterable[str] = (),
+    create: bool = False,
+) -> Any:
+    """Run ``command`` on one field with its index sets kept consistent (``limpyd_write``).
+
+    ``hints`` are values the field may hold after the command (their index sets are declared
+    up front). ``create`` makes this write create the unsaved auto-pk instance. Returns the
+    raw reply of the command.
+    """
+    model, instance = field._model, field._instance
+    assert model is not None and instance is not None
+    prefix = field.index_prefix if field.indexable else ""
+    candidates: list[str] = []
+    if prefix:
+        _add_keys(candidates, (prefix + value for value in hints))
+        _add_keys(candidates, (prefix + value for value in instance._known_values(field)))
+    collection = model._collection_key()
+    for _ in range(MAX_ATTEMPTS):
+        if create:
+            expected, pk = _next_auto_pk(model)
+            mode, counter = "auto", model._max_pk_key()
+        else:
+            expected, pk, mode, counter = "", instance.get_pk(), "", collection
+        keys = [collection, counter, field._key_for(pk), *candidates]
+        hfield = field.name if field.kind == "hash" else ""
+        args = [pk, mode, expected, field.kind, hfield, prefix, "1" if field.unique else "0"]
+        reply = model.database.run_script("limpyd_write", keys, [*args, command, *raw_args])
+        if reply[0] == 1:
+            if create:
+                model._max_pk_hint = pk
+                instance._set_created_pk(pk)
+            return reply[1]
+        reason = reply[1]
+        if reason == "keys":
+            _add_keys(candidates, reply[2:])
+        elif reason == "retry":
+            model._max_pk_hint = reply[2] or ""
+        elif reason == "missing":
+            raise DoesNotExist(f"No {model.__name__} found with pk {pk}")
+        elif reason == "pk":
+            raise UniquenessError(f"PKField {pk} already exists for model {model.__name__}")
+        elif reason == "unique":
+            raise _unique_error(reply[2], reply[3])
+        else:
+            raise ResponseError(reply[2])
+    raise _contention(f"{command} on {model.__name__}.{field.name}")
+
+
+def hmset(instance: RedisModel, values: dict[str, str]) -> None:
+    """Set several hash fields of an existing instance at once (``limpyd_hmset``)."""
+    model = type(instance)
+    pk = instance.get_pk()
+    candidates: list[str] = []
+    args: list[Any] = [pk, len(values)]
+    for name, value in values.items():
+        field = model._redis_fields[name]
+        prefix = field.index_prefix if field.indexable else ""
+        if prefix:
+            _add_keys(candidates, [prefix + value])
+            _add_keys(candidates, (prefix + v for v in instance._known_values(field)))
+        args += [name, value, prefix, "1" if field.unique else "0"]
+    for _ in range(MAX_ATTEMPTS):
+        keys = [model._collection_key(), model._hash_key(pk), *candidates]
+        reply = model.database.run_script("limpyd_hmset", keys, args)
+        if reply[0] == 1:
+            return
+        if reply[1] == "keys":
+            _add_keys(candidates, reply[2:])
+        elif reply[1] == "missing":
+            raise DoesNotExist(f"No {model.__name__} found with pk {pk}")
+        else:
+            raise _unique_error(reply[2], reply[3])
+    raise _contention(f"hmset on {model.__name__}")
+
+
+def delete_instance(instance: RedisModel, hints: Iterable[str] = ()) -> None:
+    """Delete an instance with its index entries (``limpyd_delete``): one or two round trips."""
+    model = type(instance)
+    pk = instance.get_pk()
+    standalone = model._standalone_fields()
+    candidates: list[str] = list(hints)
+    args: list[Any] = [pk, len(standalone)]
+    for field in standalone:
+        prefix = field.index_prefix if field.indexable else ""
+        args += [field.kind, prefix]
+        if prefix:
+            _add_keys(candidates, (prefix + v for v in instance._known_values(field)))
+    hashed = [f for f in model._hash_fields() if f.indexable]
+    args.append(len(hashed))
+    for field in hashed:
+        args += [field.name, field.index_prefix]
+        _add_keys(candidates, (field.index_prefix + v for v in instance._known_values(field)))
+    for _ in range(MAX_ATTEMPTS):
+        keys = [model._collection_key(), model._hash_key(pk)]
+        keys += [field._key_for(pk) for field in standalone] + candidates
+        reply = model.database.run_script("limpyd_delete", keys, args)
+        if reply[0] == 1:
+            return
+        if reply[1] == "missing":
+            raise DoesNotExist(f"No {model.__name__} found with pk {pk}")
+        _add_keys(candidates, reply[2:])
+    raise _contention(f"deleting a {model.__name__}")

@@ -1,0 +1,53 @@
+"""Small helpers shared by limpyd modules: key building and value normalisation.
+
+Every value limpyd sends to Redis is first normalised to ``str``. Bytes are decoded with
+``surrogateescape``, and the connection encodes with the same error handler, so arbitrary
+binary values reach Redis unchanged and read back as ``str`` that re-encode to the same bytes
+(``value.encode("utf-8", "surrogateescape")``).
+"""
+
+from __future__ import annotations
+
+import decimal
+from typing import Any
+
+__all__ = ["ENCODING", "ENCODING_ERRORS", "make_key", "normalize", "to_bytes"]
+
+ENCODING = "utf-8"
+ENCODING_ERRORS = "surrogateescape"
+
+
+def make_key(*parts: Any) -> str:
+    """Join key parts with ``:`` (redis-limpyd's layout); parts are normalised first."""
+    return ":".join(normalize(part, "key part") for part in parts)
+
+
+def normalize(value: Any, what: str = "value") -> str:
+    """The text Redis stores for ``value``; ``what`` names the field or argument in errors.
+
+    Accepts str, bytes-like, int, float and Decimal. ``None`` and bools are refused with a
+    ``TypeError`` (redis-py refuses them too; use ``delete()`` to clear a field).
+    """
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).decode(ENCODING, ENCODING_ERRORS)
+    if value is None or isinstance(value, bool):
+        raise TypeError(
+            f"{what}: {value!r} cannot be stored in Redis; expected str, bytes, int or float"
+        )
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    raise TypeError(
+        f"{what}: a {type(value).__name__} cannot be stored in Redis; expected str, bytes, "
+        "int or float"
+    )
+
+
+def to_bytes(value: str) -> bytes:
+    """The exact bytes Redis holds for a value read back from limpyd."""
+    return value.encode(ENCODING, ENCODING_ERRORS)

@@ -1,0 +1,160 @@
+-- limpyd: run one modifier command on one field and keep its index sets consistent, atomically.
+-- Also creates the instance when the write is the first one of an unsaved auto-pk instance.
+-- KEYS[1]: the model's pk collection set (<prefix>:collection)
+-- KEYS[2]: the auto-pk counter (<prefix>:max_pk) when ARGV[2] is "auto"; the collection otherwise
+-- KEYS[3]: the field's key: <prefix>:<pk>:<field>, or the instance hash <prefix>:<pk>:hash
+-- KEYS[4 ..]: candidate index sets: every <index prefix><value> set the write may touch (values
+--   removed or added by the command). Sets not declared here are never touched: the script
+--   undoes the command and returns the missing names, the caller retries with them.
+-- ARGV[1]: the pk
+-- ARGV[2]: "" (existing instance: the pk must be in the collection) or "auto" (this write creates
+--   the instance; ARGV[3] is the counter value expected, "" when absent, and ARGV[1] = it + 1)
+-- ARGV[4]: kind of the field: "string" | "hash" | "set" | "list" | "zset"
+-- ARGV[5]: the hash field name (kind "hash"), else ""
+-- ARGV[6]: index prefix "<prefix>:<field>:" ("" when the field is not indexable)
+-- ARGV[7]: "1" when the index is unique
+-- ARGV[8]: the Redis command; ARGV[9 ..]: its arguments after the key (and the hash field name)
+-- Returns {1, reply} on success. Otherwise nothing is changed and it returns one of
+--   {0, "keys", name...} (undeclared index sets needed), {0, "retry", counter value},
+--   {0, "missing"} (no such instance), {0, "pk"} (pk taken), {0, "error", message} (command
+--   error), {0, "unique", index key, other pk} (a unique value is already used by another pk)
+local coll, counter, key = KEYS[1], KEYS[2], KEYS[3]
+local pk, mode, expected = ARGV[1], ARGV[2], ARGV[3]
+local kind, hfield, prefix, unique, cmd = ARGV[4], ARGV[5], ARGV[6], ARGV[7] == '1', ARGV[8]
+local indexed = prefix ~= ''
+
+local function chunked(command, target, items)
+    for i = 1, #items, 1000 do
+        redis.call(command, target, unpack(items, i, math.min(i + 999, #items)))
+    end
+end
+
+local function snapshot()
+    if kind == 'string' then
+        local v = redis.call('GET', key)
+        if v then return {v} end
+        return {}
+    elseif kind == 'hash' then
+        local v = redis.call('HGET', key, hfield)
+        if v then return {v} end
+        return {}
+    elseif kind == 'set' then
+        return redis.call('SMEMBERS', key)
+    elseif kind == 'list' then
+        return redis.call('LRANGE', key, 0, -1)
+    end
+    return redis.call('ZRANGE', key, 0, -1, 'WITHSCORES')
+end
+
+local function members(snap)
+    local list, seen = {}, {}
+    local step, first = 1, 1
+    if kind == 'zset' then step = 2 end
+    for i = first, #snap, step do
+        local v = snap[i]
+        if not seen[v] then
+            seen[v] = true
+            list[#list + 1] = v
+        end
+    end
+    return list, seen
+end
+
+local function restore(snap)
+    if kind == 'string' then
+        if snap[1] then redis.call('SET', key, snap[1]) else redis.call('DEL', key) end
+    elseif kind == 'hash' then
+        if snap[1] then redis.call('HSET', key, hfield, snap[1]) else redis.call('HDEL', key, hfield) end
+    else
+        redis.call('DEL', key)
+        if #snap == 0 then return end
+        if kind == 'set' then
+            chunked('SADD', key, snap)
+        elseif kind == 'list' then
+            chunked('RPUSH', key, snap)
+        else
+            local pairs_ = {}
+            for i = 1, #snap, 2 do
+                pairs_[#pairs_ + 1] = snap[i + 1]
+                pairs_[#pairs_ + 1] = snap[i]
+            end
+            chunked('ZADD', key, pairs_)
+        end
+    end
+end
+
+local function taken(index)
+    if redis.call('SCARD', index) == 0 then return nil end
+    for _, member in ipairs(redis.call('SRANDMEMBER', index, 2)) do
+        if member ~= pk then return member end
+    end
+    return nil
+end
+
+if mode == 'auto' then
+    local current = redis.call('GET', counter) or ''
+    if current ~= expected then return {0, 'retry', current} end
+    if redis.call('SISMEMBER', coll, pk) == 1 then return {0, 'pk'} end
+elseif redis.call('SISMEMBER', coll, pk) == 0 then
+    return {0, 'missing'}
+end
+
+local before_snap, before_list, before_set
+if indexed then
+    before_snap = snapshot()
+    before_list, before_set = members(before_snap)
+end
+
+local call = {cmd, key}
+if kind == 'hash' then call[#call + 1] = hfield end
+for i = 9, #ARGV do call[#call + 1] = ARGV[i] end
+local reply = redis.pcall(unpack(call))
+if type(reply) == 'table' and reply.err then return {0, 'error', reply.err} end
+
+if indexed then
+    local after_list, after_set = members(snapshot())
+    local known = {}
+    for i = 4, #KEYS do known[KEYS[i]] = true end
+    local missing, listed = {}, {}
+    local function need(v)
+        local name = prefix .. v
+        if not known[name] and not listed[name] then
+            listed[name] = true
+            missing[#missing + 1] = name
+        end
+    end
+    for _, v in ipairs(before_list) do
+        if not after_set[v] then need(v) end
+    end
+    for _, v in ipairs(after_list) do
+        if not before_set[v] then need(v) end
+    end
+    if #missing > 0 then
+        restore(before_snap)
+        return {0, 'keys', unpack(missing)}
+    end
+    if unique then
+        for _, v in ipairs(after_list) do
+            if not before_set[v] then
+                local other = taken(prefix .. v)
+                if other then
+                    restore(before_snap)
+                    return {0, 'unique', prefix .. v, other}
+                end
+            end
+        end
+    end
+    for _, v in ipairs(before_list) do
+        if not after_set[v] then redis.call('SREM', prefix .. v, pk) end
+    end
+    for _, v in ipairs(after_list) do
+        if not before_set[v] then redis.call('SADD', prefix .. v, pk) end
+    end
+end
+
+if mode == 'auto' then
+    redis.call('SET', counter, pk)
+    redis.call('SADD', coll, pk)
+end
+if type(reply) == 'table' and reply.ok then reply = reply.ok end
+return {1, reply}

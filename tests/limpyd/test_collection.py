@@ -1,0 +1,154 @@
+"""Collections: filters, sorting, slicing, instances, laziness and round trips."""
+
+from __future__ import annotations
+
+import pytest
+
+from limpyd import fields, model
+from limpyd.database import RedisDatabase
+from walrus.roundtrips import RoundTripCounter
+
+
+@pytest.fixture
+def Person(limpyd_db: RedisDatabase):  # noqa: N802 - a model class
+    class Person(model.RedisModel):
+        database = limpyd_db
+        firstname = fields.HashableField(indexable=True)
+        lastname = fields.HashableField(indexable=True)
+        birth_year = fields.StringField(indexable=True)
+        nickname = fields.StringField()
+        tags = fields.SetField(indexable=True)
+
+    for first, last, year, tags in [
+        ("John", "Smith", 1960, ["a"]),
+        ("John", "Doe", 1965, ["a", "b"]),
+        ("Emily", "Smith", 1950, ["b"]),
+        ("Susan", "Doe", 1960, []),
+    ]:
+        Person(firstname=first, lastname=last, birth_year=year, nickname=first.lower(), tags=tags)
+    return Person
+
+
+def test_filters(Person) -> None:  # noqa: N803
+    assert list(Person.collection()) == ["1", "2", "3", "4"]
+    assert list(Person.collection(lastname="Doe")) == ["2", "4"]
+    assert list(Person.collection(lastname="Doe", birth_year=1960)) == ["4"]
+    assert list(Person.collection(tags="a", lastname="Smith")) == ["1"]
+    assert list(Person.collection(pk=2)) == ["2"]
+    assert list(Person.collection(pk=2, lastname="Doe")) == ["2"]
+    assert list(Person.collection(pk=2, lastname="Smith")) == []
+    assert list(Person.collection(pk=99)) == []
+    assert list(Person.collection(firstname="Nobody")) == []
+    # filters can also be added by calling the collection, in several steps
+    assert list(Person.collection(lastname="Doe")(birth_year=1960)) == ["4"]
+
+
+def test_filter_errors_are_raised_before_any_query(Person) -> None:  # noqa: N803
+    with RoundTripCounter() as rt:
+        with pytest.raises(ValueError, match="Person.nickname is not indexable"):
+            Person.collection(nickname="john")
+        with pytest.raises(ValueError, match="no field 'zz'"):
+            Person.collection(zz=1)
+        with pytest.raises(ValueError, match="given twice"):
+            Person.collection(lastname="Doe")(lastname="Smith")
+        with pytest.raises(TypeError, match="Person.lastname"):
+            Person.collection(lastname=None)
+        with pytest.raises(ValueError, match="sort by"):
+            Person.collection().sort(by="zz")
+        with pytest.raises(ValueError, match="SetField"):
+            Person.collection().sort(by="tags")
+    assert rt.count == 0
+
+
+def test_sorting(Person) -> None:  # noqa: N803
+    assert list(Person.collection().sort(by="birth_year")) == ["3", "1", "4", "2"]
+    assert list(Person.collection().sort(by="-birth_year"))[0] == "2"
+    assert list(Person.collection().sort(by="nickname", alpha=True)) == ["3", "1", "2", "4"]
+    assert list(Person.collection().sort(by="-lastname", alpha=True)) in (
+        ["1", "3", "2", "4"],
+        ["3", "1", "4", "2"],
+        ["1", "3", "4", "2"],
+        ["3", "1", "2", "4"],
+    )
+    assert list(Person.collection().sort(by="-pk")) == ["4", "3", "2", "1"]
+    assert sorted(Person.collection().sort(by="nosort")) == ["1", "2", "3", "4"]
+
+
+def test_slicing_and_indexing(Person) -> None:  # noqa: N803
+    people = Person.collection().sort(by="birth_year")
+    with RoundTripCounter() as rt:
+        assert people[0] == "3"
+        assert people[1:3] == ["1", "4"]
+        assert people[2:] == ["4", "2"]
+        assert people[3:1] == []
+    assert rt.count == 3  # each one SORT ... LIMIT
+    assert people[-1] == "2" and people[::2] == ["3", "4"] and people[-2:] == ["4", "2"]
+    with pytest.raises(IndexError):
+        Person.collection(lastname="Nobody")[0]
+    with pytest.raises(TypeError):
+        people["a"]
+
+
+def test_instances_prefetch_and_chaining(Person) -> None:  # noqa: N803
+    with RoundTripCounter() as rt:
+        people = list(Person.collection(lastname="Doe").instances().sort(by="firstname", alpha=True))
+        assert [p.get_pk() for p in people] == ["2", "4"]
+        assert [p.hmget("firstname", "lastname") for p in people] == [
+            ["John", "Doe"],
+            ["Susan", "Doe"],
+        ]
+        assert [p.nickname.get() for p in people] == ["john", "susan"]
+    assert rt.count == 1  # values came with the SORT ... GET
+    with RoundTripCounter() as rt:
+        assert people[0].tags.smembers() == {"a", "b"}
+    assert rt.count == 1
+    chained = Person.collection().sort(by="birth_year").instances()(lastname="Smith")
+    assert [p.get_pk() for p in chained] == ["3", "1"]
+
+
+def test_evaluation_round_trips(Person) -> None:  # noqa: N803
+    with RoundTripCounter() as rt:
+        collection = Person.collection(lastname="Doe", birth_year=1960, tags="a")
+    assert rt.count == 0
+    with RoundTripCounter() as rt:
+        assert list(collection) == []
+        assert len(collection) == 0
+    assert rt.count == 1  # a collection keeps its rows once evaluated
+    with RoundTripCounter() as rt:
+        everyone = Person.collection().instances()
+        assert len(everyone) == 4 and len(list(everyone)) == 4
+    assert rt.count == 1
+
+
+def test_no_temporary_key_is_left(Person, raw) -> None:  # noqa: N803
+    before = set(raw.keys())
+    list(Person.collection(lastname="Doe", birth_year=1960))
+    list(Person.collection(pk=1, lastname="Smith").instances())
+    assert set(raw.keys()) == before
+
+
+def test_collection_reflects_updates_and_deletions(Person) -> None:  # noqa: N803
+    john = Person(1)
+    john.lastname.hset("Doe")
+    assert list(Person.collection(lastname="Doe")) == ["1", "2", "4"]
+    assert list(Person.collection(lastname="Smith")) == ["3"]
+    Person(2).delete()
+    assert list(Person.collection(lastname="Doe")) == ["1", "4"]
+    assert list(Person.collection(tags="b")) == ["3"]
+
+
+def test_instances_of_a_model_without_cache(limpyd_db: RedisDatabase) -> None:
+    class Log(model.RedisModel):
+        database = limpyd_db
+        cacheable = False
+        level = fields.StringField(indexable=True)
+        text = fields.HashableField()
+
+    Log(level="info", text="a")
+    Log(level="info", text="b")
+    with RoundTripCounter() as rt:
+        logs = list(Log.collection(level="info").instances())
+    assert rt.count == 1
+    with RoundTripCounter() as rt:
+        assert [log.text.hget() for log in logs] == ["a", "b"]
+    assert rt.count == 2  # nothing was prefetched: no cache to put it in

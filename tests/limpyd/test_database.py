@@ -1,0 +1,54 @@
+"""RedisDatabase and PipelineDatabase settings and registry."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from limpyd import fields, model
+from limpyd.contrib.database import PipelineDatabase
+from limpyd.database import RedisDatabase
+from walrus import Database
+
+
+def test_settings_are_checked_and_replaceable(redis_server, raw) -> None:
+    with pytest.raises(ValueError, match="decode_responses"):
+        RedisDatabase(decode_responses=False)
+    with pytest.raises(ValueError, match="encoding_errors"):
+        RedisDatabase(encoding_errors="strict")
+    with pytest.raises(ValueError, match="connection_pool"):
+        RedisDatabase(connection_pool=object())
+    database = RedisDatabase(host=redis_server.host, port=redis_server.port, db=3)
+    assert isinstance(database.connection, Database)
+    first = database.connection
+    database.connect(host=redis_server.host, port=redis_server.port, db=10)
+    assert database.connection is not first
+    assert database.connection_settings["db"] == 10
+    database.connection.set("k", "v")
+    assert raw.get("k") == "v"
+    database.close()
+
+
+def test_get_model(limpyd_db: RedisDatabase) -> None:
+    class Thing(model.RedisModel):
+        database = limpyd_db
+        namespace = "ns"
+
+    assert limpyd_db.get_model("Thing", "ns") is Thing
+    with pytest.raises(KeyError, match="Thing"):
+        limpyd_db.get_model("Thing")
+
+
+def test_shared_pipeline_is_seen_by_other_threads(pipeline_db: PipelineDatabase) -> None:
+    class Thing(model.RedisModel):
+        database = pipeline_db
+        value = fields.StringField()
+
+    thing = Thing(value="v")
+    with pipeline_db.pipeline(share_in_threads=True) as pipe:
+        worker = threading.Thread(target=lambda: Thing.lazy_connect(thing.get_pk()).value.get())
+        worker.start()
+        worker.join()
+        assert pipe.execute() == ["v"]
+    assert not pipeline_db.has_pipeline()
