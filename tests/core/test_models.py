@@ -296,7 +296,7 @@ def test_namespace_and_separator(db: Database) -> None:
     Item.create(name="x")
     assert sorted(db.keys()) == sorted(
         [b"ns|item:id:1", b"ns|item:all", b"ns|item:name:absolute:x", b"ns|item:name:lex",
-         b"ns|item:_id:continuous", b"ns|item:_id:_sequence"]
+         b"ns|item:_id:continuous", b"ns|item:_id:absolute:1", b"ns|item:_id:_sequence"]
     )
     assert Item.get(Item.name == "x").name == "x"
 

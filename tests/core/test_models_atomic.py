@@ -371,12 +371,14 @@ def test_key_layout_matches_upstream(db: Database) -> None:
         b"blog|note:all",
         b"blog|note:_id._sequence",
         b"blog|note:_id.continuous",
+        b"blog|note:_id.absolute.1",
         b"blog|note:title.absolute.Hi",
         b"blog|note:title.lex",
         b"blog|note:body.absolute.walrus tusks",
         b"blog|note:body.fts.walrus",
         b"blog|note:body.fts.tusks",
         b"blog|note:stars.continuous",
+        b"blog|note:stars.absolute.4",
         b"blog|note:published.absolute.1",
         b"blog|note:container.tags.blog|note:id.1",
     ])
@@ -400,6 +402,8 @@ def test_rows_written_by_upstream_read_back(db: Database) -> None:
     db.sadd(b"user:username.absolute.alice", b"user:id.alice")
     db.sadd(b"user:username.absolute.bob", b"user:id.bob")
     db.zadd(b"user:age.continuous", {b"user:id.alice": 30, b"user:id.bob": 25})
+    db.sadd(b"user:age.absolute.30", b"user:id.alice")
+    db.sadd(b"user:age.absolute.25", b"user:id.bob")
     db.sadd(b"user:admin.absolute.1", b"user:id.alice")
     db.sadd(b"user:admin.absolute.0", b"user:id.bob")
 
@@ -411,6 +415,7 @@ def test_rows_written_by_upstream_read_back(db: Database) -> None:
 
     assert User.load("alice")._data == {"username": "alice", "age": 30, "admin": True}
     assert [u.username for u in User.query(User.age > 26)] == ["alice"]
+    assert [u.username for u in User.query(User.age == 25)] == ["bob"]
     assert [u.username for u in User.query(User.admin == False)] == ["bob"]  # noqa: E712
     # Only the lexicographic index (our addition) is missing; rebuild_indexes adds it.
     problems = User.check_indexes()

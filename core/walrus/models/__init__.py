@@ -5,7 +5,10 @@ from .errors import (
     FieldTypeError,
     FieldValueError,
     FilterError,
+    MissingReferenceError,
     ModelError,
+    PipelineError,
+    ProtectedError,
     UniqueError,
     WriteConflictError,
 )
@@ -29,6 +32,7 @@ from .fields import (
 )
 from .indexes import IndexProblem
 from .model import Model
+from .relations import ForeignKeyField, ManyToManyField, RelatedSet
 
 __all__ = [
     "AutoIncrementField",
@@ -43,14 +47,20 @@ __all__ = [
     "FieldValueError",
     "FilterError",
     "FloatField",
+    "ForeignKeyField",
     "HashField",
     "IndexProblem",
     "IntegerField",
     "JSONField",
     "ListField",
+    "ManyToManyField",
+    "MissingReferenceError",
     "Model",
     "ModelError",
     "ModelQuery",
+    "PipelineError",
+    "ProtectedError",
+    "RelatedSet",
     "SetField",
     "TextField",
     "UUIDField",

@@ -16,7 +16,18 @@ from .expressions import Desc, Expression
 if TYPE_CHECKING:  # pragma: no cover
     from .model import Model
 
-__all__ = ["ModelQuery"]
+__all__ = ["ModelQuery", "load_rows"]
+
+
+def load_rows(model: type[Model], keys: list[bytes]) -> list[Model]:
+    """The rows with these hash keys, in order, skipping rows that no longer exist.
+    1 pipelined round trip (none for no keys)."""
+    if not keys:
+        return []
+    pipe = model._db().pipeline(transaction=False)
+    for key in keys:
+        pipe.hgetall(key)
+    return [model._from_raw(key, raw) for key, raw in zip(keys, pipe.execute(), strict=True) if raw]
 
 
 class ModelQuery:
@@ -122,16 +133,7 @@ class ModelQuery:
         return rows
 
     def _load_rows(self, keys: list[bytes]) -> list[Model]:
-        if not keys:
-            return []
-        pipe = self.model._db().pipeline(transaction=False)
-        for key in keys:
-            pipe.hgetall(key)
-        rows = []
-        for key, raw in zip(keys, pipe.execute(), strict=True):
-            if raw:  # a row deleted between the two round trips is skipped
-                rows.append(self.model._from_raw(key, raw))
-        return rows
+        return load_rows(self.model, keys)
 
     def execute(self) -> list[Model]:
         """Run the query (once; later calls reuse the rows). 2 round trips."""
@@ -224,7 +226,8 @@ class ModelQuery:
         """Delete the matching rows with their index entries and containers; returns how
         many. Query + pipelined read of the indexed values + one atomic script per 200
         rows."""
-        from .model import DELETE_BATCH, _delete_rows
+        from .deletion import delete_rows
+        from .model import DELETE_BATCH
 
         keys, verify = self._keys()
         if verify:
@@ -245,6 +248,6 @@ class ModelQuery:
                     states[key] = {n: (None if v is None else bytes(v)) for n, v in zip(indexed, replies[2 * i + 1], strict=True)}
                 else:
                     states[key] = {}
-            deleted += _delete_rows(model, states)
+            deleted += delete_rows(model, states)
         self._rows = None
         return deleted

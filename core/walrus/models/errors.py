@@ -8,7 +8,10 @@ __all__ = [
     "FieldTypeError",
     "FieldValueError",
     "FilterError",
+    "MissingReferenceError",
     "ModelError",
+    "PipelineError",
+    "ProtectedError",
     "UniqueError",
     "WriteConflictError",
 ]
@@ -27,15 +30,50 @@ class FieldValueError(ModelError, ValueError):
 
 
 class UniqueError(ModelError, ValueError):
-    """A write would give a ``unique=True`` field a value another row already has.
+    """A write would give a ``unique=True`` field a value another row already has, or a
+    ``__unique_together__`` group a combination another row already has.
 
-    Nothing was written. ``field`` names the field, ``value`` is the refused value.
+    Nothing was written. ``field`` names the field (for a group: the names joined by
+    ``", "``), ``fields`` is the tuple of names, ``value`` the refused value (a tuple for
+    a group).
     """
 
-    def __init__(self, message: str, field: str = "", value: object = None) -> None:
+    def __init__(
+        self, message: str, field: str = "", value: object = None, fields: tuple[str, ...] | None = None
+    ) -> None:
         super().__init__(message)
         self.field = field
         self.value = value
+        self.fields = fields if fields is not None else ((field,) if field else ())
+
+
+class MissingReferenceError(ModelError, ValueError):
+    """A ``ForeignKeyField`` or ``ManyToManyField`` names a row that does not exist.
+
+    Checked atomically with the write; nothing was written. ``field`` names the field.
+    """
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class ProtectedError(ModelError):
+    """A delete was refused because rows still refer to the deleted row through a relation
+    declared with ``on_delete="protect"``. Nothing was deleted.
+
+    ``protected`` lists ``(model name, field name, row key)`` of the referring rows.
+    """
+
+    def __init__(self, message: str, protected: list[tuple[str, str, bytes]] | None = None) -> None:
+        super().__init__(message)
+        self.protected = list(protected or ())
+
+
+class PipelineError(ModelError):
+    """A model operation cannot be queued on a pipeline because it needs a read first
+    (an auto-increment key, a row whose stored state is unknown, a delete that follows
+    relations). Nothing was queued."""
 
 
 class FilterError(ModelError, ValueError):

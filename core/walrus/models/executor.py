@@ -104,8 +104,9 @@ def _need(field: Field, kind: str, op: str) -> None:
 
 def _eq(plan: Plan, field: Field, value: Any, op: str) -> None:
     raw = field.query_value(value)
-    if ABSOLUTE in field.indexes:
-        plan.ops.extend(("K", plan.key(plan.model._make_key(field.name, ABSOLUTE, raw))))
+    if ABSOLUTE in field.indexes and (field.eq_index == ABSOLUTE or CONTINUOUS not in field.indexes):
+        key = plan.model._make_key(field.name, ABSOLUTE, field.index_value(raw))
+        plan.ops.extend(("K", plan.key(key)))
     else:
         _need(field, CONTINUOUS, op)
         plan.ops.extend(("R", plan.key(plan.model._make_key(field.name, CONTINUOUS)), raw, raw, plan.temp()))
@@ -286,7 +287,7 @@ def matches(expression: Any, instance: Any) -> bool:
     if op == OP_MATCH:
         return current is not None and expression.rhs.matches(current)
     raw = None if current is None else field.db_value(current)
-    numeric = CONTINUOUS in field.indexes and ABSOLUTE not in field.indexes
+    numeric = CONTINUOUS in field.indexes
 
     def key(value: bytes) -> Any:
         return float(value) if numeric else value

@@ -71,6 +71,8 @@ class Field(Operators):
     """
 
     index_kinds: tuple[str, ...] = (ABSOLUTE,)
+    # The index an equality filter reads: ABSOLUTE (a set per value) or CONTINUOUS.
+    eq_index: str = ABSOLUTE
 
     def __init__(
         self,
@@ -171,6 +173,14 @@ class Field(Operators):
         """A new primary key value, or None when the field cannot make one."""
         return None
 
+    def index_value(self, raw: bytes) -> bytes:
+        """The text of a stored value inside its equality-index key ``P <field>.absolute.<text>``.
+
+        Upstream walrus formats the Python value with ``str()``; this reproduces that text
+        from the stored bytes so both libraries share index keys (the stored bytes as they
+        are for text, bytes, booleans, UUIDs and JSON)."""
+        return raw
+
 
 def _utf8(field: Field, value: bytes) -> str:
     try:
@@ -268,12 +278,34 @@ class TextField(Field):
 
 
 class _NumberMixin:
-    index_kinds: tuple[str, ...] = (CONTINUOUS,)
+    # Upstream keeps both an equality set per value and the range sorted set for numbers,
+    # dates and datetimes; the equality set is written for compatibility (eq queries on
+    # floats, dates and datetimes use the range index, which compares numerically).
+    index_kinds: tuple[str, ...] = (ABSOLUTE, CONTINUOUS)
+    eq_index: str = CONTINUOUS
+
+    def index_value(self, raw: bytes) -> bytes:
+        # str() of the float upstream computes: "3.0", "1577836800.0", "1e+16", "-0.5".
+        try:
+            return repr(float(raw)).encode()
+        except ValueError:
+            return raw
 
 
 class IntegerField(_NumberMixin, Field):
     """An ``int`` (bools refused). Indexed values must lie within +-2**53 (the precision of
     the index's scores); others within the 64-bit range Redis increments support."""
+
+    eq_index = ABSOLUTE
+
+    def index_value(self, raw: bytes) -> bytes:
+        text = raw.strip()
+        if text.lstrip(b"-").isdigit():
+            return str(int(text)).encode()
+        try:
+            return str(int(float(text))).encode()
+        except (ValueError, OverflowError):
+            return raw
 
     def coerce(self, value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int):

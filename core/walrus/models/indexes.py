@@ -32,7 +32,7 @@ def field_entries(model: type[Model], field: Field, raw: bytes | None, member: b
     entries: list[Entry] = []
     for kind in field.indexes:
         if kind == ABSOLUTE:
-            entries.append(("S", model._make_key(field.name, ABSOLUTE, raw), member, ""))
+            entries.append(("S", model._make_key(field.name, ABSOLUTE, field.index_value(raw)), member, ""))
         elif kind == CONTINUOUS:
             entries.append(("Z", model._make_key(field.name, CONTINUOUS), member, raw.decode("ascii", "replace")))
         elif kind == LEX:
@@ -52,19 +52,39 @@ def row_entries(model: type[Model], raw: Mapping[str, bytes | None], member: byt
     return entries
 
 
-def unique_checks(model: type[Model], raw: Mapping[str, bytes | None]) -> list[tuple[str, bytes, bytes, bytes, str]]:
-    """``(type, key, min, max, field name)`` for each unique field with a value: the write
-    is refused when another row is in ``key`` (within min..max for a sorted set)."""
-    checks = []
+Check = tuple[str, list[bytes], bytes, bytes, str]
+
+
+def unique_checks(model: type[Model], raw: Mapping[str, bytes | None]) -> list[Check]:
+    """``(kind, keys, min, max, label)`` for what a write of the stored values ``raw``
+    must verify (see ``model_write.lua``): each unique field with a value ("S": its
+    equality set, "Z": its range index within min..max), each ``__unique_together__``
+    group whose values are all set ("I": the intersection of their equality sets; label
+    "a,b"), and each reference field with a value ("E": the referenced row exists)."""
+    checks: list[Check] = []
     for name in model._unique:
         value = raw.get(name)
         if value is None:
             continue
         field = model._fields[name]
         if CONTINUOUS in field.indexes:
-            checks.append(("Z", model._make_key(name, CONTINUOUS), value, value, name))
+            checks.append(("Z", [model._make_key(name, CONTINUOUS)], value, value, name))
         else:
-            checks.append(("S", model._make_key(name, ABSOLUTE, value), b"", b"", name))
+            checks.append(("S", [model._make_key(name, ABSOLUTE, field.index_value(value))], b"", b"", name))
+    for group in model._unique_together:
+        values = [raw.get(name) for name in group]
+        if any(v is None for v in values):
+            continue
+        keys = [
+            model._make_key(name, ABSOLUTE, model._fields[name].index_value(v))  # type: ignore[arg-type]
+            for name, v in zip(group, values, strict=True)
+        ]
+        checks.append(("I", keys, b"", b"", ",".join(group)))
+    for name in model._references:
+        value = raw.get(name)
+        if value is not None:
+            target = model._fields[name].rel_model  # type: ignore[attr-defined]
+            checks.append(("E", [target._make_key("id", value)], b"", b"", name))
     return checks
 
 
@@ -184,16 +204,17 @@ def check_indexes(model: type[Model]) -> list[IndexProblem]:
         if slot not in by_slot_actual:
             detail = f"expected score {score}" if score else ""
             problems.append(IndexProblem("missing", slot[1], slot[2], detail, _TYPES[slot[0]]))
-    for name in model._unique:
-        values: dict[bytes, list[bytes]] = {}
+    groups = [(name,) for name in model._unique] + list(model._unique_together)
+    for group in groups:
+        combos: dict[tuple[bytes, ...], list[bytes]] = {}
         for key, raw in data.items():
-            if raw.get(name) is not None:
-                values.setdefault(raw[name], []).append(key)
-        for value, keys in sorted(values.items()):
+            values = tuple(raw.get(name) for name in group)
+            if all(v is not None for v in values):
+                combos.setdefault(values, []).append(key)  # type: ignore[arg-type]
+        for combo, keys in sorted(combos.items()):
             if len(keys) > 1:
-                problems.append(
-                    IndexProblem("duplicate", model._make_key(name), value, f"rows {sorted(keys)!r}")
-                )
+                label = model._make_key(",".join(group))
+                problems.append(IndexProblem("duplicate", label, b"\x00".join(combo), f"rows {sorted(keys)!r}"))
     return problems
 
 

@@ -22,10 +22,18 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from ..containers import Hash
-from .errors import FieldTypeError, FieldValueError, ModelError, UniqueError, WriteConflictError
+from .deletion import delete_rows, state_from_reply
+from .errors import (
+    FieldTypeError,
+    FieldValueError,
+    MissingReferenceError,
+    ModelError,
+    PipelineError,
+    UniqueError,
+    WriteConflictError,
+)
 from .expressions import Expression
 from .fields import (
-    CONTINUOUS,
     EXACT_INT,
     AutoIncrementField,
     Field,
@@ -33,7 +41,9 @@ from .fields import (
     IntegerField,
     _ContainerField,
 )
-from .indexes import IndexProblem, check_indexes, rebuild_indexes, row_entries, unique_checks
+from .indexes import IndexProblem, check_indexes, field_entries, rebuild_indexes, unique_checks
+from .relations import ForeignKeyField, _ForeignKeyId, register_model
+from .writer import Writer
 
 __all__ = ["Model", "ModelMeta"]
 
@@ -50,6 +60,7 @@ class ModelMeta(type):
         if not any(isinstance(base, ModelMeta) for base in bases):  # Model itself
             cls._fields, cls._primary_key = {}, ""  # type: ignore[attr-defined]
             cls._stored = cls._containers = cls._indexed = cls._unique = ()  # type: ignore[attr-defined]
+            cls._unique_together = cls._references = cls._reverse = ()  # type: ignore[attr-defined]
             return cls
         fields: dict[str, Field] = {}
         for base in reversed(cls.__mro__[1:]):
@@ -74,12 +85,42 @@ class ModelMeta(type):
         cls._primary_key = primary[0]  # type: ignore[attr-defined]
         cls._stored = tuple(f for f, fld in fields.items() if not isinstance(fld, _ContainerField))  # type: ignore[attr-defined]
         cls._containers = tuple(f for f, fld in fields.items() if isinstance(fld, _ContainerField))  # type: ignore[attr-defined]
+        cls._unique_together = _unique_together(name, cls, fields)  # type: ignore[attr-defined]
         cls._indexed = tuple(f for f in cls._stored if fields[f].indexes)  # type: ignore[attr-defined]
         cls._unique = tuple(f for f in cls._stored if fields[f].unique)  # type: ignore[attr-defined]
+        cls._references = tuple(f for f in cls._stored if isinstance(fields[f], ForeignKeyField))  # type: ignore[attr-defined]
+        cls._reverse = ()  # type: ignore[attr-defined]
+        for fname in cls._references:  # type: ignore[attr-defined]
+            id_name = f"{fname}_id"
+            if id_name not in fields and id_name not in attrs:
+                setattr(cls, id_name, _ForeignKeyId(fname))
+        register_model(cls)  # type: ignore[arg-type]
         return cls
 
 
-_RESERVED = {"container", "all"}
+def _unique_together(model: str, cls: type, fields: dict[str, Field]) -> tuple[tuple[str, ...], ...]:
+    """Validate ``__unique_together__`` and index its fields (their equality sets are
+    intersected by the unique check)."""
+    declared = getattr(cls, "__unique_together__", ())
+    if isinstance(declared, (str, bytes)) or not isinstance(declared, (list, tuple)):
+        raise TypeError(f"{model}.__unique_together__ must be a list of tuples of field names, got {declared!r}")
+    groups = []
+    for group in declared:
+        if isinstance(group, (str, bytes)) or not isinstance(group, (list, tuple)) or len(group) < 2:
+            raise TypeError(f"{model}.__unique_together__: each entry is a tuple of two or more field names, got {group!r}")
+        for fname in group:
+            field = fields.get(fname) if isinstance(fname, str) else None
+            if field is None or isinstance(field, _ContainerField):
+                raise TypeError(f"{model}.__unique_together__: {fname!r} is not a stored field of {model}")
+        if len(set(group)) != len(group):
+            raise TypeError(f"{model}.__unique_together__: {tuple(group)!r} repeats a field")
+        for fname in group:
+            fields[fname].index = True
+        groups.append(tuple(group))
+    return tuple(groups)
+
+
+_RESERVED = {"container", "all", "pipeline"}  # "pipeline" is a keyword of create()
 
 
 def _check_field_name(model: str, name: str, field: Field, separator: str) -> None:
@@ -113,6 +154,9 @@ class Model(metaclass=ModelMeta):
     _containers: ClassVar[tuple[str, ...]]
     _indexed: ClassVar[tuple[str, ...]]
     _unique: ClassVar[tuple[str, ...]]
+    _unique_together: ClassVar[tuple[tuple[str, ...], ...]]
+    _references: ClassVar[tuple[str, ...]]
+    _reverse: ClassVar[tuple[Any, ...]]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         if args:
@@ -217,19 +261,33 @@ class Model(metaclass=ModelMeta):
 
     # -- writes ---------------------------------------------------------------------------
 
-    def save(self) -> None:
+    def save(self, pipeline: Any = None) -> None:
         """Write the row and every index change atomically (one Lua script). Unique
-        fields are checked in the same step; a refused write (UniqueError, bad value)
-        writes nothing and allocates no key. 1 round trip; 2 when an auto-increment key is
-        allocated (the counter is read first) or when the row changed since it was read."""
+        fields, ``__unique_together__`` groups and references are checked in the same step;
+        a refused write (UniqueError, MissingReferenceError, bad value) writes nothing and
+        allocates no key. 1 round trip; 2 when an auto-increment key is allocated (the
+        counter is read first) or when the row changed since it was read.
+
+        ``pipeline``: queue the script on this pipeline (or ``db.transaction`` pipe) instead;
+        a refusal then makes the pipeline's ``execute`` raise ``redis.ResponseError``
+        ("WALRUS_REFUSED ..."). Needs no read: the primary key must be set (or generated,
+        e.g. a UUID) and the stored state known (a new row, or one this instance loaded or
+        saved); otherwise PipelineError. A pipe in WATCH mode (before ``multi()``) runs the
+        save at once, like the database."""
         cls = type(self)
         db = cls._db()
+        queue = _queued(pipeline)
         raw = self._serialize()
         pk_name = cls._primary_key
         pk_field = cls._fields[pk_name]
         alloc: list[Any] | None = None
         if self._data.get(pk_name) is None:
             if isinstance(pk_field, AutoIncrementField):
+                if queue:
+                    raise PipelineError(
+                        f"{cls.__name__}.{pk_name} is an auto-increment key: allocating it reads the counter, "
+                        "which a pipeline cannot do; give the key explicitly or save outside the pipeline"
+                    )
                 current = db.get(cls._make_key(pk_name, "_sequence"))
                 alloc = [b"" if current is None else bytes(current)]
                 alloc.append(int(alloc[0] or 0) + 1)
@@ -239,41 +297,37 @@ class Model(metaclass=ModelMeta):
                     raise FieldValueError(f"{cls.__name__}: primary key {pk_name!r} needs a value")
                 self._data[pk_name] = pk_field.validate(generated)
                 raw[pk_name] = pk_field.db_value(self._data[pk_name])
-        writer = _Writer(cls)
+        elif queue and self._saved_key not in (None, cls._row_key(self._data[pk_name])):
+            raise PipelineError(f"{cls.__name__}: the primary key changed since the row was read; save outside the pipeline")
         for _ in range(MAX_ATTEMPTS):
             if alloc is not None:
                 self._data[pk_name] = alloc[1]
                 raw[pk_name] = pk_field.db_value(alloc[1])
             key = cls._row_key(self._data[pk_name])
-            state = self._snapshot if self._saved_key == key else None
+            state = self._snapshot if self._saved_key == key else ({} if queue else None)
             seq_mode, seq_value = "", ""
             if alloc is not None:
                 seq_mode, seq_value = "alloc", str(alloc[1])
             elif isinstance(pk_field, AutoIncrementField):
                 seq_mode, seq_value = "max", str(self._data[pk_name])
-            writer.reset()
-            writer.save_op(key, raw, state, seq_mode, alloc[0] if alloc else b"", seq_value)
-            reply = writer.run()
+            writer = Writer(db)
+            writer.save_op(cls, key, raw, state, seq_mode, alloc[0] if alloc else b"", seq_value)
+            reply = writer.run(client=pipeline, queue=queue)
             if reply is None:
                 self._snapshot = {name: raw.get(name) for name in cls._indexed}
                 self._saved_key = key
                 return
             reason = _text(reply[2])
-            if reason == "unique":
-                field = _text(reply[3])
+            if reason in ("unique", "ref"):
                 if alloc is not None:
                     self._data[pk_name] = None
-                raise UniqueError(
-                    f"{cls.__name__}.{field} must be unique: value {self._data[field]!r} is taken",
-                    field,
-                    self._data[field],
-                )
+                raise self._refusal(reason, _text(reply[3]))
             if reason == "seq" and alloc is not None:
                 alloc = [b"" if reply[3] is None else bytes(reply[3]), int(reply[3] or 0) + 1]
             elif reason == "taken" and alloc is not None:
                 alloc[1] += 1
             elif reason == "state":
-                self._snapshot = _state_from_reply(cls, reply) if int(reply[3]) else {}
+                self._snapshot = state_from_reply(cls, reply) if int(reply[3]) else {}
                 self._saved_key = key if int(reply[3]) else None
             else:
                 raise ModelError(f"unexpected reply from model_write: {reply!r}")
@@ -281,23 +335,53 @@ class Model(metaclass=ModelMeta):
             self._data[pk_name] = None
         raise WriteConflictError(f"{cls.__name__} row kept changing during {MAX_ATTEMPTS} attempts")
 
-    def delete(self, for_update: bool = False) -> None:
+    def _refusal(self, reason: str, label: str) -> ModelError:
+        cls = type(self)
+        if reason == "ref":
+            field = cls._fields[label]
+            target = field.rel_model.__name__  # type: ignore[attr-defined]
+            return MissingReferenceError(
+                f"{cls.__name__}.{label}: no {target} with primary key {self._data[label]!r}", label
+            )
+        names = tuple(label.split(","))
+        if len(names) == 1:
+            return UniqueError(
+                f"{cls.__name__}.{label} must be unique: value {self._data[label]!r} is taken",
+                label,
+                self._data[label],
+            )
+        values = tuple(self._data[n] for n in names)
+        return UniqueError(
+            f"{cls.__name__}: the combination of ({', '.join(names)}) must be unique: {values!r} is taken",
+            ", ".join(names),
+            values,
+            names,
+        )
+
+    def delete(self, for_update: bool = False, pipeline: Any = None) -> None:
         """Delete the row, its index entries and (unless ``for_update``) its container
-        fields atomically. 1 round trip when the instance was loaded or saved (2 if the row
-        changed meanwhile or its state was unknown)."""
+        fields atomically, applying the ``on_delete`` rule of every relation pointing at
+        it. 1 round trip when the instance was loaded or saved and no relation is involved
+        (2 if the row changed meanwhile or its state was unknown); with relations, one
+        pipelined read per level of referring rows plus 1 script.
+
+        ``pipeline``: queue the script there instead (the instance must have been loaded or
+        saved, and the model take no part in relations; otherwise PipelineError)."""
         cls = type(self)
         key = self.get_hash_id()
         if key is None:
             raise ValueError(f"{cls.__name__} has no primary key: nothing to delete")
         state = self._snapshot if self._saved_key == key else None
-        _delete_rows(cls, {key: state}, keep_containers=for_update)
+        delete_rows(cls, {key: state}, keep_containers=for_update, pipeline=pipeline, queue=_queued(pipeline))
         self._snapshot = None
         self._saved_key = None
 
     def incr(self, field: Field | str, incr_by: int | float = 1) -> Any:
-        """Add ``incr_by`` to a numeric field in Redis (HINCRBY / HINCRBYFLOAT) and move
-        its index entry in the same script; the instance gets the new value, which is
-        returned. KeyError when the row does not exist. 1 round trip."""
+        """Add ``incr_by`` to a numeric field in Redis and move its index entries in the
+        same script; the instance gets the new value, which is returned. KeyError when the
+        row does not exist. 1 round trip. An unindexed field uses HINCRBY / HINCRBYFLOAT;
+        an indexed one is a guarded set (its equality-index key depends on the new value),
+        retried with the stored value when the instance's value was stale (2 round trips)."""
         cls = type(self)
         name = field.name if isinstance(field, Field) else field
         if name not in cls._stored:
@@ -317,34 +401,92 @@ class Model(metaclass=ModelMeta):
         key = self.get_hash_id()
         if key is None:
             raise KeyError(f"{cls.__name__} has no primary key: save it before incr()")
-        indexed = CONTINUOUS in target.indexes
-        index_key = cls._make_key(name, CONTINUOUS) if indexed else key
-        reply = cls._db().run_script(
-            "model_incr",
-            keys=[key, index_key],
-            args=[name, amount, kind, "1" if indexed else "0", "1" if target.unique else "0", limit],
-        )
+        if target.indexes:
+            return self._incr_indexed(target, key, incr_by)
+        reply = cls._db().run_script("model_incr", keys=[key], args=[name, amount, kind, limit])
         if int(reply[0]) != 1:
             reason = _text(reply[1])
             if reason == "missing":
                 raise KeyError(f"{cls.__name__} row {key!r} does not exist")
-            if reason == "unique":
-                raise UniqueError(f"{cls.__name__}.{name} must be unique: the incremented value is taken", name)
             raise FieldValueError(f"field {name!r}: increment refused: {_text(reply[2])}")
         raw_new = bytes(reply[1]) if not isinstance(reply[1], bytes) else reply[1]
         self._data[name] = target.python_value(raw_new)
-        if self._snapshot is not None and name in self._snapshot:
-            self._snapshot[name] = raw_new
         return self._data[name]
+
+    def _incr_indexed(self, target: Field, key: bytes, incr_by: int | float) -> Any:
+        cls = type(self)
+        name = target.name
+        related = [name]
+        for group in cls._unique_together:
+            if name in group:
+                related.extend(n for n in group if n not in related)
+        known = self._snapshot is not None and self._saved_key == key
+        believed: dict[str, bytes | None] = {}
+        for fname in related:
+            if known:
+                believed[fname] = self._snapshot.get(fname)  # type: ignore[union-attr]
+            else:
+                value = self._data.get(fname)
+                believed[fname] = None if value is None else cls._fields[fname].db_value(value)
+        for _ in range(MAX_ATTEMPTS):
+            current = believed[name]
+            old = 0 if current is None else target.python_value(current)
+            new_value = target.validate(old + incr_by)
+            new_raw = target.db_value(new_value)
+            writer = Writer(cls._db())
+            writer.pos(key)
+            args: list[Any] = [name, new_raw, len(related)]
+            for fname in related:
+                value = believed[fname]
+                args.extend((fname, "0" if value is None else "1", value or b""))
+            after = {**believed, name: new_raw}
+            checks = [c for c in unique_checks(cls, after) if c[0] != "E" and name in c[4].split(",")]
+            args.append(len(checks))
+            for ckind, ckeys, low, high, label in checks:
+                if ckind == "I":
+                    low, high = " ".join(str(writer.pos(k)) for k in ckeys).encode(), b""
+                args.extend((ckind, writer.pos(ckeys[0]), low, high, label))
+            old_entries = set(field_entries(cls, target, current, key))
+            new_entries = set(field_entries(cls, target, new_raw, key))
+            removed = sorted(old_entries - new_entries)
+            args.append(len(removed))
+            for ekind, ekey, member, _score in removed:
+                args.extend((ekind, writer.pos(ekey), member))
+            added = sorted(new_entries - old_entries)
+            args.append(len(added))
+            for ekind, ekey, member, score in added:
+                args.extend((ekind, writer.pos(ekey), member, score))
+            reply = cls._db().run_script("model_setfield", keys=writer.keys, args=args)
+            if int(reply[0]) == 1:
+                self._data[name] = new_value
+                if known:
+                    self._snapshot[name] = new_raw  # type: ignore[index]
+                return new_value
+            reason = _text(reply[1])
+            if reason == "missing":
+                raise KeyError(f"{cls.__name__} row {key!r} does not exist")
+            if reason == "unique":
+                label = _text(reply[2])
+                what = f"the combination of ({label.replace(',', ', ')})" if "," in label else f"{cls.__name__}.{name}"
+                raise UniqueError(f"{what} must be unique: the incremented value is taken", label.replace(",", ", "), None, tuple(label.split(",")))
+            if reason != "state":
+                raise ModelError(f"unexpected reply from model_setfield: {reply!r}")
+            for fname, value in zip(related, reply[2:], strict=False):
+                believed[fname] = None if value is None else bytes(value)
+                if known:
+                    self._snapshot[fname] = believed[fname]  # type: ignore[index]
+        raise WriteConflictError(f"{cls.__name__}.{name} kept changing during {MAX_ATTEMPTS} attempts")
 
     # -- class API --------------------------------------------------------------------------
 
     @classmethod
-    def create(cls, **kwargs: Any) -> Model:
+    def create(cls, pipeline: Any = None, **kwargs: Any) -> Model:
         """Build and save a row. Over an existing primary key the old row is replaced
-        cleanly (its stale index entries removed). 1-2 round trips (see ``save``)."""
+        cleanly (its stale index entries removed). 1-2 round trips (see ``save``).
+        ``pipeline``: queue the write there (see ``save``): the row must be new (a queued
+        create over an existing row is refused when the pipeline runs)."""
         instance = cls(**kwargs)
-        instance.save()
+        instance.save(pipeline=pipeline)
         return instance
 
     @classmethod
@@ -422,110 +564,9 @@ def _text(value: Any) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
-def _state_from_reply(cls: type[Model], reply: list[Any]) -> dict[str, bytes | None]:
-    values = reply[4:]
-    return {name: (None if v is None else bytes(v)) for name, v in zip(cls._indexed, values, strict=False)}
-
-
-class _Writer:
-    """Builds the KEYS and ARGV of one ``model_write.lua`` call."""
-
-    def __init__(self, model: type[Model]) -> None:
-        self.model = model
-        self.reset()
-
-    def reset(self) -> None:
-        self.keys: list[bytes] = [self.model._make_key("all")]
-        self._pos: dict[bytes, int] = {self.keys[0]: 1}
-        self.args: list[Any] = []
-        self.n_ops = 0
-
-    def pos(self, key: bytes) -> int:
-        if key not in self._pos:
-            self.keys.append(key)
-            self._pos[key] = len(self.keys)
-        return self._pos[key]
-
-    def _op(
-        self,
-        action: str,
-        key: bytes,
-        state: dict[str, bytes | None] | None,
-        new_raw: dict[str, bytes | None] | None,
-        seq: tuple[str, bytes, str] = ("", b"", ""),
-        keep_containers: bool = False,
-    ) -> None:
-        model = self.model
-        self.n_ops += 1
-        seq_mode, seq_expected, seq_value = seq
-        seq_pos = self.pos(model._make_key(model._primary_key, "_sequence")) if seq_mode else 0
-        args: list[Any] = [action, self.pos(key), seq_pos, seq_mode, seq_expected, seq_value]
-        exists = state is not None and bool(state)
-        guard = state or {}
-        args.append("1" if exists else "0")
-        args.append(len(model._indexed))
-        for name in model._indexed:
-            value = guard.get(name)
-            args.extend((name, "0" if value is None else "1", value if value is not None else ""))
-        old = row_entries(model, guard, key) if exists else set()
-        new = row_entries(model, new_raw, key) if new_raw is not None else set()
-        checks = unique_checks(model, new_raw) if new_raw is not None else []
-        args.append(len(checks))
-        for kind, ukey, low, high, label in checks:
-            args.extend((kind, self.pos(ukey), low, high, label))
-        removed = sorted(old - new)
-        args.append(len(removed))
-        for kind, ekey, member, _score in removed:
-            args.extend((kind, self.pos(ekey), member))
-        added = sorted(new - old)
-        args.append(len(added))
-        for kind, ekey, member, score in added:
-            args.extend((kind, self.pos(ekey), member, score))
-        fields = [(n, v) for n, v in (new_raw or {}).items() if v is not None]
-        args.append(len(fields))
-        for name, value in fields:
-            args.extend((name, value))
-        containers = [model._container_key(n, key) for n in model._containers] if action == "delete" and not keep_containers else []
-        args.append(len(containers))
-        args.extend(self.pos(c) for c in containers)
-        self.args.extend(args)
-
-    def save_op(
-        self,
-        key: bytes,
-        raw: dict[str, bytes | None],
-        state: dict[str, bytes | None] | None,
-        seq_mode: str,
-        seq_expected: bytes,
-        seq_value: str,
-    ) -> None:
-        self._op("save", key, state, raw, (seq_mode, seq_expected, seq_value))
-
-    def delete_op(self, key: bytes, state: dict[str, bytes | None] | None, keep_containers: bool = False) -> None:
-        self._op("delete", key, state, None, keep_containers=keep_containers)
-
-    def run(self) -> list[Any] | None:
-        """Run the script: None when written, else the refusal reply (see the script)."""
-        reply = self.model._db().run_script("model_write", keys=self.keys, args=[self.n_ops, *self.args])
-        return None if int(reply[0]) == 1 else list(reply)
-
-
-def _delete_rows(
-    cls: type[Model], states: dict[bytes, dict[str, bytes | None] | None], keep_containers: bool = False
-) -> int:
-    """Delete rows (key -> believed indexed values, None when unknown) atomically, retrying
-    with the state the script reports. Returns how many existed."""
-    states = dict(states)
-    for _ in range(MAX_ATTEMPTS):
-        writer = _Writer(cls)
-        order = list(states)
-        for key in order:
-            writer.delete_op(key, states[key], keep_containers)
-        reply = writer.run()
-        if reply is None:
-            return sum(1 for s in states.values() if s)
-        if _text(reply[2]) != "state":
-            raise ModelError(f"unexpected reply from model_write: {reply!r}")
-        key = order[int(reply[1]) - 1]
-        states[key] = _state_from_reply(cls, reply) if int(reply[3]) else {}
-    raise WriteConflictError(f"{cls.__name__} rows kept changing during {MAX_ATTEMPTS} attempts")
+def _queued(pipeline: Any) -> bool:
+    """Whether commands sent to ``pipeline`` are queued (False for None, or a pipe in WATCH
+    mode before ``multi()``, which runs commands at once)."""
+    if pipeline is None:
+        return False
+    return not (getattr(pipeline, "watching", False) and not getattr(pipeline, "explicit_transaction", False))
