@@ -1,5 +1,6 @@
 """URLs of the django_walrus tests: a few rate-limited views and the admin."""
 
+import django_test_admin  # noqa: F401  (registers the walrus models in the admin)
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path

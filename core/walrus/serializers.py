@@ -1,11 +1,12 @@
-"""Value serializers for caches: pickle, JSON, msgpack, and HMAC signing around any of them.
+"""Value serializers for caches: pickle, JSON, msgpack, and MAC signing around any of them.
 
 A serializer is any object with ``dumps(value) -> bytes`` and ``loads(bytes) -> value``.
 Serializers turn *values* into bytes; keys are never built with them (see ``walrus.keys``).
 
 Pickle runs code on load, so a pickled value is only as safe as whoever could write it.
-``SignedSerializer`` prefixes every payload with an HMAC-SHA256 tag; a payload whose tag does
-not verify raises ``BadSignature`` before the inner serializer ever sees it.
+``SignedSerializer`` prefixes every payload with a 32-byte keyed BLAKE2b tag (a MAC, like
+HMAC-SHA256, at under half the cost); a payload whose tag does not verify raises
+``BadSignature`` before the inner serializer ever sees it.
 """
 
 from __future__ import annotations
@@ -82,10 +83,10 @@ class MsgpackSerializer:
 
 
 class SignedSerializer:
-    """Wraps a serializer: payload = 32-byte HMAC-SHA256 tag + inner payload.
+    """Wraps a serializer: payload = 32-byte keyed BLAKE2b tag + inner payload.
 
     ``loads`` raises ``BadSignature`` when the tag does not match, so a forged pickle is
-    rejected without being unpickled. Costs one HMAC per call (microseconds).
+    rejected without being unpickled. Costs one MAC per call (under a microsecond).
     """
 
     TAG_SIZE = 32
@@ -95,11 +96,13 @@ class SignedSerializer:
             key = key.encode("utf-8")
         if not isinstance(key, bytes) or not key:
             raise ValueError("SignedSerializer key must be non-empty bytes or str")
+        if len(key) > 64:  # BLAKE2b takes keys of at most 64 bytes: compress longer ones
+            key = hashlib.blake2b(key, person=b"walrus-sign-key").digest()
         self.inner = inner
         self._key = key
 
     def _tag(self, payload: bytes) -> bytes:
-        return hmac.new(self._key, payload, hashlib.sha256).digest()
+        return hashlib.blake2b(payload, key=self._key, digest_size=self.TAG_SIZE).digest()
 
     def dumps(self, value: Any) -> bytes:
         payload = self.inner.dumps(value)

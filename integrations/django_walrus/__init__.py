@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # pragma: no cover
     from walrus import Database
 
-__all__ = ["get_database"]
+__all__ = ["AliasDatabase", "get_database"]
 
 
 def get_database(alias: str = "default") -> Database:
@@ -15,3 +15,12 @@ def get_database(alias: str = "default") -> Database:
     from .conf import get_database as _get_database
 
     return _get_database(alias)
+
+
+def __getattr__(name: str) -> object:
+    if name == "AliasDatabase":
+        from .conf import AliasDatabase
+
+        return AliasDatabase
+    raise AttributeError(f"module 'django_walrus' has no attribute {name!r}")
+

@@ -26,3 +26,13 @@ class DjangoWalrusConfig(AppConfig):
         from . import checks  # noqa: F401  (registers the system checks)
 
         setting_changed.connect(_on_setting_changed, dispatch_uid="django_walrus.setting_changed")
+        from django.apps import apps
+
+        if apps.is_installed("django.contrib.admin"):
+            from django.db.models.signals import post_migrate
+
+            from .admin.permissions import create_permissions_after_migrate
+            from .admin.registry import install
+
+            install()  # the walrus pages and app-list entry on django.contrib.admin.site
+            post_migrate.connect(create_permissions_after_migrate, dispatch_uid="django_walrus.permissions")

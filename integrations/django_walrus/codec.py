@@ -2,7 +2,7 @@
 
 Integers (not bools) are stored as plain decimal digits so ``incr``/``decr`` run server-side in
 one atomic step. Everything else is ``flag + payload``: the serializer's bytes, zlib-compressed
-when at least ``compress_min_length`` long (flag ``\\x01``) or as is (flag ``\\x00``), then HMAC
+when at least ``compress_min_length`` long (flag ``\\x01``) or as is (flag ``\\x00``), then MAC
 signed when a signing key is set. A value whose signature does not verify is never
 deserialized: the cache reports a miss.
 """

@@ -26,6 +26,7 @@ __all__ = [
     "ALLOWED_ALIAS_KEYS",
     "DEFAULT_URL",
     "ALLOWED_OPTIONS",
+    "AliasDatabase",
     "alias_settings",
     "get_database",
     "reset_databases",
@@ -128,3 +129,24 @@ def reset_databases(**_: Any) -> None:
         for database in _databases.values():
             database.connection_pool.disconnect()
         _databases.clear()
+
+
+class AliasDatabase:
+    """A class attribute that is ``get_database(alias)`` each time it is read, for walrus
+    models whose database follows the ``WALRUS`` setting (and test overrides of it)::
+
+        class Note(Model):
+            __database__ = AliasDatabase("default")
+    """
+
+    def __init__(self, alias: str = "default") -> None:
+        if not isinstance(alias, str) or not alias:
+            raise TypeError(f"AliasDatabase takes an alias name, got {alias!r}")
+        self.alias = alias
+
+    def __repr__(self) -> str:
+        return f"AliasDatabase({self.alias!r})"
+
+    def __get__(self, instance: Any, owner: Any = None) -> Database:
+        return get_database(self.alias)
+

@@ -1,0 +1,74 @@
+"""Django permissions for walrus models, which have no database table of their own.
+
+The rule: an active superuser may do everything. Another active staff user needs
+``django_walrus.<action>_<slug>`` (action: ``view``, ``add``, ``change``, ``delete``;
+``change`` implies ``view``) for a model, and ``django_walrus.view_redis_server`` for the
+server page. The permissions hang off one content type, app label ``django_walrus``, model
+``walrusmodel``; ``create_permissions()`` creates it and one permission per registered model
+and action (idempotent; it runs after ``migrate``), so they can be granted to users and
+groups in the auth admin like any other.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "ACTIONS",
+    "APP_LABEL",
+    "CONTENT_TYPE_MODEL",
+    "SERVER_CODENAME",
+    "create_permissions",
+    "perm_name",
+]
+
+APP_LABEL = "django_walrus"
+CONTENT_TYPE_MODEL = "walrusmodel"
+ACTIONS = ("view", "add", "change", "delete")
+SERVER_CODENAME = "view_redis_server"
+
+
+def perm_name(action: str, slug: str) -> str:
+    """``django_walrus.<action>_<slug>``, as ``user.has_perm`` takes it."""
+    if action not in ACTIONS:
+        raise ValueError(f"permission action must be one of {', '.join(ACTIONS)}, got {action!r}")
+    return f"{APP_LABEL}.{action}_{slug}"
+
+
+def create_permissions(site: Any = None, using: str = "default") -> list[Any]:
+    """Create (if missing) the walrus content type and the permissions of every model
+    registered on ``site`` (default: ``django.contrib.admin.site``) plus the server page's.
+    Returns the Permission objects. A few database queries per model."""
+    from django.contrib.auth.models import Permission
+    from django.contrib.contenttypes.models import ContentType
+
+    from .registry import registry_for
+
+    content_type, _ = ContentType.objects.using(using).get_or_create(
+        app_label=APP_LABEL, model=CONTENT_TYPE_MODEL
+    )
+    wanted = {SERVER_CODENAME: "Can view the Redis server page"}
+    for model_admin in registry_for(site).admins():
+        for action in ACTIONS:
+            wanted[f"{action}_{model_admin.slug}"] = f"Can {action} {model_admin.verbose_name} (walrus)"
+    permissions = []
+    for codename, name in wanted.items():
+        permission, _ = Permission.objects.using(using).get_or_create(
+            content_type=content_type, codename=codename, defaults={"name": name[:255]}
+        )
+        permissions.append(permission)
+    return permissions
+
+
+def create_permissions_after_migrate(sender: Any, using: str = "default", **kwargs: Any) -> None:
+    """post_migrate receiver: runs once per migrate (when the auth app's signal comes)."""
+    if getattr(sender, "name", None) != "django.contrib.auth":
+        return
+    from django.apps import apps
+
+    if not (apps.is_installed("django.contrib.admin") and apps.is_installed("django.contrib.contenttypes")):
+        return
+    from .registry import load_registrations
+
+    load_registrations()
+    create_permissions(using=using)
