@@ -182,3 +182,9 @@ def test_stemmer_is_thread_safe() -> None:
         thread.join()
     assert len(results) == 200
     assert all(result == expected for result in results)
+
+
+def test_stemming_never_yields_an_empty_token() -> None:
+    tokens = Tokenizer().tokenize("it's the world's end")
+    assert "" not in tokens
+    assert "s" in tokens and "world" in tokens

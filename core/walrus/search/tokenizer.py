@@ -187,7 +187,9 @@ class Tokenizer:
         """
         words = self.words(text)
         if self._stem is not None and words:
-            words = self._stem(words)
+            # Porter strips a lone "s" (from "it's") to nothing: keep the word instead of
+            # writing an empty token (upstream indexes "s" too).
+            words = [stem or word for stem, word in zip(self._stem(words), words, strict=True)]
         if self.use_metaphone:
             return [double_metaphone(word) for word in words]
         return [(word,) for word in words]
