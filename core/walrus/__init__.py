@@ -2,6 +2,7 @@
 
 from .autocomplete import Autocomplete
 from .cache import Cache
+from .cluster import CrossSlotError
 from .containers import (
     Array,
     BitField,
@@ -18,7 +19,7 @@ from .containers import (
     ZSet,
 )
 from .counter import Counter
-from .database import Database
+from .database import ClusterDatabase, Database, DatabaseBase
 from .exceptions import WalrusError
 from .fts import Index
 from .graph import Graph
@@ -63,11 +64,14 @@ __all__ = [
     "BooleanField",
     "ByteField",
     "Cache",
+    "ClusterDatabase",
     "ConsumerGroup",
     "ConsumerGroupStream",
     "Container",
     "Counter",
+    "CrossSlotError",
     "Database",
+    "DatabaseBase",
     "DateField",
     "DateTimeField",
     "Field",

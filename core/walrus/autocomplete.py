@@ -9,6 +9,10 @@ Key layout (upstream walrus's, so either library reads the other's index), for n
 - ``N:s:<prefix>``: sorted set of the objects having a title word that starts with
   ``<prefix>``; lower scores rank first
 
+On Redis Cluster ``N`` is hash-tagged in every key (``{N}:d``, ``{N}:s:<prefix>``, ...; a
+namespace that already holds a ``{tag}`` is used as is) so each script touches one slot; the
+whole index then lives on one shard.
+
 An object id is ``"<obj_id>\\1<obj_type>"`` (type empty when not given). Scores follow
 upstream's scheme: each word scores its first 10 letters in base 27 plus the same score of
 the whole cleaned title, plus a large offset per word position, so a match on an earlier
@@ -33,6 +37,7 @@ import unicodedata
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from .cluster import tag_name
 from .exceptions import WalrusError
 from .search import load_stopwords
 from .utils import decode
@@ -139,9 +144,11 @@ class Autocomplete:
         self.namespace = namespace
         self._cache_timeout = cache_timeout
         self._use_json = use_json
-        self.data_key = f"{namespace}:d"
-        self.title_key = f"{namespace}:t"
-        self.boost_key = f"{namespace}:b"
+        # The namespace as it appears in keys: hash-tagged on a cluster, unchanged otherwise.
+        self.key_namespace: str = tag_name(database, namespace)
+        self.data_key = f"{self.key_namespace}:d"
+        self.title_key = f"{self.key_namespace}:t"
+        self.boost_key = f"{self.key_namespace}:b"
 
     def __repr__(self) -> str:
         return f"<Autocomplete {self.namespace!r}>"
@@ -161,7 +168,7 @@ class Autocomplete:
 
     def word_key(self, word: str) -> str:
         """The sorted set of objects with a title word starting with ``word``."""
-        return f"{self.namespace}:s:{word}"
+        return f"{self.key_namespace}:s:{word}"
 
     def object_key(self, obj_id: Any, obj_type: Any = None) -> str:
         """The id an object is stored under: ``"<obj_id>\\1<obj_type>"``."""
@@ -278,7 +285,7 @@ class Autocomplete:
         """Delete the whole index (prefix sets, data, titles, boosts); returns the number of
         keys deleted. Cost: one SCAN page plus one UNLINK per ``batch_size`` keys."""
         batch_size = _positive_int(batch_size, "batch_size")
-        pattern = _GLOB_SPECIAL.sub(r"\\\1", self.namespace) + ":s:*"
+        pattern = _GLOB_SPECIAL.sub(r"\\\1", self.key_namespace) + ":s:*"
         deleted = 0
         batch: list[Any] = [self.data_key, self.title_key, self.boost_key]
         for key in self.database.scan_iter(match=pattern, count=batch_size):

@@ -1,12 +1,16 @@
 """``Cache``: values under ``<name>:<key>``, with memoizing decorators.
 
 Values go through an injectable serializer (pickle by default, as upstream walrus, so data
-written by either reads back). Give ``signing_key`` and every value is HMAC-signed: a value
+written by either reads back). Give ``signing_key`` and every value is MAC-signed (keyed BLAKE2b): a value
 that fails verification is logged and treated as a miss, never unpickled. Integers written by
 ``incr`` are stored as plain digits so Redis can add to them; ``get`` returns them as ``int``.
 
 Decorator keys are ``module.qualname:<digest of the canonical JSON of the bound arguments>``
 (keyword order does not matter; see ``walrus.keys``), unlike upstream's order-dependent keys.
+
+On Redis Cluster the key layout is the same (untagged: entries spread over the shards);
+``get_many``/``set_many``/``delete_many`` send one command per hash slot in one pipeline that
+redis-py splits per node, and ``keys``/``flush`` scan every primary.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from redis.exceptions import ResponseError
 
+from .cluster import is_cluster
 from .keys import call_key, qualified_name
 from .keyspace import delete_matching, escape_glob, iter_matching
 from .serializers import BadSignature, Serializer, SignedSerializer, get_serializer
@@ -81,7 +86,7 @@ class Cache:
 
     ``default_timeout`` (seconds, None = no expiry) applies when ``set`` gets none; ``debug``
     turns the cache into a no-op. ``serializer`` is ``"pickle"`` (default), ``"json"``,
-    ``"msgpack"`` or an object with dumps/loads; ``signing_key`` adds HMAC signing.
+    ``"msgpack"`` or an object with dumps/loads; ``signing_key`` adds MAC signing.
     """
 
     def __init__(
@@ -181,20 +186,26 @@ class Cache:
     # -- many values, one round trip each ------------------------------------------------------
 
     def get_many(self, keys: Iterable[Any]) -> dict[Any, Any]:
-        """The cached values of ``keys`` that are present, as a dict (1 round trip: MGET)."""
+        """The cached values of ``keys`` that are present, as a dict (1 round trip: MGET; on a
+        cluster one MGET per hash slot, pipelined: 1 round trip per node)."""
         keys = list(keys)
         redis_keys = [self.make_key(k) for k in keys]
         if self.debug or not keys:
             return {}
+        if is_cluster(self.database):
+            raws = self.database.mget_nonatomic(redis_keys)  # type: ignore[attr-defined]
+        else:
+            raws = self.database.mget(redis_keys)
         found = {}
-        for key, redis_key, raw in zip(keys, redis_keys, self.database.mget(redis_keys), strict=True):
+        for key, redis_key, raw in zip(keys, redis_keys, raws, strict=True):
             value = self._loads(raw, redis_key)
             if value is not _MISS:
                 found[key] = value
         return found
 
     def set_many(self, mapping: Mapping[Any, Any], timeout: float | None = None) -> bool:
-        """Cache every item of ``mapping`` (1 round trip: one pipeline)."""
+        """Cache every item of ``mapping`` (1 round trip: one pipeline; on a cluster the
+        pipeline is split per node: 1 round trip per node)."""
         px = self._expiry(timeout)
         items = [(self.make_key(k), self._dumps(v)) for k, v in mapping.items()]
         if self.debug or not items:
@@ -205,18 +216,21 @@ class Cache:
         return all(pipe.execute())
 
     def delete_many(self, keys: Iterable[Any]) -> int:
-        """Remove ``keys``; returns how many existed (1 round trip: one UNLINK)."""
+        """Remove ``keys``; returns how many existed (1 round trip: one UNLINK; on a cluster
+        one UNLINK per hash slot, pipelined: 1 round trip per node)."""
         redis_keys = [self.make_key(k) for k in keys]
         if self.debug or not redis_keys:
             return 0
         return int(self.database.unlink(*redis_keys))
 
     def keys(self) -> list[bytes]:
-        """Every Redis key of this cache (SCAN MATCH ``<name>:*``, one round trip per page)."""
+        """Every Redis key of this cache (SCAN MATCH ``<name>:*``, one round trip per page; on
+        a cluster every primary is scanned)."""
         return list(iter_matching(self.database, [escape_glob(self.name) + ":*"]))
 
     def flush(self) -> int:
-        """Delete every entry of this cache, SCAN + UNLINK in batches; returns the count."""
+        """Delete every entry of this cache, SCAN + UNLINK in batches (every primary of a
+        cluster); returns the count."""
         return delete_matching(self.database, [escape_glob(self.name) + ":*"])
 
     # -- decorators -------------------------------------------------------------------------

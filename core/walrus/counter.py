@@ -1,5 +1,7 @@
 """``Counter``: an integer counter in one Redis string key, ``counter:<name>`` (upstream's layout).
 
+One key and single-key commands: the same layout on one server and on Redis Cluster.
+
 Creating a ``Counter`` sends nothing: a missing key counts as 0 for INCRBY and for ``value``.
 (Upstream walrus checked for the key and then wrote 0, a race that could reset a counter
 another client had just incremented.)

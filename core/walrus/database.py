@@ -2,21 +2,40 @@
 
 The hub of the core: every container and helper takes the ``Database`` it works on. Creating
 one does not connect; the first command does.
+
+Three client classes share the walrus extras of ``DatabaseBase`` (a mixin):
+
+- ``Database(DatabaseBase, redis.Redis)``: one server, a Sentinel-managed primary
+  (``redis+sentinel://``) or the embedded ``memory://`` engine;
+- ``ClusterDatabase(DatabaseBase, redis.cluster.RedisCluster)``: Redis Cluster
+  (``redis+cluster://``). ``isinstance(db, Database)`` holds for it too (``Database``'s
+  metaclass says so), so code checking for a walrus ``Database`` keeps accepting it; but it
+  is not a ``redis.Redis`` (no ``connection_pool``), and ``issubclass(ClusterDatabase,
+  Database)`` stays False so that ``isinstance(db, redis.Redis)`` stays honest. Annotate
+  code that accepts either with ``DatabaseBase``.
 """
 
 from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import redis
-from redis.client import Pipeline
+from redis.cluster import ClusterNode, RedisCluster
 from redis.commands.core import Script
 from redis.exceptions import NoScriptError
 
+from .cluster import (
+    CLUSTER_SCHEMES,
+    SENTINEL_SCHEMES,
+    check_same_slot,
+    hash_tag,
+    parse_cluster_url,
+    parse_sentinel_url,
+)
 from .containers import (
     Array,
     BitField,
@@ -42,23 +61,23 @@ if TYPE_CHECKING:  # pragma: no cover
     from .rate_limit import RateLimit
     from .streams import TimeSeries
 
-__all__ = ["Database", "TransactionLocal"]
+__all__ = ["ClusterDatabase", "Database", "DatabaseBase", "TransactionLocal"]
 
 
 class TransactionLocal(threading.local):
     """Per-thread stack of open ``atomic()`` pipelines."""
 
     def __init__(self) -> None:
-        self.pipes: list[Pipeline] = []
+        self.pipes: list[Any] = []
 
 
 class _Atomic:
     """Context manager behind ``Database.atomic()``: one MULTI/EXEC per level."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: DatabaseBase) -> None:
         self.database = database
 
-    def __enter__(self) -> Pipeline:
+    def __enter__(self) -> Any:
         return self.database.push_transaction()
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
@@ -81,50 +100,54 @@ class _Atomic:
             self.database.push_transaction()
 
 
-class Database(redis.Redis):
-    """Redis client with walrus extras.
+class DatabaseBase:
+    """The walrus extras shared by ``Database`` and ``ClusterDatabase`` (a mixin placed
+    before the redis-py client class).
 
-    Accepts every ``redis.Redis`` argument plus ``script_dir``: a folder whose ``<name>.lua``
-    files ``run_script`` prefers over the packaged scripts.
+    ``is_cluster`` says which kind of server it talks to; ``tag(name)`` gives the hash-tagged
+    form of a name on a cluster (``"{name}"``) and the name unchanged otherwise, which the
+    helpers use so that the keys of one operation share a slot.
     """
 
-    def __init__(self, *args: Any, script_dir: str | Path | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    #: True on ``ClusterDatabase``.
+    is_cluster: bool = False
+    script_dir: str | Path | None
+
+    if TYPE_CHECKING:  # pragma: no cover - provided by the redis-py client class
+        def eval(self, *args: Any, **kwargs: Any) -> Any: ...
+        def evalsha(self, *args: Any, **kwargs: Any) -> Any: ...
+        def register_script(self, *args: Any, **kwargs: Any) -> Any: ...
+        def pipeline(self, *args: Any, **kwargs: Any) -> Any: ...
+        def scan_iter(self, *args: Any, **kwargs: Any) -> Any: ...
+        def type(self, *args: Any, **kwargs: Any) -> Any: ...
+        def execute_command(self, *args: Any, **kwargs: Any) -> Any: ...
+        def __getitem__(self, name: Any) -> Any: ...
+
+    def _init_walrus(self, script_dir: str | Path | None) -> None:
         self.script_dir = script_dir
         self._scripts: dict[str, Script] = {}
-        self._loaded_scripts: set[str] = set()
+        self._loaded_scripts: set[tuple[str, Hashable]] = set()
         self._scripts_lock = threading.Lock()
         self._transaction_local = TransactionLocal()
-
-    # -- construction -------------------------------------------------------------------
-
-    @classmethod
-    def from_url(cls, url: str, **kwargs: Any) -> Database:  # type: ignore[override]
-        """Build a Database from a URL: ``redis://``, ``rediss://``, ``unix://`` or ``memory://``.
-
-        ``memory://NAME/DB`` selects the embedded in-process engine (no server needed).
-        """
-        script_dir = kwargs.pop("script_dir", None)
-        if not isinstance(url, str):
-            raise TypeError(f"url must be a str, got {type(url).__name__}")
-        scheme = url.split("://", 1)[0].lower() if "://" in url else ""
-        if scheme == "memory":
-            from .embedded import memory_connection_pool
-
-            pool = memory_connection_pool(url, **kwargs)
-            return cls(connection_pool=pool, script_dir=script_dir)
-        if scheme not in ("redis", "rediss", "unix"):
-            raise ValueError(
-                f"unsupported URL scheme {scheme!r} in {url!r}: expected redis://, rediss://, "
-                "unix:// or memory://"
-            )
-        pool = redis.ConnectionPool.from_url(url, **kwargs)
-        return cls(connection_pool=pool, script_dir=script_dir)
 
     @property
     def is_embedded(self) -> bool:
         """True when this Database runs on the in-process ``memory://`` engine."""
-        return "server" in self.connection_pool.connection_kwargs
+        return False
+
+    @property
+    def connection_options(self) -> dict[str, Any]:
+        """The keyword arguments every connection is made with (socket_timeout, db, ...)."""
+        raise NotImplementedError  # pragma: no cover
+
+    def disconnect(self) -> None:
+        """Close every pooled connection (they reconnect on next use); e.g. after a fork."""
+        raise NotImplementedError  # pragma: no cover
+
+    def tag(self, name: Any) -> Any:
+        """``"{name}"`` on a cluster (unchanged when ``name`` already has a ``{tag}``), ``name``
+        itself otherwise. Keys built around the same tagged name share one cluster slot."""
+        return hash_tag(name) if self.is_cluster else name
 
     # -- scripts ------------------------------------------------------------------------
 
@@ -159,16 +182,23 @@ class Database(redis.Redis):
         script = self.get_script(script_name)
         key_list = list(keys or ())
         argv = list(args or ())
+        marker = (script_name, self._script_scope(script_name, key_list))
         if client is not None and client is not self:
-            return client.eval(script.script, len(key_list), *key_list, *argv)
-        if script_name in self._loaded_scripts:
+            # EVAL through execute_command: cluster pipelines have no eval() of their own.
+            return client.execute_command("EVAL", script.script, len(key_list), *key_list, *argv)
+        if marker in self._loaded_scripts:
             try:
                 return self.evalsha(script.sha, len(key_list), *key_list, *argv)
             except NoScriptError:
-                self._loaded_scripts.discard(script_name)
-        result = self.eval(script.script, len(key_list), *key_list, *argv)  # type: ignore[arg-type]
-        self._loaded_scripts.add(script_name)
+                self._loaded_scripts.discard(marker)
+        result = self.eval(script.script, len(key_list), *key_list, *argv)
+        self._loaded_scripts.add(marker)
         return result
+
+    def _script_scope(self, script_name: str, keys: list[Any]) -> Hashable:
+        """Where a script call runs, for remembering where its source was sent: one server
+        here; the node of the first key's slot on a cluster."""
+        return None
 
     def cas(self, key: Any, value: Any, new_value: Any) -> bool:
         """Atomically set ``key`` to ``new_value`` if it currently equals ``value`` (1 round trip)."""
@@ -177,15 +207,17 @@ class Database(redis.Redis):
     # -- transactions -------------------------------------------------------------------
 
     def atomic(self) -> _Atomic:
-        """Context manager: commands sent through ``db.pipe`` run in one MULTI/EXEC on exit."""
+        """Context manager: commands sent through ``db.pipe`` run in one MULTI/EXEC on exit.
+        On a cluster every key of one transaction must share a hash slot."""
         return _Atomic(self)
 
-    def push_transaction(self) -> Pipeline:
-        pipe = self.pipeline()
+    def push_transaction(self) -> Any:
+        # transaction=True explicitly: a cluster pipeline defaults to no MULTI/EXEC.
+        pipe = self.pipeline(transaction=True)
         self._transaction_local.pipes.append(pipe)
         return pipe
 
-    def pop_transaction(self) -> Pipeline:
+    def pop_transaction(self) -> Any:
         return self._transaction_local.pipes.pop()
 
     def commit_transaction(self) -> list[Any]:
@@ -195,7 +227,7 @@ class Database(redis.Redis):
         self.pop_transaction().reset()
 
     @property
-    def pipe(self) -> Pipeline | None:
+    def pipe(self) -> Any:
         """The innermost open ``atomic()`` pipeline of this thread, or None."""
         pipes = self._transaction_local.pipes
         return pipes[-1] if pipes else None
@@ -210,7 +242,7 @@ class Database(redis.Redis):
         """Iterate over every key of the selected database (SCAN, never KEYS)."""
         return self.scan_iter()
 
-    def search(self, pattern: str) -> Iterator[bytes]:  # type: ignore[override]
+    def search(self, pattern: str) -> Iterator[bytes]:
         """Keys matching a glob ``pattern`` (SCAN MATCH, in batches)."""
         return self.scan_iter(match=pattern)
 
@@ -235,83 +267,89 @@ class Database(redis.Redis):
             raise KeyError(key)
         return self[key]
 
-    def xsetid(self, name: Any, id: Any) -> bool:  # type: ignore[override]  # noqa: A002
+    def xsetid(self, name: Any, id: Any) -> bool:  # noqa: A002
         """Set the last id of stream ``name`` (XSETID, 1 round trip)."""
         return bool(self.execute_command("XSETID", name, id))
+
+    @property
+    def _db(self) -> Database:
+        # Helpers are annotated with ``Database``; isinstance(cluster_db, Database) is True,
+        # so this cast states what isinstance() also says.
+        return cast(Database, self)
 
     # -- container factories -------------------------------------------------------------
 
     def Hash(self, key: Any) -> Hash:  # noqa: N802 - walrus API names
-        return Hash(self, key)
+        return Hash(self._db, key)
 
     def List(self, key: Any) -> List:  # noqa: N802
-        return List(self, key)
+        return List(self._db, key)
 
     def Set(self, key: Any) -> Set:  # noqa: N802
-        return Set(self, key)
+        return Set(self._db, key)
 
     def ZSet(self, key: Any) -> ZSet:  # noqa: N802
-        return ZSet(self, key)
+        return ZSet(self._db, key)
 
     def HyperLogLog(self, key: Any) -> HyperLogLog:  # noqa: N802
-        return HyperLogLog(self, key)
+        return HyperLogLog(self._db, key)
 
     def Array(self, key: Any) -> Array:  # noqa: N802
-        return Array(self, key)
+        return Array(self._db, key)
 
     def Stream(self, key: Any) -> Stream:  # noqa: N802
-        return Stream(self, key)
+        return Stream(self._db, key)
 
     def bit_field(self, key: Any) -> BitField:
-        return BitField(self, key)
+        return BitField(self._db, key)
 
     def bloom_filter(self, key: Any, size: int = 64 * 1024) -> BloomFilter:
-        return BloomFilter(self, key, size)
+        return BloomFilter(self._db, key, size)
 
     def consumer_group(self, group: Any, keys: Any, consumer: Any = None) -> ConsumerGroup:
-        return ConsumerGroup(self, group, keys, consumer)
+        return ConsumerGroup(self._db, group, keys, consumer)
 
     def time_series(self, group: Any, keys: Any, consumer: Any = None) -> TimeSeries:
         from .streams import TimeSeries
 
-        return TimeSeries(self, group, keys, consumer)
+        return TimeSeries(self._db, group, keys, consumer)
 
     # -- helpers ---------------------------------------------------------------------------
 
     def Index(self, name: str, **options: Any) -> Index:  # noqa: N802
         from .fts import Index
 
-        return Index(self, name, **options)
+        return Index(self._db, name, **options)
 
     def cache(self, name: str = "cache", default_timeout: int | None = 3600, **kwargs: Any) -> Cache:
         from .cache import Cache
 
-        return Cache(self, name, default_timeout, **kwargs)
+        return Cache(self._db, name, default_timeout, **kwargs)
 
     def counter(self, name: str) -> Counter:
         from .counter import Counter
 
-        return Counter(self, name)
+        return Counter(self._db, name)
 
     def graph(self, name: str, *args: Any, **kwargs: Any) -> Graph:
         from .graph import Graph
 
-        return Graph(self, name, *args, **kwargs)
+        return Graph(self._db, name, *args, **kwargs)
 
-    def lock(self, name: str, ttl: int | None = None, lock_id: str | None = None) -> Lock:  # type: ignore[override]
+    def lock(self, name: str, ttl: int | None = None, lock_id: str | None = None) -> Lock:
         from .lock import Lock
 
-        return Lock(self, name, ttl, lock_id)
+        return Lock(self._db, name, ttl, lock_id)
 
     def rate_limit(self, name: str, limit: int = 5, per: float = 60, debug: bool = False) -> RateLimit:
         from .rate_limit import RateLimit
 
-        return RateLimit(self, name, limit, per, debug)
+        return RateLimit(self._db, name, limit, per, debug)
 
     def autocomplete(self, namespace: str = "walrus", **kwargs: Any) -> Autocomplete:
         from .autocomplete import Autocomplete
 
-        return Autocomplete(self, namespace, **kwargs)
+        return Autocomplete(self._db, namespace, **kwargs)
 
     # -- pub/sub and monitoring ------------------------------------------------------------
 
@@ -319,11 +357,158 @@ class Database(redis.Redis):
         """Decorator running a function for each pub/sub message until it raises StopIteration."""
         from .pubsub import make_listener
 
-        return make_listener(self, channels, patterns, is_async)
+        return make_listener(self._db, channels, patterns, is_async)
 
     def stream_log(self, callback: Any, connection_id: str = "monitor") -> None:
         """Feed each command the server runs (MONITOR) to ``callback`` until it returns False
         or raises StopIteration; the monitor connection is released afterwards."""
         from .pubsub import stream_log
 
-        stream_log(self, callback, connection_id)
+        stream_log(self._db, callback, connection_id)
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from abc import ABCMeta as _RedisMeta
+else:
+    _RedisMeta = type(redis.Redis)  # typing's protocol metaclass (an ABCMeta)
+
+
+class _DatabaseMeta(_RedisMeta):
+    """Makes ``isinstance(cluster_db, Database)`` True without making ClusterDatabase a
+    subclass (an ``issubclass``/``register`` answer would leak into ``redis.Redis``'s own
+    isinstance checks, through ABCMeta's walk over ``Redis.__subclasses__()``)."""
+
+    def __instancecheck__(cls, instance: Any) -> bool:
+        if cls is Database and isinstance(instance, ClusterDatabase):
+            return True
+        return super().__instancecheck__(instance)
+
+
+class Database(DatabaseBase, redis.Redis, metaclass=_DatabaseMeta):  # type: ignore[misc]  # lock() is walrus's
+    """Redis client with walrus extras, on one server (or a Sentinel-managed primary, or the
+    embedded ``memory://`` engine).
+
+    Accepts every ``redis.Redis`` argument plus ``script_dir``: a folder whose ``<name>.lua``
+    files ``run_script`` prefers over the packaged scripts.
+    """
+
+    def __init__(self, *args: Any, script_dir: str | Path | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._init_walrus(script_dir)
+
+    @classmethod
+    def from_url(cls, url: str, **kwargs: Any) -> Database:  # type: ignore[override]
+        """Build a client from a URL (creating it does not connect):
+
+        - ``redis://``, ``rediss://``, ``unix://``: one server (a ``Database``);
+        - ``memory://NAME/DB``: the embedded in-process engine (no server needed);
+        - ``redis+cluster://host:port[,host:port...]`` (or ``rediss+cluster://``): a
+          ``ClusterDatabase`` (``isinstance(..., Database)`` holds; see the module docstring);
+        - ``redis+sentinel://[password@]host:port[,host:port...]/service_name[/db]`` (or
+          ``rediss+sentinel://``): a ``Database`` on the primary the sentinels name, following
+          failovers. ``sentinel_kwargs`` (a dict) configures the sentinel connections.
+
+        Other keyword arguments go to the connections. Raises ValueError for an unknown scheme
+        or a malformed URL.
+        """
+        script_dir = kwargs.pop("script_dir", None)
+        if not isinstance(url, str):
+            raise TypeError(f"url must be a str, got {type(url).__name__}")
+        scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+        if scheme == "memory":
+            from .embedded import memory_connection_pool
+
+            pool = memory_connection_pool(url, **kwargs)
+            return cls(connection_pool=pool, script_dir=script_dir)
+        if scheme in CLUSTER_SCHEMES:
+            # isinstance(result, Database) is True at runtime (see _DatabaseMeta).
+            return cast(Database, ClusterDatabase.from_url(url, script_dir=script_dir, **kwargs))
+        if scheme in SENTINEL_SCHEMES:
+            return cls._from_sentinel_url(url, script_dir, kwargs)
+        if scheme not in ("redis", "rediss", "unix"):
+            raise ValueError(
+                f"unsupported URL scheme {scheme!r} in {url!r}: expected redis://, rediss://, "
+                "unix://, memory://, redis+cluster:// or redis+sentinel://"
+            )
+        pool = redis.ConnectionPool.from_url(url, **kwargs)
+        return cls(connection_pool=pool, script_dir=script_dir)
+
+    @classmethod
+    def _from_sentinel_url(cls, url: str, script_dir: Any, kwargs: dict[str, Any]) -> Database:
+        from redis.sentinel import Sentinel, SentinelConnectionPool
+
+        sentinels, service, connection_kwargs = parse_sentinel_url(url)
+        sentinel_kwargs = kwargs.pop("sentinel_kwargs", None)
+        connection_kwargs.update(kwargs)
+        sentinel = Sentinel(sentinels, sentinel_kwargs=sentinel_kwargs, **connection_kwargs)
+        # The same pool master_for() builds, owned by a Database that keeps script_dir.
+        pool = SentinelConnectionPool(service, sentinel, **{**sentinel.connection_kwargs, "is_master": True})
+        database = cls(connection_pool=pool, script_dir=script_dir)
+        database.auto_close_connection_pool = True
+        return database
+
+    @property
+    def is_embedded(self) -> bool:
+        """True when this Database runs on the in-process ``memory://`` engine."""
+        return "server" in self.connection_pool.connection_kwargs
+
+    @property
+    def connection_options(self) -> dict[str, Any]:
+        """The keyword arguments every connection is made with (socket_timeout, db, ...)."""
+        return dict(self.connection_pool.connection_kwargs)
+
+    def disconnect(self) -> None:
+        """Close every pooled connection (they reconnect on next use); e.g. after a fork."""
+        self.connection_pool.disconnect()
+
+
+class ClusterDatabase(DatabaseBase, RedisCluster):  # type: ignore[misc]  # lock() is walrus's
+    """Redis Cluster client with the walrus extras (``redis.cluster.RedisCluster``'s arguments
+    plus ``script_dir``).
+
+    Each helper keeps the keys one operation touches in one hash slot (see docs/cluster.md);
+    keyspace scans and flushes visit every primary. ``isinstance(db, Database)`` is True (a
+    see ``_DatabaseMeta``) but it is not a ``redis.Redis``: there is no
+    ``connection_pool``, ``atomic()`` transactions must stay within one slot, and MONITOR
+    (``stream_log``) is not available.
+    """
+
+    is_cluster = True
+
+    def __init__(self, *args: Any, script_dir: str | Path | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._init_walrus(script_dir)
+
+    @classmethod
+    def from_url(cls, url: str, **kwargs: Any) -> ClusterDatabase:
+        """``redis+cluster://[[user:]password@]host:port[,host:port...]`` (or
+        ``rediss+cluster://``); plain ``redis://host:port`` and ``rediss://`` name one startup
+        node. Other keyword arguments go to ``RedisCluster``. Unlike ``Database``, creating it
+        connects: redis-py's cluster client reads the slot map at once (1 round trip)."""
+        if not isinstance(url, str):
+            raise TypeError(f"url must be a str, got {type(url).__name__}")
+        script_dir = kwargs.pop("script_dir", None)
+        scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+        if scheme in ("redis", "rediss"):
+            url = url.replace("://", "+cluster://", 1)
+        hosts, options = parse_cluster_url(url)
+        options.update(kwargs)
+        nodes = [ClusterNode(host, port) for host, port in hosts]
+        return cls(startup_nodes=nodes, script_dir=script_dir, **options)
+
+    @property
+    def connection_options(self) -> dict[str, Any]:
+        """The keyword arguments every node connection is made with."""
+        return dict(self.nodes_manager.connection_kwargs)
+
+    def disconnect(self) -> None:
+        """Close every pooled connection of every node (they reconnect on next use)."""
+        self.disconnect_connection_pools()
+
+    def _script_scope(self, script_name: str, keys: list[Any]) -> Hashable:
+        if not keys:
+            return None  # any node: EVALSHA, reloading on NOSCRIPT
+        check_same_slot(self, keys, f"script {script_name!r}")
+        node = self.nodes_manager.get_node_from_slot(self.keyslot(keys[0]))
+        return node.name if node is not None else None
+

@@ -7,6 +7,10 @@ Key layout (the one upstream walrus uses, so either library reads the other's in
 - ``fts.<name>.<token>``: sorted set, member = document id, score = minus the token's term
   frequency in that document (lower is better)
 - ``temp.fts.<name>.<uuid>.<n>``: query temporaries, created and deleted inside one script
+
+On Redis Cluster ``<name>`` is hash-tagged in every key (``fts.{<name>}``,
+``doc.{<name>}.<id>``, ...; a name that already holds a ``{tag}`` is used as is), so a write
+or a query script touches one slot. The trade-off: a whole index lives on one shard.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from .cluster import tag_name
 from .containers import Set
 from .exceptions import WalrusError
 from .search.plan import TokenQuery, compile_query, run_token_query
@@ -116,7 +121,9 @@ class Index:
             stopwords_file=stopwords_file,
             min_word_length=min_word_length,
         )
-        self.members_key = f"fts.{name}"
+        # The name as it appears in keys: hash-tagged on a cluster, unchanged otherwise.
+        self.key_name: str = tag_name(database, name)
+        self.members_key = f"fts.{self.key_name}"
         self.members = Set(database, self.members_key)
 
     def __repr__(self) -> str:
@@ -126,16 +133,16 @@ class Index:
 
     def document_key(self, key: Any) -> str:
         """Name of the hash holding document ``key``."""
-        return f"doc.{self.name}.{_doc_id(key)}"
+        return f"doc.{self.key_name}.{_doc_id(key)}"
 
     def token_key(self, token: str) -> str:
         """Name of the sorted set of documents containing ``token``."""
-        return f"fts.{self.name}.{token}"
+        return f"fts.{self.key_name}.{token}"
 
     @property
     def _temp_prefix(self) -> str:
         # Contains the index name, so a {hash tag} in it puts temporaries in the same slot.
-        return f"temp.fts.{self.name}."
+        return f"temp.fts.{self.key_name}."
 
     # -- writes ----------------------------------------------------------------------------
 

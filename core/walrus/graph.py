@@ -4,7 +4,8 @@ Layout (upstream walrus's): the sorted set named after the graph holds, for each
 members with score 0, one per ordering of its parts: ``spo\\0<s>\\0<p>\\0<o>``,
 ``sop\\0<s>\\0<o>\\0<p>``, ``ops\\0<o>\\0<p>\\0<s>``, ``osp\\0<o>\\0<s>\\0<p>``,
 ``pso\\0<p>\\0<s>\\0<o>`` and ``pos\\0<p>\\0<o>\\0<s>``. Any combination of known parts is
-then a prefix of one ordering, read with one ZRANGEBYLEX.
+then a prefix of one ordering, read with one ZRANGEBYLEX. One key per graph, so it works
+unchanged on Redis Cluster (a whole graph lives on one shard).
 
 Fixed against upstream: ``query(s=..., o=...)`` returns the matching triples (upstream
 looked up the wrong prefix), values above U+00FF are found (the range end is the byte

@@ -2,6 +2,10 @@
 
 Everything uses SCAN (never KEYS) and deletes with UNLINK in batches, so a large keyspace is
 walked without blocking the server. Cost: one round trip per SCAN page plus one per batch.
+
+On Redis Cluster (a ``ClusterDatabase``) every primary is scanned, and each UNLINK batch is
+sent as one UNLINK per hash slot in one pipeline (one round trip per node), so no command
+ever mixes slots.
 """
 
 from __future__ import annotations
@@ -10,12 +14,20 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from .cluster import is_cluster
 from .utils import decode
 
 if TYPE_CHECKING:  # pragma: no cover
     from .database import Database
 
-__all__ = ["delete_matching", "escape_glob", "iter_matching", "prefix_counts", "server_summary"]
+__all__ = [
+    "delete_matching",
+    "escape_glob",
+    "iter_matching",
+    "prefix_counts",
+    "server_summary",
+    "unlink_keys",
+]
 
 _GLOB_SPECIAL = frozenset("\\*?[]")
 
@@ -67,7 +79,7 @@ def delete_matching(
         nonlocal total, chunk
         if not chunk:
             return
-        total += len(chunk) if dry_run else int(database.unlink(*chunk))
+        total += len(chunk) if dry_run else unlink_keys(database, chunk)
         chunk = []
         if on_progress is not None:
             on_progress(total)
@@ -78,6 +90,22 @@ def delete_matching(
             flush()
     flush()
     return total
+
+
+def unlink_keys(database: Database, keys: list[Any]) -> int:
+    """UNLINK ``keys``; returns how many existed. One round trip on one server; on a cluster,
+    one UNLINK per hash slot, pipelined (one round trip per node)."""
+    if not keys:
+        return 0
+    if not is_cluster(database):
+        return int(database.unlink(*keys))
+    by_slot: dict[int, list[Any]] = {}
+    for key in keys:
+        by_slot.setdefault(int(database.keyslot(key)), []).append(key)  # type: ignore[attr-defined]
+    pipe = database.pipeline(transaction=False)
+    for group in by_slot.values():
+        pipe.unlink(*group)
+    return sum(int(count) for count in pipe.execute())
 
 
 def prefix_counts(
@@ -111,6 +139,19 @@ def server_summary(database: Database) -> dict[str, Any]:
             "used_memory_human": None,
             "db": database.connection_pool.connection_kwargs.get("db", 0),
             "keys": int(database.dbsize()),
+            "expires": None,
+        }
+    if is_cluster(database):
+        primaries = database.get_primaries()  # type: ignore[attr-defined]
+        info = database.info(target_nodes=primaries[0])  # type: ignore[call-arg]
+        return {
+            "redis_version": info.get("redis_version"),
+            "mode": f"cluster ({len(primaries)} primaries)",
+            "uptime_seconds": info.get("uptime_in_seconds"),
+            "connected_clients": info.get("connected_clients"),
+            "used_memory_human": info.get("used_memory_human"),
+            "db": 0,
+            "keys": sum(int(database.dbsize(target_nodes=node)) for node in primaries),  # type: ignore[call-arg]
             "expires": None,
         }
     info = database.info()

@@ -7,6 +7,10 @@ Key layout (upstream walrus's, so either library sees the other's locks):
 - ``lock.event:<name>``: wake-up list; a release pushes one token there (with a short
   expiry, so the list never outlives its use) and a blocked acquirer BLPOPs it
 
+On Redis Cluster the name is hash-tagged so both keys share a slot (the release script
+touches both): ``lock:{<name>}`` and ``lock.event:{<name>}`` (a name that already holds a
+``{tag}`` is used as is). Single-server layouts are unchanged.
+
 A blocked ``acquire`` waits on BLPOP, never in a sleep loop. Each wait lasts at most the
 holder's remaining ttl (read atomically with the failed attempt), so a lock that expires
 instead of being released is picked up as soon as it expires, also for ttls under a second
@@ -23,6 +27,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from .cluster import tag_name
 from .exceptions import WalrusError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -110,12 +115,13 @@ class Lock:
             raise ValueError("lock_id must not be empty")
         self.database = database
         self._lock_id: str | bytes = lock_id
-        if isinstance(self.name, bytes):
-            self.key: str | bytes = b"lock:" + self.name
-            self.event: str | bytes = b"lock.event:" + self.name
+        stored = tag_name(database, self.name)  # "{name}" on a cluster: one slot for both keys
+        if isinstance(stored, bytes):
+            self.key: str | bytes = b"lock:" + stored
+            self.event: str | bytes = b"lock.event:" + stored
         else:
-            self.key = f"lock:{self.name}"
-            self.event = f"lock.event:{self.name}"
+            self.key = f"lock:{stored}"
+            self.event = f"lock.event:{stored}"
 
     def __repr__(self) -> str:
         return f"<Lock {self.name!r} ttl={self.ttl!r}>"
@@ -277,7 +283,10 @@ class Lock:
         return locked_call  # type: ignore[return-value]
 
     def _wait_cap(self) -> float:
-        socket_timeout = self.database.connection_pool.connection_kwargs.get("socket_timeout")
+        options = getattr(self.database, "connection_options", None)
+        if options is None:  # a plain redis-py client
+            options = self.database.connection_pool.connection_kwargs
+        socket_timeout = options.get("socket_timeout")
         if socket_timeout:
             # Leave the reply time to arrive before the socket gives up.
             return max(0.001, min(self.max_wait, float(socket_timeout) / 2))

@@ -5,6 +5,10 @@ first, at most ``limit`` long. Differences from upstream (docs/compat.md): the d
 the write are one Lua call on the server's clock, so concurrent clients cannot both take the
 last slot and skewed client clocks do not matter; lists expire with the window (upstream
 used ``limit * 2`` seconds, which could reset a limit early or keep keys too long).
+
+On Redis Cluster the key part is hash-tagged, ``<name>:{<key>}``, so the stacked limits of
+one caller (several names, the same key) are decided by one script in one slot; limits of
+one call whose keys cannot share a slot raise ``CrossSlotError`` before anything is sent.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from .cluster import check_same_slot, hash_tag, is_cluster
 from .exceptions import WalrusError
 from .keys import call_key
 
@@ -102,7 +107,18 @@ class LimitSpec:
 
     @property
     def redis_key(self) -> str:
+        """The single-server key ``<name>:<key>`` (see ``storage_key`` for any server)."""
         return f"{self.name}:{self.key}"
+
+    def storage_key(self, database: Any) -> str:
+        """The key on ``database``: ``<name>:<key>``, or ``<name>:{<key>}`` on Redis Cluster
+        (a key that already holds a ``{tag}`` is kept as is). ValueError for an empty key on
+        a cluster (it cannot be tagged)."""
+        if not is_cluster(database):
+            return self.redis_key
+        if not self.key:
+            raise ValueError(f"rate limit {self.name!r}: an empty key cannot be hash-tagged on Redis Cluster")
+        return f"{self.name}:{hash_tag(self.key)}"
 
 
 @dataclass(frozen=True)
@@ -123,20 +139,21 @@ def check_limits(
 
     All-or-nothing: the events are recorded only when every limit allows them, so a refused
     request spends no budget of any stacked limit. ``cost=0`` only looks. Returns one result
-    per spec, in order; ``allowed`` is the joint decision.
+    per spec, in order; ``allowed`` is the joint decision. On Redis Cluster the specs' keys
+    must share a slot (same key, or a common ``{tag}``): CrossSlotError otherwise.
     """
     if isinstance(cost, bool) or not isinstance(cost, int) or cost < 0:
         raise ValueError(f"cost must be an int >= 0, got {cost!r}")
     if not specs:
         raise ValueError("check_limits needs at least one LimitSpec")
     args: list[Any] = [cost]
-    for spec in specs:
+    keys = [spec.storage_key(database) for spec in specs]
+    for spec, key in zip(specs, keys, strict=True):
         if cost > spec.limit:
-            raise ValueError(f"cost {cost} can never fit in limit {spec.limit} of {spec.redis_key!r}")
+            raise ValueError(f"cost {cost} can never fit in limit {spec.limit} of {key!r}")
         args.extend((spec.limit, repr(spec.per)))
-    raw = database.run_script(
-        "rate_limit", keys=[spec.redis_key for spec in specs], args=args, client=client
-    )
+    check_same_slot(database, keys, "rate limits checked together")
+    raw = database.run_script("rate_limit", keys=keys, args=args, client=client)
     results = []
     for index, spec in enumerate(specs):
         allowed, remaining, reset_ms, retry_ms = (int(v) for v in raw[4 * index : 4 * index + 4])
@@ -190,7 +207,7 @@ class RateLimit:
 
     def reset(self, key: Any) -> bool:
         """Forget every event of ``key`` (1 round trip). True when there was something to forget."""
-        return bool(self.database.delete(self._spec(key).redis_key))
+        return bool(self.database.delete(self._spec(key).storage_key(self.database)))
 
     def rate_limited(self, key_function: Callable[..., Any] | None = None) -> Callable[[F], F]:
         """Decorator raising ``RateLimitException`` (with ``retry_after``) once a key is over.

@@ -174,4 +174,4 @@ def reset(app: Any) -> None:
         _settings.pop(app, None)
         database = _databases.pop(app, None)
     if database is not None:
-        database.connection_pool.disconnect()
+        database.disconnect()

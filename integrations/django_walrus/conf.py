@@ -127,7 +127,7 @@ def reset_databases(**_: Any) -> None:
     """Drop cached Databases (their pools are disconnected); the next use re-reads settings."""
     with _lock:
         for database in _databases.values():
-            database.connection_pool.disconnect()
+            database.disconnect()
         _databases.clear()
 
 

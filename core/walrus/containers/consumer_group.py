@@ -4,6 +4,9 @@ A ``ConsumerGroup`` names a group, the streams it reads and the consumer reading
 is reachable as an attribute named after its key (``cg.stream_1`` for ``stream-1``, see
 ``walrus.utils.make_python_attr``) and through ``cg.stream(key)``; both give a
 ``ConsumerGroupStream`` with the per-stream commands (XACK, XCLAIM, XPENDING ...).
+
+``read`` is one XREADGROUP over every stream: on Redis Cluster a group's streams must share
+a hash slot (a common ``{tag}``), or ``walrus.cluster.CrossSlotError`` names them.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from redis.exceptions import ResponseError
 
+from ..cluster import check_same_slot
 from ..utils import decode, encode, make_python_attr
 from .errors import ContainerTypeError, ContainerValueError, WrongTypeError, guard, raise_wrong_type
 from .streams import (
@@ -328,6 +332,7 @@ class ConsumerGroup:
         limit = _check_optional(label, count, "count", 1)
         wait = _check_optional(label, block, "block", 0)
         name = self._consumer if consumer is None else _check_name(label, consumer, "consumer")
+        check_same_slot(self.database, list(self.keys), "XREADGROUP")
         try:
             reply = self.database.xreadgroup(
                 self.name, name, dict.fromkeys(self.keys, ">"), count=limit, block=wait

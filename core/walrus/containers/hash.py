@@ -69,7 +69,7 @@ class Hash(Container):
             pipe.delete(key)
         if mapping:
             pipe.hset(key, mapping=mapping)
-        if pipe.command_stack:
+        if len(pipe):  # len(): cluster pipelines queue elsewhere than command_stack
             hsh._run_pipe(pipe)
         return hsh
 

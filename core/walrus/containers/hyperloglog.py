@@ -1,9 +1,15 @@
-"""``HyperLogLog``: approximate distinct counting (PFADD / PFCOUNT / PFMERGE)."""
+"""``HyperLogLog``: approximate distinct counting (PFADD / PFCOUNT / PFMERGE).
+
+``count(*others)`` and ``merge`` touch several keys in one command: on Redis Cluster they
+must share a hash slot (a common ``{tag}``), or ``walrus.cluster.CrossSlotError`` is raised,
+naming the keys, before anything is sent.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from ..cluster import check_same_slot
 from .base import Container
 from .errors import ContainerTypeError, check_values, guard
 
@@ -36,7 +42,9 @@ class HyperLogLog(Container):
 
     @guard
     def _count(self, others: list[HyperLogLog]) -> int:
-        return int(self.database.pfcount(self.key, *(o.key for o in others)))
+        keys = [self.key, *(o.key for o in others)]
+        check_same_slot(self.database, keys, "PFCOUNT")
+        return int(self.database.pfcount(*keys))
 
     def _others(self, others: tuple[Any, ...]) -> list[HyperLogLog]:
         result: list[HyperLogLog] = []
@@ -67,7 +75,9 @@ class HyperLogLog(Container):
     @guard
     def _merge(self, dest: HyperLogLog, others: list[HyperLogLog]) -> None:
         # PFMERGE also reads dest, so the error path checks its type too.
-        self.database.pfmerge(dest.key, self.key, *(o.key for o in others))
+        keys = [dest.key, self.key, *(o.key for o in others)]
+        check_same_slot(self.database, keys, "PFMERGE")
+        self.database.pfmerge(*keys)
 
     def __ior__(self, other: Any) -> HyperLogLog:
         """Merge ``other`` into this HyperLogLog (PFMERGE into this key). 1 round trip."""

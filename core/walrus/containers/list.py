@@ -85,7 +85,7 @@ class List(Container):
             pipe.delete(key)
         if values:
             pipe.rpush(key, *values)
-        if pipe.command_stack:
+        if len(pipe):  # len(): cluster pipelines queue elsewhere than command_stack
             lst._run_pipe(pipe)
         return lst
 

@@ -1,4 +1,11 @@
-"""``Set``: a Redis set with a Python set-like interface."""
+"""``Set``: a Redis set with a Python set-like interface.
+
+Set algebra over several keys (``&``, ``|``, ``-``, their in-place forms, ``diffstore``,
+``interstore``, ``unionstore``) is one command: on Redis Cluster every key involved,
+destination included, must share a hash slot (give them a common ``{tag}``, e.g.
+``"{team}:a"`` and ``"{team}:b"``). Otherwise ``walrus.cluster.CrossSlotError`` is raised,
+naming the keys, before anything is sent.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
+from ..cluster import check_same_slot
 from ..utils import decode as _decode
 from .base import Container
 from .errors import ContainerTypeError, check_value, check_values, guard
@@ -43,7 +51,7 @@ class Set(Container):
             pipe.delete(key)
         if members:
             pipe.sadd(key, *members)
-        if pipe.command_stack:
+        if len(pipe):  # len(): cluster pipelines queue elsewhere than command_stack
             st._run_pipe(pipe)
         return st
 
@@ -148,11 +156,13 @@ class Set(Container):
     @guard
     def _combine(self, command: str, others: list[Set]) -> set[Any]:
         keys = [self.key, *(o.key for o in others)]
+        check_same_slot(self.database, keys, command)  # CrossSlotError before sending
         return set(self.database.execute_command(command, *keys))
 
     @guard
     def _store(self, command: str, dest: Any, others: list[Set]) -> int:
         keys = [self.key, *(o.key for o in others)]
+        check_same_slot(self.database, [dest, *keys], command)
         return int(self.database.execute_command(command, dest, *keys))
 
     def __and__(self, other: Any) -> set[Any]:

@@ -1,4 +1,9 @@
-"""``ZSet``: a Redis sorted set that acts like both a set and a dict of member -> score."""
+"""``ZSet``: a Redis sorted set that acts like both a set and a dict of member -> score.
+
+``interstore``/``unionstore`` are one command over several keys: on Redis Cluster they must
+all share a hash slot (a common ``{tag}``), or ``walrus.cluster.CrossSlotError`` is raised,
+naming the keys, before anything is sent.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
+from ..cluster import check_same_slot
 from ..utils import decode as _decode
 from .base import Container
 from .errors import (
@@ -74,7 +80,7 @@ class ZSet(Container):
             pipe.delete(key)
         if mapping:
             pipe.zadd(key, mapping)
-        if pipe.command_stack:
+        if len(pipe):  # len(): cluster pipelines queue elsewhere than command_stack
             zs._run_pipe(pipe)
         return zs
 
@@ -500,6 +506,7 @@ class ZSet(Container):
                     f"{self!r}: aggregate must be 'SUM', 'MIN' or 'MAX', got {aggregate!r}"
                 )
             args += ["AGGREGATE", aggregate.upper()]
+        check_same_slot(self.database, [dest, *keys], command)
         return int(self.database.execute_command(command, *args))
 
     def _dest(self, dest: Any) -> Any:

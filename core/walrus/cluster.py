@@ -1,0 +1,209 @@
+"""Redis Cluster and Sentinel support: hash tags, slot checks and the extra URL forms.
+
+On Redis Cluster a command or Lua script may only touch keys of one hash slot. walrus keeps
+the keys one operation touches together in one slot by giving them a common ``{hash tag}``
+(only on a cluster: single-server key layouts do not change). Helpers build tagged names with
+``tag_name(database, name)`` (also ``database.tag(name)``); multi-key calls whose keys the
+caller chose are checked with ``check_same_slot`` and refused with ``CrossSlotError`` before
+anything is sent.
+
+URL forms (``Database.from_url``):
+
+- ``redis+cluster://[[user:]password@]host:port[,host:port...][?option=value]``; also
+  ``rediss+cluster://`` for TLS. Every listed node is a startup node.
+- ``redis+sentinel://[[user:]password@]host:port[,host:port...]/service_name[/db]``; also
+  ``rediss+sentinel://``. The hosts are the sentinels; the credentials are the data servers'.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+from urllib.parse import unquote
+
+from redis.connection import SSLConnection, parse_url
+from redis.crc import key_slot as _crc_key_slot
+
+from .exceptions import WalrusError
+
+__all__ = [
+    "CLUSTER_SCHEMES",
+    "SENTINEL_SCHEMES",
+    "CrossSlotError",
+    "check_same_slot",
+    "has_hash_tag",
+    "hash_tag",
+    "is_cluster",
+    "key_slot",
+    "parse_cluster_url",
+    "parse_sentinel_url",
+    "tag_name",
+]
+
+CLUSTER_SCHEMES = ("redis+cluster", "rediss+cluster")
+SENTINEL_SCHEMES = ("redis+sentinel", "rediss+sentinel")
+
+
+class CrossSlotError(WalrusError, ValueError):
+    """Keys that one operation must touch together live in different cluster hash slots.
+
+    Give them a common hash tag (the same ``{...}`` part in every name) to use them together.
+    """
+
+
+def _key_bytes(key: Any) -> bytes:
+    if isinstance(key, bytes):
+        return key
+    if isinstance(key, (bytearray, memoryview)):
+        return bytes(key)
+    if isinstance(key, str):
+        return key.encode("utf-8")
+    return str(key).encode("utf-8")
+
+
+def key_slot(key: Any) -> int:
+    """The cluster hash slot (0..16383) of ``key`` (str keys as UTF-8, like redis-py)."""
+    return int(_crc_key_slot(_key_bytes(key)))
+
+
+def has_hash_tag(name: str | bytes) -> bool:
+    """Whether ``name`` already has a hash tag: a ``{`` followed later by ``}`` with at least
+    one character between (the first such pair decides the slot)."""
+    raw = _key_bytes(name)
+    start = raw.find(b"{")
+    if start < 0:
+        return False
+    end = raw.find(b"}", start + 1)
+    return end > start + 1
+
+
+def hash_tag(name: str | bytes) -> Any:
+    """``name`` wrapped as ``{name}``, or unchanged when it already has a hash tag (so a name
+    like ``"{user:1}:report"`` keeps the slot its author chose). Same type as ``name``.
+
+    Raises ValueError for an empty name or one that cannot be wrapped into a valid tag (it
+    starts with ``}``)."""
+    if not name:
+        raise ValueError("cannot hash-tag an empty name")
+    if has_hash_tag(name):
+        return name
+    wrapped: str | bytes = b"{" + name + b"}" if isinstance(name, bytes) else "{" + name + "}"
+    if not has_hash_tag(wrapped):
+        raise ValueError(
+            f"cannot hash-tag {name!r} for Redis Cluster: a name starting with '}}' has no valid "
+            "{tag}; choose the tag yourself, e.g. '{mytag}' + name"
+        )
+    return wrapped
+
+
+def is_cluster(database: Any) -> bool:
+    """Whether ``database`` talks to a Redis Cluster (a ``ClusterDatabase``)."""
+    return bool(getattr(database, "is_cluster", False))
+
+
+def tag_name(database: Any, name: Any) -> Any:
+    """``hash_tag(name)`` on a cluster, ``name`` unchanged otherwise."""
+    return hash_tag(name) if is_cluster(database) else name
+
+
+def check_same_slot(database: Any, keys: Iterable[Any], operation: str) -> None:
+    """On a cluster, raise CrossSlotError naming ``operation`` and the keys (with their
+    slots) when they do not all share one hash slot. No-op on a single server."""
+    if not is_cluster(database):
+        return
+    key_list = list(keys)
+    slots = {key_slot(key) for key in key_list}
+    if len(slots) > 1:
+        described = ", ".join(f"{key!r} (slot {key_slot(key)})" for key in key_list)
+        raise CrossSlotError(
+            f"{operation} needs its keys in one Redis Cluster hash slot, got {described}; "
+            "give them a common hash tag, e.g. '{tag}:a' and '{tag}:b'"
+        )
+
+
+# -- URLs -------------------------------------------------------------------------------------
+
+
+def _split_url(url: str, schemes: Sequence[str]) -> tuple[str, str, list[tuple[str, int]], str, str]:
+    """``(scheme, userinfo, [(host, port)], path, query)`` of a multi-host URL."""
+    if "://" not in url:
+        raise ValueError(f"not a URL: {url!r}")
+    scheme, rest = url.split("://", 1)
+    scheme = scheme.lower()
+    if scheme not in schemes:
+        raise ValueError(f"unsupported URL scheme {scheme!r} in {url!r}: expected one of {', '.join(schemes)}")
+    rest, _, query = rest.partition("?")
+    netloc, slash, path = rest.partition("/")
+    userinfo, at, hostlist = netloc.rpartition("@")
+    if not at:
+        userinfo, hostlist = "", netloc
+    hosts: list[tuple[str, int]] = []
+    for item in hostlist.split(","):
+        item = item.strip()
+        if not item:
+            raise ValueError(f"empty host in {url!r}: expected host:port[,host:port...]")
+        if item.startswith("["):  # [ipv6]:port
+            host, _, tail = item[1:].partition("]")
+            port_text = tail[1:] if tail.startswith(":") else ""
+        else:
+            host, _, port_text = item.rpartition(":") if ":" in item else (item, "", "")
+        try:
+            port = int(port_text) if port_text else 6379
+        except ValueError:
+            raise ValueError(f"bad port in host {item!r} of {url!r}") from None
+        if not host or not 0 < port < 65536:
+            raise ValueError(f"bad host {item!r} in {url!r}: expected host:port")
+        hosts.append((unquote(host), port))
+    return scheme, userinfo, hosts, (slash + path), query
+
+
+def _connection_kwargs(scheme: str, userinfo: str, path: str, query: str) -> dict[str, Any]:
+    """Credentials, db and query options, parsed the way redis-py parses a single URL."""
+    base = "rediss" if scheme.startswith("rediss") else "redis"
+    single = f"{base}://{userinfo + '@' if userinfo else ''}localhost{path}"
+    if query:
+        single += "?" + query
+    kwargs = parse_url(single)
+    kwargs.pop("host", None)
+    kwargs.pop("port", None)
+    if kwargs.pop("connection_class", None) is SSLConnection:
+        kwargs["ssl"] = True
+    return kwargs
+
+
+def parse_cluster_url(url: str) -> tuple[list[tuple[str, int]], dict[str, Any]]:
+    """``redis+cluster://...`` -> (startup nodes, client keyword arguments).
+
+    Raises ValueError for another scheme, a bad host list or a db other than 0 (a cluster
+    has only db 0)."""
+    scheme, userinfo, hosts, path, query = _split_url(url, CLUSTER_SCHEMES)
+    kwargs = _connection_kwargs(scheme, userinfo, path, query)
+    db = kwargs.pop("db", 0)
+    if db not in (0, "0"):
+        raise ValueError(f"Redis Cluster has only db 0, got db {db!r} in {url!r}")
+    return hosts, kwargs
+
+
+def parse_sentinel_url(url: str) -> tuple[list[tuple[str, int]], str, dict[str, Any]]:
+    """``redis+sentinel://[password@]host:port[,...]/service_name[/db]`` -> (sentinel
+    addresses, service name, connection keyword arguments for the data servers).
+
+    Raises ValueError for another scheme, a bad host list, a missing service name or a
+    non-integer db."""
+    scheme, userinfo, hosts, path, query = _split_url(url, SENTINEL_SCHEMES)
+    parts = [unquote(p) for p in path.split("/") if p]
+    if not parts or len(parts) > 2:
+        raise ValueError(
+            f"sentinel URL {url!r} needs a service name: "
+            "redis+sentinel://host:port[,host:port]/service_name[/db]"
+        )
+    service = parts[0]
+    db_path = ""
+    if len(parts) == 2:
+        if not parts[1].isdigit():
+            raise ValueError(f"db must be an integer in {url!r}, got {parts[1]!r}")
+        db_path = "/" + parts[1]
+    if userinfo and ":" not in userinfo:
+        userinfo = ":" + userinfo  # "password@" alone is the password, not a user name
+    kwargs = _connection_kwargs(scheme, userinfo, db_path, query)
+    return hosts, service, kwargs
