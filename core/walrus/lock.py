@@ -24,6 +24,7 @@ import math
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -33,7 +34,7 @@ from .exceptions import WalrusError
 if TYPE_CHECKING:  # pragma: no cover
     from .database import Database
 
-__all__ = ["Lock", "LockError", "LockExpired", "LockNotOwned"]
+__all__ = ["HeldLock", "Lock", "LockError", "LockExpired", "LockNotOwned", "held_locks"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -291,3 +292,51 @@ class Lock:
             # Leave the reply time to arrive before the socket gives up.
             return max(0.001, min(self.max_wait, float(socket_timeout) / 2))
         return self.max_wait
+
+
+@dataclass(frozen=True)
+class HeldLock:
+    """A lock someone holds: ``name`` as given to ``Lock``, the ``owner`` token and the
+    seconds left before it expires (None: no expiry)."""
+
+    name: str
+    owner: str
+    ttl: float | None
+
+
+def held_locks(database: Database, prefix: str = "", page: int = 500) -> list[HeldLock]:
+    """Every held lock whose name starts with ``prefix``, sorted by name.
+
+    Cost: one round trip per SCAN page (every primary on a cluster) plus one pipelined
+    GET + PTTL per ``page`` locks. Wake-up lists are not locks and are not listed.
+    """
+    if not isinstance(prefix, str):
+        raise TypeError(f"prefix must be a str, got {type(prefix).__name__}")
+    from .keyspace import escape_glob, iter_matching
+
+    cluster = bool(getattr(database, "is_cluster", False))
+    # On a cluster the name is stored as "{name}": match both spellings of the prefix.
+    patterns = ["lock:" + escape_glob(prefix) + "*"]
+    if cluster:
+        patterns.append("lock:{" + escape_glob(prefix) + "*")
+    keys = list(iter_matching(database, patterns, batch=page))
+    found: list[HeldLock] = []
+    for start in range(0, len(keys), page):
+        chunk = keys[start : start + page]
+        pipe = database.pipeline(transaction=False)
+        for key in chunk:
+            pipe.get(key)
+            pipe.pttl(key)
+        replies = pipe.execute()
+        for index, key in enumerate(chunk):
+            owner, left = replies[2 * index], int(replies[2 * index + 1])
+            if owner is None or left == -2:
+                continue  # released between SCAN and GET
+            name = key.decode("utf-8", "replace")[len("lock:") :]
+            if cluster and name.startswith("{") and name.endswith("}"):
+                name = name[1:-1]
+            if not name.startswith(prefix):
+                continue
+            token = owner.decode("utf-8", "replace") if isinstance(owner, bytes) else str(owner)
+            found.append(HeldLock(name, token, None if left == -1 else left / 1000.0))
+    return sorted(found, key=lambda held: held.name)

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from walrus import Database
-from walrus.keyspace import escape_glob, iter_matching
-from walrus.lock import Lock
+from walrus.lock import Lock, held_locks
 
 from .config import get_database, get_settings
 
@@ -50,10 +49,6 @@ def _resolve(app: Any, database: Database | None, prefix: str | None) -> tuple[D
     return database, prefix
 
 
-def _text(value: Any) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
-
-
 def list_locks(
     app: Any = None,
     *,
@@ -63,31 +58,17 @@ def list_locks(
 ) -> list[LockInfo]:
     """Locks held under the app's prefix (or only ``task``'s), sorted by name.
 
-    Cost: one round trip per SCAN page plus one pipelined GET + PTTL per page of 500 keys.
+    Cost: as ``walrus.lock.held_locks``: one round trip per SCAN page plus one pipelined
+    GET + PTTL per page of 500 keys.
     """
     database, prefix = _resolve(app, database, prefix)
     if task is not None and (not isinstance(task, str) or not task):
         raise ValueError(f"task must be a non-empty task name, got {task!r}")
-    pattern = "lock:" + escape_glob(prefix + (f"{task}:" if task else "")) + "*"
-    keys = list(iter_matching(database, [pattern], batch=_PAGE))
-    found: list[LockInfo] = []
-    for start in range(0, len(keys), _PAGE):
-        page = keys[start : start + _PAGE]
-        pipe = database.pipeline(transaction=False)
-        for key in page:
-            pipe.get(key)
-            pipe.pttl(key)
-        replies = pipe.execute()
-        for index, key in enumerate(page):
-            owner, left = replies[2 * index], int(replies[2 * index + 1])
-            if owner is None or left == -2:
-                continue  # released between SCAN and GET
-            name = _text(key)[len("lock:") :]
-            rest = name[len(prefix) :]
-            task_name = rest.rpartition(":")[0] or None
-            token = _text(owner)
-            found.append(LockInfo(name, token, token, task_name, None if left == -1 else left / 1000.0))
-    return sorted(found, key=lambda info: info.name)
+    found = []
+    for held in held_locks(database, prefix + (f"{task}:" if task else ""), page=_PAGE):
+        task_name = held.name[len(prefix) :].rpartition(":")[0] or None
+        found.append(LockInfo(held.name, held.owner, held.owner, task_name, held.ttl))
+    return found
 
 
 def release_lock(

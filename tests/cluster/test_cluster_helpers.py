@@ -210,3 +210,14 @@ def test_listener_on_cluster(cluster_db: ClusterDatabase) -> None:
         time.sleep(0.05)
     assert thread.stop()
     assert got and got[0] == b"hello"
+
+
+def test_held_locks_on_every_primary(cluster_db: ClusterDatabase) -> None:
+    from walrus.lock import held_locks
+
+    names = [f"job:{i}" for i in range(12)]  # spread over the three primaries' slots
+    for name in names:
+        assert cluster_db.lock(name, ttl=5000, lock_id=f"owner-{name}").acquire()
+    found = held_locks(cluster_db, "job:")
+    assert sorted(h.name for h in found) == sorted(names)
+    assert all(h.owner == f"owner-{h.name}" for h in found)

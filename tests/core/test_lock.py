@@ -317,3 +317,21 @@ def test_bad_input_raises_before_anything_is_written(db: Database) -> None:
     with pytest.raises(TypeError, match="block"):
         lock.acquire(block=1)  # type: ignore[arg-type]
     assert db.dbsize() == 0
+
+
+def test_held_locks_lists_owner_and_ttl(db: Database) -> None:
+    from walrus.lock import held_locks
+
+    a = db.lock("jobs:a", ttl=5000, lock_id="owner-a")
+    b = db.lock("jobs:b", lock_id="owner-b")
+    other = db.lock("other", ttl=5000)
+    assert a.acquire() and b.acquire() and other.acquire()
+    db.lpush("lock.event:jobs:x", 1)  # a wake-up list is not a lock
+    found = held_locks(db, "jobs:")
+    assert [(h.name, h.owner) for h in found] == [("jobs:a", "owner-a"), ("jobs:b", "owner-b")]
+    assert 0 < found[0].ttl <= 5.0 and found[1].ttl is None
+    assert [h.name for h in held_locks(db)] == ["jobs:a", "jobs:b", "other"]
+    a.release()
+    assert [h.name for h in held_locks(db, "jobs:")] == ["jobs:b"]
+    with pytest.raises(TypeError):
+        held_locks(db, 3)  # type: ignore[arg-type]

@@ -3,7 +3,8 @@
 The rule: an active superuser may do everything. Another active staff user needs
 ``django_walrus.<action>_<slug>`` (action: ``view``, ``add``, ``change``, ``delete``;
 ``change`` implies ``view``) for a model, and ``django_walrus.view_redis_server`` for the
-server page. The permissions hang off one content type, app label ``django_walrus``, model
+server page, ``django_walrus.view_locks`` / ``django_walrus.release_locks`` for the locks
+page (see who holds which lock / force one free). The permissions hang off one content type, app label ``django_walrus``, model
 ``walrusmodel``; ``create_permissions()`` creates it and one permission per registered model
 and action (idempotent; it runs after ``migrate``), so they can be granted to users and
 groups in the auth admin like any other.
@@ -17,6 +18,8 @@ __all__ = [
     "ACTIONS",
     "APP_LABEL",
     "CONTENT_TYPE_MODEL",
+    "LOCKS_RELEASE_CODENAME",
+    "LOCKS_VIEW_CODENAME",
     "SERVER_CODENAME",
     "create_permissions",
     "perm_name",
@@ -26,6 +29,8 @@ APP_LABEL = "django_walrus"
 CONTENT_TYPE_MODEL = "walrusmodel"
 ACTIONS = ("view", "add", "change", "delete")
 SERVER_CODENAME = "view_redis_server"
+LOCKS_VIEW_CODENAME = "view_locks"
+LOCKS_RELEASE_CODENAME = "release_locks"
 
 
 def perm_name(action: str, slug: str) -> str:
@@ -47,7 +52,11 @@ def create_permissions(site: Any = None, using: str = "default") -> list[Any]:
     content_type, _ = ContentType.objects.using(using).get_or_create(
         app_label=APP_LABEL, model=CONTENT_TYPE_MODEL
     )
-    wanted = {SERVER_CODENAME: "Can view the Redis server page"}
+    wanted = {
+        SERVER_CODENAME: "Can view the Redis server page",
+        LOCKS_VIEW_CODENAME: "Can view held walrus locks",
+        LOCKS_RELEASE_CODENAME: "Can force walrus locks free",
+    }
     for model_admin in registry_for(site).admins():
         for action in ACTIONS:
             wanted[f"{action}_{model_admin.slug}"] = f"Can {action} {model_admin.verbose_name} (walrus)"

@@ -109,6 +109,17 @@ class WalrusRegistry:
         user = request.user
         return bool(user.is_active and user.is_staff and user.has_perm(f"{PERM_APP}.{SERVER_CODENAME}"))
 
+    def can_view_locks(self, request: HttpRequest, release: bool = False) -> bool:
+        """Whether the user may see the locks page (``release``: and force locks free)."""
+        from .permissions import APP_LABEL as PERM_APP
+        from .permissions import LOCKS_RELEASE_CODENAME, LOCKS_VIEW_CODENAME
+
+        user = request.user
+        wanted = [f"{PERM_APP}.{LOCKS_VIEW_CODENAME}"]
+        if release:
+            wanted.append(f"{PERM_APP}.{LOCKS_RELEASE_CODENAME}")
+        return bool(user.is_active and user.is_staff and user.has_perms(wanted))
+
     def app_dict(self, request: HttpRequest) -> dict[str, Any] | None:
         """This site's walrus section in the format of ``AdminSite.get_app_list`` (None
         when the user may see none of it)."""
@@ -137,7 +148,7 @@ class WalrusRegistry:
                     "view_only": can_view and not can_change,
                 }
             )
-        if not models and not self.can_view_server(request):
+        if not models and not self.can_view_server(request) and not self.can_view_locks(request):
             return None
         return {
             "name": self.name,

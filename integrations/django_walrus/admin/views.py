@@ -16,6 +16,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from walrus.keyspace import prefix_counts, server_summary
+from walrus.lock import Lock, held_locks
 from walrus.models import HashField, ListField, Model, SetField, ZSetField
 
 from ..conf import alias_settings, get_database, safe_url, walrus_settings
@@ -44,6 +45,7 @@ def walrus_urls(site: Any, registry: WalrusRegistry) -> list[Any]:
     return [
         path("walrus/", wrap(index_view), name="walrus_index"),
         path("walrus/server/", wrap(server_view), name="walrus_server"),
+        path("walrus/locks/", wrap(locks_view), name="walrus_locks"),
         path("walrus/<slug:slug>/", wrap(changelist_view), name="walrus_changelist"),
         path("walrus/<slug:slug>/add/", wrap(add_view), name="walrus_add"),
         path("walrus/<slug:slug>/<str:object_id>/change/", wrap(change_view), name="walrus_change"),
@@ -146,6 +148,7 @@ def index_view(page: _Page) -> HttpResponse:
         page.registry.name,
         app_list=[section],
         server_url=page.url("walrus_server") if page.registry.can_view_server(page.request) else None,
+        locks_url=page.url("walrus_locks") if page.registry.can_view_locks(page.request) else None,
     )
     return page.render("django_walrus/admin/index.html", context)
 
@@ -306,3 +309,46 @@ def server_view(page: _Page) -> HttpResponse:
         models=models,
     )
     return page.render("django_walrus/admin/server.html", context)
+
+
+def _alias(page: _Page) -> str:
+    alias = page.request.GET.get("alias") or page.request.POST.get("alias") or "default"
+    if alias not in walrus_settings():
+        raise Http404(f"no WALRUS alias {alias!r}")
+    return alias
+
+
+def locks_view(page: _Page) -> HttpResponse:
+    """Held walrus locks (Celery task locks included): name, owner token, time left; with
+    ``release_locks`` a POST forces one free and wakes a waiter. SCAN + one pipelined page."""
+    if not page.registry.can_view_locks(page.request):
+        raise PermissionDenied
+    alias = _alias(page)
+    database = get_database(alias)
+    can_release = page.registry.can_view_locks(page.request, release=True)
+    if page.request.method == "POST":
+        if not can_release:
+            raise PermissionDenied
+        name = page.request.POST.get("release", "")
+        if not name:
+            raise Http404("no lock named")
+        if Lock(database, name).clear():
+            messages.success(page.request, f"Lock “{name}” was forced free.", fail_silently=True)
+        else:
+            messages.warning(page.request, f"Lock “{name}” was not held.", fail_silently=True)
+        return HttpResponseRedirect(f"{page.url('walrus_locks')}?alias={alias}")
+    prefix = page.request.GET.get("prefix", "")
+    locks = [
+        {"name": held.name, "owner": held.owner,
+         "ttl": _ttl_text(-1 if held.ttl is None else int(held.ttl * 1000))}
+        for held in held_locks(database, prefix)
+    ]
+    context = page.context(
+        "Locks",
+        alias=alias,
+        aliases=[{"name": a, "url": f"?alias={a}", "current": a == alias} for a in sorted(walrus_settings())],
+        prefix=prefix,
+        locks=locks,
+        can_release=can_release,
+    )
+    return page.render("django_walrus/admin/locks.html", context)
