@@ -22,9 +22,9 @@ $(DJ42_STAMP): pyproject.toml
 
 install: $(STAMP) $(DJ42_STAMP)
 
-## demo: the example on the embedded memory:// engine (no Redis server needed)
+## demo: the example Django site on the embedded memory:// engine (no Redis server needed)
 demo: $(STAMP)
-	$(PY) -m walrus.demo
+	$(PY) example_projects/django_site/demo.py
 
 ## test: lint, type-check, then the whole suite against a real redis-server the fixture starts
 test: $(STAMP) $(DJ42_STAMP)

@@ -1,0 +1,1 @@
+"""Example projects of the walrus suite (a Django site and a Flask app)."""

@@ -1,0 +1,20 @@
+"""The link board's Celery app.
+
+On the embedded ``memory://`` engine (the default) tasks run eagerly in the web process:
+the engine lives inside that process, so no worker could see its data. With ``WALRUS_URL``
+pointing at a real server, tasks go through that server to a worker
+(``celery -A linkboard worker -l INFO``, run from example_projects/django_site/).
+Task locks use the ``WALRUS`` setting's default alias (celery_walrus reads it).
+"""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "linkboard.settings")
+
+app = Celery("linkboard")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

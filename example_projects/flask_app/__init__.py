@@ -1,0 +1,1 @@
+"""The Flask example of the walrus suite (``create_app`` in ``app.py``)."""

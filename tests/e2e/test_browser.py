@@ -1,0 +1,107 @@
+"""The demo in a real browser (Debian's chromium driven by Playwright): log into the admin,
+open the walrus Link list, search, edit a link, see the change; a screenshot is saved to
+``test-artifacts/``. Skipped when chromium or playwright is missing, except on CI (fails)."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from collections.abc import Iterator
+
+import pytest
+from e2e_helpers import ADMIN_PASSWORD, ADMIN_USER, ROOT, Site, start_demo
+
+CHROMIUM = os.environ.get("WALRUS_E2E_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = ROOT / "test-artifacts"
+SCREENSHOT = ARTIFACTS / "browser-admin-link-edited.png"
+
+
+def _require_browser() -> None:
+    missing = []
+    if importlib.util.find_spec("playwright") is None:
+        missing.append("the Python package playwright (pip install playwright; no 'playwright install')")
+    if not os.path.exists(CHROMIUM):
+        missing.append(f"{CHROMIUM} (apt-get install chromium)")
+    if missing:
+        message = "browser test needs " + " and ".join(missing)
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def demo_site() -> Iterator[Site]:
+    """The README's demo on the embedded memory:// engine."""
+    _require_browser()
+    site = start_demo(None)
+    try:
+        yield site
+    finally:
+        site.close()
+
+
+def test_admin_search_and_edit_in_chromium(demo_site: Site) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    base = demo_site.url
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.set_default_timeout(15_000)
+
+            # Log in as the demo superuser.
+            page.goto(base + "admin/")
+            expect(page).to_have_url(base + "admin/login/?next=/admin/")
+            page.fill("#id_username", ADMIN_USER)
+            page.fill("#id_password", ADMIN_PASSWORD)
+            page.click("input[type=submit]")
+            expect(page.locator("#site-name")).to_be_visible()
+            expect(page.locator("#content")).to_contain_text("Walrus")
+
+            # The walrus models' index, then the Link list.
+            page.goto(base + "admin/walrus/")
+            page.locator("#content-main").get_by_role("link", name="Links").first.click()
+            expect(page).to_have_url(base + "admin/walrus/linkboard_link/")
+            rows = page.locator("#result_list tbody tr")
+            expect(rows).to_have_count(5)
+
+            # Full-text search through the admin's search box.
+            page.fill("#searchbar", "streams")
+            page.press("#searchbar", "Enter")
+            expect(rows).to_have_count(1)
+            expect(rows.first).to_contain_text("Redis streams as durable queues")
+
+            # Open the object, edit its title, save.
+            rows.first.locator("a").first.click()
+            page.locator("a.changelink").click()
+            expect(page.locator("#id_title")).to_have_value("Redis streams as durable queues")
+            page.fill("#id_title", "Redis streams, edited in a browser")
+            page.click("input[name=_save]")
+
+            # The change shows in the list, and the search index follows the new title.
+            expect(page.locator("ul.messagelist")).to_contain_text("was changed successfully")
+            page.goto(base + "admin/walrus/linkboard_link/?q=browser")
+            expect(rows).to_have_count(1)
+            expect(rows.first).to_contain_text("Redis streams, edited in a browser")
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+            # The public board shows it too.
+            page.goto(base + "?q=edited")
+            expect(page.locator("#links")).to_contain_text("Redis streams, edited in a browser")
+        finally:
+            browser.close()
+
+    assert SCREENSHOT.exists()
+    assert SCREENSHOT.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
