@@ -30,12 +30,11 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
-from benchmarks.harness import ROOT, write_section
+from benchmarks.harness import ROOT, pin_together, write_section
 from flask_walrus import Walrus
 from walrus.roundtrips import RoundTripCounter
 
@@ -150,11 +149,8 @@ def _server(pin: str) -> Iterator[str]:
 
     server = start_redis_server()
     try:
-        if pin == "same" and hasattr(os, "sched_setaffinity") and server.process is not None:
-            cpu = {min(os.sched_getaffinity(0))}
-            os.sched_setaffinity(0, cpu)
-            for task in Path(f"/proc/{server.process.pid}/task").iterdir():
-                os.sched_setaffinity(int(task.name), cpu)
+        if pin == "same" and server.process is not None:
+            pin_together(server.process.pid)
         yield server.url(0)
     finally:
         server.stop()

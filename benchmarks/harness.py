@@ -25,6 +25,7 @@ from walrus.roundtrips import RoundTripCounter
 __all__ = [
     "Result",
     "bench_server",
+    "pin_together",
     "measure",
     "table",
     "upstream_results",
@@ -63,9 +64,27 @@ def measure(label: str, fn: Callable[[], Any], *, number: int = 1000, warmup: in
     return Result(label, number / best if best > 0 else float("inf"), float(rt.count))
 
 
+def pin_together(pid: int | None) -> None:
+    """Pin this process (and so the subprocesses it starts later) and every thread of
+    process ``pid`` to one CPU.
+
+    On this 2-vCPU VM a loopback round trip between two idle vCPUs costs 4-5 times one on a
+    single CPU, and which placement a run gets changes from one measurement to the next, so
+    unpinned figures swing by 4x. ``WALRUS_BENCH_PIN=none`` leaves placement to the kernel.
+    """
+    if os.environ.get("WALRUS_BENCH_PIN", "same") == "none" or not hasattr(os, "sched_setaffinity"):
+        return
+    cpu = {min(os.sched_getaffinity(0))}
+    os.sched_setaffinity(0, cpu)
+    if pid is not None:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            os.sched_setaffinity(int(task.name), cpu)
+
+
 @contextmanager
 def bench_server() -> Iterator[str]:
-    """A throwaway loopback redis-server for one benchmark run (or WALRUS_BENCH_REDIS_URL)."""
+    """A throwaway loopback redis-server for one benchmark run (or WALRUS_BENCH_REDIS_URL),
+    pinned with this process to one CPU (see ``pin_together``)."""
     url = os.environ.get("WALRUS_BENCH_REDIS_URL")
     if url:
         yield url
@@ -75,6 +94,7 @@ def bench_server() -> Iterator[str]:
 
     server = start_redis_server()
     try:
+        pin_together(server.process.pid if server.process is not None else None)
         yield server.url(0)
     finally:
         server.stop()
@@ -190,7 +210,8 @@ def write_section(name: str, markdown: str, command: str | None = None) -> None:
     body = f"{header}\n\nMeasured {stamp}"
     if command:
         body += f" with `{command}`"
-    body += f" (2-core machine, redis-server on loopback).\n\n{markdown.strip()}\n"
+    placement = "one CPU shared by client and server" if os.environ.get("WALRUS_BENCH_PIN", "same") != "none" else "unpinned"
+    body += f" (2-core VM, redis-server on loopback, {placement}).\n\n{markdown.strip()}\n"
     text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\nRatios are time per operation, ours / other.\n"
     pattern = re.compile(rf"^{re.escape(header)}\n.*?(?=^## |\Z)", re.S | re.M)
     if pattern.search(text):

@@ -26,6 +26,7 @@ __all__ = [
     "ContainerIndexError",
     "ContainerTypeError",
     "ContainerValueError",
+    "VALUE_TYPES",
     "WrongTypeError",
     "check_index",
     "check_score",
@@ -68,7 +69,9 @@ class ContainerIndexError(WalrusError, IndexError):
 
 # -- argument checks (pure Python, run before any command is sent) ---------------------------
 
-_VALUE_TYPES = frozenset((str, bytes, int, float))
+# Types redis-py sends as they are (bool is refused: it is an int subclass but ambiguous).
+VALUE_TYPES = frozenset((str, bytes, int, float))
+_VALUE_TYPES = VALUE_TYPES
 
 
 def check_value(container: Container, value: Any, what: str = "value") -> None:

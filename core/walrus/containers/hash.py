@@ -10,7 +10,7 @@ from redis.exceptions import ResponseError
 
 from ..utils import decode as _decode
 from .base import Container
-from .errors import ContainerTypeError, ContainerValueError, check_value, guard
+from .errors import VALUE_TYPES, ContainerTypeError, ContainerValueError, check_value, guard
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..database import Database
@@ -42,8 +42,11 @@ def _pairs(container: Container, args: tuple[Any, ...], kwargs: dict[str, Any]) 
             )
     data.update(kwargs)
     for field, value in data.items():
-        check_value(container, field, "field")
-        check_value(container, value, f"value of field {field!r}")
+        # The type test inline keeps the common case free of message formatting.
+        if type(field) not in VALUE_TYPES:
+            check_value(container, field, "field")
+        if type(value) not in VALUE_TYPES:
+            check_value(container, value, f"value of field {field!r}")
     return data
 
 

@@ -15,6 +15,7 @@ from ..cluster import check_same_slot
 from ..utils import decode as _decode
 from .base import Container
 from .errors import (
+    VALUE_TYPES,
     ContainerTypeError,
     ContainerValueError,
     check_index,
@@ -113,8 +114,13 @@ class ZSet(Container):
                 )
             pairs = zip(flat[::2], flat[1::2], strict=True)
         for member, score in (*pairs, *kwargs.items()):
-            check_value(self, member, "member")
-            data[member] = check_score(self, score, f"score of {member!r}")
+            if type(member) not in VALUE_TYPES:
+                check_value(self, member, "member")
+            # floats and ints skip check_score (and its message) unless they are NaN
+            if (type(score) is float and score == score) or type(score) is int:
+                data[member] = float(score)
+            else:
+                data[member] = check_score(self, score, f"score of {member!r}")
         return data
 
     def _score_bound(self, value: Any, what: str) -> tuple[str, float]:
