@@ -104,7 +104,7 @@ def unlink_keys(database: Database, keys: list[Any]) -> int:
         by_slot.setdefault(int(database.keyslot(key)), []).append(key)  # type: ignore[attr-defined]
     pipe = database.pipeline(transaction=False)
     for group in by_slot.values():
-        pipe.unlink(*group)
+        pipe.execute_command("UNLINK", *group)  # a cluster pipeline's unlink() takes one key
     return sum(int(count) for count in pipe.execute())
 
 

@@ -16,7 +16,10 @@ dumps/loads), ``SIGN`` (default True: a keyed BLAKE2b MAC with ``SECRET_KEY``, o
 ``SOCKET_CONNECT_TIMEOUT`` (seconds, with LOCATION), ``CONNECTION_POOL_KWARGS``,
 ``IGNORE_EXCEPTIONS`` (connection and timeout errors become misses, logged with the real
 exception), ``CLEAR_PATTERN`` (glob ``clear()`` deletes, for custom KEY_FUNCTIONs).
-Every call is one round trip (get_many/set_many/delete_many included).
+Every call is one round trip (get_many/set_many/delete_many included). LOCATION may be a
+``redis+cluster://`` or ``redis+sentinel://`` URL: on Redis Cluster entries spread over the
+shards, the many-key calls take one round trip per node, and ``clear``, ``delete_pattern``
+and ``iter_keys`` scan every primary.
 """
 
 from __future__ import annotations
@@ -211,7 +214,9 @@ class WalrusCache(BaseCache):
         if not originals:
             return {}
         made = [self.make_and_validate_key(k, version=version) for k in originals]
-        values = self.database.mget(made)
+        database = self.database
+        # On Redis Cluster: one MGET per hash slot, pipelined (one round trip per node).
+        values = database.mget_nonatomic(made) if database.is_cluster else database.mget(made)
         missing = object()
         result = {}
         for original, key, data in zip(originals, made, values, strict=True):
@@ -253,7 +258,7 @@ class WalrusCache(BaseCache):
             self.database.delete(*[k for k, _ in items])
             return []
         pipe = self.database.pipeline(transaction=False)
-        if args:
+        if args or self.database.is_cluster:  # a cluster refuses MSET across slots
             for key, value in items:
                 pipe.set(key, value, **args)
         else:

@@ -1,7 +1,8 @@
 """System checks for the ``WALRUS`` setting.
 
 Errors: E001 WALRUS is not a dict; E002 an alias is neither a URL nor a dict; E003 unknown keys
-in an alias; E004 a bad URL; E005 bad OPTIONS; E006 PREFIXES is not a list of strings.
+in an alias; E004 a bad URL (``redis+cluster://`` and ``redis+sentinel://`` URLs are parsed
+too); E005 bad OPTIONS; E006 PREFIXES is not a list of strings.
 Warnings: W001 no ``default`` alias; W002 (deploy) a server that does not answer PING;
 W003 (deploy) the embedded ``memory://`` engine configured in production.
 """
@@ -17,7 +18,16 @@ from .conf import ALLOWED_ALIAS_KEYS, ALLOWED_OPTIONS
 
 __all__ = ["check_settings", "check_servers_reachable"]
 
-_SCHEMES = ("redis://", "rediss://", "unix://", "memory://")
+_SCHEMES = (
+    "redis://",
+    "rediss://",
+    "unix://",
+    "memory://",
+    "redis+cluster://",
+    "rediss+cluster://",
+    "redis+sentinel://",
+    "rediss+sentinel://",
+)
 
 
 def _raw_aliases() -> tuple[dict[str, Any] | None, list[CheckMessage]]:
@@ -33,6 +43,29 @@ def _raw_aliases() -> tuple[dict[str, Any] | None, list[CheckMessage]]:
             )
         ]
     return raw, []
+
+
+def _multi_host_url_problem(url: str) -> str:
+    """Why a ``redis+cluster://`` or ``redis+sentinel://`` URL cannot be used ("" if it can,
+    or for the other schemes)."""
+    from walrus.cluster import (
+        CLUSTER_SCHEMES,
+        SENTINEL_SCHEMES,
+        parse_cluster_url,
+        parse_sentinel_url,
+    )
+
+    scheme = url.split("://", 1)[0].lower()
+    try:
+        if scheme in CLUSTER_SCHEMES:
+            parse_cluster_url(url)
+        elif scheme in SENTINEL_SCHEMES:
+            parse_sentinel_url(url)
+    except ValueError as exc:
+        from .conf import safe_url
+
+        return str(exc).replace(url, safe_url(url))
+    return ""
 
 
 @register("django_walrus")
@@ -69,10 +102,15 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
         if url is not None and (not isinstance(url, str) or not url.startswith(_SCHEMES)):
             errors.append(
                 Error(
-                    f"{where}['URL'] must be a redis://, rediss://, unix:// or memory:// URL, got {url!r}.",
+                    f"{where}['URL'] must be a redis://, rediss://, unix://, memory://, redis+cluster:// "
+                    f"or redis+sentinel:// URL, got {url!r}.",
                     id="django_walrus.E004",
                 )
             )
+        elif isinstance(url, str):
+            problem = _multi_host_url_problem(url)
+            if problem:
+                errors.append(Error(f"{where}['URL']: {problem}", id="django_walrus.E004"))
         options = value.get("OPTIONS", {})
         if not isinstance(options, dict):
             errors.append(Error(f"{where}['OPTIONS'] must be a dict.", id="django_walrus.E005"))

@@ -4,7 +4,9 @@
 
     WALRUS = {
         "default": {
-            "URL": "redis://localhost:6379/0",        # or "memory://site" (embedded engine)
+            "URL": "redis://localhost:6379/0",        # or "memory://site" (embedded engine),
+                                                       # "redis+cluster://h1:7000,h2:7000",
+                                                       # "redis+sentinel://s1:26379/mymaster/0"
             "OPTIONS": {"socket_timeout": 0.5},        # passed to the redis-py connection pool
             "PREFIXES": ["myapp:", "cache:"],          # what walrus_flush deletes by default
         },
@@ -66,6 +68,9 @@ def safe_url(url: str) -> str:
     from urllib.parse import urlsplit, urlunsplit
 
     parts = urlsplit(url)
+    if parts.scheme.lower().endswith("+sentinel") and parts.username and parts.password is None:
+        # In a redis+sentinel:// URL a lone "secret@" is the data servers' password.
+        return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]))
     if parts.password is None:
         return url
     netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)

@@ -43,6 +43,12 @@ def model_pattern(dotted_path: str) -> str:
     namespace = getattr(model, "__namespace__", None)
     if not isinstance(model, type) or not hasattr(model, "__database__"):
         raise ValueError(f"{dotted_path!r} is not a walrus Model class")
+    from walrus.models import Model
+
+    if issubclass(model, Model):
+        # The model's own prefix: lower-case name, and its hash tag on Redis Cluster.
+        walrus_model: Any = model
+        return escape_glob(walrus_model._prefix().decode("utf-8")) + "*"
     name = model.__name__.lower() if getattr(model, "_lowercase_names", False) else model.__name__
     prefix = f"{namespace}|{name}:" if namespace else f"{name}:"
     return escape_glob(prefix) + "*"

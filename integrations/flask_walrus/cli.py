@@ -103,11 +103,18 @@ def ratelimit_group() -> None:
 def _client_limits(state: Any, key: str, scope: str | None) -> list[tuple[bytes, LimitSpec, str]]:
     base = f"{state.limiter.key_base}:"
     head = base + (f"{scope}:" if scope else "")
-    pattern = escape_glob(head) + "*" + escape_glob(f":{key}")
+    # What follows the limit name in a stored key: ":<key>", or ":{<key>}" on Redis Cluster.
+    try:
+        tail = LimitSpec("_", key, 1, 1).storage_key(state.database)[1:]
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="KEY") from None
+    pattern = escape_glob(head) + "*" + escape_glob(tail)
     found = []
     for raw in iter_matching(state.database, [pattern]):
         text = raw.decode(errors="backslashreplace")
-        middle = text[len(base) : len(text) - len(key) - 1]
+        if not text.endswith(tail):
+            continue
+        middle = text[len(base) : len(text) - len(tail)]
         found_scope, _, rate = middle.rpartition(":")
         match = _RATE.match(rate)
         if not found_scope or match is None or (scope is not None and found_scope != scope):

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from walrus.cluster import CLUSTER_SCHEMES, SENTINEL_SCHEMES, parse_cluster_url, parse_sentinel_url
 from walrus.rate_limit import parse_rate
 
 __all__ = ["DEFAULTS", "HEADER_MODES", "ON_ERROR_POLICIES", "Settings", "read_settings", "safe_url"]
@@ -65,6 +66,9 @@ class Settings:
 def safe_url(url: str) -> str:
     """``url`` with its password replaced by ``***`` (for output and logs)."""
     parts = urlsplit(url)
+    if parts.scheme.lower().endswith("+sentinel") and parts.username and parts.password is None:
+        # In a redis+sentinel:// URL a lone "secret@" is the data servers' password.
+        return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]))
     if parts.password is None:
         return url
     netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
@@ -134,8 +138,18 @@ def read_settings(config: Mapping[str, Any], secret_key: Any = None) -> Settings
         raise ValueError(f"unknown flask_walrus config key(s): {', '.join(unknown)} (known: {', '.join(sorted(DEFAULTS))})")
     url = config.get("WALRUS_URL", DEFAULTS["WALRUS_URL"])
     scheme = url.split("://", 1)[0].lower() if isinstance(url, str) and "://" in url else ""
-    if scheme not in ("redis", "rediss", "unix", "memory"):
-        raise ValueError(f"WALRUS_URL must be a redis://, rediss://, unix:// or memory:// URL, got {url!r}")
+    if scheme not in ("redis", "rediss", "unix", "memory", *CLUSTER_SCHEMES, *SENTINEL_SCHEMES):
+        raise ValueError(
+            "WALRUS_URL must be a redis://, rediss://, unix://, memory://, redis+cluster:// or "
+            f"redis+sentinel:// URL, got {safe_url(url) if isinstance(url, str) else url!r}"
+        )
+    try:
+        if scheme in CLUSTER_SCHEMES:
+            parse_cluster_url(url)
+        elif scheme in SENTINEL_SCHEMES:
+            parse_sentinel_url(url)
+    except ValueError as exc:
+        raise ValueError(f"WALRUS_URL: {str(exc).replace(url, safe_url(url))}") from None
     options = config.get("WALRUS_CONNECTION_OPTIONS", DEFAULTS["WALRUS_CONNECTION_OPTIONS"]) or {}
     if not isinstance(options, Mapping):
         raise TypeError(f"WALRUS_CONNECTION_OPTIONS must be a dict of redis-py options, got {options!r}")

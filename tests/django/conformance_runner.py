@@ -1,8 +1,9 @@
 """Run Django's own ``BaseCacheTests`` against ``django_walrus.cache.WalrusCache``.
 
-Usage: python conformance_runner.py DJANGO_TESTS_DIR LOCATION
-(LOCATION: a redis:// URL of a flushable DB, or memory://NAME). Prints Django's runner output;
-exits non-zero when any test fails or errors.
+Usage: python conformance_runner.py DJANGO_TESTS_DIR LOCATION [SUBSET]
+(LOCATION: a redis:// URL of a flushable DB, a redis+cluster:// URL of a flushable cluster, or
+memory://NAME; SUBSET: comma-separated words, only the tests whose name contains one of them
+run). Prints Django's runner output; exits non-zero when any test fails or errors.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import sys
 
 def main() -> int:
     tests_dir, location = sys.argv[1], sys.argv[2]
+    subset = [word for word in (sys.argv[3] if len(sys.argv) > 3 else "").split(",") if word]
     sys.path.insert(0, tests_dir)
     import django
     from django.conf import settings
@@ -50,7 +52,10 @@ def main() -> int:
         incr_decr_type_error = TypeError
 
     runner = DiscoverRunner(verbosity=1, interactive=False)
-    suite = unittest.TestLoader().loadTestsFromTestCase(WalrusCacheConformance)
+    loader = unittest.TestLoader()
+    if subset:
+        loader.testNamePatterns = [f"*{word}*" for word in subset]
+    suite = loader.loadTestsFromTestCase(WalrusCacheConformance)
     runner.setup_test_environment()
     old_config = runner.setup_databases()
     try:

@@ -2,6 +2,7 @@
 
 from .collection import ModelQuery
 from .errors import (
+    ClusterTagError,
     FieldTypeError,
     FieldValueError,
     FilterError,
@@ -38,6 +39,7 @@ __all__ = [
     "AutoIncrementField",
     "BooleanField",
     "ByteField",
+    "ClusterTagError",
     "DateField",
     "DateTimeField",
     "Desc",

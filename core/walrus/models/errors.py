@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from ..cluster import CrossSlotError
 from ..exceptions import WalrusError
 
 __all__ = [
+    "ClusterTagError",
     "FieldTypeError",
     "FieldValueError",
     "FilterError",
@@ -82,3 +84,10 @@ class FilterError(ModelError, ValueError):
 
 class WriteConflictError(ModelError):
     """A row kept changing under an optimistic write; it was retried and gave up."""
+
+
+class ClusterTagError(ModelError, CrossSlotError):
+    """On Redis Cluster, two models joined by a relation use different hash tags, so one
+    write or delete touching both would span hash slots. Raised on first use on a cluster,
+    before anything is sent; the message names both models and their tags. Fix it by giving
+    both the same ``__cluster_tag__``."""

@@ -2,13 +2,13 @@
 
 The filter is evaluated by Redis over the indexes: a set per value (==, in_), the
 continuous sorted set (ranges), the lexicographic sorted set (text ranges, startswith) and
-the per-token full-text sets (search). ``!=`` is "every row minus the equal ones", so rows
+the per-token full-text sets (search). Ordering by a field uses SORT BY on one server;
+Redis Cluster refuses SORT BY, so there the script sorts the (same-slot) rows itself. ``!=`` is "every row minus the equal ones", so rows
 whose value is None match it, as in Python.
 """
 
 from __future__ import annotations
 
-import uuid
 from typing import TYPE_CHECKING, Any
 
 from ..search.plan import TokenQuery
@@ -30,6 +30,7 @@ from .expressions import (
     Expression,
 )
 from .fields import ABSOLUTE, CONTINUOUS, FTS, LEX, Field, _ContainerField
+from .layout import temp_key
 
 if TYPE_CHECKING:  # pragma: no cover
     from .model import Model
@@ -73,7 +74,7 @@ class Plan:
 
     def finish(self) -> tuple[list[Any], int, list[Any]]:
         first = len(self.keys) + 1
-        keys: list[Any] = list(self.keys) + [f"temp.{uuid.uuid4()}" for _ in range(self.temps)]
+        keys: list[Any] = list(self.keys) + [temp_key(self.model) for _ in range(self.temps)]
         ops = [first + op.n if isinstance(op, _Temp) else op for op in self.ops]
         return keys, first, ops
 
@@ -255,6 +256,7 @@ def run_plan(
 ) -> Any:
     """Run the plan: matching row keys (mode "keys") or their number ("count").
     1 round trip."""
+    database = plan.model.__database__
     keys, first, ops = plan.finish()
     pattern, alpha, direction = order or order_spec(plan.model, None)
     args: list[Any] = [
@@ -267,9 +269,10 @@ def run_plan(
         direction,
         offset,
         -1 if limit is None else limit,
+        "lua" if getattr(database, "is_cluster", False) else "sort",
         *ops,
     ]
-    return plan.model.__database__.run_script("model_query", keys=keys, args=args)
+    return database.run_script("model_query", keys=keys, args=args)
 
 
 def matches(expression: Any, instance: Any) -> bool:

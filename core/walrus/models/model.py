@@ -7,7 +7,9 @@ with ``P`` = ``<namespace>|<model name>:`` (or ``<model name>:``) and ``.`` the
 ``P <field>.fts.<token>``; pk counter ``P <pk field>._sequence``; container fields
 ``P container.<field>.<row key>``. Indexed text fields also keep ``P <field>.lex`` (a
 lexicographic sorted set for ``startswith`` and text ranges; ``rebuild_indexes`` builds it
-for rows written by upstream walrus).
+for rows written by upstream walrus). On Redis Cluster ``P`` carries a hash tag
+(``{<namespace>|<model name>}:``, or ``{<__cluster_tag__>}:`` + ``P``; see ``layout``) so
+that every key of a model shares one slot.
 
 Every write (row hash + every index delta + unique checks + pk allocation) is one Lua
 script (``model_write.lua``), guarded by the indexed values the client believes are
@@ -42,6 +44,7 @@ from .fields import (
     _ContainerField,
 )
 from .indexes import IndexProblem, check_indexes, field_entries, rebuild_indexes, unique_checks
+from .layout import check_tag_option, cluster_prefix, plain_prefix
 from .relations import ForeignKeyField, _ForeignKeyId, register_model
 from .writer import Writer
 
@@ -76,6 +79,7 @@ class ModelMeta(type):
             primary = ["_id"]
         if len(primary) > 1:
             raise TypeError(f"model {name} declares several primary keys: {', '.join(primary)}")
+        check_tag_option(name, getattr(cls, "__cluster_tag__", None))
         separator = attrs.get("index_separator", getattr(cls, "index_separator", "."))
         for fname, field in fields.items():
             _check_field_name(name, fname, field, separator)
@@ -139,13 +143,17 @@ class Model(metaclass=ModelMeta):
     """A row type stored in Redis: declare fields as class attributes.
 
     ``__database__`` (required): the ``walrus.Database``; ``__namespace__``: optional key
-    namespace; ``index_separator``: delimiter inside keys (default ``.``). Without a
+    namespace; ``index_separator``: delimiter inside keys (default ``.``);
+    ``__cluster_tag__``: the hash tag of the model's keys on Redis Cluster (default: the
+    namespace and model name; models joined by relations must share one, see
+    ``walrus.models.layout``). Without a
     declared primary key, an auto-incrementing ``_id`` is added. ``_data`` holds the
     field values of an instance.
     """
 
     __database__: ClassVar[Any] = None
     __namespace__: ClassVar[str | None] = None
+    __cluster_tag__: ClassVar[str | None] = None
     index_separator: ClassVar[str] = "."
 
     _fields: ClassVar[dict[str, Field]]
@@ -188,9 +196,10 @@ class Model(metaclass=ModelMeta):
 
     @classmethod
     def _prefix(cls) -> bytes:
-        name = cls.__name__.lower()
-        namespace = cls.__namespace__
-        return (f"{namespace}|{name}:" if namespace else f"{name}:").encode("utf-8")
+        database = cls.__database__
+        if database is not None and getattr(database, "is_cluster", False):
+            return cluster_prefix(cls, database)
+        return plain_prefix(cls)
 
     @classmethod
     def _make_key(cls, *parts: str | bytes) -> bytes:

@@ -11,6 +11,8 @@ accessors and ``on_delete`` rules.
 * Deleting a row applies each relation's ``on_delete``: ``"cascade"`` (foreign key: delete
   the referring rows; many-to-many: drop the links), ``"set_null"`` (foreign key: clear the
   field) or ``"protect"`` (refuse with ``ProtectedError``; nothing is deleted).
+* On Redis Cluster both models of a relation must share a hash tag (``__cluster_tag__``),
+  since one script touches keys of both; otherwise the first use raises ``ClusterTagError``.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from .errors import (
     WriteConflictError,
 )
 from .fields import ABSOLUTE, Field, _ContainerField
+from .layout import forget_layout
 from .writer import Writer, reply_text
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -121,6 +124,7 @@ def _bind(field: _Relation, target: type[Model]) -> None:
             f"{name!r}; pass related_name=... to name the reverse accessor"
         )
     field._rel_model = target
+    forget_layout(field.model)  # type: ignore[arg-type]  # re-check the cluster tags on next use
     setattr(target, name, _Reverse(field))
     if not any(f is field for f in target._reverse):
         target._reverse = (*target._reverse, field)  # type: ignore[misc]

@@ -10,7 +10,11 @@
 -- ARGV[5]: SORT BY pattern for "by" (e.g. "*->name"), or "nosort"
 -- ARGV[6]: "alpha" or "num"; ARGV[7]: "asc" or "desc"
 -- ARGV[8]: offset; ARGV[9]: count (-1 for all)
--- ARGV[10..]: the filter in postfix form; each operation pushes one key on a stack:
+-- ARGV[10]: how to order by a field: "sort" (SORT BY the pattern: one server) or "lua"
+--   (read each row's field with HGET and sort here, ties broken by row key: Redis Cluster
+--   refuses SORT BY; the row hashes share the slot of KEYS[1]). Numeric order reads a
+--   missing value as 0 and refuses a non-number; alphabetic order puts missing values first.
+-- ARGV[11..]: the filter in postfix form; each operation pushes one key on a stack:
 --   "K", k              KEYS[k] (an index set or sorted set, or KEYS[1])
 --   "R", k, min, max, d rows of sorted set KEYS[k] with a score in min..max (ZRANGEBYSCORE
 --                       syntax) stored in KEYS[d]
@@ -37,7 +41,48 @@ local function members(key)
     if t == 'zset' then return redis.call('ZRANGE', key, 0, -1) end
     return {}
 end
-local i = 10
+-- SORT BY's order computed in Lua (see ARGV[10]); returns the sliced row keys.
+local function sort_rows(key, field, alpha, desc, offset, count)
+    local rows = members(key)
+    local values = {}
+    for _, row in ipairs(rows) do
+        local raw = redis.call('HGET', row, field)
+        if alpha then
+            values[row] = raw or false
+        elseif not raw then
+            values[row] = 0
+        else
+            local number = tonumber(raw)
+            if number == nil then
+                local text = string.lower(raw)
+                if text == 'inf' or text == '+inf' then number = math.huge end
+                if text == '-inf' then number = -math.huge end
+            end
+            if number == nil then
+                return redis.error_reply('model_query: ' .. field .. ' of ' .. row .. ' is not a number')
+            end
+            values[row] = number
+        end
+    end
+    local function before(a, b)
+        local va, vb = values[a], values[b]
+        if va == vb then return a < b end
+        if va == false then return true end
+        if vb == false then return false end
+        return va < vb
+    end
+    if desc then
+        table.sort(rows, function(a, b) return before(b, a) end)
+    else
+        table.sort(rows, before)
+    end
+    local out = {}
+    local stop = #rows
+    if count >= 0 then stop = math.min(stop, offset + count) end
+    for j = offset + 1, stop do out[#out + 1] = rows[j] end
+    return out
+end
+local i = 11
 while i <= #ARGV do
     local op = ARGV[i]
     if op == 'K' then
@@ -136,7 +181,11 @@ else
             if count < 0 then count = 2147483647 end
             args[#args + 1] = count
         end
-        reply = redis.call('SORT', unpack(args))
+        if ARGV[10] == 'lua' then
+            reply = sort_rows(result, string.sub(ARGV[5], 4), ARGV[6] == 'alpha', ARGV[7] == 'desc', offset, count)
+        else
+            reply = redis.call('SORT', unpack(args))
+        end
     end
 end
 for j = first_temp, #KEYS do

@@ -15,7 +15,8 @@ from ...flushing import default_patterns, model_pattern
 class Command(BaseCommand):
     help = (
         "Delete the keys this project stores in Redis: by default the alias' PREFIXES and the "
-        "key spaces of its walrus caches. --all-db flushes the whole logical database."
+        "key spaces of its walrus caches. --all-db flushes the whole logical database (every "
+        "primary of a Redis Cluster)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -75,7 +76,10 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"Deleted {total} key(s) matching {', '.join(patterns)}."))
 
     def _flush_db(self, database: Any, url: str, options: dict[str, Any]) -> None:
-        count = int(database.dbsize())
+        if database.is_cluster:  # DBSIZE answers for one node; FLUSHDB goes to every primary
+            count = sum(int(database.dbsize(target_nodes=node)) for node in database.get_primaries())
+        else:
+            count = int(database.dbsize())
         if options["dry_run"]:
             self.stdout.write(f"Would flush the whole database {url} ({count} key(s)).")
             return
