@@ -9,6 +9,11 @@ local caches.
 Like a Django QuerySet, a collection keeps its rows once fully evaluated (``list()``,
 iteration, ``len()``, ``repr()``); ``sort()``, ``instances()`` and new filters drop them.
 Indexing and slicing an unevaluated collection fetch only that range (``SORT ... LIMIT``).
+
+On a Redis Cluster, which refuses SORT's BY and GET patterns, the script
+``limpyd_collection`` does the same in one round trip: it intersects the sets, sorts with
+SORT's rules (numeric or collation order, missing values as 0 / first, ties by pk) and reads
+the ``GET`` values, all inside the model's hash slot.
 """
 
 from __future__ import annotations
@@ -135,10 +140,23 @@ class Collection:
         if start is not None and num is None:
             num = -1
         rows: Any
-        if len(keys) == 1 and "pk" not in self._filters:
+        if model.database.is_cluster:
+            pattern = options["by"]
+            args = [
+                self._filters.get("pk", ""),
+                "1" if "pk" in self._filters else "0",
+                "pk" if pattern is None else pattern,
+                "1" if options["alpha"] else "0",
+                "1" if options["desc"] else "0",
+                start or 0,
+                -1 if num is None else num,
+                *(get or ()),
+            ]
+            rows = model.database.run_script("limpyd_collection", keys, args)
+        elif len(keys) == 1 and "pk" not in self._filters:
             rows = connection.sort(keys[0], start=start, num=num, get=get, **options)
         else:
-            temp = connection.get_temp_key()
+            temp = model._temp_key()
             pipe = connection.pipeline(transaction=True)
             if "pk" in self._filters:
                 pipe.sadd(temp, self._filters["pk"])

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, cast
 
-from redis.connection import HIREDIS_AVAILABLE, HiredisRespSerializer
+from redis.cluster import ClusterNode
+from redis.connection import HIREDIS_AVAILABLE, HiredisRespSerializer, SSLConnection, parse_url
 
 from walrus import Database
+from walrus.cluster import CLUSTER_SCHEMES, parse_cluster_url
+from walrus.database import ClusterDatabase
 
 from .exceptions import ImplementationError
-from .utils import ENCODING, ENCODING_ERRORS
+from .utils import ENCODING, ENCODING_ERRORS, to_bytes
 
 if TYPE_CHECKING:  # pragma: no cover
     from .model import RedisModel
@@ -40,6 +44,39 @@ def _install_binary_safe_packer(connection: Database) -> None:
         )
 
 
+class _LimpydClusterDatabase(ClusterDatabase):
+    """The walrus cluster client whose connections send surrogate-escaped text as the original
+    bytes (redis-py builds the node pools itself, so the packer is swapped on connect, before
+    any command is sent on the connection)."""
+
+    def on_connect(self, connection: Any) -> None:
+        if HIREDIS_AVAILABLE and not isinstance(connection._command_packer, _SurrogateSafePacker):
+            connection._command_packer = _SurrogateSafePacker(connection._command_packer)
+        super().on_connect(connection)
+
+
+def _check_nodes(nodes: Any) -> list[tuple[str, int]]:
+    if isinstance(nodes, (str, bytes)) or not isinstance(nodes, Sequence) or not nodes:
+        raise ValueError(
+            f"RedisDatabase: cluster_nodes must be a non-empty list of (host, port), got {nodes!r}"
+        )
+    checked: list[tuple[str, int]] = []
+    for node in nodes:
+        if (
+            not isinstance(node, (tuple, list))
+            or len(node) != 2
+            or not isinstance(node[0], str)
+            or isinstance(node[1], bool)
+            or not isinstance(node[1], int)
+        ):
+            raise ValueError(
+                f"RedisDatabase: each cluster node must be a (host: str, port: int) pair, got "
+                f"{node!r}"
+            )
+        checked.append((node[0], node[1]))
+    return checked
+
+
 class RedisDatabase:
     """Where limpyd models live: redis-py connection settings plus a registry of models.
 
@@ -50,10 +87,17 @@ class RedisDatabase:
 
     ``connection`` is the client fields talk to, a :class:`walrus.Database` (it also runs
     limpyd's Lua scripts). Two models with the same namespace and name cannot share a database.
+
+    Redis Cluster: ``RedisDatabase(cluster_nodes=[(host, port), ...], **settings)`` (or
+    :meth:`from_url` with ``redis+cluster://h:p,h:p``) talks to a cluster through a
+    :class:`walrus.database.ClusterDatabase` (``settings`` are ``redis.cluster.RedisCluster``
+    arguments). Creating it still does not connect; the first command reads the slot map.
+    On a cluster every key of one model carries one hash tag (see ``RedisModel.cluster_tag``).
     """
 
     def __init__(self, **connection_settings: Any) -> None:
         self._connection: Database | None = None
+        self._cluster_nodes: list[tuple[str, int]] | None = None
         self._lock = threading.Lock()
         self._models: dict[str, type[RedisModel]] = {}
         self.connection_settings: dict[str, Any] = {}
@@ -61,9 +105,45 @@ class RedisDatabase:
 
     # -- connection ---------------------------------------------------------------------
 
+    @classmethod
+    def from_url(cls, url: str, **connection_settings: Any) -> RedisDatabase:
+        """A database from a URL: ``redis://``, ``rediss://``, ``unix://`` (one server) or
+        ``redis+cluster://[[user:]password@]host:port[,host:port...]`` (``rediss+cluster://``
+        for TLS) for a cluster. Keyword arguments override the URL's options. Does not connect.
+        """
+        if not isinstance(url, str):
+            raise TypeError(f"url must be a str, got {type(url).__name__}")
+        scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+        if scheme in CLUSTER_SCHEMES:
+            hosts, options = parse_cluster_url(url)
+            options.update(connection_settings)
+            return cls(cluster_nodes=hosts, **options)
+        if scheme not in ("redis", "rediss", "unix"):
+            raise ValueError(
+                f"RedisDatabase.from_url: unsupported scheme {scheme!r} in {url!r}: expected "
+                "redis://, rediss://, unix:// or redis+cluster://"
+            )
+        options = dict(parse_url(url))
+        # parse_url names a connection class; redis.Redis takes the equivalent keywords.
+        connection_class = options.pop("connection_class", None)
+        if connection_class is not None and issubclass(connection_class, SSLConnection):
+            options["ssl"] = True
+        if "path" in options:
+            options["unix_socket_path"] = options.pop("path")
+        options.update(connection_settings)
+        return cls(**options)
+
+    @property
+    def is_cluster(self) -> bool:
+        """True when this database talks to a Redis Cluster (keys are then hash-tagged)."""
+        return self._cluster_nodes is not None
+
     def connect(self, **connection_settings: Any) -> Database:
-        """Replace the connection settings; the new client connects on first use."""
+        """Replace the connection settings (``cluster_nodes=[(host, port), ...]`` for a
+        cluster); the new client connects on first use."""
         settings = dict(connection_settings)
+        nodes = settings.pop("cluster_nodes", None)
+        cluster_nodes = None if nodes is None else _check_nodes(nodes)
         if not settings.pop("decode_responses", True):
             raise ValueError("RedisDatabase: decode_responses must stay True (limpyd returns str)")
         for name, wanted in (("encoding", ENCODING), ("encoding_errors", ENCODING_ERRORS)):
@@ -76,6 +156,7 @@ class RedisDatabase:
         if "connection_pool" in settings:
             raise ValueError("RedisDatabase: pass connection settings, not a connection_pool")
         self.connection_settings = settings
+        self._cluster_nodes = cluster_nodes
         with self._lock:
             old, self._connection = self._connection, None
         if old is not None:
@@ -88,7 +169,9 @@ class RedisDatabase:
         connection = self._connection
         if connection is None:
             with self._lock:
-                if self._connection is None:
+                if self._connection is None and self._cluster_nodes is not None:
+                    self._connection = self._cluster_connection(self._cluster_nodes)
+                elif self._connection is None:
                     connection = Database(
                         decode_responses=True,
                         encoding=ENCODING,
@@ -99,6 +182,17 @@ class RedisDatabase:
                     self._connection = connection
                 connection = self._connection
         return connection
+
+    def _cluster_connection(self, nodes: list[tuple[str, int]]) -> Database:
+        cluster = _LimpydClusterDatabase(
+            startup_nodes=[ClusterNode(host, port) for host, port in nodes],
+            decode_responses=True,
+            encoding=ENCODING,
+            encoding_errors=ENCODING_ERRORS,
+            **self.connection_settings,
+        )
+        # isinstance(cluster, Database) holds at runtime (walrus' metaclass).
+        return cast(Database, cluster)
 
     @property
     def connection(self) -> Any:
@@ -112,6 +206,10 @@ class RedisDatabase:
 
     def run_script(self, name: str, keys: list[Any], args: list[Any]) -> Any:
         """Run one of walrus' Lua scripts on the direct connection (one round trip)."""
+        if self.is_cluster:
+            # Key names may hold binary values (surrogate-escaped): give the slot check and
+            # the router their exact bytes.
+            keys = [to_bytes(key) if isinstance(key, str) else key for key in keys]
         return self.direct_connection.run_script(name, keys=keys, args=args)
 
     def close(self) -> None:

@@ -5,6 +5,10 @@ Keys (redis-limpyd's layout), with ``P`` = ``<namespace>:<model name lowercased>
 ``P:<pk>:hash``, pks in the set ``P:collection``, the auto-pk counter ``P:max_pk``, index sets
 ``P:<field>:<value>``.
 
+On a Redis Cluster ``P`` carries a hash tag so that every key of a model lives in one slot:
+``{<namespace>:<name>}`` by default (``{:bike}``), or ``{<cluster_tag>}<namespace>:<name>``
+(``{shop}:bike``) when the model sets ``cluster_tag``. Single-server keys are unchanged.
+
 For the README's ``from limpyd import model; model.RedisDatabase(...); model.StringField()``,
 this module also re-exports the database and field classes.
 """
@@ -32,6 +36,8 @@ from .fields.base import NO_DEFAULT
 from .scripting import create_instance, delete_instance
 from .scripting import hmset as _hmset_script
 from .utils import make_key
+
+_TAG_FORBIDDEN = "{}"
 
 __all__ = [
     "AutoPKField",
@@ -77,6 +83,7 @@ class RedisModel:
     abstract: ClassVar[bool] = True
     cacheable: bool = True
     lockable: ClassVar[bool] = True
+    cluster_tag: ClassVar[str | None] = None
     DoesNotExist: ClassVar[type[DoesNotExist]] = DoesNotExist
     collection_manager: ClassVar[type[Collection]] = Collection
 
@@ -142,6 +149,14 @@ class RedisModel:
         cls._fields = list(fields)
         cls._instancehash_fields = [n for n, f in fields.items() if f.kind == "hash"]
         cls._hashable_fields = cls._instancehash_fields
+        tag = cls.cluster_tag
+        if tag is not None and (
+            not isinstance(tag, str) or not tag or any(c in tag for c in _TAG_FORBIDDEN)
+        ):
+            raise ImplementationError(
+                f"{cls.__name__}.cluster_tag must be a non-empty str without braces (or None), "
+                f"got {tag!r}"
+            )
         if cls.abstract:
             return
         database = getattr(cls, "database", None)
@@ -158,16 +173,35 @@ class RedisModel:
     # -- keys -----------------------------------------------------------------------------
 
     @classmethod
+    def _key_prefix(cls) -> str:
+        """The first part of every key of the model: ``<namespace>:<name>`` on one server,
+        with a hash tag on a cluster (``{:bike}``, or ``{<cluster_tag>}:bike``)."""
+        if not cls.database.is_cluster:
+            return cls._name
+        if cls.cluster_tag:
+            return "{" + cls.cluster_tag + "}" + cls._name
+        # A fixed leading "{...}" gives every key the same tag, whatever the name holds.
+        return "{" + cls._name + "}"
+
+    @classmethod
+    def _temp_key(cls) -> str:
+        """A fresh temporary key in the model's slot (``temp.<uuid>`` on one server)."""
+        connection = cls.database.direct_connection
+        if not cls.database.is_cluster:
+            return connection.get_temp_key()
+        return make_key(cls._key_prefix(), connection.get_temp_key())
+
+    @classmethod
     def _collection_key(cls) -> str:
-        return make_key(cls._name, "collection")
+        return make_key(cls._key_prefix(), "collection")
 
     @classmethod
     def _max_pk_key(cls) -> str:
-        return make_key(cls._name, "max_pk")
+        return make_key(cls._key_prefix(), "max_pk")
 
     @classmethod
     def _hash_key(cls, pk: str) -> str:
-        return make_key(cls._name, pk, "hash")
+        return make_key(cls._key_prefix(), pk, "hash")
 
     @classmethod
     def sort_wildcard(cls) -> str:

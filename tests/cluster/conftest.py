@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from cluster_server import LocalCluster, start_cluster
@@ -58,3 +59,13 @@ def sentinel_setup() -> Iterator[SentinelSetup]:
         yield setup
     finally:
         setup.stop()
+
+
+@pytest.fixture
+def limpyd_cluster(cluster_db: ClusterDatabase, redis_cluster: LocalCluster) -> Iterator[Any]:
+    """A limpyd ``PipelineDatabase`` on the session cluster (flushed by ``cluster_db``)."""
+    from limpyd.contrib.database import PipelineDatabase
+
+    database = PipelineDatabase(cluster_nodes=[(redis_cluster.host, p) for p in redis_cluster.ports])
+    yield database
+    database.close()

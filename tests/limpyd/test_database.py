@@ -52,3 +52,30 @@ def test_shared_pipeline_is_seen_by_other_threads(pipeline_db: PipelineDatabase)
         worker.join()
         assert pipe.execute() == ["v"]
     assert not pipeline_db.has_pipeline()
+
+
+def test_from_url_single_server_schemes(redis_server, raw) -> None:
+    from redis.connection import SSLConnection, UnixDomainSocketConnection
+
+    database = RedisDatabase.from_url(f"redis://{redis_server.host}:{redis_server.port}/{10}")
+    try:
+        assert not database.is_cluster and database.connection_settings["db"] == 10
+        database.connection.set("from-url", "v")
+        assert database.connection.get("from-url") == "v"
+    finally:
+        database.connection.delete("from-url")
+        database.close()
+    # Creating a client does not connect, so the TLS and socket-file forms are checked by the
+    # connection class they configure.
+    tls = RedisDatabase.from_url("rediss://user:secret@cache.example:6380/3")
+    pool = tls.connection.connection_pool
+    assert issubclass(pool.connection_class, SSLConnection)
+    assert (pool.connection_kwargs["host"], pool.connection_kwargs["port"]) == ("cache.example", 6380)
+    assert pool.connection_kwargs["db"] == 3 and pool.connection_kwargs["password"] == "secret"
+    unix = RedisDatabase.from_url("unix:///run/redis/redis.sock?db=2")
+    pool = unix.connection.connection_pool
+    assert issubclass(pool.connection_class, UnixDomainSocketConnection)
+    assert pool.connection_kwargs["path"] == "/run/redis/redis.sock"
+    assert pool.connection_kwargs["db"] == 2
+    with pytest.raises(ValueError, match="scheme"):
+        RedisDatabase.from_url("memcached://h:1")

@@ -121,7 +121,7 @@ class RedisField:
 
     def _key_for(self, pk: str) -> str:
         assert self._model is not None
-        return make_key(self._model._name, pk, self.name)
+        return make_key(self._model._key_prefix(), pk, self.name)
 
     @property
     def key(self) -> str:
@@ -134,7 +134,7 @@ class RedisField:
         """``<namespace>:<model>:<field>:``; the index set of a value is this plus the value."""
         if self._model is None:
             raise ImplementationError(f"field {self.name!r} is not attached to a model")
-        return make_key(self._model._name, self.name) + ":"
+        return make_key(self._model._key_prefix(), self.name) + ":"
 
     def index_key(self, value: Any) -> str:
         """The index set holding the pks of instances having ``value`` (redis-limpyd layout)."""
@@ -146,7 +146,7 @@ class RedisField:
     def sort_wildcard(self) -> str:
         """The pattern SORT uses to sort instances by this field."""
         assert self._model is not None
-        return make_key(self._model._name, "*", self.name)
+        return make_key(self._model._key_prefix(), "*", self.name)
 
     @property
     def database(self) -> Any:

@@ -225,7 +225,7 @@ class PKField(RedisField):
 
     def _key_for(self, pk: str) -> str:
         assert self._model is not None
-        return make_key(self._model._name, pk, self.name)
+        return make_key(self._model._key_prefix(), pk, self.name)
 
     def get(self) -> str:
         """The pk of the bound instance (allocated first for an unsaved auto-pk instance)."""
