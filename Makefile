@@ -36,7 +36,9 @@ lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 
+## bench: every benchmark beside raw redis-py and the libraries it replaces (writes RESULTS.md)
 bench: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[all,test,bench]'
 	$(PY) -m benchmarks.run
 
 clean:

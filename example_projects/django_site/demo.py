@@ -98,7 +98,16 @@ def main(argv: list[str] | None = None) -> int:
 
         from django_walrus.conf import safe_url
 
-        server = ThreadedWSGIServer(("127.0.0.1", args.port), WSGIRequestHandler)
+        try:
+            server = ThreadedWSGIServer(("127.0.0.1", args.port), WSGIRequestHandler)
+        except OSError as exc:
+            print(
+                f"Cannot listen on 127.0.0.1:{args.port}: {exc.strerror or exc}. "
+                "Pick another port: PORT=8001 make demo (or --port 0 for any free port).",
+                file=sys.stderr,
+                flush=True,
+            )
+            return 2
         server.set_app(StaticFilesHandler(get_wsgi_application()))
         port = server.server_address[1]
         url = f"http://127.0.0.1:{port}/"

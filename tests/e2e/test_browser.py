@@ -56,6 +56,7 @@ def test_admin_search_and_edit_in_chromium(demo_site: Site) -> None:
     base = demo_site.url
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = None
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.set_default_timeout(15_000)
@@ -100,6 +101,12 @@ def test_admin_search_and_edit_in_chromium(demo_site: Site) -> None:
             # The public board shows it too.
             page.goto(base + "?q=edited")
             expect(page.locator("#links")).to_contain_text("Redis streams, edited in a browser")
+        except Exception:
+            # Keep what the browser showed when a step failed, beside the success screenshot.
+            if page is not None:
+                ARTIFACTS.mkdir(exist_ok=True)
+                page.screenshot(path=str(ARTIFACTS / "admin-edit-failure.png"), full_page=True)
+            raise
         finally:
             browser.close()
 

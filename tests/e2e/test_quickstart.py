@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 import shlex
+import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -112,3 +114,35 @@ def test_example_readmes_show_the_commands() -> None:
     flask_readme = (ROOT / "example_projects" / "flask_app" / "README.md").read_text()
     assert "flask --app example_projects.flask_app.app run" in flask_readme
     assert Path(ROOT / "example_projects" / "README.md").exists()
+
+
+def test_demo_needs_no_redis_on_the_machine(tmp_path: Path) -> None:
+    """A fresh machine has no redis-server: the demo runs with only the interpreter at hand
+    (PATH holds nothing else), on the embedded engine."""
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    assert shutil.which("redis-server", path=str(empty)) is None
+    port = free_port()
+    env = base_env(WALRUS_URL=None, PORT=str(port), PATH=str(empty))
+    site = start_site([sys.executable, str(DEMO)], port, env, ready_text="Demo running at")
+    try:
+        exercise(site, port)
+    finally:
+        code = site.stop()
+        output = site.output()
+        site.close()
+    assert code == 0, output[-3000:]
+
+
+def test_demo_reports_a_busy_port_clearly() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        env = base_env(WALRUS_URL=None, PORT=str(port))
+        done = subprocess.run(
+            [sys.executable, str(DEMO)], env=env, capture_output=True, text=True, timeout=120
+        )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"Cannot listen on 127.0.0.1:{port}" in done.stderr
+    assert "PORT=" in done.stderr and "Traceback" not in done.stderr
