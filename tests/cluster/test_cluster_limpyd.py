@@ -422,3 +422,24 @@ def test_transaction_watch_and_cross_slot(
         car.n.set(10)
         assert limpyd_cluster.connection.execute() == [True, True]
     assert bike.size.get() == "10" and car.n.get() == "10"
+
+
+def test_transaction_retries_after_a_concurrent_change(
+    limpyd_cluster: PipelineDatabase, cluster_db: ClusterDatabase
+) -> None:
+    Bike = make_bike(limpyd_cluster)
+    bike = Bike(name="mountain", size=0)
+    seen: list[str] = []
+
+    def incr(pipe: Any) -> None:
+        value = bike.size.get()
+        seen.append(value)
+        if len(seen) == 1:
+            cluster_db.set(bike.size.key, "10")  # another client writes between read and EXEC
+        pipe.multi()
+        bike.size.set(int(value) + 1)
+
+    assert limpyd_cluster.transaction(incr, bike.size) == [True]
+    assert seen == ["0", "10"]
+    assert bike.size.get() == "11"
+    assert not limpyd_cluster.has_pipeline()

@@ -263,3 +263,36 @@ def test_get_pk_saves_an_unsaved_instance(limpyd_db: RedisDatabase, raw) -> None
     thing = Thing()
     assert thing.get_pk() == "1" and raw.smembers(":thing:collection") == {"1"}
     assert thing.name.key == ":thing:1:name"
+
+
+def test_loading_by_a_string_pk(limpyd_db) -> None:
+    """README: a model whose pk is a PKField is loaded by that value, ``Person('ybon')``."""
+    from limpyd.exceptions import DoesNotExist
+
+    class Person(model.RedisModel):
+        database = limpyd_db
+        login = fields.PKField()
+        name = fields.InstanceHashField()
+
+    Person(login="ybon", name="Yohan")
+    loaded = Person("ybon")
+    assert loaded.pk.get() == loaded.login.get() == "ybon"
+    assert loaded.name.hget() == "Yohan"
+    with pytest.raises(DoesNotExist):
+        Person("nobody")
+
+
+def test_imports_without_pkg_resources() -> None:
+    """redis-limpyd needed pkg_resources (gone from Python 3.12's default tools): ours must
+    import and run with it unavailable."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['pkg_resources'] = None\n"
+        "import limpyd, limpyd.model, limpyd.fields, limpyd.contrib.related, "
+        "limpyd.contrib.database, limpyd.collection\n"
+        "print('ok')"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr

@@ -106,3 +106,21 @@ def test_transaction_accepts_key_names_and_returns_callable_value(
 def test_plain_database_has_no_pipeline_routing(limpyd_db) -> None:
     assert not limpyd_db.has_pipeline()
     assert limpyd_db.connection is limpyd_db.direct_connection
+
+
+def test_hmset_of_an_indexable_field_is_refused_in_a_pipeline(pipeline_db: PipelineDatabase, raw, helpers) -> None:
+    class Doc(model.RedisModel):
+        database = pipeline_db
+        slug = fields.InstanceHashField(indexable=True)
+        body = fields.InstanceHashField()
+
+    doc = Doc(slug="a", body="x")
+    before = helpers.snapshot(raw)
+    with pipeline_db.pipeline() as pipe:
+        with pytest.raises(ImplementationError, match="Doc.slug is indexable"):
+            doc.hmset(slug="b", body="y")
+        doc.hmset(body="y")  # no index involved: queued
+        assert len(pipe) == 1
+        assert helpers.snapshot(raw) == before
+        assert pipe.execute() == [0]  # HSET: no new hash field
+    assert doc.hmget("slug", "body") == ["a", "y"]

@@ -154,3 +154,57 @@ def test_related_name_errors(limpyd_db: RedisDatabase) -> None:
         class ToPlain(related.RelatedModel):
             database = limpyd_db
             a = related.FKStringField("Plain")
+
+
+def test_target_on_another_database_or_abstract_is_refused(limpyd_db: RedisDatabase, redis_server) -> None:
+    other_db = RedisDatabase(host=redis_server.host, port=redis_server.port, db=11)
+
+    class Elsewhere(related.RelatedModel):
+        database = other_db
+        name = fields.PKField()
+
+    class Base(related.RelatedModel):
+        abstract = True
+        database = limpyd_db
+
+    with pytest.raises(ImplementationError, match="Elsewhere must be on the same database"):
+
+        class Crossing(related.RelatedModel):
+            database = limpyd_db
+            a = related.FKStringField(Elsewhere)
+
+    with pytest.raises(ImplementationError, match="Base is abstract"):
+
+        class ToAbstract(related.RelatedModel):
+            database = limpyd_db
+            a = related.FKStringField(Base)
+
+    other_db.close()
+
+
+def test_related_writes_inside_a_pipeline(pipeline_db, raw, helpers) -> None:
+    """An FK is indexable (its reverse collection is an index): setting it needs reads, so a
+    pipeline refuses it before queuing; nothing is written."""
+
+    class Owner(related.RelatedModel):
+        database = pipeline_db
+        name = fields.PKField()
+
+    class Car(related.RelatedModel):
+        database = pipeline_db
+        owner = related.FKInstanceHashField(Owner, related_name="cars")
+        riders = related.M2MSetField(Owner, related_name="rides")
+
+    ada, bob = Owner(name="ada"), Owner(name="bob")
+    car = Car(owner=ada)
+    before = helpers.snapshot(raw)
+    with pipeline_db.pipeline() as pipe:
+        with pytest.raises(ImplementationError, match="indexable"):
+            car.owner.hset(bob)
+        with pytest.raises(ImplementationError, match="indexable"):
+            car.riders.sadd(bob)
+        with pytest.raises(ImplementationError, match="indexable"):
+            car.hmset(owner=bob)
+        assert len(pipe) == 0
+    assert helpers.snapshot(raw) == before
+    assert list(ada.cars()) == [car.pk.get()] and list(bob.cars()) == []
