@@ -20,6 +20,16 @@ def post_only(request: HttpRequest) -> HttpResponse:
     return HttpResponse(request.method)
 
 
+def team_of(request: HttpRequest) -> str:
+    """A key callable: requests of one team share a budget."""
+    return "team:" + request.GET.get("team", "none")
+
+
+@rate_limited(2, 60, key=team_of)
+def by_team(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("team")
+
+
 @rate_limited(1, 60, block=False)
 def soft(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"limited": request.limited})
@@ -55,4 +65,5 @@ urlpatterns = [
     path("shared-b/", shared_b),
     path("async/", async_view),
     path("api/", ApiView.as_view()),
+    path("by-team/", by_team),
 ]

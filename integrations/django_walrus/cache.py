@@ -12,10 +12,13 @@
 
 OPTIONS: ``ALIAS``, ``SERIALIZER`` ("pickle" | "json" | "msgpack" | an object with
 dumps/loads), ``SIGN`` (default True: a keyed BLAKE2b MAC with ``SECRET_KEY``, or ``SIGNING_KEY``),
-``COMPRESS_MIN_LENGTH`` (bytes; None = never), ``COMPRESS_LEVEL``, ``SOCKET_TIMEOUT``,
-``SOCKET_CONNECT_TIMEOUT`` (seconds, with LOCATION), ``CONNECTION_POOL_KWARGS``,
-``IGNORE_EXCEPTIONS`` (connection and timeout errors become misses, logged with the real
-exception), ``CLEAR_PATTERN`` (glob ``clear()`` deletes, for custom KEY_FUNCTIONs).
+``COMPRESS_MIN_LENGTH`` (bytes; None = never), ``COMPRESS_LEVEL``, ``IGNORE_EXCEPTIONS``
+(connection and timeout errors become misses, logged with the real exception; refused
+credentials and reply errors still raise), ``CLEAR_PATTERN`` (glob ``clear()`` deletes, for
+custom KEY_FUNCTIONs). Only with a LOCATION (the cache's own pool): ``SOCKET_TIMEOUT``,
+``SOCKET_CONNECT_TIMEOUT`` (seconds), ``CONNECTION_POOL_KWARGS``, ``CLOSE_CONNECTION``
+(disconnect at the end of every request; default False). Bad OPTIONS are reported by
+``manage.py check`` (``cache_options``) and make every call raise ImproperlyConfigured.
 Every call is one round trip (get_many/set_many/delete_many included). LOCATION may be a
 ``redis+cluster://`` or ``redis+sentinel://`` URL: on Redis Cluster entries spread over the
 shards, the many-key calls take one round trip per node, and ``clear``, ``delete_pattern``
@@ -30,9 +33,9 @@ from collections.abc import Callable, Iterable, Iterator
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from django.conf import settings
 from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache
 from django.core.exceptions import ImproperlyConfigured
+from redis import exceptions as redis_exceptions
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -40,7 +43,8 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from walrus import Database
 from walrus.serializers import BadSignature
 
-from .codec import ValueCodec
+from .cache_options import read_cache_options
+from .conf import get_database
 
 __all__ = ["WalrusCache"]
 
@@ -51,10 +55,28 @@ _GLOB_SPECIAL = "\\*?[]"
 # Django's key warnings: skip its per-character check for them (about 1 us per key).
 _PLAIN_KEY = re.compile(r"[!-~]{1,250}\Z")
 _KEY_MARK, _VERSION_MARK = "\x00K\x00", "\x00V\x00"
+# IGNORE_EXCEPTIONS covers an unreachable, overloaded or slow server. Refused credentials are
+# ConnectionError subclasses in redis-py but a configuration error: they always raise, and so
+# does every reply error (ResponseError: wrong type, OOM, ...).
+_IGNORED = (RedisConnectionError, RedisTimeoutError)
+_NEVER_IGNORED: tuple[type[BaseException], ...] = tuple(
+    cls
+    for cls in (getattr(redis_exceptions, name, None) for name in
+                ("AuthenticationError", "AuthorizationError", "ExternalAuthProviderError"))
+    if isinstance(cls, type)
+)
 
 
 def _glob_escape(text: str) -> str:
     return "".join("\\" + ch if ch in _GLOB_SPECIAL else ch for ch in text)
+
+
+def _ignorable(cache: WalrusCache, exc: BaseException, operation: str) -> bool:
+    """Whether IGNORE_EXCEPTIONS covers ``exc`` (then it is logged with its traceback)."""
+    if not cache._ignore_exceptions or isinstance(exc, _NEVER_IGNORED):
+        return False
+    logger.warning("cache %s failed, treated as a miss: %r", operation, exc, exc_info=exc)
+    return True
 
 
 def _guarded(default: Any) -> Callable[[F], F]:
@@ -65,12 +87,10 @@ def _guarded(default: Any) -> Callable[[F], F]:
         def wrapper(self: WalrusCache, *args: Any, **kwargs: Any) -> Any:
             try:
                 return method(self, *args, **kwargs)
-            except (RedisConnectionError, RedisTimeoutError) as exc:
-                if not self._ignore_exceptions:
+            except _IGNORED as exc:
+                if not _ignorable(self, exc, method.__name__):
                     raise
-                logger.warning("cache %s failed, treated as a miss: %r", method.__name__, exc)
-                value = default(args, kwargs) if callable(default) else default
-                return value
+                return default(args, kwargs) if callable(default) else default
 
         return cast(F, wrapper)
 
@@ -91,51 +111,46 @@ class WalrusCache(BaseCache):
 
     def __init__(self, server: str, params: dict[str, Any]) -> None:
         super().__init__(params)
-        options = dict(params.get("OPTIONS") or {})
-        self._alias: str | None = options.pop("ALIAS", None)
-        self._location = server or None
-        if isinstance(self._location, (list, tuple)):
-            if len(self._location) != 1:
-                raise ImproperlyConfigured("WalrusCache takes one LOCATION URL")
-            self._location = self._location[0]
-        if self._location and self._alias:
-            raise ImproperlyConfigured("WalrusCache: set LOCATION or OPTIONS['ALIAS'], not both")
-        signing_key = options.pop("SIGNING_KEY", None)
-        sign = options.pop("SIGN", True)
-        if sign and not signing_key:
-            signing_key = settings.SECRET_KEY
-        min_length = options.pop("COMPRESS_MIN_LENGTH", None)
-        if min_length is not None and (not isinstance(min_length, int) or min_length < 0):
-            raise ImproperlyConfigured("WalrusCache OPTIONS['COMPRESS_MIN_LENGTH'] must be an int >= 0 or None")
-        self._codec = ValueCodec(
-            options.pop("SERIALIZER", "pickle"),
-            signing_key if sign else None,
-            min_length,
-            options.pop("COMPRESS_LEVEL", 6),
+        config, problems = read_cache_options(server, params.get("OPTIONS"))
+        # A bad option does not raise here: Django's own system checks build every cache, and
+        # an exception would end `manage.py check` with a traceback instead of our E0xx report.
+        # The cache refuses every call until fixed (see `database`).
+        self._config_error = (
+            "WalrusCache: "
+            + "; ".join(f"{p.message} ({p.id}{': ' + p.hint if p.hint else ''})" for p in problems)
+            if problems
+            else None
         )
-        self._ignore_exceptions = bool(options.pop("IGNORE_EXCEPTIONS", False))
-        self._clear_pattern: str | None = options.pop("CLEAR_PATTERN", None)
-        pool_kwargs = dict(options.pop("CONNECTION_POOL_KWARGS", {}) or {})
-        for name in ("SOCKET_TIMEOUT", "SOCKET_CONNECT_TIMEOUT"):
-            if name in options:
-                pool_kwargs[name.lower()] = options.pop(name)
-        if options:
-            raise ImproperlyConfigured(f"WalrusCache: unknown OPTIONS {sorted(options)}")
-        self._pool_kwargs = pool_kwargs
+        self._location = config.location
+        self._alias = config.alias
+        self._codec = config.codec
+        self._ignore_exceptions = config.ignore_exceptions
+        self._clear_pattern = config.clear_pattern
+        self._pool_kwargs = config.pool_kwargs
+        self._close_connection = config.close_connection
         self._own_database: Database | None = None
 
     # -- plumbing -------------------------------------------------------------------------
 
     @property
     def database(self) -> Database:
-        """The walrus Database behind this cache (shared with its WALRUS alias when ALIAS is set)."""
-        if self._location:
-            if self._own_database is None:
-                self._own_database = Database.from_url(self._location, **self._pool_kwargs)
-            return self._own_database
-        from .conf import get_database
+        """The walrus Database behind this cache (shared with its WALRUS alias when ALIAS is set).
 
-        return get_database(self._alias or "default")
+        ImproperlyConfigured naming every problem while the OPTIONS or LOCATION are bad."""
+        own = self._own_database
+        if own is not None:
+            return own
+        if self._config_error is not None:
+            raise ImproperlyConfigured(self._config_error)
+        if self._location:
+            self._own_database = Database.from_url(self._location, **self._pool_kwargs)
+            return self._own_database
+        return get_database(self._alias)
+
+    def check_configured(self) -> None:
+        """ImproperlyConfigured naming every problem of this cache's OPTIONS and LOCATION."""
+        if self._config_error is not None:
+            raise ImproperlyConfigured(self._config_error)
 
     def get_backend_timeout(self, timeout: Any = DEFAULT_TIMEOUT) -> int | None:  # type: ignore[override]
         """Milliseconds to keep a value: None = forever, 0 = do not store."""
@@ -289,7 +304,11 @@ class WalrusCache(BaseCache):
         self._delete_matching(self._prefix_pattern())
 
     def close(self, **kwargs: Any) -> None:
-        """Called at the end of each request: connections stay pooled (nothing to do)."""
+        """Called by Django at the end of every request. Connections stay pooled for the next
+        request, unless OPTIONS["CLOSE_CONNECTION"] is True (a cache with its own LOCATION
+        only): then this cache's pool is disconnected and the next call reconnects."""
+        if self._close_connection and self._own_database is not None:
+            self._own_database.disconnect()
 
     # -- extras users of django-redis expect ----------------------------------------------
 
@@ -312,15 +331,22 @@ class WalrusCache(BaseCache):
         return self._delete_matching(self.make_key(pattern, version=version), itersize)
 
     def iter_keys(self, search: str = "*", version: int | None = None, itersize: int = 500) -> Iterator[str]:
-        """User-level keys matching a glob (SCAN), without prefix and version."""
+        """User-level keys matching a glob (SCAN: one round trip per ``itersize`` keys
+        scanned), without prefix and version. With IGNORE_EXCEPTIONS an outage ends the
+        iteration early (logged), as if no more keys matched."""
         probe = self.make_key(_KEY_MARK, version=version)
         head, _, tail = probe.partition(_KEY_MARK)
-        for raw in self.database.scan_iter(match=self.make_key(search, version=version), count=itersize):
-            text = raw.decode()
-            if text.startswith(head) and text.endswith(tail):
-                yield text[len(head) : len(text) - len(tail) if tail else None]
+        try:
+            for raw in self.database.scan_iter(match=self.make_key(search, version=version), count=itersize):
+                text = raw.decode()
+                if text.startswith(head) and text.endswith(tail):
+                    yield text[len(head) : len(text) - len(tail) if tail else None]
+        except _IGNORED as exc:
+            if not _ignorable(self, exc, "iter_keys"):
+                raise
 
     def keys(self, search: str = "*", version: int | None = None) -> list[str]:
+        """``list(iter_keys(search))``."""
         return list(self.iter_keys(search, version))
 
     @_guarded(0)
@@ -351,7 +377,10 @@ class WalrusCache(BaseCache):
         return bool(self.database.pexpire(made, max(1, int(float(timeout) * 1000))))
 
     def lock(self, key: str, timeout: float | None = None, version: int | None = None) -> Any:
-        """A walrus ``Lock`` named after the cache key; ``timeout`` in seconds (None = no expiry)."""
+        """A walrus ``Lock`` named after the cache key; ``timeout`` in seconds (None = no expiry).
+
+        Creating it costs nothing; its acquire/release always raise on an outage, whatever
+        IGNORE_EXCEPTIONS says: a lock that pretended to be acquired would let two holders in."""
         made = self.make_and_validate_key(key, version=version)
         ttl = None if timeout is None else int(float(timeout) * 1000)
         return self.database.lock(made, ttl=ttl)

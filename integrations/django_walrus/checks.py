@@ -1,10 +1,16 @@
-"""System checks for the ``WALRUS`` setting.
+"""System checks for the ``WALRUS`` setting and the ``WalrusCache`` entries of ``CACHES``.
 
-Errors: E001 WALRUS is not a dict; E002 an alias is neither a URL nor a dict; E003 unknown keys
-in an alias; E004 a bad URL (``redis+cluster://`` and ``redis+sentinel://`` URLs are parsed
-too); E005 bad OPTIONS; E006 PREFIXES is not a list of strings.
-Warnings: W001 no ``default`` alias; W002 (deploy) a server that does not answer PING;
-W003 (deploy) the embedded ``memory://`` engine configured in production.
+WALRUS errors: E001 WALRUS is not a dict; E002 an alias is neither a URL nor a dict; E003
+unknown keys in an alias; E004 a bad URL (scheme, host, port, db number, query arguments;
+cluster and Sentinel URLs too); E005 unknown OPTIONS or a value of the wrong type; E006
+PREFIXES is not a list of strings; E007 ``decode_responses=True`` (also for a cache's
+CONNECTION_POOL_KWARGS).
+CACHES errors (``WalrusCache`` only, read without building the cache): E010 unknown OPTIONS;
+E011 unknown SERIALIZER; E012 ALIAS names no WALRUS alias; E013 pool options (timeouts,
+CONNECTION_POOL_KWARGS, CLOSE_CONNECTION) on a cache that shares an alias' pool; E014 a bad
+LOCATION; E015 an option value of the wrong type.
+Warnings: W001 no ``default`` alias; W002 (deploy) a server that does not answer PING within
+``PING_TIMEOUT`` seconds; W003 (deploy) the embedded ``memory://`` engine configured.
 """
 
 from __future__ import annotations
@@ -14,20 +20,15 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
-from .conf import ALLOWED_ALIAS_KEYS, ALLOWED_OPTIONS
+from .conf import ALLOWED_ALIAS_KEYS
+from .validation import DECODE_RESPONSES_PROBLEM, decodes_responses, option_problems, url_problems
 
-__all__ = ["check_settings", "check_servers_reachable"]
+__all__ = ["PING_TIMEOUT", "check_caches", "check_servers_reachable", "check_settings"]
 
-_SCHEMES = (
-    "redis://",
-    "rediss://",
-    "unix://",
-    "memory://",
-    "redis+cluster://",
-    "rediss+cluster://",
-    "redis+sentinel://",
-    "rediss+sentinel://",
-)
+BACKEND = "django_walrus.cache.WalrusCache"
+# Seconds the deploy check waits to connect and for PING's answer: an unreachable host must
+# not stall `check --deploy` for the OS connect timeout (minutes).
+PING_TIMEOUT = 2.0
 
 
 def _raw_aliases() -> tuple[dict[str, Any] | None, list[CheckMessage]]:
@@ -45,31 +46,54 @@ def _raw_aliases() -> tuple[dict[str, Any] | None, list[CheckMessage]]:
     return raw, []
 
 
-def _multi_host_url_problem(url: str) -> str:
-    """Why a ``redis+cluster://`` or ``redis+sentinel://`` URL cannot be used ("" if it can,
-    or for the other schemes)."""
-    from walrus.cluster import (
-        CLUSTER_SCHEMES,
-        SENTINEL_SCHEMES,
-        parse_cluster_url,
-        parse_sentinel_url,
-    )
+def _check_options(where: str, options: Any, url: Any) -> list[CheckMessage]:
+    if not isinstance(options, dict):
+        return [Error(f"{where}['OPTIONS'] must be a dict, got {type(options).__name__}.", id="django_walrus.E005")]
+    errors: list[CheckMessage] = [
+        Error(f"{where}['OPTIONS']: {problem}.", id="django_walrus.E005")
+        for problem in option_problems(options, url)
+    ]
+    if decodes_responses(options, url):
+        errors.append(
+            Error(
+                f"{where}: {DECODE_RESPONSES_PROBLEM}.",
+                hint="Remove decode_responses from OPTIONS (and from the URL).",
+                id="django_walrus.E007",
+            )
+        )
+    return errors
 
-    scheme = url.split("://", 1)[0].lower()
-    try:
-        if scheme in CLUSTER_SCHEMES:
-            parse_cluster_url(url)
-        elif scheme in SENTINEL_SCHEMES:
-            parse_sentinel_url(url)
-    except ValueError as exc:
-        from .conf import safe_url
 
-        return str(exc).replace(url, safe_url(url))
-    return ""
+def _check_alias(alias: Any, value: Any) -> list[CheckMessage]:
+    where = f"settings.WALRUS[{alias!r}]"
+    if isinstance(value, str):
+        value = {"URL": value}
+    if not isinstance(value, dict):
+        return [Error(f"{where} must be a URL string or a dict, got {type(value).__name__}.", id="django_walrus.E002")]
+    errors: list[CheckMessage] = []
+    unknown = sorted(str(key) for key in set(value) - ALLOWED_ALIAS_KEYS)
+    if unknown:
+        errors.append(
+            Error(
+                f"{where} has unknown keys: {', '.join(unknown)}.",
+                hint=f"Allowed keys: {', '.join(sorted(ALLOWED_ALIAS_KEYS))}.",
+                id="django_walrus.E003",
+            )
+        )
+    url = value.get("URL")
+    if url is not None:
+        errors += [Error(f"{where}['URL']: {problem}.", id="django_walrus.E004") for problem in url_problems(url)]
+    options = value.get("OPTIONS")
+    errors += _check_options(where, {} if options is None else options, url)
+    prefixes = value.get("PREFIXES", [])
+    if not isinstance(prefixes, (list, tuple)) or not all(isinstance(p, str) and p for p in prefixes):
+        errors.append(Error(f"{where}['PREFIXES'] must be a list of non-empty strings.", id="django_walrus.E006"))
+    return errors
 
 
 @register("django_walrus")
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Errors and warnings of the ``WALRUS`` setting (no I/O)."""
     raw, errors = _raw_aliases()
     if raw is None:
         return errors
@@ -81,82 +105,91 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
             )
         )
     for alias, value in raw.items():
-        where = f"settings.WALRUS[{alias!r}]"
-        if isinstance(value, str):
-            value = {"URL": value}
-        if not isinstance(value, dict):
-            errors.append(
-                Error(f"{where} must be a URL string or a dict, got {type(value).__name__}.", id="django_walrus.E002")
-            )
+        errors += _check_alias(alias, value)
+    return errors
+
+
+def _is_walrus_cache(backend: Any) -> bool:
+    if backend == BACKEND:
+        return True
+    if not isinstance(backend, str):
+        return False
+    from django.utils.module_loading import import_string
+
+    from .cache import WalrusCache
+
+    try:
+        cls = import_string(backend)
+    except ImportError:
+        return False  # Django reports a backend that does not import when the cache is used
+    return isinstance(cls, type) and issubclass(cls, WalrusCache)
+
+
+@register("django_walrus", Tags.caches)
+def check_caches(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Errors of every ``WalrusCache`` in ``CACHES``, read from the settings without building
+    the cache (no I/O)."""
+    from .cache_options import E_ALIAS, read_cache_options
+
+    caches = getattr(settings, "CACHES", None)
+    if not isinstance(caches, dict):
+        return []
+    raw_aliases, _ = _raw_aliases()
+    aliases = set(raw_aliases) if raw_aliases else {"default"}
+    errors: list[CheckMessage] = []
+    for name, params in caches.items():
+        if not isinstance(params, dict) or not _is_walrus_cache(params.get("BACKEND")):
             continue
-        unknown = sorted(set(value) - ALLOWED_ALIAS_KEYS)
-        if unknown:
+        where = f"settings.CACHES[{name!r}]"
+        config, problems = read_cache_options(params.get("LOCATION", ""), params.get("OPTIONS"))
+        for problem in problems:
+            errors.append(Error(f"{where}: {problem.message}.", hint=problem.hint, id=problem.id))
+        uses_alias = not params.get("LOCATION") and not any(p.id == E_ALIAS for p in problems)
+        if uses_alias and raw_aliases is not None and config.alias not in aliases:
             errors.append(
                 Error(
-                    f"{where} has unknown keys: {', '.join(unknown)}.",
-                    hint=f"Allowed keys: {', '.join(sorted(ALLOWED_ALIAS_KEYS))}.",
-                    id="django_walrus.E003",
+                    f"{where}: OPTIONS['ALIAS'] is {config.alias!r}, which settings.WALRUS does not define "
+                    f"(configured: {', '.join(sorted(map(str, aliases)))}).",
+                    hint=f"Add WALRUS[{config.alias!r}] or name a configured alias.",
+                    id=E_ALIAS,
                 )
-            )
-        url = value.get("URL")
-        if url is not None and (not isinstance(url, str) or not url.startswith(_SCHEMES)):
-            errors.append(
-                Error(
-                    f"{where}['URL'] must be a redis://, rediss://, unix://, memory://, redis+cluster:// "
-                    f"or redis+sentinel:// URL, got {url!r}.",
-                    id="django_walrus.E004",
-                )
-            )
-        elif isinstance(url, str):
-            problem = _multi_host_url_problem(url)
-            if problem:
-                errors.append(Error(f"{where}['URL']: {problem}", id="django_walrus.E004"))
-        options = value.get("OPTIONS", {})
-        if not isinstance(options, dict):
-            errors.append(Error(f"{where}['OPTIONS'] must be a dict.", id="django_walrus.E005"))
-        else:
-            bad = sorted(set(options) - ALLOWED_OPTIONS)
-            if bad:
-                errors.append(
-                    Error(
-                        f"{where}['OPTIONS'] has unknown options: {', '.join(bad)}.",
-                        hint=f"Allowed: {', '.join(sorted(ALLOWED_OPTIONS))}.",
-                        id="django_walrus.E005",
-                    )
-                )
-            for name in ("socket_timeout", "socket_connect_timeout"):
-                if name in options and not (
-                    options[name] is None
-                    or (isinstance(options[name], (int, float)) and options[name] > 0)
-                ):
-                    errors.append(
-                        Error(
-                            f"{where}['OPTIONS'][{name!r}] must be a positive number of seconds or None, "
-                            f"got {options[name]!r}.",
-                            id="django_walrus.E005",
-                        )
-                    )
-        prefixes = value.get("PREFIXES", [])
-        if not isinstance(prefixes, (list, tuple)) or not all(isinstance(p, str) and p for p in prefixes):
-            errors.append(
-                Error(f"{where}['PREFIXES'] must be a list of non-empty strings.", id="django_walrus.E006")
             )
     return errors
 
 
+def _ping(url: str, options: dict[str, Any]) -> None:
+    """PING through a throwaway client whose timeouts are at most PING_TIMEOUT (the alias'
+    own pool may wait much longer); RedisError or OSError when the server does not answer."""
+    from walrus import Database
+
+    probe = dict(options)
+    for name in ("socket_connect_timeout", "socket_timeout"):
+        current = probe.get(name)
+        probe[name] = PING_TIMEOUT if current is None else min(current, PING_TIMEOUT)
+    database = None
+    try:
+        database = Database.from_url(url, **probe)  # a cluster client connects here
+        database.ping()
+    finally:
+        if database is not None:
+            database.disconnect()
+
+
 @register("django_walrus", Tags.database, deploy=True)
 def check_servers_reachable(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """Deploy check: every configured server answers PING; no memory:// in production."""
+    """Deploy check: every configured server answers PING; no memory:// in production.
+    Costs one connection and one round trip per alias (at most PING_TIMEOUT seconds each)."""
     raw, errors = _raw_aliases()
-    if raw is None or check_settings():
+    if raw is None or any(message.is_serious() for message in check_settings()):
         return []  # the settings errors are reported by check_settings
     from redis.exceptions import RedisError
 
-    from .conf import alias_settings, get_database, safe_url
+    from .conf import alias_settings, safe_url
 
     messages: list[CheckMessage] = []
     for alias in raw or {"default": None}:
-        url = alias_settings(alias)["URL"]
+        config = alias_settings(alias)
+        url = config["URL"]
         if url.startswith("memory://"):
             messages.append(
                 Warning(
@@ -166,11 +199,12 @@ def check_servers_reachable(app_configs: Any = None, **kwargs: Any) -> list[Chec
             )
             continue
         try:
-            get_database(alias).ping()
+            _ping(url, config["OPTIONS"])
         except (RedisError, OSError) as exc:
             messages.append(
                 Warning(
-                    f"settings.WALRUS[{alias!r}]: the server at {safe_url(url)} did not answer PING ({exc}).",
+                    f"settings.WALRUS[{alias!r}]: the server at {safe_url(url)} did not answer PING "
+                    f"within {PING_TIMEOUT:g} s ({exc}).",
                     id="django_walrus.W002",
                 )
             )

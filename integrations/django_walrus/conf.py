@@ -24,12 +24,21 @@ from typing import Any
 
 from walrus import Database
 
+from .validation import (
+    CONNECTION_OPTIONS,
+    DECODE_RESPONSES_PROBLEM,
+    decodes_responses,
+    option_problems,
+    url_problems,
+)
+
 __all__ = [
     "ALLOWED_ALIAS_KEYS",
     "DEFAULT_URL",
     "ALLOWED_OPTIONS",
     "AliasDatabase",
     "alias_settings",
+    "alias_problems",
     "get_database",
     "reset_databases",
     "safe_url",
@@ -39,25 +48,7 @@ __all__ = [
 DEFAULT_URL = "redis://localhost:6379/0"
 ALLOWED_ALIAS_KEYS = frozenset({"URL", "OPTIONS", "PREFIXES"})
 # redis-py ConnectionPool keyword arguments users may set through OPTIONS.
-ALLOWED_OPTIONS = frozenset(
-    {
-        "socket_timeout",
-        "socket_connect_timeout",
-        "socket_keepalive",
-        "retry_on_timeout",
-        "max_connections",
-        "health_check_interval",
-        "client_name",
-        "username",
-        "password",
-        "decode_responses",
-        "protocol",
-        "ssl_cert_reqs",
-        "ssl_ca_certs",
-        "ssl_certfile",
-        "ssl_keyfile",
-    }
-)
+ALLOWED_OPTIONS = frozenset(CONNECTION_OPTIONS)
 
 _lock = threading.Lock()
 _databases: dict[str, Database] = {}
@@ -113,9 +104,21 @@ def alias_settings(alias: str = "default") -> dict[str, Any]:
         ) from None
 
 
+def alias_problems(config: dict[str, Any]) -> list[str]:
+    """What makes a normalised alias (``alias_settings``) unusable: its URL, its OPTIONS."""
+    problems = [f"URL: {p}" for p in url_problems(config["URL"])]
+    problems += [f"OPTIONS: {p}" for p in option_problems(config["OPTIONS"], config["URL"])]
+    if decodes_responses(config["OPTIONS"], config["URL"]):
+        problems.append(DECODE_RESPONSES_PROBLEM)
+    return problems
+
+
 def get_database(alias: str = "default") -> Database:
     """The ``walrus.Database`` of ``alias``: one connection pool per alias, shared by the cache
-    backend, rate limits, models and commands. Does not connect until first used."""
+    backend, rate limits, models and commands. Does not connect until first used.
+
+    KeyError for an unknown alias; ImproperlyConfigured naming the problem for a bad URL or
+    bad OPTIONS (the same problems ``manage.py check`` reports)."""
     database = _databases.get(alias)
     if database is not None:
         return database
@@ -123,6 +126,11 @@ def get_database(alias: str = "default") -> Database:
         database = _databases.get(alias)
         if database is None:
             config = alias_settings(alias)
+            problems = alias_problems(config)
+            if problems:
+                from django.core.exceptions import ImproperlyConfigured
+
+                raise ImproperlyConfigured(f"settings.WALRUS[{alias!r}]: {'; '.join(problems)}")
             database = Database.from_url(config["URL"], **config["OPTIONS"])
             _databases[alias] = database
     return database

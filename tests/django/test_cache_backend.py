@@ -13,6 +13,7 @@ from django.core.cache.backends.base import InvalidCacheBackendError  # noqa: F4
 from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
 
+from django_walrus import get_database
 from django_walrus.cache import WalrusCache
 from walrus.roundtrips import RoundTripCounter
 
@@ -81,13 +82,61 @@ def test_unsigned_json_and_compression(redis_url: str, settings: Any) -> None:
     assert cache.get("big") == big
 
 
-def test_bad_options_raise_improperly_configured(redis_url: str) -> None:
-    with pytest.raises(ImproperlyConfigured, match="unknown OPTIONS"):
-        WalrusCache(redis_url, {"OPTIONS": {"NOPE": 1}})
-    with pytest.raises(ImproperlyConfigured, match="not both"):
-        WalrusCache(redis_url, {"OPTIONS": {"ALIAS": "default"}})
-    with pytest.raises(ImproperlyConfigured, match="COMPRESS_MIN_LENGTH"):
-        WalrusCache(redis_url, {"OPTIONS": {"COMPRESS_MIN_LENGTH": -1}})
+def test_bad_options_refuse_every_call_before_writing(redis_url: str) -> None:
+    # Building does not raise (Django's own checks build every cache; `check` reports the
+    # problem instead), but the cache talks to no server until the OPTIONS are fixed.
+    for options, match in [
+        ({"NOPE": 1}, r"unknown OPTIONS\['NOPE'\].*E010"),
+        ({"ALIAS": "default"}, "not both"),
+        ({"COMPRESS_MIN_LENGTH": -1}, "COMPRESS_MIN_LENGTH"),
+        ({"SERIALIZER": "yaml"}, "unknown serializer 'yaml'"),
+    ]:
+        broken = WalrusCache(redis_url, {"OPTIONS": options})
+        with pytest.raises(ImproperlyConfigured, match=match):
+            broken.set("k", 1)
+        with pytest.raises(ImproperlyConfigured, match=match):
+            broken.get("k")
+    assert _raw(redis_url).dbsize() == 0
+
+
+def test_pool_options_with_alias_are_refused(settings: Any) -> None:
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_walrus.cache.WalrusCache",
+            "OPTIONS": {"ALIAS": "default", "SOCKET_TIMEOUT": 0.5},
+        }
+    }
+    with pytest.raises(ImproperlyConfigured, match=r"SOCKET_TIMEOUT need a LOCATION.*WALRUS\['default'\]\['OPTIONS'\]"):
+        cache.get("k")
+    # The shared pool was not touched.
+    assert get_database().connection_pool.connection_kwargs.get("socket_timeout") is None
+
+
+def test_timeouts_reach_the_cache_pool(settings: Any, redis_url: str) -> None:
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_walrus.cache.WalrusCache",
+            "LOCATION": redis_url,
+            "OPTIONS": {
+                "SOCKET_TIMEOUT": 0.7,
+                "SOCKET_CONNECT_TIMEOUT": 0.3,
+                "CONNECTION_POOL_KWARGS": {"client_name": "walrus-cache-test", "max_connections": 7},
+            },
+        }
+    }
+    pool = cache.database.connection_pool
+    assert pool.connection_kwargs["socket_timeout"] == 0.7
+    assert pool.connection_kwargs["socket_connect_timeout"] == 0.3
+    assert pool.max_connections == 7
+    assert cache.database.client_getname() == "walrus-cache-test"  # the server saw the kwargs
+    cache.set("k", 1)
+    assert cache.get("k") == 1
+
+
+def test_alias_cache_takes_timeouts_from_walrus_options(settings: Any, redis_url: str) -> None:
+    settings.WALRUS = {"default": {"URL": redis_url, "OPTIONS": {"socket_timeout": 0.9}}}
+    assert cache.database is get_database()
+    assert cache.database.connection_pool.connection_kwargs["socket_timeout"] == 0.9
 
 
 def test_clear_only_touches_this_cache(redis_url: str) -> None:

@@ -15,6 +15,9 @@ import redis
 from django.core.cache import cache
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django_test_models import Article, Device, Plain
+
+from django_walrus.management.commands.walrus_flush import progress_bar
 
 HERE = Path(__file__).resolve().parent
 
@@ -34,23 +37,144 @@ def test_flush_default_scope_is_prefixes_and_caches(redis_url: str) -> None:
     out = io.StringIO()
     call_command("walrus_flush", "--noinput", stdout=out)
     assert "Deleted 701 key(s)" in out.getvalue()
-    assert "deleted 500 key(s)" in out.getvalue()  # progress after the first batch
+    # A progress bar with the total counted beforehand: after the first batch, then at the end.
+    assert "\r[" + "#" * 21 + "." * 9 + "] 500/701 key(s)" in out.getvalue()
+    assert "\r[" + "#" * 30 + "] 701/701 key(s)" in out.getvalue()
     assert sorted(raw.keys()) == [b"foreign", b"other:1"]
 
 
-def test_flush_dry_run_deletes_nothing(redis_url: str) -> None:
+def test_progress_bar() -> None:
+    assert progress_bar(0, 10) == "[" + "." * 30 + "] 0/10 key(s)"
+    assert progress_bar(5, 10) == "[" + "#" * 15 + "." * 15 + "] 5/10 key(s)"
+    assert progress_bar(12, 10) == "[" + "#" * 30 + "] 12/12 key(s)"  # keys added meanwhile
+    assert progress_bar(0, 0) == "[" + "#" * 30 + "] 0/0 key(s)"
+
+
+def test_flush_nothing_to_delete_asks_nothing(redis_url: str, monkeypatch: Any) -> None:
+    monkeypatch.setattr("builtins.input", _no_prompt)
+    out = io.StringIO()
+    call_command("walrus_flush", stdout=out)
+    assert "Nothing to delete" in out.getvalue()
+
+
+def _no_prompt(prompt: str) -> str:
+    raise AssertionError(f"unexpected prompt: {prompt}")
+
+
+def test_flush_dry_run_lists_and_deletes_nothing(redis_url: str) -> None:
     raw = _fill(redis_url)
     out = io.StringIO()
     call_command("walrus_flush", "--dry-run", stdout=out)
-    assert "Would delete 701 key(s)" in out.getvalue()
+    lines = out.getvalue().splitlines()
+    assert lines[-1].startswith("Would delete 701 key(s) matching app:*")
+    assert lines[-2] == "... and 651 more"
+    listed = lines[:-2]
+    assert len(listed) == 50
+    assert all(key.startswith("app:") or key == ":1:cached" for key in listed)
     assert raw.dbsize() == 703
+
+
+def test_flush_all_db_dry_run_lists_a_bounded_sample(redis_url: str) -> None:
+    raw = _fill(redis_url)
+    out = io.StringIO()
+    call_command("walrus_flush", "--all-db", "--dry-run", stdout=out)
+    lines = out.getvalue().splitlines()
+    assert lines[-1] == f"Would flush the whole database {redis_url} (703 key(s))."
+    assert lines[-2] == "... and 653 more"
+    assert len(lines[:-2]) == 50
+    assert set(lines[:-2]) <= {k.decode() for k in raw.keys()}
+    assert raw.dbsize() == 703
+
+
+def test_flush_all_db_prompt(redis_url: str, monkeypatch: Any) -> None:
+    raw = _fill(redis_url)
+    prompts: list[str] = []
+    monkeypatch.setattr("builtins.input", lambda prompt: prompts.append(prompt) or "no")
+    with pytest.raises(CommandError, match="cancelled"):
+        call_command("walrus_flush", "--all-db")
+    assert prompts == [f"FLUSH the whole database {redis_url} (703 key(s))? Type 'yes' to continue: "]
+    assert raw.dbsize() == 703
+    monkeypatch.setattr("builtins.input", lambda prompt: "yes")
+    out = io.StringIO()
+    call_command("walrus_flush", "--all-db", stdout=out)
+    assert "703 key(s) deleted" in out.getvalue()
+    assert raw.dbsize() == 0
+
+
+@pytest.mark.parametrize("extra", [[], ["--all-db"], ["--pattern", "other:*"]])
+def test_flush_without_a_terminal_asks_for_noinput(redis_url: str, monkeypatch: Any, extra: list[str]) -> None:
+    raw = _fill(redis_url)
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))  # input() meets end of file
+    with pytest.raises(CommandError, match="pass --noinput"):
+        call_command("walrus_flush", *extra, stdout=io.StringIO())
+    assert raw.dbsize() == 703
+
+
+def test_flush_model_option(redis_url: str) -> None:
+    raw = _fill(redis_url)
+    Plain.create(name="a")
+    Plain.create(name="b")
+    Device.create(serial="d1", owner="ada", port=1)
+    plain_keys = {k for k in raw.keys() if k.startswith(b"plain:")}
+    assert plain_keys
+    out = io.StringIO()
+    call_command("walrus_flush", "--model", "django_test_models.Plain", "--noinput", stdout=out)
+    assert f"Deleted {len(plain_keys)} key(s) matching plain:*." in out.getvalue()
+    assert not [k for k in raw.keys() if k.startswith(b"plain:")]
+    assert Device.load("d1").owner == "ada"
+    assert raw.dbsize() == 703 + len([k for k in raw.keys() if k.startswith(b"device:")])
+    with pytest.raises(CommandError, match="cannot import model"):
+        call_command("walrus_flush", "--model", "django_test_models.Nope", "--noinput")
+
+
+def test_default_scope_includes_registered_models(redis_url: str) -> None:
+    raw = _fill(redis_url)
+    Device.create(serial="d1", owner="ada", port=1)
+    Article.create(title="T", body="walrus", email="t@example.com")
+    Plain.create(name="a")  # not registered in the admin: not in the default scope
+    out = io.StringIO()
+    call_command("walrus_flush", "--dry-run", stdout=out)
+    summary = out.getvalue().splitlines()[-1]
+    for pattern in ("app:*", "device:*", "tests|article:*", "token:*"):
+        assert pattern in summary
+    assert "plain:" not in summary
+    call_command("walrus_flush", "--noinput", stdout=io.StringIO())
+    left = sorted(k.decode() for k in raw.keys())
+    assert [k for k in left if not k.startswith("plain:")] == ["foreign", "other:1"]
+    assert [k for k in left if k.startswith("plain:")]
+
+
+def test_models_under_a_prefix_are_not_scanned_twice(settings: Any, redis_url: str) -> None:
+    settings.WALRUS = {"default": {"URL": redis_url, "PREFIXES": ["app:", "device:", "tests|"]}}
+    out = io.StringIO()
+    call_command("walrus_flush", "--dry-run", stdout=out)
+    summary = out.getvalue().splitlines()[-1]
+    assert "device:*" in summary and "tests|*" in summary and "token:*" in summary
+    assert "tests|article:*" not in summary
+
+
+def test_flush_second_alias(redis_url: str, second_alias: str) -> None:
+    here = redis.Redis.from_url(redis_url)
+    there = redis.Redis.from_url(second_alias)
+    here.set("o:1", 1)
+    there.mset({"o:1": 1, "o:2": 2, "kept": 3})
+    out = io.StringIO()
+    call_command("walrus_flush", "--alias", "other", "--noinput", stdout=out)
+    assert "Deleted 2 key(s) matching o:*." in out.getvalue()
+    assert there.keys() == [b"kept"]
+    assert here.get("o:1") == b"1"  # the default alias' DB was not touched
+    call_command("walrus_flush", "--alias", "other", "--all-db", "--noinput", stdout=io.StringIO())
+    assert there.dbsize() == 0
+    assert here.dbsize() == 1
 
 
 def test_flush_pattern_and_confirmation(redis_url: str, monkeypatch: Any) -> None:
     raw = _fill(redis_url)
-    monkeypatch.setattr("builtins.input", lambda prompt: "no")
+    prompts: list[str] = []
+    monkeypatch.setattr("builtins.input", lambda prompt: prompts.append(prompt) or "no")
     with pytest.raises(CommandError, match="cancelled"):
         call_command("walrus_flush", "--pattern", "other:*")
+    assert prompts == [f"Delete 1 key(s) matching other:* on {redis_url}? Type 'yes' to continue: "]
     assert raw.exists("other:1")
     monkeypatch.setattr("builtins.input", lambda prompt: "yes")
     call_command("walrus_flush", "--pattern", "other:*", stdout=io.StringIO())
@@ -68,10 +192,11 @@ def test_flush_all_db(redis_url: str) -> None:
 
 
 def test_flush_without_configuration_refuses(settings: Any, redis_url: str) -> None:
-    settings.WALRUS = {"default": {"URL": redis_url}}
+    # No prefixes, no walrus cache, and the admin's walrus models live on another alias.
+    settings.WALRUS = {"default": {"URL": redis_url}, "bare": {"URL": redis_url}}
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     with pytest.raises(CommandError, match="nothing configured"):
-        call_command("walrus_flush", "--noinput")
+        call_command("walrus_flush", "--alias", "bare", "--noinput")
     with pytest.raises(CommandError, match="no alias 'nope'"):
         call_command("walrus_flush", "--alias", "nope", "--noinput")
 
@@ -103,6 +228,13 @@ def test_manage_py_subprocess(redis_url: str) -> None:
     )
     assert info.returncode == 0, info.stderr
     assert "Keys per prefix:" in info.stdout
+    closed_stdin = subprocess.run(
+        [sys.executable, str(HERE / "manage.py"), "walrus_flush", "--pattern", "foreign"],
+        capture_output=True, text=True, env=env, timeout=120, stdin=subprocess.DEVNULL,
+    )
+    assert closed_stdin.returncode == 1
+    assert "pass --noinput" in closed_stdin.stderr and "Traceback" not in closed_stdin.stderr
+    assert raw.exists("foreign")
     check = subprocess.run(
         [sys.executable, str(HERE / "manage.py"), "check", "--deploy", "--tag", "django_walrus"],
         capture_output=True, text=True, env=env, timeout=120,

@@ -9,6 +9,7 @@ import pytest
 from django.http import HttpResponse
 from django.test import Client, RequestFactory
 
+from django_walrus import get_database
 from django_walrus.ratelimit import rate_limited
 
 
@@ -19,9 +20,12 @@ def test_limit_then_429_with_headers() -> None:
         assert response.status_code == 200
         assert response["X-RateLimit-Limit"] == "3"
         assert response["X-RateLimit-Remaining"] == str(remaining)
+        # Seconds until the window frees a slot: within the 60 s window.
+        assert 1 <= int(response["X-RateLimit-Reset"]) <= 60
     refused = client.get("/limited/")
     assert refused.status_code == 429
     assert 1 <= int(refused["Retry-After"]) <= 60
+    assert 1 <= int(refused["X-RateLimit-Reset"]) <= 60
     assert refused["X-RateLimit-Remaining"] == "0"
     assert b"Too many requests" in refused.content
 
@@ -50,6 +54,33 @@ def test_methods_and_user_key() -> None:
     assert client.post("/post-only/").status_code == 200
     assert client.post("/post-only/").status_code == 200
     assert client.post("/post-only/").status_code == 429
+
+
+@pytest.mark.django_db
+def test_users_behind_one_ip_get_their_own_budget() -> None:
+    from django.contrib.auth.models import User
+
+    ann, bob = User.objects.create_user("ann"), User.objects.create_user("bob")
+    first, second = Client(REMOTE_ADDR="10.1.1.1"), Client(REMOTE_ADDR="10.1.1.1")
+    first.force_login(ann)
+    second.force_login(bob)
+    assert [first.post("/post-only/").status_code for _ in range(3)] == [200, 200, 429]
+    assert [second.post("/post-only/").status_code for _ in range(3)] == [200, 200, 429]
+    # Anonymous clients fall back to their address: still a budget of their own.
+    assert Client(REMOTE_ADDR="10.1.1.1").post("/post-only/").status_code == 200
+    keys = sorted(k.decode() for k in get_database().scan_iter("django_walrus:rl:*"))
+    assert keys == [
+        "django_walrus:rl:django_test_urls.post_only:ip:10.1.1.1",
+        f"django_walrus:rl:django_test_urls.post_only:user:{ann.pk}",
+        f"django_walrus:rl:django_test_urls.post_only:user:{bob.pk}",
+    ]
+
+
+def test_callable_key() -> None:
+    client = Client()
+    assert [client.get("/by-team/?team=red").status_code for _ in range(3)] == [200, 200, 429]
+    assert client.get("/by-team/?team=blue").status_code == 200
+    assert get_database().exists("django_walrus:rl:django_test_urls.by_team:team:red")
 
 
 def test_non_blocking_sets_request_limited() -> None:

@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
+from itertools import islice
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from walrus.keyspace import delete_matching, iter_matching
 
-from ...conf import get_database, safe_url
+from ...conf import alias_settings, get_database, safe_url
 from ...flushing import default_patterns, model_pattern
+
+LISTED = 50  # keys a dry run prints before "... and N more"
+BAR_WIDTH = 30
+
+
+def progress_bar(done: int, total: int) -> str:
+    """``[#####.....] done/total key(s)``; keys added since counting grow the total."""
+    total = max(total, done)
+    filled = BAR_WIDTH * done // total if total else BAR_WIDTH
+    return f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {done}/{total} key(s)"
 
 
 class Command(BaseCommand):
     help = (
-        "Delete the keys this project stores in Redis: by default the alias' PREFIXES and the "
-        "key spaces of its walrus caches. --all-db flushes the whole logical database (every "
-        "primary of a Redis Cluster)."
+        "Delete the keys this project stores in Redis: by default the alias' PREFIXES, the "
+        "key spaces of its walrus caches and of the walrus models registered in the admin. "
+        "--all-db flushes the whole logical database (every primary of a Redis Cluster)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -32,13 +44,11 @@ class Command(BaseCommand):
         alias = options["alias"]
         try:
             database = get_database(alias)
-            from ...conf import alias_settings
-
             url = safe_url(alias_settings(alias)["URL"])
             patterns = list(options["pattern"])
             for path in options["model"]:
                 patterns.append(model_pattern(path))
-        except (KeyError, ValueError) as exc:
+        except (KeyError, ValueError, ImproperlyConfigured) as exc:
             raise CommandError(str(exc.args[0] if exc.args else exc)) from None
         if options["all_db"]:
             if patterns:
@@ -50,30 +60,51 @@ class Command(BaseCommand):
         if not patterns:
             raise CommandError(
                 f"nothing configured to flush for alias {alias!r}: set WALRUS[{alias!r}]['PREFIXES'], "
-                "use a walrus cache on it, or pass --pattern/--model/--all-db"
+                "use a walrus cache on it, register walrus models in the admin, or pass "
+                "--pattern/--model/--all-db"
             )
+        described = f"{', '.join(patterns)} on {url}"
+        # Counting first is one SCAN pass more; it gives the prompt its number and the bar its end.
+        total = self._count(iter_matching(database, patterns), show=options["dry_run"])
         if options["dry_run"]:
-            count = 0
-            for key in iter_matching(database, patterns):
-                count += 1
-                if count <= 50:
-                    self.stdout.write(key.decode(errors="backslashreplace"))
-            if count > 50:
-                self.stdout.write(f"... and {count - 50} more")
-            self.stdout.write(f"Would delete {count} key(s) matching {', '.join(patterns)} on {url}.")
+            self.stdout.write(f"Would delete {total} key(s) matching {described}.")
             return
-        if options["interactive"]:
-            answer = input(f"Delete every key matching {', '.join(patterns)} on {url}? Type 'yes' to continue: ")
-            if answer.strip().lower() != "yes":
-                raise CommandError("Flush cancelled.")
+        if total == 0:
+            self.stdout.write(f"Nothing to delete: no key matches {described}.")
+            return
+        self._confirm(options, f"Delete {total} key(s) matching {described}? Type 'yes' to continue: ")
 
-        def progress(total: int) -> None:
-            self.stdout.write(f"\rdeleted {total} key(s)...", ending="")
+        def progress(done: int) -> None:
+            self.stdout.write("\r" + progress_bar(done, total), ending="")
             self.stdout.flush()
 
-        total = delete_matching(database, patterns, on_progress=progress)
+        deleted = delete_matching(database, patterns, on_progress=progress)
         self.stdout.write("")
-        self.stdout.write(self.style.SUCCESS(f"Deleted {total} key(s) matching {', '.join(patterns)}."))
+        self.stdout.write(self.style.SUCCESS(f"Deleted {deleted} key(s) matching {', '.join(patterns)}."))
+
+    def _count(self, keys: Any, show: bool) -> int:
+        """Count ``keys``, printing the first LISTED of them when ``show``."""
+        count = 0
+        for key in keys:
+            count += 1
+            if show and count <= LISTED:
+                self.stdout.write(key.decode(errors="backslashreplace"))
+        if show and count > LISTED:
+            self.stdout.write(f"... and {count - LISTED} more")
+        return count
+
+    def _confirm(self, options: dict[str, Any], prompt: str) -> None:
+        if not options["interactive"]:
+            return
+        try:
+            answer = input(prompt)
+        except EOFError:
+            raise CommandError(
+                "cannot ask for confirmation: standard input ended before an answer (no terminal?); "
+                "pass --noinput to delete without asking"
+            ) from None
+        if answer.strip().lower() != "yes":
+            raise CommandError("Flush cancelled.")
 
     def _flush_db(self, database: Any, url: str, options: dict[str, Any]) -> None:
         if database.is_cluster:  # DBSIZE answers for one node; FLUSHDB goes to every primary
@@ -81,11 +112,13 @@ class Command(BaseCommand):
         else:
             count = int(database.dbsize())
         if options["dry_run"]:
+            # A bounded listing: SCAN stops after LISTED keys; DBSIZE gave the count.
+            for key in islice(database.scan_iter(count=500), LISTED):
+                self.stdout.write(key.decode(errors="backslashreplace"))
+            if count > LISTED:
+                self.stdout.write(f"... and {count - LISTED} more")
             self.stdout.write(f"Would flush the whole database {url} ({count} key(s)).")
             return
-        if options["interactive"]:
-            answer = input(f"FLUSH the whole database {url} ({count} key(s))? Type 'yes' to continue: ")
-            if answer.strip().lower() != "yes":
-                raise CommandError("Flush cancelled.")
+        self._confirm(options, f"FLUSH the whole database {url} ({count} key(s))? Type 'yes' to continue: ")
         database.flushdb()
         self.stdout.write(self.style.SUCCESS(f"Flushed {url}: {count} key(s) deleted."))

@@ -1,0 +1,211 @@
+"""The OPTIONS of a ``WalrusCache``, read once, every problem named with its check id.
+
+``read_cache_options`` never raises: it returns usable settings (defaults where a value was
+bad) and the list of problems. The system checks report the problems; the backend refuses
+to talk to Redis while there are any. Reading costs no I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from walrus.exceptions import WalrusError
+
+from .codec import ValueCodec
+from .validation import (
+    DECODE_RESPONSES_PROBLEM,
+    decodes_responses,
+    option_problems,
+    url_problems,
+)
+
+__all__ = [
+    "CACHE_OPTIONS",
+    "POOL_OPTIONS",
+    "CacheSettings",
+    "Problem",
+    "read_cache_options",
+]
+
+E_DECODE = "django_walrus.E007"
+E_UNKNOWN = "django_walrus.E010"
+E_SERIALIZER = "django_walrus.E011"
+E_ALIAS = "django_walrus.E012"
+E_POOL_WITH_ALIAS = "django_walrus.E013"
+E_LOCATION = "django_walrus.E014"
+E_VALUE = "django_walrus.E015"
+
+# Options that configure a pool of the cache's own, so they need a LOCATION: with an alias
+# the pool is shared, and changing it from one cache would change it for every user.
+POOL_OPTIONS = ("SOCKET_TIMEOUT", "SOCKET_CONNECT_TIMEOUT", "CONNECTION_POOL_KWARGS", "CLOSE_CONNECTION")
+CACHE_OPTIONS = frozenset(
+    {
+        "ALIAS",
+        "SERIALIZER",
+        "SIGN",
+        "SIGNING_KEY",
+        "COMPRESS_MIN_LENGTH",
+        "COMPRESS_LEVEL",
+        "IGNORE_EXCEPTIONS",
+        "CLEAR_PATTERN",
+        *POOL_OPTIONS,
+    }
+)
+# What users of django-redis may bring along, and what to do instead.
+_FOREIGN_HINTS = {
+    "COMPRESSOR": "compression is zlib, set with COMPRESS_MIN_LENGTH and COMPRESS_LEVEL",
+    "CLIENT_CLASS": "not needed",
+    "PARSER_CLASS": "redis-py picks hiredis by itself when it is installed",
+    "CONNECTION_POOL_CLASS": "not supported",
+    "PASSWORD": "put the password in LOCATION (redis://:password@host) or in WALRUS OPTIONS",
+    "SOCKET_KEEPALIVE": "put socket_keepalive in CONNECTION_POOL_KWARGS",
+}
+
+
+class Problem(NamedTuple):
+    """One configuration problem: the system check id, the message and a hint."""
+
+    id: str
+    message: str
+    hint: str | None = None
+
+
+@dataclass
+class CacheSettings:
+    """What a ``WalrusCache`` runs with."""
+
+    location: str | None = None
+    alias: str = "default"
+    codec: ValueCodec = field(default_factory=ValueCodec)
+    ignore_exceptions: bool = False
+    clear_pattern: str | None = None
+    pool_kwargs: dict[str, Any] = field(default_factory=dict)
+    close_connection: bool = False
+
+
+def _seconds(value: Any) -> bool:
+    return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0)
+
+
+def _location(server: Any, problems: list[Problem]) -> str | None:
+    if isinstance(server, (list, tuple)):
+        if len(server) != 1:
+            problems.append(Problem(E_LOCATION, f"LOCATION must be one URL, got {len(server)}"))
+            return None
+        server = server[0]
+    if not server:
+        return None
+    for problem in url_problems(server):
+        problems.append(Problem(E_LOCATION, f"LOCATION: {problem}"))
+    return server if isinstance(server, str) else None
+
+
+def _bool_option(options: dict[str, Any], name: str, default: bool, problems: list[Problem]) -> bool:
+    value = options.get(name, default)
+    if not isinstance(value, bool):
+        problems.append(Problem(E_VALUE, f"OPTIONS[{name!r}] must be True or False, got {value!r}"))
+        return default
+    return value
+
+
+def _codec(options: dict[str, Any], problems: list[Problem]) -> ValueCodec:
+    sign = _bool_option(options, "SIGN", True, problems)
+    signing_key = options.get("SIGNING_KEY")
+    if signing_key is not None and not (isinstance(signing_key, (str, bytes)) and signing_key):
+        problems.append(Problem(E_VALUE, "OPTIONS['SIGNING_KEY'] must be a non-empty str or bytes"))
+        signing_key = None
+    if sign and not signing_key:
+        from django.conf import settings
+        from django.core.exceptions import ImproperlyConfigured
+
+        try:
+            signing_key = settings.SECRET_KEY
+        except ImproperlyConfigured:
+            signing_key = None
+        if not signing_key:
+            problems.append(
+                Problem(E_VALUE, "signing values (OPTIONS['SIGN'], on by default) needs SECRET_KEY or "
+                        "OPTIONS['SIGNING_KEY']", "or set OPTIONS['SIGN'] = False")
+            )
+    min_length = options.get("COMPRESS_MIN_LENGTH")
+    if min_length is not None and (not isinstance(min_length, int) or isinstance(min_length, bool) or min_length < 0):
+        problems.append(Problem(E_VALUE, f"OPTIONS['COMPRESS_MIN_LENGTH'] must be an int >= 0 or None, got {min_length!r}"))
+        min_length = None
+    level = options.get("COMPRESS_LEVEL", 6)
+    if not isinstance(level, int) or isinstance(level, bool) or not -1 <= level <= 9:
+        problems.append(Problem(E_VALUE, f"OPTIONS['COMPRESS_LEVEL'] must be a zlib level from -1 to 9, got {level!r}"))
+        level = 6
+    serializer = options.get("SERIALIZER", "pickle")
+    try:
+        return ValueCodec(serializer, signing_key if sign else None, min_length, level)
+    except (ValueError, TypeError, WalrusError) as exc:
+        problems.append(Problem(E_SERIALIZER, f"OPTIONS['SERIALIZER']: {exc}",
+                                "use 'pickle', 'json', 'msgpack' or an object with dumps() and loads()"))
+        return ValueCodec("pickle", signing_key if sign else None, min_length, level)
+
+
+def _pool_kwargs(options: dict[str, Any], location: str | None, problems: list[Problem]) -> dict[str, Any]:
+    raw = options.get("CONNECTION_POOL_KWARGS") or {}
+    if not isinstance(raw, dict):
+        problems.append(Problem(E_VALUE, f"OPTIONS['CONNECTION_POOL_KWARGS'] must be a dict, got {type(raw).__name__}"))
+        raw = {}
+    kwargs = dict(raw)
+    for name in ("SOCKET_TIMEOUT", "SOCKET_CONNECT_TIMEOUT"):
+        if name in options:
+            if not _seconds(options[name]):
+                problems.append(Problem(E_VALUE, f"OPTIONS[{name!r}] must be a positive number of seconds or None, got {options[name]!r}"))
+            else:
+                kwargs[name.lower()] = options[name]
+    for problem in option_problems(raw, location):
+        problems.append(Problem(E_VALUE, f"OPTIONS['CONNECTION_POOL_KWARGS']: {problem}"))
+    if decodes_responses(kwargs, location):
+        problems.append(Problem(E_DECODE, DECODE_RESPONSES_PROBLEM))
+    return kwargs
+
+
+def read_cache_options(server: Any, options: Any) -> tuple[CacheSettings, list[Problem]]:
+    """Settings of a cache with this LOCATION (``server``) and OPTIONS, and its problems.
+
+    Whether ``OPTIONS["ALIAS"]`` names a configured WALRUS alias is left to the system check
+    (the setting may change after the cache is built); the backend raises KeyError on use."""
+    problems: list[Problem] = []
+    if options is None:
+        options = {}
+    if not isinstance(options, dict):
+        problems.append(Problem(E_VALUE, f"OPTIONS must be a dict, got {type(options).__name__}"))
+        options = {}
+    unknown = sorted(str(name) for name in options if name not in CACHE_OPTIONS)
+    for name in unknown:
+        hint = _FOREIGN_HINTS.get(name) or f"allowed: {', '.join(sorted(CACHE_OPTIONS))}"
+        problems.append(Problem(E_UNKNOWN, f"unknown OPTIONS[{name!r}]", hint))
+    config = CacheSettings(location=_location(server, problems))
+    alias = options.get("ALIAS")
+    if alias is not None and not (isinstance(alias, str) and alias):
+        problems.append(Problem(E_ALIAS, f"OPTIONS['ALIAS'] must be the name of a WALRUS alias, got {alias!r}"))
+        alias = None
+    if config.location and alias:
+        problems.append(Problem(E_LOCATION, "set LOCATION or OPTIONS['ALIAS'], not both"))
+    config.alias = alias or "default"
+    if not server:
+        shared = [name for name in POOL_OPTIONS if name in options]
+        if shared:
+            problems.append(
+                Problem(
+                    E_POOL_WITH_ALIAS,
+                    f"OPTIONS {', '.join(shared)} need a LOCATION: this cache uses the shared pool of "
+                    f"WALRUS alias {config.alias!r}, which one cache must not reconfigure",
+                    f"set the timeouts in WALRUS[{config.alias!r}]['OPTIONS'] (socket_timeout, "
+                    "socket_connect_timeout, ...), or give the cache its own LOCATION",
+                )
+            )
+    config.codec = _codec(options, problems)
+    config.ignore_exceptions = _bool_option(options, "IGNORE_EXCEPTIONS", False, problems)
+    config.close_connection = _bool_option(options, "CLOSE_CONNECTION", False, problems)
+    clear_pattern = options.get("CLEAR_PATTERN")
+    if clear_pattern is not None and not (isinstance(clear_pattern, str) and clear_pattern):
+        problems.append(Problem(E_VALUE, f"OPTIONS['CLEAR_PATTERN'] must be a non-empty glob string, got {clear_pattern!r}"))
+        clear_pattern = None
+    config.clear_pattern = clear_pattern
+    config.pool_kwargs = _pool_kwargs(options, config.location, problems)
+    return config, problems
