@@ -6,15 +6,21 @@ Celery config keys (lowercase, as Celery's own; the uppercase spelling is accept
     app.conf.walrus_connection_options = {"socket_timeout": 2}
     app.conf.walrus_alias = "default"             # Django WALRUS alias when walrus_url is unset
     app.conf.walrus_lock_prefix = "celery_walrus:"  # lock names: <prefix><task name>:<digest>
-    app.conf.walrus_lock_default_ttl = 60         # seconds, for tasks without time limits
-    app.conf.walrus_lock_ttl_margin = 10          # seconds added to a task's time limit
+    app.conf.walrus_lock_renew = True             # hold a short lease, renewed while the task runs
+    app.conf.walrus_lock_renew_interval = 5       # seconds between renewals; lease = 3 intervals
+    app.conf.walrus_lock_default_ttl = 60         # seconds; renewal off, task without time limits
+    app.conf.walrus_lock_ttl_margin = 10          # seconds added to a time limit (renewal off)
     app.conf.walrus_lock_enqueue_ttl = 600        # seconds an enqueue lock waits for a worker
     app.conf.walrus_lock_retry_countdown = 5      # seconds, on_duplicate="retry"
-    app.conf.walrus_lock_renew = True             # renew execute locks every ttl/3 while running
+
+A ``walrus_lock_*`` key that is not one of these raises ValueError naming it (a typo would
+otherwise be ignored silently). With a config namespace (``config_from_object(...,
+namespace="CELERY")``) the keys are read as Celery reads its own (``CELERY_WALRUS_LOCK_PREFIX``).
 
 Without ``walrus_url``, the Database is ``django_walrus.conf.get_database(walrus_alias)`` when
 Django is installed and its settings are configured, else ``redis://localhost:6379/0``.
-Settings are read on first use and cached per Celery app (``reset(app)`` drops the cache).
+Settings and the Database are made on first use and kept on the Celery app object itself
+(``reset(app)`` drops them).
 """
 
 from __future__ import annotations
@@ -22,7 +28,6 @@ from __future__ import annotations
 import importlib.util
 import math
 import threading
-import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +37,7 @@ from walrus import Database
 __all__ = [
     "DEFAULTS",
     "DEFAULT_URL",
+    "LEASE_FACTOR",
     "LockSettings",
     "get_database",
     "get_settings",
@@ -41,17 +47,24 @@ __all__ = [
 
 DEFAULT_URL = "redis://localhost:6379/0"
 
+#: A running task's lease is this many renewal intervals: two renewals may fail (a slow
+#: or briefly unreachable server) before the lock lapses.
+LEASE_FACTOR = 3
+
 DEFAULTS: dict[str, Any] = {
     "walrus_url": None,
     "walrus_connection_options": {},
     "walrus_alias": "default",
     "walrus_lock_prefix": "celery_walrus:",
+    "walrus_lock_renew": True,
+    "walrus_lock_renew_interval": 5.0,
     "walrus_lock_default_ttl": 60.0,
     "walrus_lock_ttl_margin": 10.0,
     "walrus_lock_enqueue_ttl": 600.0,
     "walrus_lock_retry_countdown": 5.0,
-    "walrus_lock_renew": True,
 }
+
+_LOCK_KEYS = "walrus_lock_"
 
 
 @dataclass(frozen=True)
@@ -67,15 +80,37 @@ class LockSettings:
     enqueue_ttl: float
     retry_countdown: float
     renew: bool
+    renew_interval: float = DEFAULTS["walrus_lock_renew_interval"]
+
+    @property
+    def lease(self) -> float:
+        """Seconds a running task's lock lives past its last renewal (renewal on)."""
+        return self.renew_interval * LEASE_FACTOR
 
 
-_lock = threading.Lock()
-_settings: weakref.WeakKeyDictionary[Any, LockSettings] = weakref.WeakKeyDictionary()
-_databases: weakref.WeakKeyDictionary[Any, Database] = weakref.WeakKeyDictionary()
+@dataclass
+class _AppState:
+    """What celery_walrus keeps on a Celery app object (attribute ``_celery_walrus``)."""
+
+    settings: LockSettings
+    database: Database | None = None
+
+
+_STATE = "_celery_walrus"
+_lock = threading.Lock()  # guards creating an app's state and Database, not the state itself
+
+
+def _namespace(conf: Any) -> str | None:
+    """The config namespace prefix (``"CELERY_"``) of a Celery ``app.conf``; None for dicts."""
+    prefix = getattr(conf, "prefix", None)
+    return prefix if isinstance(prefix, str) and prefix else None
 
 
 def _raw(conf: Mapping[str, Any], key: str) -> Any:
-    for name in (key, key.upper()):
+    # Under a namespace Celery maps "walrus_url" to "CELERY_WALRUS_URL" itself; the bare
+    # uppercase name would then be some unrelated (e.g. Django) setting, so it is not read.
+    names = (key,) if _namespace(conf) else (key, key.upper())
+    for name in names:
         try:
             value = conf.get(name)
         except Exception:  # pragma: no cover - exotic conf objects
@@ -83,6 +118,28 @@ def _raw(conf: Mapping[str, Any], key: str) -> Any:
         if value is not None:
             return value
     return DEFAULTS[key]
+
+
+def _check_unknown_keys(conf: Mapping[str, Any]) -> None:
+    """Reject ``walrus_lock_*`` keys celery_walrus does not know (typos)."""
+    try:
+        keys = list(conf.keys())
+    except Exception:  # pragma: no cover - exotic conf objects
+        return
+    namespace = _namespace(conf)  # after keys(): a lazy config sets its namespace on loading
+    for key in keys:
+        if not isinstance(key, str):
+            continue
+        name = key
+        if namespace is not None:
+            if key.upper().startswith(namespace.upper()):
+                name = key[len(namespace) :]
+            elif key != key.lower():
+                continue  # not Celery config under a namespace (e.g. a Django setting)
+        lowered = name.lower()
+        if lowered.startswith(_LOCK_KEYS) and lowered not in DEFAULTS:
+            known = ", ".join(k for k in DEFAULTS if k.startswith(_LOCK_KEYS))
+            raise ValueError(f"unknown Celery config key {key!r}: celery_walrus knows {known}")
 
 
 def _seconds(conf: Mapping[str, Any], key: str, *, allow_zero: bool = False) -> float:
@@ -96,7 +153,9 @@ def _seconds(conf: Mapping[str, Any], key: str, *, allow_zero: bool = False) -> 
 
 
 def read_settings(conf: Mapping[str, Any]) -> LockSettings:
-    """Validate the ``walrus_*`` keys of a Celery ``app.conf``; TypeError/ValueError name the key."""
+    """Validate the ``walrus_*`` keys of a Celery ``app.conf``; TypeError/ValueError name the
+    key (an unknown ``walrus_lock_*`` key is a ValueError)."""
+    _check_unknown_keys(conf)
     url = _raw(conf, "walrus_url")
     if url is not None and (not isinstance(url, str) or not url):
         raise TypeError(f"Celery config walrus_url must be a non-empty URL string, got {url!r}")
@@ -124,17 +183,26 @@ def read_settings(conf: Mapping[str, Any]) -> LockSettings:
         enqueue_ttl=_seconds(conf, "walrus_lock_enqueue_ttl"),
         retry_countdown=_seconds(conf, "walrus_lock_retry_countdown", allow_zero=True),
         renew=renew,
+        renew_interval=_seconds(conf, "walrus_lock_renew_interval"),
     )
 
 
+def _state(app: Any) -> _AppState:
+    state = getattr(app, _STATE, None)
+    if isinstance(state, _AppState):
+        return state
+    settings = read_settings(app.conf)  # outside the lock: may load a lazy config module
+    with _lock:
+        state = getattr(app, _STATE, None)
+        if not isinstance(state, _AppState):
+            state = _AppState(settings)
+            setattr(app, _STATE, state)
+    return state
+
+
 def get_settings(app: Any) -> LockSettings:
-    """The cached, validated settings of Celery ``app`` (read on first use)."""
-    settings = _settings.get(app)
-    if settings is None:
-        settings = read_settings(app.conf)
-        with _lock:
-            _settings[app] = settings
-    return settings
+    """The validated settings of Celery ``app``, read on first use and kept on the app."""
+    return _state(app).settings
 
 
 def _django_configured() -> bool:
@@ -148,30 +216,30 @@ def _django_configured() -> bool:
 def get_database(app: Any) -> Database:
     """The ``walrus.Database`` holding ``app``'s locks; does not connect until used.
 
-    ``walrus_url`` set: one Database per app, cached on this module's WeakKeyDictionary keyed
-    by the app. Else Django's ``WALRUS`` alias (cached by django_walrus, which re-reads it when
+    ``walrus_url`` set: one Database per app, kept on the app object (it goes away with the
+    app). Else Django's ``WALRUS`` alias (cached by django_walrus, which re-reads it when
     settings change), else the default local URL.
     """
-    database = _databases.get(app)
+    state = _state(app)
+    database = state.database
     if database is not None:
         return database
-    settings = get_settings(app)
+    settings = state.settings
     if settings.url is None and _django_configured():
         from django_walrus.conf import get_database as django_database
 
         return django_database(settings.alias)
     with _lock:
-        database = _databases.get(app)
-        if database is None:
-            database = Database.from_url(settings.url or DEFAULT_URL, **settings.connection_options)
-            _databases[app] = database
-    return database
+        if state.database is None:
+            state.database = Database.from_url(settings.url or DEFAULT_URL, **settings.connection_options)
+        return state.database
 
 
 def reset(app: Any) -> None:
-    """Forget ``app``'s cached settings and Database (its pool is disconnected)."""
+    """Forget ``app``'s settings and Database (its pool is disconnected)."""
     with _lock:
-        _settings.pop(app, None)
-        database = _databases.pop(app, None)
-    if database is not None:
-        database.disconnect()
+        state = getattr(app, _STATE, None)
+        if state is not None:
+            delattr(app, _STATE)
+    if isinstance(state, _AppState) and state.database is not None:
+        state.database.disconnect()

@@ -1,7 +1,8 @@
 """Keep a task's lock alive while the task runs: renewed every ttl/3 by a daemon thread.
 
 A long task keeps its lock however long it runs; a worker that dies (SIGKILL, OOM, power)
-stops renewing, so its lock expires at most one ttl after the last renewal. Renewal is
+stops renewing, so its lock expires at most one ttl after the last renewal. Tasks hold a short
+lease (3 renewal intervals, ``walrus_lock_renew_interval``) for that reason. Renewal is
 owner-checked (``Lock.renew``, one Lua round trip): a lock that was lost (expired during a
 long stall, or cleared by an operator) is never re-created; the renewer notes it and stops.
 

@@ -11,6 +11,9 @@ Options (class attributes, so ``@app.task(base=WalrusLockedTask, lock="both", ..
 - ``on_duplicate``: ``"return"`` (default), ``"raise"``, ``"skip"`` or ``"retry"``; see
   docs/celery.md for what each does at enqueue and at execute time.
 - ``lock_ttl``, ``lock_enqueue_ttl``, ``lock_retry_countdown``: seconds (None: from the config).
+  While a task runs with renewal on (the default) its lock is a short lease (``lock_ttl``, else
+  3 x ``walrus_lock_renew_interval``) renewed every third of it, so a killed worker's lock
+  lapses within the lease; with renewal off the ttl comes from the time limits instead.
 
 The owner token of a lock is the task id: a worker only ever releases (owner-checked Lua) the
 lock its own task holds, and ``self.retry()`` keeps or re-takes the lock under the same id.
@@ -31,7 +34,7 @@ from celery.utils import uuid
 from redis.exceptions import RedisError
 
 from walrus.exceptions import WalrusError
-from walrus.lock import Lock, LockError, LockExpired, LockNotOwned
+from walrus.lock import Lock, LockError
 
 from .config import LockSettings, get_database, get_settings
 from .keys import check_unique_on, lock_name, task_signature
@@ -133,6 +136,22 @@ def _quiet_release(lock: Lock) -> None:
         logger.warning("celery_walrus: could not release lock %r (it expires by itself): %s", lock.name, exc)
 
 
+def _take_or_adopt(lock: Lock) -> str | None:
+    """One MULTI/EXEC of: owner-checked renew (Lua), SET NX PX, GET. Whichever of the first
+    two applies takes effect, so a free lock is taken, one this token holds is adopted with
+    its ttl reset, and GET names a foreign holder; all atomically, with no retry loop.
+    None when the lock is ours, else the holder ("" when unknown). Cost: 1 round trip."""
+    database = lock.database
+    pipe = database.pipeline(transaction=True)
+    database.run_script("lock_extend", keys=[lock.key], args=[lock._lock_id, lock.ttl, "set"], client=pipe)
+    pipe.set(lock.key, lock._lock_id, nx=True, px=lock.ttl)
+    pipe.get(lock.key)
+    adopted, taken, holder = pipe.execute()
+    if int(adopted) > 0 or taken:
+        return None
+    return _decode(holder) or ""
+
+
 def _delay_seconds(options: dict[str, Any]) -> float:
     countdown = options.get("countdown")
     if isinstance(countdown, (int, float)) and not isinstance(countdown, bool):
@@ -214,9 +233,14 @@ class WalrusLockedTask(Task):
         )
 
     def _walrus_run_ttl_ms(self, settings: LockSettings, request: Any) -> int:
+        """The ttl of a running task's lock. Renewal on: a short lease (``lock_ttl``, else
+        ``LEASE_FACTOR`` renewal intervals), so a dead worker's lock lapses soon. Renewal off:
+        nothing extends it, so it must outlast the run: ``lock_ttl``, else the task's time
+        limit plus the margin, else ``walrus_lock_default_ttl``."""
         if self.lock_ttl is not None:
             return math.ceil(self.lock_ttl * 1000)
-        limits: list[float] = []
+        if settings.renew:
+            return math.ceil(settings.lease * 1000)
         timelimit = getattr(request, "timelimit", None) or (None, None)
         hard, soft = (list(timelimit) + [None, None])[:2]
         conf = self._get_app().conf
@@ -303,7 +327,8 @@ class WalrusLockedTask(Task):
     def _walrus_resend(
         self, settings: LockSettings, name: str, task_id: str, options: dict[str, Any], send: Callable[[str | None], Any]
     ) -> Any:
-        """``self.retry()`` from inside the running task: never refused as a duplicate."""
+        """``self.retry()`` from inside the running task: never refused as a duplicate.
+        ``lock="both"`` hands the lock to the retried message; ``"execute"`` frees it first."""
         mode = self._walrus_mode
         held: _Held | None = getattr(self.request, "_walrus_held", None)
         if mode == "both" and held is not None:
@@ -318,6 +343,15 @@ class WalrusLockedTask(Task):
             if held is not None:
                 self.request._walrus_transferred = True
             return result
+        if mode == "execute" and held is not None:
+            # Free the lock before the retried message exists: were it delivered first, it
+            # would adopt our lock (same task id) and this attempt's release would free it
+            # under the retried run.
+            if held.renewer is not None:
+                held.renewer.stop()
+            _quiet_release(held.lock)
+            self.request._walrus_transferred = True
+            return send(task_id)
         if mode == "enqueue":
             database = get_database(self._get_app())
             lock = database.lock(name, ttl=self._walrus_enqueue_ttl_ms(settings, options), lock_id=task_id)
@@ -383,31 +417,22 @@ class WalrusLockedTask(Task):
                     logger.warning("celery_walrus: could not release %r (it expires by itself): %s", name, exc)
 
     def _walrus_take(self, lock: Lock, adopt_first: bool) -> str | None:
-        """Take or adopt (same task id) ``lock``: None when held by us, else the holder's id
-        ("" when unknown). Cost: 1 round trip when free (or, adopting, when already ours)."""
-        database = lock.database
-        token = _decode(lock._lock_id)
+        """Take ``lock``, or adopt it when this task id already holds it (``lock="both"``:
+        taken at enqueue; or a redelivery of this very task), setting its ttl either way.
+        None when it is ours, else the holder's id ("" when unknown).
+
+        Cost: 1 round trip on the usual path (``adopt_first``: an owner-checked renew of
+        the enqueue lock; else SET NX PX); when that fails, 1 more to settle it atomically.
+        """
         if adopt_first:
             try:
                 lock.renew()
                 return None
-            except LockExpired:
+            except LockError:
                 pass
-            except LockNotOwned:
-                pass
-        for _ in range(3):
-            if lock.acquire(block=False):
-                return None
-            holder = _decode(database.get(lock.key))
-            if holder == token:  # a redelivery of this very task: the lock is ours
-                try:
-                    lock.renew()
-                    return None
-                except LockError:
-                    continue
-            if holder is not None:
-                return holder
-        return ""
+        elif lock.acquire(block=False):
+            return None
+        return _take_or_adopt(lock)
 
     def _walrus_execute_duplicate(self, name: str, holder: str) -> Any:
         action = self.on_duplicate

@@ -15,11 +15,14 @@ from celery import Celery
 from celery_walrus import WalrusLockedTask, locked_task
 
 URL = os.environ.get("CELERY_WALRUS_TEST_URL", "redis://127.0.0.1:6379/9")
+#: Seconds between renewals of a running task's lock; its lease is LEASE_FACTOR of them.
+RENEW_INTERVAL = 0.5
 
 app = Celery("celery_test_app", broker=URL, backend=URL, set_as_current=False)
 app.conf.update(
     walrus_url=URL,
     walrus_lock_ttl_margin=5,
+    walrus_lock_renew_interval=RENEW_INTERVAL,
     task_serializer="json",
     result_serializer="json",
     accept_content=["json"],
@@ -59,19 +62,20 @@ def ping() -> str:
     return "pong"
 
 
-@app.task(base=WalrusLockedTask, lock="execute", unique_on=["token"], lock_ttl=1.5, on_duplicate="raise")
+@app.task(base=WalrusLockedTask, lock="execute", unique_on=["token"], on_duplicate="raise", time_limit=120)
 def exclusive(token: str, seconds: float = 0.0) -> str:
-    """Mutual exclusion per token; a duplicate delivery fails with TaskLocked."""
+    """Mutual exclusion per token; a duplicate delivery fails with TaskLocked. Its lock is the
+    default lease (3 x RENEW_INTERVAL), far shorter than its 120 s time limit."""
     return _run(token, seconds)
 
 
-@locked_task(app=app, lock="both", unique_on=["token"], ttl=1.5, enqueue_ttl=30)
+@locked_task(app=app, lock="both", unique_on=["token"], enqueue_ttl=30)
 def singleton(token: str, seconds: float = 0.0) -> str:
     """At most one queued-or-running per token; a duplicate enqueue returns the first."""
     return _run(token, seconds)
 
 
-@locked_task(app=app, lock="both", ttl=1.5, enqueue_ttl=30, bind=True, max_retries=3)
+@locked_task(app=app, lock="both", enqueue_ttl=30, bind=True, max_retries=3)
 def flaky(self: WalrusLockedTask, token: str) -> str:
     """Fails its first attempt with self.retry(countdown=1), succeeds on the second."""
     r = probe()
@@ -83,15 +87,40 @@ def flaky(self: WalrusLockedTask, token: str) -> str:
     return "done"
 
 
-@locked_task(app=app, lock="both", ttl=1.5)
+@locked_task(app=app, lock="execute", bind=True, max_retries=3)
+def retried(self: WalrusLockedTask, token: str) -> str:
+    """Execute lock + self.retry(countdown=0): the retried run may start at once, in the
+    other pool process. Records the lock owner at its start and half a second later."""
+    r = probe()
+    key = self.lock_for(token).key
+
+    def owner() -> str:
+        value = r.get(key)
+        return value.decode() if value else "None"
+
+    first = owner()
+    time.sleep(0.5)
+    r.rpush(f"probe:attempts:{token}", f"{self.request.retries}:{first}:{owner()}")
+    if self.request.retries == 0:
+        raise self.retry(countdown=0)
+    return "done"
+
+
+@locked_task(app=app, lock="both")
 def boom(token: str) -> str:
     probe().incr(f"probe:runs:{token}")
     raise ValueError(f"boom {token}")
 
 
-@locked_task(app=app, lock="execute", time_limit=1)
+@locked_task(app=app, lock="execute", time_limit=1, ttl=8)
 def overrun(token: str) -> str:
-    """Killed by its hard time limit; the lock ttl (limit + 5 s margin) would outlive it."""
+    """Killed by its hard time limit; its 8 s lease (renewed) would outlive it."""
     probe().set(f"probe:started:{token}", "1")
     time.sleep(10)
     return token
+
+
+@locked_task(app=app, lock="execute", unique_on=["token"], ttl=30)
+def sleeper(token: str, seconds: float) -> str:
+    """Runs until revoked with terminate=True; its 30 s lease would outlive the pool process."""
+    return _run(token, seconds)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import gc
+import json
 import os
 import subprocess
 import sys
+import weakref
+from importlib.metadata import entry_points
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -24,7 +28,7 @@ from celery_walrus import (
     release_lock,
 )
 from celery_walrus.cli import walrus
-from celery_walrus.config import read_settings
+from celery_walrus.config import LEASE_FACTOR, read_settings
 from walrus import Database
 from walrus.lock import LockNotOwned
 from walrus.roundtrips import RoundTripCounter
@@ -54,6 +58,69 @@ def test_settings_defaults_and_validation() -> None:
         read_settings({"walrus_lock_renew": "yes"})
     with pytest.raises(TypeError, match="walrus_connection_options must be a dict"):
         read_settings({"walrus_connection_options": []})
+
+
+def test_renew_interval_sets_the_lease() -> None:
+    settings = read_settings({"walrus_lock_renew_interval": 2})
+    assert settings.renew_interval == 2 and settings.lease == 2 * LEASE_FACTOR
+    assert read_settings({}).lease == 5 * LEASE_FACTOR
+    with pytest.raises(ValueError, match="walrus_lock_renew_interval must be a positive"):
+        read_settings({"walrus_lock_renew_interval": 0})
+    with pytest.raises(TypeError, match="walrus_lock_renew_interval must be a number"):
+        read_settings({"walrus_lock_renew_interval": True})
+
+
+def test_unknown_walrus_lock_keys_are_rejected(make_app: Any) -> None:
+    with pytest.raises(ValueError, match="unknown Celery config key 'walrus_lock_tll'.*walrus_lock_prefix"):
+        read_settings({"walrus_lock_tll": 5})
+    with pytest.raises(ValueError, match="'WALRUS_LOCK_RENEW_EVERY'"):
+        read_settings({"WALRUS_LOCK_RENEW_EVERY": 5})
+    app = make_app(walrus_lock_enqueu_ttl=30)
+    with pytest.raises(ValueError, match="walrus_lock_enqueu_ttl"):
+        get_settings(app)
+
+    @app.task(base=WalrusLockedTask)
+    def t(x: int) -> int:
+        return x
+
+    with pytest.raises(ValueError, match="walrus_lock_enqueu_ttl"):
+        t.delay(1)  # before anything is written or sent
+    # Other walrus_* keys and non-lock keys are not ours to judge.
+    assert read_settings({"walrus_lock_prefix": "p:", "walrus_extra": 1, "lock_whatever": 2}).prefix == "p:"
+
+
+def test_config_namespace_is_read_as_celery_reads_it() -> None:
+    class DjangoSettings:
+        CELERY_WALRUS_LOCK_PREFIX = "ns:"
+        CELERY_WALRUS_LOCK_RENEW_INTERVAL = 1
+        WALRUS_URL = "redis://not-for-celery:6379/0"  # a project setting, not Celery config
+        WALRUS_LOCK_SOMETHING = "a project setting, not Celery config"
+
+    app = Celery("namespaced", set_as_current=False)
+    app.config_from_object(DjangoSettings, namespace="CELERY")
+    settings = read_settings(app.conf)
+    assert settings.prefix == "ns:" and settings.renew_interval == 1 and settings.url is None
+
+    class Typo(DjangoSettings):
+        CELERY_WALRUS_LOCK_RENEW_INTERVALL = 1
+
+    app = Celery("namespaced-typo", set_as_current=False)
+    app.config_from_object(Typo, namespace="CELERY")
+    with pytest.raises(ValueError, match="'CELERY_WALRUS_LOCK_RENEW_INTERVALL'"):
+        read_settings(app.conf)
+
+
+def test_state_lives_on_the_app_object(make_app: Any) -> None:
+    app = make_app()
+    database = get_database(app)
+    assert vars(app)["_celery_walrus"].database is database
+    assert vars(app)["_celery_walrus"].settings is get_settings(app)
+    gone = weakref.ref(database)
+    del database
+    celery_walrus.reset(app)
+    assert "_celery_walrus" not in vars(app)
+    gc.collect()
+    assert gone() is None  # no module-level cache keeps it
 
 
 def test_database_is_cached_per_app(make_app: Any, redis_url: str) -> None:
@@ -168,32 +235,59 @@ def test_cli_lists_releases_and_clears(make_app: Any, rdb: Database) -> None:
     assert "no locks held" in out.output
 
 
-def test_celery_sub_command_and_python_m(redis_url: str, rdb: Database) -> None:
-    """``celery -A app walrus locks`` (the command added to Celery's group) and
-    ``python -m celery_walrus -A app locks``, both against celery_test_app."""
-    from celery.bin.celery import celery as celery_main
-
+def _cli_env(redis_url: str) -> dict[str, str]:
     env = dict(os.environ)
     env["CELERY_WALRUS_TEST_URL"] = redis_url
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "integrations"), str(HERE), env.get("PYTHONPATH", "")])
+    return env
+
+
+def test_python_m_celery_walrus(redis_url: str, rdb: Database) -> None:
+    """``python -m celery_walrus -A app locks`` against celery_test_app."""
     rdb.set("lock:celery_walrus:celery_test_app.exclusive:abc", "tid-9", px=50_000)
     proc = subprocess.run(
         [sys.executable, "-m", "celery_walrus", "-A", "celery_test_app", "locks"],
-        cwd=str(HERE), env=env, capture_output=True, text=True, timeout=60,
+        cwd=str(HERE), env=_cli_env(redis_url), capture_output=True, text=True, timeout=60,
     )
     assert proc.returncode == 0, proc.stderr
     assert "celery_test_app.exclusive:abc" in proc.stdout and "tid-9" in proc.stdout
 
-    script = (
-        "from celery.bin.celery import main, celery\n"
-        "from celery_walrus.cli import walrus\n"
-        "celery.add_command(walrus)\n"
-        "main()\n"
-    )
-    proc = subprocess.run(
-        [sys.executable, "-c", script, "-A", "celery_test_app", "walrus", "locks", "--json"],
-        cwd=str(HERE), env=env, capture_output=True, text=True, timeout=60,
-    )
+
+def test_celery_script_finds_walrus_through_the_entry_point(redis_url: str, rdb: Database) -> None:
+    """The installed ``celery`` script, unaided: ``walrus`` comes from the distribution's
+    ``celery.commands`` entry point."""
+    points = entry_points(group="celery.commands")
+    assert [p.value for p in points if p.name == "walrus"] == ["celery_walrus.cli:walrus"]
+    script = Path(sys.executable).with_name("celery")
+    assert script.is_file(), f"no celery script beside {sys.executable}"
+    rdb.set("lock:celery_walrus:celery_test_app.exclusive:abc", "tid-9", px=600_000)
+    env = _cli_env(redis_url)
+
+    def celery(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(script), "-A", "celery_test_app", "walrus", "locks", *args],
+            cwd=str(HERE), env=env, capture_output=True, text=True, timeout=60,
+        )
+
+    proc = celery()
     assert proc.returncode == 0, proc.stderr
-    assert '"owner": "tid-9"' in proc.stdout
-    assert "walrus" not in celery_main.commands or celery_main.commands["walrus"] is walrus
+    lines = proc.stdout.splitlines()
+    assert lines[0].split() == ["NAME", "OWNER", "/", "TASK", "ID", "TTL", "LEFT"]
+    row = lines[1].split()
+    assert row[:2] == ["celery_walrus:celery_test_app.exclusive:abc", "tid-9"]
+    assert row[2].endswith("s") and 0 < float(row[2][:-1]) <= 600
+    assert lines[2:] == ["1 lock(s)"]
+    proc = celery("--json")
+    assert proc.returncode == 0, proc.stderr
+    listed = json.loads(proc.stdout)
+    assert 0 < listed.pop("ttl") <= 600
+    assert listed == {
+        "name": "celery_walrus:celery_test_app.exclusive:abc",
+        "owner": "tid-9",
+        "task_id": "tid-9",
+        "task": "celery_test_app.exclusive",
+    }
+    proc = celery("release", "celery_walrus:celery_test_app.exclusive:abc", "--token", "tid-9")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "released: celery_walrus:celery_test_app.exclusive:abc"
+    assert rdb.get("lock:celery_walrus:celery_test_app.exclusive:abc") is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from typing import Any
@@ -86,6 +87,85 @@ def test_duplicate_execution_raise_skip_and_return(make_app: Any, rdb: Database)
     assert strict.delay(2).get() == "ran"  # other arguments: another lock
 
 
+def test_duplicate_execution_return_is_the_default(make_app: Any, rdb: Database) -> None:
+    app = make_app()
+    runs: list[int] = []
+
+    @app.task(base=WalrusLockedTask)
+    def default(x: int) -> str:
+        runs.append(x)
+        return "ran"
+
+    assert default.on_duplicate == "return" and default.lock == "execute"
+    other = held(rdb, default, 1)
+    with RoundTripCounter() as rt:
+        result = default.delay(1)
+    assert rt.count == 2  # SET NX PX fails; one MULTI/EXEC names the holder
+    assert result.state == "SUCCESS" and result.get() is None
+    assert runs == []
+    assert other.owned() and other.time_left() > 20_000
+
+
+def test_run_costs_two_round_trips_and_three_with_both(make_app: Any, rdb: Database) -> None:
+    app = make_app()
+
+    @app.task(base=WalrusLockedTask, lock="execute")
+    def ex(x: int) -> int:
+        return x
+
+    @app.task(base=WalrusLockedTask, lock="both")
+    def bo(x: int) -> int:
+        return x
+
+    ex.lock_name_for(1)  # settings read; Database built
+    for task, cost in ((ex, 2), (bo, 3)):
+        task.delay(1)  # scripts sent once
+        with RoundTripCounter() as rt:
+            assert task.delay(1).get() == 1
+        assert rt.count == cost, task.name
+
+
+def test_retry_with_execute_lock(make_app: Any, rdb: Database, caplog: Any) -> None:
+    app = make_app(task_eager_propagates=False)
+    attempts: list[tuple[int, bytes | None, str]] = []
+
+    @app.task(base=WalrusLockedTask, lock="execute", bind=True, max_retries=3)
+    def flaky_execute(self: Any, x: int) -> str:
+        attempts.append((self.request.retries, rdb.get(self.lock_for(x).key), self.request.id))
+        if self.request.retries < 2:
+            raise self.retry(countdown=0)
+        return "done"
+
+    with caplog.at_level(logging.WARNING, logger="celery_walrus"):
+        assert flaky_execute.delay(3).get() == "done"
+    assert [a[0] for a in attempts] == [0, 1, 2]
+    assert all(owner == task_id.encode() for _, owner, task_id in attempts)
+    assert len({task_id for _, _, task_id in attempts}) == 1
+    assert rdb.keys("lock:*") == []
+    assert caplog.records == []  # every attempt released its own lock; none was lost
+
+
+def test_redelivery_adopts_the_lock_its_task_id_holds(make_app: Any, rdb: Database) -> None:
+    app = make_app(walrus_lock_renew_interval=1)
+    runs: list[int] = []
+
+    @app.task(base=WalrusLockedTask, on_duplicate="raise")
+    def redelivered(x: int) -> int:
+        runs.append(x)
+        return x
+
+    # A worker died mid-run; its lock (task id "tid-1") has not lapsed when the broker
+    # redelivers the same message (same task id): that run owns the lock and goes ahead.
+    stale = rdb.lock(redelivered.lock_name_for(1), ttl=30_000, lock_id="tid-1")
+    assert stale.acquire(block=False)
+    assert redelivered.apply((1,), task_id="tid-1").get() == 1
+    assert runs == [1] and not stale.locked()
+    assert stale.acquire(block=False)
+    with pytest.raises(TaskLocked, match="tid-1"):
+        redelivered.apply((1,), task_id="tid-2").get()
+    assert runs == [1] and stale.owned() and stale.time_left() > 20_000
+
+
 def test_duplicate_execution_retry(make_app: Any, rdb: Database) -> None:
     app = make_app(task_eager_propagates=False)  # eager + propagate raises Retry itself
 
@@ -155,20 +235,74 @@ def test_retry_takes_the_lock_again(make_app: Any, rdb: Database) -> None:
     assert rdb.keys("lock:*") == []
 
 
-def test_renewal_keeps_a_short_lock_through_a_long_task(make_app: Any, rdb: Database) -> None:
-    app = make_app()
+def test_renewal_keeps_the_default_lease_through_a_long_task(make_app: Any, rdb: Database) -> None:
+    app = make_app(walrus_lock_renew_interval=0.1)  # lease: 0.3 s
     seen: dict[str, Any] = {}
 
-    @app.task(base=WalrusLockedTask, lock_ttl=0.3, bind=True, name="long.renewed")
+    @app.task(base=WalrusLockedTask, bind=True, name="long.renewed")
     def long(self: Any) -> None:
-        time.sleep(1.0)  # > 3 ttls
+        time.sleep(1.0)  # > 3 leases
         lock = self.lock_for()
         seen["owner"] = rdb.get(lock.key)
+        seen["pttl"] = rdb.pttl(lock.key)
         seen["id"] = self.request.id
 
     long.delay()
     assert seen["owner"] == seen["id"].encode()
+    assert 0 < seen["pttl"] <= 300
     assert rdb.keys("lock:*") == []
+
+
+def test_running_lock_is_a_lease_not_the_time_limit(make_app: Any, rdb: Database) -> None:
+    app = make_app(walrus_lock_renew_interval=2, walrus_lock_ttl_margin=10)
+    ttls: dict[str, int] = {}
+
+    def body(name: str) -> Any:
+        def run(self: Any) -> None:
+            ttls[name] = rdb.pttl(self.lock_for().key)
+
+        run.__name__ = name
+        return run
+
+    app.task(base=WalrusLockedTask, bind=True, name="lease.limited", time_limit=3600)(body("limited"))
+    app.task(base=WalrusLockedTask, bind=True, name="lease.both", lock="both", time_limit=3600)(body("both"))
+    app.task(base=WalrusLockedTask, bind=True, name="lease.explicit", lock_ttl=9)(body("explicit"))
+    for name in ("limited", "both", "explicit"):
+        app.tasks[f"lease.{name}"].delay()
+    assert 5_000 < ttls["limited"] <= 6_000  # 3 x the 2 s interval
+    assert 5_000 < ttls["both"] <= 6_000  # the enqueue lock, adopted and cut to the lease
+    assert 8_000 < ttls["explicit"] <= 9_000  # lock_ttl is the lease, renewed every third
+
+
+def test_both_keeps_the_enqueue_ttl_while_queued_and_takes_the_lease_at_start(
+    make_app: Any, rdb: Database
+) -> None:
+    app = make_app(task_always_eager=False, walrus_lock_enqueue_ttl=600, walrus_lock_renew_interval=1)
+    seen: dict[str, Any] = {}
+
+    @app.task(base=WalrusLockedTask, lock="both", bind=True)
+    def queued_both(self: Any, x: int) -> None:
+        key = self.lock_for(x).key
+        seen["owner"], seen["pttl"] = rdb.get(key), rdb.pttl(key)
+
+    result = queued_both.delay(1)  # memory broker, no worker: it stays queued
+    key = queued_both.lock_for(1).key
+    assert 599_000 < rdb.pttl(key) <= 600_000  # nothing renews a queued task's lock
+    with RoundTripCounter() as rt:
+        queued_both.apply((1,), task_id=result.id)  # the worker's run of that message
+    assert seen["owner"] == result.id.encode() and 2_000 < seen["pttl"] <= 3_000
+    # 2 for the lock (owner-checked renew to the lease; release) and the body's GET and PTTL
+    assert rt.count == 2 + 2 and rdb.get(key) is None
+    # The enqueue lock lapsed while queued: the run takes it afresh...
+    seen.clear()
+    queued_both.apply((1,), task_id="lapsed")
+    assert seen["owner"] == b"lapsed" and rdb.get(key) is None
+    # ...unless a later message took it meanwhile: then this run is the duplicate.
+    seen.clear()
+    later = rdb.lock(queued_both.lock_name_for(1), ttl=30_000, lock_id="later")
+    assert later.acquire(block=False)
+    assert queued_both.apply((1,), task_id="lapsed").get() is None
+    assert seen == {} and later.owned()
 
 
 def test_renewal_can_be_turned_off(make_app: Any, rdb: Database) -> None:
@@ -309,8 +443,8 @@ def test_custom_key_function_shares_a_lock_between_tasks(make_app: Any, rdb: Dat
         delete_user.delay(3)
 
 
-def test_ttl_defaults_from_time_limits(make_app: Any, rdb: Database) -> None:
-    app = make_app(walrus_lock_ttl_margin=2, walrus_lock_default_ttl=42)
+def test_ttl_defaults_from_time_limits_without_renewal(make_app: Any, rdb: Database) -> None:
+    app = make_app(walrus_lock_ttl_margin=2, walrus_lock_default_ttl=42, walrus_lock_renew=False)
     ttls: dict[str, int] = {}
 
     def body(name: str) -> Any:

@@ -11,6 +11,7 @@ import pytest
 import redis
 
 from celery_walrus import TaskLocked, list_locks
+from celery_walrus.config import LEASE_FACTOR
 
 
 def token() -> str:
@@ -62,7 +63,7 @@ def test_duplicate_enqueue_is_deduplicated_and_renewal_keeps_the_lock(
     t = token()
     first = test_app.singleton.apply_async((t, 2.5))
     wait_for(lambda: probe.exists(f"probe:running:{t}"), 10)
-    time.sleep(2.0)  # > the 1.5 s ttl: only renewal keeps the lock
+    time.sleep(2.0)  # > the 1.5 s lease: only renewal keeps the lock
     again = test_app.singleton.apply_async((t, 0.0))
     assert again.id == first.id
     assert first.get(timeout=15) == t
@@ -111,26 +112,63 @@ def test_hard_time_limit_releases_the_lock(worker: Any, test_app: Any, probe: re
     result = test_app.overrun.apply_async((t,))
     lock = test_app.overrun.lock_for(t)
     wait_for(lambda: probe.exists(f"probe:started:{t}"), 10)
-    assert lock.time_left() > 3000  # ttl = 1 s time limit + 5 s margin
+    assert lock.time_left() > 3000  # its 8 s lease, renewed while the process lives
     outcome = result.get(timeout=15, propagate=False)
     assert type(outcome).__name__ == "TimeLimitExceeded"
     # Freed by the worker's main process (task_failure), not by the ttl running out.
     wait_for(lambda: not lock.locked(), 2)
 
 
+def test_retry_with_execute_lock_on_the_worker(worker: Any, test_app: Any, probe: redis.Redis) -> None:
+    t = token()
+    result = test_app.retried.apply_async((t,))
+    assert result.get(timeout=15) == "done"
+    attempts = [a.decode() for a in probe.lrange(f"probe:attempts:{t}", 0, -1)]
+    # Each attempt holds the lock under the task id from its start to its end: the first
+    # attempt frees it before sending the retry, so it cannot free it under the second.
+    assert attempts == [f"0:{result.id}:{result.id}", f"1:{result.id}:{result.id}"]
+    assert not test_app.retried.lock_for(t).locked()
+
+
+@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGKILL"])
+def test_revoke_terminate_of_a_running_task_releases_its_lock(
+    worker: Any, test_app: Any, probe: redis.Redis, signal_name: str
+) -> None:
+    t = token()
+    result = test_app.sleeper.apply_async((t, 30.0))
+    lock = test_app.sleeper.lock_for(t, 30.0)  # unique_on=["token"]: the same lock for any seconds
+    wait_for(lambda: probe.exists(f"probe:running:{t}"), 10)
+    assert lock.time_left() > 20_000  # a 30 s lease, renewed while the pool process lives
+    test_app.app.control.revoke(result.id, terminate=True, signal=signal_name)
+    # Freed long before the lease would lapse. SIGTERM unwinds the task in its pool process
+    # (its own release runs); with SIGKILL nothing runs there, and the worker's main process
+    # frees the lock on task_revoked (terminated=True), owner-checked by task id.
+    wait_for(lambda: not lock.locked(), 10)
+    wait_for(lambda: result.state == "REVOKED", 10)
+    if signal_name == "SIGKILL":
+        assert probe.exists(f"probe:running:{t}")  # the task's finally never ran
+        assert probe.llen(f"probe:ends:{t}") == 0
+    assert test_app.sleeper.apply_async((t, 0.0)).get(timeout=15) == t
+    assert int(probe.get(f"probe:runs:{t}")) == 2
+
+
 def test_killed_worker_lock_frees_itself_and_the_task_runs_again(
     worker: Any, test_app: Any, probe: redis.Redis
 ) -> None:
+    lease = test_app.RENEW_INTERVAL * LEASE_FACTOR  # the default lease: no lock_ttl on the task
+    assert test_app.exclusive.lock_ttl is None and lease * 50 < test_app.exclusive.time_limit
     t = token()
     test_app.exclusive.apply_async((t, 30.0))
     lock = test_app.exclusive.lock_for(t)
     wait_for(lambda: probe.exists(f"probe:running:{t}"), 10)
-    time.sleep(1.6)  # past one ttl: renewal is what keeps it
+    time.sleep(lease + 0.1)  # past one lease: renewal is what keeps it
     assert lock.locked()
+    assert 0 < lock.time_left() <= lease * 1000  # a lease, not the time limit + margin
     assert [info.task_id for info in list_locks(test_app.app)] == [probe.get(lock.key).decode()]
     worker.kill()
-    freed_after = wait_for(lambda: not lock.locked(), 5)
-    assert freed_after <= 1.5 + 0.3  # at most one ttl after the last renewal
+    # Nothing renews it now: it lapses within one lease (slack for a loaded machine), not
+    # after the task's 120 s time limit.
+    wait_for(lambda: not lock.locked(), lease + 1.5)
     worker.start(test_app.app)
     assert test_app.exclusive.apply_async((t, 0.0)).get(timeout=15) == t
     assert int(probe.get(f"probe:runs:{t}")) == 2
