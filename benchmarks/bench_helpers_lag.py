@@ -1,11 +1,12 @@
-"""Lock, Autocomplete and Graph: walrus-suite beside raw redis-py and upstream walrus.
+"""Lock, Counter, Autocomplete and Graph: walrus-suite beside raw redis-py and upstream walrus.
 
 Run: ``.venv/bin/python -m benchmarks.bench_helpers_lag`` (add ``--print-only`` to leave
 ``benchmarks/RESULTS.md`` alone). Each implementation works on its own keys of the same
 throwaway server. The raw redis-py column sends the commands a hand-written version would
-(SET NX PX + the same release Lua for the lock; one MULTI/EXEC of HSETs and ZADDs to store
-a title; ZRANGE or ZINTER then HMGET to search; ZADD / ZRANGEBYLEX for the graph), with
-the tokenizing done in Python beforehand, so it is the floor.
+(SET NX PX, BLPOP on the wake-up list when held, and the same release Lua for the lock;
+INCRBY / GET for the counter; one MULTI/EXEC of HSETs and ZADDs to store a title; ZRANGE or
+ZINTER then HMGET to search; ZADD / ZRANGEBYLEX for the graph), with the tokenizing done in
+Python beforehand, so it is the floor.
 """
 
 from __future__ import annotations
@@ -45,6 +46,48 @@ def make_titles():
 
 TRIPLES = [("user%d" % i, "follows", "user%d" % ((i * 7) % 500)) for i in range(500)]
 TRIPLES += [("user%d" % i, "lives", "city%d" % (i % 20)) for i in range(500)]
+
+
+class PingPong:
+    """Two threads hand one lock back and forth: each call is two handoffs. The taker
+    calls the blocking acquire() while the holder still holds the lock, and the holder
+    releases as soon as the taker has started: the taker gets the lock from its retry or
+    from the wake-up BLPOP. Round trips of both threads are counted."""
+
+    def __init__(self, mine, theirs):
+        import threading
+
+        self.mine, self.theirs = mine, theirs
+        self.go, self.waiting, self.taken = threading.Event(), threading.Event(), threading.Event()
+        self.thread = threading.Thread(target=self._other, daemon=True)
+
+    def _start(self):
+        # On first use, not at setup: the lock's ttl must not run out before the timing.
+        self.mine.acquire()
+        self.thread.start()
+
+    def _other(self):
+        while True:
+            self.go.wait()
+            self.go.clear()
+            self.waiting.set()
+            self.theirs.acquire()  # held by the main thread until it sees `waiting`
+            self.taken.set()
+            self.waiting.wait()  # the main thread is taking it back
+            self.waiting.clear()
+            self.theirs.release()
+
+    def __call__(self):
+        if not self.thread.is_alive():
+            self._start()
+        self.go.set()
+        self.waiting.wait()
+        self.waiting.clear()
+        self.mine.release()  # hand over to the waiting thread
+        self.taken.wait()
+        self.taken.clear()
+        self.waiting.set()
+        self.mine.acquire()  # blocks until the other thread releases
 '''
 
 UPSTREAM_CODE = SETUP + f'''
@@ -58,6 +101,8 @@ def cases(db):
     held = db.lock("up-held", ttl=100000)
     held.acquire()
     other = db.lock("up-held", ttl=100000)
+    pingpong = PingPong(db.lock("up-pp", ttl=10000), db.lock("up-pp", ttl=10000))
+    counter = db.counter("up-counter")
     ac = db.autocomplete("up")
     titles = make_titles()
     for i, title in enumerate(titles):
@@ -72,6 +117,9 @@ def cases(db):
     return [
         ("lock acquire + release (free)", acquire_release, NUMBER),
         ("lock acquire, non-blocking (held)", lambda: other.acquire(block=False), NUMBER),
+        ("lock ping-pong, 2 threads (2 blocking acquires)", pingpong, SEARCHES),
+        ("counter incr", counter.incr, NUMBER),
+        ("counter value", counter.value, NUMBER),
         ("autocomplete store (new, 3 words)", lambda: ac.store(next(ids), "quorn quark quill", {{"id": 1}}), NUMBER),
         ("autocomplete store (same title)", lambda: ac.store(5, titles[5], {{"id": 5}}), NUMBER),
         ("autocomplete search 1 word, limit 10", lambda: list(ac.search("ka", limit=10)), SEARCHES),
@@ -92,6 +140,8 @@ def _ours(db: Database, ns: dict[str, Any]) -> list[Case]:
     lock = db.lock("ours-lock", ttl=10000)
     db.lock("ours-held", ttl=100000).acquire()
     other = db.lock("ours-held", ttl=100000)
+    pingpong = ns["PingPong"](db.lock("ours-pp", ttl=10000), db.lock("ours-pp", ttl=10000))
+    counter = db.counter("ours-counter")
     ac = db.autocomplete("ours")
     titles = ns["make_titles"]()
     for i, title in enumerate(titles):
@@ -108,6 +158,9 @@ def _ours(db: Database, ns: dict[str, Any]) -> list[Case]:
     return [
         ("lock acquire + release (free)", acquire_release, NUMBER),
         ("lock acquire, non-blocking (held)", lambda: other.acquire(block=False), NUMBER),
+        ("lock ping-pong, 2 threads (2 blocking acquires)", pingpong, SEARCHES),
+        ("counter incr", counter.incr, NUMBER),
+        ("counter value", counter.value, NUMBER),
         ("autocomplete store (new, 3 words)", lambda: ac.store(next(ids), "quorn quark quill", {"id": 1}), NUMBER),
         ("autocomplete store (same title)", lambda: ac.store(5, titles[5], {"id": 5}), NUMBER),
         ("autocomplete search 1 word, limit 10", lambda: ac.search("ka", limit=10), SEARCHES),
@@ -132,6 +185,21 @@ def _raw(r: redis.Redis, ns: dict[str, Any], tokenizer: Autocomplete) -> list[Ca
     def acquire_release() -> None:
         r.set("lock:raw-lock", "token", nx=True, px=10000)
         release(keys=["lock:raw-lock", "lock.event:raw-lock"], args=["token", 10000])
+
+    class RawLock:
+        """The hand-written blocking lock: SET NX PX, else BLPOP the wake-up list and retry."""
+
+        def __init__(self, token: str) -> None:
+            self.token = token
+
+        def acquire(self) -> None:
+            while not r.set("lock:raw-pp", self.token, nx=True, px=10000):
+                r.blpop(["lock.event:raw-pp"], timeout=1)
+
+        def release(self) -> None:
+            release(keys=["lock:raw-pp", "lock.event:raw-pp"], args=[self.token, 10000])
+
+    pingpong = ns["PingPong"](RawLock("a"), RawLock("b"))
 
     def store(obj_id: Any, title: str, data: str) -> None:
         member = f"{obj_id}\x01"
@@ -166,13 +234,10 @@ def _raw(r: redis.Redis, ns: dict[str, Any], tokenizer: Autocomplete) -> list[Ca
 
     def graph_members(s: str, p: str, o: str) -> dict[str, int]:
         parts = {"s": s, "p": p, "o": o}
-        return {
-            "\x00".join([order, *(parts[c] for c in order)]): 0
-            for order in ("spo", "sop", "ops", "osp", "pso", "pos")
-        }
+        return {"::".join([order, *(parts[c] for c in order)]): 0 for order in ("spo", "pos", "osp")}
 
     def graph_range(order: str, *known: str) -> list[Any]:
-        prefix = "\x00".join([order, *known, ""]).encode()
+        prefix = "::".join([order, *known, ""]).encode()
         return r.zrangebylex("raw-graph", b"[" + prefix, b"(" + prefix + b"\xff")
 
     mapping: dict[str, int] = {}
@@ -183,15 +248,18 @@ def _raw(r: redis.Redis, ns: dict[str, Any], tokenizer: Autocomplete) -> list[Ca
     def graph_search() -> set[str]:
         with r.pipeline(transaction=False) as pipe:
             for order, known in (("spo", ("user3", "follows")), ("pos", ("lives", "city1"))):
-                prefix = "\x00".join([order, *known, ""]).encode()
+                prefix = "::".join([order, *known, ""]).encode()
                 pipe.zrangebylex("raw-graph", b"[" + prefix, b"(" + prefix + b"\xff")
             first, second = pipe.execute()
-        followed = {m.split(b"\x00")[3] for m in first}
-        return {m.split(b"\x00")[3].decode() for m in second if m.split(b"\x00")[3] in followed}
+        followed = {m.split(b"::")[3] for m in first}
+        return {m.split(b"::")[3].decode() for m in second if m.split(b"::")[3] in followed}
 
     return [
         ("lock acquire + release (free)", acquire_release, NUMBER),
         ("lock acquire, non-blocking (held)", lambda: r.set("lock:raw-held", "t", nx=True, px=100000), NUMBER),
+        ("lock ping-pong, 2 threads (2 blocking acquires)", pingpong, SEARCHES),
+        ("counter incr", lambda: r.incrby("counter:raw-counter", 1), NUMBER),
+        ("counter value", lambda: int(r.get("counter:raw-counter") or 0), NUMBER),
         ("autocomplete store (new, 3 words)", lambda: store(next(ids), "quorn quark quill", '{"id": 1}'), NUMBER),
         ("autocomplete store (same title)", lambda: store(5, titles[5], '{"id": 5}'), NUMBER),
         ("autocomplete search 1 word, limit 10", lambda: search_one("ka", 10), SEARCHES),
@@ -199,7 +267,7 @@ def _raw(r: redis.Redis, ns: dict[str, Any], tokenizer: Autocomplete) -> list[Ca
         ("autocomplete search 1 word, boosts", lambda: search_boosted("kal", 10), SEARCHES),
         ("graph store", lambda: r.zadd("raw-graph", graph_members("user1", "likes", "user2")), NUMBER),
         ("graph query s", lambda: graph_range("spo", "user42"), NUMBER),
-        ("graph query s+o", lambda: graph_range("sop", "user42", "city2"), NUMBER),
+        ("graph query s+o", lambda: graph_range("osp", "city2", "user42"), NUMBER),
         ("graph query p+o", lambda: graph_range("pos", "lives", "city3"), NUMBER),
         ("graph search (2 clauses, 1 var)", graph_search, SEARCHES),
     ]
@@ -236,7 +304,13 @@ def main(argv: list[str] | None = None) -> None:
         db.close()
         raw.close()
     note = (
-        "\n\n1000 titles of 3 words from a 507-word vocabulary; 1000 graph triples. "
+        "\n\n1000 titles of 3 words from a 507-word vocabulary; 1000 graph triples (both "
+        "graphs in upstream's layout: 3 members per triple). "
+        "Lock ping-pong: two threads hand one lock back and forth, each taking it with a "
+        "blocking acquire() started while the other still holds it; an op is two handoffs "
+        "and its round trips are both threads' (they vary with which of the retry or the "
+        "wake-up BLPOP gets the lock). Upstream's release pushes a wake-up token every time "
+        "and never trims the list, so its waiters also pop stale tokens. "
         "Our autocomplete search is one Lua script (intersection, boosts, ordering, data); "
         "the raw column needs 2 round trips (range, then HMGET) and upstream about 7 plus a "
         "cache key write. Upstream's `query(s, o)` reads the wrong index (it returns other "
@@ -247,7 +321,7 @@ def main(argv: list[str] | None = None) -> None:
         print(markdown)
         return
     write_section(
-        "Lock, Autocomplete, Graph",
+        "Lock, Counter, Autocomplete, Graph",
         markdown,
         command=".venv/bin/python -m benchmarks.bench_helpers_lag",
     )

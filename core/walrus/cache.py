@@ -1,12 +1,19 @@
 """``Cache``: values under ``<name>:<key>``, with memoizing decorators.
 
 Values go through an injectable serializer (pickle by default, as upstream walrus, so data
-written by either reads back). Give ``signing_key`` and every value is MAC-signed (keyed BLAKE2b): a value
-that fails verification is logged and treated as a miss, never unpickled. Integers written by
-``incr`` are stored as plain digits so Redis can add to them; ``get`` returns them as ``int``.
+written by either reads back). Give ``signing_key`` and every value is MAC-signed (keyed
+BLAKE2b): a value that fails verification is logged and treated as a miss, never unpickled.
+
+Stored formats: ``incr`` keeps counters as plain decimal digits so Redis can add to them
+(``get`` returns them as ``int``); everything ``set`` writes is the serializer's payload.
+A payload that would read as a counter (all digits, as JSON and msgpack write some
+integers) or that starts with NUL is stored behind one NUL byte, which ``get`` strips: every
+serializer round-trips every value it can encode, and pickled payloads (which start with
+``0x80``) stay byte-identical to upstream's.
 
 Decorator keys are ``module.qualname:<digest of the canonical JSON of the bound arguments>``
-(keyword order does not matter; see ``walrus.keys``), unlike upstream's order-dependent keys.
+(keyword order does not matter; see ``walrus.keys``), or ``module.qualname:<key_fn(...)>``
+with a custom ``key_fn``, unlike upstream's order-dependent keys.
 
 On Redis Cluster the key layout is the same (untagged: entries spread over the shards);
 ``get_many``/``set_many``/``delete_many`` send one command per hash slot in one pipeline that
@@ -15,6 +22,7 @@ redis-py splits per node, and ``keys``/``flush`` scan every primary.
 
 from __future__ import annotations
 
+import functools
 import logging
 import queue
 import re
@@ -22,7 +30,7 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import wraps
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
@@ -36,20 +44,53 @@ from .serializers import BadSignature, Serializer, SignedSerializer, get_seriali
 if TYPE_CHECKING:  # pragma: no cover
     from .database import Database
 
-__all__ = ["Cache", "CacheMetrics"]
+__all__ = ["Cache", "CacheMetrics", "CacheStats"]
 
 logger = logging.getLogger("walrus.cache")
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
+# What INCRBY writes: a signed 64-bit integer in decimal (at most 19 digits).
 _INT_RE = re.compile(rb"-?[0-9]{1,19}\Z")
+# Prefixed to a serializer payload that would otherwise be mistaken for a counter.
+_ESCAPE = b"\x00"
 _MISS = object()
 
 
-class CacheMetrics:
-    """Hit/miss counts and mean call times (seconds) of one ``cached`` function, this process."""
+class _Stats(Mapping[str, float]):
+    """A live, read-only mapping of statistics; calling it returns a snapshot dict."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+
+    def snapshot(self) -> dict[str, float]:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def __call__(self) -> dict[str, float]:
+        return self.snapshot()
+
+    def __getitem__(self, name: str) -> float:
+        return self.snapshot()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.snapshot())
+
+    def __len__(self) -> int:
+        return len(self.snapshot())
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.snapshot()!r}>"
+
+
+class CacheMetrics(_Stats):
+    """Hit/miss counts and mean call times (seconds) of one ``cached`` function, this process.
+
+    Reads like upstream's ``fn.metrics`` dict (``fn.metrics["hits"]``) and, called, returns
+    a snapshot dict (``fn.metrics()``) with ``hits``, ``misses``, ``hit_rate``,
+    ``avg_hit_time`` and ``avg_miss_time``.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
         self.hits = 0
         self.misses = 0
         self.hit_time = 0.0
@@ -64,7 +105,12 @@ class CacheMetrics:
                 self.misses += 1
                 self.miss_time += elapsed
 
-    def as_dict(self) -> dict[str, float]:
+    def reset(self) -> None:
+        with self._lock:
+            self.hits = self.misses = 0
+            self.hit_time = self.miss_time = 0.0
+
+    def snapshot(self) -> dict[str, float]:
         with self._lock:
             calls = self.hits + self.misses
             return {
@@ -74,6 +120,33 @@ class CacheMetrics:
                 "avg_hit_time": self.hit_time / self.hits if self.hits else 0.0,
                 "avg_miss_time": self.miss_time / self.misses if self.misses else 0.0,
             }
+
+    as_dict = snapshot
+
+
+class CacheStats(_Stats):
+    """``Cache.metrics``: reads that hit, reads that missed and values written by this
+    ``Cache`` object (decorators included), like upstream's ``{'hits', 'misses', 'writes'}``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hits = 0
+        self.misses = 0
+        self.writes = 0
+
+    def count(self, hits: int = 0, misses: int = 0, writes: int = 0) -> None:
+        with self._lock:
+            self.hits += hits
+            self.misses += misses
+            self.writes += writes
+
+    def reset(self) -> None:
+        with self._lock:
+            self.hits = self.misses = self.writes = 0
+
+    def snapshot(self) -> dict[str, float]:
+        with self._lock:
+            return {"hits": self.hits, "misses": self.misses, "writes": self.writes}
 
 
 def _check_timeout(timeout: Any) -> None:
@@ -87,6 +160,7 @@ class Cache:
     ``default_timeout`` (seconds, None = no expiry) applies when ``set`` gets none; ``debug``
     turns the cache into a no-op. ``serializer`` is ``"pickle"`` (default), ``"json"``,
     ``"msgpack"`` or an object with dumps/loads; ``signing_key`` adds MAC signing.
+    ``metrics`` counts this object's hits, misses and writes (see ``CacheStats``).
     """
 
     def __init__(
@@ -105,8 +179,10 @@ class Cache:
         self.serializer: Serializer = SignedSerializer(inner, signing_key) if signing_key else inner
         self.database = database
         self.name = name
+        self.prefix_len = len(name) + 1  # upstream attribute: length of "<name>:"
         self.default_timeout = default_timeout
         self.debug = debug
+        self.metrics = CacheStats()
 
     # -- keys and values ----------------------------------------------------------------
 
@@ -118,16 +194,29 @@ class Cache:
             raise TypeError(f"cache key must be str or bytes, got {type(key).__name__}")
         return f"{self.name}:{key}"
 
+    def unmake_key(self, redis_key: str | bytes) -> str:
+        """The cache key of Redis key ``<name>:<key>`` (upstream helper)."""
+        if isinstance(redis_key, bytes):
+            redis_key = redis_key.decode("utf-8")
+        return redis_key[self.prefix_len :]
+
     def _dumps(self, value: Any) -> bytes:
-        return self.serializer.dumps(value)
+        payload = self.serializer.dumps(value)
+        if isinstance(payload, str):  # a custom serializer writing text
+            payload = payload.encode("utf-8")
+        if payload[:1] == _ESCAPE or _INT_RE.match(payload):
+            return _ESCAPE + payload  # would read back as a counter (or lose its NUL)
+        return payload
 
     def _loads(self, raw: Any, key: str) -> Any:
         if raw is None:
             return _MISS
         if isinstance(raw, str):  # a Database with decode_responses=True (text serializers only)
             raw = raw.encode("utf-8")
-        if _INT_RE.match(raw):  # written by incr(); never a serializer's output
+        if _INT_RE.match(raw):  # written by incr(): _dumps never stores this shape
             return int(raw)
+        if raw[:1] == _ESCAPE:
+            raw = raw[1:]
         try:
             return self.serializer.loads(raw)
         except BadSignature as exc:
@@ -136,6 +225,15 @@ class Cache:
         except Exception as exc:  # corrupt or foreign bytes: a miss, not a crash of the caller
             logger.warning("cache value %r could not be deserialized and was ignored: %r", key, exc)
             return _MISS
+
+    def _read(self, redis_key: str) -> Any:
+        """The value at ``redis_key`` or ``_MISS``, counted in ``metrics`` (1 round trip)."""
+        value = self._loads(self.database.get(redis_key), redis_key)
+        if value is _MISS:
+            self.metrics.count(misses=1)
+        else:
+            self.metrics.count(hits=1)
+        return value
 
     def _expiry(self, timeout: float | None) -> int | None:
         """Milliseconds for PX, or None for no expiry (0 means no expiry, as upstream)."""
@@ -147,10 +245,10 @@ class Cache:
 
     def get(self, key: Any, default: Any = None) -> Any:
         """The cached value, or ``default`` on a miss (1 round trip)."""
+        redis_key = self.make_key(key)
         if self.debug:
             return default
-        redis_key = self.make_key(key)
-        value = self._loads(self.database.get(redis_key), redis_key)
+        value = self._read(redis_key)
         return default if value is _MISS else value
 
     def set(self, key: Any, value: Any, timeout: float | None = None) -> bool:
@@ -160,6 +258,7 @@ class Cache:
         payload = self._dumps(value)
         if self.debug:
             return True
+        self.metrics.count(writes=1)
         return bool(self.database.set(redis_key, payload, px=px))
 
     def delete(self, key: Any) -> bool:
@@ -170,8 +269,9 @@ class Cache:
         return bool(self.database.delete(redis_key))
 
     def incr(self, key: Any, delta: int = 1, timeout: float | None = None) -> int:
-        """Add ``delta`` to the integer at ``key`` (0 when missing) and return it (1 Lua call;
-        a new counter gets the timeout). TypeError when ``key`` holds a non-integer."""
+        """Add ``delta`` to the counter at ``key`` (0 when missing) and return it (1 Lua call,
+        atomic; a new counter gets the timeout). TypeError when ``key`` holds a value written
+        by ``set`` (a serialized payload, as upstream), not a counter."""
         if isinstance(delta, bool) or not isinstance(delta, int):
             raise TypeError(f"incr delta must be an int, got {type(delta).__name__}")
         redis_key = self.make_key(key)
@@ -180,7 +280,7 @@ class Cache:
             return int(self.database.run_script("cache_incr", keys=[redis_key], args=[delta, px or 0]))
         except ResponseError as exc:  # "value is not an integer": name the key
             if "not an integer" in str(exc):
-                raise TypeError(f"cache key {redis_key!r} does not hold an integer") from exc
+                raise TypeError(f"cache key {redis_key!r} does not hold an incr() counter") from exc
             raise
 
     # -- many values, one round trip each ------------------------------------------------------
@@ -201,18 +301,33 @@ class Cache:
             value = self._loads(raw, redis_key)
             if value is not _MISS:
                 found[key] = value
+        self.metrics.count(hits=len(found), misses=len(keys) - len(found))
         return found
 
-    def set_many(self, mapping: Mapping[Any, Any], timeout: float | None = None) -> bool:
-        """Cache every item of ``mapping`` (1 round trip: one pipeline; on a cluster the
-        pipeline is split per node: 1 round trip per node)."""
+    def set_many(
+        self, data: Mapping[Any, Any] | Iterable[tuple[Any, Any]] | None = None, /, timeout: float | None = None,
+        **kwargs: Any,
+    ) -> bool:
+        """Cache every item of ``data`` (a mapping or (key, value) pairs) and of the keyword
+        arguments, as upstream: ``set_many({"a": 1}, b=2)`` (1 round trip: one pipeline; on a
+        cluster the pipeline is split per node: 1 round trip per node)."""
         px = self._expiry(timeout)
-        items = [(self.make_key(k), self._dumps(v)) for k, v in mapping.items()]
+        merged: dict[Any, Any] = {}
+        if data is not None:
+            if isinstance(data, (str, bytes)):
+                raise TypeError(f"set_many data must be a mapping or (key, value) pairs, got {type(data).__name__}")
+            try:
+                merged.update(data)
+            except (TypeError, ValueError) as exc:
+                raise TypeError(f"set_many data must be a mapping or (key, value) pairs: {exc}") from None
+        merged.update(kwargs)
+        items = [(self.make_key(k), self._dumps(v)) for k, v in merged.items()]
         if self.debug or not items:
             return True
         pipe = self.database.pipeline(transaction=False)
         for redis_key, payload in items:
             pipe.set(redis_key, payload, px=px)
+        self.metrics.count(writes=len(items))
         return all(pipe.execute())
 
     def delete_many(self, keys: Iterable[Any]) -> int:
@@ -223,10 +338,12 @@ class Cache:
             return 0
         return int(self.database.unlink(*redis_keys))
 
-    def keys(self) -> list[bytes]:
-        """Every Redis key of this cache (SCAN MATCH ``<name>:*``, one round trip per page; on
-        a cluster every primary is scanned)."""
-        return list(iter_matching(self.database, [escape_glob(self.name) + ":*"]))
+    def keys(self, strip_prefix: bool = False) -> list[str]:
+        """Every Redis key of this cache, as str; ``strip_prefix`` drops ``<name>:`` (SCAN
+        MATCH ``<name>:*``, one round trip per page; on a cluster every primary is scanned)."""
+        found = iter_matching(self.database, [escape_glob(self.name) + ":*"])
+        names = [k.decode("utf-8") if isinstance(k, bytes) else str(k) for k in found]
+        return [self.unmake_key(k) for k in names] if strip_prefix else names
 
     def flush(self) -> int:
         """Delete every entry of this cache, SCAN + UNLINK in batches (every primary of a
@@ -235,9 +352,12 @@ class Cache:
 
     # -- decorators -------------------------------------------------------------------------
 
-    def _key_for(self, fn: Callable[..., Any], key_fn: Callable[..., Any] | None, args: Any, kwargs: Any) -> str:
+    @staticmethod
+    def _key_for(fn: Callable[..., Any], key_fn: Callable[..., Any] | None, args: Any, kwargs: Any) -> str:
+        # A custom key is namespaced like a default one, so two functions sharing a key_fn
+        # never share entries.
         if key_fn is not None:
-            return str(key_fn(args, kwargs))
+            return f"{qualified_name(fn)}:{key_fn(args, kwargs)}"
         return call_key(fn, args, kwargs)
 
     def cached(
@@ -248,20 +368,25 @@ class Cache:
     ) -> Callable[[F], F]:
         """Memoize a function: 1 round trip on a hit, 2 on a miss (get, then set).
 
-        ``key_fn(args, kwargs)`` overrides the key. The wrapper gains ``bust(*args, **kwargs)``
-        and, with ``metrics=True``, ``metrics()`` returning hits, misses, hit rate and the mean
-        time (seconds) of hits and of misses.
+        ``key_fn(args, kwargs)`` overrides the argument part of the key (the function's
+        ``module.qualname`` still prefixes it). The wrapper gains ``bust(*args, **kwargs)``,
+        ``make_key(args, kwargs)`` (the cache key a call uses, as upstream) and ``metrics``
+        (a ``CacheMetrics``: ``fn.metrics["hits"]``, or ``fn.metrics()`` for a snapshot dict;
+        recorded only with ``metrics=True``).
         """
         _check_timeout(timeout)
 
         def decorator(fn: F) -> F:
             stats = CacheMetrics()
 
+            def make_key(args: tuple[Any, ...] = (), kwargs: Mapping[str, Any] | None = None) -> str:
+                return self._key_for(fn, key_fn, tuple(args), dict(kwargs or {}))
+
             @wraps(fn)
             def inner(*args: Any, **kwargs: Any) -> Any:
                 key = self._key_for(fn, key_fn, args, kwargs)
                 start = time.perf_counter()
-                value = _MISS if self.debug else self._raw_get(key)
+                value = _MISS if self.debug else self._read(self.make_key(key))
                 if value is _MISS:
                     value = fn(*args, **kwargs)
                     self.set(key, value, timeout)
@@ -276,23 +401,24 @@ class Cache:
                 return self.delete(self._key_for(fn, key_fn, args, kwargs))
 
             inner.bust = bust  # type: ignore[attr-defined]
-            inner.metrics = stats.as_dict  # type: ignore[attr-defined]
+            inner.make_key = make_key  # type: ignore[attr-defined]
+            inner.metrics = stats  # type: ignore[attr-defined]
             return inner  # type: ignore[return-value]
 
         return decorator
-
-    def _raw_get(self, key: str) -> Any:
-        redis_key = self.make_key(key)
-        return self._loads(self.database.get(redis_key), redis_key)
 
     def cached_property(
         self, key_fn: Callable[..., Any] | None = None, timeout: float | None = None
     ) -> Callable[[Callable[[Any], T]], _CachedProperty[T]]:
         """Decorator for a method exposed as a property whose value is cached per instance.
 
-        The instance's identity is ``obj.__cache_key__()`` when defined (shared between
-        processes), otherwise a random id given to the object on first use (never reused,
-        unlike upstream's ``id(obj)``). ``del obj.attr`` busts it. 1 round trip on a hit.
+        The instance's identity is ``key_fn((obj,), {})`` when given, else
+        ``obj.__cache_key__()`` when defined (shared between processes and with equal
+        objects), else a random token tied to this very object in this process: copies, deep copies,
+        unpickled twins and equal objects each get their own (unlike upstream's ``id(obj)``,
+        which a new object at a reused address inherited). That needs a weak-referenceable
+        object (a ``__slots__`` class must list ``__weakref__``). ``del obj.attr`` busts it.
+        1 round trip on a hit.
         """
         _check_timeout(timeout)
 
@@ -339,11 +465,49 @@ class Cache:
         return decorator
 
 
+class _ObjectTokens:
+    """Random per-object tokens held outside the objects, so ``copy``, ``deepcopy`` and
+    pickle never carry one over. An entry is found by ``id(obj)`` and trusted only when its
+    weak reference still points at that very object (an address can be reused)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._tokens: dict[int, tuple[weakref.ref[Any], str]] = {}
+
+    def __len__(self) -> int:
+        return len(self._tokens)
+
+    def token(self, obj: Any) -> str:
+        ident = id(obj)
+        with self._lock:
+            entry = self._tokens.get(ident)
+            if entry is not None and entry[0]() is obj:
+                return entry[1]
+            try:
+                ref = weakref.ref(obj, functools.partial(self._forget, ident))
+            except TypeError:
+                raise TypeError(
+                    f"cached_property needs {type(obj).__qualname__} objects to be weak-referenceable "
+                    "(add '__weakref__' to __slots__) or to define __cache_key__()"
+                ) from None
+            token = uuid.uuid4().hex
+            self._tokens[ident] = (ref, token)
+            return token
+
+    def _forget(self, ident: int, ref: weakref.ref[Any]) -> None:
+        # Runs while the object is being freed, possibly inside token() on this thread (a
+        # collection triggered there), so it takes no lock: the dict operations are atomic
+        # and no other object can hold this address until the callback has returned.
+        entry = self._tokens.get(ident)
+        if entry is not None and entry[0] is ref:
+            self._tokens.pop(ident, None)
+
+
+_tokens = _ObjectTokens()
+
+
 class _CachedProperty(Generic[T]):
     """The descriptor behind ``Cache.cached_property``."""
-
-    _ids: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
-    _ids_lock = threading.Lock()
 
     def __init__(
         self, cache: Cache, fn: Callable[[Any], T], key_fn: Callable[..., Any] | None, timeout: float | None
@@ -358,26 +522,13 @@ class _CachedProperty(Generic[T]):
     def __set_name__(self, owner: type, name: str) -> None:
         self.attr = name
 
-    def _identity(self, obj: Any) -> str:
-        custom = getattr(obj, "__cache_key__", None)
-        if callable(custom):
-            return str(custom())
-        marker = "_walrus_cache_id"
-        ident = getattr(obj, "__dict__", {}).get(marker)
-        if ident is None:
-            with self._ids_lock:
-                if hasattr(obj, "__dict__"):
-                    ident = obj.__dict__.setdefault(marker, uuid.uuid4().hex)
-                else:
-                    ident = self._ids.get(obj)
-                    if ident is None:
-                        ident = self._ids[obj] = uuid.uuid4().hex
-        return str(ident)
-
     def _key(self, obj: Any) -> str:
         if self.key_fn is not None:
-            return str(self.key_fn((obj,), {}))
-        return f"{qualified_name(self.fn)}:{self._identity(obj)}"
+            ident = str(self.key_fn((obj,), {}))
+        else:
+            custom = getattr(obj, "__cache_key__", None)
+            ident = str(custom()) if callable(custom) else _tokens.token(obj)
+        return f"{qualified_name(self.fn)}:{ident}"
 
     @overload
     def __get__(self, obj: None, owner: type) -> _CachedProperty[T]: ...
@@ -389,11 +540,15 @@ class _CachedProperty(Generic[T]):
         if obj is None:
             return self
         key = self._key(obj)
-        value = _MISS if self.cache.debug else self.cache._raw_get(key)
+        value = _MISS if self.cache.debug else self.cache._read(self.cache.make_key(key))
         if value is _MISS:
             value = self.fn(obj)
             self.cache.set(key, value, self.timeout)
         return value
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        # ValueError as upstream; a plain attribute would silently shadow the cached value.
+        raise ValueError(f"cannot set cached property {self.attr!r}: del it to recompute")
 
     def __delete__(self, obj: Any) -> None:
         self.cache.delete(self._key(obj))

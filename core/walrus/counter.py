@@ -71,12 +71,19 @@ class Counter:
         self.database.delete(self.key)
 
     def __iadd__(self, other: int | Counter) -> Counter:
+        """``counter += n``: INCRBY n (1 round trip); the name stays bound to the counter."""
         self.incr(other)
         return self
 
     def __isub__(self, other: int | Counter) -> Counter:
+        """``counter -= n``: DECRBY n (1 round trip)."""
         self.decr(other)
         return self
+
+    # Upstream walrus makes ``+`` and ``-`` aliases of ``+=`` and ``-=``: ``counter + 1``
+    # increments the stored value and returns the counter itself, not a number.
+    __add__ = __iadd__
+    __sub__ = __isub__
 
     def __int__(self) -> int:
         return self.value()

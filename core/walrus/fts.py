@@ -8,6 +8,14 @@ Key layout (the one upstream walrus uses, so either library reads the other's in
   frequency in that document (lower is better)
 - ``temp.fts.<name>.<uuid>.<n>``: query temporaries, created and deleted inside one script
 
+and one key of ours, which upstream ignores: ``fts.<name>.:tokens``, a hash of each
+document's tokens and a digest of the content they came from, so that re-indexing or
+removing a document is one script call with no read first. A document without a matching
+entry (written or changed by upstream) costs one round trip more, once.
+
+Index names cannot contain ``.``: ``Index("app.x")``'s document set would be the token set
+of "x" in ``Index("app")`` (tokens never contain ``.``, so names without it cannot clash).
+
 On Redis Cluster ``<name>`` is hash-tagged in every key (``fts.{<name>}``,
 ``doc.{<name>}.<id>``, ...; a name that already holds a ``{tag}`` is used as is), so a write
 or a query script touches one slot. The trade-off: a whole index lives on one shard.
@@ -104,6 +112,12 @@ class Index:
             name = name.decode("utf-8")
         if not isinstance(name, str) or not name:
             raise TypeError(f"Index name must be a non-empty str, got {name!r}")
+        if "." in name:
+            raise ValueError(
+                f"Index name must not contain '.', got {name!r}: '.' separates the parts of the "
+                "index's keys, so the document set of Index('app.x') would be the token set of "
+                "'x' in Index('app')"
+            )
         if not isinstance(default_conjunction, str) or default_conjunction.upper() not in (
             "AND",
             "OR",
@@ -125,6 +139,9 @@ class Index:
         self.key_name: str = tag_name(database, name)
         self.members_key = f"fts.{self.key_name}"
         self.members = Set(database, self.members_key)
+        # ".:" cannot appear in a token (letters and digits only) nor in a name (no "."),
+        # so this key is no index's document set and no token's set.
+        self.tokens_key = f"fts.{self.key_name}.:tokens"
 
     def __repr__(self) -> str:
         return f"<Index {self.name!r}>"
@@ -150,43 +167,28 @@ class Index:
         """Index a document with optional metadata (a mapping and/or keyword arguments).
 
         Adding an id that is already indexed re-indexes it like ``update``: old tokens are
-        removed, metadata merged. 1 round trip for a new document (an EVALSHA), 2 when it
-        already exists.
+        removed, metadata merged. 1 round trip (an EVALSHA; see ``_write`` for the one
+        exception).
         """
-        self._write(_doc_id(key), "merge", _content(content), _metadata(metadata, extra), None)
+        self._write(_doc_id(key), "merge", _content(content), _metadata(metadata, extra), False)
 
     def update(self, key: Any, content: Any, metadata: Mapping[Any, Any] | None = None, /, **extra: Any) -> None:
         """Replace the content of an indexed document; existing metadata is kept and the
-        given fields are merged over it. KeyError when ``key`` is not indexed. 2 round trips."""
-        doc_id = _doc_id(key)
-        fields = _metadata(metadata, extra)
-        self._write(doc_id, "merge", _content(content), fields, self._read_state(doc_id))
+        given fields are merged over it. KeyError when ``key`` is not indexed. 1 round trip."""
+        self._write(_doc_id(key), "merge", _content(content), _metadata(metadata, extra), True)
 
     def replace(self, key: Any, content: Any, metadata: Mapping[Any, Any] | None = None, /, **extra: Any) -> None:
         """Replace an indexed document entirely: content and metadata (old metadata fields
-        are dropped). KeyError when ``key`` is not indexed. 2 round trips."""
-        doc_id = _doc_id(key)
-        fields = _metadata(metadata, extra)
-        self._write(doc_id, "replace", _content(content), fields, self._read_state(doc_id))
+        are dropped). KeyError when ``key`` is not indexed. 1 round trip."""
+        self._write(_doc_id(key), "replace", _content(content), _metadata(metadata, extra), True)
 
     def remove(self, key: Any, preserve_data: bool = False) -> None:
         """Remove a document from the index, and its hash unless ``preserve_data``.
 
         Every token entry of the document goes; a token set left empty disappears.
-        KeyError when ``key`` is not indexed. 2 round trips.
+        KeyError when ``key`` is not indexed. 1 round trip.
         """
-        doc_id = _doc_id(key)
-        action = "unindex" if preserve_data else "delete"
-        self._write(doc_id, action, None, {}, self._read_state(doc_id))
-
-    def _read_state(self, doc_id: str) -> tuple[bool, bytes | None]:
-        pipe = self.database.pipeline(transaction=False)
-        pipe.sismember(self.members_key, doc_id)
-        pipe.hget(self.document_key(doc_id), "content")
-        indexed, content = pipe.execute()
-        if not indexed:
-            raise KeyError(f"document {doc_id!r} is not in index {self.name!r}")
-        return True, content
+        self._write(_doc_id(key), "unindex" if preserve_data else "delete", None, {}, True)
 
     def _token_keys_holding(self, doc_id: str) -> list[str]:
         """Token sets that list ``doc_id``, found by SCAN: only for an indexed document whose
@@ -197,26 +199,21 @@ class Index:
             key.decode("utf-8") if isinstance(key, bytes) else key
             for key in self.database.scan_iter(match=pattern, count=1000, _type="zset")
         ]
-        # Tokens never contain ".": a longer key belongs to another index ("<name>.x").
+        # Tokens never contain ".": a longer key belongs to another index ("<name>.x", which
+        # upstream walrus allowed as a name).
         candidates = [key for key in candidates if "." not in key[len(prefix) :]]
         pipe = self.database.pipeline(transaction=False)
         for key in candidates:
             pipe.zscore(key, doc_id)
         return [key for key, score in zip(candidates, pipe.execute(), strict=True) if score is not None]
 
-    def _write(
-        self,
-        doc_id: str,
-        action: str,
-        content: str | None,
-        metadata: dict[str, Any],
-        state: tuple[bool, bytes | None] | None,
-    ) -> None:
-        must_exist = state is not None  # update / replace / remove read it first
-        # Optimistic: tokenize what we believe is stored, let the script check that belief
-        # and, when it was wrong, retry with the state the script reported.
-        if state is None:
-            state = (False, None)  # add(): assume a new document, the common case
+    def _write(self, doc_id: str, action: str, content: str | None, metadata: dict[str, Any], must_exist: bool) -> None:
+        """Run ``fts_write``: first trusting the document's stored token list (1 round trip);
+        when it has none that matches its content (indexed by upstream walrus, or changed
+        behind our back), the script says what is stored and the call is repeated with the
+        old tokens computed here, guarded by that state (2 round trips, and the document has
+        a token list from then on). An indexed document whose hash was deleted has its
+        token sets found by SCAN."""
         new_scores: dict[str, float] = {}
         fields: list[Any] = []
         if content is not None:
@@ -224,42 +221,42 @@ class Index:
             fields = ["content", content]
             for field, value in metadata.items():
                 fields.extend((field, value))
+        new_tokens = list(new_scores)
+        new_keys = [self.token_key(t) for t in new_tokens]
+        scores = [repr(-new_scores[t]) for t in new_tokens]
+        state: tuple[bool, bytes | None] | None = None  # None: let the script use its token list
         for _ in range(MAX_ATTEMPTS):
-            indexed, old_content = state
-            if must_exist and not indexed:
-                raise KeyError(f"document {doc_id!r} is not in index {self.name!r}")
             old_keys: list[str] = []
-            if indexed and old_content is not None:
-                old_text = old_content.decode("utf-8", "replace")
-                old_keys = [self.token_key(t) for t in self.tokenizer.tokenize(old_text)]
-            elif indexed:
-                old_keys = self._token_keys_holding(doc_id)
-            if not indexed:
-                guard: list[Any] = ["0", ""]
-            elif old_content is None:
+            if state is None:
+                guard: list[Any] = ["auto", ""]
+            elif not state[0]:
+                guard = ["0", ""]
+            elif state[1] is None:
                 guard = ["2", ""]
+                old_keys = self._token_keys_holding(doc_id)
             else:
-                guard = ["1", old_content]
-            new_tokens = list(new_scores)
-            keys = [
-                self.members_key,
-                self.document_key(doc_id),
-                *old_keys,
-                *(self.token_key(t) for t in new_tokens),
-            ]
+                guard = ["1", state[1]]
+                old_text = state[1].decode("utf-8", "replace")
+                old_keys = [self.token_key(t) for t in self.tokenizer.tokenize(old_text)]
+            keys = [self.members_key, self.document_key(doc_id), self.tokens_key, *old_keys, *new_keys]
             args = [
                 doc_id,
                 *guard,
                 action,
+                "1" if must_exist else "0",
+                self.token_key(""),
                 len(old_keys),
                 len(new_tokens),
                 len(fields) // 2,
                 *fields,
-                *(repr(-new_scores[t]) for t in new_tokens),
+                *scores,
             ]
             result = self.database.run_script("fts_write", keys=keys, args=args)
-            if int(result[0]) == 1:
+            code = int(result[0])
+            if code == 1:
                 return
+            if code == 2:
+                raise KeyError(f"document {doc_id!r} is not in index {self.name!r}")
             state = (bool(int(result[1])), result[2] if len(result) > 2 else None)
         raise IndexConflictError(
             f"document {doc_id!r} of index {self.name!r} changed during {MAX_ATTEMPTS} attempts"

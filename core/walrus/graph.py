@@ -1,16 +1,20 @@
 """``Graph``: a hexastore of subject-predicate-object triples in one sorted set.
 
-Layout (upstream walrus's): the sorted set named after the graph holds, for each triple, six
-members with score 0, one per ordering of its parts: ``spo\\0<s>\\0<p>\\0<o>``,
-``sop\\0<s>\\0<o>\\0<p>``, ``ops\\0<o>\\0<p>\\0<s>``, ``osp\\0<o>\\0<s>\\0<p>``,
-``pso\\0<p>\\0<s>\\0<o>`` and ``pos\\0<p>\\0<o>\\0<s>``. Any combination of known parts is
-then a prefix of one ordering, read with one ZRANGEBYLEX. One key per graph, so it works
-unchanged on Redis Cluster (a whole graph lives on one shard).
+Layout (upstream walrus 0.9.8's, so either library reads and writes the other's graphs): the
+sorted set named after the graph holds, for each triple, three members with score 0, one per
+rotation of its parts joined by ``::``: ``spo::<s>::<p>::<o>``, ``pos::<p>::<o>::<s>`` and
+``osp::<o>::<s>::<p>``. Every combination of known parts is a prefix of one rotation (s+o
+is ``osp::<o>::<s>::``), read with one ZRANGEBYLEX. One key per graph, so it works unchanged
+on Redis Cluster (a whole graph lives on one shard).
+
+The separator makes some values ambiguous, so they are refused before anything is written:
+a value containing ``::``, or starting or ending with ``:`` (``("a:", "b")`` and
+``("a", ":b")`` would both store ``a:::b``). Upstream accepted them and then misread them.
 
 Fixed against upstream: ``query(s=..., o=...)`` returns the matching triples (upstream
-looked up the wrong prefix), values above U+00FF are found (the range end is the byte
-0xFF, which UTF-8 never contains, not the character U+00FF), and ``search`` joins
-variables across clauses (a binding must satisfy every clause together).
+looked up ``osp::<s>::<o>``, the reversed pair), values above U+00FF are found (the range
+end is the byte 0xFF, which UTF-8 never contains, not the character U+00FF), and ``search``
+joins variables across clauses (a binding must satisfy every clause together).
 """
 
 from __future__ import annotations
@@ -23,10 +27,22 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["Graph", "Variable", "VariableFactory"]
 
-_SEP = "\x00"
+_SEP = "::"
 _PARTS = ("s", "p", "o")
-# Members added per ZADD when storing many triples (6 per triple).
-_CHUNK = 6000
+# Upstream's three rotations; each triple is stored once under each.
+_ORDERS = ("spo", "pos", "osp")
+# Which rotation serves a query, by the set of parts given: its known parts come first.
+_ORDER_FOR = {
+    frozenset(): "spo",
+    frozenset("s"): "spo",
+    frozenset("p"): "pos",
+    frozenset("o"): "osp",
+    frozenset("sp"): "spo",
+    frozenset("so"): "osp",
+    frozenset("po"): "pos",
+}
+# Members added per ZADD when storing many triples (3 per triple: 1000 triples).
+_CHUNK = 3000
 
 
 class Variable:
@@ -68,8 +84,11 @@ def _check_value(part: str, value: Any) -> str:
         raise TypeError(f"graph {part} must be str, got {type(value).__name__}")
     if not value:
         raise ValueError(f"graph {part} must not be empty")
-    if _SEP in value:
-        raise ValueError(f"graph {part} must not contain the NUL character: {value!r}")
+    if _SEP in value or value[0] == ":" or value[-1] == ":":
+        raise ValueError(
+            f"graph {part} must not contain '::' nor start or end with ':' ('::' separates the "
+            f"parts of a stored triple), got {value!r}"
+        )
     return value
 
 
@@ -101,13 +120,13 @@ class Graph:
     # -- keys ----------------------------------------------------------------------------
 
     def keys_for_values(self, s: str, p: str, o: str) -> list[str]:
-        """The six sorted-set members that store the triple (s, p, o)."""
+        """The three sorted-set members that store the triple (s, p, o)."""
         values = {
             "s": _check_value("subject", s),
             "p": _check_value("predicate", p),
             "o": _check_value("object", o),
         }
-        return [_member(order, values) for order in ("spo", "sop", "ops", "osp", "pso", "pos")]
+        return [_member(order, values) for order in _ORDERS]
 
     def keys_for_query(
         self, s: str | None = None, p: str | None = None, o: str | None = None
@@ -120,15 +139,7 @@ class Graph:
         given = _given(s, p, o)
         if len(given) == 3:
             return _member("spo", given).encode(), None
-        order = {
-            frozenset(): "spo",
-            frozenset("s"): "spo",
-            frozenset("p"): "pso",
-            frozenset("o"): "osp",
-            frozenset("sp"): "spo",
-            frozenset("so"): "sop",
-            frozenset("po"): "pos",
-        }[frozenset(given)]
+        order = _ORDER_FOR[frozenset(given)]
         known = [given[part] for part in order if part in given]
         prefix = _SEP.join([order, *known, ""]).encode()
         return b"[" + prefix, b"(" + prefix + b"\xff"
@@ -136,7 +147,7 @@ class Graph:
     # -- writes --------------------------------------------------------------------------
 
     def store(self, s: str, p: str, o: str) -> None:
-        """Store one triple. Cost: 1 round trip (one ZADD of its six members)."""
+        """Store one triple. Cost: 1 round trip (one ZADD of its three members)."""
         members = self.keys_for_values(s, p, o)
         self.walrus.zadd(self.key, dict.fromkeys(members, 0))
 
@@ -252,18 +263,22 @@ def _given(s: Any, p: Any, o: Any) -> dict[str, str]:
     return given
 
 
-# Where s, p and o sit in a member split on NUL, for each ordering.
-_POSITIONS = {order: tuple(order.index(part) + 1 for part in "spo") for order in ("spo", "sop", "ops", "osp", "pso", "pos")}
+# Where s, p and o sit in a member split on the separator, for each rotation.
+_POSITIONS = {order: tuple(order.index(part) + 1 for part in "spo") for order in _ORDERS}
 
 
-def _parse(member: Any) -> dict[str, str]:
+def _parse(member: Any) -> dict[str, str] | None:
     parts = (member.decode("utf-8") if isinstance(member, bytes) else member).split(_SEP)
+    if len(parts) != 4 or parts[0] not in _POSITIONS:
+        # Only a value upstream let through ("a::b") splits otherwise: it cannot be read
+        # back unambiguously, so it is left out rather than returned wrong.
+        return None
     s, p, o = _POSITIONS[parts[0]]
     return {"s": parts[s], "p": parts[p], "o": parts[o]}
 
 
 def _parse_all(reply: Any) -> list[dict[str, str]]:
-    return [_parse(member) for member in reply]
+    return [triple for triple in map(_parse, reply) if triple is not None]
 
 
 def _triples(items: tuple[Any, ...]) -> list[tuple[str, str, str]]:

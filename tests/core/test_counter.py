@@ -37,6 +37,25 @@ def test_in_place_operators_keep_the_counter(db: Database) -> None:
     assert c.value() == 9
 
 
+def test_plus_and_minus_are_upstream_aliases_of_the_in_place_operators(db: Database) -> None:
+    # Upstream walrus: ``__add__ = __iadd__``: ``c + n`` increments and returns the counter.
+    c = db.counter("c")
+    same = c + 5
+    assert same is c and c.value() == 5
+    assert (c - 2) is c and c.value() == 3
+    other = db.counter("other")
+    other.incr(10)
+    assert (c + other) is c and c.value() == 13
+    with RoundTripCounter() as rt:
+        c + 1  # noqa: B018 - the addition is the side effect
+    assert rt.count == 1
+    with pytest.raises(TypeError, match="incr_by must be an int"):
+        c + 1.5  # type: ignore[operator]
+    with pytest.raises(TypeError, match="decr_by must be an int"):
+        c - "1"  # type: ignore[operator]
+    assert c.value() == 14
+
+
 def test_creation_writes_nothing_and_never_resets(db: Database) -> None:
     db.set("counter:shared", 41)
     with RoundTripCounter() as rt:

@@ -3,7 +3,13 @@ updates without orphan entries, errors, and round trips."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,7 +19,9 @@ from walrus.roundtrips import RoundTripCounter
 
 
 def keys(db: Database) -> list[str]:
-    return sorted(k.decode() for k in db.scan_iter())
+    """Every key, sorted; a cluster's hash tags ("fts.{app}.x") are dropped so both
+    topologies compare with the single-server layout."""
+    return sorted(k.decode().replace("{", "").replace("}", "") for k in db.scan_iter())
 
 
 def zitems(db: Database, key: str) -> list[tuple[bytes, float]]:
@@ -42,11 +50,12 @@ def index(db: Database) -> Index:
     return db.Index("app")
 
 
+@pytest.mark.single_node("asserts the single-server key layout by raw key names; tests/cluster covers the tagged one")
 def test_key_layout_and_scores_match_upstream(db: Database, index: Index) -> None:
     index.add("k1", "The running walruses eat fish, and the fish swim.", title="t1", n=3)
     index.add("k2", "A walrus is running")
     assert keys(db) == [
-        "doc.app.k1", "doc.app.k2", "fts.app", "fts.app.eat", "fts.app.fish",
+        "doc.app.k1", "doc.app.k2", "fts.app", "fts.app.:tokens", "fts.app.eat", "fts.app.fish",
         "fts.app.run", "fts.app.swim", "fts.app.walru", "fts.app.walrus",
     ]
     assert db.hgetall("doc.app.k1") == {
@@ -57,6 +66,22 @@ def test_key_layout_and_scores_match_upstream(db: Database, index: Index) -> Non
     assert zitems(db, "fts.app.run") == [(b"k2", -1 / 3), (b"k1", -1 / 7)]
 
 
+@pytest.mark.single_node("asserts the single-server key layout by raw key names; tests/cluster covers the tagged one")
+def test_layout_token_lists(db: Database, index: Index, backend: str) -> None:
+    # Ours only (upstream ignores it): each document's tokens and a digest of its content.
+    content = "The running walruses eat fish, and the fish swim."
+    index.add("k1", content)
+    assert index.tokens_key == "fts.app.:tokens"
+    assert db.hkeys("fts.app.:tokens") == [b"k1"]
+    tokens, digest = db.hget("fts.app.:tokens", "k1").split(b"\n", 1)
+    assert sorted(tokens.split(b" ")) == [b"eat", b"fish", b"run", b"swim", b"walrus"]
+    # SHA-1 on Redis; the embedded engine has no redis.sha1hex and keeps the text itself.
+    assert digest == (content.encode() if backend == "memory" else hashlib.sha1(content.encode()).hexdigest().encode())
+    index.remove("k1")
+    assert keys(db) == []
+
+
+@pytest.mark.single_node("asserts the single-server key layout by raw key names; tests/cluster covers the tagged one")
 def test_reads_an_index_written_in_upstream_layout(db: Database, index: Index) -> None:
     db.sadd("fts.app", "u1", "u2")
     db.hset("doc.app.u1", mapping={"content": "redis walrus", "author": "huey"})
@@ -67,8 +92,34 @@ def test_reads_an_index_written_in_upstream_layout(db: Database, index: Index) -
         ("u2", {"content": "walrus"}),
         ("u1", {"content": "redis walrus", "author": "huey"}),
     ]
-    index.remove("u1")
+    with RoundTripCounter() as rt:
+        index.remove("u1")  # no token list: the script reports the content, then removes
+    assert rt.count == 2
     assert keys(db) == ["doc.app.u2", "fts.app", "fts.app.walru"]
+    with RoundTripCounter() as rt:
+        index.update("u2", "python")
+    assert rt.count == 2
+    with RoundTripCounter() as rt:
+        index.update("u2", "redis")  # it has a token list now
+    assert rt.count == 1
+    assert keys(db) == ["doc.app.u2", "fts.app", "fts.app.:tokens", "fts.app.redi"]
+
+
+def test_token_list_out_of_date_is_detected(db: Database, index: Index) -> None:
+    index.add("1", "python redis", author="huey")
+    index.add("2", "python")
+    # Upstream walrus updates the document (remove + add) without touching our token list.
+    db.zrem(index.token_key("python"), "1")
+    db.zrem(index.token_key("redi"), "1")
+    db.hset(index.document_key("1"), "content", "walrus tusks")
+    db.zadd(index.token_key("walru"), {"1": -1 / 3})
+    db.zadd(index.token_key("tusk"), {"1": -1 / 3})
+    with RoundTripCounter() as rt:
+        index.update("1", "swimming")
+    assert rt.count == 2  # the digest no longer matched: old tokens computed from the content
+    assert keys(db) == ["doc.app.1", "doc.app.2", "fts.app", "fts.app.:tokens", "fts.app.python", "fts.app.swim"]
+    assert index.get_document("1") == {"content": "swimming", "author": "huey"}
+    assert db.zrange(index.token_key("python"), 0, -1) == [b"2"]
 
 
 def test_ranking_best_first(index: Index) -> None:
@@ -147,7 +198,7 @@ def test_stemmer_options(db: Database) -> None:
     english = db.Index("english", stemmer="english")
     english.add("1", "the walruses")
     assert len(english.search("walrus")) == 1
-    assert db.exists("fts.english.walrus") == 1
+    assert db.exists(english.token_key("walrus")) == 1
 
 
 def test_phonetic_matches_with_metaphone(db: Database) -> None:
@@ -181,7 +232,7 @@ def test_stopwords(db: Database, index: Index, tmp_path: Path) -> None:
 def test_min_word_length(db: Database) -> None:
     index = db.Index("short", min_word_length=4, stemmer=False)
     index.add("1", "big cat sits")
-    assert [k for k in keys(db) if k.startswith("fts.short.")] == ["fts.short.sits"]
+    assert [k for k in keys(db) if k.startswith("fts.short.")] == ["fts.short.:tokens", "fts.short.sits"]
     assert index.search("cat") == []
     assert len(index.search("sits")) == 1
 
@@ -237,8 +288,9 @@ def test_remove_leaves_no_orphans(db: Database, index: Index) -> None:
     index.add("1", "python redis walrus")
     index.add("2", "python walrus", lang="en")
     index.remove("1")
-    assert keys(db) == ["doc.app.2", "fts.app", "fts.app.python", "fts.app.walru"]
-    assert db.zrange("fts.app.python", 0, -1) == [b"2"]
+    assert keys(db) == ["doc.app.2", "fts.app", "fts.app.:tokens", "fts.app.python", "fts.app.walru"]
+    assert db.hkeys(index.tokens_key) == [b"2"]
+    assert db.zrange(index.token_key("python"), 0, -1) == [b"2"]
     index.remove("2", preserve_data=True)
     assert keys(db) == ["doc.app.2"]
     assert index.get_document("2") == {"content": "python walrus", "lang": "en"}
@@ -263,7 +315,7 @@ def test_update_keeps_metadata_and_drops_old_tokens(db: Database, index: Index) 
     assert index.get_document("1") == {
         "content": "walrus", "author": "huey", "year": "2024", "tag": "new",
     }
-    assert keys(db) == ["doc.app.1", "fts.app", "fts.app.walru"]
+    assert keys(db) == ["doc.app.1", "fts.app", "fts.app.:tokens", "fts.app.walru"]
     assert index.search("python") == []
     assert [k for k, _ in index.search_items("walrus")] == ["1"]
 
@@ -272,13 +324,13 @@ def test_replace_drops_old_metadata_and_tokens(db: Database, index: Index) -> No
     index.add("1", "python redis", author="huey")
     index.replace("1", "walrus", {"year": 2024})
     assert index.get_document("1") == {"content": "walrus", "year": "2024"}
-    assert keys(db) == ["doc.app.1", "fts.app", "fts.app.walru"]
+    assert keys(db) == ["doc.app.1", "fts.app", "fts.app.:tokens", "fts.app.walru"]
 
 
 def test_add_over_existing_document_reindexes(db: Database, index: Index) -> None:
     index.add("1", "python redis", author="huey")
     index.add("1", "walrus", year=1)
-    assert keys(db) == ["doc.app.1", "fts.app", "fts.app.walru"]
+    assert keys(db) == ["doc.app.1", "fts.app", "fts.app.:tokens", "fts.app.walru"]
     assert index.get_document("1") == {"content": "walrus", "author": "huey", "year": "1"}
 
 
@@ -291,18 +343,22 @@ def test_update_or_replace_missing_document(db: Database, index: Index, method: 
     assert snapshot(db) == before
 
 
+@pytest.mark.single_node("asserts the single-server key layout by raw key names; tests/cluster covers the tagged one")
 def test_document_with_lost_hash_can_still_be_removed(db: Database, index: Index) -> None:
-    other = db.Index("app.x")  # its keys share the prefix "fts.app."
-    other.add("1", "walrus")
+    # An index named "app.x" by upstream walrus (refused here): keys under "fts.app." too.
+    db.sadd("fts.app.x", "1")
+    db.hset("doc.app.x.1", "content", "walrus")
+    db.zadd("fts.app.x.walru", {"1": -0.5})
     index.add("1", "walrus")
     index.add("2", "walrus python")
     db.delete("doc.app.1")  # e.g. evicted
     assert index.search_items("walrus") == [("2", {"content": "walrus python"})]
     index.remove("1")  # the tokens are found by SCAN, as the content is gone
     assert keys(db) == [
-        "doc.app.2", "doc.app.x.1", "fts.app", "fts.app.python", "fts.app.walru",
+        "doc.app.2", "doc.app.x.1", "fts.app", "fts.app.:tokens", "fts.app.python", "fts.app.walru",
         "fts.app.x", "fts.app.x.walru",
     ]
+    assert db.hkeys("fts.app.:tokens") == [b"2"]
     assert db.zrange("fts.app.walru", 0, -1) == [b"2"]
     assert db.zrange("fts.app.x.walru", 0, -1) == [b"1"]
 
@@ -314,20 +370,33 @@ def test_index_name_with_glob_characters(db: Database) -> None:
     index.add("1", "walrus")
     db.delete("doc.a*[b]?.1")
     index.remove("1")
-    assert keys(db) == ["doc.aXbY.1", "fts.aXbY", "fts.aXbY.walru"]
+    assert keys(db) == ["doc.aXbY.1", "fts.aXbY", "fts.aXbY.:tokens", "fts.aXbY.walru"]
 
 
+@pytest.mark.single_node("asserts the single-server key layout by raw key names; tests/cluster covers the tagged one")
 def test_stale_state_is_refused_by_the_script(db: Database, index: Index) -> None:
     index.add("1", "python")
     before = snapshot(db)
     # the write script refuses a caller whose idea of the stored content is out of date
     result = db.run_script(
         "fts_write",
-        keys=["fts.app", "doc.app.1", "fts.app.walru", "fts.app.other"],
-        args=["1", "1", "walrus", "delete", 1, 0, 0],
+        keys=["fts.app", "doc.app.1", "fts.app.:tokens", "fts.app.walru", "fts.app.other"],
+        args=["1", "1", "walrus", "delete", "1", "fts.app.", 1, 0, 0],
     )
     assert result[0] == 0 and result[1] == 1 and result[2] == b"python"
     assert snapshot(db) == before
+    # and so does a trusting call when the token list does not match the stored content
+    db.hset("fts.app.:tokens", "1", b"walru\nnot the digest")
+    before = snapshot(db)
+    result = db.run_script(
+        "fts_write",
+        keys=["fts.app", "doc.app.1", "fts.app.:tokens"],
+        args=["1", "auto", "", "delete", "1", "fts.app.", 0, 0, 0],
+    )
+    assert result[0] == 0 and result[1] == 1 and result[2] == b"python"
+    assert snapshot(db) == before
+    index.remove("1")
+    assert keys(db) == []
 
 
 def test_get_document_and_membership(index: Index) -> None:
@@ -354,6 +423,8 @@ def test_bad_input_writes_nothing(db: Database, index: Index) -> None:
         index.add(1.5, "walrus")
     with pytest.raises(TypeError, match="Index name must be a non-empty str"):
         Index(db, "")
+    with pytest.raises(ValueError, match=r"Index name must not contain '\.', got 'app\.x'"):
+        db.Index("app.x")
     with pytest.raises(TypeError, match="unexpected keyword argument 'stemer'"):
         Index(db, "x", stemer=False)  # type: ignore[call-arg]
     assert keys(db) == []
@@ -397,13 +468,22 @@ def test_round_trips(db: Database, index: Index) -> None:
     assert rt.count == 0
     with RoundTripCounter() as rt:
         index.update("1", "walrus")
-    assert rt.count == 2
+    assert rt.count == 1
     with RoundTripCounter() as rt:
-        index.add("1", "python")  # existing: read back by the script, then written
-    assert rt.count == 2
+        index.add("1", "python")  # existing: its old tokens come from its token list
+    assert rt.count == 1
     with RoundTripCounter() as rt:
-        index.remove("1")
-    assert rt.count == 2
+        index.replace("1", "redis", {"n": 1})
+    assert rt.count == 1
+    with RoundTripCounter() as rt:
+        index.remove("1", preserve_data=True)
+    assert rt.count == 1
+    with RoundTripCounter() as rt, pytest.raises(KeyError):
+        index.update("1", "walrus")  # no longer indexed: refused by the script
+    assert rt.count == 1
+    with RoundTripCounter() as rt:
+        index.remove("2")
+    assert rt.count == 1
     with RoundTripCounter() as rt:
         index.get_document("2")
     assert rt.count == 1
@@ -422,3 +502,138 @@ def test_large_or_query(index: Index) -> None:
         index.add(str(i), f"word{i} common")
     query = " OR ".join(f"word{i}" for i in range(900))
     assert len(index.search(query)) == 20
+
+
+# -- shared with upstream walrus 0.9.8 ----------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+UPSTREAM_SPEC = os.environ.get("WALRUS_UPSTREAM_SPEC", "walrus==0.9.8")
+UPSTREAM_DIR = ROOT / ".cache" / "upstream-walrus"  # shared with test_models_upstream.py
+COMPAT_DB = 13
+_PRELUDE = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+import walrus
+assert walrus.__file__.startswith(sys.argv[1]), walrus.__file__
+db = walrus.Database.from_url(sys.argv[2])
+index = db.Index("shared")
+ids = lambda query: sorted(d["content"] for d in index.search(query))
+out = {}
+"""
+
+
+def _ensure_upstream() -> Path:
+    marker = UPSTREAM_DIR / ".spec"
+    if marker.exists() and marker.read_text() == UPSTREAM_SPEC:
+        return UPSTREAM_DIR
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--upgrade",
+         "--target", str(UPSTREAM_DIR), UPSTREAM_SPEC],
+        capture_output=True, text=True, check=False,
+    )
+    if proc.returncode != 0:
+        if os.environ.get("CI"):
+            pytest.fail(f"cannot install {UPSTREAM_SPEC}: {proc.stderr[-2000:]}")
+        pytest.skip(f"cannot install {UPSTREAM_SPEC} (no package index?): {proc.stderr[-500:]}")
+    marker.write_text(UPSTREAM_SPEC)
+    return UPSTREAM_DIR
+
+
+def run_upstream(body: str, url: str, tmp_path: Path) -> Any:
+    """Run ``body`` under upstream walrus (``db``, ``index`` = its Index("shared")) and return
+    its ``out``."""
+    upstream = _ensure_upstream()
+    proc = subprocess.run(
+        [sys.executable, "-c", _PRELUDE + body + "\nprint('@@OUT@@' + json.dumps(out))", str(upstream), url],
+        capture_output=True, text=True, cwd=str(tmp_path), check=False, timeout=120,
+        env=dict(os.environ, PYTHONPATH=str(upstream)),
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return json.loads(proc.stdout.split("@@OUT@@", 1)[1])
+
+
+@pytest.fixture
+def compat(redis_server: Any) -> Any:
+    client = redis_server.client(COMPAT_DB)
+    client.flushdb()
+    yield redis_server.url(COMPAT_DB), client
+    client.flushdb()
+    client.close()
+
+
+# Words both tokenizers (stopwords, stemmer) turn into the same tokens.
+TEXTS = {"a": "python redis walrus", "b": "walrus tusks swimming", "c": "slow green turtle"}
+
+
+def _zsets(client: Any) -> dict[str, list[bytes]]:
+    return {
+        k.decode(): sorted(client.zrange(k, 0, -1))
+        for k in client.scan_iter(match="fts.shared.*", _type="zset")
+    }
+
+
+def _zsets_named(db: Database, name: str) -> dict[str, list[bytes]]:
+    return {
+        k.decode(): sorted(db.zrange(k, 0, -1))
+        for k in db.scan_iter(match=f"fts.{name}.*", _type="zset")
+    }
+
+
+def test_index_written_by_upstream_is_updated_here_without_orphans(compat: Any, tmp_path: Path) -> None:
+    url, client = compat
+    run_upstream("".join(f"index.add({k!r}, {v!r}, n=1)\n" for k, v in TEXTS.items()), url, tmp_path)
+    upstream_sets = _zsets(client)
+    db = Database.from_url(url)
+    index = db.Index("shared")
+    probe = db.Index("probe")
+    for key, text in TEXTS.items():
+        probe.add(key, text)
+    ours_sets = {k.replace("probe", "shared"): v for k, v in _zsets_named(db, "probe").items()}
+    assert ours_sets == upstream_sets  # same tokens and members: a fair comparison
+    assert sorted(k for k, _ in index.search_items("walrus")) == ["a", "b"]
+    with RoundTripCounter() as rt:
+        index.update("a", "green python")  # no token list yet: content read by the script
+    assert rt.count == 2
+    index.remove("b")
+    assert _zsets(client) == {
+        "fts.shared.python": [b"a"], "fts.shared.green": [b"a", b"c"],
+        "fts.shared.slow": [b"c"], "fts.shared.turtl": [b"c"],
+    }
+    assert index.get_document("a") == {"content": "green python", "n": "1"}
+    db.close()
+    out = run_upstream("out['green'] = ids('green')\nout['walrus'] = ids('walrus')\n", url, tmp_path)
+    assert out == {"green": ["green python", "slow green turtle"], "walrus": []}
+
+
+def test_index_written_here_is_changed_by_upstream_then_here_again(compat: Any, tmp_path: Path) -> None:
+    url, client = compat
+    db = Database.from_url(url)
+    index = db.Index("shared")
+    for key, text in TEXTS.items():
+        index.add(key, text, n=1)
+    db.close()
+    out = run_upstream(
+        "out['walrus'] = ids('walrus')\n"
+        "index.update('a', 'green turtle')\n"  # upstream: our token list of "a" is now stale
+        "index.remove('b')\n", url, tmp_path,
+    )
+    assert out == {"walrus": ["python redis walrus", "walrus tusks swimming"]}
+    db = Database.from_url(url)
+    index = db.Index("shared")
+    assert sorted(k for k, _ in index.search_items("turtle")) == ["a", "c"]
+    with RoundTripCounter() as rt:
+        index.update("a", "python")  # stale list detected by its digest: 2 round trips
+    assert rt.count == 2
+    with RoundTripCounter() as rt:
+        index.update("a", "redis")
+    assert rt.count == 1
+    index.add("b", "swimming")  # upstream left b's old token list behind: replaced
+    assert _zsets(client) == {
+        "fts.shared.redi": [b"a"], "fts.shared.swim": [b"b"], "fts.shared.green": [b"c"],
+        "fts.shared.slow": [b"c"], "fts.shared.turtl": [b"c"],
+    }
+    index.remove("b")
+    index.remove("a")
+    assert sorted(client.hkeys("fts.shared.:tokens")) == [b"c"]
+    db.close()
+
