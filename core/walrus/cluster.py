@@ -31,6 +31,7 @@ __all__ = [
     "SENTINEL_SCHEMES",
     "CrossSlotError",
     "check_same_slot",
+    "command_keys",
     "has_hash_tag",
     "hash_tag",
     "is_cluster",
@@ -122,6 +123,44 @@ def check_same_slot(database: Any, keys: Iterable[Any], operation: str) -> None:
 
 
 # -- URLs -------------------------------------------------------------------------------------
+
+
+def _upper(word: Any) -> str:
+    if isinstance(word, (bytes, bytearray, memoryview)):
+        return bytes(word).decode("latin-1").upper()
+    return str(word).upper()
+
+
+# Commands whose keys follow a count argument at this position (the destination, if any,
+# comes first): redis-py would ask the server for their keys (COMMAND GETKEYS).
+_NUMKEYS_AT = {
+    "ZUNIONSTORE": 2, "ZINTERSTORE": 2, "ZDIFFSTORE": 2,
+    "ZUNION": 1, "ZINTER": 1, "ZDIFF": 1, "ZINTERCARD": 1, "SINTERCARD": 1,
+}  # fmt: skip
+
+
+def command_keys(args: Sequence[Any]) -> list[Any] | None:
+    """The keys of a command whose key positions depend on its arguments (XREAD,
+    XREADGROUP, ZUNIONSTORE, ...), read locally; None for other commands. Lets the cluster
+    client route them without the extra ``COMMAND GETKEYS`` round trip redis-py would send."""
+    name = _upper(args[0])
+    if name in ("XREAD", "XREADGROUP"):
+        words = [_upper(a) if isinstance(a, (str, bytes)) else "" for a in args]
+        if "STREAMS" not in words:
+            return None
+        rest = list(args[words.index("STREAMS") + 1 :])
+        return rest[: len(rest) // 2]
+    position = _NUMKEYS_AT.get(name)
+    if position is None or len(args) <= position:
+        return None
+    try:
+        count = int(args[position])
+    except (TypeError, ValueError):
+        return None
+    keys = list(args[position + 1 : position + 1 + count])
+    if position == 2:
+        keys.insert(0, args[1])
+    return keys
 
 
 def _split_url(url: str, schemes: Sequence[str]) -> tuple[str, str, list[tuple[str, int]], str, str]:

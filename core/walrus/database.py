@@ -32,6 +32,7 @@ from .cluster import (
     CLUSTER_SCHEMES,
     SENTINEL_SCHEMES,
     check_same_slot,
+    command_keys,
     hash_tag,
     parse_cluster_url,
     parse_sentinel_url,
@@ -273,8 +274,9 @@ class DatabaseBase:
         return self[key]
 
     def xsetid(self, name: Any, id: Any) -> bool:  # noqa: A002
-        """Set the last id of stream ``name`` (XSETID, 1 round trip)."""
-        return bool(self.execute_command("XSETID", name, id))
+        """Set the last id of stream ``name`` (XSETID, 1 round trip): ``Stream.set_id``, so
+        a missing stream raises StreamNotFoundError and a bad or too small id StreamIdError."""
+        return self.Stream(name).set_id(id)
 
     @property
     def _db(self) -> Database:
@@ -366,7 +368,9 @@ class DatabaseBase:
 
     def stream_log(self, callback: Any, connection_id: str = "monitor") -> None:
         """Feed each command the server runs (MONITOR) to ``callback`` until it returns False
-        or raises StopIteration; the monitor connection is released afterwards."""
+        or raises StopIteration; the monitor connection is released afterwards.
+        ``walrus.pubsub.MonitorUnavailableError`` on the ``memory://`` engine and on a
+        Redis Cluster client (no MONITOR there), before anything is sent."""
         from .pubsub import stream_log
 
         stream_log(self._db, callback, connection_id)
@@ -482,7 +486,19 @@ class ClusterDatabase(DatabaseBase, RedisCluster):  # type: ignore[misc]  # lock
 
     def __init__(self, *args: Any, script_dir: str | Path | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # redis-py sends KEYS and DBSIZE to one node: they must see the whole keyspace (its
+        # result callbacks already merge the primaries' replies).
+        self.command_flags = {**self.command_flags, "KEYS": self.PRIMARIES, "DBSIZE": self.PRIMARIES}
         self._init_walrus(script_dir)
+
+    def determine_slot(self, *args: Any) -> int | None:
+        """The slot of a command; XREAD/XREADGROUP and the numkeys sorted-set/set commands are
+        resolved locally (redis-py would ask the server: one more round trip per call)."""
+        keys = command_keys(args)
+        if not keys:
+            return super().determine_slot(*args)
+        check_same_slot(self, keys, str(args[0]))
+        return self.keyslot(keys[0])
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> ClusterDatabase:

@@ -24,6 +24,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from redis.exceptions import ResponseError
+
 from .exceptions import WalrusError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -35,6 +37,7 @@ __all__ = [
     "ListenerThread",
     "ListenerTypeError",
     "ListenerValueError",
+    "MonitorUnavailableError",
     "make_listener",
     "stream_log",
 ]
@@ -53,6 +56,12 @@ class ListenerTypeError(WalrusError, TypeError):
 
 class ListenerValueError(WalrusError, ValueError):
     """An unusable listener argument (e.g. neither channels nor patterns)."""
+
+
+class MonitorUnavailableError(WalrusError):
+    """``stream_log`` cannot run MONITOR on this Database: the ``memory://`` engine has no
+    MONITOR, a Redis Cluster client has no single server to monitor, or the server refused
+    the command (e.g. an ACL without ``+monitor``)."""
 
 
 def _names(value: Any, what: str) -> list[Any]:
@@ -202,16 +211,30 @@ def stream_log(database: Database, callback: Callable[[Any], Any], connection_id
     The monitoring connection is taken from the pool and, since a connection in MONITOR mode
     cannot run other commands, disconnected and handed back when done (also on errors).
     ``connection_id`` is accepted for compatibility; redis-py pools no longer name connections.
+    Raises MonitorUnavailableError, before anything is sent, on the ``memory://`` engine and
+    on a Redis Cluster client, and when the server refuses MONITOR.
     """
     if not callable(callback):
         raise ListenerTypeError(f"stream_log needs a callable, got {type(callback).__name__}")
+    if getattr(database, "is_cluster", False):
+        raise MonitorUnavailableError(
+            "stream_log needs MONITOR, which is not available on a Redis Cluster client: "
+            "monitor one node with a Database for it, e.g. Database.from_url('redis://host:port')"
+        )
+    if database.is_embedded:
+        raise MonitorUnavailableError(
+            "stream_log needs MONITOR, which is not available on the memory:// engine"
+        )
     pool = database.connection_pool
     connection = pool.get_connection()
     try:
         connection.send_command("MONITOR")
-        reply = connection.read_response()
+        try:
+            reply = connection.read_response()
+        except ResponseError as exc:
+            raise MonitorUnavailableError(f"the server refused MONITOR: {exc}") from exc
         if reply not in (b"OK", "OK", True):
-            raise WalrusError(f"MONITOR was refused: {reply!r}")
+            raise MonitorUnavailableError(f"the server refused MONITOR: {reply!r}")
         while True:
             line = connection.read_response()
             try:

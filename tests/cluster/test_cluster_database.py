@@ -10,6 +10,7 @@ from redis.cluster import RedisCluster
 from walrus import Database
 from walrus.cluster import (
     CrossSlotError,
+    command_keys,
     has_hash_tag,
     hash_tag,
     key_slot,
@@ -184,3 +185,33 @@ def test_get_key_and_temp_key(cluster_db: ClusterDatabase) -> None:
     with pytest.raises(KeyError):
         cluster_db.get_key("missing")
     assert cluster_db.get_temp_key().startswith("temp.")
+
+
+def test_keys_and_dbsize_cover_every_primary(cluster_db: ClusterDatabase) -> None:
+    names = [f"k{i}" for i in range(30)]
+    for name in names:
+        cluster_db.set(name, "v")
+    assert len({cluster_db.get_node_from_key(name).name for name in names}) > 1
+    assert cluster_db.dbsize() == 30
+    assert sorted(cluster_db.keys("k*")) == sorted(name.encode() for name in names)
+
+
+def test_movable_key_commands_are_routed_locally(cluster_db: ClusterDatabase) -> None:
+    assert command_keys(["XREAD", "COUNT", 2, "STREAMS", "a", "b", "0", "0"]) == ["a", "b"]
+    assert command_keys(["XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", ">"]) == ["s"]
+    assert command_keys(["ZUNIONSTORE", "d", 2, "x", "y", "WEIGHTS", 1, 2]) == ["d", "x", "y"]
+    assert command_keys(["ZINTER", 2, "x", "y"]) == ["x", "y"]
+    assert command_keys(["GET", "a"]) is None
+    stream = cluster_db.Stream("{t}s")
+    stream.add({"f": "v"}, id="1-0")
+    with RoundTripCounter() as rt:
+        assert [m for m, _ in stream.read(last_id="0")] == [b"1-0"]
+    assert rt.count == 1  # no COMMAND GETKEYS first
+    cluster_db.zadd("{t}x", {"m": 1})
+    cluster_db.zadd("{t}y", {"m": 2})
+    with RoundTripCounter() as rt:
+        assert cluster_db.zunionstore("{t}d", ["{t}x", "{t}y"]) == 1
+    assert rt.count == 1 and cluster_db.zscore("{t}d", "m") == 3
+    # Streams of several slots are refused before anything is sent.
+    with pytest.raises(CrossSlotError, match="XREAD"):
+        cluster_db.xread({"s1": "0", "s2": "0"})

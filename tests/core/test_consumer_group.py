@@ -127,6 +127,7 @@ def test_two_consumers_share_the_work(db: Database) -> None:
     assert bob.stream_1.read(last_id="0") == []
 
 
+@pytest.mark.min_redis("6.2")  # XAUTOCLAIM
 def test_pending_and_claim_after_a_consumer_dies(db: Database) -> None:
     cg = _setup(db)
     dead = cg.consumer("dead")
@@ -157,6 +158,24 @@ def test_pending_and_claim_after_a_consumer_dies(db: Database) -> None:
     dead.stream_2.read()
     assert dead.stream_2.delete_consumer() == 3
     assert cg.stream_2.pending() == []
+
+
+@pytest.mark.min_redis("6.2")  # XPENDING IDLE, exclusive "(id" bounds
+def test_pending_filters_by_idle_time_and_exclusive_bounds(db: Database) -> None:
+    cg = _setup(db)
+    old = cg.consumer("old")
+    assert _ids(old.stream_1.read(count=2)) == [b"1-0", b"2-0"]
+    time.sleep(0.1)
+    fresh = cg.consumer("fresh")
+    assert _ids(fresh.stream_1.read()) == [b"3-0"]
+    idle = cg.stream_1.pending(idle=80)  # only what waited at least 80 ms
+    assert [(p["message_id"], p["consumer"]) for p in idle] == [(b"1-0", b"old"), (b"2-0", b"old")]
+    assert all(p["time_since_delivered"] >= 80 for p in idle)
+    assert [p["message_id"] for p in cg.stream_1.pending(idle=60_000)] == []
+    assert [p["message_id"] for p in cg.stream_1.pending("(1-0", "+")] == [b"2-0", b"3-0"]
+    assert [p["message_id"] for p in cg.stream_1.pending("-", "(3-0")] == [b"1-0", b"2-0"]
+    with pytest.raises(ContainerValueError, match="idle"):
+        cg.stream_1.pending(idle=-1)
 
 
 def test_read_blocks_until_a_message_arrives(db: Database) -> None:
@@ -202,6 +221,7 @@ def test_set_id_reset_and_destroy(db: Database) -> None:
     assert db.xlen("stream-1") == 3  # the streams themselves are kept
 
 
+@pytest.mark.min_redis("6.2")  # XAUTOCLAIM
 def test_one_round_trip_per_operation(db: Database) -> None:
     cg = _setup(db)
     calls = [

@@ -309,8 +309,18 @@ class ZSetMachine(Base):
         expected = [(m, s) for m, s in self.ordered() if low <= s <= high]
         if desc:
             expected.reverse()
-        assert self.zs.range(lo, hi, with_scores=True, desc=desc) == expected
+        assert self.zs.range_by_score(lo, hi, with_scores=True, reverse=desc) == expected
         assert self.zs.count(low, high) == len(expected)
+
+    @rule(a=small_ints, b=small_ints, desc=st.booleans())
+    def rank_range(self, a: int, b: int, desc: bool) -> None:
+        ordered = self.ordered()
+        if desc:
+            ordered.reverse()
+        n = len(ordered)
+        start, stop = max(a + n if a < 0 else a, 0), (b + n if b < 0 else b)
+        expected = ordered[start : stop + 1] if start <= stop else []
+        assert self.zs.range(a, b, with_scores=True, desc=desc) == expected
 
     @rule(a=small_ints, b=small_ints)
     def remove_by_rank(self, a: int, b: int) -> None:

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-import pytest
+import ssl
+import uuid
+from pathlib import Path
 
-from walrus import Database
+import pytest
+import redis
+
+from walrus import Database, Stream
+from walrus.containers.streams import StreamIdError, StreamNotFoundError
+from walrus.embedded import reset_memory_server
 from walrus.exceptions import ScriptNotFound
 from walrus.roundtrips import RoundTripCounter
 
@@ -30,6 +37,65 @@ def test_from_url_redis(redis_server) -> None:
     database = Database.from_url(redis_server.url(9))
     assert database.ping()
     assert not database.is_embedded
+
+
+def test_from_url_rediss_builds_an_ssl_pool_without_connecting() -> None:
+    # Only the pool is built: nothing is contacted (nothing listens on loopback port 9).
+    database = Database.from_url("rediss://:secret@127.0.0.1:9/4?ssl_cert_reqs=none", socket_timeout=2)
+    pool = database.connection_pool
+    assert pool.connection_class is redis.SSLConnection
+    kwargs = pool.connection_kwargs
+    assert (kwargs["host"], kwargs["port"], kwargs["db"]) == ("127.0.0.1", 9, 4)
+    assert kwargs["password"] == "secret" and kwargs["socket_timeout"] == 2
+    assert pool._created_connections == 0  # type: ignore[attr-defined]
+    # Building a connection object does not connect either; it carries the TLS settings.
+    connection = pool.make_connection()
+    assert isinstance(connection, redis.SSLConnection)
+    assert connection.cert_reqs == ssl.CERT_NONE
+    assert connection._sock is None  # type: ignore[attr-defined]
+    assert not database.is_embedded
+    database.close()
+
+
+def test_from_url_unix_socket_builds_a_socket_pool_without_connecting(tmp_path: Path) -> None:
+    socket_path = tmp_path / "redis.sock"  # nothing listens there
+    database = Database.from_url(f"unix://{socket_path}?db=3", client_name="walrus-test")
+    pool = database.connection_pool
+    assert pool.connection_class is redis.UnixDomainSocketConnection
+    kwargs = pool.connection_kwargs
+    assert kwargs["path"] == str(socket_path)
+    assert kwargs["db"] == 3 and kwargs["client_name"] == "walrus-test"
+    assert pool._created_connections == 0  # type: ignore[attr-defined]
+    with pytest.raises(redis.ConnectionError):
+        database.ping()  # proves the path is the one used: nothing listens there
+    database.close()
+
+
+def _script_dir(tmp_path: Path) -> Path:
+    (tmp_path / "triple.lua").write_text("return tonumber(ARGV[1]) * 3")
+    return tmp_path
+
+
+def test_from_url_passes_script_dir_to_redis_database(redis_url: str, tmp_path: Path) -> None:
+    database = Database.from_url(redis_url, script_dir=_script_dir(tmp_path))
+    try:
+        assert database.script_dir == tmp_path
+        assert database.run_script("triple", args=[14]) == 42
+        database.set("k", "a")
+        assert database.cas("k", "a", "b")  # packaged scripts are still found
+    finally:
+        database.close()
+
+
+def test_from_url_passes_script_dir_to_memory_database(tmp_path: Path) -> None:
+    name = f"script-dir-{uuid.uuid4().hex}"
+    database = Database.from_url(f"memory://{name}/0", script_dir=_script_dir(tmp_path))
+    try:
+        assert database.is_embedded and database.script_dir == tmp_path
+        assert database.run_script("triple", args=[14]) == 42
+    finally:
+        database.close()
+        reset_memory_server(name)
 
 
 def test_cas(db: Database) -> None:
@@ -106,6 +172,10 @@ def test_get_key(db: Database) -> None:
     assert type(db.get_key("s")).__name__ == "Set"
     assert type(db.get_key("z")).__name__ == "ZSet"
     assert db.get_key("str") == b"v"
+    db.xadd("stream", {"f": "v"}, id="7-0")
+    stream = db.get_key("stream")
+    assert type(stream) is Stream and stream.key == "stream"
+    assert stream.range() == [(b"7-0", {b"f": b"v"})]
     with pytest.raises(KeyError):
         db.get_key("missing")
     with pytest.raises(KeyError):
@@ -145,6 +215,23 @@ def test_xsetid(db: Database) -> None:
     db.xadd("s", {"a": 1}, id="5-0")
     assert db.xsetid("s", "10-0")
     assert db.xinfo_stream("s")["last-generated-id"] in (b"10-0", "10-0")
+
+
+def test_xsetid_errors_match_on_every_backend(db: Database) -> None:
+    # Real Redis answers "ERR no such key"; the memory:// engine now says the same, so both
+    # raise StreamNotFoundError (a KeyError and a ResponseError) and create nothing.
+    with pytest.raises(StreamNotFoundError, match="'missing' does not exist") as info:
+        db.xsetid("missing", "10-0")
+    assert isinstance(info.value, KeyError) and isinstance(info.value, redis.ResponseError)
+    with pytest.raises(StreamNotFoundError):
+        db.Stream("missing").set_id("10-0")
+    assert db.exists("missing") == 0
+    db.xadd("s", {"a": 1}, id="5-0")
+    with pytest.raises(StreamIdError, match="refused"):
+        db.xsetid("s", "4-0")  # below the newest entry
+    with pytest.raises(StreamIdError):
+        db.xsetid("s", "not-an-id")
+    assert db.xinfo_stream("s")["last-generated-id"] in (b"5-0", "5-0")
 
 
 def test_scripts_cost_one_round_trip_even_on_first_use(db: Database) -> None:

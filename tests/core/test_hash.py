@@ -54,6 +54,13 @@ def test_update_variants_do_not_mutate_input(db: Database) -> None:
     assert h.as_dict(decode=True) == {"a": "1", "b": "2", "c": "3", "d": "4"}
 
 
+def test_update_returns_the_hash_for_chaining(db: Database) -> None:
+    h = db.Hash("h")
+    assert h.update(a=1) is h  # as upstream walrus's chainable update
+    assert h.update() is h
+    assert h.update(b=2).update(c=3).as_dict(decode=True) == {"a": "1", "b": "2", "c": "3"}
+
+
 def test_iteration_pages_through_hscan(db: Database) -> None:
     h = db.Hash("big")
     h.update({f"f{i}": i for i in range(600)})

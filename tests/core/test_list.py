@@ -120,6 +120,7 @@ def test_del_by_index_is_atomic_under_concurrency(db: Database) -> None:
     assert lst.as_list() == [str(i).encode() for i in range(100, 200)]
 
 
+@pytest.mark.min_redis("6.0.6")  # LPOS (`in`), fractional BLPOP timeouts
 def test_contains_insert_and_blocking_pops(db: Database) -> None:
     lst = _filled(db, ["a", "c"])
     assert "a" in lst and b"c" in lst and "b" not in lst

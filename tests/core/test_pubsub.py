@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from walrus import Database, WalrusError
-from walrus.pubsub import ListenerThread, ListenerTypeError, ListenerValueError
+from walrus.embedded import reset_memory_server
+from walrus.pubsub import (
+    ListenerThread,
+    ListenerTypeError,
+    ListenerValueError,
+    MonitorUnavailableError,
+)
 
 
 def _wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
@@ -189,3 +196,37 @@ def test_stream_log_stops_on_stop_iteration(db: Database) -> None:
     assert not runner.is_alive() and len(seen) == 2
     with pytest.raises(ListenerTypeError):
         db.stream_log("not callable")
+
+
+def test_stream_log_on_memory_engine_is_a_clear_error() -> None:
+    name = f"stream-log-{uuid.uuid4().hex}"
+    db = Database.from_url(f"memory://{name}/0")
+    called: list[Any] = []
+    with pytest.raises(MonitorUnavailableError, match="not available on the memory:// engine") as info:
+        db.stream_log(called.append)
+    assert isinstance(info.value, WalrusError)
+    assert called == []
+    assert db.ping()  # the client is unharmed
+    db.close()
+    reset_memory_server(name)
+
+
+def test_stream_log_refused_by_the_server_is_a_clear_error(redis_server: Any) -> None:
+    if redis_server.version < (6, 0):
+        pytest.skip("ACL users need Redis >= 6.0")
+    if redis_server.process is None:
+        pytest.skip("adds an ACL user: only on a server the suite started itself")
+    # A real ACL user without +monitor: the server answers MONITOR with NOPERM.
+    user = f"walrus-nomonitor-{uuid.uuid4().hex[:8]}"
+    admin = Database(host=redis_server.host, port=redis_server.port)
+    admin.acl_setuser(user, enabled=True, passwords=["+pw"], commands=["+@all", "-monitor"], keys=["*"])
+    limited = Database(host=redis_server.host, port=redis_server.port, username=user, password="pw")
+    try:
+        with pytest.raises(MonitorUnavailableError, match="refused MONITOR"):
+            limited.stream_log(lambda line: False)
+        assert limited.ping()  # the refused connection went back to the pool usable
+        assert len(limited.connection_pool._in_use_connections) == 0  # type: ignore[attr-defined]
+    finally:
+        limited.close()
+        admin.acl_deluser(user)
+        admin.close()

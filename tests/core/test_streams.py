@@ -6,14 +6,17 @@ import threading
 import time
 
 import pytest
+from redis.exceptions import ResponseError
 
 from walrus import Database, Stream, WalrusError
 from walrus.containers.errors import ContainerTypeError, ContainerValueError, WrongTypeError
 from walrus.containers.streams import (
+    ITER_PAGE_SIZE,
     GroupNotFoundError,
     StreamIdError,
     StreamNotFoundError,
     check_stream_id,
+    translate_stream_error,
 )
 from walrus.roundtrips import RoundTripCounter
 
@@ -45,6 +48,7 @@ def test_add_with_maxlen(db: Database) -> None:
     assert len(stream) == 4
 
 
+@pytest.mark.min_redis("6.2")  # exclusive "(id" range bounds
 def test_getitem_get_and_slices(db: Database) -> None:
     stream = _filled(db, 5)
     assert stream["3-0"] == (b"3-0", {b"i": b"3"})
@@ -78,6 +82,17 @@ def test_iteration_pages(db: Database) -> None:
     assert list(db.Stream("missing")) == []
 
 
+def test_iteration_pages_across_the_largest_sequence_number(db: Database) -> None:
+    # A page ending on <ms>-<2**64-1> continues at <ms+1>-0 (pages start just after the last
+    # id seen, not with the "(id" form only Redis 6.2+ understands).
+    ids = [f"{i}-0" for i in range(1, ITER_PAGE_SIZE)] + [f"{ITER_PAGE_SIZE}-{2**64 - 1}", f"{ITER_PAGE_SIZE + 1}-0"]
+    pipe = db.pipeline()
+    for message_id in ids:
+        pipe.xadd("s", {"f": "v"}, id=message_id)
+    pipe.execute()
+    assert [m.decode() for m, _ in db.Stream("s")] == ids
+
+
 def test_delete_and_delitem(db: Database) -> None:
     stream = _filled(db, 5)
     del stream["1-0"]
@@ -109,6 +124,7 @@ def test_read_from_start_after_id_and_blocking(db: Database) -> None:
     assert time.monotonic() - started < 4
 
 
+@pytest.mark.min_redis("6.2")  # XTRIM MINID
 def test_trim_by_count_and_minid(db: Database) -> None:
     stream = _filled(db, 6)
     assert stream.trim(4, approximate=False) == 2
@@ -240,6 +256,27 @@ def test_add_id_not_above_top_is_refused(db: Database) -> None:
     with pytest.raises(StreamIdError, match="refused"):
         stream.add({"a": 1}, id="1-0")
     assert len(stream) == 2
+
+
+@pytest.mark.parametrize("zero", ["0-0", 0, "0", b"0-0"])
+def test_add_with_id_zero_is_refused_before_sending(db: Database, zero: object) -> None:
+    stream = db.Stream("s")
+    with RoundTripCounter() as rt:
+        with pytest.raises(StreamIdError, match="greater than 0-0") as info:
+            stream.add({"a": 1}, id=zero)
+    assert rt.count == 0
+    assert isinstance(info.value, ValueError) and isinstance(info.value, WalrusError)
+    assert db.exists("s") == 0
+    assert stream.add({"a": 1}, id="0-1") == b"0-1"  # the smallest id Redis accepts
+
+
+def test_server_refusal_of_id_zero_translates_to_stream_id_error(db: Database) -> None:
+    # The check above normally stops 0-0 before sending; the server's own refusal (e.g. from
+    # a subclass that builds ids itself) must read the same way.
+    with pytest.raises(ResponseError) as raw:
+        db.xadd("s", {"a": 1}, id="0-0")
+    with pytest.raises(StreamIdError, match="refused the id"):
+        translate_stream_error(db.Stream("s"), "s", raw.value)
 
 
 def test_missing_stream_and_group_errors(db: Database) -> None:

@@ -79,6 +79,7 @@ def test_streams_are_time_series_streams(db: Database) -> None:
     assert isinstance(ts.consumer("w2"), TimeSeries)
 
 
+@pytest.mark.min_redis("6.2")  # XTRIM MINID
 def test_add_get_range_round_trip_datetimes(db: Database) -> None:
     ts = _ts(db)
     assert ts.temp_a.add({"v": 1}, id=D1) == (D1, 0)
@@ -109,6 +110,7 @@ def test_add_get_range_round_trip_datetimes(db: Database) -> None:
     assert [m.timestamp for m in ts.temp_a] == [D2]
 
 
+@pytest.mark.min_redis("6.2")  # XAUTOCLAIM
 def test_group_reads_messages(db: Database) -> None:
     ts = _ts(db)
     ts.temp_a.add({"v": "a1"}, id=D1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 import pytest
 
@@ -26,6 +27,7 @@ def test_add_forms_and_caller_dict_untouched(db: Database) -> None:
     assert zs.add("f", 6, "g", "-inf") == 2
     assert zs.add() == 0
     assert zs.add({"a": 10}) == 0
+    assert zs.add({}) == 0
     zs["h"] = 0.5
     assert zs.as_items() == [
         (b"g", float("-inf")),
@@ -53,6 +55,17 @@ def test_add_rejects_bad_scores_and_members_before_writing(db: Database) -> None
         zs.add({("t", "u"): 1})
     with pytest.raises(ContainerTypeError, match="pairs"):
         zs.add("x", 1, "y")
+    # A plain dict takes a faster path; it must refuse the same things, sending nothing.
+    with RoundTripCounter() as rt:
+        with pytest.raises(ContainerValueError, match="score of 'y' must not be NaN"):
+            zs.add({"x": 1, "y": float("nan")})
+        with pytest.raises(ContainerTypeError, match="score of 'x' must be a number, got bool"):
+            zs.add({"x": True})
+        with pytest.raises(ContainerTypeError, match="member must be"):
+            zs.add({"x": 1, True: 2})
+        with pytest.raises(ContainerTypeError, match="member must be"):
+            zs.add({"x": 1, None: 2})
+    assert rt.count == 0
     with pytest.raises(ContainerTypeError):
         zs.incr("a", [1])
     assert zs.as_items() == [(b"a", 1.0), (b"b", 2.0), (b"c", 3.0), (b"d", 4.0), (b"e", 5.0)]
@@ -129,15 +142,34 @@ def test_scores_ranks_counts_and_incr(db: Database) -> None:
         zs.count("abc", 3)
 
 
-def test_range_by_score_orders(db: Database) -> None:
+def test_range_is_by_rank_as_upstream(db: Database) -> None:
     zs = _abc(db)
-    assert zs.range(2, 4) == [b"b", b"c", b"d"]
-    assert zs.range(2, 4, with_scores=True) == [(b"b", 2.0), (b"c", 3.0), (b"d", 4.0)]
-    assert zs.range(2, 4, desc=True) == [b"d", b"c", b"b"]
-    assert zs.range(4, 2, reverse=True) == [b"d", b"c", b"b"]
-    assert zs.range(2, 4, reverse=True, with_scores=True) == [(b"d", 4.0), (b"c", 3.0), (b"b", 2.0)]
-    assert zs.range("(2", "+inf") == [b"c", b"d", b"e"]
-    assert zs.range("-inf", "(3") == [b"a", b"b"]
+    assert zs.range(0, 2) == [b"a", b"b", b"c"]
+    assert zs.range(0, -1) == [b"a", b"b", b"c", b"d", b"e"]
+    assert zs.range(-2, -1, with_scores=True) == [(b"d", 4.0), (b"e", 5.0)]
+    assert zs.range(0, 1, desc=True) == [b"e", b"d"]
+    assert zs.range(0, 1, reverse=True, with_scores=True) == [(b"e", 5.0), (b"d", 4.0)]
+    assert zs.range(3, 1) == [] and zs.range(9, 12) == []
+    with pytest.raises(ContainerTypeError, match="low must be an integer"):
+        zs.range("(2", "+inf")
+
+
+def test_range_by_score_orders_and_pages(db: Database) -> None:
+    zs = _abc(db)
+    assert zs.range_by_score(2, 4) == [b"b", b"c", b"d"]
+    assert zs.range_by_score(4, 2) == [b"b", b"c", b"d"]  # bounds in either order
+    assert zs.range_by_score(2, 4, with_scores=True) == [(b"b", 2.0), (b"c", 3.0), (b"d", 4.0)]
+    assert zs.range_by_score(2, 4, reverse=True) == [b"d", b"c", b"b"]
+    assert zs.range_by_score(2, 4, reverse=True, with_scores=True) == [
+        (b"d", 4.0), (b"c", 3.0), (b"b", 2.0)
+    ]
+    assert zs.range_by_score("(2", "+inf") == [b"c", b"d", b"e"]
+    assert zs.range_by_score("-inf", "(3") == [b"a", b"b"]
+    assert zs.range_by_score(1, 5, start=1, num=2) == [b"b", b"c"]
+    assert zs.range_by_score(1, 5, start=3) == [b"d", b"e"]
+    assert zs.range_by_score(1, 5, num=1, reverse=True) == [b"e"]
+    with pytest.raises(ContainerValueError, match="low must be a number"):
+        zs.range_by_score("abc", 3)
 
 
 def test_lex_ranges(db: Database) -> None:
@@ -181,6 +213,7 @@ def test_pops(db: Database) -> None:
     assert zs.popmax_compat(2) == [(b"e", 5.0), (b"d", 4.0)]
 
 
+@pytest.mark.min_redis("6.0")  # fractional BZPOPMIN timeouts
 def test_blocking_pops(db: Database) -> None:
     zs = _abc(db)
     assert zs.bpopmin(timeout=1) == (b"a", 1.0)
@@ -240,8 +273,9 @@ def test_round_trips(db: Database) -> None:
         zs["b":"d", True]
         zs.add(a=1, z=9)
         zs.popmin_compat(2)
-        zs.range(1, 4, with_scores=True)
-    assert rt.count == 5
+        zs.range_by_score(1, 4, with_scores=True)
+        zs.range(0, 1)
+    assert rt.count == 6
 
 
 def _shapes(db: Database) -> list[object]:
@@ -252,7 +286,8 @@ def _shapes(db: Database) -> list[object]:
     out: list[object] = [
         zs[:, True],
         zs["a":"b", True],
-        zs.range(0, 10, with_scores=True),
+        zs.range_by_score(0, 10, with_scores=True),
+        zs.range(0, -1, with_scores=True),
         zs.as_items(),
         list(zs),
         list(zs.search("*")),
@@ -281,7 +316,9 @@ def _shapes(db: Database) -> list[object]:
     return out
 
 
-def test_resp2_and_resp3_return_identical_shapes(redis_server: object, redis_url: str) -> None:
+def test_resp2_and_resp3_return_identical_shapes(redis_server: Any, redis_url: str) -> None:
+    if redis_server.version < (6, 0):
+        pytest.skip("RESP3 (HELLO 3) and fractional blocking timeouts need Redis >= 6.0")
     resp2 = Database.from_url(redis_url, protocol=2)
     resp3 = Database.from_url(redis_url, protocol=3)
     try:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..utils import decode
+from .errors import ContainerTypeError
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..database import Database
 
 __all__ = ["Container"]
+
+_C = TypeVar("_C", bound="Container")
 
 
 class Container:
@@ -36,22 +40,35 @@ class Container:
     def __hash__(self) -> int:
         return hash((type(self).__name__, self.key))
 
-    def clear(self) -> int:
-        """Delete the key (1 round trip). Returns the number of keys removed (0 or 1)."""
-        return int(self.database.delete(self.key))
+    def clear(self: _C) -> _C:
+        """Delete the key (DEL, 1 round trip). Returns the container itself, as upstream
+        walrus does, so calls chain: ``db.Hash("h").clear().update(a=1)``."""
+        self.database.delete(self.key)
+        return self
 
-    def expire(self, ttl: int | None = None) -> bool:
-        """Expire the key in ``ttl`` seconds; ``None`` removes any expiry (1 round trip)."""
+    def _ttl(self, ttl: Any, unit: str) -> int | timedelta:
+        # Checked here so that a bad ttl is a clear error, not a server reply.
+        if isinstance(ttl, timedelta) or (isinstance(ttl, int) and not isinstance(ttl, bool)):
+            return ttl
+        raise ContainerTypeError(
+            f"{self!r}: ttl must be an int number of {unit}, a timedelta or None, got {type(ttl).__name__}"
+        )
+
+    def expire(self, ttl: int | timedelta | None = None) -> bool:
+        """Expire the key in ``ttl`` seconds (an int or a timedelta); ``None`` removes any
+        expiry (PERSIST). True when the key exists and its expiry changed. 1 round trip."""
         if ttl is None:
             return bool(self.database.persist(self.key))
-        return bool(self.database.expire(self.key, ttl))
+        return bool(self.database.expire(self.key, self._ttl(ttl, "seconds")))
 
-    def pexpire(self, ttl: int | None = None) -> bool:
-        """Expire the key in ``ttl`` milliseconds; ``None`` removes any expiry (1 round trip)."""
+    def pexpire(self, ttl: int | timedelta | None = None) -> bool:
+        """Expire the key in ``ttl`` milliseconds (an int or a timedelta); ``None`` removes
+        any expiry (PERSIST). True when the key exists and its expiry changed. 1 round trip."""
         if ttl is None:
             return bool(self.database.persist(self.key))
-        return bool(self.database.pexpire(self.key, ttl))
+        return bool(self.database.pexpire(self.key, self._ttl(ttl, "milliseconds")))
 
     def dump(self) -> bytes | None:
-        """The key serialized in Redis' DUMP format, or None when missing (1 round trip)."""
+        """The key serialized in Redis' DUMP format (for RESTORE), or None when the key does
+        not exist. 1 round trip."""
         return self.database.dump(self.key)  # type: ignore[return-value]

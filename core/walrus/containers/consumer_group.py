@@ -28,6 +28,7 @@ from .streams import (
     check_stream_id,
     normalize_entries,
     normalize_xread,
+    send_xread,
     translate_stream_error,
     translated,
 )
@@ -146,9 +147,7 @@ class ConsumerGroupStream(Stream):
         after = self._to_id(">" if last_id is None else last_id, "last_id", (">",))
         limit = _check_optional(self, count, "count", 1)
         wait = _check_optional(self, block, "block", 0)
-        reply = self.database.xreadgroup(
-            self.group, self._consumer, {self.key: after}, count=limit, block=wait
-        )
+        reply = send_xread(self.database, {self.key: after}, limit, wait, self.group, self._consumer)
         for _key, entries in normalize_xread(reply):
             return [self._entry(mid, data) for mid, data in entries]
         return []
@@ -334,9 +333,7 @@ class ConsumerGroup:
         name = self._consumer if consumer is None else _check_name(label, consumer, "consumer")
         check_same_slot(self.database, list(self.keys), "XREADGROUP")
         try:
-            reply = self.database.xreadgroup(
-                self.name, name, dict.fromkeys(self.keys, ">"), count=limit, block=wait
-            )
+            reply = send_xread(self.database, dict.fromkeys(self.keys, ">"), limit, wait, self.name, name)
         except ResponseError as exc:
             streams: list[Any] = list(self.streams.values())
             keys = ", ".join(str(decode(k)) for k in self.keys)

@@ -12,7 +12,7 @@ import functools
 import inspect
 import math
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from redis.exceptions import ResponseError
 
@@ -34,6 +34,7 @@ __all__ = [
     "check_values",
     "guard",
     "raise_wrong_type",
+    "reraise",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -172,6 +173,14 @@ def _containers_in(args: tuple[Any, ...], base: type) -> list[Any]:
         elif isinstance(arg, (tuple, list)):
             found.extend(a for a in arg if isinstance(a, base))
     return found
+
+
+def reraise(container: Container, exc: ResponseError) -> NoReturn:
+    """What ``guard`` does with an error, for hot methods that catch it inline (one call
+    level less than the decorator): WRONGTYPE becomes WrongTypeError, the rest re-raised."""
+    if not isinstance(exc, WrongTypeError) and "WRONGTYPE" in str(exc):
+        raise_wrong_type(container, [], exc)
+    raise exc
 
 
 def guard(method: F) -> F:

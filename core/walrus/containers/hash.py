@@ -161,12 +161,14 @@ class Hash(Container):
         yield from self.database.hscan_iter(self.key, match=match)
 
     @guard
-    def update(self, *args: Any, **kwargs: Any) -> None:
+    def update(self, *args: Any, **kwargs: Any) -> Hash:
         """Set several fields from a mapping, (field, value) pairs and/or keywords (HSET,
-        1 round trip; nothing is sent when there is nothing to set)."""
+        1 round trip; nothing is sent when there is nothing to set). Returns the Hash
+        itself, as upstream walrus does, so calls chain."""
         data = _pairs(self, args, kwargs)
         if data:
             self.database.hset(self.key, mapping=data)
+        return self
 
     @guard
     def as_dict(self, decode: bool = False) -> dict[Any, Any]:

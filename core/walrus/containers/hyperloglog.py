@@ -9,9 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from redis.exceptions import ResponseError
+
 from ..cluster import check_same_slot
 from .base import Container
-from .errors import ContainerTypeError, check_values, guard
+from .errors import (
+    ContainerTypeError,
+    WrongTypeError,
+    check_values,
+    guard,
+    raise_wrong_type,
+)
 
 __all__ = ["HyperLogLog"]
 
@@ -63,21 +71,28 @@ class HyperLogLog(Container):
         """PFMERGE this and ``others`` (HyperLogLogs or key names) into ``dest``; returns a
         HyperLogLog for ``dest``. 1 round trip."""
         if isinstance(dest, HyperLogLog):
-            dest = dest.key
-        if not isinstance(dest, (str, bytes)) or not dest:
+            target = dest
+        elif isinstance(dest, (str, bytes)) and dest:
+            target = HyperLogLog(self.database, dest)
+        else:
             raise ContainerTypeError(
                 f"{self!r}: dest must be a key name, got {type(dest).__name__}"
             )
-        target = HyperLogLog(self.database, dest)
         self._merge(target, self._others(others))
         return target
 
-    @guard
     def _merge(self, dest: HyperLogLog, others: list[HyperLogLog]) -> None:
-        # PFMERGE also reads dest, so the error path checks its type too.
-        keys = [dest.key, self.key, *(o.key for o in others)]
+        # PFMERGE also reads dest, so the error path checks its type too. WRONGTYPE is
+        # translated inline rather than by @guard: one call level less on this path.
+        keys = [dest.key, self.key]
+        keys += [o.key for o in others]
         check_same_slot(self.database, keys, "PFMERGE")
-        self.database.pfmerge(*keys)
+        try:
+            self.database.pfmerge(*keys)
+        except ResponseError as exc:
+            if isinstance(exc, WrongTypeError) or "WRONGTYPE" not in str(exc):
+                raise
+            raise_wrong_type(self, [dest, *others], exc)
 
     def __ior__(self, other: Any) -> HyperLogLog:
         """Merge ``other`` into this HyperLogLog (PFMERGE into this key). 1 round trip."""

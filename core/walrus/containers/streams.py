@@ -42,6 +42,7 @@ __all__ = [
     "check_stream_id",
     "normalize_entries",
     "normalize_xread",
+    "send_xread",
     "translate_stream_error",
 ]
 
@@ -169,9 +170,41 @@ def normalize_xread(reply: Any) -> list[tuple[Any, list[tuple[Any, Any]]]]:
     return [(item[0], normalize_entries(item[1])) for item in reply]
 
 
+def _next_id(message_id: str) -> str:
+    """The smallest id after ``message_id`` (``<ms>-<seq>``): an inclusive XRANGE start that
+    skips it, which works on every Redis with streams (the ``(id`` form needs 6.2)."""
+    ms, _, seq = message_id.partition("-")
+    if int(seq or 0) < _MAX_U64:
+        return f"{ms}-{int(seq or 0) + 1}"
+    return f"{int(ms) + 1}-0"
+
+
+def send_xread(
+    database: Any,
+    streams: dict[Any, Any],
+    count: int | None,
+    block: int | None,
+    group: Any = None,
+    consumer: Any = None,
+) -> Any:
+    """XREAD (or, with ``group``, XREADGROUP) of ``streams`` ({key: id}): 1 round trip, on a
+    cluster too (``ClusterDatabase.determine_slot`` reads XREAD's keys locally instead of
+    asking the server with COMMAND GETKEYS)."""
+    if group is None:
+        return database.xread(streams, count=count, block=block)
+    return database.xreadgroup(group, consumer, streams, count=count, block=block)
+
+
 # -- error translation -------------------------------------------------------------------------
 
-_ID_ERRORS = ("Invalid stream ID", "equal or smaller than", "smaller than the target stream")
+_ID_ERRORS = (
+    "Invalid stream ID",
+    "equal or smaller than",
+    "smaller than the target stream",
+    "must be greater than 0-0",  # XADD with the id 0-0 (also written 0)
+)
+# Ids XADD always refuses: Redis reserves 0-0 as "before every message".
+_ZERO_IDS = ("0", "0-0")
 
 
 def translate_stream_error(owner: Any, key: Any, exc: ResponseError, group: Any = None) -> None:
@@ -240,9 +273,12 @@ class Stream(Container):
         self, data: Mapping[Any, Any], id: Any = "*", maxlen: int | None = None, approximate: bool = True  # noqa: A002
     ) -> Any:
         """XADD ``data`` (a non-empty mapping) and return the message id. ``maxlen`` caps the
-        stream length (``approximate`` lets Redis trim lazily, ``~``). 1 round trip."""
+        stream length (``approximate`` lets Redis trim lazily, ``~``). StreamIdError for an
+        id Redis refuses (``0-0``, or not above the stream's last id). 1 round trip."""
         fields = _check_fields(self, data)
         message_id = self._to_id(id, "id", ("*",))
+        if message_id in _ZERO_IDS:
+            raise StreamIdError(f"{self!r}: id must be greater than 0-0, got {message_id!r}")
         limit = _check_optional(self, maxlen, "maxlen", 0)
         added = self.database.xadd(self.key, fields, id=message_id, maxlen=limit, approximate=approximate)
         return self._from_id(added)
@@ -289,7 +325,7 @@ class Stream(Container):
     @translated
     def set_id(self, id: Any) -> bool:  # noqa: A002
         """XSETID: set the stream's last id (must not be below its newest message). 1 round trip."""
-        return bool(self.database.xsetid(self.key, self._to_id(id, "id")))
+        return bool(self.database.execute_command("XSETID", self.key, self._to_id(id, "id")))
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -332,7 +368,8 @@ class Stream(Container):
 
     @guard
     def __iter__(self) -> Iterator[Any]:
-        """Every message, oldest first, paging with XRANGE (1 round trip per 100 messages)."""
+        """Every message, oldest first, paging with XRANGE (1 round trip per 100 messages;
+        each page starts just after the last id seen, so Redis 5.0 is enough)."""
         low = "-"
         while True:
             page = normalize_entries(self.database.xrange(self.key, low, "+", count=ITER_PAGE_SIZE))
@@ -340,7 +377,7 @@ class Stream(Container):
                 yield self._entry(message_id, data)
             if len(page) < ITER_PAGE_SIZE:
                 return
-            low = "(" + decode(page[-1][0])
+            low = _next_id(decode(page[-1][0]))
 
     @guard
     def __len__(self) -> int:
@@ -352,11 +389,11 @@ class Stream(Container):
     def read(self, count: int | None = None, block: int | None = None, last_id: Any = None) -> list[Any]:
         """XREAD messages newer than ``last_id`` (exclusive; default ``0-0`` = from the start,
         ``$`` = only messages added while blocking). ``block`` waits up to that many ms (0 =
-        forever) when nothing is there. 1 round trip."""
+        forever) when nothing is there. 1 round trip (also on a cluster)."""
         after = self._to_id("0-0" if last_id is None else last_id, "last_id", ("$",))
         limit = _check_optional(self, count, "count", 1)
         wait = _check_optional(self, block, "block", 0)
-        reply = normalize_xread(self.database.xread({self.key: after}, count=limit, block=wait))
+        reply = normalize_xread(send_xread(self.database, {self.key: after}, limit, wait))
         for _key, entries in reply:
             return [self._entry(mid, data) for mid, data in entries]
         return []
