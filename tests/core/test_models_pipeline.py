@@ -12,8 +12,11 @@ import redis
 from walrus import Database
 from walrus.exceptions import WalrusError
 from walrus.models import (
+    FieldTypeError,
+    FloatField,
     ForeignKeyField,
     IntegerField,
+    ManyToManyField,
     Model,
     PipelineError,
     TextField,
@@ -182,3 +185,122 @@ def test_a_watching_pipe_before_multi_runs_the_save_at_once(db: Database) -> Non
         row.save(pipeline=pipe)  # immediate: the pipe is watching and not in multi()
         assert Item.load("a").qty == 2
         pipe.reset()
+
+
+def make_stat(db: Database) -> type[Model]:
+    class Stat(Model):
+        __database__ = db
+        code = TextField(primary_key=True)
+        hits = IntegerField(default=0)
+        ratio = FloatField()
+        rank = IntegerField(index=True, default=0)
+
+    return Stat
+
+
+def test_incr_of_an_unindexed_field_is_queued(db: Database) -> None:
+    Stat = make_stat(db)
+    stat = Stat.create(code="a")
+    pipe = db.pipeline()
+    assert stat.incr(Stat.hits, 5, pipeline=pipe) is None
+    assert stat.incr("ratio", 0.5, pipeline=pipe) is None
+    assert stat.hits == 0  # the instance is left alone: the value is only known later
+    assert Stat.load("a").hits == 0  # still queued
+    with RoundTripCounter() as rt:
+        results = pipe.execute()
+    assert rt.count == 1
+    assert results == [[1, b"5"], [1, b"0.5"]]
+    loaded = Stat.load("a")
+    assert (loaded.hits, loaded.ratio) == (5, 0.5)
+    assert Stat.check_indexes() == []
+
+
+def test_incr_refusals_in_a_pipeline(db: Database) -> None:
+    Stat = make_stat(db)
+    stat = Stat.create(code="a", hits=2**63 - 1)
+    pipe = db.pipeline()
+    with pytest.raises(PipelineError, match="rank is indexed"):
+        stat.incr(Stat.rank, 1, pipeline=pipe)
+    assert len(pipe.command_stack) == 0
+    before = snapshot(db)
+    ghost = Stat(code="ghost")  # never saved
+    ghost.incr(Stat.hits, 1, pipeline=pipe)
+    stat.incr(Stat.hits, 1, pipeline=pipe)  # would overflow 64 bits
+    results = pipe.execute(raise_on_error=False)
+    assert "WALRUS_REFUSED missing" in str(results[0])
+    assert "WALRUS_REFUSED range" in str(results[1])
+    assert snapshot(db) == before
+    pipe = db.pipeline()
+    ghost.incr(Stat.hits, 1, pipeline=pipe)
+    with pytest.raises(redis.ResponseError, match="WALRUS_REFUSED missing"):
+        pipe.execute()
+    assert snapshot(db) == before
+
+
+@pytest.mark.single_node("cluster pipelines WATCH only inside a transaction of one slot")
+def test_incr_of_an_indexed_field_on_a_watching_pipe_runs_at_once(db: Database) -> None:
+    Stat = make_stat(db)
+    stat = Stat.create(code="a", rank=1)
+    with db.pipeline() as pipe:
+        pipe.watch("guard")
+        assert stat.incr(Stat.rank, 2, pipeline=pipe) == 3  # not queued: no multi() yet
+        pipe.multi()
+        stat.incr(Stat.hits, 1, pipeline=pipe)
+        pipe.execute()
+    loaded = Stat.load("a")
+    assert (loaded.rank, loaded.hits) == (3, 1)
+    assert [s.code for s in Stat.query(Stat.rank == 3)] == ["a"]
+    assert Stat.check_indexes() == []
+
+
+def make_tagged(db: Database) -> tuple[type[Model], type[Model]]:
+    class Tag(Model):
+        __database__ = db
+        __cluster_tag__ = "blog"  # related models share a slot on Redis Cluster
+        name = TextField(primary_key=True)
+
+    class Post(Model):
+        __database__ = db
+        __cluster_tag__ = "blog"
+        code = TextField(primary_key=True)
+        tags = ManyToManyField(Tag, related_name="posts")
+
+    return Tag, Post
+
+
+def test_related_set_add_and_remove_are_queued(db: Database) -> None:
+    Tag, Post = make_tagged(db)
+    post = Post.create(code="p")
+    first, _second = Tag.create(name="a"), Tag.create(name="b")
+    pipe = db.pipeline()
+    assert post.tags.add(first, "b", pipeline=pipe) is None
+    assert post.tags.count() == 0  # queued
+    with RoundTripCounter() as rt:
+        assert pipe.execute() == [[1, 2]]
+    assert rt.count == 1
+    assert post.tags.keys() == sorted([Tag._row_key("a"), Tag._row_key("b")])
+    assert first.posts.keys() == [post.get_hash_id()]
+    pipe = db.pipeline(transaction=True)
+    assert post.tags.remove("a", pipeline=pipe) is None
+    assert post.tags.add(pipeline=pipe) is None  # nothing to link: nothing queued
+    assert pipe.execute() == [[1, 1]]
+    assert post.tags.keys() == [Tag._row_key("b")]
+    assert first.posts.count() == 0
+
+
+def test_related_set_refusals_in_a_pipeline(db: Database) -> None:
+    Tag, Post = make_tagged(db)
+    post = Post.create(code="p")
+    post.tags.add(Tag.create(name="a"))
+    before = snapshot(db)
+    pipe = db.pipeline()
+    with pytest.raises(FieldTypeError, match="name"):
+        post.tags.add(3, pipeline=pipe)  # validated before anything is queued
+    with pytest.raises(PipelineError, match="clear"):
+        post.tags.clear(pipeline=pipe)
+    assert len(pipe.command_stack) == 0
+    post.tags.add("a", "missing", pipeline=pipe)
+    with pytest.raises(redis.ResponseError, match="WALRUS_REFUSED missing"):
+        pipe.execute()
+    assert snapshot(db) == before  # the existing link was not re-added, "missing" not linked
+    assert post.tags.clear() == 1

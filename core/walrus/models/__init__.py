@@ -34,26 +34,32 @@ from .fields import (
 from .indexes import IndexProblem
 from .model import Model
 from .relations import ForeignKeyField, ManyToManyField, RelatedSet
+from .secondary import AbsoluteIndex, ContinuousIndex, FieldIndex, FullTextIndex, LexIndex
 
 __all__ = [
+    "AbsoluteIndex",
     "AutoIncrementField",
     "BooleanField",
     "ByteField",
     "ClusterTagError",
+    "ContinuousIndex",
     "DateField",
     "DateTimeField",
     "Desc",
     "Expression",
     "Field",
+    "FieldIndex",
     "FieldTypeError",
     "FieldValueError",
     "FilterError",
     "FloatField",
     "ForeignKeyField",
+    "FullTextIndex",
     "HashField",
     "IndexProblem",
     "IntegerField",
     "JSONField",
+    "LexIndex",
     "ListField",
     "ManyToManyField",
     "MissingReferenceError",

@@ -225,14 +225,25 @@ class ModelQuery:
     def delete(self) -> int:
         """Delete the matching rows with their index entries and containers; returns how
         many. Query + pipelined read of the indexed values + one atomic script per 200
-        rows."""
-        from .deletion import delete_rows
+        rows.
+
+        When the model takes part in relations, the whole set is planned first (one
+        pipelined read per level of the relation graph): an ``on_delete="protect"`` rule
+        raises ProtectedError before any row is deleted, and rows of the set do not protect
+        each other across batches. A referring row created during the delete can still stop
+        a later batch; the ProtectedError's ``deleted`` then counts the rows already gone."""
+        from .deletion import check_deletable, delete_rows, has_relations
+        from .errors import ProtectedError
         from .model import DELETE_BATCH
 
         keys, verify = self._keys()
         if verify:
             keys = [row.get_hash_id() for row in self._fetch()]  # type: ignore[misc]
         model = self.model
+        exempt: frozenset[bytes] = frozenset()
+        if has_relations(model) and keys:
+            check_deletable(model, keys)
+            exempt = frozenset(keys)
         deleted = 0
         indexed = list(model._indexed)
         for start in range(0, len(keys), DELETE_BATCH):
@@ -248,6 +259,10 @@ class ModelQuery:
                     states[key] = {n: (None if v is None else bytes(v)) for n, v in zip(indexed, replies[2 * i + 1], strict=True)}
                 else:
                     states[key] = {}
-            deleted += delete_rows(model, states)
+            try:
+                deleted += delete_rows(model, states, exempt=exempt)
+            except ProtectedError as exc:
+                exc.deleted = deleted
+                raise
         self._rows = None
         return deleted

@@ -22,7 +22,7 @@ from .writer import State, Writer, reply_text
 if TYPE_CHECKING:  # pragma: no cover
     from .model import Model
 
-__all__ = ["delete_rows", "has_relations", "state_from_reply"]
+__all__ = ["check_deletable", "delete_rows", "has_relations", "state_from_reply"]
 
 MAX_ATTEMPTS = 100
 
@@ -44,10 +44,15 @@ def delete_rows(
     keep_containers: bool = False,
     pipeline: Any = None,
     queue: bool = False,
+    exempt: frozenset[bytes] = frozenset(),
 ) -> int:
     """Delete rows (row key -> believed indexed values, None when unknown) with their index
     entries, containers and relations. Returns how many existed (with ``queue``, how many
-    were believed to exist). See the module docstring for the cost."""
+    were believed to exist), counting rows of ``exempt`` that a cascade deleted. See the
+    module docstring for the cost.
+
+    ``exempt``: rows about to be deleted by a later call (``query_delete`` batches): they
+    do not protect a row (``on_delete="protect"``) deleted now."""
     if not has_relations(model):
         return _delete_plain(model, states, keep_containers, pipeline, queue)
     if queue:
@@ -56,7 +61,7 @@ def delete_rows(
             "delete it outside the pipeline"
         )
     for _ in range(MAX_ATTEMPTS):
-        writer, existed = _plan(model, list(states), keep_containers)
+        writer, existed = _plan(model, list(states), keep_containers, exempt)
         reply = writer.run(client=pipeline)
         if reply is None:
             return existed
@@ -95,7 +100,18 @@ def _pk_raw(model: type[Model], key: bytes) -> bytes:
     return key[len(model._make_key("id", b"")) :]
 
 
-def _plan(root: type[Model], keys: list[bytes], keep_containers: bool) -> tuple[Writer, int]:
+def check_deletable(model: type[Model], keys: list[bytes]) -> None:
+    """Raise ProtectedError, writing nothing, when deleting all these rows together would
+    be refused by an ``on_delete="protect"`` rule (rows among ``keys`` do not protect each
+    other). One pipelined read per level of the relation graph; nothing when ``model``
+    takes part in no relation."""
+    if has_relations(model) and keys:
+        _plan(model, keys, False)
+
+
+def _plan(
+    root: type[Model], keys: list[bytes], keep_containers: bool, exempt: frozenset[bytes] = frozenset()
+) -> tuple[Writer, int]:
     db = root._db()
     writer = Writer(db)
     deleting: dict[bytes, tuple[type[Model], dict[str, bytes | None]]] = {}
@@ -144,7 +160,7 @@ def _plan(root: type[Model], keys: list[bytes], keep_containers: bool) -> tuple[
                     next(replies)
                 continue
             deleting[key] = (model, state)
-            if key in roots and exists:
+            if exists and (key in roots or (key in exempt and model is root)):
                 existed += 1
             for rel, rkey in reads:
                 members = sorted(bytes(m) for m in next(replies))
@@ -155,12 +171,13 @@ def _plan(root: type[Model], keys: list[bytes], keep_containers: bool) -> tuple[
                         writer.srem(rel.rel_model._container_key(rel.reverse_name, member), key)
                     continue
                 others = [m for m in members if m not in queued]
-                if rel.on_delete == "protect" and others:
+                protecting = [m for m in others if m not in exempt]
+                if rel.on_delete == "protect" and protecting:
                     source_model: type[Model] = rel.model
                     raise ProtectedError(
-                        f"cannot delete {model.__name__} {key!r}: {len(others)} {source_model.__name__} row(s) "
+                        f"cannot delete {model.__name__} {key!r}: {len(protecting)} {source_model.__name__} row(s) "
                         f"refer to it through {source_model.__name__}.{rel.name} (on_delete='protect')",
-                        [(source_model.__name__, rel.name, m) for m in others],
+                        [(source_model.__name__, rel.name, m) for m in protecting],
                     )
                 if isinstance(rel, ManyToManyField):
                     for member in members:

@@ -65,11 +65,16 @@ class ProtectedError(ModelError):
     declared with ``on_delete="protect"``. Nothing was deleted.
 
     ``protected`` lists ``(model name, field name, row key)`` of the referring rows.
+    ``deleted``: rows an interrupted ``query_delete`` had already removed in earlier
+    batches (0 otherwise; see ``ModelQuery.delete``).
     """
 
-    def __init__(self, message: str, protected: list[tuple[str, str, bytes]] | None = None) -> None:
+    def __init__(
+        self, message: str, protected: list[tuple[str, str, bytes]] | None = None, deleted: int = 0
+    ) -> None:
         super().__init__(message)
         self.protected = list(protected or ())
+        self.deleted = deleted
 
 
 class PipelineError(ModelError):

@@ -25,6 +25,7 @@ from .expressions import OP_MATCH, Expression, Operators
 
 if TYPE_CHECKING:  # pragma: no cover
     from .model import Model
+    from .secondary import FieldIndex
 
 __all__ = [
     "ABSOLUTE",
@@ -115,6 +116,14 @@ class Field(Operators):
     def indexes(self) -> tuple[str, ...]:
         """Index kinds this field maintains (empty when it is not indexed)."""
         return self.index_kinds if self.index else ()
+
+    def get_indexes(self) -> list[FieldIndex]:
+        """The secondary indexes this field keeps, one object per index (see
+        ``walrus.models.secondary``): an equality index for most fields, plus a range index
+        for numbers, dates and datetimes. Empty when the field is not indexed. No round trip."""
+        from .secondary import index_for
+
+        return [index_for(self, kind) for kind in self.indexes]
 
     def default(self) -> Any:
         value = self._default
@@ -247,6 +256,12 @@ class TextField(Field):
             return ()
         kinds = self.index_kinds if self._lex else (ABSOLUTE,)
         return (*kinds, FTS) if self.fts else kinds
+
+    def get_indexes(self) -> list[FieldIndex]:
+        """The secondary indexes of this text field: equality and lexicographic indexes
+        when ``index=True``, plus a ``FullTextIndex`` when ``fts=True`` (which alone keeps
+        the equality index too). Empty when not indexed. No round trip."""
+        return super().get_indexes()
 
     @property
     def tokenizer(self) -> Tokenizer:
@@ -401,7 +416,8 @@ class UUIDField(Field):
             try:
                 return uuid.UUID(text)
             except ValueError:
-                raise self._value_error(f"{text!r:.80} is not a UUID") from None
+                hint = " (bytes must hold its text; wrap 16 raw bytes in uuid.UUID(bytes=...))" if isinstance(value, bytes) else ""
+                raise self._value_error(f"{value!r:.80} is not a UUID{hint}") from None
         raise self._type_error("uuid.UUID", value)
 
     def db_value(self, value: Any) -> bytes:
@@ -467,25 +483,31 @@ class DateField(_NumberMixin, Field):
 
 
 class JSONField(Field):
-    """Any JSON-serialisable value (NaN and infinities refused), stored as ``json.dumps``."""
+    """Any JSON-serialisable value (NaN and infinities refused), stored as ``json.dumps``
+    with sorted keys. Values come back as JSON gives them: tuples as lists, non-str dict
+    keys as str."""
 
     def coerce(self, value: Any) -> Any:
+        self._encode(value)  # refuse at assignment what the write would refuse
+        return value
+
+    def _encode(self, value: Any) -> bytes:
         try:
-            json.dumps(value, allow_nan=False)
+            encoded = json.dumps(value, allow_nan=False, ensure_ascii=False, sort_keys=True)
         except TypeError as exc:
+            # Also raised by sort_keys for dict keys of mixed types ({1: .., "a": ..}).
             raise self._type_error(f"a JSON-serialisable value ({exc})", value) from None
         except ValueError as exc:
             raise self._value_error(f"value is not valid JSON: {exc}") from None
-        return value
-
-    def db_value(self, value: Any) -> bytes:
-        encoded = json.dumps(value, allow_nan=False, ensure_ascii=False, sort_keys=True)
         if "\x00" in encoded and self.index:
             raise self._value_error("an indexed value cannot contain NUL")
         try:
             return encoded.encode("utf-8")
         except UnicodeEncodeError as exc:
             raise self._value_error(f"text cannot be encoded as UTF-8 ({exc.reason})") from None
+
+    def db_value(self, value: Any) -> bytes:
+        return self._encode(value)
 
     def python_value(self, raw: bytes) -> Any:
         return json.loads(raw)

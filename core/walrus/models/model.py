@@ -43,8 +43,9 @@ from .fields import (
     IntegerField,
     _ContainerField,
 )
-from .indexes import IndexProblem, check_indexes, field_entries, rebuild_indexes, unique_checks
+from .indexes import IndexProblem, field_entries, unique_checks
 from .layout import check_tag_option, cluster_prefix, plain_prefix
+from .reindex import check_indexes, rebuild_indexes
 from .relations import ForeignKeyField, _ForeignKeyId, register_model
 from .writer import Writer
 
@@ -385,12 +386,17 @@ class Model(metaclass=ModelMeta):
         self._snapshot = None
         self._saved_key = None
 
-    def incr(self, field: Field | str, incr_by: int | float = 1) -> Any:
+    def incr(self, field: Field | str, incr_by: int | float = 1, pipeline: Any = None) -> Any:
         """Add ``incr_by`` to a numeric field in Redis and move its index entries in the
         same script; the instance gets the new value, which is returned. KeyError when the
         row does not exist. 1 round trip. An unindexed field uses HINCRBY / HINCRBYFLOAT;
         an indexed one is a guarded set (its equality-index key depends on the new value),
-        retried with the stored value when the instance's value was stale (2 round trips)."""
+        retried with the stored value when the instance's value was stale (2 round trips).
+
+        ``pipeline``: queue the increment there (unindexed fields only: an indexed one must
+        read the stored value first, PipelineError). Returns None and leaves the instance's
+        value alone; the pipeline's reply for it is ``[1, new value as bytes]``, and a missing
+        row or an overflow makes ``execute`` raise ``redis.ResponseError("WALRUS_REFUSED ...")``."""
         cls = type(self)
         name = field.name if isinstance(field, Field) else field
         if name not in cls._stored:
@@ -410,9 +416,18 @@ class Model(metaclass=ModelMeta):
         key = self.get_hash_id()
         if key is None:
             raise KeyError(f"{cls.__name__} has no primary key: save it before incr()")
+        queue = _queued(pipeline)
         if target.indexes:
-            return self._incr_indexed(target, key, incr_by)
-        reply = cls._db().run_script("model_incr", keys=[key], args=[name, amount, kind, limit])
+            if queue:
+                raise PipelineError(
+                    f"{cls.__name__}.{name} is indexed: incr must read its stored value to move the index "
+                    "entry, which a pipeline cannot do; incr outside the pipeline, or set the value and save(pipeline=...)"
+                )
+            return self._incr_indexed(target, key, incr_by, pipeline)
+        args = [name, amount, kind, limit, "1" if queue else "0"]
+        reply = cls._db().run_script("model_incr", keys=[key], args=args, client=pipeline)
+        if queue:
+            return None
         if int(reply[0]) != 1:
             reason = _text(reply[1])
             if reason == "missing":
@@ -422,7 +437,7 @@ class Model(metaclass=ModelMeta):
         self._data[name] = target.python_value(raw_new)
         return self._data[name]
 
-    def _incr_indexed(self, target: Field, key: bytes, incr_by: int | float) -> Any:
+    def _incr_indexed(self, target: Field, key: bytes, incr_by: int | float, client: Any = None) -> Any:
         cls = type(self)
         name = target.name
         related = [name]
@@ -465,7 +480,7 @@ class Model(metaclass=ModelMeta):
             args.append(len(added))
             for ekind, ekey, member, score in added:
                 args.extend((ekind, writer.pos(ekey), member, score))
-            reply = cls._db().run_script("model_setfield", keys=writer.keys, args=args)
+            reply = cls._db().run_script("model_setfield", keys=writer.keys, args=args, client=client)
             if int(reply[0]) == 1:
                 self._data[name] = new_value
                 if known:

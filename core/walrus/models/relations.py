@@ -26,6 +26,7 @@ from .errors import (
     FieldValueError,
     MissingReferenceError,
     ModelError,
+    PipelineError,
     WriteConflictError,
 )
 from .fields import ABSOLUTE, Field, _ContainerField
@@ -55,8 +56,7 @@ class _Relation:
 
         if not (isinstance(to, str) and to) and not (isinstance(to, type) and issubclass(to, Model)):
             raise TypeError(f"a relation takes a Model subclass or its class name, got {to!r}")
-        if on_delete not in allowed:
-            raise ValueError(f"on_delete must be one of {', '.join(map(repr, allowed))}, got {on_delete!r}")
+        on_delete = _check_on_delete(type(self).__name__, on_delete, allowed)
         if related_name is not None and (not isinstance(related_name, str) or not related_name.isidentifier()):
             raise ValueError(f"related_name must be an identifier, got {related_name!r}")
         self._to = to
@@ -79,6 +79,18 @@ class _Relation:
             owner = self.model.__name__ if self.model is not None else "?"
             raise ModelError(f"{owner}.{self.name}: related model {self._to!r} is not defined")
         return self._rel_model
+
+
+def _check_on_delete(kind: str, value: Any, allowed: tuple[str, ...]) -> str:
+    """The canonical ``on_delete`` rule (``"set-null"`` is read as ``"set_null"``);
+    ValueError naming the choices and the default otherwise."""
+    if isinstance(value, str) and value.replace("-", "_") in allowed:
+        return value.replace("-", "_")
+    choices = ", ".join(map(repr, allowed))
+    hint = ""
+    if value in ("set_null", "set-null"):
+        hint = " (a many-to-many link has no field to clear: 'cascade' drops the links)"
+    raise ValueError(f"{kind}(on_delete=...) must be one of {choices} (default 'cascade'), got {value!r}{hint}")
 
 
 def _live_models() -> Iterator[type[Model]]:
@@ -154,7 +166,9 @@ class ForeignKeyField(_Relation, Field):
     instance or a primary key. Always indexed: filter with ``Model.author == user`` (or a
     key). Writes check atomically that the referenced row exists (MissingReferenceError).
     ``related_name`` (default ``<model>_set``) names the reverse accessor on ``to``: a lazy
-    query of the referring rows. ``on_delete``: "cascade", "set_null" or "protect".
+    query of the referring rows. ``on_delete`` (default "cascade": deleting the referenced
+    row deletes the referring rows): "cascade", "set_null" (also spelled "set-null") or
+    "protect"; any other value raises ValueError.
     """
 
     index_kinds: tuple[str, ...] = (ABSOLUTE,)
@@ -245,8 +259,9 @@ class _ForeignKeyId:
 class ManyToManyField(_Relation, _ContainerField):
     """Links to any number of rows of ``to``: ``row.<field>`` is a ``RelatedSet`` (add,
     remove, clear, iterate); ``to_row.<related_name>`` is the reverse ``RelatedSet``.
-    ``on_delete`` applies when a related row is deleted: "cascade" drops its links,
-    "protect" refuses the delete while links exist."""
+    ``on_delete`` applies when a related row is deleted: "cascade" (the default) drops its
+    links, "protect" refuses the delete while links exist; any other value raises
+    ValueError."""
 
     def __init__(self, to: Any, related_name: str | None = None, on_delete: str = "cascade") -> None:
         _ContainerField.__init__(self)
@@ -284,8 +299,8 @@ class RelatedSet:
     """One side of a many-to-many relation for one row (the row must be saved).
 
     ``add``/``remove`` change both sides atomically (1 round trip each; ``add`` checks that
-    every row exists, MissingReferenceError otherwise); ``clear`` reads then removes
-    (2 round trips); iterating or ``all()`` loads the related rows (2 round trips);
+    every row exists, MissingReferenceError otherwise; both can be queued on a pipeline);
+    ``clear`` reads then removes (2 round trips); iterating or ``all()`` loads the related rows (2 round trips);
     ``keys()``, ``count()``/``len()`` and ``in`` are 1 round trip each.
     """
 
@@ -331,14 +346,20 @@ class RelatedSet:
         pk_field = self.other._fields[self.other._primary_key]
         return self.other._row_key(pk_field.validate(item))
 
-    def _change(self, action: str, items: tuple[Any, ...]) -> int:
+    def _change(self, action: str, items: tuple[Any, ...], pipeline: Any) -> int | None:
+        from .model import _queued
+
         others = list(dict.fromkeys(self._other_key(item) for item in items))
+        queue = _queued(pipeline)
         if not others:
-            return 0
+            return None if queue else 0
         keys = [self.owner_key, self.key]
         for other in others:
             keys.extend((other, self._other_set(other)))
-        reply = self.model._db().run_script("model_m2m", keys=keys, args=[action])
+        args = [action, "1" if queue else "0"]
+        reply = self.model._db().run_script("model_m2m", keys=keys, args=args, client=pipeline)
+        if queue:
+            return None
         if int(reply[0]) != 1:
             missing = reply_text(reply[2])
             raise MissingReferenceError(
@@ -346,17 +367,29 @@ class RelatedSet:
             )
         return int(reply[1])
 
-    def add(self, *items: Any) -> int:
-        """Link rows (instances or primary keys); returns how many were new. 1 round trip."""
-        return self._change("add", items)
+    def add(self, *items: Any, pipeline: Any = None) -> int | None:
+        """Link rows (instances or primary keys); returns how many were new. 1 round trip.
+        ``pipeline``: queue the script there and return None (nothing is read first); a
+        row that does not exist makes the pipeline's ``execute`` raise
+        ``redis.ResponseError("WALRUS_REFUSED missing <row key>")`` and links nothing."""
+        return self._change("add", items, pipeline)
 
-    def remove(self, *items: Any) -> int:
-        """Unlink rows; returns how many were linked. 1 round trip."""
-        return self._change("remove", items)
+    def remove(self, *items: Any, pipeline: Any = None) -> int | None:
+        """Unlink rows; returns how many were linked. 1 round trip. ``pipeline``: queue the
+        script there and return None."""
+        return self._change("remove", items, pipeline)
 
-    def clear(self) -> int:
+    def clear(self, pipeline: Any = None) -> int:
         """Unlink every row; returns how many. 2 round trips (read, then one guarded
-        script; retried if the links changed meanwhile)."""
+        script; retried if the links changed meanwhile). It reads first, so a queuing
+        ``pipeline`` raises PipelineError (one watching keys before ``multi()`` is fine)."""
+        from .model import _queued
+
+        if _queued(pipeline):
+            raise PipelineError(
+                f"{self.model.__name__}.{self._name}.clear() reads the links before removing them, which a "
+                "pipeline cannot do: clear outside the pipeline, or remove(*rows, pipeline=...) the rows you know"
+            )
         db = self.model._db()
         for _ in range(MAX_ATTEMPTS):
             members = sorted(bytes(m) for m in db.smembers(self.key))

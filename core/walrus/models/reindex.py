@@ -1,0 +1,243 @@
+"""The index checker and rebuilder behind ``Model.check_indexes`` / ``rebuild_indexes``.
+
+The check reads the rows first (``P all``, a SCAN of the row hashes, pipelined HGETALL),
+then the index keys (SCAN, pipelined SMEMBERS / ZRANGE), and compares. Rows written while
+it reads can make it report entries that were right by the time they were read
+(an entry of a row created after the row read looks orphaned). So every repair is
+re-checked in Redis at repair time (``model_reindex.lua``): an index entry depends on one
+field of one row, and the fix carries the value of that field it was computed from; it is
+applied only if the row still holds that value, atomically with the check. A concurrent
+write therefore never loses an index entry; a fix skipped that way belongs to a write that
+maintained its own entries.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .fields import ABSOLUTE, CONTINUOUS, FTS, LEX
+from .indexes import IndexProblem, field_entries
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .model import Model
+
+__all__ = ["Fix", "check_indexes", "inspect", "rebuild_indexes"]
+
+READ_BATCH = 500  # keys per pipelined read
+FIX_BATCH = 200  # fixes per repair script call (each call is atomic and short)
+_TYPES = {"S": "set", "Z": "zset"}
+
+Slot = tuple[str, bytes, bytes]  # (type, index key, member)
+
+
+@dataclass(frozen=True)
+class Fix:
+    """One guarded repair (see ``model_reindex.lua``).
+
+    ``action``: "+S"/"-S"/"+Z"/"-Z" add or remove an index entry, "+A"/"-A" list or unlist
+    a row in ``P all``. ``row``/``field``/``raw``: the row whose current value decides,
+    the field, and its stored value when the decision was made (None: absent); ``row``
+    None when the member names no row of the model (the fix then always applies).
+    """
+
+    action: str
+    key: bytes
+    member: bytes
+    score: str = ""
+    row: bytes | None = None
+    field: str = ""
+    raw: bytes | None = None
+
+
+def _glob_escape(data: bytes) -> bytes:
+    return re.sub(rb"([*?\[\]\\])", rb"\\\1", data)
+
+
+def _scan(db: Any, pattern: bytes) -> list[bytes]:
+    return [bytes(k) for k in db.scan_iter(match=pattern, count=1000)]
+
+
+def _score(text: str) -> str:
+    # Scores are compared as Redis returns them (a double); a stored value that is not a
+    # number keeps its text, so it shows up as a problem rather than crashing the check.
+    try:
+        return repr(float(text))
+    except ValueError:
+        return text
+
+
+def _rows(model: type[Model]) -> tuple[dict[bytes, dict[str, bytes]], list[tuple[IndexProblem, Fix | None]]]:
+    db = model.__database__
+    all_key = model._make_key("all")
+    listed = {bytes(m) for m in db.smembers(all_key)}
+    row_prefix = model._make_key("id", b"")
+    hashes = set(_scan(db, _glob_escape(row_prefix) + b"*"))
+    found: list[tuple[IndexProblem, Fix | None]] = []
+    candidates = sorted(listed | hashes)
+    data: dict[bytes, dict[str, bytes]] = {}
+    for start in range(0, len(candidates), READ_BATCH):
+        chunk = candidates[start : start + READ_BATCH]
+        pipe = db.pipeline(transaction=False)
+        for key in chunk:
+            pipe.type(key)
+            pipe.hgetall(key)
+        replies = pipe.execute()
+        for i, key in enumerate(chunk):
+            key_type = replies[2 * i]
+            key_type = key_type.decode() if isinstance(key_type, bytes) else str(key_type)
+            if key_type != "hash":
+                if key in listed:
+                    # A member outside the row prefix cannot become a row: unlist it unguarded.
+                    row = key if key.startswith(row_prefix) else None
+                    found.append(
+                        (IndexProblem("dangling-row", all_key, key, "row hash is missing"), Fix("-A", all_key, key, row=row))
+                    )
+                continue
+            data[key] = {(k.decode() if isinstance(k, bytes) else k): v for k, v in replies[2 * i + 1].items()}
+            if key not in listed:
+                found.append(
+                    (IndexProblem("unlisted-row", all_key, key, "row hash is not in the all set"), Fix("+A", all_key, key, row=key))
+                )
+    return data, found
+
+
+def _actual_entries(model: type[Model]) -> dict[Slot, tuple[str, str, str]]:
+    """Every index entry present: slot -> (score, field name, index kind)."""
+    db = model.__database__
+    sep = model.index_separator.encode()
+    found: list[tuple[str, bytes, str, str]] = []
+    for name in model._indexed:
+        field = model._fields[name]
+        base = model._make_key(name) + sep
+        for key in _scan(db, _glob_escape(base) + b"*"):
+            rest = key[len(base) :]
+            if ABSOLUTE in field.indexes and rest.startswith(ABSOLUTE.encode() + sep):
+                found.append(("S", key, name, ABSOLUTE))
+            elif CONTINUOUS in field.indexes and rest == CONTINUOUS.encode():
+                found.append(("Z", key, name, CONTINUOUS))
+            elif LEX in field.indexes and rest == LEX.encode():
+                found.append(("Z", key, name, LEX))
+            elif FTS in field.indexes and rest.startswith(FTS.encode() + sep):
+                found.append(("Z", key, name, FTS))
+    entries: dict[Slot, tuple[str, str, str]] = {}
+    for start in range(0, len(found), READ_BATCH):
+        chunk = found[start : start + READ_BATCH]
+        pipe = db.pipeline(transaction=False)
+        for kind, key, _name, _index in chunk:
+            if kind == "S":
+                pipe.smembers(key)
+            else:
+                pipe.zrange(key, 0, -1, withscores=True)
+        for (kind, key, name, index), reply in zip(chunk, pipe.execute(), strict=True):
+            if kind == "S":
+                for member in reply:
+                    entries[("S", key, bytes(member))] = ("", name, index)
+            else:
+                for member, score in reply:
+                    entries[("Z", key, bytes(member))] = (repr(float(score)), name, index)
+    return entries
+
+
+def _owner(model: type[Model], member: bytes, index: str) -> bytes | None:
+    """The row key an index member stands for, or None when it names no row of the model."""
+    if index == LEX:
+        if b"\x00" not in member:
+            return None
+        member = member.split(b"\x00", 1)[1]
+    return member if member.startswith(model._make_key("id", b"")) else None
+
+
+def inspect(model: type[Model]) -> list[tuple[IndexProblem, Fix | None]]:
+    """Every problem with the guarded fix that repairs it (None: reported only).
+    Reads everything: SCAN plus pipelined batches, O(rows + index entries)."""
+    data, found = _rows(model)
+    # slot -> (score, row key, field name, the field's stored value it was computed from)
+    expected: dict[Slot, tuple[str, bytes, str, bytes | None]] = {}
+    for key, stored in data.items():
+        for name in model._indexed:
+            value = stored.get(name)
+            for kind, ekey, member, score in field_entries(model, model._fields[name], value, key):
+                expected[(kind, ekey, member)] = (_score(score) if kind == "Z" else "", key, name, value)
+    actual = _actual_entries(model)
+    for slot, (score, name, index) in sorted(actual.items()):
+        kind, key, member = slot
+        if slot not in expected:
+            owner = _owner(model, member, index)
+            seen = data.get(owner, {}).get(name) if owner is not None else None
+            fix = Fix("-" + kind, key, member, row=owner, field=name, raw=seen)
+            found.append((IndexProblem("orphan", key, member, "no row has this entry", _TYPES[kind]), fix))
+        elif expected[slot][0] != score:
+            want, row, field_name, value = expected[slot]
+            problem = IndexProblem("wrong-score", key, member, f"score {score}, expected {want}", "zset")
+            found.append((problem, _add(slot, want, row, field_name, value)))
+    for slot, (want, row, field_name, value) in sorted(expected.items()):
+        if slot not in actual:
+            kind, key, member = slot
+            problem = IndexProblem("missing", key, member, f"expected score {want}" if want else "", _TYPES[kind])
+            found.append((problem, _add(slot, want, row, field_name, value)))
+    groups = [(name,) for name in model._unique] + list(model._unique_together)
+    for group in groups:
+        combos: dict[tuple[bytes, ...], list[bytes]] = {}
+        for key, raw in data.items():
+            values = tuple(raw.get(name) for name in group)
+            if all(v is not None for v in values):
+                combos.setdefault(values, []).append(key)  # type: ignore[arg-type]
+        for combo, keys in sorted(combos.items()):
+            if len(keys) > 1:
+                label = model._make_key(",".join(group))
+                found.append((IndexProblem("duplicate", label, b"\x00".join(combo), f"rows {sorted(keys)!r}"), None))
+    return found
+
+
+def _add(slot: Slot, score: str, row: bytes, name: str, raw: bytes | None) -> Fix | None:
+    kind, key, member = slot
+    if kind == "Z":
+        try:
+            float(score)
+        except ValueError:
+            return None  # the stored value is not a number: no score to write
+    return Fix("+" + kind, key, member, score, row, name, raw)
+
+
+def check_indexes(model: type[Model]) -> list[IndexProblem]:
+    """Compare every index of ``model`` with its rows; the problems found ([] when
+    consistent). Reads everything: SCAN plus pipelined batches, O(rows + index entries).
+    While rows are being written, a row written during the check may be reported."""
+    return [problem for problem, _fix in inspect(model)]
+
+
+def rebuild_indexes(model: type[Model]) -> list[IndexProblem]:
+    """Repair what ``check_indexes`` finds: drop orphaned entries, add missing ones, fix
+    scores, list unlisted rows, unlist vanished ones (duplicates are reported, not
+    changed). Safe while rows are written: each fix is re-checked against the row's
+    current value in the same script that applies it, and skipped when the row changed.
+    Returns the problems repaired. The check's reads, then one script per 200 fixes."""
+    found: list[tuple[IndexProblem, Fix]] = [(problem, fix) for problem, fix in inspect(model) if fix is not None]
+    repaired: list[IndexProblem] = []
+    for start in range(0, len(found), FIX_BATCH):
+        chunk = found[start : start + FIX_BATCH]
+        applied = _apply(model, [fix for _problem, fix in chunk])
+        repaired.extend(problem for (problem, _fix), done in zip(chunk, applied, strict=True) if done)
+    return repaired
+
+
+def _apply(model: type[Model], fixes: list[Fix]) -> list[bool]:
+    """Run one ``model_reindex.lua`` call; which fixes were applied. 1 round trip."""
+    keys: list[bytes] = []
+    positions: dict[bytes, int] = {}
+
+    def pos(key: bytes) -> int:
+        if key not in positions:
+            keys.append(key)
+            positions[key] = len(keys)
+        return positions[key]
+
+    args: list[Any] = [len(fixes)]
+    for fix in fixes:
+        row = 0 if fix.row is None else pos(fix.row)
+        present = "0" if fix.raw is None else "1"
+        args.extend((fix.action, pos(fix.key), fix.member, fix.score, row, fix.field, present, fix.raw or b""))
+    reply = model.__database__.run_script("model_reindex", keys=keys, args=args)
+    return [bool(int(done)) for done in reply]
