@@ -8,7 +8,10 @@ used ``limit * 2`` seconds, which could reset a limit early or keep keys too lon
 
 On Redis Cluster the key part is hash-tagged, ``<name>:{<key>}``, so the stacked limits of
 one caller (several names, the same key) are decided by one script in one slot; limits of
-one call whose keys cannot share a slot raise ``CrossSlotError`` before anything is sent.
+one ``check_limits`` call whose keys cannot share a slot raise ``CrossSlotError`` before
+anything is sent. ``decide`` (for callers that check the same limits on every request, such as
+the Flask extension) takes limits validated once as ``PreparedLimit`` and splits keys of
+different slots into one script call per slot.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .cluster import check_same_slot, hash_tag, is_cluster
+from redis.exceptions import NoScriptError
+
+from .cluster import check_same_slot, has_hash_tag, hash_tag, is_cluster, key_slot
 from .exceptions import WalrusError
 from .keys import call_key
 
@@ -27,12 +32,15 @@ if TYPE_CHECKING:  # pragma: no cover
     from .database import Database
 
 __all__ = [
+    "Decision",
     "LimitSpec",
+    "PreparedLimit",
     "RateLimit",
     "RateLimitException",
     "RateLimitLua",
     "RateLimitResult",
     "check_limits",
+    "decide",
     "parse_rate",
 ]
 
@@ -167,6 +175,165 @@ def check_limits(
             )
         )
     return results
+
+
+class PreparedLimit:
+    """``limit`` events per ``per`` seconds for keys ``<name>:<client key>``, validated and
+    encoded once, for callers that check the same limits again and again (see ``decide``)."""
+
+    __slots__ = ("args", "head", "limit", "name", "per")
+
+    def __init__(self, name: str, limit: int, per: float) -> None:
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"limit name must be a non-empty str, got {name!r}")
+        self.limit, self.per = _check_limit_args(limit, per)
+        self.name = name
+        self.head = name + ":"
+        # ARGV of rate_limit.lua for this limit, encoded once (repr keeps every digit of per)
+        self.args = (str(self.limit), repr(self.per))
+
+    def __repr__(self) -> str:
+        return f"PreparedLimit({self.name!r}, {self.limit}, {self.per!r})"
+
+    def storage_key(self, key: str, cluster: bool = False) -> str:
+        """Same key as ``LimitSpec(name, key, ...).storage_key`` except that on a cluster a
+        client key that cannot be hash-tagged (empty, or starting with ``}``) is kept as is
+        instead of raising: ``decide`` groups keys by slot, so it needs no common tag."""
+        if not cluster or has_hash_tag(key):
+            return self.head + key
+        if not key or key[0] == "}":
+            return self.head + key
+        return self.head + "{" + key + "}"
+
+
+class Decision:
+    """What ``decide`` answered: ``allowed`` (the joint decision) and per limit its numbers.
+
+    ``raw`` holds four ints per limit, in order: allowed 0/1 (of the limit's own slot group),
+    remaining events, reset and retry-after in milliseconds. ``result(i)`` and ``results``
+    build ``RateLimitResult`` objects only when asked, so an allowed request that reports one
+    limit pays for one."""
+
+    __slots__ = ("allowed", "limits", "raw")
+
+    def __init__(self, allowed: bool, limits: Sequence[PreparedLimit], raw: list[Any]) -> None:
+        self.allowed = allowed
+        self.limits = limits
+        self.raw = raw
+
+    def result(self, index: int) -> RateLimitResult:
+        """The ``RateLimitResult`` of ``limits[index]`` (its ``allowed`` is the joint one)."""
+        base = 4 * index
+        raw = self.raw
+        return RateLimitResult(
+            allowed=self.allowed,
+            limit=self.limits[index].limit,
+            remaining=int(raw[base + 1]),
+            reset_after=max(int(raw[base + 2]), 0) / 1000.0,
+            retry_after=max(int(raw[base + 3]), 0) / 1000.0,
+        )
+
+    @property
+    def results(self) -> list[RateLimitResult]:
+        return [self.result(i) for i in range(len(self.limits))]
+
+    def report_index(self) -> int:
+        """The limit a client should be told about: when allowed, the one with the fewest
+        remaining events (the later reset on a tie); when refused, the longest wait."""
+        count = len(self.limits)
+        if count == 1:
+            return 0
+        raw = self.raw
+        if self.allowed:
+            return min(range(count), key=lambda i: (int(raw[4 * i + 1]), -int(raw[4 * i + 2])))
+        return max(range(count), key=lambda i: int(raw[4 * i + 3]))
+
+
+def decide(
+    database: Database, limits: Sequence[PreparedLimit], keys: Sequence[str], cost: int = 1
+) -> Decision:
+    """Check and record ``cost`` events against ``limits[i]`` for client key ``keys[i]``.
+
+    Single server (and ``memory://``): one Lua call (1 round trip), all-or-nothing, like
+    ``check_limits``; the script's arguments are the ones prepared in each ``PreparedLimit``
+    and it runs by SHA (EVALSHA, sending the source again only after NOSCRIPT).
+
+    Redis Cluster: keys of different hash slots (different client keys) cannot meet in one
+    script, so each slot group is decided by its own call (1 round trip per group). Within a
+    group the decision is all-or-nothing; across groups it is not atomic: a request refused by
+    one group takes back the events the groups before it recorded (one more round trip,
+    ``LREM`` of the exact timestamps recorded), and a concurrent request may see those events
+    in between. Never raises ``CrossSlotError``.
+
+    ``cost`` must be an int >= 0 that fits in every limit (ValueError otherwise, before
+    anything is sent); ``keys`` must be str.
+    """
+    if len(limits) != len(keys) or not limits:
+        raise ValueError(f"decide needs one key per limit and at least one limit, got {len(limits)} limits and {len(keys)} keys")
+    if isinstance(cost, bool) or not isinstance(cost, int) or cost < 0:
+        raise ValueError(f"cost must be an int >= 0, got {cost!r}")
+    for limit in limits:
+        if cost > limit.limit:
+            raise ValueError(f"cost {cost} can never fit in limit {limit.limit} of {limit.name!r}")
+    if is_cluster(database):
+        return _decide_by_slot(database, limits, keys, cost)
+    args: list[Any] = [cost]
+    storage_keys = []
+    for limit, key in zip(limits, keys, strict=True):
+        storage_keys.append(limit.head + key)
+        args += limit.args
+    raw = _evalsha(database, storage_keys, args)
+    return Decision(raw[0] == 1, limits, raw)
+
+
+def _evalsha(database: Database, keys: list[str], args: list[Any]) -> Any:
+    """rate_limit.lua by SHA through redis-py's plain command path (1 round trip; 2 when the
+    server lost the script). Skips run_script's bookkeeping, which costs more than the
+    fallback: the SHA is already cached on the server after the first call."""
+    script = database.get_script("rate_limit")
+    try:
+        return database.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
+    except NoScriptError:
+        return database.execute_command("EVAL", script.script, len(keys), *keys, *args)
+
+
+def _decide_by_slot(
+    database: Database, limits: Sequence[PreparedLimit], keys: Sequence[str], cost: int
+) -> Decision:
+    storage_keys = [limit.storage_key(key, cluster=True) for limit, key in zip(limits, keys, strict=True)]
+    groups: dict[int, list[int]] = {}
+    for index, key in enumerate(storage_keys):
+        groups.setdefault(key_slot(key), []).append(index)
+    raw: list[Any] = [0] * (4 * len(limits))
+    recorded: list[tuple[list[str], Any]] = []  # (keys, stamp) of groups that wrote events
+    allowed = True
+    for members in groups.values():
+        group_keys = [storage_keys[i] for i in members]
+        args: list[Any] = [cost]
+        for i in members:
+            args += limits[i].args
+        if not allowed:
+            args.append("1")  # dry run: the request is refused already, record nothing
+        reply = database.run_script("rate_limit", keys=group_keys, args=args)
+        if int(reply[0]) != 1:
+            allowed = False
+        elif allowed and cost > 0:
+            recorded.append((group_keys, reply[4 * len(members)]))
+        for position, i in enumerate(members):
+            raw[4 * i : 4 * i + 4] = reply[4 * position : 4 * position + 4]
+    if not allowed and recorded:
+        # Take back what the allowed groups recorded: equal stamps are interchangeable, so
+        # removing `cost` items equal to this call's stamp restores the lists exactly.
+        with database.pipeline(transaction=False) as pipe:
+            for group_keys, stamp in recorded:
+                for key in group_keys:
+                    pipe.lrem(key, cost, stamp)
+            pipe.execute()
+        taken_back = {key for group_keys, _ in recorded for key in group_keys}
+        for i, key in enumerate(storage_keys):
+            if key in taken_back:
+                raw[4 * i + 1] = min(int(raw[4 * i + 1]) + cost, limits[i].limit)
+    return Decision(allowed, limits, raw)
 
 
 class RateLimit:

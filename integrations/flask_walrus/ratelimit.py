@@ -3,11 +3,12 @@
 ``@w.rate_limited(...)`` only records a ``Limit`` on the view (function, ``MethodView``
 class or method, or ``Blueprint``); nothing is wrapped. The app's ``before_request`` hook
 gathers every limit that applies to the request (the view's, its blueprints', the app-wide
-defaults), decides them together in ONE Redis call (``walrus.rate_limit.check_limits``: a Lua
-script on the server clock, all-or-nothing) and raises ``RateLimitExceeded`` (HTTP 429) on
-refusal; ``after_request`` adds the rate-limit headers. Redis key of a limit:
+defaults) once per (endpoint, method) into a ``_Plan``, decides them together in ONE Redis call
+(``walrus.rate_limit.decide``: a Lua script on the server clock, all-or-nothing; on Redis
+Cluster one call per hash slot the client keys fall in) and raises ``RateLimitExceeded`` (HTTP
+429) on refusal; ``after_request`` adds the rate-limit headers. Redis key of a limit:
 ``<WALRUS_KEY_PREFIX>:rl:<scope>:<limit>/<per>:<client key>`` (scope: the ``scope``/``group``
-name, default the endpoint).
+name, default the endpoint; ``{<client key>}`` on a cluster).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import logging
 import math
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +25,7 @@ from flask import Blueprint, Flask, Response, request
 from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException, TooManyRequests
 
-from walrus.rate_limit import LimitSpec, RateLimitResult, check_limits
+from walrus.rate_limit import Decision, PreparedLimit, RateLimitResult, decide
 
 from .config import Settings, parse_limits
 
@@ -182,14 +183,21 @@ def _marks_of(obj: Any) -> Marks | None:
 @dataclass(frozen=True)
 class _Entry:
     limit: Limit
-    name: str  # Redis key prefix: <key prefix>:rl:<scope>:<limit>/<per>
+    prepared: PreparedLimit  # Redis key prefix <key prefix>:rl:<scope>:<limit>/<per>, ARGV
     policy: str  # name in the IETF RateLimit-Policy header
 
 
 @dataclass(frozen=True)
 class _Plan:
+    """Everything about the limits of one (endpoint, method) that does not depend on the
+    request, settled on its first request so that later ones only build keys and call Redis."""
+
     entries: tuple[_Entry, ...]
     cost: int | Callable[[], int]
+    limits: tuple[PreparedLimit, ...] = ()
+    key_funcs: tuple[KeyFunc | None, ...] = ()  # per entry, the extension default resolved
+    shared_key_func: bool = True  # every entry names the client the same way
+    conditional: bool = False  # some entry has exempt_when
 
 
 _NO_PLAN = _Plan((), 1)
@@ -278,10 +286,28 @@ class Limiter:
             scope = lim.scope or endpoint
             rate = f"{lim.limit}/{lim.per:g}"
             policy = _POLICY_NAME.sub("_", f"{scope}-{lim.limit}-per-{lim.per:g}s")
-            entries.append(_Entry(lim, f"{self.key_base}:{scope}:{rate}", policy))
-        return _Plan(tuple(entries), cost) if entries else _NO_PLAN
+            prepared = PreparedLimit(f"{self.key_base}:{scope}:{rate}", lim.limit, lim.per)
+            entries.append(_Entry(lim, prepared, policy))
+        if not entries:
+            return _NO_PLAN
+        key_funcs = tuple(e.limit.key_func or self.key_func for e in entries)
+        return _Plan(
+            entries=tuple(entries),
+            cost=cost,
+            limits=tuple(e.prepared for e in entries),
+            key_funcs=key_funcs,
+            shared_key_func=len(set(map(id, key_funcs))) == 1,
+            conditional=any(e.limit.exempt_when is not None for e in entries),
+        )
 
     # -- hooks ---------------------------------------------------------------------------------
+
+    def _client_key(self, req: Any, key_func: KeyFunc | None) -> str:
+        if key_func is not None:
+            return str(key_func())
+        trusted = self.settings.trusted_proxies
+        forwarded = req.headers.get("X-Forwarded-For") if trusted else None
+        return forwarded_address(req.remote_addr, forwarded, trusted)
 
     def before_request(self) -> None:
         req = request._get_current_object()  # type: ignore[attr-defined]
@@ -294,55 +320,54 @@ class Limiter:
             plan = self._plans[(endpoint, method)] = self._plan(endpoint, method)
         if not plan.entries:
             return
-        keys: dict[Any, str] = {}
-        specs: list[LimitSpec] = []
-        entries: list[_Entry] = []
-        for entry in plan.entries:
-            lim = entry.limit
-            if lim.exempt_when is not None and lim.exempt_when():
-                continue
-            key_func = lim.key_func or self.key_func
-            key = keys.get(key_func)
-            if key is None:
-                if key_func is None:
-                    trusted = self.settings.trusted_proxies
-                    forwarded = req.headers.get("X-Forwarded-For") if trusted else None
-                    key = forwarded_address(req.remote_addr, forwarded, trusted)
-                else:
-                    key = str(key_func())
-                keys[key_func] = key
-            specs.append(LimitSpec(entry.name, key, lim.limit, lim.per))
-            entries.append(entry)
-        if not specs:
-            return
-        cost = plan.cost() if callable(plan.cost) else plan.cost
-        if cost > min(s.limit for s in specs):
-            worst = min(range(len(specs)), key=lambda i: specs[i].limit)
-            result = RateLimitResult(False, specs[worst].limit, 0, specs[worst].per, specs[worst].per)
-            message = f"Request cost {cost} exceeds the rate limit of {entries[worst].limit}."
-            self._refuse(req, entries, [result] * len(specs), worst, message)
+        entries: tuple[_Entry, ...] | list[_Entry] = plan.entries
+        limits: tuple[PreparedLimit, ...] | list[PreparedLimit] = plan.limits
+        key_funcs: tuple[KeyFunc | None, ...] | list[KeyFunc | None] = plan.key_funcs
+        if plan.conditional:
+            chosen = [i for i, e in enumerate(entries) if e.limit.exempt_when is None or not e.limit.exempt_when()]
+            if not chosen:
+                return
+            entries = [entries[i] for i in chosen]
+            limits = [limits[i] for i in chosen]
+            key_funcs = [key_funcs[i] for i in chosen]
+        if plan.shared_key_func:
+            keys = [self._client_key(req, key_funcs[0])] * len(limits)
+        else:
+            known: dict[int, str] = {}
+            keys = []
+            for key_func in key_funcs:
+                key = known.get(id(key_func))
+                if key is None:
+                    key = known[id(key_func)] = self._client_key(req, key_func)
+                keys.append(key)
+        cost = plan.cost
+        if callable(cost):  # an int cost was checked against every limit when planning
+            cost = cost()
+            tightest = min(range(len(limits)), key=lambda i: limits[i].limit)
+            if cost > limits[tightest].limit:
+                message = f"Request cost {cost} exceeds the rate limit of {entries[tightest].limit}."
+                self._refuse(req, entries, _refusal(limits, tightest), message)
         try:
-            results = check_limits(self.database, specs, cost)
+            decision = decide(self.database, limits, keys, cost)
         except RedisError as exc:
             self.report_error(exc, "a rate limit check")
             if self.settings.on_error == "allow":
                 return
-            per = min(s.per for s in specs)
-            results = [RateLimitResult(False, s.limit, 0, per, per) for s in specs]
+            shortest = min(range(len(limits)), key=lambda i: limits[i].per) if len(limits) > 1 else 0
+            decision = _refusal(limits, shortest)
         else:
             if self._outage:
                 self.report_ok()
-        if results[0].allowed:
-            req.environ[_ENVIRON_KEY] = (entries, results)
+        if decision.allowed:
+            req.environ[_ENVIRON_KEY] = (entries, decision)
             return
-        worst = max(range(len(results)), key=lambda i: results[i].retry_after)
-        self._refuse(req, entries, results, worst)
+        self._refuse(req, entries, decision)
 
-    def _refuse(
-        self, req: Any, entries: list[_Entry], results: list[RateLimitResult], worst: int, description: str | None = None
-    ) -> None:
-        req.environ[_ENVIRON_KEY] = (entries, results)
-        raise RateLimitExceeded(entries[worst].limit, results[worst], self.headers(entries, results), description)
+    def _refuse(self, req: Any, entries: Sequence[_Entry], decision: Decision, description: str | None = None) -> None:
+        req.environ[_ENVIRON_KEY] = (entries, decision)
+        worst = decision.report_index()
+        headers = self.headers(entries, decision, worst)
+        raise RateLimitExceeded(entries[worst].limit, decision.result(worst), headers, description)
 
     def after_request(self, response: Response) -> Response:
         found = request.environ.pop(_ENVIRON_KEY, None)
@@ -354,36 +379,41 @@ class Limiter:
 
     # -- headers -----------------------------------------------------------------------------
 
-    def headers(self, entries: list[_Entry], results: list[RateLimitResult]) -> list[tuple[str, str]]:
+    def headers(self, entries: Sequence[_Entry], decision: Decision, index: int | None = None) -> list[tuple[str, str]]:
         """Rate-limit headers for one decision: the tightest limit's numbers (on refusal, the
         one with the longest wait); ``Retry-After`` when refused."""
         settings = self.settings
-        allowed = results[0].allowed
-        if len(results) == 1:
-            index = 0
-        elif allowed:
-            index = min(range(len(results)), key=lambda i: (results[i].remaining, -results[i].reset_after))
-        else:
-            index = max(range(len(results)), key=lambda i: results[i].retry_after)
-        result = results[index]
+        if index is None:
+            index = decision.report_index()
+        raw = decision.raw
+        remaining = max(int(raw[4 * index + 1]), 0)
+        reset = -(-max(int(raw[4 * index + 2]), 0) // 1000)  # ms -> whole seconds, rounded up
         out: list[tuple[str, str]] = []
         if settings.header_mode == "x-ratelimit":
             out += [
-                (settings.header_limit, str(result.limit)),
-                (settings.header_remaining, str(max(result.remaining, 0))),
-                (settings.header_reset, str(math.ceil(result.reset_after))),
+                (settings.header_limit, str(decision.limits[index].limit)),
+                (settings.header_remaining, str(remaining)),
+                (settings.header_reset, str(reset)),
             ]
         elif settings.header_mode == "ietf":
-            policies = ", ".join(
-                f'"{e.policy}";q={r.limit};w={math.ceil(e.limit.per)}' for e, r in zip(entries, results, strict=True)
-            )
+            policies = ", ".join(f'"{e.policy}";q={e.limit.limit};w={math.ceil(e.limit.per)}' for e in entries)
             out += [
                 ("RateLimit-Policy", policies),
-                ("RateLimit", f'"{entries[index].policy}";r={max(result.remaining, 0)};t={math.ceil(result.reset_after)}'),
+                ("RateLimit", f'"{entries[index].policy}";r={remaining};t={reset}'),
             ]
-        if not allowed:
-            out.append((settings.header_retry_after, str(max(1, math.ceil(result.retry_after)))))
+        if not decision.allowed:
+            retry = -(-max(int(raw[4 * index + 3]), 0) // 1000)
+            out.append((settings.header_retry_after, str(max(1, retry))))
         return out
+
+
+def _refusal(limits: Sequence[PreparedLimit], index: int) -> Decision:
+    """A refusal decided without Redis (cost too large, Redis down under "deny"), reported
+    on ``limits[index]``: nothing remaining, retry after its whole window."""
+    raw: list[Any] = [0, 0, 0, 0] * len(limits)
+    window_ms = math.ceil(limits[index].per * 1000)
+    raw[4 * index + 2] = raw[4 * index + 3] = window_ms
+    return Decision(False, limits, raw)
 
 
 def limit_target(target: Any, marks: Marks) -> Any:

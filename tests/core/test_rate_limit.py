@@ -10,8 +10,10 @@ import pytest
 from walrus import Database
 from walrus.rate_limit import (
     LimitSpec,
+    PreparedLimit,
     RateLimitException,
     check_limits,
+    decide,
     parse_rate,
 )
 from walrus.roundtrips import RoundTripCounter
@@ -150,3 +152,91 @@ def test_bad_input_writes_nothing(db: Database) -> None:
     with pytest.raises(ValueError, match="cost"):
         rl.check("k", cost=-1)
     assert list(db.scan_iter()) == []
+
+
+# -- decide(): limits prepared once, keys per call ---------------------------------------------
+
+
+def test_decide_is_one_round_trip_all_or_nothing_with_upstream_keys(db: Database) -> None:
+    burst, daily = PreparedLimit("burst", 2, 60), PreparedLimit("daily", 3, 3600)
+    decide(db, [burst, daily], ["u", "u"])  # the first call may send the script's source
+    with RoundTripCounter() as rt:
+        second = decide(db, [burst, daily], ["u", "u"])
+    assert rt.count == 1
+    assert second.allowed and [r.remaining for r in second.results] == [0, 1]
+    assert second.report_index() == 0  # fewest remaining
+    refused = decide(db, [burst, daily], ["u", "u"])
+    assert not refused.allowed and refused.report_index() == 0  # the only limit with a wait
+    result = refused.result(0)
+    assert not result.allowed and result.limit == 2 and 59 < result.retry_after <= 60
+    # same layout and lists as check_limits: each reads what the other wrote
+    specs = [LimitSpec("burst", "u", 2, 60), LimitSpec("daily", "u", 3, 3600)]
+    assert db.llen(specs[1].storage_key(db)) == 2  # the refusal recorded nothing
+    assert [r.remaining for r in check_limits(db, specs, cost=0)] == [0, 1]
+
+
+def test_decide_cost_and_report_index(db: Database) -> None:
+    small, large = PreparedLimit("small", 5, 60), PreparedLimit("large", 10, 60)
+    decision = decide(db, [large, small], ["k", "k"], cost=3)
+    assert decision.allowed and [r.remaining for r in decision.results] == [7, 2]
+    assert decision.report_index() == 1
+    assert decide(db, [small], ["k"], cost=0).result(0).remaining == 2  # cost 0 only looks
+    refused = decide(db, [large, small], ["k", "k"], cost=3)
+    assert not refused.allowed and refused.report_index() == 1
+    assert refused.result(0).retry_after == 0 and refused.result(1).retry_after > 59
+
+
+def test_decide_validates_before_writing(db: Database) -> None:
+    limit = PreparedLimit("rl", 2, 60)
+    with pytest.raises(ValueError, match="cost 3 can never fit in limit 2 of 'rl'"):
+        decide(db, [limit], ["k"], cost=3)
+    with pytest.raises(ValueError, match="cost must be an int >= 0"):
+        decide(db, [limit], ["k"], cost=-1)
+    with pytest.raises(ValueError, match="one key per limit"):
+        decide(db, [limit, limit], ["k"])
+    with pytest.raises(ValueError, match="at least one limit"):
+        decide(db, [], [])
+    for args, message in ((("", 1, 1), "name"), (("rl", 0, 1), "limit"), (("rl", 1, 0), "per")):
+        with pytest.raises(ValueError, match=message):
+            PreparedLimit(*args)
+    assert list(db.scan_iter()) == []
+
+
+@pytest.mark.redis_only  # SCRIPT FLUSH on the real server
+def test_decide_survives_script_flush(db: Database) -> None:
+    limit = PreparedLimit("rl", 3, 60)
+    assert decide(db, [limit], ["k"]).allowed
+    db.script_flush()
+    with RoundTripCounter() as rt:
+        assert decide(db, [limit], ["k"]).result(0).remaining == 1
+    assert rt.count == 2  # EVALSHA -> NOSCRIPT, then EVAL with the source
+
+
+def test_expired_events_are_trimmed_on_write(db: Database) -> None:
+    spec = LimitSpec("rl", "k", 5, 60)
+    key = spec.storage_key(db)
+    now = time.time()
+    db.lpush(key, str(now - 100), str(now - 90), str(now - 5))  # newest (now - 5) first
+    result = check_limits(db, [spec])[0]
+    assert result.allowed and result.remaining == 3
+    assert 54 < result.reset_after <= 55  # the oldest counted event is the one of now - 5
+    stamps = [float(v) for v in db.lrange(key, 0, -1)]
+    assert len(stamps) == 2 and stamps[1] == pytest.approx(now - 5, abs=1e-3)
+
+
+def test_large_cost_is_recorded_in_full(db: Database) -> None:
+    spec = LimitSpec("rl", "k", 1500, 60)
+    assert check_limits(db, [spec], cost=1200)[0].remaining == 300  # LPUSH in batches
+    assert db.llen(spec.storage_key(db)) == 1200
+    assert not check_limits(db, [spec], cost=301)[0].allowed
+
+
+def test_script_dry_run_and_stamp(db: Database) -> None:
+    key = LimitSpec("rl", "k", 2, 60).storage_key(db)
+    dry = db.run_script("rate_limit", keys=[key], args=[2, 2, "60.0", "1"])
+    assert int(dry[0]) == 1 and db.exists(key) == 0  # would fit, recorded nothing
+    reply = db.run_script("rate_limit", keys=[key], args=[1, 2, "60.0"])
+    stamp = reply[4]  # after the four numbers of the one key: the recorded timestamp
+    assert db.lrange(key, 0, -1) == [stamp if isinstance(stamp, bytes) else stamp.encode()]
+    refused = db.run_script("rate_limit", keys=[key], args=[2, 2, "60.0", "1"])
+    assert int(refused[0]) == 0 and int(refused[3]) > 0 and db.llen(key) == 1

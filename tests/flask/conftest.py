@@ -45,3 +45,12 @@ def memory_url() -> Iterator[str]:
     name = f"flask-{uuid.uuid4().hex}"
     yield f"memory://{name}/0"
     reset_memory_server(name)
+
+
+@pytest.fixture
+def second_redis_url(redis_server: Any, redis_url: str) -> Iterator[str]:
+    """A URL of another logical DB on the test server than ``redis_url``'s. The DB is not
+    flushed (it may hold someone else's data on a server the suite did not start): tests
+    using it write under a key prefix of their own and delete exactly that prefix."""
+    db = int(redis_url.rsplit("/", 1)[1])
+    yield redis_server.url(db + 1 if db < 15 else db - 1)

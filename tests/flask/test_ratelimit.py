@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import uuid
 from typing import Any
 
 import pytest
@@ -459,6 +460,69 @@ def test_no_headers_and_custom_names(make_app: Any) -> None:
     response = app2.test_client().get("/limited")
     assert response.headers["X-Quota"] == "1" and response.headers["X-Quota-Left"] == "0"
     assert "X-Quota-Reset" in response.headers
+
+
+def test_custom_retry_after_header_name(make_app: Any) -> None:
+    app, _ = _limited_app(make_app, "1/minute", WALRUS_RATELIMIT_HEADER_RETRY_AFTER="X-Retry-In")
+    seen: list[RateLimitExceeded] = []
+
+    @app.errorhandler(RateLimitExceeded)
+    def on_limit(exc: RateLimitExceeded) -> Any:
+        seen.append(exc)
+        return exc
+
+    client = app.test_client()
+    allowed = client.get("/limited")
+    assert allowed.status_code == 200 and "X-Retry-In" not in allowed.headers
+    refused = client.get("/limited")
+    assert refused.status_code == 429
+    assert 1 <= int(refused.headers["X-Retry-In"]) <= 60
+    assert "Retry-After" not in refused.headers
+    assert refused.headers["X-RateLimit-Remaining"] == "0"
+    assert dict(seen[0].get_headers())["X-Retry-In"] == refused.headers["X-Retry-In"]
+
+
+def test_two_apps_share_one_extension_and_limit_independently(
+    redis_server: Any, redis_url: str, second_redis_url: str
+) -> None:
+    w = Walrus()
+    prefix_two = f"two-{uuid.uuid4().hex[:8]}"
+
+    def create_app(name: str, url: str, prefix: str, rate: str) -> Flask:
+        app = Flask(name)
+        app.config.update(TESTING=True, WALRUS_URL=url, WALRUS_KEY_PREFIX=prefix)
+        w.init_app(app)
+
+        @app.get("/limited")
+        @w.rate_limited(rate)
+        def limited() -> str:
+            return name
+
+        return app
+
+    one = create_app("one", redis_url, "one", "2/minute")
+    two = create_app("two", second_redis_url, prefix_two, "3/minute")
+    db_one = redis_server.client(int(redis_url.rsplit("/", 1)[1]))
+    db_two = redis_server.client(int(second_redis_url.rsplit("/", 1)[1]))
+    try:
+        assert list(db_two.scan_iter(match=f"{prefix_two}:*")) == []
+        c1, c2 = one.test_client(), two.test_client()
+        assert [c1.get("/limited").status_code for _ in range(3)] == [200, 200, 429]
+        # the same endpoint and client on the other app: its own budget, rate and database
+        answers = [c2.get("/limited") for _ in range(4)]
+        assert [r.status_code for r in answers] == [200, 200, 200, 429]
+        assert answers[0].data == b"two" and answers[0].headers["X-RateLimit-Limit"] == "3"
+        assert c1.get("/limited").headers["X-RateLimit-Limit"] == "2"
+        assert [k.decode() for k in db_one.keys("*")] == ["one:rl:limited:2/60:127.0.0.1"]
+        assert db_two.llen(f"{prefix_two}:rl:limited:3/60:127.0.0.1") == 3
+        assert db_two.keys("one:*") == []
+        assert w.state(one).limiter is not w.state(two).limiter
+    finally:
+        keys = list(db_two.scan_iter(match=f"{prefix_two}:*"))
+        if keys:
+            db_two.delete(*keys)
+        db_one.close()
+        db_two.close()
 
 
 def test_disabled_rate_limiting(make_app: Any) -> None:
