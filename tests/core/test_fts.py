@@ -4,14 +4,11 @@ updates without orphan entries, errors, and round trips."""
 from __future__ import annotations
 
 import hashlib
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from upstream_walrus import compat_db, run_upstream_code
 
 from walrus import Database
 from walrus.fts import Index, QueryError
@@ -506,9 +503,6 @@ def test_large_or_query(index: Index) -> None:
 
 # -- shared with upstream walrus 0.9.8 ----------------------------------------------------
 
-ROOT = Path(__file__).resolve().parents[2]
-UPSTREAM_SPEC = os.environ.get("WALRUS_UPSTREAM_SPEC", "walrus==0.9.8")
-UPSTREAM_DIR = ROOT / ".cache" / "upstream-walrus"  # shared with test_models_upstream.py
 COMPAT_DB = 13
 _PRELUDE = """
 import json, sys
@@ -522,43 +516,15 @@ out = {}
 """
 
 
-def _ensure_upstream() -> Path:
-    marker = UPSTREAM_DIR / ".spec"
-    if marker.exists() and marker.read_text() == UPSTREAM_SPEC:
-        return UPSTREAM_DIR
-    proc = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--upgrade",
-         "--target", str(UPSTREAM_DIR), UPSTREAM_SPEC],
-        capture_output=True, text=True, check=False,
-    )
-    if proc.returncode != 0:
-        if os.environ.get("CI"):
-            pytest.fail(f"cannot install {UPSTREAM_SPEC}: {proc.stderr[-2000:]}")
-        pytest.skip(f"cannot install {UPSTREAM_SPEC} (no package index?): {proc.stderr[-500:]}")
-    marker.write_text(UPSTREAM_SPEC)
-    return UPSTREAM_DIR
-
-
 def run_upstream(body: str, url: str, tmp_path: Path) -> Any:
     """Run ``body`` under upstream walrus (``db``, ``index`` = its Index("shared")) and return
     its ``out``."""
-    upstream = _ensure_upstream()
-    proc = subprocess.run(
-        [sys.executable, "-c", _PRELUDE + body + "\nprint('@@OUT@@' + json.dumps(out))", str(upstream), url],
-        capture_output=True, text=True, cwd=str(tmp_path), check=False, timeout=120,
-        env=dict(os.environ, PYTHONPATH=str(upstream)),
-    )
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    return json.loads(proc.stdout.split("@@OUT@@", 1)[1])
+    return run_upstream_code(_PRELUDE + body, url, tmp_path)
 
 
 @pytest.fixture
 def compat(redis_server: Any) -> Any:
-    client = redis_server.client(COMPAT_DB)
-    client.flushdb()
-    yield redis_server.url(COMPAT_DB), client
-    client.flushdb()
-    client.close()
+    yield from compat_db(redis_server, COMPAT_DB)
 
 
 # Words both tokenizers (stopwords, stemmer) turn into the same tokens.

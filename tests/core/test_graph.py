@@ -4,14 +4,12 @@ queries, variable joins, and graphs shared with upstream walrus 0.9.8."""
 from __future__ import annotations
 
 import itertools
-import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from upstream_walrus import compat_db, run_upstream_code
 
 from walrus import Database
 from walrus.graph import Graph, Variable
@@ -315,25 +313,6 @@ def test_search_matches_a_brute_force_solver(db: Database) -> None:
 # -- shared with upstream walrus 0.9.8 ----------------------------------------------------
 
 
-def _ensure_upstream() -> Path:
-    """Upstream walrus, installed once per machine into the git-ignored .cache (the same
-    folder and marker as test_models_upstream.py)."""
-    marker = UPSTREAM_DIR / ".spec"
-    if marker.exists() and marker.read_text() == UPSTREAM_SPEC:
-        return UPSTREAM_DIR
-    proc = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--upgrade",
-         "--target", str(UPSTREAM_DIR), UPSTREAM_SPEC],
-        capture_output=True, text=True, check=False,
-    )
-    if proc.returncode != 0:
-        if os.environ.get("CI"):
-            pytest.fail(f"cannot install {UPSTREAM_SPEC}: {proc.stderr[-2000:]}")
-        pytest.skip(f"cannot install {UPSTREAM_SPEC} (no package index?): {proc.stderr[-500:]}")
-    marker.write_text(UPSTREAM_SPEC)
-    return UPSTREAM_DIR
-
-
 _PRELUDE = """
 import json, sys
 sys.path.insert(0, sys.argv[1])
@@ -346,24 +325,13 @@ out = {}
 
 def run_upstream(body: str, url: str, tmp_path: Path) -> Any:
     """Run ``body`` under upstream walrus (``db`` bound) and return its ``out``."""
-    upstream = _ensure_upstream()
-    proc = subprocess.run(
-        [sys.executable, "-c", _PRELUDE + body + "\nprint('@@OUT@@' + json.dumps(out))", str(upstream), url],
-        capture_output=True, text=True, cwd=str(tmp_path), check=False, timeout=120,
-        env=dict(os.environ, PYTHONPATH=str(upstream)),
-    )
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    return json.loads(proc.stdout.split("@@OUT@@", 1)[1])
+    return run_upstream_code(_PRELUDE + body, url, tmp_path)
 
 
 @pytest.fixture
 def compat(redis_server: Any) -> Any:
     """URL and raw client of a flushed logical DB both libraries use."""
-    client = redis_server.client(COMPAT_DB)
-    client.flushdb()
-    yield redis_server.url(COMPAT_DB), client
-    client.flushdb()
-    client.close()
+    yield from compat_db(redis_server, COMPAT_DB)
 
 
 UPSTREAM_TRIPLES = [list(t) for t in TRIPLES] + [["東京", "是", "首都"], ["urn:x", "rel:y", "http://z"]]

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
-import subprocess
-import sys
 import textwrap
 import uuid
 from collections.abc import Iterator
@@ -21,14 +18,12 @@ from typing import Any
 
 import pytest
 import redis
+from upstream_walrus import compat_db, ensure_upstream, run_upstream_code
 
 from walrus import Database
 
 pytestmark = pytest.mark.redis_only
 
-ROOT = Path(__file__).resolve().parents[2]
-UPSTREAM_SPEC = os.environ.get("WALRUS_UPSTREAM_SPEC", "walrus==0.9.8")
-UPSTREAM_DIR = ROOT / ".cache" / "upstream-walrus"
 COMPAT_DB = 11
 
 # Model definitions shared verbatim by both libraries (same names, same API).
@@ -165,57 +160,23 @@ out = {}
 """
 
 
-def _ensure_upstream() -> Path:
-    marker = UPSTREAM_DIR / ".spec"
-    if marker.exists() and marker.read_text() == UPSTREAM_SPEC:
-        return UPSTREAM_DIR
-    proc = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--upgrade",
-         "--target", str(UPSTREAM_DIR), UPSTREAM_SPEC],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        if os.environ.get("CI"):
-            pytest.fail(f"cannot install {UPSTREAM_SPEC}: {proc.stderr[-2000:]}")
-        pytest.skip(f"cannot install {UPSTREAM_SPEC} (no package index?): {proc.stderr[-500:]}")
-    marker.write_text(UPSTREAM_SPEC)
-    return UPSTREAM_DIR
-
-
 @pytest.fixture(scope="module")
 def upstream() -> Path:
-    return _ensure_upstream()
+    return ensure_upstream()
 
 
 @pytest.fixture
 def compat(redis_server: Any) -> Iterator[tuple[str, redis.Redis]]:
     """URL and raw client of a flushed logical DB used by both libraries."""
-    client = redis_server.client(COMPAT_DB)
-    client.flushdb()
-    yield redis_server.url(COMPAT_DB), client
-    client.flushdb()
-    client.close()
+    yield from compat_db(redis_server, COMPAT_DB)
 
 
 def run_upstream(upstream: Path, url: str, body: str, tmp_path: Path) -> dict[str, Any]:
     """Run ``body`` under upstream walrus (models defined, data constants available) and
     return its ``out`` dict."""
     data = f"NOTES = {NOTES!r}\nTITLES = {TITLES!r}\nKEYED = {KEYED!r}\n"
-    code = _PRELUDE + data + MODELS + textwrap.dedent(body) + "\nprint('@@OUT@@' + json.dumps(out))\n"
-    env = dict(os.environ, PYTHONPATH=str(upstream), TZ="UTC")
-    proc = subprocess.run(
-        [sys.executable, "-c", code, str(upstream), url],
-        capture_output=True,
-        text=True,
-        cwd=str(tmp_path),
-        env=env,
-        check=False,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    return json.loads(proc.stdout.split("@@OUT@@", 1)[1])  # type: ignore[no-any-return]
+    code = _PRELUDE + data + MODELS + textwrap.dedent(body)
+    return run_upstream_code(code, url, tmp_path, TZ="UTC")  # type: ignore[no-any-return]
 
 
 def run_ours(url: str, body: str) -> dict[str, Any]:
