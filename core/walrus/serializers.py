@@ -100,9 +100,14 @@ class SignedSerializer:
             key = hashlib.blake2b(key, person=b"walrus-sign-key").digest()
         self.inner = inner
         self._key = key
+        # Keyed once: copying this state is about half the cost of keying a new hasher per
+        # value. It is never updated itself, so concurrent copies are safe.
+        self._keyed = hashlib.blake2b(key=key, digest_size=self.TAG_SIZE)
 
     def _tag(self, payload: bytes) -> bytes:
-        return hashlib.blake2b(payload, key=self._key, digest_size=self.TAG_SIZE).digest()
+        hasher = self._keyed.copy()
+        hasher.update(payload)
+        return hasher.digest()
 
     def dumps(self, value: Any) -> bytes:
         payload = self.inner.dumps(value)

@@ -37,7 +37,7 @@ from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache
 from django.core.exceptions import ImproperlyConfigured
 from redis import exceptions as redis_exceptions
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ResponseError
+from redis.exceptions import NoScriptError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from walrus import Database
@@ -129,6 +129,10 @@ class WalrusCache(BaseCache):
         self._pool_kwargs = config.pool_kwargs
         self._close_connection = config.close_connection
         self._own_database: Database | None = None
+        # (default_timeout, its SET arguments), computed once per default (see `_expiry`).
+        self._default_expiry: tuple[Any, tuple[Any, ...] | None] = (object(), None)
+        # (database, sha, source) of the incr script once it ran there through run_script.
+        self._incr_script: tuple[Database, str, str] | None = None
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -169,13 +173,27 @@ class WalrusCache(BaseCache):
             logger.warning("cache value for %r failed signature verification; treated as a miss", key)
             return default
 
-    def _set_args(self, timeout: Any) -> dict[str, Any] | None:
-        ms = self.get_backend_timeout(timeout)
+    @staticmethod
+    def _expiry_of(ms: int | None) -> tuple[Any, ...] | None:
         if ms is None:
-            return {}
+            return ()
         if ms == 0:
             return None
-        return {"px": ms}
+        return ("PX", ms)
+
+    def _expiry(self, timeout: Any) -> tuple[Any, ...] | None:
+        """SET arguments for ``timeout``: () = keep forever, None = do not store."""
+        if timeout is DEFAULT_TIMEOUT:
+            default, expiry = self._default_expiry
+            if default is not self.default_timeout:
+                expiry = self._expiry_of(self.get_backend_timeout(DEFAULT_TIMEOUT))
+                self._default_expiry = (self.default_timeout, expiry)
+            return expiry
+        return self._expiry_of(self.get_backend_timeout(timeout))
+
+    # The hot calls below send their command through execute_command: redis-py's typed
+    # wrappers (set() and get() with their argument checks) cost more than the rest of the
+    # call on a loopback server, and these commands need none of their options.
 
     # -- the Django cache contract -------------------------------------------------------
 
@@ -183,28 +201,26 @@ class WalrusCache(BaseCache):
     def add(self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None) -> bool:
         key = self.make_and_validate_key(key, version=version)
         data = self._codec.encode(value)
-        args = self._set_args(timeout)
-        if args is None:
+        expiry = self._expiry(timeout)
+        if expiry is None:
             # Expire at once: report whether the key was free, store nothing (1 round trip).
-            pipe = self.database.pipeline()
-            pipe.exists(key)
-            return not pipe.execute()[0]
-        return bool(self.database.set(key, data, nx=True, **args))
+            return not self.database.execute_command("EXISTS", key)
+        return bool(self.database.execute_command("SET", key, data, "NX", *expiry))
 
     @_guarded(_default_arg)
     def get(self, key: Any, default: Any = None, version: int | None = None) -> Any:
         key = self.make_and_validate_key(key, version=version)
-        return self._decode(key, self.database.get(key), default)
+        return self._decode(key, self.database.execute_command("GET", key), default)
 
     @_guarded(None)
     def set(self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None) -> None:
         key = self.make_and_validate_key(key, version=version)
         data = self._codec.encode(value)
-        args = self._set_args(timeout)
-        if args is None:
-            self.database.delete(key)
+        expiry = self._expiry(timeout)
+        if expiry is None:
+            self.database.execute_command("DEL", key)
         else:
-            self.database.set(key, data, **args)
+            self.database.execute_command("SET", key, data, *expiry)
 
     @_guarded(False)
     def touch(self, key: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None) -> bool:
@@ -231,7 +247,7 @@ class WalrusCache(BaseCache):
         made = [self.make_and_validate_key(k, version=version) for k in originals]
         database = self.database
         # On Redis Cluster: one MGET per hash slot, pipelined (one round trip per node).
-        values = database.mget_nonatomic(made) if database.is_cluster else database.mget(made)
+        values = database.mget_nonatomic(made) if database.is_cluster else database.execute_command("MGET", *made)
         missing = object()
         result = {}
         for original, key, data in zip(originals, made, values, strict=True):
@@ -245,10 +261,26 @@ class WalrusCache(BaseCache):
         key = self.make_and_validate_key(key, version=version)
         return bool(self.database.exists(key))
 
+    def _run_incr(self, key: str, delta: int) -> Any:
+        """The ``incr_existing`` script on ``key`` (1 round trip). Its first run from a
+        database goes through run_script (EVAL); later ones send EVALSHA straight, and EVAL
+        again only if the server forgot the script (SCRIPT FLUSH, restart)."""
+        database = self.database
+        known = self._incr_script
+        if known is not None and known[0] is database and not database.is_cluster:
+            try:
+                return database.execute_command("EVALSHA", known[1], 1, key, delta)
+            except NoScriptError:
+                return database.execute_command("EVAL", known[2], 1, key, delta)
+        value = database.run_script("incr_existing", keys=[key], args=[delta])
+        script = database.get_script("incr_existing")
+        self._incr_script = (database, script.sha, script.script)
+        return value
+
     def _incr(self, key: Any, delta: int, version: int | None) -> int:
         made = self.make_and_validate_key(key, version=version)
         try:
-            value = self.database.run_script("incr_existing", keys=[made], args=[int(delta)])
+            value = self._run_incr(made, int(delta))
         except ResponseError as exc:
             raise TypeError(f"cache value of {key!r} is not an integer: {exc}") from None
         if value is None:
@@ -267,17 +299,18 @@ class WalrusCache(BaseCache):
     def set_many(self, data: dict[Any, Any], timeout: Any = DEFAULT_TIMEOUT, version: int | None = None) -> list[Any]:
         if not data:
             return []
-        args = self._set_args(timeout)
+        expiry = self._expiry(timeout)
         items = [(self.make_and_validate_key(k, version=version), self._codec.encode(v)) for k, v in data.items()]
-        if args is None:
-            self.database.delete(*[k for k, _ in items])
+        database = self.database
+        if expiry is None:
+            database.delete(*[k for k, _ in items])
             return []
-        pipe = self.database.pipeline(transaction=False)
-        if args or self.database.is_cluster:  # a cluster refuses MSET across slots
-            for key, value in items:
-                pipe.set(key, value, **args)
-        else:
-            pipe.mset(dict(items))
+        if not expiry and not database.is_cluster:  # a cluster refuses MSET across slots
+            database.execute_command("MSET", *[part for item in items for part in item])
+            return []
+        pipe = database.pipeline(transaction=False)
+        for key, value in items:
+            pipe.execute_command("SET", key, value, *expiry)
         pipe.execute()
         return []
 

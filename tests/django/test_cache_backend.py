@@ -169,6 +169,56 @@ def test_multi_key_calls_are_one_round_trip() -> None:
     assert rt.count == 1
 
 
+def test_single_key_calls_are_one_round_trip_from_the_first_incr() -> None:
+    fresh = caches["default"]
+    fresh.set("n", 1)
+    for call in (
+        lambda: fresh.get("n"),
+        lambda: fresh.set("x", {"a": 1}),
+        lambda: fresh.add("y", 1),
+        lambda: fresh.incr("n"),  # first incr from this cache: EVAL
+        lambda: fresh.incr("n"),  # then EVALSHA
+        lambda: fresh.set_many({"p": 1, "q": 2}, timeout=None),  # MSET
+    ):
+        with RoundTripCounter() as rt:
+            call()
+        assert rt.count == 1
+    assert fresh.get_many(["n", "x", "y", "p", "q"]) == {"n": 3, "x": {"a": 1}, "y": 1, "p": 1, "q": 2}
+
+
+def test_incr_survives_script_flush(redis_url: str) -> None:
+    cache.set("n", 1, timeout=100)
+    assert cache.incr("n") == 2
+    assert cache.incr("n") == 3
+    _raw(redis_url).script_flush()
+    with RoundTripCounter() as rt:
+        assert cache.decr("n", 2) == 1  # NOSCRIPT, then EVAL with the source
+    assert rt.count == 2
+    with RoundTripCounter() as rt:
+        assert cache.incr("n", 10) == 11
+    assert rt.count == 1
+    assert 90 < _raw(redis_url).ttl(":1:n") <= 100
+
+
+def test_default_timeout_changed_after_first_use(redis_url: str) -> None:
+    cache.set("a", 1)
+    assert 290 < _raw(redis_url).ttl(":1:a") <= 300  # Django's default TIMEOUT
+    saved = cache.default_timeout
+    try:
+        cache.default_timeout = 50
+        cache.set("b", 1)
+        cache.add("c", 1)
+        cache.set_many({"d": 1})
+        for key in (":1:b", ":1:c", ":1:d"):
+            assert 40 < _raw(redis_url).ttl(key) <= 50
+        cache.default_timeout = 0  # do not store
+        cache.set("b", 2)
+        assert cache.get("b") is None
+        assert cache.add("e", 1) is True and cache.get("e") is None
+    finally:
+        cache.default_timeout = saved
+
+
 def test_extras_ttl_persist_expire_pattern_keys(redis_url: str) -> None:
     cache.set("session:1", 1, timeout=100)
     cache.set("session:2", 2, timeout=None)
