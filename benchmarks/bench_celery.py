@@ -11,7 +11,6 @@ install or import.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -112,11 +111,7 @@ def main(argv: list[str] | None = None) -> None:
         "per worker process serves every running task from a heap (starting a renewer is a heap "
         "push, no thread start); a no-op task never lives long enough to renew."
     )
-    load = os.getloadavg()[0]
-    note += (
-        f"\n\nBest of {ROUNDS} rounds of {NUMBER} calls; 1-minute load average at the end: {load:.1f} "
-        "on 2 cores (other jobs were running when it is above 2: compare the ratios, not the µs)."
-    )
+    note += f"\n\nBest of {ROUNDS} rounds of {NUMBER} calls."
     if skipped:
         note += f"\n\n{skipped}"
     markdown = "\n".join(lines) + note
