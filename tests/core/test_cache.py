@@ -57,6 +57,12 @@ def test_timeouts(db: Database) -> None:
     with pytest.raises(ValueError, match="timeout"):
         db.cache("x", default_timeout="soon")  # type: ignore[arg-type]
     assert db.exists("c:c") == 0
+    # Under a millisecond rounds up to one, not to PX 0 (which Redis refuses).
+    assert cache.set("tiny", 1, timeout=0.0004) is True
+    assert db.pttl("c:tiny") in (-2, 0, 1)
+    cache.set_many({"tiny2": 1}, timeout=0.0004)
+    cache.set("forever", 1, timeout=0)  # 0 = no expiry, as upstream
+    assert db.pttl("c:forever") == -1
 
 
 @pytest.mark.single_node("a cluster sends one command per node (tests/cluster covers it)")
