@@ -1,7 +1,9 @@
 """The Celery app the celery_walrus worker tests run in a real worker subprocess.
 
-Broker, result backend and locks all use ``CELERY_WALRUS_TEST_URL`` (the test redis-server).
-Tasks record what happened in Redis (``probe:*`` keys) so the tests can check it.
+Broker, result backend and the ``probe:*`` keys use ``CELERY_WALRUS_TEST_URL`` (the test
+redis-server). The locks use ``CELERY_WALRUS_TEST_LOCK_URL`` when it is set (e.g. a
+``redis+cluster://`` URL), else the same URL. Tasks record what happened in the probe keys
+so the tests can check it.
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ from celery import Celery
 from celery_walrus import WalrusLockedTask, locked_task
 
 URL = os.environ.get("CELERY_WALRUS_TEST_URL", "redis://127.0.0.1:6379/9")
+#: Where the walrus locks live (``walrus_url``); the probe keys stay on URL.
+LOCK_URL = os.environ.get("CELERY_WALRUS_TEST_LOCK_URL") or URL
 #: Seconds between renewals of a running task's lock; its lease is LEASE_FACTOR of them.
 RENEW_INTERVAL = 0.5
 
 app = Celery("celery_test_app", broker=URL, backend=URL, set_as_current=False)
 app.conf.update(
-    walrus_url=URL,
+    walrus_url=LOCK_URL,
     walrus_lock_ttl_margin=5,
     walrus_lock_renew_interval=RENEW_INTERVAL,
     task_serializer="json",
@@ -80,7 +84,7 @@ def flaky(self: WalrusLockedTask, token: str) -> str:
     """Fails its first attempt with self.retry(countdown=1), succeeds on the second."""
     r = probe()
     lock = self.lock_for(token)
-    owner = r.get(lock.key)
+    owner = lock.database.get(lock.key)  # where the locks live (LOCK_URL)
     r.rpush(f"probe:attempts:{token}", f"{self.request.retries}:{owner.decode() if owner else None}")
     if self.request.retries == 0:
         raise self.retry(countdown=1)
@@ -92,10 +96,10 @@ def retried(self: WalrusLockedTask, token: str) -> str:
     """Execute lock + self.retry(countdown=0): the retried run may start at once, in the
     other pool process. Records the lock owner at its start and half a second later."""
     r = probe()
-    key = self.lock_for(token).key
+    lock = self.lock_for(token)
 
     def owner() -> str:
-        value = r.get(key)
+        value = lock.database.get(lock.key)  # where the locks live (LOCK_URL)
         return value.decode() if value else "None"
 
     first = owner()
