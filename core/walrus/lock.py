@@ -296,12 +296,14 @@ class Lock:
 
 @dataclass(frozen=True)
 class HeldLock:
-    """A lock someone holds: ``name`` as given to ``Lock``, the ``owner`` token and the
-    seconds left before it expires (None: no expiry)."""
+    """A lock someone holds: ``name`` as given to ``Lock``, the ``owner`` token, the
+    seconds left before it expires (None: no expiry) and the Redis ``key`` it is stored at
+    (``lock:<name>``; ``lock:{<name>}`` on a cluster)."""
 
     name: str
     owner: str
     ttl: float | None
+    key: str
 
 
 def held_locks(database: Database, prefix: str = "", page: int = 500) -> list[HeldLock]:
@@ -338,5 +340,5 @@ def held_locks(database: Database, prefix: str = "", page: int = 500) -> list[He
             if not name.startswith(prefix):
                 continue
             token = owner.decode("utf-8", "replace") if isinstance(owner, bytes) else str(owner)
-            found.append(HeldLock(name, token, None if left == -1 else left / 1000.0))
+            found.append(HeldLock(name, token, None if left == -1 else left / 1000.0, key.decode("utf-8", "replace")))
     return sorted(found, key=lambda held: held.name)

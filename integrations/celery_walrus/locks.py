@@ -22,19 +22,17 @@ _PAGE = 500
 
 @dataclass(frozen=True)
 class LockInfo:
-    """One held lock: ``name`` (the key is ``lock:<name>``), ``owner`` token, ``task_id``
-    holding it (the token: task locks use the task id), ``task`` name (None for custom
-    keys that do not follow the layout) and ``ttl`` seconds left (None: no expiry)."""
+    """One held lock: ``name``, ``owner`` token, ``task_id`` holding it (the token: task
+    locks use the task id), ``task`` name (None for custom keys that do not follow the
+    layout), ``ttl`` seconds left (None: no expiry) and the Redis ``key`` it is stored at
+    (``lock:<name>``; ``lock:{<name>}`` on a cluster)."""
 
     name: str
     owner: str
     task_id: str
     task: str | None
     ttl: float | None
-
-    @property
-    def key(self) -> str:
-        return f"lock:{self.name}"
+    key: str
 
 
 def _resolve(app: Any, database: Database | None, prefix: str | None) -> tuple[Database, str]:
@@ -67,7 +65,7 @@ def list_locks(
     found = []
     for held in held_locks(database, prefix + (f"{task}:" if task else ""), page=_PAGE):
         task_name = held.name[len(prefix) :].rpartition(":")[0] or None
-        found.append(LockInfo(held.name, held.owner, held.owner, task_name, held.ttl))
+        found.append(LockInfo(held.name, held.owner, held.owner, task_name, held.ttl, held.key))
     return found
 
 

@@ -221,3 +221,4 @@ def test_held_locks_on_every_primary(cluster_db: ClusterDatabase) -> None:
     found = held_locks(cluster_db, "job:")
     assert sorted(h.name for h in found) == sorted(names)
     assert all(h.owner == f"owner-{h.name}" for h in found)
+    assert all(h.key == f"lock:{{{h.name}}}" and cluster_db.exists(h.key) for h in found)

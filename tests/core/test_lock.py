@@ -330,6 +330,8 @@ def test_held_locks_lists_owner_and_ttl(db: Database) -> None:
     found = held_locks(db, "jobs:")
     assert [(h.name, h.owner) for h in found] == [("jobs:a", "owner-a"), ("jobs:b", "owner-b")]
     assert 0 < found[0].ttl <= 5.0 and found[1].ttl is None
+    assert [h.key for h in found] == [a.key, b.key]  # the stored keys ("lock:{name}" on a cluster)
+    assert all(db.get(h.key) == h.owner.encode() for h in found)
     assert [h.name for h in held_locks(db)] == ["jobs:a", "jobs:b", "other"]
     a.release()
     assert [h.name for h in held_locks(db, "jobs:")] == ["jobs:b"]
