@@ -129,7 +129,7 @@ def main(argv: list[str]) -> int:
         "server clock; upstream's `RateLimit` sends LLEN/LINDEX then a pipeline (client clock). "
         "The cached-function raw column is a plain GET + unpickle (the floor for a hit). "
         "Our `cache incr` is one Lua call (INCRBY, plus PEXPIRE for a new counter with a "
-        "timeout); raw and upstream send a plain INCRBY."
+        "timeout; a plain INCRBY when no timeout applies); raw and upstream send a plain INCRBY."
     )
     markdown = table(rows) + note
     if "--print-only" in argv:

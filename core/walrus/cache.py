@@ -273,15 +273,18 @@ class Cache:
         return bool(self.database.delete(redis_key))
 
     def incr(self, key: Any, delta: int = 1, timeout: float | None = None) -> int:
-        """Add ``delta`` to the counter at ``key`` (0 when missing) and return it (1 Lua call,
-        atomic; a new counter gets the timeout). TypeError when ``key`` holds a value written
-        by ``set`` (a serialized payload, as upstream), not a counter."""
+        """Add ``delta`` to the counter at ``key`` (0 when missing) and return it (1 round trip,
+        atomic: INCRBY, or a Lua call that also gives a new counter the timeout when one
+        applies; an existing counter keeps its own). TypeError when ``key`` holds a value
+        written by ``set`` (a serialized payload, as upstream), not a counter."""
         if isinstance(delta, bool) or not isinstance(delta, int):
             raise TypeError(f"incr delta must be an int, got {type(delta).__name__}")
         redis_key = self.make_key(key)
         px = self._expiry(timeout)
         try:
-            return int(self.database.run_script("cache_incr", keys=[redis_key], args=[delta, px or 0]))
+            if px is None:  # nothing to expire: plain INCRBY saves the server a script run
+                return int(self.database.execute_command("INCRBY", redis_key, delta))
+            return int(self.database.run_script("cache_incr", keys=[redis_key], args=[delta, px]))
         except ResponseError as exc:  # "value is not an integer": name the key
             if "not an integer" in str(exc):
                 raise TypeError(f"cache key {redis_key!r} does not hold an incr() counter") from exc

@@ -43,9 +43,13 @@ def _default(value: Any) -> Any:
     return {"__repr__": f"{type(value).__module__}.{type(value).__qualname__}:{text}"}
 
 
+# One encoder for every call: json.dumps with options builds a new JSONEncoder each time.
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=_default, ensure_ascii=False)
+
+
 def canonical_json(value: Any) -> str:
     """JSON with sorted keys and no spaces; bytes, sets, datetimes and UUIDs are tagged."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=_default, ensure_ascii=False)
+    return _ENCODER.encode(value)
 
 
 def qualified_name(fn: Callable[..., Any]) -> str:
@@ -53,21 +57,67 @@ def qualified_name(fn: Callable[..., Any]) -> str:
     return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
 
 
-# inspect.signature costs more than the rest of a cache hit: compute it once per function.
-_signatures: weakref.WeakKeyDictionary[Callable[..., Any], inspect.Signature] = weakref.WeakKeyDictionary()
+_EMPTY = inspect.Parameter.empty
+_PLAIN = inspect.Parameter.POSITIONAL_OR_KEYWORD
 
 
-def _signature(fn: Callable[..., Any]) -> inspect.Signature:
+class _Binder:
+    """``fn``'s signature, plus a fast path when every parameter is plain positional-or-keyword
+    (most cached functions): Signature.bind costs more than the rest of a cache hit."""
+
+    __slots__ = ("defaults", "names", "prefix", "signature", "simple")
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self.prefix = qualified_name(fn)
+        self.signature = inspect.signature(fn)
+        params = list(self.signature.parameters.values())
+        self.simple = all(p.kind is _PLAIN for p in params)
+        self.names = tuple(p.name for p in params)
+        self.defaults = tuple(p.default for p in params)
+
+    def arguments(self, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[str, Any]:
+        """Every parameter's value, defaults applied (in no particular order); TypeError when
+        the call does not fit."""
+        names = self.names
+        if self.simple and len(args) <= len(names):
+            bound = dict(zip(names, args, strict=False))  # fewer args than names is fine
+            if not kwargs and len(args) == len(names):
+                return bound
+            fits = True
+            for name, value in kwargs.items():
+                if name in bound or name not in names:
+                    fits = False  # duplicate or unknown: Signature.bind names the problem
+                    break
+                bound[name] = value
+            if fits:
+                for name, default in zip(names, self.defaults, strict=True):
+                    if name not in bound:
+                        if default is _EMPTY:
+                            fits = False
+                            break
+                        bound[name] = default
+            if fits:
+                return bound
+        ba = self.signature.bind(*args, **kwargs)
+        ba.apply_defaults()
+        return dict(ba.arguments)
+
+
+# inspect.signature costs more than the rest of a cache hit: build the binder once per function.
+_binders: weakref.WeakKeyDictionary[Callable[..., Any], _Binder] = weakref.WeakKeyDictionary()
+
+
+def _binder(fn: Callable[..., Any]) -> _Binder:
     try:
-        return _signatures[fn]
+        return _binders[fn]
     except (KeyError, TypeError):  # TypeError: not weak-referenceable (cached nowhere)
         pass
-    signature = inspect.signature(fn)
+    binder = _Binder(fn)
     try:
-        _signatures[fn] = signature
+        _binders[fn] = binder
     except TypeError:
         pass
-    return signature
+    return binder
 
 
 def call_key(
@@ -82,18 +132,18 @@ def call_key(
     ``f(b=2, a=1)`` and ``f(1)`` (when ``b`` defaults to 2) share one key. ``skip_first``
     leaves out ``self``/``cls``. Raises TypeError when the arguments do not fit ``fn``.
     """
+    payload: Any
     try:
-        bound = _signature(fn).bind(*args, **kwargs)
-    except (TypeError, ValueError) as exc:
-        if isinstance(exc, ValueError):  # builtins without a signature: keep what was given
-            payload: Any = [list(args), dict(kwargs)]
-        else:
-            raise TypeError(f"{qualified_name(fn)}: {exc}") from None
+        binder = _binder(fn)
+    except ValueError:  # builtins without a signature: keep what was given
+        prefix, payload = qualified_name(fn), [list(args), dict(kwargs)]
     else:
-        bound.apply_defaults()
-        items = list(bound.arguments.items())
-        if skip_first and items:
-            items = items[1:]
-        payload = dict(items)
+        prefix = binder.prefix
+        try:
+            payload = binder.arguments(args, kwargs)
+        except TypeError as exc:
+            raise TypeError(f"{prefix}: {exc}") from None
+        if skip_first and binder.names:
+            payload.pop(binder.names[0], None)
     digest = hashlib.sha1(canonical_json(payload).encode("utf-8"), usedforsecurity=False).hexdigest()
-    return f"{qualified_name(fn)}:{digest}"
+    return f"{prefix}:{digest}"

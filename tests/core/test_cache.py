@@ -99,9 +99,15 @@ def test_incr(db: Database) -> None:
     assert cache.get("n") == 6
     assert cache.incr("t", timeout=50) == 1
     assert 0 < db.pttl("c:t") <= 50_000
+    assert cache.incr("t", 2, timeout=0) == 3 and 0 < db.pttl("c:t") <= 50_000  # INCRBY keeps it
+    assert cache.incr("t", timeout=900) == 4 and db.pttl("c:t") <= 50_000  # existing: own ttl
+    forever = db.cache("c", default_timeout=None)
+    assert forever.incr("f") == 1 and db.pttl("c:f") == -1
+    assert forever.incr("f", timeout=50) == 2 and 0 < db.pttl("c:f") <= 50_000  # had none: gets it
     cache.set("s", "text")
-    with pytest.raises(TypeError, match="c:s"):
-        cache.incr("s")
+    for timeout in (0, 10):  # both the INCRBY and the script path refuse a payload
+        with pytest.raises(TypeError, match="c:s"):
+            cache.incr("s", timeout=timeout)
     assert cache.get("s") == "text"
     with pytest.raises(TypeError):
         cache.incr("n", 1.5)  # type: ignore[arg-type]
