@@ -1,20 +1,21 @@
 """Django's own cache test suite (BaseCacheTests from Django's sources) against WalrusCache.
 
-Runs once per supported Django version found: the project venv's Django and, when present,
-the Django 4.2 LTS venv the Makefile builds (``.venv-django42``). Each run is a subprocess so
-it gets Django's settings to itself.
+Runs once per supported Django series: the project venv's Django (5.2) and the Django 4.2 LTS
+venv the Makefile builds (``.venv-django42``) against both engines; 5.0, 5.1 and 6.0 against
+Redis, each in a venv built here on first use (``.venv-djangoXY``, with the newest Python that
+series supports). The current series (6.1) runs in tests/test_python_versions.py beside the
+suite on Python 3.12/3.13. Each run is a subprocess so it gets Django's settings to itself.
 """
 
 from __future__ import annotations
 
 import os
-import re
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from django_sources import django_cache_tests
+from django_sources import django_version, run_django_cache_tests
+from pythons import build_venv, interpreter
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -30,31 +31,34 @@ def _interpreters() -> list[tuple[str, str]]:
     return found
 
 
-def _django_version(python: str) -> str:
-    out = subprocess.run([python, "-c", "import django; print(django.get_version())"],
-                         capture_output=True, text=True, check=True)
-    return out.stdout.strip()
+# Series without a venv of their own elsewhere: (series, Pythons to try, newest first).
+SERIES = [("5.0", ("3.12", "3.11", "3.10")), ("5.1", ("3.13", "3.12", "3.11", "3.10")),
+          ("6.0", ("3.13", "3.12"))]
+# What WalrusCache needs beside Django (the code itself comes in through PYTHONPATH).
+RUNTIME = ["redis>=5.0", "fakeredis>=2.26", "lupa>=2.0", "msgpack>=1.0"]
+
+
+def _series_python(series: str, pythons: tuple[str, ...]) -> str:
+    """``.venv-djangoXY`` holding the newest release of ``series``, built on first use."""
+    found = next((p for p in map(interpreter, pythons) if p), None)
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI has none of Python {', '.join(pythons)} for Django {series}")
+        pytest.skip(f"no Python {', '.join(pythons)} here for Django {series}")
+    venv = ROOT / f".venv-django{series.replace('.', '')}"
+    return str(build_venv(venv, found, [f"Django=={series}.*", *RUNTIME]))
 
 
 @pytest.mark.parametrize("label,python", _interpreters(), ids=[i[0] for i in _interpreters()])
 @pytest.mark.parametrize("engine", ["redis", "memory"])
 def test_django_cache_conformance(label: str, python: str, engine: str, redis_url: str) -> None:
     assert Path(python).exists(), f"{python} missing: run `make install` to build the Django 4.2 venv"
-    version = _django_version(python)
-    tests_dir = django_cache_tests(version, python=sys.executable)
-    location = redis_url if engine == "redis" else "memory://conformance"
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "core"), str(ROOT / "integrations")]))
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    proc = subprocess.run(
-        [python, str(HERE / "conformance_runner.py"), str(tests_dir), location],
-        capture_output=True, text=True, env=env, timeout=600,
-    )
-    output = proc.stdout + proc.stderr
-    match = re.search(r"CONFORMANCE ran=(\d+) failures=(\d+) errors=(\d+) skipped=(\d+)", output)
-    assert match, output[-6000:]
-    ran, failures, errors, skipped = map(int, match.groups())
-    assert proc.returncode == 0 and failures == 0 and errors == 0, output[-8000:]
-    # BaseCacheTests holds 54 tests in Django 4.2 and 5.2; fewer means the import went wrong.
-    assert ran >= 50, f"Django {version}: only {ran} tests ran"
-    # Only the cull tests (not applicable: Redis evicts by policy, not MAX_ENTRIES) may skip.
-    assert skipped <= 3, output[-4000:]
+    run_django_cache_tests(python, redis_url if engine == "redis" else "memory://conformance")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("series,pythons", SERIES, ids=[s for s, _ in SERIES])
+def test_django_series_conformance(series: str, pythons: tuple[str, ...], redis_url: str) -> None:
+    python = _series_python(series, pythons)
+    assert django_version(python).startswith(series + "."), django_version(python)
+    run_django_cache_tests(python, redis_url)
