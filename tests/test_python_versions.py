@@ -1,9 +1,10 @@
 """The suite on the other Pythons this machine has (3.10, 3.12, 3.13 beside the main 3.11).
 
 For each interpreter found (pyenv's versions or ``python3.X`` on PATH) a venv is built once
-(``.venv-py3XX``, rebuilt when pyproject.toml changes) and the limpyd, model, cache and
-rate-limit suites run in it against this session's redis-server. Where Django 6 installs
-(Python >= 3.12), Django's own cache test suite runs against WalrusCache on it too.
+(``.venv-py3XX``, rebuilt when pyproject.toml changes) and the limpyd, model, cache,
+rate-limit, lock and Django integration suites run in it against this session's redis-server,
+with Django 4.2 LTS on 3.10 and the newest 6.x on 3.12/3.13, where Django's own cache test
+suite runs against WalrusCache too.
 """
 
 from __future__ import annotations
@@ -26,15 +27,17 @@ SUITES = [
     "tests/core/test_cache.py",
     "tests/core/test_rate_limit.py",
     "tests/core/test_lock.py",
+    "tests/django",  # the integration on the oldest and newest Django series (see _venv)
+    "--ignore=tests/django/test_conformance.py",  # runs its own venvs
 ]
 PACKAGES = ["pytest>=8", "hypothesis>=6.100", "pytest-django>=4.8"]
 FOUND = {version: interpreter(version) for version in VERSIONS}
 
 
 def _venv(version: str, python: str) -> Path:
-    """``.venv-py3XX`` with the suite installed (editable), the test tools and the newest
-    Django that Python supports (6.x from 3.12, else 5.2)."""
-    django = "Django>=6.0,<7" if version >= "3.12" else "Django>=4.2,<6"
+    """``.venv-py3XX`` with the suite installed (editable), the test tools and a Django:
+    the newest 6.x from Python 3.12, else the 4.2 LTS (the main venv holds 5.2)."""
+    django = "Django>=6.0,<7" if version >= "3.12" else "Django>=4.2,<4.3"
     salt = (ROOT / "pyproject.toml").read_text()
     return build_venv(ROOT / f".venv-py{version.replace('.', '')}", python,
                       ["-e", f"{ROOT}[embedded,search,msgpack]", *PACKAGES, django], salt=salt)

@@ -13,7 +13,8 @@ import types
 from collections.abc import Callable
 from typing import Any
 
-from django.contrib.admin.exceptions import AlreadyRegistered, NotRegistered
+# sites re-exports them on every series; they moved to admin.exceptions only in Django 5.0.
+from django.contrib.admin.sites import AlreadyRegistered, NotRegistered
 from django.http import Http404, HttpRequest
 from django.urls import NoReverseMatch, reverse
 
