@@ -2,7 +2,7 @@
 
 from .autocomplete import Autocomplete
 from .cache import Cache
-from .cluster import CrossSlotError
+from .cluster import ClusterClientTooOldError, CrossSlotError
 from .containers import (
     Array,
     BitField,
@@ -64,6 +64,7 @@ __all__ = [
     "BooleanField",
     "ByteField",
     "Cache",
+    "ClusterClientTooOldError",
     "ClusterDatabase",
     "ConsumerGroup",
     "ConsumerGroupStream",

@@ -17,10 +17,12 @@ URL forms (``Database.from_url``):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import unquote
 
+import redis
 from redis.connection import SSLConnection, parse_url
 from redis.crc import key_slot as _crc_key_slot
 
@@ -28,7 +30,9 @@ from .exceptions import WalrusError
 
 __all__ = [
     "CLUSTER_SCHEMES",
+    "MIN_CLUSTER_REDIS_PY",
     "SENTINEL_SCHEMES",
+    "ClusterClientTooOldError",
     "CrossSlotError",
     "check_same_slot",
     "command_keys",
@@ -38,11 +42,15 @@ __all__ = [
     "key_slot",
     "parse_cluster_url",
     "parse_sentinel_url",
+    "require_cluster_transactions",
     "tag_name",
 ]
 
 CLUSTER_SCHEMES = ("redis+cluster", "rediss+cluster")
 SENTINEL_SCHEMES = ("redis+sentinel", "rediss+sentinel")
+# Cluster pipelines with transaction=True (MULTI/EXEC within one slot) arrived in redis-py
+# 6.1; walrus's atomic container writes, models and limpyd on a cluster rely on them.
+MIN_CLUSTER_REDIS_PY = (6, 1)
 
 
 class CrossSlotError(WalrusError, ValueError):
@@ -50,6 +58,23 @@ class CrossSlotError(WalrusError, ValueError):
 
     Give them a common hash tag (the same ``{...}`` part in every name) to use them together.
     """
+
+
+class ClusterClientTooOldError(WalrusError, RuntimeError):
+    """The installed redis-py is too old for walrus on a Redis Cluster (needs 6.1 or newer)."""
+
+
+def require_cluster_transactions(version: str | None = None) -> None:
+    """Raise ClusterClientTooOldError unless redis-py ``version`` (default: the installed
+    one) supports transactions in cluster pipelines. No Redis call."""
+    version = redis.__version__ if version is None else version
+    found = re.match(r"(\d+)\.(\d+)", version)
+    if found is None or (int(found.group(1)), int(found.group(2))) < MIN_CLUSTER_REDIS_PY:
+        wanted = ".".join(map(str, MIN_CLUSTER_REDIS_PY))
+        raise ClusterClientTooOldError(
+            f"walrus on a Redis Cluster needs redis-py >= {wanted} (transactions in cluster "
+            f"pipelines); redis-py {version} is installed: pip install 'redis>={wanted}'"
+        )
 
 
 def _key_bytes(key: Any) -> bytes:

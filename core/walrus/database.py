@@ -36,6 +36,7 @@ from .cluster import (
     hash_tag,
     parse_cluster_url,
     parse_sentinel_url,
+    require_cluster_transactions,
 )
 from .containers import (
     Array,
@@ -487,6 +488,7 @@ class ClusterDatabase(DatabaseBase, RedisCluster):  # type: ignore[misc]  # lock
     is_cluster = True
 
     def __init__(self, *args: Any, script_dir: str | Path | None = None, **kwargs: Any) -> None:
+        require_cluster_transactions()
         super().__init__(*args, **kwargs)
         # redis-py sends KEYS and DBSIZE to one node: they must see the whole keyspace (its
         # result callbacks already merge the primaries' replies).

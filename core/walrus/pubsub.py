@@ -18,12 +18,14 @@ Either way the pub/sub connection is closed when listening ends.
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from redis.connection import ConnectionPool
 from redis.exceptions import ResponseError
 
 from .exceptions import WalrusError
@@ -43,6 +45,11 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+_POOL_NEEDS_COMMAND = (
+    inspect.signature(ConnectionPool.get_connection).parameters["command_name"].default
+    is inspect.Parameter.empty
+)
 
 # How long a listener waits for each message before checking whether it was stopped (s).
 POLL_INTERVAL = 0.05
@@ -226,7 +233,8 @@ def stream_log(database: Database, callback: Callable[[Any], Any], connection_id
             "stream_log needs MONITOR, which is not available on the memory:// engine"
         )
     pool = database.connection_pool
-    connection = pool.get_connection()
+    # redis-py 5.0-5.2 require a command name here; later releases deprecate passing one.
+    connection = pool.get_connection("MONITOR") if _POOL_NEEDS_COMMAND else pool.get_connection()
     try:
         connection.send_command("MONITOR")
         try:

@@ -18,9 +18,12 @@ __all__ = ["RoundTripCounter"]
 _lock = threading.Lock()
 _active: list[RoundTripCounter] = []
 _original_send = AbstractConnection.send_packed_command
-_original_on_connect = AbstractConnection.on_connect_check_health
 # The connection handshake (HELLO, CLIENT SETINFO, SELECT) is paid once per pooled
-# connection, not per operation, so it is not counted.
+# connection, not per operation, so it is not counted. redis-py 5.x runs it in on_connect;
+# newer releases moved it into on_connect_check_health, which on_connect calls.
+_HANDSHAKE = ("on_connect_check_health" if hasattr(AbstractConnection, "on_connect_check_health")
+              else "on_connect")
+_original_on_connect = getattr(AbstractConnection, _HANDSHAKE)
 _handshake = threading.local()
 
 
@@ -55,7 +58,7 @@ class RoundTripCounter:
         with _lock:
             if not _active:
                 AbstractConnection.send_packed_command = _counting_send  # type: ignore[method-assign]
-                AbstractConnection.on_connect_check_health = _quiet_on_connect  # type: ignore[method-assign]
+                setattr(AbstractConnection, _HANDSHAKE, _quiet_on_connect)
             _active.append(self)
         return self
 
@@ -69,7 +72,7 @@ class RoundTripCounter:
             _active.remove(self)
             if not _active:
                 AbstractConnection.send_packed_command = _original_send  # type: ignore[method-assign]
-                AbstractConnection.on_connect_check_health = _original_on_connect  # type: ignore[method-assign]
+                setattr(AbstractConnection, _HANDSHAKE, _original_on_connect)
 
     def reset(self) -> None:
         self.count = 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 import redis
 from cluster_server import LocalCluster
@@ -9,6 +11,7 @@ from redis.cluster import RedisCluster
 
 from walrus import Database
 from walrus.cluster import (
+    ClusterClientTooOldError,
     CrossSlotError,
     command_keys,
     has_hash_tag,
@@ -16,6 +19,7 @@ from walrus.cluster import (
     key_slot,
     parse_cluster_url,
     parse_sentinel_url,
+    require_cluster_transactions,
 )
 from walrus.database import ClusterDatabase, DatabaseBase
 from walrus.keyspace import delete_matching, iter_matching, server_summary
@@ -115,6 +119,32 @@ def test_parse_sentinel_url() -> None:
         parse_sentinel_url("redis+sentinel://s1:26379")
     with pytest.raises(ValueError, match="db must be an integer"):
         parse_sentinel_url("redis+sentinel://s1:26379/svc/x")
+
+
+@pytest.mark.parametrize("version", ["5.0.8", "5.3.1", "6.0.0", "dev"])
+def test_redis_py_without_cluster_transactions_is_refused(version: str) -> None:
+    with pytest.raises(ClusterClientTooOldError, match=rf"redis-py >= 6\.1 .*redis-py {version} is installed"):
+        require_cluster_transactions(version)
+
+
+@pytest.mark.parametrize("version", ["6.1.0", "6.4.0", "7.0.0b1", "8.2.0", "10.0"])
+def test_redis_py_with_cluster_transactions_passes(version: str) -> None:
+    require_cluster_transactions(version)
+
+
+def test_cluster_database_checks_redis_py_before_connecting(monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.socket() as sock:  # a loopback port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setattr(redis, "__version__", "5.0.8")
+    # ClusterClientTooOldError, not a connection error: nothing was attempted.
+    with pytest.raises(ClusterClientTooOldError, match="5.0.8"):
+        ClusterDatabase(host="127.0.0.1", port=port)
+    with pytest.raises(ClusterClientTooOldError):
+        Database.from_url(f"redis+cluster://127.0.0.1:{port}")
+    monkeypatch.setattr(redis, "__version__", "6.1.0")
+    with pytest.raises(redis.exceptions.RedisClusterException):  # now it does try to connect
+        ClusterDatabase(host="127.0.0.1", port=port)
 
 
 # -- scripts ------------------------------------------------------------------------------
