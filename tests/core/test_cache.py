@@ -531,13 +531,18 @@ def test_cached_property_equal_objects_are_distinct(prop_cache: Cache) -> None:
 
 
 def test_cached_property_address_reuse_does_not_leak(prop_cache: Cache) -> None:
-    seen = set()
-    for n in range(30):
-        box = Box(n)  # freed by refcounting at the next rebinding: its address gets reused
+    seen: set[int] = set()
+    reused = 0
+    for n in range(500):  # until a few addresses came back (how soon depends on the allocator)
+        box = Box(n)
+        reused += id(box) in seen
         seen.add(id(box))
         assert box.value == n * 10 + len(COMPUTED)
-    assert COMPUTED == list(range(30))  # every new object computed its own value
-    assert len(seen) < 30  # addresses were reused, and still nothing leaked
+        del box  # freed now by refcounting: a later Box may get its address
+        if reused >= 5:
+            break
+    assert reused >= 5, "the allocator never reused an address: the test proves nothing"
+    assert COMPUTED == list(range(n + 1))  # every new object computed its own value
 
 
 def test_cached_property_needs_a_weak_referenceable_object(db: Database, prop_cache: Cache) -> None:
