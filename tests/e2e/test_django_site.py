@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import quote
 
 import redis
 from e2e_helpers import Client, Site
+
+from walrus.search import QueryError, parse
 
 E2E_DB = 12
 
@@ -44,6 +47,28 @@ def test_full_text_search(django_site: Site) -> None:
     assert "The walrus, a large marine mammal" in page.body
     assert "Flask application factories" not in page.body
     assert "No links match" in client.get("?q=zeppelin").body
+
+
+def test_malformed_search_is_explained_not_a_server_error(django_site: Site) -> None:
+    # Which of these the parser refuses is asked at test time (a lenient parser may accept "(").
+    refused = [q for q in ("(", "AND", "redis AND", '"abc') if _refused(q)]
+    assert refused
+    client = _client(django_site)
+    for query in refused:
+        page = client.get("?q=" + quote(query))
+        assert page.status == 400 and "could not be understood" in page.body, (query, page.status)
+        assert "Redis streams as durable queues" in page.body  # the board is still there
+        api = client.get("api/links/?q=" + quote(query))  # 4 at most of the API's 10 a minute
+        assert api.status == 400 and "malformed search query" in api.json()["error"], (query, api.body)  # type: ignore[index]
+    assert "Internal Server Error" not in django_site.output()
+
+
+def _refused(query: str) -> bool:
+    try:
+        parse(query)
+    except QueryError:
+        return True
+    return False
 
 
 def test_add_link_unique_url_and_session(django_site: Site, flushed_db: tuple[str, redis.Redis]) -> None:

@@ -103,9 +103,20 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 
+# Everything worth seeing goes to the console (stderr): request lines (django.server), and
+# warnings and errors of every logger, with the traceback of a 500 (django.request logs it).
+# Django's own default sends those to the console only with DEBUG and mails them to ADMINS.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"django.server": {"handlers": ["console"], "level": "INFO", "propagate": False}},
+    "formatters": {"plain": {"format": "{levelname} {name}: {message}", "style": "{"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "errors": {"class": "logging.StreamHandler", "formatter": "plain"},
+    },
+    "root": {"handlers": ["errors"], "level": "WARNING"},
+    "loggers": {
+        "django": {"handlers": ["errors"], "level": "WARNING", "propagate": False},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }
