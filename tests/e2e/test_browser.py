@@ -1,12 +1,15 @@
-"""The demo in a real browser (Debian's chromium driven by Playwright): log into the admin,
-open the walrus Link list, search, edit a link, see the change; a screenshot is saved to
-``test-artifacts/``. Skipped when chromium or playwright is missing, except on CI (fails)."""
+"""The demo in a real browser (Debian's chromium driven by Playwright) at 1280x900: log into
+the admin, open the walrus Link list (every column beside the filter panel, none under it),
+search, edit a link, see the change in the full list; screenshots of the full list (and of
+the page a failed step showed) are saved to ``test-artifacts/``. Skipped when chromium or
+playwright is missing, except on CI (fails)."""
 
 from __future__ import annotations
 
 import importlib.util
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from e2e_helpers import ADMIN_PASSWORD, ADMIN_USER, ROOT, Site, start_demo
@@ -23,7 +26,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 ARTIFACTS = ROOT / "test-artifacts"
-SCREENSHOT = ARTIFACTS / "browser-admin-link-edited.png"
+SCREENSHOT = ARTIFACTS / "browser-admin-link-list.png"
+COLUMNS = ["Title", "Url", "Author", "Votes", "Created"]  # LinkAdmin.list_display
 
 
 def _require_browser() -> None:
@@ -48,6 +52,33 @@ def demo_site() -> Iterator[Site]:
         yield site
     finally:
         site.close()
+
+
+def assert_columns_beside_the_filters(page: Any) -> None:
+    """Every column header of the change list is on screen, left of the filter panel, and is
+    what the browser shows at its centre (nothing covers it); the table stays inside its
+    scrolling container (Django's ``#changelist-form .results``)."""
+    headers = page.locator("#result_list thead th")
+    texts = headers.all_inner_texts()
+    assert [t.strip().upper() for t in texts] == [c.upper() for c in COLUMNS], texts
+    results = page.locator("#changelist-form .results")
+    assert results.evaluate("e => getComputedStyle(e).overflowX") == "auto"
+    filters = page.locator("#changelist-filter").bounding_box()
+    box = results.bounding_box()
+    table = page.locator("#result_list").bounding_box()
+    assert filters and box and table
+    assert table["x"] + table["width"] <= box["x"] + box["width"] + 1, (table, box)
+    assert box["x"] + box["width"] <= filters["x"] + 1, (box, filters)
+    for i in range(len(COLUMNS)):
+        cell = headers.nth(i).bounding_box()
+        assert cell is not None
+        assert cell["x"] >= 0 and cell["x"] + cell["width"] <= filters["x"] + 1, (COLUMNS[i], cell, filters)
+        x, y = cell["x"] + cell["width"] / 2, cell["y"] + cell["height"] / 2
+        shown = page.evaluate(
+            "([x, y, i]) => document.querySelectorAll('#result_list thead th')[i].contains(document.elementFromPoint(x, y))",
+            [x, y, i],
+        )
+        assert shown, f"column {COLUMNS[i]} is covered at ({x}, {y})"
 
 
 def test_admin_search_and_edit_in_chromium(demo_site: Site) -> None:
@@ -76,6 +107,7 @@ def test_admin_search_and_edit_in_chromium(demo_site: Site) -> None:
             expect(page).to_have_url(base + "admin/walrus/linkboard_link/")
             rows = page.locator("#result_list tbody tr")
             expect(rows).to_have_count(5)
+            assert_columns_beside_the_filters(page)
 
             # Full-text search through the admin's search box.
             page.fill("#searchbar", "streams")
@@ -95,6 +127,12 @@ def test_admin_search_and_edit_in_chromium(demo_site: Site) -> None:
             page.goto(base + "admin/walrus/linkboard_link/?q=browser")
             expect(rows).to_have_count(1)
             expect(rows.first).to_contain_text("Redis streams, edited in a browser")
+
+            # The full list again, with the new title: every column in view.
+            page.goto(base + "admin/walrus/linkboard_link/")
+            expect(rows).to_have_count(5)
+            expect(page.locator("#result_list")).to_contain_text("Redis streams, edited in a browser")
+            assert_columns_beside_the_filters(page)
             ARTIFACTS.mkdir(exist_ok=True)
             page.screenshot(path=str(SCREENSHOT), full_page=True)
 

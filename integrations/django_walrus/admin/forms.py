@@ -167,7 +167,7 @@ def make_form_class(model: type[Model], editable: list[str], *, adding: bool) ->
     pk = introspect.pk_name(model)
     for name in editable:
         model_field = introspect.field(model, name)
-        formfield = formfield_for(model_field, label=name.replace("_", " ").capitalize())
+        formfield = formfield_for(model_field, label=introspect.label(model, name))
         if adding and name == pk and model_field.generate_key() is None:
             formfield.required = True
         elif adding and name == pk:

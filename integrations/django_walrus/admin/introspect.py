@@ -30,6 +30,7 @@ __all__ = [
     "is_auto_pk",
     "is_model",
     "is_range_field",
+    "label",
     "pk_name",
     "stored_fields",
 ]
@@ -85,3 +86,13 @@ def fts_fields(model: type[Model]) -> list[str]:
 def is_range_field(model_field: Field) -> bool:
     """Numbers, dates and datetimes: their index is a sorted set scored by value."""
     return "continuous" in model_field.indexes and not isinstance(model_field, BooleanField)
+
+
+def label(model: type[Model], name: str) -> str:
+    """How the admin names the field ``name`` on every page: ``"ID"`` for the implicit
+    auto-increment key ``_id``, else the name with underscores as spaces and a capital first
+    letter (``link_id`` -> ``"Link id"``), as Django names model fields."""
+    if name == "_id" and name == pk_name(model) and is_auto_pk(model):
+        return "ID"
+    text = name.strip("_").replace("_", " ") or name
+    return text[:1].upper() + text[1:]

@@ -201,7 +201,7 @@ class WalrusModelAdmin:
         method = getattr(self, item, None)
         if item not in introspect.fields(self.model) and callable(method):
             return str(getattr(method, "short_description", item.replace("_", " ")))
-        return item.replace("_", " ")
+        return introspect.label(self.model, item)
 
     def column_value(self, obj: Model, item: str | Callable[[Any], Any]) -> Any:
         if callable(item):

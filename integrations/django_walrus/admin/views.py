@@ -167,7 +167,7 @@ def detail_view(page: _Page, slug: str, object_id: str) -> HttpResponse:
     model_admin = page.model_admin(slug, "view")
     obj = page.load(model_admin, object_id)
     fields = [
-        {"name": name, "value": _display(model_admin, getattr(obj, name))}
+        {"name": name, "label": introspect.label(model_admin.model, name), "value": _display(model_admin, getattr(obj, name))}
         for name in introspect.stored_fields(model_admin.model)
     ]
     database = model_admin.model.__database__
@@ -229,7 +229,8 @@ def _form_page(page: _Page, model_admin: WalrusModelAdmin, obj: Model | None) ->
     request = page.request
     form_class = model_admin.get_form_class(request, obj)
     readonly = [
-        {"name": name, "value": _display(model_admin, getattr(obj, name) if obj is not None else None)}
+        {"name": name, "label": introspect.label(model_admin.model, name),
+         "value": _display(model_admin, getattr(obj, name) if obj is not None else None)}
         for name in model_admin.get_fields(request, obj)
         if name in model_admin.get_readonly_fields(request, obj) and obj is not None
     ]
