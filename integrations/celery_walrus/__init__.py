@@ -8,10 +8,21 @@ no stuck locks.
 Importing this package has no side effects; settings are read on first use.
 """
 
-from .config import LockSettings, get_database, get_settings, reset
-from .locks import LockInfo, clear_locks, list_locks, release_lock
-from .renewal import LockRenewer
-from .task import TaskLocked, WalrusLockedTask, locked_task
+try:  # the task base and the CLI need Celery: say which extra brings it, not a bare error
+    import celery as _celery  # noqa: F401
+except ModuleNotFoundError as exc:  # pragma: no cover - depends on the install
+    if exc.name != "celery":
+        raise
+    raise ModuleNotFoundError(
+        "celery_walrus needs Celery: pip install '.[celery]' (in a checkout of the walrus suite) "
+        "or pip install 'celery>=5.3'",
+        name="celery",
+    ) from exc
+
+from .config import LockSettings, get_database, get_settings, reset  # noqa: E402
+from .locks import LockInfo, clear_locks, list_locks, release_lock  # noqa: E402
+from .renewal import LockRenewer  # noqa: E402
+from .task import TaskLocked, WalrusLockedTask, locked_task  # noqa: E402
 
 __all__ = [
     "LockInfo",

@@ -4,6 +4,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+try:  # every module of the app needs Django: say which extra brings it, not a bare error
+    import django as _django  # noqa: F401
+except ModuleNotFoundError as exc:  # pragma: no cover - depends on the install
+    if exc.name != "django":
+        raise
+    raise ModuleNotFoundError(
+        "django_walrus needs Django: pip install '.[django]' (in a checkout of the walrus suite) "
+        "or pip install 'Django>=4.2'",
+        name="django",
+    ) from exc
+
 if TYPE_CHECKING:  # pragma: no cover
     from walrus import Database
 
