@@ -1,5 +1,10 @@
 """walrus: a Redis toolkit, a drop-in for the walrus API with atomic, fast operations."""
 
+# Upstream's ``from walrus import *`` also handed out the modules its models use; code written
+# against it calls ``uuid.uuid4()`` and ``datetime.datetime`` after that import alone.
+import datetime
+import uuid
+
 from .autocomplete import Autocomplete
 from .cache import Cache
 from .cluster import ClusterClientTooOldError, CrossSlotError
@@ -25,14 +30,18 @@ from .fts import Index
 from .graph import Graph
 from .lock import Lock, LockError, LockExpired, LockNotOwned
 from .models import (
+    AbsoluteIndex,
     AutoIncrementField,
     BooleanField,
     ByteField,
+    ContinuousIndex,
     DateField,
     DateTimeField,
+    Desc,
     Field,
     FloatField,
     ForeignKeyField,
+    FullTextIndex,
     HashField,
     IntegerField,
     JSONField,
@@ -40,6 +49,7 @@ from .models import (
     ManyToManyField,
     MissingReferenceError,
     Model,
+    PickledField,
     PipelineError,
     ProtectedError,
     RelatedSet,
@@ -55,6 +65,7 @@ from .streams import Message, TimeSeries
 __version__ = "0.1.0"
 
 __all__ = [
+    "AbsoluteIndex",
     "Array",
     "AutoIncrementField",
     "Autocomplete",
@@ -69,15 +80,18 @@ __all__ = [
     "ConsumerGroup",
     "ConsumerGroupStream",
     "Container",
+    "ContinuousIndex",
     "Counter",
     "CrossSlotError",
     "Database",
     "DatabaseBase",
     "DateField",
     "DateTimeField",
+    "Desc",
     "Field",
     "FloatField",
     "ForeignKeyField",
+    "FullTextIndex",
     "Graph",
     "Hash",
     "HashField",
@@ -95,6 +109,7 @@ __all__ = [
     "Message",
     "MissingReferenceError",
     "Model",
+    "PickledField",
     "PipelineError",
     "ProtectedError",
     "RateLimit",
@@ -111,4 +126,6 @@ __all__ = [
     "WalrusError",
     "ZSet",
     "ZSetField",
+    "datetime",
+    "uuid",
 ]

@@ -234,7 +234,8 @@ class Autocomplete:
         )
 
     def remove(self, obj_id: Any, obj_type: Any = None) -> bool:
-        """Remove the object, its data and its saved boost; True when it was stored.
+        """Remove the object, its data and its saved boost; True. ``KeyError`` (as upstream)
+        when no such object is stored.
 
         Cost: 2 round trips (read the title, then one script removing it everywhere).
         """
@@ -250,7 +251,9 @@ class Autocomplete:
                 args = [combined, "1", title]
             reply = self.database.run_script("autocomplete_remove", keys=keys, args=args)
             if int(reply[0]) == 1:
-                return bool(int(reply[1]))
+                if not int(reply[1]):
+                    raise KeyError(f"no autocomplete object {decode(combined)!r} is stored")
+                return True
         raise AutocompleteConflictError(
             f"object {combined!r} kept changing; not removed after {MAX_ATTEMPTS} attempts"
         )

@@ -72,34 +72,63 @@ class TransactionLocal(threading.local):
     def __init__(self) -> None:
         self.pipes: list[Any] = []
 
+    @property
+    def pipe(self) -> Any:
+        """The innermost open pipeline, or None."""
+        return self.pipes[-1] if self.pipes else None
+
+    def commit(self) -> list[Any]:
+        """Execute and drop the innermost pipeline (IndexError when none is open)."""
+        return self.pipes.pop().execute()
+
+    def abort(self) -> None:
+        """Discard the innermost pipeline (IndexError when none is open)."""
+        self.pipes.pop().reset()
+
 
 class _Atomic:
-    """Context manager behind ``Database.atomic()``: one MULTI/EXEC per level."""
+    """Context manager behind ``Database.atomic()``: one MULTI/EXEC per level.
+
+    ``with db.atomic() as a:`` binds this object, as upstream does: queue commands on
+    ``a.pipe`` (the level's pipeline). Other attributes are looked up on that pipeline too,
+    so ``a.set(...)`` queues like ``a.pipe.set(...)``.
+    """
 
     def __init__(self, database: DatabaseBase) -> None:
         self.database = database
+        self._pipe: Any = None
 
-    def __enter__(self) -> Any:
-        return self.database.push_transaction()
+    @property
+    def pipe(self) -> Any:
+        """The pipeline of this level (replaced by ``commit()``/``clear()`` with begin_new)."""
+        return self._pipe
+
+    def __getattr__(self, name: str) -> Any:
+        pipe = self.__dict__.get("_pipe")
+        if pipe is None:
+            raise AttributeError(name)
+        return getattr(pipe, name)
+
+    def __enter__(self) -> _Atomic:
+        self._pipe = self.database.push_transaction()
+        return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         if exc_type is not None:
-            self.database.clear_transaction()
+            self.clear(begin_new=False)
         else:
-            self.database.commit_transaction()
+            self.commit(begin_new=False)
 
     def commit(self, begin_new: bool = True) -> list[Any]:
         """Execute what was queued so far; optionally keep a fresh pipeline open."""
         result = self.database.commit_transaction()
-        if begin_new:
-            self.database.push_transaction()
+        self._pipe = self.database.push_transaction() if begin_new else None
         return result
 
     def clear(self, begin_new: bool = True) -> None:
         """Drop what was queued so far."""
         self.database.clear_transaction()
-        if begin_new:
-            self.database.push_transaction()
+        self._pipe = self.database.push_transaction() if begin_new else None
 
 
 class DatabaseBase:
@@ -167,6 +196,14 @@ class DatabaseBase:
                     self._scripts[script_name] = script
         return script
 
+    def init_scripts(self, script_dir: str | Path | None = None) -> None:
+        """Forget the registered scripts; from now on look them up in ``script_dir`` first,
+        then among the packaged ones (upstream's name). No Redis call: scripts load on use."""
+        with self._scripts_lock:
+            self.script_dir = script_dir
+            self._scripts = {}
+            self._loaded_scripts = set()
+
     def run_script(
         self,
         script_name: str,
@@ -210,7 +247,9 @@ class DatabaseBase:
         return None
 
     def cas(self, key: Any, value: Any, new_value: Any) -> bool:
-        """Atomically set ``key`` to ``new_value`` if it currently equals ``value`` (1 round trip)."""
+        """Atomically set ``key`` to ``new_value`` if its current value starts with ``value``
+        (a prefix match, as upstream documents; the TTL is kept). A missing key is never set.
+        1 round trip."""
         return bool(self.run_script("cas", keys=[key], args=[value, new_value]))
 
     # -- transactions -------------------------------------------------------------------
@@ -225,6 +264,8 @@ class DatabaseBase:
         pipe = self.pipeline(transaction=True)
         self._transaction_local.pipes.append(pipe)
         return pipe
+
+    get_transaction = push_transaction  # upstream's name
 
     def pop_transaction(self) -> Any:
         return self._transaction_local.pipes.pop()
@@ -246,6 +287,18 @@ class DatabaseBase:
     def get_temp_key(self) -> str:
         """A random key name ``temp.<uuid4>`` for short-lived data."""
         return f"temp.{uuid.uuid4()}"
+
+    def hash_exists(self, key: Any) -> bool:
+        """True when ``key`` exists (EXISTS; upstream's name). 1 round trip."""
+        return bool(self.exists(key))  # type: ignore[attr-defined]
+
+    def xpending_summary(self, key: Any, group: Any) -> Any:
+        """XPENDING summary of consumer group ``group`` on stream ``key``. 1 round trip."""
+        return self.xpending(key, group)  # type: ignore[attr-defined]
+
+    def __len__(self) -> int:
+        """Number of keys in the selected database (DBSIZE; every primary on a cluster)."""
+        return int(self.dbsize())  # type: ignore[attr-defined]
 
     def __iter__(self) -> Iterator[bytes]:
         """Iterate over every key of the selected database (SCAN, never KEYS)."""
@@ -355,6 +408,10 @@ class DatabaseBase:
         from .rate_limit import RateLimit
 
         return RateLimit(self._db, name, limit, per, debug)
+
+    def rate_limit_lua(self, name: str, limit: int = 5, per: float = 60, debug: bool = False) -> RateLimit:
+        """Upstream's name for ``rate_limit`` (every limiter here is one Lua call)."""
+        return self.rate_limit(name, limit, per, debug)
 
     def autocomplete(self, namespace: str = "walrus", **kwargs: Any) -> Autocomplete:
         from .autocomplete import Autocomplete

@@ -35,7 +35,7 @@ from .exceptions import WalrusError
 from .search.plan import TokenQuery, compile_query, run_token_query
 from .search.query import QueryError, parse
 from .search.tokenizer import Tokenizer
-from .utils import decode_dict
+from .utils import decode, decode_dict
 
 if TYPE_CHECKING:  # pragma: no cover
     from .database import Database
@@ -277,14 +277,24 @@ class Index:
         """Number of indexed documents (1 round trip)."""
         return int(self.database.scard(self.members_key))
 
-    def compile(self, query: str, default_conjunction: str | None = None) -> TokenQuery:
+    def compile(
+        self, query: str, default_conjunction: str | None = None, lenient: bool = False
+    ) -> TokenQuery:
         """Parse ``query`` and reduce it to this index's tokens (no round trip).
-        Raises QueryError for an empty or malformed query."""
-        return compile_query(parse(query, default_conjunction or self.default_conjunction), self.tokenizer)
+        Raises QueryError for an empty or malformed query (see ``search`` for ``lenient``)."""
+        node = parse(query, default_conjunction or self.default_conjunction, lenient)
+        return compile_query(node, self.tokenizer)
 
-    def _search(self, query: str, default_conjunction: str | None) -> list[tuple[str, float, dict[str, str]]]:
-        compiled = self.compile(query, default_conjunction)
-        ranked = run_token_query(self.database, compiled, self.token_key, self._temp_prefix)
+    def _search(
+        self, query: str, default_conjunction: str | None, lenient: bool = False
+    ) -> list[tuple[str, float, dict[str, str]]]:
+        if isinstance(query, str) and not query.strip():
+            # Upstream: an empty query lists every document (score 0), here in id order.
+            ranked = [(decode(m), 0.0) for m in sorted(self.database.smembers(self.members_key))]
+            compiled = None
+        else:
+            compiled = self.compile(query, default_conjunction, lenient)
+            ranked = run_token_query(self.database, compiled, self.token_key, self._temp_prefix)
         if not ranked:
             return []
         pipe = self.database.pipeline(transaction=False)
@@ -295,28 +305,36 @@ class Index:
             if not data:  # removed between the two round trips
                 continue
             document = decode_dict(data)
-            if compiled.needs_verification and not compiled.matches(document.get("content", "")):
+            if compiled is not None and compiled.needs_verification and not compiled.matches(document.get("content", "")):
                 continue
             found.append((doc_id, -score, document))
         return found
 
-    def search(self, query: str, default_conjunction: str | None = None) -> list[dict[str, str]]:
+    def search(
+        self, query: str, default_conjunction: str | None = None, lenient: bool = False
+    ) -> list[dict[str, str]]:
         """Documents matching ``query``, best first (highest summed term frequency; ties in
         id order). Each is a dict with ``content`` and the metadata.
 
         Query syntax: words, "quoted phrases", AND, OR, parentheses; side-by-side words are
         joined with ``default_conjunction`` (the index's, "AND" unless set). Words are
-        tokenized like documents (stopwords dropped, stemmed). Raises QueryError (a
-        ValueError) for an empty or malformed query. 2 round trips: one script evaluating the
-        whole query, one pipelined HGETALL batch.
+        tokenized like documents (stopwords dropped, stemmed). An empty query lists every
+        document (as upstream); a ``(`` left open is closed at the end. A malformed query
+        (unterminated quote, stray ``)``, dangling AND/OR) raises ``QueryError`` (a
+        ValueError), or with ``lenient=True`` (for a search box) is read as its plain words.
+        2 round trips: one script evaluating the whole query, one pipelined HGETALL batch.
         """
-        return [document for _, _, document in self._search(query, default_conjunction)]
+        return [document for _, _, document in self._search(query, default_conjunction, lenient)]
 
-    def search_items(self, query: str, default_conjunction: str | None = None) -> list[tuple[str, dict[str, str]]]:
+    def search_items(
+        self, query: str, default_conjunction: str | None = None, lenient: bool = False
+    ) -> list[tuple[str, dict[str, str]]]:
         """Like ``search`` but ``(document id, document)`` pairs. 2 round trips."""
-        return [(doc_id, document) for doc_id, _, document in self._search(query, default_conjunction)]
+        return [(doc_id, doc) for doc_id, _, doc in self._search(query, default_conjunction, lenient)]
 
-    def search_scores(self, query: str, default_conjunction: str | None = None) -> list[tuple[str, float]]:
+    def search_scores(
+        self, query: str, default_conjunction: str | None = None, lenient: bool = False
+    ) -> list[tuple[str, float]]:
         """``(document id, score)`` pairs, best first; score = summed term frequencies of the
-        query's tokens. 2 round trips."""
-        return [(doc_id, score) for doc_id, score, _ in self._search(query, default_conjunction)]
+        query's tokens (0 for every document of an empty query). 2 round trips."""
+        return [(doc_id, score) for doc_id, score, _ in self._search(query, default_conjunction, lenient)]

@@ -149,9 +149,21 @@ class TimeSeriesStream(ConsumerGroupStream):
         else:
             self.delete(item)
 
-    def _pending_row(self, row: dict[str, Any]) -> dict[str, Any]:
-        row["timestamp"], row["sequence"] = id_to_datetime(row["message_id"])
-        return row
+    def pending(  # type: ignore[override]
+        self,
+        start: Any = "-",
+        stop: Any = "+",
+        count: int = 1000,
+        consumer: Any = None,
+        idle: int | None = None,
+    ) -> list[tuple[tuple[datetime, int], str, int, int]]:
+        """XPENDING as upstream's tuples ``((timestamp, sequence), consumer, ms idle,
+        deliveries)``, oldest first; arguments as ``ConsumerGroupStream.pending``. 1 round trip."""
+        return [
+            (id_to_datetime(row["message_id"]), str(decode(row["consumer"])),
+             row["time_since_delivered"], row["times_delivered"])
+            for row in super().pending(start, stop, count, consumer, idle)
+        ]  # fmt: skip
 
 
 class TimeSeries(ConsumerGroup):
@@ -164,10 +176,12 @@ class TimeSeries(ConsumerGroup):
         return _to_id(self, value, what, specials, False)
 
     def read(self, count: int | None = None, block: int | None = None, consumer: Any = None) -> list[Any]:
-        """XREADGROUP new messages from every stream as ``Message`` objects (stream by
-        stream, oldest first within each). 1 round trip."""
-        return [
+        """XREADGROUP new messages from every stream as ``Message`` objects, merged across
+        streams in id (time) order, as upstream does. 1 round trip."""
+        messages = [
             Message(key, mid, data)
             for key, entries in super().read(count, block, consumer)
             for mid, data in normalize_entries(entries)
         ]
+        messages.sort(key=lambda m: (m.timestamp, m.sequence))
+        return messages

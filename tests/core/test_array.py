@@ -40,8 +40,7 @@ def test_slices_match_python(db: Database) -> None:
 def test_out_of_range_and_bad_index(db: Database) -> None:
     arr = Array.from_list(db, "a", ["a", "b"])
     for bad in (2, -3, 50):
-        with pytest.raises(IndexError, match=f"index {bad} out of range"):
-            arr[bad]
+        assert arr[bad] is None  # as upstream documents: invalid indices read as None
     with pytest.raises(ContainerIndexError, match="assignment index 2"):
         arr[2] = "c"
     with pytest.raises(IndexError):

@@ -101,9 +101,9 @@ def test_two_consumers_share_the_work(db: Database) -> None:
     with RoundTripCounter() as rt:
         first = alice.read(count=1)
     assert rt.count == 1
-    assert first == [
-        (b"stream-1", [(b"1-0", {b"n": b"1"})]),
-        (b"stream-2", [(b"1-1", {b"n": b"10"})]),
+    assert first == [  # lists of [key, entries], as upstream returns them
+        [b"stream-1", [(b"1-0", {b"n": b"1"})]],
+        [b"stream-2", [(b"1-1", {b"n": b"10"})]],
     ]
     rest = dict(bob.read())
     assert _ids(rest[b"stream-1"]) == [b"2-0", b"3-0"]
@@ -191,7 +191,7 @@ def test_read_blocks_until_a_message_arrives(db: Database) -> None:
     writer.start()
     got = cg.read(block=5000)
     writer.join()
-    assert got == [(b"stream-2", [(b"50-0", {b"late": b"1"})])]
+    assert got == [[b"stream-2", [(b"50-0", {b"late": b"1"})]]]
     # The per-stream read blocks the same way.
     writer = threading.Thread(target=lambda: (time.sleep(0.1), db.xadd("stream-1", {"x": 1}, id="60-0")))
     writer.start()

@@ -184,7 +184,8 @@ def test_get_key(db: Database) -> None:
 
 def test_atomic_commits_on_exit_and_discards_on_error(db: Database) -> None:
     with db.atomic() as pipe:
-        assert db.pipe is pipe
+        assert db.pipe is pipe.pipe  # the atomic object, as upstream; .pipe is its pipeline
+        assert db._transaction_local.pipe is pipe.pipe
         pipe.set("a", 1)
         pipe.set("b", 2)
         assert db.get("a") is None
@@ -203,10 +204,10 @@ def test_atomic_nests(db: Database) -> None:
     with db.atomic() as outer:
         outer.set("outer", 1)
         with db.atomic() as inner:
-            assert db.pipe is inner
+            assert db.pipe is inner.pipe
             inner.set("inner", 1)
         assert db.get("inner") == b"1"
-        assert db.pipe is outer
+        assert db.pipe is outer.pipe
         assert db.get("outer") is None
     assert db.get("outer") == b"1"
 

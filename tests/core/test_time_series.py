@@ -120,14 +120,17 @@ def test_group_reads_messages(db: Database) -> None:
         messages = ts.read()
     assert rt.count == 1
     assert all(isinstance(m, Message) for m in messages)
+    # Merged across streams in id order (as upstream); equal ids keep the stream order.
     assert [(m.stream, m.data["v"], m.timestamp) for m in messages] == [
         ("temp-a", "a1", D1),
-        ("temp-a", "a2", D2),
         ("temp-b", "b1", D1),
+        ("temp-a", "a2", D2),
     ]
     assert ts.read() == []
     pending = ts.temp_a.pending()
-    assert [(p["timestamp"], p["sequence"]) for p in pending] == [(D1, 0), (D2, 0)]
+    # Upstream's tuples: ((timestamp, sequence), consumer, ms idle, deliveries).
+    assert [(p[0], p[1], p[3]) for p in pending] == [((D1, 0), "grp.c1", 1), ((D2, 0), "grp.c1", 1)]
+    assert all(isinstance(p[2], int) and p[2] >= 0 for p in pending)
     assert ts.temp_a.ack(D1) == 1
     time.sleep(0.02)
     claimed = ts.consumer("other").temp_a.claim(D2, min_idle_time=10)

@@ -204,8 +204,8 @@ def test_pops(db: Database) -> None:
     assert zs.popmax(2) == [(b"e", 5.0), (b"d", 4.0)]
     assert zs.popmin_compat() == [(b"b", 2.0)]
     assert zs.popmax_compat(5) == [(b"c", 3.0)]
-    assert zs.popmin() is None and zs.popmax() is None
-    assert zs.popmin_compat() is None and zs.popmax_compat() is None
+    assert zs.popmin() == [] and zs.popmax() == []  # upstream's empty reply
+    assert zs.popmin_compat() == [] and zs.popmax_compat() == []
     with pytest.raises(ContainerValueError, match="count"):
         zs.popmin(0)
     zs = _abc(db)

@@ -72,8 +72,9 @@ class Array(Container):
 
     @guard
     def __getitem__(self, idx: int | slice) -> Any:
-        """``arr[i]`` (negative counts from the end; IndexError when out of range) or
-        ``arr[a:b:c]`` (a list, in index order). 1 round trip."""
+        """``arr[i]`` (negative counts from the end; None when out of range, as upstream
+        documents: no stored value is None) or ``arr[a:b:c]`` (a list, in index order).
+        1 round trip."""
         if isinstance(idx, slice):
             step = slice_step(self, idx)
             if step != 1:
@@ -88,8 +89,6 @@ class Array(Container):
             value = self.database.hget(self.key, index)
         else:
             value = self.database.run_script("array_get", [self.key], [index])
-        if value is None:
-            raise ContainerIndexError(f"{self!r}: array index {index} out of range")
         return value
 
     def _range(self, start: int, stop: int) -> list[Any]:

@@ -6,12 +6,12 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..utils import decode
-from .errors import ContainerTypeError
+from .errors import ContainerTypeError, ContainerValueError
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..database import Database
 
-__all__ = ["Container"]
+__all__ = ["Container", "Sortable"]
 
 _C = TypeVar("_C", bound="Container")
 
@@ -72,3 +72,41 @@ class Container:
         """The key serialized in Redis' DUMP format (for RESTORE), or None when the key does
         not exist. 1 round trip."""
         return self.database.dump(self.key)  # type: ignore[return-value]
+
+
+_ORDERINGS = ("ASC", "DESC", "asc", "desc")
+
+
+class Sortable:
+    """``sort()`` (Redis SORT) for List, Set and ZSet, with upstream walrus's signature."""
+
+    database: Database
+    key: Any
+
+    def sort(
+        self,
+        pattern: Any = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        get_pattern: Any = None,
+        ordering: str | None = None,
+        alpha: bool = True,
+        store: Any = None,
+    ) -> Any:
+        """The members sorted (lexically unless ``alpha=False``); ``ordering`` 'ASC' or
+        'DESC'; ``limit``/``offset`` page; ``pattern`` (BY) and ``get_pattern`` (GET) name
+        other keys; ``store`` saves the result as a list at that key and returns its length.
+        1 round trip (SORT)."""
+        if ordering is not None and ordering not in _ORDERINGS:
+            raise ContainerValueError(f"{self!r}: ordering must be 'ASC' or 'DESC', got {ordering!r}")
+        for name, value in (("limit", limit), ("offset", offset)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+                raise ContainerTypeError(f"{self!r}: {name} must be an int >= 0, got {value!r}")
+        if limit is not None and offset is None:
+            offset = 0
+        if offset is not None and limit is None:
+            limit = -1  # SORT's LIMIT needs a count; -1 means "to the end"
+        return self.database.sort(
+            self.key, start=offset, num=limit, by=pattern, get=get_pattern,
+            desc=ordering in ("DESC", "desc"), alpha=alpha, store=store,
+        )  # fmt: skip

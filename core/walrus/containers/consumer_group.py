@@ -47,6 +47,21 @@ def _check_name(owner: Any, value: Any, what: str) -> Any:
     return value
 
 
+def _normalize_stream_keys(keys: Any, default_id: str = "0-0") -> dict[Any, Any]:
+    """Upstream's helper: a stream key, a list of keys or a key -> id mapping as a mapping of
+    key -> start id (``default_id`` where none is given). No Redis call."""
+    if isinstance(keys, (str, bytes)):
+        return {keys: default_id}
+    if isinstance(keys, (list, tuple)):
+        return {key: default_id for key in keys}
+    if isinstance(keys, Mapping):
+        return dict(keys)
+    raise ContainerTypeError(
+        "keys must be a stream key, a list of stream keys or a mapping of key to minimum "
+        f"message id, got {type(keys).__name__}"
+    )
+
+
 class ConsumerGroupStream(Stream):
     """One stream seen through a consumer group (and one consumer of it).
 
@@ -133,10 +148,7 @@ class ConsumerGroupStream(Stream):
         rows = self.database.xpending_range(
             self.key, self.group, low, high, limit, consumername=consumer, idle=min_idle
         )
-        return [self._pending_row(dict(row)) for row in rows]
-
-    def _pending_row(self, row: dict[str, Any]) -> dict[str, Any]:
-        return row
+        return [dict(row) for row in rows]
 
     @guard
     @translated
@@ -183,6 +195,11 @@ class ConsumerGroup:
     """
 
     stream_class: type[ConsumerGroupStream] = ConsumerGroupStream
+
+    @property
+    def stream_key_class(self) -> type[ConsumerGroupStream]:
+        """Upstream's name for ``stream_class``."""
+        return self.stream_class
 
     def __init__(self, database: Database, name: Any, keys: Any, consumer: Any = None) -> None:
         label = type(self).__name__
@@ -324,7 +341,7 @@ class ConsumerGroup:
 
     def read(self, count: int | None = None, block: int | None = None, consumer: Any = None) -> list[Any]:
         """XREADGROUP messages never delivered to the group, from every stream, as
-        ``[(stream key, [(id, data), ...]), ...]`` (streams with nothing new are left out).
+        ``[[stream key, [(id, data), ...]], ...]`` (streams with nothing new are left out).
         ``count`` is per stream; ``block`` waits up to that many ms (0 = forever).
         1 round trip."""
         label = repr(self)
@@ -341,4 +358,5 @@ class ConsumerGroup:
             if "WRONGTYPE" in str(exc):
                 raise_wrong_type(streams[0], streams[1:], exc)
             raise
-        return [(key, normalize_entries(entries)) for key, entries in normalize_xread(reply)]
+        # Lists, not tuples, as upstream returns them.
+        return [[key, normalize_entries(entries)] for key, entries in normalize_xread(reply)]

@@ -1,7 +1,8 @@
 """Errors raised by the containers, and the checks that raise them before anything is sent.
 
 * ``WrongTypeError``: the key holds another Redis type (also a ``redis.ResponseError``, which
-  is what upstream walrus let through, so existing ``except ResponseError`` code keeps working).
+  is what upstream walrus let through, so existing ``except ResponseError`` code keeps working,
+  and a ``ValueError``, which upstream's ``ConsumerGroup.create`` raised for such a key).
 * ``ContainerTypeError`` / ``ContainerValueError`` / ``ContainerIndexError``: bad arguments,
   also ``TypeError`` / ``ValueError`` / ``IndexError`` so they behave like Python's own types.
 """
@@ -40,7 +41,7 @@ __all__ = [
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class WrongTypeError(WalrusError, ResponseError):
+class WrongTypeError(WalrusError, ResponseError, ValueError):
     """The key holds a value of another Redis type; nothing was changed.
 
     Attributes: ``key``, ``actual`` (Redis type name, e.g. ``"list"``), ``expected``.

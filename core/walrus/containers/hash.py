@@ -196,6 +196,13 @@ class Hash(Container):
                 raise
             raise ContainerValueError(f"{self!r}: cannot increment field {key!r}: {exc}") from None
 
+    def incr_float(self, key: Any, incr_by: float = 1.0) -> float:
+        """Add ``incr_by`` to a field as a float (HINCRBYFLOAT) and return the new value.
+        1 round trip."""
+        if isinstance(incr_by, bool) or not isinstance(incr_by, (int, float)):
+            raise ContainerTypeError(f"{self!r}: incr_by must be a number, got {type(incr_by).__name__}")
+        return float(self.incr(key, float(incr_by)))
+
     def search(self, pattern: Any, count: int | None = None) -> Iterator[tuple[Any, Any]]:
         """Yield ``(field, value)`` pairs whose field matches the glob ``pattern`` (HSCAN
         MATCH), at most ``count`` of them."""

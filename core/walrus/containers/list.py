@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from redis.exceptions import ResponseError
 
 from ..utils import decode as _decode
-from .base import Container
+from .base import Container, Sortable
 from .errors import (
     ContainerIndexError,
     ContainerTypeError,
@@ -42,6 +42,15 @@ def slice_to_range(container: Container, item: slice) -> tuple[int, int] | None:
     return start, stop - 1
 
 
+def _trim_range(container: Container, item: slice) -> tuple[int, int] | None:
+    """The LTRIM range of ``del lst[a:b]``, as upstream walrus trims: a positive stop is
+    exclusive, a negative stop is inclusive (``del lst[1:-1]`` keeps item 1 to the last)."""
+    if item.stop is not None and check_index(container, item.stop, "slice stop") < 0:
+        start = 0 if item.start is None else check_index(container, item.start, "slice start")
+        return start, int(item.stop)
+    return slice_to_range(container, item)
+
+
 def slice_step(container: Container, item: slice) -> int:
     """The slice's step as an int (1 when omitted); zero is a ValueError, as in Python."""
     if item.step is None:
@@ -63,7 +72,7 @@ def _check_iterable(container: Container, values: Any, what: str) -> list[Any]:
     return values
 
 
-class List(Container):
+class List(Sortable, Container):
     """A Redis list. Values come back as bytes (``as_list(decode=True)`` for str).
 
     Each method is one round trip.
@@ -107,10 +116,8 @@ class List(Container):
                 return []
             return self.database.lrange(self.key, bounds[0], bounds[1])
         index = check_index(self, item, "List index")
-        value = self.database.lindex(self.key, index)
-        if value is None:
-            raise ContainerIndexError(f"{self!r}: list index {index} out of range")
-        return value
+        # None when out of range, as upstream (LINDEX's reply): no stored item is None.
+        return self.database.lindex(self.key, index)
 
     @guard
     def __len__(self) -> int:
@@ -154,13 +161,14 @@ class List(Container):
 
     @guard
     def __delitem__(self, item: Any) -> None:
-        """``del lst[i]`` removes the item at index ``i`` (IndexError when out of range);
+        """``del lst[i]`` removes the item at index ``i`` (nothing when out of range, as
+        upstream);
         ``del lst[a:b]`` trims the list to ONLY that range (as upstream walrus documents);
         ``del lst['value']`` removes every item equal to the value. 1 round trip."""
         if isinstance(item, slice):
             if slice_step(self, item) != 1:
                 raise ContainerValueError(f"{self!r}: del with a slice step is not supported")
-            bounds = slice_to_range(self, item)
+            bounds = _trim_range(self, item)
             start, end = bounds if bounds is not None else (1, 0)  # 1..0 keeps nothing
             self.database.ltrim(self.key, start, end)
             return
@@ -183,7 +191,7 @@ class List(Container):
         if isinstance(replies[0], ResponseError):
             message = str(replies[0])
             if "out of range" in message or "no such key" in message:
-                raise ContainerIndexError(f"{self!r}: list index {index} out of range")
+                return  # nothing at that index: nothing to delete
             raise replies[0]
 
     @guard
@@ -205,6 +213,17 @@ class List(Container):
         if not values:
             return int(self.database.llen(self.key))
         return int(self.database.rpush(self.key, *values))
+
+    @guard
+    def insert(self, value: Any, pivot: Any, where: str) -> int:
+        """LINSERT ``value`` ``where`` ('before' or 'after') the first item equal to
+        ``pivot``; returns the new length, -1 when ``pivot`` is missing, 0 when the list does
+        not exist. 1 round trip."""
+        if not isinstance(where, str) or where.upper() not in ("BEFORE", "AFTER"):
+            raise ContainerValueError(f"{self!r}: where must be 'before' or 'after', got {where!r}")
+        check_value(self, value)
+        check_value(self, pivot, "pivot")
+        return int(self.database.linsert(self.key, where.upper(), pivot, value))  # type: ignore[arg-type]
 
     @guard
     def insert_before(self, value: Any, key: Any) -> int:
@@ -231,6 +250,24 @@ class List(Container):
     def popright(self) -> Any:
         """RPOP: the last item, or None when empty. 1 round trip."""
         return self.database.rpop(self.key)
+
+    pop = popright
+
+    @guard
+    def move_tail(self, key: Any) -> Any:
+        """RPOPLPUSH: move the last item to the head of list ``key``; the item, or None when
+        this list is empty. 1 round trip."""
+        check_value(self, key, "key")
+        return self.database.rpoplpush(self.key, key)
+
+    @guard
+    def bmove_tail(self, key: Any, timeout: float = 0) -> Any:
+        """BRPOPLPUSH: as ``move_tail``, waiting up to ``timeout`` seconds (0 = forever);
+        None on timeout. 1 round trip."""
+        check_value(self, key, "key")
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout < 0:
+            raise ContainerValueError(f"{self!r}: timeout must be a number of seconds >= 0, got {timeout!r}")
+        return self.database.brpoplpush(self.key, key, timeout)
 
     @guard
     def bpopleft(self, timeout: float = 0) -> Any:

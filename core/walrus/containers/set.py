@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..cluster import check_same_slot
 from ..utils import decode as _decode
-from .base import Container
+from .base import Container, Sortable
 from .errors import ContainerTypeError, check_value, check_values, guard
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Set"]
 
 
-class Set(Container):
+class Set(Sortable, Container):
     """A Redis set. Members come back as bytes (``as_set(decode=True)`` for str).
 
     Each method is one round trip; iteration pages through SSCAN.

@@ -384,6 +384,10 @@ class Stream(Container):
         """XLEN. 1 round trip."""
         return int(self.database.xlen(self.key))
 
+    def length(self) -> int:
+        """XLEN (upstream's name for ``len(stream)``). 1 round trip."""
+        return len(self)
+
     @guard
     @translated
     def read(self, count: int | None = None, block: int | None = None, last_id: Any = None) -> list[Any]:

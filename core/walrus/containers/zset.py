@@ -15,7 +15,7 @@ from redis.exceptions import ResponseError
 
 from ..cluster import check_same_slot
 from ..utils import decode as _decode
-from .base import Container
+from .base import Container, Sortable
 from .errors import (
     VALUE_TYPES,
     ContainerTypeError,
@@ -57,7 +57,7 @@ def _number_text(value: float) -> str:
     return repr(value)
 
 
-class ZSet(Container):
+class ZSet(Sortable, Container):
     """A Redis sorted set. Members come back as bytes, scores as floats.
 
     Each method is one round trip; iteration pages through ZSCAN.
@@ -376,6 +376,13 @@ class ZSet(Container):
         hi = lo if high is None else self._score_bound(high, "high")[0]
         return int(self.database.zremrangebyscore(self.key, lo, hi))
 
+    @guard
+    def remove_by_lex(self, low: Any, high: Any) -> int:
+        """ZREMRANGEBYLEX between lex bounds (``-``, ``+``, ``[a``, ``(a``); the number
+        removed. 1 round trip."""
+        lo, hi = self._lex_bounds(low, high)
+        return int(self.database.zremrangebylex(self.key, lo, hi))
+
     # -- reading ------------------------------------------------------------------------------
 
     @guard
@@ -486,6 +493,11 @@ class ZSet(Container):
             return [(_decode(m), s) for m, s in rows]
         return rows
 
+    def iterator(self, with_scores: bool = False, reverse: bool = False) -> Iterable[Any]:
+        """Every member (``(member, score)`` pairs with ``with_scores``) by ascending score, or
+        descending with ``reverse``. 1 round trip."""
+        return self.range(0, -1, with_scores=with_scores, reverse=reverse)
+
     def search(self, pattern: Any, count: int | None = None) -> Iterator[tuple[Any, float]]:
         """Yield ``(member, score)`` for members matching the glob ``pattern`` (ZSCAN MATCH),
         at most ``count`` of them."""
@@ -501,21 +513,21 @@ class ZSet(Container):
     # -- popping ------------------------------------------------------------------------------
 
     @guard
-    def popmin(self, count: int = 1) -> Pairs | None:
+    def popmin(self, count: int = 1) -> Pairs:
         """ZPOPMIN: remove the ``count`` lowest members; ``(member, score)`` pairs lowest
-        first, or None when empty. 1 round trip."""
+        first (an empty list when empty). 1 round trip."""
         rows = _pairs(self.database.zpopmin(self.key, self._count(count)))
-        return rows or None
+        return rows
 
     @guard
-    def popmax(self, count: int = 1) -> Pairs | None:
+    def popmax(self, count: int = 1) -> Pairs:
         """ZPOPMAX: remove the ``count`` highest members; ``(member, score)`` pairs highest
-        first, or None when empty. 1 round trip."""
+        first (an empty list when empty). 1 round trip."""
         rows = _pairs(self.database.zpopmax(self.key, self._count(count)))
-        return rows or None
+        return rows
 
     @guard
-    def popmin_compat(self, count: int = 1) -> Pairs | None:
+    def popmin_compat(self, count: int = 1) -> Pairs:
         """As ``popmin`` without ZPOPMIN (Redis < 5): ZRANGE + ZREMRANGEBYRANK in one
         MULTI/EXEC. 1 round trip."""
         n = self._count(count)
@@ -523,10 +535,10 @@ class ZSet(Container):
         pipe.zrange(self.key, 0, n - 1, withscores=True)
         pipe.zremrangebyrank(self.key, 0, n - 1)
         rows = _pairs(pipe.execute()[0])
-        return rows or None
+        return rows
 
     @guard
-    def popmax_compat(self, count: int = 1) -> Pairs | None:
+    def popmax_compat(self, count: int = 1) -> Pairs:
         """As ``popmax`` without ZPOPMAX (Redis < 5), in one MULTI/EXEC. 1 round trip."""
         n = self._count(count)
         pipe = self.database.pipeline(transaction=True)
@@ -534,7 +546,7 @@ class ZSet(Container):
         pipe.zremrangebyrank(self.key, -n, -1)
         rows = _pairs(pipe.execute()[0])
         rows.reverse()
-        return rows or None
+        return rows
 
     def _bpop(self, command: Any, timeout: float) -> tuple[Any, float] | None:
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout < 0:
@@ -608,3 +620,13 @@ class ZSet(Container):
         dest_key = self._dest(dest)
         self._store("ZUNIONSTORE", dest_key, self._others(others), kwargs)
         return ZSet(self.database, dest_key)
+
+    def __ior__(self, other: Any) -> ZSet:
+        """Union ``other`` into this key (ZUNIONSTORE, scores summed; 1 round trip)."""
+        self.unionstore(self.key, other)
+        return self
+
+    def __iand__(self, other: Any) -> ZSet:
+        """Keep only members also in ``other`` (ZINTERSTORE, scores summed; 1 round trip)."""
+        self.interstore(self.key, other)
+        return self

@@ -12,6 +12,7 @@ import datetime
 import json
 import math
 import os
+import pickle
 import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -42,6 +43,7 @@ __all__ = [
     "HashField",
     "IntegerField",
     "JSONField",
+    "PickledField",
     "ListField",
     "SetField",
     "TextField",
@@ -280,14 +282,20 @@ class TextField(Field):
     def python_value(self, raw: bytes) -> str:
         return raw.decode("utf-8", "replace")
 
-    def search(self, query: str, default_conjunction: str = "and") -> Expression:
+    def search(
+        self, query: str, default_conjunction: str = "and", lenient: bool = False
+    ) -> Expression | None:
         """Full-text expression: words, "phrases", AND, OR and parentheses; side-by-side
-        words are joined with ``default_conjunction``. Raises QueryError (a ValueError)
-        for a malformed query. Results are ordered best match first unless ordered."""
-        compiled = compile_query(parse(query, default_conjunction), self.tokenizer)
+        words are joined with ``default_conjunction``. An empty query gives None, which
+        ``Model.query`` reads as every row (upstream's contract). Raises QueryError (a
+        ValueError) for a malformed query, or reads it as plain words with ``lenient=True``.
+        Results are ordered best match first unless ordered."""
+        if isinstance(query, str) and not query.strip():
+            return None
+        compiled = compile_query(parse(query, default_conjunction, lenient), self.tokenizer)
         return Expression(self, OP_MATCH, compiled)
 
-    def match(self, query: str) -> Expression:
+    def match(self, query: str) -> Expression | None:
         """``search`` with side-by-side words joined by AND."""
         return self.search(query, "and")
 
@@ -511,6 +519,32 @@ class JSONField(Field):
 
     def python_value(self, raw: bytes) -> Any:
         return json.loads(raw)
+
+
+class PickledField(Field):
+    """Any picklable Python object, stored as a pickle (highest protocol), as upstream does.
+
+    Loading a row unpickles this field: anyone who can write to the Redis database can make
+    the loading process run code. Use it only where Redis is trusted; prefer ``JSONField``.
+    Cannot be indexed (pickles of equal objects may differ)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.index or self.primary_key:
+            raise TypeError("PickledField cannot be indexed or a primary key")
+
+    def coerce(self, value: Any) -> Any:
+        self.db_value(value)  # refuse at assignment what the write would refuse
+        return value
+
+    def db_value(self, value: Any) -> bytes:
+        try:
+            return pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+        except (pickle.PicklingError, TypeError, AttributeError) as exc:
+            raise self._type_error(f"a picklable value ({exc})", value) from None
+
+    def python_value(self, raw: bytes) -> Any:
+        return pickle.loads(raw)  # noqa: S301 - documented: the database must be trusted
 
 
 class _ContainerField(Field):

@@ -32,7 +32,7 @@ from .errors import ClusterTagError
 if TYPE_CHECKING:  # pragma: no cover
     from .model import Model
 
-__all__ = ["check_tag_option", "cluster_prefix", "cluster_tag", "forget_layout", "plain_prefix", "temp_key"]
+__all__ = ["Query", "check_tag_option", "cluster_prefix", "cluster_tag", "forget_layout", "plain_prefix", "temp_key"]
 
 _CACHE = "_walrus_cluster_layout"
 
@@ -114,3 +114,25 @@ def temp_key(model: type[Model]) -> str:
         cluster_prefix(model, database)  # relation check
         return "{" + cluster_tag(model) + "}:" + name
     return name
+
+
+class Query:
+    """Upstream's ``Model._query`` key helper (code that reads a model's keys directly uses
+    it): ``make_key("status", "absolute", 1)`` gives the key as str. No Redis call."""
+
+    def __init__(self, model_class: type[Model]) -> None:
+        self.model_class = model_class
+
+    def make_key(self, *parts: Any) -> str:
+        """``P`` + the parts joined by the model's ``index_separator``."""
+        raw = self.model_class._make_key(*(p if isinstance(p, bytes) else str(p) for p in parts))
+        return raw.decode("utf-8")
+
+    def get_primary_hash_key(self, primary_key: Any) -> str:
+        """The row hash key of ``primary_key``."""
+        return self.model_class._row_key(primary_key).decode("utf-8")
+
+    def all_index(self) -> Any:
+        """The ``Set`` of every row hash key."""
+        database = self.model_class.__database__
+        return database.Set(self.model_class._make_key("all"))  # type: ignore[union-attr]

@@ -44,7 +44,7 @@ from .fields import (
     _ContainerField,
 )
 from .indexes import IndexProblem, field_entries, unique_checks
-from .layout import check_tag_option, cluster_prefix, plain_prefix
+from .layout import Query, check_tag_option, cluster_prefix, plain_prefix
 from .reindex import check_indexes, rebuild_indexes
 from .relations import ForeignKeyField, _ForeignKeyId, register_model
 from .writer import Writer
@@ -74,8 +74,15 @@ class ModelMeta(type):
             if isinstance(value, Field):
                 fields[fname] = value
         primary = [f for f, field in fields.items() if field.primary_key]
+        declared = [f for f in primary if not getattr(fields[f], "_implicit", False)]
+        if declared and len(declared) < len(primary):
+            # A base got the implicit ``_id``; a subclass with its own primary key replaces it
+            # (upstream's usual pattern: a BaseModel holding ``__database__``).
+            fields = {f: field for f, field in fields.items() if f in declared or f not in primary}
+            primary = declared
         if not primary:
             auto = AutoIncrementField(primary_key=True)
+            auto._implicit = True  # type: ignore[attr-defined]
             fields = {"_id": auto, **fields}
             primary = ["_id"]
         if len(primary) > 1:
@@ -99,6 +106,7 @@ class ModelMeta(type):
             id_name = f"{fname}_id"
             if id_name not in fields and id_name not in attrs:
                 setattr(cls, id_name, _ForeignKeyId(fname))
+        cls._query = Query(cls)  # type: ignore[attr-defined,arg-type]
         register_model(cls)  # type: ignore[arg-type]
         return cls
 

@@ -11,6 +11,7 @@ the caller runs them through its ``Tokenizer`` (which lower-cases, stems, drops 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -193,10 +194,9 @@ class _Parser:
             if following is not None and following[0] == ")":
                 raise self.error(f"empty parentheses at offset {offset}")
             node = self.expression(depth + 1)
-            closing = self.peek()
-            if closing is None:
-                raise self.error(f"'(' at offset {offset} is never closed")
-            self.pos += 1
+            if self.peek() is not None:  # the ")" that stopped the expression
+                self.pos += 1
+            # else: a "(" never closed is closed at the end of the query, as upstream does.
             return node
         self.leaves += 1
         if self.leaves > MAX_TERMS:
@@ -209,12 +209,27 @@ class _Parser:
         return Term(value)
 
 
-def parse(text: str, default_conjunction: str = "AND") -> Node:
+def _plain_words(text: str, conjunction: str) -> Node:
+    """The lenient reading of a query that does not parse: its words, operators, quotes and
+    parentheses dropped, joined with ``conjunction``."""
+    words = [w for w in _WORD_RE.findall(text) if w not in ("AND", "OR")][:MAX_TERMS]
+    if not words:
+        raise QueryError(f"search query {text!r} has no word to search for")
+    return _combine(And if conjunction == "AND" else Or, [Term(w) for w in words])
+
+
+_WORD_RE = re.compile(r"[^\s()\"\u201c\u201d]+")
+
+
+def parse(text: str, default_conjunction: str = "AND", lenient: bool = False) -> Node:
     """Parse a search query into a tree of Term / Phrase / And / Or nodes.
 
     ``default_conjunction`` ("AND" or "OR", any case) joins operands written side by side.
-    Raises QueryError (a ValueError) naming the offset of the problem for an empty query,
-    unbalanced parentheses or quotes, a dangling AND/OR, empty ``()`` or ``""``.
+    A ``(`` never closed is closed at the end (as upstream walrus reads it). Raises
+    QueryError (a ValueError) naming the offset of the problem for an empty query, an
+    unterminated quote, a ``)`` with no ``(``, a dangling AND/OR, empty ``()`` or ``""``.
+    With ``lenient=True`` (for search boxes) such a query is read as its plain words joined
+    by ``default_conjunction`` instead; only a query with no word at all still raises.
     """
     if isinstance(text, bytes):
         text = text.decode("utf-8")
@@ -224,4 +239,10 @@ def parse(text: str, default_conjunction: str = "AND") -> Node:
         raise QueryError(
             f"default_conjunction must be 'AND' or 'OR', got {default_conjunction!r}"
         )
-    return _Parser(text, default_conjunction.upper()).parse()
+    conjunction = default_conjunction.upper()
+    try:
+        return _Parser(text, conjunction).parse()
+    except QueryError:
+        if not lenient:
+            raise
+        return _plain_words(text, conjunction)
