@@ -57,3 +57,30 @@ def test_limpyd_sample(heading: str, redis_server: object) -> None:
     finally:
         client.flushdb()
         client.close()
+
+
+def test_core_sample_catches_query_error(redis_url: str) -> None:
+    code = _sample("walrus core").replace("redis://localhost:6379/0", redis_url)
+    namespace: dict[str, object] = {}
+    exec(compile(code, "README core sample", "exec"), namespace)
+    assert "unterminated quote" in str(namespace["problem"])
+    assert "QueryError" in README.split("### Models", 1)[0]
+
+
+def test_install_commands_work_from_a_checkout() -> None:
+    """The distribution is not on PyPI: the README installs from the checkout or a wheel."""
+    section = README.split("## Installing", 1)[1].split("\n## ", 1)[0]
+    assert "pip install 'walrus-suite[" not in README
+    assert "pip install '.[all]'" in section and "python -m build --wheel" in section
+    pyproject = (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text(encoding="utf-8")
+    version = re.search(r'^version = "([^"]+)"', pyproject, re.M).group(1)  # type: ignore[union-attr]
+    assert f"dist/walrus_suite-{version}-py3-none-any.whl[all]" in section
+    extras = section.split("pick extras:", 1)[1].split("\n", 1)[0]
+    for extra in re.findall(r"\w+", extras):
+        assert re.search(rf"^{extra} = \[", pyproject, re.M), extra
+
+
+def test_readme_gives_the_test_durations() -> None:
+    quick_start = README.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    assert "make quick" in quick_start and "about a minute" in quick_start
+    assert "about 25 minutes" in quick_start and "make help" in quick_start
