@@ -41,6 +41,7 @@ from redis.exceptions import NoScriptError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from walrus import Database
+from walrus.keyspace import delete_matching, escape_glob
 from walrus.serializers import BadSignature
 
 from .cache_options import read_cache_options
@@ -50,7 +51,6 @@ __all__ = ["WalrusCache"]
 
 logger = logging.getLogger("django_walrus.cache")
 F = TypeVar("F", bound=Callable[..., Any])
-_GLOB_SPECIAL = "\\*?[]"
 # Keys of printable ASCII without spaces, up to memcached's 250 characters, can draw none of
 # Django's key warnings: skip its per-character check for them (about 1 us per key).
 _PLAIN_KEY = re.compile(r"[!-~]{1,250}\Z")
@@ -65,10 +65,6 @@ _NEVER_IGNORED: tuple[type[BaseException], ...] = tuple(
                 ("AuthenticationError", "AuthorizationError", "ExternalAuthProviderError"))
     if isinstance(cls, type)
 )
-
-
-def _glob_escape(text: str) -> str:
-    return "".join("\\" + ch if ch in _GLOB_SPECIAL else ch for ch in text)
 
 
 def _ignorable(cache: WalrusCache, exc: BaseException, operation: str) -> bool:
@@ -282,6 +278,9 @@ class WalrusCache(BaseCache):
         try:
             value = self._run_incr(made, int(delta))
         except ResponseError as exc:
+            # Only that reply means "not a number"; OOM, READONLY and the rest keep their type.
+            if "not an integer" not in str(exc) and "not a number" not in str(exc):
+                raise
             raise TypeError(f"cache value of {key!r} is not an integer: {exc}") from None
         if value is None:
             raise ValueError(f"Key '{key}' not found")
@@ -329,12 +328,12 @@ class WalrusCache(BaseCache):
                 "WalrusCache cannot derive which keys belong to this cache from its KEY_FUNCTION; "
                 "set OPTIONS['CLEAR_PATTERN']"
             )
-        return _glob_escape(probe).replace(_KEY_MARK, "*").replace(_VERSION_MARK, "*")
+        return escape_glob(probe).replace(_KEY_MARK, "*").replace(_VERSION_MARK, "*")
 
     @_guarded(None)
     def clear(self) -> None:
         """Delete this cache's keys only (SCAN + UNLINK in batches), never the whole DB."""
-        self._delete_matching(self._prefix_pattern())
+        delete_matching(self.database, [self._prefix_pattern()])
 
     def close(self, **kwargs: Any) -> None:
         """Called by Django at the end of every request. Connections stay pooled for the next
@@ -345,23 +344,20 @@ class WalrusCache(BaseCache):
 
     # -- extras users of django-redis expect ----------------------------------------------
 
-    def _delete_matching(self, pattern: str, batch: int = 500) -> int:
-        database = self.database
-        deleted = 0
-        chunk: list[bytes] = []
-        for key in database.scan_iter(match=pattern, count=batch):
-            chunk.append(key)
-            if len(chunk) >= batch:
-                deleted += int(database.unlink(*chunk))
-                chunk = []
-        if chunk:
-            deleted += int(database.unlink(*chunk))
-        return deleted
+    def _user_pattern(self, search: str, version: int | None) -> str:
+        """SCAN MATCH pattern of this cache's keys whose user-level key matches the glob
+        ``search``: the prefix and version are matched literally (a KEY_PREFIX holding
+        ``[``, ``*``, ``?`` or ``\\`` selects no other cache's keys)."""
+        probe = self.make_key(_KEY_MARK, version=version)
+        if _KEY_MARK not in probe:  # a KEY_FUNCTION that transforms the key: glob it whole
+            return self.make_key(search, version=version)
+        return escape_glob(probe).replace(_KEY_MARK, search)
 
     @_guarded(0)
     def delete_pattern(self, pattern: str, version: int | None = None, itersize: int = 500) -> int:
-        """Delete keys matching a glob on the user-level key (SCAN + UNLINK); returns the count."""
-        return self._delete_matching(self.make_key(pattern, version=version), itersize)
+        """Delete keys matching a glob on the user-level key (SCAN + UNLINK in batches of
+        ``itersize``; on a cluster, one UNLINK per slot); returns the count."""
+        return delete_matching(self.database, [self._user_pattern(pattern, version)], itersize)
 
     def iter_keys(self, search: str = "*", version: int | None = None, itersize: int = 500) -> Iterator[str]:
         """User-level keys matching a glob (SCAN: one round trip per ``itersize`` keys
@@ -370,7 +366,7 @@ class WalrusCache(BaseCache):
         probe = self.make_key(_KEY_MARK, version=version)
         head, _, tail = probe.partition(_KEY_MARK)
         try:
-            for raw in self.database.scan_iter(match=self.make_key(search, version=version), count=itersize):
+            for raw in self.database.scan_iter(match=self._user_pattern(search, version), count=itersize):
                 text = raw.decode()
                 if text.startswith(head) and text.endswith(tail):
                     yield text[len(head) : len(text) - len(tail) if tail else None]

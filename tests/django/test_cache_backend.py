@@ -278,3 +278,40 @@ def test_sessions_use_the_cache_backend(redis_url: str) -> None:
     assert client.login(username="ann", password="pw-123456")
     session_key = client.cookies["sessionid"].value
     assert _raw(redis_url).exists(f":1:django.contrib.sessions.cache{session_key}")
+
+
+def test_glob_characters_in_key_prefix_stay_in_their_cache(redis_url: str) -> None:
+    # "app[AB]" read as a glob would also select "appA:..." and "appB:..." keys, and miss
+    # its own (SCAN MATCH app[AB]:* never matches the literal "app[AB]:" prefix).
+    mine = WalrusCache(redis_url, {"KEY_PREFIX": "app[AB]"})
+    other_a = WalrusCache(redis_url, {"KEY_PREFIX": "appA"})
+    other_star = WalrusCache(redis_url, {"KEY_PREFIX": "app*"})
+    for c in (mine, other_a, other_star):
+        c.set("user:1", 1)
+        c.set("user:2", 2)
+    mine.set("job?", 3)
+    assert sorted(mine.iter_keys("user:*")) == ["user:1", "user:2"]
+    assert sorted(mine.keys()) == ["job?", "user:1", "user:2"]
+    assert mine.delete_pattern("user:*") == 2
+    assert other_a.get("user:1") == 1 and other_star.get("user:2") == 2
+    assert mine.get("job?") == 3
+    mine.clear()
+    assert mine.keys() == []
+    assert sorted(other_a.keys()) == ["user:1", "user:2"] == sorted(other_star.keys())
+    other_star.clear()
+    assert sorted(other_a.keys()) == ["user:1", "user:2"]
+
+
+def test_incr_keeps_server_errors_their_type(redis_url: str) -> None:
+    raw = _raw(redis_url)
+    cache.set("n", 1)
+    cache.incr("n")  # the script is loaded before the server fills up
+    before = raw.config_get("maxmemory")["maxmemory"]
+    raw.config_set("maxmemory", "1")  # every write is refused now (noeviction)
+    try:
+        with pytest.raises(redis.exceptions.OutOfMemoryError, match="maxmemory") as info:
+            cache.incr("n")
+        assert not isinstance(info.value, TypeError)  # it used to be "not an integer"
+    finally:
+        raw.config_set("maxmemory", before)
+    assert cache.get("n") == 2
