@@ -29,6 +29,7 @@ import re
 import threading
 import time
 import uuid
+import warnings
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import wraps
@@ -39,12 +40,39 @@ from redis.exceptions import ResponseError
 from .cluster import is_cluster
 from .keys import call_key, qualified_name
 from .keyspace import delete_matching, escape_glob, iter_matching
-from .serializers import BadSignature, Serializer, SignedSerializer, get_serializer
+from .serializers import (
+    BadSignature,
+    PickleSerializer,
+    Serializer,
+    SignedSerializer,
+    get_serializer,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from .database import Database
 
-__all__ = ["Cache", "CacheMetrics", "CacheStats"]
+__all__ = ["Cache", "CacheMetrics", "CacheStats", "UnsignedPickleWarning"]
+
+
+class UnsignedPickleWarning(UserWarning):
+    """A cache unpickles values nobody signed: whoever can write to Redis can run code in
+    every process that reads them. Pass ``signing_key=`` or a non-pickle serializer."""
+
+
+_warned_unsigned = False
+
+
+def _warn_unsigned_pickle() -> None:
+    # Once per process: upstream's default stays (compatibility), but not silently.
+    global _warned_unsigned
+    if not _warned_unsigned:
+        _warned_unsigned = True
+        warnings.warn(
+            "walrus Cache with the pickle serializer and no signing_key: a value planted in "
+            "Redis runs code when read; pass signing_key=... (or serializer='json')",
+            UnsignedPickleWarning,
+            stacklevel=3,
+        )
 
 logger = logging.getLogger("walrus.cache")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -176,6 +204,8 @@ class Cache:
             raise ValueError(f"cache name must be a non-empty str, got {name!r}")
         _check_timeout(default_timeout)
         inner = get_serializer(serializer)
+        if not signing_key and isinstance(inner, PickleSerializer):
+            _warn_unsigned_pickle()
         self.serializer: Serializer = SignedSerializer(inner, signing_key) if signing_key else inner
         self.database = database
         self.name = name

@@ -56,7 +56,7 @@ def _get_server(name: str) -> Any:
         import fakeredis
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise EmbeddedEngineUnavailable(
-            "memory:// needs the embedded engine: pip install 'walrus-suite[embedded]'"
+            "memory:// needs the embedded engine: pip install fakeredis lupa (or pip install '.[embedded]' in a checkout of the walrus suite)"
         ) from exc
     with _servers_lock:
         server = _servers.get(name)
@@ -78,7 +78,7 @@ def memory_connection_pool(url: str, **kwargs: Any) -> redis.ConnectionPool:
         from .embedded_commands import WalrusFakeConnection
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise EmbeddedEngineUnavailable(
-            "memory:// needs the embedded engine: pip install 'walrus-suite[embedded]'"
+            "memory:// needs the embedded engine: pip install fakeredis lupa (or pip install '.[embedded]' in a checkout of the walrus suite)"
         ) from exc
     name, db, options = parse_memory_url(url)
     options.update(kwargs)

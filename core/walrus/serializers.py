@@ -72,7 +72,7 @@ class MsgpackSerializer:
         try:
             import msgpack
         except ImportError as exc:  # pragma: no cover - depends on the install
-            raise WalrusError("the msgpack serializer needs: pip install 'walrus-suite[msgpack]'") from exc
+            raise WalrusError("the msgpack serializer needs: pip install msgpack (or pip install '.[msgpack]' in a checkout of the walrus suite)") from exc
         self._msgpack = msgpack
 
     def dumps(self, value: Any) -> bytes:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from base64 import b64decode, b64encode
 from collections.abc import Callable
 from functools import wraps
 from typing import TYPE_CHECKING, Any
@@ -89,16 +90,19 @@ def cached_view(
         except RedisError as exc:
             state.limiter.report_error(exc, "a view cache read")
             return None
-        if not (isinstance(hit, tuple) and len(hit) == 3):
+        # [base64 body, status, content type]: the same entry whatever the serializer (JSON,
+        # the default without a signing key, has no bytes).
+        if not (isinstance(hit, (list, tuple)) and len(hit) == 3 and isinstance(hit[0], str)):
             return None
         body, status, content_type = hit
-        return current_app.response_class(body, status=status, content_type=content_type)
+        return current_app.response_class(b64decode(body), status=status, content_type=content_type)
 
     def store(cache: Cache, state: WalrusState, key: str, response: Response) -> None:
         if not _storable(response):
             return
         try:
-            cache.set(key, (response.get_data(), response.status_code, response.content_type), timeout)
+            entry = [b64encode(response.get_data()).decode("ascii"), response.status_code, response.content_type]
+            cache.set(key, entry, timeout)
         except RedisError as exc:
             state.limiter.report_error(exc, "a view cache write")
 

@@ -27,7 +27,7 @@ DEFAULTS: dict[str, Any] = {
     "WALRUS_KEY_PREFIX": "flask_walrus",
     "WALRUS_PREFIXES": [],
     "WALRUS_CACHE_DEFAULT_TIMEOUT": 300,
-    "WALRUS_CACHE_SERIALIZER": "pickle",
+    "WALRUS_CACHE_SERIALIZER": None,  # None: pickle when values are signed, else json
     "WALRUS_CACHE_SIGNING_KEY": None,  # None: the app's SECRET_KEY when set
     "WALRUS_RATELIMIT_ENABLED": True,
     "WALRUS_RATELIMIT_DEFAULT": None,
@@ -170,6 +170,16 @@ def read_settings(config: Mapping[str, Any], secret_key: Any = None) -> Settings
     if isinstance(trusted, bool) or not isinstance(trusted, int) or trusted < 0:
         raise ValueError(f"WALRUS_RATELIMIT_TRUSTED_PROXIES must be an int >= 0 (proxies appending to X-Forwarded-For), got {trusted!r}")
     signing_key = config.get("WALRUS_CACHE_SIGNING_KEY") or secret_key or None
+    serializer = config.get("WALRUS_CACHE_SERIALIZER")
+    if serializer is None:
+        # Unsigned pickles would run whatever anyone able to write to Redis planted there.
+        serializer = "pickle" if signing_key else "json"
+    elif serializer == "pickle" and not signing_key:
+        raise ValueError(
+            "WALRUS_CACHE_SERIALIZER='pickle' needs signed values: set SECRET_KEY or "
+            "WALRUS_CACHE_SIGNING_KEY (an unsigned pickle planted in Redis would run code when "
+            "read), or use WALRUS_CACHE_SERIALIZER='json'"
+        )
     enabled = config.get("WALRUS_RATELIMIT_ENABLED", True)
     if not isinstance(enabled, bool):
         raise TypeError(f"WALRUS_RATELIMIT_ENABLED must be True or False, got {enabled!r}")
@@ -179,7 +189,7 @@ def read_settings(config: Mapping[str, Any], secret_key: Any = None) -> Settings
         key_prefix=key_prefix,
         prefixes=tuple(prefixes),
         cache_default_timeout=_number(config, "WALRUS_CACHE_DEFAULT_TIMEOUT"),
-        cache_serializer=config.get("WALRUS_CACHE_SERIALIZER", "pickle"),
+        cache_serializer=serializer,
         cache_signing_key=signing_key,
         ratelimit_enabled=enabled,
         default_limits=parse_limits(config.get("WALRUS_RATELIMIT_DEFAULT"), "WALRUS_RATELIMIT_DEFAULT"),

@@ -591,3 +591,27 @@ def test_custom_serializer_writing_digit_text_round_trips(db: Database) -> None:
     cache.set("k", 1234)
     assert db.get("c:k") == b"\x001234"
     assert cache.get("k") == 1234
+
+
+def test_unsigned_pickle_warns_once_per_process() -> None:
+    # Run in a fresh interpreter: the warning is once per process, and this one may have
+    # built unsigned caches already. Building a Cache sends nothing, so no server is needed.
+    import subprocess
+    import sys
+
+    code = (
+        "import warnings\n"
+        "from walrus import Database\n"
+        "from walrus.cache import UnsignedPickleWarning\n"
+        "db = Database()\n"
+        "with warnings.catch_warnings(record=True) as seen:\n"
+        "    warnings.simplefilter('always')\n"
+        "    db.cache('signed', signing_key='k'); db.cache('json', serializer='json')\n"
+        "    assert seen == [], seen\n"
+        "    db.cache('a'); db.cache('b', serializer='PICKLE')\n"
+        "    assert [w.category for w in seen] == [UnsignedPickleWarning], seen\n"
+        "    assert 'signing_key' in str(seen[0].message)\n"
+        "print('ok')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert proc.stdout.strip() == "ok", proc.stderr

@@ -178,3 +178,29 @@ def test_bad_cached_arguments() -> None:
         w.cached(key_prefix=3)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="unless"):
         w.cached(unless=True)  # type: ignore[arg-type]
+
+
+def test_without_a_signing_key_the_cache_never_unpickles(make_app: Any, raw_client: Any) -> None:
+    import pickle
+
+    app, w = make_app()  # no SECRET_KEY, no WALRUS_CACHE_SIGNING_KEY
+    cache = w.state(app).cache
+    cache.set("k", {"a": [1, 2]})
+    assert cache.get("k") == {"a": [1, 2]}
+    assert raw_client.get("flask_walrus:cache:k") == b'{"a":[1,2]}'  # JSON, not a pickle
+
+    class Planted:
+        def __reduce__(self) -> Any:
+            return (pytest.fail, ("a planted pickle was executed",))
+
+    raw_client.set("flask_walrus:cache:evil", pickle.dumps(Planted()))
+    assert cache.get("evil") is None  # unreadable: a miss, never unpickled
+
+
+def test_pickle_without_a_signing_key_is_refused_at_init(make_app: Any, raw_client: Any) -> None:
+    with pytest.raises(ValueError, match="WALRUS_CACHE_SERIALIZER='pickle' needs signed values: set SECRET_KEY"):
+        make_app(WALRUS_CACHE_SERIALIZER="pickle")
+    app, w = make_app(WALRUS_CACHE_SERIALIZER="pickle", WALRUS_CACHE_SIGNING_KEY="k2")
+    w.state(app).cache.set("obj", {1, 2})
+    assert w.state(app).cache.get("obj") == {1, 2}
+    assert raw_client.dbsize() == 1

@@ -2,7 +2,7 @@
 
 The package (a wrapper of the reference C++ implementation) is optional: it is imported only
 when a tokenizer is created with ``metaphone=True``. Install it with
-``pip install "walrus-suite[search]"`` or ``pip install doublemetaphone``.
+``pip install doublemetaphone`` (or ``pip install ".[search]"`` in a checkout of the suite).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def load_double_metaphone() -> Callable[[str], tuple[str, str]]:
         except ImportError as exc:
             raise MissingDependencyError(
                 "metaphone=True needs the 'doublemetaphone' package: "
-                "pip install doublemetaphone (or walrus-suite[search])"
+                "pip install doublemetaphone (or pip install '.[search]' in a checkout of the walrus suite)"
             ) from exc
         _encoder = encoder
     return _encoder
