@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -24,9 +25,9 @@ def interpreter(version: str) -> str | None:
     if f"{sys.version_info.major}.{sys.version_info.minor}" == version:
         return base
     pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
-    for candidate in sorted(pyenv.glob(f"{version}.*/bin/python{version}"), reverse=True):
-        if candidate.exists():
-            return str(candidate)
+    found = [c for c in pyenv.glob(f"{version}.*/bin/python{version}") if c.exists()]
+    if found:  # newest patch release by number (3.10.13 after 3.10.9), not by spelling
+        return str(max(found, key=lambda c: [int(x) for x in re.findall(r"\d+", c.parts[-3])]))
     return shutil.which(f"python{version}")
 
 

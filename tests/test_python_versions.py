@@ -24,9 +24,21 @@ from pythons import ROOT, build_venv, interpreter
 
 VERSIONS = ("3.10", "3.12", "3.13")
 OLDEST = "3.10"
-# The floors of pyproject.toml's dependencies. kombu is pinned too: its newest releases ask for
-# redis-py 6.1 in their Redis transport (which the Celery worker tests use as broker).
-OLDEST_PINS = ["redis==5.0.*", "Django==4.2.*", "Flask==2.3.*", "celery==5.3.*", "kombu==5.3.*"]
+
+
+def _floors() -> dict[str, str]:
+    """``{"redis": "5.0", "Django": "4.2", ...}``: the ``>=`` floors pyproject.toml declares
+    for redis-py and the frameworks, so the oldest run follows when a floor moves."""
+    text = (ROOT / "pyproject.toml").read_text()
+    found = dict(re.findall(r'"(redis|Django|Flask|celery)>=(\d+\.\d+)', text))
+    assert set(found) == {"redis", "Django", "Flask", "celery"}, found
+    return found
+
+
+FLOORS = _floors()
+# kombu is pinned too: its newest releases ask for redis-py 6.1 in their Redis transport
+# (which the Celery worker tests use as broker).
+OLDEST_PINS = [*(f"{name}=={floor}.*" for name, floor in FLOORS.items()), "kombu==5.3.*"]
 INTEGRATIONS = ["tests/django", "tests/flask", "tests/celery",
                 "--ignore=tests/django/test_conformance.py"]  # that one builds its own venvs
 SUITES = {
@@ -77,8 +89,7 @@ def test_suites_on_other_python(version: str) -> None:
     installed = _versions(python)
     kind = "oldest" if version == OLDEST else "newest"
     if kind == "oldest":  # the floors really are what runs
-        assert [installed[n].split(".")[:2] for n in ("redis", "Django", "Flask", "celery")] == [
-            ["5", "0"], ["4", "2"], ["2", "3"], ["5", "3"]], installed
+        assert {n: ".".join(v.split(".")[:2]) for n, v in installed.items()} == FLOORS, installed
     else:
         assert int(installed["Django"].split(".")[0]) >= 6, installed
     # No WALRUS_TEST_REDIS_URL: the run starts its own servers, so the tests that change

@@ -15,12 +15,17 @@ app is ready; call ``install(site)`` for your own AdminSite and pass ``site=`` t
 ``register``). See ``django_walrus.admin.permissions`` for who may see what.
 """
 
-# sites re-exports them on every series; they moved to admin.exceptions only in Django 5.0.
-from django.contrib.admin.sites import AlreadyRegistered, NotRegistered
-
 from .options import WalrusModelAdmin
 from .permissions import create_permissions, perm_name
-from .registry import WalrusRegistry, install, register, registry_for, unregister
+from .registry import (
+    AlreadyRegistered,
+    NotRegistered,
+    WalrusRegistry,
+    install,
+    register,
+    registry_for,
+    unregister,
+)
 
 __all__ = [
     "AlreadyRegistered",
