@@ -238,8 +238,8 @@ def test_detail_shows_fields_ttl_and_containers(root: Client, raw: redis.Redis) 
     assert "Title 00" in page and "a0@example.com" in page
     assert "no expiry" in page
     assert "tests|article:id.1" in page
-    assert "tags (SetField, 2 items)" in page and "django" in page
-    assert "history (ListField, 2 items)" in page and "edited" in page
+    assert "Tags (SetField, 2 items)" in page and "django" in page  # labelled like the fields
+    assert "History (ListField, 2 items)" in page and "edited" in page
     raw.pexpire(article.get_hash_id(), 90_000)
     page = root.get(f"{LIST}{article._id}/").content.decode()
     assert "no expiry" not in page

@@ -204,7 +204,7 @@ def detail_view(page: _Page, slug: str, object_id: str) -> HttpResponse:
             items = [f"{_text(member)}: {score:g}" for member, score in content]
         else:
             items = [_text(m) for m in list(content)[:limit]]
-        previews.append({"name": name, "kind": type(introspect.field(model_admin.model, name)).__name__, "size": int(size), "items": items})
+        previews.append({"name": name, "label": introspect.label(model_admin.model, name), "kind": type(introspect.field(model_admin.model, name)).__name__, "size": int(size), "items": items})
     context = page.context(
         str(obj),
         model_admin,
