@@ -24,7 +24,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover
     from .model import RedisModel
 
-__all__ = ["Collection", "CollectionManager"]
+__all__ = ["Collection", "CollectionManager", "CollectionResults"]
+
+CollectionResults = list
 
 
 class Collection:

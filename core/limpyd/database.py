@@ -14,12 +14,16 @@ from walrus.cluster import CLUSTER_SCHEMES, parse_cluster_url
 from walrus.database import ClusterDatabase
 
 from .exceptions import ImplementationError
+from .scripts import script_dir
 from .utils import ENCODING, ENCODING_ERRORS, to_bytes
 
 if TYPE_CHECKING:  # pragma: no cover
     from .model import RedisModel
 
-__all__ = ["RedisDatabase"]
+__all__ = ["DEFAULT_CONNECTION_SETTINGS", "RedisDatabase"]
+
+DEFAULT_CONNECTION_SETTINGS: dict[str, Any] = {"host": "localhost", "port": 6379, "db": 0}
+"""The settings ``RedisDatabase()`` uses when given none (redis-limpyd's defaults)."""
 
 
 class _SurrogateSafePacker:
@@ -77,6 +81,16 @@ def _check_nodes(nodes: Any) -> list[tuple[str, int]]:
     return checked
 
 
+def _same_declaration(old: Any, new: Any) -> bool:
+    """True when two model classes come from the same ``class`` statement (same module,
+    qualified name and source line)."""
+    return (
+        old.__module__ == new.__module__
+        and old.__qualname__ == new.__qualname__
+        and getattr(old, "_creation_source", None) == getattr(new, "_creation_source", None)
+    )
+
+
 class RedisDatabase:
     """Where limpyd models live: redis-py connection settings plus a registry of models.
 
@@ -101,7 +115,7 @@ class RedisDatabase:
         self._lock = threading.Lock()
         self._models: dict[str, type[RedisModel]] = {}
         self.connection_settings: dict[str, Any] = {}
-        self.connect(**connection_settings)
+        self.connect(**(connection_settings or DEFAULT_CONNECTION_SETTINGS))
 
     # -- connection ---------------------------------------------------------------------
 
@@ -138,6 +152,10 @@ class RedisDatabase:
         """True when this database talks to a Redis Cluster (keys are then hash-tagged)."""
         return self._cluster_nodes is not None
 
+    def reset(self, **connection_settings: Any) -> None:
+        """redis-limpyd's name for :meth:`connect`: new settings, used from the next command."""
+        self.connect(**connection_settings)
+
     def connect(self, **connection_settings: Any) -> Database:
         """Replace the connection settings (``cluster_nodes=[(host, port), ...]`` for a
         cluster); the new client connects on first use."""
@@ -173,6 +191,7 @@ class RedisDatabase:
                     self._connection = self._cluster_connection(self._cluster_nodes)
                 elif self._connection is None:
                     connection = Database(
+                        script_dir=script_dir(),
                         decode_responses=True,
                         encoding=ENCODING,
                         encoding_errors=ENCODING_ERRORS,
@@ -186,6 +205,7 @@ class RedisDatabase:
     def _cluster_connection(self, nodes: list[tuple[str, int]]) -> Database:
         cluster = _LimpydClusterDatabase(
             startup_nodes=[ClusterNode(host, port) for host, port in nodes],
+            script_dir=script_dir(),
             decode_responses=True,
             encoding=ENCODING,
             encoding_errors=ENCODING_ERRORS,
@@ -224,6 +244,10 @@ class RedisDatabase:
         name = model._name
         with self._lock:
             existing = self._models.get(name)
+            if existing is not None and _same_declaration(existing, model):
+                # The same class statement run again (a module imported twice, a test
+                # re-declaring its models): the new class replaces the old one.
+                existing = None
             if existing is not None:
                 raise ImplementationError(
                     f"a model named {model.__name__!r} with namespace {model.namespace!r} is "

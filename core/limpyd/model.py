@@ -15,6 +15,7 @@ this module also re-exports the database and field classes.
 
 from __future__ import annotations
 
+import sys
 from typing import Any, ClassVar
 
 from .collection import Collection
@@ -33,6 +34,7 @@ from .fields import (
     StringField,
 )
 from .fields.base import NO_DEFAULT
+from .ops import create_instance_ops, delete_instance_ops
 from .scripting import create_instance, delete_instance
 from .scripting import hmset as _hmset_script
 from .utils import make_key
@@ -94,11 +96,16 @@ class RedisModel:
     _hashable_fields: ClassVar[list[str]] = []
     _pk_field_name: ClassVar[str] = "pk"
     _max_pk_hint: ClassVar[str] = ""
+    _creation_source: ClassVar[tuple[str, int]] = ("", 0)
 
     # -- class construction -------------------------------------------------------------
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        frame = sys._getframe(1)
+        while frame.f_back is not None and frame.f_code.co_name == "__init_subclass__":
+            frame = frame.f_back
+        cls._creation_source = (frame.f_code.co_filename, frame.f_lineno)
         cls.abstract = bool(cls.__dict__.get("abstract", False))
         merged: dict[str, RedisField] = {}
         for base in reversed(cls.__mro__[1:]):
@@ -223,6 +230,12 @@ class RedisModel:
         return [f for f in cls._redis_fields.values() if f.kind == "hash"]
 
     @classmethod
+    def _uses_ops(cls) -> bool:
+        """True when creations and deletions go through the ``limpyd_ops_*`` scripts (a field
+        has other indexes than the plain EqualIndex, or the model has a HashField)."""
+        return any(f._uses_ops or f.kind == "hashfield" for f in cls._redis_fields.values())
+
+    @classmethod
     def has_field(cls, field_name: str) -> bool:
         """True when ``field_name`` is a field of this model (``pk`` included)."""
         return field_name == "pk" or field_name in cls._redis_fields
@@ -336,10 +349,18 @@ class RedisModel:
                     hash_items.append((name, items[0]))
             else:
                 standalone.append((field, items))
-            if field.indexable:
+            if field.indexable and not cls._uses_ops():
                 for value in field._index_values(items):
                     entries[field.index_prefix + value] = field.unique
-        new_pk = create_instance(cls, pk, hash_items, standalone, list(entries.items()))
+        if cls._uses_ops():
+            indexed = [
+                (field, field._creation_entries(items))
+                for field, items in [*standalone, *((cls._redis_fields[n], [v]) for n, v in hash_items)]
+                if field.indexable
+            ]
+            new_pk = create_instance_ops(cls, pk, hash_items, standalone, indexed)
+        else:
+            new_pk = create_instance(cls, pk, hash_items, standalone, list(entries.items()))
         self._set_created_pk(new_pk)
 
     def _set_created_pk(self, pk: str) -> None:
@@ -474,6 +495,11 @@ class RedisModel:
                         "a pipeline or transaction"
                     )
                 return database.connection.hset(cls._hash_key(self.get_pk()), mapping=texts)
+            if any(cls._redis_fields[n]._uses_ops for n in texts):
+                for name, text in texts.items():
+                    bound: Any = self._bound_field(name)
+                    bound.hset(text)
+                return True
             _hmset_script(self, texts)
             return True
         finally:
@@ -496,7 +522,10 @@ class RedisModel:
             raise ImplementationError(
                 f"{cls.__name__}: instances cannot be deleted inside a pipeline"
             )
-        delete_instance(self)
+        if cls._uses_ops():
+            delete_instance_ops(self)
+        else:
+            delete_instance(self)
         self._cache_clear()
         self._deleted = True
 

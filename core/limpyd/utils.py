@@ -9,9 +9,10 @@ binary values reach Redis unchanged and read back as ``str`` that re-encode to t
 from __future__ import annotations
 
 import decimal
+import uuid
 from typing import Any
 
-__all__ = ["ENCODING", "ENCODING_ERRORS", "make_key", "normalize", "to_bytes"]
+__all__ = ["ENCODING", "ENCODING_ERRORS", "make_key", "normalize", "to_bytes", "unique_key"]
 
 ENCODING = "utf-8"
 ENCODING_ERRORS = "surrogateescape"
@@ -51,3 +52,13 @@ def normalize(value: Any, what: str = "value") -> str:
 def to_bytes(value: str) -> bytes:
     """The exact bytes Redis holds for a value read back from limpyd."""
     return value.encode(ENCODING, ENCODING_ERRORS)
+
+
+def unique_key(connection: Any, prefix: str | None = None) -> str:
+    """A key name (``<prefix>:<uuid4 hex>`` with a prefix) that does not exist on
+    ``connection`` at the time of the call. One round trip per attempt (EXISTS)."""
+    while True:
+        name = uuid.uuid4().hex
+        key = make_key(prefix, name) if prefix else name
+        if not connection.exists(key):
+            return key

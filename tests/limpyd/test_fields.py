@@ -32,7 +32,7 @@ README_COMMANDS = {
 
 
 # Public methods of every field that are not Redis commands.
-FIELD_HELPERS = {"index_key", "proxy_get", "proxy_set"}
+FIELD_HELPERS = {"index_key", "proxy_get", "proxy_set", "get_index", "get_default_indexes"}
 
 
 @pytest.mark.parametrize("cls", list(README_COMMANDS), ids=lambda c: c.__name__)

@@ -22,7 +22,7 @@ from ..exceptions import ImplementationError
 from ..fields.base import RedisField
 from ..utils import normalize
 
-__all__ = ["LimpydClusterPipeline", "LimpydPipeline", "PipelineDatabase"]
+__all__ = ["LimpydClusterPipeline", "LimpydPipeline", "PipelineDatabase", "_Pipeline"]
 
 
 class LimpydPipeline(Pipeline):
@@ -113,6 +113,10 @@ class LimpydClusterPipeline(ClusterPipeline):
             database = getattr(self, "_limpyd_database", None)
             if database is not None:
                 database._pop(self)
+
+
+# redis-limpyd 2.x's name for the pipeline class.
+_Pipeline = LimpydPipeline
 
 
 class PipelineDatabase(RedisDatabase):

@@ -7,11 +7,12 @@ same class.
 from __future__ import annotations
 
 from .base import RedisField
-from .multi import ListField, SetField, SortedSetField
+from .multi import HashField, ListField, SetField, SortedSetField
 from .single import AutoPKField, HashableField, InstanceHashField, PKField, StringField
 
 __all__ = [
     "AutoPKField",
+    "HashField",
     "HashableField",
     "InstanceHashField",
     "ListField",

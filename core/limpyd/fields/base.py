@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..exceptions import ImplementationError
+from ..indexes import BaseIndex, EqualIndex, check_index_classes, is_plain
+from ..ops import write_ops
 from ..scripting import write_field
 from ..utils import make_key, normalize
 
@@ -66,6 +68,7 @@ class RedisField:
         unique: bool = False,
         cacheable: bool = True,
         lockable: bool = True,
+        indexes: Any = None,
     ) -> None:
         if unique and default is not NO_DEFAULT:
             raise ImplementationError('Cannot set "default" and "unique" together!')
@@ -73,6 +76,14 @@ class RedisField:
         self.indexable = bool(indexable or unique)
         self.unique = bool(unique)
         self.cacheable = bool(cacheable)
+        if indexes is not None:
+            if not self.indexable:
+                raise ImplementationError(
+                    "indexes can only be given to an indexable field (indexable=True)"
+                )
+            indexes = check_index_classes("field", indexes)
+        self._index_classes: list[type[BaseIndex]] | None = indexes
+        self._index_objects: list[BaseIndex] | None = None
         self.lockable = lockable  # accepted for redis-limpyd compatibility; writes are atomic
         self._creation_order = next(_creation_counter)
         if default is not NO_DEFAULT:
@@ -99,6 +110,7 @@ class RedisField:
         clone.name = name
         clone._model = model
         clone._instance = None
+        clone._index_objects = None
         return clone
 
     def _bind(self, instance: RedisModel) -> RedisField:
@@ -116,6 +128,67 @@ class RedisField:
     def __repr__(self) -> str:
         model = self._model.__name__ if self._model is not None else "?"
         return f"<{type(self).__name__} {model}.{self.name}>"
+
+    # -- indexes ------------------------------------------------------------------------
+
+    # index classes used when neither the field nor its model or database name some
+    default_indexes: ClassVar[list[type[BaseIndex]] | None] = None
+
+    def get_default_indexes(self) -> list[type[BaseIndex]]:
+        """The index classes of an indexable field declared without ``indexes``: the field
+        class' ``default_indexes``, else the model's, else the database's, else EqualIndex."""
+        for owner in (self, self._model, getattr(self._model, "database", None)):
+            found = getattr(owner, "default_indexes", None) if owner is not None else None
+            if found:
+                return list(found)
+        return [EqualIndex]
+
+    @property
+    def _indexes(self) -> list[BaseIndex]:
+        """The index objects of this field (empty when not indexable)."""
+        model = self._model
+        if model is None or not self.indexable:
+            return []
+        declared = model._redis_fields.get(self.name, self)
+        if declared._index_objects is None:
+            classes = declared._index_classes or declared.get_default_indexes()
+            declared._index_objects = [cls(declared) for cls in classes]
+        return declared._index_objects
+
+    def get_index(
+        self, index_class: Any = None, key: Any = None, prefix: Any = None
+    ) -> BaseIndex:
+        """The only index of this field matching the given class, key and prefix
+        (``ValueError`` when none or several match)."""
+        if not self.indexable:
+            raise ImplementationError(f"Field {self._what()} is not indexable")
+        found = [
+            index
+            for index in self._indexes
+            if (index_class is None or isinstance(index, index_class))
+            and (key is None or index.key == key)
+            and (prefix is None or index.prefix == prefix)
+        ]
+        if len(found) != 1:
+            raise ValueError(
+                f"{len(found)} indexes of {self._what()} match class={index_class}, key={key}, "
+                f"prefix={prefix}: expected exactly one"
+            )
+        return found[0]
+
+    @property
+    def _uses_ops(self) -> bool:
+        """True when index maintenance is computed by the client (``limpyd_ops_*`` scripts):
+        anything but the plain EqualIndex, and every indexable HashField."""
+        return self.indexable and (self.kind == "hashfield" or not is_plain(self._indexes))
+
+    def _index_args(self, entry: str) -> tuple[str, ...]:
+        """The index arguments of one stored entry (``(value,)``; HashField: ``(key, value)``)."""
+        return (entry,)
+
+    def _creation_entries(self, items: list[str]) -> list[str]:
+        """Indexed entries of the items stored at creation."""
+        return self._index_values(items)
 
     # -- keys ---------------------------------------------------------------------------
 
@@ -247,6 +320,8 @@ class RedisField:
             create = not instance._has_pk()
             if create:
                 instance._require_auto_pk()
+            if self._uses_ops or (create and model._uses_ops()):
+                return conv(write_ops(self, command, raw_args, create=create))
             return conv(write_field(self, command, raw_args, hints, create=create))
         finally:
             instance._cache_clear(self.name)

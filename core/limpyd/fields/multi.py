@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._args import as_bool, as_float, as_int, as_ok, int_arg, pairs, score_arg
+from ..exceptions import ImplementationError
+from ..utils import ENCODING, ENCODING_ERRORS
+from ._args import as_bool, as_float, as_int, as_ok, float_arg, int_arg, pairs, score_arg
 from .base import RedisField
 
-__all__ = ["ListField", "SetField", "SortedSetField"]
+__all__ = ["HashField", "ListField", "SetField", "SortedSetField"]
 
 
 def _as_list(reply: Any) -> Any:
@@ -361,3 +363,142 @@ class SortedSetField(_MultiValuesField):
 
     def proxy_set(self, value: Any) -> Any:
         return self.zadd(value)
+
+
+class HashField(RedisField):
+    """A Redis hash at ``<namespace>:<model>:<pk>:<field>`` (redis-limpyd 2.x): many
+    ``key -> value`` entries in one field.
+
+    Getters: hget, hgetall, hmget, hkeys, hvals, hlen, hexists, hstrlen. Modifiers: hset,
+    hsetnx, hmset, hdel, hincrby, hincrbyfloat (and delete). When indexable, each entry is
+    indexed by key and value (``collection(<field>__<key>=<value>)``); ``unique`` is refused.
+    """
+
+    kind = "hashfield"
+    proxy_setter = "hmset"
+    available_getters = (
+        "hget", "hgetall", "hmget", "hkeys", "hvals", "hlen", "hexists", "hstrlen",
+    )  # fmt: skip
+    available_modifiers = (
+        "delete", "hdel", "hmset", "hsetnx", "hset", "hincrby", "hincrbyfloat",
+    )  # fmt: skip
+
+    def __init__(self, **kwargs: Any) -> None:
+        if kwargs.get("unique"):
+            raise ImplementationError("HashField cannot be unique")
+        super().__init__(**kwargs)
+
+    def _creation_items(self, value: Any) -> list[str]:
+        if not isinstance(value, dict):
+            raise TypeError(f"{self._what()}: expected a dict of key -> value, got {value!r}")
+        items: list[str] = []
+        for key, item in value.items():
+            items += [self._normalize_value(key), self._normalize_value(item)]
+        return items
+
+    def _creation_entries(self, items: list[str]) -> list[str]:
+        return list(dict.fromkeys(f"{len(k.encode(ENCODING, ENCODING_ERRORS))}:{k}{v}"
+                                  for k, v in zip(items[0::2], items[1::2], strict=True)))
+
+    def _index_args(self, entry: str) -> tuple[str, ...]:
+        size, _, rest = entry.partition(":")
+        raw = rest.encode(ENCODING, ENCODING_ERRORS)
+        cut = int(size)
+        return (
+            raw[:cut].decode(ENCODING, ENCODING_ERRORS),
+            raw[cut:].decode(ENCODING, ENCODING_ERRORS),
+        )
+
+    # -- getters --
+
+    def hget(self, key: Any) -> str | None:
+        """HGET: the value of ``key``, or None."""
+        k = self._normalize_value(key)
+        return self._read("hget", lambda c, rk: c.hget(rk, k), (k,))
+
+    def hmget(self, *keys: Any) -> list[Any]:
+        """HMGET: the values of ``keys`` (None for missing ones)."""
+        if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
+            keys = tuple(keys[0])
+        ks = [self._normalize_value(k) for k in keys]
+        return self._read(
+            "hmget", lambda c, rk: c.hmget(rk, ks), tuple(ks), [None] * len(ks), list
+        )
+
+    def hgetall(self) -> dict[str, str]:
+        """HGETALL: every entry, as a dict."""
+        return self._read("hgetall", lambda c, rk: c.hgetall(rk), empty={}, post=dict)
+
+    def hkeys(self) -> list[str]:
+        """HKEYS: every key."""
+        return self._read("hkeys", lambda c, rk: c.hkeys(rk), empty=[], post=list)
+
+    def hvals(self) -> list[str]:
+        """HVALS: every value."""
+        return self._read("hvals", lambda c, rk: c.hvals(rk), empty=[], post=list)
+
+    def hlen(self) -> int:
+        """HLEN: the number of entries."""
+        return self._read("hlen", lambda c, rk: c.hlen(rk), empty=0)
+
+    def hexists(self, key: Any) -> bool:
+        """HEXISTS: True when ``key`` has a value."""
+        k = self._normalize_value(key)
+        return self._read("hexists", lambda c, rk: c.hexists(rk, k), (k,), False, as_bool)
+
+    def hstrlen(self, key: Any) -> int:
+        """HSTRLEN: the length of the value of ``key``."""
+        k = self._normalize_value(key)
+        return self._read("hstrlen", lambda c, rk: c.hstrlen(rk, k), (k,), 0)
+
+    # -- modifiers --
+
+    def hset(self, key: Any, value: Any) -> int:
+        """HSET: store ``value`` at ``key``; 1 when the key is new."""
+        k, v = self._normalize_value(key), self._normalize_value(value)
+        return self._modify("HSET", [k, v], lambda c, rk: c.hset(rk, k, v), as_int)
+
+    def hsetnx(self, key: Any, value: Any) -> int:
+        """HSETNX: store ``value`` at ``key`` only when it has none; 1 when stored."""
+        k, v = self._normalize_value(key), self._normalize_value(value)
+        return self._modify("HSETNX", [k, v], lambda c, rk: c.hsetnx(rk, k, v), as_int)
+
+    def hmset(self, *args: Any, **kwargs: Any) -> bool:
+        """Store several entries: ``hmset({key: value})`` or ``hmset(key=value, ...)``."""
+        mapping: dict[Any, Any] = {}
+        for arg in args:
+            if not isinstance(arg, dict):
+                raise TypeError(f"{self._what()}.hmset: expected a dict, got {arg!r}")
+            mapping.update(arg)
+        mapping.update(kwargs)
+        if not mapping:
+            raise TypeError(f"{self._what()}.hmset() needs at least one key=value")
+        items = self._creation_items(mapping)
+        pairs = dict(zip(items[0::2], items[1::2], strict=True))
+        self._modify("HSET", items, lambda c, rk: c.hset(rk, mapping=pairs), as_int)
+        return True
+
+    def hdel(self, *keys: Any) -> int:
+        """HDEL: remove ``keys``; returns how many existed."""
+        ks = [self._normalize_value(k) for k in keys]
+        if not ks:
+            raise TypeError(f"{self._what()}.hdel() needs at least one key")
+        return self._modify("HDEL", ks, lambda c, rk: c.hdel(rk, *ks), as_int)
+
+    def hincrby(self, key: Any, amount: int = 1) -> int:
+        """HINCRBY: add ``amount`` to the value of ``key``; returns the new value."""
+        k, a = self._normalize_value(key), int_arg(amount, "hincrby amount")
+        return self._modify("HINCRBY", [k, a], lambda c, rk: c.hincrby(rk, k, a), as_int)
+
+    def hincrbyfloat(self, key: Any, amount: float = 1.0) -> float:
+        """HINCRBYFLOAT: add ``amount`` to the value of ``key``; returns the new value."""
+        k, a = self._normalize_value(key), float_arg(amount, "hincrbyfloat amount")
+        return self._modify(
+            "HINCRBYFLOAT", [k, a], lambda c, rk: c.hincrbyfloat(rk, k, float(a)), as_float
+        )
+
+    def proxy_get(self) -> Any:
+        return self.hgetall()
+
+    def proxy_set(self, value: Any) -> Any:
+        return self.hmset(value)

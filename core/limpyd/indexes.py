@@ -1,0 +1,325 @@
+"""Indexes of limpyd fields (redis-limpyd 2.x): how a field's values are found by collections.
+
+A field declared ``indexable=True`` gets the indexes of ``indexes=[...]`` (classes), else the
+``default_indexes`` of its field class, model or database, else ``[EqualIndex]``.
+
+* :class:`EqualIndex`: one set of pks per value, ``<model>:<field>[:<hash key>][:<prefix>]
+  [:<key>]:<value>``; filters ``field=v`` / ``field__eq=v``.
+* :class:`TextRangeIndex`: one sorted set per field, ``...:text-range``, members
+  ``<value>:TEXT-RANGE-SEPARATOR:<pk>`` (score 0); filters ``eq``, ``gt``, ``gte``, ``lt``,
+  ``lte``, ``startswith`` (byte-wise comparisons).
+* :class:`NumberRangeIndex`: one sorted set per field, ``...:number-range``, member pk,
+  score the value as a float; filters ``eq``, ``gt``, ``gte``, ``lt``, ``lte``.
+
+``Index.configure(prefix=..., transform=..., handle_uniqueness=..., key=..., name=...)`` makes
+a configured subclass: ``prefix`` adds a key part and a filter suffix (``name__prefix=v``,
+``name__prefix__gt=v``); ``transform`` (``f(value)`` or ``f(index, value)``) changes the
+value before it is stored and before it is looked for.
+
+Index maintenance is done by limpyd's write scripts, in the same atomic script as the write
+itself; the index classes only describe the operations (sets and sorted sets to update, unique
+checks) and the filters (what the filter script reads).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from .exceptions import ImplementationError
+from .utils import make_key, normalize
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .fields.base import RedisField
+    from .model import RedisModel
+
+__all__ = ["BaseIndex", "BaseRangeIndex", "EqualIndex", "NumberRangeIndex", "TextRangeIndex"]
+
+# An operation sent to the write scripts: (name, key, a, b); see limpyd_ops_write.lua.
+Op = tuple[str, str, str, str]
+# A filter source for limpyd_ops_filter.lua: (key, kind, a, b, c).
+Source = tuple[str, str, str, str, str]
+
+_CONFIGURABLE = ("prefix", "transform", "handle_uniqueness", "key")
+
+
+class BaseIndex:
+    """Base of limpyd indexes; subclasses describe their keys, operations and filters."""
+
+    handled_suffixes: ClassVar[frozenset[str | None]] = frozenset()
+    handle_uniqueness: ClassVar[bool] = True
+    prefix: ClassVar[str | None] = None
+    transform: ClassVar[Any] = None
+    key: ClassVar[str | None] = None
+    configurable_attrs: ClassVar[tuple[str, ...]] = _CONFIGURABLE
+
+    def __init__(self, field: RedisField) -> None:
+        self.field = field
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} on {self.field!r}>"
+
+    @classmethod
+    def configure(cls, **kwargs: Any) -> type[BaseIndex]:
+        """A subclass with the given ``prefix``, ``transform``, ``handle_uniqueness``, ``key``
+        (and class ``name``); unknown arguments raise ``TypeError``."""
+        name = kwargs.pop("name", None) or cls.__name__
+        unknown = set(kwargs) - set(cls.configurable_attrs)
+        if unknown:
+            raise TypeError(f"{cls.__name__}.configure: unknown arguments {sorted(unknown)}")
+        attrs: dict[str, Any] = {}
+        for attr, value in kwargs.items():
+            if attr == "transform" and value is not None:
+                if not callable(value):
+                    raise TypeError("transform must be callable")
+                value = staticmethod(value)
+            elif attr in ("prefix", "key") and value is not None and not isinstance(value, str):
+                raise TypeError(f"{attr} must be a str")
+            attrs[attr] = value
+        return type(str(name), (cls,), attrs)
+
+    # -- shortcuts --------------------------------------------------------------------
+
+    @property
+    def model(self) -> type[RedisModel]:
+        model = self.field._model
+        assert model is not None
+        return model
+
+    @property
+    def connection(self) -> Any:
+        return self.model.database.connection
+
+    # -- values and suffixes ----------------------------------------------------------
+
+    @classmethod
+    def remove_prefix(cls, suffix: str | None) -> tuple[bool, str | None]:
+        """``(matches, rest)``: whether ``suffix`` starts with this index's prefix, and what
+        follows it."""
+        if not cls.prefix:
+            return True, suffix
+        if suffix == cls.prefix:
+            return True, None
+        if suffix and suffix.startswith(cls.prefix + "__"):
+            return True, suffix[len(cls.prefix) + 2 :]
+        return False, None
+
+    def can_handle_suffix(self, suffix: str | None) -> bool:
+        """True when a filter ``<field>__<suffix>`` is answered by this index."""
+        matches, rest = self.remove_prefix(suffix)
+        return matches and rest in self.handled_suffixes
+
+    def transform_value(self, value: Any) -> Any:
+        transform = None
+        for klass in type(self).__mro__:
+            if "transform" in klass.__dict__:
+                transform = klass.__dict__["transform"]
+                break
+        if transform is None:
+            return value
+        func: Callable[..., Any] = (
+            transform.__func__ if isinstance(transform, staticmethod) else transform
+        )
+        try:
+            count = len(inspect.signature(func).parameters)
+        except (TypeError, ValueError):  # pragma: no cover - builtins
+            count = 1
+        return func(self, value) if count >= 2 else func(value)
+
+    def normalize_value(self, value: Any, transform: bool = True) -> Any:
+        """The text stored for ``value`` (after ``transform``)."""
+        if transform:
+            value = self.transform_value(value)
+        return normalize(value, f"{self.field._what()} (index value)")
+
+    def _key_parts(self, args: tuple[Any, ...]) -> list[Any]:
+        parts: list[Any] = [self.model._key_prefix(), self.field.name, *args]
+        if self.prefix:
+            parts.append(self.prefix)
+        if self.key:
+            parts.append(self.key)
+        return parts
+
+    # -- what subclasses describe ------------------------------------------------------
+
+    def get_storage_key(self, *args: Any) -> str:
+        raise NotImplementedError
+
+    def store_ops(self, pk: str, *args: Any) -> list[Op]:
+        """Operations indexing ``pk`` for ``args`` (``(value,)`` or ``(hash key, value)``)."""
+        raise NotImplementedError
+
+    def unstore_ops(self, pk: str, *args: Any) -> list[Op]:
+        raise NotImplementedError
+
+    def unique_ops(self, pk: str, *args: Any) -> list[Op]:
+        """Checks run before storing: no other pk may hold the value."""
+        return []
+
+    def filter_source(self, suffix: str | None, *args: Any) -> Source:
+        raise NotImplementedError
+
+    def get_filtered_keys(self, suffix: str | None, *args: Any, **kwargs: Any) -> list[Any]:
+        """``[(key, key_type, is_tmp)]`` holding the pks matching the filter (a temporary set,
+        filled on the server by one script, for range filters)."""
+        source = self.filter_source(suffix, *args)
+        if source[1] == "set":
+            return [(source[0], "set", False)]
+        tmp = self.model._temp_key()
+        self.model.database.run_script(
+            "limpyd_ops_filter", [tmp, source[0]], [300, *source[1:]]
+        )
+        return [(tmp, "set", True)]
+
+    def check_uniqueness(self, pk: str, *args: Any) -> None:
+        """Raise ``UniquenessError`` when another instance holds ``args`` (one round trip)."""
+        from .exceptions import UniquenessError
+
+        for _op, key, a, _b in self.unique_ops(pk, *args):
+            other = _taken(self.model, _op, key, a, pk)
+            if other is not None:
+                raise UniquenessError(f"Key {key} already exists (for instance {other})")
+
+
+def _taken(model: type[RedisModel], op: str, key: str, a: str, pk: str) -> str | None:
+    connection: Any = model.database.direct_connection
+    members: list[Any]
+    if op == "uset":
+        members = list(connection.srandmember(key, 2))
+    elif op == "uzscore":
+        members = list(connection.zrangebyscore(key, a, a, 0, 2))
+    else:
+        found = connection.zrangebylex(key, "[" + a, "+", 0, 2)
+        members = [m[len(a) :] for m in found if m.startswith(a)]
+    for member in members:
+        if member != pk:
+            return str(member)
+    return None
+
+
+class EqualIndex(BaseIndex):
+    """One set of pks per (transformed) value: filters ``field=v`` and ``field__eq=v``."""
+
+    handled_suffixes = frozenset({None, "eq"})
+
+    def get_storage_key(self, *args: Any, **kwargs: Any) -> str:
+        *parts, value = args
+        text = self.normalize_value(value, kwargs.get("transform_value", True))
+        return make_key(*self._key_parts(tuple(parts)), text)
+
+    def store_ops(self, pk: str, *args: Any) -> list[Op]:
+        return [("sadd", self.get_storage_key(*args), pk, "")]
+
+    def unstore_ops(self, pk: str, *args: Any) -> list[Op]:
+        return [("srem", self.get_storage_key(*args), pk, "")]
+
+    def unique_ops(self, pk: str, *args: Any) -> list[Op]:
+        return [("uset", self.get_storage_key(*args), "", "")]
+
+    def filter_source(self, suffix: str | None, *args: Any) -> Source:
+        return (self.get_storage_key(*args), "set", "", "", "")
+
+
+class BaseRangeIndex(BaseIndex):
+    """One sorted set per field (``...:<key>``) answering range filters."""
+
+    handled_suffixes = frozenset({None, "eq", "gt", "gte", "lt", "lte"})
+
+    def get_storage_key(self, *args: Any) -> str:
+        return make_key(*self._key_parts(tuple(args[:-1])))
+
+    def _member(self, pk: str, value: Any) -> tuple[str, str]:
+        raise NotImplementedError
+
+    def store_ops(self, pk: str, *args: Any) -> list[Op]:
+        member, score = self._member(pk, args[-1])
+        return [("zadd", self.get_storage_key(*args), score, member)]
+
+    def unstore_ops(self, pk: str, *args: Any) -> list[Op]:
+        member, _ = self._member(pk, args[-1])
+        return [("zrem", self.get_storage_key(*args), member, "")]
+
+
+class TextRangeIndex(BaseRangeIndex):
+    """Values in one sorted set, ordered byte-wise: ``eq``, ``gt``, ``gte``, ``lt``, ``lte``,
+    ``startswith`` filters."""
+
+    key = "text-range"
+    separator: ClassVar[str] = ":TEXT-RANGE-SEPARATOR:"
+    handled_suffixes = frozenset({None, "eq", "gt", "gte", "lt", "lte", "startswith"})
+
+    def _member(self, pk: str, value: Any) -> tuple[str, str]:
+        return self.normalize_value(value) + self.separator + pk, "0"
+
+    def unique_ops(self, pk: str, *args: Any) -> list[Op]:
+        prefix = self.normalize_value(args[-1]) + self.separator
+        return [("uzlex", self.get_storage_key(*args), prefix, "")]
+
+    def filter_source(self, suffix: str | None, *args: Any) -> Source:
+        _, rest = self.remove_prefix(suffix)
+        value = self.normalize_value(args[-1])
+        return (self.get_storage_key(*args), "zlex", rest or "eq", value, self.separator)
+
+
+class NumberRangeIndex(BaseRangeIndex):
+    """Pks scored by the value as a number: ``eq``, ``gt``, ``gte``, ``lt``, ``lte`` filters.
+
+    Values that are not numbers are indexed as 0 (``raise_if_not_float = True`` refuses them
+    with ``ValueError`` instead, before anything is written).
+    """
+
+    key = "number-range"
+    raise_if_not_float: ClassVar[bool] = False
+    configurable_attrs = (*_CONFIGURABLE, "raise_if_not_float")
+
+    def normalize_value(self, value: Any, transform: bool = True) -> Any:
+        if transform:
+            value = self.transform_value(value)
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            if self.raise_if_not_float:
+                raise ValueError(
+                    f"Invalid value {value!r} for field {self.field._what()}: expected a number"
+                ) from None
+            return 0.0
+
+    def _member(self, pk: str, value: Any) -> tuple[str, str]:
+        return pk, repr(self.normalize_value(value))
+
+    def unique_ops(self, pk: str, *args: Any) -> list[Op]:
+        score = repr(self.normalize_value(args[-1]))
+        return [("uzscore", self.get_storage_key(*args), score, "")]
+
+    def filter_source(self, suffix: str | None, *args: Any) -> Source:
+        _, rest = self.remove_prefix(suffix)
+        value = repr(self.normalize_value(args[-1]))
+        low, high = "-inf", "+inf"
+        if rest in (None, "eq"):
+            low = high = value
+        elif rest == "gt":
+            low = "(" + value
+        elif rest == "gte":
+            low = value
+        elif rest == "lt":
+            high = "(" + value
+        elif rest == "lte":
+            high = value
+        return (self.get_storage_key(*args), "zscore", low, high, "")
+
+
+def is_plain(indexes: list[BaseIndex]) -> bool:
+    """True for the default ``[EqualIndex]`` without configuration: its keys are
+    ``<index prefix><value>``, maintained by the walrus ``limpyd_*`` scripts."""
+    if len(indexes) != 1 or type(indexes[0]) is not EqualIndex:
+        return False
+    return True
+
+
+def check_index_classes(what: str, indexes: Any) -> list[type[BaseIndex]]:
+    if not isinstance(indexes, (list, tuple)) or not all(
+        isinstance(i, type) and issubclass(i, BaseIndex) for i in indexes
+    ):
+        raise ImplementationError(f"{what}: indexes must be a list of index classes")
+    return list(indexes)

@@ -1,0 +1,196 @@
+"""Client side of the ``limpyd_ops_*`` scripts (``core/limpyd/scripts``): writes, creations and
+deletions of models whose index entries are computed in Python (range indexes, configured
+indexes, HashField entries).
+
+Each call is atomic (one script). Writes and deletions take two round trips: the first run
+reports the entries the field holds before and after the command (and changes nothing); the
+client computes the index operations and the second run applies everything, provided the
+entries did not change in between (else it reports them again and the client retries).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from redis.exceptions import ResponseError
+
+from .exceptions import DoesNotExist, LimpydException, UniquenessError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .fields.base import RedisField
+    from .indexes import Op
+    from .model import RedisModel
+
+__all__ = ["create_instance_ops", "delete_instance_ops", "index_ops", "write_ops"]
+
+MAX_ATTEMPTS = 500
+
+
+def index_ops(
+    field: RedisField, pk: str, removed: Iterable[str], added: Iterable[str]
+) -> list[Op]:
+    """The operations moving ``pk`` from the ``removed`` entries to the ``added`` ones in
+    every index of ``field`` (unique checks first when the field is unique)."""
+    removed, added = list(removed), list(added)
+    ops: list[Op] = []
+    for index in field._indexes:
+        for entry in removed:
+            ops += index.unstore_ops(pk, *field._index_args(entry))
+        if field.unique and index.handle_uniqueness:
+            for entry in added:
+                ops += index.unique_ops(pk, *field._index_args(entry))
+        for entry in added:
+            ops += index.store_ops(pk, *field._index_args(entry))
+    return ops
+
+
+def _encode_ops(ops: Sequence[Op], keys: list[str], base: int) -> list[Any]:
+    """Flatten ``ops`` for a script; their keys are appended to ``keys`` (numbered from 1
+    after the first ``base`` keys)."""
+    positions: dict[str, int] = {}
+    args: list[Any] = [len(ops)]
+    for name, key, a, b in ops:
+        if key not in positions:
+            keys.append(key)
+            positions[key] = len(keys) - base
+        args += [name, positions[key], a, b]
+    return args
+
+
+def _unique_error(key: str, other: str) -> UniquenessError:
+    return UniquenessError(f"Key {key} already exists (for instance {other})")
+
+
+def write_ops(
+    field: RedisField, command: str, raw_args: Sequence[Any], create: bool = False
+) -> Any:
+    """Run ``command`` on ``field`` with its index operations (``limpyd_ops_write``)."""
+    model, instance = field._model, field._instance
+    assert model is not None and instance is not None
+    collection = model._collection_key()
+    expected: tuple[list[str], list[str]] | None = None
+    for _ in range(MAX_ATTEMPTS):
+        if create:
+            counter_value = model._max_pk_hint
+            pk, mode, counter = str(int(counter_value or 0) + 1), "auto", model._max_pk_key()
+        else:
+            counter_value, pk, mode, counter = "", instance.get_pk(), "", collection
+        keys = [collection, counter, field._key_for(pk)]
+        if not field.indexable:
+            check: list[Any] = ["2", 0, 0, 0]
+        elif expected is None:
+            check = ["0", 0, 0, 0]
+        else:
+            before, after = expected
+            ops = index_ops(
+                field, pk, [e for e in before if e not in after], [e for e in after if e not in before]
+            )
+            check = ["1", len(before), *before, len(after), *after, *_encode_ops(ops, keys, 3)]
+        hfield = field.name if field.kind == "hash" else ""
+        args = [pk, mode, counter_value, field.kind, hfield, *check, command, *raw_args]
+        reply = model.database.run_script("limpyd_ops_write", keys, args)
+        if reply[0] == 1:
+            if create:
+                model._max_pk_hint = pk
+                instance._set_created_pk(pk)
+            return reply[1]
+        reason = reply[1]
+        if reason == "values":
+            count = int(reply[2])
+            expected = (list(reply[3 : 3 + count]), list(reply[3 + count :]))
+        elif reason == "retry":
+            model._max_pk_hint = reply[2] or ""
+        elif reason == "missing":
+            raise DoesNotExist(f"No {model.__name__} found with pk {pk}")
+        elif reason == "pk":
+            raise UniquenessError(f"PKField {pk} already exists for model {model.__name__}")
+        elif reason == "unique":
+            raise _unique_error(reply[2], reply[3])
+        else:
+            raise ResponseError(reply[2])
+    raise LimpydException(f"{command} on {field._what()}: gave up after {MAX_ATTEMPTS} attempts")
+
+
+def create_instance_ops(
+    model: type[RedisModel],
+    pk: str | None,
+    hash_items: Sequence[tuple[str, str]],
+    standalone: Sequence[tuple[RedisField, list[str]]],
+    indexed: Sequence[tuple[RedisField, list[str]]],
+) -> str:
+    """Create an instance (``limpyd_ops_create``); ``indexed`` lists each indexable field
+    with the entries it is created with. One round trip (+1 per counter move)."""
+    collection = model._collection_key()
+    for _ in range(MAX_ATTEMPTS):
+        if pk is None:
+            counter_value = model._max_pk_hint
+            new_pk, mode, counter = str(int(counter_value or 0) + 1), "auto", model._max_pk_key()
+        else:
+            counter_value, new_pk, mode, counter = "", pk, "given", collection
+        ops: list[Op] = []
+        for field, entries in indexed:
+            ops += index_ops(field, new_pk, [], entries)
+        keys = [collection, counter, model._hash_key(new_pk)]
+        keys += [field._key_for(new_pk) for field, _ in standalone]
+        args: list[Any] = [mode, new_pk, counter_value, len(standalone), len(hash_items)]
+        for name, value in hash_items:
+            args += [name, value]
+        for field, items in standalone:
+            args += [field.kind, len(items), *items]
+        args += _encode_ops(ops, keys, 3 + len(standalone))
+        reply = model.database.run_script("limpyd_ops_create", keys, args)
+        if reply[0] == 1:
+            if mode == "auto":
+                model._max_pk_hint = new_pk
+            return str(reply[1])
+        if reply[1] == "retry":
+            model._max_pk_hint = reply[2] or ""
+            continue
+        if reply[1] == "pk":
+            raise UniquenessError(f"PKField {new_pk} already exists for model {model.__name__}")
+        raise _unique_error(reply[2], reply[3])
+    raise LimpydException(f"creating a {model.__name__}: gave up after {MAX_ATTEMPTS} attempts")
+
+
+def delete_instance_ops(instance: RedisModel) -> None:
+    """Delete an instance and its index entries (``limpyd_ops_delete``): two round trips."""
+    model = type(instance)
+    pk = instance.get_pk()
+    standalone = model._standalone_fields()
+    sources: list[tuple[RedisField, int]] = []
+    for position, field in enumerate(standalone, 1):
+        if field.indexable:
+            sources.append((field, position))
+    for field in model._hash_fields():
+        if field.indexable:
+            sources.append((field, 0))
+    head: list[Any] = [pk, len(standalone)]
+    described: list[Any] = [len(sources)]
+    for field, position in sources:
+        described += [position, field.kind, field.name if field.kind == "hash" else ""]
+    expected: list[list[str]] | None = None
+    for _ in range(MAX_ATTEMPTS):
+        keys = [model._collection_key(), model._hash_key(pk)]
+        keys += [field._key_for(pk) for field in standalone]
+        if expected is None:
+            args = [*head, "0", *described]
+        else:
+            check: list[Any] = []
+            ops: list[Op] = []
+            for (field, _), entries in zip(sources, expected, strict=True):
+                check += [len(entries), *entries]
+                ops += index_ops(field, pk, entries, [])
+            args = [*head, "1", *described, *check, *_encode_ops(ops, keys, 2 + len(standalone))]
+        reply = model.database.run_script("limpyd_ops_delete", keys, args)
+        if reply[0] == 1:
+            return
+        if reply[1] == "missing":
+            raise DoesNotExist(f"No {model.__name__} found with pk {pk}")
+        flat = list(reply[2:])
+        expected = []
+        while flat:
+            count = int(flat[0])
+            expected.append(flat[1 : 1 + count])
+            flat = flat[1 + count :]
+    raise LimpydException(f"deleting a {model.__name__}: gave up after {MAX_ATTEMPTS} attempts")

@@ -1,0 +1,167 @@
+-- limpyd: run one modifier command on one field whose indexes are computed by the client
+-- (range indexes, transformed values, HashField entries), atomically.
+-- Two phases: without expectations (ARGV[6] = "0") the script runs the command, reads the
+-- field's indexed entries before and after, undoes everything and returns them; the client
+-- computes the index operations and calls again with those entries as expectations. The
+-- second call applies the command and the operations only if the entries are still the same.
+-- KEYS[1]: the model's pk collection set; KEYS[2]: the auto-pk counter in "auto" mode (else the
+--   collection again); KEYS[3]: the field's key; KEYS[4 ..]: index keys named by operations
+-- ARGV[1]: pk; ARGV[2]: "" (existing instance) or "auto" (this write creates it; ARGV[3] is
+--   the counter value expected, "" when absent); ARGV[4]: kind ("string" | "hash" | "set" |
+--   "list" | "zset" | "hashfield"); ARGV[5]: the hash field name (kind "hash"), else "";
+--   ARGV[6]: "1" when expectations follow ("2": the field is not indexed, no check); ARGV[7]: B, then B entries before; then A, then A
+--   entries after; then O, then O operations of 4 arguments each: name, key index (1 = KEYS[4]),
+--   a, b. Names: sadd/srem (a: member), zadd (a: score, b: member), zrem (a: member),
+--   uset (the set must hold no other pk), uzscore (a: score; no other pk may have it),
+--   uzlex (a: prefix; no member "<prefix><other pk>"). Then the command and its arguments
+--   after the key (and the hash field name).
+-- Entries are values; for kind "hashfield" "<len(k)>:<k><v>" per hash entry.
+-- Returns {1, reply}; or with nothing changed: {0, "values", B, before..., after...},
+--   {0, "missing"}, {0, "retry", counter}, {0, "pk"}, {0, "error", msg},
+--   {0, "unique", index key, other pk}
+local coll, counter, key = KEYS[1], KEYS[2], KEYS[3]
+local pk, mode, expected, kind, hfield = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local checked, unindexed = ARGV[6] == '1', ARGV[6] == '2'
+
+local function entries()
+    local out, seen = {}, {}
+    local function add(v)
+        if not seen[v] then seen[v] = true; out[#out + 1] = v end
+    end
+    if kind == 'string' then
+        local v = redis.call('GET', key)
+        if v then add(v) end
+    elseif kind == 'hash' then
+        local v = redis.call('HGET', key, hfield)
+        if v then add(v) end
+    elseif kind == 'set' then
+        for _, v in ipairs(redis.call('SMEMBERS', key)) do add(v) end
+    elseif kind == 'list' then
+        for _, v in ipairs(redis.call('LRANGE', key, 0, -1)) do add(v) end
+    elseif kind == 'zset' then
+        for _, v in ipairs(redis.call('ZRANGE', key, 0, -1)) do add(v) end
+    else
+        local flat = redis.call('HGETALL', key)
+        for i = 1, #flat, 2 do add(#flat[i] .. ':' .. flat[i] .. flat[i + 1]) end
+    end
+    return out
+end
+
+local function dump()
+    local ttl = redis.call('PTTL', key)
+    local raw = nil
+    if redis.call('EXISTS', key) == 1 then
+        if kind == 'hash' then
+            raw = redis.call('HGET', key, hfield)
+        else
+            raw = redis.call('DUMP', key)
+        end
+    end
+    return {raw, ttl}
+end
+
+local function restore(saved)
+    if kind == 'hash' then
+        if saved[1] then redis.call('HSET', key, hfield, saved[1]) else redis.call('HDEL', key, hfield) end
+        return
+    end
+    redis.call('DEL', key)
+    if saved[1] then
+        local ttl = saved[2]
+        if ttl < 0 then ttl = 0 end
+        redis.call('RESTORE', key, ttl, saved[1])
+    end
+end
+
+local function same(list, from, count)
+    if #list ~= count then return false end
+    local set = {}
+    for i = from, from + count - 1 do set[ARGV[i]] = true end
+    for _, v in ipairs(list) do
+        if not set[v] then return false end
+    end
+    return true
+end
+
+if mode == 'auto' then
+    local current = redis.call('GET', counter) or ''
+    if current ~= expected then return {0, 'retry', current} end
+    if redis.call('SISMEMBER', coll, pk) == 1 then return {0, 'pk'} end
+elseif redis.call('SISMEMBER', coll, pk) == 0 then
+    return {0, 'missing'}
+end
+
+local nb = tonumber(ARGV[7])
+local na_pos = 8 + nb
+local na = tonumber(ARGV[na_pos])
+local no_pos = na_pos + 1 + na
+local no = tonumber(ARGV[no_pos])
+local cmd_pos = no_pos + 1 + 4 * no
+
+local saved = dump()
+local before = entries()
+local call = {ARGV[cmd_pos], key}
+if kind == 'hash' then call[#call + 1] = hfield end
+for i = cmd_pos + 1, #ARGV do call[#call + 1] = ARGV[i] end
+local reply = redis.pcall(unpack(call))
+if type(reply) == 'table' and reply.err then
+    restore(saved)
+    return {0, 'error', reply.err}
+end
+local after = entries()
+
+if not unindexed and not (checked and same(before, 8, nb) and same(after, na_pos + 1, na)) then
+    restore(saved)
+    local out = {0, 'values', #before}
+    for _, v in ipairs(before) do out[#out + 1] = v end
+    for _, v in ipairs(after) do out[#out + 1] = v end
+    return out
+end
+
+local function other_in(members, skip_prefix)
+    for _, m in ipairs(members) do
+        local who = m
+        if skip_prefix then who = m:sub(#skip_prefix + 1) end
+        if who ~= pk then return who end
+    end
+    return nil
+end
+
+for i = 0, no - 1 do
+    local p = no_pos + 1 + 4 * i
+    local op, k, a = ARGV[p], KEYS[3 + tonumber(ARGV[p + 1])], ARGV[p + 2]
+    local other = nil
+    if op == 'uset' then
+        other = other_in(redis.call('SRANDMEMBER', k, 2))
+    elseif op == 'uzscore' then
+        other = other_in(redis.call('ZRANGEBYSCORE', k, a, a, 'LIMIT', 0, 2))
+    elseif op == 'uzlex' then
+        local found = redis.call('ZRANGEBYLEX', k, '[' .. a, '+', 'LIMIT', 0, 2)
+        local matching = {}
+        for _, m in ipairs(found) do
+            if m:sub(1, #a) == a then matching[#matching + 1] = m end
+        end
+        other = other_in(matching, a)
+    end
+    if other then
+        restore(saved)
+        return {0, 'unique', k, other}
+    end
+end
+
+for i = 0, no - 1 do
+    local p = no_pos + 1 + 4 * i
+    local op, k, a, b = ARGV[p], KEYS[3 + tonumber(ARGV[p + 1])], ARGV[p + 2], ARGV[p + 3]
+    if op == 'sadd' then redis.call('SADD', k, a)
+    elseif op == 'srem' then redis.call('SREM', k, a)
+    elseif op == 'zadd' then redis.call('ZADD', k, a, b)
+    elseif op == 'zrem' then redis.call('ZREM', k, a)
+    end
+end
+
+if mode == 'auto' then
+    redis.call('SET', counter, pk)
+    redis.call('SADD', coll, pk)
+end
+if type(reply) == 'table' and reply.ok then reply = reply.ok end
+return {1, reply}
