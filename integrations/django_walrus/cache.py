@@ -28,8 +28,10 @@ and ``iter_keys`` scan every primary.
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime, timedelta, timezone
 from functools import wraps
 from typing import Any, TypeVar, cast
 
@@ -65,6 +67,30 @@ _NEVER_IGNORED: tuple[type[BaseException], ...] = tuple(
                 ("AuthenticationError", "AuthorizationError", "ExternalAuthProviderError"))
     if isinstance(cls, type)
 )
+
+
+def _field(name: Any) -> str | bytes:
+    if isinstance(name, (str, bytes)) and name:
+        return name
+    raise TypeError(f"hash field must be a non-empty str or bytes, got {name!r}")
+
+
+def _milliseconds(value: Any, what: str) -> int:
+    if isinstance(value, timedelta):
+        return int(value.total_seconds() * 1000)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise TypeError(f"{what} must be a number of milliseconds or a timedelta, got {value!r}")
+    return int(value)
+
+
+def _epoch_ms(when: Any, unit_ms: int) -> int:
+    """``when`` (a datetime, naive = UTC, or a Unix time in units of ``unit_ms`` ms) in ms."""
+    if isinstance(when, datetime):
+        aware = when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
+        return int(aware.timestamp() * 1000)
+    if isinstance(when, bool) or not isinstance(when, (int, float)) or not math.isfinite(when):
+        raise TypeError(f"when must be a datetime or a Unix time, got {when!r}")
+    return int(when * unit_ms)
 
 
 def _ignorable(cache: WalrusCache, exc: BaseException, operation: str) -> bool:
@@ -404,6 +430,85 @@ class WalrusCache(BaseCache):
         """Set the key's TTL to ``timeout`` seconds (1 round trip)."""
         made = self.make_and_validate_key(key, version=version)
         return bool(self.database.pexpire(made, max(1, int(float(timeout) * 1000))))
+
+    @_guarded(False)
+    def pexpire(self, key: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None) -> bool:
+        """Set the key's TTL to ``timeout`` milliseconds (or a timedelta; the default timeout
+        when omitted). False when the key does not exist. 1 round trip."""
+        made = self.make_and_validate_key(key, version=version)
+        if timeout is DEFAULT_TIMEOUT:
+            ms = self.get_backend_timeout(DEFAULT_TIMEOUT)
+            if ms is None:
+                return bool(self.database.persist(made))
+        else:
+            ms = _milliseconds(timeout, "timeout")
+        return bool(self.database.pexpire(made, max(1, ms)))
+
+    @_guarded(False)
+    def expire_at(self, key: Any, when: Any, version: int | None = None) -> bool:
+        """Expire the key at ``when``: Unix time in seconds or a datetime (naive = UTC).
+        1 round trip."""
+        made = self.make_and_validate_key(key, version=version)
+        return bool(self.database.pexpireat(made, _epoch_ms(when, 1000)))
+
+    @_guarded(False)
+    def pexpire_at(self, key: Any, when: Any, version: int | None = None) -> bool:
+        """Expire the key at ``when``: Unix time in milliseconds or a datetime (naive = UTC).
+        1 round trip."""
+        made = self.make_and_validate_key(key, version=version)
+        return bool(self.database.pexpireat(made, _epoch_ms(when, 1)))
+
+    # Hash helpers (django-redis's names): the hash lives at the cache key of ``key``; fields
+    # are plain str/bytes, values go through this cache's codec (signed like every value).
+
+    @_guarded(0)
+    def hset(self, key: Any, field: Any = None, value: Any = None, mapping: dict[Any, Any] | None = None,
+             version: int | None = None) -> int:  # fmt: skip
+        """Set ``field`` to ``value`` and/or every item of ``mapping`` in the hash at ``key``;
+        returns how many fields were new. 1 round trip (HSET)."""
+        made = self.make_and_validate_key(key, version=version)
+        if mapping is not None and not isinstance(mapping, dict):
+            raise TypeError(f"hset mapping must be a dict, got {type(mapping).__name__}")
+        items = list((mapping or {}).items())
+        if field is not None:
+            items.append((field, value))
+        if not items:
+            raise ValueError("hset needs a field and value, or a mapping")
+        args: list[Any] = []
+        for name, item in items:
+            args += [_field(name), self._codec.encode(item)]
+        return int(self.database.execute_command("HSET", made, *args))
+
+    @_guarded(lambda args, kwargs: kwargs.get("default", args[2] if len(args) > 2 else None))
+    def hget(self, key: Any, field: Any, default: Any = None, version: int | None = None) -> Any:
+        """The value of ``field`` in the hash at ``key`` (``default`` when missing). 1 round trip."""
+        made = self.make_and_validate_key(key, version=version)
+        return self._decode(made, self.database.execute_command("HGET", made, _field(field)), default)
+
+    @_guarded(0)
+    def hdel(self, key: Any, *fields: Any, version: int | None = None) -> int:
+        """Remove ``fields`` from the hash at ``key``; how many existed. 1 round trip."""
+        made = self.make_and_validate_key(key, version=version)
+        if not fields:
+            raise ValueError("hdel needs at least one field")
+        return int(self.database.execute_command("HDEL", made, *map(_field, fields)))
+
+    @_guarded(0)
+    def hlen(self, key: Any, version: int | None = None) -> int:
+        """Number of fields in the hash at ``key``. 1 round trip."""
+        return int(self.database.execute_command("HLEN", self.make_and_validate_key(key, version=version)))
+
+    @_guarded(lambda args, kwargs: [])
+    def hkeys(self, key: Any, version: int | None = None) -> list[str]:
+        """Field names of the hash at ``key``, as str. 1 round trip."""
+        made = self.make_and_validate_key(key, version=version)
+        return [k.decode() if isinstance(k, bytes) else k for k in self.database.execute_command("HKEYS", made)]
+
+    @_guarded(False)
+    def hexists(self, key: Any, field: Any, version: int | None = None) -> bool:
+        """Whether ``field`` is in the hash at ``key``. 1 round trip."""
+        made = self.make_and_validate_key(key, version=version)
+        return bool(self.database.execute_command("HEXISTS", made, _field(field)))
 
     def lock(self, key: str, timeout: float | None = None, version: int | None = None) -> Any:
         """A walrus ``Lock`` named after the cache key; ``timeout`` in seconds (None = no expiry).

@@ -315,3 +315,49 @@ def test_incr_keeps_server_errors_their_type(redis_url: str) -> None:
     finally:
         raw.config_set("maxmemory", before)
     assert cache.get("n") == 2
+
+
+def test_django_redis_expiry_extras(redis_url: str) -> None:
+    import time
+    from datetime import datetime, timedelta, timezone
+
+    raw = _raw(redis_url)
+    cache.set("a", 1, timeout=None)
+    assert cache.pexpire("a", 50_000) is True
+    assert 40_000 < raw.pttl(":1:a") <= 50_000
+    assert cache.pexpire("a", timedelta(seconds=20)) is True and 10_000 < raw.pttl(":1:a") <= 20_000
+    assert cache.pexpire("missing", 1000) is False
+    soon = int(time.time()) + 100
+    assert cache.expire_at("a", soon) is True and 90 < raw.ttl(":1:a") <= 100
+    assert cache.pexpire_at("a", soon * 1000 + 50_000) is True and 140 < raw.ttl(":1:a") <= 150
+    naive_utc = datetime.now(timezone.utc).replace(tzinfo=None) + timedelta(seconds=60)
+    assert cache.expire_at("a", naive_utc) is True and 50 < raw.ttl(":1:a") <= 60
+    for bad in ("tomorrow", float("nan"), True, None):
+        with pytest.raises(TypeError):
+            cache.expire_at("a", bad)
+    with pytest.raises(TypeError, match="milliseconds"):
+        cache.pexpire("a", "5")
+    assert 50 < raw.ttl(":1:a") <= 60  # refusals changed nothing
+
+
+def test_django_redis_hash_extras(redis_url: str) -> None:
+    raw = _raw(redis_url)
+    assert cache.hset("h", "name", {"first": "Ada"}) == 1
+    assert cache.hset("h", mapping={"age": 36, "tags": ["x"]}) == 2
+    assert cache.hset("h", "age", 37) == 0  # updated, not new
+    assert cache.hget("h", "name") == {"first": "Ada"} and cache.hget("h", "age") == 37
+    assert cache.hget("h", "nope", "dflt") == "dflt" and cache.hget("h", "nope") is None
+    assert cache.hlen("h") == 3
+    assert sorted(cache.hkeys("h")) == ["age", "name", "tags"]
+    assert cache.hexists("h", "tags") is True and cache.hexists("h", "nope") is False
+    assert cache.hdel("h", "tags", "nope") == 1
+    assert raw.type(":1:h") == b"hash" and raw.hlen(":1:h") == 2
+    before = raw.hgetall(":1:h")
+    for call in (lambda: cache.hset("h"), lambda: cache.hset("h", None, 1, mapping=[("a", 1)]),
+                 lambda: cache.hset("h", 3, 1), lambda: cache.hget("h", ""), lambda: cache.hdel("h")):
+        with pytest.raises((TypeError, ValueError)):
+            call()
+    assert raw.hgetall(":1:h") == before
+    # Values are signed like every other value: a tampered field is a miss.
+    raw.hset(":1:h", "name", b"forged")
+    assert cache.hget("h", "name", "miss") == "miss"
