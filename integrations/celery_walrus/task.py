@@ -10,6 +10,9 @@ Options (class attributes, so ``@app.task(base=WalrusLockedTask, lock="both", ..
   for the whole task). ``lock_key``: a function of the task's arguments returning the key.
 - ``on_duplicate``: ``"return"`` (default), ``"raise"``, ``"skip"`` or ``"retry"``; see
   docs/celery.md for what each does at enqueue and at execute time.
+- ``lock_debounce``: seconds; with ``lock="execute"`` or ``"both"``, a run that succeeds keeps
+  its lock until that long after it started, so the task runs at most once per window for the
+  same key (later calls in the window are duplicates). A run that raises releases it at once.
 - ``lock_ttl``, ``lock_enqueue_ttl``, ``lock_retry_countdown``: seconds (None: from the config).
   While a task runs with renewal on (the default) its lock is a short lease (``lock_ttl``, else
   3 x ``walrus_lock_renew_interval``) renewed every third of it, so a killed worker's lock
@@ -25,6 +28,7 @@ import datetime
 import inspect
 import logging
 import math
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -114,6 +118,9 @@ def _check_options(
             f"task {task_name}: on_duplicate='retry' needs lock='execute' or 'both' (an enqueue "
             "lock refuses duplicates before they reach a worker)"
         )
+    debounce = ttls.get("lock_debounce")
+    if debounce is not None and mode not in ("execute", "both"):
+        raise ValueError(f"task {task_name}: lock_debounce needs lock='execute' or 'both', got lock={lock!r}")
     if lock_key is not None and not callable(lock_key):
         raise TypeError(f"task {task_name}: lock_key must be a function of the task arguments, got {lock_key!r}")
     for option, value in ttls.items():
@@ -175,6 +182,7 @@ class WalrusLockedTask(Task):
     lock_ttl: float | None = None
     lock_enqueue_ttl: float | None = None
     lock_retry_countdown: float | None = None
+    lock_debounce: float | None = None
 
     _walrus_mode: str | None = "execute"
     _walrus_unique_on: tuple[str, ...] | None = None
@@ -195,6 +203,7 @@ class WalrusLockedTask(Task):
                 "lock_ttl": cls.lock_ttl,
                 "lock_enqueue_ttl": cls.lock_enqueue_ttl,
                 "lock_retry_countdown": cls.lock_retry_countdown,
+                "lock_debounce": cls.lock_debounce,
             },
         )
         run = inspect.getattr_static(cls, "run")
@@ -402,19 +411,36 @@ class WalrusLockedTask(Task):
             return self._walrus_execute_duplicate(name, holder)
         renewer = LockRenewer(lock).start() if settings.renew else None
         request._walrus_held = _Held(lock, renewer)
+        started = time.monotonic()
+        succeeded = False
         try:
-            return self.run(*args, **kwargs)
+            result = self.run(*args, **kwargs)
+            succeeded = True
+            return result
         finally:
             if renewer is not None:
                 renewer.stop()
             request._walrus_held = None
             if not getattr(request, "_walrus_transferred", False):
                 try:
-                    lock.release()
+                    if not (succeeded and self._walrus_keep_for_debounce(lock, started)):
+                        lock.release()
                 except LockError as exc:
                     logger.warning("celery_walrus: %s[%s] lost its lock %r: %s", self.name, request.id, name, exc)
                 except RedisError as exc:
                     logger.warning("celery_walrus: could not release %r (it expires by itself): %s", name, exc)
+
+    def _walrus_keep_for_debounce(self, lock: Lock, started: float) -> bool:
+        """With ``lock_debounce``: make the lock expire ``lock_debounce`` seconds after the run
+        started (1 round trip, owner-checked) and return True; False when there is nothing
+        left of the window (the caller releases)."""
+        if self.lock_debounce is None:
+            return False
+        left_ms = math.ceil((self.lock_debounce - (time.monotonic() - started)) * 1000)
+        if left_ms <= 0:
+            return False
+        lock.renew(ttl=left_ms)
+        return True
 
     def _walrus_take(self, lock: Lock, adopt_first: bool) -> str | None:
         """Take ``lock``, or adopt it when this task id already holds it (``lock="both"``:
@@ -502,6 +528,7 @@ def locked_task(
     ttl: float | None = None,
     enqueue_ttl: float | None = None,
     retry_countdown: float | None = None,
+    debounce: float | None = None,
     base: type[WalrusLockedTask] | None = None,
     **options: Any,
 ) -> Any:
@@ -515,7 +542,8 @@ def locked_task(
         base = WalrusLockedTask
     elif not (isinstance(base, type) and issubclass(base, WalrusLockedTask)):
         raise TypeError(f"base must be a subclass of WalrusLockedTask, got {base!r}")
-    ttls = {"lock_ttl": ttl, "lock_enqueue_ttl": enqueue_ttl, "lock_retry_countdown": retry_countdown}
+    ttls = {"lock_ttl": ttl, "lock_enqueue_ttl": enqueue_ttl, "lock_retry_countdown": retry_countdown,
+            "lock_debounce": debounce}  # fmt: skip
     task_options = dict(
         options,
         base=base,

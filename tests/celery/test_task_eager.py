@@ -496,3 +496,64 @@ def test_task_locked_pickles_with_its_details() -> None:
 
     exc = pickle.loads(pickle.dumps(TaskLocked("busy", "celery_walrus:t:1", "tid")))
     assert (str(exc), exc.lock_name, exc.holder) == ("busy", "celery_walrus:t:1", "tid")
+
+
+def test_debounce_runs_once_per_window(make_app: Any, rdb: Database) -> None:
+    app = make_app()
+    runs: list[int] = []
+
+    @app.task(base=WalrusLockedTask, lock_debounce=0.6)
+    def refresh(x: int) -> int:
+        runs.append(x)
+        return x
+
+    assert refresh.delay(1).get() == 1
+    lock = refresh.lock_for(1)
+    assert lock.locked() and 0 < lock.time_left() <= 600  # kept after the run, until the window ends
+    assert refresh.delay(1).get() is None  # a duplicate inside the window: skipped
+    assert refresh.delay(2).get() == 2  # another key has its own window
+    assert runs == [1, 2]
+    time.sleep(0.7)
+    assert not lock.locked()
+    assert refresh.delay(1).get() == 1
+    assert runs == [1, 2, 1]
+
+
+def test_debounce_window_is_released_when_the_run_fails(make_app: Any, rdb: Database) -> None:
+    app = make_app()
+    calls: list[int] = []
+
+    @app.task(base=WalrusLockedTask, lock_debounce=30)
+    def flaky(x: int) -> int:
+        calls.append(x)
+        if len(calls) == 1:
+            raise RuntimeError("first run fails")
+        return x
+
+    with pytest.raises(RuntimeError):
+        flaky.delay(5)
+    assert not flaky.lock_for(5).locked()  # a failed run keeps no window
+    assert flaky.delay(5).get() == 5
+    assert flaky.lock_for(5).locked()
+    assert flaky.delay(5).get() is None and calls == [5, 5]
+
+
+def test_debounce_options_are_checked(make_app: Any) -> None:
+    app = make_app()
+    with pytest.raises(ValueError, match="lock_debounce needs lock='execute' or 'both'"):
+
+        class EnqueueOnly(WalrusLockedTask):
+            lock = "enqueue"
+            lock_debounce = 5
+
+            def run(self) -> None: ...
+
+    with pytest.raises(ValueError, match="lock_debounce must be a positive number of seconds"):
+
+        @locked_task(app=app, debounce=-1)
+        def negative() -> None: ...
+
+    with pytest.raises(TypeError, match="lock_debounce must be a number"):
+
+        @locked_task(app=app, debounce="5m")
+        def text() -> None: ...
