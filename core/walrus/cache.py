@@ -47,6 +47,7 @@ from .serializers import (
     SignedSerializer,
     get_serializer,
 )
+from .stampede import MISS, check_stampede_options, get_or_fill
 
 if TYPE_CHECKING:  # pragma: no cover
     from .database import Database
@@ -81,7 +82,7 @@ T = TypeVar("T")
 _INT_RE = re.compile(rb"-?[0-9]{1,19}\Z")
 # Prefixed to a serializer payload that would otherwise be mistaken for a counter.
 _ESCAPE = b"\x00"
-_MISS = object()
+_MISS = MISS
 
 
 class _Stats(Mapping[str, float]):
@@ -295,6 +296,43 @@ class Cache:
             return bool(self.database.execute_command("SET", redis_key, payload))
         return bool(self.database.execute_command("SET", redis_key, payload, "PX", px))
 
+    def get_or_set(
+        self,
+        key: Any,
+        default: Any,
+        timeout: float | None = None,
+        lock_timeout: float = 10.0,
+        early: float | None = None,
+    ) -> Any:
+        """The cached value; on a miss ``default`` (called when callable) is computed by
+        one caller, stored and returned, while concurrent callers wait for it (at most
+        ``lock_timeout`` seconds, then compute themselves). ``early``: seconds before expiry
+        when one caller recomputes and the others keep the current value. Cost: 1 round trip
+        on a hit; see ``walrus.stampede`` for a miss."""
+        check_stampede_options(lock_timeout, early)
+        redis_key = self.make_key(key)
+        _check_timeout(timeout)
+        if self.debug:
+            return default() if callable(default) else default
+
+        def produce() -> Any:
+            value = default() if callable(default) else default
+            self.set(key, value, timeout)
+            return value
+
+        return get_or_fill(self.database, redis_key, self.decode, produce, lock_timeout, early)
+
+    def decode(self, raw: Any) -> Any:
+        """The value stored as ``raw`` (bytes read from this cache's key, or None), or
+        ``walrus.stampede.MISS`` when missing or unreadable; counted in ``metrics``. No Redis
+        call: for callers that read the key themselves (``walrus.stampede.get_or_fill``)."""
+        value = self._loads(raw, "")
+        if value is _MISS:
+            self.metrics.count(misses=1)
+        else:
+            self.metrics.count(hits=1)
+        return value
+
     def delete(self, key: Any) -> bool:
         """Remove ``key``; True when it existed (1 round trip)."""
         redis_key = self.make_key(key)
@@ -402,8 +440,15 @@ class Cache:
         key_fn: Callable[[tuple[Any, ...], dict[str, Any]], Any] | None = None,
         timeout: float | None = None,
         metrics: bool = False,
+        lock_timeout: float | None = None,
+        early: float | None = None,
     ) -> Callable[[F], F]:
         """Memoize a function: 1 round trip on a hit, 2 on a miss (get, then set).
+
+        ``lock_timeout`` (seconds) turns on stampede protection, as ``get_or_set``: one
+        caller computes a missing value while concurrent callers wait for it; with ``early``
+        (seconds), one caller recomputes that long before expiry while the others keep
+        getting the current value.
 
         ``key_fn(args, kwargs)`` overrides the argument part of the key (the function's
         ``module.qualname`` still prefixes it). The wrapper gains ``bust(*args, **kwargs)``,
@@ -412,6 +457,10 @@ class Cache:
         recorded only with ``metrics=True``).
         """
         _check_timeout(timeout)
+        protected = lock_timeout is not None or early is not None
+        fill_timeout = 10.0 if lock_timeout is None else lock_timeout
+        if protected:
+            check_stampede_options(fill_timeout, early)
 
         def decorator(fn: F) -> F:
             stats = CacheMetrics()
@@ -423,6 +472,18 @@ class Cache:
             def inner(*args: Any, **kwargs: Any) -> Any:
                 key = self._key_for(fn, key_fn, args, kwargs)
                 start = time.perf_counter()
+                if protected and not self.debug:
+                    computed: list[Any] = []
+
+                    def produce() -> Any:
+                        computed.append(fn(*args, **kwargs))
+                        self.set(key, computed[0], timeout)
+                        return computed[0]
+
+                    value = get_or_fill(self.database, self.make_key(key), self.decode, produce, fill_timeout, early)
+                    if metrics:
+                        stats.record(not computed, time.perf_counter() - start)
+                    return value
                 value = _MISS if self.debug else self._read(self.make_key(key))
                 if value is _MISS:
                     value = fn(*args, **kwargs)

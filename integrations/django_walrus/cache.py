@@ -45,6 +45,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from walrus import Database
 from walrus.keyspace import delete_matching, escape_glob
 from walrus.serializers import BadSignature
+from walrus.stampede import MISS, check_stampede_options, get_or_fill
 
 from .cache_options import read_cache_options
 from .conf import get_database
@@ -243,6 +244,37 @@ class WalrusCache(BaseCache):
             self.database.execute_command("DEL", key)
         else:
             self.database.execute_command("SET", key, data, *expiry)
+
+    def get_or_set(
+        self,
+        key: Any,
+        default: Any,
+        timeout: Any = DEFAULT_TIMEOUT,
+        version: int | None = None,
+        lock_timeout: float = 10.0,
+        early: float | None = None,
+    ) -> Any:
+        """Django's ``get_or_set``, computed once under concurrency: on a miss one caller
+        computes ``default`` (called when callable) and stores it while the others wait for
+        it, at most ``lock_timeout`` seconds (then they compute themselves); with ``early``
+        (seconds), one caller recomputes that long before expiry and the others keep the
+        current value (``walrus.stampede``). A hit is 1 round trip."""
+        check_stampede_options(lock_timeout, early)
+        made = self.make_and_validate_key(key, version=version)
+        computed: list[Any] = []
+
+        def produce() -> Any:
+            computed.append(default() if callable(default) else default)
+            self.set(key, computed[0], timeout, version)
+            return computed[0]
+
+        try:
+            return get_or_fill(self.database, made, lambda raw: self._decode(made, raw, MISS), produce,
+                               lock_timeout, early)  # fmt: skip
+        except _IGNORED as exc:
+            if not _ignorable(self, exc, "get_or_set"):
+                raise
+            return computed[0] if computed else produce()
 
     @_guarded(False)
     def touch(self, key: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None) -> bool:

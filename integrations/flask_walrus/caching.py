@@ -22,6 +22,7 @@ from flask.globals import _cv_request
 from redis.exceptions import RedisError
 
 from walrus.cache import Cache
+from walrus.stampede import MISS, get_or_fill
 
 if TYPE_CHECKING:  # pragma: no cover
     from .extension import WalrusState
@@ -74,8 +75,10 @@ def cached_view(
     key_prefix: str | Callable[[], str],
     query_string: bool,
     unless: Callable[[], bool] | None,
+    lock_timeout: float | None = 10.0,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """The decorator behind ``Walrus.cached`` (arguments validated by the caller)."""
+    """The decorator behind ``Walrus.cached`` (arguments validated by the caller).
+    ``lock_timeout``: stampede protection of sync views (``walrus.stampede``); None: off."""
 
     def entry_key() -> str | None:
         if request.method not in ("GET", "HEAD") or (unless is not None and unless()):
@@ -84,18 +87,21 @@ def cached_view(
             return str(key_prefix())
         return cache_key(key_prefix, request.path, request.args if query_string else None)
 
-    def lookup(cache: Cache, state: WalrusState, key: str) -> Response | None:
-        try:
-            hit = cache.get(key)
-        except RedisError as exc:
-            state.limiter.report_error(exc, "a view cache read")
-            return None
+    def entry_response(hit: Any) -> Response | None:
         # [base64 body, status, content type]: the same entry whatever the serializer (JSON,
         # the default without a signing key, has no bytes).
         if not (isinstance(hit, (list, tuple)) and len(hit) == 3 and isinstance(hit[0], str)):
             return None
         body, status, content_type = hit
         return current_app.response_class(b64decode(body), status=status, content_type=content_type)
+
+    def lookup(cache: Cache, state: WalrusState, key: str) -> Response | None:
+        try:
+            hit = cache.get(key)
+        except RedisError as exc:
+            state.limiter.report_error(exc, "a view cache read")
+            return None
+        return entry_response(hit)
 
     def store(cache: Cache, state: WalrusState, key: str, response: Response) -> None:
         if not _storable(response):
@@ -130,12 +136,30 @@ def cached_view(
             if key is None:
                 return view(*args, **kwargs)
             state = get_state()
-            hit = lookup(state.cache, state, key)
-            if hit is not None:
-                return hit
-            response = current_app.make_response(view(*args, **kwargs))
-            store(state.cache, state, key, response)
-            return response
+            cache = state.cache
+            if lock_timeout is None:
+                hit = lookup(cache, state, key)
+                if hit is not None:
+                    return hit
+                response = current_app.make_response(view(*args, **kwargs))
+                store(cache, state, key, response)
+                return response
+            computed: list[Response] = []
+
+            def produce() -> Response:
+                computed.append(current_app.make_response(view(*args, **kwargs)))
+                store(cache, state, key, computed[0])
+                return computed[0]
+
+            def decode(raw: Any) -> Any:
+                response = entry_response(cache.decode(raw))
+                return MISS if response is None else response
+
+            try:
+                return get_or_fill(cache.database, cache.make_key(key), decode, produce, lock_timeout)
+            except RedisError as exc:  # Redis down: serve the view uncached, as without the lock
+                state.limiter.report_error(exc, "a view cache read")
+                return computed[0] if computed else current_app.make_response(view(*args, **kwargs))
 
         return wrapper
 

@@ -15,6 +15,7 @@ from flask import Flask, current_app
 from walrus import Database
 from walrus.cache import Cache
 from walrus.lock import Lock
+from walrus.stampede import check_stampede_options
 
 from .caching import cached_view
 from .config import Settings, read_settings
@@ -159,14 +160,19 @@ class Walrus:
         key_prefix: str | Callable[[], str] = "view:",
         query_string: bool = True,
         unless: Callable[[], bool] | None = None,
+        lock_timeout: float | None = 10.0,
     ) -> Callable[[F], F]:
         """Cache a view's response for ``timeout`` seconds (default WALRUS_CACHE_DEFAULT_TIMEOUT)
         in the app's cache, GET/HEAD only. ``key_prefix`` may be a callable returning the whole
-        key; ``unless()`` returning True bypasses the cache."""
+        key; ``unless()`` returning True bypasses the cache. A missing entry of a sync view is
+        rendered by one request while concurrent requests for it wait (at most
+        ``lock_timeout`` seconds; None turns that off); async views render per request."""
         if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout < 0):
             raise ValueError(f"cached timeout must be None or a number of seconds >= 0, got {timeout!r}")
         if not callable(key_prefix) and not isinstance(key_prefix, str):
             raise TypeError(f"cached key_prefix must be a str or a callable, got {key_prefix!r}")
         if unless is not None and not callable(unless):
             raise TypeError(f"cached unless must be a callable, got {unless!r}")
-        return cached_view(self.state, timeout, key_prefix, query_string, unless)
+        if lock_timeout is not None:
+            check_stampede_options(lock_timeout, None)
+        return cached_view(self.state, timeout, key_prefix, query_string, unless, lock_timeout)

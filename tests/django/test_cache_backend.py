@@ -361,3 +361,34 @@ def test_django_redis_hash_extras(redis_url: str) -> None:
     # Values are signed like every other value: a tampered field is a miss.
     raw.hset(":1:h", "name", b"forged")
     assert cache.hget("h", "name", "miss") == "miss"
+
+
+def test_get_or_set_computes_once_under_concurrency(redis_url: str) -> None:
+    import threading
+    import time
+
+    calls: list[int] = []
+
+    def expensive() -> list[int]:
+        calls.append(1)
+        time.sleep(0.3)
+        return [1, 2, 3]
+
+    results: list[Any] = []
+    gate = threading.Barrier(16)
+
+    def one() -> None:
+        gate.wait()
+        results.append(cache.get_or_set("report", expensive, timeout=60, lock_timeout=3))
+
+    threads = [threading.Thread(target=one) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert calls == [1] and results == [[1, 2, 3]] * 16
+    assert cache.get("report") == [1, 2, 3]
+    assert cache.get_or_set("none", None) is None and cache.has_key("none")  # Django's contract
+    with pytest.raises(ValueError, match="lock_timeout"):
+        cache.get_or_set("x", 1, lock_timeout=0)
+    assert not _raw(redis_url).exists(":1:x")

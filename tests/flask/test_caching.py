@@ -204,3 +204,35 @@ def test_pickle_without_a_signing_key_is_refused_at_init(make_app: Any, raw_clie
     w.state(app).cache.set("obj", {1, 2})
     assert w.state(app).cache.get("obj") == {1, 2}
     assert raw_client.dbsize() == 1
+
+
+def test_concurrent_misses_render_a_view_once(make_app: Any) -> None:
+    import threading
+    import time
+
+    app, w = make_app(SECRET_KEY="k")
+    renders: list[int] = []
+
+    @app.route("/slow")
+    @w.cached(timeout=30, lock_timeout=3)
+    def slow() -> str:
+        renders.append(1)
+        time.sleep(0.3)
+        return "rendered once"
+
+    bodies: list[bytes] = []
+    gate = threading.Barrier(16)
+
+    def one() -> None:
+        client = app.test_client()
+        gate.wait()
+        bodies.append(client.get("/slow").data)
+
+    threads = [threading.Thread(target=one) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert renders == [1] and bodies == [b"rendered once"] * 16
+    with pytest.raises(ValueError, match="lock_timeout"):
+        w.cached(lock_timeout=-1)
