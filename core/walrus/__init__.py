@@ -60,6 +60,7 @@ from .models import (
     ZSetField,
 )
 from .rate_limit import RateLimit, RateLimitException, RateLimitLua
+from .retry import OutcomeUnknownError
 from .streams import Message, TimeSeries
 
 __version__ = "0.1.0"
@@ -109,6 +110,7 @@ __all__ = [
     "Message",
     "MissingReferenceError",
     "Model",
+    "OutcomeUnknownError",
     "PickledField",
     "PipelineError",
     "ProtectedError",

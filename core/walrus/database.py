@@ -17,6 +17,7 @@ Three client classes share the walrus extras of ``DatabaseBase`` (a mixin):
 
 from __future__ import annotations
 
+import itertools
 import threading
 import uuid
 from collections.abc import Hashable, Iterator
@@ -51,6 +52,7 @@ from .containers import (
     ZSet,
 )
 from .exceptions import ScriptNotFound
+from .retry import RETRY_OPTIONS, install, mark_script_resend_safe, pop_retry_options, script_flags
 from .scripts import load_script_source
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -154,8 +156,14 @@ class DatabaseBase:
         def execute_command(self, *args: Any, **kwargs: Any) -> Any: ...
         def __getitem__(self, name: Any) -> Any: ...
 
-    def _init_walrus(self, script_dir: str | Path | None) -> None:
+    def _init_walrus(self, script_dir: str | Path | None, request_ids: bool = False) -> None:
         self.script_dir = script_dir
+        #: Write scripts carry a request id, so a resend after a lost reply returns the
+        #: first run's reply (see docs/reliability.md). Off on the memory:// engine.
+        self.request_ids = bool(request_ids) and not self.is_embedded
+        self._rid_scripts: set[str] = set()
+        self._rid_prefix = f"walrus:rid:{uuid.uuid4().hex[:12]}:"
+        self._rid_counter = itertools.count()
         self._scripts: dict[str, Script] = {}
         self._loaded_scripts: set[tuple[str, Hashable]] = set()
         self._scripts_lock = threading.Lock()
@@ -192,9 +200,31 @@ class DatabaseBase:
                     source = load_script_source(script_name, self.script_dir)
                     if source is None:
                         raise ScriptNotFound(f"no Lua script named {script_name!r}")
-                    script = self.register_script(source)
+                    script = self.register_script(self._prepare_script(script_name, source))
                     self._scripts[script_name] = script
+                    if script_name in self._rid_scripts or _resend_safe_source(source):
+                        mark_script_resend_safe(script.sha)
         return script
+
+    def _prepare_script(self, script_name: str, source: str) -> str:
+        """The source to register: with request ids on, a write script is wrapped so that
+        a rerun with the same request id returns the first run's reply."""
+        if not self.request_ids or _resend_safe_source(source):
+            return source
+        self._rid_scripts.add(script_name)
+        return _with_request_id(source)
+
+    def _request_id_key(self, keys: list[Any]) -> Any:
+        """A fresh request-id key (in the slot of ``keys[0]`` on a cluster)."""
+        name = f"{self._rid_prefix}{next(self._rid_counter)}"
+        if not self.is_cluster or not keys:
+            return name
+        first = keys[0]
+        text = first.decode("latin-1") if isinstance(first, bytes) else str(first)
+        start = text.find("{")
+        end = text.find("}", start + 1) if start >= 0 else -1
+        tag = text[start + 1 : end] if start >= 0 and end > start + 1 else text
+        return f"{{{tag}}}{name}".encode("latin-1") if isinstance(first, bytes) else f"{{{tag}}}{name}"
 
     def init_scripts(self, script_dir: str | Path | None = None) -> None:
         """Forget the registered scripts; from now on look them up in ``script_dir`` first,
@@ -202,6 +232,7 @@ class DatabaseBase:
         with self._scripts_lock:
             self.script_dir = script_dir
             self._scripts = {}
+            self._rid_scripts = set()
             self._loaded_scripts = set()
 
     def run_script(
@@ -220,6 +251,8 @@ class DatabaseBase:
         """
         script = self._scripts.get(script_name) or self.get_script(script_name)
         key_list = list(keys) if keys else []
+        if self.request_ids and script_name in self._rid_scripts:
+            key_list.append(self._request_id_key(key_list))
         argv = args or ()
         if client is not None and client is not self:
             # EVAL through execute_command: cluster pipelines have no eval() of their own.
@@ -462,8 +495,18 @@ class Database(DatabaseBase, redis.Redis, metaclass=_DatabaseMeta):  # type: ign
     """
 
     def __init__(self, *args: Any, script_dir: str | Path | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._init_walrus(script_dir)
+        request_ids = False
+        if kwargs.get("connection_pool") is None:
+            # Built here from host/port (or unix_socket_path): the same safe reconnection as
+            # from_url (redis-py's default Retry would resend any command, INCR included).
+            retry_kwargs, request_ids = pop_retry_options(kwargs)
+            kwargs.update(retry_kwargs)
+            super().__init__(*args, **kwargs)
+            install(self.connection_pool)
+        else:
+            request_ids = bool(kwargs.pop("request_ids", False))
+            super().__init__(*args, **kwargs)
+        self._init_walrus(script_dir, request_ids)
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> Database:  # type: ignore[override]
@@ -477,8 +520,14 @@ class Database(DatabaseBase, redis.Redis, metaclass=_DatabaseMeta):  # type: ign
           ``rediss+sentinel://``): a ``Database`` on the primary the sentinels name, following
           failovers. ``sentinel_kwargs`` (a dict) configures the sentinel connections.
 
-        Other keyword arguments go to the connections. Raises ValueError for an unknown scheme
-        or a malformed URL.
+        Reconnection (docs/reliability.md): ``retries`` (default 3), ``retry_backoff`` and
+        ``retry_backoff_cap`` (seconds), ``request_ids`` (False), or redis-py's ``retry``
+        (a ``Retry``: its backoff and count are kept), as keyword arguments or in the URL's
+        query string (``redis://host/0?retries=5``). A command is resent on a fresh
+        connection only when that is safe; otherwise ``walrus.OutcomeUnknownError``.
+
+        Other keyword arguments go to the connections. Raises ValueError for an unknown scheme,
+        a malformed URL or a bad option value.
         """
         script_dir = kwargs.pop("script_dir", None)
         if not isinstance(url, str):
@@ -499,20 +548,28 @@ class Database(DatabaseBase, redis.Redis, metaclass=_DatabaseMeta):  # type: ign
                 f"unsupported URL scheme {scheme!r} in {url!r}: expected redis://, rediss://, "
                 "unix://, memory://, redis+cluster:// or redis+sentinel://"
             )
-        pool = redis.ConnectionPool.from_url(url, **kwargs)
-        return cls(connection_pool=pool, script_dir=script_dir)
+        url, kwargs = _url_retry_options(url, kwargs)
+        retry_kwargs, request_ids = pop_retry_options(kwargs)
+        pool = redis.ConnectionPool.from_url(url, **kwargs, **retry_kwargs)
+        install(pool)
+        return cls(connection_pool=pool, script_dir=script_dir, request_ids=request_ids)
 
     @classmethod
     def _from_sentinel_url(cls, url: str, script_dir: Any, kwargs: dict[str, Any]) -> Database:
         from redis.sentinel import Sentinel, SentinelConnectionPool
 
+        url, kwargs = _url_retry_options(url, kwargs)
         sentinels, service, connection_kwargs = parse_sentinel_url(url)
         sentinel_kwargs = kwargs.pop("sentinel_kwargs", None)
         connection_kwargs.update(kwargs)
+        retry_kwargs, request_ids = pop_retry_options(connection_kwargs)
         sentinel = Sentinel(sentinels, sentinel_kwargs=sentinel_kwargs, **connection_kwargs)
         # The same pool master_for() builds, owned by a Database that keeps script_dir.
-        pool = SentinelConnectionPool(service, sentinel, **{**sentinel.connection_kwargs, "is_master": True})
-        database = cls(connection_pool=pool, script_dir=script_dir)
+        pool = SentinelConnectionPool(
+            service, sentinel, **{**sentinel.connection_kwargs, **retry_kwargs, "is_master": True}
+        )
+        install(pool)
+        database = cls(connection_pool=pool, script_dir=script_dir, request_ids=request_ids)
         database.auto_close_connection_pool = True
         return database
 
@@ -544,13 +601,15 @@ class ClusterDatabase(DatabaseBase, RedisCluster):  # type: ignore[misc]  # lock
 
     is_cluster = True
 
-    def __init__(self, *args: Any, script_dir: str | Path | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, script_dir: str | Path | None = None, request_ids: bool = False, **kwargs: Any
+    ) -> None:
         require_cluster_transactions()
         super().__init__(*args, **kwargs)
         # redis-py sends KEYS and DBSIZE to one node: they must see the whole keyspace (its
         # result callbacks already merge the primaries' replies).
         self.command_flags = {**self.command_flags, "KEYS": self.PRIMARIES, "DBSIZE": self.PRIMARIES}
-        self._init_walrus(script_dir)
+        self._init_walrus(script_dir, request_ids)
 
     def determine_slot(self, *args: Any) -> int | None:
         """The slot of a command; XREAD/XREADGROUP and the numkeys sorted-set/set commands are
@@ -573,10 +632,14 @@ class ClusterDatabase(DatabaseBase, RedisCluster):  # type: ignore[misc]  # lock
         scheme = url.split("://", 1)[0].lower() if "://" in url else ""
         if scheme in ("redis", "rediss"):
             url = url.replace("://", "+cluster://", 1)
+        url, kwargs = _url_retry_options(url, kwargs)
         hosts, options = parse_cluster_url(url)
         options.update(kwargs)
+        # Validated and accepted so one settings dict serves every URL; the cluster client
+        # keeps redis-py's own cluster retry loop (docs/reliability.md, "Redis Cluster").
+        _, request_ids = pop_retry_options(options)
         nodes = [ClusterNode(host, port) for host, port in hosts]
-        return cls(startup_nodes=nodes, script_dir=script_dir, **options)
+        return cls(startup_nodes=nodes, script_dir=script_dir, request_ids=request_ids, **options)
 
     @property
     def connection_options(self) -> dict[str, Any]:
@@ -599,3 +662,57 @@ class ClusterDatabase(DatabaseBase, RedisCluster):  # type: ignore[misc]  # lock
         node = self.nodes_manager.get_node_from_slot(self.keyslot(keys[0]))
         return node.name if node is not None else None
 
+
+
+# -- module helpers -------------------------------------------------------------------------
+
+_RESEND_SAFE_MARK = "-- resend: safe"
+
+
+def _resend_safe_source(source: str) -> bool:
+    """A script that may be resent as it is: declared read-only (``no-writes``), or marked
+    ``-- resend: safe`` in its header (e.g. it writes only temporaries it deletes)."""
+    flags = script_flags(source)
+    return (flags is not None and "no-writes" in flags) or _RESEND_SAFE_MARK in source
+
+
+def _with_request_id(source: str) -> str:
+    """Wrap a write script: its last KEYS entry is a request-id key; the first run stores
+    its reply there (msgpack, 30 s), a rerun with the same id returns that reply unchanged.
+    The script itself sees KEYS without that entry."""
+    shebang = ""
+    if source.startswith("#!"):
+        shebang, _, source = source.partition("\n")
+    return (
+        f"{shebang}\n"
+        "local __rid = KEYS[#KEYS]\n"
+        "local __done = redis.call('GET', __rid)\n"
+        "if __done then return cmsgpack.unpack(__done) end\n"
+        "local __keys = {}\n"
+        "for i = 1, #KEYS - 1 do __keys[i] = KEYS[i] end\n"
+        "local __result = (function(KEYS)\n"
+        f"{source}\n"
+        "end)(__keys)\n"
+        f"redis.call('SET', __rid, cmsgpack.pack(__result), 'PX', {REQUEST_ID_TTL_MS})\n"
+        "return __result\n"
+    )
+
+
+#: How long the reply of a request-id script is kept for a resend, in milliseconds.
+REQUEST_ID_TTL_MS = 30_000
+
+
+def _url_retry_options(url: str, kwargs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Move ``retries``/``retry_backoff``/``retry_backoff_cap``/``request_ids`` from the URL's
+    query string into the keyword arguments (keyword arguments win)."""
+    if "?" not in url:
+        return url, kwargs
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    found = {name: value for name, value in query if name in RETRY_OPTIONS}
+    if not found:
+        return url, kwargs
+    rest = [(name, value) for name, value in query if name not in RETRY_OPTIONS]
+    return urlunsplit(parts._replace(query=urlencode(rest))), {**found, **kwargs}

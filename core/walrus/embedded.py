@@ -46,6 +46,8 @@ def parse_memory_url(url: str) -> tuple[str, int, dict[str, Any]]:
             options[key] = value.lower() in ("1", "true", "yes", "on")
         elif key == "db":
             db = int(value)
+        elif key in ("retries", "retry_backoff", "retry_backoff_cap", "request_ids"):
+            continue  # accepted for one URL across engines; nothing to retry in process
         else:
             raise ValueError(f"unsupported memory:// URL option {key!r} in {url!r}")
     return name, db, options
@@ -97,7 +99,18 @@ def memory_connection_pool(url: str, **kwargs: Any) -> redis.ConnectionPool:
             conn_kwargs[key] = options.pop(key)
     # Timeouts and pool sizes are meaningless in process; accept and ignore them so one
     # settings dict works for memory:// and redis:// alike.
-    for key in ("socket_timeout", "socket_connect_timeout", "retry_on_timeout", "health_check_interval"):
+    # Retry options too: an in-process engine never drops a connection.
+    for key in (
+        "socket_timeout",
+        "socket_connect_timeout",
+        "retry_on_timeout",
+        "health_check_interval",
+        "retry",
+        "retries",
+        "retry_backoff",
+        "retry_backoff_cap",
+        "request_ids",
+    ):
         options.pop(key, None)
     max_connections = options.pop("max_connections", None)
     if options:

@@ -6,6 +6,7 @@ only when a ``memory://`` pool is built, and only this module changes when faker
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from fakeredis import _msgs as msgs
@@ -19,7 +20,18 @@ __all__ = ["WalrusFakeConnection"]
 
 
 class _WalrusFakeSocket(FakeSocket):
-    """fakeredis' socket plus XSETID, and WRONGTYPE (not a crash) from XREAD/XREADGROUP."""
+    """fakeredis' socket plus XSETID, WRONGTYPE (not a crash) from XREAD/XREADGROUP, and
+    scripts that start with a Redis 7 ``#!lua flags=...`` line."""
+
+    def eval(self, script: bytes, numkeys: int, *keys_and_args: bytes) -> Any:
+        # Lua itself does not skip a "#!" line in a string chunk: run it as a comment. The
+        # flags are not enforced here (fakeredis has no maxmemory, replicas or cluster).
+        if not script.startswith(b"#!"):
+            return super().eval(script, numkeys, *keys_and_args)
+        result = super().eval(b"--" + script, numkeys, *keys_and_args)
+        # EVALSHA names the script by the SHA1 of its text as sent, shebang included.
+        self._server.script_cache[hashlib.sha1(script).hexdigest().encode()] = script
+        return result
 
     def _check_stream_keys(self, args: tuple[bytes, ...]) -> None:
         # fakeredis 2.40 raises AttributeError on a non-stream key; Redis replies WRONGTYPE.

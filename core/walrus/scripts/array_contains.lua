@@ -1,3 +1,5 @@
+#!lua flags=no-writes
+-- Flags: no-writes (reads only: runs on replicas and on a server over maxmemory; safe to resend).
 -- Array: whether any item equals the given value (O(n), compared on the server).
 -- KEYS[1]: the Array's hash (field "<i>" -> item i)
 -- ARGV[1]: the value looked for

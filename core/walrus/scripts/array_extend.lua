@@ -1,3 +1,6 @@
+#!lua
+-- Flags: none, so a write: a server over maxmemory (noeviction) refuses it before it runs,
+-- and nothing is written.
 -- Array: append items at the end, optionally replacing the whole content first.
 -- KEYS[1]: the Array's hash (field "<i>" -> item i, for i in 0..n-1)
 -- ARGV[1]: "1" to delete the current items first (from_list(clear=True)), else "0"

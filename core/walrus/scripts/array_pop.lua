@@ -1,3 +1,6 @@
+#!lua
+-- Flags: none, so a write: a server over maxmemory (noeviction) refuses it before it runs,
+-- and nothing is written.
 -- Array: remove and return the item at an index, shifting the later items down by one.
 -- KEYS[1]: the Array's hash (field "<i>" -> item i, for i in 0..n-1)
 -- ARGV[1]: index (integer; negative counts from the end, -1 = last)

@@ -1,3 +1,5 @@
+#!lua flags=no-writes
+-- Flags: no-writes (reads only: runs on replicas and on a server over maxmemory; safe to resend).
 -- Array: the items between two positions, in index order (LRANGE semantics).
 -- KEYS[1]: the Array's hash (field "<i>" -> item i, for i in 0..n-1)
 -- ARGV[1]: start index (integer; negative counts from the end)

@@ -1,3 +1,6 @@
+#!lua
+-- Flags: none, so a write: a server over maxmemory (noeviction) refuses it before it runs,
+-- and nothing is written.
 -- Save a boost multiplier of an Autocomplete index.
 -- KEYS[1]: hash of saved boosts (<namespace>:b); fields "<obj_id>\1<obj_type>", where
 --          either part may be empty (a boost of every object of that id or type)

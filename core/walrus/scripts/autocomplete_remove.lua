@@ -1,3 +1,6 @@
+#!lua
+-- Flags: none, so a write: a server over maxmemory (noeviction) refuses it before it runs,
+-- and nothing is written.
 -- Remove one object from an Autocomplete index, guarded by the title the caller read.
 -- KEYS[1]: hash object id -> data; KEYS[2]: hash object id -> title;
 -- KEYS[3]: hash of saved boosts

@@ -1,3 +1,5 @@
+#!lua flags=no-writes
+-- Flags: no-writes (reads only: runs on replicas and on a server over maxmemory; safe to resend).
 -- Search an Autocomplete index: intersect the prefix sets of the query words, apply saved
 -- and per-query boosts, order best first and fetch the objects' data, in one call.
 -- KEYS[1]: hash object id -> data (<namespace>:d)

@@ -1,3 +1,6 @@
+#!lua
+-- Flags: none, so a write: a server over maxmemory (noeviction) refuses it before it runs,
+-- and nothing is written.
 -- Store (or re-store) one object of an Autocomplete index, guarded by the title the caller
 -- expects to be stored already, so the prefixes it removes are exactly the indexed ones.
 -- KEYS[1]: hash object id -> data (<namespace>:d)

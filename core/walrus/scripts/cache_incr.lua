@@ -1,3 +1,6 @@
+#!lua
+-- Flags: none, so a write: a server over maxmemory (noeviction) refuses it before it runs,
+-- and nothing is written.
 -- Add to an integer cache value, giving a new counter its timeout (an existing one keeps its own).
 -- KEYS[1]: the cache key
 -- ARGV[1]: delta (integer)

@@ -1,3 +1,6 @@
+#!lua
+-- Flags: none, so a write: a server over maxmemory (noeviction) refuses it before it runs,
+-- and nothing is written.
 -- Compare-and-set with a prefix match (upstream walrus's contract): replace the string value
 -- of a key only when it starts with the expected prefix.
 -- KEYS[1]: the string key

@@ -1,3 +1,7 @@
+#!lua flags=allow-oom
+-- Flags: allow-oom. A query: its only writes are temporaries deleted before it returns, so it
+-- still answers on a server over maxmemory (briefly above the limit while it runs).
+-- resend: safe (fresh temporaries each run, nothing else written)
 -- Evaluate a full-text query over per-token sorted sets and return the ranked matches.
 -- Each token set holds document ids scored with minus their term frequency, so the lowest
 -- summed score is the best match; ZRANGE breaks score ties by id, which keeps the order

@@ -1,3 +1,6 @@
+#!lua
+-- Flags: none, so a write: a server over maxmemory (noeviction) refuses it before it runs,
+-- and nothing is written.
 -- Index, re-index or remove one document of a full-text index, atomically, in one call.
 -- The tokens a document was indexed under are kept in a hash (field: document id; value:
 -- the tokens separated by spaces, a newline, then a digest of the content they came from),

@@ -1,3 +1,6 @@
+#!lua
+-- Flags: none, so a write: a server over maxmemory (noeviction) refuses it before it runs,
+-- and nothing is written.
 -- Increment an integer value only when its key already exists (caches must not create
 -- counters on incr); the key keeps its TTL.
 -- KEYS[1]: the string key

@@ -1,3 +1,5 @@
+#!lua flags=no-writes
+-- Flags: no-writes (reads only: runs on replicas and on a server over maxmemory; safe to resend).
 -- limpyd: evaluate a collection on Redis Cluster, where SORT refuses BY and GET patterns.
 -- Intersects the filter sets, optionally keeps one pk, sorts like SORT (numeric or by the
 -- server's collation, missing BY values count as 0 / come first, ties by member, DESC

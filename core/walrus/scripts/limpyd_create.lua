@@ -1,3 +1,6 @@
+#!lua
+-- Flags: none, so a write: a server over maxmemory (noeviction) refuses it before it runs,
+-- and nothing is written.
 -- limpyd: create one model instance atomically: pk, every field value, index entries and
 -- unique checks. A refused creation writes nothing (no pk, no counter move, no index entry).
 -- KEYS[1]: the model's pk collection set (<prefix>:collection)

@@ -1,3 +1,6 @@
+#!lua
+-- Flags: none, so a write: a server over maxmemory (noeviction) refuses it before it runs,
+-- and nothing is written.
 -- limpyd: set several instance-hash fields of one instance at once, keeping their index sets
 -- consistent and unique values unique, atomically. A refused call changes nothing.
 -- KEYS[1]: the model's pk collection set; KEYS[2]: the instance hash (<prefix>:<pk>:hash)

@@ -1,3 +1,6 @@
+#!lua
+-- Flags: none, so a write: a server over maxmemory (noeviction) refuses it before it runs,
+-- and nothing is written.
 -- limpyd: run one modifier command on one field and keep its index sets consistent, atomically.
 -- Also creates the instance when the write is the first one of an unsaved auto-pk instance.
 -- KEYS[1]: the model's pk collection set (<prefix>:collection)

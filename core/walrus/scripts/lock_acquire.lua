@@ -1,3 +1,6 @@
+#!lua
+-- Flags: none, so a write: a server over maxmemory (noeviction) refuses it before it runs,
+-- and nothing is written.
 -- Try to take a lock; when it is held, say for how long (used by the blocking path of
 -- Lock.acquire, whose first attempt is a plain SET NX PX).
 -- KEYS[1]: the lock key (string holding the owner token)

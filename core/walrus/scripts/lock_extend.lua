@@ -1,3 +1,6 @@
+#!lua
+-- Flags: none, so a write: a server over maxmemory (noeviction) refuses it before it runs,
+-- and nothing is written.
 -- Give more time to a lock the caller owns.
 -- KEYS[1]: the lock key (string holding the owner token)
 -- ARGV[1]: owner token of the caller

@@ -1,3 +1,6 @@
+#!lua
+-- Flags: none, so a write: a server over maxmemory (noeviction) refuses it before it runs,
+-- and nothing is written.
 -- Release a lock if (and only if) the caller owns it, and wake one waiter.
 -- KEYS[1]: the lock key (string holding the owner token)
 -- KEYS[2]: the wake-up list that blocked acquirers BLPOP on

@@ -1,3 +1,6 @@
+#!lua
+-- Flags: none, so a write: a server over maxmemory (noeviction) refuses it before it runs,
+-- and nothing is written.
 -- Increment an unindexed numeric field of an existing model row (indexed fields go
 -- through model_setfield.lua, since their equality-index key depends on the new value).
 -- KEYS[1]: the row hash

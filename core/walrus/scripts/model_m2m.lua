@@ -1,3 +1,6 @@
+#!lua
+-- Flags: none, so a write: a server over maxmemory (noeviction) refuses it before it runs,
+-- and nothing is written.
 -- Link or unlink rows of a many-to-many relation: both sides change together.
 -- KEYS[1]: the owner row hash; KEYS[2]: the owner's set of linked row keys;
 --   then pairs: KEYS[2i+1] a linked row hash, KEYS[2i+2] that row's set of linked rows.

@@ -1,3 +1,7 @@
+#!lua flags=allow-oom
+-- Flags: allow-oom. A query: its only writes are temporaries deleted before it returns, so it
+-- still answers on a server over maxmemory (briefly above the limit while it runs).
+-- resend: safe (fresh temporaries each run, nothing else written)
 -- Evaluate a model query over its indexes and return the matching row keys (sorted and
 -- sliced) or their count. Temporaries are created with a TTL (a safety net only) and
 -- deleted before returning.

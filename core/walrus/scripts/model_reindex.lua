@@ -1,3 +1,6 @@
+#!lua
+-- Flags: none, so a write: a server over maxmemory (noeviction) refuses it before it runs,
+-- and nothing is written.
 -- Apply the repairs of Model.rebuild_indexes, each re-checked against the row's current
 -- stored value first. The checker read rows and index keys at different moments, so a row
 -- written meanwhile can look inconsistent; an index entry depends on one field of one row,

@@ -1,3 +1,6 @@
+#!lua
+-- Flags: none, so a write: a server over maxmemory (noeviction) refuses it before it runs,
+-- and nothing is written.
 -- Set one field of an existing model row, guarded on its current value, and move its
 -- index entries (Model.incr of an indexed field: the new value, hence its equality-index
 -- key, is computed by the client from the value it believes is stored).

@@ -1,3 +1,6 @@
+#!lua
+-- Flags: none, so a write: a server over maxmemory (noeviction) refuses it before it runs,
+-- and nothing is written.
 -- Save, update or delete model rows (of one or several models) with every index delta
 -- and relation change, all or nothing.
 -- Phase 1 checks every expectation without writing; when one fails nothing is written and

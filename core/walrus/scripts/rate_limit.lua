@@ -1,3 +1,6 @@
+#!lua
+-- Flags: none, so a write: a server over maxmemory (noeviction) refuses it before it runs,
+-- and nothing is written.
 -- Sliding-window rate limit over one or more limits, all-or-nothing, on the server clock.
 -- KEYS[i]: list of event timestamps (seconds, float as text), newest first; at most limit_i kept
 -- ARGV[1]: cost, events this call records (0 = only look)

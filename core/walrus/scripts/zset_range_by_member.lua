@@ -1,3 +1,6 @@
+#!lua flags=allow-oom
+-- Flags: allow-oom. It reads or deletes, never adds: it may run on a server over maxmemory
+-- (removing members frees memory).
 -- Read or remove the part of a sorted set between two bounds given as members (inclusive)
 -- or ranks, atomically: ZSet slicing such as zs['k1':'k10'] or del zs[:'k5'].
 -- KEYS[1]: the sorted set

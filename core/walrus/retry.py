@@ -1,0 +1,435 @@
+"""Reconnecting safely: which commands may be resent after a dropped connection, and the
+connection and retry classes every walrus ``Database`` on a server is built with.
+
+A command that fails *before the server can have received all of it* (while connecting,
+while writing, or on a pooled socket the server had already closed, which redis-py's pool
+detects when it hands the connection out) is always resent on a fresh connection. A command
+whose connection dies *after it was written and before its reply arrived* may or may not
+have run; it is resent only when running it again cannot change the outcome:
+
+- reads (GET, HGETALL, ZRANGE, SCAN, EXISTS, TTL, ...), connection-state commands
+  (SELECT, HELLO, SUBSCRIBE, ...), ``EVAL_RO``/``EVALSHA_RO``;
+- writes that are idempotent: SET without NX/GET/IFEQ, SETEX, MSET, HSET, HDEL, SADD,
+  SREM, ZADD without INCR, ZREM, DEL, UNLINK, EXPIRE/PEXPIRE without NX, ...;
+- scripts declared read-only (``#!lua flags=no-writes``), walrus scripts marked
+  ``-- resend: safe`` in their header, and walrus write scripts run with request ids
+  (``request_ids=True``: a rerun returns the first run's reply instead of running again);
+- a pipeline or MULTI/EXEC block only when every command in it is.
+
+Anything else (INCR, LPUSH, SET NX, EVAL of a write script, ...) raises
+``OutcomeUnknownError`` naming the command: the caller decides, nothing is applied twice.
+docs/reliability.md has the full list and the measurements.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import redis
+from redis.backoff import EqualJitterBackoff, NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.retry import Retry
+
+from .exceptions import WalrusError
+
+__all__ = [
+    "DEFAULT_RETRIES",
+    "DEFAULT_RETRY_BACKOFF",
+    "DEFAULT_RETRY_BACKOFF_CAP",
+    "RETRY_OPTIONS",
+    "OutcomeUnknownError",
+    "WalrusRetry",
+    "build_retry",
+    "command_resend_safe",
+    "connection_class_for",
+    "mark_script_resend_safe",
+    "pop_retry_options",
+    "retry_option_problems",
+    "script_flags",
+]
+
+#: Resends after a connection failure, by default (each on a fresh connection).
+DEFAULT_RETRIES = 3
+#: Backoff base in seconds: attempt n waits between base*2**n/2 and base*2**n (capped).
+DEFAULT_RETRY_BACKOFF = 0.05
+#: Longest wait between two attempts, in seconds.
+DEFAULT_RETRY_BACKOFF_CAP = 1.0
+
+#: Options every ``Database`` constructor and ``from_url`` accept (also in URL query strings).
+RETRY_OPTIONS = ("retries", "retry_backoff", "retry_backoff_cap", "request_ids")
+
+
+class OutcomeUnknownError(WalrusError, RedisConnectionError):
+    """The connection was lost after a command was sent and before its reply came back, and
+    the command is not safe to send again: it may or may not have been applied.
+
+    ``command`` names it (``"INCR"``, ``"EVALSHA rate_limit"``, ``"MULTI/EXEC [INCR, ...]"``).
+    A subclass of redis-py's ``ConnectionError``, so existing ``except ConnectionError``
+    handlers still see it; raised as a ``TimeoutError`` subclass too when a timeout cut the
+    wait for the reply."""
+
+    def __init__(self, command: str, cause: BaseException | None = None) -> None:
+        self.command = command
+        reason = f" ({cause})" if cause is not None else ""
+        super().__init__(
+            f"the connection was lost after {command} was sent and before its reply{reason}: "
+            f"it may or may not have been applied, and it was not resent because running it "
+            f"twice is not safe; check the data before trying again"
+        )
+
+
+class _OutcomeUnknownTimeout(OutcomeUnknownError, RedisTimeoutError):
+    """``OutcomeUnknownError`` caused by a timeout (still an ``except TimeoutError`` match)."""
+
+
+# -- which commands are safe to resend -------------------------------------------------------
+
+_READS = frozenset(
+    """
+    GET MGET GETRANGE SUBSTR STRLEN LCS EXISTS TYPE TTL PTTL EXPIRETIME PEXPIRETIME TOUCH DUMP
+    OBJECT RANDOMKEY DBSIZE SCAN KEYS HGET HMGET HGETALL HKEYS HVALS HLEN HEXISTS HSTRLEN HSCAN
+    HRANDFIELD HTTL HPTTL HEXPIRETIME HPEXPIRETIME LRANGE LINDEX LLEN LPOS SMEMBERS SISMEMBER
+    SMISMEMBER SCARD SRANDMEMBER SSCAN SINTER SUNION SDIFF SINTERCARD ZRANGE ZRANGEBYSCORE
+    ZRANGEBYLEX ZREVRANGE ZREVRANGEBYSCORE ZREVRANGEBYLEX ZSCORE ZMSCORE ZRANK ZREVRANK ZCARD
+    ZCOUNT ZLEXCOUNT ZSCAN ZRANDMEMBER ZINTER ZUNION ZDIFF ZINTERCARD XRANGE XREVRANGE XLEN
+    XINFO XPENDING XREAD BITCOUNT BITPOS GETBIT BITFIELD_RO PFCOUNT GEOPOS GEODIST GEOHASH
+    GEOSEARCH GEORADIUS_RO GEORADIUSBYMEMBER_RO SORT_RO EVAL_RO EVALSHA_RO FCALL_RO PING ECHO
+    TIME INFO LASTSAVE ROLE COMMAND MEMORY LOLWUT SELECT AUTH HELLO READONLY READWRITE WATCH
+    UNWATCH MULTI EXEC DISCARD SUBSCRIBE PSUBSCRIBE SSUBSCRIBE UNSUBSCRIBE PUNSUBSCRIBE
+    SUNSUBSCRIBE PUBSUB MONITOR WAIT WAITAOF CLUSTER ASKING SLOWLOG LATENCY
+    """.split()
+)
+# Writes whose effect is the same when applied twice (a resend's reply may count fewer
+# changes: DEL answers 0 when the first attempt removed the key; documented).
+_IDEMPOTENT_WRITES = frozenset(
+    """
+    SETEX PSETEX MSET SETRANGE HSET HMSET HDEL SADD SREM ZREM ZREMRANGEBYSCORE ZREMRANGEBYLEX
+    DEL UNLINK PERSIST GETEX PFADD XACK LSET FLUSHDB FLUSHALL
+    """.split()
+)
+_SAFE_SUBCOMMANDS = {
+    "CLIENT": frozenset(
+        "ID GETNAME SETNAME SETINFO INFO LIST TRACKINGINFO GETREDIR NO-EVICT NO-TOUCH".split()
+    ),
+    "SCRIPT": frozenset({"LOAD", "EXISTS", "FLUSH"}),
+    "CONFIG": frozenset({"GET"}),
+    "FUNCTION": frozenset({"LIST", "DUMP", "STATS"}),
+}
+_EXPIRES = frozenset({"EXPIRE", "PEXPIRE", "EXPIREAT", "PEXPIREAT"})
+
+# SHA1 (hex) of scripts that are safe to resend: read-only ones and those carrying request ids.
+_safe_scripts: set[str] = set()
+_SHEBANG = re.compile(r"#!lua(?P<rest>[^\n]*)")
+
+
+def script_flags(source: str) -> frozenset[str] | None:
+    """The flags of a script's ``#!lua flags=...`` first line; None without a shebang."""
+    match = _SHEBANG.match(source)
+    if match is None:
+        return None
+    flags: set[str] = set()
+    for part in match.group("rest").split():
+        if part.startswith("flags="):
+            flags.update(flag for flag in part[6:].split(",") if flag)
+    return frozenset(flags)
+
+
+def mark_script_resend_safe(sha: str) -> None:
+    """Declare the script with this SHA1 safe to resend after a lost reply."""
+    _safe_scripts.add(sha.lower())
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).decode("utf-8", "replace")
+    return str(value)
+
+
+def _script_safe(name: str, args: Sequence[Any]) -> bool:
+    if len(args) < 2:
+        return False
+    if name == "EVALSHA":
+        return _text(args[1]).lower() in _safe_scripts
+    source = _text(args[1])
+    flags = script_flags(source)
+    if flags is not None and "no-writes" in flags:
+        return True
+    return hashlib.sha1(source.encode("utf-8")).hexdigest() in _safe_scripts
+
+
+def command_resend_safe(args: Sequence[Any]) -> bool:
+    """Whether sending this command (its full argument list) again after a lost reply
+    cannot change the outcome. Unknown commands are not safe."""
+    if not args:
+        return False
+    words = _text(args[0]).upper().split()
+    if not words:
+        return False
+    name = words[0]
+    if len(words) > 1:  # redis-py spells some commands "CLIENT SETNAME" in one argument
+        args = (name, *words[1:], *args[1:])
+    if name in _READS or name in _IDEMPOTENT_WRITES:
+        return True
+    options = {_text(arg).upper() for arg in args[3:] if isinstance(arg, (str, bytes))}
+    if name == "SET":
+        return not options & {"NX", "GET", "IFEQ"}
+    if name == "ZADD":
+        return "INCR" not in {_text(arg).upper() for arg in args[2:] if isinstance(arg, (str, bytes))}
+    if name in _EXPIRES:
+        return "NX" not in options
+    if name in ("EVAL", "EVALSHA"):
+        return _script_safe(name, args)
+    subcommands = _SAFE_SUBCOMMANDS.get(name)
+    if subcommands is not None and len(args) > 1:
+        return _text(args[1]).upper() in subcommands
+    return False
+
+
+def _describe(batch: Sequence[Sequence[Any]]) -> str:
+    def one(args: Sequence[Any]) -> str:
+        if not args:
+            return "?"
+        name = _text(args[0]).upper()
+        if name == "EVALSHA" and len(args) > 1:
+            return f"EVALSHA {_text(args[1])[:12]}"
+        if name == "EVAL":
+            return "EVAL (write script)"
+        return name
+
+    if len(batch) == 1:
+        return one(batch[0])
+    names = [one(args) for args in batch]
+    inner = [n for n in names if n not in ("MULTI", "EXEC")]
+    label = "MULTI/EXEC" if names and names[0] == "MULTI" else "pipeline"
+    shown = ", ".join(inner[:5]) + (", ..." if len(inner) > 5 else "")
+    return f"{label} [{shown}]"
+
+
+def _batch_safe(batch: Sequence[Sequence[Any]] | None) -> bool:
+    return batch is not None and all(command_resend_safe(args) for args in batch)
+
+
+# -- the connection classes ----------------------------------------------------------------
+
+
+class _OutcomeTracking:
+    """Mixin for redis-py connection classes: remembers what the last write sent, and turns a
+    connection lost while waiting for the reply of a command that is not safe to resend into
+    ``OutcomeUnknownError`` (which ``WalrusRetry`` never retries)."""
+
+    _walrus_next: Sequence[Sequence[Any]] | None = None
+    _walrus_sent: Sequence[Sequence[Any]] | None = None
+
+    def send_command(self, *args: Any, **kwargs: Any) -> None:
+        self._walrus_next = (args,)
+        super().send_command(*args, **kwargs)  # type: ignore[misc]
+
+    def pack_commands(self, commands: Iterable[Sequence[Any]]) -> Any:
+        commands = list(commands)
+        self._walrus_next = commands
+        return super().pack_commands(commands)  # type: ignore[misc]
+
+    def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+        batch, self._walrus_next = self._walrus_next, None
+        self._walrus_sent = None
+        try:
+            super().send_packed_command(command, check_health)  # type: ignore[misc]
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            # Nothing complete reached the server for one command, or for a MULTI/EXEC
+            # block (EXEC comes last); earlier commands of a plain pipeline may have run.
+            if (
+                batch is not None
+                and len(batch) > 1
+                and _text(batch[0][0]).upper() != "MULTI"
+                and not _batch_safe(batch)
+            ):
+                raise self._unknown(batch, exc) from exc
+            raise
+        self._walrus_sent = batch
+
+    def read_response(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().read_response(*args, **kwargs)  # type: ignore[misc]
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            if isinstance(exc, OutcomeUnknownError) or not kwargs.get("disconnect_on_error", True):
+                raise
+            sent = self._walrus_sent
+            if sent is not None and not _batch_safe(sent):
+                self._walrus_sent = None
+                raise self._unknown(sent, exc) from exc
+            raise
+
+    @staticmethod
+    def _unknown(batch: Sequence[Sequence[Any]], exc: BaseException) -> OutcomeUnknownError:
+        cls = _OutcomeUnknownTimeout if isinstance(exc, RedisTimeoutError) else OutcomeUnknownError
+        return cls(_describe(batch), exc)
+
+
+_classes: dict[type, type] = {}
+_classes_lock = threading.Lock()
+
+
+def connection_class_for(base: type) -> type:
+    """The outcome-tracking subclass of a redis-py connection class (made once per class)."""
+    if issubclass(base, _OutcomeTracking):
+        return base
+    with _classes_lock:
+        cls = _classes.get(base)
+        if cls is None:
+            cls = type(f"Walrus{base.__name__}", (_OutcomeTracking, base), {"__module__": __name__})
+            _classes[base] = cls
+        return cls
+
+
+# -- the retry policy ----------------------------------------------------------------------
+
+
+class WalrusRetry(Retry):
+    """redis-py's ``Retry`` that never resends after ``OutcomeUnknownError``.
+
+    Each attempt runs on a fresh connection (redis-py closes the failed one first) after a
+    jittered exponential backoff."""
+
+    def call_with_retry(  # type: ignore[override]
+        self,
+        do: Callable[[], Any],
+        fail: Callable[..., Any],
+        is_retryable: Callable[[Exception], bool] | None = None,
+        with_failure_count: bool = False,
+    ) -> Any:
+        self._backoff.reset()
+        failures = 0
+        while True:
+            try:
+                return do()
+            except self._supported_errors as error:
+                if isinstance(error, OutcomeUnknownError) or (
+                    is_retryable is not None and not is_retryable(error)
+                ):
+                    raise
+                failures += 1
+                if with_failure_count:
+                    fail(error, failures)
+                else:
+                    fail(error)
+                if self._retries >= 0 and failures > self._retries:
+                    raise error
+                backoff = self._backoff.compute(failures)
+                if backoff > 0:
+                    time.sleep(backoff)
+
+
+_SUPPORTED = (RedisConnectionError, RedisTimeoutError, socket.timeout)
+
+
+def _parse_number(name: str, value: Any, *, integer: bool) -> Any:
+    if isinstance(value, str):
+        try:
+            value = int(value) if integer else float(value)
+        except ValueError:
+            raise ValueError(f"{name} must be {'an integer' if integer else 'a number'}, got {value!r}") from None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and not isinstance(value, int)):
+        raise ValueError(f"{name} must be {'an int' if integer else 'a number of seconds'}, got {value!r}")
+    if value < 0 or value != value:  # negative or NaN
+        raise ValueError(f"{name} must be >= 0, got {value!r}")
+    return value
+
+
+def _parse_bool(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+        return value.lower() in ("1", "true", "yes", "on")
+    raise ValueError(f"{name} must be True or False, got {value!r}")
+
+
+def build_retry(
+    retries: Any = DEFAULT_RETRIES,
+    backoff: Any = DEFAULT_RETRY_BACKOFF,
+    backoff_cap: Any = DEFAULT_RETRY_BACKOFF_CAP,
+) -> WalrusRetry:
+    """A ``WalrusRetry`` (ValueError naming ``retries``/``retry_backoff``/``retry_backoff_cap``
+    for a bad value). ``retries=0`` turns resending off; ``backoff=0`` resends at once."""
+    retries = _parse_number("retries", retries, integer=True)
+    backoff = _parse_number("retry_backoff", backoff, integer=False)
+    backoff_cap = _parse_number("retry_backoff_cap", backoff_cap, integer=False)
+    policy = EqualJitterBackoff(cap=backoff_cap, base=backoff) if backoff > 0 else NoBackoff()
+    return WalrusRetry(policy, retries, supported_errors=_SUPPORTED)
+
+
+def _from_redis_retry(retry: Any) -> WalrusRetry:
+    if isinstance(retry, WalrusRetry):
+        return retry
+    if not isinstance(retry, Retry):
+        raise ValueError(f"retry must be a redis.retry.Retry, got {type(retry).__name__}")
+    # Keep the user's backoff and count; only the decision of what to resend changes.
+    return WalrusRetry(retry._backoff, retry._retries, supported_errors=_SUPPORTED)
+
+
+def pop_retry_options(options: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """Take the retry options out of ``options`` (in place) and return the redis-py
+    connection keyword arguments they stand for, plus whether request ids are on.
+
+    Accepts ``retries``, ``retry_backoff``, ``retry_backoff_cap`` (numbers, or strings from
+    a URL query), ``request_ids`` (bool) and redis-py's own ``retry`` (a ``Retry``, whose
+    backoff and count are kept). ValueError naming the option for a bad value.
+    """
+    retry_obj = options.pop("retry", None)
+    given = {name: options.pop(name) for name in ("retries", "retry_backoff", "retry_backoff_cap") if name in options}
+    request_ids = _parse_bool("request_ids", options.pop("request_ids", False))
+    if retry_obj is not None and given:
+        raise ValueError(f"give either retry (a Retry object) or {', '.join(sorted(given))}, not both")
+    if retry_obj is not None:
+        retry = _from_redis_retry(retry_obj)
+    else:
+        retry = build_retry(
+            given.get("retries", DEFAULT_RETRIES),
+            given.get("retry_backoff", DEFAULT_RETRY_BACKOFF),
+            given.get("retry_backoff_cap", DEFAULT_RETRY_BACKOFF_CAP),
+        )
+    # retry_on_error: redis-py 5.0 retries only the error types listed there.
+    return {"retry": retry, "retry_on_error": [RedisConnectionError, RedisTimeoutError]}, request_ids
+
+
+def retry_option_problems(options: dict[str, Any], from_url: bool = False) -> list[str]:
+    """What is wrong with the retry options in ``options`` (for settings checks), as messages
+    naming the option; an empty list when they can be used. Text values (``"3"``) are
+    accepted only ``from_url`` (a URL query string has nothing else)."""
+    problems = []
+    for name, integer in (("retries", True), ("retry_backoff", False), ("retry_backoff_cap", False)):
+        if name in options:
+            value = options[name]
+            if isinstance(value, str) and not from_url:
+                problems.append(f"{name} must be {'an int' if integer else 'a number of seconds'}, got {value!r}")
+                continue
+            try:
+                _parse_number(name, value, integer=integer)
+            except ValueError as exc:
+                problems.append(str(exc))
+    if "request_ids" in options:
+        value = options["request_ids"]
+        if not isinstance(value, bool) and not from_url:
+            problems.append(f"request_ids must be True or False, got {value!r}")
+        else:
+            try:
+                _parse_bool("request_ids", value)
+            except ValueError as exc:
+                problems.append(str(exc))
+    if options.get("retry") is not None:
+        if not isinstance(options["retry"], Retry):
+            problems.append(f"retry must be a redis.retry.Retry, got {type(options['retry']).__name__}")
+        elif any(name in options for name in ("retries", "retry_backoff", "retry_backoff_cap")):
+            problems.append("give either retry (a Retry object) or retries/retry_backoff/retry_backoff_cap, not both")
+    return problems
+
+
+def install(pool: redis.ConnectionPool) -> None:
+    """Make ``pool`` build outcome-tracking connections (before it made any)."""
+    pool.connection_class = connection_class_for(pool.connection_class)
