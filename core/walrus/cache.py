@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 from redis.exceptions import ResponseError
 
 from .cluster import is_cluster
+from .compression import CompressingSerializer, get_compressor
 from .keys import call_key, qualified_name
 from .keyspace import delete_matching, escape_glob, iter_matching
 from .serializers import (
@@ -189,6 +190,9 @@ class Cache:
     ``default_timeout`` (seconds, None = no expiry) applies when ``set`` gets none; ``debug``
     turns the cache into a no-op. ``serializer`` is ``"pickle"`` (default), ``"json"``,
     ``"msgpack"`` or an object with dumps/loads; ``signing_key`` adds MAC signing.
+    ``compressor`` ("zlib", "lzma", "zstd", "lz4"; see ``walrus.compression``) compresses
+    payloads of at least ``compress_min_length`` bytes (``compress_level``: the algorithm's
+    own scale, None for its default); without it values are stored as upstream stores them.
     ``metrics`` counts this object's hits, misses and writes (see ``CacheStats``).
     """
 
@@ -200,6 +204,9 @@ class Cache:
         debug: bool = False,
         serializer: str | Serializer | None = "pickle",
         signing_key: bytes | str | None = None,
+        compressor: str | None = None,
+        compress_min_length: int = 1024,
+        compress_level: int | None = None,
     ) -> None:
         if not isinstance(name, str) or not name:
             raise ValueError(f"cache name must be a non-empty str, got {name!r}")
@@ -207,6 +214,10 @@ class Cache:
         inner = get_serializer(serializer)
         if not signing_key and isinstance(inner, PickleSerializer):
             _warn_unsigned_pickle()
+        chosen = get_compressor(compressor)
+        if chosen is not None:
+            # Compress, then sign: a payload is verified before anything decompresses it.
+            inner = CompressingSerializer(inner, chosen, compress_min_length, compress_level)
         self.serializer: Serializer = SignedSerializer(inner, signing_key) if signing_key else inner
         self.database = database
         self.name = name

@@ -1,8 +1,10 @@
 """How the Django cache backend turns values into stored bytes and back.
 
 Integers (not bools) are stored as plain decimal digits so ``incr``/``decr`` run server-side in
-one atomic step. Everything else is ``flag + payload``: the serializer's bytes, zlib-compressed
-when at least ``compress_min_length`` long (flag ``\\x01``) or as is (flag ``\\x00``), then MAC
+one atomic step. Everything else is ``flag + payload``: the serializer's bytes as is (flag
+``\\x00``) or, when at least ``compress_min_length`` long, compressed by the configured
+``walrus.compression`` compressor behind its own flag (zlib ``\\x01``, lzma ``\\x02``, zstd
+``\\x03``, lz4 ``\\x04``; any of them reads back whatever the setting is now), then MAC
 signed when a signing key is set. A value whose signature does not verify is never
 deserialized: the cache reports a miss.
 """
@@ -10,37 +12,36 @@ deserialized: the cache reports a miss.
 from __future__ import annotations
 
 import re
-import zlib
 from typing import Any
 
+from walrus.compression import Compressor, by_flag, get_compressor
 from walrus.serializers import SignedSerializer, get_serializer
 
 __all__ = ["ValueCodec"]
 
 _INT_RE = re.compile(rb"-?[0-9]+\Z")
-_RAW, _ZLIB = b"\x00", b"\x01"
+_RAW = b"\x00"
 
 
 class _Compressing:
     """Serializer adaptor adding the compression flag byte."""
 
-    def __init__(self, inner: Any, min_length: int | None, level: int) -> None:
+    def __init__(self, inner: Any, min_length: int | None, level: int | None, compressor: Compressor | None) -> None:
         self.inner = inner
-        self.min_length = min_length
+        self.min_length = min_length if compressor is not None else None
         self.level = level
+        self.compressor = compressor
 
     def dumps(self, value: Any) -> bytes:
         payload = self.inner.dumps(value)
         if self.min_length is not None and len(payload) >= self.min_length:
-            return _ZLIB + zlib.compress(payload, self.level)
+            return self.compressor.compress(payload, self.level)  # type: ignore[union-attr]
         return _RAW + payload
 
     def loads(self, data: bytes) -> Any:
         flag, payload = data[:1], data[1:]
-        if flag == _ZLIB:
-            payload = zlib.decompress(payload)
-        elif flag != _RAW:
-            raise ValueError("unknown cache value format")
+        if flag != _RAW:
+            payload = by_flag(flag).decompress_fn(payload)
         return self.inner.loads(payload)
 
 
@@ -52,9 +53,12 @@ class ValueCodec:
         serializer: Any = "pickle",
         signing_key: bytes | str | None = None,
         compress_min_length: int | None = None,
-        compress_level: int = 6,
+        compress_level: int | None = 6,
+        compressor: str | None = "zlib",
     ) -> None:
-        inner: Any = _Compressing(get_serializer(serializer), compress_min_length, compress_level)
+        chosen = get_compressor(compressor)
+        level = chosen.check_level(compress_level) if chosen is not None else None
+        inner: Any = _Compressing(get_serializer(serializer), compress_min_length, level, chosen)
         if signing_key:
             key = signing_key.encode() if isinstance(signing_key, str) else signing_key
             inner = SignedSerializer(inner, key)

@@ -392,3 +392,25 @@ def test_get_or_set_computes_once_under_concurrency(redis_url: str) -> None:
     with pytest.raises(ValueError, match="lock_timeout"):
         cache.get_or_set("x", 1, lock_timeout=0)
     assert not _raw(redis_url).exists(":1:x")
+
+
+def test_codec_compressors_share_the_core_registry(redis_url: str) -> None:
+    import zlib
+
+    from django_walrus.codec import ValueCodec
+    from walrus.compression import COMPRESSORS
+
+    value = {"rows": [{"name": "walrus", "kind": "cache entry"}] * 300}
+    plain = ValueCodec("json", "key", compressor=None).encode(value)
+    for name, compressor in COMPRESSORS.items():
+        codec = ValueCodec("json", "key", compress_min_length=100, compress_level=None, compressor=name)
+        data = codec.encode(value)
+        assert isinstance(data, bytes) and codec.decode(data) == value
+        # Every codec reads what any other compressor wrote (the flag says which).
+        assert ValueCodec("json", "key", compressor="lz4").decode(data) == value
+        assert len(data) < len(plain) / 5
+        assert compressor.flag in data[:40]  # behind the 32-byte signature
+    legacy = b"\x01" + zlib.compress(b'{"old":1}')  # what the backend wrote before, unsigned
+    assert ValueCodec("json", None, compressor="zstd").decode(legacy) == {"old": 1}
+    with pytest.raises(ValueError, match="zstd compression level"):
+        ValueCodec("json", None, 10, 99, compressor="zstd")
