@@ -21,10 +21,24 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from .exceptions import ImplementationError
+from .indexes import Source, is_plain
+
 if TYPE_CHECKING:  # pragma: no cover
     from .model import RedisModel
 
-__all__ = ["Collection", "CollectionManager", "CollectionResults"]
+
+class InvalidFilter(ImplementationError, ValueError):
+    """A filter no index of the field answers (redis-limpyd 2.x raises
+    ``ImplementationError``, older versions ``ValueError``: it is both)."""
+
+
+def _iterable(name: str, value: Any) -> list[Any]:
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise ValueError(f"filter {name!r}: expected a list, tuple or set of values")
+    return list(value)
+
+__all__ = ["Collection", "CollectionManager", "CollectionResults", "InvalidFilter"]
 
 CollectionResults = list
 
@@ -41,6 +55,8 @@ class Collection:
     def __init__(self, model: type[RedisModel]) -> None:
         self.model = model
         self._filters: dict[str, str] = {}
+        # filters answered by the filter script: and-ed lists of or-ed sources
+        self._sources: list[list[Source]] = []
         self._sort: dict[str, Any] | None = None
         self._instances = False
         self._rows: list[Any] | None = None
@@ -48,26 +64,70 @@ class Collection:
     # -- building -----------------------------------------------------------------------
 
     def __call__(self, **filters: Any) -> Collection:
-        """Add ``field=value`` filters (checked now, before any query)."""
-        model = self.model
+        """Add filters (checked now, before any query): ``field=value``,
+        ``field__<suffix>=value`` (``eq``, ``in``, and the range suffixes of the field's
+        indexes: ``gt``, ``gte``, ``lt``, ``lte``, ``startswith``, or a configured index
+        prefix), ``hashfield__<key>=value``, ``pk=`` / ``pk__in=``."""
         for name, value in filters.items():
-            if name in ("pk", model._pk_field_name):
-                key, text = "pk", model._pk_field().normalize(value)
-            else:
-                field = model._redis_fields.get(name)
-                if field is None:
-                    raise ValueError(f"{model.__name__} has no field {name!r} to filter on")
-                if not field.indexable:
-                    raise ValueError(
-                        f"{model.__name__}.{name} is not indexable: only fields declared with "
-                        "indexable=True or unique=True can be filtered"
-                    )
-                key, text = name, field._normalize_value(value)
-            if key in self._filters:
-                raise ValueError(f"{model.__name__}: filter on {name!r} given twice")
-            self._filters[key] = text
+            self._add_filter(name, value)
         self._rows = None
         return self
+
+    def _add_filter(self, name: str, value: Any) -> None:
+        model = self.model
+        field_name, _, suffix_text = name.partition("__")
+        suffix: str | None = suffix_text or None
+        if field_name in ("pk", model._pk_field_name):
+            if suffix not in (None, "eq", "in"):
+                raise InvalidFilter(f"{model.__name__}: pk cannot be filtered by {name!r}")
+            pk_field = model._pk_field()
+            if suffix == "in":
+                values = [pk_field.normalize(v) for v in _iterable(name, value)]
+                self._sources.append(
+                    [(model._collection_key(), "pk", v, "", "") for v in values]
+                )
+                return
+            text = pk_field.normalize(value)
+            if "pk" in self._filters and self._filters["pk"] != text:
+                self._sources.append([(model._collection_key(), "pk", text, "", "")])
+            else:
+                self._filters["pk"] = text
+            return
+        field = model._redis_fields.get(field_name)
+        if field is None:
+            raise ValueError(f"{model.__name__} has no field {field_name!r} to filter on")
+        if not field.indexable:
+            raise InvalidFilter(
+                f"{model.__name__}.{field_name} is not indexable: only fields declared with "
+                "indexable=True or unique=True can be filtered"
+            )
+        args: tuple[str, ...] = ()
+        if field.kind == "hashfield":
+            if suffix is None:
+                raise ImplementationError(
+                    f"{model.__name__}.{field_name} is a HashField: filter on one of its keys "
+                    f"({field_name}__<key>=value)"
+                )
+            key, _, rest = suffix.partition("__")
+            args, suffix = (field._normalize_value(key),), rest or None
+        index = next((i for i in field._indexes if i.can_handle_suffix(suffix)), None)
+        if index is None:
+            raise InvalidFilter(
+                f"{model.__name__}.{field_name}: no index of this field handles the filter "
+                f"{name!r}"
+            )
+        _, rest_suffix = index.remove_prefix(suffix)
+        values = list(_iterable(name, value)) if rest_suffix == "in" else [value]
+        alternatives = [
+            index.filter_source(suffix, *args, field._normalize_value(v)) for v in values
+        ]
+        plain = not args and rest_suffix != "in" and field._indexes[0] is index
+        if plain and is_plain(field._indexes):
+            text = field._normalize_value(value)
+            if self._filters.get(field_name, text) == text:
+                self._filters[field_name] = text
+                return
+        self._sources.append(alternatives)
 
     def sort(self, by: str | None = None, alpha: bool = False) -> Collection:
         """Sort by a string/hash field (``-name`` for descending), ``pk`` or ``nosort``.
@@ -132,6 +192,44 @@ class Collection:
             if f.kind in ("string", "hash") and f.cacheable
         ]
 
+    def _filter_script_call(self, keys: list[str]) -> tuple[str, list[Any], list[Any]]:
+        """The temporary key and the KEYS/ARGV of ``limpyd_ops_filter`` for this collection's
+        filters (equality sets, pk and script-only sources together)."""
+        model = self.model
+        temp = model._temp_key()
+        script_keys: list[Any] = [temp]
+        script_args: list[Any] = [60]
+        groups: list[list[Source]] = [
+            [(key, "set", "", "", "")] for key in keys if key != model._collection_key()
+        ]
+        if "pk" in self._filters or not groups:
+            groups.append([(model._collection_key(), "set", "", "", "")])
+        if "pk" in self._filters:
+            groups.append([(model._collection_key(), "pk", self._filters["pk"], "", "")])
+        for alternatives in [*groups, *self._sources]:
+            script_args.append(len(alternatives))
+            for key, kind, a, b, c in alternatives:
+                script_keys.append(key)
+                script_args += [kind, a, b, c]
+        return temp, script_keys, script_args
+
+    def _cluster_rows(
+        self, keys: list[str], filters: dict[str, str], options: dict[str, Any],
+        start: int | None, num: int | None, get: list[str] | None,
+    ) -> Any:  # fmt: skip
+        pattern = options["by"]
+        args = [
+            filters.get("pk", ""),
+            "1" if "pk" in filters else "0",
+            "pk" if pattern is None else pattern,
+            "1" if options["alpha"] else "0",
+            "1" if options["desc"] else "0",
+            start or 0,
+            -1 if num is None else num,
+            *(get or ()),
+        ]
+        return self.model.database.run_script("limpyd_collection", keys, args)
+
     def _fetch(self, start: int | None = None, num: int | None = None) -> list[Any]:
         model = self.model
         connection = model.database.direct_connection
@@ -142,19 +240,25 @@ class Collection:
         if start is not None and num is None:
             num = -1
         rows: Any
-        if model.database.is_cluster:
-            pattern = options["by"]
-            args = [
-                self._filters.get("pk", ""),
-                "1" if "pk" in self._filters else "0",
-                "pk" if pattern is None else pattern,
-                "1" if options["alpha"] else "0",
-                "1" if options["desc"] else "0",
-                start or 0,
-                -1 if num is None else num,
-                *(get or ()),
-            ]
-            rows = model.database.run_script("limpyd_collection", keys, args)
+        if model.database.is_cluster and self._sources:
+            # The filter script fills a temporary set in the model's slot, then the collection
+            # script sorts it: two round trips, plus the deletion of the temporary set.
+            temp, script_keys, script_args = self._filter_script_call(keys)
+            model.database.run_script("limpyd_ops_filter", script_keys, script_args)
+            try:
+                rows = self._cluster_rows([temp], {}, options, start, num, get)
+            finally:
+                connection.delete(temp)
+        elif model.database.is_cluster:
+            rows = self._cluster_rows(keys, self._filters, options, start, num, get)
+        elif self._sources:
+            # One MULTI/EXEC: the filter script fills a temporary set, SORT reads it, DEL.
+            temp, script_keys, script_args = self._filter_script_call(keys)
+            pipe = connection.pipeline(transaction=True)
+            connection.run_script("limpyd_ops_filter", script_keys, script_args, client=pipe)
+            pipe.sort(temp, start=start, num=num, get=get, **options)
+            pipe.delete(temp)
+            rows = pipe.execute()[-2]
         elif len(keys) == 1 and "pk" not in self._filters:
             rows = connection.sort(keys[0], start=start, num=num, get=get, **options)
         else:

@@ -163,12 +163,23 @@ class BaseIndex:
     def get_filtered_keys(self, suffix: str | None, *args: Any, **kwargs: Any) -> list[Any]:
         """``[(key, key_type, is_tmp)]`` holding the pks matching the filter (a temporary set,
         filled on the server by one script, for range filters)."""
-        source = self.filter_source(suffix, *args)
-        if source[1] == "set":
-            return [(source[0], "set", False)]
+        _, rest = self.remove_prefix(suffix)
+        accepted = kwargs.get("accepted_key_types")
+        if accepted is not None and "set" not in accepted:
+            raise ImplementationError(
+                f"{type(self).__name__} gives sets of pks, not {sorted(accepted)}"
+            )
+        if not self.can_handle_suffix(suffix):
+            raise ImplementationError(f"{type(self).__name__} cannot handle the filter {suffix!r}")
+        values = list(args[-1]) if rest == "in" else [args[-1]]
+        sources = [self.filter_source(suffix, *args[:-1], value) for value in values]
+        if rest != "in" and sources[0][1] == "set":
+            return [(sources[0][0], "set", False)]
         tmp = self.model._temp_key()
         self.model.database.run_script(
-            "limpyd_ops_filter", [tmp, source[0]], [300, *source[1:]]
+            "limpyd_ops_filter",
+            [tmp, *(source[0] for source in sources)],
+            [300, len(sources), *(item for source in sources for item in source[1:])],
         )
         return [(tmp, "set", True)]
 
@@ -201,7 +212,7 @@ def _taken(model: type[RedisModel], op: str, key: str, a: str, pk: str) -> str |
 class EqualIndex(BaseIndex):
     """One set of pks per (transformed) value: filters ``field=v`` and ``field__eq=v``."""
 
-    handled_suffixes = frozenset({None, "eq"})
+    handled_suffixes = frozenset({None, "eq", "in"})
 
     def get_storage_key(self, *args: Any, **kwargs: Any) -> str:
         *parts, value = args
@@ -218,15 +229,16 @@ class EqualIndex(BaseIndex):
         return [("uset", self.get_storage_key(*args), "", "")]
 
     def filter_source(self, suffix: str | None, *args: Any) -> Source:
-        return (self.get_storage_key(*args), "set", "", "", "")
+        # filter values are looked for as given: the transform applies to stored values only
+        return (self.get_storage_key(*args, transform_value=False), "set", "", "", "")
 
 
 class BaseRangeIndex(BaseIndex):
     """One sorted set per field (``...:<key>``) answering range filters."""
 
-    handled_suffixes = frozenset({None, "eq", "gt", "gte", "lt", "lte"})
+    handled_suffixes = frozenset({None, "eq", "gt", "gte", "lt", "lte", "in"})
 
-    def get_storage_key(self, *args: Any) -> str:
+    def get_storage_key(self, *args: Any, **kwargs: Any) -> str:
         return make_key(*self._key_parts(tuple(args[:-1])))
 
     def _member(self, pk: str, value: Any) -> tuple[str, str]:
@@ -247,7 +259,7 @@ class TextRangeIndex(BaseRangeIndex):
 
     key = "text-range"
     separator: ClassVar[str] = ":TEXT-RANGE-SEPARATOR:"
-    handled_suffixes = frozenset({None, "eq", "gt", "gte", "lt", "lte", "startswith"})
+    handled_suffixes = frozenset({None, "eq", "gt", "gte", "lt", "lte", "startswith", "in"})
 
     def _member(self, pk: str, value: Any) -> tuple[str, str]:
         return self.normalize_value(value) + self.separator + pk, "0"
@@ -258,8 +270,9 @@ class TextRangeIndex(BaseRangeIndex):
 
     def filter_source(self, suffix: str | None, *args: Any) -> Source:
         _, rest = self.remove_prefix(suffix)
-        value = self.normalize_value(args[-1])
-        return (self.get_storage_key(*args), "zlex", rest or "eq", value, self.separator)
+        value = self.normalize_value(args[-1], transform=False)
+        op = "eq" if rest in (None, "in") else rest
+        return (self.get_storage_key(*args), "zlex", op, value, self.separator)
 
 
 class NumberRangeIndex(BaseRangeIndex):
@@ -294,9 +307,9 @@ class NumberRangeIndex(BaseRangeIndex):
 
     def filter_source(self, suffix: str | None, *args: Any) -> Source:
         _, rest = self.remove_prefix(suffix)
-        value = repr(self.normalize_value(args[-1]))
+        value = repr(self.normalize_value(args[-1], transform=False))
         low, high = "-inf", "+inf"
-        if rest in (None, "eq"):
+        if rest in (None, "eq", "in"):
             low = high = value
         elif rest == "gt":
             low = "(" + value

@@ -156,23 +156,24 @@ class RedisField:
         return declared._index_objects
 
     def get_index(
-        self, index_class: Any = None, key: Any = None, prefix: Any = None
+        self, index_class: Any = NO_DEFAULT, key: Any = NO_DEFAULT, prefix: Any = NO_DEFAULT
     ) -> BaseIndex:
-        """The only index of this field matching the given class, key and prefix
-        (``ValueError`` when none or several match)."""
+        """The only index of this field that is an ``index_class`` with this ``key`` and
+        ``prefix`` (each criterion applies only when given; ``ValueError`` when none or several
+        match, or when the field is not indexable)."""
         if not self.indexable:
-            raise ImplementationError(f"Field {self._what()} is not indexable")
+            raise ValueError(f"Field {self._what()} is not indexable")
         found = [
             index
             for index in self._indexes
-            if (index_class is None or isinstance(index, index_class))
-            and (key is None or index.key == key)
-            and (prefix is None or index.prefix == prefix)
+            if (index_class is NO_DEFAULT or isinstance(index, index_class))
+            and (key is NO_DEFAULT or index.key == key)
+            and (prefix is NO_DEFAULT or index.prefix == prefix)
         ]
         if len(found) != 1:
             raise ValueError(
-                f"{len(found)} indexes of {self._what()} match class={index_class}, key={key}, "
-                f"prefix={prefix}: expected exactly one"
+                f"{len(found)} indexes of {self._what()} match the given class, key and "
+                "prefix: expected exactly one"
             )
         return found[0]
 

@@ -1,6 +1,8 @@
 -- limpyd: intersect the pks selected by collection filters into one set, on the server.
 -- KEYS[1]: the destination set (a temporary key, replaced); KEYS[2 ..]: one source per filter
--- ARGV[1]: TTL of the destination in seconds; then 4 arguments per source:
+-- ARGV[1]: TTL of the destination in seconds; then for each filter (and-ed): the number of
+--   its alternatives (or-ed, e.g. "__in" filters), then 4 arguments per alternative, each
+--   alternative reading the next key of KEYS:
 --   "set", -, -, -          every member of the set
 --   "pk", pk, -, -          pk when it is a member of the set (the pk collection)
 --   "zscore", min, max, -   ZRANGEBYSCORE min max (Redis' range syntax)
@@ -46,27 +48,28 @@ local function lex(key, op, value, sep)
 end
 
 local result = nil
-for i = 2, #KEYS do
-    local p = 2 + 4 * (i - 2)
-    local kind, a, b, c = ARGV[p], ARGV[p + 1], ARGV[p + 2], ARGV[p + 3]
-    local pks
-    if kind == 'set' then
-        pks = redis.call('SMEMBERS', KEYS[i])
-    elseif kind == 'pk' then
-        pks = {}
-        if redis.call('SISMEMBER', KEYS[i], a) == 1 then pks[1] = a end
-    elseif kind == 'zscore' then
-        pks = redis.call('ZRANGEBYSCORE', KEYS[i], a, b)
-    else
-        pks = lex(KEYS[i], a, b, c)
-    end
+local k, p = 2, 2
+while p <= #ARGV do
+    local alternatives = tonumber(ARGV[p])
+    p = p + 1
     local set = {}
-    if result == nil then
-        for _, pk in ipairs(pks) do set[pk] = true end
-    else
-        for _, pk in ipairs(pks) do
-            if result[pk] then set[pk] = true end
+    for _ = 1, alternatives do
+        local kind, a, b, c = ARGV[p], ARGV[p + 1], ARGV[p + 2], ARGV[p + 3]
+        local pks
+        if kind == 'set' then
+            pks = redis.call('SMEMBERS', KEYS[k])
+        elseif kind == 'pk' then
+            pks = {}
+            if redis.call('SISMEMBER', KEYS[k], a) == 1 then pks[1] = a end
+        elseif kind == 'zscore' then
+            pks = redis.call('ZRANGEBYSCORE', KEYS[k], a, b)
+        else
+            pks = lex(KEYS[k], a, b, c)
         end
+        for _, pk in ipairs(pks) do
+            if result == nil or result[pk] then set[pk] = true end
+        end
+        k, p = k + 1, p + 4
     end
     result = set
 end

@@ -1,0 +1,155 @@
+"""redis-limpyd 2.x indexes: EqualIndex, TextRangeIndex, NumberRangeIndex, configured indexes,
+range and ``__in`` filters, HashField entries; every write keeps them atomically."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from limpyd import fields, model
+from limpyd.database import DEFAULT_CONNECTION_SETTINGS, RedisDatabase
+from limpyd.exceptions import ImplementationError, UniquenessError
+from limpyd.indexes import EqualIndex, NumberRangeIndex, TextRangeIndex
+from limpyd.utils import unique_key
+
+
+def reverse(value: Any) -> Any:
+    return value[::-1]
+
+
+@pytest.fixture
+def Boat(limpyd_db: RedisDatabase) -> Any:  # noqa: N802
+    class Boat(model.RedisModel):
+        database = limpyd_db
+        namespace = "t"
+        name = fields.StringField(indexable=True, indexes=[TextRangeIndex])
+        length = fields.InstanceHashField(indexable=True, indexes=[NumberRangeIndex])
+        code = fields.StringField(unique=True, indexes=[TextRangeIndex])
+        nick = fields.StringField(
+            indexable=True, indexes=[EqualIndex, EqualIndex.configure(prefix="rev", transform=reverse)]
+        )
+        tags = fields.SetField(indexable=True, indexes=[TextRangeIndex])
+
+    return Boat
+
+
+def test_default_connection_settings_and_unique_key(raw: Any) -> None:
+    assert DEFAULT_CONNECTION_SETTINGS == {"host": "localhost", "port": 6379, "db": 0}
+    assert RedisDatabase().connection_settings == DEFAULT_CONNECTION_SETTINGS
+    key = unique_key(raw, "tests")
+    assert key.startswith("tests:") and not raw.exists(key)
+    assert unique_key(raw) != unique_key(raw)
+
+
+def test_storage_keys_follow_redis_limpyd(Boat: Any) -> None:  # noqa: N803
+    assert Boat.get_field("name").get_index().get_storage_key("x") == "t:boat:name:text-range"
+    length = Boat.get_field("length").get_index()
+    assert length.get_storage_key(3) == "t:boat:length:number-range"
+    nick = Boat.get_field("nick")
+    assert nick.get_index(prefix="rev").get_storage_key("abc") == "t:boat:nick:rev:cba"
+    assert nick.get_index(index_class=EqualIndex, prefix=None).get_storage_key("abc") == (
+        "t:boat:nick:abc"
+    )
+    with pytest.raises(ValueError, match="expected exactly one"):
+        nick.get_index()
+    with pytest.raises(ValueError, match="not indexable"):
+        fields.StringField().get_index()
+    with pytest.raises(ImplementationError, match="indexable"):
+        fields.StringField(indexes=[EqualIndex])
+
+
+def test_range_filters(Boat: Any, raw: Any) -> None:  # noqa: N803
+    for name, length, code in [("abc", 10, "a"), ("abd", 12.5, "b"), ("b", 20, "c")]:
+        Boat(name=name, length=length, code=code, nick=name)
+    assert raw.zrange("t:boat:length:number-range", 0, -1, withscores=True) == [
+        ("1", 10.0), ("2", 12.5), ("3", 20.0),
+    ]  # fmt: skip
+    assert set(Boat.collection(name__startswith="ab")) == {"1", "2"}
+    assert set(Boat.collection(name__gt="abc")) == {"2", "3"}
+    assert set(Boat.collection(name__gte="abc")) == {"1", "2", "3"}
+    assert set(Boat.collection(name__lt="abd")) == {"1"}
+    assert set(Boat.collection(name="b")) == {"3"}
+    assert set(Boat.collection(length__gte=12.5)) == {"2", "3"}
+    assert set(Boat.collection(length__lt=12.5)) == {"1"}
+    assert set(Boat.collection(length__in=[10, 20])) == {"1", "3"}
+    assert set(Boat.collection(length__in=[])) == set()
+    assert set(Boat.collection(length__gt=10, name__startswith="ab")) == {"2"}
+    assert set(Boat.collection(pk__in=["1", "3", "9"])) == {"1", "3"}
+    # configured index: stored transformed, looked for as given
+    assert set(Boat.collection(nick__rev="dba")) == {"2"}
+    assert set(Boat.collection(nick="abd")) == {"2"}
+    assert list(Boat.collection(length__gte=11).sort(by="-length").instances())[0].pk.get() == "3"
+
+
+def test_writes_move_index_entries(Boat: Any, raw: Any) -> None:  # noqa: N803
+    boat = Boat(name="abc", length=1, code="a", nick="x")
+    boat.length.hincrbyfloat(2.5)
+    assert set(Boat.collection(length=3.5)) == {"1"}
+    boat.name.set("zz")
+    assert raw.zrange("t:boat:name:text-range", 0, -1) == ["zz:TEXT-RANGE-SEPARATOR:1"]
+    boat.tags.sadd("p", "q")
+    boat.tags.srem("p")
+    assert set(Boat.collection(tags="q")) == {"1"} and set(Boat.collection(tags="p")) == set()
+    boat.nick.set("yo")
+    assert raw.smembers("t:boat:nick:rev:oy") == {"1"} and not raw.exists("t:boat:nick:rev:x")
+    boat.delete()
+    assert sorted(raw.keys("t:boat:*")) == ["t:boat:max_pk"]
+
+
+def test_unique_range_index_refuses_before_writing(Boat: Any, raw: Any, helpers: Any) -> None:  # noqa: N803
+    Boat(name="a", code="same")
+    other = Boat(name="b", code="other")
+    before = helpers.snapshot(raw)
+    with pytest.raises(UniquenessError):
+        Boat(name="c", code="same")
+    with pytest.raises(UniquenessError):
+        other.code.set("same")
+    assert helpers.snapshot(raw) == before
+    other.code.set("other")  # its own value is not a conflict
+    assert other.code.get() == "other"
+
+
+def test_number_range_index_can_refuse_non_numbers(limpyd_db: RedisDatabase, raw: Any) -> None:
+    class Gauge(model.RedisModel):
+        database = limpyd_db
+        value = fields.StringField(
+            indexable=True, indexes=[NumberRangeIndex.configure(raise_if_not_float=True)]
+        )
+        loose = fields.StringField(indexable=True, indexes=[NumberRangeIndex])
+
+    with pytest.raises(ValueError, match="expected a number"):
+        Gauge(value="abc")
+    assert raw.dbsize() == 0
+    gauge = Gauge(value="1.5", loose="abc")
+    assert set(Gauge.collection(loose=0)) == {gauge.pk.get()}
+
+
+def test_hashfield(limpyd_db: RedisDatabase, raw: Any, helpers: Any) -> None:
+    class Email(model.RedisModel):
+        database = limpyd_db
+        headers = fields.HashField(indexable=True)
+        extra = fields.HashField()
+
+    mail = Email(headers={"from": "a@x", "to": "b@x"})
+    assert mail.headers.hgetall() == {"from": "a@x", "to": "b@x"}
+    assert raw.smembers(":email:headers:from:a@x") == {"1"}
+    assert set(Email.collection(headers__from="a@x")) == {"1"}
+    mail.headers.hset("from", "c@x")
+    assert set(Email.collection(headers__from="a@x")) == set()
+    assert set(Email.collection(headers__from="c@x")) == {"1"}
+    mail.headers.hmset({"subject": "hi"}, to="d@x")
+    assert mail.headers.hmget("subject", "to", "nope") == ["hi", "d@x", None]
+    assert mail.headers.hdel("subject", "nope") == 1
+    assert sorted(mail.headers.hkeys()) == ["from", "to"]
+    assert mail.headers.hlen() == 2 and mail.headers.hexists("to")
+    assert mail.headers.hincrby("n", 3) == 3 and mail.headers.hstrlen("to") == 3
+    assert set(Email.collection(headers__n=3)) == {"1"}
+    mail.extra.hset("k", "v")
+    assert mail.extra.hvals() == ["v"]
+    with pytest.raises(ImplementationError, match="HashField"):
+        Email.collection(headers="x")
+    with pytest.raises(ImplementationError):
+        fields.HashField(unique=True)
+    mail.delete()
+    assert helpers.snapshot(raw) == {":email:max_pk": "1"}
