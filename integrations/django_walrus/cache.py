@@ -17,7 +17,9 @@ dumps/loads), ``SIGN`` (default True: a keyed BLAKE2b MAC with ``SECRET_KEY``, o
 credentials and reply errors still raise), ``CLEAR_PATTERN`` (glob ``clear()`` deletes, for
 custom KEY_FUNCTIONs). Only with a LOCATION (the cache's own pool): ``SOCKET_TIMEOUT``,
 ``SOCKET_CONNECT_TIMEOUT`` (seconds), ``CONNECTION_POOL_KWARGS``, ``CLOSE_CONNECTION``
-(disconnect at the end of every request; default False). Bad OPTIONS are reported by
+(disconnect at the end of every request; default False), and the reconnection options
+``RETRIES``, ``RETRY_BACKOFF``, ``RETRY_BACKOFF_CAP``, ``REQUEST_IDS`` (docs/reliability.md;
+with an ALIAS set them in the alias' OPTIONS as ``retries`` & co). Bad OPTIONS are reported by
 ``manage.py check`` (``cache_options``) and make every call raise ImproperlyConfigured.
 Every call is one round trip (get_many/set_many/delete_many included). LOCATION may be a
 ``redis+cluster://`` or ``redis+sentinel://`` URL: on Redis Cluster entries spread over the

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from walrus.exceptions import WalrusError
+from walrus.retry import retry_option_problems
 
 from .codec import ValueCodec
 from .validation import (
@@ -23,6 +24,7 @@ from .validation import (
 __all__ = [
     "CACHE_OPTIONS",
     "POOL_OPTIONS",
+    "RETRY_CACHE_OPTIONS",
     "CacheSettings",
     "Problem",
     "read_cache_options",
@@ -36,9 +38,22 @@ E_POOL_WITH_ALIAS = "django_walrus.E013"
 E_LOCATION = "django_walrus.E014"
 E_VALUE = "django_walrus.E015"
 
+# Reconnection options (docs/reliability.md) -> the connection option each one sets.
+RETRY_CACHE_OPTIONS = {
+    "RETRIES": "retries",
+    "RETRY_BACKOFF": "retry_backoff",
+    "RETRY_BACKOFF_CAP": "retry_backoff_cap",
+    "REQUEST_IDS": "request_ids",
+}
 # Options that configure a pool of the cache's own, so they need a LOCATION: with an alias
 # the pool is shared, and changing it from one cache would change it for every user.
-POOL_OPTIONS = ("SOCKET_TIMEOUT", "SOCKET_CONNECT_TIMEOUT", "CONNECTION_POOL_KWARGS", "CLOSE_CONNECTION")
+POOL_OPTIONS = (
+    "SOCKET_TIMEOUT",
+    "SOCKET_CONNECT_TIMEOUT",
+    "CONNECTION_POOL_KWARGS",
+    "CLOSE_CONNECTION",
+    *RETRY_CACHE_OPTIONS,
+)
 CACHE_OPTIONS = frozenset(
     {
         "ALIAS",
@@ -157,6 +172,16 @@ def _pool_kwargs(options: dict[str, Any], location: str | None, problems: list[P
                 problems.append(Problem(E_VALUE, f"OPTIONS[{name!r}] must be a positive number of seconds or None, got {options[name]!r}"))
             else:
                 kwargs[name.lower()] = options[name]
+    for name, option in RETRY_CACHE_OPTIONS.items():
+        if name in options:
+            if option in raw:
+                problems.append(Problem(E_VALUE, f"OPTIONS[{name!r}] and OPTIONS['CONNECTION_POOL_KWARGS'][{option!r}] are both set: keep one"))
+                continue
+            problem = retry_option_problems({option: options[name]})
+            if problem:
+                problems.append(Problem(E_VALUE, f"OPTIONS[{name!r}]: {problem[0]}"))
+            else:
+                kwargs[option] = options[name]
     for problem in option_problems(raw, location):
         problems.append(Problem(E_VALUE, f"OPTIONS['CONNECTION_POOL_KWARGS']: {problem}"))
     if decodes_responses(kwargs, location):

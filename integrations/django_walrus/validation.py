@@ -72,9 +72,21 @@ def _cert_reqs(value: Any) -> bool:
     return isinstance(value, str) and value.lower() in ("none", "optional", "required")
 
 
+def _retry_rule(name: str) -> Callable[[Any], bool]:
+    from walrus.retry import retry_option_problems
+
+    return lambda value: not retry_option_problems({name: value})
+
+
 # Option name -> (accepts the value, what was expected). These are the redis-py connection
-# pool keyword arguments a WALRUS alias may set through OPTIONS.
+# pool keyword arguments a WALRUS alias may set through OPTIONS, plus walrus's reconnection
+# options (docs/reliability.md).
 CONNECTION_OPTIONS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "retries": (_retry_rule("retries"), "an int >= 0 (resends after a dropped connection; 0 = off)"),
+    "retry_backoff": (_retry_rule("retry_backoff"), "a number of seconds >= 0"),
+    "retry_backoff_cap": (_retry_rule("retry_backoff_cap"), "a number of seconds >= 0"),
+    "request_ids": (_retry_rule("request_ids"), "True or False"),
+    "retry": (_retry_rule("retry"), "a redis.retry.Retry"),
     "socket_timeout": (_seconds_or_none, "a positive number of seconds or None"),
     "socket_connect_timeout": (_seconds_or_none, "a positive number of seconds or None"),
     "socket_keepalive": (_bool, "True or False"),
@@ -104,6 +116,11 @@ MEMORY_OPTIONS = frozenset(
         "client_name",
         "protocol",
         "decode_responses",
+        "retries",
+        "retry_backoff",
+        "retry_backoff_cap",
+        "request_ids",
+        "retry",
     }
 )
 
@@ -131,6 +148,8 @@ def option_problems(options: Mapping[str, Any], url: Any = None) -> list[str]:
         rule = CONNECTION_OPTIONS.get(name)
         if rule is not None and not rule[0](value):
             problems.append(f"{name!r} must be {rule[1]}, got {value!r}")
+    if options.get("retry") is not None and any(n in options for n in ("retries", "retry_backoff", "retry_backoff_cap")):
+        problems.append("give either 'retry' (a Retry object) or retries/retry_backoff/retry_backoff_cap, not both")
     if isinstance(url, str) and url.lower().startswith("memory://"):
         foreign = sorted(str(n) for n in options if n in CONNECTION_OPTIONS and n not in MEMORY_OPTIONS)
         if foreign:
@@ -185,6 +204,11 @@ def url_problems(url: Any) -> list[str]:
             from redis.connection import parse_url
 
             parse_url(url)  # query arguments (db=, socket_timeout=, ...)
+        if "?" in url:
+            from walrus.retry import RETRY_OPTIONS, retry_option_problems
+
+            query = {k: v[-1] for k, v in parse_qs(urlsplit(url).query).items() if k in RETRY_OPTIONS}
+            problems.extend(f"URL query: {p}" for p in retry_option_problems(query, from_url=True))
     except ValueError as exc:
         problems.append(str(exc).replace(url, safe_url(url)))
     return problems

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from walrus.cluster import CLUSTER_SCHEMES, SENTINEL_SCHEMES, parse_cluster_url, parse_sentinel_url
 from walrus.rate_limit import parse_rate
+from walrus.retry import retry_option_problems
 
 __all__ = ["DEFAULTS", "HEADER_MODES", "ON_ERROR_POLICIES", "Settings", "read_settings", "safe_url"]
 
@@ -24,6 +25,11 @@ DEFAULTS: dict[str, Any] = {
     "WALRUS_SOCKET_TIMEOUT": 0.5,
     "WALRUS_SOCKET_CONNECT_TIMEOUT": None,  # None: same as WALRUS_SOCKET_TIMEOUT
     "WALRUS_CONNECTION_OPTIONS": {},
+    # Reconnection (docs/reliability.md); None: the walrus default (3 resends, 0.05 s .. 1 s).
+    "WALRUS_RETRIES": None,
+    "WALRUS_RETRY_BACKOFF": None,
+    "WALRUS_RETRY_BACKOFF_CAP": None,
+    "WALRUS_REQUEST_IDS": None,
     "WALRUS_KEY_PREFIX": "flask_walrus",
     "WALRUS_PREFIXES": [],
     "WALRUS_CACHE_DEFAULT_TIMEOUT": 300,
@@ -131,6 +137,32 @@ def _name(config: Mapping[str, Any], key: str) -> str:
     return value
 
 
+_RETRY_KEYS = {
+    "WALRUS_RETRIES": "retries",
+    "WALRUS_RETRY_BACKOFF": "retry_backoff",
+    "WALRUS_RETRY_BACKOFF_CAP": "retry_backoff_cap",
+    "WALRUS_REQUEST_IDS": "request_ids",
+}
+
+
+def _retry_options(config: Mapping[str, Any], options: dict[str, Any]) -> None:
+    """Fold WALRUS_RETRIES & co into the connection options and validate every retry option
+    (ValueError naming the config key)."""
+    for key, option in _RETRY_KEYS.items():
+        value = config.get(key)
+        if value is None:
+            continue
+        if option in options or (option != "request_ids" and options.get("retry") is not None):
+            raise ValueError(f"{key} and WALRUS_CONNECTION_OPTIONS[{option!r}] (or 'retry') are both set: keep one")
+        problems = retry_option_problems({option: value})
+        if problems:
+            raise ValueError(f"{key}: {problems[0]}")
+        options[option] = value
+    problems = retry_option_problems(options)
+    if problems:
+        raise ValueError(f"WALRUS_CONNECTION_OPTIONS: {'; '.join(problems)}")
+
+
 def read_settings(config: Mapping[str, Any], secret_key: Any = None) -> Settings:
     """Validate the ``WALRUS_*`` keys of a Flask config into ``Settings``."""
     unknown = sorted(k for k in config if k.startswith("WALRUS_") and k not in DEFAULTS)
@@ -158,6 +190,7 @@ def read_settings(config: Mapping[str, Any], secret_key: Any = None) -> Settings
     connect = _number(config, "WALRUS_SOCKET_CONNECT_TIMEOUT")
     options.setdefault("socket_timeout", timeout)
     options.setdefault("socket_connect_timeout", timeout if connect is None else connect)
+    _retry_options(config, options)
 
     key_prefix = config.get("WALRUS_KEY_PREFIX", DEFAULTS["WALRUS_KEY_PREFIX"])
     if not isinstance(key_prefix, str) or not key_prefix:
