@@ -220,6 +220,22 @@ class RedisDatabase:
         :class:`limpyd.contrib.database.PipelineDatabase` inside ``pipeline()``)."""
         return self.direct_connection
 
+    @property
+    def redis_version(self) -> tuple[int, ...]:
+        """The server's version as a tuple of ints (one INFO round trip, then cached)."""
+        version = getattr(self, "_redis_version", None)
+        if version is None:
+            info: Any = self.direct_connection.info("server")
+            if self.is_cluster and "redis_version" not in info:
+                info = next(iter(info.values()))
+            version = tuple(int(part) for part in str(info["redis_version"]).split(".")[:3])
+            self._redis_version = version
+        return version
+
+    def scan_keys(self, match: str | None = None, count: int | None = None) -> Any:
+        """Iterate over the keys matching ``match`` (SCAN; a key may come more than once)."""
+        return self.direct_connection.scan_iter(match=match, count=count)
+
     def has_pipeline(self) -> bool:
         """True when field commands of this thread are being queued in a pipeline."""
         return False

@@ -18,6 +18,8 @@ from __future__ import annotations
 import sys
 from typing import Any, ClassVar
 
+from redis.exceptions import DataError, ResponseError
+
 from .collection import Collection
 from .database import RedisDatabase
 from .exceptions import DoesNotExist, ImplementationError
@@ -38,6 +40,11 @@ from .ops import create_instance_ops, delete_instance_ops
 from .scripting import create_instance, delete_instance
 from .scripting import hmset as _hmset_script
 from .utils import make_key
+
+
+class EmptyCommandError(DataError, ValueError):
+    """A command called without its arguments (``hmset()``): redis-py's ``DataError``, and a
+    ``ValueError`` as older limpyd raised."""
 
 _TAG_FORBIDDEN = "{}"
 
@@ -469,6 +476,37 @@ class RedisModel:
                 self._cache_set(name, ("hget", ()), value)
         return list(values)
 
+    def hgetall(self) -> dict[str, str]:
+        """Every InstanceHashField holding a value, as ``{name: value}`` (one round trip)."""
+        names = list(type(self)._instancehash_fields)
+        if not names:
+            return {}
+        return {n: v for n, v in zip(names, self.hmget(*names), strict=True) if v is not None}
+
+    def hkeys(self) -> list[str]:
+        """Names of the InstanceHashFields holding a value."""
+        return list(self.hgetall())
+
+    def hvals(self) -> list[str]:
+        """Values of the InstanceHashFields holding one."""
+        return list(self.hgetall().values())
+
+    def hlen(self) -> int:
+        """How many InstanceHashFields hold a value."""
+        return len(self.hgetall())
+
+    def hdel(self, *names: str) -> int:
+        """Remove several InstanceHashField values (and their index entries); returns how
+        many existed. One atomic write per field."""
+        if not names:
+            raise ResponseError("wrong number of arguments for 'hdel' command")
+        self._check_hash_names(list(names))
+        removed = 0
+        for name in names:
+            bound: Any = self._bound_field(name)
+            removed += bound.hdel()
+        return removed
+
     def hmset(self, **values: Any) -> Any:
         """Set several hash fields at once: one round trip (two when indexes must be found).
 
@@ -477,7 +515,7 @@ class RedisModel:
         """
         cls = type(self)
         if not values:
-            raise ValueError(f"{cls.__name__}.hmset() needs at least one field=value")
+            raise EmptyCommandError(f"{cls.__name__}.hmset() needs at least one field=value")
         self._check_hash_names(list(values))
         if not self._has_pk():
             self._create(values)

@@ -7,22 +7,51 @@ from typing import Any
 __all__ = ["as_bool", "as_float", "as_int", "as_ok", "float_arg", "int_arg", "pairs", "score_arg"]
 
 
+def _text(value: Any) -> str | None:
+    if isinstance(value, (bytes, bytearray)):
+        value = bytes(value).decode("utf-8", "replace")
+    return value.strip() if isinstance(value, str) else None
+
+
 def int_arg(value: Any, what: str) -> int:
-    """``value`` as an int argument; bools, floats and text are refused with ``TypeError``."""
+    """``value`` as an int argument: an int or its text (``"3"``, as Redis accepts it);
+    bools, floats and other text are refused with ``TypeError``."""
+    text = _text(value)
+    if text is not None:
+        try:
+            return int(text)
+        except ValueError:
+            raise TypeError(f"{what} must be an int, got {value!r}") from None
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{what} must be an int, got {value!r}")
     return value
 
 
 def float_arg(value: Any, what: str) -> str:
-    """``value`` (int or float) as the text Redis parses as a float."""
+    """``value`` (int, float or their text, e.g. ``"3.5"``) as the text Redis parses as a
+    float."""
+    text = _text(value)
+    if text is not None:
+        try:
+            number = float(text)
+        except ValueError:
+            raise TypeError(f"{what} must be a number, got {value!r}") from None
+        if number != number or number in (float("inf"), float("-inf")):
+            raise TypeError(f"{what} must be a finite number, got {value!r}")
+        return repr(number)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{what} must be a number, got {value!r}")
     return repr(float(value)) if isinstance(value, float) else str(value)
 
 
 def score_arg(value: Any, what: str) -> float:
-    """A sorted-set score: int or float (not bool)."""
+    """A sorted-set score: int, float or their text (not bool)."""
+    text = _text(value)
+    if text is not None:
+        try:
+            return float(text)
+        except ValueError:
+            raise TypeError(f"{what}: a score must be a number, got {value!r}") from None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{what}: a score must be a number, got {value!r}")
     return float(value)

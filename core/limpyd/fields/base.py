@@ -9,6 +9,7 @@ index sets and unique checks included, atomically) and clear that cache.
 from __future__ import annotations
 
 import copy
+import datetime
 import itertools
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -18,11 +19,12 @@ from ..indexes import BaseIndex, EqualIndex, check_index_classes, is_plain
 from ..ops import write_ops
 from ..scripting import write_field
 from ..utils import make_key, normalize
+from ._args import as_bool, int_arg
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..model import RedisModel
 
-__all__ = ["NO_DEFAULT", "RedisField"]
+__all__ = ["NO_DEFAULT", "KeyTTLMixin", "RedisField"]
 
 _creation_counter = itertools.count()
 
@@ -272,7 +274,11 @@ class RedisField:
         database = model.database
         if database.has_pipeline():
             return call(database.connection, self.key)
-        use_cache = self._use_cache() and command not in self.no_cache_getters
+        use_cache = (
+            self._use_cache()
+            and command not in self.no_cache_getters
+            and command not in ("ttl", "pttl")
+        )
         if use_cache:
             found, value = instance._cache_get(self.name, (command, cache_args))
             if found:
@@ -327,6 +333,17 @@ class RedisField:
         finally:
             instance._cache_clear(self.name)
 
+    def exists(self) -> bool:
+        """True when the field holds a value (one round trip; False for a deleted or unsaved
+        instance)."""
+        model, instance = self._bound()
+        if instance._deleted or instance._pk is None:
+            return False
+        return bool(self._exists(model.database.direct_connection, self.key))
+
+    def _exists(self, connection: Any, key: str) -> Any:
+        return connection.exists(key)
+
     def delete(self) -> Any:
         """Delete the field's value (and its index entries). Redis cost: 1 round trip."""
         return self._modify("DEL", [], lambda c, k: c.delete(k), int)
@@ -337,3 +354,75 @@ class RedisField:
 
     def proxy_set(self, value: Any) -> Any:
         raise NotImplementedError
+
+
+def _timestamp(when: Any, what: str, milliseconds: bool) -> int:
+    """A unix timestamp (seconds or ms) from a datetime or a number."""
+    if isinstance(when, datetime.datetime):
+        stamp = when.timestamp()
+        return int(stamp * 1000) if milliseconds else int(stamp)
+    return int_arg(when, what)
+
+
+class KeyTTLMixin(RedisField):
+    """Expiry commands of fields stored in their own key (redis-limpyd 2.x): getters ttl,
+    pttl; modifiers expire, pexpire, expireat, pexpireat, persist. An indexable field cannot
+    expire (its index entries would outlive it): ``ImplementationError``, nothing sent."""
+
+    ttl_getters: ClassVar[tuple[str, ...]] = ("ttl", "pttl")
+    ttl_modifiers: ClassVar[tuple[str, ...]] = (
+        "expire", "pexpire", "expireat", "pexpireat", "persist",
+    )  # fmt: skip
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for attr, extra in (
+            ("available_getters", cls.ttl_getters),
+            ("available_modifiers", cls.ttl_modifiers),
+        ):
+            current = getattr(cls, attr)
+            setattr(cls, attr, (*current, *(name for name in extra if name not in current)))
+
+    def _deny_if_indexable(self, command: str) -> None:
+        if self.indexable:
+            raise ImplementationError(
+                f"{self._what()} is indexable: {command} is not possible (the index entries "
+                "would outlive the value)"
+            )
+
+    def ttl(self) -> int:
+        """TTL: seconds before the value expires (-1: never, -2: no value). Never cached."""
+        return self._read("ttl", lambda c, k: c.ttl(k), empty=-2, post=int)
+
+    def pttl(self) -> int:
+        """PTTL: milliseconds before the value expires (-1: never, -2: no value)."""
+        return self._read("pttl", lambda c, k: c.pttl(k), empty=-2, post=int)
+
+    def expire(self, seconds: Any) -> bool:
+        """EXPIRE the value in ``seconds``; True when it exists."""
+        self._deny_if_indexable("expire")
+        s = int_arg(seconds, "expire seconds")
+        return self._modify("EXPIRE", [s], lambda c, k: c.expire(k, s), as_bool)
+
+    def pexpire(self, milliseconds: Any) -> bool:
+        """PEXPIRE the value in ``milliseconds``; True when it exists."""
+        self._deny_if_indexable("pexpire")
+        ms = int_arg(milliseconds, "pexpire milliseconds")
+        return self._modify("PEXPIRE", [ms], lambda c, k: c.pexpire(k, ms), as_bool)
+
+    def expireat(self, when: Any) -> bool:
+        """EXPIREAT ``when`` (a datetime or a unix timestamp in seconds)."""
+        self._deny_if_indexable("expireat")
+        at = _timestamp(when, "expireat when", False)
+        return self._modify("EXPIREAT", [at], lambda c, k: c.expireat(k, at), as_bool)
+
+    def pexpireat(self, when: Any) -> bool:
+        """PEXPIREAT ``when`` (a datetime or a unix timestamp in milliseconds)."""
+        self._deny_if_indexable("pexpireat")
+        at = _timestamp(when, "pexpireat when", True)
+        return self._modify("PEXPIREAT", [at], lambda c, k: c.pexpireat(k, at), as_bool)
+
+    def persist(self) -> bool:
+        """PERSIST: remove the expiry; True when there was one."""
+        return self._modify("PERSIST", [], lambda c, k: c.persist(k), as_bool)
+

@@ -8,12 +8,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..exceptions import ImplementationError
+from ..exceptions import ImplementationError, LimpydException
 from ..utils import ENCODING, ENCODING_ERRORS
 from ._args import as_bool, as_float, as_int, as_ok, float_arg, int_arg, pairs, score_arg
-from .base import RedisField
+from .base import KeyTTLMixin, RedisField
 
 __all__ = ["HashField", "ListField", "SetField", "SortedSetField"]
+
+
+def _popped(reply: Any) -> list[tuple[str, float]]:
+    """ZPOPMAX/ZPOPMIN replies (flat from a script, pairs from redis-py) as (member, score)."""
+    if reply and isinstance(reply[0], (list, tuple)):
+        return [(member, float(score)) for member, score in reply]
+    return [(reply[i], float(reply[i + 1])) for i in range(0, len(reply or []), 2)]
 
 
 def _as_list(reply: Any) -> Any:
@@ -26,13 +33,20 @@ class _MultiValuesField(RedisField):
             return [self._normalize_value(v) for v in value]
         return [self._normalize_value(value)]
 
+    def sort(self, **options: Any) -> list[Any]:
+        """SORT the values (redis-py's options: start, num, by, get, desc, alpha; no store).
+        Never cached."""
+        if "store" in options:
+            raise TypeError(f"{self._what()}.sort: store is not supported")
+        return self._read("sort", lambda c, k: c.sort(k, **options), empty=[], post=list)
+
     def _values(self, values: tuple[Any, ...], command: str) -> list[str]:
         if not values:
             raise TypeError(f"{self._what()}.{command}() needs at least one value")
         return [self._normalize_value(v) for v in values]
 
 
-class SetField(_MultiValuesField):
+class SetField(KeyTTLMixin, _MultiValuesField):
     """A Redis set at ``<namespace>:<model>:<pk>:<field>``.
 
     Getters: scard, sismember, smembers, srandmember. Modifiers: sadd, spop, srem (and
@@ -41,9 +55,9 @@ class SetField(_MultiValuesField):
 
     kind = "set"
     proxy_setter = "sadd"
-    available_getters = ("scard", "sismember", "smembers", "srandmember")
+    available_getters = ("scard", "sismember", "smembers", "srandmember", "sscan", "sort")
     available_modifiers = ("delete", "sadd", "spop", "srem")
-    no_cache_getters = frozenset({"srandmember"})
+    no_cache_getters = frozenset({"srandmember", "sscan", "sort"})
 
     def scard(self) -> int:
         """SCARD: the number of members."""
@@ -84,6 +98,12 @@ class SetField(_MultiValuesField):
         n = int_arg(count, "spop count")
         return self._modify("SPOP", [n], lambda c, k: c.spop(k, n), _as_list)
 
+    def sscan(self, match: Any = None, count: Any = None) -> list[str]:
+        """SSCAN over the whole set (members matching ``match``); never cached."""
+        return self._read(
+            "sscan", lambda c, k: list(c.sscan_iter(k, match=match, count=count)), empty=[]
+        )
+
     def proxy_get(self) -> Any:
         return self.smembers()
 
@@ -91,7 +111,7 @@ class SetField(_MultiValuesField):
         return self.sadd(*self._creation_items(value))
 
 
-class ListField(_MultiValuesField):
+class ListField(KeyTTLMixin, _MultiValuesField):
     """A Redis list at ``<namespace>:<model>:<pk>:<field>``.
 
     Getters: lindex, llen, lrange. Modifiers: linsert, lpop, lpush, lpushx, lrem, lset, ltrim,
@@ -100,7 +120,10 @@ class ListField(_MultiValuesField):
 
     kind = "list"
     proxy_setter = "rpush"
-    available_getters = ("lindex", "llen", "lrange")
+    available_getters = (
+        "lindex", "llen", "lrange", "lrank", "lcount", "lcontains", "lmembers", "sort",
+    )  # fmt: skip
+    no_cache_getters = frozenset({"sort"})
     available_modifiers = (
         "delete", "linsert", "lpop", "lpush", "lpushx", "lrem", "lset", "ltrim", "rpop",
         "rpush", "rpushx",
@@ -183,6 +206,24 @@ class ListField(_MultiValuesField):
             "LINSERT", [w, r, v], lambda c, k: c.linsert(k, w, r, v), as_int, [v]
         )
 
+    def lmembers(self) -> list[str]:
+        """Every value, in order (LRANGE 0 -1)."""
+        return self.lrange(0, -1)
+
+    def lrank(self, value: Any) -> int | None:
+        """The index of the first occurrence of ``value`` (LPOS), or None."""
+        v = self._normalize_value(value)
+        return self._read("lrank", lambda c, k: c.lpos(k, v), (v,))
+
+    def lcount(self, value: Any) -> int:
+        """How many times ``value`` is in the list (LPOS ... COUNT 0)."""
+        v = self._normalize_value(value)
+        return self._read("lcount", lambda c, k: c.lpos(k, v, count=0), (v,), 0, len)
+
+    def lcontains(self, value: Any) -> bool:
+        """True when ``value`` is in the list."""
+        return self.lrank(value) is not None
+
     def proxy_get(self) -> Any:
         return self.lrange(0, -1)
 
@@ -190,7 +231,7 @@ class ListField(_MultiValuesField):
         return self.rpush(*self._creation_items(value))
 
 
-class SortedSetField(_MultiValuesField):
+class SortedSetField(KeyTTLMixin, _MultiValuesField):
     """A Redis sorted set at ``<namespace>:<model>:<pk>:<field>``.
 
     Getters: zcard, zcount, zrange, zrangebyscore, zrank, zrevrange, zrevrangebyscore, zrevrank,
@@ -202,11 +243,14 @@ class SortedSetField(_MultiValuesField):
     proxy_setter = "zadd"
     available_getters = (
         "zcard", "zcount", "zrange", "zrangebyscore", "zrank", "zrevrange", "zrevrangebyscore",
-        "zrevrank", "zscore",
+        "zrevrank", "zscore", "zrangebylex", "zrevrangebylex", "zlexcount", "zscan", "zmembers",
+        "sort",
     )  # fmt: skip
     available_modifiers = (
         "delete", "zadd", "zincrby", "zrem", "zremrangebyrank", "zremrangebyscore",
+        "zremrangebylex", "zpopmax", "zpopmin",
     )  # fmt: skip
+    no_cache_getters = frozenset({"zscan", "sort"})
 
     def _creation_items(self, value: Any) -> list[str]:
         if not isinstance(value, dict):
@@ -321,19 +365,49 @@ class SortedSetField(_MultiValuesField):
     # -- modifiers --
 
     def zadd(self, *args: Any, **kwargs: Any) -> int:
-        """ZADD members with scores; returns how many members were new.
+        """ZADD members with scores; returns how many members were new (added or changed
+        with ``ch=True``).
 
-        Accepts ``zadd({member: score})``, ``zadd(score, member, ...)`` or
-        ``zadd(member=score)``.
+        Accepts ``zadd({member: score}[, ch])``, ``zadd(mapping={...}[, ch=True])``,
+        ``zadd(score, member, ...)`` or ``zadd(member=score, ...[, ch=True])``. Other ZADD
+        flags (nx, xx, incr) raise ``LimpydException``, before anything is sent.
         """
+        ch = bool(kwargs.pop("ch", False)) if "ch" in kwargs else None
+        for flag in ("nx", "xx", "incr"):
+            if flag in kwargs:
+                raise LimpydException(f"{self._what()}.zadd: only the ch flag is accepted")
+        if "mapping" in kwargs:
+            mapping_arg = kwargs.pop("mapping")
+            if kwargs:
+                raise TypeError(f"{self._what()}.zadd: mapping= excludes member=score arguments")
+            if args:
+                raise LimpydException(f"{self._what()}.zadd: mapping given twice")
+            args = (mapping_arg,)
+        if args and isinstance(args[0], dict):
+            if len(args) > 2 or (len(args) == 2 and ch is not None):
+                raise LimpydException(
+                    f"{self._what()}.zadd: expected a mapping and at most the ch flag"
+                )
+            if len(args) == 2:
+                ch = bool(args[1])
+            args = args[:1]
         found = self._score_pairs(args, kwargs)
         raw = [item for pair in found for item in pair]
         mapping = {member: float(score) for score, member in found}
         members = [member for _, member in found]
-        return self._modify("ZADD", raw, lambda c, k: c.zadd(k, mapping), as_int, members)
+        flags = ["CH"] if ch else []
+        return self._modify(
+            "ZADD", [*flags, *raw], lambda c, k: c.zadd(k, mapping, ch=bool(ch)), as_int, members
+        )
 
-    def zincrby(self, value: Any, amount: float = 1) -> float:
-        """ZINCRBY: add ``amount`` to the score of ``value``; returns the new score."""
+    def zincrby(self, value: Any, amount: Any = 1) -> float:
+        """ZINCRBY: add ``amount`` to the score of ``value``; returns the new score.
+
+        redis-limpyd 2.x's order, ``zincrby(amount, value)``, is accepted too: a first
+        argument that is an int or float (and a second one given) is the amount.
+        """
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and amount != 1:
+            value, amount = amount, value
         v = self._normalize_value(value)
         a = score_arg(amount, f"{self._what()}.zincrby amount")
         return self._modify(
@@ -358,6 +432,50 @@ class SortedSetField(_MultiValuesField):
             "ZREMRANGEBYSCORE", [min, max], lambda c, k: c.zremrangebyscore(k, min, max), as_int
         )
 
+    def zmembers(self) -> list[str]:
+        """Every member, low scores first (ZRANGE 0 -1)."""
+        return self.zrange(0, -1)
+
+    def zrangebylex(self, min: Any, max: Any, start: Any = None, num: Any = None) -> list[str]:  # noqa: A002
+        """ZRANGEBYLEX between ``min`` and ``max`` (``[a``, ``(a``, ``-``, ``+``)."""
+        return self._read(
+            "zrangebylex", lambda c, k: c.zrangebylex(k, min, max, start, num),
+            (min, max, start, num), [], list,
+        )  # fmt: skip
+
+    def zrevrangebylex(self, max: Any, min: Any, start: Any = None, num: Any = None) -> list[str]:  # noqa: A002
+        """ZREVRANGEBYLEX from ``max`` down to ``min``."""
+        return self._read(
+            "zrevrangebylex", lambda c, k: c.zrevrangebylex(k, max, min, start, num),
+            (max, min, start, num), [], list,
+        )  # fmt: skip
+
+    def zlexcount(self, min: Any, max: Any) -> int:  # noqa: A002
+        """ZLEXCOUNT between ``min`` and ``max``."""
+        return self._read("zlexcount", lambda c, k: c.zlexcount(k, min, max), (min, max), 0)
+
+    def zscan(self, match: Any = None, count: Any = None) -> list[tuple[str, float]]:
+        """ZSCAN over the whole sorted set: ``(member, score)`` pairs; never cached."""
+        return self._read(
+            "zscan", lambda c, k: list(c.zscan_iter(k, match=match, count=count)), empty=[]
+        )
+
+    def zremrangebylex(self, min: Any, max: Any) -> int:  # noqa: A002
+        """ZREMRANGEBYLEX: remove members between ``min`` and ``max``."""
+        return self._modify(
+            "ZREMRANGEBYLEX", [min, max], lambda c, k: c.zremrangebylex(k, min, max), as_int
+        )
+
+    def zpopmax(self, count: Any = None) -> list[tuple[str, float]]:
+        """ZPOPMAX: remove and return the ``count`` (default 1) highest members with scores."""
+        n = [] if count is None else [int_arg(count, "zpopmax count")]
+        return self._modify("ZPOPMAX", n, lambda c, k: c.zpopmax(k, *n), _popped)
+
+    def zpopmin(self, count: Any = None) -> list[tuple[str, float]]:
+        """ZPOPMIN: remove and return the ``count`` (default 1) lowest members with scores."""
+        n = [] if count is None else [int_arg(count, "zpopmin count")]
+        return self._modify("ZPOPMIN", n, lambda c, k: c.zpopmin(k, *n), _popped)
+
     def proxy_get(self) -> Any:
         return self.zrange(0, -1)
 
@@ -365,7 +483,7 @@ class SortedSetField(_MultiValuesField):
         return self.zadd(value)
 
 
-class HashField(RedisField):
+class HashField(KeyTTLMixin, RedisField):
     """A Redis hash at ``<namespace>:<model>:<pk>:<field>`` (redis-limpyd 2.x): many
     ``key -> value`` entries in one field.
 
@@ -377,8 +495,9 @@ class HashField(RedisField):
     kind = "hashfield"
     proxy_setter = "hmset"
     available_getters = (
-        "hget", "hgetall", "hmget", "hkeys", "hvals", "hlen", "hexists", "hstrlen",
+        "hget", "hgetall", "hmget", "hkeys", "hvals", "hlen", "hexists", "hstrlen", "hscan",
     )  # fmt: skip
+    no_cache_getters = frozenset({"hscan"})
     available_modifiers = (
         "delete", "hdel", "hmset", "hsetnx", "hset", "hincrby", "hincrbyfloat",
     )  # fmt: skip
@@ -495,6 +614,12 @@ class HashField(RedisField):
         k, a = self._normalize_value(key), float_arg(amount, "hincrbyfloat amount")
         return self._modify(
             "HINCRBYFLOAT", [k, a], lambda c, rk: c.hincrbyfloat(rk, k, float(a)), as_float
+        )
+
+    def hscan(self, match: Any = None, count: Any = None) -> list[tuple[str, str]]:
+        """HSCAN over the whole hash: ``(key, value)`` pairs; never cached."""
+        return self._read(
+            "hscan", lambda c, k: list(c.hscan_iter(k, match=match, count=count)), empty=[]
         )
 
     def proxy_get(self) -> Any:

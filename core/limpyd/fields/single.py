@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 from ..exceptions import ImplementationError
 from ..utils import make_key, normalize
 from ._args import as_bool, as_float, as_int, as_ok, float_arg, int_arg
-from .base import RedisField
+from .base import KeyTTLMixin, RedisField
 
 __all__ = [
     "AutoPKField",
@@ -25,7 +25,7 @@ class _SingleValueField(RedisField):
         return [self._normalize_value(value)]
 
 
-class StringField(_SingleValueField):
+class StringField(KeyTTLMixin, _SingleValueField):
     """A Redis string at ``<namespace>:<model>:<pk>:<field>``.
 
     Getters: get, getbit, getrange, getset, strlen. Modifiers: append, decr, decrby, getset,
@@ -37,7 +37,7 @@ class StringField(_SingleValueField):
     available_getters = ("get", "getbit", "getrange", "getset", "strlen")
     available_modifiers = (
         "append", "decr", "decrby", "delete", "getset", "incr", "incrby", "incrbyfloat",
-        "set", "setbit", "setnx", "setrange",
+        "psetex", "set", "setbit", "setex", "setnx", "setrange",
     )  # fmt: skip
 
     # -- getters --
@@ -62,10 +62,36 @@ class StringField(_SingleValueField):
 
     # -- modifiers --
 
-    def set(self, value: Any) -> bool | None:
-        """SET: store ``value``; returns True."""
+    def set(
+        self, value: Any, ex: Any = None, px: Any = None, nx: bool = False, xx: bool = False
+    ) -> bool | None:
+        """SET: store ``value``; True, or None when ``nx``/``xx`` prevented it. ``ex`` (s) and
+        ``px`` (ms) make it expire: not for indexable fields (``ImplementationError``)."""
         v = self._normalize_value(value)
-        return self._modify("SET", [v], lambda c, k: c.set(k, v), as_ok, [v])
+        extra: list[Any] = []
+        if ex is not None or px is not None:
+            self._deny_if_indexable("set with ex/px")
+            if ex is not None:
+                extra += ["EX", int_arg(ex, "set ex")]
+            if px is not None:
+                extra += ["PX", int_arg(px, "set px")]
+        if nx:
+            extra.append("NX")
+        if xx:
+            extra.append("XX")
+        return self._modify("SET", [v, *extra], lambda c, k: c.set(k, v, ex, px, nx, xx), as_ok, [v])
+
+    def setex(self, seconds: Any, value: Any) -> bool | None:
+        """SETEX: store ``value`` expiring in ``seconds`` (not for indexable fields)."""
+        self._deny_if_indexable("setex")
+        s, v = int_arg(seconds, "setex seconds"), self._normalize_value(value)
+        return self._modify("SETEX", [s, v], lambda c, k: c.setex(k, s, v), as_ok)
+
+    def psetex(self, milliseconds: Any, value: Any) -> bool | None:
+        """PSETEX: store ``value`` expiring in ``milliseconds`` (not for indexable fields)."""
+        self._deny_if_indexable("psetex")
+        ms, v = int_arg(milliseconds, "psetex milliseconds"), self._normalize_value(value)
+        return self._modify("PSETEX", [ms, v], lambda c, k: c.psetex(k, ms, v), as_ok)
 
     def getset(self, value: Any) -> str | None:
         """GETSET: store ``value``, return the previous one."""
@@ -136,7 +162,7 @@ class InstanceHashField(_SingleValueField):
 
     kind = "hash"
     proxy_setter = "hset"
-    available_getters = ("hget",)
+    available_getters = ("hget", "hexists")
     available_modifiers = ("delete", "hdel", "hincrby", "hincrbyfloat", "hset", "hsetnx")
 
     def _key_for(self, pk: str) -> str:
@@ -147,6 +173,13 @@ class InstanceHashField(_SingleValueField):
     def sort_wildcard(self) -> str:
         assert self._model is not None
         return f"{self._model._hash_key('*')}->{self.name}"
+
+    def _exists(self, connection: Any, key: str) -> Any:
+        return connection.hexists(key, self.name)
+
+    def hexists(self) -> bool:
+        """HEXISTS: True when this field has a value in the instance hash."""
+        return self.exists()
 
     def hget(self) -> str | None:
         """HGET: the value, or None."""
