@@ -18,11 +18,15 @@ the ``GET`` values, all inside the model's hash slot.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from redis.exceptions import ResponseError
+
 from .exceptions import ImplementationError
 from .indexes import Source, is_plain
+from .utils import to_bytes
 
 if TYPE_CHECKING:  # pragma: no cover
     from .model import RedisModel
@@ -33,6 +37,18 @@ class InvalidFilter(ImplementationError, ValueError):
     ``ImplementationError``, older versions ``ValueError``: it is both)."""
 
 
+def _filter_value(value: Any) -> Any:
+    """An instance stands for its pk, a bound field for its value."""
+    from .fields.base import RedisField
+    from .model import RedisModel
+
+    if isinstance(value, RedisModel):
+        return value.get_pk()
+    if isinstance(value, RedisField) and value._instance is not None:
+        return value.proxy_get()
+    return value
+
+
 def _iterable(name: str, value: Any) -> list[Any]:
     if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
         raise ValueError(f"filter {name!r}: expected a list, tuple or set of values")
@@ -40,7 +56,52 @@ def _iterable(name: str, value: Any) -> list[Any]:
 
 __all__ = ["Collection", "CollectionManager", "CollectionResults", "InvalidFilter"]
 
-CollectionResults = list
+
+class CollectionResults:
+    """The rows of an evaluated collection, as ``iter(collection)`` gives them: an iterator
+    that also has ``len()``, indexing, and compares equal to a list (same order) or a set."""
+
+    MAX_REPR_ITEMS = 20
+
+    def __init__(self, data: list[Any]) -> None:
+        self.data = data
+        self._position = 0
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __bool__(self) -> bool:
+        return bool(self.data)
+
+    def __iter__(self) -> CollectionResults:
+        return self
+
+    def __next__(self) -> Any:
+        if self._position >= len(self.data):
+            raise StopIteration
+        self._position += 1
+        return self.data[self._position - 1]
+
+    def __getitem__(self, item: int | slice) -> Any:
+        return self.data[item]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, list):
+            return self.data == other
+        if isinstance(other, (set, frozenset)):
+            return set(self.data) == other
+        if isinstance(other, CollectionResults):
+            return self.data == other.data
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        shown: list[Any] = self.data[: self.MAX_REPR_ITEMS]
+        if len(self.data) > self.MAX_REPR_ITEMS:
+            remaining = len(self.data) - self.MAX_REPR_ITEMS
+            shown = [*shown, f"... ({remaining} remaining elements truncated)..."]
+        return f"<{type(self).__name__} {shown!r}>"
 
 
 class Collection:
@@ -63,13 +124,26 @@ class Collection:
 
     # -- building -----------------------------------------------------------------------
 
+    def clone(self) -> Collection:
+        """A copy of this collection (filters, sort, result type), not evaluated."""
+        new = copy.copy(self)
+        new._filters = dict(self._filters)
+        new._sources = [list(alternatives) for alternatives in self._sources]
+        new._sort = None if self._sort is None else dict(self._sort)
+        new._rows = None
+        return new
+
     def __call__(self, **filters: Any) -> Collection:
-        """Add filters (checked now, before any query): ``field=value``,
-        ``field__<suffix>=value`` (``eq``, ``in``, and the range suffixes of the field's
-        indexes: ``gt``, ``gte``, ``lt``, ``lte``, ``startswith``, or a configured index
-        prefix), ``hashfield__<key>=value``, ``pk=`` / ``pk__in=``."""
+        """A new collection with more filters (checked now, before any query):
+        ``field=value``, ``field__<suffix>=value`` (``eq``, ``in``, and the range suffixes of
+        the field's indexes: ``gt``, ``gte``, ``lt``, ``lte``, ``startswith``, or a configured
+        index prefix), ``hashfield__<key>=value``, ``pk=`` / ``pk__in=``. Values may be
+        instances (their pk) or bound fields (their value)."""
+        return self.clone()._add_filters(**filters)
+
+    def _add_filters(self, **filters: Any) -> Collection:
         for name, value in filters.items():
-            self._add_filter(name, value)
+            self._add_filter(name, _filter_value(value))
         self._rows = None
         return self
 
@@ -129,16 +203,18 @@ class Collection:
                 return
         self._sources.append(alternatives)
 
-    def sort(self, by: str | None = None, alpha: bool = False) -> Collection:
-        """Sort by a string/hash field (``-name`` for descending), ``pk`` or ``nosort``.
+    def sort(self, by: Any = None, alpha: bool = False, desc: bool = False) -> Collection:
+        """A new collection sorted by a string/hash field (a name, ``-name`` for descending,
+        or the field itself), ``pk`` or ``nosort``; numeric unless ``alpha=True``."""
+        return self.clone()._apply_sort(by=by, alpha=alpha, desc=desc)
 
-        Numeric unless ``alpha=True``. Returns the collection (chainable, lazy).
-        """
+    def _apply_sort(self, by: Any = None, alpha: bool = False, desc: bool = False) -> Collection:
         model = self.model
-        desc = False
+        if by is not None and not isinstance(by, str) and hasattr(by, "name"):
+            by = by.name  # a field
         name = by or "pk"
         if name.startswith("-"):
-            desc, name = True, name[1:]
+            desc, name = not desc, name[1:]
         pattern: str | None
         if name == "nosort":
             pattern = "nosort"
@@ -154,15 +230,27 @@ class Collection:
                     "and HashableField values can sort a collection"
                 )
             pattern = field.sort_wildcard
-        self._sort = {"by": pattern, "alpha": bool(alpha), "desc": desc}
+        self._sort = {"by": pattern, "alpha": bool(alpha), "desc": bool(desc)}
         self._rows = None
         return self
 
-    def instances(self) -> Collection:
-        """Yield model instances instead of pks. Returns the collection (chainable, lazy)."""
-        self._instances = True
-        self._rows = None
-        return self
+    def instances(self, lazy: bool = False) -> Collection:
+        """A new collection yielding model instances instead of pks (``lazy`` is accepted for
+        redis-limpyd 2.x: instances are never checked one by one here, the pks come from the
+        same atomic read)."""
+        clone = self.clone()
+        clone._reset_result_type()
+        clone._instances = True
+        return clone
+
+    def primary_keys(self) -> Collection:
+        """A new collection yielding pks (cancels ``instances()``)."""
+        clone = self.clone()
+        clone._reset_result_type()
+        return clone
+
+    def _reset_result_type(self) -> None:
+        self._instances = False
 
     # -- evaluation -----------------------------------------------------------------------
 
@@ -294,11 +382,53 @@ class Collection:
         return self._rows
 
     def __iter__(self) -> Iterator[Any]:
-        return iter(self._all())
+        return CollectionResults(self._all())
 
     def __len__(self) -> int:
-        """The number of matches (evaluates the collection: one round trip)."""
-        return len(self._all())
+        """The number of matches. Evaluates the collection (one round trip; it keeps its
+        rows); when its sort cannot run (SORT refusing non-numeric values without
+        ``alpha``), counts the matches on the server instead, as redis-limpyd's len()."""
+        if self._rows is not None:
+            return len(self._rows)
+        try:
+            return len(self._all())
+        except ResponseError:
+            return self._count()
+
+    def _count(self) -> int:
+        model = self.model
+        connection = model.database.direct_connection
+        keys = self._sets()
+        if self._sources or model.database.is_cluster:
+            temp, script_keys, script_args = self._filter_script_call(keys)
+            if model.database.is_cluster:
+                script_keys = [to_bytes(k) if isinstance(k, str) else k for k in script_keys]
+            pipe = connection.pipeline(transaction=True)
+            connection.run_script("limpyd_ops_filter", script_keys, script_args, client=pipe)
+            pipe.delete(temp)
+            return int(pipe.execute()[0])
+        if len(keys) == 1 and "pk" not in self._filters:
+            return int(connection.scard(keys[0]))
+        temp = model._temp_key()
+        pipe = connection.pipeline(transaction=True)
+        if "pk" in self._filters:
+            pipe.sadd(temp, self._filters["pk"])
+            pipe.sinterstore(temp, [temp, *keys])
+        else:
+            pipe.sinterstore(temp, keys)
+        pipe.delete(temp)
+        return int(pipe.execute()[-2])
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, list):
+            return list(self) == other
+        if isinstance(other, (set, frozenset)):
+            return set(self) == other
+        if isinstance(other, Collection):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
 
     def __getitem__(self, item: int | slice) -> Any:
         """``[i]`` (one element, IndexError when out of range) or ``[a:b]`` (a list); both
