@@ -7,6 +7,7 @@ from django.urls import path
 from django.utils.decorators import method_decorator
 from django.views import View
 
+from django_walrus.metrics import metrics_view
 from django_walrus.ratelimit import rate_limited
 
 
@@ -66,4 +67,5 @@ urlpatterns = [
     path("async/", async_view),
     path("api/", ApiView.as_view()),
     path("by-team/", by_team),
+    path("walrus-metrics/", metrics_view),
 ]

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from redis.exceptions import ResponseError
 
+from . import events
 from .cluster import is_cluster
 from .compression import CompressingSerializer, get_compressor
 from .keys import call_key, qualified_name
@@ -272,12 +273,7 @@ class Cache:
         """The value at ``redis_key`` or ``_MISS``, counted in ``metrics`` (1 round trip)."""
         # execute_command: redis-py's typed get()/set() cost a visible share of a loopback
         # round trip and these calls use none of their options.
-        value = self._loads(self.database.execute_command("GET", redis_key), redis_key)
-        if value is _MISS:
-            self.metrics.count(misses=1)
-        else:
-            self.metrics.count(hits=1)
-        return value
+        return self.decode(self.database.execute_command("GET", redis_key), redis_key)
 
     def _expiry(self, timeout: float | None) -> int | None:
         """Milliseconds for PX, or None for no expiry (0 means no expiry, as upstream)."""
@@ -333,15 +329,18 @@ class Cache:
 
         return get_or_fill(self.database, redis_key, self.decode, produce, lock_timeout, early)
 
-    def decode(self, raw: Any) -> Any:
+    def decode(self, raw: Any, redis_key: str = "") -> Any:
         """The value stored as ``raw`` (bytes read from this cache's key, or None), or
-        ``walrus.stampede.MISS`` when missing or unreadable; counted in ``metrics``. No Redis
-        call: for callers that read the key themselves (``walrus.stampede.get_or_fill``)."""
-        value = self._loads(raw, "")
+        ``walrus.stampede.MISS`` when missing or unreadable; counted in ``metrics`` and
+        reported to ``walrus.events``. No Redis call: for callers that read the key
+        themselves (``walrus.stampede.get_or_fill``); ``redis_key`` names it in logs."""
+        value = self._loads(raw, redis_key)
         if value is _MISS:
             self.metrics.count(misses=1)
         else:
             self.metrics.count(hits=1)
+        if events.listeners:
+            events.emit("cache", self.name, "miss" if value is _MISS else "hit")
         return value
 
     def delete(self, key: Any) -> bool:
@@ -388,6 +387,11 @@ class Cache:
             if value is not _MISS:
                 found[key] = value
         self.metrics.count(hits=len(found), misses=len(keys) - len(found))
+        if events.listeners:
+            for _ in range(len(found)):
+                events.emit("cache", self.name, "hit")
+            for _ in range(len(keys) - len(found)):
+                events.emit("cache", self.name, "miss")
         return found
 
     def set_many(

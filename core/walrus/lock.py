@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from . import events
 from .cluster import tag_name
 from .exceptions import WalrusError
 
@@ -149,10 +150,15 @@ class Lock:
             if not block:
                 raise ValueError("timeout needs block=True")
         if self.database.set(self.key, self._lock_id, nx=True, px=self.ttl):
+            if events.listeners:
+                events.emit("lock", self.name, "acquired", 0.0)
             return True
         if not block:
+            if events.listeners:
+                events.emit("lock", self.name, "timeout", 0.0)
             return False
-        deadline = None if timeout is None else time.monotonic() + timeout
+        started = time.monotonic()
+        deadline = None if timeout is None else started + timeout
         cap = self._wait_cap()
         while True:
             left = int(
@@ -161,11 +167,15 @@ class Lock:
                 )
             )
             if left == _TAKEN:
+                if events.listeners:
+                    events.emit("lock", self.name, "waited", time.monotonic() - started)
                 return True
             wait = cap if left < 0 else min(cap, left / 1000.0)
             if deadline is not None:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
+                    if events.listeners:
+                        events.emit("lock", self.name, "timeout", time.monotonic() - started)
                     return False
                 wait = min(wait, remaining)
             # BLPOP takes seconds with millisecond resolution; 0 would mean "forever".

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from redis.exceptions import NoScriptError
 
+from . import events
 from .cluster import check_same_slot, has_hash_tag, hash_tag, is_cluster, key_slot
 from .exceptions import WalrusError
 from .keys import call_key
@@ -174,6 +175,10 @@ def check_limits(
                 retry_after=max(retry_ms, 0) / 1000.0,
             )
         )
+    if events.listeners and cost:
+        outcome = "allowed" if results[0].allowed else "refused"
+        for spec in specs:
+            events.emit("rate_limit", spec.name, outcome)
     return results
 
 
@@ -276,14 +281,26 @@ def decide(
         if cost > limit.limit:
             raise ValueError(f"cost {cost} can never fit in limit {limit.limit} of {limit.name!r}")
     if is_cluster(database):
-        return _decide_by_slot(database, limits, keys, cost)
+        decision = _decide_by_slot(database, limits, keys, cost)
+        if events.listeners and cost:
+            _emit_decision(decision)
+        return decision
     args: list[Any] = [cost]
     storage_keys = []
     for limit, key in zip(limits, keys, strict=True):
         storage_keys.append(limit.head + key)
         args += limit.args
     raw = _evalsha(database, storage_keys, args)
-    return Decision(raw[0] == 1, limits, raw)
+    decision = Decision(raw[0] == 1, limits, raw)
+    if events.listeners and cost:
+        _emit_decision(decision)
+    return decision
+
+
+def _emit_decision(decision: Decision) -> None:
+    outcome = "allowed" if decision.allowed else "refused"
+    for limit in decision.limits:
+        events.emit("rate_limit", limit.name, outcome)
 
 
 def _evalsha(database: Database, keys: list[str], args: list[Any]) -> Any:

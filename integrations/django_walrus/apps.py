@@ -26,6 +26,12 @@ class DjangoWalrusConfig(AppConfig):
         from . import checks  # noqa: F401  (registers the system checks)
 
         setting_changed.connect(_on_setting_changed, dispatch_uid="django_walrus.setting_changed")
+        from django.conf import settings
+
+        if getattr(settings, "WALRUS_METRICS", False):  # count from start-up (metrics_view)
+            from walrus.prometheus import install as install_metrics
+
+            install_metrics()
         from django.apps import apps
 
         if apps.is_installed("django.contrib.admin"):

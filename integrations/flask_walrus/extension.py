@@ -6,15 +6,18 @@ keeps no app, so one object serves any number of apps (application factories, te
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, Response, current_app, request
 
 from walrus import Database
 from walrus.cache import Cache
 from walrus.lock import Lock
+from walrus.prometheus import exposition
+from walrus.prometheus import install as install_metrics
 from walrus.stampede import check_stampede_options
 
 from .caching import cached_view
@@ -176,3 +179,25 @@ class Walrus:
         if lock_timeout is not None:
             check_stampede_options(lock_timeout, None)
         return cached_view(self.state, timeout, key_prefix, query_string, unless, lock_timeout)
+
+    def metrics_route(
+        self, app: Flask, rule: str = "/metrics", token: str | None = None, allow_anonymous: bool = False
+    ) -> None:
+        """Serve the walrus metrics (Prometheus text format, ``walrus.prometheus``) at ``rule``
+        and start counting now. Scrapers must send ``Authorization: Bearer <token>``; without
+        a token the route is refused unless ``allow_anonymous=True`` (for a port only the
+        scraper reaches). No Redis call per scrape: the figures are this process's."""
+        if token is not None and not (isinstance(token, str) and token):
+            raise ValueError(f"metrics token must be a non-empty str or None, got {token!r}")
+        if token is None and not allow_anonymous:
+            raise ValueError("metrics_route needs token=... (or allow_anonymous=True to serve it to anyone)")
+        install_metrics()
+
+        def walrus_metrics() -> Any:
+            sent = request.headers.get("Authorization", "")
+            if token is not None and not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+                return Response("forbidden\n", status=403, content_type="text/plain")
+            body, content_type = exposition()
+            return Response(body, content_type=content_type)
+
+        app.add_url_rule(rule, endpoint="walrus_metrics", view_func=walrus_metrics, methods=["GET"])

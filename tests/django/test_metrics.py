@@ -1,0 +1,62 @@
+"""django_walrus.metrics.metrics_view scraped through Django's test client."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from prometheus_client.parser import text_string_to_metric_families
+
+from django_walrus import get_database
+
+pytestmark = pytest.mark.django_db
+URL = "/walrus-metrics/"
+
+
+def _samples(body: bytes) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(body.decode())
+        for s in family.samples
+    }
+
+
+def test_only_staff_or_the_token_may_scrape(settings: Any) -> None:
+    settings.WALRUS_METRICS_TOKEN = "s3cret"
+    assert Client().get(URL).status_code == 403
+    assert Client().get(URL, HTTP_AUTHORIZATION="Bearer wrong").status_code == 403
+    plain = Client()
+    plain.force_login(User.objects.create_user("u", "u@example.com", "pw", is_staff=False))
+    assert plain.get(URL).status_code == 403
+    staff = Client()
+    staff.force_login(User.objects.create_user("s", "s@example.com", "pw", is_staff=True))
+    assert staff.get(URL).status_code == 200
+    response = Client().get(URL, HTTP_AUTHORIZATION="Bearer s3cret")
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/plain")
+    assert Client().post(URL, HTTP_AUTHORIZATION="Bearer s3cret").status_code == 405
+
+
+def test_scrape_shows_what_the_site_did(settings: Any) -> None:
+    settings.WALRUS_METRICS_TOKEN = "t"
+    client = Client()
+    assert client.get(URL, HTTP_AUTHORIZATION="Bearer t").status_code == 200  # counting starts
+    before = _samples(client.get(URL, HTTP_AUTHORIZATION="Bearer t").content)
+    db = get_database()
+    cache = db.cache("site", signing_key="k")
+    cache.get("x")
+    cache.set("x", 1)
+    cache.get("x")
+    for _ in range(4):
+        client.get("/limited/")  # @rate_limited(3, 60): 3 allowed, 1 refused
+    after = _samples(client.get(URL, HTTP_AUTHORIZATION="Bearer t").content)
+
+    def delta(name: str, **labels: str) -> float:
+        key = (name, tuple(sorted(labels.items())))
+        return after.get(key, 0.0) - before.get(key, 0.0)
+
+    assert delta("walrus_cache_requests_total", cache="site", result="hit") == 1
+    assert delta("walrus_cache_requests_total", cache="site", result="miss") == 1
+    refused = [k for k in after if k[0] == "walrus_rate_limit_decisions_total" and ("decision", "refused") in k[1]]
+    assert refused and sum(after[k] - before.get(k, 0.0) for k in refused) == 1
