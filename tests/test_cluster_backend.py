@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from cluster_backend import CATEGORIES, EXCLUDED, cluster_exclusion, registry_key
+from conftest import valkey_enabled
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
@@ -103,4 +104,5 @@ def test_collection_adds_a_marked_cluster_backend_except_for_excluded_tests(coll
     # Only the cluster parametrisation carries the marker, so ``-m cluster`` picks exactly it
     # and ``-m "not cluster"`` leaves the other backends.
     assert sorted(i for i, marked in collected.items() if marked) == sorted(cluster_ids)
-    assert {i[i.rindex("[") :] for i, marked in collected.items() if not marked} == {"[resp2]", "[resp3]", "[memory]"}
+    single = {"[resp2]", "[resp3]", "[memory]"} | ({"[valkey]"} if valkey_enabled() else set())
+    assert {i[i.rindex("[") :] for i, marked in collected.items() if not marked} == single
