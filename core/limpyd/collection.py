@@ -280,7 +280,9 @@ class Collection:
             if f.kind in ("string", "hash") and f.cacheable
         ]
 
-    def _filter_script_call(self, keys: list[str]) -> tuple[str, list[Any], list[Any]]:
+    def _filter_script_call(
+        self, keys: list[str], extra: list[list[Source]] | None = None
+    ) -> tuple[str, list[Any], list[Any]]:
         """The temporary key and the KEYS/ARGV of ``limpyd_ops_filter`` for this collection's
         filters (equality sets, pk and script-only sources together)."""
         model = self.model
@@ -290,11 +292,11 @@ class Collection:
         groups: list[list[Source]] = [
             [(key, "set", "", "", "")] for key in keys if key != model._collection_key()
         ]
-        if "pk" in self._filters or not groups:
+        if "pk" in self._filters or not (groups or self._sources):
             groups.append([(model._collection_key(), "set", "", "", "")])
         if "pk" in self._filters:
             groups.append([(model._collection_key(), "pk", self._filters["pk"], "", "")])
-        for alternatives in [*groups, *self._sources]:
+        for alternatives in [*groups, *self._sources, *(extra or [])]:
             script_args.append(len(alternatives))
             for key, kind, a, b, c in alternatives:
                 script_keys.append(key)

@@ -4,6 +4,8 @@
 --   its alternatives (or-ed, e.g. "__in" filters), then 4 arguments per alternative, each
 --   alternative reading the next key of KEYS:
 --   "set", -, -, -          every member of the set
+--   "zset" / "list"         every member of the sorted set / every item of the list
+--   "any"                   a set, sorted set or list (by TYPE; missing: empty; others: error)
 --   "pk", pk, -, -          pk when it is a member of the set (the pk collection)
 --   "zscore", min, max, -   ZRANGEBYSCORE min max (Redis' range syntax)
 --   "zlex", op, value, sep  members "<v><sep><pk>" whose v compares to value by op (eq, gt,
@@ -56,7 +58,19 @@ while p <= #ARGV do
     for _ = 1, alternatives do
         local kind, a, b, c = ARGV[p], ARGV[p + 1], ARGV[p + 2], ARGV[p + 3]
         local pks
-        if kind == 'set' then
+        if kind == 'any' then
+            local t = redis.call('TYPE', KEYS[k])['ok']
+            if t == 'none' then t = 'set' end
+            if t ~= 'set' and t ~= 'zset' and t ~= 'list' then
+                return redis.error_reply('ERR limpyd: ' .. KEYS[k] .. ' is a ' .. t .. ', not a set, sorted set or list')
+            end
+            kind = t
+        end
+        if kind == 'zset' then
+            pks = redis.call('ZRANGE', KEYS[k], 0, -1)
+        elseif kind == 'list' then
+            pks = redis.call('LRANGE', KEYS[k], 0, -1)
+        elseif kind == 'set' then
             pks = redis.call('SMEMBERS', KEYS[k])
         elseif kind == 'pk' then
             pks = {}
