@@ -141,6 +141,12 @@ class Collection:
         instances (their pk) or bound fields (their value)."""
         return self.clone()._add_filters(**filters)
 
+    @property
+    def _lazy_collection(self) -> dict[str, Any]:
+        """redis-limpyd 2.x's view of the filters: the index sets and the pks filtered."""
+        pks = {self._filters["pk"]} if "pk" in self._filters else set()
+        return {"sets": self._sets(), "pks": pks}
+
     def _add_filters(self, **filters: Any) -> Collection:
         for name, value in filters.items():
             self._add_filter(name, _filter_value(value))

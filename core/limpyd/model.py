@@ -73,7 +73,12 @@ _CACHE_KEYS = {
 }
 
 
-class RedisModel:
+class MetaRedisModel(type):
+    """The metaclass of limpyd models (redis-limpyd 2.x name; models are built by
+    ``RedisModel.__init_subclass__``, a custom metaclass may derive from this one)."""
+
+
+class RedisModel(metaclass=MetaRedisModel):
     """Base class of limpyd models.
 
     Class attributes: ``database`` (a :class:`RedisDatabase`, mandatory unless abstract),
@@ -153,6 +158,7 @@ class RedisModel:
             if getattr(field, "_auto_added", False):
                 clone._auto_added = True  # type: ignore[attr-defined]
             setattr(cls, name, clone)
+            setattr(cls, f"_redis_attr_{name}", clone)
             fields[name] = clone
         if pk_name != "pk":
             if "pk" in fields:
@@ -235,6 +241,52 @@ class RedisModel:
     @classmethod
     def _hash_fields(cls) -> list[RedisField]:
         return [f for f in cls._redis_fields.values() if f.kind == "hash"]
+
+    @classmethod
+    def use_database(cls, database: RedisDatabase) -> list[type[RedisModel]]:
+        """Move this model, and its subclasses that share its database, to ``database``
+        (registered there, forgotten by the old one). Returns the moved models."""
+        if not isinstance(database, RedisDatabase):
+            raise ImplementationError("use_database needs a RedisDatabase")
+
+        def collect(model: type[RedisModel]) -> list[type[RedisModel]]:
+            current = model.__dict__.get("database", getattr(model, "database", None))
+            if current is database:
+                return []
+            found = [model]
+            for sub in model.__subclasses__():
+                if getattr(sub, "database", None) is current:
+                    found += collect(sub)
+            return found
+
+        moved = collect(cls)
+        olds = [getattr(model, "database", None) for model in moved]
+        for model, old in zip(moved, olds, strict=True):
+            if not model.abstract:
+                database._add_model(model)
+                if isinstance(old, RedisDatabase):
+                    old._remove_model(model)
+            model.database = database
+        return moved
+
+    @property
+    def connection(self) -> Any:
+        """The client of the model's database (a pipeline while one is open)."""
+        return type(self).database.connection
+
+    @classmethod
+    def get_connection(cls) -> Any:
+        """The client of the model's database."""
+        return cls.database.connection
+
+    @classmethod
+    def scan_model_keys(cls) -> Any:
+        """Every key of this model (SCAN ``<prefix>:*``; a key may come more than once)."""
+        return cls.database.scan_keys(cls._key_prefix() + ":*")
+
+    def scan_keys(self) -> Any:
+        """Every key of this instance (SCAN ``<prefix>:<pk>:*``)."""
+        return type(self).database.scan_keys(make_key(type(self)._key_prefix(), self.get_pk()) + ":*")
 
     @classmethod
     def _uses_ops(cls) -> bool:

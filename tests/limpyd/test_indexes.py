@@ -27,7 +27,8 @@ def Boat(limpyd_db: RedisDatabase) -> Any:  # noqa: N802
         length = fields.InstanceHashField(indexable=True, indexes=[NumberRangeIndex])
         code = fields.StringField(unique=True, indexes=[TextRangeIndex])
         nick = fields.StringField(
-            indexable=True, indexes=[EqualIndex, EqualIndex.configure(prefix="rev", transform=reverse)]
+            indexable=True,
+            indexes=[EqualIndex, EqualIndex.configure(prefix="rev", transform=reverse)],
         )
         tags = fields.SetField(indexable=True, indexes=[TextRangeIndex])
 

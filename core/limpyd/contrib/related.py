@@ -8,7 +8,6 @@ target model: ``person.owned_groups(**filters)`` is ``Group.collection(owner=per
 
 from __future__ import annotations
 
-import functools
 import re
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -36,14 +35,23 @@ __all__ = [
 class RelatedCollection:
     """Descriptor installed on the target model: ``instance.<related_name>(**filters)``."""
 
-    def __init__(self, source: type[RedisModel], field_name: str) -> None:
+    def __init__(
+        self, source: type[RedisModel], field_name: str, instance: RedisModel | None = None
+    ) -> None:
         self.source = source
         self.field_name = field_name
+        self.instance = instance
 
     def __get__(self, instance: Any, owner: type | None = None) -> Any:
         if instance is None:
             return self
-        return functools.partial(self.collection, instance)
+        return RelatedCollection(self.source, self.field_name, instance)
+
+    def __call__(self, **filters: Any) -> Collection:
+        """The collection of ``source`` instances pointing at the bound instance."""
+        if self.instance is None:
+            raise TypeError("a related collection is called from an instance")
+        return self.collection(self.instance, **filters)
 
     def collection(self, instance: RedisModel, **filters: Any) -> Collection:
         """The lazy collection of ``source`` instances whose field points at ``instance``."""
@@ -128,7 +136,7 @@ class RelatedFieldMixin(RedisField):
         namespace = re.sub(r"\W", "_", model.namespace or "")
         template = self.related_name
         if template is None:
-            template = "%(namespace)s_%(model)s_set" if namespace else "%(model)s_set"
+            template = "%(model)s_set"
         name = template % {"namespace": namespace, "model": model.__name__.lower()}
         if not name.isidentifier():
             raise ImplementationError(
@@ -181,9 +189,19 @@ class RelatedFieldMixin(RedisField):
         assert declared._related_model is not None
         return declared._related_model
 
+    @property
+    def related_to(self) -> str:
+        """The target as ``"<namespace>:<model name lowercased>"`` (redis-limpyd 2.x)."""
+        namespace, name = self._target_name()
+        return f"{namespace}:{name.lower()}"
+
     # -- values -------------------------------------------------------------------------
 
     def _normalize_value(self, value: Any) -> str:
+        if isinstance(value, RedisField) and value._instance is not None:
+            value = value.proxy_get()  # another related field: its value
+            if value is None:
+                raise TypeError(f"{self._what()}: the given field holds no value")
         if isinstance(value, RedisModel):
             target = self.related_model
             if not isinstance(value, target):
@@ -199,14 +217,42 @@ class RelatedFieldMixin(RedisField):
         raise NotImplementedError
 
 
-class FKStringField(RelatedFieldMixin, StringField):
+class _FKMixin(RelatedFieldMixin):
+    def instance(self, skip_exist_test: bool = False) -> RedisModel | None:
+        """The related instance (None when the field is empty); ``DoesNotExist`` when it was
+        deleted, unless ``skip_exist_test`` (then no existence check: one round trip less)."""
+        pk = self.proxy_get()
+        if not pk:
+            return None
+        target = self.related_model
+        return target.lazy_connect(pk) if skip_exist_test else target(pk)
+
+
+class _M2MMixin(RelatedFieldMixin):
+    def __call__(self, **filters: Any) -> Collection:
+        """The related instances held by this field, as a collection of the related model
+        (an ``ExtendedCollectionManager`` intersected with this field; a sorted set keeps
+        its score order), with more ``filters``."""
+        from .collection import ExtendedCollectionManager
+
+        target = self.related_model
+        collection = target.collection(manager=ExtendedCollectionManager, **filters)
+        assert isinstance(collection, ExtendedCollectionManager)
+        return collection.intersect(self)
+
+    def collection(self, **filters: Any) -> Collection:
+        """Same as calling the field."""
+        return self(**filters)
+
+
+class FKStringField(_FKMixin, StringField):
     """A foreign key stored in a StringField (the pk of the related instance)."""
 
     def _unlink(self, pk: str) -> None:
         self._modify("DEL", [], lambda c, k: c.delete(k), hints=[pk])
 
 
-class FKInstanceHashField(RelatedFieldMixin, InstanceHashField):
+class FKInstanceHashField(_FKMixin, InstanceHashField):
     """A foreign key stored in the instance hash (readable with ``hmget``)."""
 
     def _unlink(self, pk: str) -> None:
@@ -216,21 +262,21 @@ class FKInstanceHashField(RelatedFieldMixin, InstanceHashField):
 FKHashableField = FKInstanceHashField
 
 
-class M2MSetField(RelatedFieldMixin, SetField):
+class M2MSetField(_M2MMixin, SetField):
     """Many pks in a set (unordered, unique)."""
 
     def _unlink(self, pk: str) -> None:
         self.srem(pk)
 
 
-class M2MListField(RelatedFieldMixin, ListField):
+class M2MListField(_M2MMixin, ListField):
     """Many pks in a list (ordered, repeatable)."""
 
     def _unlink(self, pk: str) -> None:
         self.lrem(0, pk)
 
 
-class M2MSortedSetField(RelatedFieldMixin, SortedSetField):
+class M2MSortedSetField(_M2MMixin, SortedSetField):
     """Many pks in a sorted set (unique, ordered by score)."""
 
     def _unlink(self, pk: str) -> None:

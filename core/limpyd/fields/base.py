@@ -53,6 +53,7 @@ class RedisField:
     kind: ClassVar[str] = ""
     available_getters: ClassVar[tuple[str, ...]] = ()
     available_modifiers: ClassVar[tuple[str, ...]] = ()
+    available_commands: ClassVar[frozenset[str]] = frozenset()
     # getters whose result is never cached (random results)
     no_cache_getters: ClassVar[frozenset[str]] = frozenset()
     # the modifier that stores a value (named in error messages)
@@ -90,6 +91,12 @@ class RedisField:
         self._creation_order = next(_creation_counter)
         if default is not NO_DEFAULT:
             self._creation_items(default)  # validate early, at declaration
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.available_commands = frozenset(cls.available_getters) | frozenset(
+            cls.available_modifiers
+        )
 
     # -- declaration and binding --------------------------------------------------------
 
@@ -382,6 +389,9 @@ class KeyTTLMixin(RedisField):
         ):
             current = getattr(cls, attr)
             setattr(cls, attr, (*current, *(name for name in extra if name not in current)))
+        cls.available_commands = frozenset(cls.available_getters) | frozenset(
+            cls.available_modifiers
+        )
 
     def _deny_if_indexable(self, command: str) -> None:
         if self.indexable:

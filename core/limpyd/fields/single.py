@@ -280,9 +280,10 @@ class PKField(RedisField):
         model = self._model
         assert model is not None
         if value is None:
-            if self._instance is None or not self._instance._has_pk():
+            instance = self._instance
+            if instance is None or instance._deleted or instance._pk is None:
                 return False
-            value = self._instance.get_pk()
+            value = instance._pk
         return bool(
             model.database.direct_connection.sismember(
                 model._collection_key(), self.normalize(value)
