@@ -19,6 +19,7 @@ except ModuleNotFoundError as exc:  # pragma: no cover - depends on the install
         name="celery",
     ) from exc
 
+from .app import WalrusCelery  # noqa: E402
 from .config import LockSettings, get_database, get_settings, reset  # noqa: E402
 from .locks import LockInfo, clear_locks, list_locks, release_lock  # noqa: E402
 from .renewal import LockRenewer  # noqa: E402
@@ -29,6 +30,7 @@ __all__ = [
     "LockRenewer",
     "LockSettings",
     "TaskLocked",
+    "WalrusCelery",
     "WalrusLockedTask",
     "clear_locks",
     "get_database",

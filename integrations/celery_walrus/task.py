@@ -40,6 +40,7 @@ from redis.exceptions import RedisError
 from walrus.exceptions import WalrusError
 from walrus.lock import Lock, LockError
 
+from .app import publishing
 from .config import LockSettings, get_database, get_settings
 from .keys import check_unique_on, lock_name, task_signature
 from .renewal import LockRenewer
@@ -329,7 +330,11 @@ class WalrusLockedTask(Task):
         parent = super().apply_async
 
         def send(task_id: str | None) -> Any:
-            return parent(args, kwargs, task_id, producer, link, link_error, shadow, **options)
+            token = publishing.set(True)  # WalrusCelery.send_task: send, do not lock again
+            try:
+                return parent(args, kwargs, task_id, producer, link, link_error, shadow, **options)
+            finally:
+                publishing.reset(token)
 
         return send
 

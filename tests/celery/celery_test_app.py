@@ -12,9 +12,8 @@ import os
 import time
 
 import redis
-from celery import Celery
 
-from celery_walrus import WalrusLockedTask, locked_task
+from celery_walrus import WalrusCelery, WalrusLockedTask, locked_task
 
 URL = os.environ.get("CELERY_WALRUS_TEST_URL", "redis://127.0.0.1:6379/9")
 #: Where the walrus locks live (``walrus_url``); the probe keys stay on URL.
@@ -22,7 +21,7 @@ LOCK_URL = os.environ.get("CELERY_WALRUS_TEST_LOCK_URL") or URL
 #: Seconds between renewals of a running task's lock; its lease is LEASE_FACTOR of them.
 RENEW_INTERVAL = 0.5
 
-app = Celery("celery_test_app", broker=URL, backend=URL, set_as_current=False)
+app = WalrusCelery("celery_test_app", broker=URL, backend=URL, set_as_current=False)
 app.conf.update(
     walrus_url=LOCK_URL,
     walrus_lock_ttl_margin=5,
@@ -49,6 +48,7 @@ def probe() -> redis.Redis:
 
 def _run(token: str, seconds: float) -> str:
     r = probe()
+    r.set(f"probe:pid:{token}", os.getpid())
     r.incr(f"probe:runs:{token}")
     if not r.set(f"probe:running:{token}", "1", nx=True, ex=60):
         r.incr(f"probe:overlap:{token}")

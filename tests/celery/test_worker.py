@@ -172,3 +172,54 @@ def test_killed_worker_lock_frees_itself_and_the_task_runs_again(
     worker.start(test_app.app)
     assert test_app.exclusive.apply_async((t, 0.0)).get(timeout=15) == t
     assert int(probe.get(f"probe:runs:{t}")) == 2
+
+
+def test_send_task_honours_the_enqueue_lock(worker: Any, test_app: Any, probe: redis.Redis) -> None:
+    t = token()
+    first = test_app.app.send_task("celery_test_app.singleton", (t, 1.0))
+    again = test_app.app.send_task("celery_test_app.singleton", (t, 0.0))
+    assert again.id == first.id  # a duplicate of a queued/running one: the first's result
+    assert first.get(timeout=15) == t
+    assert int(probe.get(f"probe:runs:{t}")) == 1
+    assert not test_app.singleton.lock_for(t).locked()
+    # A task without an enqueue lock is sent as Celery sends it.
+    assert test_app.app.send_task("celery_test_app.ping").get(timeout=15) == "pong"
+
+
+def test_canvas_primitives_honour_the_enqueue_lock(worker: Any, test_app: Any, probe: redis.Redis) -> None:
+    from celery import chain, chord, group
+
+    t, u = token(), token()
+    held = test_app.singleton.apply_async((t, 1.5))  # queued/running: later copies are duplicates
+    in_group = group(test_app.singleton.s(t, 0.0), test_app.singleton.s(u, 0.0)).apply_async()
+    assert held.get(timeout=15) == t and in_group.results[1].get(timeout=15) == u
+    time.sleep(0.5)
+    assert int(probe.get(f"probe:runs:{t}")) == 1
+    # The group's copy of t was refused at enqueue: never sent, so never delivered (a copy
+    # refused by a worker would be SUCCESS with None).
+    assert in_group.results[0].state == "PENDING"
+    assert not test_app.singleton.lock_for(u).locked()
+    v = token()
+    linked = chain(test_app.singleton.si(v, 0.5), test_app.singleton.si(v, 0.0)).apply_async()
+    assert linked.get(timeout=15) == v  # the second link was sent when the first had finished
+    assert int(probe.get(f"probe:runs:{v}")) == 2
+    w, x = token(), token()
+    body = chord([test_app.singleton.s(w, 0.2), test_app.singleton.s(x, 0.2)], test_app.ping.si()).apply_async()
+    assert body.get(timeout=20) == "pong"
+    assert [int(probe.get(f"probe:runs:{k}")) for k in (w, x)] == [1, 1]
+    assert not test_app.singleton.lock_for(w).locked() and not test_app.singleton.lock_for(x).locked()
+
+
+def test_killed_pool_process_frees_its_lock_at_once(worker: Any, test_app: Any, probe: redis.Redis) -> None:
+    import os
+    import signal
+
+    t = token()
+    result = test_app.sleeper.apply_async((t, 30.0))  # its lease is 30 s (ttl=30)
+    wait_for(lambda: probe.exists(f"probe:running:{t}"), 10)
+    lock = test_app.sleeper.lock_for(t, 30.0)
+    assert lock.locked() and lock.time_left() > 20_000
+    os.kill(int(probe.get(f"probe:pid:{t}")), signal.SIGKILL)  # the pool process, not the worker
+    took = wait_for(lambda: not lock.locked(), 10)
+    assert took < 5  # freed by the worker's main process (task_failure), not by the 30 s lease
+    assert result.get(timeout=15, propagate=False).__class__.__name__ == "WorkerLostError"
