@@ -52,7 +52,15 @@ from .containers import (
     ZSet,
 )
 from .exceptions import ScriptNotFound
-from .retry import RETRY_OPTIONS, install, mark_script_resend_safe, pop_retry_options, script_flags
+from .retry import (
+    RETRY_OPTIONS,
+    connection_class_for,
+    install,
+    mark_script_resend_safe,
+    name_script,
+    pop_retry_options,
+    script_flags,
+)
 from .scripts import load_script_source
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -202,6 +210,7 @@ class DatabaseBase:
                         raise ScriptNotFound(f"no Lua script named {script_name!r}")
                     script = self.register_script(self._prepare_script(script_name, source))
                     self._scripts[script_name] = script
+                    name_script(script.sha, script_name)
                     if script_name in self._rid_scripts or _resend_safe_source(source):
                         mark_script_resend_safe(script.sha)
         return script
@@ -605,6 +614,11 @@ class ClusterDatabase(DatabaseBase, RedisCluster):  # type: ignore[misc]  # lock
         self, *args: Any, script_dir: str | Path | None = None, request_ids: bool = False, **kwargs: Any
     ) -> None:
         require_cluster_transactions()
+        # Node connections track what they sent: a lost reply of a command that is not safe
+        # to resend raises OutcomeUnknownError, which redis-py's cluster loop does not retry
+        # (it retries exactly ConnectionError and TimeoutError, not their subclasses).
+        base = kwargs.get("connection_class") or (redis.SSLConnection if kwargs.get("ssl") else redis.Connection)
+        kwargs["connection_class"] = connection_class_for(base)
         super().__init__(*args, **kwargs)
         # redis-py sends KEYS and DBSIZE to one node: they must see the whole keyspace (its
         # result callbacks already merge the primaries' replies).
@@ -635,9 +649,10 @@ class ClusterDatabase(DatabaseBase, RedisCluster):  # type: ignore[misc]  # lock
         url, kwargs = _url_retry_options(url, kwargs)
         hosts, options = parse_cluster_url(url)
         options.update(kwargs)
-        # Validated and accepted so one settings dict serves every URL; the cluster client
-        # keeps redis-py's own cluster retry loop (docs/reliability.md, "Redis Cluster").
-        _, request_ids = pop_retry_options(options)
+        # The walrus retry counts and backoff drive redis-py's cluster retry loop, which
+        # re-reads the slot map between attempts (docs/reliability.md, "Redis Cluster").
+        retry_kwargs, request_ids = pop_retry_options(options)
+        options.setdefault("retry", retry_kwargs["retry"])
         nodes = [ClusterNode(host, port) for host, port in hosts]
         return cls(startup_nodes=nodes, script_dir=script_dir, request_ids=request_ids, **options)
 

@@ -50,6 +50,7 @@ __all__ = [
     "command_resend_safe",
     "connection_class_for",
     "mark_script_resend_safe",
+    "name_script",
     "pop_retry_options",
     "retry_option_problems",
     "script_flags",
@@ -126,6 +127,7 @@ _EXPIRES = frozenset({"EXPIRE", "PEXPIRE", "EXPIREAT", "PEXPIREAT"})
 
 # SHA1 (hex) of scripts that are safe to resend: read-only ones and those carrying request ids.
 _safe_scripts: set[str] = set()
+_script_names: dict[str, str] = {}
 _SHEBANG = re.compile(r"#!lua(?P<rest>[^\n]*)")
 
 
@@ -144,6 +146,11 @@ def script_flags(source: str) -> frozenset[str] | None:
 def mark_script_resend_safe(sha: str) -> None:
     """Declare the script with this SHA1 safe to resend after a lost reply."""
     _safe_scripts.add(sha.lower())
+
+
+def name_script(sha: str, name: str) -> None:
+    """Remember a script's name for error messages (``EVALSHA rate_limit``)."""
+    _script_names[sha.lower()] = name
 
 
 def _text(value: Any) -> str:
@@ -197,10 +204,11 @@ def _describe(batch: Sequence[Sequence[Any]]) -> str:
         if not args:
             return "?"
         name = _text(args[0]).upper()
-        if name == "EVALSHA" and len(args) > 1:
-            return f"EVALSHA {_text(args[1])[:12]}"
-        if name == "EVAL":
-            return "EVAL (write script)"
+        if name in ("EVALSHA", "EVAL") and len(args) > 1:
+            sha = _text(args[1]).lower()
+            if name == "EVAL":
+                sha = hashlib.sha1(_text(args[1]).encode("utf-8")).hexdigest()
+            return f"{name} {_script_names.get(sha, sha[:12])}"
         return name
 
     if len(batch) == 1:
@@ -217,6 +225,9 @@ def _batch_safe(batch: Sequence[Sequence[Any]] | None) -> bool:
 
 
 # -- the connection classes ----------------------------------------------------------------
+
+
+_UNKNOWN: Sequence[Sequence[Any]] = (("<packed command>",),)
 
 
 class _OutcomeTracking:
@@ -237,18 +248,16 @@ class _OutcomeTracking:
         return super().pack_commands(commands)  # type: ignore[misc]
 
     def send_packed_command(self, command: Any, check_health: bool = True) -> None:
-        batch, self._walrus_next = self._walrus_next, None
+        # Bytes packed elsewhere (not through send_command/pack_commands) are unknown: unsafe.
+        batch, self._walrus_next = self._walrus_next or _UNKNOWN, None
         self._walrus_sent = None
         try:
             super().send_packed_command(command, check_health)  # type: ignore[misc]
         except (RedisConnectionError, RedisTimeoutError) as exc:
             # Nothing complete reached the server for one command, or for a MULTI/EXEC
             # block (EXEC comes last); earlier commands of a plain pipeline may have run.
-            if (
-                batch is not None
-                and len(batch) > 1
-                and _text(batch[0][0]).upper() != "MULTI"
-                and not _batch_safe(batch)
+            if batch is _UNKNOWN or (
+                len(batch) > 1 and _text(batch[0][0]).upper() != "MULTI" and not _batch_safe(batch)
             ):
                 raise self._unknown(batch, exc) from exc
             raise
