@@ -72,6 +72,19 @@ def test_client_kill_between_operations_surfaces_nothing(server: RedisServer) ->
     assert raw.get("counter") == b"30" and raw.get("script-counter") == b"30"  # none twice
 
 
+def test_stale_connections_are_replaced_before_sending(server: RedisServer) -> None:
+    """Without any resend (retries=0): connections the server closed while pooled are
+    noticed when the pool hands them out, and replaced before the command is written."""
+    db = Database.from_url(server.url(0), retries=0)
+    raw = server.client()
+    _warm_pool(db)
+    for step in range(20):
+        assert _kill_clients(raw) >= 1
+        time.sleep(0.01)  # the close reaches the client's socket
+        _operations(db, step)
+    assert raw.get("counter") == b"20"
+
+
 def test_idle_timeout_surfaces_nothing(server: RedisServer) -> None:
     db = Database.from_url(server.url(0))
     raw = server.client()
