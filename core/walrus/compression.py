@@ -60,7 +60,7 @@ def _zlib(data: bytes, level: int | None) -> bytes:
 
 
 def _lzma(data: bytes, level: int | None) -> bytes:
-    return lzma.compress(data, preset=6 if level is None else level)
+    return lzma.compress(data, preset=4 if level is None else level)  # django-redis's default too
 
 
 def _zstd_module() -> Any:

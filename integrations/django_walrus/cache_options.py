@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from walrus.compression import get_compressor
 from walrus.exceptions import WalrusError
 from walrus.retry import retry_option_problems
 
@@ -60,6 +61,7 @@ CACHE_OPTIONS = frozenset(
         "SERIALIZER",
         "SIGN",
         "SIGNING_KEY",
+        "COMPRESSOR",
         "COMPRESS_MIN_LENGTH",
         "COMPRESS_LEVEL",
         "IGNORE_EXCEPTIONS",
@@ -69,7 +71,6 @@ CACHE_OPTIONS = frozenset(
 )
 # What users of django-redis may bring along, and what to do instead.
 _FOREIGN_HINTS = {
-    "COMPRESSOR": "compression is zlib, set with COMPRESS_MIN_LENGTH and COMPRESS_LEVEL",
     "CLIENT_CLASS": "not needed",
     "PARSER_CLASS": "redis-py picks hiredis by itself when it is installed",
     "CONNECTION_POOL_CLASS": "not supported",
@@ -143,21 +144,35 @@ def _codec(options: dict[str, Any], problems: list[Problem]) -> ValueCodec:
                 Problem(E_VALUE, "signing values (OPTIONS['SIGN'], on by default) needs SECRET_KEY or "
                         "OPTIONS['SIGNING_KEY']", "or set OPTIONS['SIGN'] = False")
             )
-    min_length = options.get("COMPRESS_MIN_LENGTH")
+    # COMPRESSOR: a walrus.compression name or a django-redis compressor class path. Given
+    # alone it compresses values of 15 bytes and more at the algorithm's default level, as
+    # django-redis does; without it, COMPRESS_MIN_LENGTH turns on zlib (level 6).
+    named = "COMPRESSOR" in options
+    try:
+        compressor = get_compressor(options.get("COMPRESSOR", "zlib"))
+    except (ValueError, TypeError, WalrusError) as exc:
+        problems.append(Problem(E_VALUE, f"OPTIONS['COMPRESSOR']: {exc}",
+                                "use 'zlib', 'lzma', 'zstd', 'lz4' or None"))
+        compressor = None
+    min_length = options.get("COMPRESS_MIN_LENGTH", 15 if named and compressor is not None else None)
     if min_length is not None and (not isinstance(min_length, int) or isinstance(min_length, bool) or min_length < 0):
         problems.append(Problem(E_VALUE, f"OPTIONS['COMPRESS_MIN_LENGTH'] must be an int >= 0 or None, got {min_length!r}"))
         min_length = None
-    level = options.get("COMPRESS_LEVEL", 6)
-    if not isinstance(level, int) or isinstance(level, bool) or not -1 <= level <= 9:
-        problems.append(Problem(E_VALUE, f"OPTIONS['COMPRESS_LEVEL'] must be a zlib level from -1 to 9, got {level!r}"))
-        level = 6
+    level = options.get("COMPRESS_LEVEL", None if named else 6)
+    if compressor is not None:
+        try:
+            compressor.check_level(level)
+        except ValueError as exc:
+            problems.append(Problem(E_VALUE, f"OPTIONS['COMPRESS_LEVEL']: {exc}"))
+            level = None
+    name = compressor.name if compressor is not None else None
     serializer = options.get("SERIALIZER", "pickle")
     try:
-        return ValueCodec(serializer, signing_key if sign else None, min_length, level)
+        return ValueCodec(serializer, signing_key if sign else None, min_length, level, name)
     except (ValueError, TypeError, WalrusError) as exc:
         problems.append(Problem(E_SERIALIZER, f"OPTIONS['SERIALIZER']: {exc}",
                                 "use 'pickle', 'json', 'msgpack' or an object with dumps() and loads()"))
-        return ValueCodec("pickle", signing_key if sign else None, min_length, level)
+        return ValueCodec("pickle", signing_key if sign else None, min_length, level, name)
 
 
 def _pool_kwargs(options: dict[str, Any], location: str | None, problems: list[Problem]) -> dict[str, Any]:

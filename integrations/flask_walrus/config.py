@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from walrus.cluster import CLUSTER_SCHEMES, SENTINEL_SCHEMES, parse_cluster_url, parse_sentinel_url
+from walrus.compression import get_compressor
 from walrus.rate_limit import parse_rate
 from walrus.retry import retry_option_problems
 
@@ -35,6 +36,9 @@ DEFAULTS: dict[str, Any] = {
     "WALRUS_CACHE_DEFAULT_TIMEOUT": 300,
     "WALRUS_CACHE_SERIALIZER": None,  # None: pickle when values are signed, else json
     "WALRUS_CACHE_SIGNING_KEY": None,  # None: the app's SECRET_KEY when set
+    "WALRUS_CACHE_COMPRESSOR": None,  # "zlib", "lzma", "zstd", "lz4" (walrus.compression)
+    "WALRUS_CACHE_COMPRESS_MIN_LENGTH": 1024,  # bytes
+    "WALRUS_CACHE_COMPRESS_LEVEL": None,  # None: the algorithm's default
     "WALRUS_RATELIMIT_ENABLED": True,
     "WALRUS_RATELIMIT_DEFAULT": None,
     "WALRUS_RATELIMIT_ON_ERROR": "allow",
@@ -58,6 +62,7 @@ class Settings:
     cache_default_timeout: float | None
     cache_serializer: Any
     cache_signing_key: bytes | str | None
+    cache_compression: dict[str, Any]
     ratelimit_enabled: bool
     default_limits: tuple[tuple[int, float], ...]
     on_error: str
@@ -224,6 +229,7 @@ def read_settings(config: Mapping[str, Any], secret_key: Any = None) -> Settings
         cache_default_timeout=_number(config, "WALRUS_CACHE_DEFAULT_TIMEOUT"),
         cache_serializer=serializer,
         cache_signing_key=signing_key,
+        cache_compression=_compression(config),
         ratelimit_enabled=enabled,
         default_limits=parse_limits(config.get("WALRUS_RATELIMIT_DEFAULT"), "WALRUS_RATELIMIT_DEFAULT"),
         on_error=_choice(config, "WALRUS_RATELIMIT_ON_ERROR", ON_ERROR_POLICIES),
@@ -234,3 +240,24 @@ def read_settings(config: Mapping[str, Any], secret_key: Any = None) -> Settings
         header_reset=_name(config, "WALRUS_RATELIMIT_HEADER_RESET"),
         header_retry_after=_name(config, "WALRUS_RATELIMIT_HEADER_RETRY_AFTER"),
     )
+
+
+def _compression(config: Any) -> dict[str, Any]:
+    """The ``Cache`` keyword arguments of the WALRUS_CACHE_COMPRESS* settings, checked here
+    so that init_app fails, not the first request."""
+    name = config.get("WALRUS_CACHE_COMPRESSOR")
+    try:
+        compressor = get_compressor(name)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"WALRUS_CACHE_COMPRESSOR: {exc}") from None
+    if compressor is None:
+        return {}
+    min_length = config.get("WALRUS_CACHE_COMPRESS_MIN_LENGTH", 1024)
+    if isinstance(min_length, bool) or not isinstance(min_length, int) or min_length < 0:
+        raise ValueError(f"WALRUS_CACHE_COMPRESS_MIN_LENGTH must be an int >= 0 (bytes), got {min_length!r}")
+    level = config.get("WALRUS_CACHE_COMPRESS_LEVEL")
+    try:
+        compressor.check_level(level)
+    except ValueError as exc:
+        raise ValueError(f"WALRUS_CACHE_COMPRESS_LEVEL: {exc}") from None
+    return {"compressor": compressor.name, "compress_min_length": min_length, "compress_level": level}

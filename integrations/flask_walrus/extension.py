@@ -75,6 +75,7 @@ class Walrus:
             settings.cache_default_timeout,
             serializer=settings.cache_serializer,
             signing_key=settings.cache_signing_key,
+            **settings.cache_compression,
         )
         limiter = Limiter(app, database, settings, self.key_func, self.default_exempt_when)
         app.extensions["walrus"] = WalrusState(self, settings, database, cache, limiter)

@@ -414,3 +414,21 @@ def test_codec_compressors_share_the_core_registry(redis_url: str) -> None:
     assert ValueCodec("json", None, compressor="zstd").decode(legacy) == {"old": 1}
     with pytest.raises(ValueError, match="zstd compression level"):
         ValueCodec("json", None, 10, 99, compressor="zstd")
+
+
+def test_compressor_option_compresses_with_the_named_algorithm(redis_url: str) -> None:
+    from walrus.compression import COMPRESSORS
+
+    value = {"text": "walrus " * 400}
+    raw = _raw(redis_url)
+    for option, name in [("django_redis.compressors.zstd.ZStdCompressor", "zstd"), ("lz4", "lz4"),
+                         ("lzma", "lzma"), ("zlib", "zlib")]:  # fmt: skip
+        c = WalrusCache(redis_url, {"KEY_PREFIX": name, "OPTIONS": {"COMPRESSOR": option, "SIGN": False, "SERIALIZER": "json"}})
+        c.set("big", value)
+        c.set("tiny", "x")
+        stored = raw.get(f"{name}:1:big")
+        assert stored[:1] == COMPRESSORS[name].flag and len(stored) < 200
+        assert raw.get(f"{name}:1:tiny")[:1] == b"\x00"  # under django-redis's 15-byte floor
+        assert c.get("big") == value and c.get("tiny") == "x"
+    reader = WalrusCache(redis_url, {"KEY_PREFIX": "zstd", "OPTIONS": {"SIGN": False, "SERIALIZER": "json"}})
+    assert reader.get("big") == value  # an uncompressed cache reads compressed entries too

@@ -171,7 +171,8 @@ def test_valid_caches_have_no_errors(redis_url: str) -> None:
     [
         ("", {"SERIALIZER": "yaml"}, ["django_walrus.E011"]),
         ("", {"SERIALIZER": object()}, ["django_walrus.E011"]),
-        ("", {"COMPRESSOR": "django_redis.compressors.zlib.ZlibCompressor"}, ["django_walrus.E010"]),
+        ("", {"COMPRESSOR": "brotli"}, ["django_walrus.E015"]),
+        ("", {"COMPRESSOR": "zstd", "COMPRESS_LEVEL": 40}, ["django_walrus.E015"]),
         ("", {"ALIAS": "missing"}, ["django_walrus.E012"]),
         ("", {"ALIAS": 3}, ["django_walrus.E012"]),
         ("", {"ALIAS": "default", "SOCKET_TIMEOUT": 1}, ["django_walrus.E013"]),
@@ -210,10 +211,19 @@ def test_good_cache_options_pass(settings: Any, redis_url: str) -> None:
 
 
 def test_django_redis_options_get_a_hint(settings: Any) -> None:
-    settings.CACHES = {"default": _walrus_cache(COMPRESSOR="x", CLIENT_CLASS="y")}
+    settings.CACHES = {"default": _walrus_cache(CLIENT_CLASS="y", PARSER_CLASS="z")}
     errors = check_caches()
     assert _ids(errors) == ["django_walrus.E010", "django_walrus.E010"]
-    assert any("COMPRESS_MIN_LENGTH" in (e.hint or "") for e in errors)
+    assert any("hiredis" in (e.hint or "") for e in errors)
+
+
+def test_django_redis_compressor_names_are_accepted(settings: Any, redis_url: str) -> None:
+    settings.CACHES = {
+        "default": _walrus_cache(ALIAS="default", COMPRESSOR="django_redis.compressors.zstd.ZStdCompressor"),
+        "lz4": _walrus_cache(redis_url, COMPRESSOR="lz4", COMPRESS_MIN_LENGTH=100, COMPRESS_LEVEL=4),
+        "none": _walrus_cache(redis_url, COMPRESSOR=None),
+    }
+    assert check_caches() == []
 
 
 def test_pool_options_with_alias_hint_names_walrus_options(settings: Any) -> None:
@@ -225,7 +235,7 @@ def test_pool_options_with_alias_hint_names_walrus_options(settings: Any) -> Non
 
 @pytest.mark.parametrize(
     "options,check_id",
-    [({"SERIALIZER": "yaml"}, "django_walrus.E011"), ({"COMPRESSOR": "zlib"}, "django_walrus.E010")],
+    [({"SERIALIZER": "yaml"}, "django_walrus.E011"), ({"CLIENT_CLASS": "x"}, "django_walrus.E010")],
 )
 def test_check_command_reports_cache_errors_without_traceback(
     settings: Any, options: dict[str, Any], check_id: str

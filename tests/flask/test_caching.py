@@ -236,3 +236,16 @@ def test_concurrent_misses_render_a_view_once(make_app: Any) -> None:
     assert renders == [1] and bodies == [b"rendered once"] * 16
     with pytest.raises(ValueError, match="lock_timeout"):
         w.cached(lock_timeout=-1)
+
+
+def test_cache_compressor_from_config(make_app: Any, raw_client: Any) -> None:
+    app, w = make_app(SECRET_KEY="k", WALRUS_CACHE_COMPRESSOR="zstd", WALRUS_CACHE_COMPRESS_MIN_LENGTH=64)
+    cache = w.state(app).cache
+    cache.set("big", "walrus " * 500)
+    stored = raw_client.get("flask_walrus:cache:big")
+    assert len(stored) < 200 and cache.get("big") == "walrus " * 500
+    for bad, match in [({"WALRUS_CACHE_COMPRESSOR": "brotli"}, "WALRUS_CACHE_COMPRESSOR: unknown compressor"),
+                       ({"WALRUS_CACHE_COMPRESSOR": "lz4", "WALRUS_CACHE_COMPRESS_LEVEL": 99}, "WALRUS_CACHE_COMPRESS_LEVEL"),
+                       ({"WALRUS_CACHE_COMPRESSOR": "zlib", "WALRUS_CACHE_COMPRESS_MIN_LENGTH": -5}, "MIN_LENGTH")]:  # fmt: skip
+        with pytest.raises(ValueError, match=match):
+            make_app(SECRET_KEY="k", **bad)
