@@ -196,7 +196,7 @@ class Collection:
                 f"{model.__name__}.{field_name}: no index of this field handles the filter "
                 f"{name!r}"
             )
-        _, rest_suffix = index.remove_prefix(suffix)
+        rest_suffix = index.filter_rest(suffix)
         values = list(_iterable(name, value)) if rest_suffix == "in" else [value]
         alternatives = [
             index.filter_source(suffix, *args, field._normalize_value(v)) for v in values

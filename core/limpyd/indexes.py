@@ -23,6 +23,7 @@ checks) and the filters (what the filter script reads).
 
 from __future__ import annotations
 
+import fnmatch
 import inspect
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -105,6 +106,11 @@ class BaseIndex:
             return True, suffix[len(cls.prefix) + 2 :]
         return False, None
 
+    def filter_rest(self, suffix: str | None) -> str | None:
+        """The filter type left once this index's prefix is removed from ``suffix``
+        (``None``, ``"eq"``, ``"in"``, ``"gt"``...)."""
+        return self.remove_prefix(suffix)[1]
+
     def can_handle_suffix(self, suffix: str | None) -> bool:
         """True when a filter ``<field>__<suffix>`` is answered by this index."""
         matches, rest = self.remove_prefix(suffix)
@@ -163,7 +169,7 @@ class BaseIndex:
     def get_filtered_keys(self, suffix: str | None, *args: Any, **kwargs: Any) -> list[Any]:
         """``[(key, key_type, is_tmp)]`` holding the pks matching the filter (a temporary set,
         filled on the server by one script, for range filters)."""
-        _, rest = self.remove_prefix(suffix)
+        rest = self.filter_rest(suffix)
         accepted = kwargs.get("accepted_key_types")
         if accepted is not None and "set" not in accepted:
             raise ImplementationError(
@@ -183,6 +189,60 @@ class BaseIndex:
         )
         return [(tmp, "set", True)]
 
+    # -- maintenance (not atomic: run them when nothing writes the field) ---------------
+
+    def _pattern(self) -> str:
+        """The glob pattern of this index's keys."""
+        parts: list[str] = [_glob_escape(self.model._key_prefix()), _glob_escape(self.field.name)]
+        if self.field.kind == "hashfield":
+            parts.append("*")
+        parts += [_glob_escape(p) for p in (self.prefix, self.key) if p]
+        return ":".join(parts) + self._pattern_tail
+
+    _pattern_tail: ClassVar[str] = ":*"
+
+    def get_all_storage_keys(self) -> set[str]:
+        """Every key holding entries of this index (SCAN; not those of the field's other,
+        more specific indexes)."""
+        mine = self._pattern()
+        others = [
+            index._pattern()
+            for index in self.field._indexes
+            if index is not self and len(index._pattern()) > len(mine)
+        ]
+        found = set(self.model.database.scan_keys(mine))
+        return {k for k in found if not any(fnmatch.fnmatchcase(k, o) for o in others)}
+
+    def clear(self, chunk_size: int = 1000, aggressive: bool = False) -> None:
+        """Delete every key of this index (UNLINK in batches of ``chunk_size``)."""
+        keys = sorted(self.get_all_storage_keys())
+        connection = self.model.database.direct_connection
+        for start in range(0, len(keys), chunk_size):
+            connection.unlink(*keys[start : start + chunk_size])
+
+    def rebuild(self, chunk_size: int = 1000, aggressive_clear: bool = False) -> None:
+        """Clear this index, then index every instance again from the stored values (one
+        read and one write round trip per ``chunk_size`` instances)."""
+        self.clear(chunk_size)
+        field, model = self.field, self.model
+        connection = model.database.direct_connection
+        members: Any = connection.smembers(model._collection_key())
+        pks: list[str] = sorted(members)
+        for start in range(0, len(pks), chunk_size):
+            chunk = pks[start : start + chunk_size]
+            read = connection.pipeline(transaction=False)
+            for pk in chunk:
+                _queue_read(read, field, field._key_for(pk))
+            write = connection.pipeline(transaction=False)
+            for pk, reply in zip(chunk, read.execute(), strict=True):
+                for entry in _entries(field, reply):
+                    for op, key, a, b in self.store_ops(pk, *field._index_args(entry)):
+                        if op == "sadd":
+                            write.sadd(key, a)
+                        elif op == "zadd":
+                            write.zadd(key, {b: float(a)})
+            write.execute()
+
     def check_uniqueness(self, pk: str, *args: Any) -> None:
         """Raise ``UniquenessError`` when another instance holds ``args`` (one round trip)."""
         from .exceptions import UniquenessError
@@ -191,6 +251,38 @@ class BaseIndex:
             other = _taken(self.model, _op, key, a, pk)
             if other is not None:
                 raise UniquenessError(f"Key {key} already exists (for instance {other})")
+
+
+def _glob_escape(text: str) -> str:
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
+
+
+def _queue_read(pipe: Any, field: Any, key: str) -> None:
+    kind = field.kind
+    if kind == "string":
+        pipe.get(key)
+    elif kind == "hash":
+        pipe.hget(key, field.name)
+    elif kind == "set":
+        pipe.smembers(key)
+    elif kind == "list":
+        pipe.lrange(key, 0, -1)
+    elif kind == "zset":
+        pipe.zrange(key, 0, -1)
+    else:
+        pipe.hgetall(key)
+
+
+def _entries(field: Any, reply: Any) -> list[str]:
+    """Indexed entries of a field from its read reply (see ``_queue_read``)."""
+    if reply is None:
+        return []
+    if isinstance(reply, str):
+        return [reply]
+    if isinstance(reply, dict):
+        items = [item for pair in reply.items() for item in pair]
+        return field._creation_entries(items)
+    return list(dict.fromkeys(reply))
 
 
 def _taken(model: type[RedisModel], op: str, key: str, a: str, pk: str) -> str | None:
@@ -235,6 +327,8 @@ class EqualIndex(BaseIndex):
 
 class BaseRangeIndex(BaseIndex):
     """One sorted set per field (``...:<key>``) answering range filters."""
+
+    _pattern_tail = ""
 
     handled_suffixes = frozenset({None, "eq", "gt", "gte", "lt", "lte", "in"})
 

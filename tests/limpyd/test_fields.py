@@ -47,7 +47,8 @@ LIMPYD2_COMMANDS = {
 
 # Public methods of every field that are not Redis commands.
 FIELD_HELPERS = {
-    "exists", "get_default_indexes", "get_index", "index_key", "proxy_get", "proxy_set",
+    "clear_indexes", "exists", "get_default_indexes", "get_index", "index_key", "proxy_get",
+    "proxy_set", "rebuild_indexes",
 }  # fmt: skip
 
 

@@ -154,3 +154,74 @@ def test_hashfield(limpyd_db: RedisDatabase, raw: Any, helpers: Any) -> None:
         fields.HashField(unique=True)
     mail.delete()
     assert helpers.snapshot(raw) == {":email:max_pk": "1"}
+
+
+def test_multi_indexes_and_date_indexes(limpyd_db: RedisDatabase) -> None:
+    from limpyd.contrib.indexes import DateTimeIndex, MultiIndexes, ScoredEqualIndex, TimeIndex
+
+    first_letter = EqualIndex.configure(
+        prefix="first", transform=lambda v: v[:1], handle_uniqueness=False
+    )
+
+    class Event(model.RedisModel):
+        database = limpyd_db
+        name = fields.StringField(
+            unique=True, indexes=[MultiIndexes.compose([first_letter, EqualIndex])]
+        )
+        at = fields.StringField(indexable=True, indexes=[DateTimeIndex])
+        hour = fields.StringField(indexable=True, indexes=[TimeIndex])
+
+    Event(name="foo", at="2015-12-16 15:20:32", hour="08:30:00")
+    Event(name="bar", at="2016-01-02 09:00:00", hour="18:00:00")
+    assert set(Event.collection(name__first="f")) == {"1"}
+    assert set(Event.collection(name="bar")) == {"2"}
+    with pytest.raises(UniquenessError):
+        Event(name="foo")
+    with pytest.raises(ImplementationError):
+        Event.collection(name__gte="a")
+    assert set(Event.collection(at__date="2015-12-16")) == {"1"}
+    assert set(Event.collection(at__year__gte=2016)) == {"2"}
+    assert set(Event.collection(at__month=12, at__hour=15)) == {"1"}
+    assert set(Event.collection(at__time__lt="10:00:00")) == {"2"}
+    assert set(Event.collection(at__gt="2015-12-31")) == {"2"}
+    assert set(Event.collection(hour__hour__lte=9)) == {"1"}
+
+    class Broken(model.RedisModel):
+        database = limpyd_db
+        value = fields.StringField(indexable=True, indexes=[ScoredEqualIndex.configure()])
+
+    with pytest.raises(ImplementationError, match="not supported"):
+        Broken(value="x")
+
+
+def test_clear_and_rebuild_indexes(limpyd_db: RedisDatabase, raw: Any) -> None:
+    class Item(model.RedisModel):
+        database = limpyd_db
+        name = fields.StringField(
+            indexable=True,
+            indexes=[EqualIndex, EqualIndex.configure(prefix="rev", transform=reverse)],
+        )
+        size = fields.InstanceHashField(indexable=True, indexes=[NumberRangeIndex])
+        meta = fields.HashField(indexable=True)
+
+    Item(name="ab", size=3, meta={"k": "v"})
+    Item(name="cd", size=5)
+    plain = Item.get_field("name").get_index(prefix=None)
+    assert plain.get_all_storage_keys() == {":item:name:ab", ":item:name:cd"}
+    assert Item.get_field("meta").get_index().get_all_storage_keys() == {":item:meta:k:v"}
+    assert Item.get_field("size").get_index().get_all_storage_keys() == {":item:size:number-range"}
+    before = {key: raw.type(key) for key in raw.keys()}
+    Item.get_field("name").clear_indexes()
+    assert (
+        set(Item.collection(name="ab")) == set() and set(Item.collection(name__rev="dc")) == set()
+    )
+    Item.get_field("name").rebuild_indexes()
+    Item.get_field("size").get_index().rebuild()
+    Item.get_field("meta").rebuild_indexes()
+    assert set(Item.collection(name__rev="dc")) == {"2"} and set(Item.collection(size__gt=4)) == {
+        "2"
+    }
+    assert set(Item.collection(meta__k="v")) == {"1"}
+    assert {key: raw.type(key) for key in raw.keys()} == before
+    with pytest.raises(AssertionError):
+        Item(1).name.clear_indexes()

@@ -186,6 +186,18 @@ class RedisField:
             )
         return found[0]
 
+    def clear_indexes(self, chunk_size: int = 1000, aggressive: bool = False) -> None:
+        """Delete every index entry of this field (on the model's field, not an instance's)."""
+        assert self._instance is None, "clear_indexes is called on the model's field"
+        for index in self._indexes:
+            index.clear(chunk_size, aggressive)
+
+    def rebuild_indexes(self, chunk_size: int = 1000, aggressive_clear: bool = False) -> None:
+        """Rebuild every index of this field from the stored values (model's field only)."""
+        assert self._instance is None, "rebuild_indexes is called on the model's field"
+        for index in self._indexes:
+            index.rebuild(chunk_size, aggressive_clear)
+
     @property
     def _uses_ops(self) -> bool:
         """True when index maintenance is computed by the client (``limpyd_ops_*`` scripts):
