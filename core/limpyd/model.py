@@ -73,6 +73,17 @@ _CACHE_KEYS = {
 }
 
 
+class _class_or_instance_method:  # noqa: N801 - used as a decorator
+    """A method receiving the class when called on it, the instance when called on one."""
+
+    def __init__(self, func: Any) -> None:
+        self.func = func
+
+    def __get__(self, instance: Any, owner: type) -> Any:
+        target = owner if instance is None else instance
+        return lambda *args, **kwargs: self.func(target, *args, **kwargs)
+
+
 class MetaRedisModel(type):
     """The metaclass of limpyd models (redis-limpyd 2.x name; models are built by
     ``RedisModel.__init_subclass__``, a custom metaclass may derive from this one)."""
@@ -115,7 +126,9 @@ class RedisModel(metaclass=MetaRedisModel):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         frame = sys._getframe(1)
-        while frame.f_back is not None and frame.f_code.co_name == "__init_subclass__":
+        while frame.f_back is not None and frame.f_code.co_name in (
+            "__init_subclass__", "__new__", "__init__"
+        ):
             frame = frame.f_back
         cls._creation_source = (frame.f_code.co_filename, frame.f_lineno)
         cls.abstract = bool(cls.__dict__.get("abstract", False))
@@ -299,17 +312,35 @@ class RedisModel(metaclass=MetaRedisModel):
         """True when ``field_name`` is a field of this model (``pk`` included)."""
         return field_name == "pk" or field_name in cls._redis_fields
 
-    @classmethod
-    def get_field(cls, field_name: str) -> RedisField:
-        """The class-level field ``field_name`` (``pk`` means the primary key)."""
+    @_class_or_instance_method
+    def get_field(self_or_cls: Any, field_name: str) -> RedisField:  # noqa: N805
+        """The field ``field_name`` (``pk`` means the primary key): the model's field when
+        called on the class, the instance's bound field when called on an instance."""
+        cls: Any = self_or_cls if isinstance(self_or_cls, type) else type(self_or_cls)
         if field_name == "pk":
             field_name = cls._pk_field_name
-        try:
+        if field_name not in cls._redis_fields:
+            raise AttributeError(f'"{field_name}" is not a field for the model "{cls.__name__}"')
+        if isinstance(self_or_cls, type):
             return cls._redis_fields[field_name]
-        except KeyError:
-            raise AttributeError(
-                f'"{field_name}" is not a field for the model "{cls.__name__}"'
-            ) from None
+        return self_or_cls._bound_field(field_name)
+
+    def post_command(
+        self, sender: Any, name: str, result: Any, args: Any, kwargs: Any
+    ) -> Any:
+        """Hook called after each field command with its result; what it returns is the
+        command's result (redis-limpyd 2.x). Override it to react to commands."""
+        return result
+
+    def _post_command(self, sender: Any, name: str, result: Any, args: tuple[Any, ...]) -> Any:
+        if type(self).post_command is RedisModel.post_command:
+            return result
+        return self.post_command(sender, name, result, args, {})
+
+    @property
+    def key(self) -> str:
+        """The key of the instance hash (``<prefix>:<pk>:hash``)."""
+        return type(self)._hash_key(self.get_pk())
 
     # -- instances ----------------------------------------------------------------------
 

@@ -94,3 +94,44 @@ def test_related_2x_api(limpyd_db: RedisDatabase) -> None:
         Team("u").boss.instance()
     with pytest.raises(TypeError):
         Team("u").boss.set(Team("u").owner)  # an empty related field has no value to give
+
+
+def test_post_command_get_field_key_and_connected(limpyd_db: RedisDatabase) -> None:
+    seen: list[tuple[str, str, tuple[object, ...]]] = []
+
+    class Note(model.RedisModel):
+        database = limpyd_db
+        text = fields.InstanceHashField()
+        count = fields.StringField()
+
+        def post_command(self, sender, name, result, args, kwargs):  # type: ignore[no-untyped-def]
+            seen.append((sender.name, name, args))
+            return f"<{result}>" if name == "hget" else result
+
+    note = Note(text="hi")
+    assert note.text.hget() == "<hi>"
+    note.count.incr(2)
+    assert seen == [("text", "hget", ()), ("count", "incrby", (2,))]
+    assert note.key == ":note:1:hash"
+    assert Note.get_field("text") is Note._redis_fields["text"]
+    assert note.get_field("text") is note.text and note.get_field("pk") is note.pk
+    lazy = Note.lazy_connect(1)
+    assert not lazy.connected
+    lazy.count.set(3)
+    assert lazy.connected
+
+
+def test_metaclass_subclass_and_redeclaration(limpyd_db: RedisDatabase) -> None:
+    from limpyd.exceptions import ImplementationError
+
+    class Meta(model.MetaRedisModel):
+        def __new__(mcs, name, bases, attrs):  # type: ignore[no-untyped-def]
+            return super().__new__(mcs, name, bases, attrs)
+
+    class Thing(model.RedisModel, metaclass=Meta):
+        database = limpyd_db
+
+    with pytest.raises(ImplementationError, match="already defined"):
+
+        class Thing(model.RedisModel, metaclass=Meta):  # type: ignore[no-redef]  # noqa: F811
+            database = limpyd_db

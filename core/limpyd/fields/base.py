@@ -301,12 +301,12 @@ class RedisField:
         if use_cache:
             found, value = instance._cache_get(self.name, (command, cache_args))
             if found:
-                return copy.copy(value)
+                return instance._post_command(self, command, copy.copy(value), cache_args)
         result = post(call(database.direct_connection, self.key))
         if use_cache:
             instance._cache_set(self.name, (command, cache_args), result)
-            return copy.copy(result)
-        return result
+            result = copy.copy(result)
+        return instance._post_command(self, command, result, cache_args)
 
     def _modify(
         self,
@@ -347,10 +347,13 @@ class RedisField:
             if create:
                 instance._require_auto_pk()
             if self._uses_ops or (create and model._uses_ops()):
-                return conv(write_ops(self, command, raw_args, create=create))
-            return conv(write_field(self, command, raw_args, hints, create=create))
+                result = conv(write_ops(self, command, raw_args, create=create))
+            else:
+                result = conv(write_field(self, command, raw_args, hints, create=create))
+            instance._connected = True
         finally:
             instance._cache_clear(self.name)
+        return instance._post_command(self, command.lower(), result, tuple(raw_args))
 
     def exists(self) -> bool:
         """True when the field holds a value (one round trip; False for a deleted or unsaved
