@@ -29,9 +29,11 @@ and ``iter_keys`` scan every primary.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import re
+import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta, timezone
 from functools import wraps
@@ -60,6 +62,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 # Django's key warnings: skip its per-character check for them (about 1 us per key).
 _PLAIN_KEY = re.compile(r"[!-~]{1,250}\Z")
 _KEY_MARK, _VERSION_MARK = "\x00K\x00", "\x00V\x00"
+#: Seconds a replica that failed to answer is left out before it is tried again.
+REPLICA_RETRY_AFTER = 5.0
 # IGNORE_EXCEPTIONS covers an unreachable, overloaded or slow server. Refused credentials are
 # ConnectionError subclasses in redis-py but a configuration error: they always raise, and so
 # does every reply error (ResponseError: wrong type, OOM, ...).
@@ -147,6 +151,10 @@ class WalrusCache(BaseCache):
             else None
         )
         self._location = config.location
+        self._replica_urls = config.replicas
+        self._replicas: list[Database] | None = None
+        self._replica_down_until = [0.0] * len(config.replicas)
+        self._replica_turn = itertools.count()
         self._alias = config.alias
         self._codec = config.codec
         self._ignore_exceptions = config.ignore_exceptions
@@ -175,6 +183,34 @@ class WalrusCache(BaseCache):
             self._own_database = Database.from_url(self._location, **self._pool_kwargs)
             return self._own_database
         return get_database(self._alias)
+
+    def _replica_databases(self) -> list[Database]:
+        if self._replicas is None:
+            self._replicas = [Database.from_url(url, **self._pool_kwargs) for url in self._replica_urls]
+        return self._replicas
+
+    def _read(self, *command: Any) -> Any:
+        """Send a read command to the next replica that is up (round robin), else to the
+        primary. A replica that fails to answer is skipped for ``REPLICA_RETRY_AFTER``
+        seconds (logged). Without replicas: the primary, no extra work."""
+        if not self._replica_urls:
+            return self.database.execute_command(*command)
+        if self._config_error is not None:
+            raise ImproperlyConfigured(self._config_error)
+        replicas = self._replica_databases()
+        now = time.monotonic()
+        start = next(self._replica_turn)
+        for step in range(len(replicas)):
+            index = (start + step) % len(replicas)
+            if self._replica_down_until[index] > now:
+                continue
+            try:
+                return replicas[index].execute_command(*command)
+            except (RedisConnectionError, RedisTimeoutError) as exc:
+                self._replica_down_until[index] = now + REPLICA_RETRY_AFTER
+                logger.warning("cache replica %s is down, skipped for %s s: %r",
+                               self._replica_urls[index], REPLICA_RETRY_AFTER, exc)  # fmt: skip
+        return self.database.execute_command(*command)
 
     def check_configured(self) -> None:
         """ImproperlyConfigured naming every problem of this cache's OPTIONS and LOCATION."""
@@ -235,7 +271,7 @@ class WalrusCache(BaseCache):
     @_guarded(_default_arg)
     def get(self, key: Any, default: Any = None, version: int | None = None) -> Any:
         key = self.make_and_validate_key(key, version=version)
-        return self._decode(key, self.database.execute_command("GET", key), default)
+        return self._decode(key, self._read("GET", key), default)
 
     @_guarded(None)
     def set(self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None) -> None:
@@ -303,7 +339,7 @@ class WalrusCache(BaseCache):
         made = [self.make_and_validate_key(k, version=version) for k in originals]
         database = self.database
         # On Redis Cluster: one MGET per hash slot, pipelined (one round trip per node).
-        values = database.mget_nonatomic(made) if database.is_cluster else database.execute_command("MGET", *made)
+        values = database.mget_nonatomic(made) if database.is_cluster else self._read("MGET", *made)
         missing = object()
         result = {}
         for original, key, data in zip(originals, made, values, strict=True):
@@ -315,7 +351,7 @@ class WalrusCache(BaseCache):
     @_guarded(False)
     def has_key(self, key: Any, version: int | None = None) -> bool:
         key = self.make_and_validate_key(key, version=version)
-        return bool(self.database.exists(key))
+        return bool(self._read("EXISTS", key))
 
     def _run_incr(self, key: str, delta: int) -> Any:
         """The ``incr_existing`` script on ``key`` (1 round trip). Its first run from a
@@ -401,6 +437,8 @@ class WalrusCache(BaseCache):
         only): then this cache's pool is disconnected and the next call reconnects."""
         if self._close_connection and self._own_database is not None:
             self._own_database.disconnect()
+            for replica in self._replicas or ():
+                replica.disconnect()
 
     # -- extras users of django-redis expect ----------------------------------------------
 
@@ -442,7 +480,7 @@ class WalrusCache(BaseCache):
     def ttl(self, key: Any, version: int | None = None) -> int | None:
         """Seconds left: None when the key never expires, 0 when it does not exist."""
         made = self.make_and_validate_key(key, version=version)
-        value = int(self.database.ttl(made))
+        value = int(self._read("TTL", made))
         if value == -1:
             return None
         return max(value, 0)
@@ -450,7 +488,7 @@ class WalrusCache(BaseCache):
     @_guarded(0)
     def pttl(self, key: Any, version: int | None = None) -> int | None:
         made = self.make_and_validate_key(key, version=version)
-        value = int(self.database.pttl(made))
+        value = int(self._read("PTTL", made))
         if value == -1:
             return None
         return max(value, 0)
@@ -517,7 +555,7 @@ class WalrusCache(BaseCache):
     def hget(self, key: Any, field: Any, default: Any = None, version: int | None = None) -> Any:
         """The value of ``field`` in the hash at ``key`` (``default`` when missing). 1 round trip."""
         made = self.make_and_validate_key(key, version=version)
-        return self._decode(made, self.database.execute_command("HGET", made, _field(field)), default)
+        return self._decode(made, self._read("HGET", made, _field(field)), default)
 
     @_guarded(0)
     def hdel(self, key: Any, *fields: Any, version: int | None = None) -> int:
@@ -530,19 +568,19 @@ class WalrusCache(BaseCache):
     @_guarded(0)
     def hlen(self, key: Any, version: int | None = None) -> int:
         """Number of fields in the hash at ``key``. 1 round trip."""
-        return int(self.database.execute_command("HLEN", self.make_and_validate_key(key, version=version)))
+        return int(self._read("HLEN", self.make_and_validate_key(key, version=version)))
 
     @_guarded(lambda args, kwargs: [])
     def hkeys(self, key: Any, version: int | None = None) -> list[str]:
         """Field names of the hash at ``key``, as str. 1 round trip."""
         made = self.make_and_validate_key(key, version=version)
-        return [k.decode() if isinstance(k, bytes) else k for k in self.database.execute_command("HKEYS", made)]
+        return [k.decode() if isinstance(k, bytes) else k for k in self._read("HKEYS", made)]
 
     @_guarded(False)
     def hexists(self, key: Any, field: Any, version: int | None = None) -> bool:
         """Whether ``field`` is in the hash at ``key``. 1 round trip."""
         made = self.make_and_validate_key(key, version=version)
-        return bool(self.database.execute_command("HEXISTS", made, _field(field)))
+        return bool(self._read("HEXISTS", made, _field(field)))
 
     def lock(self, key: str, timeout: float | None = None, version: int | None = None) -> Any:
         """A walrus ``Lock`` named after the cache key; ``timeout`` in seconds (None = no expiry).

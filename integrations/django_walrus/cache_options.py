@@ -62,6 +62,7 @@ CACHE_OPTIONS = frozenset(
         "SIGN",
         "SIGNING_KEY",
         "COMPRESSOR",
+        "REPLICAS",
         "COMPRESS_MIN_LENGTH",
         "COMPRESS_LEVEL",
         "IGNORE_EXCEPTIONS",
@@ -92,6 +93,7 @@ class CacheSettings:
     """What a ``WalrusCache`` runs with."""
 
     location: str | None = None
+    replicas: tuple[str, ...] = ()
     alias: str = "default"
     codec: ValueCodec = field(default_factory=ValueCodec)
     ignore_exceptions: bool = False
@@ -104,17 +106,39 @@ def _seconds(value: Any) -> bool:
     return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0)
 
 
-def _location(server: Any, problems: list[Problem]) -> str | None:
-    if isinstance(server, (list, tuple)):
-        if len(server) != 1:
-            problems.append(Problem(E_LOCATION, f"LOCATION must be one URL, got {len(server)}"))
-            return None
-        server = server[0]
-    if not server:
-        return None
-    for problem in url_problems(server):
-        problems.append(Problem(E_LOCATION, f"LOCATION: {problem}"))
-    return server if isinstance(server, str) else None
+def _location(server: Any, problems: list[Problem]) -> tuple[str | None, tuple[str, ...]]:
+    """(primary URL, replica URLs) of LOCATION: one URL, or a list (or a ``,``/``;``
+    separated string, as django-redis takes it) whose first URL is the primary."""
+    if isinstance(server, str) and ("," in server or ";" in server):
+        server = [part.strip() for part in server.replace(";", ",").split(",") if part.strip()]
+    urls = list(server) if isinstance(server, (list, tuple)) else [server]
+    if not urls or not urls[0]:
+        return None, ()
+    checked = []
+    for url in urls:
+        found = url_problems(url)
+        for problem in found:
+            problems.append(Problem(E_LOCATION, f"LOCATION: {problem}"))
+        if not found and isinstance(url, str):
+            checked.append(url)
+    if len(checked) != len(urls):
+        return None, ()
+    return checked[0], tuple(checked[1:])
+
+
+def _replicas(options: dict[str, Any], problems: list[Problem]) -> tuple[str, ...]:
+    raw = options.get("REPLICAS", ())
+    if isinstance(raw, str) or not isinstance(raw, (list, tuple)):
+        problems.append(Problem(E_VALUE, f"OPTIONS['REPLICAS'] must be a list of redis:// URLs, got {raw!r}"))
+        return ()
+    found = []
+    for url in raw:
+        errors = url_problems(url)
+        for problem in errors:
+            problems.append(Problem(E_VALUE, f"OPTIONS['REPLICAS']: {problem}"))
+        if not errors:
+            found.append(url)
+    return tuple(found)
 
 
 def _bool_option(options: dict[str, Any], name: str, default: bool, problems: list[Problem]) -> bool:
@@ -219,7 +243,8 @@ def read_cache_options(server: Any, options: Any) -> tuple[CacheSettings, list[P
     for name in unknown:
         hint = _FOREIGN_HINTS.get(name) or f"allowed: {', '.join(sorted(CACHE_OPTIONS))}"
         problems.append(Problem(E_UNKNOWN, f"unknown OPTIONS[{name!r}]", hint))
-    config = CacheSettings(location=_location(server, problems))
+    primary, replicas = _location(server, problems)
+    config = CacheSettings(location=primary, replicas=replicas + _replicas(options, problems))
     alias = options.get("ALIAS")
     if alias is not None and not (isinstance(alias, str) and alias):
         problems.append(Problem(E_ALIAS, f"OPTIONS['ALIAS'] must be the name of a WALRUS alias, got {alias!r}"))

@@ -1,0 +1,79 @@
+"""WalrusCache with read replicas: a real ``redis-server --replicaof`` started here."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+from redis_server import RedisServer, free_port, start_redis_server
+
+from django_walrus.cache import WalrusCache
+
+
+@pytest.fixture
+def primary_and_replica() -> Iterator[tuple[RedisServer, RedisServer]]:
+    primary = start_redis_server("--repl-diskless-sync-delay", "0")  # the replica syncs at once
+    replica = start_redis_server("--replicaof", primary.host, str(primary.port))
+    try:
+        deadline = time.monotonic() + 10
+        while replica.client().info("replication").get("master_link_status") != "up":
+            assert time.monotonic() < deadline, "the replica did not connect"
+            time.sleep(0.05)
+        yield primary, replica
+    finally:
+        replica.stop()
+        primary.stop()
+
+
+def _gets(server: RedisServer, command: str = "get") -> int:
+    stats = server.client().info("commandstats")
+    return int(stats.get(f"cmdstat_{command}", {}).get("calls", 0))
+
+
+def test_reads_go_to_the_replica_and_writes_to_the_primary(primary_and_replica: Any) -> None:
+    primary, replica = primary_and_replica
+    cache = WalrusCache([primary.url(0), replica.url(0)], {"OPTIONS": {"SIGN": False}})
+    cache.set("page", {"html": "<p>hi</p>"})
+    cache.set("n", 1)
+    primary.client().wait(1, 2000)  # replicated before we read
+    before = (_gets(primary), _gets(replica))
+    assert cache.get("page") == {"html": "<p>hi</p>"}
+    assert cache.get_many(["page", "n"]) == {"page": {"html": "<p>hi</p>"}, "n": 1}
+    assert cache.has_key("page") and cache.ttl("page") is not None
+    after = (_gets(primary), _gets(replica))
+    assert after[0] == before[0] and after[1] == before[1] + 1  # the GET ran on the replica
+    assert cache.incr("n") == 2  # a write: on the primary (a replica refuses writes)
+    assert primary.client().get(":1:n") == b"2"
+
+
+def test_a_replica_that_is_down_is_skipped(primary_and_replica: Any, caplog: Any) -> None:
+    primary, replica = primary_and_replica
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+    cache = WalrusCache(f"{primary.url(0)},{dead}", {"OPTIONS": {"SIGN": False, "SOCKET_TIMEOUT": 0.5}})
+    cache.set("k", "v")
+    assert [cache.get("k") for _ in range(4)] == ["v"] * 4  # no error: the primary answered
+    assert "replica" in caplog.text and "is down" in caplog.text
+    replica.stop()
+    both = WalrusCache([primary.url(0), replica.url(0)], {"OPTIONS": {"SIGN": False, "SOCKET_TIMEOUT": 0.5}})
+    assert both.get("k") == "v"
+
+
+def test_replica_options_are_checked(primary_and_replica: Any) -> None:
+    primary, replica = primary_and_replica
+    replicas = WalrusCache(primary.url(0), {"OPTIONS": {"REPLICAS": [replica.url(0)], "SIGN": False}})
+    replicas.set("a", 1)
+    primary.client().wait(1, 2000)
+    before = _gets(replica)
+    assert replicas.get("a") == 1 and _gets(replica) == before + 1
+    for location, options, match in [
+        ([primary.url(0), "http://nope"], {}, "LOCATION"),
+        (primary.url(0), {"REPLICAS": "redis://h/0"}, "REPLICAS"),
+        (primary.url(0), {"REPLICAS": ["redis://h:x/0"]}, "REPLICAS"),
+    ]:
+        broken = WalrusCache(location, {"OPTIONS": options})
+        with pytest.raises(Exception, match=match):
+            broken.get("a")
+    assert redis.Redis.from_url(primary.url(0)).dbsize() == 1
