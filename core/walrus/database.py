@@ -169,7 +169,7 @@ class DatabaseBase:
         #: Write scripts carry a request id, so a resend after a lost reply returns the
         #: first run's reply (see docs/reliability.md). Off on the memory:// engine.
         self.request_ids = bool(request_ids) and not self.is_embedded
-        self._rid_scripts: set[str] = set()
+        self._rid_scripts: dict[str, Script] = {}
         self._rid_prefix = f"walrus:rid:{uuid.uuid4().hex[:12]}:"
         self._rid_counter = itertools.count()
         self._scripts: dict[str, Script] = {}
@@ -208,20 +208,19 @@ class DatabaseBase:
                     source = load_script_source(script_name, self.script_dir)
                     if source is None:
                         raise ScriptNotFound(f"no Lua script named {script_name!r}")
-                    script = self.register_script(self._prepare_script(script_name, source))
-                    self._scripts[script_name] = script
+                    script = self.register_script(source)
                     name_script(script.sha, script_name)
-                    if script_name in self._rid_scripts or _resend_safe_source(source):
+                    if _resend_safe_source(source):
                         mark_script_resend_safe(script.sha)
+                    elif self.request_ids:
+                        # run_script sends this form instead (with one more key, the request
+                        # id); get_script's callers keep the plain script and its KEYS.
+                        wrapped = self.register_script(_with_request_id(source))
+                        name_script(wrapped.sha, script_name)
+                        mark_script_resend_safe(wrapped.sha)
+                        self._rid_scripts[script_name] = wrapped
+                    self._scripts[script_name] = script
         return script
-
-    def _prepare_script(self, script_name: str, source: str) -> str:
-        """The source to register: with request ids on, a write script is wrapped so that
-        a rerun with the same request id returns the first run's reply."""
-        if not self.request_ids or _resend_safe_source(source):
-            return source
-        self._rid_scripts.add(script_name)
-        return _with_request_id(source)
 
     def _request_id_key(self, keys: list[Any]) -> Any:
         """A fresh request-id key (in the slot of ``keys[0]`` on a cluster)."""
@@ -241,7 +240,7 @@ class DatabaseBase:
         with self._scripts_lock:
             self.script_dir = script_dir
             self._scripts = {}
-            self._rid_scripts = set()
+            self._rid_scripts = {}
             self._loaded_scripts = set()
 
     def run_script(
@@ -260,8 +259,12 @@ class DatabaseBase:
         """
         script = self._scripts.get(script_name) or self.get_script(script_name)
         key_list = list(keys) if keys else []
-        if self.request_ids and script_name in self._rid_scripts:
-            key_list.append(self._request_id_key(key_list))
+        if self.request_ids:
+            wrapped = self._rid_scripts.get(script_name)
+            if wrapped is not None:  # a write script: resent safely with a request id
+                script = wrapped
+                key_list.append(self._request_id_key(key_list))
+                script_name += "#rid"  # its own loaded-script marker (another SHA)
         argv = args or ()
         if client is not None and client is not self:
             # EVAL through execute_command: cluster pipelines have no eval() of their own.

@@ -306,7 +306,10 @@ def _emit_decision(decision: Decision) -> None:
 def _evalsha(database: Database, keys: list[str], args: list[Any]) -> Any:
     """rate_limit.lua by SHA through redis-py's plain command path (1 round trip; 2 when the
     server lost the script). Skips run_script's bookkeeping, which costs more than the
-    fallback: the SHA is already cached on the server after the first call."""
+    fallback: the SHA is already cached on the server after the first call. With request ids
+    on (docs/reliability.md) it goes through run_script, which adds them."""
+    if getattr(database, "request_ids", False):
+        return database.run_script("rate_limit", keys=keys, args=args)
     script = database.get_script("rate_limit")
     try:
         return database.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)

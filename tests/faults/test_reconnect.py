@@ -281,3 +281,23 @@ def test_kill_loop_under_threads(server: RedisServer) -> None:
     # Write scripts carry request ids: each call applied exactly once, whatever was resent.
     assert int(raw.get("script-counter") or 0) == stats["creates"]
     assert len(list(Item.all())) == stats["creates"] == raw.scard("item:all")
+
+
+def test_request_ids_keep_every_helper_working(server: RedisServer) -> None:
+    """With request ids on, write scripts get one more key, whatever path runs them (the rate
+    limiter's own EVALSHA fast path included); the reply keys expire."""
+    db = Database.from_url(server.url(0), request_ids=True)
+    limiter = db.rate_limit("rl", limit=2, per=60)
+    assert [limiter.limit("u") for _ in range(3)] == [False, False, True]
+    Item.__database__ = db
+    item = Item.create(name="x")
+    assert [i.name for i in Item.query(Item.name == "x")] == ["x"] and Item.load(item._id).name == "x"
+    lock = db.lock("job", ttl=5000)
+    assert lock.acquire(block=False) and lock.release()
+    cache = db.cache("c", serializer="json")
+    assert cache.incr("n") == 1 and cache.incr("n", 2) == 3
+    assert db.cas("s", "a", "b") is False
+    db.Array("arr").extend([b"1", b"2"])
+    assert db.Array("arr").pop() == b"2"
+    rid_keys = list(db.scan_iter(match="walrus:rid:*"))
+    assert rid_keys and all(0 < db.pttl(key) <= 30_000 for key in rid_keys)
