@@ -264,10 +264,11 @@ class Cache:
             return self.serializer.loads(raw)
         except BadSignature as exc:
             logger.warning("cache value %r failed verification and was ignored: %s", key, exc)
-            return _MISS
         except Exception as exc:  # corrupt or foreign bytes: a miss, not a crash of the caller
             logger.warning("cache value %r could not be deserialized and was ignored: %r", key, exc)
-            return _MISS
+        if events.listeners:  # reported as an error here, and as a miss by the caller
+            events.emit("cache", self.name, "error")
+        return _MISS
 
     def _read(self, redis_key: str) -> Any:
         """The value at ``redis_key`` or ``_MISS``, counted in ``metrics`` (1 round trip)."""

@@ -46,7 +46,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from walrus import Database
+from walrus import Database, events
 from walrus.keyspace import delete_matching, escape_glob
 from walrus.serializers import BadSignature
 from walrus.stampede import MISS, check_stampede_options, get_or_fill
@@ -105,6 +105,8 @@ def _ignorable(cache: WalrusCache, exc: BaseException, operation: str) -> bool:
     if not cache._ignore_exceptions or isinstance(exc, _NEVER_IGNORED):
         return False
     logger.warning("cache %s failed, treated as a miss: %r", operation, exc, exc_info=exc)
+    if events.listeners:
+        events.emit("cache", cache.event_name, "error")
     return True
 
 
@@ -225,14 +227,27 @@ class WalrusCache(BaseCache):
             return None
         return max(0, int(float(timeout) * 1000))
 
+    @property
+    def event_name(self) -> str:
+        """This cache's name in ``walrus.events``: ``django:<KEY_PREFIX>`` (``django`` alone
+        without a prefix)."""
+        return f"django:{self.key_prefix}" if self.key_prefix else "django"
+
     def _decode(self, key: str, data: bytes | None, default: Any) -> Any:
         if data is None:
+            if events.listeners:
+                events.emit("cache", self.event_name, "miss")
             return default
         try:
-            return self._codec.decode(data)
+            value = self._codec.decode(data)
         except BadSignature:
             logger.warning("cache value for %r failed signature verification; treated as a miss", key)
+            if events.listeners:
+                events.emit("cache", self.event_name, "error")
             return default
+        if events.listeners:
+            events.emit("cache", self.event_name, "hit")
+        return value
 
     @staticmethod
     def _expiry_of(ms: int | None) -> tuple[Any, ...] | None:

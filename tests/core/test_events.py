@@ -116,3 +116,10 @@ def test_prometheus_collector_counts_into_its_registry(db: Database) -> None:
     assert samples[("walrus_lock_acquisitions_total", (("result", "acquired"),))] == 1
     assert samples[("walrus_lock_acquisitions_total", (("result", "waited"),))] == 1
     assert samples[("walrus_lock_wait_seconds_count", ())] == 1
+
+
+def test_unreadable_cache_values_are_reported_as_errors(db: Database, seen: list[Event]) -> None:
+    cache = db.cache("signed", signing_key="k")
+    db.set(cache.make_key("forged"), b"not signed at all")
+    assert cache.get("forged", "miss") == "miss"
+    assert [(e.kind, e.outcome) for e in seen] == [("cache", "error"), ("cache", "miss")]

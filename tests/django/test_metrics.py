@@ -60,3 +60,28 @@ def test_scrape_shows_what_the_site_did(settings: Any) -> None:
     assert delta("walrus_cache_requests_total", cache="site", result="miss") == 1
     refused = [k for k in after if k[0] == "walrus_rate_limit_decisions_total" and ("decision", "refused") in k[1]]
     assert refused and sum(after[k] - before.get(k, 0.0) for k in refused) == 1
+
+
+def test_django_cache_reports_hits_misses_and_errors(redis_url: str, free_port_url: str) -> None:
+    from walrus.events import Event, subscribe
+
+    from django_walrus.cache import WalrusCache
+
+    seen: list[Event] = []
+    unsubscribe = subscribe(seen.append)
+    try:
+        cache = WalrusCache(redis_url, {"KEY_PREFIX": "app"})
+        cache.get("a")
+        cache.set("a", 1)
+        cache.get("a")
+        cache.get_many(["a", "b"])
+        get_database().set("app:1:forged", b"\x00tampered")
+        cache.get("forged")
+        down = WalrusCache(free_port_url, {"OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_TIMEOUT": 0.2}})
+        assert down.get("x", "dflt") == "dflt"
+    finally:
+        unsubscribe()
+    assert [(e.name, e.outcome) for e in seen if e.kind == "cache"] == [
+        ("django:app", "miss"), ("django:app", "hit"), ("django:app", "hit"), ("django:app", "miss"),
+        ("django:app", "error"), ("django", "error"),
+    ]  # fmt: skip
