@@ -118,6 +118,8 @@ class Collection:
         self._filters: dict[str, str] = {}
         # filters answered by the filter script: and-ed lists of or-ed sources
         self._sources: list[list[Source]] = []
+        # filters whose value is a bound field: read when the collection is evaluated
+        self._deferred: list[tuple[str, Any]] = []
         self._sort: dict[str, Any] | None = None
         self._instances = False
         self._rows: list[Any] | None = None
@@ -129,6 +131,7 @@ class Collection:
         new = copy.copy(self)
         new._filters = dict(self._filters)
         new._sources = [list(alternatives) for alternatives in self._sources]
+        new._deferred = list(self._deferred)
         new._sort = None if self._sort is None else dict(self._sort)
         new._rows = None
         return new
@@ -148,7 +151,13 @@ class Collection:
         return {"sets": self._sets(), "pks": pks}
 
     def _add_filters(self, **filters: Any) -> Collection:
+        from .fields.base import RedisField
+
         for name, value in filters.items():
+            if isinstance(value, RedisField) and value._instance is not None:
+                self.clone()._add_filter(name, "0")  # checks the filter's name now
+                self._deferred.append((name, value))
+                continue
             self._add_filter(name, _filter_value(value))
         self._rows = None
         return self
@@ -326,7 +335,17 @@ class Collection:
         ]
         return self.model.database.run_script("limpyd_collection", keys, args)
 
+    def _resolved(self) -> Collection:
+        """This collection with the values of its field-valued filters read now."""
+        resolved = self.clone()
+        resolved._deferred = []
+        for name, field in self._deferred:
+            resolved._add_filter(name, _filter_value(field))
+        return resolved
+
     def _fetch(self, start: int | None = None, num: int | None = None) -> list[Any]:
+        if self._deferred:
+            return self._resolved()._fetch(start, num)
         model = self.model
         connection = model.database.direct_connection
         options = self._sort_options()
@@ -404,6 +423,8 @@ class Collection:
             return self._count()
 
     def _count(self) -> int:
+        if self._deferred:
+            return self._resolved()._count()
         model = self.model
         connection = model.database.direct_connection
         keys = self._sets()

@@ -102,3 +102,14 @@ def test_store_and_from_stored(models: Any, raw: Any) -> None:
         list(short)
     empty = Group.collection(active=5).store()
     assert list(empty) == []
+
+
+def test_filter_values_from_fields_are_read_at_evaluation(models: Any) -> None:
+    Group, _ = models  # noqa: N806
+    probe = Group(name="foo", active=1)
+    collection = Group.collection(active=probe.active)
+    probe.active.hset(0)  # changed after the collection was built: the new value counts
+    assert set(collection) == {"3", "5"}
+    assert len(collection) == 2
+    with pytest.raises(ValueError, match="not indexable|no field"):
+        Group.collection(nope=probe.active)

@@ -192,6 +192,8 @@ class ExtendedCollectionManager(Collection):
     # -- evaluation -----------------------------------------------------------------------
 
     def _count(self) -> int:
+        if self._deferred:
+            return self._resolved()._count()
         if not self._extended():
             return super()._count()
         plain = self.clone()
@@ -203,6 +205,8 @@ class ExtendedCollectionManager(Collection):
         return bool(self._intersects or self._by_score or self._values)
 
     def _fetch(self, start: int | None = None, num: int | None = None) -> list[Any]:
+        if self._deferred:
+            return self._resolved()._fetch(start, num)
         if not self._extended():
             return super()._fetch(start, num)
         return self._evaluate(start, num)
