@@ -23,6 +23,7 @@ NOWHERE = "redis://127.0.0.1:9/0"  # nothing listens on port 9: building must no
         ("TTL", "k"), ("SET", "k", "v"), ("SET", "k", "v", "EX", 10), ("SET", "k", "v", "XX"),
         ("DEL", "k"), ("EXPIRE", "k", 5), ("HSET", "h", "f", "v"), ("ZADD", "z", 1, "m"),
         ("CLIENT SETNAME", "x"), ("EVAL", "#!lua flags=no-writes\nreturn 1", 0), ("PING",),
+        ("CLUSTER SLOTS",), ("CLUSTER", "NODES"),
     ],
 )
 def test_resent_after_a_lost_reply(args: tuple[Any, ...]) -> None:
@@ -36,6 +37,7 @@ def test_resent_after_a_lost_reply(args: tuple[Any, ...]) -> None:
         ("SET", "k", "v", "GET"), ("SETNX", "k", "v"), ("ZADD", "z", "INCR", 1, "m"),
         ("EXPIRE", "k", 5, "NX"), ("EVAL", "return redis.call('INCR', KEYS[1])", 1, "k"),
         ("EVALSHA", "0" * 40, 0), ("PUBLISH", "c", "m"), ("CLIENT KILL", "ID", 1), ("NOSUCH",),
+        ("CLUSTER", "FAILOVER"), ("XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", ">"),
     ],
 )
 def test_not_resent_after_a_lost_reply(args: tuple[Any, ...]) -> None:
