@@ -171,10 +171,13 @@ class BaseIndex:
         filled on the server by one script, for range filters)."""
         rest = self.filter_rest(suffix)
         accepted = kwargs.get("accepted_key_types")
+        as_zset = False
         if accepted is not None and "set" not in accepted:
-            raise ImplementationError(
-                f"{type(self).__name__} gives sets of pks, not {sorted(accepted)}"
-            )
+            as_zset = "zset" in accepted and isinstance(self, BaseRangeIndex)
+            if not as_zset:
+                raise ImplementationError(
+                    f"{type(self).__name__} gives sets of pks, not {sorted(accepted)}"
+                )
         if not self.can_handle_suffix(suffix):
             raise ImplementationError(f"{type(self).__name__} cannot handle the filter {suffix!r}")
         values = list(args[-1]) if rest == "in" else [args[-1]]
@@ -187,7 +190,28 @@ class BaseIndex:
             [tmp, *(source[0] for source in sources)],
             [300, len(sources), *(item for source in sources for item in source[1:])],
         )
+        if as_zset:
+            return [(self._ranked(tmp, sources[0][0]), "zset", True)]
         return [(tmp, "set", True)]
+
+    def _ranked(self, pks_key: str, index_key: str) -> str:
+        """A temporary sorted set of the pks in ``pks_key`` scored by their rank in the index
+        (a few round trips: an introspection tool, not a collection path)."""
+        connection: Any = self.model.database.direct_connection
+        wanted = set(connection.smembers(pks_key))
+        ordered = [self._member_pk(m) for m in connection.zrange(index_key, 0, -1)]
+        ranked = [pk for pk in ordered if pk in wanted]
+        target = self.model._temp_key()
+        pipe = connection.pipeline(transaction=True)
+        if ranked:
+            pipe.zadd(target, {pk: rank for rank, pk in enumerate(ranked)})
+            pipe.expire(target, 300)
+        pipe.delete(pks_key)
+        pipe.execute()
+        return target
+
+    def _member_pk(self, member: str) -> str:
+        return member
 
     # -- maintenance (not atomic: run them when nothing writes the field) ---------------
 
@@ -357,6 +381,9 @@ class TextRangeIndex(BaseRangeIndex):
 
     def _member(self, pk: str, value: Any) -> tuple[str, str]:
         return self.normalize_value(value) + self.separator + pk, "0"
+
+    def _member_pk(self, member: str) -> str:
+        return member.rpartition(self.separator)[2]
 
     def unique_ops(self, pk: str, *args: Any) -> list[Op]:
         prefix = self.normalize_value(args[-1]) + self.separator

@@ -225,3 +225,20 @@ def test_clear_and_rebuild_indexes(limpyd_db: RedisDatabase, raw: Any) -> None:
     assert {key: raw.type(key) for key in raw.keys()} == before
     with pytest.raises(AssertionError):
         Item(1).name.clear_indexes()
+
+
+def test_get_filtered_keys(Boat: Any, raw: Any) -> None:  # noqa: N803
+    for name, length in [("b", 3), ("a", 1), ("c", 2)]:
+        Boat(name=name, length=length, code=name)
+    name_index = Boat.get_field("name").get_index()
+    key, kind, is_tmp = name_index.get_filtered_keys("lte", "b")[0]
+    assert (kind, is_tmp) == ("set", True) and raw.smembers(key) == {"1", "2"}
+    key, kind, is_tmp = name_index.get_filtered_keys("lte", "b", accepted_key_types={"zset"})[0]
+    assert kind == "zset" and raw.zrange(key, 0, -1, withscores=True) == [("2", 0.0), ("1", 1.0)]
+    length_index = Boat.get_field("length").get_index()
+    key, kind, _ = length_index.get_filtered_keys("gt", 1, accepted_key_types={"zset"})[0]
+    assert raw.zrange(key, 0, -1) == ["3", "1"]
+    key, kind, is_tmp = Boat.get_field("nick").get_index(prefix=None).get_filtered_keys(None, "x")[0]
+    assert (key, kind, is_tmp) == ("t:boat:nick:x", "set", False)
+    with pytest.raises(ImplementationError):
+        name_index.get_filtered_keys("gt", "b", accepted_key_types={"list"})
