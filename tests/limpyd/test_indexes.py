@@ -242,3 +242,46 @@ def test_get_filtered_keys(Boat: Any, raw: Any) -> None:  # noqa: N803
     assert (key, kind, is_tmp) == ("t:boat:nick:x", "set", False)
     with pytest.raises(ImplementationError):
         name_index.get_filtered_keys("gt", "b", accepted_key_types={"list"})
+
+
+def test_concurrent_unique_range_values_and_writes(limpyd_db: RedisDatabase, raw: Any) -> None:
+    import threading
+
+    class Code(model.RedisModel):
+        database = limpyd_db
+        code = fields.StringField(unique=True, indexes=[TextRangeIndex])
+        hits = fields.StringField(indexable=True, indexes=[NumberRangeIndex])
+        tags = fields.HashField(indexable=True)
+
+    winners: list[str] = []
+
+    def create() -> None:
+        try:
+            winners.append(Code(code="same", hits=0).pk.get())
+        except UniquenessError:
+            pass
+
+    threads = [threading.Thread(target=create) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(winners) == 1
+    assert raw.zcard(":code:code:text-range") == 1
+    pk = winners[0]
+
+    def bump(n: int) -> None:
+        code = Code(pk)
+        for i in range(20):
+            code.hits.incr()
+            code.tags.hset("t", f"{n}-{i}")
+
+    threads = [threading.Thread(target=bump, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert raw.zrange(":code:hits:number-range", 0, -1, withscores=True) == [(pk, 80.0)]
+    value = raw.hget(f":code:{pk}:tags", "t")
+    assert [k for k in raw.keys(":code:tags:t:*")] == [f":code:tags:t:{value}"]
+    assert set(Code.collection(hits__gte=80, tags__t=value)) == {pk}
