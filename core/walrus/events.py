@@ -24,9 +24,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-__all__ = ["Event", "emit", "listeners", "subscribe"]
+__all__ = ["TOTALS_KEY", "Event", "Tally", "by_name", "emit", "listeners", "read_totals", "subscribe", "tally"]
 
 logger = logging.getLogger("walrus.events")
 
@@ -70,3 +70,117 @@ def emit(kind: str, name: object, outcome: str, duration: float | None = None) -
             listener(event)
         except Exception:  # a broken subscriber must not break the caller's operation
             logger.exception("walrus event subscriber %r failed on %r", listener, event)
+
+
+class Tally:
+    """Totals of the events since ``start()``, with no dependency: for pages and commands
+    that show figures (the Django admin's server page, ``walrus_info``).
+
+    ``snapshot()`` gives this process's totals. With ``start(database)``, a daemon thread also
+    adds what was counted to the hash ``TOTALS_KEY`` on that database every ``interval``
+    seconds (one pipelined round trip of HINCRBY), so ``read_totals`` shows every process's
+    figures; a failed flush is kept for the next one.
+    """
+
+    def __init__(self) -> None:
+        self._counts: dict[tuple[str, str, str], int] = {}
+        self._unflushed: dict[tuple[str, str, str], int] = {}
+        self._lock = threading.Lock()
+        self._unsubscribe: Callable[[], None] | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self, database: Any = None, interval: float = 5.0) -> Tally:
+        """Subscribe (once); with ``database``, flush to it every ``interval`` seconds."""
+        with self._lock:
+            if self._unsubscribe is None:
+                self._unsubscribe = subscribe(self._count)
+            if database is not None and self._thread is None:
+                self._stop.clear()
+                self._thread = threading.Thread(
+                    target=self._flush_loop, args=(database, interval), name="walrus-tally", daemon=True
+                )
+                self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Unsubscribe and stop flushing; the totals stay readable."""
+        with self._lock:
+            if self._unsubscribe is not None:
+                self._unsubscribe()
+                self._unsubscribe = None
+            thread, self._thread = self._thread, None
+        self._stop.set()
+        if thread is not None:
+            thread.join(5)
+
+    def _flush_loop(self, database: Any, interval: float) -> None:
+        while not self._stop.wait(interval):
+            self.flush(database)
+
+    def flush(self, database: Any) -> bool:
+        """Add the counts since the last flush to ``TOTALS_KEY`` (1 round trip); True when
+        sent (or nothing to send). On an error the counts are kept for the next flush."""
+        with self._lock:
+            pending, self._unflushed = self._unflushed, {}
+        if not pending:
+            return True
+        try:
+            pipe = database.pipeline(transaction=False)
+            for (kind, name, outcome), count in pending.items():
+                pipe.hincrby(TOTALS_KEY, f"{kind}\x1f{name}\x1f{outcome}", count)
+            pipe.execute()
+            return True
+        except Exception as exc:  # keep them: the next flush retries
+            logger.warning("walrus tally flush failed, kept for the next one: %r", exc)
+            with self._lock:
+                for key, count in pending.items():
+                    self._unflushed[key] = self._unflushed.get(key, 0) + count
+            return False
+
+    @property
+    def running(self) -> bool:
+        return self._unsubscribe is not None
+
+    def _count(self, event: Event) -> None:
+        key = (event.kind, event.name, event.outcome)
+        with self._lock:
+            self._counts[key] = self._counts.get(key, 0) + 1
+            self._unflushed[key] = self._unflushed.get(key, 0) + 1
+
+    def snapshot(self) -> dict[tuple[str, str, str], int]:
+        """A copy of the totals."""
+        with self._lock:
+            return dict(self._counts)
+
+    def by_name(self, kind: str) -> dict[str, dict[str, int]]:
+        """``{name: {outcome: count}}`` of this process for one kind of event."""
+        return by_name(self.snapshot(), kind)
+
+
+#: The hash where ``Tally.flush`` adds every process's counts (field ``kind␟name␟outcome``).
+TOTALS_KEY = "walrus:metrics"
+
+
+def read_totals(database: Any) -> dict[tuple[str, str, str], int]:
+    """Every process's flushed counts from ``TOTALS_KEY`` (1 round trip; HGETALL)."""
+    totals: dict[tuple[str, str, str], int] = {}
+    for field, value in database.hgetall(TOTALS_KEY).items():
+        text = field.decode("utf-8", "replace") if isinstance(field, bytes) else str(field)
+        parts = text.split("\x1f")
+        if len(parts) == 3:
+            totals[(parts[0], parts[1], parts[2])] = int(value)
+    return totals
+
+
+def by_name(counts: dict[tuple[str, str, str], int], kind: str) -> dict[str, dict[str, int]]:
+    """``{name: {outcome: count}}`` for one kind of event of ``counts``."""
+    table: dict[str, dict[str, int]] = {}
+    for (k, name, outcome), count in counts.items():
+        if k == kind:
+            table.setdefault(name, {})[outcome] = table.get(name, {}).get(outcome, 0) + count
+    return table
+
+
+#: The process-wide tally that ``django_walrus`` starts when ``WALRUS_METRICS`` is True.
+tally = Tally()

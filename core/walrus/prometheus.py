@@ -22,7 +22,7 @@ from typing import Any
 from .events import Event, subscribe
 from .exceptions import WalrusError
 
-__all__ = ["WalrusMetrics", "exposition", "install"]
+__all__ = ["WalrusMetrics", "exposition", "install", "uninstall"]
 
 _installed: dict[int, WalrusMetrics] = {}
 _lock = threading.Lock()
@@ -85,6 +85,20 @@ def install(registry: Any = None) -> WalrusMetrics:
         if metrics is None:
             metrics = _installed[id(target)] = WalrusMetrics(target)
         return metrics
+
+
+def uninstall(registry: Any = None) -> None:
+    """Stop counting into ``registry`` and unregister the walrus collectors from it (nothing
+    when ``install`` was never called for it)."""
+    prom = _client()
+    target = prom.REGISTRY if registry is None else registry
+    with _lock:
+        metrics = _installed.pop(id(target), None)
+    if metrics is not None:
+        metrics.unsubscribe()
+        for collector in (metrics.cache, metrics.rate_limit, metrics.lock, metrics.lock_wait,
+                          metrics.script, metrics.script_seconds):  # fmt: skip
+            target.unregister(collector)
 
 
 def exposition(registry: Any = None) -> tuple[bytes, str]:

@@ -28,10 +28,21 @@ class DjangoWalrusConfig(AppConfig):
         setting_changed.connect(_on_setting_changed, dispatch_uid="django_walrus.setting_changed")
         from django.conf import settings
 
-        if getattr(settings, "WALRUS_METRICS", False):  # count from start-up (metrics_view)
+        if getattr(settings, "WALRUS_METRICS", False):  # count from start-up
+            from walrus.events import tally
+
+            from .conf import get_database
+
+            # Totals of every process, flushed to Redis, for the admin's server page and
+            # walrus_info (the Database connects on the first flush, not here).
+            tally.start(get_database("default"), float(getattr(settings, "WALRUS_METRICS_INTERVAL", 5.0)))
+            from walrus.exceptions import WalrusError
             from walrus.prometheus import install as install_metrics
 
-            install_metrics()
+            try:
+                install_metrics()  # metrics_view
+            except WalrusError:  # prometheus-client is optional; the tally still counts
+                pass
         from django.apps import apps
 
         if apps.is_installed("django.contrib.admin"):

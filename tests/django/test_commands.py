@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -227,7 +228,7 @@ def test_manage_py_subprocess(redis_url: str) -> None:
         capture_output=True, text=True, env=env, timeout=120,
     )
     assert info.returncode == 0, info.stderr
-    assert "Keys per prefix:" in info.stdout
+    assert "Prefix" in info.stdout and "Memory (est.)" in info.stdout and "Locks held: 0" in info.stdout
     closed_stdin = subprocess.run(
         [sys.executable, str(HERE / "manage.py"), "walrus_flush", "--pattern", "foreign"],
         capture_output=True, text=True, env=env, timeout=120, stdin=subprocess.DEVNULL,
@@ -240,3 +241,41 @@ def test_manage_py_subprocess(redis_url: str) -> None:
         capture_output=True, text=True, env=env, timeout=120,
     )
     assert "django_walrus.W002" not in check.stdout + check.stderr
+
+
+def test_info_shows_flushed_cache_and_rate_limit_totals(redis_url: str) -> None:
+    from django_walrus import get_database
+    from walrus.events import Tally
+
+    db = get_database()
+    tally = Tally().start()
+    try:
+        cache = db.cache("pages", signing_key="k")
+        cache.get("a")
+        cache.set("a", 1)
+        cache.get("a")
+        cache.get("a")
+        limit = db.rate_limit("login", limit=1, per=60)
+        limit.limit("ip")
+        limit.limit("ip")
+        assert db.lock("job:1", ttl=10_000).acquire(block=False)
+        assert tally.flush(db)
+    finally:
+        tally.stop()
+    out = io.StringIO()
+    call_command("walrus_info", stdout=out)
+    text = out.getvalue()
+    assert re.search(r"pages\s+2\s+1\s+0\s+67%", text), text
+    assert re.search(r"login\s+1\s+1", text), text
+    assert "Locks held: 1" in text
+    data = json.loads(_call_json())
+    assert data["caches"]["pages"] == {"hit": 2, "miss": 1}
+    assert data["rate_limits"]["login"] == {"allowed": 1, "refused": 1}
+    assert data["locks_held"] == 1
+    assert data["prefix_memory"]["pages:"] > 0  # MEMORY USAGE sampled
+
+
+def _call_json() -> str:
+    out = io.StringIO()
+    call_command("walrus_info", "--json", stdout=out)
+    return out.getvalue()

@@ -23,6 +23,16 @@ def _samples(body: bytes) -> dict[tuple[str, tuple[tuple[str, str], ...]], float
     }
 
 
+
+@pytest.fixture(autouse=True)
+def _uninstall_metrics() -> Any:
+    """The views install the collector in the default registry: remove it after each test,
+    so that no other test of this process runs with a subscriber."""
+    from walrus.prometheus import uninstall
+
+    yield
+    uninstall()
+
 def test_only_staff_or_the_token_may_scrape(settings: Any) -> None:
     settings.WALRUS_METRICS_TOKEN = "s3cret"
     assert Client().get(URL).status_code == 403
@@ -63,9 +73,8 @@ def test_scrape_shows_what_the_site_did(settings: Any) -> None:
 
 
 def test_django_cache_reports_hits_misses_and_errors(redis_url: str, free_port_url: str) -> None:
-    from walrus.events import Event, subscribe
-
     from django_walrus.cache import WalrusCache
+    from walrus.events import Event, subscribe
 
     seen: list[Event] = []
     unsubscribe = subscribe(seen.append)

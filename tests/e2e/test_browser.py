@@ -150,3 +150,45 @@ def test_admin_search_and_edit_in_chromium(demo_site: Site) -> None:
 
     assert SCREENSHOT.exists()
     assert SCREENSHOT.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_server_page_charts_in_chromium(demo_site: Site) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    base = demo_site.url
+    shot = ARTIFACTS / "browser-admin-server.png"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = None
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.set_default_timeout(15_000)
+            page.goto(base + "admin/login/?next=/admin/walrus/server/")
+            page.fill("#id_username", ADMIN_USER)
+            page.fill("#id_password", ADMIN_PASSWORD)
+            page.click("input[type=submit]")
+            expect(page).to_have_url(base + "admin/walrus/server/")
+            for _ in range(3):  # some cache reads (sessions) and rate-limit decisions to chart
+                page.goto(base)
+            page.wait_for_timeout(2500)  # the demo flushes its counts every 2 s
+            page.goto(base + "admin/walrus/server/")
+            charts = page.locator("#walrus-charts svg.walrus-chart")
+            expect(charts.first).to_be_visible()
+            titles = [charts.nth(i).locator("title").first.text_content() for i in range(charts.count())]
+            assert "Keys per prefix" in titles, titles
+            assert any(t and t.startswith("Cache reads") for t in titles), titles
+            assert "Rate-limit decisions" in titles and "Locks held now (by name prefix)" in titles, titles
+            keys_chart = charts.nth(titles.index("Keys per prefix"))
+            assert keys_chart.locator("rect.bar").count() >= 2  # one bar per prefix
+            box = keys_chart.bounding_box()
+            assert box is not None and box["x"] + box["width"] <= 1280  # fits the page width
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(shot), full_page=True)
+        except Exception:
+            if page is not None:
+                ARTIFACTS.mkdir(exist_ok=True)
+                page.screenshot(path=str(ARTIFACTS / "admin-server-failure.png"), full_page=True)
+            raise
+        finally:
+            browser.close()
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -8,6 +8,15 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 
+@pytest.fixture(autouse=True)
+def _uninstall_metrics() -> Any:
+    """The views install the collector in the default registry: remove it after each test,
+    so that no other test of this process runs with a subscriber."""
+    from walrus.prometheus import uninstall
+
+    yield
+    uninstall()
+
 def test_metrics_route_needs_its_token_and_counts_rate_limits(make_app: Any) -> None:
     app, w = make_app(SECRET_KEY="k")
 

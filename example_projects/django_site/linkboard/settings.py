@@ -86,6 +86,10 @@ CACHES = {
         "OPTIONS": {"ALIAS": "default"},
     }
 }
+# Count cache reads, rate-limit decisions and lock waits (walrus.events): the admin's server
+# page charts them and `manage.py walrus_info` prints them; flushed to Redis every 2 s.
+WALRUS_METRICS = True
+WALRUS_METRICS_INTERVAL = 2.0
 SESSION_ENGINE = "django.contrib.sessions.backends.cache"
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 

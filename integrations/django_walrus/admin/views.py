@@ -15,13 +15,15 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from walrus.keyspace import prefix_counts, server_summary
+from walrus.events import by_name, read_totals, tally
+from walrus.keyspace import prefix_memory, server_summary
 from walrus.lock import Lock, held_locks
 from walrus.models import HashField, ListField, Model, SetField, ZSetField
 
 from ..conf import alias_settings, get_database, safe_url, walrus_settings
 from . import introspect
 from .changelist import ChangeList
+from .charts import bar_chart, human_bytes
 from .forms import form_value
 from .options import WalrusModelAdmin
 from .registry import APP_LABEL, WalrusRegistry
@@ -292,7 +294,8 @@ def server_view(page: _Page) -> HttpResponse:
     database = get_database(alias)
     limit = int(getattr(settings, "WALRUS_ADMIN_SCAN_LIMIT", 10000))
     summary = server_summary(database)
-    counts = prefix_counts(database, limit=limit)
+    stats = prefix_memory(database, limit=limit)
+    counts = {prefix: keys for prefix, (keys, _) in stats.items()}
     models = []
     for model_admin in page.registry.admins():
         if model_admin.has_view_permission(page.request):
@@ -304,12 +307,44 @@ def server_view(page: _Page) -> HttpResponse:
         aliases=[{"name": a, "url": f"?alias={a}", "current": a == alias} for a in aliases],
         url=safe_url(alias_settings(alias)["URL"]),
         summary=list(summary.items()),
-        prefixes=list(counts.items()),
+        prefixes=[(prefix, keys, None if size is None else human_bytes(size)) for prefix, (keys, size) in stats.items()],
         sampled=sum(counts.values()) >= limit,
         scan_limit=limit,
         models=models,
+        charts=_server_charts(stats, database),
+        counting=tally.running,
     )
     return page.render("django_walrus/admin/server.html", context)
+
+
+def _server_charts(stats: dict[str, tuple[int, int | None]], database: Any) -> list[Any]:
+    """SVG charts of the server page: keys and memory per prefix (the 12 largest), the cache
+    reads and rate-limit decisions every process flushed to ``walrus.events.TOTALS_KEY``
+    (``WALRUS_METRICS = True``), and the locks held now. Two more round trips: HGETALL of the
+    totals, SCAN of the locks."""
+    top = list(stats.items())[:12]
+    charts = [bar_chart("Keys per prefix", [(p, [keys]) for p, (keys, _) in top], ["keys"])]
+    sized = sorted(((p, size) for p, (_, size) in stats.items() if size is not None), key=lambda r: -r[1])[:12]
+    if sized:
+        charts.append(bar_chart("Memory per prefix (estimated)", [(p, [float(s)]) for p, s in sized], ["bytes"],
+                                human_bytes))  # fmt: skip
+    totals = read_totals(database)
+    if totals or tally.running:
+        caches = by_name(totals, "cache")
+        rows = [(name, [c.get("hit", 0), c.get("miss", 0), c.get("error", 0)]) for name, c in sorted(caches.items())]
+        ratio = ", ".join(f"{name} {c.get('hit', 0) / max(1, c.get('hit', 0) + c.get('miss', 0)):.0%}"
+                          for name, c in sorted(caches.items()))  # fmt: skip
+        charts.append(bar_chart(f"Cache reads (hit ratio: {ratio or '-'})", rows, ["hit", "miss", "error"]))
+        limits = by_name(totals, "rate_limit")
+        charts.append(bar_chart("Rate-limit decisions", [(n, [c.get("allowed", 0), c.get("refused", 0)])
+                                for n, c in sorted(limits.items())], ["allowed", "refused"]))  # fmt: skip
+    held: dict[str, int] = {}
+    for lock in held_locks(database, ""):
+        head = lock.name.split(":", 1)[0]
+        held[head] = held.get(head, 0) + 1
+    held_rows: list[tuple[str, list[float]]] = [(name, [count]) for name, count in sorted(held.items())]
+    charts.append(bar_chart("Locks held now (by name prefix)", held_rows, ["held"]))
+    return charts
 
 
 def _alias(page: _Page) -> str:
