@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from redis.exceptions import ResponseError
+
 from ..utils import decode
 from .errors import ContainerTypeError, ContainerValueError
 
@@ -59,14 +61,26 @@ class Container:
         expiry (PERSIST). True when the key exists and its expiry changed. 1 round trip."""
         if ttl is None:
             return bool(self.database.persist(self.key))
-        return bool(self.database.expire(self.key, self._ttl(ttl, "seconds")))
+        try:
+            return bool(self.database.expire(self.key, self._ttl(ttl, "seconds")))
+        except ResponseError as exc:
+            raise self._ttl_refused(ttl, exc) from None
 
     def pexpire(self, ttl: int | timedelta | None = None) -> bool:
         """Expire the key in ``ttl`` milliseconds (an int or a timedelta); ``None`` removes
         any expiry (PERSIST). True when the key exists and its expiry changed. 1 round trip."""
         if ttl is None:
             return bool(self.database.persist(self.key))
-        return bool(self.database.pexpire(self.key, self._ttl(ttl, "milliseconds")))
+        try:
+            return bool(self.database.pexpire(self.key, self._ttl(ttl, "milliseconds")))
+        except ResponseError as exc:
+            raise self._ttl_refused(ttl, exc) from None
+
+    def _ttl_refused(self, ttl: Any, exc: ResponseError) -> Exception:
+        # Redis refuses an expiry whose absolute time overflows (nothing is changed).
+        if "invalid expire time" in str(exc) or "out of range" in str(exc):
+            return ContainerValueError(f"{self!r}: ttl {ttl!r} is out of range")
+        return exc
 
     def dump(self) -> bytes | None:
         """The key serialized in Redis' DUMP format (for RESTORE), or None when the key does

@@ -255,8 +255,10 @@ class BitField(Container):
         (inclusive; negative counts from the end). 1 round trip."""
         if start is None and end is None:
             return int(self.database.bitcount(self.key))
-        first = _check_int(self, 0 if start is None else start, "start")
-        last = _check_int(self, -1 if end is None else end, "end")
+        # Byte offsets past the signed 64-bit range lie past either end of any string.
+        limit = 2**63 - 1
+        first = max(-limit, min(limit, _check_int(self, 0 if start is None else start, "start")))
+        last = max(-limit, min(limit, _check_int(self, -1 if end is None else end, "end")))
         return int(self.database.bitcount(self.key, first, last))
 
     def _bit_offset(self, offset: Any) -> int:

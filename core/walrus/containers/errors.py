@@ -96,12 +96,17 @@ def check_values(container: Container, values: Iterable[Any], what: str = "value
             check_value(container, value, what)
 
 
+# Redis reads indexes as signed 64-bit integers; one beyond them is beyond any container.
+_INDEX_LIMIT = 2**63 - 1
+
+
 def check_index(container: Container, index: Any, what: str = "index") -> int:
-    """Return ``index`` as an int (anything with ``__index__``), else ContainerTypeError."""
-    if type(index) is int:
-        return index
-    if hasattr(type(index), "__index__"):
-        return int(index.__index__())
+    """Return ``index`` as an int (anything with ``__index__``), else ContainerTypeError.
+    Indexes beyond the signed 64-bit range are clamped to it (they lie past either end of
+    any container, as they would for a Python list)."""
+    if type(index) is int or hasattr(type(index), "__index__"):
+        value = index if type(index) is int else int(index.__index__())
+        return max(-_INDEX_LIMIT, min(_INDEX_LIMIT, value))
     raise ContainerTypeError(
         f"{container!r}: {what} must be an integer, got {type(index).__name__}"
     )
@@ -118,7 +123,7 @@ def check_score(container: Container, score: Any, what: str = "score") -> float:
             value = float(score)
         except ValueError:
             raise ContainerValueError(
-                f"{container!r}: {what} must be a number, got {decode(score)!r}"
+                f"{container!r}: {what} must be a number, got {score!r}"
             ) from None
     else:
         raise ContainerTypeError(
@@ -176,16 +181,29 @@ def _containers_in(args: tuple[Any, ...], base: type) -> list[Any]:
     return found
 
 
-def reraise(container: Container, exc: ResponseError) -> NoReturn:
+def reraise(container: Container, exc: ResponseError | UnicodeEncodeError) -> NoReturn:
     """What ``guard`` does with an error, for hot methods that catch it inline (one call
-    level less than the decorator): WRONGTYPE becomes WrongTypeError, the rest re-raised."""
+    level less than the decorator): WRONGTYPE becomes WrongTypeError, unencodable text
+    ContainerValueError, the rest re-raised."""
+    if isinstance(exc, UnicodeEncodeError):
+        _unencodable(container, exc)
     if not isinstance(exc, WrongTypeError) and "WRONGTYPE" in str(exc):
         raise_wrong_type(container, [], exc)
     raise exc
 
 
+def _unencodable(container: Container, exc: UnicodeEncodeError) -> NoReturn:
+    # redis-py encodes every argument before it sends a command (or a pipeline): nothing left.
+    text = exc.object[max(0, exc.start - 10): exc.end + 10]
+    raise ContainerValueError(
+        f"{container!r}: a str argument cannot be sent to Redis as UTF-8 ({exc.reason} "
+        f"at position {exc.start}: ...{text!r}...)"
+    ) from None
+
+
 def guard(method: F) -> F:
-    """Decorator: turn a WRONGTYPE reply into WrongTypeError naming the key and its type.
+    """Decorator: turn a WRONGTYPE reply into WrongTypeError naming the key and its type,
+    and a str that UTF-8 cannot encode (a lone surrogate) into ContainerValueError.
 
     The keys looked at are the container's own and those of Container arguments (plain
     key names, e.g. ``dest``, are not: a store command overwrites whatever ``dest`` holds).
@@ -198,6 +216,8 @@ def guard(method: F) -> F:
         def gen_wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
             try:
                 yield from method(self, *args, **kwargs)
+            except UnicodeEncodeError as exc:
+                _unencodable(self, exc)
             except ResponseError as exc:
                 if isinstance(exc, WrongTypeError) or "WRONGTYPE" not in str(exc):
                     raise
@@ -209,6 +229,8 @@ def guard(method: F) -> F:
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
         try:
             return method(self, *args, **kwargs)
+        except UnicodeEncodeError as exc:
+            _unencodable(self, exc)
         except ResponseError as exc:
             if isinstance(exc, WrongTypeError) or "WRONGTYPE" not in str(exc):
                 raise

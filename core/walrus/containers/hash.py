@@ -87,6 +87,8 @@ class Hash(Container):
         """The value of a field (None when missing, as upstream walrus), or a list of values
         for a tuple/list of fields (HMGET). 1 round trip."""
         if isinstance(item, (tuple, list)):
+            if not item:  # HMGET needs a field: no fields, no values
+                return []
             for field in item:
                 check_value(self, field, "field")
             return self.database.hmget(self.key, list(item))

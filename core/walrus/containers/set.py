@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ..cluster import check_same_slot
 from ..utils import decode as _decode
 from .base import Container, Sortable
-from .errors import ContainerTypeError, check_value, check_values, guard
+from .errors import ContainerTypeError, ContainerValueError, check_value, check_values, guard
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..database import Database
@@ -126,6 +126,8 @@ class Set(Sortable, Container):
             return self.database.srandmember(self.key)
         if isinstance(n, bool) or not isinstance(n, int):
             raise ContainerTypeError(f"{self!r}: n must be an int, got {type(n).__name__}")
+        if not -(2**63) < n < 2**63:
+            raise ContainerValueError(f"{self!r}: n must be a signed 64-bit int, got {n}")
         return list(self.database.srandmember(self.key, n))  # type: ignore[arg-type]
 
     @guard

@@ -123,6 +123,8 @@ def check_count(owner: Any, value: Any, what: str, minimum: int = 1) -> int:
         raise ContainerTypeError(f"{owner!r}: {what} must be an int, got {type(value).__name__}")
     if value < minimum:
         raise ContainerValueError(f"{owner!r}: {what} must be >= {minimum}, got {value}")
+    if value > 2**63 - 1:  # what Redis reads as a count
+        raise ContainerValueError(f"{owner!r}: {what} must be < 2**63, got {value}")
     return value
 
 

@@ -130,7 +130,10 @@ class ZSet(Sortable, Container):
     def _score_bound(self, value: Any, what: str) -> tuple[str, float]:
         """A score bound as text Redis reads (``"(1.5"`` exclusive, ``"-inf"``) and its value."""
         if isinstance(value, (str, bytes)):
-            text = _decode(value).strip() if isinstance(value, bytes) else value.strip()
+            try:
+                text = _decode(value).strip() if isinstance(value, bytes) else value.strip()
+            except UnicodeDecodeError:
+                raise ContainerValueError(f"{self!r}: {what} must be a number, got {value!r}") from None
             exclusive = text.startswith("(")
             number = check_score(self, text[1:] if exclusive else text, what)
             return ("(" if exclusive else "") + _number_text(number), number
@@ -180,7 +183,8 @@ class ZSet(Sortable, Container):
             raise ContainerTypeError(f"{self!r}: count must be an int, got {type(count).__name__}")
         if count < 1:
             raise ContainerValueError(f"{self!r}: count must be at least 1, got {count}")
-        return count
+        # Beyond any sorted set; also what popmax_compat's ZRANGE -count can still read.
+        return min(count, 2**63 - 1)
 
     # -- dict / set protocol ------------------------------------------------------------------
 
@@ -249,7 +253,7 @@ class ZSet(Sortable, Container):
                 return self._member_range(mode, ("m", item), ("m", item))
             index = check_index(self, item, "ZSet rank")
             return self._rank_range(index, index, with_scores)
-        except ResponseError as exc:
+        except (ResponseError, UnicodeEncodeError) as exc:
             reraise(self, exc)
 
     @guard
@@ -342,7 +346,7 @@ class ZSet(Sortable, Container):
             if not data:
                 return 0
             return int(self.database.zadd(self.key, data))  # type: ignore[arg-type]
-        except ResponseError as exc:
+        except (ResponseError, UnicodeEncodeError) as exc:
             reraise(self, exc)
 
     @guard
