@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -41,6 +42,37 @@ def _require_browser() -> None:
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
+
+
+@contextmanager
+def chromium_page(failure_shot: str) -> Iterator[Any]:
+    """A 1280x900 page in headless chromium; when the block fails, the page is saved to
+    ``test-artifacts/<failure_shot>`` before the browser closes."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = None
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.set_default_timeout(15_000)
+            yield page
+        except Exception:
+            # Keep what the browser showed when a step failed, beside the success screenshots.
+            if page is not None:
+                ARTIFACTS.mkdir(exist_ok=True)
+                page.screenshot(path=str(ARTIFACTS / failure_shot), full_page=True)
+            raise
+        finally:
+            browser.close()
+
+
+def log_in(page: Any, base: str, next_path: str) -> None:
+    """Log in as the demo superuser through the admin's login form, landing on ``next_path``."""
+    page.goto(f"{base}admin/login/?next=/{next_path}")
+    page.fill("#id_username", ADMIN_USER)
+    page.fill("#id_password", ADMIN_PASSWORD)
+    page.click("input[type=submit]")
 
 
 @pytest.fixture(scope="module")
@@ -82,113 +114,82 @@ def assert_columns_beside_the_filters(page: Any) -> None:
 
 
 def test_admin_search_and_edit_in_chromium(demo_site: Site) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     base = demo_site.url
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = None
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.set_default_timeout(15_000)
+    with chromium_page("admin-edit-failure.png") as page:
+        # Log in as the demo superuser.
+        page.goto(base + "admin/")
+        expect(page).to_have_url(base + "admin/login/?next=/admin/")
+        log_in(page, base, "admin/")
+        expect(page.locator("#site-name")).to_be_visible()
+        expect(page.locator("#content")).to_contain_text("Walrus")
 
-            # Log in as the demo superuser.
-            page.goto(base + "admin/")
-            expect(page).to_have_url(base + "admin/login/?next=/admin/")
-            page.fill("#id_username", ADMIN_USER)
-            page.fill("#id_password", ADMIN_PASSWORD)
-            page.click("input[type=submit]")
-            expect(page.locator("#site-name")).to_be_visible()
-            expect(page.locator("#content")).to_contain_text("Walrus")
+        # The walrus models' index, then the Link list.
+        page.goto(base + "admin/walrus/")
+        page.locator("#content-main").get_by_role("link", name="Links").first.click()
+        expect(page).to_have_url(base + "admin/walrus/linkboard_link/")
+        rows = page.locator("#result_list tbody tr")
+        expect(rows).to_have_count(5)
+        assert_columns_beside_the_filters(page)
 
-            # The walrus models' index, then the Link list.
-            page.goto(base + "admin/walrus/")
-            page.locator("#content-main").get_by_role("link", name="Links").first.click()
-            expect(page).to_have_url(base + "admin/walrus/linkboard_link/")
-            rows = page.locator("#result_list tbody tr")
-            expect(rows).to_have_count(5)
-            assert_columns_beside_the_filters(page)
+        # Full-text search through the admin's search box.
+        page.fill("#searchbar", "streams")
+        page.press("#searchbar", "Enter")
+        expect(rows).to_have_count(1)
+        expect(rows.first).to_contain_text("Redis streams as durable queues")
 
-            # Full-text search through the admin's search box.
-            page.fill("#searchbar", "streams")
-            page.press("#searchbar", "Enter")
-            expect(rows).to_have_count(1)
-            expect(rows.first).to_contain_text("Redis streams as durable queues")
+        # Open the object, edit its title, save.
+        rows.first.locator("a").first.click()
+        page.locator("a.changelink").click()
+        expect(page.locator("#id_title")).to_have_value("Redis streams as durable queues")
+        page.fill("#id_title", "Redis streams, edited in a browser")
+        page.click("input[name=_save]")
 
-            # Open the object, edit its title, save.
-            rows.first.locator("a").first.click()
-            page.locator("a.changelink").click()
-            expect(page.locator("#id_title")).to_have_value("Redis streams as durable queues")
-            page.fill("#id_title", "Redis streams, edited in a browser")
-            page.click("input[name=_save]")
+        # The change shows in the list, and the search index follows the new title.
+        expect(page.locator("ul.messagelist")).to_contain_text("was changed successfully")
+        page.goto(base + "admin/walrus/linkboard_link/?q=browser")
+        expect(rows).to_have_count(1)
+        expect(rows.first).to_contain_text("Redis streams, edited in a browser")
 
-            # The change shows in the list, and the search index follows the new title.
-            expect(page.locator("ul.messagelist")).to_contain_text("was changed successfully")
-            page.goto(base + "admin/walrus/linkboard_link/?q=browser")
-            expect(rows).to_have_count(1)
-            expect(rows.first).to_contain_text("Redis streams, edited in a browser")
+        # The full list again, with the new title: every column in view.
+        page.goto(base + "admin/walrus/linkboard_link/")
+        expect(rows).to_have_count(5)
+        expect(page.locator("#result_list")).to_contain_text("Redis streams, edited in a browser")
+        assert_columns_beside_the_filters(page)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(SCREENSHOT), full_page=True)
 
-            # The full list again, with the new title: every column in view.
-            page.goto(base + "admin/walrus/linkboard_link/")
-            expect(rows).to_have_count(5)
-            expect(page.locator("#result_list")).to_contain_text("Redis streams, edited in a browser")
-            assert_columns_beside_the_filters(page)
-            ARTIFACTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(SCREENSHOT), full_page=True)
-
-            # The public board shows it too.
-            page.goto(base + "?q=edited")
-            expect(page.locator("#links")).to_contain_text("Redis streams, edited in a browser")
-        except Exception:
-            # Keep what the browser showed when a step failed, beside the success screenshot.
-            if page is not None:
-                ARTIFACTS.mkdir(exist_ok=True)
-                page.screenshot(path=str(ARTIFACTS / "admin-edit-failure.png"), full_page=True)
-            raise
-        finally:
-            browser.close()
+        # The public board shows it too.
+        page.goto(base + "?q=edited")
+        expect(page.locator("#links")).to_contain_text("Redis streams, edited in a browser")
 
     assert SCREENSHOT.exists()
     assert SCREENSHOT.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_server_page_charts_in_chromium(demo_site: Site) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     base = demo_site.url
     shot = ARTIFACTS / "browser-admin-server.png"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = None
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.set_default_timeout(15_000)
-            page.goto(base + "admin/login/?next=/admin/walrus/server/")
-            page.fill("#id_username", ADMIN_USER)
-            page.fill("#id_password", ADMIN_PASSWORD)
-            page.click("input[type=submit]")
-            expect(page).to_have_url(base + "admin/walrus/server/")
-            for _ in range(3):  # some cache reads (sessions) and rate-limit decisions to chart
-                page.goto(base)
-            page.wait_for_timeout(2500)  # the demo flushes its counts every 2 s
-            page.goto(base + "admin/walrus/server/")
-            charts = page.locator("#walrus-charts svg.walrus-chart")
-            expect(charts.first).to_be_visible()
-            titles = [charts.nth(i).locator("title").first.text_content() for i in range(charts.count())]
-            assert "Keys per prefix" in titles, titles
-            assert any(t and t.startswith("Cache reads") for t in titles), titles
-            assert "Rate-limit decisions" in titles and "Locks held now (by name prefix)" in titles, titles
-            keys_chart = charts.nth(titles.index("Keys per prefix"))
-            assert keys_chart.locator("rect.bar").count() >= 2  # one bar per prefix
-            box = keys_chart.bounding_box()
-            assert box is not None and box["x"] + box["width"] <= 1280  # fits the page width
-            ARTIFACTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(shot), full_page=True)
-        except Exception:
-            if page is not None:
-                ARTIFACTS.mkdir(exist_ok=True)
-                page.screenshot(path=str(ARTIFACTS / "admin-server-failure.png"), full_page=True)
-            raise
-        finally:
-            browser.close()
+    with chromium_page("admin-server-failure.png") as page:
+        log_in(page, base, "admin/walrus/server/")
+        expect(page).to_have_url(base + "admin/walrus/server/")
+        for _ in range(3):  # some cache reads (sessions) to chart
+            page.goto(base)
+        page.wait_for_timeout(2500)  # the demo flushes its counts every 2 s
+        page.goto(base + "admin/walrus/server/")
+        charts = page.locator("#walrus-charts svg.walrus-chart")
+        expect(charts.first).to_be_visible()
+        titles = [charts.nth(i).locator("title").first.text_content() for i in range(charts.count())]
+        assert "Keys per prefix" in titles, titles
+        assert any(t and t.startswith("Cache reads") for t in titles), titles
+        assert "Rate-limit decisions" in titles and "Locks held now (by name prefix)" in titles, titles
+        keys_chart = charts.nth(titles.index("Keys per prefix"))
+        assert keys_chart.locator("rect.bar").count() >= 2  # one bar per prefix
+        box = keys_chart.bounding_box()
+        assert box is not None and box["x"] + box["width"] <= 1280  # fits the page width
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(shot), full_page=True)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
