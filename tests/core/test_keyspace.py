@@ -68,3 +68,20 @@ def test_server_summary(db: Database) -> None:
     summary = server_summary(db)
     assert summary["keys"] == 1207
     assert summary["redis_version"]
+
+
+def test_prefix_memory_estimates_bytes_per_prefix(db: Database) -> None:
+    from walrus.keyspace import prefix_memory
+
+    for i in range(30):
+        db.set(f"big:{i}", "x" * 1000)
+    db.set("small:1", "x")
+    stats = prefix_memory(db, per_prefix=5)
+    assert [prefix for prefix in stats] == ["big:", "small:"]  # most keys first
+    (big_keys, big_bytes), (small_keys, small_bytes) = stats["big:"], stats["small:"]
+    assert (big_keys, small_keys) == (30, 1)
+    if db.is_embedded:  # no MEMORY USAGE in the embedded engine
+        assert big_bytes is None and small_bytes is None
+    else:
+        assert 30_000 <= big_bytes < 60_000 and 0 < small_bytes < 200
+    assert prefix_memory(db, limit=10)["big:"][0] <= 10
