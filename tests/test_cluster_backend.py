@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from cluster_backend import CATEGORIES, EXCLUDED, cluster_exclusion, registry_key
-from conftest import valkey_enabled
+from redis_server import valkey_enabled
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent

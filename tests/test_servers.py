@@ -16,8 +16,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, valkey_enabled
-from redis_server import ServerPool, valkey_binary
+from redis_server import ServerPool, valkey_binary, valkey_enabled
+
+ROOT = Path(__file__).resolve().parents[1]
 
 INTEGRATIONS = [
     "tests/django", "tests/flask", "tests/celery",
