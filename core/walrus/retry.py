@@ -231,6 +231,7 @@ def _batch_safe(batch: Sequence[Sequence[Any]] | None) -> bool:
 
 
 _UNKNOWN: Sequence[Sequence[Any]] = (("<packed command>",),)
+_REDIS_MAJOR = int(redis.__version__.split(".")[0])
 
 
 class _OutcomeTracking:
@@ -277,6 +278,15 @@ class _OutcomeTracking:
                 self._walrus_sent = None
                 raise self._unknown(sent, exc) from exc
             raise
+
+    if _REDIS_MAJOR < 6:  # pragma: no cover - exercised on the redis-py 5.x floor
+
+        def connect(self) -> None:
+            # redis-py 5 retries opening the socket but not the handshake after it (HELLO,
+            # AUTH, SELECT: all safe to resend); a connection killed there would surface.
+            if getattr(self, "_sock", None):
+                return
+            self.retry.call_with_retry(super().connect, lambda error: self.disconnect())  # type: ignore[attr-defined,misc]
 
     @staticmethod
     def _unknown(batch: Sequence[Sequence[Any]], exc: BaseException) -> OutcomeUnknownError:
