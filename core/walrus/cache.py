@@ -180,9 +180,33 @@ class CacheStats(_Stats):
             return {"hits": self.hits, "misses": self.misses, "writes": self.writes}
 
 
+# The longest timeout whose PX milliseconds Redis accepts (absolute expiry below 2**63 ms).
+_MAX_TIMEOUT = 2**62 // 1000
+
+
 def _check_timeout(timeout: Any) -> None:
-    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout < 0):
-        raise ValueError(f"cache timeout must be None or a number of seconds >= 0, got {timeout!r}")
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, (int, float))
+        or not 0 <= timeout <= _MAX_TIMEOUT  # also refuses NaN
+    ):
+        raise ValueError(
+            f"cache timeout must be None or a number of seconds from 0 to 2**62 // 1000, got {timeout!r}"
+        )
+
+
+def _check_text(text: str, what: str) -> None:
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:  # a lone surrogate: it cannot be sent to Redis
+            raise ValueError(f"{what} {text[:50]!r} cannot be encoded as UTF-8 ({exc.reason})") from None
+
+
+def _key_list(keys: Any, method: str) -> list[Any]:
+    try:
+        return list(keys)
+    except TypeError:
+        raise TypeError(f"{method} takes an iterable of cache keys, got {type(keys).__name__}") from None
 
 
 class Cache:
@@ -211,6 +235,9 @@ class Cache:
     ) -> None:
         if not isinstance(name, str) or not name:
             raise ValueError(f"cache name must be a non-empty str, got {name!r}")
+        _check_text(name, "cache name")
+        if isinstance(signing_key, str):
+            _check_text(signing_key, "cache signing_key")
         _check_timeout(default_timeout)
         inner = get_serializer(serializer)
         if not signing_key and isinstance(inner, PickleSerializer):
@@ -232,9 +259,13 @@ class Cache:
     def make_key(self, key: Any) -> str:
         """The Redis key of cache entry ``key``: ``<name>:<key>``."""
         if isinstance(key, bytes):
-            key = key.decode("utf-8")
+            try:
+                key = key.decode("utf-8")
+            except UnicodeDecodeError:
+                raise ValueError(f"cache key must be UTF-8 when given as bytes, got {key[:50]!r}") from None
         if not isinstance(key, str):
             raise TypeError(f"cache key must be str or bytes, got {type(key).__name__}")
+        _check_text(key, "cache key")
         return f"{self.name}:{key}"
 
     def unmake_key(self, redis_key: str | bytes) -> str:
@@ -244,7 +275,11 @@ class Cache:
         return redis_key[self.prefix_len :]
 
     def _dumps(self, value: Any) -> bytes:
-        payload = self.serializer.dumps(value)
+        try:
+            payload = self.serializer.dumps(value)
+        except (TypeError, ValueError) as exc:  # e.g. bytes or a set given to the JSON serializer
+            kind = TypeError if isinstance(exc, TypeError) else ValueError
+            raise kind(f"cache {self.name!r} cannot serialize a {type(value).__name__} value: {exc}") from None
         if isinstance(payload, str):  # a custom serializer writing text
             payload = payload.encode("utf-8")
         if payload[:1] == _ESCAPE or _INT_RE.match(payload):
@@ -374,7 +409,7 @@ class Cache:
     def get_many(self, keys: Iterable[Any]) -> dict[Any, Any]:
         """The cached values of ``keys`` that are present, as a dict (1 round trip: MGET; on a
         cluster one MGET per hash slot, pipelined: 1 round trip per node)."""
-        keys = list(keys)
+        keys = _key_list(keys, "get_many")
         redis_keys = [self.make_key(k) for k in keys]
         if self.debug or not keys:
             return {}
@@ -424,7 +459,7 @@ class Cache:
     def delete_many(self, keys: Iterable[Any]) -> int:
         """Remove ``keys``; returns how many existed (1 round trip: one UNLINK; on a cluster
         one UNLINK per hash slot, pipelined: 1 round trip per node)."""
-        redis_keys = [self.make_key(k) for k in keys]
+        redis_keys = [self.make_key(k) for k in _key_list(keys, "delete_many")]
         if self.debug or not redis_keys:
             return 0
         return int(self.database.unlink(*redis_keys))

@@ -93,8 +93,8 @@ def parse_rate(rate: str) -> tuple[int, float]:
 def _check_limit_args(limit: Any, per: Any) -> tuple[int, float]:
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
         raise ValueError(f"limit must be a positive int, got {limit!r}")
-    if isinstance(per, bool) or not isinstance(per, (int, float)) or not per > 0:
-        raise ValueError(f"per must be a positive number of seconds, got {per!r}")
+    if isinstance(per, bool) or not isinstance(per, (int, float)) or not 0 < per < float("inf"):
+        raise ValueError(f"per must be a positive, finite number of seconds, got {per!r}")
     return limit, float(per)
 
 
@@ -356,6 +356,13 @@ def _decide_by_slot(
     return Decision(allowed, limits, raw)
 
 
+def _check_utf8(text: str, what: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate: Redis could not be sent it
+        raise ValueError(f"{what} {text[:50]!r} cannot be encoded as UTF-8 ({exc.reason})") from None
+
+
 class RateLimit:
     """Allow ``limit`` events per ``per`` seconds for each key; ``debug`` allows everything."""
 
@@ -364,6 +371,8 @@ class RateLimit:
     ) -> None:
         if not isinstance(name, str) or not name:
             raise ValueError(f"rate limit name must be a non-empty str, got {name!r}")
+        if not name.isascii():
+            _check_utf8(name, "rate limit name")
         self.limit_count, self.per = _check_limit_args(limit, per)
         self.database = database
         self.name = name
@@ -371,9 +380,14 @@ class RateLimit:
 
     def _spec(self, key: Any) -> LimitSpec:
         if isinstance(key, bytes):
-            key = key.decode("utf-8")
+            try:
+                key = key.decode("utf-8")
+            except UnicodeDecodeError:
+                raise ValueError(f"rate limit key must be UTF-8 when given as bytes, got {key[:50]!r}") from None
         if not isinstance(key, str):
             raise TypeError(f"rate limit key must be str or bytes, got {type(key).__name__}")
+        if not key.isascii():
+            _check_utf8(key, "rate limit key")
         return LimitSpec(self.name, key, self.limit_count, self.per)
 
     def check(self, key: Any, cost: int = 1) -> RateLimitResult:

@@ -86,17 +86,12 @@ VALUES = st.one_of(
 # Stock messages of Python and redis-py about their own internals: a TypeError/ValueError
 # carrying one of them was not raised on purpose by the library.
 _RAW_MESSAGES = re.compile(
-    "|".join([
-        r"unsupported operand type", r"not subscriptable", r"object is not iterable",
-        r"invalid literal for int\(\)", r"could not convert string to float",
-        r"can only concatenate", r"can't concat", r"expected str, bytes or os\.PathLike",
-        r"not supported between instances", r"has no attribute", r"takes \d+ positional",
-        r"missing \d+ required", r"unexpected keyword argument", r"Invalid input of type",
-        r"cannot be interpreted as an integer", r"index out of range", r"codec can't",
-        r"unhashable type", r"must be real number, not", r"argument must be an int",
-        r"object is not callable", r"cannot convert float", r"^'NoneType'",
-        r"Object of type .* is not JSON serializable", r"not all arguments converted",
-    ])
+    r"^(?:'[^']+' object (?:is not|has no|cannot|does not)|unsupported operand type"
+    r"|invalid literal for|could not convert|can only concatenate|can't concat"
+    r"|expected str, bytes|'[<>=!]+' not supported between|[\w.<>]+\(\) (?:takes|missing|got)"
+    r"|Invalid input of type|Object of type .* is not JSON serializable|not all arguments converted"
+    r"|unhashable type|must be real number|cannot convert float|argument must be"
+    r"|[\w ]*index out of range|'[\w-]+' codec can't|NoneType)"
 )
 _NEVER = (redis.RedisError, AttributeError, IndexError, UnicodeError, OverflowError,
           RecursionError, AssertionError, NameError)
