@@ -88,7 +88,8 @@ VALUES = st.one_of(
 _RAW_MESSAGES = re.compile(
     r"^(?:'[^']+' object (?:is not|has no|cannot|does not)|unsupported operand type"
     r"|invalid literal for|could not convert|can only concatenate|can't concat"
-    r"|expected str, bytes|'[<>=!]+' not supported between|[\w.<>]+\(\) (?:takes|missing|got)"
+    r"|expected str, bytes|'[<>=!]+' not supported between"
+    r"|[\w.<>]+\(\) (?:takes \d+ positional|missing \d+ required|got an unexpected|got multiple)"
     r"|Invalid input of type|Object of type .* is not JSON serializable|not all arguments converted"
     r"|unhashable type|must be real number|cannot convert float|argument must be"
     r"|[\w ]*index out of range|'[\w-]+' codec can't|NoneType)"

@@ -137,3 +137,34 @@ def test_refused_get_or_set_leaves_nothing(db: Database) -> None:
 def test_cached_with_a_dict_of_mixed_keys(db: Database) -> None:
     cached = db.cache("c", serializer="json").cached()(lambda arg: "r")
     outcome(db, lambda: cached({"": 1, 0: 2}))
+
+
+# -- full-text index ------------------------------------------------------------------------
+
+def test_query_strings_that_are_not_utf8_are_query_errors(db: Database) -> None:
+    from walrus.search.errors import QueryError
+
+    db.Index("docs").add("d1", "quick fox")
+    for call in (lambda: db.Index("docs").search(b"\x80"), lambda: db.Index("docs").search(b"\x80", lenient=True)):
+        result = outcome(db, call)
+        assert isinstance(result.error, QueryError) and "UTF-8" in str(result.error)
+
+
+@pytest.mark.xfail(strict=True, raises=RawError, reason="bug: walrus/fts.py decodes/encodes document "
+                   "keys, contents and index names as UTF-8 unchecked: Index.add(b'\\x80', ...), "
+                   "Index.add('d', b'\\x80'), Index.remove(b'\\x80'), Index(b'\\x80') and "
+                   "Index('\\ud800') raise a raw UnicodeError (reported)")
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda db: db.Index("docs").add(b"\x80", "text"),
+        lambda db: db.Index("docs").add("d2", b"\x80"),
+        lambda db: db.Index("docs").remove(b"\x80"),
+        lambda db: db.Index(b"\x80").search("fox"),
+        lambda db: db.Index("\ud800").search("fox"),
+    ],
+    ids=["add-key", "add-content", "remove-key", "index-name-bytes", "index-name-surrogate"],
+)
+def test_index_refuses_text_that_is_not_utf8(db: Database, call: Any) -> None:
+    db.Index("docs").add("d1", "quick fox")
+    outcome(db, lambda: call(db))

@@ -232,7 +232,10 @@ def parse(text: str, default_conjunction: str = "AND", lenient: bool = False) ->
     by ``default_conjunction`` instead; only a query with no word at all still raises.
     """
     if isinstance(text, bytes):
-        text = text.decode("utf-8")
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError:
+            raise QueryError(f"query must be UTF-8 text, got {text[:50]!r}") from None
     if not isinstance(text, str):
         raise TypeError(f"query must be str, got {type(text).__name__}")
     if not isinstance(default_conjunction, str) or default_conjunction.upper() not in ("AND", "OR"):

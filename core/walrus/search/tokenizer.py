@@ -208,7 +208,10 @@ class Tokenizer:
 
 def _as_text(text: Any) -> str:
     if isinstance(text, (bytes, bytearray, memoryview)):
-        return str(decode(bytes(text)))
+        try:
+            return str(decode(bytes(text)))
+        except UnicodeDecodeError:
+            raise ValueError(f"text to tokenize must be UTF-8, got {bytes(text)[:50]!r}") from None
     if not isinstance(text, str):
         raise TypeError(f"text to tokenize must be str or bytes, got {type(text).__name__}")
     return text
