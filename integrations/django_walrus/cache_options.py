@@ -110,7 +110,10 @@ def _location(server: Any, problems: list[Problem]) -> tuple[str | None, tuple[s
     """(primary URL, replica URLs) of LOCATION: one URL, or a list (or a ``,``/``;``
     separated string, as django-redis takes it) whose first URL is the primary."""
     if isinstance(server, str) and ("," in server or ";" in server):
-        server = [part.strip() for part in server.replace(";", ",").split(",") if part.strip()]
+        parts = [part.strip() for part in server.replace(";", ",").split(",") if part.strip()]
+        # "redis+cluster://h1:7000,h2:7000" is one URL: split only a list of whole URLs.
+        if all("://" in part for part in parts):
+            server = parts
     urls = list(server) if isinstance(server, (list, tuple)) else [server]
     if not urls or not urls[0]:
         return None, ()
