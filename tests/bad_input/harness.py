@@ -92,7 +92,8 @@ _RAW_MESSAGES = re.compile(
     r"|[\w.<>]+\(\) (?:takes \d+ positional|missing \d+ required|got an unexpected|got multiple)"
     r"|Invalid input of type|Object of type .* is not JSON serializable|not all arguments converted"
     r"|unhashable type|must be real number|cannot convert float|argument must be"
-    r"|[\w ]*index out of range|'[\w-]+' codec can't|NoneType)"
+    r"|[\w ]*index out of range|'[\w-]+' codec can't|NoneType"
+    r"|sequence item \d+: expected)"
 )
 _NEVER = (redis.RedisError, AttributeError, IndexError, UnicodeError, OverflowError,
           RecursionError, AssertionError, NameError)
@@ -177,9 +178,12 @@ def clear_error(error: BaseException) -> str | None:
     return None
 
 
-def outcome(database: Any, call: Callable[[], Any], what: str = "") -> Outcome:
+def outcome(
+    database: Any, call: Callable[[], Any], what: str = "", allowed: tuple[type[BaseException], ...] = ()
+) -> Outcome:
     """Run ``call``; return its result, or the clear error it raised with the database left
-    exactly as it was. Raise :class:`RawError` for anything else."""
+    exactly as it was. Raise :class:`RawError` for anything else. ``allowed``: further
+    documented error types (e.g. Django's ImproperlyConfigured), with a message."""
     before = snapshot(database) if database is not None else None
     try:
         with _time_limit(CALL_SECONDS):
@@ -188,6 +192,8 @@ def outcome(database: Any, call: Callable[[], Any], what: str = "") -> Outcome:
         raise RawError(f"{what}: hang ({hang})") from None
     except Exception as error:  # the verdict below decides
         problem = clear_error(error)
+        if isinstance(error, allowed) and str(error):
+            problem = None
         if problem is not None:
             raise RawError(f"{what}: {problem}: {type(error).__name__}: {str(error)[:300]}") from error
         if database is not None:

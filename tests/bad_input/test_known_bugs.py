@@ -168,3 +168,59 @@ def test_query_strings_that_are_not_utf8_are_query_errors(db: Database) -> None:
 def test_index_refuses_text_that_is_not_utf8(db: Database, call: Any) -> None:
     db.Index("docs").add("d1", "quick fox")
     outcome(db, lambda: call(db))
+
+
+# -- Django settings and Flask config ------------------------------------------------------------
+
+@pytest.mark.xfail(strict=True, reason="bug: django_walrus's checks raise ValueError('Invalid IPv6 URL') "
+                   "from urllib (conf.safe_url, called by validation.url_problems) for a URL such as "
+                   "'redis://[::1' instead of reporting it as a check message (reported)")
+def test_django_checks_report_an_unsplittable_url(settings: Any) -> None:
+    from django_walrus.checks import check_caches, check_settings
+
+    settings.WALRUS = {"default": {"URL": "redis://[::1"}}
+    settings.CACHES = {"default": {"BACKEND": "django_walrus.cache.WalrusCache", "LOCATION": "redis://[::1"}}
+    assert check_settings() and check_caches()
+
+
+@pytest.mark.xfail(strict=True, raises=RawError, reason="bug: django_walrus.get_database() with a WALRUS "
+                   "alias key that is not a str ({False: url}) raises a bare TypeError from str.join "
+                   "('sequence item 0: expected str instance, bool found') in conf.alias_settings (reported)")
+def test_django_get_database_with_a_non_str_alias(settings: Any) -> None:
+    from django_walrus import get_database
+
+    settings.WALRUS = {False: "memory://bad-input"}
+    outcome(None, get_database)
+
+
+def _flask_init(**config: Any) -> Any:
+    import os
+
+    from flask import Flask
+
+    from flask_walrus import Walrus
+
+    app = Flask("walrus_bad_input", root_path=os.path.dirname(__file__))
+    app.config.update(TESTING=True, WALRUS_URL="memory://bad-input-flask", **config)
+    return Walrus().init_app(app)
+
+
+@pytest.mark.xfail(strict=True, raises=(RawError, AssertionError), reason="bug: flask_walrus init_app "
+                   "refusals that do not name the config key: WALRUS_CACHE_SERIALIZER=object() or 'nope' "
+                   "('serializer must be a name ...'), SECRET_KEY=1 ('SignedSerializer key must be ...'), "
+                   "WALRUS_URL with port 99999 ('Port out of range 0-65535') or ?socket_timeout=abc "
+                   "(redis-py's message); WALRUS_PREFIXES=1 is a bare \"'int' object is not iterable\" (reported)")
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"WALRUS_CACHE_SERIALIZER": "nope"},
+        {"SECRET_KEY": 1},
+        {"WALRUS_URL": "redis://127.0.0.1:99999/0"},
+        {"WALRUS_URL": "redis://127.0.0.1:1/0?socket_timeout=abc"},
+        {"WALRUS_PREFIXES": 1},
+    ],
+    ids=["serializer", "secret-key", "url-port", "url-query", "prefixes"],
+)
+def test_flask_init_app_refusals_name_the_key(config: dict[str, Any]) -> None:
+    result = outcome(None, lambda: _flask_init(**config))
+    assert result.refused and any(key in str(result.error) for key in config), result
