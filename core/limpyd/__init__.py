@@ -2,8 +2,10 @@
 related fields, pipelines) built on the walrus core.
 
 Modules: :mod:`limpyd.database`, :mod:`limpyd.model`, :mod:`limpyd.fields`,
-:mod:`limpyd.collection`, :mod:`limpyd.exceptions`, :mod:`limpyd.contrib.related`,
-:mod:`limpyd.contrib.database`.
+:mod:`limpyd.collection`, :mod:`limpyd.indexes`, :mod:`limpyd.exceptions`,
+:mod:`limpyd.utils`, :mod:`limpyd.contrib.related`, :mod:`limpyd.contrib.database`,
+:mod:`limpyd.contrib.collection`, :mod:`limpyd.contrib.indexes` (the redis-limpyd 2.x API
+beside the seed README's names).
 """
 
 from __future__ import annotations
