@@ -10,7 +10,7 @@ DJ42_STAMP := $(DJ42)/.installed
 # in the working directory may shadow it; our packages live under core/ and integrations/.
 QUIET_PIP := PYTHONWARNINGS="ignore:Editable installation" $(PY) -m pip install --quiet
 # make quick: every core test on the memory:// engine (the [memory] case of each db test).
-QUICK_CORE := memory and not resp2 and not resp3 and not cluster
+QUICK_CORE := memory and not resp2 and not resp3 and not cluster and not valkey
 # ... then limpyd, the Django and Flask integrations, Celery tasks (eager), the README samples
 # and the demo's views, on a real redis-server the fixture starts. Left to `make test`: the
 # other backends (RESP3, cluster), Django's own cache suite per Django series, other Pythons,

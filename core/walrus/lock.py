@@ -97,7 +97,7 @@ class Lock:
     #: Longest single BLPOP wait in seconds: bounds the wait on a lock deleted behind our
     #: back (no wake-up token is pushed then). Shortened to fit a client socket_timeout.
     max_wait: float = 5.0
-    #: Lifetime of a wake-up token in milliseconds.
+    #: Lifetime of a wake-up token in milliseconds; 0: release() pushes none (waiters poll).
     wakeup_ttl: int = 10_000
 
     def __init__(

@@ -93,9 +93,9 @@ def get_or_fill(
         raw, left_ms = pipe.execute()
         value = decode(raw)
     lock = database.lock(f"{redis_key}:fill", ttl=max(1, int(lock_timeout * 1000)))
-    # Waiters here poll the value rather than BLPOP the lock's wake-up list: let the token
-    # that release() pushes there expire at once instead of lingering 10 s in the keyspace.
-    lock.wakeup_ttl = 1
+    # Waiters here poll the value rather than BLPOP the lock's wake-up list: release() pushes
+    # no wake-up token (none would be read; it would linger 10 s in the keyspace).
+    lock.wakeup_ttl = 0
     if value is not MISS:
         nearly_expired = early is not None and 0 <= int(left_ms) < early * 1000
         if nearly_expired and lock.acquire(block=False):

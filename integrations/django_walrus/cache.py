@@ -39,6 +39,7 @@ from datetime import datetime, timedelta, timezone
 from functools import wraps
 from typing import Any, TypeVar, cast
 
+from asgiref.sync import sync_to_async
 from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache
 from django.core.exceptions import ImproperlyConfigured
 from redis import exceptions as redis_exceptions
@@ -328,6 +329,21 @@ class WalrusCache(BaseCache):
             if not _ignorable(self, exc, "get_or_set"):
                 raise
             return computed[0] if computed else produce()
+
+    async def aget_or_set(
+        self,
+        key: Any,
+        default: Any,
+        timeout: Any = DEFAULT_TIMEOUT,
+        version: int | None = None,
+        lock_timeout: float = 10.0,
+        early: float | None = None,
+    ) -> Any:
+        """``get_or_set`` from async code (the same once-per-key computation, in a worker
+        thread as Django runs the other async cache methods)."""
+        return await sync_to_async(self.get_or_set, thread_sensitive=True)(
+            key, default, timeout, version, lock_timeout, early
+        )
 
     @_guarded(False)
     def touch(self, key: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None) -> bool:

@@ -70,7 +70,7 @@ def test_server_summary(db: Database) -> None:
     assert summary["redis_version"]
 
 
-def test_prefix_memory_estimates_bytes_per_prefix(db: Database) -> None:
+def test_prefix_sizes_are_estimated_per_prefix(db: Database) -> None:
     from walrus.keyspace import prefix_memory
 
     for i in range(30):
