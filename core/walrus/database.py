@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 import uuid
 from collections.abc import Hashable, Iterator
 from pathlib import Path
@@ -29,6 +30,7 @@ from redis.cluster import ClusterNode, RedisCluster
 from redis.commands.core import Script
 from redis.exceptions import NoScriptError
 
+from . import events
 from .cluster import (
     CLUSTER_SCHEMES,
     SENTINEL_SCHEMES,
@@ -256,7 +258,23 @@ class DatabaseBase:
         server); later runs send its SHA (EVALSHA), falling back to EVAL once when the server
         forgot it (``SCRIPT FLUSH``, restart, failover). ``client`` may be a pipeline: the
         script is queued there as EVAL, which cannot fail with NOSCRIPT mid-pipeline.
+        Reported to ``walrus.events`` (kind ``script``, with its seconds) when anyone listens.
         """
+        if events.listeners:
+            return self._run_script_observed(script_name, keys, args, client)
+        return self._send_script(script_name, keys, args, client)
+
+    def _run_script_observed(self, script_name: str, keys: Any, args: Any, client: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            result = self._send_script(script_name, keys, args, client)
+        except Exception:
+            events.emit("script", script_name, "error", time.perf_counter() - started)
+            raise
+        events.emit("script", script_name, "ok", time.perf_counter() - started)
+        return result
+
+    def _send_script(self, script_name: str, keys: Any, args: Any, client: Any) -> Any:
         script = self._scripts.get(script_name) or self.get_script(script_name)
         key_list = list(keys) if keys else []
         if self.request_ids:

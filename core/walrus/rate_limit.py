@@ -307,8 +307,9 @@ def _evalsha(database: Database, keys: list[str], args: list[Any]) -> Any:
     """rate_limit.lua by SHA through redis-py's plain command path (1 round trip; 2 when the
     server lost the script). Skips run_script's bookkeeping, which costs more than the
     fallback: the SHA is already cached on the server after the first call. With request ids
-    on (docs/reliability.md) it goes through run_script, which adds them."""
-    if getattr(database, "request_ids", False):
+    on (docs/reliability.md), or while anyone listens to ``walrus.events`` (the script's
+    latency is reported there), it goes through run_script."""
+    if events.listeners or getattr(database, "request_ids", False):
         return database.run_script("rate_limit", keys=keys, args=args)
     script = database.get_script("rate_limit")
     try:

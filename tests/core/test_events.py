@@ -39,7 +39,7 @@ def test_cache_rate_limit_and_lock_events(db: Database, seen: list[Event]) -> No
     waiter = db.lock("job", ttl=1000)
     assert waiter.acquire(timeout=2)  # waits for the first one to expire
     assert not db.lock("job").acquire(timeout=0.05)
-    pairs = [(e.kind, e.name, e.outcome) for e in seen]
+    pairs = [(e.kind, e.name, e.outcome) for e in seen if e.kind != "script"]  # scripts: below
     assert pairs == [
         ("cache", "pages", "miss"), ("cache", "pages", "hit"),
         ("cache", "pages", "hit"), ("cache", "pages", "miss"),
@@ -122,4 +122,28 @@ def test_unreadable_cache_values_are_reported_as_errors(db: Database, seen: list
     cache = db.cache("signed", signing_key="k")
     db.set(cache.make_key("forged"), b"not signed at all")
     assert cache.get("forged", "miss") == "miss"
-    assert [(e.kind, e.outcome) for e in seen] == [("cache", "error"), ("cache", "miss")]
+    assert [(e.kind, e.outcome) for e in seen if e.kind == "cache"] == [("cache", "error"), ("cache", "miss")]
+
+
+def test_script_calls_are_reported_with_their_latency(db: Database, seen: list[Event]) -> None:
+    db.set("k", "a")
+    assert db.cas("k", "a", "b") is True
+    db.rate_limit("scripted", limit=5, per=60).limit("ip")
+    with pytest.raises(Exception):
+        db.run_script("cas", keys=["k"], args=[])  # ARGV missing: the script fails
+    scripts = [(e.name, e.outcome) for e in seen if e.kind == "script"]
+    assert scripts == [("cas", "ok"), ("rate_limit", "ok"), ("cas", "error")]
+    assert all(0 < e.duration < 5 for e in seen if e.kind == "script")
+
+
+def test_prometheus_script_histogram(db: Database) -> None:
+    registry = CollectorRegistry()
+    metrics = install(registry)
+    try:
+        db.set("k", "a")
+        db.cas("k", "a", "b")
+        text = generate_latest(registry).decode()
+    finally:
+        metrics.unsubscribe()
+    assert 'walrus_script_calls_total{result="ok",script="cas"} 1.0' in text
+    assert 'walrus_script_duration_seconds_count{script="cas"} 1.0' in text
