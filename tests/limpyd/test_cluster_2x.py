@@ -53,6 +53,8 @@ def test_range_indexes_hashfield_and_filters_on_a_cluster(cluster: Any) -> None:
     assert set(Boat.collection(nick__up="ABD")) == {"2"}
     assert set(Boat.collection(meta__k="b")) == {"3"}
     assert len(Boat.collection(length__in=[10, 20])) == 2
+    assert Boat.collection(length__gte=11)._count() == 2  # counted by the filter script
+    assert Boat.collection(nick="abc")._count() == 1
     assert list(Boat.collection(length__gt=0).sort(by="-length")) == ["3", "2", "1"]
     before = {key: raw.type(key) for key in raw.scan_iter()}
     with pytest.raises(UniquenessError):

@@ -155,3 +155,25 @@ def test_instances_of_a_model_without_cache(limpyd_db: RedisDatabase) -> None:
     with RoundTripCounter() as rt:
         assert [log.text.hget() for log in logs] == ["a", "b"]
     assert rt.count == 2  # nothing was prefetched: no cache to put it in
+
+
+def test_2x_collection_api(Person) -> None:  # noqa: N803
+    from redis.exceptions import ResponseError
+
+    from limpyd.collection import CollectionResults
+
+    base = Person.collection(lastname="Doe")
+    assert base.sort(by="firstname", alpha=True) is not base and base.instances() is not base
+    assert base == ["2", "4"] and base == {"4", "2"} and ["2", "4"] == base
+    results = iter(Person.collection())
+    assert isinstance(results, CollectionResults) and len(results) == 4
+    assert repr(results) == "<CollectionResults ['1', '2', '3', '4']>"
+    assert next(results) == "1" and list(results) == ["2", "3", "4"]
+    assert list(base.sort(desc=True)) == ["4", "2"]
+    assert list(base.sort(by=Person.get_field("firstname"), alpha=True)) == ["2", "4"]
+    assert list(base.instances().primary_keys()) == ["2", "4"]
+    unsortable = Person.collection(lastname="Doe").sort(by="lastname")  # text without alpha
+    assert len(unsortable) == 2  # counted on the server when SORT refuses
+    with pytest.raises(ResponseError):
+        list(unsortable)
+    assert len(Person.collection(lastname="Doe", pk__in=[2, 3]).sort(by="lastname")) == 1
