@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 import pytest
+from redis.exceptions import ResponseError
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -129,7 +130,7 @@ def test_script_calls_are_reported_with_their_latency(db: Database, seen: list[E
     db.set("k", "a")
     assert db.cas("k", "a", "b") is True
     db.rate_limit("scripted", limit=5, per=60).limit("ip")
-    with pytest.raises(Exception):
+    with pytest.raises(ResponseError):
         db.run_script("cas", keys=["k"], args=[])  # ARGV missing: the script fails
     scripts = [(e.name, e.outcome) for e in seen if e.kind == "script"]
     assert scripts == [("cas", "ok"), ("rate_limit", "ok"), ("cas", "error")]
