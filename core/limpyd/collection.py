@@ -120,6 +120,8 @@ class Collection:
         self._sources: list[list[Source]] = []
         # filters whose value is a bound field: read when the collection is evaluated
         self._deferred: list[tuple[str, Any]] = []
+        # sorted sets of scored filters (ScoredEqualIndex): they order the result
+        self._scored: list[str] = []
         self._sort: dict[str, Any] | None = None
         self._instances = False
         self._rows: list[Any] | None = None
@@ -132,6 +134,7 @@ class Collection:
         new._filters = dict(self._filters)
         new._sources = [list(alternatives) for alternatives in self._sources]
         new._deferred = list(self._deferred)
+        new._scored = list(self._scored)
         new._sort = None if self._sort is None else dict(self._sort)
         new._rows = None
         return new
@@ -210,6 +213,8 @@ class Collection:
         alternatives = [
             index.filter_source(suffix, *args, field._normalize_value(v)) for v in values
         ]
+        if getattr(index, "scored", False) and rest_suffix != "in":
+            self._scored.append(alternatives[0][0])
         plain = not args and rest_suffix != "in" and field._indexes[0] is index
         if plain and is_plain(field._indexes):
             text = field._normalize_value(value)

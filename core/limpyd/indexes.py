@@ -26,6 +26,7 @@ from __future__ import annotations
 import fnmatch
 import inspect
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .exceptions import ImplementationError
@@ -35,7 +36,20 @@ if TYPE_CHECKING:  # pragma: no cover
     from .fields.base import RedisField
     from .model import RedisModel
 
-__all__ = ["BaseIndex", "BaseRangeIndex", "EqualIndex", "NumberRangeIndex", "TextRangeIndex"]
+__all__ = [
+    "INDEX_CONTEXT",
+    "BaseIndex",
+    "BaseRangeIndex",
+    "EqualIndex",
+    "NumberRangeIndex",
+    "TextRangeIndex",
+]
+
+# Entries of the other fields an index depends on, set by ``ops.index_ops`` while it asks the
+# indexes for their operations (``{field name: entries}``).
+INDEX_CONTEXT: ContextVar[dict[str, list[str]] | None] = ContextVar(
+    "limpyd_index_context", default=None
+)
 
 # An operation sent to the write scripts: (name, key, a, b); see limpyd_ops_write.lua.
 Op = tuple[str, str, str, str]
@@ -137,6 +151,8 @@ class BaseIndex:
         """The text stored for ``value`` (after ``transform``)."""
         if transform:
             value = self.transform_value(value)
+        if not isinstance(value, (str, bytes, int, float)):
+            return self.field._normalize_value(value)  # e.g. an instance for a related field
         return normalize(value, f"{self.field._what()} (index value)")
 
     def _key_parts(self, args: tuple[Any, ...]) -> list[Any]:
@@ -148,6 +164,10 @@ class BaseIndex:
         return parts
 
     # -- what subclasses describe ------------------------------------------------------
+
+    def context_fields(self) -> list[Any]:
+        """Other fields of the instance whose entries this index's operations depend on."""
+        return []
 
     def get_storage_key(self, *args: Any) -> str:
         raise NotImplementedError

@@ -201,6 +201,11 @@ class RedisModel(metaclass=MetaRedisModel):
         cls.namespace = namespace
         cls._name = f"{namespace}:{cls.__name__.lower()}"
         cls._max_pk_hint = ""
+        for field in list(fields.values()):
+            for index_class in list(field.index_classes):
+                ready = getattr(index_class, "_field_model_ready", None)
+                if ready is not None:
+                    ready(cls, field)
         database._add_model(cls)
 
     # -- keys -----------------------------------------------------------------------------
@@ -617,7 +622,10 @@ class RedisModel(metaclass=MetaRedisModel):
                     )
                 return database.connection.hset(cls._hash_key(self.get_pk()), mapping=texts)
             if any(cls._redis_fields[n]._uses_ops for n in texts):
-                for name, text in texts.items():
+                # One atomic write per field, the ones a unique check may refuse first: a
+                # refusal then leaves the other fields untouched.
+                ordered = sorted(texts.items(), key=lambda item: not cls._redis_fields[item[0]].unique)
+                for name, text in ordered:
                     bound: Any = self._bound_field(name)
                     bound.hset(text)
                 return True

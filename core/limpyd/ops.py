@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from redis.exceptions import ResponseError
 
 from .exceptions import DoesNotExist, LimpydException, UniquenessError
+from .indexes import INDEX_CONTEXT
 
 if TYPE_CHECKING:  # pragma: no cover
     from .fields.base import RedisField
@@ -28,11 +29,23 @@ MAX_ATTEMPTS = 500
 
 
 def index_ops(
-    field: RedisField, pk: str, removed: Iterable[str], added: Iterable[str]
+    field: RedisField,
+    pk: str,
+    removed: Iterable[str],
+    added: Iterable[str],
+    context: dict[str, list[str]] | None = None,
 ) -> list[Op]:
     """The operations moving ``pk`` from the ``removed`` entries to the ``added`` ones in
-    every index of ``field`` (unique checks first when the field is unique)."""
-    removed, added = list(removed), list(added)
+    every index of ``field`` (unique checks first when the field is unique). ``context`` holds
+    the entries of the other fields the indexes depend on (``field._context_fields()``)."""
+    token = INDEX_CONTEXT.set(context or {})
+    try:
+        return _index_ops(field, pk, list(removed), list(added))
+    finally:
+        INDEX_CONTEXT.reset(token)
+
+
+def _index_ops(field: RedisField, pk: str, removed: list[str], added: list[str]) -> list[Op]:
     ops: list[Op] = []
     for index in field._indexes:
         for entry in removed:
@@ -69,7 +82,8 @@ def write_ops(
     model, instance = field._model, field._instance
     assert model is not None and instance is not None
     collection = model._collection_key()
-    expected: tuple[list[str], list[str]] | None = None
+    context_fields = field._context_fields() if field.indexable else []
+    expected: tuple[list[str], list[str], list[list[str]]] | None = None
     for _ in range(MAX_ATTEMPTS):
         if create:
             counter_value = model._max_pk_hint
@@ -77,16 +91,26 @@ def write_ops(
         else:
             counter_value, pk, mode, counter = "", instance.get_pk(), "", collection
         keys = [collection, counter, field._key_for(pk)]
+        keys += [other._key_for(pk) for other in context_fields]
         if not field.indexable:
-            check: list[Any] = ["2", 0, 0, 0]
+            check: list[Any] = ["2", *_context_args(context_fields, None), 0, 0, 0]
         elif expected is None:
-            check = ["0", 0, 0, 0]
+            check = ["0", *_context_args(context_fields, None), 0, 0, 0]
         else:
-            before, after = expected
+            before, after, context = expected
             ops = index_ops(
-                field, pk, [e for e in before if e not in after], [e for e in after if e not in before]
+                field,
+                pk,
+                [e for e in before if e not in after],
+                [e for e in after if e not in before],
+                {f.name: entries for f, entries in zip(context_fields, context, strict=True)},
             )
-            check = ["1", len(before), *before, len(after), *after, *_encode_ops(ops, keys, 3)]
+            check = [
+                "1",
+                *_context_args(context_fields, context),
+                len(before), *before, len(after), *after,
+                *_encode_ops(ops, keys, 3 + len(context_fields)),
+            ]  # fmt: skip
         hfield = field.name if field.kind == "hash" else ""
         args = [pk, mode, counter_value, field.kind, hfield, *check, command, *raw_args]
         reply = model.database.run_script("limpyd_ops_write", keys, args)
@@ -97,8 +121,15 @@ def write_ops(
             return reply[1]
         reason = reply[1]
         if reason == "values":
-            count = int(reply[2])
-            expected = (list(reply[3 : 3 + count]), list(reply[3 + count :]))
+            nb, na = int(reply[2]), int(reply[3])
+            flat = list(reply[4:])
+            before, after, flat = flat[:nb], flat[nb : nb + na], flat[nb + na :]
+            context = []
+            while flat:
+                count = int(flat[0])
+                context.append(flat[1 : 1 + count])
+                flat = flat[1 + count :]
+            expected = (before, after, context)
         elif reason == "retry":
             model._max_pk_hint = reply[2] or ""
         elif reason == "missing":
@@ -110,6 +141,14 @@ def write_ops(
         else:
             raise ResponseError(reply[2])
     raise LimpydException(f"{command} on {field._what()}: gave up after {MAX_ATTEMPTS} attempts")
+
+
+def _context_args(fields: list[RedisField], context: list[list[str]] | None) -> list[Any]:
+    args: list[Any] = [len(fields)]
+    for position, other in enumerate(fields):
+        entries = [] if context is None else context[position]
+        args += [other.kind, other.name if other.kind == "hash" else "", len(entries), *entries]
+    return args
 
 
 def create_instance_ops(
@@ -129,8 +168,9 @@ def create_instance_ops(
         else:
             counter_value, new_pk, mode, counter = "", pk, "given", collection
         ops: list[Op] = []
+        context = {field.name: entries for field, entries in indexed}
         for field, entries in indexed:
-            ops += index_ops(field, new_pk, [], entries)
+            ops += index_ops(field, new_pk, [], entries, context)
         keys = [collection, counter, model._hash_key(new_pk)]
         keys += [field._key_for(new_pk) for field, _ in standalone]
         args: list[Any] = [mode, new_pk, counter_value, len(standalone), len(hash_items)]
@@ -178,9 +218,10 @@ def delete_instance_ops(instance: RedisModel) -> None:
         else:
             check: list[Any] = []
             ops: list[Op] = []
+            context = {field.name: entries for (field, _), entries in zip(sources, expected, strict=True)}
             for (field, _), entries in zip(sources, expected, strict=True):
                 check += [len(entries), *entries]
-                ops += index_ops(field, pk, entries, [])
+                ops += index_ops(field, pk, entries, [], context)
             args = [*head, "1", *described, *check, *_encode_ops(ops, keys, 2 + len(standalone))]
         reply = model.database.run_script("limpyd_ops_delete", keys, args)
         if reply[0] == 1:

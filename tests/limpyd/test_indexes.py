@@ -157,7 +157,7 @@ def test_hashfield(limpyd_db: RedisDatabase, raw: Any, helpers: Any) -> None:
 
 
 def test_multi_indexes_and_date_indexes(limpyd_db: RedisDatabase) -> None:
-    from limpyd.contrib.indexes import DateTimeIndex, MultiIndexes, ScoredEqualIndex, TimeIndex
+    from limpyd.contrib.indexes import DateTimeIndex, EqualIndexWith, MultiIndexes, TimeIndex
 
     first_letter = EqualIndex.configure(
         prefix="first", transform=lambda v: v[:1], handle_uniqueness=False
@@ -188,7 +188,7 @@ def test_multi_indexes_and_date_indexes(limpyd_db: RedisDatabase) -> None:
 
     class Broken(model.RedisModel):
         database = limpyd_db
-        value = fields.StringField(indexable=True, indexes=[ScoredEqualIndex.configure()])
+        value = fields.StringField(indexable=True, indexes=[EqualIndexWith.configure()])
 
     with pytest.raises(ImplementationError, match="not supported"):
         Broken(value="x")
@@ -238,7 +238,9 @@ def test_get_filtered_keys(Boat: Any, raw: Any) -> None:  # noqa: N803
     length_index = Boat.get_field("length").get_index()
     key, kind, _ = length_index.get_filtered_keys("gt", 1, accepted_key_types={"zset"})[0]
     assert raw.zrange(key, 0, -1) == ["3", "1"]
-    key, kind, is_tmp = Boat.get_field("nick").get_index(prefix=None).get_filtered_keys(None, "x")[0]
+    key, kind, is_tmp = (
+        Boat.get_field("nick").get_index(prefix=None).get_filtered_keys(None, "x")[0]
+    )
     assert (key, kind, is_tmp) == ("t:boat:nick:x", "set", False)
     with pytest.raises(ImplementationError):
         name_index.get_filtered_keys("gt", "b", accepted_key_types={"list"})
@@ -285,3 +287,64 @@ def test_concurrent_unique_range_values_and_writes(limpyd_db: RedisDatabase, raw
     value = raw.hget(f":code:{pk}:tags", "t")
     assert [k for k in raw.keys(":code:tags:t:*")] == [f":code:tags:t:{value}"]
     assert set(Code.collection(hits__gte=80, tags__t=value)) == {pk}
+
+
+def test_scored_equal_index(limpyd_db: RedisDatabase, raw: Any) -> None:
+    from limpyd.contrib.collection import ExtendedCollectionManager
+    from limpyd.contrib.indexes import ScoredEqualIndex
+
+    class Job(model.RedisModel):
+        database = limpyd_db
+        collection_manager = ExtendedCollectionManager
+        priority = fields.InstanceHashField()
+        queue = fields.InstanceHashField(
+            unique=True, indexes=[ScoredEqualIndex.configure(score_field="priority")]
+        )
+        tags = fields.SetField(
+            indexable=True, indexes=[ScoredEqualIndex.configure(score_field="priority")]
+        )
+
+    index = Job.get_field("queue").get_index()
+    assert index.get_storage_key("a") == ":job:queue:equal-scored:a"
+    assert Job.get_field("priority").indexable  # linked: its writes move the scores
+    one = Job(queue="a", priority=5, tags=["x"])
+    two = Job(queue="b", tags=["x"])  # no score: not in the scored sets
+    assert raw.zrange(":job:tags:equal-scored:x", 0, -1, withscores=True) == [("1", 5.0)]
+    two.priority.hset(1)
+    assert list(Job.collection(tags="x")) == ["2", "1"]  # ordered by score
+    one.priority.hset(0)
+    assert list(Job.collection(tags="x")) == ["1", "2"]
+    with pytest.raises(UniquenessError):
+        Job(queue="a")  # unique even without a score
+    with pytest.raises(UniquenessError):
+        two.hmset(priority=9, queue="a")
+    assert two.priority.hget() == "1"
+    one.priority.hdel()
+    assert list(Job.collection(tags="x")) == ["2"] and list(Job.collection(queue="a")) == []
+    two.delete()
+    assert index.get_all_storage_keys() == set()
+    for declaration in (
+        {"score": fields.ListField()},
+        {},
+    ):
+        with pytest.raises(ImplementationError):
+            type(
+                "Bad",
+                (model.RedisModel,),
+                {
+                    "database": limpyd_db,
+                    "collection_manager": ExtendedCollectionManager,
+                    **declaration,
+                    "name": fields.StringField(
+                        indexable=True, indexes=[ScoredEqualIndex.configure(score_field="score")]
+                    ),
+                },
+            )
+    with pytest.raises(ImplementationError, match="ExtendedCollectionManager"):
+
+        class Plain(model.RedisModel):
+            database = limpyd_db
+            score = fields.StringField()
+            name = fields.StringField(
+                indexable=True, indexes=[ScoredEqualIndex.configure(score_field="score")]
+            )

@@ -202,7 +202,7 @@ class ExtendedCollectionManager(Collection):
         return len(plain._evaluate(None, None))
 
     def _extended(self) -> bool:
-        return bool(self._intersects or self._by_score or self._values)
+        return bool(self._intersects or self._by_score or self._values or self._scored)
 
     def _fetch(self, start: int | None = None, num: int | None = None) -> list[Any]:
         if self._deferred:
@@ -243,6 +243,7 @@ class ExtendedCollectionManager(Collection):
                 extra.append([(obj, kind, "", "", "")])
                 if kind == "zset":
                     zsets.append(obj)
+        zsets += self._scored
         temp, script_keys, script_args = self._filter_script_call(self._sets(), extra)
         temps.append(temp)
         connection.run_script("limpyd_ops_filter", script_keys, script_args, client=pipe)

@@ -16,9 +16,10 @@ Date and time indexes take values as text, ``YYYY-MM-DD``, ``HH:MM:SS`` or
   ``field__time...`` and every date and time part; :data:`SimpleDateTimeIndex`: the full
   value, ``field__date...`` and ``field__time...`` only.
 
-The cross-field indexes of redis-limpyd (``ScoredEqualIndex``, ``EqualIndexWith``) are not
-provided: their entries depend on other fields' values, which limpyd's write scripts do not
-read. Declaring them raises ``ImplementationError``.
+:class:`ScoredEqualIndex` (``configure(score_field=...)``) sorts each value's pks by another
+field's value; writes to either field read the other one inside the same script.
+``EqualIndexWith`` (one set per combination of several fields' values) is not provided: using
+it raises ``ImplementationError``.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from ..exceptions import ImplementationError
-from ..indexes import BaseIndex, Op, Source, TextRangeIndex
+from ..indexes import INDEX_CONTEXT, BaseIndex, EqualIndex, Op, Source, TextRangeIndex
 from ..indexes import NumberRangeIndex as _Number
 
 __all__ = [
@@ -114,6 +115,9 @@ class MultiIndexes(BaseIndex):
             raise ImplementationError(f"{type(self).__name__} cannot handle the filter {suffix!r}")
         return index.filter_source(suffix, *self._args(args, transform=False))
 
+    def context_fields(self) -> list[Any]:
+        return [f for index in self._indexes for f in index.context_fields()]
+
     def get_storage_key(self, *args: Any, **kwargs: Any) -> str:
         raise ImplementationError("a MultiIndexes has one storage key per composing index")
 
@@ -183,17 +187,159 @@ class _Unsupported(BaseIndex):
         )
 
 
-class ScoredEqualIndex(_Unsupported):
-    pass
-
-
 class EqualIndexWith(_Unsupported):
     pass
 
 
-class _ScoredEqualIndex_RelatedIndex(_Unsupported):  # noqa: N801 - redis-limpyd's name
-    pass
 
 
 class _EqualIndexWith_RelatedIndex(_Unsupported):  # noqa: N801 - redis-limpyd's name
     pass
+
+
+class ScoredEqualIndex(EqualIndex):
+    """An EqualIndex whose sets are sorted sets scored by another single-value field of the
+    instance (``configure(score_field="name")``): filtering on a value gives pks ordered by
+    that score. Keys ``P:<field>[...]:equal-scored:<value>``; an instance without a score is
+    not in the index (for a unique field, ``<key>:__uniqueness__`` still holds its pk). The
+    model must use :class:`~limpyd.contrib.collection.ExtendedCollectionManager`. Writes to
+    either field keep the index in the same atomic script (the other field's value is read
+    and checked there)."""
+
+    key = "equal-scored"
+    score_field: ClassVar[Any] = None
+    scored: ClassVar[bool] = True
+    configurable_attrs = (*EqualIndex.configurable_attrs, "score_field")
+
+    @classmethod
+    def _field_model_ready(cls, model: Any, field: Any) -> None:
+        from .collection import ExtendedCollectionManager
+
+        name = cls.score_field if isinstance(cls.score_field, str) else getattr(
+            cls.score_field, "name", None
+        )
+        where = f"{cls.__name__} on {model.__name__}.{field.name}"
+        manager = getattr(model, "collection_manager", None)
+        if not (isinstance(manager, type) and issubclass(manager, ExtendedCollectionManager)):
+            raise ImplementationError(f"{where}: the model must use an ExtendedCollectionManager")
+        if not name or name not in model._redis_fields:
+            raise ImplementationError(f"{where}: {name!r} is not a field of the model")
+        if name == field.name:
+            raise ImplementationError(f"{where}: a field cannot be its own score field")
+        score_field = model._redis_fields[name]
+        if score_field.kind not in ("string", "hash"):
+            raise ImplementationError(
+                f"{where}: the score field must hold a single value, not a "
+                f"{type(score_field).__name__}"
+            )
+        cls.score_field = score_field
+        classes = list(score_field.index_classes) if score_field.indexable else []
+        # the field's name, not the field: a field in a class body would be renamed by
+        # __set_name__ when the configured class is created
+        related = _ScoredEqualIndex_RelatedIndex.configure(
+            related_field=field.name, related_index_class=cls
+        )
+        classes.append(related)
+        score_field.indexable = True
+        score_field._index_classes = classes
+        score_field._index_objects = None
+
+    def _score_field(self) -> Any:
+        declared = type(self).score_field  # a field is a descriptor: read it on the class
+        name = declared if isinstance(declared, str) else declared.name
+        return self.model._redis_fields[name]
+
+    def context_fields(self) -> list[Any]:
+        return [self._score_field()]
+
+    def _uniqueness_key(self, key: str) -> str:
+        return key + ":__uniqueness__"
+
+    def _score_ops(self, pk: str, args: tuple[Any, ...], score: str | None) -> list[Op]:
+        key = self.get_storage_key(*args)
+        ops: list[Op] = []
+        if self.field.unique and self.handle_uniqueness:
+            ops.append(("sadd", self._uniqueness_key(key), pk, ""))
+        if score is not None:
+            try:
+                number = float(score)
+            except ValueError:
+                raise ValueError(
+                    f"{self._score_field()._what()}: the score {score!r} is not a number"
+                ) from None
+            ops.append(("zadd", key, repr(number), pk))
+        return ops
+
+    def _unscore_ops(self, pk: str, args: tuple[Any, ...]) -> list[Op]:
+        key = self.get_storage_key(*args)
+        ops: list[Op] = [("zrem", key, pk, "")]
+        if self.field.unique and self.handle_uniqueness:
+            ops.append(("srem", self._uniqueness_key(key), pk, ""))
+        return ops
+
+    def store_ops(self, pk: str, *args: Any) -> list[Op]:
+        scores = (INDEX_CONTEXT.get() or {}).get(self._score_field().name) or []
+        return self._score_ops(pk, args, scores[0] if scores else None)
+
+    def unstore_ops(self, pk: str, *args: Any) -> list[Op]:
+        return self._unscore_ops(pk, args)
+
+    def unique_ops(self, pk: str, *args: Any) -> list[Op]:
+        return [("uset", self._uniqueness_key(self.get_storage_key(*args)), "", "")]
+
+    def filter_source(self, suffix: str | None, *args: Any) -> Source:
+        return (self.get_storage_key(*args, transform_value=False), "zset", "", "", "")
+
+    def get_all_storage_keys(self) -> set[str]:
+        return {k for k in super().get_all_storage_keys() if not k.endswith(":__uniqueness__")}
+
+
+class _ScoredEqualIndex_RelatedIndex(BaseIndex):  # noqa: N801 - redis-limpyd's name
+    """Installed on the score field of a :class:`ScoredEqualIndex`: a new score moves the pk
+    in the scored sets of the other field's values. Answers no filter."""
+
+    related_field: ClassVar[str] = ""
+    related_index_class: ClassVar[Any] = None
+    handle_uniqueness = False
+    configurable_attrs = ("related_field", "related_index_class")
+
+    def _related(self) -> Any:
+        return self.model._redis_fields[type(self).related_field]
+
+    def _scored_index(self) -> ScoredEqualIndex:
+        for index in self._related()._indexes:
+            if isinstance(index, self.related_index_class):
+                return index
+        raise ImplementationError(f"{self._related()._what()} lost its {self.related_index_class}")
+
+    def context_fields(self) -> list[Any]:
+        return [self._related()]
+
+    def can_handle_suffix(self, suffix: str | None) -> bool:
+        return False
+
+    def store_ops(self, pk: str, *args: Any) -> list[Op]:
+        related, index = self._related(), self._scored_index()
+        entries = (INDEX_CONTEXT.get() or {}).get(related.name) or []
+        return [
+            op
+            for entry in entries
+            for op in index._score_ops(pk, related._index_args(entry), str(args[-1]))
+            if op[0] == "zadd"
+        ]
+
+    def unstore_ops(self, pk: str, *args: Any) -> list[Op]:
+        related, index = self._related(), self._scored_index()
+        entries = (INDEX_CONTEXT.get() or {}).get(related.name) or []
+        return [
+            op
+            for entry in entries
+            for op in index._unscore_ops(pk, related._index_args(entry))
+            if op[0] == "zrem"
+        ]
+
+    def get_all_storage_keys(self) -> set[str]:
+        return set()
+
+    def rebuild(self, chunk_size: int = 1000, aggressive_clear: bool = False) -> None:
+        """Nothing to do: the scored index rebuilds its entries."""

@@ -16,6 +16,7 @@ from ..exceptions import DoesNotExist, ImplementationError
 from ..fields import InstanceHashField, ListField, SetField, SortedSetField, StringField
 from ..fields.base import RedisField
 from ..model import RedisModel
+from .collection import ExtendedCollectionManager
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..database import RedisDatabase
@@ -293,6 +294,7 @@ class RelatedModel(RedisModel):
     """
 
     abstract = True
+    collection_manager: ClassVar[type[Collection]] = ExtendedCollectionManager
     _related_links: ClassVar[list[tuple[type[RedisModel], str]]] = []
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

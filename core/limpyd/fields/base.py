@@ -199,6 +199,26 @@ class RedisField:
             index.rebuild(chunk_size, aggressive_clear)
 
     @property
+    def index_classes(self) -> list[type[BaseIndex]]:
+        """The index classes of this field (empty when not indexable)."""
+        if not self.indexable:
+            return []
+        model = self._model
+        declared = self if model is None else model._redis_fields.get(self.name, self)
+        if declared._index_classes is None:
+            declared._index_classes = declared.get_default_indexes()
+        return declared._index_classes
+
+    def _context_fields(self) -> list[RedisField]:
+        """Other fields of the model whose entries this field's indexes depend on."""
+        found: list[RedisField] = []
+        for index in self._indexes:
+            for other in index.context_fields():
+                if other not in found:
+                    found.append(other)
+        return found
+
+    @property
     def _uses_ops(self) -> bool:
         """True when index maintenance is computed by the client (``limpyd_ops_*`` scripts):
         anything but the plain EqualIndex, and every indexable HashField."""

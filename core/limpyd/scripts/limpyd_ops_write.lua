@@ -5,25 +5,29 @@
 -- computes the index operations and calls again with those entries as expectations. The
 -- second call applies the command and the operations only if the entries are still the same.
 -- KEYS[1]: the model's pk collection set; KEYS[2]: the auto-pk counter in "auto" mode (else the
---   collection again); KEYS[3]: the field's key; KEYS[4 ..]: index keys named by operations
+--   collection again); KEYS[3]: the field's key; KEYS[4 .. 3+C]: keys of the C context fields;
+--   KEYS[4+C ..]: index keys named by operations
 -- ARGV[1]: pk; ARGV[2]: "" (existing instance) or "auto" (this write creates it; ARGV[3] is
 --   the counter value expected, "" when absent); ARGV[4]: kind ("string" | "hash" | "set" |
 --   "list" | "zset" | "hashfield"); ARGV[5]: the hash field name (kind "hash"), else "";
---   ARGV[6]: "1" when expectations follow ("2": the field is not indexed, no check); ARGV[7]: B, then B entries before; then A, then A
---   entries after; then O, then O operations of 4 arguments each: name, key index (1 = KEYS[4]),
---   a, b. Names: sadd/srem (a: member), zadd (a: score, b: member), zrem (a: member),
+--   ARGV[6]: "1" when expectations follow ("2": the field is not indexed, no check);
+--   ARGV[7]: C, the number of context fields (other fields of the instance the index
+--   operations depend on), then for each: kind, hash field name, count and expected entries;
+--   then B and B entries before; then A and A entries after; then O, then O
+--   operations of 4 arguments each: name, key index (1 = KEYS[4+C]), a, b. Names: sadd/srem (a: member), zadd (a: score, b: member), zrem (a: member),
 --   uset (the set must hold no other pk), uzscore (a: score; no other pk may have it),
 --   uzlex (a: prefix; no member "<prefix><other pk>"). Then the command and its arguments
 --   after the key (and the hash field name).
 -- Entries are values; for kind "hashfield" "<len(k)>:<k><v>" per hash entry.
--- Returns {1, reply}; or with nothing changed: {0, "values", B, before..., after...},
+-- Returns {1, reply}; or with nothing changed: {0, "values", B, A, before..., after..., then
+--   for each context field its count and entries},
 --   {0, "missing"}, {0, "retry", counter}, {0, "pk"}, {0, "error", msg},
 --   {0, "unique", index key, other pk}
 local coll, counter, key = KEYS[1], KEYS[2], KEYS[3]
 local pk, mode, expected, kind, hfield = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local checked, unindexed = ARGV[6] == '1', ARGV[6] == '2'
 
-local function entries()
+local function entries_of(key, kind, hfield)
     local out, seen = {}, {}
     local function add(v)
         if not seen[v] then seen[v] = true; out[#out + 1] = v end
@@ -46,6 +50,8 @@ local function entries()
     end
     return out
 end
+
+local function entries() return entries_of(key, kind, hfield) end
 
 local function dump()
     local ttl = redis.call('PTTL', key)
@@ -91,8 +97,19 @@ elseif redis.call('SISMEMBER', coll, pk) == 0 then
     return {0, 'missing'}
 end
 
-local nb = tonumber(ARGV[7])
-local na_pos = 8 + nb
+-- context: other fields of the instance whose entries the index operations depend on
+local nc = tonumber(ARGV[7])
+local pos = 8
+local contexts = {}
+for i = 1, nc do
+    local c_kind, c_hfield, count = ARGV[pos], ARGV[pos + 1], tonumber(ARGV[pos + 2])
+    contexts[i] = {KEYS[3 + i], c_kind, c_hfield, pos + 3, count}
+    pos = pos + 3 + count
+end
+local base = 3 + nc
+local nb = tonumber(ARGV[pos])
+local b_pos = pos + 1
+local na_pos = b_pos + nb
 local na = tonumber(ARGV[na_pos])
 local no_pos = na_pos + 1 + na
 local no = tonumber(ARGV[no_pos])
@@ -110,11 +127,23 @@ if type(reply) == 'table' and reply.err then
 end
 local after = entries()
 
-if not unindexed and not (checked and same(before, 8, nb) and same(after, na_pos + 1, na)) then
+local context_now = {}
+local context_same = true
+for i = 1, nc do
+    local c = contexts[i]
+    context_now[i] = entries_of(c[1], c[2], c[3])
+    if not same(context_now[i], c[4], c[5]) then context_same = false end
+end
+if not unindexed and not (checked and context_same and same(before, b_pos, nb)
+        and same(after, na_pos + 1, na)) then
     restore(saved)
-    local out = {0, 'values', #before}
+    local out = {0, 'values', #before, #after}
     for _, v in ipairs(before) do out[#out + 1] = v end
     for _, v in ipairs(after) do out[#out + 1] = v end
+    for i = 1, nc do
+        out[#out + 1] = #context_now[i]
+        for _, v in ipairs(context_now[i]) do out[#out + 1] = v end
+    end
     return out
 end
 
@@ -129,7 +158,7 @@ end
 
 for i = 0, no - 1 do
     local p = no_pos + 1 + 4 * i
-    local op, k, a = ARGV[p], KEYS[3 + tonumber(ARGV[p + 1])], ARGV[p + 2]
+    local op, k, a = ARGV[p], KEYS[base + tonumber(ARGV[p + 1])], ARGV[p + 2]
     local other = nil
     if op == 'uset' then
         other = other_in(redis.call('SRANDMEMBER', k, 2))
@@ -151,7 +180,7 @@ end
 
 for i = 0, no - 1 do
     local p = no_pos + 1 + 4 * i
-    local op, k, a, b = ARGV[p], KEYS[3 + tonumber(ARGV[p + 1])], ARGV[p + 2], ARGV[p + 3]
+    local op, k, a, b = ARGV[p], KEYS[base + tonumber(ARGV[p + 1])], ARGV[p + 2], ARGV[p + 3]
     if op == 'sadd' then redis.call('SADD', k, a)
     elseif op == 'srem' then redis.call('SREM', k, a)
     elseif op == 'zadd' then redis.call('ZADD', k, a, b)
