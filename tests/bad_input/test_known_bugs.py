@@ -212,7 +212,7 @@ def _flask_init(**config: Any) -> Any:
                    "refusals that do not name the config key: WALRUS_CACHE_SERIALIZER=object() or 'nope' "
                    "('serializer must be a name ...'), SECRET_KEY=1 ('SignedSerializer key must be ...'), "
                    "WALRUS_URL with port 99999 ('Port out of range 0-65535') or ?socket_timeout=abc "
-                   "(redis-py's message); WALRUS_PREFIXES=1 is a bare \"'int' object is not iterable\" (reported)")
+                   "(redis-py's message), WALRUS_CACHE_DEFAULT_TIMEOUT=1e16 (the core Cache's message); WALRUS_PREFIXES=1 is a bare \"'int' object is not iterable\" (reported)")
 @pytest.mark.parametrize(
     "config",
     [
@@ -221,8 +221,9 @@ def _flask_init(**config: Any) -> Any:
         {"WALRUS_URL": "redis://127.0.0.1:99999/0"},
         {"WALRUS_URL": "redis://127.0.0.1:1/0?socket_timeout=abc"},
         {"WALRUS_PREFIXES": 1},
+        {"WALRUS_CACHE_DEFAULT_TIMEOUT": 1e16},
     ],
-    ids=["serializer", "secret-key", "url-port", "url-query", "prefixes"],
+    ids=["serializer", "secret-key", "url-port", "url-query", "prefixes", "cache-timeout"],
 )
 def test_flask_init_app_refusals_name_the_key(config: dict[str, Any]) -> None:
     result = outcome(None, lambda: _flask_init(**config))

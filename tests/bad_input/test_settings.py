@@ -113,6 +113,8 @@ KNOWN_FLASK: dict[str, Any] = {
     "WALRUS_URL": lambda v: _bad_ipv6(v) or (isinstance(v, str) and (":99999" in v or "?" in v)),
     # a WALRUS_PREFIXES that is not iterable: a bare "'int' object is not iterable"
     "WALRUS_PREFIXES": lambda v: not hasattr(v, "__iter__"),
+    # a timeout above what the core Cache accepts: the Cache's message, not the key's
+    "WALRUS_CACHE_DEFAULT_TIMEOUT": lambda v: isinstance(v, (int, float)) and v > 2**62 // 1000,
 }
 
 
