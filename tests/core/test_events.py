@@ -7,9 +7,9 @@ import time
 from typing import Any
 
 import pytest
-from redis.exceptions import ResponseError
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
+from redis.exceptions import ResponseError
 
 from walrus import Database, events
 from walrus.events import Event, subscribe
