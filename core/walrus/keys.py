@@ -145,5 +145,11 @@ def call_key(
             raise TypeError(f"{prefix}: {exc}") from None
         if skip_first and binder.names:
             payload.pop(binder.names[0], None)
-    digest = hashlib.sha1(canonical_json(payload).encode("utf-8"), usedforsecurity=False).hexdigest()
+    try:
+        text = canonical_json(payload).encode("utf-8")
+    except TypeError as exc:  # e.g. a dict whose keys mix types cannot be sorted
+        raise TypeError(f"{prefix}: the arguments cannot make a cache key: {exc}") from None
+    except UnicodeEncodeError as exc:  # a lone surrogate in a str argument
+        raise ValueError(f"{prefix}: the arguments cannot make a cache key: {exc.reason} in a str") from None
+    digest = hashlib.sha1(text, usedforsecurity=False).hexdigest()
     return f"{prefix}:{digest}"

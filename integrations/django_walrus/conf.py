@@ -58,7 +58,10 @@ def safe_url(url: str) -> str:
     """``url`` with any password replaced by ``***`` (for messages and logs)."""
     from urllib.parse import urlsplit, urlunsplit
 
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # unparsable (e.g. "redis://[::1"): hide whatever precedes an "@"
+        return "***@" + url.rpartition("@")[2] if "@" in url else url
     if parts.scheme.lower().endswith("+sentinel") and parts.username and parts.password is None:
         # In a redis+sentinel:// URL a lone "secret@" is the data servers' password.
         return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]))
@@ -100,7 +103,7 @@ def alias_settings(alias: str = "default") -> dict[str, Any]:
         return config[alias]
     except KeyError:
         raise KeyError(
-            f"settings.WALRUS has no alias {alias!r} (configured: {', '.join(sorted(config)) or 'none'})"
+            f"settings.WALRUS has no alias {alias!r} (configured: {', '.join(sorted(map(repr, config))) or 'none'})"
         ) from None
 
 

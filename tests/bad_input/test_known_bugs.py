@@ -131,11 +131,6 @@ def test_refused_get_or_set_leaves_nothing(db: Database) -> None:
     assert isinstance(result.error, TypeError) and "'c'" in str(result.error)
 
 
-@pytest.mark.xfail(strict=True, raises=RawError, reason="bug: Cache.cached (walrus.keys.call_key) "
-                   "sorts a dict argument's keys for its canonical JSON, so keys of mixed types ({'': 1, 0: 2}) "
-                   "raise a bare TypeError \"'<' not supported between instances of 'int' and 'str'\", and "
-                   "encodes that JSON as UTF-8 unchecked, so a lone surrogate argument is a raw "
-                   "UnicodeEncodeError (reported)")
 @pytest.mark.parametrize("argument", [{"": 1, 0: 2}, "\ud800"], ids=["mixed-dict-keys", "surrogate"])
 def test_cached_with_arguments_call_key_cannot_encode(db: Database, argument: Any) -> None:
     cached = db.cache("c", serializer="json").cached()(lambda arg: "r")
@@ -175,9 +170,6 @@ def test_index_refuses_text_that_is_not_utf8(db: Database, call: Any) -> None:
 
 # -- Django settings and Flask config ------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="bug: django_walrus's checks raise ValueError('Invalid IPv6 URL') "
-                   "from urllib (conf.safe_url, called by validation.url_problems) for a URL such as "
-                   "'redis://[::1' instead of reporting it as a check message (reported)")
 def test_django_checks_report_an_unsplittable_url(settings: Any) -> None:
     from django_walrus.checks import check_caches, check_settings
 
@@ -186,9 +178,6 @@ def test_django_checks_report_an_unsplittable_url(settings: Any) -> None:
     assert check_settings() and check_caches()
 
 
-@pytest.mark.xfail(strict=True, raises=RawError, reason="bug: django_walrus.get_database() with a WALRUS "
-                   "alias key that is not a str ({False: url}) raises a bare TypeError from str.join "
-                   "('sequence item 0: expected str instance, bool found') in conf.alias_settings (reported)")
 def test_django_get_database_with_a_non_str_alias(settings: Any) -> None:
     from django_walrus import get_database
 
