@@ -13,10 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from redis.exceptions import ResponseError
-
 from .exceptions import DoesNotExist, LimpydException, UniquenessError
 from .indexes import INDEX_CONTEXT
+from .scripting import _unique_error, refusal
 
 if TYPE_CHECKING:  # pragma: no cover
     from .fields.base import RedisField
@@ -69,10 +68,6 @@ def _encode_ops(ops: Sequence[Op], keys: list[str], base: int) -> list[Any]:
             positions[key] = len(keys) - base
         args += [name, positions[key], a, b]
     return args
-
-
-def _unique_error(key: str, other: str) -> UniquenessError:
-    return UniquenessError(f"Key {key} already exists (for instance {other})")
 
 
 def write_ops(
@@ -132,14 +127,8 @@ def write_ops(
             expected = (before, after, context)
         elif reason == "retry":
             model._max_pk_hint = reply[2] or ""
-        elif reason == "missing":
-            raise DoesNotExist(f"No {model.__name__} found with pk {pk}")
-        elif reason == "pk":
-            raise UniquenessError(f"PKField {pk} already exists for model {model.__name__}")
-        elif reason == "unique":
-            raise _unique_error(reply[2], reply[3])
         else:
-            raise ResponseError(reply[2])
+            raise refusal(model, pk, reply)
     raise LimpydException(f"{command} on {field._what()}: gave up after {MAX_ATTEMPTS} attempts")
 
 

@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .fields.base import RedisField
     from .model import RedisModel
 
-__all__ = ["MAX_ATTEMPTS", "create_instance", "delete_instance", "hmset", "write_field"]
+__all__ = ["MAX_ATTEMPTS", "create_instance", "delete_instance", "hmset", "refusal", "write_field"]
 
 # Optimistic retries (counter moved, index sets to add) before giving up.
 MAX_ATTEMPTS = 500
@@ -27,6 +27,19 @@ MAX_ATTEMPTS = 500
 
 def _unique_error(index_key: str, other_pk: str) -> UniquenessError:
     return UniquenessError(f"Key {index_key} already exists (for instance {other_pk})")
+
+
+def refusal(model: Any, pk: Any, reply: Sequence[Any]) -> Exception:
+    """The error of a write script's refusal ``reply`` (``[0, reason, ...]``) for reasons
+    ``missing``, ``pk`` and ``unique``; a ResponseError carrying any other reason's text."""
+    reason = reply[1]
+    if reason == "missing":
+        return DoesNotExist(f"No {model.__name__} found with pk {pk}")
+    if reason == "pk":
+        return UniquenessError(f"PKField {pk} already exists for model {model.__name__}")
+    if reason == "unique":
+        return _unique_error(reply[2], reply[3])
+    return ResponseError(reply[2])
 
 
 def _contention(what: str) -> LimpydException:
@@ -129,14 +142,8 @@ def write_field(
             _add_keys(candidates, reply[2:])
         elif reason == "retry":
             model._max_pk_hint = reply[2] or ""
-        elif reason == "missing":
-            raise DoesNotExist(f"No {model.__name__} found with pk {pk}")
-        elif reason == "pk":
-            raise UniquenessError(f"PKField {pk} already exists for model {model.__name__}")
-        elif reason == "unique":
-            raise _unique_error(reply[2], reply[3])
         else:
-            raise ResponseError(reply[2])
+            raise refusal(model, pk, reply)
     raise _contention(f"{command} on {model.__name__}.{field.name}")
 
 
