@@ -116,13 +116,6 @@ def test_cache_and_rate_limit_refusals_are_clear(db: Database, call: Any) -> Non
     assert isinstance(result.error, (TypeError, ValueError)) and not isinstance(result.error, UnicodeError)
 
 
-@pytest.mark.xfail(strict=True, raises=RawError, reason="bug: rate_limit.lua passes PEXPIRE "
-                   "ceil(per * 1000) as Lua prints it ('1e+14'), so a window of 1e11 s or more on a "
-                   "key with history is a raw ResponseError 'value is not an integer' (reported)")
-def test_rate_limit_with_a_very_long_window(db: Database) -> None:
-    outcome(db, lambda: db.rate_limit("rl", 2, 1e14).limit("k"))
-
-
 def test_refused_get_or_set_leaves_nothing(db: Database) -> None:
     # Found here (the fill lock left its wake-up list behind); fixed since: the stampede lock
     # pushes no wake-up token.
