@@ -54,7 +54,7 @@ from .stampede import MISS, check_stampede_options, get_or_fill
 if TYPE_CHECKING:  # pragma: no cover
     from .database import Database
 
-__all__ = ["Cache", "CacheMetrics", "CacheStats", "UnsignedPickleWarning"]
+__all__ = ["Cache", "CacheMetrics", "CacheStats", "UnsignedPickleWarning", "check_timeout"]
 
 
 class UnsignedPickleWarning(UserWarning):
@@ -184,7 +184,10 @@ class CacheStats(_Stats):
 _MAX_TIMEOUT = 2**62 // 1000
 
 
-def _check_timeout(timeout: Any) -> None:
+def check_timeout(timeout: Any) -> None:
+    """ValueError unless ``timeout`` is None or a number of seconds Redis can expire after
+    (0 .. 2**62 // 1000: PX milliseconds below 2**63). Integrations check their settings
+    with it, so that a bad default fails at startup, not at the first ``set``."""
     if timeout is not None and (
         isinstance(timeout, bool) or not isinstance(timeout, (int, float))
         or not 0 <= timeout <= _MAX_TIMEOUT  # also refuses NaN
@@ -238,7 +241,7 @@ class Cache:
         _check_text(name, "cache name")
         if isinstance(signing_key, str):
             _check_text(signing_key, "cache signing_key")
-        _check_timeout(default_timeout)
+        check_timeout(default_timeout)
         inner = get_serializer(serializer)
         if not signing_key and isinstance(inner, PickleSerializer):
             _warn_unsigned_pickle()
@@ -314,7 +317,7 @@ class Cache:
     def _expiry(self, timeout: float | None) -> int | None:
         """Milliseconds for PX, or None for no expiry (0 means no expiry, as upstream)."""
         timeout = self.default_timeout if timeout is None else timeout
-        _check_timeout(timeout)
+        check_timeout(timeout)
         return max(1, int(timeout * 1000)) if timeout else None
 
     # -- single values ---------------------------------------------------------------------
@@ -354,7 +357,7 @@ class Cache:
         on a hit; see ``walrus.stampede`` for a miss."""
         check_stampede_options(lock_timeout, early)
         redis_key = self.make_key(key)
-        _check_timeout(timeout)
+        check_timeout(timeout)
         if self.debug:
             return default() if callable(default) else default
 
@@ -507,7 +510,7 @@ class Cache:
         (a ``CacheMetrics``: ``fn.metrics["hits"]``, or ``fn.metrics()`` for a snapshot dict;
         recorded only with ``metrics=True``).
         """
-        _check_timeout(timeout)
+        check_timeout(timeout)
         protected = lock_timeout is not None or early is not None
         fill_timeout = 10.0 if lock_timeout is None else lock_timeout
         if protected:
@@ -569,7 +572,7 @@ class Cache:
         object (a ``__slots__`` class must list ``__weakref__``). ``del obj.attr`` busts it.
         1 round trip on a hit.
         """
-        _check_timeout(timeout)
+        check_timeout(timeout)
 
         def decorator(fn: Callable[[Any], T]) -> _CachedProperty[T]:
             return _CachedProperty(self, fn, key_fn, timeout)
@@ -581,7 +584,7 @@ class Cache:
     ) -> Callable[[Callable[..., T]], Callable[..., Callable[..., T]]]:
         """Decorator: calling the function starts it in a thread (or reads the cache) and
         returns at once a callable ``result(block=True, timeout=None)`` for its value."""
-        _check_timeout(timeout)
+        check_timeout(timeout)
 
         def decorator(fn: Callable[..., T]) -> Callable[..., Callable[..., T]]:
             cached_fn = self.cached(key_fn, timeout)(fn)

@@ -49,22 +49,32 @@ class IndexConflictError(WalrusError):
     """A document kept changing under a write: it was retried ``MAX_ATTEMPTS`` times."""
 
 
+def _utf8(value: str | bytes, what: str) -> str:
+    """``value`` as str, checked both ways: bytes must decode as UTF-8 and a str must encode
+    (no lone surrogate), else ValueError naming ``what`` (before anything is sent)."""
+    try:
+        if isinstance(value, bytes):
+            return value.decode("utf-8")
+        value.encode("utf-8")
+    except (UnicodeDecodeError, UnicodeEncodeError) as exc:
+        raise ValueError(
+            f"{what} must be UTF-8 text, got {value[:50]!r} ({exc.reason} at position {exc.start})"
+        ) from None
+    return value
+
+
 def _doc_id(key: Any) -> str:
-    if isinstance(key, bytes):
-        return key.decode("utf-8")
-    if isinstance(key, str):
-        return key
+    if isinstance(key, (str, bytes)):
+        return _utf8(key, "document key")
     if isinstance(key, (int, uuid.UUID)) and not isinstance(key, bool):
         return str(key)
     raise TypeError(f"document key must be str, bytes, int or UUID, got {type(key).__name__}")
 
 
 def _content(content: Any) -> str:
-    if isinstance(content, bytes):
-        return content.decode("utf-8")
-    if not isinstance(content, str):
+    if not isinstance(content, (str, bytes)):
         raise TypeError(f"document content must be str or bytes, got {type(content).__name__}")
-    return content
+    return _utf8(content, "document content")
 
 
 def _metadata(positional: Mapping[Any, Any] | None, extra: dict[str, Any]) -> dict[str, Any]:
@@ -72,10 +82,9 @@ def _metadata(positional: Mapping[Any, Any] | None, extra: dict[str, Any]) -> di
         raise TypeError(f"metadata must be a mapping, got {type(positional).__name__}")
     merged: dict[str, Any] = {}
     for field, value in [*(positional or {}).items(), *extra.items()]:
-        if isinstance(field, bytes):
-            field = field.decode("utf-8")
-        if not isinstance(field, str) or not field:
+        if not isinstance(field, (str, bytes)) or not field:
             raise TypeError(f"metadata field names must be non-empty str, got {field!r}")
+        field = _utf8(field, "metadata field name")
         if field == "content":
             raise ValueError("metadata field 'content' is reserved for the document's text")
         if isinstance(value, bool) or not isinstance(value, (str, bytes, int, float)):
@@ -83,7 +92,8 @@ def _metadata(positional: Mapping[Any, Any] | None, extra: dict[str, Any]) -> di
                 f"metadata field {field!r} must be str, bytes, int or float, "
                 f"got {type(value).__name__}"
             )
-        merged[field] = value
+        # Documents are read back as str: text that is not UTF-8 could be stored, not read.
+        merged[field] = _utf8(value, f"metadata field {field!r}") if isinstance(value, (str, bytes)) else value
     return merged
 
 
@@ -108,10 +118,9 @@ class Index:
         min_word_length: int | None = None,
         default_conjunction: str = "AND",
     ) -> None:
-        if isinstance(name, bytes):
-            name = name.decode("utf-8")
-        if not isinstance(name, str) or not name:
+        if not isinstance(name, (str, bytes)) or not name:
             raise TypeError(f"Index name must be a non-empty str, got {name!r}")
+        name = _utf8(name, "Index name")
         if "." in name:
             raise ValueError(
                 f"Index name must not contain '.', got {name!r}: '.' separates the parts of the "

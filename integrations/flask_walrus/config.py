@@ -6,17 +6,20 @@ Everything is read once, in ``Walrus.init_app``; a bad value raises ``ValueError
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from walrus import Database
+from walrus.cache import check_timeout
 from walrus.cluster import CLUSTER_SCHEMES, SENTINEL_SCHEMES, parse_cluster_url, parse_sentinel_url
 from walrus.compression import get_compressor
 from walrus.rate_limit import parse_rate
 from walrus.retry import retry_option_problems
+from walrus.serializers import PickleSerializer, SignedSerializer, get_serializer
 
-__all__ = ["DEFAULTS", "HEADER_MODES", "ON_ERROR_POLICIES", "Settings", "read_settings", "safe_url"]
+__all__ = ["DEFAULTS", "HEADER_MODES", "ON_ERROR_POLICIES", "Settings", "connect", "read_settings", "safe_url"]
 
 HEADER_MODES = ("x-ratelimit", "ietf", "none")
 ON_ERROR_POLICIES = ("allow", "deny")
@@ -118,6 +121,15 @@ def parse_limits(value: Any, what: str) -> tuple[tuple[int, float], ...]:
     return tuple(out)
 
 
+def _checked(key: str, check: Callable[..., Any], *args: Any) -> Any:
+    """``check(*args)``, its TypeError/ValueError re-raised with the config ``key`` in front
+    (the core's own checks, so that a value init_app accepts is one the core accepts)."""
+    try:
+        return check(*args)
+    except (TypeError, ValueError) as exc:  # UnicodeError too (a ValueError)
+        raise (TypeError if isinstance(exc, TypeError) else ValueError)(f"{key}: {exc}") from None
+
+
 def _number(config: Mapping[str, Any], key: str, allow_none: bool = True) -> float | None:
     value = config.get(key, DEFAULTS[key])
     if value is None and allow_none:
@@ -201,23 +213,15 @@ def read_settings(config: Mapping[str, Any], secret_key: Any = None) -> Settings
     if not isinstance(key_prefix, str) or not key_prefix:
         raise ValueError(f"WALRUS_KEY_PREFIX must be a non-empty str, got {key_prefix!r}")
     prefixes = config.get("WALRUS_PREFIXES", DEFAULTS["WALRUS_PREFIXES"]) or []
-    if isinstance(prefixes, str) or not all(isinstance(p, str) and p for p in prefixes):
+    if not isinstance(prefixes, (list, tuple)) or not all(isinstance(p, str) and p for p in prefixes):
         raise ValueError(f"WALRUS_PREFIXES must be a list of non-empty key prefixes, got {prefixes!r}")
 
     trusted = config.get("WALRUS_RATELIMIT_TRUSTED_PROXIES", 0)
     if isinstance(trusted, bool) or not isinstance(trusted, int) or trusted < 0:
         raise ValueError(f"WALRUS_RATELIMIT_TRUSTED_PROXIES must be an int >= 0 (proxies appending to X-Forwarded-For), got {trusted!r}")
-    signing_key = config.get("WALRUS_CACHE_SIGNING_KEY") or secret_key or None
-    serializer = config.get("WALRUS_CACHE_SERIALIZER")
-    if serializer is None:
-        # Unsigned pickles would run whatever anyone able to write to Redis planted there.
-        serializer = "pickle" if signing_key else "json"
-    elif serializer == "pickle" and not signing_key:
-        raise ValueError(
-            "WALRUS_CACHE_SERIALIZER='pickle' needs signed values: set SECRET_KEY or "
-            "WALRUS_CACHE_SIGNING_KEY (an unsigned pickle planted in Redis would run code when "
-            "read), or use WALRUS_CACHE_SERIALIZER='json'"
-        )
+    cache_timeout = _number(config, "WALRUS_CACHE_DEFAULT_TIMEOUT")
+    _checked("WALRUS_CACHE_DEFAULT_TIMEOUT", check_timeout, cache_timeout)
+    serializer, signing_key = _cache_codec(config, secret_key)
     enabled = config.get("WALRUS_RATELIMIT_ENABLED", True)
     if not isinstance(enabled, bool):
         raise TypeError(f"WALRUS_RATELIMIT_ENABLED must be True or False, got {enabled!r}")
@@ -226,7 +230,7 @@ def read_settings(config: Mapping[str, Any], secret_key: Any = None) -> Settings
         connection_options=options,
         key_prefix=key_prefix,
         prefixes=tuple(prefixes),
-        cache_default_timeout=_number(config, "WALRUS_CACHE_DEFAULT_TIMEOUT"),
+        cache_default_timeout=cache_timeout,
         cache_serializer=serializer,
         cache_signing_key=signing_key,
         cache_compression=_compression(config),
@@ -240,6 +244,40 @@ def read_settings(config: Mapping[str, Any], secret_key: Any = None) -> Settings
         header_reset=_name(config, "WALRUS_RATELIMIT_HEADER_RESET"),
         header_retry_after=_name(config, "WALRUS_RATELIMIT_HEADER_RETRY_AFTER"),
     )
+
+
+def connect(settings: Settings) -> Database:
+    """The app's Database (no connection yet, except to read a cluster's slot map).
+    ``Database.from_url`` is the judge of the URL's port and query string and of the
+    connection options: its TypeError/ValueError is re-raised naming the config keys, with
+    the URL's password masked."""
+    try:
+        return Database.from_url(settings.url, **settings.connection_options)
+    except (TypeError, ValueError) as exc:
+        message = str(exc).replace(settings.url, safe_url(settings.url))
+        kind = TypeError if isinstance(exc, TypeError) else ValueError
+        raise kind(f"WALRUS_URL {safe_url(settings.url)!r} (with WALRUS_CONNECTION_OPTIONS): {message}") from None
+
+
+def _cache_codec(config: Mapping[str, Any], secret_key: Any) -> tuple[Any, Any]:
+    """The cache's serializer spec and signing key, checked as the core ``Cache`` will use
+    them; an error names the config key the value came from."""
+    key_source = "WALRUS_CACHE_SIGNING_KEY" if config.get("WALRUS_CACHE_SIGNING_KEY") else "SECRET_KEY"
+    signing_key = config.get("WALRUS_CACHE_SIGNING_KEY") or secret_key or None
+    spec = config.get("WALRUS_CACHE_SERIALIZER")
+    if spec is None:
+        # Unsigned pickles would run whatever anyone able to write to Redis planted there.
+        spec = "pickle" if signing_key else "json"
+    inner = _checked("WALRUS_CACHE_SERIALIZER", get_serializer, spec)
+    if signing_key:
+        _checked(f"{key_source} (the cache's signing key)", SignedSerializer, inner, signing_key)
+    elif isinstance(inner, PickleSerializer):
+        raise ValueError(
+            "WALRUS_CACHE_SERIALIZER='pickle' needs signed values: set SECRET_KEY or "
+            "WALRUS_CACHE_SIGNING_KEY (an unsigned pickle planted in Redis would run code when "
+            "read), or use WALRUS_CACHE_SERIALIZER='json'"
+        )
+    return spec, signing_key
 
 
 def _compression(config: Any) -> dict[str, Any]:

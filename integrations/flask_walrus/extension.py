@@ -21,7 +21,7 @@ from walrus.prometheus import install as install_metrics
 from walrus.stampede import check_stampede_options
 
 from .caching import cached_view
-from .config import Settings, read_settings
+from .config import Settings, connect, read_settings
 from .ratelimit import KeyFunc, Limiter, Marks, build_marks, limit_target
 
 __all__ = ["Walrus", "WalrusState"]
@@ -68,7 +68,7 @@ class Walrus:
         """Read and validate the app's ``WALRUS_*`` config, build its Database (no connection
         yet), register the rate-limit hooks and the ``flask walrus`` command group."""
         settings = read_settings(app.config, app.config.get("SECRET_KEY"))
-        database = Database.from_url(settings.url, **settings.connection_options)
+        database = connect(settings)
         cache = Cache(
             database,
             f"{settings.key_prefix}:cache",

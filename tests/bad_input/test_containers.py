@@ -134,10 +134,7 @@ OPS: dict[str, Op] = {
 
 # Known bugs, reported: these inputs are left to tests/bad_input/test_known_bugs.py, which
 # pins each one with a strict xfail.
-KNOWN: dict[str, Callable[[Any, Any], bool]] = {
-    # SRANDMEMBER with a huge negative count: the server builds |n| replies (a hang).
-    "Set.random": lambda v, w: isinstance(v, int) and v < -10_000,
-}
+KNOWN: dict[str, Callable[[Any, Any], bool]] = {}
 
 
 def _operator(call: Callable[[], Any]) -> Any:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from bad_input.harness import RawError, outcome
+from bad_input.harness import outcome
 from redis_server import free_port
 
 from walrus import Database
@@ -78,13 +78,22 @@ def test_expiry_out_of_range_is_a_clear_error(db: Database) -> None:
         assert isinstance(result.error, ContainerValueError) and "ttl" in str(result.error)
 
 
-# -- not fixed yet (reported) ------------------------------------------------------------------
-
-@pytest.mark.xfail(strict=True, reason="bug: Set.random(n) sends SRANDMEMBER with any negative n; "
-                   "the server then builds |n| replies (n=-2**40: a hang and unbounded memory) (reported)")
 def test_set_random_refuses_a_count_no_set_can_answer(offline: Database) -> None:
-    with pytest.raises(ContainerValueError):
-        offline.Set("s").random(-(2**40))
+    # Was: SRANDMEMBER sent with any negative n, and the server built |n| draws in one reply
+    # (n=-2**40: a hang and unbounded memory). At most MAX_DRAWS draws, checked before sending.
+    from walrus.containers.set import MAX_DRAWS
+
+    for n in (-(2**40), -MAX_DRAWS - 1):
+        with pytest.raises(ContainerValueError, match="n must be"):
+            offline.Set("s").random(n)
+
+
+def test_set_random_draws_up_to_the_limit(db: Database) -> None:
+    from walrus.containers.set import MAX_DRAWS
+
+    db.Set("s").add("a")
+    assert db.Set("s").random(-MAX_DRAWS) == [b"a"] * MAX_DRAWS
+    assert db.Set("s").random(2**63 - 1) == [b"a"]
 
 
 # -- cache and rate limits --------------------------------------------------------------------
@@ -141,10 +150,6 @@ def test_query_strings_that_are_not_utf8_are_query_errors(db: Database) -> None:
         assert isinstance(result.error, QueryError) and "UTF-8" in str(result.error)
 
 
-@pytest.mark.xfail(strict=True, raises=RawError, reason="bug: walrus/fts.py decodes/encodes document "
-                   "keys, contents and index names as UTF-8 unchecked: Index.add(b'\\x80', ...), "
-                   "Index.add('d', b'\\x80'), Index.remove(b'\\x80'), Index(b'\\x80') and "
-                   "Index('\\ud800') raise a raw UnicodeError (reported)")
 @pytest.mark.parametrize(
     "call",
     [
@@ -157,8 +162,10 @@ def test_query_strings_that_are_not_utf8_are_query_errors(db: Database) -> None:
     ids=["add-key", "add-content", "remove-key", "index-name-bytes", "index-name-surrogate"],
 )
 def test_index_refuses_text_that_is_not_utf8(db: Database, call: Any) -> None:
+    # Was: a raw UnicodeError (fts.py decoded and encoded ids, contents and names unchecked).
     db.Index("docs").add("d1", "quick fox")
-    outcome(db, lambda: call(db))
+    result = outcome(db, lambda: call(db))
+    assert isinstance(result.error, ValueError) and "UTF-8" in str(result.error), result
 
 
 # -- Django settings and Flask config ------------------------------------------------------------
@@ -186,26 +193,26 @@ def _flask_init(**config: Any) -> Any:
     from flask_walrus import Walrus
 
     app = Flask("walrus_bad_input", root_path=os.path.dirname(__file__))
-    app.config.update(TESTING=True, WALRUS_URL="memory://bad-input-flask", **config)
+    app.config.update({"TESTING": True, "WALRUS_URL": "memory://bad-input-flask", **config})
     return Walrus().init_app(app)
 
 
-@pytest.mark.xfail(strict=True, raises=(RawError, AssertionError), reason="bug: flask_walrus init_app "
-                   "refusals that do not name the config key: WALRUS_CACHE_SERIALIZER=object() or 'nope' "
-                   "('serializer must be a name ...'), SECRET_KEY=1 ('SignedSerializer key must be ...'), "
-                   "WALRUS_URL with port 99999 ('Port out of range 0-65535') or ?socket_timeout=abc "
-                   "(redis-py's message), WALRUS_CACHE_DEFAULT_TIMEOUT=1e16 (the core Cache's message); WALRUS_PREFIXES=1 is a bare \"'int' object is not iterable\" (reported)")
 @pytest.mark.parametrize(
     "config",
     [
         {"WALRUS_CACHE_SERIALIZER": "nope"},
+        {"WALRUS_CACHE_SERIALIZER": object()},
+        {"WALRUS_CACHE_SERIALIZER": "PICKLE"},  # any case of "pickle" needs a signing key
         {"SECRET_KEY": 1},
+        {"SECRET_KEY": "\ud800"},
+        {"WALRUS_CACHE_SIGNING_KEY": b"", "SECRET_KEY": 1},
         {"WALRUS_URL": "redis://127.0.0.1:99999/0"},
         {"WALRUS_URL": "redis://127.0.0.1:1/0?socket_timeout=abc"},
         {"WALRUS_PREFIXES": 1},
         {"WALRUS_CACHE_DEFAULT_TIMEOUT": 1e16},
     ],
-    ids=["serializer", "secret-key", "url-port", "url-query", "prefixes", "cache-timeout"],
+    ids=["serializer", "serializer-object", "serializer-pickle-unsigned", "secret-key",
+         "secret-key-surrogate", "empty-signing-key", "url-port", "url-query", "prefixes", "cache-timeout"],
 )
 def test_flask_init_app_refusals_name_the_key(config: dict[str, Any]) -> None:
     result = outcome(None, lambda: _flask_init(**config))

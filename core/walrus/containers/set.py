@@ -21,7 +21,12 @@ from .errors import ContainerTypeError, ContainerValueError, check_value, check_
 if TYPE_CHECKING:  # pragma: no cover
     from ..database import Database
 
-__all__ = ["Set"]
+__all__ = ["MAX_DRAWS", "Set"]
+
+# SRANDMEMBER with a negative count draws |count| members with repeats, all in one reply
+# the server builds in memory before sending (no set bounds it: -2**40 from a one-member set
+# is a hang and unbounded memory on both ends). 2**20 draws take about 0.1 s.
+MAX_DRAWS = 2**20
 
 
 class Set(Sortable, Container):
@@ -121,13 +126,18 @@ class Set(Sortable, Container):
     @guard
     def random(self, n: int | None = None) -> Any:
         """SRANDMEMBER: one random member (None when empty) or, with ``n``, a list of up to
-        ``n`` distinct members (a negative ``n`` allows repeats). 1 round trip."""
+        ``n`` distinct members (a negative ``n`` allows repeats: ``|n|`` draws, at most
+        :data:`MAX_DRAWS` per call, else ContainerValueError before anything is sent).
+        1 round trip."""
         if n is None:
             return self.database.srandmember(self.key)
         if isinstance(n, bool) or not isinstance(n, int):
             raise ContainerTypeError(f"{self!r}: n must be an int, got {type(n).__name__}")
-        if not -(2**63) < n < 2**63:
-            raise ContainerValueError(f"{self!r}: n must be a signed 64-bit int, got {n}")
+        if not -MAX_DRAWS <= n < 2**63:
+            raise ContainerValueError(
+                f"{self!r}: n must be between -{MAX_DRAWS} (that many draws with repeats, in one "
+                f"reply) and 2**63 - 1, got {n}"
+            )
         return list(self.database.srandmember(self.key, n))  # type: ignore[arg-type]
 
     @guard
