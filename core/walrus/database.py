@@ -467,10 +467,14 @@ class DatabaseBase:
 
         return Lock(self._db, name, ttl, lock_id)
 
-    def rate_limit(self, name: str, limit: int = 5, per: float = 60, debug: bool = False) -> RateLimit:
+    def rate_limit(
+        self, name: str, limit: int = 5, per: float = 60, debug: bool = False, strategy: str = "moving-window"
+    ) -> RateLimit:
+        """``limit`` events per ``per`` seconds per key under ``strategy`` ("moving-window",
+        "fixed-window", "sliding-window-counter" or "gcra"); each check is 1 round trip."""
         from .rate_limit import RateLimit
 
-        return RateLimit(self._db, name, limit, per, debug)
+        return RateLimit(self._db, name, limit, per, debug, strategy)
 
     def rate_limit_lua(self, name: str, limit: int = 5, per: float = 60, debug: bool = False) -> RateLimit:
         """Upstream's name for ``rate_limit`` (every limiter here is one Lua call)."""

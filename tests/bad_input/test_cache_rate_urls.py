@@ -95,18 +95,11 @@ def _surrogate(value: Any) -> bool:
     return False
 
 
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 # Known bugs, reported: pinned by strict xfails in test_known_bugs.py, left out here.
 KNOWN: dict[str, Callable[[Any, Any], bool]] = {
     # walrus.keys.call_key sorts dict arguments (keys of mixed types: a bare TypeError) and
     # hashes the canonical JSON encoded as UTF-8 (a lone surrogate: UnicodeEncodeError)
     "Cache.cached(key)": lambda v, w: _mixed_keys(v) or _surrogate(v),
-    # rate_limit.lua sends PEXPIRE ceil(per * 1000) as Lua prints it: "1e+14", not an integer
-    "rate_limit(per)": lambda v, w: _number(v) and 1e11 <= v < float("inf"),
-    "rate_limit_lua(limit, per)": lambda v, w: _number(w) and 1e11 <= w < float("inf"),
 }
 
 

@@ -233,10 +233,10 @@ def test_large_cost_is_recorded_in_full(db: Database) -> None:
 
 def test_script_dry_run_and_stamp(db: Database) -> None:
     key = LimitSpec("rl", "k", 2, 60).storage_key(db)
-    dry = db.run_script("rate_limit", keys=[key], args=[2, 2, "60.0", "1"])
+    dry = db.run_script("rate_limit", keys=[key], args=[2, "d", "", "m", 2, "60.0"])
     assert int(dry[0]) == 1 and db.exists(key) == 0  # would fit, recorded nothing
-    reply = db.run_script("rate_limit", keys=[key], args=[1, 2, "60.0"])
+    reply = db.run_script("rate_limit", keys=[key], args=[1, "r", "", "m", 2, "60.0"])
     stamp = reply[4]  # after the four numbers of the one key: the recorded timestamp
     assert db.lrange(key, 0, -1) == [stamp if isinstance(stamp, bytes) else stamp.encode()]
-    refused = db.run_script("rate_limit", keys=[key], args=[2, 2, "60.0", "1"])
+    refused = db.run_script("rate_limit", keys=[key], args=[2, "d", "", "m", 2, "60.0"])
     assert int(refused[0]) == 0 and int(refused[3]) > 0 and db.llen(key) == 1

@@ -1,0 +1,87 @@
+"""The rate limiter: one core that every front end (Django, DRF, Flask, Celery, the CLI) calls.
+
+Build once, decide per request::
+
+    limits = [PreparedLimit("login", n, per, strategy="gcra") for n, per in parse_rates("5/m;100/h")]
+    decision = decide(db, limits, [client_address(remote, xff, trusted_proxies=1)] * 2,
+                      on_error="allow")
+    headers = rate_limit_headers(decision, "both")   # X-RateLimit-*, RateLimit(-Policy), Retry-After
+
+or ``db.rate_limit(name, limit, per, strategy=...)`` for a ``RateLimit`` object. Submodules:
+``rates`` (parsing, validation), ``decision`` (limits and replies, sans-IO), ``headers``,
+``clients`` (client address, outage policy), ``execute`` (the Redis calls), ``limiter``
+(``RateLimit``). docs/ratelimiting.md has the whole API, the strategies and their costs.
+"""
+
+from __future__ import annotations
+
+from .clients import (
+    ON_ERROR_POLICIES,
+    OutageLog,
+    check_on_error,
+    check_trusted_proxies,
+    client_address,
+)
+from .decision import Decision, LimitSpec, PreparedLimit, RateLimitResult, check_name, script_args
+from .execute import check_limits, decide, reset_limits
+from .headers import (
+    HEADER_STYLES,
+    X_RATELIMIT_NAMES,
+    check_header_style,
+    policy_name,
+    rate_limit_headers,
+    retry_after_header,
+)
+from .limiter import RateLimit, RateLimitException, RateLimitLua
+from .rates import (
+    DEFAULT_STRATEGY,
+    FIXED_MEMORY_STRATEGIES,
+    MAX_LIMIT,
+    MAX_WINDOW,
+    STRATEGIES,
+    UNITS,
+    Rate,
+    check_cost,
+    check_rate,
+    check_strategy,
+    parse_rate,
+    parse_rates,
+)
+
+__all__ = [
+    "DEFAULT_STRATEGY",
+    "FIXED_MEMORY_STRATEGIES",
+    "HEADER_STYLES",
+    "MAX_LIMIT",
+    "MAX_WINDOW",
+    "ON_ERROR_POLICIES",
+    "STRATEGIES",
+    "UNITS",
+    "X_RATELIMIT_NAMES",
+    "Decision",
+    "LimitSpec",
+    "OutageLog",
+    "PreparedLimit",
+    "Rate",
+    "RateLimit",
+    "RateLimitException",
+    "RateLimitLua",
+    "RateLimitResult",
+    "check_cost",
+    "check_header_style",
+    "check_limits",
+    "check_name",
+    "check_on_error",
+    "check_rate",
+    "check_strategy",
+    "check_trusted_proxies",
+    "client_address",
+    "decide",
+    "parse_rate",
+    "parse_rates",
+    "policy_name",
+    "rate_limit_headers",
+    "reset_limits",
+    "retry_after_header",
+    "script_args",
+]

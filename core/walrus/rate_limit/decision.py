@@ -1,0 +1,248 @@
+"""Limits ready to send and the decisions read back: the script's argument and reply layout
+lives here and nowhere else. No I/O (a sync and an async executor share it)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..cluster import has_hash_tag, hash_tag, is_cluster
+from .rates import DEFAULT_STRATEGY, STRATEGY_CODES, Rate, check_cost, check_rate, check_strategy
+
+__all__ = [
+    "SCRIPT",
+    "Decision",
+    "LimitSpec",
+    "PreparedLimit",
+    "RateLimitResult",
+    "check_name",
+    "script_args",
+]
+
+#: The script every strategy runs (core/walrus/scripts/rate_limit.lua).
+SCRIPT = "rate_limit"
+_FIELDS = 4  # reply items per limit: allowed, remaining, reset ms, retry ms
+
+
+def check_name(name: Any, what: str = "rate limit name") -> str:
+    """A non-empty str that Redis can be sent (UTF-8 encodable): ValueError/TypeError otherwise."""
+    if not isinstance(name, str):
+        raise ValueError(f"{what} must be a non-empty str, got {name!r}")
+    if not name:
+        raise ValueError(f"{what} must be a non-empty str, got ''")
+    if not name.isascii():
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError as exc:  # a lone surrogate
+            raise ValueError(f"{what} {name[:50]!r} cannot be encoded as UTF-8 ({exc.reason})") from None
+    return name
+
+
+class PreparedLimit:
+    """``limit`` events per ``per`` seconds under ``strategy``, for keys ``<name>:<client key>``
+    (``<name>#<strategy>:<client key>`` for the strategies other than moving-window, whose
+    layout is upstream walrus's). Validated and encoded once when built: TypeError/ValueError
+    for a bad name, rate or strategy; ``cost`` (when given) is checked against the limit.
+    """
+
+    __slots__ = ("args", "head", "limit", "name", "per", "rate", "strategy")
+
+    def __init__(
+        self,
+        name: str,
+        limit: int,
+        per: float,
+        strategy: str = DEFAULT_STRATEGY,
+        cost: int | None = None,
+    ) -> None:
+        check_name(name)
+        self.rate: Rate = check_rate(limit, per, f"rate limit {name[:80]!r}")
+        self.limit, self.per = self.rate
+        self.strategy = check_strategy(strategy)
+        if cost is not None:
+            check_cost(cost, self.limit, f"rate limit {name[:80]!r}")
+        self.name = name
+        code = STRATEGY_CODES[strategy]
+        self.head = name + ":" if code == "m" else f"{name}#{code}:"
+        # this limit's ARGV of rate_limit.lua, encoded once (repr keeps every digit of per)
+        self.args = (code, str(self.limit), repr(self.per))
+
+    def __repr__(self) -> str:
+        return f"PreparedLimit({self.name!r}, {self.limit}, {self.per!r}, strategy={self.strategy!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PreparedLimit):
+            return NotImplemented
+        return (self.name, self.rate, self.strategy) == (other.name, other.rate, other.strategy)
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.rate, self.strategy))
+
+    def storage_key(self, key: str, cluster: bool = False) -> str:
+        """The Redis key of client ``key``. On a cluster the client key is hash-tagged
+        (``<head>{<key>}``) so one client's limits share a slot; a key that already holds a
+        ``{tag}``, or cannot be tagged (empty, starting with ``}``), is kept as is."""
+        if not cluster or has_hash_tag(key) or not key or key[0] == "}":
+            return self.head + key
+        return self.head + "{" + key + "}"
+
+
+@dataclass(frozen=True)
+class LimitSpec:
+    """One limit on one client key (the ``check_limits`` form): ``limit`` events per ``per``
+    seconds under ``strategy``, stored at ``<name>:<key>`` (see ``PreparedLimit``)."""
+
+    name: str
+    key: str
+    limit: int
+    per: float
+    strategy: str = DEFAULT_STRATEGY
+    prepared: PreparedLimit = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.key, str):
+            raise TypeError(f"rate limit key must be a str, got {type(self.key).__name__}")
+        object.__setattr__(self, "prepared", PreparedLimit(self.name, self.limit, self.per, self.strategy))
+
+    @property
+    def redis_key(self) -> str:
+        """The single-server key (see ``storage_key`` for any server)."""
+        return self.prepared.head + self.key
+
+    def storage_key(self, database: Any) -> str:
+        """The key on ``database`` (hash-tagged on Redis Cluster; ValueError for an empty key
+        there, which cannot be tagged)."""
+        if not is_cluster(database):
+            return self.redis_key
+        if not self.key:
+            raise ValueError(f"rate limit {self.name!r}: an empty key cannot be hash-tagged on Redis Cluster")
+        if has_hash_tag(self.key):
+            return self.redis_key
+        return self.prepared.head + hash_tag(self.key)
+
+
+@dataclass(frozen=True)
+class RateLimitResult:
+    """The decision for one limit: times in seconds (float) from the server's clock.
+
+    ``reset_after``: until the whole budget is back; ``retry_after``: until the refused
+    cost would fit (0 when allowed)."""
+
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_after: float
+    retry_after: float
+
+
+def script_args(limits: Sequence[PreparedLimit], cost: int, mode: str = "r", stamp: str = "") -> list[Any]:
+    """ARGV of rate_limit.lua: cost, mode ("r" record, "d" dry run, "u" undo ``stamp``), then
+    each limit's strategy code, limit and window."""
+    args: list[Any] = [cost, mode, stamp]
+    for limit in limits:
+        args += limit.args
+    return args
+
+
+class Decision:
+    """What one check answered, for every limit checked together.
+
+    ``allowed`` is the joint decision. ``limit``, ``remaining``, ``reset_after`` and
+    ``retry_after`` (seconds) are those of the limit a client should be told about
+    (``report_index``); ``result(i)`` / ``results`` give every limit's own. ``error`` is the
+    Redis error when the decision was taken by the outage policy instead of Redis.
+    """
+
+    __slots__ = ("allowed", "error", "limits", "raw")
+
+    def __init__(self, allowed: bool, limits: Sequence[PreparedLimit], raw: list[Any], error: Exception | None = None) -> None:
+        self.allowed = allowed
+        self.limits = limits
+        self.raw = raw  # the script's reply layout: 4 ints per limit
+        self.error = error
+
+    def __repr__(self) -> str:
+        return (
+            f"Decision(allowed={self.allowed}, remaining={self.remaining}, "
+            f"reset_after={self.reset_after}, retry_after={self.retry_after})"
+        )
+
+    @classmethod
+    def from_reply(cls, limits: Sequence[PreparedLimit], reply: list[Any]) -> Decision:
+        """The decision in a rate_limit.lua reply (one slot group)."""
+        return cls(int(reply[0]) == 1, limits, reply)
+
+    @classmethod
+    def refusal(cls, limits: Sequence[PreparedLimit], index: int | None = None, error: Exception | None = None) -> Decision:
+        """A refusal taken without Redis (a cost no limit can hold; Redis down under the "deny"
+        policy), reported on ``limits[index]`` (default: the shortest window): nothing
+        remaining, retry after its whole window."""
+        if index is None:
+            index = min(range(len(limits)), key=lambda i: limits[i].per)
+        raw: list[Any] = [0, 0, 0, 0] * len(limits)
+        window_ms = math.ceil(limits[index].per * 1000)
+        raw[_FIELDS * index + 2] = raw[_FIELDS * index + 3] = window_ms
+        return cls(False, limits, raw, error)
+
+    @classmethod
+    def allowance(cls, limits: Sequence[PreparedLimit], error: Exception | None = None) -> Decision:
+        """An allowance taken without Redis (Redis down under the "allow" policy): every limit
+        reports its whole budget."""
+        raw: list[Any] = []
+        for limit in limits:
+            raw += [1, limit.limit, 0, 0]
+        return cls(True, limits, raw, error)
+
+    def result(self, index: int) -> RateLimitResult:
+        """The ``RateLimitResult`` of ``limits[index]`` (its ``allowed`` is the joint one)."""
+        base = _FIELDS * index
+        raw = self.raw
+        return RateLimitResult(
+            allowed=self.allowed,
+            limit=self.limits[index].limit,
+            remaining=max(int(raw[base + 1]), 0),
+            reset_after=max(int(raw[base + 2]), 0) / 1000.0,
+            retry_after=max(int(raw[base + 3]), 0) / 1000.0 if not self.allowed else 0.0,
+        )
+
+    @property
+    def results(self) -> list[RateLimitResult]:
+        return [self.result(i) for i in range(len(self.limits))]
+
+    def report_index(self) -> int:
+        """The limit a client should be told about: when allowed, the one with the fewest
+        remaining events (the later reset on a tie); when refused, the longest wait."""
+        count = len(self.limits)
+        if count == 1:
+            return 0
+        raw = self.raw
+        if self.allowed:
+            return min(range(count), key=lambda i: (int(raw[4 * i + 1]), -int(raw[4 * i + 2])))
+        return max(range(count), key=lambda i: int(raw[4 * i + 3]))
+
+    @property
+    def limit(self) -> int:
+        """The reported limit's events per window."""
+        return self.limits[self.report_index()].limit
+
+    @property
+    def remaining(self) -> int:
+        """Events the client may still make under the reported limit."""
+        return max(int(self.raw[_FIELDS * self.report_index() + 1]), 0)
+
+    @property
+    def reset_after(self) -> float:
+        """Seconds until the reported limit's budget is whole again."""
+        return max(int(self.raw[_FIELDS * self.report_index() + 2]), 0) / 1000.0
+
+    @property
+    def retry_after(self) -> float:
+        """Seconds until the refused request would fit (0.0 when allowed)."""
+        if self.allowed:
+            return 0.0
+        return max(int(self.raw[_FIELDS * self.report_index() + 3]), 0) / 1000.0
+
+    # the names the issue and the front ends use
+    reset = reset_after

@@ -1,0 +1,153 @@
+"""Sending decisions to Redis: ``decide`` and ``check_limits`` (the only I/O of the limiter).
+
+Every check is one ``rate_limit.lua`` call through ``Database.run_script`` (EVALSHA, one
+round trip), except on Redis Cluster when the limits of one request fall in several hash
+slots (different client keys): then one call per slot (see ``decide``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from redis.exceptions import RedisError
+
+from .. import events
+from ..cluster import check_same_slot, is_cluster, key_slot
+from .clients import OutageLog, check_on_error
+from .decision import SCRIPT, Decision, LimitSpec, PreparedLimit, RateLimitResult, script_args
+from .rates import check_cost
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..database import Database
+
+__all__ = ["check_limits", "decide", "reset_limits"]
+
+_outage_log = OutageLog()
+
+
+def decide(
+    database: Database,
+    limits: Sequence[PreparedLimit],
+    keys: Sequence[str],
+    cost: int = 1,
+    *,
+    dry_run: bool = False,
+    on_error: str | None = None,
+    outage_log: OutageLog | None = None,
+) -> Decision:
+    """Check and record ``cost`` events against ``limits[i]`` for client key ``keys[i]``.
+
+    One Lua call (1 round trip) on one server or ``memory://``: all-or-nothing (a refused
+    request spends no budget of any limit), on the server's clock, each limit with its own
+    strategy. ``cost=0`` or ``dry_run=True`` only looks.
+
+    Redis Cluster: keys of different hash slots cannot meet in one script, so each slot group
+    is decided by its own call (1 round trip per group); a request refused by a later group
+    takes back what earlier groups recorded (one more round trip), so the decision is
+    all-or-nothing in effect but not atomic across groups. Never raises ``CrossSlotError``.
+
+    ``on_error`` ("allow" or "deny", default None = raise) is the outage policy: on a
+    ``RedisError`` the decision is taken without Redis (``Decision.allowance`` or
+    ``Decision.refusal``) with the error in ``decision.error``, and the outage is logged once
+    (to ``outage_log``, default the ``walrus.rate_limit`` logger).
+
+    ValueError/TypeError, before anything is sent: ``cost`` not an int >= 0 or above a limit,
+    keys not one str per limit.
+    """
+    if len(limits) != len(keys) or not limits:
+        raise ValueError(f"decide needs one key per limit and at least one limit, got {len(limits)} limits and {len(keys)} keys")
+    check_cost(cost)
+    for limit in limits:
+        if cost > limit.limit:
+            raise ValueError(f"cost {cost} can never fit in limit {limit.limit} of {limit.name!r}")
+    if on_error is not None:
+        check_on_error(on_error)
+    try:
+        if is_cluster(database):
+            decision = _decide_by_slot(database, limits, keys, cost, dry_run)
+        else:
+            storage_keys = [limit.head + key for limit, key in zip(limits, keys, strict=True)]
+            args = script_args(limits, cost, "d" if dry_run else "r")
+            decision = Decision.from_reply(limits, database.run_script(SCRIPT, keys=storage_keys, args=args))
+    except RedisError as exc:
+        if on_error is None:
+            raise
+        (outage_log or _outage_log).failed(exc, "a rate limit check", on_error)
+        if on_error == "allow":
+            return Decision.allowance(limits, exc)
+        return Decision.refusal(limits, None, exc)
+    if on_error is not None:
+        (outage_log or _outage_log).recovered()
+    if events.listeners and cost and not dry_run:
+        outcome = "allowed" if decision.allowed else "refused"
+        for limit in limits:
+            events.emit("rate_limit", limit.name, outcome)
+    return decision
+
+
+def check_limits(database: Database, specs: Sequence[LimitSpec], cost: int = 1, client: Any = None) -> list[RateLimitResult]:
+    """Check and record ``cost`` events against every ``LimitSpec``: one Lua call.
+
+    All-or-nothing like ``decide``; returns one result per spec, in order (``allowed`` is the
+    joint decision). ``client`` may be a pipeline (the call is queued there). On Redis Cluster
+    the specs' keys must share a slot (same key, or a common ``{tag}``): CrossSlotError
+    otherwise, before anything is sent.
+    """
+    if not specs:
+        raise ValueError("check_limits needs at least one LimitSpec")
+    check_cost(cost)
+    keys = [spec.storage_key(database) for spec in specs]
+    limits = [spec.prepared for spec in specs]
+    for limit, key in zip(limits, keys, strict=True):
+        if cost > limit.limit:
+            raise ValueError(f"cost {cost} can never fit in limit {limit.limit} of {key!r}")
+    check_same_slot(database, keys, "rate limits checked together")
+    raw = database.run_script(SCRIPT, keys=keys, args=script_args(limits, cost), client=client)
+    decision = Decision.from_reply(limits, raw)
+    if events.listeners and cost:
+        outcome = "allowed" if decision.allowed else "refused"
+        for spec in specs:
+            events.emit("rate_limit", spec.name, outcome)
+    return decision.results
+
+
+def reset_limits(database: Database, limits: Sequence[PreparedLimit], keys: Sequence[str]) -> int:
+    """Forget the state of ``limits[i]`` for client ``keys[i]`` (one UNLINK per slot group;
+    1 round trip on one server). Returns how many keys there were."""
+    cluster = is_cluster(database)
+    storage_keys = [limit.storage_key(key, cluster) for limit, key in zip(limits, keys, strict=True)]
+    if not cluster:
+        return int(database.unlink(*storage_keys))
+    return sum(int(database.unlink(key)) for key in storage_keys)
+
+
+def _decide_by_slot(database: Database, limits: Sequence[PreparedLimit], keys: Sequence[str], cost: int, dry_run: bool) -> Decision:
+    storage_keys = [limit.storage_key(key, cluster=True) for limit, key in zip(limits, keys, strict=True)]
+    groups: dict[int, list[int]] = {}
+    for index, key in enumerate(storage_keys):
+        groups.setdefault(key_slot(key), []).append(index)
+    raw: list[Any] = [0] * (4 * len(limits))
+    recorded: list[tuple[list[int], Any]] = []  # (members, stamp) of groups that recorded events
+    allowed = True
+    for members in groups.values():
+        group = [limits[i] for i in members]
+        # once refused, later groups only look: the request will not be recorded anywhere
+        mode = "d" if dry_run or not allowed else "r"
+        reply = database.run_script(SCRIPT, keys=[storage_keys[i] for i in members], args=script_args(group, cost, mode))
+        if int(reply[0]) != 1:
+            allowed = False
+        elif mode == "r" and cost > 0:
+            recorded.append((members, reply[4 * len(members)]))
+        for position, i in enumerate(members):
+            raw[4 * i : 4 * i + 4] = reply[4 * position : 4 * position + 4]
+    if not allowed and recorded:
+        for members, stamp in recorded:
+            group = [limits[i] for i in members]
+            stamp = stamp.decode() if isinstance(stamp, bytes) else str(stamp)
+            database.run_script(SCRIPT, keys=[storage_keys[i] for i in members], args=script_args(group, cost, "u", stamp))
+            for i in members:
+                raw[4 * i + 1] = min(int(raw[4 * i + 1]) + cost, limits[i].limit)
+    for i in range(len(limits)):
+        raw[4 * i] = 1 if allowed else 0
+    return Decision(allowed, limits, raw)
