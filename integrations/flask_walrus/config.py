@@ -15,14 +15,21 @@ from walrus import Database
 from walrus.cache import check_timeout
 from walrus.cluster import CLUSTER_SCHEMES, SENTINEL_SCHEMES, parse_cluster_url, parse_sentinel_url
 from walrus.compression import get_compressor
-from walrus.rate_limit import parse_rate
+from walrus.rate_limit import (
+    DEFAULT_STRATEGY,
+    HEADER_STYLES,
+    ON_ERROR_POLICIES,
+    Rate,
+    check_strategy,
+    check_trusted_proxies,
+    parse_rates,
+)
 from walrus.retry import retry_option_problems
 from walrus.serializers import PickleSerializer, SignedSerializer, get_serializer
 
 __all__ = ["DEFAULTS", "HEADER_MODES", "ON_ERROR_POLICIES", "Settings", "connect", "read_settings", "safe_url"]
 
-HEADER_MODES = ("x-ratelimit", "ietf", "none")
-ON_ERROR_POLICIES = ("allow", "deny")
+HEADER_MODES = HEADER_STYLES  # "x-ratelimit", "ietf", "both", "none" (walrus.rate_limit)
 
 DEFAULTS: dict[str, Any] = {
     "WALRUS_URL": "redis://localhost:6379/0",
@@ -44,6 +51,8 @@ DEFAULTS: dict[str, Any] = {
     "WALRUS_CACHE_COMPRESS_LEVEL": None,  # None: the algorithm's default
     "WALRUS_RATELIMIT_ENABLED": True,
     "WALRUS_RATELIMIT_DEFAULT": None,
+    "WALRUS_RATELIMIT_APPLICATION": None,  # limits on one budget shared by every view
+    "WALRUS_RATELIMIT_STRATEGY": DEFAULT_STRATEGY,
     "WALRUS_RATELIMIT_ON_ERROR": "allow",
     "WALRUS_RATELIMIT_TRUSTED_PROXIES": 0,
     "WALRUS_RATELIMIT_HEADERS": "x-ratelimit",
@@ -75,6 +84,8 @@ class Settings:
     header_remaining: str
     header_reset: str
     header_retry_after: str
+    application_limits: tuple[Rate, ...] = ()
+    strategy: str = DEFAULT_STRATEGY
 
 
 def safe_url(url: str) -> str:
@@ -89,36 +100,14 @@ def safe_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def parse_limits(value: Any, what: str) -> tuple[tuple[int, float], ...]:
-    """``"5/minute"``, ``"5/minute; 100/hour"``, a list of such strings or of ``(limit, per)``."""
-    if value is None:
-        return ()
-    items: list[Any]
-    if isinstance(value, str):
-        items = [part for part in value.replace(",", ";").split(";") if part.strip()]
-        if not items:
-            raise ValueError(f"{what}: empty rate string {value!r}")
-    elif isinstance(value, (list, tuple)):
-        items = list(value)
-    else:
+def parse_limits(value: Any, what: str) -> tuple[Rate, ...]:
+    """``"5/minute"``, ``"5/minute; 100/hour"``, a list of such strings or of ``(limit, per)``
+    (``walrus.rate_limit.parse_rates``; an empty string is refused as a likely mistake)."""
+    if isinstance(value, str) and not value.replace(",", ";").replace(";", "").strip():
+        raise ValueError(f"{what}: empty rate string {value!r}")
+    if value is not None and not isinstance(value, (str, list, tuple)):
         raise TypeError(f"{what} must be a rate string like '5/minute' or a list of them, got {value!r}")
-    out = []
-    for item in items:
-        if isinstance(item, str):
-            try:
-                out.append(parse_rate(item))
-            except ValueError as exc:
-                raise ValueError(f"{what}: {exc}") from None
-        elif isinstance(item, (list, tuple)) and len(item) == 2:
-            limit, per = item
-            if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-                raise ValueError(f"{what}: limit must be a positive int, got {limit!r}")
-            if isinstance(per, bool) or not isinstance(per, (int, float)) or not per > 0:
-                raise ValueError(f"{what}: per must be a positive number of seconds, got {per!r}")
-            out.append((limit, float(per)))
-        else:
-            raise TypeError(f"{what}: expected a rate string or a (limit, per) pair, got {item!r}")
-    return tuple(out)
+    return parse_rates(value, what)
 
 
 def _checked(key: str, check: Callable[..., Any], *args: Any) -> Any:
@@ -216,9 +205,7 @@ def read_settings(config: Mapping[str, Any], secret_key: Any = None) -> Settings
     if not isinstance(prefixes, (list, tuple)) or not all(isinstance(p, str) and p for p in prefixes):
         raise ValueError(f"WALRUS_PREFIXES must be a list of non-empty key prefixes, got {prefixes!r}")
 
-    trusted = config.get("WALRUS_RATELIMIT_TRUSTED_PROXIES", 0)
-    if isinstance(trusted, bool) or not isinstance(trusted, int) or trusted < 0:
-        raise ValueError(f"WALRUS_RATELIMIT_TRUSTED_PROXIES must be an int >= 0 (proxies appending to X-Forwarded-For), got {trusted!r}")
+    trusted = check_trusted_proxies(config.get("WALRUS_RATELIMIT_TRUSTED_PROXIES", 0), "WALRUS_RATELIMIT_TRUSTED_PROXIES")
     cache_timeout = _number(config, "WALRUS_CACHE_DEFAULT_TIMEOUT")
     _checked("WALRUS_CACHE_DEFAULT_TIMEOUT", check_timeout, cache_timeout)
     serializer, signing_key = _cache_codec(config, secret_key)
@@ -243,6 +230,8 @@ def read_settings(config: Mapping[str, Any], secret_key: Any = None) -> Settings
         header_remaining=_name(config, "WALRUS_RATELIMIT_HEADER_REMAINING"),
         header_reset=_name(config, "WALRUS_RATELIMIT_HEADER_RESET"),
         header_retry_after=_name(config, "WALRUS_RATELIMIT_HEADER_RETRY_AFTER"),
+        application_limits=parse_limits(config.get("WALRUS_RATELIMIT_APPLICATION"), "WALRUS_RATELIMIT_APPLICATION"),
+        strategy=_checked("WALRUS_RATELIMIT_STRATEGY", check_strategy, config.get("WALRUS_RATELIMIT_STRATEGY", DEFAULT_STRATEGY)),
     )
 
 

@@ -131,6 +131,11 @@ class Walrus:
         group: str | None = None,
         cost: int | Callable[[], int] = 1,
         override_defaults: bool = True,
+        strategy: str | None = None,
+        per_method: bool = False,
+        deduct_when: Callable[[Response], bool] | None = None,
+        on_breach: Callable[[Any], Any] | None = None,
+        error_message: str | Callable[[], str] | None = None,
     ) -> Callable[[Any], Any]:
         """Limit a view (function, ``View`` class or method, or a whole ``Blueprint``).
 
@@ -140,11 +145,19 @@ class Walrus:
         a refusal raises ``RateLimitExceeded`` (429). ``scope``/``group`` names a budget shared
         between views; ``cost`` (int or callable) is the number of events a request spends;
         ``override_defaults=False`` keeps WALRUS_RATELIMIT_DEFAULT on top of these limits.
+        ``limit`` may be a callable returning any of those per request (a dynamic limit);
+        ``strategy`` picks the core strategy (default WALRUS_RATELIMIT_STRATEGY);
+        ``per_method=True`` gives each HTTP method its own budget; ``deduct_when(response)``
+        counts only requests whose response it accepts (checked before, recorded after: one
+        more round trip); ``on_breach(exc)`` runs on refusal and may return the response to
+        send instead of the 429; ``error_message`` (str or callable) is the 429's text.
         Errors in the arguments raise ``ValueError``/``TypeError`` here, at decoration time.
         """
         marks = build_marks(
             limit, per, scope=scope, group=group, methods=methods, key_func=key_func,
             exempt_when=exempt_when, cost=cost, override_defaults=override_defaults,
+            strategy=strategy, per_method=per_method, deduct_when=deduct_when,
+            on_breach=on_breach, error_message=error_message,
         )  # fmt: skip
 
         def decorator(target: Any) -> Any:

@@ -3,29 +3,40 @@
 ``@w.rate_limited(...)`` only records a ``Limit`` on the view (function, ``MethodView``
 class or method, or ``Blueprint``); nothing is wrapped. The app's ``before_request`` hook
 gathers every limit that applies to the request (the view's, its blueprints', the app-wide
-defaults) once per (endpoint, method) into a ``_Plan``, decides them together in ONE Redis call
-(``walrus.rate_limit.decide``: a Lua script on the server clock, all-or-nothing; on Redis
-Cluster one call per hash slot the client keys fall in) and raises ``RateLimitExceeded`` (HTTP
-429) on refusal; ``after_request`` adds the rate-limit headers. Redis key of a limit:
-``<WALRUS_KEY_PREFIX>:rl:<scope>:<limit>/<per>:<client key>`` (scope: the ``scope``/``group``
-name, default the endpoint; ``{<client key>}`` on a cluster).
+ones) once per (endpoint, method) into a ``_Plan`` and asks the core limiter
+(``walrus.rate_limit.decide``: one Lua call on the server clock, all-or-nothing) to decide them
+together; a refusal raises ``RateLimitExceeded`` (HTTP 429) and ``after_request`` adds the
+header values the core builds. Everything about rates, strategies, the decision, headers, the
+client address and the outage policy is the core's; this module reads Flask and shapes
+responses. Redis key of a limit: ``<WALRUS_KEY_PREFIX>:rl:<scope>:<limit>/<per>:<client key>``
+(scope: the ``scope``/``group`` name, default the endpoint, ``:<METHOD>`` added with
+``per_method``; the core adds ``#f``/``#s``/``#g`` before the client key for the strategies
+other than moving-window and hash-tags the client key on a cluster).
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import re
-import threading
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from flask import Blueprint, Flask, Response, request
-from redis.exceptions import RedisError
+from flask import Blueprint, Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException, TooManyRequests
 
-from walrus.rate_limit import Decision, PreparedLimit, RateLimitResult, decide
+from walrus.rate_limit import (
+    Decision,
+    OutageLog,
+    PreparedLimit,
+    Rate,
+    RateLimitResult,
+    check_cost,
+    check_strategy,
+    decide,
+    rate_limit_headers,
+)
+from walrus.rate_limit import client_address as resolve_address
 
 from .config import Settings, parse_limits
 
@@ -36,9 +47,13 @@ __all__ = ["Limit", "RateLimitExceeded", "client_address", "forwarded_address"]
 
 logger = logging.getLogger("flask_walrus")
 MARKS = "__walrus_ratelimit__"
-_ENVIRON_KEY = "flask_walrus.ratelimit"  # the decision, for after_request
+_ENVIRON_KEY = "flask_walrus.ratelimit"  # (entries, decision, deferred entries), for after_request
 _POLICY_NAME = re.compile(r"[^A-Za-z0-9._-]")
+_APPLICATION_SCOPE = "__application__"
 KeyFunc = Callable[[], Any]
+
+#: The core's client address from (remote address, X-Forwarded-For, trusted proxies).
+forwarded_address = resolve_address
 
 
 @dataclass(frozen=True)
@@ -46,8 +61,13 @@ class Limit:
     """``limit`` requests per ``per`` seconds for each client key.
 
     ``scope`` names the budget (views with the same scope and rate share it; default: the
-    endpoint); ``methods`` restricts the limit to those HTTP methods; ``key_func()`` names the
-    client (default: its address); ``exempt_when()`` returning True skips the limit.
+    endpoint); ``methods`` restricts the limit to those HTTP methods; ``per_method`` gives
+    each method its own budget; ``key_func()`` names the client (default: its address);
+    ``exempt_when()`` returning True skips the limit; ``strategy`` (None: the app's
+    WALRUS_RATELIMIT_STRATEGY); ``deduct_when(response)`` returning False leaves the request
+    uncounted; ``on_breach(exc)`` runs on refusal and may return the response to send;
+    ``error_message`` (str or callable) is the 429's description; ``provider()`` returns the
+    rate(s) per request (a callable limit: ``limit``/``per`` are then 0).
     """
 
     limit: int
@@ -56,9 +76,17 @@ class Limit:
     methods: frozenset[str] | None = None
     key_func: KeyFunc | None = None
     exempt_when: Callable[[], bool] | None = None
+    strategy: str | None = None
+    per_method: bool = False
+    deduct_when: Callable[[Response], bool] | None = None
+    on_breach: Callable[[RateLimitExceeded], Any] | None = None
+    error_message: str | Callable[[], str] | None = None
+    provider: Callable[[], Any] | None = None
 
     def __str__(self) -> str:
-        return f"{self.limit} per {self.per:g} second{'s' if self.per != 1 else ''}"
+        if self.provider is not None and not self.limit:
+            return f"callable limit {getattr(self.provider, '__qualname__', self.provider)!r}"
+        return str(Rate(self.limit, self.per))
 
 
 @dataclass
@@ -82,7 +110,7 @@ class RateLimitExceeded(TooManyRequests):
         headers: list[tuple[str, str]] | None = None,
         description: str | None = None,
     ) -> None:
-        wait = max(1, math.ceil(result.retry_after))
+        wait = max(1, -int(-result.retry_after // 1))
         super().__init__(description or f"Rate limit of {limit} exceeded; retry in {wait} s.")
         self.limit = limit
         self.result = result
@@ -93,25 +121,17 @@ class RateLimitExceeded(TooManyRequests):
         return HTTPException.get_headers(self, environ, scope) + list(self.rate_limit_headers)
 
 
-def forwarded_address(remote_addr: str | None, forwarded_for: str | None, trusted_proxies: int) -> str:
-    """The client address given ``trusted_proxies`` proxies that each append to X-Forwarded-For:
-    the entry the outermost trusted proxy added; ``remote_addr`` when there are none or too
-    few entries (a forged header cannot push the choice past the trusted proxies)."""
-    if trusted_proxies > 0 and forwarded_for:
-        entries = [part.strip() for part in forwarded_for.split(",") if part.strip()]
-        if len(entries) >= trusted_proxies:
-            return entries[-trusted_proxies]
-    return remote_addr or "unknown"
-
-
 def client_address() -> str:
     """The current request's client address (the default ``key_func``): ``remote_addr``, or the
     X-Forwarded-For entry added by the outermost of WALRUS_RATELIMIT_TRUSTED_PROXIES proxies."""
-    from flask import current_app
-
     state = current_app.extensions.get("walrus")
     trusted = state.settings.trusted_proxies if state is not None else 0
-    return forwarded_address(request.remote_addr, request.headers.get("X-Forwarded-For"), trusted)
+    return resolve_address(request.remote_addr, request.headers.get("X-Forwarded-For"), trusted)
+
+
+def _check_callable(fn: Any, what: str, takes: str = "no arguments") -> None:
+    if fn is not None and not callable(fn):
+        raise TypeError(f"rate_limited {what} must be a callable taking {takes}, got {fn!r}")
 
 
 def build_marks(
@@ -125,6 +145,11 @@ def build_marks(
     exempt_when: Callable[[], bool] | None,
     cost: int | Callable[[], int],
     override_defaults: bool,
+    strategy: str | None = None,
+    per_method: bool = False,
+    deduct_when: Callable[[Response], bool] | None = None,
+    on_breach: Callable[[RateLimitExceeded], Any] | None = None,
+    error_message: str | Callable[[], str] | None = None,
 ) -> Marks:
     """Validate ``rate_limited`` arguments (at decoration time) into ``Marks``."""
     if scope is not None and group is not None and scope != group:
@@ -132,14 +157,19 @@ def build_marks(
     scope = scope if scope is not None else group
     if scope is not None and (not isinstance(scope, str) or not scope):
         raise ValueError(f"rate_limited scope must be a non-empty str, got {scope!r}")
-    if isinstance(limit, int) and not isinstance(limit, bool):
+    provider = None
+    if callable(limit):
+        if per is not None:
+            raise ValueError("rate_limited: 'per' goes with an int limit, not with a callable limit")
+        provider, rates = limit, (Rate(0, 0.0),)
+    elif isinstance(limit, int) and not isinstance(limit, bool):
         rates = parse_limits([(limit, 60.0 if per is None else per)], "rate_limited")
     else:
         if per is not None:
             raise ValueError("rate_limited: 'per' goes with an int limit, not with a rate string or list")
         rates = parse_limits(limit, "rate_limited")
     if not rates:
-        raise ValueError("rate_limited needs a limit: an int with per, '5/minute' or a list of rates")
+        raise ValueError("rate_limited needs a limit: an int with per, '5/minute', a list of rates or a callable")
     method_set = None
     if methods is not None:
         if isinstance(methods, str):
@@ -147,16 +177,29 @@ def build_marks(
         method_set = frozenset(str(m).upper() for m in methods)
         if not method_set:
             raise ValueError("rate_limited methods must not be empty (omit it to limit every method)")
-    for fn, what in ((key_func, "key_func"), (exempt_when, "exempt_when")):
-        if fn is not None and not callable(fn):
-            raise TypeError(f"rate_limited {what} must be a callable taking no arguments, got {fn!r}")
+    _check_callable(key_func, "key_func")
+    _check_callable(exempt_when, "exempt_when")
+    _check_callable(deduct_when, "deduct_when", "the response")
+    _check_callable(on_breach, "on_breach", "the RateLimitExceeded")
+    if error_message is not None and not (isinstance(error_message, str) or callable(error_message)):
+        raise TypeError(f"rate_limited error_message must be a str or a callable, got {error_message!r}")
+    if strategy is not None:
+        try:
+            check_strategy(strategy)
+        except ValueError as exc:
+            raise ValueError(f"rate_limited: {exc}") from None
+    if not isinstance(per_method, bool):
+        raise TypeError(f"rate_limited per_method must be True or False, got {per_method!r}")
     if not callable(cost):
         if isinstance(cost, bool) or not isinstance(cost, int) or cost < 1:
             raise ValueError(f"rate_limited cost must be an int >= 1 or a callable, got {cost!r}")
-        too_small = [n for n, _ in rates if n < cost]
-        if too_small:
-            raise ValueError(f"rate_limited cost {cost} can never fit in a limit of {too_small[0]}")
-    limits = [Limit(n, p, scope, method_set, key_func, exempt_when) for n, p in rates]
+        if provider is None:
+            for n, _ in rates:
+                check_cost(cost, n, "rate_limited")
+    limits = [
+        Limit(n, p, scope, method_set, key_func, exempt_when, strategy, per_method, deduct_when, on_breach, error_message, provider)
+        for n, p in rates
+    ]
     return Marks(limits=limits, cost=cost, override_defaults=override_defaults)
 
 
@@ -183,7 +226,7 @@ def _marks_of(obj: Any) -> Marks | None:
 @dataclass(frozen=True)
 class _Entry:
     limit: Limit
-    prepared: PreparedLimit  # Redis key prefix <key prefix>:rl:<scope>:<limit>/<per>, ARGV
+    prepared: PreparedLimit  # name <key prefix>:rl:<scope>:<limit>/<per>, strategy, ARGV
     policy: str  # name in the IETF RateLimit-Policy header
 
 
@@ -197,14 +240,16 @@ class _Plan:
     limits: tuple[PreparedLimit, ...] = ()
     key_funcs: tuple[KeyFunc | None, ...] = ()  # per entry, the extension default resolved
     shared_key_func: bool = True  # every entry names the client the same way
-    conditional: bool = False  # some entry has exempt_when
+    simple: bool = True  # no exempt_when, deduct_when or callable limit: the fast path
+    dynamic: tuple[tuple[Limit, str], ...] = ()  # callable limits and their scope
+    policies: tuple[str, ...] = ()
 
 
 _NO_PLAN = _Plan((), 1)
 
 
 class Limiter:
-    """Per-app rate limiting: plans per (endpoint, method), the hooks, outage reporting."""
+    """Per-app rate limiting: plans per (endpoint, method) and the request hooks."""
 
     def __init__(
         self,
@@ -221,32 +266,28 @@ class Limiter:
         self.default_exempt_when = default_exempt_when
         self.key_base = f"{settings.key_prefix}:rl"
         self._plans: dict[tuple[str, str], _Plan] = {}
-        self._outage = False
-        self._outage_lock = threading.Lock()
+        self._dynamic: dict[tuple[int, str, Any], tuple[_Entry, ...]] = {}
+        self.outage = OutageLog(logger)
+        self.header_names = (settings.header_limit, settings.header_remaining, settings.header_reset, settings.header_retry_after)
         self.defaults = [Limit(n, p, exempt_when=default_exempt_when) for n, p in settings.default_limits]
+        self.application = [Limit(n, p, scope=_APPLICATION_SCOPE) for n, p in settings.application_limits]
 
-    # -- outage reporting ------------------------------------------------------------------------
+    # -- outage reporting (shared with the view cache) -------------------------------------
 
     def report_error(self, exc: Exception, what: str) -> None:
         """Log a Redis failure once per outage (the first failure after a success)."""
-        with self._outage_lock:
-            if self._outage:
-                return
-            self._outage = True
-        logger.error(
-            "flask_walrus: Redis unavailable during %s (rate limit policy on error: %s); "
-            "further errors are not logged until it is back: %s: %s",
-            what, self.settings.on_error, type(exc).__name__, exc,
-        )  # fmt: skip
+        self.outage.failed(exc, what, self.settings.on_error)
 
     def report_ok(self) -> None:
-        if self._outage:
-            with self._outage_lock:
-                was, self._outage = self._outage, False
-            if was:
-                logger.warning("flask_walrus: Redis answers again")
+        self.outage.recovered()
 
     # -- plans -------------------------------------------------------------------------------
+
+    def _entry(self, lim: Limit, scope: str) -> _Entry:
+        strategy = lim.strategy or self.settings.strategy
+        rate = f"{lim.limit}/{lim.per:g}"
+        policy = _POLICY_NAME.sub("_", f"{scope}-{lim.limit}-per-{lim.per:g}s")
+        return _Entry(lim, PreparedLimit(f"{self.key_base}:{scope}:{rate}", lim.limit, lim.per, strategy), policy)
 
     def _plan(self, endpoint: str, method: str) -> _Plan:
         view = self.app.view_functions.get(endpoint)
@@ -275,20 +316,24 @@ class Limiter:
         if own:
             cost = next((m.cost for m in own if m.cost is not None), 1)
         static = endpoint == "static" or endpoint.endswith(".static")
-        if not exempt and not static and all(not m.override_defaults for m in own):
-            limits.extend(self.defaults)
-        entries = []
+        if not exempt and not static:
+            if all(not m.override_defaults for m in own):
+                limits.extend(self.defaults)
+            limits.extend(self.application)
+        entries, dynamic = [], []
         for lim in limits:
             if lim.methods is not None and method not in lim.methods:
                 continue
+            scope = lim.scope or endpoint
+            if lim.per_method:
+                scope = f"{scope}:{method}"
+            if lim.provider is not None:
+                dynamic.append((lim, scope))
+                continue
             if isinstance(cost, int) and cost > lim.limit:
                 raise ValueError(f"rate limit cost {cost} on {endpoint!r} can never fit in {lim}")
-            scope = lim.scope or endpoint
-            rate = f"{lim.limit}/{lim.per:g}"
-            policy = _POLICY_NAME.sub("_", f"{scope}-{lim.limit}-per-{lim.per:g}s")
-            prepared = PreparedLimit(f"{self.key_base}:{scope}:{rate}", lim.limit, lim.per)
-            entries.append(_Entry(lim, prepared, policy))
-        if not entries:
+            entries.append(self._entry(lim, scope))
+        if not entries and not dynamic:
             return _NO_PLAN
         key_funcs = tuple(e.limit.key_func or self.key_func for e in entries)
         return _Plan(
@@ -296,9 +341,29 @@ class Limiter:
             cost=cost,
             limits=tuple(e.prepared for e in entries),
             key_funcs=key_funcs,
-            shared_key_func=len(set(map(id, key_funcs))) == 1,
-            conditional=any(e.limit.exempt_when is not None for e in entries),
+            shared_key_func=len(set(map(id, key_funcs))) <= 1,
+            simple=not dynamic and all(e.limit.exempt_when is None and e.limit.deduct_when is None for e in entries),
+            dynamic=tuple(dynamic),
+            policies=tuple(e.policy for e in entries),
         )
+
+    def _resolve(self, lim: Limit, scope: str) -> tuple[_Entry, ...]:
+        """The entries of a callable limit for the rate(s) it returns now (cached per value)."""
+        assert lim.provider is not None
+        value = lim.provider()
+        try:
+            cache_key = (id(lim), scope, value if isinstance(value, (str, int)) else tuple(value))
+        except TypeError:
+            cache_key = (id(lim), scope, repr(value))
+        found = self._dynamic.get(cache_key)
+        if found is None:
+            rates = parse_limits(value, f"callable rate limit {lim}")
+            if not rates:
+                return ()
+            found = tuple(self._entry(replace(lim, limit=n, per=p), scope) for n, p in rates)
+            if len(self._dynamic) < 1024:  # a bounded cache: the provider may return anything
+                self._dynamic[cache_key] = found
+        return found
 
     # -- hooks ---------------------------------------------------------------------------------
 
@@ -306,114 +371,147 @@ class Limiter:
         if key_func is not None:
             return str(key_func())
         trusted = self.settings.trusted_proxies
-        forwarded = req.headers.get("X-Forwarded-For") if trusted else None
-        return forwarded_address(req.remote_addr, forwarded, trusted)
+        return resolve_address(req.remote_addr, req.headers.get("X-Forwarded-For") if trusted else None, trusted)
 
-    def before_request(self) -> None:
+    def _keys(self, req: Any, entries: Sequence[_Entry], shared: bool) -> list[str]:
+        if shared:
+            return [self._client_key(req, entries[0].limit.key_func or self.key_func)] * len(entries)
+        known: dict[int, str] = {}
+        keys = []
+        for entry in entries:
+            key_func = entry.limit.key_func or self.key_func
+            key = known.get(id(key_func))
+            if key is None:
+                key = known[id(key_func)] = self._client_key(req, key_func)
+            keys.append(key)
+        return keys
+
+    def before_request(self) -> Any:
         req = request._get_current_object()  # type: ignore[attr-defined]
         endpoint = req.endpoint
         if endpoint is None:
-            return
+            return None
         method = req.method
         plan = self._plans.get((endpoint, method))
         if plan is None:
             plan = self._plans[(endpoint, method)] = self._plan(endpoint, method)
-        if not plan.entries:
-            return
-        entries: tuple[_Entry, ...] | list[_Entry] = plan.entries
-        limits: tuple[PreparedLimit, ...] | list[PreparedLimit] = plan.limits
-        key_funcs: tuple[KeyFunc | None, ...] | list[KeyFunc | None] = plan.key_funcs
-        if plan.conditional:
-            chosen = [i for i, e in enumerate(entries) if e.limit.exempt_when is None or not e.limit.exempt_when()]
-            if not chosen:
-                return
-            entries = [entries[i] for i in chosen]
-            limits = [limits[i] for i in chosen]
-            key_funcs = [key_funcs[i] for i in chosen]
-        if plan.shared_key_func:
-            keys = [self._client_key(req, key_funcs[0])] * len(limits)
-        else:
-            known: dict[int, str] = {}
-            keys = []
-            for key_func in key_funcs:
-                key = known.get(id(key_func))
-                if key is None:
-                    key = known[id(key_func)] = self._client_key(req, key_func)
-                keys.append(key)
-        cost = plan.cost
-        if callable(cost):  # an int cost was checked against every limit when planning
-            cost = cost()
-            tightest = min(range(len(limits)), key=lambda i: limits[i].limit)
-            if cost > limits[tightest].limit:
-                message = f"Request cost {cost} exceeds the rate limit of {entries[tightest].limit}."
-                self._refuse(req, entries, _refusal(limits, tightest), message)
-        try:
-            decision = decide(self.database, limits, keys, cost)
-        except RedisError as exc:
-            self.report_error(exc, "a rate limit check")
-            if self.settings.on_error == "allow":
-                return
-            shortest = min(range(len(limits)), key=lambda i: limits[i].per) if len(limits) > 1 else 0
-            decision = _refusal(limits, shortest)
-        else:
-            if self._outage:
-                self.report_ok()
-        if decision.allowed:
-            req.environ[_ENVIRON_KEY] = (entries, decision)
-            return
-        self._refuse(req, entries, decision)
+        if plan is _NO_PLAN:
+            return None
+        if plan.simple:  # the common case: every limit counted now, one call
+            entries: Sequence[_Entry] = plan.entries
+            limits: Sequence[PreparedLimit] = plan.limits
+            if plan.shared_key_func:
+                keys = [self._client_key(req, plan.key_funcs[0])] * len(limits)
+            else:
+                keys = self._keys(req, entries, False)
+            cost = plan.cost
+            if callable(cost):
+                cost = self._cost(req, entries, cost)
+            decision = decide(self.database, limits, keys, cost, on_error=self.settings.on_error, outage_log=self.outage)
+            if decision.allowed:
+                if decision.error is None:
+                    req.environ[_ENVIRON_KEY] = (entries, decision, ())
+                return None
+            return self._refuse(req, entries, decision)
+        return self._before_general(req, plan)
 
-    def _refuse(self, req: Any, entries: Sequence[_Entry], decision: Decision, description: str | None = None) -> None:
-        req.environ[_ENVIRON_KEY] = (entries, decision)
+    def _before_general(self, req: Any, plan: _Plan) -> Any:
+        """Callable limits, exempt_when, deduct_when: the limits that count now are decided
+        (recorded) in one call; those with deduct_when are only looked at (one more call) and
+        recorded after the response, when it matches."""
+        entries = [e for e in plan.entries if e.limit.exempt_when is None or not e.limit.exempt_when()]
+        for lim, scope in plan.dynamic:
+            if lim.exempt_when is None or not lim.exempt_when():
+                entries.extend(self._resolve(lim, scope))
+        if not entries:
+            return None
+        now = [e for e in entries if e.limit.deduct_when is None]
+        later = [e for e in entries if e.limit.deduct_when is not None]
+        cost = plan.cost
+        if callable(cost):
+            cost = self._cost(req, entries, cost)
+        else:
+            for entry in entries:  # callable limits were not checked against the cost
+                if cost > entry.prepared.limit:
+                    return self._refuse(req, entries, Decision.refusal([e.prepared for e in entries], entries.index(entry)),
+                                        f"Request cost {cost} exceeds the rate limit of {entry.limit}.")
+        on_error = self.settings.on_error
+        decision: Decision | None = None
+        if later:
+            look = decide(self.database, [e.prepared for e in later], self._keys(req, later, False), cost,
+                          dry_run=True, on_error=on_error, outage_log=self.outage)  # fmt: skip
+            if not look.allowed:
+                return self._refuse(req, later, look)
+            if look.error is None:
+                decision = look
+        if now:
+            decision = decide(self.database, [e.prepared for e in now], self._keys(req, now, False), cost,
+                              on_error=on_error, outage_log=self.outage)  # fmt: skip
+            if not decision.allowed:
+                return self._refuse(req, now, decision)
+            if decision.error is not None:
+                decision = None
+        req.environ[_ENVIRON_KEY] = (now if now else later, decision, tuple(later))
+        req.environ[_ENVIRON_KEY + ".cost"] = cost
+        return None
+
+    def _cost(self, req: Any, entries: Sequence[_Entry], fn: Callable[[], int]) -> int:
+        cost = fn()
+        try:
+            check_cost(cost, None, "rate_limited cost")
+        except ValueError as exc:
+            raise TypeError(str(exc)) from None
+        tightest = min(range(len(entries)), key=lambda i: entries[i].prepared.limit)
+        if cost > entries[tightest].prepared.limit:
+            message = f"Request cost {cost} exceeds the rate limit of {entries[tightest].limit}."
+            self._refuse(req, entries, Decision.refusal([e.prepared for e in entries], tightest), message, raise_only=True)
+        return int(cost)
+
+    def _refuse(
+        self, req: Any, entries: Sequence[_Entry], decision: Decision, description: str | None = None, raise_only: bool = False
+    ) -> Any:
+        req.environ[_ENVIRON_KEY] = (entries, decision, ())
         worst = decision.report_index()
-        headers = self.headers(entries, decision, worst)
-        raise RateLimitExceeded(entries[worst].limit, decision.result(worst), headers, description)
+        limit = entries[worst].limit
+        if description is None and limit.error_message is not None:
+            message = limit.error_message
+            description = message() if callable(message) else message
+        exc = RateLimitExceeded(limit, decision.result(worst), self.headers(entries, decision, worst), description)
+        if limit.on_breach is not None and not raise_only:
+            response = limit.on_breach(exc)
+            if response is not None:
+                return response  # Flask sends it; after_request adds the headers
+        raise exc
 
     def after_request(self, response: Response) -> Response:
         found = request.environ.pop(_ENVIRON_KEY, None)
-        if found is not None and self.settings.header_mode != "none":
+        if found is None:
+            return response
+        entries, decision, later = found
+        if later:
+            cost = request.environ.pop(_ENVIRON_KEY + ".cost", 1)
+            counted = [e for e in later if e.limit.deduct_when is not None and e.limit.deduct_when(response)]
+            if counted:
+                keys = self._keys(request, counted, False)
+                recorded = decide(self.database, [e.prepared for e in counted], keys, cost,
+                                  on_error=self.settings.on_error, outage_log=self.outage)  # fmt: skip
+                if decision is None and recorded.error is None:
+                    entries, decision = counted, recorded
+        if decision is not None and (self.settings.header_mode != "none" or not decision.allowed):
             headers = response.headers
-            for name, value in self.headers(*found):
+            for name, value in self.headers(entries, decision):
                 headers[name] = value
         return response
 
     # -- headers -----------------------------------------------------------------------------
 
     def headers(self, entries: Sequence[_Entry], decision: Decision, index: int | None = None) -> list[tuple[str, str]]:
-        """Rate-limit headers for one decision: the tightest limit's numbers (on refusal, the
-        one with the longest wait); ``Retry-After`` when refused."""
-        settings = self.settings
-        if index is None:
-            index = decision.report_index()
-        raw = decision.raw
-        remaining = max(int(raw[4 * index + 1]), 0)
-        reset = -(-max(int(raw[4 * index + 2]), 0) // 1000)  # ms -> whole seconds, rounded up
-        out: list[tuple[str, str]] = []
-        if settings.header_mode == "x-ratelimit":
-            out += [
-                (settings.header_limit, str(decision.limits[index].limit)),
-                (settings.header_remaining, str(remaining)),
-                (settings.header_reset, str(reset)),
-            ]
-        elif settings.header_mode == "ietf":
-            policies = ", ".join(f'"{e.policy}";q={e.limit.limit};w={math.ceil(e.limit.per)}' for e in entries)
-            out += [
-                ("RateLimit-Policy", policies),
-                ("RateLimit", f'"{entries[index].policy}";r={remaining};t={reset}'),
-            ]
-        if not decision.allowed:
-            retry = -(-max(int(raw[4 * index + 3]), 0) // 1000)
-            out.append((settings.header_retry_after, str(max(1, retry))))
-        return out
-
-
-def _refusal(limits: Sequence[PreparedLimit], index: int) -> Decision:
-    """A refusal decided without Redis (cost too large, Redis down under "deny"), reported
-    on ``limits[index]``: nothing remaining, retry after its whole window."""
-    raw: list[Any] = [0, 0, 0, 0] * len(limits)
-    window_ms = math.ceil(limits[index].per * 1000)
-    raw[4 * index + 2] = raw[4 * index + 3] = window_ms
-    return Decision(False, limits, raw)
+        """The core's header values for one decision (``walrus.rate_limit.rate_limit_headers``)
+        in WALRUS_RATELIMIT_HEADERS style, with this app's header names and policy names."""
+        return rate_limit_headers(
+            decision, self.settings.header_mode, names=self.header_names,
+            policies=[e.policy for e in entries], index=index,
+        )  # fmt: skip
 
 
 def limit_target(target: Any, marks: Marks) -> Any:
@@ -422,3 +520,4 @@ def limit_target(target: Any, marks: Marks) -> Any:
         add_marks(target, marks)
         return target
     raise TypeError(f"rate limits apply to a view function, a View class or a Blueprint, got {target!r}")
+

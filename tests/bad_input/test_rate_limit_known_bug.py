@@ -17,7 +17,7 @@ pytestmark = pytest.mark.backends("resp2")
 def test_rate_limit_with_a_very_long_window(db: Database) -> None:
     result = outcome(db, lambda: db.rate_limit("rl", 2, 1e14).limit("k"))
     assert result.refused
-    with pytest.raises(ValueError, match="per must be between"):
+    with pytest.raises(ValueError, match="per must be a positive number of seconds between"):
         db.rate_limit("rl", 2, 1e14)
 
 

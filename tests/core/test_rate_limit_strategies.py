@@ -67,11 +67,11 @@ def test_parse_rates_multi() -> None:
     ("value", "message"),
     [
         ("5/" + "9" * 400 + "d", "out of range"),
-        ("5/" + "9" * 20 + "d", "per must be between"),
+        ("5/" + "9" * 20 + "d", "per must be a positive number of seconds between"),
         ("5/fortnight", "cannot read rate"),
         ("five/minute", "cannot read rate"),
-        ("0/minute", "limit must be between"),
-        ("5/0s", "per must be between"),
+        ("0/minute", "limit must be a positive int"),
+        ("5/0s", "per must be a positive number of seconds between"),
         ("9" * 40 + "/s", "out of range"),
     ],
 )

@@ -66,4 +66,4 @@ class OutageLog:
             with self._lock:
                 was, self.down = self.down, False
             if was:
-                self.log.warning("Redis answers rate limit checks again")
+                self.log.warning("Redis answers again")

@@ -72,20 +72,20 @@ def check_rate(limit: Any, per: Any, what: str = "rate limit") -> Rate:
     Raises TypeError/ValueError naming ``what`` and the bad value (NaN, infinity, zero,
     negative, bool, a str...)."""
     if isinstance(limit, bool) or not isinstance(limit, int):
-        raise ValueError(f"{what}: limit must be an int (events per window), got {limit!r}")
+        raise ValueError(f"{what}: limit must be a positive int (events per window), got {limit!r}")
     if not 1 <= limit <= MAX_LIMIT:
-        raise ValueError(f"{what}: limit must be between 1 and {MAX_LIMIT} events, got {limit!r}")
+        raise ValueError(f"{what}: limit must be a positive int of at most {MAX_LIMIT} events, got {limit!r}")
     if isinstance(per, bool) or not isinstance(per, (int, float)):
-        raise ValueError(f"{what}: per must be a number of seconds, got {per!r}")
+        raise ValueError(f"{what}: per must be a positive number of seconds, got {per!r}")
     try:
         seconds = float(per)
     except OverflowError:  # an int beyond float range
         seconds = math.inf
     if math.isnan(seconds) or math.isinf(seconds):
-        raise ValueError(f"{what}: per must be a finite number of seconds, got {per!r}")
+        raise ValueError(f"{what}: per must be a positive, finite number of seconds, got {per!r}")
     if not MIN_WINDOW <= seconds <= MAX_WINDOW:
         raise ValueError(
-            f"{what}: per must be between {MIN_WINDOW:g} and {MAX_WINDOW:.0f} seconds (100 years), got {per!r}"
+            f"{what}: per must be a positive number of seconds between {MIN_WINDOW:g} and {MAX_WINDOW:.0f} (100 years), got {per!r}"
         )
     return Rate(limit, seconds)
 
