@@ -499,8 +499,13 @@ class Limiter:
                     entries, decision = counted, recorded
         if decision is not None and (self.settings.header_mode != "none" or not decision.allowed):
             headers = response.headers
-            for name, value in self.headers(entries, decision):
-                headers[name] = value
+            if decision.allowed and not later:
+                # appended, not set: a view's own response does not carry these names, and
+                # Headers.set scans the list once per header (a visible cost per request)
+                headers.extend(self.headers(entries, decision))
+            else:  # a 429 (or a callback's response) may carry them already
+                for name, value in self.headers(entries, decision):
+                    headers[name] = value
         return response
 
     # -- headers -----------------------------------------------------------------------------

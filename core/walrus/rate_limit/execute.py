@@ -14,7 +14,7 @@ from redis.exceptions import RedisError
 
 from .. import events
 from ..cluster import check_same_slot, is_cluster, key_slot
-from .clients import OutageLog, check_on_error
+from .clients import ON_ERROR_POLICIES, OutageLog, check_on_error
 from .decision import SCRIPT, Decision, LimitSpec, PreparedLimit, RateLimitResult, script_args
 from .rates import check_cost
 
@@ -55,21 +55,29 @@ def decide(
     ValueError/TypeError, before anything is sent: ``cost`` not an int >= 0 or above a limit,
     keys not one str per limit.
     """
-    if len(limits) != len(keys) or not limits:
-        raise ValueError(f"decide needs one key per limit and at least one limit, got {len(limits)} limits and {len(keys)} keys")
-    check_cost(cost)
+    count = len(limits)
+    if count != len(keys) or not count:
+        raise ValueError(f"decide needs one key per limit and at least one limit, got {count} limits and {len(keys)} keys")
+    # Hot path (every limited request): plain type tests here, the checks' messages on failure.
+    if cost.__class__ is not int or cost < 0:
+        check_cost(cost)
     for limit in limits:
         if cost > limit.limit:
             raise ValueError(f"cost {cost} can never fit in limit {limit.limit} of {limit.name!r}")
-    if on_error is not None:
+    if on_error is not None and on_error not in ON_ERROR_POLICIES:
         check_on_error(on_error)
     try:
-        if is_cluster(database):
+        if getattr(database, "is_cluster", False):
             decision = _decide_by_slot(database, limits, keys, cost, dry_run)
         else:
-            storage_keys = [limit.head + key for limit, key in zip(limits, keys, strict=True)]
-            args = script_args(limits, cost, "d" if dry_run else "r")
-            decision = Decision.from_reply(limits, database.run_script(SCRIPT, keys=storage_keys, args=args))
+            if count == 1:
+                storage_keys = [limits[0].head + keys[0]]
+                args = [cost, "d" if dry_run else "r", "", *limits[0].args]
+            else:
+                storage_keys = [limit.head + key for limit, key in zip(limits, keys, strict=True)]
+                args = script_args(limits, cost, "d" if dry_run else "r")
+            reply = database.run_script(SCRIPT, storage_keys, args)
+            decision = Decision(reply[0] == 1, limits, reply)
     except RedisError as exc:
         if on_error is None:
             raise
@@ -78,7 +86,9 @@ def decide(
             return Decision.allowance(limits, exc)
         return Decision.refusal(limits, None, exc)
     if on_error is not None:
-        (outage_log or _outage_log).recovered()
+        log = outage_log or _outage_log
+        if log.down:
+            log.recovered()
     if events.listeners and cost and not dry_run:
         outcome = "allowed" if decision.allowed else "refused"
         for limit in limits:

@@ -32,10 +32,11 @@ local cost = tonumber(ARGV[1])
 local mode = ARGV[2]
 local n = #KEYS
 
-local function ms(seconds)  -- a positive duration as PEXPIRE/PX wants it: integer text
+local function ms(seconds)  -- a positive duration as PEXPIRE/PX wants it: whole ms (a number
+    -- below 1e14, so Lua passes it as integer text, never '1e+14': windows are capped)
     local v = ceil(seconds * 1000)
     if v < 1 then v = 1 end
-    return fmt('%.0f', v)
+    return v
 end
 
 local function slot_us(limit, per)  -- GCRA emission interval, whole microseconds
