@@ -57,6 +57,20 @@ def _iterable(name: str, value: Any) -> list[Any]:
 __all__ = ["Collection", "CollectionManager", "CollectionResults", "InvalidFilter"]
 
 
+_COMBINED_SUFFIXES = (None, "eq", "in")
+
+
+def _combined_indexes(model: Any) -> list[Any]:
+    """The indexes of ``model`` combining several fields (EqualIndexWith instances)."""
+    return [
+        index
+        for field in model._redis_fields.values()
+        if field.indexable
+        for index in field._indexes
+        if hasattr(index, "combined_fields")
+    ]
+
+
 class CollectionResults:
     """The rows of an evaluated collection, as ``iter(collection)`` gives them: an iterator
     that also has ``len()``, indexing, and compares equal to a list (same order) or a set."""
@@ -116,8 +130,14 @@ class Collection:
     def __init__(self, model: type[RedisModel]) -> None:
         self.model = model
         self._filters: dict[str, str] = {}
-        # filters answered by the filter script: and-ed lists of or-ed sources
+        # filters answered by the filter script: and-ed lists of or-ed sources (the filters'
+        # own, then those of the combined indexes the filters complete: see _plan_combined)
+        self._own_sources: list[list[Source]] = []
         self._sources: list[list[Source]] = []
+        # filters on fields of combined indexes (EqualIndexWith): (field name, alternatives,
+        # required: the field has no index of its own for this filter)
+        self._combined: list[tuple[str, list[tuple[str, ...]], bool]] = []
+        self._plan_error: str | None = None
         # filters whose value is a bound field: read when the collection is evaluated
         self._deferred: list[tuple[str, Any]] = []
         # sorted sets of scored filters (ScoredEqualIndex): they order the result
@@ -132,7 +152,9 @@ class Collection:
         """A copy of this collection (filters, sort, result type), not evaluated."""
         new = copy.copy(self)
         new._filters = dict(self._filters)
+        new._own_sources = [list(alternatives) for alternatives in self._own_sources]
         new._sources = [list(alternatives) for alternatives in self._sources]
+        new._combined = list(self._combined)
         new._deferred = list(self._deferred)
         new._scored = list(self._scored)
         new._sort = None if self._sort is None else dict(self._sort)
@@ -166,6 +188,42 @@ class Collection:
         return self
 
     def _add_filter(self, name: str, value: Any) -> None:
+        self._add_one_filter(name, value)
+        self._plan_combined()
+
+    def _plan_combined(self) -> None:
+        """Use the combined indexes (EqualIndexWith) whose every field is filtered, and note
+        the filters that need one but find none (an error when the collection is evaluated)."""
+        by_field: dict[str, list[list[tuple[str, ...]]]] = {}
+        for field_name, alternatives, _ in self._combined:
+            by_field.setdefault(field_name, []).append(alternatives)
+        groups: list[list[Source]] = []
+        used: set[str] = set()
+        seen: set[tuple[Any, ...]] = set()
+        for index in _combined_indexes(self.model):
+            names = index.combined_fields
+            if not all(name in by_field for name in names):
+                continue
+            used.update(names)
+            signature = (type(index).key, index.prefix, tuple(names))
+            if signature not in seen:  # the same combination declared twice: one is enough
+                seen.add(signature)
+                groups += index.filter_sources(by_field)
+        self._sources = [*self._own_sources, *groups]
+        missing = sorted({name for name, _, required in self._combined if required} - used)
+        self._plan_error = None
+        if missing:
+            self._plan_error = (
+                f"{self.model.__name__}: {', '.join(missing)} can only be filtered together "
+                "with the other fields of its EqualIndexWith (filter every one of them with "
+                "=, __eq or __in)"
+            )
+
+    def _check_plan(self) -> None:
+        if self._plan_error is not None:
+            raise ImplementationError(self._plan_error)
+
+    def _add_one_filter(self, name: str, value: Any) -> None:
         model = self.model
         field_name, _, suffix_text = name.partition("__")
         suffix: str | None = suffix_text or None
@@ -175,13 +233,13 @@ class Collection:
             pk_field = model._pk_field()
             if suffix == "in":
                 values = [pk_field.normalize(v) for v in _iterable(name, value)]
-                self._sources.append(
+                self._own_sources.append(
                     [(model._collection_key(), "pk", v, "", "") for v in values]
                 )
                 return
             text = pk_field.normalize(value)
             if "pk" in self._filters and self._filters["pk"] != text:
-                self._sources.append([(model._collection_key(), "pk", text, "", "")])
+                self._own_sources.append([(model._collection_key(), "pk", text, "", "")])
             else:
                 self._filters["pk"] = text
             return
@@ -203,6 +261,14 @@ class Collection:
             key, _, rest = suffix.partition("__")
             args, suffix = (field._normalize_value(key),), rest or None
         index = next((i for i in field._indexes if i.can_handle_suffix(suffix)), None)
+        if suffix in _COMBINED_SUFFIXES and any(
+            field_name in combined.combined_fields for combined in _combined_indexes(model)
+        ):
+            texts = _iterable(name, value) if suffix == "in" else [value]
+            entries = [(*args, field._normalize_value(v)) for v in texts]
+            self._combined.append((field_name, entries, index is None))
+            if index is None:
+                return
         if index is None:
             raise InvalidFilter(
                 f"{model.__name__}.{field_name}: no index of this field handles the filter "
@@ -221,7 +287,7 @@ class Collection:
             if self._filters.get(field_name, text) == text:
                 self._filters[field_name] = text
                 return
-        self._sources.append(alternatives)
+        self._own_sources.append(alternatives)
 
     def sort(self, by: Any = None, alpha: bool = False, desc: bool = False) -> Collection:
         """A new collection sorted by a string/hash field (a name, ``-name`` for descending,
@@ -351,6 +417,7 @@ class Collection:
     def _fetch(self, start: int | None = None, num: int | None = None) -> list[Any]:
         if self._deferred:
             return self._resolved()._fetch(start, num)
+        self._check_plan()
         model = self.model
         connection = model.database.direct_connection
         options = self._sort_options()
@@ -430,6 +497,7 @@ class Collection:
     def _count(self) -> int:
         if self._deferred:
             return self._resolved()._count()
+        self._check_plan()
         model = self.model
         connection = model.database.direct_connection
         keys = self._sets()

@@ -49,7 +49,8 @@ def _index_ops(field: RedisField, pk: str, removed: list[str], added: list[str])
     for index in field._indexes:
         for entry in removed:
             ops += index.unstore_ops(pk, *field._index_args(entry))
-        if field.unique and index.handle_uniqueness:
+        # EqualIndexWith (and its related index): the combination of fields is unique
+        if (field.unique and index.handle_uniqueness) or getattr(index, "unique_together", False):
             for entry in added:
                 ops += index.unique_ops(pk, *field._index_args(entry))
         for entry in added:

@@ -70,3 +70,26 @@ def test_range_indexes_hashfield_and_filters_on_a_cluster(cluster: Any) -> None:
     assert set(Boat.collection(name__startswith="a")) == {"2"}
     with pytest.raises(ImplementationError, match="Cluster"):
         list(Boat.collection(manager=ExtendedCollectionManager).intersect(["2"]))
+
+
+def test_equal_index_with_on_a_cluster(cluster: Any) -> None:
+    from limpyd.contrib.indexes import EqualIndexWith
+
+    class Seat(model.RedisModel):
+        database = cluster[0]
+        namespace = "c2"
+        row = fields.InstanceHashField()
+        tags = fields.ListField()
+        number = fields.InstanceHashField(
+            indexable=True,
+            indexes=[EqualIndexWith.configure(other_fields=["row", "tags"], unique=True)],
+        )
+
+    one = Seat(number=1, row="A", tags=["x", "y"]).pk.get()
+    two = Seat(number=2, row="A", tags=["x"]).pk.get()
+    assert set(Seat.collection(number__in=[1, 2], row="A", tags="x")) == {one, two}
+    assert set(Seat.collection(number=1, row="A")(tags="y")) == {one}
+    with pytest.raises(UniquenessError):
+        Seat(number=1, row="A", tags=["y"])
+    with pytest.raises(ImplementationError):
+        list(Seat.collection(row="A", tags="x"))

@@ -194,6 +194,7 @@ class ExtendedCollectionManager(Collection):
     def _count(self) -> int:
         if self._deferred:
             return self._resolved()._count()
+        self._check_plan()
         if not self._extended():
             return super()._count()
         plain = self.clone()
@@ -207,6 +208,7 @@ class ExtendedCollectionManager(Collection):
     def _fetch(self, start: int | None = None, num: int | None = None) -> list[Any]:
         if self._deferred:
             return self._resolved()._fetch(start, num)
+        self._check_plan()
         if not self._extended():
             return super()._fetch(start, num)
         return self._evaluate(start, num)
@@ -214,6 +216,7 @@ class ExtendedCollectionManager(Collection):
     def _evaluate(
         self, start: int | None, num: int | None, store: str | None = None, ttl: int | None = None
     ) -> list[Any]:
+        self._check_plan()
         model = self.model
         database = model.database
         if database.is_cluster:

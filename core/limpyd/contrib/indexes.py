@@ -18,8 +18,8 @@ Date and time indexes take values as text, ``YYYY-MM-DD``, ``HH:MM:SS`` or
 
 :class:`ScoredEqualIndex` (``configure(score_field=...)``) sorts each value's pks by another
 field's value; writes to either field read the other one inside the same script.
-``EqualIndexWith`` (one set per combination of several fields' values) is not provided: using
-it raises ``ImplementationError``.
+:class:`EqualIndexWith` (``limpyd.contrib.equal_with``) keeps one set per combination of
+several fields' values, optionally unique together.
 """
 
 from __future__ import annotations
@@ -29,6 +29,9 @@ from typing import Any, ClassVar
 from ..exceptions import ImplementationError
 from ..indexes import INDEX_CONTEXT, BaseIndex, EqualIndex, Op, Source, TextRangeIndex
 from ..indexes import NumberRangeIndex as _Number
+
+# redis-limpyd exposes the related index here too
+from .equal_with import EqualIndexWith, _EqualIndexWith_RelatedIndex  # noqa: F401
 
 __all__ = [
     "DateIndex",
@@ -170,31 +173,6 @@ SimpleDateTimeIndex = MultiIndexes.compose(
     name="SimpleDateTimeIndex",
     transform=lambda value: value[:19],
 )
-
-
-class _Unsupported(BaseIndex):
-    """Cross-field indexes of redis-limpyd, not provided (see the module docstring)."""
-
-    @classmethod
-    def configure(cls, **kwargs: Any) -> type[BaseIndex]:
-        """Accepted (so that declarations import); using the index raises."""
-        return type(str(kwargs.get("name") or cls.__name__), (cls,), {})
-
-    def __init__(self, field: Any) -> None:
-        raise ImplementationError(
-            f"{type(self).__name__} (an index depending on other fields' values) is not "
-            "supported by limpyd; index each field on its own and filter on both"
-        )
-
-
-class EqualIndexWith(_Unsupported):
-    pass
-
-
-
-
-class _EqualIndexWith_RelatedIndex(_Unsupported):  # noqa: N801 - redis-limpyd's name
-    pass
 
 
 class ScoredEqualIndex(EqualIndex):
