@@ -120,7 +120,9 @@ class Tally:
 
     def flush(self, database: Any) -> bool:
         """Add the counts since the last flush to ``TOTALS_KEY`` (1 round trip); True when
-        sent (or nothing to send). On an error the counts are kept for the next flush."""
+        all were added (or nothing to send). Counts the server refused (out of memory, a
+        read-only replica, a field that is not a number) are kept for the next flush, the
+        ones it added are not sent again; when the round trip itself fails, all are kept."""
         with self._lock:
             pending, self._unflushed = self._unflushed, {}
         if not pending:
@@ -129,14 +131,18 @@ class Tally:
             pipe = database.pipeline(transaction=False)
             for (kind, name, outcome), count in pending.items():
                 pipe.hincrby(TOTALS_KEY, f"{kind}\x1f{name}\x1f{outcome}", count)
-            pipe.execute()
-            return True
+            replies = pipe.execute(raise_on_error=False)
         except Exception as exc:  # keep them: the next flush retries
-            logger.warning("walrus tally flush failed, kept for the next one: %r", exc)
-            with self._lock:
-                for key, count in pending.items():
-                    self._unflushed[key] = self._unflushed.get(key, 0) + count
-            return False
+            replies = [exc] * len(pending)
+        errors = {key: reply for key, reply in zip(pending, replies, strict=True) if isinstance(reply, Exception)}
+        if not errors:
+            return True
+        logger.warning("walrus tally flush failed, %d count(s) kept for the next one: %r",
+                       len(errors), next(iter(errors.values())))  # fmt: skip
+        with self._lock:
+            for key in errors:
+                self._unflushed[key] = self._unflushed.get(key, 0) + pending[key]
+        return False
 
     @property
     def running(self) -> bool:

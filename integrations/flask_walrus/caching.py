@@ -3,7 +3,8 @@
 Only GET and HEAD requests use the cache; the key is ``key_prefix + path`` plus the sorted query
 string (``query_string=True``), so ``?a=1&b=2`` and ``?b=2&a=1`` share an entry. Only 2xx
 responses (not 206) of views that did not touch the session, set no cookie, do not vary on ``Cookie``, are not streamed and are not
-``Cache-Control: private``/``no-store`` are stored. A Redis failure serves the view uncached.
+``Cache-Control: private``/``no-store`` are stored. A Redis failure of the cache serves the
+view uncached (logged); an error the view itself raises is raised, never rendered twice.
 Cost: 1 round trip on a hit, 2 on a miss (get, then set).
 """
 
@@ -145,9 +146,15 @@ def cached_view(
                 store(cache, state, key, response)
                 return response
             computed: list[Response] = []
+            view_failed = False
 
             def produce() -> Response:
-                computed.append(current_app.make_response(view(*args, **kwargs)))
+                nonlocal view_failed
+                try:
+                    computed.append(current_app.make_response(view(*args, **kwargs)))
+                except BaseException:
+                    view_failed = True
+                    raise
                 store(cache, state, key, computed[0])
                 return computed[0]
 
@@ -158,6 +165,8 @@ def cached_view(
             try:
                 return get_or_fill(cache.database, cache.make_key(key), decode, produce, lock_timeout)
             except RedisError as exc:  # Redis down: serve the view uncached, as without the lock
+                if view_failed:  # the view's own error: rendering it again would repeat its writes
+                    raise
                 state.limiter.report_error(exc, "a view cache read")
                 return computed[0] if computed else current_app.make_response(view(*args, **kwargs))
 

@@ -17,6 +17,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["Hash"]
 
+# HINCRBY / HINCRBYFLOAT replies meaning "this field cannot be incremented so".
+_NOT_INCREMENTABLE = ("not an integer", "not a float", "not a valid float", "would overflow", "NaN or Infinity")
+
 
 def _pairs(container: Container, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[Any, Any]:
     """Collect ``dict.update``-style arguments into a NEW dict (the caller's is never touched)."""
@@ -194,7 +197,9 @@ class Hash(Container):
                 return int(self.database.hincrby(self.key, key, incr_by))
             return float(self.database.hincrbyfloat(self.key, key, incr_by))
         except ResponseError as exc:
-            if "WRONGTYPE" in str(exc):
+            # Only the replies about the field's value; OOM, READONLY, WRONGTYPE, MISCONF and
+            # the rest keep their type.
+            if not any(text in str(exc) for text in _NOT_INCREMENTABLE):
                 raise
             raise ContainerValueError(f"{self!r}: cannot increment field {key!r}: {exc}") from None
 
