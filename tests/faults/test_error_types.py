@@ -2,8 +2,8 @@
 
 Three real servers, started once for the module, each refusing writes its own way:
 
-- ``full``: ``maxmemory 2mb`` and ``noeviction``, filled until even a one-byte SET is
-  refused, then its limit lowered 256 KB below what it uses (``OutOfMemoryError``);
+- ``full``: ``noeviction`` and a ``maxmemory`` 256 KB below what it uses once seeded, so
+  that even a one-byte SET is refused (``OutOfMemoryError``);
 - ``replica``: a read-only replica of a seeded primary (``ReadOnlyError``);
 - ``no_replicas``: a primary with ``min-replicas-to-write 1`` and no replica (``NOREPLICAS``,
   which redis-py leaves a plain ``ResponseError``).
@@ -30,6 +30,7 @@ from typing import Any
 
 import pytest
 import redis
+from bad_input.harness import snapshot
 from redis.exceptions import OutOfMemoryError, ReadOnlyError, ResponseError
 from redis_server import RedisServer, start_redis_server
 
@@ -133,38 +134,21 @@ def _flask(url: str, name: str = "error_types") -> Any:
     return app, ext
 
 
-def _fill(db: Database) -> None:
-    """Write until even a tiny SET is refused (big values first: a big refused command
-    counts its own arguments, so the server may still take small ones)."""
-    n = 0
-    for size in (20_000, 2_000, 200, 20, 1):
-        while True:
-            try:
-                db.set(f"fill:{size}:{n}", "x" * size)
-                n += 1
-            except OutOfMemoryError:
-                break
-
-
-def _snapshot(raw: redis.Redis) -> dict[bytes, tuple[Any, bool]]:
-    """Every key's DUMP (type and value, byte for byte) and whether it has a TTL."""
-    return {key: (raw.dump(key), raw.pttl(key) > 0) for key in raw.scan_iter(count=1000)}
-
-
 @pytest.fixture(scope="module")
 def full() -> Iterator[Apps]:
-    # 2 MB: an empty Redis 7.0 uses about 0.9 MB, and the seed data must fit beside it.
+    """Seeded, then its limit set 256 KB below what it uses: over ``maxmemory`` with
+    ``noeviction``, as a server filled to its limit is, with room for the few KB that idle
+    client buffers give back (a server filled just to its limit takes writes again then)."""
     server = start_redis_server("--maxmemory", "2mb", "--maxmemory-policy", "noeviction")
     try:
         url = server.url(0)
         db = Database.from_url(url)
         _seed(db)
         apps = Apps(url, db, server.client(), _django_cache(url), _flask(url))
-        _fill(db)
-        # Filled to the limit, the server takes writes again as soon as it frees a few KB
-        # (client buffers shrink when idle): lower the limit 256 KB below what is used.
         used = int(apps.raw.info("memory")["used_memory"])
         apps.raw.config_set("maxmemory", used - 256 * 1024)
+        with pytest.raises(OutOfMemoryError):
+            db.set("one-byte", "x")
         yield apps
     finally:
         server.stop()
@@ -353,10 +337,10 @@ def _tally_with(counts: dict[tuple[str, str, str], int]) -> Any:
 @pytest.mark.parametrize("which", sorted(EXPECTED))
 def test_a_refused_tally_flush_keeps_its_counts(request: pytest.FixtureRequest, which: str) -> None:
     apps: Apps = request.getfixturevalue(which)
-    before = _snapshot(apps.raw)
+    before = snapshot(apps.raw)
     tally = _tally_with({("cache", "c", "hit"): 2})
     assert tally.flush(apps.db) is False
-    assert tally._unflushed == {("cache", "c", "hit"): 2} and _snapshot(apps.raw) == before
+    assert tally._unflushed == {("cache", "c", "hit"): 2} and snapshot(apps.raw) == before
 
 
 def test_a_partly_refused_tally_flush_sends_each_count_once(redis_url: str) -> None:
@@ -377,11 +361,11 @@ def _answer(x: int) -> int:
 
 
 def _refused(apps: Apps, call: Call, expected: type[Exception]) -> None:
-    before = _snapshot(apps.raw)
+    before = snapshot(apps.raw)
     with pytest.raises(redis.RedisError) as caught:
         call(apps)
     assert type(caught.value) is expected, f"{type(caught.value).__module__}.{type(caught.value).__name__}: {caught.value}"
-    assert _snapshot(apps.raw) == before, "something was written"
+    assert snapshot(apps.raw) == before, "something was written"
 
 
 @pytest.mark.parametrize("name", sorted(ADDING))
@@ -410,11 +394,11 @@ def test_flask_cached_views_serve_the_page_and_log_the_server_error(
     apps: Apps = request.getfixturevalue(which)
     expected = EXPECTED[which]
     app, _ = _flask(apps.url, f"views_{which}")  # a fresh app: its error log is not muted yet
-    before = _snapshot(apps.raw)
+    before = snapshot(apps.raw)
     with caplog.at_level(logging.ERROR, logger="flask_walrus"):
         response = app.test_client().get(path)
     assert response.status_code == 200 and response.get_data() == b"page"
-    assert _snapshot(apps.raw) == before
+    assert snapshot(apps.raw) == before
     assert expected.__name__ in caplog.text, caplog.text
 
 
