@@ -24,6 +24,8 @@ __all__ = [
 #: The script every strategy runs (core/walrus/scripts/rate_limit.lua).
 SCRIPT = "rate_limit"
 _FIELDS = 4  # reply items per limit: allowed, remaining, reset ms, retry ms
+_COSTS = tuple(str(n).encode() for n in range(16))  # the usual costs, encoded once
+_MODES = {"r": b"r", "d": b"d", "u": b"u"}
 
 
 def check_name(name: Any, what: str = "rate limit name") -> str:
@@ -66,8 +68,9 @@ class PreparedLimit:
         self.name = name
         code = STRATEGY_CODES[strategy]
         self.head = name + ":" if code == "m" else f"{name}#{code}:"
-        # this limit's ARGV of rate_limit.lua, encoded once (repr keeps every digit of per)
-        self.args = (code, str(self.limit), repr(self.per))
+        # this limit's ARGV of rate_limit.lua, encoded once, as bytes: redis-py sends bytes as
+        # they are instead of encoding each argument on every call (repr keeps every digit)
+        self.args = (code.encode(), str(self.limit).encode(), repr(self.per).encode())
 
     def __repr__(self) -> str:
         return f"PreparedLimit({self.name!r}, {self.limit}, {self.per!r}, strategy={self.strategy!r})"
@@ -140,7 +143,7 @@ class RateLimitResult:
 def script_args(limits: Sequence[PreparedLimit], cost: int, mode: str = "r", stamp: str = "") -> list[Any]:
     """ARGV of rate_limit.lua: cost, mode ("r" record, "d" dry run, "u" undo ``stamp``), then
     each limit's strategy code, limit and window."""
-    args: list[Any] = [cost, mode, stamp]
+    args: list[Any] = [_COSTS[cost] if cost < len(_COSTS) else cost, _MODES.get(mode, mode), stamp or b""]
     for limit in limits:
         args += limit.args
     return args

@@ -15,7 +15,15 @@ from redis.exceptions import RedisError
 from .. import events
 from ..cluster import check_same_slot, is_cluster, key_slot
 from .clients import ON_ERROR_POLICIES, OutageLog, check_on_error
-from .decision import SCRIPT, Decision, LimitSpec, PreparedLimit, RateLimitResult, script_args
+from .decision import (
+    _COSTS,
+    SCRIPT,
+    Decision,
+    LimitSpec,
+    PreparedLimit,
+    RateLimitResult,
+    script_args,
+)
 from .rates import check_cost
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -72,7 +80,7 @@ def decide(
         else:
             if count == 1:
                 storage_keys = [limits[0].head + keys[0]]
-                args = [cost, "d" if dry_run else "r", "", *limits[0].args]
+                args = [_COSTS[cost] if cost < 16 else cost, b"d" if dry_run else b"r", b"", *limits[0].args]
             else:
                 storage_keys = [limit.head + key for limit, key in zip(limits, keys, strict=True)]
                 args = script_args(limits, cost, "d" if dry_run else "r")

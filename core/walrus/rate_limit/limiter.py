@@ -67,6 +67,7 @@ class RateLimit:
         strategy: str = DEFAULT_STRATEGY,
     ) -> None:
         self.prepared = PreparedLimit(check_name(name), limit, per, strategy)
+        self._limits = (self.prepared,)
         self.limit_count = self.prepared.limit
         self.per = self.prepared.per
         self.strategy = strategy
@@ -80,11 +81,15 @@ class RateLimit:
         client = _client_key(key)
         if self.debug:
             return RateLimitResult(True, self.limit_count, self.limit_count, 0.0, 0.0)
-        return decide(self.database, (self.prepared,), (client,), cost).result(0)
+        return decide(self.database, self._limits, (client,), cost).result(0)
 
     def limit(self, key: Any) -> bool:
         """Record an event for ``key``; True when it must be refused (1 round trip)."""
-        return not self.check(key).allowed
+        if key.__class__ is not str or not key.isascii():  # the common case needs no checks
+            key = _client_key(key)
+        if self.debug:
+            return False
+        return not decide(self.database, self._limits, (key,)).allowed
 
     def remaining(self, key: Any) -> int:
         """Events ``key`` may still make now, recording nothing (1 round trip)."""
