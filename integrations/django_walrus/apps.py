@@ -15,6 +15,10 @@ def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
         from .conf import reset_databases
 
         reset_databases()
+    elif setting.startswith("WALRUS_RATELIMIT_"):
+        from .ratelimit_settings import reset_settings
+
+        reset_settings()
 
 
 class DjangoWalrusConfig(AppConfig):

@@ -9,6 +9,7 @@ CACHES errors (``WalrusCache`` only, read without building the cache): E010 unkn
 E011 unknown SERIALIZER; E012 ALIAS names no WALRUS alias; E013 pool options (timeouts,
 CONNECTION_POOL_KWARGS, CLOSE_CONNECTION) on a cache that shares an alias' pool; E014 a bad
 LOCATION; E015 an option value of the wrong type.
+WALRUS_RATELIMIT_* errors: E020 a bad rate-limit setting (the message names it).
 Warnings: W001 no ``default`` alias; W002 (deploy) a server that does not answer PING within
 ``PING_TIMEOUT`` seconds; W003 (deploy) the embedded ``memory://`` engine configured.
 """
@@ -23,7 +24,7 @@ from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from .conf import ALLOWED_ALIAS_KEYS
 from .validation import DECODE_RESPONSES_PROBLEM, decodes_responses, option_problems, url_problems
 
-__all__ = ["PING_TIMEOUT", "check_caches", "check_servers_reachable", "check_settings"]
+__all__ = ["PING_TIMEOUT", "check_caches", "check_rate_limit_settings", "check_servers_reachable", "check_settings"]
 
 BACKEND = "django_walrus.cache.WalrusCache"
 # Seconds the deploy check waits to connect and for PING's answer: an unreachable host must
@@ -107,6 +108,14 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     for alias, value in raw.items():
         errors += _check_alias(alias, value)
     return errors
+
+
+@register("django_walrus")
+def check_rate_limit_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Errors of the ``WALRUS_RATELIMIT_*`` settings (no I/O), each naming its setting."""
+    from .ratelimit_settings import setting_problems
+
+    return [Error(f"{problem}.", id="django_walrus.E020") for problem in setting_problems()]
 
 
 def _is_walrus_cache(backend: Any) -> bool:

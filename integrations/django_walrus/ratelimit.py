@@ -1,141 +1,391 @@
-"""``@rate_limited`` for Django views: one Redis call per request, server clock, 429 on refusal.
+"""Rate limits for Django views: ``@rate_limited``, ``is_ratelimited`` and the 429 response.
 
 ::
 
-    @rate_limited("5/minute", key="ip")
-    def contact(request): ...
+    @rate_limited("5/m;100/h", key="user_or_ip", methods=["POST"], group="login")
+    def login(request): ...
 
-    @method_decorator(rate_limited(10, 60, key="user", methods=["POST"]), name="dispatch")
+    @method_decorator(rate_limited(10, 60, key="header:X-Api-Key"), name="dispatch")
     class NoteCreate(View): ...
 
-Refused requests get HTTP 429 with ``Retry-After`` and ``X-RateLimit-Limit/Remaining/Reset``;
-allowed responses carry the ``X-RateLimit-*`` headers too. With ``block=False`` the view runs
-and ``request.limited`` says whether it was over the limit. Settings:
-``WALRUS_RATELIMIT_ON_ERROR`` ("allow" default, or "deny") decides what happens when Redis is
-unreachable; ``WALRUS_RATELIMIT_TRUSTED_PROXIES`` (int, default 0) is how many proxies in
-front of Django append to ``X-Forwarded-For`` (opt-in: the header is ignored by default).
+    if is_ratelimited(request, rate="5/minute", key="post:username", group="login"): ...
+
+Every decision is the core limiter's (``walrus.rate_limit.decide``: one Lua call, server
+clock, all-or-nothing over the rates of one decorator); the client address, header values and
+the outage policy are the core's too. This module reads Django (the request, the
+``WALRUS_RATELIMIT_*`` settings of ``ratelimit_settings``) and shapes responses.
+
+Redis key of a limit: ``django_walrus:rl:<group>:<client key>`` for a decorator with one fixed
+rate (upstream-compatible, and the layout of earlier versions), and
+``django_walrus:rl:<group>:<limit>/<per>:<client key>`` for each rate of a multi-rate or
+callable rate (so that different rates never share a budget). The core adds ``#f``/``#s``/
+``#g`` for the strategies other than moving-window and hash-tags the client key on a cluster.
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
+import json
 import logging
-import math
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from functools import wraps
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from redis.exceptions import RedisError
+from django.utils.html import escape
 
-from walrus.rate_limit import LimitSpec, RateLimitResult, check_limits, parse_rate
+from walrus.rate_limit import (
+    Decision,
+    OutageLog,
+    PreparedLimit,
+    Rate,
+    check_cost,
+    check_strategy,
+    client_address,
+    decide,
+    parse_rates,
+    rate_limit_headers,
+)
 
 from .conf import get_database
+from .ratelimit_settings import get_settings
 
-__all__ = ["client_ip", "rate_limited"]
+__all__ = [
+    "KEY_BASE",
+    "RateLimited",
+    "client_ip",
+    "is_ratelimited",
+    "key_function",
+    "rate_limit_exempt",
+    "rate_limited",
+    "registered_limits",
+    "too_many_requests",
+]
 
 logger = logging.getLogger("django_walrus.ratelimit")
-KeyFunc = Callable[[HttpRequest], str]
-_outage_logged_at = 0.0
+outage_log = OutageLog(logger)
+#: Names of every limit: ``<KEY_BASE>:<group>[:<limit>/<per>]``.
+KEY_BASE = "django_walrus:rl"
+#: Set on a view by ``@rate_limited`` (the middleware leaves such views' default limits out)
+#: and by ``@rate_limit_exempt``.
+LIMITED_MARK = "_walrus_rate_limited"
+EXEMPT_MARK = "_walrus_rate_limit_exempt"
+KEY_NAMES = ("ip", "user", "user_or_ip")
+KEY_PREFIXES = ("header:", "get:", "post:")
+_CACHE_SIZE = 1024  # limits built for values a callable rate returned, per decorator
+
+KeyFunc = Callable[[str, HttpRequest], Any]
+
+# group -> the limiter of its fixed rates (for `manage.py walrus_ratelimit`)
+_registry: dict[str, _Limiter] = {}
+
+
+class RateLimited(Exception):  # noqa: N818 (django-ratelimit's name is Ratelimited)
+    """A refused request: what ``WALRUS_RATELIMIT_VIEW`` receives beside the request.
+
+    ``group``, ``decision`` (``walrus.rate_limit.Decision``), ``retry_after`` (seconds, float),
+    ``limit`` (events per window of the limit reported), ``headers`` (the rate-limit header
+    pairs the response gets)."""
+
+    def __init__(self, group: str, decision: Decision, headers: list[tuple[str, str]]) -> None:
+        self.group = group
+        self.decision = decision
+        self.retry_after = decision.retry_after
+        self.limit = decision.limit
+        self.headers = headers
+        super().__init__(f"rate limit of {decision.limit} per {decision.limits[decision.report_index()].per:g} s reached for {group!r}")
 
 
 def client_ip(request: HttpRequest) -> str:
-    """The client address: REMOTE_ADDR, or the entry of X-Forwarded-For added by the last
-    trusted proxy when ``WALRUS_RATELIMIT_TRUSTED_PROXIES`` > 0."""
-    trusted = int(getattr(settings, "WALRUS_RATELIMIT_TRUSTED_PROXIES", 0) or 0)
-    if trusted > 0:
-        forwarded = [p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if p.strip()]
-        if len(forwarded) >= trusted:
-            return forwarded[-trusted]
-    return str(request.META.get("REMOTE_ADDR", "unknown"))
+    """The client address: REMOTE_ADDR, or the X-Forwarded-For entry added by the outermost of
+    ``WALRUS_RATELIMIT_TRUSTED_PROXIES`` proxies (the core's ``client_address``)."""
+    trusted = get_settings().trusted_proxies
+    meta = request.META
+    return client_address(meta.get("REMOTE_ADDR"), meta.get("HTTP_X_FORWARDED_FOR") if trusted else None, trusted)
 
 
-def _key_function(key: str | KeyFunc) -> KeyFunc:
+def _user_or_ip(group: str, request: HttpRequest) -> str:
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return f"user:{user.pk}"
+    return f"ip:{client_ip(request)}"
+
+
+def _arity(fn: Callable[..., Any]) -> int:
+    """1 for ``fn(request)``, 2 for ``fn(group, request)`` (django-ratelimit's form)."""
+    try:
+        params = [
+            p for p in inspect.signature(fn).parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
+        ]  # fmt: skip
+        varargs = any(p.kind is p.VAR_POSITIONAL for p in inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):  # a builtin without a signature
+        return 2
+    return 2 if len(params) >= 2 or (varargs and len(params) < 2) else 1
+
+
+def _two_args(fn: Callable[..., Any]) -> Callable[[str, HttpRequest], Any]:
+    if _arity(fn) == 2:
+        return fn
+    return lambda group, request: fn(request)
+
+
+def key_function(key: Any, what: str = "rate_limited key") -> KeyFunc:
+    """``key(group, request) -> client key`` for ``"ip"``, ``"user"``/``"user_or_ip"`` (the
+    user's pk when authenticated, else the address), ``"header:<name>"``, ``"get:<param>"``,
+    ``"post:<param>"`` or a callable ``key(group, request)`` (or ``key(request)``).
+    ValueError naming ``what`` for anything else."""
     if callable(key):
-        return key
+        return _two_args(key)
     if key == "ip":
-        return client_ip
-    if key == "user":
-        def by_user(request: HttpRequest) -> str:
-            user = getattr(request, "user", None)
-            if user is not None and user.is_authenticated:
-                return f"user:{user.pk}"
-            return f"ip:{client_ip(request)}"
-
-        return by_user
-    if isinstance(key, str) and key.startswith("header:"):
-        meta = "HTTP_" + key[len("header:") :].upper().replace("-", "_")
-        return lambda request: str(request.META.get(meta, ""))
-    raise ValueError(f"rate_limited key must be 'ip', 'user', 'header:<Name>' or a callable, got {key!r}")
-
-
-def _headers(response: HttpResponse, result: RateLimitResult) -> None:
-    response["X-RateLimit-Limit"] = str(result.limit)
-    response["X-RateLimit-Remaining"] = str(max(result.remaining, 0))
-    response["X-RateLimit-Reset"] = str(math.ceil(result.reset_after))
-    if not result.allowed:
-        response["Retry-After"] = str(max(1, math.ceil(result.retry_after)))
-
-
-def _refused(result: RateLimitResult) -> HttpResponse:
-    response = HttpResponse(
-        f"Too many requests: limit of {result.limit} reached; retry in {max(1, math.ceil(result.retry_after))} s.\n",
-        status=429,
-        content_type="text/plain; charset=utf-8",
+        return lambda group, request: client_ip(request)
+    if key in ("user", "user_or_ip"):
+        return _user_or_ip
+    if isinstance(key, str):
+        kind, _, name = key.partition(":")
+        if name and kind == "header":
+            upper = name.upper().replace("-", "_")
+            meta = upper if upper in ("CONTENT_TYPE", "CONTENT_LENGTH") else "HTTP_" + upper
+            return lambda group, request: str(request.META.get(meta, ""))
+        if name and kind == "get":
+            return lambda group, request: request.GET.get(name, "")
+        if name and kind == "post":
+            return lambda group, request: request.POST.get(name, "")
+    raise ValueError(
+        f"{what} must be 'ip', 'user', 'user_or_ip', 'header:<name>', 'get:<param>', 'post:<param>' "
+        f"or a callable key(group, request), got {key!r}"
     )
-    _headers(response, result)
+
+
+def rate_limit_exempt(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Leave ``view`` out of the middleware's default and application limits."""
+    setattr(view, EXEMPT_MARK, True)
+    return view
+
+
+def registered_limits() -> dict[str, tuple[PreparedLimit, ...]]:
+    """Groups of the decorators and ``is_ratelimited`` calls with fixed rates seen so far ->
+    their limits (under the strategy in force)."""
+    return {group: limiter.static_limits() for group, limiter in list(_registry.items())}
+
+
+class _Limiter:
+    """The request-independent part of one ``@rate_limited`` or ``is_ratelimited`` call:
+    rates parsed and limits built once (per value, for a callable rate)."""
+
+    def __init__(self, group: str, rates: Any, strategy: str | None, cost: Any, what: str) -> None:
+        self.group = group
+        self.name = f"{KEY_BASE}:{group}"
+        self.strategy = strategy
+        self.what = what
+        self.provider: Callable[[str, HttpRequest], Any] | None = None
+        self.rates: tuple[Rate, ...] = ()
+        # limits by strategy: the default strategy is a setting, read on the first request
+        self._static: dict[str, tuple[PreparedLimit, ...]] = {}
+        self._built: dict[Any, tuple[PreparedLimit, ...]] = {}
+        if strategy is not None:
+            check_strategy(strategy)
+        if callable(rates):
+            self.provider = _two_args(rates)
+        else:
+            self.rates = parse_rates(rates, what)
+            if not self.rates:
+                raise ValueError(f"{what} needs a rate: '5/minute', '5/m;100/h', an int with per, or a callable")
+            self._build(self.rates, strategy or "moving-window")  # names and rates checked now
+        if callable(cost):
+            self.cost: int | Callable[[str, HttpRequest], Any] = _two_args(cost)
+        else:
+            self.cost = check_cost(cost, None, what)
+            for n, _ in self.rates:
+                check_cost(cost, n, what)
+
+    def _build(self, rates: Sequence[Rate], strategy: str) -> tuple[PreparedLimit, ...]:
+        if len(rates) == 1 and self.provider is None:  # the upstream-compatible layout
+            return (PreparedLimit(self.name, rates[0].limit, rates[0].per, strategy),)
+        return tuple(PreparedLimit(f"{self.name}:{n}/{p:g}", n, p, strategy) for n, p in rates)
+
+    def static_limits(self) -> tuple[PreparedLimit, ...]:
+        """The limits of fixed rates under the strategy in force (() for a callable rate)."""
+        strategy = self.strategy or get_settings().strategy
+        found = self._static.get(strategy)
+        if found is None:
+            found = self._static[strategy] = self._build(self.rates, strategy) if self.rates else ()
+        return found
+
+    def limits_for(self, request: HttpRequest) -> tuple[PreparedLimit, ...]:
+        if self.provider is None:
+            return self.static_limits()
+        value = self.provider(self.group, request)
+        strategy = self.strategy or get_settings().strategy
+        try:
+            cache_key: Any = (strategy, value if isinstance(value, (str, int)) or value is None else tuple(value))
+            found = self._built.get(cache_key)
+        except TypeError:
+            cache_key, found = (strategy, repr(value)), None
+        if found is None:
+            found = self._build(parse_rates(value, f"{self.what} (callable rate)"), strategy)
+            if len(self._built) < _CACHE_SIZE:
+                self._built[cache_key] = found
+        return found
+
+    def cost_for(self, request: HttpRequest) -> int:
+        cost = self.cost
+        if callable(cost):
+            value = cost(self.group, request)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise TypeError(f"{self.what}: the cost callable must return an int >= 0, got {value!r}")
+            return value
+        return cost
+
+    def check(self, request: HttpRequest, key_func: KeyFunc, alias: str, increment: bool = True) -> Decision | None:
+        """The decision for ``request`` (None: no rate applies). 1 round trip."""
+        limits = self.limits_for(request)
+        if not limits:
+            return None
+        cost = self.cost_for(request)
+        tightest = min(range(len(limits)), key=lambda i: limits[i].limit)
+        if cost > limits[tightest].limit:  # a computed cost no limit can hold
+            return Decision.refusal(limits, tightest)
+        client = key_func(self.group, request)
+        key = client if isinstance(client, str) else str(client)
+        settings = get_settings()
+        return decide(get_database(alias), limits, [key] * len(limits), cost, dry_run=not increment,
+                      on_error=settings.on_error, outage_log=outage_log)  # fmt: skip
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    accept = request.META.get("HTTP_ACCEPT", "").lower()
+    json_at = min((i for i in (accept.find("application/json"), accept.find("+json")) if i >= 0), default=-1)
+    if json_at < 0:
+        return False
+    html_at = accept.find("text/html")
+    return html_at < 0 or json_at < html_at
+
+
+def too_many_requests(request: HttpRequest, exception: RateLimited) -> HttpResponse:
+    """The default 429: JSON when the client asks for ``application/json`` first, else a short
+    HTML page. The rate-limit headers are added by the caller."""
+    wait = max(1, -int(-exception.retry_after // 1))
+    if _wants_json(request):
+        body = {"error": "rate_limited", "detail": f"Too many requests: retry in {wait} s.",
+                "retry_after": wait, "limit": exception.limit}  # fmt: skip
+        return HttpResponse(json.dumps(body), status=429, content_type="application/json")
+    page = (
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>429 Too many requests</title></head>\n"
+        f"<body><h1>Too many requests</h1><p>The limit of {exception.limit} requests for "
+        f"{escape(exception.group)} is reached; retry in {wait} s.</p></body></html>\n"
+    )
+    return HttpResponse(page, status=429, content_type="text/html; charset=utf-8")
+
+
+def refusal_response(request: HttpRequest, group: str, decision: Decision) -> HttpResponse:
+    """The 429 for ``decision``: ``WALRUS_RATELIMIT_VIEW(request, exception)`` or the default,
+    with ``Retry-After`` and the rate-limit headers of the configured style."""
+    settings = get_settings()
+    headers = rate_limit_headers(decision, settings.headers)
+    exception = RateLimited(group, decision, headers)
+    view = settings.view or too_many_requests
+    response = view(request, exception)
+    for name, value in headers:
+        if name not in response:
+            response[name] = value
     return response
 
 
+def add_headers(response: HttpResponse, decision: Decision | None) -> None:
+    """Copy the headers of an allowed ``decision`` taken by Redis onto ``response``."""
+    if decision is None or decision.error is not None:
+        return
+    style = get_settings().headers
+    if style != "none":
+        for name, value in rate_limit_headers(decision, style):
+            response[name] = value
+
+
+def _methods(methods: Any, what: str) -> frozenset[str] | None:
+    if methods is None or methods == "ALL":
+        return None
+    if isinstance(methods, str):
+        methods = [methods]
+    if not isinstance(methods, Iterable):
+        raise TypeError(f"{what}: methods must be a list of HTTP methods, got {methods!r}")
+    found = frozenset(str(m).upper() for m in methods)
+    if not found:
+        raise ValueError(f"{what}: methods must not be empty (omit it to limit every method)")
+    return found
+
+
+def _rates_argument(limit: Any, per: Any, rate: Any, what: str) -> Any:
+    if rate is not None:
+        if limit is not None or per is not None:
+            raise ValueError(f"{what}: pass the rate once (rate=, or limit and per)")
+        return rate
+    if limit is None:
+        raise ValueError(f"{what} needs a rate: '5/minute', '5/m;100/h', an int with per, or a callable")
+    if isinstance(limit, bool) or per is not None or isinstance(limit, int):
+        if not isinstance(limit, int) or isinstance(limit, bool):
+            raise ValueError(f"{what}: per goes with an int limit, got limit {limit!r}")
+        return [(limit, 60.0 if per is None else per)]
+    return limit
+
+
 def rate_limited(
-    limit: int | str,
+    limit: Any = None,
     per: float | None = None,
     *,
-    key: str | KeyFunc = "ip",
-    methods: Iterable[str] | None = None,
+    rate: Any = None,
+    key: str | Callable[..., Any] = "ip",
+    methods: Iterable[str] | str | None = None,
     block: bool = True,
     group: str | None = None,
-    cost: int = 1,
+    cost: int | Callable[..., int] = 1,
+    strategy: str | None = None,
     alias: str = "default",
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Limit a view to ``limit`` requests per ``per`` seconds per key (or ``"5/minute"``).
+    """Limit a view: ``@rate_limited("5/m;100/h")``, ``@rate_limited(5, 60)`` or
+    ``@rate_limited(rate=lambda group, request: ...)`` (returning rates, or None: no limit).
 
-    ``group`` shares one budget between views (default: the view's dotted name); ``methods``
-    limits only those HTTP methods. Cost: one Redis round trip per limited request.
+    ``key``: who a client is (see ``key_function``); ``methods``: only these HTTP methods;
+    ``group``: the budget's name, shared by views with the same group (default: the view's
+    dotted name); ``block=False`` lets refused requests through with ``request.limited``
+    True; ``cost``: events a request spends (an int, or ``cost(group, request)``);
+    ``strategy``: one of ``walrus.rate_limit.STRATEGIES`` (default
+    ``WALRUS_RATELIMIT_STRATEGY``); ``alias``: the ``WALRUS`` alias. Bad arguments raise
+    ValueError/TypeError here, at decoration time. Cost: 1 round trip per limited request.
     """
-    if isinstance(limit, str):
-        if per is not None:
-            raise ValueError("rate_limited: pass either a rate string or limit and per, not both")
-        limit, per = parse_rate(limit)
-    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
-        raise ValueError(f"rate_limited limit must be a positive int, got {limit!r}")
-    per = 60.0 if per is None else per
-    if not isinstance(per, (int, float)) or per <= 0:
-        raise ValueError(f"rate_limited per must be a positive number of seconds, got {per!r}")
-    if not isinstance(cost, int) or cost < 1:
-        raise ValueError(f"rate_limited cost must be a positive int, got {cost!r}")
-    key_func = _key_function(key)
-    allowed_methods = None if methods is None else {m.upper() for m in methods}
-    limit_count, window = limit, float(per)
+    what = "rate_limited"
+    rates = _rates_argument(limit, per, rate, what)
+    key_func = key_function(key)
+    method_set = _methods(methods, what)
+    if strategy is not None:
+        check_strategy(strategy)
+    if group is not None and (not isinstance(group, str) or not group):
+        raise ValueError(f"{what}: group must be a non-empty str, got {group!r}")
+    if not isinstance(block, bool):
+        raise TypeError(f"{what}: block must be True or False, got {block!r}")
+    if not callable(rates):  # validate now, whatever the view
+        _Limiter("_", rates, strategy, cost, what)
+    elif not callable(cost):
+        check_cost(cost, None, what)
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         name = group or f"{view.__module__}.{view.__qualname__}"
+        limiter = _Limiter(name, rates, strategy, cost, what)
+        if limiter.provider is None:
+            _registry[name] = limiter
 
-        def decide(request: HttpRequest) -> RateLimitResult | None:
-            if allowed_methods is not None and request.method not in allowed_methods:
+        def check(request: HttpRequest) -> Decision | None:
+            if method_set is not None and request.method not in method_set:
                 return None
-            spec = LimitSpec(name=f"django_walrus:rl:{name}", key=key_func(request), limit=limit_count, per=window)
-            try:
-                return check_limits(get_database(alias), [spec], cost)[0]
-            except RedisError as exc:
-                return _on_error(exc, limit_count, window)
+            return limiter.check(request, key_func, alias)
 
-        def after(request: HttpRequest, result: RateLimitResult | None) -> HttpResponse | None:
-            request.limited = bool(result is not None and not result.allowed)  # type: ignore[attr-defined]
-            if result is not None and not result.allowed and block:
-                return _refused(result)
+        def refused(request: HttpRequest, decision: Decision | None) -> HttpResponse | None:
+            over = decision is not None and not decision.allowed
+            request.limited = getattr(request, "limited", False) or over  # type: ignore[attr-defined]
+            if over and block:
+                assert decision is not None
+                return refusal_response(request, name, decision)
             return None
 
         if asyncio.iscoroutinefunction(view):
@@ -143,43 +393,74 @@ def rate_limited(
 
             @wraps(view)
             async def async_wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-                result = await sync_to_async(decide)(request)
-                refused = after(request, result)
-                if refused is not None:
-                    return refused
+                decision = await sync_to_async(check)(request)
+                response = refused(request, decision)
+                if response is not None:
+                    return response
                 response = await view(request, *args, **kwargs)
-                if result is not None:
-                    _headers(response, result)
+                add_headers(response, decision)
                 return response
 
+            setattr(async_wrapped, LIMITED_MARK, True)
             return async_wrapped
 
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-            result = decide(request)
-            refused = after(request, result)
-            if refused is not None:
-                return refused
+            decision = check(request)
+            response = refused(request, decision)
+            if response is not None:
+                return response
             response = view(request, *args, **kwargs)
-            if result is not None:
-                _headers(response, result)
+            add_headers(response, decision)
             return response
 
+        setattr(wrapped, LIMITED_MARK, True)
         return wrapped
 
     return decorator
 
 
-def _on_error(exc: Exception, limit: int, per: float) -> RateLimitResult | None:
-    """Apply WALRUS_RATELIMIT_ON_ERROR; log once per outage (at most once a minute)."""
-    global _outage_logged_at
-    policy = getattr(settings, "WALRUS_RATELIMIT_ON_ERROR", "allow")
-    if policy not in ("allow", "deny"):
-        raise ValueError(f"WALRUS_RATELIMIT_ON_ERROR must be 'allow' or 'deny', got {policy!r}")
-    now = time.monotonic()
-    if now - _outage_logged_at > 60:
-        _outage_logged_at = now
-        logger.error("rate limit check failed (policy %s): %r", policy, exc)
-    if policy == "allow":
-        return None
-    return RateLimitResult(allowed=False, limit=limit, remaining=0, reset_after=per, retry_after=per)
+_functions: dict[tuple[Any, ...], _Limiter] = {}
+
+
+def is_ratelimited(
+    request: HttpRequest,
+    rate: Any = None,
+    key: str | Callable[..., Any] = "ip",
+    group: str | None = None,
+    increment: bool = True,
+    *,
+    methods: Iterable[str] | str | None = None,
+    cost: int | Callable[..., int] = 1,
+    strategy: str | None = None,
+    alias: str = "default",
+) -> bool:
+    """True when ``request`` is over ``rate`` in ``group`` (the same budget as a decorator
+    with that group and rate). ``increment=False`` only looks (records nothing). Sets
+    ``request.limited`` too. Requests of other ``methods`` are never limited. Cost: 1 round
+    trip (none for a method not limited)."""
+    what = "is_ratelimited"
+    if not isinstance(group, str) or not group:
+        raise ValueError(f"{what} needs group=, the name of the budget (a non-empty str), got {group!r}")
+    if rate is None:
+        raise ValueError(f"{what} needs rate=, e.g. '5/minute' or '5/m;100/h'")
+    method_set = _methods(methods, what)
+    if method_set is not None and request.method not in method_set:
+        return False
+    try:
+        cache_key: tuple[Any, ...] = (group, rate if not isinstance(rate, list) else tuple(rate), strategy,
+                                      cost if not callable(cost) else id(cost))  # fmt: skip
+        hash(cache_key)
+    except TypeError:
+        cache_key = (group, repr(rate), strategy, repr(cost))
+    limiter = _functions.get(cache_key)
+    if limiter is None:
+        limiter = _Limiter(group, rate, strategy, cost, what)
+        if len(_functions) < _CACHE_SIZE:
+            _functions[cache_key] = limiter
+        if limiter.provider is None:
+            _registry.setdefault(group, limiter)
+    decision = limiter.check(request, key_function(key, what), alias, increment)
+    over = decision is not None and not decision.allowed
+    request.limited = getattr(request, "limited", False) or over  # type: ignore[attr-defined]
+    return over
