@@ -62,7 +62,7 @@ def _venv(version: str, python: str) -> Path:
     """``.venv-py3XX`` with the suite installed (editable) and the test tools; the oldest
     admitted dependencies on ``OLDEST``, else the newest."""
     if version == OLDEST:
-        wanted = ["-e", f"{ROOT}[embedded,search,msgpack,zstd,lz4,prometheus]", *OLDEST_PINS]
+        wanted = ["-e", f"{ROOT}[embedded,search,msgpack,zstd,lz4,prometheus,drf]", *OLDEST_PINS]
     else:
         wanted = ["-e", f"{ROOT}[all]"]
     salt = (ROOT / "pyproject.toml").read_text()

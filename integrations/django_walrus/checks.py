@@ -9,7 +9,9 @@ CACHES errors (``WalrusCache`` only, read without building the cache): E010 unkn
 E011 unknown SERIALIZER; E012 ALIAS names no WALRUS alias; E013 pool options (timeouts,
 CONNECTION_POOL_KWARGS, CLOSE_CONNECTION) on a cache that shares an alias' pool; E014 a bad
 LOCATION; E015 an option value of the wrong type.
-WALRUS_RATELIMIT_* errors: E020 a bad rate-limit setting (the message names it).
+WALRUS_RATELIMIT_* errors: E020 a bad rate-limit setting (the message names it); E021 a
+DEFAULT_THROTTLE_RATES entry the core cannot read while a django_walrus throttle is a default
+throttle class of REST framework.
 Warnings: W001 no ``default`` alias; W002 (deploy) a server that does not answer PING within
 ``PING_TIMEOUT`` seconds; W003 (deploy) the embedded ``memory://`` engine configured.
 """
@@ -115,7 +117,29 @@ def check_rate_limit_settings(app_configs: Any = None, **kwargs: Any) -> list[Ch
     """Errors of the ``WALRUS_RATELIMIT_*`` settings (no I/O), each naming its setting."""
     from .ratelimit_settings import setting_problems
 
-    return [Error(f"{problem}.", id="django_walrus.E020") for problem in setting_problems()]
+    errors = [Error(f"{problem}.", id="django_walrus.E020") for problem in setting_problems()]
+    return errors + _throttle_rate_errors()
+
+
+def _throttle_rate_errors() -> list[CheckMessage]:
+    """E021: DRF's DEFAULT_THROTTLE_RATES read by the core's parser, when a django_walrus
+    throttle is among DEFAULT_THROTTLE_CLASSES (DRF's own throttles read them otherwise)."""
+    drf = getattr(settings, "REST_FRAMEWORK", None)
+    if not isinstance(drf, dict):
+        return []
+    classes = drf.get("DEFAULT_THROTTLE_CLASSES") or ()
+    if not any(isinstance(c, str) and c.startswith("django_walrus.") for c in classes):
+        return []
+    from walrus.rate_limit import parse_rates
+
+    rates = drf.get("DEFAULT_THROTTLE_RATES") or {}
+    errors: list[CheckMessage] = []
+    for scope, rate in (rates.items() if isinstance(rates, dict) else ()):
+        try:
+            parse_rates(rate, f"settings.REST_FRAMEWORK['DEFAULT_THROTTLE_RATES'][{scope!r}]")
+        except (TypeError, ValueError) as exc:
+            errors.append(Error(f"{exc}.", id="django_walrus.E021"))
+    return errors
 
 
 def _is_walrus_cache(backend: Any) -> bool:
