@@ -268,6 +268,7 @@ class Limiter:
         self._plans: dict[tuple[str, str], _Plan] = {}
         self._dynamic: dict[tuple[int, str, Any], tuple[_Entry, ...]] = {}
         self.outage = OutageLog(logger)
+        self.ietf = settings.header_mode in ("ietf", "both")  # only then are policy names needed
         self.header_names = (settings.header_limit, settings.header_remaining, settings.header_reset, settings.header_retry_after)
         self.defaults = [Limit(n, p, exempt_when=default_exempt_when) for n, p in settings.default_limits]
         self.application = [Limit(n, p, scope=_APPLICATION_SCOPE) for n, p in settings.application_limits]
@@ -371,7 +372,9 @@ class Limiter:
         if key_func is not None:
             return str(key_func())
         trusted = self.settings.trusted_proxies
-        return resolve_address(req.remote_addr, req.headers.get("X-Forwarded-For") if trusted else None, trusted)
+        if not trusted:  # the core ignores X-Forwarded-For then: do not even read it
+            return req.remote_addr or "unknown"
+        return resolve_address(req.remote_addr, req.headers.get("X-Forwarded-For"), trusted)
 
     def _keys(self, req: Any, entries: Sequence[_Entry], shared: bool) -> list[str]:
         if shared:
@@ -515,7 +518,7 @@ class Limiter:
         in WALRUS_RATELIMIT_HEADERS style, with this app's header names and policy names."""
         return rate_limit_headers(
             decision, self.settings.header_mode, names=self.header_names,
-            policies=[e.policy for e in entries], index=index,
+            policies=[e.policy for e in entries] if self.ietf else None, index=index,
         )  # fmt: skip
 
 

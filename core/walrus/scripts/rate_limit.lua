@@ -32,18 +32,10 @@ local cost = tonumber(ARGV[1])
 local mode = ARGV[2]
 local n = #KEYS
 
-local function ms(seconds)  -- a positive duration as PEXPIRE/PX wants it: whole ms (a number
-    -- below 1e14, so Lua passes it as integer text, never '1e+14': windows are capped)
-    local v = ceil(seconds * 1000)
-    if v < 1 then v = 1 end
-    return v
-end
-
-local function slot_us(limit, per)  -- GCRA emission interval, whole microseconds
-    local v = ceil(per * 1000000 / limit)
-    if v < 1 then v = 1 end
-    return v
-end
+-- Durations go to PEXPIRE/PX as whole milliseconds, at least 1, as numbers: below 1e14 (windows
+-- are capped at 100 years), so Lua passes them as integer text, never '1e+14'. The GCRA slot
+-- (emission interval) is ceil(per / limit) in whole microseconds, at least 1. Both are written
+-- inline: a local function would be a new closure on every call of this hot script.
 
 if mode == 'u' then
     local then_s = tonumber(ARGV[3])
@@ -68,7 +60,9 @@ if mode == 'u' then
         elseif code == 'g' then
             local tat = tonumber(call('GET', key) or '')
             if tat then
-                tat = tat - cost * slot_us(limit, per)
+                local slot = ceil(per * 1000000 / limit)
+                if slot < 1 then slot = 1 end
+                tat = tat - cost * slot
                 if tat <= now_us then call('DEL', key) else call('SET', key, fmt('%.0f', tat), 'KEEPTTL') end
             end
         end
@@ -81,7 +75,7 @@ local all_allowed = true
 -- per key i, from 6i-5: limit, per, used (events counted now), a, b, retry (seconds)
 -- a, b: m = list length, oldest counted stamp (or false); f = seconds left in the window (or
 -- false); s = window index, previous count; g = TAT after this call (us)
-local state = {}
+local state = {false, false, false, false, false, false}  -- sized for one limit: no regrowth
 for i = 1, n do
     local key, code = KEYS[i], ARGV[3 * i + 1]
     local limit, per = tonumber(ARGV[3 * i + 2]), tonumber(ARGV[3 * i + 3])
@@ -157,7 +151,8 @@ for i = 1, n do
         fits = weighted + cost <= limit
         used, a, b = cur, idx, { prev, weighted, into }
     elseif code == 'g' then
-        local slot = slot_us(limit, per)
+        local slot = ceil(per * 1000000 / limit)
+        if slot < 1 then slot = 1 end
         local burst = slot * limit
         local tat = tonumber(call('GET', key) or '')
         if not tat or tat < now_us then tat = now_us end
@@ -176,7 +171,7 @@ for i = 1, n do
     state[base - 5], state[base - 4], state[base - 3], state[base - 2], state[base - 1], state[base] = limit, per, used, a, b, retry
 end
 
-local out = {}
+local out = {0, 0, 0, 0, 0}  -- sized for one limit
 local ok = 0
 if all_allowed then ok = 1 end
 local write = all_allowed and record
@@ -204,7 +199,9 @@ for i = 1, n do
             end
             -- keep only the events inside the window: needed only when the list held others
             if a > used then call('LTRIM', key, 0, used + cost - 1) end
-            call('PEXPIRE', key, ms(per))
+            local px = ceil(per * 1000)
+            if px < 1 then px = 1 end
+            call('PEXPIRE', key, px)
             used = used + cost
             if not oldest then oldest = now end
         end
@@ -214,7 +211,9 @@ for i = 1, n do
         local left = a
         if write then
             if used == 0 then
-                call('SET', key, ARGV[1], 'PX', ms(per))
+                local px = ceil(per * 1000)
+                if px < 1 then px = 1 end
+                call('SET', key, ARGV[1], 'PX', px)
                 left = per
             else
                 call('INCRBY', key, cost)
@@ -228,17 +227,22 @@ for i = 1, n do
         if write then
             used = used + cost
             weighted = weighted + cost
-            call('SET', key, fmt('%.0f:%.0f:%.0f', idx, used, prev), 'PX', ms((idx + 2) * per - now))
+            local px = ceil(((idx + 2) * per - now) * 1000)
+            if px < 1 then px = 1 end
+            call('SET', key, fmt('%.0f:%.0f:%.0f', idx, used, prev), 'PX', px)
         end
         remaining = floor(limit - weighted + 1e-9)
         if used > 0 then reset = (idx + 2) * per - now
         elseif prev > 0 then reset = (idx + 1) * per - now end
     else  -- 'g'
         local tat, after = used, a
-        local slot = slot_us(limit, per)
+        local slot = ceil(per * 1000000 / limit)
+        if slot < 1 then slot = 1 end
         if write then
             tat = after
-            call('SET', key, fmt('%.0f', tat), 'PX', ms((tat - now_us) / 1000000))
+            local px = ceil((tat - now_us) / 1000)
+            if px < 1 then px = 1 end
+            call('SET', key, fmt('%.0f', tat), 'PX', px)
         end
         remaining = floor((slot * limit - (tat - now_us)) / slot)
         reset = (tat - now_us) / 1000000
