@@ -23,6 +23,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from redis.exceptions import RedisError
+
 from .lock import Lock, LockError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -65,6 +67,10 @@ def _fill(lock: Lock, produce: Callable[[], Any], recheck: Callable[[], Any] | N
             lock.release()
         except LockError as exc:  # the computation outlived lock_timeout
             logger.warning("cache fill of %r outlived its lock: %s", lock.name, exc)
+        except RedisError as exc:
+            # The value is computed (and stored, or its own error is on its way): a lock the
+            # server would not release expires by itself within lock_timeout.
+            logger.warning("cache fill lock %r not released (it expires by itself): %r", lock.name, exc)
 
 
 def get_or_fill(

@@ -431,6 +431,31 @@ def test_a_flask_view_s_own_server_error_is_raised_once(redis_url: str, lock_tim
     assert runs == [1] and db.get("view-runs") == b"1"
 
 
+# -- cache fills: a lock the server will not release does not fail the fill ------------------
+
+
+def test_a_fill_lock_left_unreleased_does_not_fail_a_stored_value(caplog: pytest.LogCaptureFixture) -> None:
+    """``get_or_set`` computed and stored its value, then the server refused to release the
+    fill lock (an ACL forbidding scripts from then on): the caller gets its value, not the
+    release's error (a success reported as a failure); the lock expires by itself."""
+    server = start_redis_server()
+    try:
+        db = Database.from_url(server.url(0))
+        cache = db.cache("c", serializer="json")
+
+        def compute() -> dict[str, int]:
+            server.client().execute_command("ACL", "SETUSER", "default", "-eval", "-evalsha")
+            return {"v": 1}
+
+        with caplog.at_level(logging.WARNING, logger="walrus.stampede"):
+            assert cache.get_or_set("k", compute, 600, lock_timeout=5) == {"v": 1}
+        assert cache.get("k") == {"v": 1}
+        assert "NoPermissionError" in caplog.text, caplog.text
+        assert 0 < db.pttl("lock:c:k:fill") <= 5000  # the fill lock expires by itself
+    finally:
+        server.stop()
+
+
 # -- NOSCRIPT: handled on every script path ----------------------------------------------------
 
 
