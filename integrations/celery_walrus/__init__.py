@@ -1,5 +1,5 @@
 """celery_walrus: Celery task locks on walrus: no duplicate enqueues, no concurrent runs,
-no stuck locks.
+no stuck locks; task rate limits shared by every worker (``walrus_rate_limit="100/m"``).
 
 >>> from celery_walrus import WalrusLockedTask, locked_task
 >>> @app.task(base=WalrusLockedTask, lock="both", unique_on=["user_id"])
@@ -22,6 +22,7 @@ except ModuleNotFoundError as exc:  # pragma: no cover - depends on the install
 from .app import WalrusCelery  # noqa: E402
 from .config import LockSettings, get_database, get_settings, reset  # noqa: E402
 from .locks import LockInfo, clear_locks, list_locks, release_lock  # noqa: E402
+from .ratelimit import TaskRateLimited, WalrusRateLimitedTask  # noqa: E402
 from .renewal import LockRenewer  # noqa: E402
 from .task import TaskLocked, WalrusLockedTask, locked_task  # noqa: E402
 
@@ -30,8 +31,10 @@ __all__ = [
     "LockRenewer",
     "LockSettings",
     "TaskLocked",
+    "TaskRateLimited",
     "WalrusCelery",
     "WalrusLockedTask",
+    "WalrusRateLimitedTask",
     "clear_locks",
     "get_database",
     "get_settings",

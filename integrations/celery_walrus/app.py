@@ -6,6 +6,9 @@ tasks it knows, as ``.delay()`` and ``.apply_async()`` do.
 Canvas primitives (chains, groups, chords) go through ``apply_async`` of each signature and
 need nothing. A task the sending app does not have registered (sent to workers of another
 code base) cannot be checked: it is sent as is.
+
+``app.task(walrus_rate_limit="100/m")`` gives the task the ``WalrusRateLimitedTask`` base
+(``celery_walrus.ratelimit``); on a plain ``Celery`` app pass ``base=WalrusRateLimitedTask``.
 """
 
 from __future__ import annotations
@@ -23,7 +26,41 @@ publishing: ContextVar[bool] = ContextVar("celery_walrus_publishing", default=Fa
 
 
 class WalrusCelery(Celery):  # type: ignore[misc]
-    """``Celery`` with lock-aware ``send_task`` (use it in place of ``Celery(...)``)."""
+    """``Celery`` with lock-aware ``send_task`` (use it in place of ``Celery(...)``) whose
+    ``task()`` gives a task with ``walrus_rate_limit`` the ``WalrusRateLimitedTask`` base."""
+
+    def task(self, *args: Any, **opts: Any) -> Any:
+        """``Celery.task``; with ``walrus_rate_limit`` the base defaults to
+        ``WalrusRateLimitedTask`` (a base that is not one raises TypeError: the option would
+        be ignored)."""
+        if opts.get("walrus_rate_limit") is None:
+            return super().task(*args, **opts)
+        from .ratelimit import WalrusRateLimitedTask, check_rate_options
+
+        base = opts.get("base")
+        if base is None:
+            opts["base"] = WalrusRateLimitedTask
+        elif not (isinstance(base, type) and issubclass(base, WalrusRateLimitedTask)):
+            raise TypeError(
+                f"walrus_rate_limit needs a task base derived from WalrusRateLimitedTask "
+                f"(WalrusLockedTask is one), got base={base!r}"
+            )
+
+        def check(fun: Any) -> None:  # now, not when the app finalizes its lazy tasks
+            label = str(opts.get("name") or getattr(fun, "__qualname__", repr(fun)))
+            check_rate_options(label, opts["walrus_rate_limit"], opts.get("walrus_rate_limit_key"),
+                               opts.get("walrus_rate_limit_strategy"))  # fmt: skip
+
+        if len(args) == 1 and callable(args[0]):
+            check(args[0])
+            return super().task(*args, **opts)
+        decorator = super().task(*args, **opts)
+
+        def decorate(fun: Any) -> Any:
+            check(fun)
+            return decorator(fun)
+
+        return decorate
 
     def send_task(self, name: str, args: Any = None, kwargs: Any = None, **options: Any) -> Any:
         """Send task ``name``; one registered here as a ``WalrusLockedTask`` with an

@@ -12,8 +12,11 @@ Celery config keys (lowercase, as Celery's own; the uppercase spelling is accept
     app.conf.walrus_lock_ttl_margin = 10          # seconds added to a time limit (renewal off)
     app.conf.walrus_lock_enqueue_ttl = 600        # seconds an enqueue lock waits for a worker
     app.conf.walrus_lock_retry_countdown = 5      # seconds, on_duplicate="retry"
+    app.conf.walrus_rate_limit_prefix = "celery_walrus:rl:"  # task rate limits: <prefix><task name>:<key>
+    app.conf.walrus_rate_limit_strategy = "moving-window"    # or fixed-window, sliding-window-counter, gcra
+    app.conf.walrus_rate_limit_on_error = "allow"  # Redis down: "allow" (run) or "deny" (retry later)
 
-A ``walrus_lock_*`` key that is not one of these raises ValueError naming it (a typo would
+A ``walrus_lock_*`` or ``walrus_rate_limit_*`` key that is not one of these raises ValueError naming it (a typo would
 otherwise be ignored silently). With a config namespace (``config_from_object(...,
 namespace="CELERY")``) the keys are read as Celery reads its own (``CELERY_WALRUS_LOCK_PREFIX``).
 
@@ -62,9 +65,13 @@ DEFAULTS: dict[str, Any] = {
     "walrus_lock_ttl_margin": 10.0,
     "walrus_lock_enqueue_ttl": 600.0,
     "walrus_lock_retry_countdown": 5.0,
+    "walrus_rate_limit_prefix": "celery_walrus:rl:",
+    "walrus_rate_limit_strategy": "moving-window",
+    "walrus_rate_limit_on_error": "allow",
 }
 
 _LOCK_KEYS = "walrus_lock_"
+_CHECKED_KEYS = (_LOCK_KEYS, "walrus_rate_limit_")
 
 
 @dataclass(frozen=True)
@@ -81,6 +88,9 @@ class LockSettings:
     retry_countdown: float
     renew: bool
     renew_interval: float = DEFAULTS["walrus_lock_renew_interval"]
+    rate_limit_prefix: str = DEFAULTS["walrus_rate_limit_prefix"]
+    rate_limit_strategy: str = DEFAULTS["walrus_rate_limit_strategy"]
+    rate_limit_on_error: str = DEFAULTS["walrus_rate_limit_on_error"]
 
     @property
     def lease(self) -> float:
@@ -121,7 +131,7 @@ def _raw(conf: Mapping[str, Any], key: str) -> Any:
 
 
 def _check_unknown_keys(conf: Mapping[str, Any]) -> None:
-    """Reject ``walrus_lock_*`` keys celery_walrus does not know (typos)."""
+    """Reject ``walrus_lock_*`` and ``walrus_rate_limit_*`` keys celery_walrus does not know (typos)."""
     try:
         keys = list(conf.keys())
     except Exception:  # pragma: no cover - exotic conf objects
@@ -137,8 +147,9 @@ def _check_unknown_keys(conf: Mapping[str, Any]) -> None:
             elif key != key.lower():
                 continue  # not Celery config under a namespace (e.g. a Django setting)
         lowered = name.lower()
-        if lowered.startswith(_LOCK_KEYS) and lowered not in DEFAULTS:
-            known = ", ".join(k for k in DEFAULTS if k.startswith(_LOCK_KEYS))
+        if lowered.startswith(_CHECKED_KEYS) and lowered not in DEFAULTS:
+            family = next(p for p in _CHECKED_KEYS if lowered.startswith(p))
+            known = ", ".join(k for k in DEFAULTS if k.startswith(family))
             raise ValueError(f"unknown Celery config key {key!r}: celery_walrus knows {known}")
 
 
@@ -154,7 +165,7 @@ def _seconds(conf: Mapping[str, Any], key: str, *, allow_zero: bool = False) -> 
 
 def read_settings(conf: Mapping[str, Any]) -> LockSettings:
     """Validate the ``walrus_*`` keys of a Celery ``app.conf``; TypeError/ValueError name the
-    key (an unknown ``walrus_lock_*`` key is a ValueError)."""
+    key (an unknown ``walrus_lock_*`` or ``walrus_rate_limit_*`` key is a ValueError)."""
     _check_unknown_keys(conf)
     url = _raw(conf, "walrus_url")
     if url is not None and (not isinstance(url, str) or not url):
@@ -173,6 +184,17 @@ def read_settings(conf: Mapping[str, Any]) -> LockSettings:
     renew = _raw(conf, "walrus_lock_renew")
     if not isinstance(renew, bool):
         raise TypeError(f"Celery config walrus_lock_renew must be True or False, got {renew!r}")
+    rl_prefix = _raw(conf, "walrus_rate_limit_prefix")
+    if not isinstance(rl_prefix, str) or not rl_prefix:
+        raise TypeError(f"Celery config walrus_rate_limit_prefix must be a non-empty string, got {rl_prefix!r}")
+    from walrus.rate_limit import check_on_error, check_strategy
+
+    strategy = _raw(conf, "walrus_rate_limit_strategy")
+    try:
+        check_strategy(strategy)
+    except ValueError as exc:
+        raise ValueError(f"Celery config walrus_rate_limit_strategy: {exc}") from None
+    on_error = check_on_error(_raw(conf, "walrus_rate_limit_on_error"), "Celery config walrus_rate_limit_on_error")
     return LockSettings(
         url=url,
         connection_options=dict(options),
@@ -184,6 +206,9 @@ def read_settings(conf: Mapping[str, Any]) -> LockSettings:
         retry_countdown=_seconds(conf, "walrus_lock_retry_countdown", allow_zero=True),
         renew=renew,
         renew_interval=_seconds(conf, "walrus_lock_renew_interval"),
+        rate_limit_prefix=rl_prefix,
+        rate_limit_strategy=strategy,
+        rate_limit_on_error=on_error,
     )
 
 

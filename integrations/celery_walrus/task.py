@@ -33,7 +33,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from celery import Task, shared_task, signals
+from celery import shared_task, signals
 from celery.utils import uuid
 from redis.exceptions import RedisError
 
@@ -43,6 +43,7 @@ from walrus.lock import Lock, LockError
 from .app import publishing
 from .config import LockSettings, get_database, get_settings
 from .keys import check_unique_on, lock_name, task_signature
+from .ratelimit import WalrusRateLimitedTask
 from .renewal import LockRenewer
 
 __all__ = [
@@ -173,8 +174,9 @@ def _delay_seconds(options: dict[str, Any]) -> float:
     return 0.0
 
 
-class WalrusLockedTask(Task):
-    """Celery task base with walrus locks (see the module docstring for the options)."""
+class WalrusLockedTask(WalrusRateLimitedTask):
+    """Celery task base with walrus locks (see the module docstring for the options) and
+    ``walrus_rate_limit`` (``celery_walrus.ratelimit``: decided before the lock is taken)."""
 
     lock: str | bool | None = "execute"
     unique_on: Sequence[str] | None = None
@@ -399,6 +401,8 @@ class WalrusLockedTask(Task):
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         mode = self._walrus_mode
         request = self.request
+        if self._walrus_rates and not request.called_directly and not getattr(request, "_walrus_rate_checked", False):
+            self._walrus_rate_gate(args, kwargs)  # over the budget: sent again later, never run now
         if mode is None or request.called_directly or getattr(request, "_walrus_handled", False):
             return super().__call__(*args, **kwargs)
         request._walrus_handled = True

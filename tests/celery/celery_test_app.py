@@ -128,3 +128,17 @@ def overrun(token: str) -> str:
 def sleeper(token: str, seconds: float) -> str:
     """Runs until revoked with terminate=True; its 30 s lease would outlive the pool process."""
     return _run(token, seconds)
+
+
+@app.task(walrus_rate_limit="5/minute", walrus_rate_limit_key=lambda token, n: token)
+def limited(token: str, n: int) -> int:
+    """Shared rate limit (5 a minute per token) across every worker; records each run."""
+    probe().rpush(f"probe:limited:{token}", f"{n}:{os.getpid()}")
+    return n
+
+
+@app.task(bind=True, max_retries=0, walrus_rate_limit="2/2s", walrus_rate_limit_key=lambda token, n: token)
+def paced(self: WalrusLockedTask, token: str, n: int) -> int:
+    """2 runs per 2 s per token; max_retries=0: a rate-limit deferral spends no retry."""
+    probe().rpush(f"probe:paced:{token}", f"{n}:{self.request.retries}")
+    return n

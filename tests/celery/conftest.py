@@ -139,3 +139,16 @@ def worker(worker_url: str, test_app: Any) -> Iterator[Worker]:
         handle.stop()
         handle.log.close()
         os.unlink(handle.log.name)
+
+
+@pytest.fixture(scope="module")
+def second_worker(worker: Worker, worker_url: str, test_app: Any) -> Iterator[Worker]:
+    """Another prefork worker (2 processes) beside ``worker``, on the same broker."""
+    handle = Worker(worker_url)
+    handle.start(test_app.app)
+    try:
+        yield handle
+    finally:
+        handle.stop()
+        handle.log.close()
+        os.unlink(handle.log.name)
