@@ -1,4 +1,4 @@
-"""``flask walrus ...``: info, flush (prefix-scoped), rate-limit inspection.
+"""``flask walrus ...``: info, flush (prefix-scoped), rate-limit show and reset.
 
 Commands run in the app context and use the app's ``WalrusState``; keyspace work goes through
 ``walrus.keyspace`` (SCAN, never KEYS; UNLINK in batches).
@@ -22,14 +22,21 @@ from walrus.keyspace import (
     prefix_counts,
     server_summary,
 )
-from walrus.rate_limit import LimitSpec, check_limits
+from walrus.rate_limit import (
+    STRATEGIES,
+    LimitSpec,
+    PreparedLimit,
+    check_strategy,
+    decide,
+    parse_rates,
+    reset_limits,
+)
 
 from .config import safe_url
 
 __all__ = ["app_patterns", "walrus_cli"]
 
 walrus_cli = AppGroup("walrus", help="Inspect and clean this app's Redis data (flask_walrus).")
-_RATE = re.compile(r"^(\d+)/(\d+(?:\.\d+)?)$")
 
 
 def _state() -> Any:
@@ -97,10 +104,16 @@ def flush_command(patterns: tuple[str, ...], dry_run: bool, yes: bool) -> None:
 
 @walrus_cli.group("ratelimit")
 def ratelimit_group() -> None:
-    """Show or clear the rate-limit budgets of one client key (e.g. an IP address)."""
+    """Show or reset the rate-limit budgets of one client key (e.g. an IP address)."""
 
 
-def _client_limits(state: Any, key: str, scope: str | None) -> list[tuple[bytes, LimitSpec, str]]:
+# <scope>:<limit>/<per> followed by the core's strategy code (none for moving-window)
+_STORED = re.compile(r"^(\d+)/(\d+(?:\.\d+)?)(?:#([fsg]))?$")
+_CODES = {None: "moving-window", "f": "fixed-window", "s": "sliding-window-counter", "g": "gcra"}
+
+
+def _client_limits(state: Any, key: str, scope: str | None) -> list[tuple[bytes, PreparedLimit, str]]:
+    """The limits KEY has state under (SCAN of this app's rate-limit keys; every strategy)."""
     base = f"{state.limiter.key_base}:"
     head = base + (f"{scope}:" if scope else "")
     # What follows the limit name in a stored key: ":<key>", or ":{<key>}" on Redis Cluster.
@@ -116,44 +129,102 @@ def _client_limits(state: Any, key: str, scope: str | None) -> list[tuple[bytes,
             continue
         middle = text[len(base) : len(text) - len(tail)]
         found_scope, _, rate = middle.rpartition(":")
-        match = _RATE.match(rate)
+        match = _STORED.match(rate)
         if not found_scope or match is None or (scope is not None and found_scope != scope):
             continue
-        spec = LimitSpec(f"{base}{middle}", key, int(match.group(1)), float(match.group(2)))
-        found.append((raw, spec, found_scope))
+        limit = PreparedLimit(f"{base}{found_scope}:{match.group(1)}/{match.group(2)}", int(match.group(1)),
+                              float(match.group(2)), _CODES[match.group(3)])  # fmt: skip
+        found.append((raw, limit, found_scope))
     return sorted(found, key=lambda item: item[0])
 
 
-@ratelimit_group.command("show")
-@click.argument("key")
-@click.option("--scope", default=None, help="only this scope (endpoint or scope/group name)")
-def ratelimit_show(key: str, scope: str | None) -> None:
-    """The budgets KEY has in use: scope, rate, remaining and reset (recording nothing)."""
-    state = _state()
+def _rate_limits(state: Any, scope: str, rate: str, strategy: str | None) -> list[PreparedLimit]:
+    """The limits ``--rate`` names in SCOPE, as the extension builds them (no Redis work)."""
     try:
+        rates = parse_rates(rate, "--rate")
+        strategies = [check_strategy(strategy)] if strategy else [state.settings.strategy]
+    except (TypeError, ValueError) as exc:
+        raise click.BadParameter(str(exc), param_hint="--rate/--strategy") from None
+    base = f"{state.limiter.key_base}:{scope}"
+    return [PreparedLimit(f"{base}:{n}/{p:g}", n, p, s) for s in strategies for n, p in rates]
+
+
+def _scope_and_key(args: tuple[str, ...], scope: str | None) -> tuple[str | None, str]:
+    if len(args) == 2:
+        if scope is not None and scope != args[0]:
+            raise click.UsageError("give the scope once: SCOPE KEY or KEY --scope SCOPE")
+        return args[0], args[1]
+    if len(args) == 1:
+        return scope, args[0]
+    raise click.UsageError("expected [SCOPE] KEY")
+
+
+def _print(scope: str, limits: list[PreparedLimit], decision: Any) -> None:
+    for index, limit in enumerate(limits):
+        result = decision.result(index)
+        click.echo(
+            f"{scope}  {limit.limit}/{limit.per:g}s  remaining {result.remaining}/{limit.limit}  "
+            f"resets in {math.ceil(result.reset_after)} s" + ("" if limit.strategy == "moving-window" else f"  ({limit.strategy})")
+        )
+
+
+@ratelimit_group.command("show")
+@click.argument("args", nargs=-1, required=True, metavar="[SCOPE] KEY")
+@click.option("--scope", default=None, help="only this scope (endpoint or scope/group name)")
+@click.option("--rate", default=None, help="the scope's rate(s), e.g. '5/minute;100/hour': computed, no scan")
+@click.option("--strategy", default=None, help="with --rate: the strategy (default WALRUS_RATELIMIT_STRATEGY)")
+def ratelimit_show(args: tuple[str, ...], scope: str | None, rate: str | None, strategy: str | None) -> None:
+    """The budgets KEY has (in SCOPE): rate, remaining and reset. Records nothing."""
+    state = _state()
+    scope, key = _scope_and_key(args, scope)
+    try:
+        if rate is not None:
+            if scope is None:
+                raise click.UsageError("--rate needs the SCOPE it applies to")
+            limits = _rate_limits(state, scope, rate, strategy)
+            _print(scope, limits, decide(state.database, limits, [key] * len(limits), 0))
+            return
         found = _client_limits(state, key, scope)
         if not found:
             click.echo(f"No rate-limit state for {key!r}.")
             return
-        results = check_limits(state.database, [spec for _, spec, _ in found], cost=0)
+        for _, limit, found_scope in found:  # one look per key: they may be in different slots
+            _print(found_scope, [limit], decide(state.database, [limit], [key], 0))
     except RedisError as exc:
         raise click.ClickException(f"Redis is unavailable: {exc}") from None
-    for (_, spec, found_scope), result in zip(found, results, strict=True):
-        click.echo(
-            f"{found_scope}  {spec.limit}/{spec.per:g}s  remaining {result.remaining}/{spec.limit}  "
-            f"resets in {math.ceil(result.reset_after)} s"
-        )
 
 
-@ratelimit_group.command("clear")
-@click.argument("key")
-@click.option("--scope", default=None, help="only this scope (endpoint or scope/group name)")
-def ratelimit_clear(key: str, scope: str | None) -> None:
-    """Forget every recorded request of KEY (or of KEY in one scope)."""
+def _reset(args: tuple[str, ...], scope: str | None, rate: str | None) -> None:
     state = _state()
+    scope, key = _scope_and_key(args, scope)
     try:
-        found = _client_limits(state, key, scope)
-        deleted = int(state.database.unlink(*[raw for raw, _, _ in found])) if found else 0
+        if rate is not None:
+            if scope is None:
+                raise click.UsageError("--rate needs the SCOPE it applies to")
+            # every strategy's key: the state goes whichever strategy recorded it
+            limits = [lim for s in STRATEGIES for lim in _rate_limits(state, scope, rate, s)]
+            deleted = reset_limits(state.database, limits, [key] * len(limits))
+        else:
+            found = _client_limits(state, key, scope)
+            deleted = sum(int(state.database.unlink(raw)) for raw, _, _ in found)
     except RedisError as exc:
         raise click.ClickException(f"Redis is unavailable: {exc}") from None
     click.echo(f"Cleared {deleted} rate-limit key(s) of {key!r}.")
+
+
+@ratelimit_group.command("reset")
+@click.argument("args", nargs=-1, required=True, metavar="[SCOPE] KEY")
+@click.option("--scope", default=None, help="only this scope (endpoint or scope/group name)")
+@click.option("--rate", default=None, help="the scope's rate(s): computed keys, no scan")
+def ratelimit_reset(args: tuple[str, ...], scope: str | None, rate: str | None) -> None:
+    """Forget every recorded request of KEY (or of KEY in SCOPE): its budgets are whole again."""
+    _reset(args, scope, rate)
+
+
+@ratelimit_group.command("clear")
+@click.argument("args", nargs=-1, required=True, metavar="[SCOPE] KEY")
+@click.option("--scope", default=None, help="only this scope (endpoint or scope/group name)")
+@click.option("--rate", default=None, help="the scope's rate(s): computed keys, no scan")
+def ratelimit_clear(args: tuple[str, ...], scope: str | None, rate: str | None) -> None:
+    """The same as ``reset``."""
+    _reset(args, scope, rate)
