@@ -60,6 +60,27 @@ __all__ = ["Collection", "CollectionManager", "CollectionResults", "InvalidFilte
 _COMBINED_SUFFIXES = (None, "eq", "in")
 
 
+def sort_ro(
+    client: Any, key: str, start: int | None, num: int | None, get: list[str] | None,
+    by: str | None = None, alpha: bool = False, desc: bool = False,
+) -> Any:
+    """``SORT_RO`` (Redis 7+) on ``client`` (a connection or a pipeline): a read, so it still
+    answers on a server over maxmemory, where ``SORT`` is refused (redis-py's ``sort_ro``
+    sends ``SORT``)."""
+    args: list[Any] = [key]
+    if by is not None:
+        args += ["BY", by]
+    if start is not None and num is not None:
+        args += ["LIMIT", start, num]
+    for pattern in get or ():
+        args += ["GET", pattern]
+    if desc:
+        args.append("DESC")
+    if alpha:
+        args.append("ALPHA")
+    return client.execute_command("SORT_RO", *args)
+
+
 def _combined_indexes(model: Any) -> list[Any]:
     """The indexes of ``model`` combining several fields (EqualIndexWith instances)."""
     return [
@@ -438,27 +459,18 @@ class Collection:
                 connection.delete(temp)
         elif model.database.is_cluster:
             rows = self._cluster_rows(keys, self._filters, options, start, num, get)
-        elif self._sources:
-            # One MULTI/EXEC: the filter script fills a temporary set, SORT reads it, DEL.
+        elif self._sources or len(keys) > 1 or "pk" in self._filters:
+            # One MULTI/EXEC: the filter script fills a temporary set, SORT_RO reads it, DEL.
+            # (A server over maxmemory refuses every command queued in a MULTI: such a
+            # collection then raises OutOfMemoryError; a one-set collection still answers.)
             temp, script_keys, script_args = self._filter_script_call(keys)
             pipe = connection.pipeline(transaction=True)
             connection.run_script("limpyd_ops_filter", script_keys, script_args, client=pipe)
-            pipe.sort(temp, start=start, num=num, get=get, **options)
+            sort_ro(pipe, temp, start, num, get, **options)
             pipe.delete(temp)
             rows = pipe.execute()[-2]
-        elif len(keys) == 1 and "pk" not in self._filters:
-            rows = connection.sort(keys[0], start=start, num=num, get=get, **options)
         else:
-            temp = model._temp_key()
-            pipe = connection.pipeline(transaction=True)
-            if "pk" in self._filters:
-                pipe.sadd(temp, self._filters["pk"])
-                pipe.sinterstore(temp, [temp, *keys])
-            else:
-                pipe.sinterstore(temp, keys)
-            pipe.sort(temp, start=start, num=num, get=get, **options)
-            pipe.delete(temp)
-            rows = pipe.execute()[-2]
+            rows = sort_ro(connection, keys[0], start, num, get, **options)
         rows = list(rows)
         if not self._instances:
             return list(rows)
@@ -501,7 +513,7 @@ class Collection:
         model = self.model
         connection = model.database.direct_connection
         keys = self._sets()
-        if self._sources or model.database.is_cluster:
+        if self._sources or model.database.is_cluster or len(keys) > 1 or "pk" in self._filters:
             temp, script_keys, script_args = self._filter_script_call(keys)
             if model.database.is_cluster:
                 script_keys = [to_bytes(k) if isinstance(k, str) else k for k in script_keys]
@@ -509,17 +521,7 @@ class Collection:
             connection.run_script("limpyd_ops_filter", script_keys, script_args, client=pipe)
             pipe.delete(temp)
             return int(pipe.execute()[0])
-        if len(keys) == 1 and "pk" not in self._filters:
-            return int(connection.scard(keys[0]))
-        temp = model._temp_key()
-        pipe = connection.pipeline(transaction=True)
-        if "pk" in self._filters:
-            pipe.sadd(temp, self._filters["pk"])
-            pipe.sinterstore(temp, [temp, *keys])
-        else:
-            pipe.sinterstore(temp, keys)
-        pipe.delete(temp)
-        return int(pipe.execute()[-2])
+        return int(connection.scard(keys[0]))
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, list):

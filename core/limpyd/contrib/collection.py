@@ -18,7 +18,7 @@ from typing import Any
 
 from redis.exceptions import ResponseError
 
-from ..collection import Collection
+from ..collection import Collection, sort_ro
 from ..exceptions import DoesNotExist, ImplementationError
 from ..fields import ListField, SetField, SortedSetField
 from ..fields.base import RedisField
@@ -285,7 +285,7 @@ class ExtendedCollectionManager(Collection):
             if ttl is not None:
                 pipe.expire(store, ttl)
         else:
-            pipe.sort(final, start=start, num=num, get=get, **options)
+            sort_ro(pipe, final, start, num, get, **options)
         pipe.delete(*temps)
         try:
             replies = pipe.execute()

@@ -1,3 +1,6 @@
+#!lua
+-- Flags: none, so a write: a server over maxmemory (noeviction) refuses it before it runs,
+-- and nothing is written.
 -- limpyd: create one instance of a model whose index entries are computed by the client
 -- (range indexes, transformed values, HashField entries): pk, values, index operations and
 -- unique checks in one script. A refused creation writes nothing.

@@ -1,3 +1,6 @@
+#!lua
+-- Flags: none, so a write: a server over maxmemory (noeviction) refuses it before it runs,
+-- and nothing is written.
 -- limpyd: delete one instance of a model whose index entries are computed by the client,
 -- atomically. Two phases, as limpyd_ops_write.lua: without expectations (ARGV[3] = "0") it
 -- returns the indexed entries of the instance; the client computes the operations removing

@@ -1,3 +1,7 @@
+#!lua flags=allow-oom
+-- Flags: allow-oom. A read: its only write is the destination set, a temporary (with a TTL)
+-- the caller reads and deletes, so collections still answer on a server over maxmemory.
+-- resend: safe (a rerun computes the same destination again)
 -- limpyd: intersect the pks selected by collection filters into one set, on the server.
 -- KEYS[1]: the destination set (a temporary key, replaced); KEYS[2 ..]: one source per filter
 -- ARGV[1]: TTL of the destination in seconds; then for each filter (and-ed): the number of

@@ -1,3 +1,6 @@
+#!lua
+-- Flags: none, so a write: a server over maxmemory (noeviction) refuses it before it runs,
+-- and nothing is written.
 -- limpyd: run one modifier command on one field whose indexes are computed by the client
 -- (range indexes, transformed values, HashField entries), atomically.
 -- Two phases: without expectations (ARGV[6] = "0") the script runs the command, reads the

@@ -1,0 +1,208 @@
+"""limpyd under faults (#25 parts 2 and 3): a create whose reply is lost is resent and applied
+once with request ids (without them: ``OutcomeUnknownError``, never a ``UniquenessError``
+for the caller's own row); every limpyd write script declares its flags, so a full server
+refuses it before it runs, with nothing written."""
+
+from __future__ import annotations
+
+import select
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from redis_server import RedisServer, start_redis_server
+
+from limpyd import fields, model
+from limpyd.database import RedisDatabase
+from limpyd.indexes import NumberRangeIndex
+from walrus.retry import OutcomeUnknownError, script_flags
+
+LIMPYD_SCRIPTS = Path(__file__).resolve().parents[2] / "core" / "limpyd" / "scripts"
+
+
+class ReplyDropper:
+    """A loopback TCP proxy to a server. ``drop_next_reply()`` arms it: the next bytes the
+    server sends are swallowed and the client's connection is closed, so the command ran
+    but its caller never hears back (the case a resend must not apply twice)."""
+
+    def __init__(self, port: int) -> None:
+        self.target = port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.armed = threading.Event()
+        self.dropped = 0
+        self.closing = False
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def drop_next_reply(self) -> None:
+        self.armed.set()
+
+    def _accept(self) -> None:
+        while not self.closing:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target))
+            threading.Thread(target=self._pump, args=(client, upstream), daemon=True).start()
+
+    def _pump(self, client: socket.socket, upstream: socket.socket) -> None:
+        try:
+            while True:
+                ready, _, _ = select.select([client, upstream], [], [], 0.5)
+                if self.closing:
+                    return
+                for sock in ready:
+                    data = sock.recv(65536)
+                    if not data:
+                        return
+                    if sock is upstream and self.armed.is_set():
+                        self.armed.clear()
+                        self.dropped += 1
+                        return  # the reply is lost with the connection
+                    (upstream if sock is client else client).sendall(data)
+        except OSError:
+            return
+        finally:
+            client.close()
+            upstream.close()
+
+    def close(self) -> None:
+        self.closing = True
+        self.listener.close()
+        self.thread.join(timeout=2)
+
+
+@pytest.fixture
+def server() -> Iterator[RedisServer]:
+    started = start_redis_server()
+    try:
+        yield started
+    finally:
+        started.stop()
+
+
+@pytest.fixture
+def proxy(server: RedisServer) -> Iterator[ReplyDropper]:
+    dropper = ReplyDropper(server.port)
+    try:
+        yield dropper
+    finally:
+        dropper.close()
+
+
+def _models(db: RedisDatabase) -> tuple[Any, Any]:
+    class Member(model.RedisModel):  # plain indexes: limpyd_create
+        database = db
+        namespace = "faults"
+        email = fields.InstanceHashField(unique=True)
+        team = fields.InstanceHashField(indexable=True)
+
+    class Score(model.RedisModel):  # a range index: limpyd_ops_create
+        database = db
+        namespace = "faults"
+        name = fields.InstanceHashField(unique=True)
+        points = fields.InstanceHashField(indexable=True, indexes=[NumberRangeIndex])
+
+    return Member, Score
+
+
+@pytest.mark.parametrize("which", ["plain", "range"])
+def test_lost_reply_of_a_create_is_resent_once_with_request_ids(
+    server: RedisServer, proxy: ReplyDropper, which: str
+) -> None:
+    database = RedisDatabase(host="127.0.0.1", port=proxy.port, db=0, request_ids=True)
+    Member, Score = _models(database)
+    Member(email="warm@x", team="a")  # the scripts are loaded: the next call is one EVALSHA
+    Score(name="warm", points=1)
+    proxy.drop_next_reply()
+    if which == "plain":
+        created = Member(email="ann@x", team="a")
+        assert set(Member.collection(email="ann@x")) == {created.pk.get()}
+        assert len(Member.collection(team="a")) == 2
+    else:
+        created = Score(name="ann", points=10)
+        assert set(Score.collection(points__gte=5)) == {created.pk.get()}
+        assert len(Score.collection()) == 2
+    assert proxy.dropped == 1  # the reply was lost, the resend answered from the first run
+    database.close()
+
+
+def test_lost_reply_without_request_ids_is_an_unknown_outcome(
+    server: RedisServer, proxy: ReplyDropper
+) -> None:
+    database = RedisDatabase(host="127.0.0.1", port=proxy.port, db=0)
+    Member, _ = _models(database)
+    Member(email="warm@x", team="a")
+    proxy.drop_next_reply()
+    with pytest.raises(OutcomeUnknownError):
+        Member(email="ann@x", team="a")
+    # It ran once and was not resent: the caller checks instead of guessing.
+    assert len(Member.collection(email="ann@x")) == 1
+    assert len(Member.collection()) == 2
+    database.close()
+
+
+def test_every_limpyd_script_declares_its_flags() -> None:
+    for path in sorted(LIMPYD_SCRIPTS.glob("*.lua")):
+        source = path.read_text(encoding="utf-8")
+        flags = script_flags(source)
+        assert flags is not None, f"{path.name} has no #!lua line"
+        assert flags <= {"allow-oom"}, path.name
+        assert "-- Flags:" in source.split("\n", 2)[1], f"{path.name} says why in its header"
+
+
+def _fill(raw: redis.Redis) -> None:
+    n = 0
+    for size in (20_000, 2_000, 200, 20, 1):
+        while True:
+            try:
+                raw.set(f"fill:{size}:{n}", "x" * size)
+                n += 1
+            except redis.exceptions.OutOfMemoryError:
+                break
+
+
+def _snapshot(raw: redis.Redis) -> dict[bytes, Any]:
+    return {key: (raw.dump(key), raw.pttl(key) > 0) for key in raw.scan_iter(count=1000)}
+
+
+def test_a_full_server_refuses_limpyd_writes_and_nothing_is_written() -> None:
+    server = start_redis_server("--maxmemory", "2mb", "--maxmemory-policy", "noeviction")
+    try:
+        database = RedisDatabase(host="127.0.0.1", port=server.port, db=0)
+        Member, Score = _models(database)
+        ann = Member(email="ann@x", team="a")
+        top = Score(name="top", points=5)
+        raw = server.client()
+        _fill(raw)
+        before = _snapshot(raw)
+        writes = {
+            "create (plain)": lambda: Member(email="bob@x", team="b"),
+            "create (range)": lambda: Score(name="bob", points=3),
+            "write (plain)": lambda: ann.team.hset("c"),
+            "write (range)": lambda: top.points.hset(7),
+            "hmset": lambda: ann.hmset(team="d", email="ann2@x"),
+            "delete (plain)": lambda: ann.delete(),
+            "delete (range)": lambda: top.delete(),
+        }
+        for label, call in writes.items():
+            with pytest.raises(redis.exceptions.OutOfMemoryError):
+                call()
+            assert _snapshot(raw) == before, f"{label} wrote something"
+        # one-set collections still answer (SORT_RO); collections that intersect in a
+        # MULTI/EXEC are refused as a whole (the server refuses anything queued in a MULTI
+        # when over maxmemory), with the server's error type and nothing left behind
+        assert set(Member.collection(team="a")) == {ann.pk.get()}
+        assert Member.collection(team="a").instances()[0].email.hget() == "ann@x"
+        with pytest.raises(redis.exceptions.OutOfMemoryError):
+            list(Score.collection(points__gte=1))
+        assert _snapshot(raw) == before
+        database.close()
+    finally:
+        server.stop()
