@@ -61,7 +61,7 @@ def _query_problem(query: str, exc: QueryError) -> str:
 
 
 def _rate_limit_page(kind: str, rate: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
-    """Re-render the rate limiter's plain-text 429 as an HTML page (``kind="html"``) or JSON
+    """Re-render the rate limiter's 429 as this site's HTML page (``kind="html"``) or JSON
     (``kind="json"``) that says when to retry, keeping its ``Retry-After`` and
     ``X-RateLimit-*`` headers. Put it above ``@rate_limited(rate, ...)``."""
 
@@ -69,7 +69,7 @@ def _rate_limit_page(kind: str, rate: str) -> Callable[[Callable[..., HttpRespon
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             response = view(request, *args, **kwargs)
-            if response.status_code != 429 or not response.get("Content-Type", "").startswith("text/plain"):
+            if response.status_code != 429 or "Retry-After" not in response:
                 return response
             retry_after = int(response.get("Retry-After") or 1)
             if kind == "json":
