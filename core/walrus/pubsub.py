@@ -39,6 +39,7 @@ __all__ = [
     "ListenerThread",
     "ListenerTypeError",
     "ListenerValueError",
+    "MonitorRefusedError",
     "MonitorUnavailableError",
     "make_listener",
     "stream_log",
@@ -69,6 +70,11 @@ class MonitorUnavailableError(WalrusError):
     """``stream_log`` cannot run MONITOR on this Database: the ``memory://`` engine has no
     MONITOR, a Redis Cluster client has no single server to monitor, or the server refused
     the command (e.g. an ACL without ``+monitor``)."""
+
+
+class MonitorRefusedError(MonitorUnavailableError, ResponseError):
+    """The server refused MONITOR (e.g. an ACL without ``+monitor``): still a redis-py
+    ``ResponseError``, as the server's refusal is, so ``except ResponseError`` catches it."""
 
 
 def _names(value: Any, what: str) -> list[Any]:
@@ -240,9 +246,9 @@ def stream_log(database: Database, callback: Callable[[Any], Any], connection_id
         try:
             reply = connection.read_response()
         except ResponseError as exc:
-            raise MonitorUnavailableError(f"the server refused MONITOR: {exc}") from exc
+            raise MonitorRefusedError(f"the server refused MONITOR: {exc}") from exc
         if reply not in (b"OK", "OK", True):
-            raise MonitorUnavailableError(f"the server refused MONITOR: {reply!r}")
+            raise MonitorRefusedError(f"the server refused MONITOR: {reply!r}")
         while True:
             line = connection.read_response()
             try:

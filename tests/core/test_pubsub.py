@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from redis.exceptions import ResponseError
 
 from walrus import Database, WalrusError
 from walrus.embedded import reset_memory_server
@@ -222,8 +223,9 @@ def test_stream_log_refused_by_the_server_is_a_clear_error(redis_server: Any) ->
     admin.acl_setuser(user, enabled=True, passwords=["+pw"], commands=["+@all", "-monitor"], keys=["*"])
     limited = Database(host=redis_server.host, port=redis_server.port, username=user, password="pw")
     try:
-        with pytest.raises(MonitorUnavailableError, match="refused MONITOR"):
+        with pytest.raises(MonitorUnavailableError, match="refused MONITOR") as refused:
             limited.stream_log(lambda line: False)
+        assert isinstance(refused.value, ResponseError)  # the server's refusal keeps its type
         assert limited.ping()  # the refused connection went back to the pool usable
         assert len(limited.connection_pool._in_use_connections) == 0  # type: ignore[attr-defined]
     finally:
