@@ -22,6 +22,8 @@ from walrus.rate_limit import (
     OutageLog,
     PreparedLimit,
     Rate,
+    call_args,
+    check_call,
     client_address,
     decide,
     parse_rate,
@@ -336,3 +338,29 @@ def test_refusal_and_allowance_without_redis() -> None:
     refusal = Decision.refusal(limits)
     assert not refusal.allowed and refusal.limit == 1 and refusal.retry_after == 10
     assert Decision.allowance(limits).remaining == 1
+
+
+# -- sans-IO pieces (what an async executor reuses) ---------------------------------------------
+
+
+def test_call_args_and_reply_without_decide(db: Database) -> None:
+    limits = [PreparedLimit("a", 2, 60), PreparedLimit("b", 5, 60, strategy="gcra")]
+    check_call(limits, ["u", "u"], 1)
+    keys, args = call_args(limits, ["u", "u"], 1, cluster=db.is_cluster)
+    decision = Decision.from_reply(limits, db.run_script("rate_limit", keys=keys, args=args))
+    assert decision.allowed and [r.remaining for r in decision.results] == [1, 4]
+    assert decide(db, limits, ["u", "u"], cost=0).remaining == 1  # the same state
+
+
+def test_check_call_refuses_bad_calls() -> None:
+    limit = PreparedLimit("a", 2, 60)
+    with pytest.raises(TypeError, match="client key must be a str, got int"):
+        check_call([limit], [7], 1)  # type: ignore[list-item]
+    with pytest.raises(ValueError, match="one key per limit"):
+        check_call([limit], ["a", "b"], 1)
+    with pytest.raises(ValueError, match="cost must be an int >= 0"):
+        check_call([limit], ["a"], -1)
+    with pytest.raises(ValueError, match="cost 3 can never fit in limit 2"):
+        check_call([limit], ["a"], 3)
+    with pytest.raises(ValueError, match="on_error must be one of allow, deny"):
+        check_call([limit], ["a"], 1, "sometimes")

@@ -22,7 +22,16 @@ from .clients import (
     check_trusted_proxies,
     client_address,
 )
-from .decision import Decision, LimitSpec, PreparedLimit, RateLimitResult, check_name, script_args
+from .decision import (
+    Decision,
+    LimitSpec,
+    PreparedLimit,
+    RateLimitResult,
+    call_args,
+    check_call,
+    check_name,
+    script_args,
+)
 from .execute import check_limits, decide, reset_limits
 from .headers import (
     HEADER_STYLES,
@@ -67,6 +76,8 @@ __all__ = [
     "RateLimitException",
     "RateLimitLua",
     "RateLimitResult",
+    "call_args",
+    "check_call",
     "check_cost",
     "check_header_style",
     "check_limits",

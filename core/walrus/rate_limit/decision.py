@@ -17,6 +17,8 @@ __all__ = [
     "LimitSpec",
     "PreparedLimit",
     "RateLimitResult",
+    "call_args",
+    "check_call",
     "check_name",
     "script_args",
 ]
@@ -147,6 +149,35 @@ def script_args(limits: Sequence[PreparedLimit], cost: int, mode: str = "r", sta
     for limit in limits:
         args += limit.args
     return args
+
+
+def check_call(limits: Sequence[PreparedLimit], keys: Sequence[str], cost: int, on_error: str | None = None) -> None:
+    """Validate the arguments of one decision (what ``decide`` checks before sending anything):
+    one str client key per limit, at least one limit, ``cost`` an int >= 0 that fits in every
+    limit, ``on_error`` None, "allow" or "deny". ValueError/TypeError naming what is wrong.
+    Plain type tests first: this runs on every limited request."""
+    count = len(limits)
+    if count != len(keys) or not count:
+        raise ValueError(f"decide needs one key per limit and at least one limit, got {count} limits and {len(keys)} keys")
+    if cost.__class__ is not int or cost < 0:
+        check_cost(cost)
+    for limit, key in zip(limits, keys):  # noqa: B905 - lengths compared above
+        if cost > limit.limit:
+            raise ValueError(f"cost {cost} can never fit in limit {limit.limit} of {limit.name!r}")
+        if key.__class__ is not str and not isinstance(key, str):
+            raise TypeError(f"rate limit client key must be a str, got {type(key).__name__} for {limit.name!r}")
+    if on_error is not None and on_error not in ("allow", "deny"):
+        raise ValueError(f"on_error must be one of allow, deny, got {on_error!r}")
+
+
+def call_args(
+    limits: Sequence[PreparedLimit], keys: Sequence[str], cost: int, dry_run: bool = False, cluster: bool = False
+) -> tuple[list[str], list[Any]]:
+    """KEYS and ARGV of the rate_limit.lua call deciding ``limits[i]`` for client ``keys[i]``
+    (checked by ``check_call``): one server, or one slot group on a cluster (``cluster=True``
+    hash-tags the client keys). Its reply reads back with ``Decision.from_reply``."""
+    storage_keys = [limit.storage_key(key, cluster) for limit, key in zip(limits, keys)]  # noqa: B905
+    return storage_keys, script_args(limits, cost, "d" if dry_run else "r")
 
 
 class Decision:

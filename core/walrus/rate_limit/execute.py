@@ -14,7 +14,7 @@ from redis.exceptions import RedisError
 
 from .. import events
 from ..cluster import check_same_slot, is_cluster, key_slot
-from .clients import ON_ERROR_POLICIES, OutageLog, check_on_error
+from .clients import OutageLog
 from .decision import (
     _COSTS,
     SCRIPT,
@@ -22,6 +22,8 @@ from .decision import (
     LimitSpec,
     PreparedLimit,
     RateLimitResult,
+    call_args,
+    check_call,
     script_args,
 )
 from .rates import check_cost
@@ -63,27 +65,16 @@ def decide(
     ValueError/TypeError, before anything is sent: ``cost`` not an int >= 0 or above a limit,
     keys not one str per limit.
     """
-    count = len(limits)
-    if count != len(keys) or not count:
-        raise ValueError(f"decide needs one key per limit and at least one limit, got {count} limits and {len(keys)} keys")
-    # Hot path (every limited request): plain type tests here, the checks' messages on failure.
-    if cost.__class__ is not int or cost < 0:
-        check_cost(cost)
-    for limit in limits:
-        if cost > limit.limit:
-            raise ValueError(f"cost {cost} can never fit in limit {limit.limit} of {limit.name!r}")
-    if on_error is not None and on_error not in ON_ERROR_POLICIES:
-        check_on_error(on_error)
+    check_call(limits, keys, cost, on_error)
     try:
         if getattr(database, "is_cluster", False):
             decision = _decide_by_slot(database, limits, keys, cost, dry_run)
         else:
-            if count == 1:
+            if len(limits) == 1:  # the usual case, spelled out (call_args builds the same)
                 storage_keys = [limits[0].head + keys[0]]
                 args = [_COSTS[cost] if cost < 16 else cost, b"d" if dry_run else b"r", b"", *limits[0].args]
             else:
-                storage_keys = [limit.head + key for limit, key in zip(limits, keys, strict=True)]
-                args = script_args(limits, cost, "d" if dry_run else "r")
+                storage_keys, args = call_args(limits, keys, cost, dry_run)
             reply = database.run_script(SCRIPT, storage_keys, args)
             decision = Decision(reply[0] == 1, limits, reply)
     except RedisError as exc:
