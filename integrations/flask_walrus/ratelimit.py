@@ -460,10 +460,7 @@ class Limiter:
 
     def _cost(self, req: Any, entries: Sequence[_Entry], fn: Callable[[], int]) -> int:
         cost = fn()
-        try:
-            check_cost(cost, None, "rate_limited cost")
-        except ValueError as exc:
-            raise TypeError(str(exc)) from None
+        check_cost(cost, None, "rate_limited cost (returned by the cost callable)")
         tightest = min(range(len(entries)), key=lambda i: entries[i].prepared.limit)
         if cost > entries[tightest].prepared.limit:
             message = f"Request cost {cost} exceeds the rate limit of {entries[tightest].limit}."

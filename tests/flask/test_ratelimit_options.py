@@ -303,3 +303,18 @@ def test_exact_across_processes(url: str, strategy: str) -> None:
     for worker in workers:
         worker.join(timeout=60)
     assert passed == 30  # 3 processes x 20 requests against 30/minute
+
+
+def test_cost_callable_returning_a_bad_cost_is_an_error(url: str) -> None:
+    app, w = _app(url)
+
+    @app.get("/v")
+    @w.rate_limited("5/minute", cost=lambda: int(request.args["n"]))
+    def view() -> str:
+        return "ok"
+
+    client = app.test_client()
+    assert client.get("/v?n=2").headers["X-RateLimit-Remaining"] == "3"
+    assert client.get("/v?n=9").status_code == 429  # more than the limit can ever hold
+    with pytest.raises(ValueError, match="rate_limited cost .*: cost must be an int >= 0, got -1"):
+        client.get("/v?n=-1")
