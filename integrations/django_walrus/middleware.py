@@ -58,6 +58,7 @@ class RateLimitMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
         self._plans: dict[tuple[int, Any], tuple[tuple[PreparedLimit, ...], str]] = {}
+        self._key_funcs: dict[Any, Callable[[str, HttpRequest], Any]] = {}
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
@@ -97,7 +98,10 @@ class RateLimitMiddleware:
         limits, group = self._plan(settings, view)
         if not limits:
             return None
-        key = key_function(settings.default_key, "WALRUS_RATELIMIT_DEFAULT_KEY")(group, request)
+        key_func = self._key_funcs.get(settings.default_key)
+        if key_func is None:
+            key_func = self._key_funcs[settings.default_key] = key_function(settings.default_key, "WALRUS_RATELIMIT_DEFAULT_KEY")
+        key = key_func(group, request)
         key = key if isinstance(key, str) else str(key)
         decision = decide(get_database(settings.alias), limits, [key] * len(limits), 1,
                           on_error=settings.on_error, outage_log=outage_log)  # fmt: skip
