@@ -318,3 +318,16 @@ def test_cost_callable_returning_a_bad_cost_is_an_error(url: str) -> None:
     assert client.get("/v?n=9").status_code == 429  # more than the limit can ever hold
     with pytest.raises(ValueError, match="rate_limited cost .*: cost must be an int >= 0, got -1"):
         client.get("/v?n=-1")
+
+
+def test_front_end_leaves_the_script_layout_to_the_core() -> None:
+    """The Flask module reads no script reply (``Decision.raw``), parses no rate and builds no
+    header value itself: the core does (one implementation for every front end)."""
+    import inspect
+
+    import flask_walrus.ratelimit as module
+
+    source = inspect.getsource(module)
+    assert ".raw" not in source and "rate_limit.lua" not in source
+    assert "rate_limit_headers(" in source and "decide(" in source
+    assert "split(\",\")" not in source  # no X-Forwarded-For parsing of its own
