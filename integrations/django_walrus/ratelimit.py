@@ -394,7 +394,8 @@ def rate_limited(
             @wraps(view)
             async def async_wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
                 decision = await sync_to_async(check)(request)
-                response = refused(request, decision)
+                # sync: WALRUS_RATELIMIT_VIEW may use the ORM
+                response = await sync_to_async(refused)(request, decision) if decision is not None and not decision.allowed else refused(request, decision)
                 if response is not None:
                     return response
                 response = await view(request, *args, **kwargs)
