@@ -73,7 +73,7 @@ def test_round_trip_counts(db: Database) -> None:
     for expression in [Account.name == "bulk", Account.level > 10, (Account.name == "bulk") & (Account.level < 50)]:
         with RoundTripCounter() as rt:
             rows = list(Account.query(expression, order_by=Account.level.desc()))
-        assert rt.count <= 4 and rt.count == 2
+        assert rt.count == 1  # the query script returns the rows (one page)
         assert rows
     with RoundTripCounter() as rt:
         assert Account.query(Account.name == "bulk").count() == 60
@@ -83,7 +83,7 @@ def test_round_trip_counts(db: Database) -> None:
     assert rt.count == 1
     with RoundTripCounter() as rt:
         assert len(list(Account.query(Account.bio.search("quokka")))) == 1
-    assert rt.count == 2
+    assert rt.count == 1
     with RoundTripCounter() as rt:
         a.delete()
     assert rt.count == 1

@@ -1,8 +1,8 @@
 """``ModelQuery``: the lazy, chainable result of ``Model.query``.
 
 Nothing runs until the query is iterated, counted, sliced with an int, or deleted.
-Filtering, ordering, offset and limit all run inside one Lua script; the rows are then
-fetched with one pipelined HGETALL batch.
+Filtering, ordering, offset and limit all run inside one Lua script, which also returns
+the first page of rows (``PAGE_ROWS``); further rows come in pipelined HGETALL pages.
 """
 
 from __future__ import annotations
@@ -10,24 +10,39 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from .executor import compile_plan, matches, order_spec, run_plan
+from .executor import PAGE_ROWS, compile_plan, matches, order_spec, run_plan
 from .expressions import Desc, Expression
 
 if TYPE_CHECKING:  # pragma: no cover
     from .model import Model
 
-__all__ = ["ModelQuery", "load_rows"]
+__all__ = ["ModelQuery", "load_rows", "rows_from_reply"]
 
 
-def load_rows(model: type[Model], keys: list[bytes]) -> list[Model]:
+def load_rows(model: type[Model], keys: list[bytes], page: int = PAGE_ROWS) -> list[Model]:
     """The rows with these hash keys, in order, skipping rows that no longer exist.
-    1 pipelined round trip (none for no keys)."""
-    if not keys:
-        return []
-    pipe = model._db().pipeline(transaction=False)
-    for key in keys:
-        pipe.hgetall(key)
-    return [model._from_raw(key, raw) for key, raw in zip(keys, pipe.execute(), strict=True) if raw]
+    One pipelined HGETALL round trip per ``page`` keys (none for no keys)."""
+    rows: list[Model] = []
+    from_raw = model._from_raw
+    for start in range(0, len(keys), page):
+        chunk = keys[start : start + page]
+        pipe = model._db().pipeline(transaction=False)
+        for key in chunk:
+            pipe.hgetall(key)
+        rows.extend(from_raw(key, raw) for key, raw in zip(chunk, pipe.execute(), strict=True) if raw)
+    return rows
+
+
+def rows_from_reply(model: type[Model], reply: Any) -> list[Model]:
+    """The rows of a ``model_query`` "rows" reply: the page it returned, then the other
+    keys read in pipelined pages (1 round trip per page)."""
+    keys = [bytes(k) for k in reply[0]]
+    page = reply[1]
+    from_flat = model._from_flat
+    rows = [from_flat(key, flat) for key, flat in zip(keys, page, strict=False) if flat]
+    if len(page) < len(keys):
+        rows.extend(load_rows(model, keys[len(page) :]))
+    return rows
 
 
 class ModelQuery:
@@ -124,19 +139,26 @@ class ModelQuery:
         return [bytes(k) for k in keys], verify
 
     def _fetch(self) -> list[Model]:
-        keys, verify = self._keys()
-        rows = self._load_rows(keys)
+        plan = compile_plan(self.model, self.expression)
+        verify = plan.needs_verification
+        reply = run_plan(
+            plan,
+            mode="rows",
+            order=self._order,
+            by_score=plan.scored and self._order is None,
+            offset=0 if verify else self.offset,
+            limit=None if verify else self.limit,
+        )
+        rows = rows_from_reply(self.model, reply)
         if verify:
             rows = [row for row in rows if matches(self.expression, row)]
             end = None if self.limit is None else self.offset + self.limit
             rows = rows[self.offset : end]
         return rows
 
-    def _load_rows(self, keys: list[bytes]) -> list[Model]:
-        return load_rows(self.model, keys)
-
     def execute(self) -> list[Model]:
-        """Run the query (once; later calls reuse the rows). 2 round trips."""
+        """Run the query (once; later calls reuse the rows). 1 round trip for up to
+        ``PAGE_ROWS`` rows (the script returns them), plus 1 per further page."""
         if self._rows is None:
             self._rows = self._fetch()
         return self._rows
@@ -172,7 +194,7 @@ class ModelQuery:
         return self.count() > 0
 
     def first(self) -> Model | None:
-        """The first matching row or None. 2 round trips."""
+        """The first matching row or None. 1 round trip."""
         found = list(self[:1])
         return found[0] if found else None
 
@@ -221,6 +243,17 @@ class ModelQuery:
                 raise TypeError(f"{self.model.__name__} has no stored field {field!r}")
             names.append(name)
         return names or list(self.model._stored)
+
+    def explain(self) -> list[dict[str, Any]]:
+        """The steps the query script will take, each a dict with ``step`` (what it does),
+        ``rows`` (rows it yields, from the index sizes: an upper bound after an
+        intersection) and ``cost`` (index entries or rows touched; comparable between plans,
+        not a time), plus details (``key``, ``min``/``max``, ``method``...). The last item,
+        ``{"step": "total", ...}``, sums the costs. 1 round trip (index sizes); no row is
+        read and nothing is written."""
+        from .explain import explain_query
+
+        return explain_query(self)
 
     def delete(self) -> int:
         """Delete the matching rows with their index entries and containers; returns how

@@ -35,10 +35,14 @@ from .layout import temp_key
 if TYPE_CHECKING:  # pragma: no cover
     from .model import Model
 
-__all__ = ["Plan", "compile_plan", "matches", "order_spec", "run_plan"]
+__all__ = ["PAGE_ROWS", "UNORDERED", "Plan", "compile_plan", "matches", "merge_bounds", "order_spec", "run_plan"]
 
 TEMP_TTL_MS = 60_000
 MAX_IN_VALUES = 1000
+# Rows a query script reads (HGETALL) and returns with the keys: about 0.5 ms of server
+# time for rows of a few short fields, so one page never holds the server for long; the
+# remaining rows come in pipelined pages of the same size (1 round trip each).
+PAGE_ROWS = 500
 _RANGE_OPS = (OP_LT, OP_LTE, OP_GT, OP_GTE, OP_BETWEEN)
 
 
@@ -113,18 +117,26 @@ def _eq(plan: Plan, field: Field, value: Any, op: str) -> None:
         plan.ops.extend(("R", plan.key(plan.model._make_key(field.name, CONTINUOUS)), raw, raw, plan.temp()))
 
 
+def _score_bounds(field: Field, op: str, value: Any) -> tuple[bytes, bytes]:
+    """ZRANGEBYSCORE bounds of a range (or continuous equality) on ``field``."""
+    if op == OP_EQ:
+        raw = field.query_value(value)
+        return raw, raw
+    if op == OP_BETWEEN:
+        low, high = (field.query_value(v) for v in _pair(value))
+        return low, high
+    raw = field.query_value(value)
+    return {
+        OP_LT: (b"-inf", b"(" + raw),
+        OP_LTE: (b"-inf", raw),
+        OP_GT: (b"(" + raw, b"+inf"),
+        OP_GTE: (raw, b"+inf"),
+    }[op]
+
+
 def _range(plan: Plan, field: Field, op: str, value: Any) -> None:
     if CONTINUOUS in field.indexes:
-        if op == OP_BETWEEN:
-            low, high = (field.query_value(v) for v in _pair(value))
-        else:
-            raw = field.query_value(value)
-            low, high = {
-                OP_LT: (b"-inf", b"(" + raw),
-                OP_LTE: (b"-inf", raw),
-                OP_GT: (b"(" + raw, b"+inf"),
-                OP_GTE: (raw, b"+inf"),
-            }[op]
+        low, high = _score_bounds(field, op, value)
         plan.ops.extend(("R", plan.key(plan.model._make_key(field.name, CONTINUOUS)), low, high, plan.temp()))
         return
     _need(field, LEX, op)
@@ -142,6 +154,73 @@ def _range(plan: Plan, field: Field, op: str, value: Any) -> None:
     plan.ops.extend(("X", plan.key(plan.model._make_key(field.name, LEX)), low, high, plan.temp()))
 
 
+def _score_range_field(model: type[Model], node: Any) -> Field | None:
+    """The field of ``node`` when it reads one score range of its range index (a range
+    operator, or == on a field whose equality uses that index), else None."""
+    if not isinstance(node, Expression) or node.op not in (*_RANGE_OPS, OP_EQ):
+        return None
+    field = _field_of(model, node.lhs)
+    if CONTINUOUS not in field.indexes:
+        return None
+    if node.op == OP_EQ and ABSOLUTE in field.indexes and field.eq_index == ABSOLUTE:
+        return None
+    return field
+
+
+def _parse_bound(raw: bytes) -> tuple[float, bool]:
+    exclusive = raw.startswith(b"(")
+    return float(raw[1:] if exclusive else raw), exclusive
+
+
+def merge_bounds(bounds: list[tuple[bytes, bytes]]) -> tuple[bytes, bytes]:
+    """One ZRANGEBYSCORE range equal to the intersection of ``bounds`` (the tightest low
+    and high ends; an empty intersection stays a valid, empty range)."""
+    low, high = bounds[0]
+    for other_low, other_high in bounds[1:]:
+        a, b = _parse_bound(low), _parse_bound(other_low)
+        if b[0] > a[0] or (b[0] == a[0] and b[1]):
+            low = other_low
+        a, b = _parse_bound(high), _parse_bound(other_high)
+        if b[0] < a[0] or (b[0] == a[0] and b[1]):
+            high = other_high
+    return low, high
+
+
+def _merge_ranges(plan: Plan, children: list[Any]) -> list[Any]:
+    """Replace the score ranges on one field among the children of an AND by one merged
+    range (``(a >= 1) & (a < 5)`` reads the index once, like ``between``)."""
+    groups: dict[str, list[tuple[bytes, bytes]]] = {}
+    first: dict[str, int] = {}
+    fields: dict[str, Field] = {}
+    for position, child in enumerate(children):
+        field = _score_range_field(plan.model, child)
+        if field is None:
+            continue
+        groups.setdefault(field.name, []).append(_score_bounds(field, child.op, child.rhs))
+        first.setdefault(field.name, position)
+        fields[field.name] = field
+    if all(len(g) < 2 for g in groups.values()):
+        return children
+    merged: list[Any] = []
+    for position, child in enumerate(children):
+        field = _score_range_field(plan.model, child)
+        if field is None or len(groups[field.name]) < 2:
+            merged.append(child)
+        elif first[field.name] == position:
+            merged.append(_MergedRange(field, merge_bounds(groups[field.name])))
+    return merged
+
+
+class _MergedRange:
+    """Several bounds on one field, merged into one score range (an AND child)."""
+
+    __slots__ = ("bounds", "field")
+
+    def __init__(self, field: Field, bounds: tuple[bytes, bytes]) -> None:
+        self.field = field
+        self.bounds = bounds
+
+
 def _pair(value: Any) -> tuple[Any, Any]:
     if not isinstance(value, tuple) or len(value) != 2:
         raise TypeError(f"between() takes two values, got {value!r}")
@@ -150,6 +229,10 @@ def _pair(value: Any) -> tuple[Any, Any]:
 
 def _compile(plan: Plan, node: Any) -> bool:
     """Emit ``node``; return whether its result carries full-text scores."""
+    if isinstance(node, _MergedRange):
+        key = plan.model._make_key(node.field.name, CONTINUOUS)
+        plan.ops.extend(("R", plan.key(key), *node.bounds, plan.temp()))
+        return False
     if not isinstance(node, Expression):
         raise TypeError(f"a query filter must be an expression such as Model.field == value, got {node!r}")
     if node.op in (OP_AND, OP_OR):
@@ -161,6 +244,10 @@ def _compile(plan: Plan, node: Any) -> bool:
                 stack.extend((current.rhs, current.lhs))
             else:
                 children.append(current)
+        if node.op == OP_AND:
+            children = _merge_ranges(plan, children)
+            if len(children) == 1:
+                return _compile(plan, children[0])
         scored = [_compile(plan, child) for child in children]
         plan.ops.extend(("&" if node.op == OP_AND else "|", len(children), plan.temp()))
         plan.ops.extend("1" if s else "0" for s in scored)
@@ -245,6 +332,28 @@ def order_spec(model: type[Model], order_by: Any) -> tuple[str, str, str]:
     return f"*->{field.name}", "num" if numeric else "alpha", direction
 
 
+def _order_args(plan: Plan, order: tuple[str, str, str] | None, by_score: bool) -> list[Any]:
+    """ARGV[4..7] and ARGV[11..12] of the script for this order."""
+    model = plan.model
+    pattern, alpha, direction = order or order_spec(model, None)
+    name = pattern[3:]
+    kind = "field"
+    if by_score:
+        kind = "score"
+    elif name == model._primary_key:
+        kind = "pk"  # read from the row key: no HGET per row
+    elif order == UNORDERED:
+        kind = "none"
+    index = 0
+    if kind == "field" and CONTINUOUS in model._fields[name].indexes:
+        index = plan.key(model._make_key(name, CONTINUOUS))
+    return [kind, pattern, alpha, direction, len(model._make_key("id", b"")), index]
+
+
+# ``order`` value asking for no order at all (index order; used where order is irrelevant).
+UNORDERED = ("", "alpha", "asc")
+
+
 def run_plan(
     plan: Plan,
     *,
@@ -253,23 +362,28 @@ def run_plan(
     by_score: bool,
     offset: int = 0,
     limit: int | None = None,
+    page: int = PAGE_ROWS,
 ) -> Any:
-    """Run the plan: matching row keys (mode "keys") or their number ("count").
+    """Run the plan: matching row keys (mode "keys"), their number ("count"), or
+    ``[keys, first page of HGETALL replies]`` ("rows", at most ``page`` rows read).
     1 round trip."""
     database = plan.model.__database__
+    kind, pattern, alpha, direction, prefix_len, index = _order_args(plan, order, by_score)
     keys, first, ops = plan.finish()
-    pattern, alpha, direction = order or order_spec(plan.model, None)
     args: list[Any] = [
         TEMP_TTL_MS,
         first,
         mode,
-        "score" if by_score else "by",
-        pattern,
+        kind,
+        pattern or "-",
         alpha,
         direction,
         offset,
         -1 if limit is None else limit,
         "lua" if getattr(database, "is_cluster", False) else "sort",
+        prefix_len,
+        index,
+        page,
         *ops,
     ]
     return database.run_script("model_query", keys=keys, args=args)

@@ -41,6 +41,7 @@ from .fields import (
     Field,
     FloatField,
     IntegerField,
+    TextField,
     _ContainerField,
 )
 from .indexes import IndexProblem, field_entries, unique_checks
@@ -174,6 +175,7 @@ class Model(metaclass=ModelMeta):
     _unique_together: ClassVar[tuple[tuple[str, ...], ...]]
     _references: ClassVar[tuple[str, ...]]
     _reverse: ClassVar[tuple[Any, ...]]
+    _walrus_reader: ClassVar[Any]  # built by _reader() on first use
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         if args:
@@ -258,7 +260,61 @@ class Model(metaclass=ModelMeta):
         return raw
 
     @classmethod
+    def _reader(cls) -> tuple[tuple[tuple[str, bytes, Any], ...], tuple[tuple[str, bytes], ...]]:
+        """Per stored field (name, name as bytes, bytes -> value), and per indexed field
+        (name, name as bytes); built once per class. Built-in number and text fields use
+        ``int``/``float``/``bytes.decode`` directly: a stored value they refuse goes through
+        the field's own ``python_value`` (see ``_from_raw``)."""
+        cached = cls.__dict__.get("_walrus_reader")
+        if cached is None:
+            readers = []
+            for name in cls._stored:
+                field = cls._fields[name]
+                method = type(field).python_value
+                convert: Any = field.python_value
+                if method is IntegerField.python_value:
+                    convert = int
+                elif method is FloatField.python_value:
+                    convert = float
+                elif method is Field.python_value or method is TextField.python_value:
+                    convert = _decode_text
+                readers.append((name, name.encode("utf-8"), convert))
+            indexed = tuple((name, name.encode("utf-8")) for name in cls._indexed)
+            cached = (tuple(readers), indexed)
+            cls._walrus_reader = cached
+        return cached  # type: ignore[no-any-return]
+
+    @classmethod
+    def _from_flat(cls, key: bytes, flat: list[Any]) -> Model:
+        """The instance of a row from its HGETALL reply as a flat [field, value, ...] list
+        (what a script returns). No round trip."""
+        it = iter(flat)
+        return cls._from_raw(key, dict(zip(it, it, strict=True)))
+
+    @classmethod
     def _from_raw(cls, key: bytes, raw: dict[Any, bytes]) -> Model:
+        readers, indexed = cls._reader()
+        get = raw.get
+        try:
+            data = {}
+            for name, name_b, convert in readers:
+                value = get(name_b)
+                data[name] = None if value is None else convert(value)
+        except (ValueError, TypeError, UnicodeDecodeError, AttributeError):
+            return cls._from_raw_checked(key, raw)
+        if len(raw) and not isinstance(next(iter(raw)), bytes):
+            return cls._from_raw_checked(key, raw)  # str field names (a decoding client)
+        instance = cls.__new__(cls)
+        attrs = instance.__dict__
+        attrs["_data"] = data
+        attrs["_snapshot"] = {name: get(name_b) for name, name_b in indexed}
+        attrs["_saved_key"] = key
+        return instance
+
+    @classmethod
+    def _from_raw_checked(cls, key: bytes, raw: dict[Any, bytes]) -> Model:
+        """``_from_raw`` one field at a time through ``python_value``: a value it cannot
+        read raises FieldValueError naming the row and field."""
         instance = cls.__new__(cls)
         values = {(k.decode("utf-8") if isinstance(k, bytes) else k): v for k, v in raw.items()}
         instance._data = {}
@@ -589,7 +645,11 @@ class Model(metaclass=ModelMeta):
         return rebuild_indexes(cls)
 
 
-_MODEL_ATTRS = {name for name in dir(Model) if not name.startswith("__")} | {"_data", "_snapshot", "_saved_key"}
+_MODEL_ATTRS = {name for name in dir(Model) if not name.startswith("__")} | {"_data", "_snapshot", "_saved_key", "_walrus_reader"}
+
+
+def _decode_text(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace")
 
 
 def _text(value: Any) -> str:
