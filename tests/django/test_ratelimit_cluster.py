@@ -1,5 +1,5 @@
-"""django_walrus rate limits on a real 3-primary Redis Cluster: exact across processes, client
-keys hash-tagged."""
+"""django_walrus rate limits and DRF throttles on a real 3-primary Redis Cluster: exact across
+processes, client keys hash-tagged."""
 
 from __future__ import annotations
 
@@ -56,3 +56,26 @@ def test_client_keys_are_hash_tagged(on_cluster: str, cluster_db: Any) -> None:
     assert not is_ratelimited(factory.get("/"), rate="5/minute", key="ip", group="per-ip")
     assert cluster_db.llen("django_walrus:rl:per-user:{bob}") == 2
     assert cluster_db.llen("django_walrus:rl:per-ip:{127.0.0.1}") == 1
+
+
+def _throttled(args: tuple[str, int]) -> list[int]:
+    url, count = args
+    from django.conf import settings as django_settings
+    from rest_framework.test import APIClient
+
+    django_settings.WALRUS = {"default": {"URL": url}}
+    from django_walrus.conf import reset_databases
+
+    reset_databases()
+    client = APIClient()
+    return [client.get("/anon/").status_code for _ in range(count)]
+
+
+def test_drf_throttle_exact_across_processes_on_a_cluster(on_cluster: str, cluster_db: Any, settings: Any) -> None:
+    settings.ROOT_URLCONF = "drf_urls"
+    settings.REST_FRAMEWORK = {"DEFAULT_THROTTLE_RATES": {"anon": "20/minute"}, "DEFAULT_AUTHENTICATION_CLASSES": []}
+    with multiprocessing.get_context("fork").Pool(4) as pool:
+        results = pool.map(_throttled, [(on_cluster, 10)] * 4)
+    codes = [code for chunk in results for code in chunk]
+    assert codes.count(200) == 20 and codes.count(429) == 20
+    assert cluster_db.llen("django_walrus:throttle:anon:{127.0.0.1}") == 20
