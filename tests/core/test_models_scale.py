@@ -208,3 +208,68 @@ def test_model_building_reads_odd_stored_values_like_before(db: Database) -> Non
 
     with pytest.raises(FieldValueError, match="score"):
         list(Item.query())
+
+
+# -- auto-increment create in one round trip -------------------------------------------------------
+
+
+def test_auto_increment_create_is_one_round_trip(db: Database) -> None:
+    class Note(Model):
+        __database__ = db
+        title = TextField(index=True)
+        stars = IntegerField(index=True)
+        code = TextField(unique=True)
+
+    Note.create(title="warm", stars=0, code="w")
+    with RoundTripCounter() as rt:
+        note = Note.create(title="hello", stars=4, code="a")
+    assert rt.count == 1
+    assert note._id == 2 and Note.load(2).title == "hello"
+    assert [n._id for n in Note.query(Note._id == 2)] == [2]
+    assert [n._id for n in Note.query(Note._id >= 2)] == [2]
+    assert Note.check_indexes() == []
+    assert db.get(Note._make_key("_id", "_sequence")) == b"2"
+    assert not [k for k in db.scan_iter("*") if b"walrus-next-key" in k]
+
+
+def test_allocation_skips_rows_written_with_explicit_keys(db: Database) -> None:
+    class Note(Model):
+        __database__ = db
+        title = TextField(index=True)
+
+    Note.create(_id=1, title="one")
+    db.set(Note._make_key("_id", "_sequence"), 0)  # a counter behind the rows (upstream data)
+    Note.create(_id=2, title="two")
+    note = Note.create(title="three")
+    assert note._id == 3
+    assert [n.title for n in Note.query()] == ["one", "two", "three"]
+    assert Note.check_indexes() == []
+
+
+def test_refused_auto_increment_create_allocates_nothing(db: Database) -> None:
+    from walrus.models import UniqueError
+
+    class Account(Model):
+        __database__ = db
+        email = TextField(unique=True)
+
+    Account.create(email="a@x")
+    account = Account(email="a@x")
+    with pytest.raises(UniqueError):
+        account.save()
+    assert account._id is None
+    assert db.get(Account._make_key("_id", "_sequence")) == b"1"
+    assert Account.create(email="b@x")._id == 2
+
+
+def test_a_counter_that_is_not_an_integer_is_reported(db: Database) -> None:
+    import redis
+
+    class Note(Model):
+        __database__ = db
+        title = TextField()
+
+    db.set(Note._make_key("_id", "_sequence"), "oops")
+    with pytest.raises(redis.ResponseError, match="_sequence"):
+        Note.create(title="x")
+    assert Note.count() == 0

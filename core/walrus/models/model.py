@@ -53,6 +53,9 @@ from .writer import Writer
 __all__ = ["Model", "ModelMeta"]
 
 MAX_ATTEMPTS = 100
+# Stands for the auto-increment key the write script allocates (0xff never occurs in
+# UTF-8 text, so no text value or text-index member can end with it).
+NEXT_KEY = b"\xff#walrus-next-key#\xff"
 DELETE_BATCH = 200  # rows per script call in query_delete
 
 
@@ -339,8 +342,9 @@ class Model(metaclass=ModelMeta):
         """Write the row and every index change atomically (one Lua script). Unique
         fields, ``__unique_together__`` groups and references are checked in the same step;
         a refused write (UniqueError, MissingReferenceError, bad value) writes nothing and
-        allocates no key. 1 round trip; 2 when an auto-increment key is allocated (the
-        counter is read first) or when the row changed since it was read.
+        allocates no key. 1 round trip (an auto-increment key is allocated by the script:
+        the counter + 1, skipping keys whose row exists); 2 when the row changed since it
+        was read.
 
         ``pipeline``: queue the script on this pipeline (or ``db.transaction`` pipe) instead;
         a refusal then makes the pipeline's ``execute`` raise ``redis.ResponseError``
@@ -354,17 +358,15 @@ class Model(metaclass=ModelMeta):
         raw = self._serialize()
         pk_name = cls._primary_key
         pk_field = cls._fields[pk_name]
-        alloc: list[Any] | None = None
+        allocate = False  # the write script allocates the auto-increment key
         if self._data.get(pk_name) is None:
             if isinstance(pk_field, AutoIncrementField):
                 if queue:
                     raise PipelineError(
-                        f"{cls.__name__}.{pk_name} is an auto-increment key: allocating it reads the counter, "
-                        "which a pipeline cannot do; give the key explicitly or save outside the pipeline"
+                        f"{cls.__name__}.{pk_name} is an auto-increment key: the script allocates it, and a queued "
+                        "save cannot give the instance its key; give the key explicitly or save outside the pipeline"
                     )
-                current = db.get(cls._make_key(pk_name, "_sequence"))
-                alloc = [b"" if current is None else bytes(current)]
-                alloc.append(int(alloc[0] or 0) + 1)
+                allocate = True
             else:
                 generated = pk_field.generate_key()
                 if generated is None:
@@ -374,38 +376,40 @@ class Model(metaclass=ModelMeta):
         elif queue and self._saved_key not in (None, cls._row_key(self._data[pk_name])):
             raise PipelineError(f"{cls.__name__}: the primary key changed since the row was read; save outside the pipeline")
         for _ in range(MAX_ATTEMPTS):
-            if alloc is not None:
-                self._data[pk_name] = alloc[1]
-                raw[pk_name] = pk_field.db_value(alloc[1])
-            key = cls._row_key(self._data[pk_name])
-            state = self._snapshot if self._saved_key == key else ({} if queue else None)
-            seq_mode, seq_value = "", ""
-            if alloc is not None:
-                seq_mode, seq_value = "alloc", str(alloc[1])
-            elif isinstance(pk_field, AutoIncrementField):
-                seq_mode, seq_value = "max", str(self._data[pk_name])
+            seq_mode, seq_value, seq_expected = "", "", b""
+            if allocate:
+                # Placeholder key: the script puts the allocated key wherever it appears.
+                raw[pk_name] = NEXT_KEY
+                key = cls._make_key("id", NEXT_KEY)
+                state: Any = {}
+                seq_mode, seq_expected = "next", NEXT_KEY
+            else:
+                key = cls._row_key(self._data[pk_name])
+                state = self._snapshot if self._saved_key == key else ({} if queue else None)
+                if isinstance(pk_field, AutoIncrementField):
+                    seq_mode, seq_value = "max", str(self._data[pk_name])
             writer = Writer(db)
-            writer.save_op(cls, key, raw, state, seq_mode, alloc[0] if alloc else b"", seq_value)
+            writer.save_op(cls, key, raw, state, seq_mode, seq_expected, seq_value)
             reply = writer.run(client=pipeline, queue=queue)
             if reply is None:
+                if allocate:
+                    self._data[pk_name] = pk_field.python_value(bytes(writer.reply[1]))
+                    raw[pk_name] = pk_field.db_value(self._data[pk_name])
+                    key = cls._row_key(self._data[pk_name])
                 self._snapshot = {name: raw.get(name) for name in cls._indexed}
                 self._saved_key = key
                 return
             reason = _text(reply[2])
             if reason in ("unique", "ref"):
-                if alloc is not None:
+                if allocate:
                     self._data[pk_name] = None
                 raise self._refusal(reason, _text(reply[3]))
-            if reason == "seq" and alloc is not None:
-                alloc = [b"" if reply[3] is None else bytes(reply[3]), int(reply[3] or 0) + 1]
-            elif reason == "taken" and alloc is not None:
-                alloc[1] += 1
-            elif reason == "state":
+            if reason == "state" and not allocate:
                 self._snapshot = state_from_reply(cls, reply) if int(reply[3]) else {}
                 self._saved_key = key if int(reply[3]) else None
-            else:
+            elif reason != "state":
                 raise ModelError(f"unexpected reply from model_write: {reply!r}")
-        if alloc is not None:
+        if allocate:
             self._data[pk_name] = None
         raise WriteConflictError(f"{cls.__name__} row kept changing during {MAX_ATTEMPTS} attempts")
 
@@ -570,7 +574,8 @@ class Model(metaclass=ModelMeta):
     @classmethod
     def create(cls, pipeline: Any = None, **kwargs: Any) -> Model:
         """Build and save a row. Over an existing primary key the old row is replaced
-        cleanly (its stale index entries removed). 1-2 round trips (see ``save``).
+        cleanly (its stale index entries removed). 1 round trip (2 when replacing a row
+        this process has not read; see ``save``).
         ``pipeline``: queue the write there (see ``save``): the row must be new (a queued
         create over an existing row is refused when the pipeline runs)."""
         instance = cls(**kwargs)

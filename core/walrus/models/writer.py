@@ -36,6 +36,7 @@ class Writer:
         self.member_guards: list[tuple[bytes, list[bytes]]] = []
         self.srems: list[tuple[bytes, bytes]] = []
         self.drops: list[bytes] = []
+        self.reply: Any = None  # the script's last reply ({1, key} when it allocated one)
 
     def pos(self, key: bytes) -> int:
         if key not in self._pos:
@@ -97,6 +98,10 @@ class Writer:
             args.extend((name, value))
         args.append(len(hdel))
         args.extend(hdel)
+        if seq_mode == "next":
+            # Index scores are sent as text: restore the placeholder's exact bytes.
+            placeholder = seq_expected.decode("ascii", "replace")
+            args = [seq_expected if a == placeholder else a for a in args]
         containers = (
             [model._container_key(n, key) for n in model._containers]
             if action == "delete" and not keep_containers
@@ -156,6 +161,7 @@ class Writer:
         queues the call (strict mode: a refusal makes its ``execute`` raise); returns None."""
         keys, args = self.build(strict=queue)
         reply = self.database.run_script("model_write", keys=keys, args=args, client=client)
+        self.reply = reply
         if queue:
             return None
         return None if int(reply[0]) == 1 else list(reply)

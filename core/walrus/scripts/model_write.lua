@@ -18,8 +18,15 @@
 --   all           KEYS position of the model's set of row keys (P all)
 --   seq           KEYS position of the primary-key counter, 0 for none
 --   seq_mode      "" none, "alloc" (counter must equal seq_expected; set to seq_value),
---                 "max" (raise the counter to seq_value when lower)
---   seq_expected  counter value the caller read ("" when the counter did not exist)
+--                 "max" (raise the counter to seq_value when lower), "next" (allocate
+--                 here: the counter + 1, or the first integer after it whose row key is
+--                 free; the counter is set to it)
+--   seq_expected  counter value the caller read ("" when the counter did not exist); for
+--                 "next" the placeholder written where the primary key goes: the row key
+--                 (KEYS[h]) ends with it, and every key, member, score, check bound and
+--                 field value of this operation equal to it or ending with it (after the
+--                 index separator or the "\0" of a text-index member) gets the allocated
+--                 key instead
 --   seq_value     integer primary key of the row
 --   exists        "0" the row must not exist, "1" it must exist
 --   n_guard, then n_guard triples: field, present "0"/"1", expected stored value
@@ -39,7 +46,8 @@
 --                 set) must hold exactly these members
 --   n_srem, then n_srem pairs: KEYS position, member   (SREM after the operations)
 --   n_drop, then n_drop KEYS positions   (DEL after the operations)
--- Returns {1} when written. Otherwise nothing was written and the reply is
+-- Returns {1} when written ({1, allocated key} when an operation used "next"). Otherwise
+--   nothing was written and the reply is
 --   {0, op, "seq", current counter or false}     the counter moved
 --   {0, op, "taken"}                             the allocated key already holds a row
 --   {0, op, "state", exists, v1, v2, ...}        the row differs from the expectation:
@@ -127,6 +135,45 @@ local function key_type(key)
     return t
 end
 
+-- "next": the placeholder of o.seq_expected replaced by the allocated key o.pk.
+local function fill(o, s)
+    if not o.pk or type(s) ~= 'string' then return s end
+    local token = o.seq_expected
+    if s == token then return o.pk end
+    local cut = #s - #token
+    if cut > 0 and string.sub(s, cut + 1) == token then
+        local before = string.sub(s, cut, cut)
+        if before == '.' or before == '\0' or before == o.sep then
+            return string.sub(s, 1, cut) .. o.pk
+        end
+    end
+    return s
+end
+local allocated = nil
+for op = 1, n_ops do
+    local o = ops[op]
+    if o.seq_mode == 'next' then
+        local raw = redis.call('GET', KEYS[o.seq])
+        local n = tonumber(raw or '0')
+        if n == nil or n ~= math.floor(n) then
+            return redis.error_reply('model_write: the key counter ' .. KEYS[o.seq] .. ' holds ' .. tostring(raw) .. ', not an integer')
+        end
+        local prefix = string.sub(o.h, 1, #o.h - #o.seq_expected)
+        o.sep = string.sub(prefix, -1)
+        repeat
+            n = n + 1
+        until redis.call('EXISTS', prefix .. string.format('%d', n)) == 0
+        o.pk = string.format('%d', n)
+        o.h = prefix .. o.pk
+        o.seq_value = o.pk
+        allocated = o.pk
+        for _, a in ipairs(o.add) do
+            a[2], a[3], a[4] = fill(o, a[2]), fill(o, a[3]), fill(o, a[4])
+        end
+        for j = 2, #o.fields, 2 do o.fields[j] = fill(o, o.fields[j]) end
+    end
+end
+
 -- Phase 1: checks only.
 for _, g in ipairs(member_guards) do
     local key = KEYS[g[1]]
@@ -176,7 +223,8 @@ for op = 1, n_ops do
         return refuse(reply)
     end
     for _, c in ipairs(o.check) do
-        local kind, key = c[1], KEYS[c[2]]
+        local kind, key = c[1], fill(o, KEYS[c[2]])
+        c[3], c[4] = fill(o, c[3]), fill(o, c[4])
         if kind == 'E' then
             if redis.call('EXISTS', key) == 0 then
                 return refuse({0, op, 'ref', c[5]})
@@ -193,7 +241,7 @@ for op = 1, n_ops do
                 end
             else -- 'I'
                 local sets = {}
-                for p in string.gmatch(c[3], '%d+') do sets[#sets + 1] = KEYS[tonumber(p)] end
+                for p in string.gmatch(c[3], '%d+') do sets[#sets + 1] = fill(o, KEYS[tonumber(p)]) end
                 others = 0
                 for _, m in ipairs(redis.call('SINTER', unpack(sets))) do
                     if m ~= o.h then others = others + 1 end
@@ -250,7 +298,7 @@ for op = 1, n_ops do
         if o.action == 'save' then
             redis.call('SADD', o.all, o.h)
         end
-        if o.seq_mode == 'alloc' then
+        if o.seq_mode == 'alloc' or o.seq_mode == 'next' then
             redis.call('SET', KEYS[o.seq], o.seq_value)
         elseif o.seq_mode == 'max' then
             local current = tonumber(redis.call('GET', KEYS[o.seq]) or '0')
@@ -271,4 +319,5 @@ end
 for _, k in ipairs(drops) do
     redis.call('DEL', k)
 end
+if allocated then return {1, allocated} end
 return {1}
