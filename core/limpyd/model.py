@@ -285,6 +285,10 @@ class RedisModel(metaclass=MetaRedisModel):
                 if isinstance(old, RedisDatabase):
                     old._remove_model(model)
             model.database = database
+        for model in moved:
+            hook = getattr(model, "_database_changed", None)
+            if hook is not None and not model.abstract:
+                hook()  # related models relink (limpyd.contrib.related)
         return moved
 
     @property

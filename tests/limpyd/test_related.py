@@ -167,11 +167,13 @@ def test_target_on_another_database_or_abstract_is_refused(limpyd_db: RedisDatab
         abstract = True
         database = limpyd_db
 
-    with pytest.raises(ImplementationError, match="Elsewhere must be on the same database"):
+    class Crossing(related.RelatedModel):  # as redis-limpyd: accepted, linked once moved
+        database = limpyd_db
+        a = related.FKStringField(Elsewhere, related_name="crossings")
 
-        class Crossing(related.RelatedModel):
-            database = limpyd_db
-            a = related.FKStringField(Elsewhere)
+    assert not hasattr(Elsewhere, "crossings")
+    with pytest.raises(ImplementationError, match="Elsewhere must be on the same database"):
+        _ = Crossing.get_field("a").related_model
 
     with pytest.raises(ImplementationError, match="Base is abstract"):
 
@@ -179,6 +181,40 @@ def test_target_on_another_database_or_abstract_is_refused(limpyd_db: RedisDatab
             database = limpyd_db
             a = related.FKStringField(Base)
 
+    other_db.close()
+
+
+def test_use_database_relinks_relations(limpyd_db: RedisDatabase, redis_server, raw) -> None:
+    other_db = RedisDatabase(host=redis_server.host, port=redis_server.port, db=11)
+    other_db.direct_connection.flushdb()
+
+    class Author(related.RelatedModel):
+        database = limpyd_db
+        namespace = "relink"
+        name = fields.InstanceHashField()
+
+    class Book(related.RelatedModel):
+        database = limpyd_db
+        namespace = "relink"
+        author = related.FKInstanceHashField(Author, related_name="books")
+
+    class Review(related.RelatedModel):
+        database = other_db
+        namespace = "relink"
+        book = related.FKInstanceHashField(Book, related_name="reviews")
+
+    assert hasattr(Author, "books") and not hasattr(Book, "reviews")
+    Book.use_database(other_db)  # Book joins Review, leaves Author
+    assert hasattr(Book, "reviews") and not hasattr(Author, "books")
+    book = Book(author="1")
+    review = Review(book=book)
+    assert list(book.reviews()) == [review.pk.get()]
+    assert raw.dbsize() == 0  # Book's rows went to the other database
+    with pytest.raises(ImplementationError, match="Author must be on the same database"):
+        _ = Book.get_field("author").related_model
+    Book.use_database(limpyd_db)
+    assert hasattr(Author, "books") and not hasattr(Book, "reviews")
+    other_db.direct_connection.flushdb()
     other_db.close()
 
 

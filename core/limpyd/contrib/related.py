@@ -115,9 +115,9 @@ class RelatedFieldMixin(RedisField):
             if target is not None and target.abstract:
                 raise ImplementationError(f"{self._what()}: {target.__name__} is abstract")
             if target is not None and target.database is not database:
-                raise ImplementationError(
-                    f"{self._what()}: {target.__name__} must be on the same database"
-                )
+                # as redis-limpyd: the link waits until both models share a database (see
+                # RelatedModel._database_changed); using it meanwhile names the problem
+                return None
         else:
             namespace, name = self._target_name()
             models = database.models
@@ -174,6 +174,20 @@ class RelatedFieldMixin(RedisField):
         self._related_model = target
         return True
 
+    def _unlink_target(self) -> None:
+        """Forget the resolved target: remove the related collection installed on it."""
+        target, model = self._related_model, self._model
+        if target is None or model is None:
+            return
+        name = self._computed_related_name()
+        installed = target.__dict__.get(name)
+        if isinstance(installed, RelatedCollection) and installed.source is model:
+            delattr(target, name)
+        links = getattr(target, "_related_links", None)
+        if links is not None:
+            links[:] = [link for link in links if link != (model, self.name)]
+        self._related_model = None
+
     @property
     def related_model(self) -> type[RedisModel]:
         """The model this field points to (``ImplementationError`` while undefined)."""
@@ -183,6 +197,11 @@ class RelatedFieldMixin(RedisField):
         assert isinstance(declared, RelatedFieldMixin)
         if not declared._resolve():
             namespace, name = self._target_name()
+            if isinstance(self.to, type) and self.to.database is not model.database:
+                raise ImplementationError(
+                    f"{self._what()}: {self.to.__name__} must be on the same database (move "
+                    "one of them with use_database)"
+                )
             raise ImplementationError(
                 f"{self._what()}: no related model {name!r} in namespace {namespace!r} on "
                 "this database"
@@ -330,6 +349,25 @@ class RelatedModel(RedisModel):
         for field in cls._redis_fields.values():
             if isinstance(field, RelatedFieldMixin):
                 field._resolve()
+
+    @classmethod
+    def _database_changed(cls) -> None:
+        """After ``use_database``: drop the links that now cross databases (their related
+        collections disappear) and make the ones both ends of which now share one."""
+        for field in cls._redis_fields.values():
+            if isinstance(field, RelatedFieldMixin):
+                target = field._related_model
+                if target is not None and target.database is not cls.database:
+                    field._unlink_target()
+        for source, name in list(cls._related_links):
+            if source.database is not cls.database:
+                declared = source._redis_fields[name]
+                assert isinstance(declared, RelatedFieldMixin)
+                declared._unlink_target()
+        for model in list(cls.database.models.values()):
+            hook = getattr(model, "_on_model_registered", None)
+            if hook is not None:
+                hook(cls)
 
     def delete(self) -> None:
         """Unlink this instance from every related field pointing at it, then delete it.
