@@ -23,7 +23,7 @@ def load_rows(model: type[Model], keys: list[bytes], page: int = PAGE_ROWS) -> l
     """The rows with these hash keys, in order, skipping rows that no longer exist.
     One pipelined HGETALL round trip per ``page`` keys (none for no keys)."""
     rows: list[Model] = []
-    from_raw = model._from_raw
+    from_raw = model._reader()[0]
     for start in range(0, len(keys), page):
         chunk = keys[start : start + page]
         pipe = model._db().pipeline(transaction=False)
@@ -34,12 +34,13 @@ def load_rows(model: type[Model], keys: list[bytes], page: int = PAGE_ROWS) -> l
 
 
 def rows_from_reply(model: type[Model], reply: Any) -> list[Model]:
-    """The rows of a ``model_query`` "rows" reply: the page it returned, then the other
-    keys read in pipelined pages (1 round trip per page)."""
-    keys = [bytes(k) for k in reply[0]]
+    """The rows of a ``model_query`` "rows" reply: the page it returned (the values of the
+    stored fields, in order), then the other keys read in pipelined pages (1 round trip per
+    page)."""
+    keys = reply[0]
     page = reply[1]
-    from_flat = model._from_flat
-    rows = [from_flat(key, flat) for key, flat in zip(keys, page, strict=False) if flat]
+    build = model._reader()[1]
+    rows = [build(key, values) for key, values in zip(keys, page, strict=False) if values]
     if len(page) < len(keys):
         rows.extend(load_rows(model, keys[len(page) :]))
     return rows

@@ -365,7 +365,8 @@ def run_plan(
     page: int = PAGE_ROWS,
 ) -> Any:
     """Run the plan: matching row keys (mode "keys"), their number ("count"), or
-    ``[keys, first page of HGETALL replies]`` ("rows", at most ``page`` rows read).
+    ``[keys, first page of rows]`` ("rows": at most ``page`` rows read, each the values of
+    the model's stored fields in order, [] for a row that vanished).
     1 round trip."""
     database = plan.model.__database__
     kind, pattern, alpha, direction, prefix_len, index = _order_args(plan, order, by_score)
@@ -384,6 +385,8 @@ def run_plan(
         prefix_len,
         index,
         page,
+        len(plan.model._stored) if mode == "rows" else 0,
+        *(plan.model._stored if mode == "rows" else ()),
         *ops,
     ]
     return database.run_script("model_query", keys=keys, args=args)

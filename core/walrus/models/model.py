@@ -263,56 +263,29 @@ class Model(metaclass=ModelMeta):
         return raw
 
     @classmethod
-    def _reader(cls) -> tuple[tuple[tuple[str, bytes, Any], ...], tuple[tuple[str, bytes], ...]]:
-        """Per stored field (name, name as bytes, bytes -> value), and per indexed field
-        (name, name as bytes); built once per class. Built-in number and text fields use
-        ``int``/``float``/``bytes.decode`` directly: a stored value they refuse goes through
-        the field's own ``python_value`` (see ``_from_raw``)."""
+    def _reader(cls) -> Any:
+        """``(build(key, raw), build_values(key, values))``: the instance of a row from its
+        HGETALL dict or from its HMGET values in ``_stored`` order, generated once per class
+        as straight-line code (no loop or call per field). Built-in number and
+        text fields use ``int``/``float``/``bytes.decode`` inline; a row those refuse, or
+        without its primary key (e.g. read by a decoding client), goes through
+        ``_from_raw_checked`` (each field's ``python_value``, FieldValueError naming it)."""
         cached = cls.__dict__.get("_walrus_reader")
         if cached is None:
-            readers = []
-            for name in cls._stored:
-                field = cls._fields[name]
-                method = type(field).python_value
-                convert: Any = field.python_value
-                if method is IntegerField.python_value:
-                    convert = int
-                elif method is FloatField.python_value:
-                    convert = float
-                elif method is Field.python_value or method is TextField.python_value:
-                    convert = _decode_text
-                readers.append((name, name.encode("utf-8"), convert))
-            indexed = tuple((name, name.encode("utf-8")) for name in cls._indexed)
-            cached = (tuple(readers), indexed)
+            cached = _compile_reader(cls)
             cls._walrus_reader = cached
-        return cached  # type: ignore[no-any-return]
+        return cached
 
     @classmethod
-    def _from_flat(cls, key: bytes, flat: list[Any]) -> Model:
-        """The instance of a row from its HGETALL reply as a flat [field, value, ...] list
-        (what a script returns). No round trip."""
-        it = iter(flat)
-        return cls._from_raw(key, dict(zip(it, it, strict=True)))
+    def _from_values(cls, key: bytes, values: list[Any]) -> Model:
+        """The instance of a row from the values of its stored fields in ``_stored`` order
+        (an HMGET reply, None for a missing field). No round trip."""
+        return cls._reader()[1](key, values)  # type: ignore[no-any-return]
 
     @classmethod
     def _from_raw(cls, key: bytes, raw: dict[Any, bytes]) -> Model:
-        readers, indexed = cls._reader()
-        get = raw.get
-        try:
-            data = {}
-            for name, name_b, convert in readers:
-                value = get(name_b)
-                data[name] = None if value is None else convert(value)
-        except (ValueError, TypeError, UnicodeDecodeError, AttributeError):
-            return cls._from_raw_checked(key, raw)
-        if len(raw) and not isinstance(next(iter(raw)), bytes):
-            return cls._from_raw_checked(key, raw)  # str field names (a decoding client)
-        instance = cls.__new__(cls)
-        attrs = instance.__dict__
-        attrs["_data"] = data
-        attrs["_snapshot"] = {name: get(name_b) for name, name_b in indexed}
-        attrs["_saved_key"] = key
-        return instance
+        """The instance of a row from its HGETALL dict. No round trip."""
+        return cls._reader()[0](key, raw)  # type: ignore[no-any-return]
 
     @classmethod
     def _from_raw_checked(cls, key: bytes, raw: dict[Any, bytes]) -> Model:
@@ -653,8 +626,53 @@ class Model(metaclass=ModelMeta):
 _MODEL_ATTRS = {name for name in dir(Model) if not name.startswith("__")} | {"_data", "_snapshot", "_saved_key", "_walrus_reader"}
 
 
-def _decode_text(raw: bytes) -> str:
-    return raw.decode("utf-8", "replace")
+def _compile_reader(cls: type[Model]) -> tuple[Any, Any]:
+    """Generate ``build(key, raw)`` and ``build_values(key, values)`` for ``cls`` (see
+    ``Model._reader``). Field names enter the source only through ``repr``."""
+    names = list(cls._stored)
+    namespace: dict[str, Any] = {
+        "cls": cls,
+        "new": cls.__new__,
+        "fallback": cls._from_raw_checked,
+        "names": tuple(n.encode("utf-8") for n in names),
+    }
+    body = []
+    items = []
+    for j, name in enumerate(names):
+        field = cls._fields[name]
+        method = type(field).python_value
+        if method is IntegerField.python_value:
+            expr = f"int(v{j})"
+        elif method is FloatField.python_value:
+            expr = f"float(v{j})"
+        elif method is Field.python_value or method is TextField.python_value:
+            expr = f"v{j}.decode('utf-8', 'replace')"
+        else:
+            namespace[f"c{j}"] = field.python_value
+            expr = f"c{j}(v{j})"
+        items.append(f"{name!r}: None if v{j} is None else {expr}")
+    pk = names.index(cls._primary_key)
+    body.append(f"        if v{pk} is None:")
+    body.append("            return fallback(key, RAW)")
+    body.append("        data = {" + ", ".join(items) + "}")
+    body.append("    except (ValueError, TypeError, UnicodeDecodeError, AttributeError):")
+    body.append("        return fallback(key, RAW)")
+    snapshot = ", ".join(f"{name!r}: v{names.index(name)}" for name in cls._indexed)
+    body.append("    instance = new(cls)")
+    body.append("    attrs = instance.__dict__")
+    body.append("    attrs['_data'] = data")
+    body.append("    attrs['_snapshot'] = {" + snapshot + "}")
+    body.append("    attrs['_saved_key'] = key")
+    body.append("    return instance")
+    by_name = ["def build(key, raw):", "    get = raw.get", "    try:"]
+    by_name += [f"        v{j} = get({name.encode('utf-8')!r})" for j, name in enumerate(names)]
+    by_name += [line.replace("RAW", "raw") for line in body]
+    by_position = ["def build_values(key, values):", "    try:"]
+    by_position.append("        " + "".join(f"v{j}, " for j in range(len(names))) + "= values")
+    raw_dict = "{n: v for n, v in zip(names, values) if v is not None}"
+    by_position += [line.replace("RAW", raw_dict) for line in body]
+    exec("\n".join(by_name) + "\n\n" + "\n".join(by_position), namespace)  # noqa: S102 - generated here, names via repr
+    return namespace["build"], namespace["build_values"]
 
 
 def _text(value: Any) -> str:

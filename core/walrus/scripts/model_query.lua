@@ -23,8 +23,9 @@
 -- ARGV[11]: length in bytes of the row-key prefix "P id." (the primary key follows it)
 -- ARGV[12]: KEYS position of the range index of the "field" order, 0 when it has none
 --   (a result that is one range of that index is then read in order with ZRANGE LIMIT)
--- ARGV[13]: rows per page for "rows" (HGETALL of at most this many rows in this call)
--- ARGV[14..]: the filter in postfix form; each operation pushes one result on a stack:
+-- ARGV[13]: rows per page for "rows" (at most this many rows read in this call)
+-- ARGV[14]: f, the number of field names; ARGV[15..14+f]: the fields "rows" reads (HMGET)
+-- ARGV[15+f..]: the filter in postfix form; each operation pushes one result on a stack:
 --   "K", k              KEYS[k] (an index set or sorted set, or KEYS[1])
 --   "R", k, min, max, d rows of sorted set KEYS[k] with a score in min..max (ZRANGEBYSCORE
 --                       syntax). Not copied: it stays a range until an operation needs
@@ -38,8 +39,9 @@
 --                       smaller) and checks the remaining ranges with ZSCORE per row, so
 --                       its cost follows the smallest operand, not the index sizes.
 --   "E", d              an empty result (KEYS[d] is never created)
--- Returns the row keys ("keys"), an integer ("count"), or {row keys, {HGETALL of the first
---   min(page, #keys) rows, in order; an empty list for a row that vanished}} ("rows").
+-- Returns the row keys ("keys"), an integer ("count"), or {row keys, {HMGET of the fields
+--   for the first min(page, #keys) rows, in order; an empty list for a row that has none of
+--   them (it vanished)}} ("rows").
 local ttl = ARGV[1]
 local first_temp = tonumber(ARGV[2])
 local BATCH = 1000 -- values per variadic call: unpack() of many more overflows Lua's C stack
@@ -241,7 +243,8 @@ local function cleanup()
     end
 end
 
-local i = 14
+local n_fields = tonumber(ARGV[14])
+local i = 15 + n_fields
 while i <= #ARGV do
     local op = ARGV[i]
     if op == 'K' then
@@ -354,8 +357,14 @@ else -- 'pk', or 'score' over a result without scores
 end
 cleanup()
 if mode ~= 'rows' then return keys end
+local fields = {}
+for j = 1, n_fields do fields[j] = ARGV[14 + j] end
 local page = {}
 for j = 1, math.min(#keys, tonumber(ARGV[13])) do
-    page[j] = redis.call('HGETALL', keys[j])
+    local values = redis.call('HMGET', keys[j], unpack(fields))
+    local found = false
+    for _, v in ipairs(values) do if v then found = true; break end end
+    -- ipairs stops at the first nil; HMGET gives false for a missing field, so all are seen
+    if found then page[j] = values else page[j] = {} end
 end
 return {keys, page}

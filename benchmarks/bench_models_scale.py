@@ -1,0 +1,326 @@
+"""Models at scale: walrus-suite, upstream walrus 0.9.8 and raw redis-py side by side in one
+process, at 1k, 10k and 100k rows (and 1M for ours with ``--million``).
+
+Run: ``.venv/bin/python -m benchmarks.bench_models_scale [--million] [--rounds N]``.
+
+Upstream walrus is imported in this process from ``.cache/upstream-walrus`` (installed there
+by the test suite, see ``tests/upstream_walrus.py``) with ``sys.modules`` swapped while it
+imports, so both libraries share one interpreter and one redis-py. Each contender gets its
+own model namespace holding the same rows: row i (0 <= i < N, primary key i + 1) has
+name ``item<i>``, grp = i % 10, score = i and a body ``<word> t<i // 10> common``, so the
+full-text token ``t<k>`` matches exactly 10 rows. Ours and raw redis-py write their rows
+themselves; upstream writes its own rows up to 10k (its create costs 10 round trips a row),
+and above that reads rows written by ours under its namespace (the layouts are the same,
+so this is the data it would have written).
+
+Cases, with a = N / 2 (every case returns the stated rows, checked before timing):
+
+- ``range 10``: ``(score >= a) & (score < a + 10)``: 10 rows.
+- ``between 10``: ``score.between(a, a + 9)``: 10 rows.
+- ``range & eq``: ``(score >= a) & (score < a + N/10) & (grp == 3)``: N/100 rows.
+- ``page 1000``: ``(score >= 0) & (score < 1000)``: 1000 rows (raw: ZRANGEBYSCORE and a
+  pipelined HGETALL of the 1000 rows).
+- ``search 10``: full-text ``t<a/10>``: 10 rows.
+- ``load``: one row by primary key.
+- ``create``: one new row with an auto-increment key (raw: INCR, then the hash and the same
+  index writes in one MULTI/EXEC: 2 round trips, as a client that must learn the key
+  first; raw "1 RT" below sends them as one MULTI/EXEC with a key it chose).
+
+Timing: R rounds (default 5); in every round each contender runs each case ``number``
+times, contenders alternating; the tables give the best and the median time per operation
+over the rounds, and round trips per operation as socket writes (walrus.roundtrips). The
+1-minute load average is written beside the tables. Memory per row: ``used_memory`` growth
+while a contender writes its own rows, divided by the rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import redis
+
+from benchmarks.harness import ROOT, bench_server, write_section
+from walrus import Database
+from walrus.models import FloatField, IntegerField, Model, TextField
+from walrus.roundtrips import RoundTripCounter
+
+__all__ = ["load_upstream", "main"]
+
+WORDS = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet"]
+UPSTREAM_DIR = ROOT / ".cache" / "upstream-walrus"
+Case = tuple[str, Callable[[], Any], int, int]  # label, fn, number per round, expected rows
+
+
+def row(i: int) -> dict[str, Any]:
+    return {"name": f"item{i}", "grp": i % 10, "score": float(i), "body": f"{WORDS[i % 10]} t{i // 10} common"}
+
+
+def load_upstream() -> Any:
+    """Upstream walrus imported beside ours (its modules kept apart from ``sys.modules``)."""
+    if not (UPSTREAM_DIR / "walrus").is_dir():
+        raise FileNotFoundError(f"upstream walrus is not installed in {UPSTREAM_DIR} (run the upstream suite test once)")
+    ours = {name: mod for name, mod in sys.modules.items() if name == "walrus" or name.startswith("walrus.")}
+    for name in ours:
+        del sys.modules[name]
+    sys.path.insert(0, str(UPSTREAM_DIR))
+    try:
+        upstream = importlib.import_module("walrus")
+        importlib.import_module("walrus.models")
+        assert Path(upstream.__file__).is_relative_to(UPSTREAM_DIR), upstream.__file__
+    finally:
+        sys.path.remove(str(UPSTREAM_DIR))
+        for name in [n for n in sys.modules if n == "walrus" or n.startswith("walrus.")]:
+            del sys.modules[name]
+        sys.modules.update(ours)
+    return upstream
+
+
+def our_model(db: Database, namespace: str) -> type[Model]:
+    class Item(Model):
+        __database__ = db
+        __namespace__ = namespace
+        name = TextField(index=True)
+        grp = IntegerField(index=True)
+        score = FloatField(index=True)
+        body = TextField(fts=True)
+
+    return Item
+
+
+def upstream_model(upstream: Any, db: Any, namespace: str) -> Any:
+    class Item(upstream.Model):  # type: ignore[name-defined,misc]
+        __database__ = db
+        __namespace__ = namespace
+        name = upstream.TextField(index=True)
+        grp = upstream.IntegerField(index=True)
+        score = upstream.FloatField(index=True)
+        body = upstream.TextField(fts=True)
+
+    return Item
+
+
+def fill_ours(item: type[Model], n: int, start: int = 0) -> None:
+    """Write rows start..n-1 with explicit keys, 1000 per pipelined batch."""
+    db = item.__database__
+    for first in range(start, n, 1000):
+        pipe = db.pipeline(transaction=False)
+        for i in range(first, min(n, first + 1000)):
+            item.create(pipeline=pipe, _id=i + 1, **row(i))
+        pipe.execute()
+
+
+def used_memory(r: redis.Redis) -> int:
+    return int(r.info("memory")["used_memory"])
+
+
+def model_cases(item: Any, n: int, creates: Any) -> list[Case]:
+    a = n // 2
+    width = max(100, n // 10)
+    q = 200 if n <= 10_000 else 100
+    return [
+        ("range 10", lambda: list(item.query((item.score >= a) & (item.score < a + 10))), q, 10),
+        ("between 10", lambda: list(item.query(item.score.between(a, a + 9))), q, 10),
+        ("range & eq", lambda: list(item.query((item.score >= a) & (item.score < a + width) & (item.grp == 3))), 20, width // 10),
+        ("page 1000", lambda: list(item.query((item.score >= 0) & (item.score < 1000))), 5, 1000),
+        ("search 10", lambda: list(item.query(item.body.search(f"t{a // 10}"))), q, 10),
+        ("load", lambda: item.load(a + 1), 500, -1),
+        ("create", lambda: item.create(**row(next(creates))), 200, -1),
+    ]
+
+
+def raw_cases(r: redis.Redis, n: int, prefix: str, creates: Any) -> list[Case]:
+    a = n // 2
+    width = max(100, n // 10)
+    q = 200 if n <= 10_000 else 100
+
+    def fetch(keys: list[bytes]) -> list[Any]:
+        pipe = r.pipeline(transaction=False)
+        for key in keys:
+            pipe.hgetall(key)
+        return pipe.execute()
+
+    def range_eq() -> list[Any]:
+        temp = f"{prefix}temp"
+        pipe = r.pipeline(transaction=True)
+        pipe.zrangestore(temp, f"{prefix}score.continuous", a, f"({a + width}", byscore=True)
+        pipe.zinterstore(temp, {temp: 0, f"{prefix}grp.absolute.3": 0})
+        pipe.zrange(temp, 0, -1)
+        pipe.delete(temp)
+        return fetch(pipe.execute()[2])
+
+    def create() -> None:
+        i = next(creates)
+        pk = int(r.incr(f"{prefix}_id._sequence"))
+        write_raw(r, prefix, pk, row(i))
+
+    return [
+        ("range 10", lambda: fetch(r.zrangebyscore(f"{prefix}score.continuous", a, f"({a + 10}")), q, 10),
+        ("between 10", lambda: fetch(r.zrangebyscore(f"{prefix}score.continuous", a, a + 9)), q, 10),
+        ("range & eq", range_eq, 20, width // 10),
+        ("page 1000", lambda: fetch(r.zrangebyscore(f"{prefix}score.continuous", 0, "(1000")), 5, 1000),
+        ("search 10", lambda: fetch(r.zrange(f"{prefix}body.fts.t{a // 10}", 0, -1)), q, 10),
+        ("load", lambda: r.hgetall(f"{prefix}id.{a + 1}"), 500, -1),
+        ("create", create, 200, -1),
+    ]
+
+
+def write_raw(r: redis.Redis, prefix: str, pk: int, values: dict[str, Any], pipe: Any = None) -> None:
+    """The hash and the index writes a model row needs, in one MULTI/EXEC (or on ``pipe``)."""
+    key = f"{prefix}id.{pk}"
+    p = pipe if pipe is not None else r.pipeline(transaction=True)
+    p.hset(key, mapping={"_id": pk, **values})
+    p.sadd(f"{prefix}all", key)
+    p.sadd(f"{prefix}_id.absolute.{pk}", key)
+    p.zadd(f"{prefix}_id.continuous", {key: pk})
+    p.sadd(f"{prefix}name.absolute.{values['name']}", key)
+    p.zadd(f"{prefix}name.lex", {values["name"].encode() + b"\x00" + key.encode(): 0})
+    p.sadd(f"{prefix}grp.absolute.{values['grp']}", key)
+    p.zadd(f"{prefix}grp.continuous", {key: values["grp"]})
+    p.sadd(f"{prefix}score.absolute.{values['score']!r}", key)
+    p.zadd(f"{prefix}score.continuous", {key: values["score"]})
+    p.sadd(f"{prefix}body.absolute.{values['body']}", key)
+    for word in values["body"].split()[:2]:
+        p.zadd(f"{prefix}body.fts.{word}", {key: -0.333})
+    if pipe is None:
+        p.execute()
+
+
+def fill_raw(r: redis.Redis, prefix: str, n: int) -> None:
+    for first in range(0, n, 1000):
+        pipe = r.pipeline(transaction=False)
+        for i in range(first, min(n, first + 1000)):
+            write_raw(r, prefix, i + 1, row(i), pipe)
+        pipe.execute()
+    r.set(f"{prefix}_id._sequence", n)
+
+
+def rows_of(result: Any) -> int:
+    return len(result) if isinstance(result, list) else -1
+
+
+def time_case(fn: Callable[[], Any], number: int) -> float:
+    """Seconds per call over ``number`` calls."""
+    start = time.perf_counter()
+    for _ in range(number):
+        fn()
+    return (time.perf_counter() - start) / number
+
+
+def round_trips(fn: Callable[[], Any]) -> int:
+    with RoundTripCounter() as rt:
+        fn()
+    return rt.count
+
+
+def fmt_us(seconds: float) -> str:
+    us = seconds * 1e6
+    return f"{us:,.0f}" if us >= 100 else f"{us:.1f}"
+
+
+def run_size(n: int, contenders: dict[str, list[Case]], rounds: int) -> list[str]:
+    """Markdown rows: per case, best/median microseconds and round trips of each contender."""
+    for name, cases in contenders.items():
+        for label, fn, _number, expected in cases:
+            got = rows_of(fn())
+            if expected >= 0 and got != expected:
+                raise AssertionError(f"{name} {label} at {n} rows: {got} rows instead of {expected}")
+    times: dict[tuple[str, str], list[float]] = {}
+    rts: dict[tuple[str, str], int] = {}
+    labels = [c[0] for c in next(iter(contenders.values()))]
+    for name, cases in contenders.items():
+        for label, fn, _number, _expected in cases:
+            fn()
+            rts[(name, label)] = round_trips(fn)
+    for _ in range(rounds):
+        for index in range(len(labels)):
+            for name, cases in contenders.items():  # contenders alternate case by case
+                label, fn, number, _ = cases[index]
+                times.setdefault((name, label), []).append(time_case(fn, number))
+    lines = []
+    for label in labels:
+        cells = [f"{n:,}", label]
+        ours = min(times[("ours", label)])
+        for name in contenders:
+            samples = times.get((name, label))
+            if samples is None:
+                cells.append("-")
+                continue
+            cells.append(f"{fmt_us(min(samples))} / {fmt_us(statistics.median(samples))} ({rts[(name, label)]})")
+        for other in ("raw", "upstream"):
+            samples = times.get((other, label))
+            cells.append("-" if samples is None else f"{ours / min(samples):.2f}x")
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--million", action="store_true", help="also 1M rows (ours and raw redis-py)")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    options = parser.parse_args(argv)
+    sizes = [int(s) for s in options.sizes.split(",")] + ([1_000_000] if options.million else [])
+    upstream = load_upstream()
+    lines = [
+        "| rows | case | ours best / median us (RT) | raw redis-py | upstream 0.9.8 | ours/raw (best) | ours/upstream (best) |",
+        "|---:|---|---:|---:|---:|---:|---:|",
+    ]
+    memory_lines = [
+        "| rows | ours bytes/row | upstream bytes/row | raw redis-py bytes/row |",
+        "|---:|---:|---:|---:|",
+    ]
+    with bench_server() as url:
+        db = Database.from_url(url)
+        r = redis.Redis.from_url(url)
+        up_db = upstream.Database.from_url(url)
+        db.flushdb()
+        for n in sizes:
+            item = our_model(db, f"ours{n}")
+            before = used_memory(r)
+            started = time.perf_counter()
+            fill_ours(item, n)
+            ours_mem = (used_memory(r) - before) / n
+            print(f"{n} rows: ours filled in {time.perf_counter() - started:.1f} s", flush=True)
+            before = used_memory(r)
+            fill_raw(r, f"raw{n}|item:", n)
+            raw_mem = (used_memory(r) - before) / n
+            up_item = upstream_model(upstream, up_db, f"up{n}")
+            up_mem: float | None = None
+            if n <= 10_000:
+                before = used_memory(r)
+                for i in range(n):
+                    up_item.create(_id=i + 1, **row(i))
+                up_mem = (used_memory(r) - before) / n
+            elif n <= 100_000:
+                fill_ours(our_model(db, f"up{n}"), n)  # same layout: the data upstream would write
+            contenders: dict[str, list[Case]] = {
+                "ours": model_cases(item, n, iter(range(n, 10**9))),
+                "raw": raw_cases(r, n, f"raw{n}|item:", iter(range(n, 10**9))),
+            }
+            if n <= 100_000:
+                contenders["upstream"] = model_cases(up_item, n, iter(range(n, 10**9)))
+            lines.extend(run_size(n, contenders, options.rounds))
+            memory_lines.append(
+                f"| {n:,} | {ours_mem:,.0f} | {'-' if up_mem is None else f'{up_mem:,.0f}'} | {raw_mem:,.0f} |"
+            )
+            print("\n".join(lines[-len(contenders["ours"]) :]), flush=True)
+            db.flushdb()
+        db.close()
+        r.close()
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    command = ".venv/bin/python -m benchmarks.bench_models_scale" + (" --million" if options.million else "")
+    body = "\n".join(lines) + "\n\nMemory: `used_memory` growth while each contender writes its own rows.\n\n"
+    body += "\n".join(memory_lines) + f"\n\n1-minute load average after the run: {load:.1f}.\n"
+    write_section("Models at scale", body, command=command)
+
+
+if __name__ == "__main__":
+    main()
