@@ -273,3 +273,35 @@ def test_a_counter_that_is_not_an_integer_is_reported(db: Database) -> None:
     with pytest.raises(redis.ResponseError, match="_sequence"):
         Note.create(title="x")
     assert Note.count() == 0
+
+
+def test_remembered_stems_match_a_fresh_tokenizer(db: Database) -> None:
+    import threading
+
+    from walrus.models import fields
+    from walrus.search.tokenizer import Tokenizer
+
+    class Doc(Model):
+        __database__ = db
+        body = TextField(fts=True)
+
+    fresh = Tokenizer()
+    texts = [f"running {i} runners ran it's connections connected w{i % 7}" for i in range(200)]
+    results: list[bool] = []
+
+    def work() -> None:
+        results.extend(Doc.body.tokenizer.tokenize(t) == fresh.tokenize(t) for t in texts)
+
+    old_limit = fields.STEM_CACHE_WORDS
+    fields.STEM_CACHE_WORDS = 5  # forces clears while other threads read
+    try:
+        threads = [threading.Thread(target=work) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        fields.STEM_CACHE_WORDS = old_limit
+    assert results and all(results)
+    Doc.create(body="connections running")
+    assert len(list(Doc.query(Doc.body.search("connected runs")))) == 1

@@ -212,6 +212,32 @@ def _check_text(field: Field, value: str) -> None:
         raise FieldValueError(f"field {field.name!r}: an indexed text value cannot contain NUL")
 
 
+STEM_CACHE_WORDS = 50_000
+
+
+def _remember_stems(tokenizer: Tokenizer) -> None:
+    """Give ``tokenizer`` a memory of the stems it computed (up to ``STEM_CACHE_WORDS``
+    words, then it starts over): stemming is most of the Python cost of writing a row with
+    a full-text field, and the words of a corpus repeat."""
+    stem = getattr(tokenizer, "_stem", None)
+    if stem is None:
+        return
+    known: dict[str, str] = {}
+
+    def remembered(words: list[str]) -> list[str]:
+        stems = [known.get(w) for w in words]
+        missing = [w for w, s in zip(words, stems, strict=True) if s is None]
+        if not missing:
+            return stems  # type: ignore[return-value]
+        found = dict(zip(missing, stem(missing), strict=True))
+        if len(known) > STEM_CACHE_WORDS:
+            known.clear()
+        known.update(found)  # read through the local copies: another thread may clear it
+        return [found[w] if s is None else s for w, s in zip(words, stems, strict=True)]
+
+    tokenizer._stem = remembered
+
+
 class TextField(Field):
     """Unicode text stored as UTF-8; returned as ``str``.
 
@@ -251,6 +277,7 @@ class TextField(Field):
         self._tokenizer: Tokenizer | None = None
         if fts:
             self._tokenizer = Tokenizer(**self._tokenizer_options)  # type: ignore[arg-type]
+            _remember_stems(self._tokenizer)
 
     @property
     def indexes(self) -> tuple[str, ...]:

@@ -63,8 +63,10 @@ class Writer:
         exists = state is not None and bool(state)
         guard = state or {}
         args.append("1" if exists or action == "update" else "0")
-        args.append(len(model._indexed))
-        for name in model._indexed:
+        # A key the script allocates never holds a row: "must not exist" is the whole guard.
+        guarded = () if seq_mode == "next" else model._indexed
+        args.append(len(guarded))
+        for name in guarded:
             value = guard.get(name)
             args.extend((name, "0" if value is None else "1", value if value is not None else ""))
         old = row_entries(model, guard, key) if exists else set()
