@@ -3,17 +3,16 @@
 from .array import Array
 from .base import Container
 from .bits import BitField, BitFieldOperation, BloomFilter
+from .consumer_group import ConsumerGroup, ConsumerGroupStream
+
+# upstream's private helper, which code written against upstream (its own tests) imports here
+from .consumer_group import _normalize_stream_keys as _normalize_stream_keys
 from .hash import Hash
 from .hyperloglog import HyperLogLog
 from .list import List
 from .set import Set
-from .streams import ConsumerGroup, ConsumerGroupStream, Stream
+from .streams import Stream
 from .zset import ZSet
-
-# isort: split
-# After .streams (which completes the streams <-> consumer_group import): upstream's private
-# helper, which code written against upstream (its own tests among it) imports from here.
-from .consumer_group import _normalize_stream_keys as _normalize_stream_keys
 
 __all__ = [
     "Array",

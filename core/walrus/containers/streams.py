@@ -10,8 +10,9 @@ bytes or a non-negative int), or one of the special tokens a command accepts (``
   upstream walrus let those through): the stream or its consumer group does not exist.
 * ``WrongTypeError``: the key holds another type.
 
-``ConsumerGroup`` and ``ConsumerGroupStream`` live in ``consumer_group.py`` and are re-exported
-here, so ``walrus.containers.streams.ConsumerGroup`` keeps working.
+``ConsumerGroup`` and ``ConsumerGroupStream`` live in ``consumer_group.py``, which imports
+from this module (never the other way: no import cycle); import them from
+``walrus.containers`` or ``walrus``.
 """
 
 from __future__ import annotations
@@ -32,8 +33,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..database import Database
 
 __all__ = [
-    "ConsumerGroup",
-    "ConsumerGroupStream",
     "GroupNotFoundError",
     "Stream",
     "StreamIdError",
@@ -430,6 +429,3 @@ class Stream(Container):
             translate_stream_error(self, self.key, exc, group)
             raise
 
-
-# Re-exported for ``walrus.containers.streams.ConsumerGroup`` (defined in consumer_group.py).
-from .consumer_group import ConsumerGroup, ConsumerGroupStream  # noqa: E402
