@@ -1,7 +1,8 @@
 """A short tour of the walrus core on the embedded ``memory://`` engine (no server needed).
 
-Run ``python -m walrus.demo`` (``make demo``); ``WALRUS_URL=redis://...`` runs it on a real
-server instead (it only touches keys under ``demo:``, and removes them at the end).
+Run ``python example_projects/core_tour.py``; ``WALRUS_URL=redis://...`` runs it on a real
+server instead (it only touches keys under ``demo:``, and removes them at the end). Every
+call it makes is public API (it is an example, not part of the package).
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ import os
 import sys
 from typing import TextIO
 
-from .database import Database
-from .keyspace import delete_matching
-from .roundtrips import RoundTripCounter
+from walrus.database import Database
+from walrus.keyspace import delete_matching
+from walrus.roundtrips import RoundTripCounter
 
 __all__ = ["main", "tour"]
 
