@@ -9,14 +9,34 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from fakeredis import _msgs as msgs
-from fakeredis._clients._sync import FakeRedisConnection
-from fakeredis._commands import Key, command
-from fakeredis._helpers import OK, SimpleError
-from fakeredis._socket import FakeSocket
-from fakeredis.model import StreamEntryKey, XStream
+import fakeredis
 
-__all__ = ["WalrusFakeConnection"]
+# fakeredis internals this module builds on (private: they may move in any release; the
+# embedded extra pins fakeredis below 3, and tests/test_embedded_internals.py checks them).
+PRIVATE_IMPORTS = (
+    ("fakeredis._msgs", ()),
+    ("fakeredis._clients._sync", ("FakeRedisConnection",)),
+    ("fakeredis._commands", ("Key", "command")),
+    ("fakeredis._helpers", ("OK", "SimpleError")),
+    ("fakeredis._socket", ("FakeSocket",)),
+    ("fakeredis.model", ("StreamEntryKey", "XStream")),
+)
+
+try:
+    from fakeredis import _msgs as msgs
+    from fakeredis._clients._sync import FakeRedisConnection
+    from fakeredis._commands import Key, command
+    from fakeredis._helpers import OK, SimpleError
+    from fakeredis._socket import FakeSocket
+    from fakeredis.model import StreamEntryKey, XStream
+except ImportError as exc:  # a fakeredis release moved one of them
+    raise ImportError(
+        f"memory:// builds on fakeredis internals that fakeredis "
+        f"{getattr(fakeredis, '__version__', '?')} does not have ({exc}); install a "
+        "supported release: pip install 'fakeredis>=2.26,<3'"
+    ) from exc
+
+__all__ = ["PRIVATE_IMPORTS", "WalrusFakeConnection"]
 
 
 class _WalrusFakeSocket(FakeSocket):
