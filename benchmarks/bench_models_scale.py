@@ -83,10 +83,11 @@ def load_upstream() -> Any:
     return upstream
 
 
-def our_model(db: Database, namespace: str) -> type[Model]:
+def our_model(db: Database, namespace: str, compact: bool = False) -> type[Model]:
     class Item(Model):
         __database__ = db
         __namespace__ = namespace
+        __compact_indexes__ = compact
         name = TextField(index=True)
         grp = IntegerField(index=True)
         score = FloatField(index=True)
@@ -274,8 +275,8 @@ def main(argv: list[str] | None = None) -> None:
         "|---:|---|---:|---:|---:|---:|---:|",
     ]
     memory_lines = [
-        "| rows | ours bytes/row | upstream bytes/row | raw redis-py bytes/row |",
-        "|---:|---:|---:|---:|",
+        "| rows | ours bytes/row | ours, `__compact_indexes__` | upstream bytes/row | raw redis-py bytes/row |",
+        "|---:|---:|---:|---:|---:|",
     ]
     with bench_server() as url:
         db = Database.from_url(url)
@@ -283,16 +284,19 @@ def main(argv: list[str] | None = None) -> None:
         up_db = upstream.Database.from_url(url)
         db.flushdb()
         for n in sizes:
-            item = our_model(db, f"ours{n}")
+            item = our_model(db, f"o{n}")  # namespaces of one length: keys of equal size
             before = used_memory(r)
             started = time.perf_counter()
             fill_ours(item, n)
             ours_mem = (used_memory(r) - before) / n
             print(f"{n} rows: ours filled in {time.perf_counter() - started:.1f} s", flush=True)
             before = used_memory(r)
-            fill_raw(r, f"raw{n}|item:", n)
+            fill_ours(our_model(db, f"c{n}", compact=True), n)
+            compact_mem = (used_memory(r) - before) / n
+            before = used_memory(r)
+            fill_raw(r, f"r{n}|item:", n)
             raw_mem = (used_memory(r) - before) / n
-            up_item = upstream_model(upstream, up_db, f"up{n}")
+            up_item = upstream_model(upstream, up_db, f"u{n}")
             up_mem: float | None = None
             if n <= 10_000:
                 before = used_memory(r)
@@ -300,16 +304,16 @@ def main(argv: list[str] | None = None) -> None:
                     up_item.create(_id=i + 1, **row(i))
                 up_mem = (used_memory(r) - before) / n
             elif n <= 100_000:
-                fill_ours(our_model(db, f"up{n}"), n)  # same layout: the data upstream would write
+                fill_ours(our_model(db, f"u{n}"), n)  # same layout: the data upstream would write
             contenders: dict[str, list[Case]] = {
                 "ours": model_cases(item, n, iter(range(n, 10**9))),
-                "raw": raw_cases(r, n, f"raw{n}|item:", iter(range(n, 10**9))),
+                "raw": raw_cases(r, n, f"r{n}|item:", iter(range(n, 10**9))),
             }
             if n <= 100_000:
                 contenders["upstream"] = model_cases(up_item, n, iter(range(n, 10**9)))
             lines.extend(run_size(n, contenders, options.rounds))
             memory_lines.append(
-                f"| {n:,} | {ours_mem:,.0f} | {'-' if up_mem is None else f'{up_mem:,.0f}'} | {raw_mem:,.0f} |"
+                f"| {n:,} | {ours_mem:,.0f} | {compact_mem:,.0f} | {'-' if up_mem is None else f'{up_mem:,.0f}'} | {raw_mem:,.0f} |"
             )
             print("\n".join(lines[-len(contenders["ours"]) :]), flush=True)
             db.flushdb()

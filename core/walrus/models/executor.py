@@ -109,12 +109,17 @@ def _need(field: Field, kind: str, op: str) -> None:
 
 def _eq(plan: Plan, field: Field, value: Any, op: str) -> None:
     raw = field.query_value(value)
-    if ABSOLUTE in field.indexes and (field.eq_index == ABSOLUTE or CONTINUOUS not in field.indexes):
+    kinds = field.indexes
+    if ABSOLUTE in kinds and (field.eq_index == ABSOLUTE or CONTINUOUS not in kinds):
         key = plan.model._make_key(field.name, ABSOLUTE, field.index_value(raw))
         plan.ops.extend(("K", plan.key(key)))
-    else:
-        _need(field, CONTINUOUS, op)
+    elif CONTINUOUS in kinds:
         plan.ops.extend(("R", plan.key(plan.model._make_key(field.name, CONTINUOUS)), raw, raw, plan.temp()))
+    elif LEX in kinds:  # __compact_indexes__: the members "value\0row key" of this value
+        low, high = b"[" + raw + b"\x00", b"(" + raw + b"\x01"
+        plan.ops.extend(("X", plan.key(plan.model._make_key(field.name, LEX)), low, high, plan.temp()))
+    else:
+        _need(field, ABSOLUTE, op)
 
 
 def _score_bounds(field: Field, op: str, value: Any) -> tuple[bytes, bytes]:

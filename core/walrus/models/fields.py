@@ -117,7 +117,7 @@ class Field(Operators):
     @property
     def indexes(self) -> tuple[str, ...]:
         """Index kinds this field maintains (empty when it is not indexed)."""
-        return self.index_kinds if self.index else ()
+        return compact_kinds(self, self.index_kinds) if self.index else ()
 
     def get_indexes(self) -> list[FieldIndex]:
         """The secondary indexes this field keeps, one object per index (see
@@ -212,6 +212,23 @@ def _check_text(field: Field, value: str) -> None:
         raise FieldValueError(f"field {field.name!r}: an indexed text value cannot contain NUL")
 
 
+def compact_kinds(field: Field, kinds: tuple[str, ...]) -> tuple[str, ...]:
+    """``kinds`` under the model's ``__compact_indexes__`` option: without it, unchanged
+    (upstream's layout). With it, the equality sets (``P <field>.absolute.<value>``, one per
+    distinct value: for unique-ish values one small set per row) are not kept when another
+    index answers equality: a number's range index, a text's lexicographic index; a
+    full-text-only field keeps only its full-text index. Fields of a ``__unique_together__``
+    group and unique full-text-only fields keep their equality sets (their checks read them)."""
+    model = field.model
+    if ABSOLUTE not in kinds or model is None or not getattr(model, "__compact_indexes__", False):
+        return kinds
+    if any(field.name in group for group in getattr(model, "_unique_together", ())):
+        return kinds
+    if CONTINUOUS in kinds or LEX in kinds or (FTS in kinds and not field.unique):
+        return tuple(k for k in kinds if k != ABSOLUTE)
+    return kinds
+
+
 STEM_CACHE_WORDS = 50_000
 
 
@@ -284,7 +301,7 @@ class TextField(Field):
         if not self.index:
             return ()
         kinds = self.index_kinds if self._lex else (ABSOLUTE,)
-        return (*kinds, FTS) if self.fts else kinds
+        return compact_kinds(self, (*kinds, FTS) if self.fts else kinds)
 
     def get_indexes(self) -> list[FieldIndex]:
         """The secondary indexes of this text field: equality and lexicographic indexes

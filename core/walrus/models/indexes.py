@@ -64,8 +64,11 @@ def unique_checks(model: type[Model], raw: Mapping[str, bytes | None]) -> list[C
         if value is None:
             continue
         field = model._fields[name]
-        if CONTINUOUS in field.indexes:
+        kinds = field.indexes
+        if CONTINUOUS in kinds:
             checks.append(("Z", [model._make_key(name, CONTINUOUS)], value, value, name))
+        elif ABSOLUTE not in kinds and LEX in kinds:  # __compact_indexes__
+            checks.append(("L", [model._make_key(name, LEX)], b"[" + value + b"\x00", b"(" + value + b"\x01", name))
         else:
             checks.append(("S", [model._make_key(name, ABSOLUTE, field.index_value(value))], b"", b"", name))
     for group in model._unique_together:

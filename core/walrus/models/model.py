@@ -92,6 +92,8 @@ class ModelMeta(type):
         if len(primary) > 1:
             raise TypeError(f"model {name} declares several primary keys: {', '.join(primary)}")
         check_tag_option(name, getattr(cls, "__cluster_tag__", None))
+        if not isinstance(getattr(cls, "__compact_indexes__", False), bool):
+            raise TypeError(f"{name}.__compact_indexes__ must be True or False, got {cls.__compact_indexes__!r}")  # type: ignore[attr-defined]
         separator = attrs.get("index_separator", getattr(cls, "index_separator", "."))
         for fname, field in fields.items():
             _check_field_name(name, fname, field, separator)
@@ -159,7 +161,9 @@ class Model(metaclass=ModelMeta):
     namespace; ``index_separator``: delimiter inside keys (default ``.``);
     ``__cluster_tag__``: the hash tag of the model's keys on Redis Cluster (default: the
     namespace and model name; models joined by relations must share one, see
-    ``walrus.models.layout``). Without a
+    ``walrus.models.layout``); ``__compact_indexes__ = True``: keep no equality set where
+    another index answers equality (less memory per row; upstream walrus then cannot filter
+    these rows by equality, see docs/models.md). Without a
     declared primary key, an auto-incrementing ``_id`` is added. ``_data`` holds the
     field values of an instance.
     """
@@ -167,6 +171,7 @@ class Model(metaclass=ModelMeta):
     __database__: ClassVar[Any] = None
     __namespace__: ClassVar[str | None] = None
     __cluster_tag__: ClassVar[str | None] = None
+    __compact_indexes__: ClassVar[bool] = False
     index_separator: ClassVar[str] = "."
 
     _fields: ClassVar[dict[str, Field]]

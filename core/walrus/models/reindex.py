@@ -113,7 +113,9 @@ def _actual_entries(model: type[Model]) -> dict[Slot, tuple[str, str, str]]:
         base = model._make_key(name) + sep
         for key in _scan(db, _glob_escape(base) + b"*"):
             rest = key[len(base) :]
-            if ABSOLUTE in field.indexes and rest.startswith(ABSOLUTE.encode() + sep):
+            # Equality sets a __compact_indexes__ model does not keep are still read, so the
+            # check reports them and rebuild_indexes removes them (switching to compact).
+            if ABSOLUTE in field.index_kinds + field.indexes and rest.startswith(ABSOLUTE.encode() + sep):
                 found.append(("S", key, name, ABSOLUTE))
             elif CONTINUOUS in field.indexes and rest == CONTINUOUS.encode():
                 found.append(("Z", key, name, CONTINUOUS))

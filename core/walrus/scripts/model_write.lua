@@ -33,6 +33,8 @@
 --   n_check, then n_check quintuples: kind, KEYS position, min, max, label; kinds:
 --                 "S" refused when a row other than this one is in the set;
 --                 "Z" refused when another row has a score within min..max;
+--                 "L" refused when another row's member "value\0row key" of the
+--                     lexicographic index is within min..max (ZRANGEBYLEX syntax);
 --                 "I" refused when another row is in every set whose KEYS positions
 --                     are listed (space separated) in min (unique together);
 --                 "E" refused ("ref") when KEYS[position] does not exist (a reference)
@@ -238,6 +240,12 @@ for op = 1, n_ops do
                 local own = redis.call('ZSCORE', key, o.h)
                 if own and tonumber(own) >= tonumber(c[3]) and tonumber(own) <= tonumber(c[4]) then
                     others = others - 1
+                end
+            elseif kind == 'L' then
+                others = 0
+                local own = '\0' .. o.h
+                for _, m in ipairs(redis.call('ZRANGE', key, c[3], c[4], 'BYLEX', 'LIMIT', 0, 2)) do
+                    if string.sub(m, -#own) ~= own then others = others + 1 end
                 end
             else -- 'I'
                 local sets = {}
