@@ -32,8 +32,9 @@ from . import events
 from .cluster import tag_name
 from .exceptions import WalrusError
 
-if TYPE_CHECKING:  # pragma: no cover
+if TYPE_CHECKING:
     from .database import Database
+    from .lock_renewal import LockRenewer
 
 __all__ = ["HeldLock", "Lock", "LockError", "LockExpired", "LockNotOwned", "held_locks"]
 
@@ -223,6 +224,18 @@ class Lock:
         result = self._extend(ms, "set")
         assert result is not None
         return result
+
+    def keep_alive(self, interval: float | None = None) -> LockRenewer:
+        """Renew this lock every ``interval`` seconds (default: a third of its ttl) while a
+        long job runs, from one shared daemon thread: ``with lock, lock.keep_alive(): ...``
+        (or ``.start()`` / ``.stop()``). The renewer's ``lost`` turns True, and renewing
+        stops, when the lock was lost meanwhile (expired during a stall, or cleared): check it
+        before committing work that needed the lock. A failed renewal (server unreachable) is
+        logged and tried again at the next interval. The lock must have a ttl (ValueError
+        otherwise). Cost: 1 round trip (Lua) per renewal; no thread start per call."""
+        from .lock_renewal import LockRenewer  # it imports this module
+
+        return LockRenewer(self, interval)
 
     def _extend(self, ms: int, mode: str) -> int | None:
         result = int(
