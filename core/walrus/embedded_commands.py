@@ -39,9 +39,54 @@ except ImportError as exc:  # a fakeredis release moved one of them
 __all__ = ["PRIVATE_IMPORTS", "WalrusFakeConnection"]
 
 
+class _CompiledScripts:
+    """fakeredis' Lua runtime with a memory of compiled scripts.
+
+    fakeredis compiles a script's source on every EVAL/EVALSHA and runs a full Lua garbage
+    collection after it; for a model script of a few hundred lines that was most of the
+    call. Here a source is compiled once (the chunk is a function: calling it is running
+    the script), and the full collection after a script runs only every ``FULL_GC_EVERY``
+    calls (Lua's own incremental collector runs meanwhile). Everything else goes to the
+    runtime itself."""
+
+    FULL_GC_EVERY = 200
+    MAX_SCRIPTS = 512
+
+    def __init__(self, runtime: Any) -> None:
+        self.runtime = runtime
+        self.compiled: dict[bytes, Any] = {}
+        self.calls = 0
+
+    def execute(self, source: Any) -> Any:
+        if source == "collectgarbage()":
+            self.calls += 1
+            if self.calls % self.FULL_GC_EVERY:
+                return None
+            return self.runtime.execute(source)
+        function = self.compiled.get(source)
+        if function is None:
+            if len(self.compiled) >= self.MAX_SCRIPTS:
+                self.compiled.clear()
+            function = self.runtime.compile(source)  # a syntax error raises as execute would
+            self.compiled[source] = function
+        return function()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.runtime, name)
+
+
 class _WalrusFakeSocket(FakeSocket):
-    """fakeredis' socket plus XSETID, WRONGTYPE (not a crash) from XREAD/XREADGROUP, and
-    scripts that start with a Redis 7 ``#!lua flags=...`` line."""
+    """fakeredis' socket plus XSETID, WRONGTYPE (not a crash) from XREAD/XREADGROUP,
+    scripts that start with a Redis 7 ``#!lua flags=...`` line, and compiled scripts kept
+    (``_CompiledScripts``)."""
+
+    def _get_server_runtime(self, server: Any) -> Any:
+        runtime = super()._get_server_runtime(server)
+        cached = getattr(server, "_walrus_compiled_scripts", None)
+        if cached is None or cached.runtime is not runtime:
+            cached = _CompiledScripts(runtime)
+            server._walrus_compiled_scripts = cached
+        return cached
 
     def eval(self, script: bytes, numkeys: int, *keys_and_args: bytes) -> Any:
         # Lua itself does not skip a "#!" line in a string chunk: run it as a comment. The
