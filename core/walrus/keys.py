@@ -14,10 +14,10 @@ import inspect
 import json
 import uuid
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-__all__ = ["call_key", "canonical_json", "qualified_name"]
+__all__ = ["bind_arguments", "call_key", "canonical_json", "qualified_name"]
 
 
 def _default(value: Any) -> Any:
@@ -98,9 +98,30 @@ class _Binder:
                         bound[name] = default
             if fits:
                 return bound
-        ba = self.signature.bind(*args, **kwargs)
-        ba.apply_defaults()
-        return dict(ba.arguments)
+        return bind_arguments(self.signature, args, kwargs)
+
+
+def bind_arguments(
+    signature: inspect.Signature,
+    args: Sequence[Any],
+    kwargs: Mapping[str, Any],
+    flatten_kwargs: bool = False,
+) -> dict[str, Any]:
+    """Every parameter's value for a call, defaults applied (``f(1)``, ``f(a=1)`` and
+    ``f(1, b=2)`` when ``b`` defaults to 2 give the same dict). ``flatten_kwargs``: the items
+    of a ``**kwargs`` parameter become top-level names (so that they can be picked by name).
+    TypeError when the call does not fit the signature. No Redis work."""
+    bound = signature.bind(*args, **kwargs)
+    bound.apply_defaults()
+    if not flatten_kwargs:
+        return dict(bound.arguments)
+    arguments: dict[str, Any] = {}
+    for name, value in bound.arguments.items():
+        if signature.parameters[name].kind is inspect.Parameter.VAR_KEYWORD:
+            arguments.update(value)
+        else:
+            arguments[name] = value
+    return arguments
 
 
 # inspect.signature costs more than the rest of a cache hit: build the binder once per function.

@@ -14,7 +14,7 @@ import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from walrus.keys import canonical_json
+from walrus.keys import bind_arguments, canonical_json
 
 __all__ = ["check_unique_on", "lock_name", "task_signature"]
 
@@ -64,17 +64,10 @@ def _arguments(
     if signature is None:
         return {"args": list(args), "kwargs": dict(kwargs)}
     try:
-        bound = signature.bind(*args, **kwargs)
+        # **kwargs items count as arguments of their own, so unique_on can name them
+        return bind_arguments(signature, args, kwargs, flatten_kwargs=True)
     except TypeError as exc:
         raise TypeError(f"task {task_name}: {exc}") from None
-    bound.apply_defaults()
-    arguments: dict[str, Any] = {}
-    for name, value in bound.arguments.items():
-        if signature.parameters[name].kind is inspect.Parameter.VAR_KEYWORD:
-            arguments.update(value)
-        else:
-            arguments[name] = value
-    return arguments
 
 
 def lock_name(
