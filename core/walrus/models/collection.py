@@ -2,7 +2,7 @@
 
 Nothing runs until the query is iterated, counted, sliced with an int, or deleted.
 Filtering, ordering, offset and limit all run inside one Lua script, which also returns
-the first page of rows (``PAGE_ROWS``); further rows come in pipelined HGETALL pages.
+the first page of rows (``PAGE_ROWS``); further rows come a page per round trip.
 """
 
 from __future__ import annotations
@@ -21,22 +21,23 @@ __all__ = ["ModelQuery", "load_rows", "rows_from_reply"]
 
 def load_rows(model: type[Model], keys: list[bytes], page: int = PAGE_ROWS) -> list[Model]:
     """The rows with these hash keys, in order, skipping rows that no longer exist.
-    One pipelined HGETALL round trip per ``page`` keys (none for no keys)."""
+    One ``model_rows.lua`` call (HMGET of the stored fields) per ``page`` keys: 1 round
+    trip per page, none for no keys."""
     rows: list[Model] = []
-    from_raw = model._reader()[0]
+    build = model._reader()[1]
+    fields = list(model._stored)
+    database = model._db()
     for start in range(0, len(keys), page):
         chunk = keys[start : start + page]
-        pipe = model._db().pipeline(transaction=False)
-        for key in chunk:
-            pipe.hgetall(key)
-        rows.extend(from_raw(key, raw) for key, raw in zip(chunk, pipe.execute(), strict=True) if raw)
+        reply = database.run_script("model_rows", keys=chunk, args=fields)
+        rows.extend(build(key, values) for key, values in zip(chunk, reply, strict=True) if values)
     return rows
 
 
 def rows_from_reply(model: type[Model], reply: Any) -> list[Model]:
     """The rows of a ``model_query`` "rows" reply: the page it returned (the values of the
-    stored fields, in order), then the other keys read in pipelined pages (1 round trip per
-    page)."""
+    stored fields, in order), then the other keys read a page per round trip
+    (``load_rows``)."""
     keys = reply[0]
     page = reply[1]
     build = model._reader()[1]
