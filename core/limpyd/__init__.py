@@ -13,4 +13,6 @@ from __future__ import annotations
 __all__ = ["VERSION", "__version__"]
 
 __version__ = "2.1.0"
+"""The redis-limpyd release whose API this package provides."""
 VERSION = __version__
+"""redis-limpyd's own name for `__version__`."""

@@ -61,6 +61,8 @@ DEFAULTS: dict[str, Any] = {
     "WALRUS_RATELIMIT_HEADER_RESET": "X-RateLimit-Reset",
     "WALRUS_RATELIMIT_HEADER_RETRY_AFTER": "Retry-After",
 }
+"""Every ``WALRUS_*`` config key ``init_app`` reads, with the value used when the app's config
+leaves it out (see docs/flask.md)."""
 
 
 @dataclass(frozen=True)

@@ -52,8 +52,8 @@ _POLICY_NAME = re.compile(r"[^A-Za-z0-9._-]")
 _APPLICATION_SCOPE = "__application__"
 KeyFunc = Callable[[], Any]
 
-#: The core's client address from (remote address, X-Forwarded-For, trusted proxies).
 forwarded_address = resolve_address
+"""The core's client address from (remote address, X-Forwarded-For, trusted proxies)."""
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ __all__ = ["ON_ERROR_POLICIES", "OutageLog", "check_on_error", "check_trusted_pr
 
 logger = logging.getLogger("walrus.rate_limit")
 
-#: What a limiter does when Redis cannot answer: "allow" the request or "deny" it (429).
 ON_ERROR_POLICIES = ("allow", "deny")
+"""What a limiter does when Redis cannot answer: "allow" the request or "deny" it (429)."""
 
 
 def check_trusted_proxies(value: Any, what: str = "trusted_proxies") -> int:

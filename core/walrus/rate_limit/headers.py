@@ -13,11 +13,11 @@ from .decision import Decision, PreparedLimit
 
 __all__ = ["HEADER_STYLES", "X_RATELIMIT_NAMES", "check_header_style", "policy_name", "rate_limit_headers", "retry_after_header"]
 
-#: "x-ratelimit": X-RateLimit-Limit/Remaining/Reset; "ietf": RateLimit-Policy and RateLimit
-#: (draft-ietf-httpapi-ratelimit-headers); "both"; "none" (only Retry-After on refusal).
 HEADER_STYLES = ("x-ratelimit", "ietf", "both", "none")
-#: Default names of the X-RateLimit fields: limit, remaining, reset, retry-after.
+""""x-ratelimit": X-RateLimit-Limit/Remaining/Reset; "ietf": RateLimit-Policy and RateLimit
+(draft-ietf-httpapi-ratelimit-headers); "both"; "none" (only Retry-After on refusal)."""
 X_RATELIMIT_NAMES = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After")
+"""Default names of the X-RateLimit fields: limit, remaining, reset, retry-after."""
 _POLICY_CHARS = re.compile(r"[^A-Za-z0-9._-]")
 
 

@@ -126,5 +126,6 @@ class RateLimit:
         return decorator
 
 
-# Upstream offers a separate Lua-backed class; here every RateLimit is Lua-backed.
 RateLimitLua = RateLimit
+"""Upstream walrus's name for its Lua-backed limiter: here every `RateLimit` runs its check as
+one script, so this is the same class."""

@@ -26,23 +26,23 @@ __all__ = [
     "parse_rates",
 ]
 
-#: Strategy names, the first the default (upstream walrus's exact sliding log).
 STRATEGIES = ("moving-window", "fixed-window", "sliding-window-counter", "gcra")
+"""Strategy names, the first the default (upstream walrus's exact sliding log)."""
 DEFAULT_STRATEGY = "moving-window"
-#: Strategies whose state per client is a few bytes whatever the limit.
+"""The strategy a limit uses when none is named: the exact sliding log (upstream walrus's)."""
 FIXED_MEMORY_STRATEGIES = frozenset({"fixed-window", "sliding-window-counter", "gcra"})
+"""Strategies whose state per client is a few bytes whatever the limit."""
 #: Code of each strategy in the script's arguments (scripts/rate_limit.lua).
 STRATEGY_CODES = {"moving-window": "m", "fixed-window": "f", "sliding-window-counter": "s", "gcra": "g"}
 
-#: The longest window, seconds (100 years): longer ones cannot be timed in microseconds by
-#: the script's double-precision arithmetic, and no real limit needs them.
 MAX_WINDOW = 100 * 365.25 * 86400.0
-#: The largest limit (events per window): counts stay exact in the script's doubles.
+"""The longest window, seconds (100 years): longer ones cannot be timed in microseconds by the
+script's double-precision arithmetic, and no real limit needs them."""
 MAX_LIMIT = 10**12
+"""The largest limit (events per window): counts stay exact in the script's doubles."""
 #: The shortest window, seconds: the script keeps time in microseconds.
 MIN_WINDOW = 1e-3
 
-#: Unit names (singular; a trailing "s" is accepted) -> seconds.
 UNITS = {
     "s": 1.0, "sec": 1.0, "second": 1.0,
     "m": 60.0, "min": 60.0, "minute": 60.0,
@@ -52,6 +52,7 @@ UNITS = {
     "month": 30 * 86400.0,
     "y": 365 * 86400.0, "year": 365 * 86400.0,
 }  # fmt: skip
+"""Unit names (singular; a trailing "s" is accepted) -> seconds."""
 _RATE_RE = re.compile(r"^\s*(\d+)\s*(?:/|per)\s*(\d+(?:\.\d+)?)?\s*([a-z]+?)s?\s*$", re.IGNORECASE)
 _MAX_DIGITS = 30  # longer numbers are refused before int()/float() see them
 

@@ -78,6 +78,7 @@ class Or:
 
 
 Node = Term | Phrase | And | Or
+"""A parsed query: a term, a phrase, or an AND / OR of nodes (what `parse` returns)."""
 
 
 def iter_leaves(node: Node) -> Iterator[Term | Phrase]:

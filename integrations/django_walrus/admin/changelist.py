@@ -23,7 +23,12 @@ from .options import FilterSpec, WalrusModelAdmin
 
 __all__ = ["ChangeList", "SEARCH_VAR", "PAGE_VAR", "ORDER_VAR"]
 
-SEARCH_VAR, PAGE_VAR, ORDER_VAR = "q", "p", "o"
+SEARCH_VAR = "q"
+"""Query-string parameter of the change list's search box."""
+PAGE_VAR = "p"
+"""Query-string parameter of the page number (from 1)."""
+ORDER_VAR = "o"
+"""Query-string parameter of the sort field (``-`` in front: descending)."""
 
 
 class _NoMatch(Exception):
