@@ -564,3 +564,4 @@ class Collection:
 
 # redis-limpyd's name for the class behind ``Model.collection``.
 CollectionManager = Collection
+"""redis-limpyd's name for `Collection`, the class behind ``Model.collection()``."""

@@ -50,6 +50,8 @@ __all__ = [
 INDEX_CONTEXT: ContextVar[dict[str, list[str]] | None] = ContextVar(
     "limpyd_index_context", default=None
 )
+"""While ``ops.index_ops`` collects index operations: the entries of the other fields an index
+depends on (``{field name: entries}``), else None."""
 
 # An operation sent to the write scripts: (name, key, a, b); see limpyd_ops_write.lua.
 Op = tuple[str, str, str, str]

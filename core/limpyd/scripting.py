@@ -23,6 +23,8 @@ __all__ = ["MAX_ATTEMPTS", "create_instance", "delete_instance", "hmset", "refus
 
 # Optimistic retries (counter moved, index sets to add) before giving up.
 MAX_ATTEMPTS = 500
+"""How many times an optimistic write is retried (a counter moved, index sets to add) before it
+gives up."""
 
 
 def _unique_error(index_key: str, other_pk: str) -> UniquenessError:

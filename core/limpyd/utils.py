@@ -15,7 +15,9 @@ from typing import Any
 __all__ = ["ENCODING", "ENCODING_ERRORS", "make_key", "normalize", "to_bytes", "unique_key"]
 
 ENCODING = "utf-8"
+"""Encoding of str values and key parts sent to Redis."""
 ENCODING_ERRORS = "surrogateescape"
+"""Error handler of that encoding: undecodable bytes round-trip through str unchanged."""
 
 
 def make_key(*parts: Any) -> str:

@@ -47,10 +47,14 @@ __all__ = [
 ]
 
 CLUSTER_SCHEMES = ("redis+cluster", "rediss+cluster")
+"""URL schemes that connect to a Redis Cluster (`ClusterDatabase`)."""
 SENTINEL_SCHEMES = ("redis+sentinel", "rediss+sentinel")
+"""URL schemes that find the primary through Redis Sentinel."""
 # Cluster pipelines with transaction=True (MULTI/EXEC within one slot) arrived in redis-py
 # 6.1; walrus's atomic container writes, models and limpyd on a cluster rely on them.
 MIN_CLUSTER_REDIS_PY = (6, 1)
+"""The oldest redis-py (major, minor) that walrus runs on a cluster: transactional cluster
+pipelines (MULTI/EXEC within one slot) arrived in 6.1."""
 
 
 class CrossSlotError(WalrusError, ValueError):

@@ -101,13 +101,13 @@ def _unlz4(data: bytes) -> bytes:
     return bytes(_lz4_module().decompress(data))
 
 
-#: Every compressor by name. The flag bytes are stored data: never renumber them.
 COMPRESSORS: dict[str, Compressor] = {
     "zlib": Compressor("zlib", b"\x01", (-1, 9), _zlib, zlib.decompress),
     "lzma": Compressor("lzma", b"\x02", (0, 9), _lzma, lzma.decompress),
     "zstd": Compressor("zstd", b"\x03", (-7, 22), _zstd, _unzstd),
     "lz4": Compressor("lz4", b"\x04", (0, 16), _lz4, _unlz4),
 }
+"""Every compressor by name. The flag bytes are stored data: never renumber them."""
 _BY_FLAG = {c.flag: c for c in COMPRESSORS.values()}
 # django-redis's class names (module path ignored), for settings that move over from it.
 _DJANGO_REDIS = {

@@ -30,8 +30,8 @@ __all__ = ["TOTALS_KEY", "Event", "Tally", "by_name", "emit", "listeners", "read
 
 logger = logging.getLogger("walrus.events")
 
-#: The current subscribers (replaced, never mutated, so readers need no lock).
 listeners: tuple[Callable[[Event], object], ...] = ()
+"""The current subscribers (replaced, never mutated, so readers need no lock)."""
 _lock = threading.Lock()
 
 
@@ -164,8 +164,8 @@ class Tally:
         return by_name(self.snapshot(), kind)
 
 
-#: The hash where ``Tally.flush`` adds every process's counts (field ``kind␟name␟outcome``).
 TOTALS_KEY = "walrus:metrics"
+"""The hash where ``Tally.flush`` adds every process's counts (field ``kind␟name␟outcome``)."""
 
 
 def read_totals(database: Any) -> dict[tuple[str, str, str], int]:
@@ -188,5 +188,5 @@ def by_name(counts: dict[tuple[str, str, str], int], kind: str) -> dict[str, dic
     return table
 
 
-#: The process-wide tally that ``django_walrus`` starts when ``WALRUS_METRICS`` is True.
 tally = Tally()
+"""The process-wide tally that ``django_walrus`` starts when ``WALRUS_METRICS`` is True."""

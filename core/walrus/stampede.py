@@ -34,8 +34,8 @@ __all__ = ["MISS", "check_stampede_options", "get_or_fill"]
 
 logger = logging.getLogger("walrus.stampede")
 
-#: What a ``decode`` callback returns for "no usable value".
 MISS: Any = object()
+"""What a ``decode`` callback returns for "no usable value"."""
 
 _FIRST_POLL = 0.005  # seconds; doubles up to _LAST_POLL while waiting
 _LAST_POLL = 0.05

@@ -49,10 +49,11 @@ __all__ = [
 ]
 
 DEFAULT_URL = "redis://localhost:6379/0"
+"""The Redis URL used when the app's config names none."""
 
-#: A running task's lease is this many renewal intervals: two renewals may fail (a slow
-#: or briefly unreachable server) before the lock lapses.
 LEASE_FACTOR = 3
+"""A running task's lease is this many renewal intervals: two renewals may fail (a slow or briefly
+unreachable server) before the lock lapses."""
 
 DEFAULTS: dict[str, Any] = {
     "walrus_url": None,
@@ -69,6 +70,8 @@ DEFAULTS: dict[str, Any] = {
     "walrus_rate_limit_strategy": "moving-window",
     "walrus_rate_limit_on_error": "allow",
 }
+"""Every ``walrus_*`` config key the package reads, with the value used when the app's config
+leaves it out (times in seconds; docs/celery.md)."""
 
 _LOCK_KEYS = "walrus_lock_"
 _CHECKED_KEYS = (_LOCK_KEYS, "walrus_rate_limit_")

@@ -55,8 +55,8 @@ __all__ = ["DEFAULT_KEY", "TaskRateLimited", "WalrusRateLimitedTask", "check_rat
 
 logger = logging.getLogger("celery_walrus")
 outage_log = OutageLog(logger)
-#: The client key of a task without ``walrus_rate_limit_key``: one budget for the task.
 DEFAULT_KEY = "all"
+"""The client key of a task without ``walrus_rate_limit_key``: one budget for the task."""
 
 
 class TaskRateLimited(WalrusError):

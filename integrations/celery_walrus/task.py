@@ -59,9 +59,12 @@ __all__ = [
 logger = logging.getLogger("celery_walrus")
 
 MODES = ("enqueue", "execute", "both")
+"""Values of a task's ``lock`` option: one queued message per key (``enqueue``), one run at a time
+(``execute``), or one queued or running (``both``)."""
 ON_DUPLICATE = ("return", "raise", "skip", "retry")
-#: Message header carrying the lock name, so a revoke can release a queued task's lock.
+"""Values of a task's ``on_duplicate`` option: what a refused duplicate does (docs/celery.md)."""
 LOCK_HEADER = "walrus_lock"
+"""Message header carrying the lock name, so a revoke can release a queued task's lock."""
 
 
 class TaskLocked(WalrusError):

@@ -22,6 +22,9 @@ def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
 
 
 class DjangoWalrusConfig(AppConfig):
+    """The app's configuration: on ready it registers the system checks, drops cached databases
+    when the ``WALRUS`` setting changes (tests), and starts the metrics when enabled. No Redis
+    work until the first metrics flush."""
     name = "django_walrus"
     verbose_name = "Walrus (Redis)"
     default_auto_field = "django.db.models.AutoField"

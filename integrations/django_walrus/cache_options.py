@@ -46,6 +46,7 @@ RETRY_CACHE_OPTIONS = {
     "RETRY_BACKOFF_CAP": "retry_backoff_cap",
     "REQUEST_IDS": "request_ids",
 }
+"""The cache's reconnection options (docs/reliability.md) and the connection option each one sets."""
 # Options that configure a pool of the cache's own, so they need a LOCATION: with an alias
 # the pool is shared, and changing it from one cache would change it for every user.
 POOL_OPTIONS = (
@@ -55,6 +56,8 @@ POOL_OPTIONS = (
     "CLOSE_CONNECTION",
     *RETRY_CACHE_OPTIONS,
 )
+"""Options that configure a connection pool of the cache's own, so they need a ``LOCATION``: with
+an ``ALIAS`` the pool is shared with other users."""
 CACHE_OPTIONS = frozenset(
     {
         "ALIAS",
@@ -70,6 +73,8 @@ CACHE_OPTIONS = frozenset(
         *POOL_OPTIONS,
     }
 )
+"""Every key the cache backend accepts in ``OPTIONS``; any other is reported as problem
+``django_walrus.E010``."""
 # What users of django-redis may bring along, and what to do instead.
 _FOREIGN_HINTS = {
     "CLIENT_CLASS": "not needed",

@@ -32,6 +32,8 @@ BACKEND = "django_walrus.cache.WalrusCache"
 # Seconds the deploy check waits to connect and for PING's answer: an unreachable host must
 # not stall `check --deploy` for the OS connect timeout (minutes).
 PING_TIMEOUT = 2.0
+"""Seconds the deploy check waits to connect and for PING's answer, so an unreachable host does not
+stall ``check --deploy`` for the OS connect timeout."""
 
 
 def _raw_aliases() -> tuple[dict[str, Any] | None, list[CheckMessage]]:

@@ -46,9 +46,12 @@ __all__ = [
 ]
 
 DEFAULT_URL = "redis://localhost:6379/0"
+"""The Redis URL of an alias that names none."""
 ALLOWED_ALIAS_KEYS = frozenset({"URL", "OPTIONS", "PREFIXES"})
+"""The keys a ``WALRUS`` alias may have."""
 # redis-py ConnectionPool keyword arguments users may set through OPTIONS.
 ALLOWED_OPTIONS = frozenset(CONNECTION_OPTIONS)
+"""Connection keyword arguments an alias may set through ``OPTIONS``."""
 
 _lock = threading.Lock()
 _databases: dict[str, Database] = {}

@@ -39,8 +39,8 @@ from .ratelimit_settings import RateLimitSettings, get_settings
 
 __all__ = ["APPLICATION_GROUP", "RateLimitMiddleware"]
 
-#: The group of WALRUS_RATELIMIT_APPLICATION's budget.
 APPLICATION_GROUP = "__application__"
+"""The group of WALRUS_RATELIMIT_APPLICATION's budget."""
 _DECISION = "_walrus_middleware_decision"
 
 

@@ -65,8 +65,8 @@ __all__ = [
 
 logger = logging.getLogger("django_walrus.ratelimit")
 outage_log = OutageLog(logger)
-#: Names of every limit: ``<KEY_BASE>:<group>[:<limit>/<per>]``.
 KEY_BASE = "django_walrus:rl"
+"""Names of every limit: ``<KEY_BASE>:<group>[:<limit>/<per>]``."""
 #: Set on a view by ``@rate_limited`` (the middleware leaves such views' default limits out)
 #: and by ``@rate_limit_exempt``.
 LIMITED_MARK = "_walrus_rate_limited"

@@ -39,7 +39,6 @@ from walrus.rate_limit import (
 
 __all__ = ["SETTINGS", "RateLimitSettings", "get_settings", "read_settings", "reset_settings", "setting_problems"]
 
-#: Every setting this module reads (a change to one of them drops the cached settings).
 SETTINGS = (
     "WALRUS_RATELIMIT_ON_ERROR",
     "WALRUS_RATELIMIT_TRUSTED_PROXIES",
@@ -52,6 +51,7 @@ SETTINGS = (
     "WALRUS_RATELIMIT_EXEMPT_PATHS",
     "WALRUS_RATELIMIT_ALIAS",
 )
+"""Every setting this module reads (a change to one of them drops the cached settings)."""
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,7 @@ __all__ = [
 ]
 
 KEY_BASE = "django_walrus:throttle"
+"""Prefix of the throttles' Redis keys (``<KEY_BASE>:<scope>``)."""
 _lock = threading.Lock()
 _limits: dict[tuple[str, Any, str], tuple[PreparedLimit, ...]] = {}
 
@@ -201,5 +202,9 @@ class WalrusScopedRateThrottle(WalrusRateThrottle):
 
 # DRF's names, for a one-line migration (import these instead of rest_framework.throttling's)
 AnonRateThrottle = WalrusAnonRateThrottle
+"""Django REST framework's name for `WalrusAnonRateThrottle`: import this instead of
+``rest_framework.throttling``'s."""
 UserRateThrottle = WalrusUserRateThrottle
+"""Django REST framework's name for `WalrusUserRateThrottle`."""
 ScopedRateThrottle = WalrusScopedRateThrottle
+"""Django REST framework's name for `WalrusScopedRateThrottle`."""

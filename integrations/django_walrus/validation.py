@@ -32,12 +32,14 @@ SCHEMES = (
     "redis+sentinel://",
     "rediss+sentinel://",
 )
+"""The URL schemes a ``WALRUS`` alias or cache ``LOCATION`` may use."""
 
 DECODE_RESPONSES_PROBLEM = (
     "decode_responses=True is not supported: the pool is shared by the cache backend, rate "
     "limits and walrus models, which read bytes (cached pickles would fail with "
     "UnicodeDecodeError); decode values where you read them instead"
 )
+"""Why ``decode_responses=True`` is refused (the check's message)."""
 
 
 def _seconds_or_none(value: Any) -> bool:
@@ -104,6 +106,8 @@ CONNECTION_OPTIONS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "ssl_certfile": (_path_or_none, "a file path or None"),
     "ssl_keyfile": (_path_or_none, "a file path or None"),
 }
+"""Connection options an alias may set: each name's validity test and a description of what it
+expects (used in error messages)."""
 
 # What the embedded memory:// engine accepts (timeouts and pool sizes are ignored there).
 MEMORY_OPTIONS = frozenset(
@@ -123,6 +127,8 @@ MEMORY_OPTIONS = frozenset(
         "retry",
     }
 )
+"""The options the embedded ``memory://`` engine accepts (timeouts and pool sizes mean nothing
+there)."""
 
 
 def decodes_responses(options: Mapping[str, Any], url: Any = None) -> bool:

@@ -37,6 +37,7 @@ from .config import safe_url
 __all__ = ["app_patterns", "walrus_cli"]
 
 walrus_cli = AppGroup("walrus", help="Inspect and clean this app's Redis data (flask_walrus).")
+"""``flask walrus ...``: the commands that inspect and clean the app's Redis data."""
 
 
 def _state() -> Any:

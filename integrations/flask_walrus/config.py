@@ -30,6 +30,7 @@ from walrus.serializers import PickleSerializer, SignedSerializer, get_serialize
 __all__ = ["DEFAULTS", "HEADER_MODES", "ON_ERROR_POLICIES", "Settings", "connect", "read_settings", "safe_url"]
 
 HEADER_MODES = HEADER_STYLES  # "x-ratelimit", "ietf", "both", "none" (walrus.rate_limit)
+"""Values of ``WALRUS_RATELIMIT_HEADERS`` (`walrus.rate_limit.headers.HEADER_STYLES`)."""
 
 DEFAULTS: dict[str, Any] = {
     "WALRUS_URL": "redis://localhost:6379/0",

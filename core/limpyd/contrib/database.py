@@ -117,6 +117,7 @@ class LimpydClusterPipeline(ClusterPipeline):
 
 # redis-limpyd 2.x's name for the pipeline class.
 _Pipeline = LimpydPipeline
+"""redis-limpyd 2.x's name for `LimpydPipeline`."""
 
 
 class PipelineDatabase(RedisDatabase):

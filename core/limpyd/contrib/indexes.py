@@ -146,6 +146,8 @@ DateRangeIndex = TextRangeIndex.configure(
     key="date", transform=lambda value: value[:10], name="DateRangeIndex"
 )
 DateIndex = MultiIndexes.compose([DateRangeIndex, DateIndexParts], name="DateIndex")
+"""Index of a date field (``YYYY-MM-DD...``): ranges over the date and equality on its year, month
+and day."""
 
 TimeIndexParts = MultiIndexes.compose(
     [_part("hour", 0, 2), _part("minute", 3, 5), _part("second", 6, 8)], name="TimeIndexParts"
@@ -154,6 +156,8 @@ TimeRangeIndex = TextRangeIndex.configure(
     key="time", transform=lambda value: value[:8], name="TimeRangeIndex"
 )
 TimeIndex = MultiIndexes.compose([TimeRangeIndex, TimeIndexParts], name="TimeIndex")
+"""Index of a time field (``HH:MM:SS...``): ranges over the time and equality on its hour, minute
+and second."""
 
 _FullRange = TextRangeIndex.configure(key="full", name="FullDateTimeRangeIndex")
 _DatePart = DateRangeIndex.configure(prefix="date")
@@ -168,11 +172,15 @@ DateTimeIndex = MultiIndexes.compose(
     [DateSimpleTimeIndex, TimeIndexParts.configure(transform=lambda value: value[11:])],
     name="DateTimeIndex",
 )
+"""Index of a datetime field (``YYYY-MM-DD HH:MM:SS``): ranges over the whole value, the date and
+the time, and equality on each part."""
 SimpleDateTimeIndex = MultiIndexes.compose(
     [_FullRange, _DatePart, _TimePart],
     name="SimpleDateTimeIndex",
     transform=lambda value: value[:19],
 )
+"""Index of a datetime field: ranges over the whole value, the date and the time (no per-part
+equality)."""
 
 
 class ScoredEqualIndex(EqualIndex):

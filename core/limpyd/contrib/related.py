@@ -280,6 +280,7 @@ class FKInstanceHashField(_FKMixin, InstanceHashField):
 
 
 FKHashableField = FKInstanceHashField
+"""The seed README's name for `FKInstanceHashField`."""
 
 
 class M2MSetField(_M2MMixin, SetField):

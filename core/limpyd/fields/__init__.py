@@ -26,3 +26,4 @@ __all__ = [
 
 # Name used in one README example for a string primary key.
 PKStringField = PKField
+"""The name one README example uses for a string primary key: `PKField`."""

@@ -35,6 +35,7 @@ class _NoDefault:
 
 
 NO_DEFAULT: Any = _NoDefault()
+"""Marker for a field declared without a default (None is a valid default)."""
 
 
 def _same(value: Any) -> Any:

@@ -223,6 +223,7 @@ class InstanceHashField(_SingleValueField):
 
 
 HashableField = InstanceHashField
+"""The seed README's name for `InstanceHashField` (redis-limpyd 2.x's name)."""
 
 
 class PKField(RedisField):

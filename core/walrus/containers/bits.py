@@ -27,6 +27,8 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["OVERFLOW_MODES", "BitField", "BitFieldOperation", "BloomFilter"]
 
 OVERFLOW_MODES = ("WRAP", "SAT", "FAIL")
+"""The overflow behaviours BITFIELD accepts: wrap around, saturate, or fail (the command returns
+None)."""
 _FORMAT_RE = re.compile(r"^([iu])(\d{1,2})$")
 _OFFSET_RE = re.compile(r"^#(\d{1,10})$")
 # Redis strings hold at most 512 MB, i.e. 2**32 bits.

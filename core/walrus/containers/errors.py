@@ -73,6 +73,8 @@ class ContainerIndexError(WalrusError, IndexError):
 
 # Types redis-py sends as they are (bool is refused: it is an int subclass but ambiguous).
 VALUE_TYPES = frozenset((str, bytes, int, float))
+"""Types a container sends as they are (`bool` is refused: an `int` subclass, but ambiguous once
+stored)."""
 _VALUE_TYPES = VALUE_TYPES
 
 
@@ -91,6 +93,8 @@ def check_value(container: Container, value: Any, what: str = "value") -> None:
 
 
 def check_values(container: Container, values: Iterable[Any], what: str = "value") -> None:
+    """Check each of ``values`` as `check_value` does (raises on the first bad one, naming the
+    container). No Redis work."""
     for value in values:
         if type(value) not in _VALUE_TYPES:
             check_value(container, value, what)

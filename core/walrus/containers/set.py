@@ -27,6 +27,8 @@ __all__ = ["MAX_DRAWS", "Set"]
 # the server builds in memory before sending (no set bounds it: -2**40 from a one-member set
 # is a hang and unbounded memory on both ends). 2**20 draws take about 0.1 s.
 MAX_DRAWS = 2**20
+"""The most members one random draw with repeats (a negative SRANDMEMBER count) may ask for: the
+server builds the whole reply in memory first."""
 
 
 class Set(Sortable, Container):

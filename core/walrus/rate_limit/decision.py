@@ -23,8 +23,8 @@ __all__ = [
     "script_args",
 ]
 
-#: The script every strategy runs (core/walrus/scripts/rate_limit.lua).
 SCRIPT = "rate_limit"
+"""The script every strategy runs (core/walrus/scripts/rate_limit.lua)."""
 _FIELDS = 4  # reply items per limit: allowed, remaining, reset ms, retry ms
 _COSTS = tuple(str(n).encode() for n in range(16))  # the usual costs, encoded once
 _MODES = {"r": b"r", "d": b"d", "u": b"u"}

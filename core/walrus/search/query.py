@@ -31,7 +31,9 @@ __all__ = [
 ]
 
 MAX_DEPTH = 64  # nesting of parentheses
+"""The deepest nesting of parentheses a query may have; deeper ones raise `QueryError`."""
 MAX_TERMS = 1000  # words and phrases in one query
+"""The most words and phrases one query may hold; more raise `QueryError`."""
 _OPEN_QUOTES = '"\u201c'
 _CLOSE_QUOTES = '"\u201d'
 _SPECIAL = "()" + _OPEN_QUOTES + _CLOSE_QUOTES

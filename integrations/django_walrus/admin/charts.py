@@ -14,8 +14,8 @@ from django.utils.safestring import SafeString, mark_safe
 
 __all__ = ["PALETTE", "bar_chart", "human_bytes"]
 
-#: Segment colours, in series order (readable on Django admin's light and dark themes).
 PALETTE = ("#417690", "#e0a030", "#ba2121", "#70bf2b", "#8a5ac2")
+"""Segment colours, in series order (readable on Django admin's light and dark themes)."""
 _LABEL_W, _BAR_W, _VALUE_W, _ROW_H = 190, 360, 90, 22
 
 

@@ -36,6 +36,7 @@ __all__ = [
 ]
 
 CONTAINER_TYPES = (HashField, ListField, SetField, ZSetField)
+"""Model field classes stored in keys of their own rather than in the row hash."""
 
 
 def is_model(obj: Any) -> bool:
@@ -57,10 +58,13 @@ def field(model: type[Model], name: str) -> Field:
 
 
 def pk_name(model: type[Model]) -> str:
+    """The name of ``model``'s primary key field. No Redis work."""
     return str(model._primary_key)
 
 
 def is_auto_pk(model: type[Model]) -> bool:
+    """Whether ``model``'s primary key is allocated by the database (an `AutoIncrementField`). No
+    Redis work."""
     return isinstance(model._fields[model._primary_key], AutoIncrementField)
 
 
@@ -72,14 +76,19 @@ def stored_fields(model: type[Model]) -> list[str]:
 
 
 def container_fields(model: type[Model]) -> list[str]:
+    """Names of ``model``'s container fields (hash, list, set, zset), declaration order. No Redis
+    work."""
     return [n for n, f in model._fields.items() if isinstance(f, CONTAINER_TYPES)]
 
 
 def indexed_fields(model: type[Model]) -> list[str]:
+    """Names of ``model``'s stored fields that have a secondary index, primary key first. No Redis
+    work."""
     return [n for n in stored_fields(model) if model._fields[n].index]
 
 
 def fts_fields(model: type[Model]) -> list[str]:
+    """Names of ``model``'s full-text indexed text fields. No Redis work."""
     return [n for n in stored_fields(model) if isinstance(model._fields[n], TextField) and model._fields[n].fts]
 
 

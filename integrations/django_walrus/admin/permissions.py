@@ -26,11 +26,18 @@ __all__ = [
 ]
 
 APP_LABEL = "django_walrus"
+"""App label of the permissions and of their content type."""
 CONTENT_TYPE_MODEL = "walrusmodel"
+"""Model name of the content type the walrus permissions hang on (walrus models have no Django
+model of their own)."""
 ACTIONS = ("view", "add", "change", "delete")
+"""The permission actions each registered walrus model gets, as Django models do."""
 SERVER_CODENAME = "view_redis_server"
+"""Codename of the permission to view the admin's Redis server page."""
 LOCKS_VIEW_CODENAME = "view_locks"
+"""Codename of the permission to view held walrus locks."""
 LOCKS_RELEASE_CODENAME = "release_locks"
+"""Codename of the permission to force walrus locks free."""
 
 
 def perm_name(action: str, slug: str) -> str:

@@ -33,6 +33,7 @@ __all__ = [
 ]
 
 APP_LABEL = "walrus"  # app label of the walrus section in the admin's app list
+"""App label of the walrus section in the admin's app list."""
 _ATTRIBUTE = "_walrus_registry"
 
 
