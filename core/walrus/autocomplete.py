@@ -157,7 +157,7 @@ class Autocomplete:
 
     def tokenize_title(self, phrase: str | bytes, stopwords: bool = True) -> list[str]:
         """Lower-case ASCII words of ``phrase`` (letters, digits, ``_`` and ``-``), minus
-        stopwords when ``stopwords`` (all words when every one is a stopword)."""
+        stopwords when ``stopwords`` (all words when every one is a stopword). No Redis work."""
         text = unicodedata.normalize("NFKD", _text(phrase, "phrase"))
         text = text.encode("ascii", "ignore").decode("ascii").lower()
         words = _CLEAN_RE.sub("", text).split()
@@ -167,11 +167,11 @@ class Autocomplete:
         return words
 
     def word_key(self, word: str) -> str:
-        """The sorted set of objects with a title word starting with ``word``."""
+        """The sorted set of objects with a title word starting with ``word``. No Redis work."""
         return f"{self.key_namespace}:s:{word}"
 
     def object_key(self, obj_id: Any, obj_type: Any = None) -> str:
-        """The id an object is stored under: ``"<obj_id>\\1<obj_type>"``."""
+        """The id an object is stored under: ``"<obj_id>\\1<obj_type>"``. No Redis work."""
         type_part = "" if obj_type is None else _part(obj_type, "obj_type", allow_empty=True)
         return f"{_part(obj_id, 'obj_id')}{_SEP}{type_part}"
 

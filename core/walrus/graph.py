@@ -120,7 +120,7 @@ class Graph:
     # -- keys ----------------------------------------------------------------------------
 
     def keys_for_values(self, s: str, p: str, o: str) -> list[str]:
-        """The three sorted-set members that store the triple (s, p, o)."""
+        """The three sorted-set members that store the triple (s, p, o). No Redis work."""
         values = {
             "s": _check_value("subject", s),
             "p": _check_value("predicate", p),
@@ -135,6 +135,7 @@ class Graph:
 
         All three given: ``(member, None)``. Otherwise ``(min, max)`` arguments for
         ZRANGEBYLEX covering every member with the right prefix.
+        No Redis work.
         """
         given = _given(s, p, o)
         if len(given) == 3:

@@ -105,7 +105,8 @@ class LockRenewer:
         self._busy = False
 
     def start(self) -> LockRenewer:
-        """Schedule the renewals (once); returns self."""
+        """Schedule the renewals (once); returns self. No Redis work here; each renewal is then 1
+        round trip, sent from the shared renewal thread."""
         if not self._started:
             self._started = True
             _scheduler.add(self)
@@ -113,7 +114,7 @@ class LockRenewer:
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop renewing. A renewal already on the wire is waited for (at most ``timeout``
-        seconds), so none follows ``stop()``."""
+        seconds), so none follows ``stop()``. No Redis work."""
         deadline = time.monotonic() + timeout
         with _scheduler.cond:
             self._stopped = True

@@ -32,7 +32,7 @@ class WalrusCelery(Celery):  # type: ignore[misc]
     def task(self, *args: Any, **opts: Any) -> Any:
         """``Celery.task``; with ``walrus_rate_limit`` the base defaults to
         ``WalrusRateLimitedTask`` (a base that is not one raises TypeError: the option would
-        be ignored)."""
+        be ignored). No Redis work."""
         if opts.get("walrus_rate_limit") is None:
             return super().task(*args, **opts)
         from .ratelimit import WalrusRateLimitedTask, check_rate_options

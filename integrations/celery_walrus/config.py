@@ -229,7 +229,8 @@ def _state(app: Any) -> _AppState:
 
 
 def get_settings(app: Any) -> LockSettings:
-    """The validated settings of Celery ``app``, read on first use and kept on the app."""
+    """The validated settings of Celery ``app``, read on first use and kept on the app. No Redis
+    work."""
     return _state(app).settings
 
 
@@ -247,6 +248,7 @@ def get_database(app: Any) -> Database:
     ``walrus_url`` set: one Database per app, kept on the app object (it goes away with the
     app). Else Django's ``WALRUS`` alias (cached by django_walrus, which re-reads it when
     settings change), else the default local URL.
+    No Redis work.
     """
     state = _state(app)
     database = state.database
@@ -264,7 +266,8 @@ def get_database(app: Any) -> Database:
 
 
 def reset(app: Any) -> None:
-    """Forget ``app``'s settings and Database (its pool is disconnected)."""
+    """Forget ``app``'s settings and Database (its pool is disconnected). No Redis command: the
+    pool's connections are closed."""
     with _lock:
         state = getattr(app, _STATE, None)
         if state is not None:

@@ -126,7 +126,7 @@ class WalrusRateLimitedTask(Task):  # type: ignore[misc]
         return found[1]
 
     def rate_limit_key(self, *args: Any, **kwargs: Any) -> str:
-        """The client key of a run with these arguments."""
+        """The client key of a run with these arguments. No Redis work."""
         key_fn = self.walrus_rate_limit_key
         if key_fn is None:
             return DEFAULT_KEY

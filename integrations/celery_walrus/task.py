@@ -549,6 +549,7 @@ def locked_task(
     ``@locked_task`` alone gives an execute lock on all arguments. Other keyword arguments
     are Celery task options (``bind``, ``name``, ``max_retries``...). Bad lock options
     raise ValueError/TypeError here, naming the option.
+    No Redis work when decorating; what each send and run costs is on `WalrusLockedTask`.
     """
     if base is None:
         base = WalrusLockedTask

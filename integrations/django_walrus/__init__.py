@@ -22,7 +22,8 @@ __all__ = ["AliasDatabase", "get_database"]
 
 
 def get_database(alias: str = "default") -> Database:
-    """The shared ``walrus.Database`` of a ``WALRUS`` alias (see ``django_walrus.conf``)."""
+    """The shared ``walrus.Database`` of a ``WALRUS`` alias (see ``django_walrus.conf``). No Redis
+    work: the Database connects on first use."""
     from .conf import get_database as _get_database
 
     return _get_database(alias)

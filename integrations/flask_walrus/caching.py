@@ -35,7 +35,7 @@ _MAX_QUERY = 200
 
 def cache_key(key_prefix: str, path: str, args: Any = None) -> str:
     """The cache entry name of ``path`` with query ``args`` (a MultiDict or a dict; sorted).
-    A long query string is replaced by its SHA-256 digest to bound the key size."""
+    A long query string is replaced by its SHA-256 digest to bound the key size. No Redis work."""
     key = f"{key_prefix}{path}"
     if args:
         items = args.items(multi=True) if hasattr(args, "getlist") else args.items()

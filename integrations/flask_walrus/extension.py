@@ -66,7 +66,8 @@ class Walrus:
 
     def init_app(self, app: Flask) -> None:
         """Read and validate the app's ``WALRUS_*`` config, build its Database (no connection
-        yet), register the rate-limit hooks and the ``flask walrus`` command group."""
+        yet), register the rate-limit hooks and the ``flask walrus`` command group.
+        No Redis work."""
         settings = read_settings(app.config, app.config.get("SECRET_KEY"))
         database = connect(settings)
         cache = Cache(
@@ -89,7 +90,7 @@ class Walrus:
     # -- per-app objects -------------------------------------------------------------------------
 
     def state(self, app: Flask | None = None) -> WalrusState:
-        """The ``WalrusState`` of ``app`` (default: ``flask.current_app``)."""
+        """The ``WalrusState`` of ``app`` (default: ``flask.current_app``). No Redis work."""
         target = current_app if app is None else app
         state = target.extensions.get("walrus")
         if state is None or state.extension is not self:
@@ -114,7 +115,8 @@ class Walrus:
         return self.state().cache
 
     def lock(self, name: str, ttl: int | None = None, lock_id: str | None = None) -> Lock:
-        """A ``walrus.lock.Lock`` on the current app's Database (``ttl`` in milliseconds)."""
+        """A ``walrus.lock.Lock`` on the current app's Database (``ttl`` in milliseconds). No Redis
+        work until the lock is used."""
         return self.state().database.lock(name, ttl, lock_id)
 
     # -- decorators ----------------------------------------------------------------------------
@@ -168,7 +170,7 @@ class Walrus:
 
     def exempt(self, target: F) -> F:
         """Exempt a view, ``View`` class or ``Blueprint`` from the default and blueprint limits
-        (its own ``rate_limited`` limits still apply)."""
+        (its own ``rate_limited`` limits still apply). No Redis work."""
         return limit_target(target, Marks(exempt=True))  # type: ignore[no-any-return]
 
     def cached(
@@ -183,7 +185,9 @@ class Walrus:
         in the app's cache, GET/HEAD only. ``key_prefix`` may be a callable returning the whole
         key; ``unless()`` returning True bypasses the cache. A missing entry of a sync view is
         rendered by one request while concurrent requests for it wait (at most
-        ``lock_timeout`` seconds; None turns that off); async views render per request."""
+        ``lock_timeout`` seconds; None turns that off); async views render per request.
+        Cost per request: a hit is 1 round trip (GET); a miss adds the store (1 round trip) and,
+        for sync views, the fill lock (``walrus.stampede``)."""
         if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout < 0):
             raise ValueError(f"cached timeout must be None or a number of seconds >= 0, got {timeout!r}")
         if not callable(key_prefix) and not isinstance(key_prefix, str):

@@ -118,12 +118,14 @@ class RateLimitExceeded(TooManyRequests):
         self.rate_limit_headers = headers if headers is not None else [("Retry-After", str(wait))]
 
     def get_headers(self, environ: Any = None, scope: Any = None) -> list[tuple[str, str]]:
+        """The 429 response's headers: Werkzeug's plus the rate-limit ones. No Redis work."""
         return HTTPException.get_headers(self, environ, scope) + list(self.rate_limit_headers)
 
 
 def client_address() -> str:
     """The current request's client address (the default ``key_func``): ``remote_addr``, or the
-    X-Forwarded-For entry added by the outermost of WALRUS_RATELIMIT_TRUSTED_PROXIES proxies."""
+    X-Forwarded-For entry added by the outermost of WALRUS_RATELIMIT_TRUSTED_PROXIES proxies.
+    No Redis work."""
     state = current_app.extensions.get("walrus")
     trusted = state.settings.trusted_proxies if state is not None else 0
     return resolve_address(request.remote_addr, request.headers.get("X-Forwarded-For"), trusted)

@@ -116,13 +116,15 @@ class BitFieldOperation:
         return f"<BitFieldOperation {self.key!r}: {ops or '(empty)'}>"
 
     def get(self, fmt: str, offset: int | str) -> BitFieldOperation:
-        """Queue ``GET fmt offset`` (offset in bits, or ``'#N'`` in fields)."""
+        """Queue ``GET fmt offset`` (offset in bits, or ``'#N'`` in fields). No Redis work until
+        ``execute()``."""
         text, width = _check_format(self, fmt)
         self.operations.append(("GET", text, _check_offset(self, offset, width)))
         return self
 
     def set(self, fmt: str, offset: int | str, value: int) -> BitFieldOperation:
-        """Queue ``SET fmt offset value``; its result is the previous value."""
+        """Queue ``SET fmt offset value``; its result is the previous value. No Redis work until
+        ``execute()``."""
         text, width = _check_format(self, fmt)
         where = _check_offset(self, offset, width)
         self.operations.append(("SET", text, where, _check_int64(self, value, "value")))
@@ -132,7 +134,8 @@ class BitFieldOperation:
         self, fmt: str, offset: int | str, increment: int, overflow: str | None = None
     ) -> BitFieldOperation:
         """Queue ``INCRBY fmt offset increment`` (preceded by ``OVERFLOW`` when ``overflow``
-        changes the mode: WRAP, SAT or FAIL); its result is the new value."""
+        changes the mode: WRAP, SAT or FAIL); its result is the new value.
+        No Redis work until ``execute()``."""
         text, width = _check_format(self, fmt)
         where = _check_offset(self, offset, width)
         amount = _check_int64(self, increment, "increment")
@@ -170,21 +173,23 @@ class BitField(Container):
     accepted_types: tuple[str, ...] = ("string",)
 
     def operation(self) -> BitFieldOperation:
-        """An empty BitFieldOperation on this key."""
+        """An empty BitFieldOperation on this key. No Redis work."""
         return BitFieldOperation(self.database, self.key)
 
     def get(self, fmt: str, offset: int | str) -> BitFieldOperation:
-        """Start a chain with ``GET fmt offset`` (nothing is sent until ``execute()``)."""
+        """Start a chain with ``GET fmt offset``. No Redis work until ``execute()`` (1 round trip
+        for the whole chain)."""
         return self.operation().get(fmt, offset)
 
     def set(self, fmt: str, offset: int | str, value: int) -> BitFieldOperation:
-        """Start a chain with ``SET fmt offset value``."""
+        """Start a chain with ``SET fmt offset value``. No Redis work until ``execute()``."""
         return self.operation().set(fmt, offset, value)
 
     def incrby(
         self, fmt: str, offset: int | str, increment: int, overflow: str | None = None
     ) -> BitFieldOperation:
-        """Start a chain with ``INCRBY fmt offset increment`` (overflow WRAP/SAT/FAIL)."""
+        """Start a chain with ``INCRBY fmt offset increment`` (overflow WRAP/SAT/FAIL). No Redis
+        work until ``execute()``."""
         return self.operation().incrby(fmt, offset, increment, overflow)
 
     def _slice(self, item: Any) -> tuple[int, int]:
@@ -338,6 +343,7 @@ class BloomFilter(Container):
     __contains__ = contains
 
     def false_positive_rate(self, n: int) -> float:
-        """Theoretical false-positive probability after ``n`` distinct items were added."""
+        """Theoretical false-positive probability after ``n`` distinct items were added. No Redis
+        work."""
         k = self.hash_count
         return float((1.0 - math.exp(-k * n / self.bits)) ** k)

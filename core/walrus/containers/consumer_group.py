@@ -258,14 +258,15 @@ class ConsumerGroup:
         return self._consumer
 
     def stream(self, key: Any) -> ConsumerGroupStream:
-        """The ``ConsumerGroupStream`` for ``key`` (KeyError when the group does not read it)."""
+        """The ``ConsumerGroupStream`` for ``key`` (KeyError when the group does not read it). No
+        Redis work."""
         for known, stream in self.streams.items():
             if encode(known) == encode(key):
                 return stream
         raise KeyError(key)
 
     def consumer(self, name: Any) -> ConsumerGroup:
-        """The same group and streams, read as consumer ``name``. Sends nothing."""
+        """The same group and streams, read as consumer ``name``. No Redis work."""
         return type(self)(self.database, self.name, self.keys, name)
 
     def create(self, ensure_keys_exist: bool = True, mkstream: bool = False) -> dict[Any, bool]:
@@ -332,7 +333,8 @@ class ConsumerGroup:
         return {k: bool(v) for k, v in self._each("xgroup_setid", self.name, value).items()}
 
     def reset(self) -> dict[Any, bool]:
-        """Make the group read every stream from its start again (SETID ``0-0``)."""
+        """Make the group read every stream from its start again (SETID ``0-0``). 1 round trip (a
+        pipeline)."""
         return self.set_id("0-0")
 
     def stream_info(self) -> dict[Any, dict[Any, Any]]:

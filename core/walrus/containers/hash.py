@@ -212,7 +212,8 @@ class Hash(Container):
 
     def search(self, pattern: Any, count: int | None = None) -> Iterator[tuple[Any, Any]]:
         """Yield ``(field, value)`` pairs whose field matches the glob ``pattern`` (HSCAN
-        MATCH), at most ``count`` of them."""
+        MATCH), at most ``count`` of them.
+        1 round trip per HSCAN page, sent as the iterator is consumed."""
         check_value(self, pattern, "pattern")
         found = self._scan(pattern)
         return found if count is None else islice(found, count)

@@ -156,7 +156,8 @@ class Set(Sortable, Container):
         return set(members)  # type: ignore[arg-type]
 
     def search(self, pattern: Any, count: int | None = None) -> Iterator[Any]:
-        """Yield members matching the glob ``pattern`` (SSCAN MATCH), at most ``count``."""
+        """Yield members matching the glob ``pattern`` (SSCAN MATCH), at most ``count``. 1 round
+        trip per SSCAN page, sent as the iterator is consumed."""
         check_value(self, pattern, "pattern")
         found = self._scan(pattern)
         return found if count is None else islice(found, count)

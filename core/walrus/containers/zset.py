@@ -504,7 +504,7 @@ class ZSet(Sortable, Container):
 
     def search(self, pattern: Any, count: int | None = None) -> Iterator[tuple[Any, float]]:
         """Yield ``(member, score)`` for members matching the glob ``pattern`` (ZSCAN MATCH),
-        at most ``count`` of them."""
+        at most ``count`` of them. 1 round trip per ZSCAN page, sent as the iterator is consumed."""
         check_value(self, pattern, "pattern")
         found = self._scan(pattern)
         return found if count is None else islice(found, count)

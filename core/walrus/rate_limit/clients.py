@@ -15,14 +15,15 @@ ON_ERROR_POLICIES = ("allow", "deny")
 
 
 def check_trusted_proxies(value: Any, what: str = "trusted_proxies") -> int:
-    """An int >= 0: how many proxies in front of the app append to X-Forwarded-For."""
+    """An int >= 0: how many proxies in front of the app append to X-Forwarded-For. No Redis work."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError(f"{what} must be an int >= 0 (proxies appending to X-Forwarded-For), got {value!r}")
     return value
 
 
 def check_on_error(value: Any, what: str = "on_error") -> str:
-    """``value`` if it is one of ON_ERROR_POLICIES; ValueError naming ``what`` otherwise."""
+    """``value`` if it is one of ON_ERROR_POLICIES; ValueError naming ``what`` otherwise. No Redis
+    work."""
     if value not in ON_ERROR_POLICIES:
         raise ValueError(f"{what} must be one of {', '.join(ON_ERROR_POLICIES)}, got {value!r}")
     return str(value)
@@ -34,7 +35,8 @@ def client_address(remote_addr: str | None, forwarded_for: str | None = None, tr
 
     With ``trusted_proxies=0`` (the default) the header is ignored: anyone can send it. With
     too few entries, ``remote_addr``: a forged header can add entries on the left only, so it
-    cannot move the choice past the trusted proxies. ``"unknown"`` when nothing is known."""
+    cannot move the choice past the trusted proxies. ``"unknown"`` when nothing is known.
+    No Redis work."""
     if trusted_proxies > 0 and forwarded_for:
         entries = [part.strip() for part in forwarded_for.split(",") if part.strip()]
         if len(entries) >= trusted_proxies:
@@ -52,6 +54,8 @@ class OutageLog:
         self._lock = threading.Lock()
 
     def failed(self, exc: Exception, what: str, policy: str) -> None:
+        """Note that Redis failed during ``what``: the first failure of an outage is logged (naming
+        the ``policy`` applied), later ones are not. No Redis work."""
         with self._lock:
             if self.down:
                 return
@@ -62,6 +66,7 @@ class OutageLog:
         )  # fmt: skip
 
     def recovered(self) -> None:
+        """Note that Redis answered: logs once that it is back after an outage. No Redis work."""
         if self.down:
             with self._lock:
                 was, self.down = self.down, False

@@ -31,7 +31,8 @@ _MODES = {"r": b"r", "d": b"d", "u": b"u"}
 
 
 def check_name(name: Any, what: str = "rate limit name") -> str:
-    """A non-empty str that Redis can be sent (UTF-8 encodable): ValueError/TypeError otherwise."""
+    """A non-empty str that Redis can be sent (UTF-8 encodable): ValueError/TypeError otherwise. No
+    Redis work."""
     if not isinstance(name, str):
         raise ValueError(f"{what} must be a non-empty str, got {name!r}")
     if not name:
@@ -88,7 +89,8 @@ class PreparedLimit:
     def storage_key(self, key: str, cluster: bool = False) -> str:
         """The Redis key of client ``key``. On a cluster the client key is hash-tagged
         (``<head>{<key>}``) so one client's limits share a slot; a key that already holds a
-        ``{tag}``, or cannot be tagged (empty, starting with ``}``), is kept as is."""
+        ``{tag}``, or cannot be tagged (empty, starting with ``}``), is kept as is.
+        No Redis work."""
         if not cluster or has_hash_tag(key) or not key or key[0] == "}":
             return self.head + key
         return self.head + "{" + key + "}"
@@ -118,7 +120,7 @@ class LimitSpec:
 
     def storage_key(self, database: Any) -> str:
         """The key on ``database`` (hash-tagged on Redis Cluster; ValueError for an empty key
-        there, which cannot be tagged)."""
+        there, which cannot be tagged). No Redis work."""
         if not is_cluster(database):
             return self.redis_key
         if not self.key:
@@ -144,7 +146,7 @@ class RateLimitResult:
 
 def script_args(limits: Sequence[PreparedLimit], cost: int, mode: str = "r", stamp: str = "") -> list[Any]:
     """ARGV of rate_limit.lua: cost, mode ("r" record, "d" dry run, "u" undo ``stamp``), then
-    each limit's strategy code, limit and window."""
+    each limit's strategy code, limit and window. No Redis work."""
     args: list[Any] = [_COSTS[cost] if cost < len(_COSTS) else cost, _MODES.get(mode, mode), stamp or b""]
     for limit in limits:
         args += limit.args
@@ -155,7 +157,7 @@ def check_call(limits: Sequence[PreparedLimit], keys: Sequence[str], cost: int, 
     """Validate the arguments of one decision (what ``decide`` checks before sending anything):
     one str client key per limit, at least one limit, ``cost`` an int >= 0 that fits in every
     limit, ``on_error`` None, "allow" or "deny". ValueError/TypeError naming what is wrong.
-    Plain type tests first: this runs on every limited request."""
+    Plain type tests first: this runs on every limited request. No Redis work."""
     count = len(limits)
     if count != len(keys) or not count:
         raise ValueError(f"decide needs one key per limit and at least one limit, got {count} limits and {len(keys)} keys")
@@ -175,7 +177,7 @@ def call_args(
 ) -> tuple[list[str], list[Any]]:
     """KEYS and ARGV of the rate_limit.lua call deciding ``limits[i]`` for client ``keys[i]``
     (checked by ``check_call``): one server, or one slot group on a cluster (``cluster=True``
-    hash-tags the client keys). Its reply reads back with ``Decision.from_reply``."""
+    hash-tags the client keys). Its reply reads back with ``Decision.from_reply``. No Redis work."""
     storage_keys = [limit.storage_key(key, cluster) for limit, key in zip(limits, keys)]  # noqa: B905
     return storage_keys, script_args(limits, cost, "d" if dry_run else "r")
 
@@ -205,14 +207,14 @@ class Decision:
 
     @classmethod
     def from_reply(cls, limits: Sequence[PreparedLimit], reply: list[Any]) -> Decision:
-        """The decision in a rate_limit.lua reply (one slot group)."""
+        """The decision in a rate_limit.lua reply (one slot group). No Redis work."""
         return cls(int(reply[0]) == 1, limits, reply)
 
     @classmethod
     def refusal(cls, limits: Sequence[PreparedLimit], index: int | None = None, error: Exception | None = None) -> Decision:
         """A refusal taken without Redis (a cost no limit can hold; Redis down under the "deny"
         policy), reported on ``limits[index]`` (default: the shortest window): nothing
-        remaining, retry after its whole window."""
+        remaining, retry after its whole window. No Redis work."""
         if index is None:
             index = min(range(len(limits)), key=lambda i: limits[i].per)
         raw: list[Any] = [0, 0, 0, 0] * len(limits)
@@ -223,14 +225,15 @@ class Decision:
     @classmethod
     def allowance(cls, limits: Sequence[PreparedLimit], error: Exception | None = None) -> Decision:
         """An allowance taken without Redis (Redis down under the "allow" policy): every limit
-        reports its whole budget."""
+        reports its whole budget. No Redis work."""
         raw: list[Any] = []
         for limit in limits:
             raw += [1, limit.limit, 0, 0]
         return cls(True, limits, raw, error)
 
     def result(self, index: int) -> RateLimitResult:
-        """The ``RateLimitResult`` of ``limits[index]`` (its ``allowed`` is the joint one)."""
+        """The ``RateLimitResult`` of ``limits[index]`` (its ``allowed`` is the joint one). No
+        Redis work."""
         base = _FIELDS * index
         raw = self.raw
         return RateLimitResult(
@@ -247,7 +250,8 @@ class Decision:
 
     def report_index(self) -> int:
         """The limit a client should be told about: when allowed, the one with the fewest
-        remaining events (the later reset on a tie); when refused, the longest wait."""
+        remaining events (the later reset on a tie); when refused, the longest wait.
+        No Redis work."""
         count = len(self.limits)
         if count == 1:
             return 0

@@ -102,6 +102,7 @@ def check_limits(database: Database, specs: Sequence[LimitSpec], cost: int = 1, 
     joint decision). ``client`` may be a pipeline (the call is queued there). On Redis Cluster
     the specs' keys must share a slot (same key, or a common ``{tag}``): CrossSlotError
     otherwise, before anything is sent.
+    1 round trip.
     """
     if not specs:
         raise ValueError("check_limits needs at least one LimitSpec")

@@ -22,7 +22,8 @@ _POLICY_CHARS = re.compile(r"[^A-Za-z0-9._-]")
 
 
 def check_header_style(style: Any, what: str = "rate limit header style") -> str:
-    """``style`` if it is one of HEADER_STYLES; ValueError naming ``what`` otherwise."""
+    """``style`` if it is one of HEADER_STYLES; ValueError naming ``what`` otherwise. No Redis
+    work."""
     if style not in HEADER_STYLES:
         raise ValueError(f"{what} must be one of {', '.join(HEADER_STYLES)}, got {style!r}")
     return str(style)
@@ -30,7 +31,7 @@ def check_header_style(style: Any, what: str = "rate limit header style") -> str
 
 def policy_name(limit: PreparedLimit) -> str:
     """A token naming ``limit`` in ``RateLimit-Policy``: its name and rate, other characters
-    replaced by ``_`` (a structured-field key must be a token)."""
+    replaced by ``_`` (a structured-field key must be a token). No Redis work."""
     return _POLICY_CHARS.sub("_", f"{limit.name}-{limit.limit}-per-{limit.per:g}s")
 
 
@@ -39,7 +40,7 @@ def _seconds(ms: Any) -> int:
 
 
 def retry_after_header(decision: Decision) -> str:
-    """``Retry-After`` of a refusal: whole seconds, at least 1."""
+    """``Retry-After`` of a refusal: whole seconds, at least 1. No Redis work."""
     return str(max(1, math.ceil(decision.retry_after)))
 
 
@@ -58,6 +59,7 @@ def rate_limit_headers(
     ``names`` renames the X-RateLimit ones and Retry-After (4 names, in that order);
     ``policies`` names each limit in the IETF fields (default ``policy_name``). A refusal
     also gets ``Retry-After``, whatever the style.
+    No Redis work.
     """
     if index is None:
         index = decision.report_index()

@@ -104,6 +104,7 @@ class RateLimit:
 
         ``key_function(*args, **kwargs)`` names the caller; by default the key is the function's
         qualified name plus a digest of its bound arguments (keyword order does not matter).
+        Each call of the decorated function costs 1 round trip (one script).
         """
 
         def decorator(fn: F) -> F:

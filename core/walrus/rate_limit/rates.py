@@ -71,7 +71,7 @@ def check_rate(limit: Any, per: Any, what: str = "rate limit") -> Rate:
     """Validate ``limit`` (int, 1..MAX_LIMIT) and ``per`` (seconds, finite, MIN_WINDOW..MAX_WINDOW).
 
     Raises TypeError/ValueError naming ``what`` and the bad value (NaN, infinity, zero,
-    negative, bool, a str...)."""
+    negative, bool, a str...). No Redis work."""
     if isinstance(limit, bool) or not isinstance(limit, int):
         raise ValueError(f"{what}: limit must be a positive int (events per window), got {limit!r}")
     if not 1 <= limit <= MAX_LIMIT:
@@ -92,7 +92,8 @@ def check_rate(limit: Any, per: Any, what: str = "rate limit") -> Rate:
 
 
 def check_strategy(strategy: Any) -> str:
-    """``strategy`` if it is one of STRATEGIES; ValueError (TypeError for a non-str) otherwise."""
+    """``strategy`` if it is one of STRATEGIES; ValueError (TypeError for a non-str) otherwise. No
+    Redis work."""
     if not isinstance(strategy, str):
         raise ValueError(f"rate limit strategy must be a str, one of {', '.join(STRATEGIES)}; got {strategy!r}")
     if strategy not in STRATEGY_CODES:
@@ -104,7 +105,7 @@ def check_cost(cost: Any, limit: int | None = None, what: str = "rate limit") ->
     """``cost`` as an int >= 0 that fits in ``limit``; ValueError/TypeError otherwise.
 
     A cost above the limit could never be allowed: it is refused for every strategy (for the
-    fixed-memory ones there is no list to hold it either)."""
+    fixed-memory ones there is no list to hold it either). No Redis work."""
     if isinstance(cost, bool) or not isinstance(cost, int):
         raise ValueError(f"{what}: cost must be an int >= 0, got {cost!r}")
     if cost < 0:
@@ -119,7 +120,7 @@ def parse_rate(rate: Any) -> Rate:
 
     Units: second, minute, hour, day, week, month (30 days), year (365 days), with the short
     forms s, sec, m, min, h, hr, d, w, y and an optional plural "s". TypeError for a non-str;
-    ValueError naming the rate when it cannot be read or is out of range."""
+    ValueError naming the rate when it cannot be read or is out of range. No Redis work."""
     if not isinstance(rate, str):
         raise TypeError(f"rate must be a str like '5/minute', got {type(rate).__name__}")
     match = _RATE_RE.match(rate)
@@ -140,7 +141,7 @@ def parse_rates(value: Any, what: str = "rate limit") -> tuple[Rate, ...]:
     """One or more rates: ``"5/minute"``, ``"5/m;100/h"`` (``;`` or ``,`` between rates), a
     ``Rate`` or ``(limit, per)`` pair, or a list of any of these. ``None`` or ``""`` -> ``()``.
 
-    TypeError/ValueError naming ``what`` and the bad item."""
+    TypeError/ValueError naming ``what`` and the bad item. No Redis work."""
     if value is None:
         return ()
     if isinstance(value, str):

@@ -115,6 +115,7 @@ def compile_query(node: Node, tokenizer: Tokenizer) -> TokenQuery:
     """Reduce a parsed query to index tokens with ``tokenizer`` (the one used to index).
 
     Words that produce no token (stopwords, too short) are dropped from their AND / OR.
+    No Redis work.
     """
     sequences: dict[Node, _Seq] = {}
     verify = False

@@ -233,6 +233,7 @@ def parse(text: str, default_conjunction: str = "AND", lenient: bool = False) ->
     unterminated quote, a ``)`` with no ``(``, a dangling AND/OR, empty ``()`` or ``""``.
     With ``lenient=True`` (for search boxes) such a query is read as its plain words joined
     by ``default_conjunction`` instead; only a query with no word at all still raises.
+    No Redis work.
     """
     if isinstance(text, bytes):
         try:

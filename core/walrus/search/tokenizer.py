@@ -68,6 +68,7 @@ def load_stopwords(stopwords_file: str | os.PathLike[str] | None = None) -> froz
 
     ``None`` (or the bare name ``"stopwords.txt"`` when no such file exists in the working
     directory) means the list shipped with walrus. Raises ValueError for a missing file.
+    No Redis work.
     """
     if stopwords_file is None:
         stopwords_file = DEFAULT_STOPWORDS_FILE
@@ -172,7 +173,7 @@ class Tokenizer:
 
     def words(self, text: Any) -> list[str]:
         """Normalised words of ``text`` in order, stopwords and short words removed
-        (not yet stemmed)."""
+        (not yet stemmed). No Redis work."""
         words = _split(_as_text(text))
         if self.stopwords:
             words = [word for word in words if word not in self.stopwords]
@@ -185,6 +186,7 @@ class Tokenizer:
 
         Each item is usually a 1-tuple; with metaphone it holds the word's distinct codes
         (a match on any of them is a match on the word).
+        No Redis work.
         """
         words = self.words(text)
         if self._stem is not None and words:
@@ -197,7 +199,7 @@ class Tokenizer:
 
     def tokenize(self, text: Any) -> dict[str, float]:
         """Token -> score: occurrences / (kept words + 1), so repeated words weigh more and
-        long documents do not dominate (upstream walrus's weighting)."""
+        long documents do not dominate (upstream walrus's weighting). No Redis work."""
         analyzed = self.analyze(text)
         fraction = 1.0 / (len(analyzed) + 1)
         scores: dict[str, float] = {}
