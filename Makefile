@@ -20,7 +20,7 @@ QUICK_TESTS := tests/limpyd tests/flask tests/django --ignore=tests/django/test_
 	tests/test_optional_imports.py tests/e2e/test_linkboard_views.py
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo quick test lint bench clean
+.PHONY: help install demo quick test lint docs bench clean
 
 ## help: list these targets (the default goal)
 help:
@@ -64,6 +64,10 @@ lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 
+## docs: the documentation site (guides + API reference from the docstrings) into site/, zero warnings
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --site-dir site
+
 ## bench: every benchmark beside raw redis-py and the libraries it replaces (writes RESULTS.md)
 bench: $(STAMP)
 	$(QUIET_PIP) -e '.[all,test,bench]'
@@ -71,5 +75,5 @@ bench: $(STAMP)
 
 ## clean: remove the venvs (.venv, .venv-django*, .venv-py3*), downloads (.cache), build output and tool caches
 clean:
-	rm -rf $(VENV) .venv-django* .venv-py3* .cache benchmarks/.upstream build dist *.egg-info \
+	rm -rf $(VENV) .venv-django* .venv-py3* .cache benchmarks/.upstream build dist site *.egg-info \
 		.pytest_cache .mypy_cache .ruff_cache .hypothesis test-artifacts
