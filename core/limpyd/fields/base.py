@@ -146,7 +146,8 @@ class RedisField:
 
     def get_default_indexes(self) -> list[type[BaseIndex]]:
         """The index classes of an indexable field declared without ``indexes``: the field
-        class' ``default_indexes``, else the model's, else the database's, else EqualIndex."""
+        class' ``default_indexes``, else the model's, else the database's, else EqualIndex.
+        No Redis work."""
         for owner in (self, self._model, getattr(self._model, "database", None)):
             found = getattr(owner, "default_indexes", None) if owner is not None else None
             if found:
@@ -170,7 +171,7 @@ class RedisField:
     ) -> BaseIndex:
         """The only index of this field that is an ``index_class`` with this ``key`` and
         ``prefix`` (each criterion applies only when given; ``ValueError`` when none or several
-        match, or when the field is not indexable)."""
+        match, or when the field is not indexable). No Redis work."""
         if not self.indexable:
             raise ValueError(f"Field {self._what()} is not indexable")
         found = [
@@ -188,13 +189,17 @@ class RedisField:
         return found[0]
 
     def clear_indexes(self, chunk_size: int = 1000, aggressive: bool = False) -> None:
-        """Delete every index entry of this field (on the model's field, not an instance's)."""
+        """Delete every index entry of this field (on the model's field, not an instance's). Cost:
+        a SCAN of the index keys (1 round trip per page), then 1 UNLINK per ``chunk_size`` keys,
+        per index."""
         assert self._instance is None, "clear_indexes is called on the model's field"
         for index in self._indexes:
             index.clear(chunk_size, aggressive)
 
     def rebuild_indexes(self, chunk_size: int = 1000, aggressive_clear: bool = False) -> None:
-        """Rebuild every index of this field from the stored values (model's field only)."""
+        """Rebuild every index of this field from the stored values (model's field only). Cost per
+        index: its clear, 1 SMEMBERS, then 2 round trips (a read and a write) per ``chunk_size``
+        instances."""
         assert self._instance is None, "rebuild_indexes is called on the model's field"
         for index in self._indexes:
             index.rebuild(chunk_size, aggressive_clear)
@@ -253,7 +258,8 @@ class RedisField:
         return make_key(self._model._key_prefix(), self.name) + ":"
 
     def index_key(self, value: Any) -> str:
-        """The index set holding the pks of instances having ``value`` (redis-limpyd layout)."""
+        """The index set holding the pks of instances having ``value`` (redis-limpyd layout). No
+        Redis work."""
         if not self.indexable:
             raise ValueError(f"Field {self.name} is not indexable, cannot ask its index_key")
         return self.index_prefix + self._normalize_value(value)
@@ -393,9 +399,13 @@ class RedisField:
 
     # redis-limpyd 2.x name for the value setter/getter used by generic code
     def proxy_get(self) -> Any:
+        """The value the instance attribute reads: each field class implements it and states
+        its cost (no Redis work here)."""
         raise NotImplementedError
 
     def proxy_set(self, value: Any) -> Any:
+        """Store what the instance attribute is given: each field class implements it and states
+        its cost (no Redis work here)."""
         raise NotImplementedError
 
 
@@ -437,38 +447,45 @@ class KeyTTLMixin(RedisField):
             )
 
     def ttl(self) -> int:
-        """TTL: seconds before the value expires (-1: never, -2: no value). Never cached."""
+        """TTL: seconds before the value expires (-1: never, -2: no value). Never cached. 1 round
+        trip (none before the instance is saved)."""
         return self._read("ttl", lambda c, k: c.ttl(k), empty=-2, post=int)
 
     def pttl(self) -> int:
-        """PTTL: milliseconds before the value expires (-1: never, -2: no value)."""
+        """PTTL: milliseconds before the value expires (-1: never, -2: no value). 1 round trip
+        (none before the instance is saved)."""
         return self._read("pttl", lambda c, k: c.pttl(k), empty=-2, post=int)
 
     def expire(self, seconds: Any) -> bool:
-        """EXPIRE the value in ``seconds``; True when it exists."""
+        """EXPIRE the value in ``seconds``; True when it exists. 1 round trip (2 when index sets
+        must be discovered)."""
         self._deny_if_indexable("expire")
         s = int_arg(seconds, "expire seconds")
         return self._modify("EXPIRE", [s], lambda c, k: c.expire(k, s), as_bool)
 
     def pexpire(self, milliseconds: Any) -> bool:
-        """PEXPIRE the value in ``milliseconds``; True when it exists."""
+        """PEXPIRE the value in ``milliseconds``; True when it exists. 1 round trip (2 when index
+        sets must be discovered)."""
         self._deny_if_indexable("pexpire")
         ms = int_arg(milliseconds, "pexpire milliseconds")
         return self._modify("PEXPIRE", [ms], lambda c, k: c.pexpire(k, ms), as_bool)
 
     def expireat(self, when: Any) -> bool:
-        """EXPIREAT ``when`` (a datetime or a unix timestamp in seconds)."""
+        """EXPIREAT ``when`` (a datetime or a unix timestamp in seconds). 1 round trip (2 when
+        index sets must be discovered)."""
         self._deny_if_indexable("expireat")
         at = _timestamp(when, "expireat when", False)
         return self._modify("EXPIREAT", [at], lambda c, k: c.expireat(k, at), as_bool)
 
     def pexpireat(self, when: Any) -> bool:
-        """PEXPIREAT ``when`` (a datetime or a unix timestamp in milliseconds)."""
+        """PEXPIREAT ``when`` (a datetime or a unix timestamp in milliseconds). 1 round trip (2
+        when index sets must be discovered)."""
         self._deny_if_indexable("pexpireat")
         at = _timestamp(when, "pexpireat when", True)
         return self._modify("PEXPIREAT", [at], lambda c, k: c.pexpireat(k, at), as_bool)
 
     def persist(self) -> bool:
-        """PERSIST: remove the expiry; True when there was one."""
+        """PERSIST: remove the expiry; True when there was one. 1 round trip (2 when index sets
+        must be discovered)."""
         return self._modify("PERSIST", [], lambda c, k: c.persist(k), as_bool)
 
