@@ -112,7 +112,7 @@ def test_explain_lists_steps_rows_and_cost(db: Database) -> None:
     assert [s["step"] for s in steps] == [
         "score range",
         "sort by primary key (from the row keys)",
-        "read rows (HGETALL) in the script",
+        "read rows (HMGET) in the script",
         "total",
     ]
     assert steps[0]["rows"] == 10 and steps[0]["min"] == "10.0" and steps[0]["max"] == "(20.0"

@@ -157,9 +157,9 @@ def explain_query(query: ModelQuery) -> list[dict[str, Any]]:
     else:
         add("sort by primary key (from the row keys)", wanted, sort_cost, direction=direction)
     page = min(wanted, PAGE_ROWS)
-    add("read rows (HGETALL) in the script", page, page, page_size=PAGE_ROWS)
+    add("read rows (HMGET) in the script", page, page, page_size=PAGE_ROWS)
     if wanted > page:
         extra = wanted - page
-        add("read further pages (pipelined HGETALL)", extra, extra, round_trips=math.ceil(extra / PAGE_ROWS))
+        add("read further pages (model_rows.lua)", extra, extra, round_trips=math.ceil(extra / PAGE_ROWS))
     steps.append({"step": "total", "rows": wanted, "cost": sum(s["cost"] for s in steps)})
     return steps
