@@ -170,7 +170,8 @@ class Collection:
     # -- building -----------------------------------------------------------------------
 
     def clone(self) -> Collection:
-        """A copy of this collection (filters, sort, result type), not evaluated."""
+        """A copy of this collection (filters, sort, result type), not evaluated. No Redis work:
+        evaluating it is 1 round trip."""
         new = copy.copy(self)
         new._filters = dict(self._filters)
         new._own_sources = [list(alternatives) for alternatives in self._own_sources]
@@ -312,7 +313,8 @@ class Collection:
 
     def sort(self, by: Any = None, alpha: bool = False, desc: bool = False) -> Collection:
         """A new collection sorted by a string/hash field (a name, ``-name`` for descending,
-        or the field itself), ``pk`` or ``nosort``; numeric unless ``alpha=True``."""
+        or the field itself), ``pk`` or ``nosort``; numeric unless ``alpha=True``.
+        No Redis work: evaluating it is 1 round trip."""
         return self.clone()._apply_sort(by=by, alpha=alpha, desc=desc)
 
     def _apply_sort(self, by: Any = None, alpha: bool = False, desc: bool = False) -> Collection:
@@ -344,14 +346,15 @@ class Collection:
     def instances(self, lazy: bool = False) -> Collection:
         """A new collection yielding model instances instead of pks (``lazy`` is accepted for
         redis-limpyd 2.x: instances are never checked one by one here, the pks come from the
-        same atomic read)."""
+        same atomic read). No Redis work: evaluating it is 1 round trip."""
         clone = self.clone()
         clone._reset_result_type()
         clone._instances = True
         return clone
 
     def primary_keys(self) -> Collection:
-        """A new collection yielding pks (cancels ``instances()``)."""
+        """A new collection yielding pks (cancels ``instances()``). No Redis work: evaluating it is
+        1 round trip."""
         clone = self.clone()
         clone._reset_result_type()
         return clone

@@ -124,6 +124,7 @@ class RedisDatabase:
         """A database from a URL: ``redis://``, ``rediss://``, ``unix://`` (one server) or
         ``redis+cluster://[[user:]password@]host:port[,host:port...]`` (``rediss+cluster://``
         for TLS) for a cluster. Keyword arguments override the URL's options. Does not connect.
+        No Redis work.
         """
         if not isinstance(url, str):
             raise TypeError(f"url must be a str, got {type(url).__name__}")
@@ -153,12 +154,13 @@ class RedisDatabase:
         return self._cluster_nodes is not None
 
     def reset(self, **connection_settings: Any) -> None:
-        """redis-limpyd's name for :meth:`connect`: new settings, used from the next command."""
+        """redis-limpyd's name for :meth:`connect`: new settings, used from the next command. No
+        Redis work."""
         self.connect(**connection_settings)
 
     def connect(self, **connection_settings: Any) -> Database:
         """Replace the connection settings (``cluster_nodes=[(host, port), ...]`` for a
-        cluster); the new client connects on first use."""
+        cluster); the new client connects on first use. No Redis work."""
         settings = dict(connection_settings)
         nodes = settings.pop("cluster_nodes", None)
         cluster_nodes = None if nodes is None else _check_nodes(nodes)
@@ -233,11 +235,12 @@ class RedisDatabase:
         return version
 
     def scan_keys(self, match: str | None = None, count: int | None = None) -> Any:
-        """Iterate over the keys matching ``match`` (SCAN; a key may come more than once)."""
+        """Iterate over the keys matching ``match`` (SCAN; a key may come more than once). 1 round
+        trip per SCAN page, as the iterator is consumed."""
         return self.direct_connection.scan_iter(match=match, count=count)
 
     def has_pipeline(self) -> bool:
-        """True when field commands of this thread are being queued in a pipeline."""
+        """True when field commands of this thread are being queued in a pipeline. No Redis work."""
         return False
 
     def run_script(self, name: str, keys: list[Any], args: list[Any]) -> Any:
@@ -249,7 +252,7 @@ class RedisDatabase:
         return self.direct_connection.run_script(name, keys=keys, args=args)
 
     def close(self) -> None:
-        """Close the pooled connections (a later command reconnects)."""
+        """Close the pooled connections (a later command reconnects). No Redis command."""
         if self._connection is not None:
             self._connection.close()
 
@@ -293,7 +296,8 @@ class RedisDatabase:
                 hook(model)
 
     def get_model(self, name: str, namespace: str = "") -> type[RedisModel]:
-        """The registered model ``name`` (case-insensitive) in ``namespace``; KeyError if none."""
+        """The registered model ``name`` (case-insensitive) in ``namespace``; KeyError if none. No
+        Redis work."""
         try:
             return self._models[f"{namespace}:{name.lower()}"]
         except KeyError:

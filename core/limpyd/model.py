@@ -243,7 +243,7 @@ class RedisModel(metaclass=MetaRedisModel):
 
     @classmethod
     def sort_wildcard(cls) -> str:
-        """The SORT pattern of instance hashes: ``<prefix>:*:hash``."""
+        """The SORT pattern of instance hashes: ``<prefix>:*:hash``. No Redis work."""
         return cls._hash_key("*")
 
     @classmethod
@@ -263,7 +263,7 @@ class RedisModel(metaclass=MetaRedisModel):
     @classmethod
     def use_database(cls, database: RedisDatabase) -> list[type[RedisModel]]:
         """Move this model, and its subclasses that share its database, to ``database``
-        (registered there, forgotten by the old one). Returns the moved models."""
+        (registered there, forgotten by the old one). Returns the moved models. No Redis work."""
         if not isinstance(database, RedisDatabase):
             raise ImplementationError("use_database needs a RedisDatabase")
 
@@ -298,16 +298,18 @@ class RedisModel(metaclass=MetaRedisModel):
 
     @classmethod
     def get_connection(cls) -> Any:
-        """The client of the model's database."""
+        """The client of the model's database. No Redis work."""
         return cls.database.connection
 
     @classmethod
     def scan_model_keys(cls) -> Any:
-        """Every key of this model (SCAN ``<prefix>:*``; a key may come more than once)."""
+        """Every key of this model (SCAN ``<prefix>:*``; a key may come more than once). 1 round
+        trip per SCAN page, as the iterator is consumed."""
         return cls.database.scan_keys(cls._key_prefix() + ":*")
 
     def scan_keys(self) -> Any:
-        """Every key of this instance (SCAN ``<prefix>:<pk>:*``)."""
+        """Every key of this instance (SCAN ``<prefix>:<pk>:*``). 1 round trip per SCAN page, as
+        the iterator is consumed."""
         return type(self).database.scan_keys(make_key(type(self)._key_prefix(), self.get_pk()) + ":*")
 
     @classmethod
@@ -318,13 +320,14 @@ class RedisModel(metaclass=MetaRedisModel):
 
     @classmethod
     def has_field(cls, field_name: str) -> bool:
-        """True when ``field_name`` is a field of this model (``pk`` included)."""
+        """True when ``field_name`` is a field of this model (``pk`` included). No Redis work."""
         return field_name == "pk" or field_name in cls._redis_fields
 
     @_class_or_instance_method
     def get_field(self_or_cls: Any, field_name: str) -> RedisField:  # noqa: N805
         """The field ``field_name`` (``pk`` means the primary key): the model's field when
-        called on the class, the instance's bound field when called on an instance."""
+        called on the class, the instance's bound field when called on an instance.
+        No Redis work."""
         cls: Any = self_or_cls if isinstance(self_or_cls, type) else type(self_or_cls)
         if field_name == "pk":
             field_name = cls._pk_field_name
@@ -338,7 +341,7 @@ class RedisModel(metaclass=MetaRedisModel):
         self, sender: Any, name: str, result: Any, args: Any, kwargs: Any
     ) -> Any:
         """Hook called after each field command with its result; what it returns is the
-        command's result (redis-limpyd 2.x). Override it to react to commands."""
+        command's result (redis-limpyd 2.x). Override it to react to commands. No Redis work."""
         return result
 
     def _post_command(self, sender: Any, name: str, result: Any, args: tuple[Any, ...]) -> Any:
@@ -576,20 +579,21 @@ class RedisModel(metaclass=MetaRedisModel):
         return {n: v for n, v in zip(names, self.hmget(*names), strict=True) if v is not None}
 
     def hkeys(self) -> list[str]:
-        """Names of the InstanceHashFields holding a value."""
+        """Names of the InstanceHashFields holding a value. 1 round trip (``hgetall``)."""
         return list(self.hgetall())
 
     def hvals(self) -> list[str]:
-        """Values of the InstanceHashFields holding one."""
+        """Values of the InstanceHashFields holding one. 1 round trip (``hgetall``)."""
         return list(self.hgetall().values())
 
     def hlen(self) -> int:
-        """How many InstanceHashFields hold a value."""
+        """How many InstanceHashFields hold a value. 1 round trip (``hgetall``)."""
         return len(self.hgetall())
 
     def hdel(self, *names: str) -> int:
         """Remove several InstanceHashField values (and their index entries); returns how
-        many existed. One atomic write per field."""
+        many existed. One atomic write per field.
+        1 round trip per field (2 when its index sets must be discovered)."""
         if not names:
             raise ResponseError("wrong number of arguments for 'hdel' command")
         self._check_hash_names(list(names))
@@ -666,12 +670,13 @@ class RedisModel(metaclass=MetaRedisModel):
 
     @classmethod
     def collection(cls, manager: type[Collection] | None = None, **filters: Any) -> Collection:
-        """A lazy :class:`~limpyd.collection.Collection` of pks matching ``filters``."""
+        """A lazy :class:`~limpyd.collection.Collection` of pks matching ``filters``. No Redis
+        work: evaluating it is 1 round trip."""
         return (manager or cls.collection_manager)(cls)(**filters)
 
     @classmethod
     def instances(cls, **filters: Any) -> Collection:
-        """``collection(**filters).instances()``."""
+        """``collection(**filters).instances()``. No Redis work: evaluating it is 1 round trip."""
         return cls.collection(**filters).instances()
 
     @classmethod
@@ -692,6 +697,7 @@ class RedisModel(metaclass=MetaRedisModel):
         """The instance with pk ``args[0]``, or the only one matching ``filters``.
 
         :class:`DoesNotExist` when none matches, ``ValueError`` when several do.
+        1 round trip for a pk; 2 for filters (the collection, then the load).
         """
         if len(args) == 1 and not filters:
             return cls(args[0])
@@ -706,7 +712,8 @@ class RedisModel(metaclass=MetaRedisModel):
 
     @classmethod
     def get_or_connect(cls, **filters: Any) -> tuple[RedisModel, bool]:
-        """``(instance, created)``: the one matching ``filters`` or a new one made from them."""
+        """``(instance, created)``: the one matching ``filters`` or a new one made from them. 2
+        round trips (the collection, then the load or the create)."""
         try:
             return cls.get(**filters), False
         except DoesNotExist:

@@ -54,6 +54,8 @@ class ExtendedCollectionManager(Collection):
         self._stored_len = 0
 
     def clone(self) -> ExtendedCollectionManager:
+        """A copy of this collection (intersections and values included), not evaluated. No Redis
+        work."""
         new = super().clone()
         assert isinstance(new, ExtendedCollectionManager)
         new._intersects = list(self._intersects)
@@ -63,14 +65,15 @@ class ExtendedCollectionManager(Collection):
     # -- building -----------------------------------------------------------------------
 
     def filter(self, **filters: Any) -> Collection:
-        """A new collection with more filters (as calling the collection)."""
+        """A new collection with more filters (as calling the collection). No Redis work:
+        evaluating it is 1 round trip."""
         return self(**filters)
 
     def intersect(self, *sets: Any) -> ExtendedCollectionManager:
         """A new collection keeping only pks also in every one of ``sets``: keys of Redis sets,
         sorted sets or lists (a missing key is an empty set), bound SetField, ListField or
         SortedSetField, or Python lists, tuples and sets of pks. Sorted sets order the result
-        by score when no other sort is asked."""
+        by score when no other sort is asked. No Redis work: evaluating it is 1 round trip."""
         clone = self.clone()
         for item in sets:
             clone._intersects.append(clone._intersect_source(item))
@@ -96,7 +99,8 @@ class ExtendedCollectionManager(Collection):
 
     def sort(self, by: Any = None, alpha: bool = False, desc: bool = False, **kwargs: Any) -> Collection:  # type: ignore[override]  # noqa: E501
         """Like ``Collection.sort``, plus ``by_score``: a sorted set key or a bound
-        SortedSetField whose scores order the pks (pks not in it are left out)."""
+        SortedSetField whose scores order the pks (pks not in it are left out).
+        No Redis work: evaluating it is 1 round trip."""
         by_score = kwargs.pop("by_score", None)
         if kwargs:
             raise TypeError(f"sort() got unexpected arguments {sorted(kwargs)}")
@@ -141,7 +145,8 @@ class ExtendedCollectionManager(Collection):
 
     def values(self, *fields: Any) -> ExtendedCollectionManager:
         """A new collection yielding ``{field: value}`` dicts (every single-value field and
-        the pk when none is named; ``SORTED_SCORE`` for the score of ``by_score``)."""
+        the pk when none is named; ``SORTED_SCORE`` for the score of ``by_score``).
+        No Redis work: evaluating it is 1 round trip."""
         clone = self.clone()
         clone._instances = False
         clone._values = {"fields": clone._coerce_fields(fields), "mode": "dicts"}
@@ -150,7 +155,7 @@ class ExtendedCollectionManager(Collection):
 
     def values_list(self, *fields: Any, flat: bool = False) -> ExtendedCollectionManager:
         """A new collection yielding tuples of values (single values with ``flat=True``, which
-        needs exactly one field)."""
+        needs exactly one field). No Redis work: evaluating it is 1 round trip."""
         if flat and len(fields) != 1:
             raise ValueError("'flat' is not valid when values is called with more than one field.")
         clone = self.clone()
@@ -167,7 +172,8 @@ class ExtendedCollectionManager(Collection):
     def store(self, key: str | None = None, ttl: int | None = DEFAULT_STORE_TTL) -> ExtendedCollectionManager:  # noqa: E501
         """Store the pks, in order, in the list ``key`` (a new key by default) expiring in
         ``ttl`` seconds (None: never), in the same MULTI/EXEC as the evaluation; return a
-        collection based on it (with this one's result type)."""
+        collection based on it (with this one's result type).
+        2 round trips (the evaluation with the store, then the stored list's LLEN)."""
         model = self.model
         store_key = key or f"{model._key_prefix()}:__collection__:store:{model._temp_key()}"
         self._evaluate(None, None, store=store_key, ttl=ttl)
@@ -176,7 +182,8 @@ class ExtendedCollectionManager(Collection):
         return stored
 
     def from_stored(self, key: str) -> ExtendedCollectionManager:
-        """A collection based on the list ``key`` stored by :meth:`store` (order kept)."""
+        """A collection based on the list ``key`` stored by :meth:`store` (order kept). 1 round
+        trip (LLEN)."""
         if self.stored_key:
             raise ValueError("This collection is already based on a stored one")
         clone = self.clone()
@@ -186,7 +193,7 @@ class ExtendedCollectionManager(Collection):
         return clone
 
     def stored_key_exists(self) -> bool:
-        """True when the stored list still exists."""
+        """True when the stored list still exists. 1 round trip."""
         return bool(self.stored_key and self.model.database.direct_connection.exists(self.stored_key))
 
     # -- evaluation -----------------------------------------------------------------------

@@ -43,6 +43,8 @@ class LimpydPipeline(Pipeline):
         database._push(self)
 
     def reset(self) -> None:  # type: ignore[override]
+        """Drop the queued commands and stop queueing this thread's field commands here (redis-py
+        sends UNWATCH, 1 round trip, when keys were watched)."""
         try:
             super().reset()
         finally:
@@ -82,7 +84,8 @@ class LimpydClusterPipeline(ClusterPipeline):
 
     def execute(self, raise_on_error: bool = True) -> list[Any]:
         """Send the queued commands; replies are parsed as on one server (redis-py's cluster
-        transactions skip the per-command parsing, e.g. SET would give ``'OK'``)."""
+        transactions skip the per-command parsing, e.g. SET would give ``'OK'``).
+        1 round trip per node (a transaction stays in one slot: 1 round trip)."""
         # Imported here: redis-py < 6.1 has no cluster transactions, and single-server users
         # of this module must not need them.
         from redis.cluster import TransactionStrategy
@@ -107,6 +110,8 @@ class LimpydClusterPipeline(ClusterPipeline):
         return parsed
 
     def reset(self) -> None:  # type: ignore[override]
+        """Drop the queued commands and stop queueing this thread's field commands here (redis-py
+        sends UNWATCH, 1 round trip, when keys were watched)."""
         try:
             super().reset()
         finally:
@@ -159,6 +164,7 @@ class PipelineDatabase(RedisDatabase):
         return pipeline if pipeline is not None else self.direct_connection
 
     def has_pipeline(self) -> bool:
+        """True when field commands of this thread are being queued in a pipeline. No Redis work."""
         return self._current() is not None
 
     def pipeline(self, transaction: bool = True, share_in_threads: bool = False) -> Any:
@@ -189,6 +195,8 @@ class PipelineDatabase(RedisDatabase):
         ``value_from_callable=True``). Each attempt costs the WATCH, the reads and the EXEC.
         On a cluster the watched keys must share one hash slot (``CrossSlotError`` otherwise,
         raised before anything is sent).
+        Cost per attempt: 1 round trip for WATCH (when keys are watched), the direct reads
+        ``func`` makes, and 1 for MULTI/EXEC.
         """
         keys = [w.key if isinstance(w, RedisField) else normalize(w, "watched key") for w in watches]
         check_same_slot(self.direct_connection, keys, "PipelineDatabase.transaction (watched keys)")

@@ -55,7 +55,8 @@ class RelatedCollection:
         return self.collection(self.instance, **filters)
 
     def collection(self, instance: RedisModel, **filters: Any) -> Collection:
-        """The lazy collection of ``source`` instances whose field points at ``instance``."""
+        """The lazy collection of ``source`` instances whose field points at ``instance``. No Redis
+        work: evaluating it is 1 round trip."""
         if self.field_name in filters:
             raise ValueError(
                 f"{self.field_name!r} is already filtered by this related collection of "
