@@ -44,6 +44,11 @@ def package_dir(package: str) -> Path:
     return ROOT / SOURCES[top] / Path(*package.split("."))
 
 
+def _source(module: str) -> Path:
+    base = package_dir(module)
+    return base / "__init__.py" if base.is_dir() else base.with_suffix(".py")
+
+
 def documented_modules(package: str, skip: tuple[str, ...] = ()) -> list[str]:
     """Dotted names of the package's public modules that declare ``__all__`` (the package
     itself first), leaving out private modules and the subpackages in ``skip``."""
@@ -125,7 +130,13 @@ def page_markdown(title: str, package: str, skip: tuple[str, ...]) -> str:
         lines += ["## Exported names", "", _exports_table(package), ""]
     lines += ["## Modules", ""]
     for module in documented_modules(package, skip):
-        lines += [f"::: {module}", ""]
+        # Only what the module defines: a name it re-exports is rendered where it is defined
+        # (the exports table links there), so nothing appears twice.
+        obj = _loaded()["walrus"].modules_collection.get_member(module)
+        own = [name for name in declared_all(_source(module)) or []
+               if name in obj.members and not obj.members[name].is_alias]
+        members = "[" + ", ".join(own) + "]" if own else "false"
+        lines += [f"::: {module}", "    options:", f"      members: {members}", ""]
     return "\n".join(lines)
 
 
