@@ -128,6 +128,7 @@ class CacheMetrics(_Stats):
         self.miss_time = 0.0
 
     def record(self, hit: bool, elapsed: float) -> None:
+        """No Redis work."""
         with self._lock:
             if hit:
                 self.hits += 1
@@ -137,11 +138,13 @@ class CacheMetrics(_Stats):
                 self.miss_time += elapsed
 
     def reset(self) -> None:
+        """No Redis work."""
         with self._lock:
             self.hits = self.misses = 0
             self.hit_time = self.miss_time = 0.0
 
     def snapshot(self) -> dict[str, float]:
+        """No Redis work."""
         with self._lock:
             calls = self.hits + self.misses
             return {
@@ -166,16 +169,19 @@ class CacheStats(_Stats):
         self.writes = 0
 
     def count(self, hits: int = 0, misses: int = 0, writes: int = 0) -> None:
+        """No Redis work."""
         with self._lock:
             self.hits += hits
             self.misses += misses
             self.writes += writes
 
     def reset(self) -> None:
+        """No Redis work."""
         with self._lock:
             self.hits = self.misses = self.writes = 0
 
     def snapshot(self) -> dict[str, float]:
+        """No Redis work."""
         with self._lock:
             return {"hits": self.hits, "misses": self.misses, "writes": self.writes}
 
@@ -187,7 +193,7 @@ _MAX_TIMEOUT = 2**62 // 1000
 def check_timeout(timeout: Any) -> None:
     """ValueError unless ``timeout`` is None or a number of seconds Redis can expire after
     (0 .. 2**62 // 1000: PX milliseconds below 2**63). Integrations check their settings
-    with it, so that a bad default fails at startup, not at the first ``set``."""
+    with it, so that a bad default fails at startup, not at the first ``set``. No Redis work."""
     if timeout is not None and (
         isinstance(timeout, bool) or not isinstance(timeout, (int, float))
         or not 0 <= timeout <= _MAX_TIMEOUT  # also refuses NaN

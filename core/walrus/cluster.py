@@ -92,13 +92,14 @@ def _key_bytes(key: Any) -> bytes:
 
 
 def key_slot(key: Any) -> int:
-    """The cluster hash slot (0..16383) of ``key`` (str keys as UTF-8, like redis-py)."""
+    """The cluster hash slot (0..16383) of ``key`` (str keys as UTF-8, like redis-py). No Redis
+    work."""
     return int(_crc_key_slot(_key_bytes(key)))
 
 
 def has_hash_tag(name: str | bytes) -> bool:
     """Whether ``name`` already has a hash tag: a ``{`` followed later by ``}`` with at least
-    one character between (the first such pair decides the slot)."""
+    one character between (the first such pair decides the slot). No Redis work."""
     raw = _key_bytes(name)
     start = raw.find(b"{")
     if start < 0:
@@ -112,7 +113,7 @@ def hash_tag(name: str | bytes) -> Any:
     like ``"{user:1}:report"`` keeps the slot its author chose). Same type as ``name``.
 
     Raises ValueError for an empty name or one that cannot be wrapped into a valid tag (it
-    starts with ``}``)."""
+    starts with ``}``). No Redis work."""
     if not name:
         raise ValueError("cannot hash-tag an empty name")
     if has_hash_tag(name):
@@ -127,18 +128,19 @@ def hash_tag(name: str | bytes) -> Any:
 
 
 def is_cluster(database: Any) -> bool:
-    """Whether ``database`` talks to a Redis Cluster (a ``ClusterDatabase``)."""
+    """Whether ``database`` talks to a Redis Cluster (a ``ClusterDatabase``). No Redis work."""
     return bool(getattr(database, "is_cluster", False))
 
 
 def tag_name(database: Any, name: Any) -> Any:
-    """``hash_tag(name)`` on a cluster, ``name`` unchanged otherwise."""
+    """``hash_tag(name)`` on a cluster, ``name`` unchanged otherwise. No Redis work."""
     return hash_tag(name) if is_cluster(database) else name
 
 
 def check_same_slot(database: Any, keys: Iterable[Any], operation: str) -> None:
     """On a cluster, raise CrossSlotError naming ``operation`` and the keys (with their
-    slots) when they do not all share one hash slot. No-op on a single server."""
+    slots) when they do not all share one hash slot. No-op on a single server.
+    No Redis work (slots are computed locally)."""
     if not is_cluster(database):
         return
     key_list = list(keys)
@@ -243,7 +245,7 @@ def parse_cluster_url(url: str) -> tuple[list[tuple[str, int]], dict[str, Any]]:
     """``redis+cluster://...`` -> (startup nodes, client keyword arguments).
 
     Raises ValueError for another scheme, a bad host list or a db other than 0 (a cluster
-    has only db 0)."""
+    has only db 0). No Redis work."""
     scheme, userinfo, hosts, path, query = _split_url(url, CLUSTER_SCHEMES)
     kwargs = _connection_kwargs(scheme, userinfo, path, query)
     db = kwargs.pop("db", 0)
@@ -257,7 +259,7 @@ def parse_sentinel_url(url: str) -> tuple[list[tuple[str, int]], str, dict[str, 
     addresses, service name, connection keyword arguments for the data servers).
 
     Raises ValueError for another scheme, a bad host list, a missing service name or a
-    non-integer db."""
+    non-integer db. No Redis work."""
     scheme, userinfo, hosts, path, query = _split_url(url, SENTINEL_SCHEMES)
     parts = [unquote(p) for p in path.split("/") if p]
     if not parts or len(parts) > 2:

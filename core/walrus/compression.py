@@ -42,7 +42,8 @@ class Compressor:
     decompress_fn: Callable[[bytes], bytes]
 
     def check_level(self, level: Any) -> int | None:
-        """``level`` as an int in range, or None; ValueError naming the range otherwise."""
+        """``level`` as an int in range, or None; ValueError naming the range otherwise. No Redis
+        work."""
         if level is None:
             return None
         low, high = self.levels
@@ -51,7 +52,7 @@ class Compressor:
         return level
 
     def compress(self, data: bytes, level: int | None = None) -> bytes:
-        """``flag + compressed data``."""
+        """``flag + compressed data``. No Redis work."""
         return self.flag + self.compress_fn(data, level)
 
 
@@ -123,7 +124,7 @@ def get_compressor(name: Any) -> Compressor | None:
     """The compressor called ``name`` ("zlib", "lzma", "zstd", "lz4", or a django-redis
     compressor class path), None for None/"none"/django-redis's identity compressor.
     ValueError for an unknown name; ``CompressorUnavailableError`` when its package is
-    missing (checked here, not at the first write)."""
+    missing (checked here, not at the first write). No Redis work."""
     if name is None:
         return None
     if not isinstance(name, str):
@@ -148,7 +149,8 @@ def get_compressor(name: Any) -> Compressor | None:
 
 
 def by_flag(flag: bytes) -> Compressor:
-    """The compressor that wrote a payload starting with ``flag``; ValueError if none did."""
+    """The compressor that wrote a payload starting with ``flag``; ValueError if none did. No Redis
+    work."""
     compressor = _BY_FLAG.get(flag)
     if compressor is None:
         raise ValueError(f"unknown compression flag {flag!r}")
@@ -169,6 +171,7 @@ class CompressingSerializer:
         self.level = compressor.check_level(level)
 
     def dumps(self, value: Any) -> bytes:
+        """No Redis work."""
         payload = self.inner.dumps(value)
         if isinstance(payload, str):
             payload = payload.encode("utf-8")
@@ -177,6 +180,7 @@ class CompressingSerializer:
         return _NUL + payload if payload[:1] == _NUL else payload
 
     def loads(self, data: bytes) -> Any:
+        """No Redis work."""
         if data[:1] == _NUL:
             flag = data[1:2]
             data = by_flag(flag).decompress_fn(data[2:]) if flag in _BY_FLAG else data[1:]

@@ -48,12 +48,13 @@ _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=_defa
 
 
 def canonical_json(value: Any) -> str:
-    """JSON with sorted keys and no spaces; bytes, sets, datetimes and UUIDs are tagged."""
+    """JSON with sorted keys and no spaces; bytes, sets, datetimes and UUIDs are tagged. No Redis
+    work."""
     return _ENCODER.encode(value)
 
 
 def qualified_name(fn: Callable[..., Any]) -> str:
-    """``module.QualName`` of a function: the namespace of its keys."""
+    """``module.QualName`` of a function: the namespace of its keys. No Redis work."""
     return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
 
 
@@ -152,6 +153,7 @@ def call_key(
     Arguments are bound to ``fn``'s signature with defaults applied, so ``f(1, b=2)``,
     ``f(b=2, a=1)`` and ``f(1)`` (when ``b`` defaults to 2) share one key. ``skip_first``
     leaves out ``self``/``cls``. Raises TypeError when the arguments do not fit ``fn``.
+    No Redis work.
     """
     payload: Any
     try:

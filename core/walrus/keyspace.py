@@ -36,7 +36,7 @@ _GLOB_SPECIAL = frozenset("\\*?[]")
 
 
 def escape_glob(text: str) -> str:
-    """Escape glob metacharacters so ``text`` matches literally in SCAN MATCH."""
+    """Escape glob metacharacters so ``text`` matches literally in SCAN MATCH. No Redis work."""
     return "".join("\\" + ch if ch in _GLOB_SPECIAL else ch for ch in text)
 
 
@@ -49,7 +49,8 @@ def _checked(patterns: Iterable[str]) -> list[str]:
 
 
 def iter_matching(database: Database, patterns: Iterable[str], batch: int = 500) -> Iterator[bytes]:
-    """Keys matching any of the glob ``patterns`` (each key once). Patterns are checked up front."""
+    """Keys matching any of the glob ``patterns`` (each key once). Patterns are checked up front. 1
+    round trip per SCAN page (of ``batch`` keys) and per pattern, as the iterator is consumed."""
     return _scan(database, _checked(patterns), batch)
 
 
@@ -72,6 +73,7 @@ def delete_matching(
     """Delete (UNLINK) every key matching any pattern; returns how many were (or would be) deleted.
 
     ``on_progress(n)`` is called after each batch with the running total.
+    Cost: 1 round trip per SCAN page (of ``batch`` keys) and per pattern, plus 1 UNLINK per batch.
     """
     if batch < 1:
         raise ValueError(f"batch must be >= 1, got {batch}")
@@ -117,6 +119,7 @@ def prefix_counts(
     """Count keys by their first segment (up to the first separator character).
 
     ``limit`` stops after that many keys (a sample of a large keyspace).
+    1 round trip per SCAN page (of ``batch`` keys).
     """
     counts: Counter[str] = Counter()
     for seen, key in enumerate(database.scan_iter(count=batch), 1):

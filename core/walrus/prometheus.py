@@ -59,7 +59,7 @@ class WalrusMetrics:
         self.unsubscribe: Callable[[], None] = subscribe(self.observe)
 
     def observe(self, event: Event) -> None:
-        """Count one event (the ``walrus.events`` subscriber)."""
+        """Count one event (the ``walrus.events`` subscriber). No Redis work."""
         kind = event.kind
         if kind == "cache":
             self.cache.labels(event.name, event.outcome).inc()
@@ -77,7 +77,8 @@ class WalrusMetrics:
 
 def install(registry: Any = None) -> WalrusMetrics:
     """Start counting walrus events into ``registry`` (prometheus-client's default registry
-    when None). Idempotent per registry: a second call returns the same ``WalrusMetrics``."""
+    when None). Idempotent per registry: a second call returns the same ``WalrusMetrics``.
+    No Redis work."""
     prom = _client()
     target = prom.REGISTRY if registry is None else registry
     with _lock:
@@ -89,7 +90,7 @@ def install(registry: Any = None) -> WalrusMetrics:
 
 def uninstall(registry: Any = None) -> None:
     """Stop counting into ``registry`` and unregister the walrus collectors from it (nothing
-    when ``install`` was never called for it)."""
+    when ``install`` was never called for it). No Redis work."""
     prom = _client()
     target = prom.REGISTRY if registry is None else registry
     with _lock:
@@ -102,6 +103,7 @@ def uninstall(registry: Any = None) -> None:
 
 
 def exposition(registry: Any = None) -> tuple[bytes, str]:
-    """The registry in Prometheus's text format and its content type, for an HTTP response."""
+    """The registry in Prometheus's text format and its content type, for an HTTP response. No
+    Redis work."""
     prom = _client()
     return prom.generate_latest(prom.REGISTRY if registry is None else registry), prom.CONTENT_TYPE_LATEST

@@ -166,6 +166,9 @@ class ListenerThread(threading.Thread):
         self.exception: BaseException | None = None
 
     def run(self) -> None:
+        """The thread's body: listen until stopped, keeping the exception that ended it in
+        ``exception``. One connection of its own, held while it listens; messages arrive without
+        further round trips."""
         try:
             _listen(self._pubsub, self._fn, self._early, self._stop_event)
         except Exception as exc:  # noqa: BLE001 - kept for the caller, and logged
@@ -173,7 +176,8 @@ class ListenerThread(threading.Thread):
             logger.exception("pub/sub listener %s raised", self.name)
 
     def stop(self, timeout: float | None = 5.0) -> bool:
-        """Ask the listener to stop and wait up to ``timeout`` seconds; True once it ended."""
+        """Ask the listener to stop and wait up to ``timeout`` seconds; True once it ended. No
+        Redis work."""
         self._stop_event.set()
         if threading.current_thread() is not self:
             self.join(timeout)
@@ -186,6 +190,8 @@ def make_listener(
     """The decorator behind ``Database.listener`` (see the module docstring).
 
     Channels and patterns are checked here, before anything is sent.
+    No Redis work until the returned function starts listening (SUBSCRIBE / PSUBSCRIBE: 1 round
+    trip, then one connection held).
     """
     channel_names = _names(channels, "channels")
     pattern_names = _names(patterns, "patterns")
@@ -226,6 +232,7 @@ def stream_log(database: Database, callback: Callable[[Any], Any], connection_id
     ``connection_id`` is accepted for compatibility; redis-py pools no longer name connections.
     Raises MonitorUnavailableError, before anything is sent, on the ``memory://`` engine and
     on a Redis Cluster client, and when the server refuses MONITOR.
+    One connection held in MONITOR mode (1 round trip to start it) while it runs.
     """
     if not callable(callback):
         raise ListenerTypeError(f"stream_log needs a callable, got {type(callback).__name__}")

@@ -75,4 +75,5 @@ class RoundTripCounter:
                 setattr(AbstractConnection, _HANDSHAKE, _original_on_connect)
 
     def reset(self) -> None:
+        """Start counting from zero again. No Redis work."""
         self.count = 0

@@ -33,9 +33,13 @@ __all__ = [
 class Serializer(Protocol):
     """What a cache needs from a serializer."""
 
-    def dumps(self, value: Any) -> bytes: ...
+    def dumps(self, value: Any) -> bytes:
+        """The bytes stored for ``value``. No Redis work."""
+        ...
 
-    def loads(self, data: bytes) -> Any: ...
+    def loads(self, data: bytes) -> Any:
+        """The value ``data`` holds. No Redis work."""
+        ...
 
 
 class BadSignature(WalrusError, ValueError):
@@ -49,9 +53,11 @@ class PickleSerializer:
         self.protocol = protocol
 
     def dumps(self, value: Any) -> bytes:
+        """The bytes stored for ``value``. No Redis work."""
         return pickle.dumps(value, protocol=self.protocol)
 
     def loads(self, data: bytes) -> Any:
+        """The value ``data`` holds. No Redis work."""
         return pickle.loads(data)  # noqa: S301 - callers sign or trust the writer
 
 
@@ -59,9 +65,11 @@ class JSONSerializer:
     """Compact UTF-8 JSON: safe to load, but only JSON types round-trip (tuples become lists)."""
 
     def dumps(self, value: Any) -> bytes:
+        """The bytes stored for ``value``. No Redis work."""
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
     def loads(self, data: bytes) -> Any:
+        """The value ``data`` holds. No Redis work."""
         return json.loads(data)
 
 
@@ -76,9 +84,11 @@ class MsgpackSerializer:
         self._msgpack = msgpack
 
     def dumps(self, value: Any) -> bytes:
+        """The bytes stored for ``value``. No Redis work."""
         return bytes(self._msgpack.packb(value, use_bin_type=True))
 
     def loads(self, data: bytes) -> Any:
+        """The value ``data`` holds. No Redis work."""
         return self._msgpack.unpackb(data, raw=False, strict_map_key=False)
 
 
@@ -110,10 +120,12 @@ class SignedSerializer:
         return hasher.digest()
 
     def dumps(self, value: Any) -> bytes:
+        """The bytes stored for ``value``. No Redis work."""
         payload = self.inner.dumps(value)
         return self._tag(payload) + payload
 
     def loads(self, data: bytes) -> Any:
+        """The value ``data`` holds. No Redis work."""
         if not isinstance(data, (bytes, bytearray)) or len(data) < self.TAG_SIZE:
             raise BadSignature("signed value is too short to carry a signature")
         tag, payload = bytes(data[: self.TAG_SIZE]), bytes(data[self.TAG_SIZE :])
@@ -127,7 +139,7 @@ _BY_NAME = {"pickle": PickleSerializer, "json": JSONSerializer, "msgpack": Msgpa
 
 def get_serializer(spec: str | Serializer | None) -> Serializer:
     """A serializer from a name (``"pickle"``, ``"json"``, ``"msgpack"``), an object with
-    ``dumps``/``loads``, or None (pickle). Raises ValueError for an unknown name."""
+    ``dumps``/``loads``, or None (pickle). Raises ValueError for an unknown name. No Redis work."""
     if spec is None:
         return PickleSerializer()
     if isinstance(spec, str):

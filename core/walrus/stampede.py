@@ -43,7 +43,8 @@ _LAST_POLL = 0.05
 
 def check_stampede_options(lock_timeout: Any, early: Any) -> None:
     """ValueError/TypeError naming the option, for a ``lock_timeout`` that is not a positive
-    number of seconds or an ``early`` that is not None or a positive number of seconds."""
+    number of seconds or an ``early`` that is not None or a positive number of seconds.
+    No Redis work."""
     for name, value, optional in (("lock_timeout", lock_timeout, False), ("early", early, True)):
         if value is None and optional:
             continue
@@ -88,6 +89,7 @@ def get_or_fill(
     computation may take before waiting callers give up waiting and compute themselves.
     ``early``: seconds before expiry when one caller (chosen by the lock) recomputes while
     every other caller keeps getting the current value without waiting.
+    Cost: see the module docstring (a hit is 1 round trip).
     """
     if early is None:
         value = decode(database.execute_command("GET", redis_key))

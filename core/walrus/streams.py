@@ -35,7 +35,8 @@ _ONE_MS = timedelta(milliseconds=1)
 
 
 def datetime_to_id(dt: datetime, seq: int = 0) -> str:
-    """The stream id ``<ms>-<seq>`` of ``dt`` (naive = UTC; aware = its own instant)."""
+    """The stream id ``<ms>-<seq>`` of ``dt`` (naive = UTC; aware = its own instant). No Redis
+    work."""
     if not isinstance(dt, datetime):
         raise ContainerTypeError(f"expected a datetime, got {type(dt).__name__}")
     if isinstance(seq, bool) or not isinstance(seq, int):
@@ -52,7 +53,8 @@ def datetime_to_id(dt: datetime, seq: int = 0) -> str:
 
 
 def id_to_datetime(message_id: Any) -> tuple[datetime, int]:
-    """``(naive UTC datetime, sequence)`` of a stream id such as ``b"1700000000000-3"``."""
+    """``(naive UTC datetime, sequence)`` of a stream id such as ``b"1700000000000-3"``. No Redis
+    work."""
     text = decode(message_id)
     ms, _, seq = str(text).partition("-")
     try:
@@ -62,7 +64,8 @@ def id_to_datetime(message_id: Any) -> tuple[datetime, int]:
 
 
 def normalize_id(value: Any) -> Any:
-    """A datetime or ``(datetime, seq)`` becomes an id string; anything else is unchanged."""
+    """A datetime or ``(datetime, seq)`` becomes an id string; anything else is unchanged. No Redis
+    work."""
     if isinstance(value, datetime):
         return datetime_to_id(value)
     if _is_dt_pair(value):

@@ -79,7 +79,7 @@ _VALUE_TYPES = VALUE_TYPES
 
 
 def check_value(container: Container, value: Any, what: str = "value") -> None:
-    """Raise ContainerTypeError unless redis-py can send ``value`` as is."""
+    """Raise ContainerTypeError unless redis-py can send ``value`` as is. No Redis work."""
     kind = type(value)
     if kind in _VALUE_TYPES:
         return
@@ -107,7 +107,7 @@ _INDEX_LIMIT = 2**63 - 1
 def check_index(container: Container, index: Any, what: str = "index") -> int:
     """Return ``index`` as an int (anything with ``__index__``), else ContainerTypeError.
     Indexes beyond the signed 64-bit range are clamped to it (they lie past either end of
-    any container, as they would for a Python list)."""
+    any container, as they would for a Python list). No Redis work."""
     if type(index) is int or hasattr(type(index), "__index__"):
         value = index if type(index) is int else int(index.__index__())
         return max(-_INDEX_LIMIT, min(_INDEX_LIMIT, value))
@@ -117,7 +117,8 @@ def check_index(container: Container, index: Any, what: str = "index") -> int:
 
 
 def check_score(container: Container, score: Any, what: str = "score") -> float:
-    """Return ``score`` as a float: a number or numeric text such as ``"1.5"`` or ``"-inf"``."""
+    """Return ``score`` as a float: a number or numeric text such as ``"1.5"`` or ``"-inf"``. No
+    Redis work."""
     if type(score) is float:
         value = score
     elif type(score) is int or (isinstance(score, (int, float)) and not isinstance(score, bool)):
@@ -188,7 +189,7 @@ def _containers_in(args: tuple[Any, ...], base: type) -> list[Any]:
 def reraise(container: Container, exc: ResponseError | UnicodeEncodeError) -> NoReturn:
     """What ``guard`` does with an error, for hot methods that catch it inline (one call
     level less than the decorator): WRONGTYPE becomes WrongTypeError, unencodable text
-    ContainerValueError, the rest re-raised."""
+    ContainerValueError, the rest re-raised. No Redis work."""
     if isinstance(exc, UnicodeEncodeError):
         _unencodable(container, exc)
     if not isinstance(exc, WrongTypeError) and "WRONGTYPE" in str(exc):
@@ -211,6 +212,7 @@ def guard(method: F) -> F:
 
     The keys looked at are the container's own and those of Container arguments (plain
     key names, e.g. ``dest``, are not: a store command overwrites whatever ``dest`` holds).
+    No Redis work of its own: the method costs what it did.
     """
     from .base import Container
 

@@ -32,7 +32,7 @@ _SENTINEL_PREFIX = b"\x00walrus:deleted:"
 def slice_to_range(container: Container, item: slice) -> tuple[int, int] | None:
     """Turn a step-1 Python slice into inclusive ``(start, end)`` for LRANGE-like commands
     (negative positions count from the end, as both Python and Redis do). ``None`` means
-    the range is empty whatever the length (``stop == 0``)."""
+    the range is empty whatever the length (``stop == 0``). No Redis work."""
     start = 0 if item.start is None else check_index(container, item.start, "slice start")
     if item.stop is None:
         return start, -1

@@ -85,6 +85,7 @@ def check_stream_id(
 
     ``specials`` lists the tokens the command accepts (``*``, ``-``, ``+``, ``$``, ``>``);
     ``exclusive`` allows the ``(id`` form of range bounds; ``auto_seq`` allows ``<ms>-*``.
+    No Redis work.
     """
     if isinstance(value, bool) or not isinstance(value, (str, bytes, int)):
         raise ContainerTypeError(
@@ -117,7 +118,8 @@ def check_stream_id(
 
 
 def check_count(owner: Any, value: Any, what: str, minimum: int = 1) -> int:
-    """Return ``value`` as an int >= ``minimum`` or raise ContainerTypeError/ValueError."""
+    """Return ``value`` as an int >= ``minimum`` or raise ContainerTypeError/ValueError. No Redis
+    work."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise ContainerTypeError(f"{owner!r}: {what} must be an int, got {type(value).__name__}")
     if value < minimum:
@@ -149,7 +151,7 @@ def _check_fields(owner: Any, data: Any) -> dict[Any, Any]:
 
 
 def normalize_entries(entries: Any) -> list[tuple[Any, Any]]:
-    """A list of ``(id, data)`` pairs from an XRANGE-like reply."""
+    """A list of ``(id, data)`` pairs from an XRANGE-like reply. No Redis work."""
     return [(entry[0], entry[1]) for entry in entries or ()]
 
 
@@ -158,6 +160,7 @@ def normalize_xread(reply: Any) -> list[tuple[Any, list[tuple[Any, Any]]]]:
 
     RESP2 replies are a list of ``[key, entries]``; RESP3 ones a dict whose values wrap the
     entries in one more list.
+    No Redis work.
     """
     if not reply:
         return []
@@ -209,7 +212,8 @@ _ZERO_IDS = ("0", "0-0")
 
 
 def translate_stream_error(owner: Any, key: Any, exc: ResponseError, group: Any = None) -> None:
-    """Raise the clear error for a Redis stream error, or return to let the caller re-raise."""
+    """Raise the clear error for a Redis stream error, or return to let the caller re-raise. No
+    Redis work."""
     message = str(exc)
     if isinstance(exc, WalrusError) or "WRONGTYPE" in message:
         return

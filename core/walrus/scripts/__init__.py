@@ -12,6 +12,7 @@ def load_script_source(name: str, script_dir: str | Path | None = None) -> str |
     """Return the Lua source of ``name`` (without ``.lua``), or None when no such file exists.
 
     ``script_dir`` (a user's folder) is looked at first, then the scripts shipped in this package.
+    No Redis work (a file read).
     """
     filename = f"{name}.lua"
     if script_dir is not None:

@@ -22,6 +22,7 @@ def load_double_metaphone() -> Callable[[str], tuple[str, str]]:
     """Return the encoder function, importing the optional package on first use.
 
     Raises MissingDependencyError (an ImportError) when ``doublemetaphone`` is not installed.
+    No Redis work.
     """
     global _encoder
     if _encoder is None:
@@ -49,6 +50,7 @@ def double_metaphone(word: str) -> tuple[str, ...]:
 
     A word the algorithm cannot encode (digits, non-Latin scripts) is returned unchanged as
     its only code, so it stays searchable.
+    No Redis work.
     """
     encoder = load_double_metaphone()
     folded = _fold_accents(word)

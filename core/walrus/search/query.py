@@ -84,7 +84,7 @@ Node = Term | Phrase | And | Or
 
 
 def iter_leaves(node: Node) -> Iterator[Term | Phrase]:
-    """Every Term and Phrase of ``node``, left to right."""
+    """Every Term and Phrase of ``node``, left to right. No Redis work."""
     if isinstance(node, (Term, Phrase)):
         yield node
     else:
