@@ -36,7 +36,7 @@ def _app(ctx: click.Context) -> Any:
 @click.group(help="walrus task locks of this Celery app (celery_walrus).")
 def walrus() -> None:
     """``celery -A proj walrus``: the lock commands as a Celery sub-command (the
-    ``celery.commands`` entry point)."""
+    ``celery.commands`` entry point). No Redis work."""
     pass
 
 
@@ -110,7 +110,8 @@ class _Obj:
 @click.option("-A", "--app", "app_name", required=True, help="Celery app, e.g. proj or proj.celery:app")
 @click.pass_context
 def main(ctx: click.Context, app_name: str) -> None:
-    """``python -m celery_walrus -A proj``: the same lock commands without the celery program."""
+    """``python -m celery_walrus -A proj``: the same lock commands without the celery program. No
+    Redis work."""
     from celery.app.utils import find_app
 
     try:

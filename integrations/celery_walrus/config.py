@@ -168,7 +168,8 @@ def _seconds(conf: Mapping[str, Any], key: str, *, allow_zero: bool = False) -> 
 
 def read_settings(conf: Mapping[str, Any]) -> LockSettings:
     """Validate the ``walrus_*`` keys of a Celery ``app.conf``; TypeError/ValueError name the
-    key (an unknown ``walrus_lock_*`` or ``walrus_rate_limit_*`` key is a ValueError)."""
+    key (an unknown ``walrus_lock_*`` or ``walrus_rate_limit_*`` key is a ValueError).
+    No Redis work."""
     _check_unknown_keys(conf)
     url = _raw(conf, "walrus_url")
     if url is not None and (not isinstance(url, str) or not url):

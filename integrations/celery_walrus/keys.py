@@ -20,7 +20,8 @@ __all__ = ["check_unique_on", "lock_name", "task_signature"]
 
 
 def task_signature(run: Any, bound: bool) -> inspect.Signature | None:
-    """Signature of a task body as callers pass arguments (``self`` dropped when ``bound``)."""
+    """Signature of a task body as callers pass arguments (``self`` dropped when ``bound``). No
+    Redis work."""
     try:
         signature = inspect.signature(run)
     except (TypeError, ValueError):
@@ -32,7 +33,7 @@ def task_signature(run: Any, bound: bool) -> inspect.Signature | None:
 
 
 def check_unique_on(task_name: str, signature: inspect.Signature | None, unique_on: Any) -> tuple[str, ...] | None:
-    """Validate ``unique_on`` (None, or a list of argument names the task takes)."""
+    """Validate ``unique_on`` (None, or a list of argument names the task takes). No Redis work."""
     if unique_on is None:
         return None
     if isinstance(unique_on, str) or not isinstance(unique_on, Sequence):
@@ -83,6 +84,7 @@ def lock_name(
 
     Raises TypeError when the arguments do not fit the task, when an argument cannot be
     turned into a stable key, or when ``key_fn`` does not return a non-empty string.
+    No Redis work.
     """
     args = tuple(args or ())
     kwargs = dict(kwargs or {})

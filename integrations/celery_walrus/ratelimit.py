@@ -73,7 +73,8 @@ class TaskRateLimited(WalrusError):
 
 
 def check_rate_options(label: str, rate: Any, key: Any, strategy: Any) -> tuple[Rate, ...]:
-    """Validate the rate-limit options of task ``label``; returns its rates (() when off)."""
+    """Validate the rate-limit options of task ``label``; returns its rates (() when off). No Redis
+    work."""
     rates = parse_rates(rate, f"task {label}: walrus_rate_limit") if rate is not None else ()
     if key is not None and not callable(key):
         raise TypeError(f"task {label}: walrus_rate_limit_key must be a function of the task arguments, got {key!r}")

@@ -525,7 +525,8 @@ def _on_task_revoked(sender: Any = None, request: Any = None, **_: Any) -> None:
 
 
 def connect_signals() -> None:
-    """Connect the task_failure / task_revoked receivers (idempotent; done on first task class)."""
+    """Connect the task_failure / task_revoked receivers (idempotent; done on first task class). No
+    Redis work."""
     signals.task_failure.connect(_on_task_failure, weak=False, dispatch_uid="celery_walrus.task_failure")
     signals.task_revoked.connect(_on_task_revoked, weak=False, dispatch_uid="celery_walrus.task_revoked")
 

@@ -30,6 +30,9 @@ class DjangoWalrusConfig(AppConfig):
     default_auto_field = "django.db.models.AutoField"
 
     def ready(self) -> None:
+        """Register the system checks and the settings-change hook; start the metrics when
+        ``WALRUS_METRICS`` is on. No Redis work here (the metrics flush later, 1 round trip
+        each)."""
         from . import checks  # noqa: F401  (registers the system checks)
 
         setting_changed.connect(_on_setting_changed, dispatch_uid="django_walrus.setting_changed")

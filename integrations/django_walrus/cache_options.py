@@ -46,7 +46,8 @@ RETRY_CACHE_OPTIONS = {
     "RETRY_BACKOFF_CAP": "retry_backoff_cap",
     "REQUEST_IDS": "request_ids",
 }
-"""The cache's reconnection options (docs/reliability.md) and the connection option each one sets."""
+"""The cache's reconnection options (docs/reliability.md) and the connection option each one
+sets."""
 # Options that configure a pool of the cache's own, so they need a LOCATION: with an alias
 # the pool is shared, and changing it from one cache would change it for every user.
 POOL_OPTIONS = (
@@ -240,7 +241,8 @@ def read_cache_options(server: Any, options: Any) -> tuple[CacheSettings, list[P
     """Settings of a cache with this LOCATION (``server``) and OPTIONS, and its problems.
 
     Whether ``OPTIONS["ALIAS"]`` names a configured WALRUS alias is left to the system check
-    (the setting may change after the cache is built); the backend raises KeyError on use."""
+    (the setting may change after the cache is built); the backend raises KeyError on use.
+    No Redis work."""
     problems: list[Problem] = []
     if options is None:
         options = {}

@@ -98,7 +98,7 @@ def _check_alias(alias: Any, value: Any) -> list[CheckMessage]:
 
 @register("django_walrus")
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """Errors and warnings of the ``WALRUS`` setting (no I/O)."""
+    """Errors and warnings of the ``WALRUS`` setting (no I/O). No Redis work."""
     raw, errors = _raw_aliases()
     if raw is None:
         return errors
@@ -116,7 +116,8 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
 
 @register("django_walrus")
 def check_rate_limit_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """Errors of the ``WALRUS_RATELIMIT_*`` settings (no I/O), each naming its setting."""
+    """Errors of the ``WALRUS_RATELIMIT_*`` settings (no I/O), each naming its setting. No Redis
+    work."""
     from .ratelimit_settings import setting_problems
 
     errors = [Error(f"{problem}.", id="django_walrus.E020") for problem in setting_problems()]
@@ -163,7 +164,7 @@ def _is_walrus_cache(backend: Any) -> bool:
 @register("django_walrus", Tags.caches)
 def check_caches(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """Errors of every ``WalrusCache`` in ``CACHES``, read from the settings without building
-    the cache (no I/O)."""
+    the cache (no I/O). No Redis work."""
     from .cache_options import E_ALIAS, read_cache_options
 
     caches = getattr(settings, "CACHES", None)

@@ -65,12 +65,14 @@ class ValueCodec:
         self._inner = inner
 
     def encode(self, value: Any) -> bytes | int:
+        """No Redis work."""
         if type(value) is int:
             return value
         return bytes(self._inner.dumps(value))
 
     def decode(self, data: bytes) -> Any:
-        """Decode stored bytes; raises walrus.serializers.BadSignature on tampered data."""
+        """Decode stored bytes; raises walrus.serializers.BadSignature on tampered data. No Redis
+        work."""
         if _INT_RE.match(data):
             return int(data)
         return self._inner.loads(data)

@@ -58,7 +58,7 @@ _databases: dict[str, Database] = {}
 
 
 def safe_url(url: str) -> str:
-    """``url`` with any password replaced by ``***`` (for messages and logs)."""
+    """``url`` with any password replaced by ``***`` (for messages and logs). No Redis work."""
     from urllib.parse import urlsplit, urlunsplit
 
     try:
@@ -75,7 +75,8 @@ def safe_url(url: str) -> str:
 
 
 def walrus_settings() -> dict[str, dict[str, Any]]:
-    """The normalised ``WALRUS`` setting (aliases -> dicts with URL/OPTIONS/PREFIXES)."""
+    """The normalised ``WALRUS`` setting (aliases -> dicts with URL/OPTIONS/PREFIXES). No Redis
+    work."""
     from django.conf import settings
 
     raw = getattr(settings, "WALRUS", None)
@@ -100,7 +101,7 @@ def walrus_settings() -> dict[str, dict[str, Any]]:
 
 
 def alias_settings(alias: str = "default") -> dict[str, Any]:
-    """Settings of one alias; KeyError naming the alias when it is not configured."""
+    """Settings of one alias; KeyError naming the alias when it is not configured. No Redis work."""
     config = walrus_settings()
     try:
         return config[alias]
@@ -111,7 +112,8 @@ def alias_settings(alias: str = "default") -> dict[str, Any]:
 
 
 def alias_problems(config: dict[str, Any]) -> list[str]:
-    """What makes a normalised alias (``alias_settings``) unusable: its URL, its OPTIONS."""
+    """What makes a normalised alias (``alias_settings``) unusable: its URL, its OPTIONS. No Redis
+    work."""
     problems = [f"URL: {p}" for p in url_problems(config["URL"])]
     problems += [f"OPTIONS: {p}" for p in option_problems(config["OPTIONS"], config["URL"])]
     if decodes_responses(config["OPTIONS"], config["URL"]):
@@ -124,7 +126,8 @@ def get_database(alias: str = "default") -> Database:
     backend, rate limits, models and commands. Does not connect until first used.
 
     KeyError for an unknown alias; ImproperlyConfigured naming the problem for a bad URL or
-    bad OPTIONS (the same problems ``manage.py check`` reports)."""
+    bad OPTIONS (the same problems ``manage.py check`` reports).
+    No Redis work: the Database connects on first use."""
     database = _databases.get(alias)
     if database is not None:
         return database
@@ -143,7 +146,8 @@ def get_database(alias: str = "default") -> Database:
 
 
 def reset_databases(**_: Any) -> None:
-    """Drop cached Databases (their pools are disconnected); the next use re-reads settings."""
+    """Drop cached Databases (their pools are disconnected); the next use re-reads settings. No
+    Redis command."""
     with _lock:
         for database in _databases.values():
             database.disconnect()

@@ -18,7 +18,8 @@ __all__ = ["default_patterns", "model_pattern", "model_prefix", "registered_mode
 def default_patterns(alias: str) -> list[str]:
     """Glob patterns of everything this project stores under ``alias``: each configured
     prefix, the key space of each WalrusCache that uses the alias (or its URL), and the
-    prefix of each admin-registered walrus model on the alias that no PREFIXES entry covers."""
+    prefix of each admin-registered walrus model on the alias that no PREFIXES entry covers.
+    No Redis work."""
     config = alias_settings(alias)
     prefixes: list[str] = list(config["PREFIXES"])
     patterns = [escape_glob(prefix) + "*" for prefix in prefixes]
@@ -55,7 +56,7 @@ def _on_alias(model: Any, alias: str) -> bool:
 
 def registered_model_prefixes(alias: str) -> list[str]:
     """Key prefixes of the walrus models registered in the admin whose ``__database__`` is
-    this alias' (``AliasDatabase(alias)`` or ``get_database(alias)``)."""
+    this alias' (``AliasDatabase(alias)`` or ``get_database(alias)``). No Redis work."""
     from django.apps import apps
 
     if not apps.is_installed("django.contrib.admin"):
@@ -67,7 +68,8 @@ def registered_model_prefixes(alias: str) -> list[str]:
 
 
 def model_prefix(model: Any) -> str:
-    """The literal key prefix of a walrus Model class (every key of the model starts with it)."""
+    """The literal key prefix of a walrus Model class (every key of the model starts with it). No
+    Redis work."""
     from walrus.models import Model
 
     if isinstance(model, type) and issubclass(model, Model):
@@ -80,7 +82,8 @@ def model_prefix(model: Any) -> str:
 
 
 def model_pattern(dotted_path: str) -> str:
-    """The key pattern of a walrus Model given by dotted path (``app.models.Note``)."""
+    """The key pattern of a walrus Model given by dotted path (``app.models.Note``). No Redis
+    work."""
     try:
         model: Any = import_string(dotted_path)
     except ImportError as exc:

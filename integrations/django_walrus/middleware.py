@@ -90,6 +90,9 @@ class RateLimitMiddleware:
         return found
 
     def process_view(self, request: HttpRequest, view: Callable[..., Any], args: Any, kwargs: Any) -> HttpResponse | None:
+        """Apply the default and application limits to a view about to run: None to let it run,
+        else the 429 response. 1 round trip for a limited view (one script for all its limits),
+        none otherwise."""
         settings = get_settings()
         if not settings.default and not settings.application:
             return None

@@ -99,7 +99,7 @@ class RateLimited(Exception):  # noqa: N818 (django-ratelimit's name is Ratelimi
 
 def client_ip(request: HttpRequest) -> str:
     """The client address: REMOTE_ADDR, or the X-Forwarded-For entry added by the outermost of
-    ``WALRUS_RATELIMIT_TRUSTED_PROXIES`` proxies (the core's ``client_address``)."""
+    ``WALRUS_RATELIMIT_TRUSTED_PROXIES`` proxies (the core's ``client_address``). No Redis work."""
     trusted = get_settings().trusted_proxies
     meta = request.META
     return client_address(meta.get("REMOTE_ADDR"), meta.get("HTTP_X_FORWARDED_FOR") if trusted else None, trusted)
@@ -135,7 +135,7 @@ def key_function(key: Any, what: str = "rate_limited key") -> KeyFunc:
     """``key(group, request) -> client key`` for ``"ip"``, ``"user"``/``"user_or_ip"`` (the
     user's pk when authenticated, else the address), ``"header:<name>"``, ``"get:<param>"``,
     ``"post:<param>"`` or a callable ``key(group, request)`` (or ``key(request)``).
-    ValueError naming ``what`` for anything else."""
+    ValueError naming ``what`` for anything else. No Redis work."""
     if callable(key):
         return _two_args(key)
     if key == "ip":
@@ -159,14 +159,14 @@ def key_function(key: Any, what: str = "rate_limited key") -> KeyFunc:
 
 
 def rate_limit_exempt(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Leave ``view`` out of the middleware's default and application limits."""
+    """Leave ``view`` out of the middleware's default and application limits. No Redis work."""
     setattr(view, EXEMPT_MARK, True)
     return view
 
 
 def registered_limits() -> dict[str, tuple[PreparedLimit, ...]]:
     """Groups of the decorators and ``is_ratelimited`` calls with fixed rates seen so far ->
-    their limits (under the strategy in force)."""
+    their limits (under the strategy in force). No Redis work."""
     return {group: limiter.static_limits() for group, limiter in list(_registry.items())}
 
 
@@ -265,7 +265,7 @@ def _wants_json(request: HttpRequest) -> bool:
 
 def too_many_requests(request: HttpRequest, exception: RateLimited) -> HttpResponse:
     """The default 429: JSON when the client asks for ``application/json`` first, else a short
-    HTML page. The rate-limit headers are added by the caller."""
+    HTML page. The rate-limit headers are added by the caller. No Redis work."""
     wait = max(1, -int(-exception.retry_after // 1))
     if _wants_json(request):
         body = {"error": "rate_limited", "detail": f"Too many requests: retry in {wait} s.",

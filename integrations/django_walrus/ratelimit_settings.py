@@ -82,7 +82,7 @@ def _value(name: str, default: Any) -> Any:
 
 def read_settings() -> tuple[RateLimitSettings, list[str]]:
     """The settings and the problems found (each message names its setting); a setting with
-    a problem keeps its default in the returned settings."""
+    a problem keeps its default in the returned settings. No Redis work."""
     problems: list[str] = []
     values: dict[str, Any] = {}
 
@@ -108,13 +108,13 @@ def read_settings() -> tuple[RateLimitSettings, list[str]]:
 
 
 def setting_problems() -> list[str]:
-    """The problems of the current settings (for the system check)."""
+    """The problems of the current settings (for the system check). No Redis work."""
     return read_settings()[1]
 
 
 def get_settings() -> RateLimitSettings:
     """The validated settings, read once; ``ImproperlyConfigured`` naming the setting when one
-    is bad (the system check reports it at start-up first)."""
+    is bad (the system check reports it at start-up first). No Redis work."""
     global _cached
     found = _cached
     if found is not None:
@@ -130,7 +130,8 @@ def get_settings() -> RateLimitSettings:
 
 
 def reset_settings() -> None:
-    """Forget the cached settings (django_walrus does this when a test changes one)."""
+    """Forget the cached settings (django_walrus does this when a test changes one). No Redis
+    work."""
     global _cached
     with _lock:
         _cached = None

@@ -107,7 +107,8 @@ class WalrusRateThrottle(BaseThrottle):  # type: ignore[misc]
         self.decision: Decision | None = None
 
     def get_rate(self) -> Any:
-        """``DEFAULT_THROTTLE_RATES[scope]`` (read now, so that settings overrides apply)."""
+        """``DEFAULT_THROTTLE_RATES[scope]`` (read now, so that settings overrides apply). No Redis
+        work."""
         if not getattr(self, "scope", None):
             raise ImproperlyConfigured(f"set .scope or .rate on the throttle {type(self).__name__}")
         try:
@@ -119,20 +120,26 @@ class WalrusRateThrottle(BaseThrottle):  # type: ignore[misc]
             ) from None
 
     def get_ident(self, request: Any) -> str:
-        """The client address (the core's ``client_address`` under the trusted-proxy setting)."""
+        """The client address (the core's ``client_address`` under the trusted-proxy setting). No
+        Redis work."""
         return client_ip(request)
 
     def get_cache_key(self, request: Any, view: Any) -> str | None:
+        """The client key of ``request`` (None: not throttled); subclasses define it. No Redis
+        work."""
         raise NotImplementedError(".get_cache_key() must be overridden")
 
     def limits(self) -> tuple[PreparedLimit, ...]:
-        """The limits of this throttle's scope and rate (``()`` for a rate of None)."""
+        """The limits of this throttle's scope and rate (``()`` for a rate of None). No Redis
+        work."""
         if self.rate is None:
             return ()
         strategy = check_strategy(self.strategy) if self.strategy is not None else get_settings().strategy
         return limits_for(str(self.scope or "rate"), self.rate, strategy)
 
     def allow_request(self, request: Any, view: Any) -> bool:
+        """Whether ``request`` fits the throttle's rate, recording it when it does: 1 round trip
+        (one script), none when the throttle has no rate or no key."""
         limits = self.limits()
         if not limits:
             return True
@@ -145,7 +152,8 @@ class WalrusRateThrottle(BaseThrottle):  # type: ignore[misc]
         return self.decision.allowed
 
     def wait(self) -> float | None:
-        """Seconds until the refused request would fit (the decision's retry-after)."""
+        """Seconds until the refused request would fit (the decision's retry-after). No Redis
+        work."""
         decision = self.decision
         if decision is None or decision.allowed:
             return None
@@ -165,6 +173,8 @@ class WalrusAnonRateThrottle(WalrusRateThrottle):
     scope = "anon"
 
     def get_cache_key(self, request: Any, view: Any) -> str | None:
+        """Anonymous requests by address (None for an authenticated user: not throttled). No Redis
+        work."""
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             return None  # only anonymous requests
@@ -177,6 +187,7 @@ class WalrusUserRateThrottle(WalrusRateThrottle):
     scope = "user"
 
     def get_cache_key(self, request: Any, view: Any) -> str | None:
+        """Authenticated users by pk, others by address. No Redis work."""
         return _user_or_ident(self, request)
 
 
@@ -190,6 +201,8 @@ class WalrusScopedRateThrottle(WalrusRateThrottle):
         self.decision = None
 
     def allow_request(self, request: Any, view: Any) -> bool:
+        """As the base, with the scope and rate of the view's ``throttle_scope``: 1 round trip,
+        none for a view without a scope."""
         self.scope = getattr(view, self.scope_attr, None)
         if not self.scope:
             return True
@@ -197,6 +210,7 @@ class WalrusScopedRateThrottle(WalrusRateThrottle):
         return super().allow_request(request, view)
 
     def get_cache_key(self, request: Any, view: Any) -> str | None:
+        """Authenticated users by pk, others by address. No Redis work."""
         return _user_or_ident(self, request)
 
 

@@ -132,7 +132,8 @@ there)."""
 
 
 def decodes_responses(options: Mapping[str, Any], url: Any = None) -> bool:
-    """Whether OPTIONS (or the URL's ``?decode_responses=``) turn response decoding on."""
+    """Whether OPTIONS (or the URL's ``?decode_responses=``) turn response decoding on. No Redis
+    work."""
     if options.get("decode_responses") is True:
         return True
     if isinstance(url, str) and "?" in url:
@@ -143,7 +144,7 @@ def decodes_responses(options: Mapping[str, Any], url: Any = None) -> bool:
 
 def option_problems(options: Mapping[str, Any], url: Any = None) -> list[str]:
     """Unknown options and values of the wrong type (``decode_responses=True`` is left to
-    ``decodes_responses``). ``url`` narrows the allowed names for ``memory://``."""
+    ``decodes_responses``). ``url`` narrows the allowed names for ``memory://``. No Redis work."""
     problems: list[str] = []
     unknown = sorted(str(name) for name in options if name not in CONNECTION_OPTIONS)
     if unknown:
@@ -172,7 +173,7 @@ def _db_problem(path: str) -> str:
 
 def url_problems(url: Any) -> list[str]:
     """Why ``url`` cannot be used as a WALRUS URL or a cache LOCATION (empty if it can).
-    Messages never contain the URL's password."""
+    Messages never contain the URL's password. No Redis work."""
     from .conf import safe_url
 
     if not isinstance(url, str) or not url.lower().startswith(SCHEMES):

@@ -79,7 +79,8 @@ def cached_view(
     lock_timeout: float | None = 10.0,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """The decorator behind ``Walrus.cached`` (arguments validated by the caller).
-    ``lock_timeout``: stampede protection of sync views (``walrus.stampede``); None: off."""
+    ``lock_timeout``: stampede protection of sync views (``walrus.stampede``); None: off.
+    Cost: per request, as ``Walrus.cached`` says."""
 
     def entry_key() -> str | None:
         if request.method not in ("GET", "HEAD") or (unless is not None and unless()):

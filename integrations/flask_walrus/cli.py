@@ -48,7 +48,8 @@ def _state() -> Any:
 
 
 def app_patterns(state: Any) -> list[str]:
-    """SCAN patterns of this app's keys: ``<WALRUS_KEY_PREFIX>:*`` and each WALRUS_PREFIXES entry."""
+    """SCAN patterns of this app's keys: ``<WALRUS_KEY_PREFIX>:*`` and each WALRUS_PREFIXES entry.
+    No Redis work."""
     prefixes = [state.settings.key_prefix + ":", *state.settings.prefixes]
     return list(dict.fromkeys(escape_glob(p) + "*" for p in prefixes))
 

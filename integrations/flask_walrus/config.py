@@ -92,7 +92,7 @@ class Settings:
 
 
 def safe_url(url: str) -> str:
-    """``url`` with its password replaced by ``***`` (for output and logs)."""
+    """``url`` with its password replaced by ``***`` (for output and logs). No Redis work."""
     parts = urlsplit(url)
     if parts.scheme.lower().endswith("+sentinel") and parts.username and parts.password is None:
         # In a redis+sentinel:// URL a lone "secret@" is the data servers' password.
@@ -173,7 +173,7 @@ def _retry_options(config: Mapping[str, Any], options: dict[str, Any]) -> None:
 
 
 def read_settings(config: Mapping[str, Any], secret_key: Any = None) -> Settings:
-    """Validate the ``WALRUS_*`` keys of a Flask config into ``Settings``."""
+    """Validate the ``WALRUS_*`` keys of a Flask config into ``Settings``. No Redis work."""
     unknown = sorted(k for k in config if k.startswith("WALRUS_") and k not in DEFAULTS)
     if unknown:
         raise ValueError(f"unknown flask_walrus config key(s): {', '.join(unknown)} (known: {', '.join(sorted(DEFAULTS))})")
@@ -242,7 +242,7 @@ def connect(settings: Settings) -> Database:
     """The app's Database (no connection yet, except to read a cluster's slot map).
     ``Database.from_url`` is the judge of the URL's port and query string and of the
     connection options: its TypeError/ValueError is re-raised naming the config keys, with
-    the URL's password masked."""
+    the URL's password masked. No Redis work: the Database connects on first use."""
     try:
         return Database.from_url(settings.url, **settings.connection_options)
     except (TypeError, ValueError) as exc:

@@ -254,8 +254,8 @@ class ListField(KeyTTLMixin, _MultiValuesField):
         return self.lrank(value) is not None
 
     def proxy_get(self) -> Any:
-        """The items (``lrange(0, -1)``): 1 round trip (none when the instance's cache has the answer,
-        or before it is saved)."""
+        """The items (``lrange(0, -1)``): 1 round trip (none when the instance's cache has the
+        answer, or before it is saved)."""
         return self.lrange(0, -1)
 
     def proxy_set(self, value: Any) -> Any:

@@ -15,7 +15,8 @@ ON_ERROR_POLICIES = ("allow", "deny")
 
 
 def check_trusted_proxies(value: Any, what: str = "trusted_proxies") -> int:
-    """An int >= 0: how many proxies in front of the app append to X-Forwarded-For. No Redis work."""
+    """An int >= 0: how many proxies in front of the app append to X-Forwarded-For. No Redis
+    work."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError(f"{what} must be an int >= 0 (proxies appending to X-Forwarded-For), got {value!r}")
     return value

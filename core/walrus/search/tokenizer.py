@@ -23,7 +23,8 @@ from .phonetic import double_metaphone, load_double_metaphone
 __all__ = ["DEFAULT_STOPWORDS_FILE", "Tokenizer", "load_stopwords"]
 
 DEFAULT_STOPWORDS_FILE = "stopwords.txt"
-"""The stopword list shipped in the package (one word a line), used when a tokenizer is given none."""
+"""The stopword list shipped in the package (one word a line), used when a tokenizer is given
+none."""
 # Anything that is not a letter or digit separates words; "_" too (\w would keep it).
 _SPLIT_RE = re.compile(r"[\W_]+")
 

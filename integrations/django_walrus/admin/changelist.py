@@ -86,7 +86,7 @@ class ChangeList:
 
     def url_with(self, **changes: Any) -> str:
         """The current query string with ``changes`` (None removes a parameter); any
-        change but the page goes back to page 1."""
+        change but the page goes back to page 1. No Redis work."""
         params = self.params.copy()
         if PAGE_VAR not in changes:
             params.pop(PAGE_VAR, None)
@@ -99,6 +99,7 @@ class ChangeList:
         return f"?{encoded}" if encoded else "?"
 
     def hidden_params(self, *exclude: str) -> list[tuple[str, str]]:
+        """No Redis work."""
         return [(k, v) for k, v in self.params.items() if k not in exclude and k != PAGE_VAR]
 
     # -- search and filters ---------------------------------------------------------------
@@ -191,6 +192,7 @@ class ChangeList:
         return columns
 
     def detail_url(self, row: Any) -> str:
+        """No Redis work."""
         return reverse(
             "admin:walrus_detail", args=[self.model_admin.slug, quote(row.get_id())], current_app=self.current_app
         )

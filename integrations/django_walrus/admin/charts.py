@@ -20,7 +20,7 @@ _LABEL_W, _BAR_W, _VALUE_W, _ROW_H = 190, 360, 90, 22
 
 
 def human_bytes(value: float) -> str:
-    """``1536`` -> ``"1.5 KiB"``."""
+    """``1536`` -> ``"1.5 KiB"``. No Redis work."""
     for unit in ("B", "KiB", "MiB", "GiB"):
         if abs(value) < 1024 or unit == "GiB":
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
@@ -35,7 +35,7 @@ def bar_chart(
     value_text: Callable[[float], str] = lambda v: f"{v:,.0f}",
 ) -> SafeString:
     """An SVG chart: ``rows`` are ``(label, [value per series])``; ``series`` names the
-    segments (a legend is drawn when there are several)."""
+    segments (a legend is drawn when there are several). No Redis work."""
     legend_h = _ROW_H if len(series) > 1 else 0
     height = 28 + legend_h + _ROW_H * max(len(rows), 1) + 6
     width = _LABEL_W + _BAR_W + _VALUE_W

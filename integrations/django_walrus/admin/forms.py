@@ -52,7 +52,7 @@ class BytesFormField(forms.CharField):
 
 def formfield_for(model_field: Field, *, label: str | None = None) -> forms.Field:
     """A form field of the type of ``model_field`` (never required: empty means None,
-    except for a primary key, which the add form requires unless it is generated)."""
+    except for a primary key, which the add form requires unless it is generated). No Redis work."""
     options: dict[str, Any] = {"required": False, "label": label}
     if isinstance(model_field, BooleanField):
         return forms.NullBooleanField(**options)
@@ -76,7 +76,8 @@ def formfield_for(model_field: Field, *, label: str | None = None) -> forms.Fiel
 
 
 def form_value(value: Any) -> Any:
-    """A stored Python value as a form/display value (naive UTC datetimes made aware)."""
+    """A stored Python value as a form/display value (naive UTC datetimes made aware). No Redis
+    work."""
     if isinstance(value, datetime.datetime) and settings.USE_TZ and timezone.is_naive(value):
         return value.replace(tzinfo=datetime.timezone.utc)
     return value
@@ -84,7 +85,7 @@ def form_value(value: Any) -> Any:
 
 def parse_value(model_field: Field, text: str) -> Any:
     """``text`` (a search term or filter value) as a value of ``model_field``: ValueError
-    when it is not one."""
+    when it is not one. No Redis work."""
     formfield = formfield_for(model_field)
     try:
         value = formfield.clean(text)
@@ -114,6 +115,8 @@ class WalrusModelForm(forms.Form):
         super().__init__(*args, **kwargs)
 
     def clean(self) -> dict[str, Any]:
+        """Validate each editable value with its walrus field (errors added to the form). No Redis
+        work."""
         cleaned = super().clean() or {}
         model = self.walrus_model
         for name in self.editable:
@@ -128,7 +131,7 @@ class WalrusModelForm(forms.Form):
     def save(self) -> Model | None:
         """Write the row (one atomic walrus save). Returns it, or None after adding the
         refusal (a unique value taken, a lasting write conflict) to the form's errors;
-        nothing is written then."""
+        nothing is written then. 1 round trip (the model's atomic save)."""
         if not self.is_valid():
             raise ValueError("save() called on an invalid form")
         model = self.walrus_model
@@ -162,7 +165,7 @@ class WalrusModelForm(forms.Form):
 
 def make_form_class(model: type[Model], editable: list[str], *, adding: bool) -> type[WalrusModelForm]:
     """A form class with one field per name in ``editable``. On the add form a primary key
-    that cannot be generated is required."""
+    that cannot be generated is required. No Redis work."""
     attrs: dict[str, Any] = {"walrus_model": model, "editable": tuple(editable)}
     pk = introspect.pk_name(model)
     for name in editable:

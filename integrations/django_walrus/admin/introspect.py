@@ -40,17 +40,18 @@ CONTAINER_TYPES = (HashField, ListField, SetField, ZSetField)
 
 
 def is_model(obj: Any) -> bool:
-    """Whether ``obj`` is a walrus Model subclass (not Model itself)."""
+    """Whether ``obj`` is a walrus Model subclass (not Model itself). No Redis work."""
     return isinstance(obj, type) and issubclass(obj, Model) and obj is not Model
 
 
 def fields(model: type[Model]) -> dict[str, Field]:
-    """Every field of ``model`` by name, declaration order, primary key included."""
+    """Every field of ``model`` by name, declaration order, primary key included. No Redis work."""
     return dict(model._fields)
 
 
 def field(model: type[Model], name: str) -> Field:
-    """The field ``name`` of ``model``; KeyError naming the model when it has none."""
+    """The field ``name`` of ``model``; KeyError naming the model when it has none. No Redis
+    work."""
     try:
         return model._fields[name]
     except KeyError:
@@ -69,7 +70,7 @@ def is_auto_pk(model: type[Model]) -> bool:
 
 
 def stored_fields(model: type[Model]) -> list[str]:
-    """Fields stored in the row hash (not container fields), primary key first."""
+    """Fields stored in the row hash (not container fields), primary key first. No Redis work."""
     names = [n for n, f in model._fields.items() if not isinstance(f, CONTAINER_TYPES)]
     pk = pk_name(model)
     return [pk] + [n for n in names if n != pk]
@@ -93,14 +94,14 @@ def fts_fields(model: type[Model]) -> list[str]:
 
 
 def is_range_field(model_field: Field) -> bool:
-    """Numbers, dates and datetimes: their index is a sorted set scored by value."""
+    """Numbers, dates and datetimes: their index is a sorted set scored by value. No Redis work."""
     return "continuous" in model_field.indexes and not isinstance(model_field, BooleanField)
 
 
 def label(model: type[Model], name: str) -> str:
     """How the admin names the field ``name`` on every page: ``"ID"`` for the implicit
     auto-increment key ``_id``, else the name with underscores as spaces and a capital first
-    letter (``link_id`` -> ``"Link id"``), as Django names model fields."""
+    letter (``link_id`` -> ``"Link id"``), as Django names model fields. No Redis work."""
     if name == "_id" and name == pk_name(model) and is_auto_pk(model):
         return "ID"
     text = name.strip("_").replace("_", " ") or name

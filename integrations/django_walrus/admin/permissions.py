@@ -41,7 +41,7 @@ LOCKS_RELEASE_CODENAME = "release_locks"
 
 
 def perm_name(action: str, slug: str) -> str:
-    """``django_walrus.<action>_<slug>``, as ``user.has_perm`` takes it."""
+    """``django_walrus.<action>_<slug>``, as ``user.has_perm`` takes it. No Redis work."""
     if action not in ACTIONS:
         raise ValueError(f"permission action must be one of {', '.join(ACTIONS)}, got {action!r}")
     return f"{APP_LABEL}.{action}_{slug}"
@@ -50,7 +50,7 @@ def perm_name(action: str, slug: str) -> str:
 def create_permissions(site: Any = None, using: str = "default") -> list[Any]:
     """Create (if missing) the walrus content type and the permissions of every model
     registered on ``site`` (default: ``django.contrib.admin.site``) plus the server page's.
-    Returns the Permission objects. A few database queries per model."""
+    Returns the Permission objects. A few database queries per model. No Redis work."""
     from django.contrib.auth.models import Permission
     from django.contrib.contenttypes.models import ContentType
 

@@ -52,24 +52,29 @@ class WalrusRegistry:
         self.name = "Walrus (Redis)"
 
     def admins(self) -> list[WalrusModelAdmin]:
+        """No Redis work."""
         return sorted(self._by_slug.values(), key=lambda a: (a.verbose_name_plural or "").lower())
 
     def get(self, slug: str) -> WalrusModelAdmin:
+        """No Redis work."""
         try:
             return self._by_slug[slug]
         except KeyError:
             raise Http404(f"no walrus model {slug!r} is registered") from None
 
     def admin_for(self, model: type[Model]) -> WalrusModelAdmin:
+        """No Redis work."""
         for model_admin in self._by_slug.values():
             if model_admin.model is model:
                 return model_admin
         raise NotRegistered(f"the walrus model {model.__name__} is not registered")
 
     def is_registered(self, model: type[Model]) -> bool:
+        """No Redis work."""
         return any(a.model is model for a in self._by_slug.values())
 
     def register(self, model: type[Model], admin_class: type[WalrusModelAdmin] | None = None) -> WalrusModelAdmin:
+        """No Redis work."""
         admin_class = admin_class or WalrusModelAdmin
         if not (isinstance(admin_class, type) and issubclass(admin_class, WalrusModelAdmin)):
             raise TypeError(f"admin_class must subclass WalrusModelAdmin, got {admin_class!r}")
@@ -89,7 +94,7 @@ class WalrusRegistry:
 
     def replace(self, model: type[Model], admin_class: type[WalrusModelAdmin]) -> WalrusModelAdmin:
         """Register ``model`` again with ``admin_class``; the old registration stays when
-        the new options are refused."""
+        the new options are refused. No Redis work."""
         old = self.admin_for(model)
         del self._by_slug[old.slug or ""]
         try:
@@ -99,12 +104,14 @@ class WalrusRegistry:
             raise
 
     def unregister(self, model: type[Model]) -> None:
+        """No Redis work."""
         model_admin = self.admin_for(model)
         del self._by_slug[model_admin.slug or ""]
 
     # -- what the admin index shows -------------------------------------------------------
 
     def can_view_server(self, request: HttpRequest) -> bool:
+        """No Redis work."""
         from .permissions import APP_LABEL as PERM_APP
         from .permissions import SERVER_CODENAME
 
@@ -112,7 +119,8 @@ class WalrusRegistry:
         return bool(user.is_active and user.is_staff and user.has_perm(f"{PERM_APP}.{SERVER_CODENAME}"))
 
     def can_view_locks(self, request: HttpRequest, release: bool = False) -> bool:
-        """Whether the user may see the locks page (``release``: and force locks free)."""
+        """Whether the user may see the locks page (``release``: and force locks free). No Redis
+        work."""
         from .permissions import APP_LABEL as PERM_APP
         from .permissions import LOCKS_RELEASE_CODENAME, LOCKS_VIEW_CODENAME
 
@@ -124,7 +132,7 @@ class WalrusRegistry:
 
     def app_dict(self, request: HttpRequest) -> dict[str, Any] | None:
         """This site's walrus section in the format of ``AdminSite.get_app_list`` (None
-        when the user may see none of it)."""
+        when the user may see none of it). No Redis work."""
         models = []
         current_app = getattr(self.site, "name", "admin")
         for model_admin in self.admins():
@@ -163,7 +171,7 @@ class WalrusRegistry:
 
 def registry_for(site: Any = None) -> WalrusRegistry:
     """The walrus registry of ``site`` (default ``django.contrib.admin.site``), installing
-    the hooks on first use."""
+    the hooks on first use. No Redis work."""
     site = _default_site() if site is None else site
     registry = getattr(site, _ATTRIBUTE, None)
     if registry is None:
@@ -175,7 +183,8 @@ def registry_for(site: Any = None) -> WalrusRegistry:
 def load_registrations() -> None:
     """Make sure the project's walrus registrations ran: ``admin.py`` modules are imported by
     the admin's autodiscover; loading the root URLconf imports the modules it uses (as the
-    ``check`` command does). A broken URLconf is left for the URL checks to report."""
+    ``check`` command does). A broken URLconf is left for the URL checks to report.
+    No Redis work."""
     from django.urls import get_resolver
 
     try:
@@ -186,7 +195,7 @@ def load_registrations() -> None:
 
 def install(site: Any = None) -> None:
     """Hook the walrus pages into an ``AdminSite`` (idempotent). Done automatically for
-    ``django.contrib.admin.site``; call it for your own AdminSite instances."""
+    ``django.contrib.admin.site``; call it for your own AdminSite instances. No Redis work."""
     site = _default_site() if site is None else site
     if getattr(site, _ATTRIBUTE, None) is not None:
         return
@@ -226,7 +235,8 @@ def register(
         class NoteAdmin(WalrusModelAdmin): ...
 
     ``AlreadyRegistered`` for a model registered twice; ``ImproperlyConfigured`` naming
-    the option for a bad admin option (e.g. filtering on a field without an index)."""
+    the option for a bad admin option (e.g. filtering on a field without an index).
+    No Redis work."""
     if not models:
         raise TypeError("register() takes at least one walrus Model class")
     registry = registry_for(site)
@@ -242,7 +252,8 @@ def register(
 
 
 def unregister(*models: type[Model], site: Any = None) -> None:
-    """Remove walrus ``models`` from the admin (``NotRegistered`` when one is not there)."""
+    """Remove walrus ``models`` from the admin (``NotRegistered`` when one is not there). No Redis
+    work."""
     registry = registry_for(site)
     for model in models:
         registry.unregister(model)

@@ -34,7 +34,8 @@ View = Callable[..., HttpResponse]
 
 
 def walrus_urls(site: Any, registry: WalrusRegistry) -> list[Any]:
-    """URL patterns of the walrus pages, under ``walrus/`` in the site's namespace."""
+    """URL patterns of the walrus pages, under ``walrus/`` in the site's namespace. No Redis
+    work."""
 
     def wrap(view: Callable[..., HttpResponse]) -> View:
         def bound(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
