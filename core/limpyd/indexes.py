@@ -80,7 +80,7 @@ class BaseIndex:
     @classmethod
     def configure(cls, **kwargs: Any) -> type[BaseIndex]:
         """A subclass with the given ``prefix``, ``transform``, ``handle_uniqueness``, ``key``
-        (and class ``name``); unknown arguments raise ``TypeError``."""
+        (and class ``name``); unknown arguments raise ``TypeError``. No Redis work."""
         name = kwargs.pop("name", None) or cls.__name__
         unknown = set(kwargs) - set(cls.configurable_attrs)
         if unknown:
@@ -113,7 +113,7 @@ class BaseIndex:
     @classmethod
     def remove_prefix(cls, suffix: str | None) -> tuple[bool, str | None]:
         """``(matches, rest)``: whether ``suffix`` starts with this index's prefix, and what
-        follows it."""
+        follows it. No Redis work."""
         if not cls.prefix:
             return True, suffix
         if suffix == cls.prefix:
@@ -124,15 +124,17 @@ class BaseIndex:
 
     def filter_rest(self, suffix: str | None) -> str | None:
         """The filter type left once this index's prefix is removed from ``suffix``
-        (``None``, ``"eq"``, ``"in"``, ``"gt"``...)."""
+        (``None``, ``"eq"``, ``"in"``, ``"gt"``...). No Redis work."""
         return self.remove_prefix(suffix)[1]
 
     def can_handle_suffix(self, suffix: str | None) -> bool:
-        """True when a filter ``<field>__<suffix>`` is answered by this index."""
+        """True when a filter ``<field>__<suffix>`` is answered by this index. No Redis work."""
         matches, rest = self.remove_prefix(suffix)
         return matches and rest in self.handled_suffixes
 
     def transform_value(self, value: Any) -> Any:
+        """The stored form of ``value`` after the index's ``transform`` (the value itself without
+        one). No Redis work."""
         transform = None
         for klass in type(self).__mro__:
             if "transform" in klass.__dict__:
@@ -150,7 +152,7 @@ class BaseIndex:
         return func(self, value) if count >= 2 else func(value)
 
     def normalize_value(self, value: Any, transform: bool = True) -> Any:
-        """The text stored for ``value`` (after ``transform``)."""
+        """The text stored for ``value`` (after ``transform``). No Redis work."""
         if transform:
             value = self.transform_value(value)
         if not isinstance(value, (str, bytes, int, float)):
@@ -168,29 +170,38 @@ class BaseIndex:
     # -- what subclasses describe ------------------------------------------------------
 
     def context_fields(self) -> list[Any]:
-        """Other fields of the instance whose entries this index's operations depend on."""
+        """Other fields of the instance whose entries this index's operations depend on. No Redis
+        work."""
         return []
 
     def get_storage_key(self, *args: Any) -> str:
+        """The key of the index entry for ``args`` (each index class defines it). No Redis work."""
         raise NotImplementedError
 
     def store_ops(self, pk: str, *args: Any) -> list[Op]:
-        """Operations indexing ``pk`` for ``args`` (``(value,)`` or ``(hash key, value)``)."""
+        """Operations indexing ``pk`` for ``args`` (``(value,)`` or ``(hash key, value)``). No
+        Redis work: the write scripts apply the returned operations."""
         raise NotImplementedError
 
     def unstore_ops(self, pk: str, *args: Any) -> list[Op]:
+        """Operations removing ``pk``'s entry for ``args`` (each index class defines them). No
+        Redis work: the write scripts apply the returned operations."""
         raise NotImplementedError
 
     def unique_ops(self, pk: str, *args: Any) -> list[Op]:
-        """Checks run before storing: no other pk may hold the value."""
+        """Checks run before storing: no other pk may hold the value. No Redis work: the write
+        scripts apply the returned operations."""
         return []
 
     def filter_source(self, suffix: str | None, *args: Any) -> Source:
+        """The key and bounds a filter reads (each index class defines it). No Redis work."""
         raise NotImplementedError
 
     def get_filtered_keys(self, suffix: str | None, *args: Any, **kwargs: Any) -> list[Any]:
         """``[(key, key_type, is_tmp)]`` holding the pks matching the filter (a temporary set,
-        filled on the server by one script, for range filters)."""
+        filled on the server by one script, for range filters).
+        No Redis work for one equality value on a set index; otherwise 1 round trip (one script
+        fills the temporary set), and 3 more when a sorted set is asked for."""
         rest = self.filter_rest(suffix)
         accepted = kwargs.get("accepted_key_types")
         as_zset = False
@@ -249,7 +260,7 @@ class BaseIndex:
 
     def get_all_storage_keys(self) -> set[str]:
         """Every key holding entries of this index (SCAN; not those of the field's other,
-        more specific indexes)."""
+        more specific indexes). 1 round trip per SCAN page."""
         mine = self._pattern()
         others = [
             index._pattern()
@@ -260,7 +271,8 @@ class BaseIndex:
         return {k for k in found if not any(fnmatch.fnmatchcase(k, o) for o in others)}
 
     def clear(self, chunk_size: int = 1000, aggressive: bool = False) -> None:
-        """Delete every key of this index (UNLINK in batches of ``chunk_size``)."""
+        """Delete every key of this index (UNLINK in batches of ``chunk_size``). Cost: the SCAN of
+        ``get_all_storage_keys``, then 1 UNLINK per ``chunk_size`` keys."""
         keys = sorted(self.get_all_storage_keys())
         connection = self.model.database.direct_connection
         for start in range(0, len(keys), chunk_size):
@@ -353,21 +365,30 @@ class EqualIndex(BaseIndex):
     handled_suffixes = frozenset({None, "eq", "in"})
 
     def get_storage_key(self, *args: Any, **kwargs: Any) -> str:
+        """The set of the pks holding the value in ``args``. No Redis work."""
         *parts, value = args
         text = self.normalize_value(value, kwargs.get("transform_value", True))
         return make_key(*self._key_parts(tuple(parts)), text)
 
     def store_ops(self, pk: str, *args: Any) -> list[Op]:
+        """SADD of ``pk`` to the value's set. No Redis work: the write scripts apply the returned
+        operations."""
         return [("sadd", self.get_storage_key(*args), pk, "")]
 
     def unstore_ops(self, pk: str, *args: Any) -> list[Op]:
+        """SREM of ``pk`` from the value's set. No Redis work: the write scripts apply the returned
+        operations."""
         return [("srem", self.get_storage_key(*args), pk, "")]
 
     def unique_ops(self, pk: str, *args: Any) -> list[Op]:
+        """Refuse the write when another pk holds the value. No Redis work: the write scripts apply
+        the returned operations."""
         return [("uset", self.get_storage_key(*args), "", "")]
 
     def filter_source(self, suffix: str | None, *args: Any) -> Source:
         # filter values are looked for as given: the transform applies to stored values only
+        """The value's set (filter values are read as given: the transform applies to stored values
+        only). No Redis work."""
         return (self.get_storage_key(*args, transform_value=False), "set", "", "", "")
 
 
@@ -379,16 +400,21 @@ class BaseRangeIndex(BaseIndex):
     handled_suffixes = frozenset({None, "eq", "gt", "gte", "lt", "lte", "in"})
 
     def get_storage_key(self, *args: Any, **kwargs: Any) -> str:
+        """The sorted set holding this index's entries. No Redis work."""
         return make_key(*self._key_parts(tuple(args[:-1])))
 
     def _member(self, pk: str, value: Any) -> tuple[str, str]:
         raise NotImplementedError
 
     def store_ops(self, pk: str, *args: Any) -> list[Op]:
+        """ZADD of ``pk``'s entry. No Redis work: the write scripts apply the returned
+        operations."""
         member, score = self._member(pk, args[-1])
         return [("zadd", self.get_storage_key(*args), score, member)]
 
     def unstore_ops(self, pk: str, *args: Any) -> list[Op]:
+        """ZREM of ``pk``'s entry. No Redis work: the write scripts apply the returned
+        operations."""
         member, _ = self._member(pk, args[-1])
         return [("zrem", self.get_storage_key(*args), member, "")]
 
@@ -408,10 +434,13 @@ class TextRangeIndex(BaseRangeIndex):
         return member.rpartition(self.separator)[2]
 
     def unique_ops(self, pk: str, *args: Any) -> list[Op]:
+        """Refuse the write when another pk holds the value. No Redis work: the write scripts apply
+        the returned operations."""
         prefix = self.normalize_value(args[-1]) + self.separator
         return [("uzlex", self.get_storage_key(*args), prefix, "")]
 
     def filter_source(self, suffix: str | None, *args: Any) -> Source:
+        """The lexical bounds of a filter (eq, in, gt, gte, lt, lte, startswith). No Redis work."""
         _, rest = self.remove_prefix(suffix)
         value = self.normalize_value(args[-1], transform=False)
         op = "eq" if rest in (None, "in") else rest
@@ -430,6 +459,8 @@ class NumberRangeIndex(BaseRangeIndex):
     configurable_attrs = (*_CONFIGURABLE, "raise_if_not_float")
 
     def normalize_value(self, value: Any, transform: bool = True) -> Any:
+        """The value as a float (0.0, or ValueError with ``raise_if_not_float``, when it is not a
+        number). No Redis work."""
         if transform:
             value = self.transform_value(value)
         try:
@@ -445,10 +476,13 @@ class NumberRangeIndex(BaseRangeIndex):
         return pk, repr(self.normalize_value(value))
 
     def unique_ops(self, pk: str, *args: Any) -> list[Op]:
+        """Refuse the write when another pk holds the score. No Redis work: the write scripts apply
+        the returned operations."""
         score = repr(self.normalize_value(args[-1]))
         return [("uzscore", self.get_storage_key(*args), score, "")]
 
     def filter_source(self, suffix: str | None, *args: Any) -> Source:
+        """The score bounds of a filter (eq, in, gt, gte, lt, lte). No Redis work."""
         _, rest = self.remove_prefix(suffix)
         value = repr(self.normalize_value(args[-1], transform=False))
         low, high = "-inf", "+inf"

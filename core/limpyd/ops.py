@@ -36,7 +36,8 @@ def index_ops(
 ) -> list[Op]:
     """The operations moving ``pk`` from the ``removed`` entries to the ``added`` ones in
     every index of ``field`` (unique checks first when the field is unique). ``context`` holds
-    the entries of the other fields the indexes depend on (``field._context_fields()``)."""
+    the entries of the other fields the indexes depend on (``field._context_fields()``).
+    No Redis work."""
     token = INDEX_CONTEXT.set(context or {})
     try:
         return _index_ops(field, pk, list(removed), list(added))
@@ -74,7 +75,9 @@ def _encode_ops(ops: Sequence[Op], keys: list[str], base: int) -> list[Any]:
 def write_ops(
     field: RedisField, command: str, raw_args: Sequence[Any], create: bool = False
 ) -> Any:
-    """Run ``command`` on ``field`` with its index operations (``limpyd_ops_write``)."""
+    """Run ``command`` on ``field`` with its index operations (``limpyd_ops_write``). Cost: 1 round
+    trip per attempt of the script; an attempt is repeated when the stored entries differ from
+    those expected (at most ``MAX_ATTEMPTS``)."""
     model, instance = field._model, field._instance
     assert model is not None and instance is not None
     collection = model._collection_key()

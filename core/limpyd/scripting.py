@@ -33,7 +33,8 @@ def _unique_error(index_key: str, other_pk: str) -> UniquenessError:
 
 def refusal(model: Any, pk: Any, reply: Sequence[Any]) -> Exception:
     """The error of a write script's refusal ``reply`` (``[0, reason, ...]``) for reasons
-    ``missing``, ``pk`` and ``unique``; a ResponseError carrying any other reason's text."""
+    ``missing``, ``pk`` and ``unique``; a ResponseError carrying any other reason's text.
+    No Redis work."""
     reason = reply[1]
     if reason == "missing":
         return DoesNotExist(f"No {model.__name__} found with pk {pk}")
@@ -115,6 +116,7 @@ def write_field(
     ``hints`` are values the field may hold after the command (their index sets are declared
     up front). ``create`` makes this write create the unsaved auto-pk instance. Returns the
     raw reply of the command.
+    1 round trip (2 when index sets must be discovered).
     """
     model, instance = field._model, field._instance
     assert model is not None and instance is not None
@@ -150,7 +152,8 @@ def write_field(
 
 
 def hmset(instance: RedisModel, values: dict[str, str]) -> None:
-    """Set several hash fields of an existing instance at once (``limpyd_hmset``)."""
+    """Set several hash fields of an existing instance at once (``limpyd_hmset``). 1 round trip,
+    one more each time the script names index sets to declare (at most ``MAX_ATTEMPTS``)."""
     model = type(instance)
     pk = instance.get_pk()
     candidates: list[str] = []

@@ -21,7 +21,8 @@ ENCODING_ERRORS = "surrogateescape"
 
 
 def make_key(*parts: Any) -> str:
-    """Join key parts with ``:`` (redis-limpyd's layout); parts are normalised first."""
+    """Join key parts with ``:`` (redis-limpyd's layout); parts are normalised first. No Redis
+    work."""
     return ":".join(normalize(part, "key part") for part in parts)
 
 
@@ -30,6 +31,7 @@ def normalize(value: Any, what: str = "value") -> str:
 
     Accepts str, bytes-like, int, float and Decimal. ``None`` and bools are refused with a
     ``TypeError`` (redis-py refuses them too; use ``delete()`` to clear a field).
+    No Redis work.
     """
     if isinstance(value, str):
         return value
@@ -52,7 +54,7 @@ def normalize(value: Any, what: str = "value") -> str:
 
 
 def to_bytes(value: str) -> bytes:
-    """The exact bytes Redis holds for a value read back from limpyd."""
+    """The exact bytes Redis holds for a value read back from limpyd. No Redis work."""
     return value.encode(ENCODING, ENCODING_ERRORS)
 
 

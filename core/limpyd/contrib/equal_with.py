@@ -59,7 +59,7 @@ class EqualIndexWith(EqualIndex):
     @classmethod
     def configure(cls, **kwargs: Any) -> type[BaseIndex]:
         """As :meth:`BaseIndex.configure`, plus ``other_fields`` (names of other fields of the
-        model, in key order) and ``unique`` (the combination is unique)."""
+        model, in key order) and ``unique`` (the combination is unique). No Redis work."""
         if "other_fields" in kwargs:
             given = kwargs["other_fields"]
             if isinstance(given, str) or not isinstance(given, (list, tuple)):
@@ -114,10 +114,12 @@ class EqualIndexWith(EqualIndex):
         return bool(type(self).unique)
 
     def context_fields(self) -> list[Any]:
+        """The other combined fields. No Redis work."""
         return [self.model._redis_fields[name] for name in self.combined_fields[1:]]
 
     def combination_key(self, entries: Sequence[Entry], transform: bool = True) -> str:
-        """The set of the pks holding one combination (one entry per combined field)."""
+        """The set of the pks holding one combination (one entry per combined field). No Redis
+        work."""
         (*head, value), *others = entries
         parts: list[Any] = [self.model._key_prefix(), self.field.name]
         parts += [p for p in (self.prefix, self.key) if p]
@@ -144,7 +146,7 @@ class EqualIndexWith(EqualIndex):
     def filter_sources(self, filters: dict[str, list[list[Entry]]]) -> list[list[Source]]:
         """And-ed groups of or-ed sets for ``filters`` (``{field name: [alternatives of
         one filter, ...]}``, every combined field present): a field filtered twice must match
-        both filters, so each choice of one filter per field is one group."""
+        both filters, so each choice of one filter per field is one group. No Redis work."""
         groups: list[list[Source]] = []
         for choice in product(*(filters[name] for name in self.combined_fields)):
             groups.append(
@@ -158,18 +160,23 @@ class EqualIndexWith(EqualIndex):
     # -- what the write scripts apply ---------------------------------------------------------
 
     def store_ops(self, pk: str, *args: Any) -> list[Op]:
+        """No Redis work: the write scripts apply the returned operations."""
         return self._ops("sadd", self.field.name, tuple(args), pk)
 
     def unstore_ops(self, pk: str, *args: Any) -> list[Op]:
+        """No Redis work: the write scripts apply the returned operations."""
         return self._ops("srem", self.field.name, tuple(args), pk)
 
     def unique_ops(self, pk: str, *args: Any) -> list[Op]:
+        """No Redis work: the write scripts apply the returned operations."""
         if not self.unique_together:
             return []
         return [(name, key, "", "") for name, key, _, _ in self._ops("uset", self.field.name,
                                                                        tuple(args), pk)]
 
     def filter_source(self, suffix: str | None, *args: Any) -> Source:
+        """Always raises ``ImplementationError``: the index answers filters on all its fields at
+        once (``filter_sources``). No Redis work."""
         raise ImplementationError(
             f"{type(self).__name__} on {self.field._what()} answers filters on all of "
             f"{self.combined_fields} together only"

@@ -57,7 +57,7 @@ class MultiIndexes(BaseIndex):
         transform: Any = None,
         name: str | None = None,
     ) -> type[BaseIndex]:
-        """A new class storing values in every one of ``index_classes``."""
+        """A new class storing values in every one of ``index_classes``. No Redis work."""
         if not all(isinstance(i, type) and issubclass(i, BaseIndex) for i in index_classes):
             raise ImplementationError("MultiIndexes.compose needs a list of index classes")
         klass: type[BaseIndex] = type(
@@ -88,9 +88,12 @@ class MultiIndexes(BaseIndex):
         return next((i for i in self._indexes if i.can_handle_suffix(suffix)), None)
 
     def can_handle_suffix(self, suffix: str | None) -> bool:
+        """True when one of the composed indexes answers a filter ``<field>__<suffix>``. No Redis
+        work."""
         return self._handling(suffix) is not None
 
     def filter_rest(self, suffix: str | None) -> str | None:
+        """No Redis work."""
         index = self._handling(suffix)
         return None if index is None else index.filter_rest(suffix)
 
@@ -99,35 +102,48 @@ class MultiIndexes(BaseIndex):
         return any(index.handle_uniqueness for index in self._indexes)
 
     def store_ops(self, pk: str, *args: Any) -> list[Op]:
+        """Every composed index's operations. No Redis work: the write scripts apply the returned
+        operations."""
         prepared = self._args(args)
         return [op for index in self._indexes for op in index.store_ops(pk, *prepared)]
 
     def unstore_ops(self, pk: str, *args: Any) -> list[Op]:
+        """Every composed index's operations. No Redis work: the write scripts apply the returned
+        operations."""
         prepared = self._args(args)
         return [op for index in self._indexes for op in index.unstore_ops(pk, *prepared)]
 
     def unique_ops(self, pk: str, *args: Any) -> list[Op]:
+        """The first unique composed index's checks. No Redis work: the write scripts apply the
+        returned operations."""
         for index in self._indexes:
             if index.handle_uniqueness:
                 return index.unique_ops(pk, *self._args(args))
         return []
 
     def filter_source(self, suffix: str | None, *args: Any) -> Source:
+        """What the composed index handling the filter reads. No Redis work."""
         index = self._handling(suffix)
         if index is None:
             raise ImplementationError(f"{type(self).__name__} cannot handle the filter {suffix!r}")
         return index.filter_source(suffix, *self._args(args, transform=False))
 
     def context_fields(self) -> list[Any]:
+        """No Redis work."""
         return [f for index in self._indexes for f in index.context_fields()]
 
     def get_storage_key(self, *args: Any, **kwargs: Any) -> str:
+        """Always raises ``ImplementationError``: each composed index has its own key. No Redis
+        work."""
         raise ImplementationError("a MultiIndexes has one storage key per composing index")
 
     def get_all_storage_keys(self) -> set[str]:
+        """The keys of every composed index: 1 round trip per SCAN page, per index."""
         return {key for index in self._indexes for key in index.get_all_storage_keys()}
 
     def clear(self, chunk_size: int = 1000, aggressive: bool = False) -> None:
+        """Clear every composed index. Cost: per index, its SCAN, then 1 UNLINK per ``chunk_size``
+        keys."""
         for index in self._indexes:
             index.clear(chunk_size, aggressive)
 
@@ -236,6 +252,7 @@ class ScoredEqualIndex(EqualIndex):
         return self.model._redis_fields[name]
 
     def context_fields(self) -> list[Any]:
+        """The field whose value scores the entries. No Redis work."""
         return [self._score_field()]
 
     def _uniqueness_key(self, key: str) -> str:
@@ -264,19 +281,24 @@ class ScoredEqualIndex(EqualIndex):
         return ops
 
     def store_ops(self, pk: str, *args: Any) -> list[Op]:
+        """No Redis work: the write scripts apply the returned operations."""
         scores = (INDEX_CONTEXT.get() or {}).get(self._score_field().name) or []
         return self._score_ops(pk, args, scores[0] if scores else None)
 
     def unstore_ops(self, pk: str, *args: Any) -> list[Op]:
+        """No Redis work: the write scripts apply the returned operations."""
         return self._unscore_ops(pk, args)
 
     def unique_ops(self, pk: str, *args: Any) -> list[Op]:
+        """No Redis work: the write scripts apply the returned operations."""
         return [("uset", self._uniqueness_key(self.get_storage_key(*args)), "", "")]
 
     def filter_source(self, suffix: str | None, *args: Any) -> Source:
+        """The value's sorted set. No Redis work."""
         return (self.get_storage_key(*args, transform_value=False), "zset", "", "", "")
 
     def get_all_storage_keys(self) -> set[str]:
+        """1 round trip per SCAN page."""
         return {k for k in super().get_all_storage_keys() if not k.endswith(":__uniqueness__")}
 
 

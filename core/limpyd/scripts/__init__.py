@@ -10,5 +10,5 @@ __all__ = ["script_dir"]
 
 
 def script_dir() -> Path:
-    """The folder holding limpyd's ``.lua`` files."""
+    """The folder holding limpyd's ``.lua`` files. No Redis work."""
     return Path(str(resources.files(__name__)))
