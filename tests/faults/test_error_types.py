@@ -37,7 +37,7 @@ from redis_server import RedisServer, start_redis_server
 from walrus import Database, FloatField, IntegerField, ManyToManyField, Model, TextField
 
 
-class Tag(Model):
+class FaultTag(Model):
     __namespace__ = "errtypes"
     label = TextField(index=True)
 
@@ -48,7 +48,7 @@ class Row(Model):
     note = TextField(fts=True)
     score = IntegerField(index=True)
     weight = FloatField(default=1.0)
-    tags = ManyToManyField(Tag)
+    tags = ManyToManyField(FaultTag)
 
 
 @dataclass
@@ -90,9 +90,9 @@ def _seed(db: Database) -> None:
     db.autocomplete().store("walrus house", data="wh")
     db.Index("docs").add("d1", "quick brown fox", title="one")
     db.graph("g").store("ann", "knows", "bob")
-    Row.__database__ = Tag.__database__ = db
-    Row.create(name="ann", note="quick fox", score=3).tags.add(Tag.create(label="one"))
-    Tag.create(label="two")
+    Row.__database__ = FaultTag.__database__ = db
+    Row.create(name="ann", note="quick fox", score=3).tags.add(FaultTag.create(label="one"))
+    FaultTag.create(label="two")
     db.delete("errtypes|row:name.absolute.ann")  # an index entry for rebuild_indexes to restore
 
 
@@ -200,7 +200,7 @@ Call = Callable[[Apps], Any]
 
 
 def _models_on(db: Database) -> None:
-    Row.__database__ = Tag.__database__ = db
+    Row.__database__ = FaultTag.__database__ = db
 
 
 def _model_save(apps: Apps) -> None:
