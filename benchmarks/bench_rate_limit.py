@@ -192,13 +192,14 @@ def memory(url: str) -> tuple[str, dict[str, int]]:
     note = (
         f"\n\n`{RATE}` limit, {HITS} allowed requests from one client address through each Flask "
         "extension's test client, then `MEMORY USAGE <key> SAMPLES 0` summed over every key in "
-        "the DB, key names included: flask_walrus `flask_walrus:rl:view:20000/86400[#f|#s|#g]:203.0.113.7` "
-        "(46–47 characters), Flask-Limiter `LIMITS:LIMITER/203.0.113.7/view/20000/1/day` (44), the core "
-        "`api[#f|#s|#g]:203.0.113.7` (15–17). A string key costs 88 bytes up to 44 characters of key "
-        "name and 104 from 45 to 60 (Redis 7.0, jemalloc size classes), whatever its value: the "
-        f"fixed-memory strategies store one integer (or one short string), so they stay within the issue's {BUDGET}-byte "
-        "budget when the key name is at most 44 characters (e.g. `WALRUS_KEY_PREFIX = \"fw\"`, a short "
-        "scope, the core API), and cost 16 bytes more above that. Moving-window keeps one list entry "
+        "the DB, key names included: flask_walrus `flask_walrus:rl:view:20000/1d[#f|#s|#g]:203.0.113.7` "
+        "(42–44 characters: the rate in its shortest form, `format_rate`), Flask-Limiter "
+        "`LIMITS:LIMITER/203.0.113.7/view/20000/1/day` (44), the core `api[#f|#s|#g]:203.0.113.7` "
+        "(15–17). A string key costs 88 bytes up to 44 characters of key name and 104 from 45 to 60 "
+        "(Redis 7.0, jemalloc size classes), whatever its value: the fixed-memory strategies store "
+        f"one integer (or one short string), so they stay within the issue's {BUDGET}-byte budget while "
+        "the key name is at most 44 characters (longer scopes, prefixes or client keys, e.g. IPv6 "
+        "addresses, cost 16 bytes more, as they do for Flask-Limiter). Moving-window keeps one list entry "
         "per hit (500 here; up to 20,000 for this limit)."
     )
     return "\n".join(lines) + note, {f"{lib} {strategy}": size for lib, strategy, size, _ in rows}

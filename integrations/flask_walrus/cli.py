@@ -28,6 +28,8 @@ from walrus.rate_limit import (
     PreparedLimit,
     check_strategy,
     decide,
+    format_rate,
+    parse_rate,
     parse_rates,
     reset_limits,
 )
@@ -109,8 +111,9 @@ def ratelimit_group() -> None:
     """Show or reset the rate-limit budgets of one client key (e.g. an IP address)."""
 
 
-# <scope>:<limit>/<per> followed by the core's strategy code (none for moving-window)
-_STORED = re.compile(r"^(\d+)/(\d+(?:\.\d+)?)(?:#([fsg]))?$")
+# <scope>:<rate> (format_rate's form) followed by the core's strategy code (none for
+# moving-window)
+_STORED = re.compile(r"^(\d+/\d+(?:\.\d+)?[dhms])(?:#([fsg]))?$")
 _CODES = {None: "moving-window", "f": "fixed-window", "s": "sliding-window-counter", "g": "gcra"}
 
 
@@ -134,8 +137,12 @@ def _client_limits(state: Any, key: str, scope: str | None) -> list[tuple[bytes,
         match = _STORED.match(rate)
         if not found_scope or match is None or (scope is not None and found_scope != scope):
             continue
-        limit = PreparedLimit(f"{base}{found_scope}:{match.group(1)}/{match.group(2)}", int(match.group(1)),
-                              float(match.group(2)), _CODES[match.group(3)])  # fmt: skip
+        try:
+            parsed = parse_rate(match.group(1))
+        except ValueError:  # not a key of this limiter
+            continue
+        limit = PreparedLimit(f"{base}{found_scope}:{match.group(1)}", parsed.limit, parsed.per,
+                              _CODES[match.group(2)])  # fmt: skip
         found.append((raw, limit, found_scope))
     return sorted(found, key=lambda item: item[0])
 
@@ -148,7 +155,7 @@ def _rate_limits(state: Any, scope: str, rate: str, strategy: str | None) -> lis
     except (TypeError, ValueError) as exc:
         raise click.BadParameter(str(exc), param_hint="--rate/--strategy") from None
     base = f"{state.limiter.key_base}:{scope}"
-    return [PreparedLimit(f"{base}:{n}/{p:g}", n, p, s) for s in strategies for n, p in rates]
+    return [PreparedLimit(f"{base}:{format_rate(n, p)}", n, p, s) for s in strategies for n, p in rates]
 
 
 def _scope_and_key(args: tuple[str, ...], scope: str | None) -> tuple[str | None, str]:

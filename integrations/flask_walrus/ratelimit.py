@@ -8,7 +8,8 @@ ones) once per (endpoint, method) into a ``_Plan`` and asks the core limiter
 together; a refusal raises ``RateLimitExceeded`` (HTTP 429) and ``after_request`` adds the
 header values the core builds. Everything about rates, strategies, the decision, headers, the
 client address and the outage policy is the core's; this module reads Flask and shapes
-responses. Redis key of a limit: ``<WALRUS_KEY_PREFIX>:rl:<scope>:<limit>/<per>:<client key>``
+responses. Redis key of a limit: ``<WALRUS_KEY_PREFIX>:rl:<scope>:<rate>:<client key>``, the rate
+in its shortest form (``format_rate``: ``5/1m``, ``20000/1d``, ``3/90s``)
 (scope: the ``scope``/``group`` name, default the endpoint, ``:<METHOD>`` added with
 ``per_method``; the core adds ``#f``/``#s``/``#g`` before the client key for the strategies
 other than moving-window and hash-tags the client key on a cluster).
@@ -34,6 +35,7 @@ from walrus.rate_limit import (
     check_cost,
     check_strategy,
     decide,
+    format_rate,
     rate_limit_headers,
 )
 from walrus.rate_limit import client_address as resolve_address
@@ -228,7 +230,7 @@ def _marks_of(obj: Any) -> Marks | None:
 @dataclass(frozen=True)
 class _Entry:
     limit: Limit
-    prepared: PreparedLimit  # name <key prefix>:rl:<scope>:<limit>/<per>, strategy, ARGV
+    prepared: PreparedLimit  # name <key prefix>:rl:<scope>:<rate>, strategy, ARGV
     policy: str  # name in the IETF RateLimit-Policy header
 
 
@@ -288,7 +290,7 @@ class Limiter:
 
     def _entry(self, lim: Limit, scope: str) -> _Entry:
         strategy = lim.strategy or self.settings.strategy
-        rate = f"{lim.limit}/{lim.per:g}"
+        rate = format_rate(lim.limit, lim.per)  # "20000/1d": short keys cost less per client
         policy = _POLICY_NAME.sub("_", f"{scope}-{lim.limit}-per-{lim.per:g}s")
         return _Entry(lim, PreparedLimit(f"{self.key_base}:{scope}:{rate}", lim.limit, lim.per, strategy), policy)
 

@@ -92,10 +92,10 @@ def test_ratelimit_show_and_clear(make_app: Any, raw_client: Any) -> None:
     scoped = runner.invoke(args=["walrus", "ratelimit", "show", "127.0.0.1", "--scope", "shared"])
     assert scoped.output.count("\n") == 1 and "shared" in scoped.output
     # showing records nothing
-    assert raw_client.llen("flask_walrus:rl:a:3/60:127.0.0.1") == 2
+    assert raw_client.llen("flask_walrus:rl:a:3/1m:127.0.0.1") == 2
     cleared = runner.invoke(args=["walrus", "ratelimit", "clear", "127.0.0.1"])
     assert cleared.exit_code == 0 and "Cleared 3 rate-limit key(s)" in cleared.output
-    assert raw_client.exists("flask_walrus:rl:a:3/60:10.1.1.1") == 1
+    assert raw_client.exists("flask_walrus:rl:a:3/1m:10.1.1.1") == 1
     assert "No rate-limit state" in runner.invoke(args=["walrus", "ratelimit", "show", "127.0.0.1"]).output
     assert client.get("/b").status_code == 200
 
@@ -109,7 +109,7 @@ def test_ratelimit_key_with_colons_and_glob_chars(make_app: Any, raw_client: Any
         return "v6"
 
     app.test_client().get("/v6")
-    raw_client.rpush("flask_walrus:rl:v6:5/60:::1x*]", "1")  # must not match the glob
+    raw_client.rpush("flask_walrus:rl:v6:5/1m:::1x*]", "1")  # must not match the glob
     runner = app.test_cli_runner()
     shown = runner.invoke(args=["walrus", "ratelimit", "show", "::1[*]"])
     assert shown.output.startswith("v6  5/60s  remaining 4/5")

@@ -49,7 +49,7 @@ def test_show_with_rate_computes_the_keys(make_app: Any, raw_client: Any) -> Non
     assert shown.output.startswith("login  3/60s  remaining 1/3")
     fresh = runner.invoke(args=["walrus", "ratelimit", "show", "login", "10.0.0.9", "--rate", "3/minute"])
     assert fresh.output.startswith("login  3/60s  remaining 3/3")  # no state yet: a whole budget
-    assert raw_client.exists("flask_walrus:rl:login:3/60#g:10.0.0.9") == 0
+    assert raw_client.exists("flask_walrus:rl:login:3/1m#g:10.0.0.9") == 0
     bad = runner.invoke(args=["walrus", "ratelimit", "show", "login", "1.1.1.1", "--rate", "3/fortnight"])
     assert bad.exit_code == 2 and "cannot read rate" in bad.output
     unscoped = runner.invoke(args=["walrus", "ratelimit", "show", "1.1.1.1", "--rate", "3/minute"])

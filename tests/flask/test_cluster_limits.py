@@ -56,8 +56,8 @@ def test_limits_in_different_slots_are_enforced_never_500(
 ) -> None:
     flask_app, _ = app
     client = flask_app.test_client()
-    ip_key = IP_KEY.format(view=view, rate="5/60")
-    user_key = USER_KEY.format(view=view, rate="2/60", user="bob")
+    ip_key = IP_KEY.format(view=view, rate="5/1m")
+    user_key = USER_KEY.format(view=view, rate="2/1m", user="bob")
     assert key_slot(ip_key) != key_slot(user_key)  # the case plain check_limits refuses
     bob = {"X-User": "bob"}
     answers = [client.get(f"/{view}", headers=bob) for _ in range(3)]
@@ -83,7 +83,7 @@ def test_empty_client_key_on_a_cluster_is_limited_not_500(
     client = flask_app.test_client()
     # _user() returns "" without the header: a key that cannot be hash-tagged is stored as is
     assert [client.get("/user_first").status_code for _ in range(3)] == [200, 200, 429]
-    assert cluster_db.llen("flask_walrus:rl:user_first:2/60:") == 2
+    assert cluster_db.llen("flask_walrus:rl:user_first:2/1m:") == 2
 
 
 def test_concurrent_requests_across_slot_groups_stay_exact(
@@ -116,5 +116,5 @@ def test_concurrent_requests_across_slot_groups_stay_exact(
         thread.join()
     assert statuses.count(200) == 7 and statuses.count(429) == 29
     # each refusal took back what the per-address group had recorded for it
-    assert cluster_db.llen(IP_KEY.format(view="hot", rate="100/60")) == 7
-    assert cluster_db.llen(USER_KEY.format(view="hot", rate="7/60", user="bob")) == 7
+    assert cluster_db.llen(IP_KEY.format(view="hot", rate="100/1m")) == 7
+    assert cluster_db.llen(USER_KEY.format(view="hot", rate="7/1m", user="bob")) == 7

@@ -167,8 +167,8 @@ def test_stacked_limits_decided_in_one_call(make_app: Any, raw_client: Any) -> N
     assert 1 <= int(refused.headers["Retry-After"]) <= 10
     # all-or-nothing: the refusal spent nothing of the 5/minute budget
     keys = sorted(k.decode() for k in raw_client.keys("flask_walrus:rl:*"))
-    assert keys == ["flask_walrus:rl:s:2/10:127.0.0.1", "flask_walrus:rl:s:5/60:127.0.0.1"]
-    assert raw_client.llen("flask_walrus:rl:s:5/60:127.0.0.1") == 2
+    assert keys == ["flask_walrus:rl:s:2/10s:127.0.0.1", "flask_walrus:rl:s:5/1m:127.0.0.1"]
+    assert raw_client.llen("flask_walrus:rl:s:5/1m:127.0.0.1") == 2
 
 
 def test_list_of_limits_and_semicolon_string(make_app: Any) -> None:
@@ -513,8 +513,8 @@ def test_two_apps_share_one_extension_and_limit_independently(
         assert [r.status_code for r in answers] == [200, 200, 200, 429]
         assert answers[0].data == b"two" and answers[0].headers["X-RateLimit-Limit"] == "3"
         assert c1.get("/limited").headers["X-RateLimit-Limit"] == "2"
-        assert [k.decode() for k in db_one.keys("*")] == ["one:rl:limited:2/60:127.0.0.1"]
-        assert db_two.llen(f"{prefix_two}:rl:limited:3/60:127.0.0.1") == 3
+        assert [k.decode() for k in db_one.keys("*")] == ["one:rl:limited:2/1m:127.0.0.1"]
+        assert db_two.llen(f"{prefix_two}:rl:limited:3/1m:127.0.0.1") == 3
         assert db_two.keys("one:*") == []
         assert w.state(one).limiter is not w.state(two).limiter
     finally:

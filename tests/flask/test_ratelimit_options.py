@@ -140,7 +140,7 @@ def test_deduct_when_beside_a_limit_counted_now(url: str) -> None:
     assert refused.status_code == 429 and refused.headers["X-RateLimit-Limit"] == "1"  # failures spent
     # ... and the refused request did not spend the 3/minute budget
     db = Database.from_url(url)
-    key = "flask_walrus:rl:view:3/60:" + ("{127.0.0.1}" if db.is_cluster else "127.0.0.1")
+    key = "flask_walrus:rl:view:3/1m:" + ("{127.0.0.1}" if db.is_cluster else "127.0.0.1")
     assert db.llen(key) == 2
     db.close()
 

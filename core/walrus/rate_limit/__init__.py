@@ -53,6 +53,7 @@ from .rates import (
     check_cost,
     check_rate,
     check_strategy,
+    format_rate,
     parse_rate,
     parse_rates,
 )
@@ -88,6 +89,7 @@ __all__ = [
     "check_trusted_proxies",
     "client_address",
     "decide",
+    "format_rate",
     "parse_rate",
     "parse_rates",
     "policy_name",

@@ -22,6 +22,7 @@ __all__ = [
     "check_cost",
     "check_rate",
     "check_strategy",
+    "format_rate",
     "parse_rate",
     "parse_rates",
 ]
@@ -135,6 +136,20 @@ def parse_rate(rate: Any) -> Rate:
         raise ValueError(f"rate {rate[:80]!r}: numbers of more than {_MAX_DIGITS} digits are out of range")
     per = float(multiple or 1) * UNITS[unit]
     return check_rate(int(count), per, f"rate {rate[:80]!r}")
+
+
+_COMPACT_UNITS = (("d", 86400.0), ("h", 3600.0), ("m", 60.0))
+
+
+def format_rate(limit: int, per: float) -> str:
+    """The shortest text :func:`parse_rate` reads back as ``(limit, per)``: ``20000/1d``,
+    ``5/1m``, ``3/90s``, ``10/0.5s`` (front ends put it in key names: short keys cost less
+    memory per client). No Redis work."""
+    for unit, seconds in _COMPACT_UNITS:
+        if per >= seconds and (per / seconds).is_integer():
+            return f"{limit}/{int(per // seconds)}{unit}"
+    text = repr(float(per))  # shortest exact form; no exponent within MAX_WINDOW
+    return f"{limit}/{text[:-2] if text.endswith('.0') else text}s"
 
 
 def parse_rates(value: Any, what: str = "rate limit") -> tuple[Rate, ...]:
