@@ -1,6 +1,8 @@
 """Start and stop a throwaway local Redis Cluster (3 primaries, loopback only) for the tests.
 
-Each node is a ``redis-server --cluster-enabled yes`` in its own temporary directory, without
+``start_cluster(3, replicas=1)`` gives every primary a replica (6 nodes), for the failover of
+the fault suite (tests/faults/test_fault_suite.py). Each node is a
+``redis-server --cluster-enabled yes`` in its own temporary directory, without
 persistence; ``redis-cli --cluster create`` assigns the slots. Only the processes started here
 are stopped (by their own handles), and the directories are removed.
 """
@@ -17,7 +19,7 @@ from dataclasses import dataclass, field
 import redis
 from redis_server import RedisServer, start_redis_server
 
-__all__ = ["LocalCluster", "cluster_port", "start_cluster"]
+__all__ = ["LocalCluster", "cluster_node_role", "cluster_port", "primary_of_slot", "replica_of", "start_cluster"]
 
 
 @dataclass
@@ -89,27 +91,32 @@ def _cluster_ok(node: RedisServer) -> bool:
     return "cluster_state:ok" in text
 
 
-def start_cluster(primaries: int = 3, timeout: float = 20.0) -> LocalCluster:
-    """Start ``primaries`` cluster nodes, create the cluster, wait for ``cluster_state:ok``
-    on every node (at most ``timeout`` seconds). Raises RuntimeError (after stopping what
-    it started) when the cluster does not form."""
+def start_cluster(
+    primaries: int = 3, timeout: float = 20.0, *, replicas: int = 0, node_timeout_ms: int = 2000
+) -> LocalCluster:
+    """Start ``primaries`` cluster nodes (and ``replicas`` replicas of each), create the
+    cluster, wait for ``cluster_state:ok`` on every node and, with replicas, for every
+    replica to be in sync (at most ``timeout`` seconds each). ``node_timeout_ms`` is the
+    cluster node timeout: how long a primary may be unreachable before its replica takes
+    over. Raises RuntimeError (after stopping what it started) when the cluster does not
+    form."""
     cli = shutil.which("redis-cli")
     if cli is None:
         raise FileNotFoundError("redis-cli is not on PATH")
     cluster = LocalCluster()
     try:
-        for _ in range(primaries):
+        for _ in range(primaries * (1 + replicas)):
             port = cluster_port({p for n in cluster.nodes for p in (n.port, n.port + 10000)})
             node = start_redis_server(
                 "--cluster-enabled", "yes",
                 "--cluster-config-file", f"nodes-{port}.conf",
-                "--cluster-node-timeout", "2000",
+                "--cluster-node-timeout", str(node_timeout_ms),
                 port=port,
             )  # fmt: skip
             cluster.nodes.append(node)
         addresses = [f"{node.host}:{node.port}" for node in cluster.nodes]
         created = subprocess.run(
-            [cli, "--cluster", "create", *addresses, "--cluster-replicas", "0", "--cluster-yes"],
+            [cli, "--cluster", "create", *addresses, "--cluster-replicas", str(replicas), "--cluster-yes"],
             capture_output=True,
             timeout=timeout,
             check=False,
@@ -124,7 +131,80 @@ def start_cluster(primaries: int = 3, timeout: float = 20.0) -> LocalCluster:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"cluster not ok within {timeout} s")
             time.sleep(0.05)
+        if replicas:
+            deadline = time.monotonic() + timeout
+            while not all(_replica_synced(node) for node in cluster.nodes if cluster_node_role(node) == "slave"):
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"cluster replicas not in sync within {timeout} s")
+                time.sleep(0.05)
     except BaseException:
         cluster.stop()
         raise
     return cluster
+
+
+def cluster_node_role(node: RedisServer) -> str:
+    """``"master"`` or ``"slave"`` (the node's ROLE); ``"down"`` when it does not answer."""
+    client = node.client()
+    try:
+        role = client.execute_command("ROLE")[0]
+    except redis.RedisError:
+        return "down"
+    finally:
+        client.close()
+    return role.decode() if isinstance(role, bytes) else str(role)
+
+
+def _replica_synced(node: RedisServer) -> bool:
+    client = node.client()
+    try:
+        return client.info("replication").get("master_link_status") == "up"
+    except redis.RedisError:
+        return False
+    finally:
+        client.close()
+
+
+def replica_of(cluster: LocalCluster, primary: RedisServer) -> RedisServer:
+    """The node replicating ``primary`` (its ``INFO replication`` names the primary's port)."""
+    for node in cluster.nodes:
+        if node is primary:
+            continue
+        client = node.client()
+        try:
+            info = client.info("replication")
+        finally:
+            client.close()
+        if info.get("role") == "slave" and int(info.get("master_port", 0)) == primary.port:
+            return node
+    raise LookupError(f"no replica of 127.0.0.1:{primary.port} in the cluster")
+
+
+def primary_of_slot(cluster: LocalCluster, slot: int) -> RedisServer:
+    """The primary serving hash ``slot`` (from ``CLUSTER NODES`` of a node that answers)."""
+    by_port = {node.port: node for node in cluster.nodes}
+    for node in cluster.nodes:
+        client = node.client()
+        try:
+            text = client.execute_command("CLUSTER NODES")
+        except redis.RedisError:
+            continue
+        finally:
+            client.close()
+        if not isinstance(text, (str, bytes)):  # parsed by redis-py: {address: {...}}
+            for address, info in text.items():
+                for start, *end in info.get("slots", []):
+                    if int(start) <= slot <= int(end[0] if end else start) and "master" in info.get("flags", ""):
+                        return by_port[int(str(address).split(":")[1].split("@")[0])]
+            continue
+        for line in (text.decode() if isinstance(text, bytes) else text).splitlines():
+            parts = line.split()
+            if len(parts) < 9 or "master" not in parts[2]:
+                continue
+            for span in parts[8:]:
+                if span.startswith("["):
+                    continue
+                start, _, end = span.partition("-")
+                if int(start) <= slot <= int(end or start):
+                    return by_port[int(parts[1].split("@")[0].split(":")[1])]
+    raise LookupError(f"no primary serves slot {slot}")

@@ -17,6 +17,7 @@ Three client classes share the walrus extras of ``DatabaseBase`` (a mixin):
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import threading
 import time
@@ -28,7 +29,7 @@ from typing import TYPE_CHECKING, Any, cast
 import redis
 from redis.cluster import ClusterNode, RedisCluster
 from redis.commands.core import Script
-from redis.exceptions import NoScriptError
+from redis.exceptions import NoScriptError, RedisClusterException, RedisError
 
 from . import events
 from .cluster import (
@@ -58,9 +59,12 @@ from .retry import (
     RETRY_OPTIONS,
     connection_class_for,
     install,
+    mark_script_read_only,
     mark_script_resend_safe,
     name_script,
+    outcome_unknown_since,
     pop_retry_options,
+    resend_mark,
     script_flags,
 )
 from .scripts import load_script_source
@@ -213,7 +217,7 @@ class DatabaseBase:
                     script = self.register_script(source)
                     name_script(script.sha, script_name)
                     if _resend_safe_source(source):
-                        mark_script_resend_safe(script.sha)
+                        mark_script_read_only(script.sha)
                     elif self.request_ids:
                         # run_script sends this form instead (with one more key, the request
                         # id); get_script's callers keep the plain script and its KEYS.
@@ -644,11 +648,34 @@ class ClusterDatabase(DatabaseBase, RedisCluster):  # type: ignore[misc]  # lock
         # (it retries exactly ConnectionError and TimeoutError, not their subclasses).
         base = kwargs.get("connection_class") or (redis.SSLConnection if kwargs.get("ssl") else redis.Connection)
         kwargs["connection_class"] = connection_class_for(base)
+        # The walrus retry policy drives redis-py's cluster retry loop, whoever builds the
+        # client: retries / retry_backoff / retry_backoff_cap (or redis-py's retry=, whose
+        # count and backoff are kept), as from_url and Database(host=...) take them.
+        retry_kwargs, ids = pop_retry_options(kwargs)
+        kwargs["retry"] = retry_kwargs["retry"]
+        request_ids = bool(request_ids) or ids
+        if _REFRESH_INTERVAL_ARG:
+            kwargs.setdefault("topology_refresh_min_interval", TOPOLOGY_REFRESH_MIN_INTERVAL)
         super().__init__(*args, **kwargs)
         # redis-py sends KEYS and DBSIZE to one node: they must see the whole keyspace (its
         # result callbacks already merge the primaries' replies).
         self.command_flags = {**self.command_flags, "KEYS": self.PRIMARIES, "DBSIZE": self.PRIMARIES}
         self._init_walrus(script_dir, request_ids)
+
+    def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        """redis-py's cluster ``execute_command``; when a write was resent after its reply
+        was lost and the command then fails anyway, ``OutcomeUnknownError`` instead of the
+        last attempt's error (the lost attempt may have been applied; see walrus.retry)."""
+        mark = resend_mark()
+        try:
+            return super().execute_command(*args, **kwargs)
+        except NoScriptError:
+            raise  # run_script sends the source at once, with the same request id
+        except (RedisError, RedisClusterException) as exc:
+            unknown = outcome_unknown_since(mark, exc)
+            if unknown is not None:
+                raise unknown from exc
+            raise
 
     def determine_slot(self, *args: Any) -> int | None:
         """The slot of a command; XREAD/XREADGROUP and the numkeys sorted-set/set commands are
@@ -705,6 +732,12 @@ class ClusterDatabase(DatabaseBase, RedisCluster):  # type: ignore[misc]  # lock
 
 
 # -- module helpers -------------------------------------------------------------------------
+
+#: Seconds between two topology refreshes that errors ask for, on a cluster client (redis-py's
+#: ``topology_refresh_min_interval``; its own default, 1 s, lets a client wait up to a second
+#: past a failover before it learns the promoted replica: see docs/reliability.md).
+TOPOLOGY_REFRESH_MIN_INTERVAL = 0.25
+_REFRESH_INTERVAL_ARG = "topology_refresh_min_interval" in inspect.signature(RedisCluster.__init__).parameters
 
 _RESEND_SAFE_MARK = "-- resend: safe"
 

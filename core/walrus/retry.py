@@ -18,7 +18,12 @@ have run; it is resent only when running it again cannot change the outcome:
 
 Anything else (INCR, LPUSH, SET NX, EVAL of a write script, ...) raises
 ``OutcomeUnknownError`` naming the command: the caller decides, nothing is applied twice.
-docs/reliability.md has the full list and the measurements.
+
+A write that *was* resent (its reply lost) and whose resends then all fail (the server stays
+down past the retry budget, or a resend is refused: OOM, READONLY, ...) may have been
+applied by its first attempt: that also raises ``OutcomeUnknownError``, never the last
+attempt's plain error, so an error that reaches the caller means "not applied" unless it
+says otherwise. docs/reliability.md has the full list and the measurements.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from typing import Any
 import redis
 from redis.backoff import EqualJitterBackoff, NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
@@ -49,9 +55,12 @@ __all__ = [
     "build_retry",
     "command_resend_safe",
     "connection_class_for",
+    "mark_script_read_only",
     "mark_script_resend_safe",
     "name_script",
+    "outcome_unknown_since",
     "pop_retry_options",
+    "resend_mark",
     "retry_option_problems",
     "script_flags",
 ]
@@ -71,19 +80,32 @@ class OutcomeUnknownError(WalrusError, RedisConnectionError):
     """The connection was lost after a command was sent and before its reply came back, and
     the command is not safe to send again: it may or may not have been applied.
 
+    Also raised (``resent`` True) for a command that is safe to resend, whose reply was
+    lost, when every resend then failed (the server stayed away past the retry budget, or
+    refused the resend: OOM, READONLY, ...): the lost attempt may have been applied.
+
     ``command`` names it (``"INCR"``, ``"EVALSHA rate_limit"``, ``"MULTI/EXEC [INCR, ...]"``).
     A subclass of redis-py's ``ConnectionError``, so existing ``except ConnectionError``
     handlers still see it; raised as a ``TimeoutError`` subclass too when a timeout cut the
     wait for the reply."""
 
-    def __init__(self, command: str, cause: BaseException | None = None) -> None:
+    def __init__(self, command: str, cause: BaseException | None = None, *, resent: bool = False) -> None:
         self.command = command
+        self.resent = resent
         reason = f" ({cause})" if cause is not None else ""
-        super().__init__(
-            f"the connection was lost after {command} was sent and before its reply{reason}: "
-            f"it may or may not have been applied, and it was not resent because running it "
-            f"twice is not safe; check the data before trying again"
-        )
+        if resent:
+            message = (
+                f"the connection was lost after {command} was sent and before its reply, and "
+                f"resending it failed{reason}: the first attempt may or may not have been "
+                f"applied; check the data before trying again"
+            )
+        else:
+            message = (
+                f"the connection was lost after {command} was sent and before its reply{reason}: "
+                f"it may or may not have been applied, and it was not resent because running it "
+                f"twice is not safe; check the data before trying again"
+            )
+        super().__init__(message)
 
 
 class _OutcomeUnknownTimeout(OutcomeUnknownError, RedisTimeoutError):
@@ -130,6 +152,9 @@ _EXPIRES = frozenset({"EXPIRE", "PEXPIRE", "EXPIREAT", "PEXPIREAT"})
 
 # SHA1 (hex) of scripts that are safe to resend: read-only ones and those carrying request ids.
 _safe_scripts: set[str] = set()
+# SHA1 (hex) of the safe ones that change nothing a caller could see (read-only scripts, and
+# scripts whose only writes are temporaries they delete): a lost reply of one is not a write.
+_read_only_scripts: set[str] = set()
 _script_names: dict[str, str] = {}
 _SHEBANG = re.compile(r"#!lua(?P<rest>[^\n]*)")
 
@@ -148,6 +173,13 @@ def script_flags(source: str) -> frozenset[str] | None:
 
 def mark_script_resend_safe(sha: str) -> None:
     """Declare the script with this SHA1 safe to resend after a lost reply."""
+    _safe_scripts.add(sha.lower())
+
+
+def mark_script_read_only(sha: str) -> None:
+    """Declare the script with this SHA1 read-only (it changes nothing lasting): safe to
+    resend, and a lost reply of it never makes an outcome unknown."""
+    _read_only_scripts.add(sha.lower())
     _safe_scripts.add(sha.lower())
 
 
@@ -200,6 +232,60 @@ def command_resend_safe(args: Sequence[Any]) -> bool:
     if subcommands is not None and len(args) > 1:
         return _text(args[1]).upper() in subcommands
     return False
+
+
+def _writes(args: Sequence[Any]) -> bool:
+    """Whether a command (already known safe to resend) can change data: anything but the
+    reads and connection-state commands, read-only scripts and read subcommands."""
+    if not args:
+        return True
+    words = _text(args[0]).upper().split()
+    name = words[0] if words else ""
+    if name in _READS:
+        return False
+    if name in ("EVAL", "EVALSHA") and len(args) > 1:
+        if name == "EVALSHA":
+            return _text(args[1]).lower() not in _read_only_scripts
+        source = _text(args[1])
+        flags = script_flags(source)
+        if flags is not None and "no-writes" in flags:
+            return False
+        return hashlib.sha1(source.encode("utf-8")).hexdigest() not in _read_only_scripts
+    # CLIENT SETNAME, SCRIPT LOAD, CONFIG GET, CLUSTER SLOTS, ...: no data changes.
+    return name not in _SAFE_SUBCOMMANDS
+
+
+class _Resends(threading.local):
+    """Per thread: how many writes had their reply lost and were left to be resent, and the
+    last of them (see ``resend_mark``)."""
+
+    count = 0
+    command = ""
+
+
+_resends = _Resends()
+
+
+def resend_mark() -> int:
+    """A mark of this thread's lost write replies so far, for ``outcome_unknown_since``."""
+    return _resends.count
+
+
+def outcome_unknown_since(mark: int, error: BaseException) -> OutcomeUnknownError | None:
+    """The ``OutcomeUnknownError`` to raise instead of ``error`` when, since ``mark``, this
+    thread lost the reply of a write that was then left to be resent: the write may have been
+    applied by that attempt although a later one failed with ``error``. None otherwise (and
+    for an ``error`` that already is one)."""
+    if _resends.count == mark or isinstance(error, OutcomeUnknownError):
+        return None
+    cls = _OutcomeUnknownTimeout if isinstance(error, RedisTimeoutError) else OutcomeUnknownError
+    return cls(_resends.command, error, resent=True)
+
+
+def _note_resend(batch: Sequence[Sequence[Any]]) -> None:
+    if any(_writes(args) for args in batch):
+        _resends.count += 1
+        _resends.command = _describe(batch)
 
 
 def _describe(batch: Sequence[Sequence[Any]]) -> str:
@@ -273,10 +359,11 @@ class _OutcomeTracking:
         except (RedisConnectionError, RedisTimeoutError) as exc:
             if isinstance(exc, OutcomeUnknownError) or not kwargs.get("disconnect_on_error", True):
                 raise
-            sent = self._walrus_sent
+            sent, self._walrus_sent = self._walrus_sent, None
             if sent is not None and not _batch_safe(sent):
-                self._walrus_sent = None
                 raise self._unknown(sent, exc) from exc
+            if sent is not None:
+                _note_resend(sent)  # resent by the retry loop; its outcome is open until then
             raise
 
     if _REDIS_MAJOR < 6:  # pragma: no cover - exercised on the redis-py 5.x floor
@@ -317,7 +404,9 @@ class WalrusRetry(Retry):
     """redis-py's ``Retry`` that never resends after ``OutcomeUnknownError``.
 
     Each attempt runs on a fresh connection (redis-py closes the failed one first) after a
-    jittered exponential backoff."""
+    jittered exponential backoff. When a write was resent because its reply was lost and the
+    call then fails anyway (out of attempts, or a resend refused by the server), the call
+    raises ``OutcomeUnknownError``: the first attempt may have been applied."""
 
     def call_with_retry(  # type: ignore[override]
         self,
@@ -328,6 +417,7 @@ class WalrusRetry(Retry):
     ) -> Any:
         self._backoff.reset()
         failures = 0
+        mark = _resends.count
         while True:
             try:
                 return do()
@@ -335,6 +425,7 @@ class WalrusRetry(Retry):
                 if isinstance(error, OutcomeUnknownError) or (
                     is_retryable is not None and not is_retryable(error)
                 ):
+                    _raise_unknown_since(mark, error)
                     raise
                 failures += 1
                 if with_failure_count:
@@ -342,10 +433,24 @@ class WalrusRetry(Retry):
                 else:
                     fail(error)
                 if self._retries >= 0 and failures > self._retries:
+                    _raise_unknown_since(mark, error)
                     raise error
                 backoff = self._backoff.compute(failures)
                 if backoff > 0:
                     time.sleep(backoff)
+            except ResponseError as error:
+                # A resend answered with an error (OOM, READONLY, ...): it did not run, but
+                # the attempt whose reply was lost may have. NOSCRIPT is left to the caller,
+                # which sends the script's source (the same request id) at once.
+                if not isinstance(error, NoScriptError):
+                    _raise_unknown_since(mark, error)
+                raise
+
+
+def _raise_unknown_since(mark: int, error: BaseException) -> None:
+    unknown = outcome_unknown_since(mark, error)
+    if unknown is not None:
+        raise unknown from error
 
 
 _SUPPORTED = (RedisConnectionError, RedisTimeoutError, socket.timeout)

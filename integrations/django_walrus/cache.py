@@ -387,10 +387,12 @@ class WalrusCache(BaseCache):
     def _run_incr(self, key: str, delta: int) -> Any:
         """The ``incr_existing`` script on ``key`` (1 round trip). Its first run from a
         database goes through run_script (EVAL); later ones send EVALSHA straight, and EVAL
-        again only if the server forgot the script (SCRIPT FLUSH, restart)."""
+        again only if the server forgot the script (SCRIPT FLUSH, restart). With request ids
+        (``REQUEST_IDS``) every run goes through run_script, which adds the request id that
+        makes a resend after a lost reply exactly-once (docs/reliability.md)."""
         database = self.database
         known = self._incr_script
-        if known is not None and known[0] is database and not database.is_cluster:
+        if known is not None and known[0] is database and not database.is_cluster and not database.request_ids:
             try:
                 return database.execute_command("EVALSHA", known[1], 1, key, delta)
             except NoScriptError:
