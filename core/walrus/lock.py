@@ -28,9 +28,13 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
 from . import events
 from .cluster import tag_name
 from .exceptions import WalrusError
+from .retry import OutcomeUnknownError
 
 if TYPE_CHECKING:
     from .database import Database
@@ -139,7 +143,9 @@ class Lock:
 
         Cost: 1 round trip when free (SET NX PX). While held, each wait costs 2 round trips
         (an atomic retry that also reads the holder's remaining ttl, then a BLPOP on the
-        wake-up list lasting at most that ttl).
+        wake-up list lasting at most that ttl). When the reply of an attempt is lost (the
+        connection dropped after sending), one GET settles it: the key holds this Lock's
+        token exactly when the attempt took the lock, so no OutcomeUnknownError escapes.
         """
         if not isinstance(block, bool):
             raise TypeError(f"block must be True or False, got {type(block).__name__}")
@@ -150,7 +156,11 @@ class Lock:
                 raise ValueError(f"timeout must be a non-negative number of seconds, got {timeout!r}")
             if not block:
                 raise ValueError("timeout needs block=True")
-        if self.database.set(self.key, self._lock_id, nx=True, px=self.ttl):
+        try:
+            taken = self.database.set(self.key, self._lock_id, nx=True, px=self.ttl)
+        except OutcomeUnknownError as unknown:
+            taken = self._settle(unknown)
+        if taken:
             if events.listeners:
                 events.emit("lock", self.name, "acquired", 0.0)
             return True
@@ -162,11 +172,15 @@ class Lock:
         deadline = None if timeout is None else started + timeout
         cap = self._wait_cap()
         while True:
-            left = int(
-                self.database.run_script(
-                    "lock_acquire", keys=[self.key], args=[self._lock_id, self.ttl or 0]
+            try:
+                left = int(
+                    self.database.run_script(
+                        "lock_acquire", keys=[self.key], args=[self._lock_id, self.ttl or 0]
+                    )
                 )
-            )
+            except OutcomeUnknownError as unknown:
+                left = _TAKEN if self._settle(unknown) else -1
+
             if left == _TAKEN:
                 if events.listeners:
                     events.emit("lock", self.name, "waited", time.monotonic() - started)
@@ -180,7 +194,20 @@ class Lock:
                     return False
                 wait = min(wait, remaining)
             # BLPOP takes seconds with millisecond resolution; 0 would mean "forever".
-            self.database.blpop([self.event], timeout=max(round(wait, 3), 0.001))
+            try:
+                self.database.blpop([self.event], timeout=max(round(wait, 3), 0.001))
+            except OutcomeUnknownError:
+                pass  # a wake-up token may be lost with the reply: the next attempt decides
+
+    def _settle(self, unknown: OutcomeUnknownError) -> bool:
+        """After a lost reply of an attempt to take the lock: whether it took it. The token
+        is this Lock's own, so the key holding it means the attempt ran (1 round trip, a GET,
+        resent safely). When the server cannot be reached for that either, ``unknown`` is
+        raised: the outcome stays unknown (the lock, if taken, expires with its ttl)."""
+        try:
+            return self.owned()
+        except (RedisConnectionError, RedisTimeoutError):
+            raise unknown from None
 
     def release(self) -> bool:
         """Release the lock held by this token and wake one waiter; returns True.

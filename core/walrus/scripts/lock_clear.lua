@@ -1,6 +1,6 @@
-#!lua
--- Flags: none, so a write: a server over maxmemory (noeviction) refuses it before it runs,
--- and nothing is written.
+#!lua flags=allow-oom
+-- Flags: allow-oom. It frees memory (DEL of the lock) and pushes one short wake-up token:
+-- deadlock recovery must work on a full server too.
 -- Force a lock free whoever holds it (deadlock recovery) and wake one waiter if it was held.
 -- KEYS[1]: the lock key
 -- KEYS[2]: the wake-up list that blocked acquirers BLPOP on

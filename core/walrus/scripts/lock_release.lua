@@ -1,6 +1,6 @@
-#!lua
--- Flags: none, so a write: a server over maxmemory (noeviction) refuses it before it runs,
--- and nothing is written.
+#!lua flags=allow-oom
+-- Flags: allow-oom. It frees memory (DEL of the lock) and pushes one short wake-up token:
+-- a full server must still let a holder release, or the lock would stay held until its ttl.
 -- Release a lock if (and only if) the caller owns it, and wake one waiter.
 -- KEYS[1]: the lock key (string holding the owner token)
 -- KEYS[2]: the wake-up list that blocked acquirers BLPOP on
