@@ -316,8 +316,10 @@ class WalrusCache(BaseCache):
         check_stampede_options(lock_timeout, early)
         made = self.make_and_validate_key(key, version=version)
         computed: list[Any] = []
+        started: list[bool] = []
 
         def produce() -> Any:
+            started.append(True)
             computed.append(default() if callable(default) else default)
             self.set(key, computed[0], timeout, version)
             return computed[0]
@@ -326,6 +328,8 @@ class WalrusCache(BaseCache):
             return get_or_fill(self.database, made, lambda raw: self._decode(made, raw, MISS), produce,
                                lock_timeout, early)  # fmt: skip
         except _IGNORED as exc:
+            if started and not computed:
+                raise  # default() itself failed: its own error, never run it a second time
             if not _ignorable(self, exc, "get_or_set"):
                 raise
             return computed[0] if computed else produce()

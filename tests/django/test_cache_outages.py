@@ -106,3 +106,20 @@ def test_alias_cache_close_leaves_the_shared_pool(redis_url: str) -> None:
     caches["default"].close()
     close_caches()
     assert get_database().client_id() == before
+
+
+def test_get_or_set_runs_a_failing_default_once(settings: Any, redis_url: str, caplog: Any) -> None:
+    """default() whose own Redis call fails: its error is raised, not taken for a cache outage
+    (IGNORE_EXCEPTIONS would otherwise run default() a second time, its writes twice)."""
+    settings.CACHES = _cache_settings(redis_url, IGNORE_EXCEPTIONS=True)
+    calls: list[int] = []
+
+    def default() -> int:
+        calls.append(1)
+        raise redis.ConnectionError("the view's own Redis call failed")
+
+    with caplog.at_level(logging.WARNING, logger="django_walrus.cache"):
+        with pytest.raises(redis.ConnectionError, match="the view's own Redis call"):
+            cache.get_or_set(f"k-{uuid.uuid4().hex}", default)
+    assert calls == [1]
+    assert not [r for r in caplog.records if "treated as a miss" in r.getMessage()]
