@@ -13,7 +13,9 @@ from typing import Any
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from walrus.keyspace import (
     delete_matching,
@@ -68,7 +70,7 @@ def info_command(sample: int) -> None:
         summary = server_summary(db)
         counts = prefix_counts(db, limit=sample)
     except RedisError as exc:
-        raise click.ClickException(f"Redis at {safe_url(state.settings.url)} is unavailable: {exc}") from None
+        raise click.ClickException(_redis_failed(safe_url(state.settings.url), exc)) from None
     for name, value in summary.items():
         click.echo(f"{name}: {'-' if value is None else value}")
     click.echo(f"Keys by prefix (sample of up to {sample}):")
@@ -102,8 +104,16 @@ def flush_command(patterns: tuple[str, ...], dry_run: bool, yes: bool) -> None:
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--pattern") from None
     except RedisError as exc:
-        raise click.ClickException(f"Redis at {url} is unavailable: {exc}") from None
+        raise click.ClickException(_redis_failed(url, exc)) from None
     click.echo(f"Deleted {total} key(s) matching {', '.join(chosen)}.")
+
+
+def _redis_failed(url: str, exc: RedisError) -> str:
+    """The message of a failed command: unreachable, or what the server refused, by type
+    (a full server or a read-only replica is not an outage)."""
+    if isinstance(exc, (RedisConnectionError, RedisTimeoutError)):
+        return f"Redis at {url} is unavailable: {exc}"
+    return f"Redis at {url} refused the command ({type(exc).__name__}): {exc}"
 
 
 @walrus_cli.group("ratelimit")
@@ -200,7 +210,7 @@ def ratelimit_show(args: tuple[str, ...], scope: str | None, rate: str | None, s
         for _, limit, found_scope in found:  # one look per key: they may be in different slots
             _print(found_scope, [limit], decide(state.database, [limit], [key], 0))
     except RedisError as exc:
-        raise click.ClickException(f"Redis is unavailable: {exc}") from None
+        raise click.ClickException(_redis_failed(safe_url(state.settings.url), exc)) from None
 
 
 def _reset(args: tuple[str, ...], scope: str | None, rate: str | None) -> None:
@@ -217,7 +227,7 @@ def _reset(args: tuple[str, ...], scope: str | None, rate: str | None) -> None:
             found = _client_limits(state, key, scope)
             deleted = sum(int(state.database.unlink(raw)) for raw, _, _ in found)
     except RedisError as exc:
-        raise click.ClickException(f"Redis is unavailable: {exc}") from None
+        raise click.ClickException(_redis_failed(safe_url(state.settings.url), exc)) from None
     click.echo(f"Cleared {deleted} rate-limit key(s) of {key!r}.")
 
 

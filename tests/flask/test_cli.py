@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
+
+from redis_server import start_redis_server
 
 
 def _seed(raw_client: Any) -> None:
@@ -114,3 +117,25 @@ def test_ratelimit_key_with_colons_and_glob_chars(make_app: Any, raw_client: Any
     shown = runner.invoke(args=["walrus", "ratelimit", "show", "::1[*]"])
     assert shown.output.startswith("v6  5/60s  remaining 4/5")
     assert "Cleared 1 " in runner.invoke(args=["walrus", "ratelimit", "clear", "::1[*]"]).output
+
+
+def test_a_refused_command_is_named_not_called_an_outage(make_app: Any) -> None:
+    """A read-only replica refuses the flush: the message names the server's error type."""
+
+    primary = start_redis_server()
+    replica = start_redis_server("--replicaof", primary.host, str(primary.port))
+    try:
+        primary.client().set("flask_walrus:cache:a", "1")
+        for _ in range(100):  # the replica copies it (and is then surely read-only)
+            if replica.client().exists("flask_walrus:cache:a"):
+                break
+            time.sleep(0.05)
+        app, _ = make_app(WALRUS_URL=replica.url(0))
+        result = app.test_cli_runner().invoke(args=["walrus", "flush", "--yes"])
+        assert result.exit_code == 1
+        assert "refused the command (ReadOnlyError)" in result.output
+        assert "unavailable" not in result.output
+        assert primary.client().exists("flask_walrus:cache:a") == 1
+    finally:
+        replica.stop()
+        primary.stop()
