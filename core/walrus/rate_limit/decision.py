@@ -12,6 +12,7 @@ from ..cluster import has_hash_tag, hash_tag, is_cluster
 from .rates import DEFAULT_STRATEGY, STRATEGY_CODES, Rate, check_cost, check_rate, check_strategy
 
 __all__ = [
+    "LOOK_SCRIPT",
     "SCRIPT",
     "Decision",
     "LimitSpec",
@@ -25,6 +26,9 @@ __all__ = [
 
 SCRIPT = "rate_limit"
 """The script every strategy runs (core/walrus/scripts/rate_limit.lua)."""
+LOOK_SCRIPT = SCRIPT + "@ro"
+"""Its read-only variant (``#!lua flags=no-writes``), for looks (cost 0, dry runs): a full
+server or a replica answers it."""
 _FIELDS = 4  # reply items per limit: allowed, remaining, reset ms, retry ms
 _COSTS = tuple(str(n).encode() for n in range(16))  # the usual costs, encoded once
 _MODES = {"r": b"r", "d": b"d", "u": b"u"}

@@ -17,6 +17,7 @@ from ..cluster import check_same_slot, is_cluster, key_slot
 from .clients import OutageLog
 from .decision import (
     _COSTS,
+    LOOK_SCRIPT,
     SCRIPT,
     Decision,
     LimitSpec,
@@ -75,7 +76,9 @@ def decide(
                 args = [_COSTS[cost] if cost < 16 else cost, b"d" if dry_run else b"r", b"", *limits[0].args]
             else:
                 storage_keys, args = call_args(limits, keys, cost, dry_run)
-            reply = database.run_script(SCRIPT, storage_keys, args)
+            # a look writes nothing: its read-only variant runs on a full server or a replica
+            script = SCRIPT if cost and not dry_run else LOOK_SCRIPT
+            reply = database.run_script(script, storage_keys, args)
             decision = Decision(reply[0] == 1, limits, reply)
     except RedisError as exc:
         if on_error is None:
