@@ -134,7 +134,7 @@ class Counts:
 class Target:
     """Where the workloads run: ``kind`` is ``"server"``, ``"sentinel"`` or ``"cluster"``;
     ``url`` a walrus URL without options; ``host``/``port`` (one server) or ``nodes``
-    (cluster) for limpyd, which takes connection settings rather than a URL."""
+    (cluster) for limpyd's connection settings (a Sentinel target: limpyd takes the URL)."""
 
     kind: str
     url: str
@@ -554,6 +554,8 @@ class LimpydCreates(Workload):
 
         if target.kind == "cluster":
             self.database = RedisDatabase(cluster_nodes=target.nodes, **target.options())
+        elif target.kind == "sentinel":
+            self.database = RedisDatabase.from_url(target.url, **target.options())
         else:
             self.database = RedisDatabase(host=target.host, port=target.port, db=target.db, **target.options())
         limpyd_database = self.database
@@ -774,11 +776,8 @@ class CeleryLocks(Workload):
 
 
 def all_workloads(target: Target) -> list[Workload]:
-    """One of each workload (limpyd has no Sentinel client: left out there)."""
-    workloads: list[Workload] = [DjangoCache(), FlaskLimits(), WalrusModels(), WalrusLocks(), CeleryLocks()]
-    if target.kind != "sentinel":
-        workloads.insert(3, LimpydCreates())
-    return workloads
+    """One of each workload."""
+    return [DjangoCache(), FlaskLimits(), WalrusModels(), LimpydCreates(), WalrusLocks(), CeleryLocks()]
 
 
 # -- the runner -----------------------------------------------------------------------------

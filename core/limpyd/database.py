@@ -81,6 +81,10 @@ def _check_nodes(nodes: Any) -> list[tuple[str, int]]:
     return checked
 
 
+# Schemes walrus's Database.from_url builds the client for (see RedisDatabase.from_url).
+_URL_SCHEMES = ("memory", "redis+sentinel", "rediss+sentinel")
+
+
 def _same_declaration(old: Any, new: Any) -> bool:
     """True when two model classes come from the same ``class`` statement (same module,
     qualified name and source line)."""
@@ -112,6 +116,7 @@ class RedisDatabase:
     def __init__(self, **connection_settings: Any) -> None:
         self._connection: Database | None = None
         self._cluster_nodes: list[tuple[str, int]] | None = None
+        self._url: str | None = None
         self._lock = threading.Lock()
         self._models: dict[str, type[RedisModel]] = {}
         self.connection_settings: dict[str, Any] = {}
@@ -121,9 +126,11 @@ class RedisDatabase:
 
     @classmethod
     def from_url(cls, url: str, **connection_settings: Any) -> RedisDatabase:
-        """A database from a URL: ``redis://``, ``rediss://``, ``unix://`` (one server) or
+        """A database from a URL: ``redis://``, ``rediss://``, ``unix://`` (one server),
         ``redis+cluster://[[user:]password@]host:port[,host:port...]`` (``rediss+cluster://``
-        for TLS) for a cluster. Keyword arguments override the URL's options. Does not connect.
+        for TLS) for a cluster, ``redis+sentinel://host:port[,...]/service[/db]`` (the primary
+        the sentinels name, following failovers) or ``memory://name`` (walrus's embedded
+        engine). Keyword arguments override the URL's options. Does not connect.
         No Redis work.
         """
         if not isinstance(url, str):
@@ -133,10 +140,14 @@ class RedisDatabase:
             hosts, options = parse_cluster_url(url)
             options.update(connection_settings)
             return cls(cluster_nodes=hosts, **options)
+        if scheme in _URL_SCHEMES:
+            # memory:// and Sentinel: walrus builds the client from the URL (the embedded
+            # engine's pool, or one on the primary the sentinels name, following failovers)
+            return cls(url=url, **connection_settings)
         if scheme not in ("redis", "rediss", "unix"):
             raise ValueError(
                 f"RedisDatabase.from_url: unsupported scheme {scheme!r} in {url!r}: expected "
-                "redis://, rediss://, unix:// or redis+cluster://"
+                "redis://, rediss://, unix://, memory://, redis+cluster:// or redis+sentinel://"
             )
         options = dict(parse_url(url))
         # parse_url names a connection class; redis.Redis takes the equivalent keywords.
@@ -162,6 +173,12 @@ class RedisDatabase:
         """Replace the connection settings (``cluster_nodes=[(host, port), ...]`` for a
         cluster); the new client connects on first use. No Redis work."""
         settings = dict(connection_settings)
+        url = settings.pop("url", None)
+        if url is not None and (not isinstance(url, str) or url.split("://", 1)[0].lower() not in _URL_SCHEMES):
+            raise ValueError(
+                f"RedisDatabase: url= takes a memory:// or redis+sentinel:// URL (use from_url "
+                f"for the others), got {url!r}"
+            )
         nodes = settings.pop("cluster_nodes", None)
         cluster_nodes = None if nodes is None else _check_nodes(nodes)
         if not settings.pop("decode_responses", True):
@@ -177,6 +194,7 @@ class RedisDatabase:
             raise ValueError("RedisDatabase: pass connection settings, not a connection_pool")
         self.connection_settings = settings
         self._cluster_nodes = cluster_nodes
+        self._url = url
         with self._lock:
             old, self._connection = self._connection, None
         if old is not None:
@@ -191,6 +209,17 @@ class RedisDatabase:
             with self._lock:
                 if self._connection is None and self._cluster_nodes is not None:
                     self._connection = self._cluster_connection(self._cluster_nodes)
+                elif self._connection is None and self._url is not None:
+                    connection = Database.from_url(
+                        self._url,
+                        script_dir=script_dir(),
+                        decode_responses=True,
+                        encoding=ENCODING,
+                        encoding_errors=ENCODING_ERRORS,
+                        **self.connection_settings,
+                    )
+                    _install_binary_safe_packer(connection)
+                    self._connection = connection
                 elif self._connection is None:
                     connection = Database(
                         script_dir=script_dir(),

@@ -149,7 +149,7 @@ def test_sentinel_failover() -> None:
         results = run_fault(all_workloads(target), target, injectors.sentinel_failover(setup))
     finally:
         setup.stop()
-    _check("Sentinel failover", results, EVERY - {"limpyd_creates"})
+    _check("Sentinel failover", results, EVERY)
 
 
 @pytest.mark.cluster
