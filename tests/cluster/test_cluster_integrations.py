@@ -67,7 +67,7 @@ def test_flask_rate_limits_and_cli_on_a_cluster(flask_app: tuple[Flask, Walrus],
     client.get("/b")
     client.get("/a", environ_base={"REMOTE_ADDR": "10.1.1.1"})
     keys = sorted(k.decode() for k in cluster_db.scan_iter(match="flask_walrus:rl:*"))
-    assert "flask_walrus:rl:a:3/60:{127.0.0.1}" in keys and "flask_walrus:rl:a:3/60:{10.1.1.1}" in keys
+    assert "flask_walrus:rl:a:3/1m:{127.0.0.1}" in keys and "flask_walrus:rl:a:3/1m:{10.1.1.1}" in keys
     runner = app.test_cli_runner()
     shown = runner.invoke(args=["walrus", "ratelimit", "show", "127.0.0.1"])
     assert shown.exit_code == 0, shown.output
@@ -81,7 +81,7 @@ def test_flask_rate_limits_and_cli_on_a_cluster(flask_app: tuple[Flask, Walrus],
     cleared = runner.invoke(args=["walrus", "ratelimit", "clear", "127.0.0.1"])
     assert cleared.exit_code == 0 and "Cleared 3 rate-limit key(s)" in cleared.output, cleared.output
     assert client.get("/a").status_code == 200
-    assert cluster_db.exists("flask_walrus:rl:a:3/60:{10.1.1.1}") == 1
+    assert cluster_db.exists("flask_walrus:rl:a:3/1m:{10.1.1.1}") == 1
     empty = runner.invoke(args=["walrus", "ratelimit", "show", ""])
     assert empty.exit_code != 0 and "empty key" in empty.output
 
