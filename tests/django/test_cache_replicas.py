@@ -38,7 +38,7 @@ def test_reads_go_to_the_replica_and_writes_to_the_primary(primary_and_replica: 
     cache = WalrusCache([primary.url(0), replica.url(0)], {"OPTIONS": {"SIGN": False}})
     cache.set("page", {"html": "<p>hi</p>"})
     cache.set("n", 1)
-    primary.client().wait(1, 2000)  # replicated before we read
+    assert primary.client().wait(1, 10_000) == 1  # replicated before we read
     before = (_gets(primary), _gets(replica))
     assert cache.get("page") == {"html": "<p>hi</p>"}
     assert cache.get_many(["page", "n"]) == {"page": {"html": "<p>hi</p>"}, "n": 1}
@@ -65,7 +65,7 @@ def test_replica_options_are_checked(primary_and_replica: Any) -> None:
     primary, replica = primary_and_replica
     replicas = WalrusCache(primary.url(0), {"OPTIONS": {"REPLICAS": [replica.url(0)], "SIGN": False}})
     replicas.set("a", 1)
-    primary.client().wait(1, 2000)
+    assert primary.client().wait(1, 10_000) == 1  # replicated before we read
     before = _gets(replica)
     assert replicas.get("a") == 1 and _gets(replica) == before + 1
     for location, options, match in [
