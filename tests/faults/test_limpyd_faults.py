@@ -5,13 +5,12 @@ refuses it before it runs, with nothing written."""
 
 from __future__ import annotations
 
-import select
-import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import fault_injectors as injectors
 import pytest
 import redis
 from redis_server import RedisServer, start_redis_server
@@ -24,60 +23,6 @@ from walrus.retry import OutcomeUnknownError, script_flags
 LIMPYD_SCRIPTS = Path(__file__).resolve().parents[2] / "core" / "limpyd" / "scripts"
 
 
-class ReplyDropper:
-    """A loopback TCP proxy to a server. ``drop_next_reply()`` arms it: the next bytes the
-    server sends are swallowed and the client's connection is closed, so the command ran
-    but its caller never hears back (the case a resend must not apply twice)."""
-
-    def __init__(self, port: int) -> None:
-        self.target = port
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.armed = threading.Event()
-        self.dropped = 0
-        self.closing = False
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-
-    def drop_next_reply(self) -> None:
-        self.armed.set()
-
-    def _accept(self) -> None:
-        while not self.closing:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(("127.0.0.1", self.target))
-            threading.Thread(target=self._pump, args=(client, upstream), daemon=True).start()
-
-    def _pump(self, client: socket.socket, upstream: socket.socket) -> None:
-        try:
-            while True:
-                ready, _, _ = select.select([client, upstream], [], [], 0.5)
-                if self.closing:
-                    return
-                for sock in ready:
-                    data = sock.recv(65536)
-                    if not data:
-                        return
-                    if sock is upstream and self.armed.is_set():
-                        self.armed.clear()
-                        self.dropped += 1
-                        return  # the reply is lost with the connection
-                    (upstream if sock is client else client).sendall(data)
-        except OSError:
-            return
-        finally:
-            client.close()
-            upstream.close()
-
-    def close(self) -> None:
-        self.closing = True
-        self.listener.close()
-        self.thread.join(timeout=2)
-
-
 @pytest.fixture
 def server() -> Iterator[RedisServer]:
     started = start_redis_server()
@@ -88,8 +33,8 @@ def server() -> Iterator[RedisServer]:
 
 
 @pytest.fixture
-def proxy(server: RedisServer) -> Iterator[ReplyDropper]:
-    dropper = ReplyDropper(server.port)
+def proxy(server: RedisServer) -> Iterator[injectors.ReplyDropper]:
+    dropper = injectors.ReplyDropper(server)
     try:
         yield dropper
     finally:
@@ -114,13 +59,16 @@ def _models(db: RedisDatabase) -> tuple[Any, Any]:
 
 @pytest.mark.parametrize("which", ["plain", "range"])
 def test_lost_reply_of_a_create_is_resent_once_with_request_ids(
-    server: RedisServer, proxy: ReplyDropper, which: str
+    server: RedisServer, proxy: injectors.ReplyDropper, which: str
 ) -> None:
     database = RedisDatabase(host="127.0.0.1", port=proxy.port, db=0, request_ids=True)
     Member, Score = _models(database)
     Member(email="warm@x", team="a")  # the scripts are loaded: the next call is one EVALSHA
     Score(name="warm", points=1)
-    proxy.drop_next_reply()
+    proxy.drop_reply_to(b"EVALSHA")  # the create's script; the server is back at once
+    dropped: list[bool] = []
+    reopener = threading.Thread(target=lambda: dropped.append(proxy.wait_dropped()) or proxy.reopen())
+    reopener.start()
     if which == "plain":
         created = Member(email="ann@x", team="a")
         assert set(Member.collection(email="ann@x")) == {created.pk.get()}
@@ -129,19 +77,21 @@ def test_lost_reply_of_a_create_is_resent_once_with_request_ids(
         created = Score(name="ann", points=10)
         assert set(Score.collection(points__gte=5)) == {created.pk.get()}
         assert len(Score.collection()) == 2
-    assert proxy.dropped == 1  # the reply was lost, the resend answered from the first run
+    reopener.join(timeout=10)
+    assert dropped == [True]  # the reply was lost, the resend answered from the first run
     database.close()
 
 
 def test_lost_reply_without_request_ids_is_an_unknown_outcome(
-    server: RedisServer, proxy: ReplyDropper
+    server: RedisServer, proxy: injectors.ReplyDropper
 ) -> None:
     database = RedisDatabase(host="127.0.0.1", port=proxy.port, db=0)
     Member, _ = _models(database)
     Member(email="warm@x", team="a")
-    proxy.drop_next_reply()
+    proxy.drop_reply_to(b"EVALSHA")  # and refuse connections until reopen()
     with pytest.raises(OutcomeUnknownError):
         Member(email="ann@x", team="a")
+    proxy.reopen()
     # It ran once and was not resent: the caller checks instead of guessing.
     assert len(Member.collection(email="ann@x")) == 1
     assert len(Member.collection()) == 2
