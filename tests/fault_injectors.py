@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import redis
 from cluster_server import LocalCluster, cluster_node_role, replica_of
@@ -23,6 +24,8 @@ from redis_server import RedisServer, free_port, start_redis_server
 from sentinel_server import SERVICE, SentinelSetup
 
 __all__ = [
+    "dump_keys",
+    "fill_until_refused",
     "DurableServer",
     "ReplyDropper",
     "client_kill",
@@ -330,3 +333,23 @@ class ReplyDropper:
 
     def close(self) -> None:
         self._refuse()
+
+
+def fill_until_refused(client: Any) -> int:
+    """Write until even a tiny SET is refused (a server with ``maxmemory`` and ``noeviction``):
+    big values first, then smaller ones, since a big refused command counts its own
+    arguments and the server may still take small ones. Returns the number of keys written."""
+    n = 0
+    for size in (20_000, 2_000, 200, 20, 1):
+        while True:
+            try:
+                client.set(f"fill:{size}:{n}", "x" * size)
+                n += 1
+            except redis.exceptions.OutOfMemoryError:
+                break
+    return n
+
+
+def dump_keys(raw: redis.Redis) -> dict[bytes, tuple[Any, ...]]:
+    """Every key's DUMP (type and value, byte for byte) and whether it has a TTL."""
+    return {key: (raw.dump(key), raw.pttl(key) > 0) for key in raw.scan_iter(count=1000)}

@@ -107,21 +107,6 @@ def test_every_limpyd_script_declares_its_flags() -> None:
         assert "-- Flags:" in source.split("\n", 2)[1], f"{path.name} says why in its header"
 
 
-def _fill(raw: redis.Redis) -> None:
-    n = 0
-    for size in (20_000, 2_000, 200, 20, 1):
-        while True:
-            try:
-                raw.set(f"fill:{size}:{n}", "x" * size)
-                n += 1
-            except redis.exceptions.OutOfMemoryError:
-                break
-
-
-def _snapshot(raw: redis.Redis) -> dict[bytes, Any]:
-    return {key: (raw.dump(key), raw.pttl(key) > 0) for key in raw.scan_iter(count=1000)}
-
-
 def test_a_full_server_refuses_limpyd_writes_and_nothing_is_written() -> None:
     server = start_redis_server("--maxmemory", "2mb", "--maxmemory-policy", "noeviction")
     try:
@@ -130,8 +115,8 @@ def test_a_full_server_refuses_limpyd_writes_and_nothing_is_written() -> None:
         ann = Member(email="ann@x", team="a")
         top = Score(name="top", points=5)
         raw = server.client()
-        _fill(raw)
-        before = _snapshot(raw)
+        injectors.fill_until_refused(raw)
+        before = injectors.dump_keys(raw)
         writes = {
             "create (plain)": lambda: Member(email="bob@x", team="b"),
             "create (range)": lambda: Score(name="bob", points=3),
@@ -144,7 +129,7 @@ def test_a_full_server_refuses_limpyd_writes_and_nothing_is_written() -> None:
         for label, call in writes.items():
             with pytest.raises(redis.exceptions.OutOfMemoryError):
                 call()
-            assert _snapshot(raw) == before, f"{label} wrote something"
+            assert injectors.dump_keys(raw) == before, f"{label} wrote something"
         # one-set collections still answer (SORT_RO); collections that intersect in a
         # MULTI/EXEC are refused as a whole (the server refuses anything queued in a MULTI
         # when over maxmemory), with the server's error type and nothing left behind
@@ -152,7 +137,7 @@ def test_a_full_server_refuses_limpyd_writes_and_nothing_is_written() -> None:
         assert Member.collection(team="a").instances()[0].email.hget() == "ann@x"
         with pytest.raises(redis.exceptions.OutOfMemoryError):
             list(Score.collection(points__gte=1))
-        assert _snapshot(raw) == before
+        assert injectors.dump_keys(raw) == before
         database.close()
     finally:
         server.stop()

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import fault_injectors as injectors
 import pytest
 import redis
 from redis_server import RedisServer, start_redis_server
@@ -33,25 +34,6 @@ class Account(Model):
     score = IntegerField(index=True)
 
 
-def _fill(db: Database) -> int:
-    """Write until even a tiny SET is refused (big values first, then smaller ones: a big
-    refused command counts its own arguments, so the server may still take small ones)."""
-    n = 0
-    for size in (20_000, 2_000, 200, 20, 1):
-        while True:
-            try:
-                db.set(f"fill:{size}:{n}", "x" * size)
-                n += 1
-            except redis.exceptions.OutOfMemoryError:
-                break
-    return n
-
-
-def _snapshot(raw: redis.Redis) -> dict[bytes, tuple[Any, ...]]:
-    """Every key's DUMP (type and value, byte for byte) and whether it has a TTL."""
-    return {key: (raw.dump(key), raw.pttl(key) > 0) for key in raw.scan_iter(count=1000)}
-
-
 @pytest.fixture
 def full(server: RedisServer) -> Iterator[tuple[Database, redis.Redis]]:
     raw = server.client()
@@ -61,7 +43,7 @@ def full(server: RedisServer) -> Iterator[tuple[Database, redis.Redis]]:
     Account.create(name="ann", score=3)
     db.Array("array").extend([b"a", b"b"])
     db.autocomplete().store("walrus house")
-    _fill(db)
+    injectors.fill_until_refused(db)
     yield db, raw
     raw.flushall()
 
@@ -77,7 +59,7 @@ def test_every_packaged_script_declares_its_flags() -> None:
 
 def test_write_scripts_are_refused_and_nothing_is_written(full: tuple[Database, redis.Redis]) -> None:
     db, raw = full
-    before = _snapshot(raw)
+    before = injectors.dump_keys(raw)
     lock = db.lock("job", ttl=10_000)
     refused = {
         "Model.create": lambda: Account.create(name="bob", score=4),
@@ -94,7 +76,7 @@ def test_write_scripts_are_refused_and_nothing_is_written(full: tuple[Database, 
     for label, call in refused.items():
         with pytest.raises(redis.exceptions.OutOfMemoryError):
             call()
-        assert _snapshot(raw) == before, f"{label} wrote something"
+        assert injectors.dump_keys(raw) == before, f"{label} wrote something"
 
 
 def _rename(account: Any) -> None:
@@ -104,13 +86,13 @@ def _rename(account: Any) -> None:
 
 def test_reads_and_read_only_scripts_still_answer(full: tuple[Database, redis.Redis]) -> None:
     db, raw = full
-    before = _snapshot(raw)
+    before = injectors.dump_keys(raw)
     assert Account.load(1).name == "ann"
     assert [a.name for a in Account.query(Account.score == 3)] == ["ann"]  # model_query (allow-oom)
     assert db.Array("array")[1] == b"b" and list(db.Array("array")) == [b"a", b"b"]  # no-writes
     assert db.autocomplete().search("wal") == ["walrus house"]
     assert db.get("fill:20000:0") == b"x" * 20_000
-    assert _snapshot(raw) == before
+    assert injectors.dump_keys(raw) == before
 
 
 def test_a_script_without_flags_would_have_written(full: tuple[Database, redis.Redis]) -> None:
