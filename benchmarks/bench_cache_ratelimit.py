@@ -138,7 +138,9 @@ def main(argv: list[str]) -> int:
     if "--print-only" in argv:
         print(markdown)
     else:
-        write_section("Cache and rate limit", markdown, "python -m benchmarks.bench_cache_ratelimit")
+        write_section(
+            "Cache and rate limit", markdown, "python -m benchmarks.bench_cache_ratelimit"
+        )
     return 0
 
 

@@ -54,7 +54,9 @@ def _cases(url: str) -> tuple[list[tuple[str, Callable[[], Any]]], str | None]:
     execute = app.task(base=WalrusLockedTask, lock="execute", name="bench.execute")(body)
     both = app.task(base=WalrusLockedTask, lock="both", name="bench.both")(body)
     enqueue = app.task(base=WalrusLockedTask, lock="enqueue", name="bench.enqueue")(body)
-    no_renew = quiet.task(base=WalrusLockedTask, lock="execute", name="bench.execute_no_renew")(body)
+    no_renew = quiet.task(base=WalrusLockedTask, lock="execute", name="bench.execute_no_renew")(
+        body
+    )
     cases: list[tuple[str, Callable[[], Any]]] = [
         ("no lock", lambda: plain.apply_async((1,))),
         ('ours lock="execute"', lambda: execute.apply_async((1,))),
@@ -118,7 +120,9 @@ def main(argv: list[str] | None = None) -> None:
     if "--print-only" in args:
         print(markdown)
         return
-    write_section("Celery task locks", markdown, command=".venv/bin/python -m benchmarks.bench_celery")
+    write_section(
+        "Celery task locks", markdown, command=".venv/bin/python -m benchmarks.bench_celery"
+    )
 
 
 if __name__ == "__main__":

@@ -108,7 +108,10 @@ def _run(workload: str, url: str, processes: int, seconds: float) -> float:
     start = context.Barrier(processes)
     results = context.Queue()
     target = _cache_worker if workload == "cache" else _model_worker
-    workers = [context.Process(target=target, args=(url, i, seconds, start, results)) for i in range(processes)]
+    workers = [
+        context.Process(target=target, args=(url, i, seconds, start, results))
+        for i in range(processes)
+    ]
     for worker in workers:
         worker.start()
     figures = [results.get(timeout=120 + seconds) for _ in workers]
@@ -138,14 +141,20 @@ def main() -> None:
         try:
             single_url, cluster_url = server.url(0), cluster.url()
             rows = []
-            for workload, label in (("cache", "cache get/set 80/20"), ("model", "model create+load+query")):
+            for workload, label in (
+                ("cache", "cache get/set 80/20"),
+                ("model", "model create+load+query"),
+            ):
                 for processes in PROCESSES:
                     _flush(single_url, cluster)
                     one = _run(workload, single_url, processes, seconds)
                     _flush(single_url, cluster)
                     three = _run(workload, cluster_url, processes, seconds)
                     rows.append((label, processes, one, three))
-                    print(f"{label:<26} {processes} proc  1 node {one:>9.0f}/s  cluster {three:>9.0f}/s", flush=True)
+                    print(
+                        f"{label:<26} {processes} proc  1 node {one:>9.0f}/s  cluster {three:>9.0f}/s",
+                        flush=True,
+                    )
             _flush(single_url, cluster)
         finally:
             cluster.stop()
@@ -168,7 +177,9 @@ def main() -> None:
         "them."
     )
     os.environ["WALRUS_BENCH_PIN"] = "none"  # the header then says "unpinned", as measured
-    write_section("Cluster", "\n".join(lines) + "\n\n" + note, command="python -m benchmarks.bench_cluster")
+    write_section(
+        "Cluster", "\n".join(lines) + "\n\n" + note, command="python -m benchmarks.bench_cluster"
+    )
 
 
 if __name__ == "__main__":

@@ -52,7 +52,9 @@ def _setup(url: str) -> None:
             "BACKEND": "django_redis.cache.RedisCache", "LOCATION": url, "TIMEOUT": 600, "KEY_PREFIX": f"d{name}",
             "OPTIONS": options,
         }  # fmt: skip
-    settings.configure(SECRET_KEY="bench", CACHES=caches, INSTALLED_APPS=["django_walrus"], USE_TZ=True)
+    settings.configure(
+        SECRET_KEY="bench", CACHES=caches, INSTALLED_APPS=["django_walrus"], USE_TZ=True
+    )
     django.setup()
 
 
@@ -89,12 +91,18 @@ def main(argv: list[str]) -> dict[str, tuple[Result, int]]:
         (w, wb), (d, db) = best[f"walrus-{name}"], best[f"django-redis-{name}"]
         lines.append(f"| {name} | {w.ops_per_sec:,.0f} | {w.round_trips_per_op:g} | {wb:,} | {d.ops_per_sec:,.0f} | "
                      f"{d.round_trips_per_op:g} | {db:,} | {d.ops_per_sec / w.ops_per_sec:.2f}x |")  # fmt: skip
-    load = f" Load average while measuring: {os.getloadavg()[0]:.1f}." if hasattr(os, "getloadavg") else ""
+    load = (
+        f" Load average while measuring: {os.getloadavg()[0]:.1f}."
+        if hasattr(os, "getloadavg")
+        else ""
+    )
     markdown = (__doc__ or "").split("\n\n")[0] + load + "\n\n" + "\n".join(lines)
     if "--print-only" in argv:
         print(markdown)
     else:
-        write_section("Django cache compression", markdown, "python -m benchmarks.bench_compression")
+        write_section(
+            "Django cache compression", markdown, "python -m benchmarks.bench_compression"
+        )
     return best
 
 

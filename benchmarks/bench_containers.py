@@ -136,7 +136,13 @@ def _raw(r: redis.Redis) -> list[Case]:
     r.pfadd("raw:hll2", *OTHER_MEMBERS)
     script = {
         name: r.register_script(load_script_source(name) or "")
-        for name in ("array_extend", "array_pop", "array_set", "array_contains", "zset_range_by_member")
+        for name in (
+            "array_extend",
+            "array_pop",
+            "array_set",
+            "array_contains",
+            "zset_range_by_member",
+        )
     }
     for key, items in (("raw:a", ITEMS), ("raw:ad", ITEMS), ("raw:as", ITEMS[:100])):
         script["array_extend"](keys=[key], args=["0", *items])
@@ -196,7 +202,10 @@ def _raw(r: redis.Redis) -> list[Case]:
         ("array pop", lambda: script["array_pop"](keys=["raw:a"], args=[-1])),
         ("array setitem", lambda: script["array_set"](keys=["raw:as"], args=[5, "x"])),
         ("array del [-2]", lambda: script["array_pop"](keys=["raw:ad"], args=[-2])),
-        ("array contains (100 items)", lambda: script["array_contains"](keys=["raw:as"], args=["item50"])),
+        (
+            "array contains (100 items)",
+            lambda: script["array_contains"](keys=["raw:as"], args=["item50"]),
+        ),
         ("hll add", lambda: r.pfadd("raw:hll", "member1")),
         ("hll len", lambda: r.pfcount("raw:hll")),
         ("hll count (2 keys)", lambda: r.pfcount("raw:hll", "raw:hll2")),
@@ -417,9 +426,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.no_write:
         print(markdown)
         return
-    write_section(
-        "Containers", markdown, command=".venv/bin/python -m benchmarks.bench_containers"
-    )
+    write_section("Containers", markdown, command=".venv/bin/python -m benchmarks.bench_containers")
 
 
 if __name__ == "__main__":

@@ -34,7 +34,12 @@ def _setup_django(url: str, with_django_redis: bool) -> None:
     from django.conf import settings
 
     caches: dict[str, Any] = {
-        "walrus": {"BACKEND": "django_walrus.cache.WalrusCache", "LOCATION": url, "TIMEOUT": 600, "KEY_PREFIX": "w"},
+        "walrus": {
+            "BACKEND": "django_walrus.cache.WalrusCache",
+            "LOCATION": url,
+            "TIMEOUT": 600,
+            "KEY_PREFIX": "w",
+        },
         "walrus_unsigned": {
             "BACKEND": "django_walrus.cache.WalrusCache",
             "LOCATION": url,
@@ -50,7 +55,9 @@ def _setup_django(url: str, with_django_redis: bool) -> None:
             "TIMEOUT": 600,
             "KEY_PREFIX": "dr",
         }
-    settings.configure(SECRET_KEY="bench", CACHES=caches, INSTALLED_APPS=["django_walrus"], USE_TZ=True)
+    settings.configure(
+        SECRET_KEY="bench", CACHES=caches, INSTALLED_APPS=["django_walrus"], USE_TZ=True
+    )
     django.setup()
 
 
@@ -126,7 +133,10 @@ def main(argv: list[str]) -> int:
 
         have_django_redis = True
     except ImportError:
-        print("django-redis not installed: its column is empty (pip install django-redis)", file=sys.stderr)
+        print(
+            "django-redis not installed: its column is empty (pip install django-redis)",
+            file=sys.stderr,
+        )
         have_django_redis = False
     with bench_server() as url:
         _setup_django(url, have_django_redis)
@@ -156,7 +166,11 @@ def main(argv: list[str]) -> int:
                         best[(name, label)] = result
         ours = [best[("ours", label)] for label in contenders["ours"]]
         unsigned = {label: best[("unsigned", label)] for label in contenders["ours"]}
-        others = {label: best[("django_redis", label)] for label in contenders["ours"] if ("django_redis", label) in best}
+        others = {
+            label: best[("django_redis", label)]
+            for label in contenders["ours"]
+            if ("django_redis", label) in best
+        }
         raws = {label: best[("raw", label)] for label in contenders["ours"]}
     rows = [(r.label, r, unsigned[r.label], others.get(r.label), raws[r.label]) for r in ours]
     note = (

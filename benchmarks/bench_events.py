@@ -42,7 +42,7 @@ def main(argv: list[str]) -> dict[tuple[str, str], Result]:
     from walrus.prometheus import WalrusMetrics
 
     modes: dict[str, Callable[[], Callable[[], None]]] = {
-        "no subscriber": lambda: (lambda: None),
+        "no subscriber": lambda: lambda: None,
         "one no-op subscriber": lambda: events.subscribe(lambda event: None),
         "prometheus collector": lambda: WalrusMetrics(CollectorRegistry()).unsubscribe,
     }
@@ -51,7 +51,9 @@ def main(argv: list[str]) -> dict[tuple[str, str], Result]:
         db = Database.from_url(url)
         cases = _cases(db)
         for round_number in range(ROUNDS):
-            order = list(modes)[round_number % len(modes):] + list(modes)[: round_number % len(modes)]
+            order = (
+                list(modes)[round_number % len(modes) :] + list(modes)[: round_number % len(modes)]
+            )
             for mode in order:  # contenders rotate each round
                 unsubscribe = modes[mode]()
                 try:
@@ -67,8 +69,13 @@ def main(argv: list[str]) -> dict[tuple[str, str], Result]:
              "|---|" + "---:|---:|" * len(modes) + "---:|"]  # fmt: skip
     for label, _ in cases:
         base = best[(label, "no subscriber")]
-        cells = " | ".join(f"{best[(label, m)].ops_per_sec:,.0f} | {best[(label, m)].round_trips_per_op:g}" for m in modes)
-        ratios = ", ".join(f"{base.ops_per_sec / best[(label, m)].ops_per_sec:.2f}x" for m in list(modes)[1:])
+        cells = " | ".join(
+            f"{best[(label, m)].ops_per_sec:,.0f} | {best[(label, m)].round_trips_per_op:g}"
+            for m in modes
+        )
+        ratios = ", ".join(
+            f"{base.ops_per_sec / best[(label, m)].ops_per_sec:.2f}x" for m in list(modes)[1:]
+        )
         lines.append(f"| {label} | {cells} | {ratios} |")
     # What a site pays with nobody subscribed: the `if events.listeners:` guard, timed alone.
     loops = 1_000_000

@@ -59,7 +59,9 @@ Case = tuple[str, Callable[[], Any]]
 
 def _client_fn(app: Flask, path: str, clients: int) -> Callable[[], Any]:
     client = app.test_client()
-    addresses = itertools.cycle([{"REMOTE_ADDR": f"10.{i // 62500}.{i // 250 % 250}.{i % 250}"} for i in range(clients)])
+    addresses = itertools.cycle(
+        [{"REMOTE_ADDR": f"10.{i // 62500}.{i // 250 % 250}.{i % 250}"} for i in range(clients)]
+    )
 
     def call() -> Any:
         response = client.get(path, environ_base=next(addresses))
@@ -100,14 +102,19 @@ def _script_views(app: Flask, url: str) -> None:
     limit = PreparedLimit(f"flask_walrus:rl:diag:{RATE}", 1000, 60.0)
     source = load_script_source("rate_limit")
     assert source is not None
-    shas = {"/evalsha": client.script_load(source), "/evalsha-empty": client.script_load("return 1")}
+    shas = {
+        "/evalsha": client.script_load(source),
+        "/evalsha-empty": client.script_load("return 1"),
+    }
     args = [b"1", b"r", b"", *limit.args]
 
     def view_for(path: str) -> Callable[[], str]:
         sha = shas[path]
 
         def view() -> str:
-            client.execute_command("EVALSHA", sha, 1, limit.head + (request.remote_addr or ""), *args)
+            client.execute_command(
+                "EVALSHA", sha, 1, limit.head + (request.remote_addr or ""), *args
+            )
             return "ok"
 
         return view
@@ -151,8 +158,14 @@ def _ours(url: str, clients: int) -> list[Case]:
     return [
         ("flask_walrus unlimited view", _client_fn(app, "/free", clients)),
         ("flask_walrus unlimited view + one PING (floor)", _client_fn(app, "/ping", clients)),
-        ("flask_walrus unlimited view + raw EVALSHA of `return 1` (diagnostic)", _client_fn(app, "/evalsha-empty", clients)),
-        ("flask_walrus unlimited view + raw EVALSHA of the limiter script (diagnostic)", _client_fn(app, "/evalsha", clients)),
+        (
+            "flask_walrus unlimited view + raw EVALSHA of `return 1` (diagnostic)",
+            _client_fn(app, "/evalsha-empty", clients),
+        ),
+        (
+            "flask_walrus unlimited view + raw EVALSHA of the limiter script (diagnostic)",
+            _client_fn(app, "/evalsha", clients),
+        ),
         ("flask_walrus limited view", _client_fn(app, "/limited", clients)),
         ("flask_walrus limited view, gcra", _client_fn(app, "/gcra", clients)),
         ("flask_walrus limited view, fixed-window", _client_fn(app, "/fixed", clients)),
@@ -220,11 +233,15 @@ def _time(fn: Callable[[], Any], number: int) -> float:
     return number / (time.perf_counter() - start)
 
 
-def _measure(pin: str, options: argparse.Namespace) -> tuple[list[str], dict[str, float], dict[str, int]]:
+def _measure(
+    pin: str, options: argparse.Namespace
+) -> tuple[list[str], dict[str, float], dict[str, int]]:
     """One run (one server, every variant, alternating rounds) under one CPU placement."""
     with _server(pin) as url:
         clients = options.clients
-        cases = _plain(clients) + _ours(url, clients) + _flask_limiter(url.replace("/0", "/1"), clients)
+        cases = (
+            _plain(clients) + _ours(url, clients) + _flask_limiter(url.replace("/0", "/1"), clients)
+        )
         best: dict[str, float] = {}
         trips: dict[str, int] = {}
         for label, fn in cases:
@@ -251,7 +268,9 @@ def _table(labels: list[str], best: dict[str, float], trips: dict[str, int]) -> 
     ]
     for label in labels:
         floor = _own(label, " unlimited view + one PING (floor)")
-        limited = floor in best and "limit" in label and "unlimited" not in label or "diagnostic" in label
+        limited = (
+            floor in best and "limit" in label and "unlimited" not in label or "diagnostic" in label
+        )
         share = f"**{best[label] / best[floor]:.2f}**" if limited else "-"
         extra = f"{1e6 / best[label] - 1e6 / best[floor]:.0f}" if limited else "-"
         lines.append(
@@ -299,7 +318,11 @@ def _name_placements(section: str) -> None:
     text = RESULTS.read_text()
     start = text.index(f"## {section}\n")
     end = text.index("\n", text.index("Measured", start))
-    line = re.sub(r", (one CPU shared by client and server|unpinned)\)", ", CPU placement per table)", text[start:end])
+    line = re.sub(
+        r", (one CPU shared by client and server|unpinned)\)",
+        ", CPU placement per table)",
+        text[start:end],
+    )
     RESULTS.write_text(text[:start] + line + text[end:])
 
 
@@ -322,7 +345,9 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, tuple[float, int]
         if pin == "none" and free_cpus is not None:
             os.sched_setaffinity(0, free_cpus)  # undo the pinning of an earlier 'same' run
         labels, best, trips = _measure(pin, options)
-        title = f"CPU placement `--pin {pin}`" + (" (client and redis-server on one CPU)" if pin == "same" else " (left to the scheduler)")
+        title = f"CPU placement `--pin {pin}`" + (
+            " (client and redis-server on one CPU)" if pin == "same" else " (left to the scheduler)"
+        )
         sections.append(f"{title}:\n\n{_table(labels, best, trips)}\n\n{_floor(best, trips)}")
         print(sections[-1] + "\n")
         out[pin] = {label: (best[label], trips[label]) for label in best}
@@ -332,7 +357,9 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, tuple[float, int]
         f"of {options.number} requests per placement."
     )
     if options.write:
-        command = ".venv/bin/python -m benchmarks.bench_flask --write" + (f" --pin {options.pin}" if options.pin != "same" else "")
+        command = ".venv/bin/python -m benchmarks.bench_flask --write" + (
+            f" --pin {options.pin}" if options.pin != "same" else ""
+        )
         write_section("Flask rate limits", "\n\n".join(sections) + note, command=command)
         if len(placements) > 1:
             _name_placements("Flask rate limits")

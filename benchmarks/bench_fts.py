@@ -14,7 +14,7 @@ from walrus import Database
 __all__ = ["main"]
 
 # Shared by both sides (exec'd here, sent as text to the upstream subprocess).
-SETUP = '''
+SETUP = """
 import itertools
 import random
 
@@ -56,9 +56,11 @@ def cases_for(index):
     for label, query in QUERIES:
         out.append((label, (lambda q=query: index.search(q)), NUMBER))
     return out
-'''
+"""
 
-UPSTREAM_CODE = SETUP + '''
+UPSTREAM_CODE = (
+    SETUP
+    + """
 def cases(db):
     index = db.Index("up")
     build(index)
@@ -66,7 +68,8 @@ def cases(db):
     first = make_docs()[0]
     make_docs = lambda: [first]
     return cases_for(index)
-'''
+"""
+)
 
 
 def main() -> None:

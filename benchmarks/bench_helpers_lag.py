@@ -90,7 +90,9 @@ class PingPong:
         self.mine.acquire()  # blocks until the other thread releases
 '''
 
-UPSTREAM_CODE = SETUP + f'''
+UPSTREAM_CODE = (
+    SETUP
+    + f"""
 import itertools
 NUMBER = {NUMBER}
 SEARCHES = {SEARCHES}
@@ -131,7 +133,8 @@ def cases(db):
         ("graph query p+o", lambda: list(g.query(p="lives", o="city3")), NUMBER),
         ("graph search (2 clauses, 1 var)", lambda: g.search({{"s": "user3", "p": "follows", "o": X}}, {{"s": X, "p": "lives", "o": "city1"}}), SEARCHES),
     ]
-'''
+"""
+)
 
 Case = tuple[str, Callable[[], Any], int]
 
@@ -161,18 +164,28 @@ def _ours(db: Database, ns: dict[str, Any]) -> list[Case]:
         ("lock ping-pong, 2 threads (2 blocking acquires)", pingpong, SEARCHES),
         ("counter incr", counter.incr, NUMBER),
         ("counter value", counter.value, NUMBER),
-        ("autocomplete store (new, 3 words)", lambda: ac.store(next(ids), "quorn quark quill", {"id": 1}), NUMBER),
+        (
+            "autocomplete store (new, 3 words)",
+            lambda: ac.store(next(ids), "quorn quark quill", {"id": 1}),
+            NUMBER,
+        ),
         ("autocomplete store (same title)", lambda: ac.store(5, titles[5], {"id": 5}), NUMBER),
         ("autocomplete search 1 word, limit 10", lambda: ac.search("ka", limit=10), SEARCHES),
         ("autocomplete search 2 words", lambda: ac.search("ka mi"), SEARCHES),
-        ("autocomplete search 1 word, boosts", lambda: ac.search("kal", limit=10, boosts={"3": 2.0}), SEARCHES),
+        (
+            "autocomplete search 1 word, boosts",
+            lambda: ac.search("kal", limit=10, boosts={"3": 2.0}),
+            SEARCHES,
+        ),
         ("graph store", lambda: g.store("user1", "likes", "user2"), NUMBER),
         ("graph query s", lambda: g.query(s="user42"), NUMBER),
         ("graph query s+o", lambda: g.query(s="user42", o="city2"), NUMBER),
         ("graph query p+o", lambda: g.query(p="lives", o="city3"), NUMBER),
         (
             "graph search (2 clauses, 1 var)",
-            lambda: g.search({"s": "user3", "p": "follows", "o": X}, {"s": X, "p": "lives", "o": "city1"}),
+            lambda: g.search(
+                {"s": "user3", "p": "follows", "o": X}, {"s": X, "p": "lives", "o": "city1"}
+            ),
             SEARCHES,
         ),
     ]
@@ -227,14 +240,17 @@ def _raw(r: redis.Redis, ns: dict[str, Any], tokenizer: Autocomplete) -> list[Ca
         boosts = {"3": 2.0}
         rows = r.zrange(f"raw:s:{prefix}", 0, -1, withscores=True)
         scored = sorted(
-            (score / boosts.get(member.split(b"\x01")[0].decode(), 1.0), member) for member, score in rows
+            (score / boosts.get(member.split(b"\x01")[0].decode(), 1.0), member)
+            for member, score in rows
         )
         found = [member for _, member in scored[:limit]]
         return r.hmget("raw:d", found) if found else []
 
     def graph_members(s: str, p: str, o: str) -> dict[str, int]:
         parts = {"s": s, "p": p, "o": o}
-        return {"::".join([order, *(parts[c] for c in order)]): 0 for order in ("spo", "pos", "osp")}
+        return {
+            "::".join([order, *(parts[c] for c in order)]): 0 for order in ("spo", "pos", "osp")
+        }
 
     def graph_range(order: str, *known: str) -> list[Any]:
         prefix = "::".join([order, *known, ""]).encode()
@@ -256,16 +272,28 @@ def _raw(r: redis.Redis, ns: dict[str, Any], tokenizer: Autocomplete) -> list[Ca
 
     return [
         ("lock acquire + release (free)", acquire_release, NUMBER),
-        ("lock acquire, non-blocking (held)", lambda: r.set("lock:raw-held", "t", nx=True, px=100000), NUMBER),
+        (
+            "lock acquire, non-blocking (held)",
+            lambda: r.set("lock:raw-held", "t", nx=True, px=100000),
+            NUMBER,
+        ),
         ("lock ping-pong, 2 threads (2 blocking acquires)", pingpong, SEARCHES),
         ("counter incr", lambda: r.incrby("counter:raw-counter", 1), NUMBER),
         ("counter value", lambda: int(r.get("counter:raw-counter") or 0), NUMBER),
-        ("autocomplete store (new, 3 words)", lambda: store(next(ids), "quorn quark quill", '{"id": 1}'), NUMBER),
+        (
+            "autocomplete store (new, 3 words)",
+            lambda: store(next(ids), "quorn quark quill", '{"id": 1}'),
+            NUMBER,
+        ),
         ("autocomplete store (same title)", lambda: store(5, titles[5], '{"id": 5}'), NUMBER),
         ("autocomplete search 1 word, limit 10", lambda: search_one("ka", 10), SEARCHES),
         ("autocomplete search 2 words", lambda: search_two("ka", "mi"), SEARCHES),
         ("autocomplete search 1 word, boosts", lambda: search_boosted("kal", 10), SEARCHES),
-        ("graph store", lambda: r.zadd("raw-graph", graph_members("user1", "likes", "user2")), NUMBER),
+        (
+            "graph store",
+            lambda: r.zadd("raw-graph", graph_members("user1", "likes", "user2")),
+            NUMBER,
+        ),
         ("graph query s", lambda: graph_range("spo", "user42"), NUMBER),
         ("graph query s+o", lambda: graph_range("osp", "city2", "user42"), NUMBER),
         ("graph query p+o", lambda: graph_range("pos", "lives", "city3"), NUMBER),
@@ -290,7 +318,9 @@ def main(argv: list[str] | None = None) -> None:
         measure("warm-up", raw.ping, number=3000)
         ours: dict[str, Result] = {}
         raws: dict[str, Result] = {}
-        for (label, fn, number), (raw_label, raw_fn, raw_number) in zip(ours_cases, raw_cases, strict=True):
+        for (label, fn, number), (raw_label, raw_fn, raw_number) in zip(
+            ours_cases, raw_cases, strict=True
+        ):
             assert label == raw_label, (label, raw_label)
             for _ in range(ROUNDS):
                 raws[label] = _best(raws.get(label), measure(label, raw_fn, number=raw_number))

@@ -31,13 +31,29 @@ from walrus.models import FloatField, IntegerField, Model, TextField
 __all__ = ["main"]
 
 SIZES = (10, 1000, 10000)
-WORDS = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet"]
+WORDS = [
+    "alpha",
+    "bravo",
+    "charlie",
+    "delta",
+    "echo",
+    "foxtrot",
+    "golf",
+    "hotel",
+    "india",
+    "juliet",
+]
 
 Case = tuple[str, Callable[[], Any], int]
 
 
 def _row(i: int) -> dict[str, Any]:
-    return {"name": f"item{i}", "grp": i % 10, "score": float(i), "body": f"{WORDS[i % 10]} common text {i}"}
+    return {
+        "name": f"item{i}",
+        "grp": i % 10,
+        "score": float(i),
+        "body": f"{WORDS[i % 10]} common text {i}",
+    }
 
 
 def _number(n: int) -> int:
@@ -46,7 +62,13 @@ def _number(n: int) -> int:
 
 def expected_rows(n: int) -> dict[str, int]:
     """Rows each query case returns at size ``n`` (see the module docstring)."""
-    return {"eq": n // 10, "range": n // 10, "and": (n // 10 + 1) // 2, "fts": n // 10, "order_by": n // 10}
+    return {
+        "eq": n // 10,
+        "range": n // 10,
+        "and": (n // 10 + 1) // 2,
+        "fts": n // 10,
+        "order_by": n // 10,
+    }
 
 
 def _check(label: str, n: int, result: Any) -> None:
@@ -75,9 +97,17 @@ def _ours(db: Database, n: int) -> list[Case]:
         (f"update ({n} rows)", lambda: (setattr(row, "score", row.score + 1), row.save()), 300),
         (f"query eq ({n} rows)", lambda: list(Item.query(Item.grp == 3)), q),
         (f"query range ({n} rows)", lambda: list(Item.query(Item.score < n / 10)), q),
-        (f"query and ({n} rows)", lambda: list(Item.query((Item.grp == 3) & (Item.score < n / 2))), q),
+        (
+            f"query and ({n} rows)",
+            lambda: list(Item.query((Item.grp == 3) & (Item.score < n / 2))),
+            q,
+        ),
         (f"query fts ({n} rows)", lambda: list(Item.query(Item.body.search("delta"))), q),
-        (f"query order_by ({n} rows)", lambda: list(Item.query(Item.grp == 3, order_by=Item.score.desc())), q),
+        (
+            f"query order_by ({n} rows)",
+            lambda: list(Item.query(Item.grp == 3, order_by=Item.score.desc())),
+            q,
+        ),
         (f"create ({n} rows)", lambda: Item.create(**_row(n + next(counter))), 300),
     ]
 
@@ -131,7 +161,11 @@ def _raw(r: redis.Redis, n: int) -> list[Case]:
         (f"load ({n} rows)", lambda: r.hgetall(f"{p}id.1"), 1000),
         (f"update ({n} rows)", update, 300),
         (f"query eq ({n} rows)", lambda: fetch(list(r.smembers(f"{p}grp.absolute.3"))), q),
-        (f"query range ({n} rows)", lambda: fetch(r.zrangebyscore(f"{p}score.continuous", "-inf", f"({n / 10}")), q),
+        (
+            f"query range ({n} rows)",
+            lambda: fetch(r.zrangebyscore(f"{p}score.continuous", "-inf", f"({n / 10}")),
+            q,
+        ),
         (f"query and ({n} rows)", lambda: fetch(both("-inf", f"({n / 2}")), q),
         (f"query fts ({n} rows)", lambda: fetch(r.zrange(f"{p}body.fts.delta", 0, -1)), q),
         (
@@ -189,7 +223,6 @@ def cases(db):
 UPSTREAM_CODE = f"WORDS = {WORDS!r}\nSIZES = {SIZES!r}\n" + _UPSTREAM_BODY
 
 
-
 def _best(old: Result | None, new: Result) -> Result:
     return new if old is None or new.ops_per_sec > old.ops_per_sec else old
 
@@ -203,10 +236,14 @@ def main() -> None:
         ours: dict[str, Result] = {}
         raws: dict[str, Result] = {}
         for n in SIZES:
-            for (label, fn, number), (_, raw_fn, raw_number) in zip(_ours(db, n), _raw(raw, n), strict=True):
+            for (label, fn, number), (_, raw_fn, raw_number) in zip(
+                _ours(db, n), _raw(raw, n), strict=True
+            ):
                 _check(label, n, fn())
                 _check(label, n, raw_fn())
-                raws[label] = _best(raws.get(label), measure(label, raw_fn, number=raw_number, warmup=3))
+                raws[label] = _best(
+                    raws.get(label), measure(label, raw_fn, number=raw_number, warmup=3)
+                )
                 ours[label] = _best(ours.get(label), measure(label, fn, number=number, warmup=3))
         try:
             upstream = upstream_results(UPSTREAM_CODE, url)

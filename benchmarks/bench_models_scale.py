@@ -54,20 +54,42 @@ from walrus.roundtrips import RoundTripCounter
 
 __all__ = ["load_upstream", "main"]
 
-WORDS = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet"]
+WORDS = [
+    "alpha",
+    "bravo",
+    "charlie",
+    "delta",
+    "echo",
+    "foxtrot",
+    "golf",
+    "hotel",
+    "india",
+    "juliet",
+]
 UPSTREAM_DIR = ROOT / ".cache" / "upstream-walrus"
 Case = tuple[str, Callable[[], Any], int, int]  # label, fn, number per round, expected rows
 
 
 def row(i: int) -> dict[str, Any]:
-    return {"name": f"item{i}", "grp": i % 10, "score": float(i), "body": f"{WORDS[i % 10]} t{i // 10} common"}
+    return {
+        "name": f"item{i}",
+        "grp": i % 10,
+        "score": float(i),
+        "body": f"{WORDS[i % 10]} t{i // 10} common",
+    }
 
 
 def load_upstream() -> Any:
     """Upstream walrus imported beside ours (its modules kept apart from ``sys.modules``)."""
     if not (UPSTREAM_DIR / "walrus").is_dir():
-        raise FileNotFoundError(f"upstream walrus is not installed in {UPSTREAM_DIR} (run the upstream suite test once)")
-    ours = {name: mod for name, mod in sys.modules.items() if name == "walrus" or name.startswith("walrus.")}
+        raise FileNotFoundError(
+            f"upstream walrus is not installed in {UPSTREAM_DIR} (run the upstream suite test once)"
+        )
+    ours = {
+        name: mod
+        for name, mod in sys.modules.items()
+        if name == "walrus" or name.startswith("walrus.")
+    }
     for name in ours:
         del sys.modules[name]
     sys.path.insert(0, str(UPSTREAM_DIR))
@@ -134,7 +156,14 @@ def model_cases(item: Any, n: int, creates: Any) -> list[Case]:
     return [
         ("range 10", lambda: list(item.query((item.score >= a) & (item.score < a + 10))), q, 10),
         ("between 10", lambda: list(item.query(item.score.between(a, a + 9))), q, 10),
-        ("range & eq", lambda: list(item.query((item.score >= a) & (item.score < a + width) & (item.grp == 3))), 20, width // 10),
+        (
+            "range & eq",
+            lambda: list(
+                item.query((item.score >= a) & (item.score < a + width) & (item.grp == 3))
+            ),
+            20,
+            width // 10,
+        ),
         ("page 1000", lambda: list(item.query((item.score >= 0) & (item.score < 1000))), 5, 1000),
         ("search 10", lambda: list(item.query(item.body.search(f"t{a // 10}"))), q, 10),
         ("load", lambda: item.load(a + 1), 500, -1),
@@ -168,17 +197,34 @@ def raw_cases(r: redis.Redis, n: int, prefix: str, creates: Any) -> list[Case]:
         write_raw(r, prefix, pk, row(i))
 
     return [
-        ("range 10", lambda: fetch(r.zrangebyscore(f"{prefix}score.continuous", a, f"({a + 10}")), q, 10),
-        ("between 10", lambda: fetch(r.zrangebyscore(f"{prefix}score.continuous", a, a + 9)), q, 10),
+        (
+            "range 10",
+            lambda: fetch(r.zrangebyscore(f"{prefix}score.continuous", a, f"({a + 10}")),
+            q,
+            10,
+        ),
+        (
+            "between 10",
+            lambda: fetch(r.zrangebyscore(f"{prefix}score.continuous", a, a + 9)),
+            q,
+            10,
+        ),
         ("range & eq", range_eq, 20, width // 10),
-        ("page 1000", lambda: fetch(r.zrangebyscore(f"{prefix}score.continuous", 0, "(1000")), 5, 1000),
+        (
+            "page 1000",
+            lambda: fetch(r.zrangebyscore(f"{prefix}score.continuous", 0, "(1000")),
+            5,
+            1000,
+        ),
         ("search 10", lambda: fetch(r.zrange(f"{prefix}body.fts.t{a // 10}", 0, -1)), q, 10),
         ("load", lambda: r.hgetall(f"{prefix}id.{a + 1}"), 500, -1),
         ("create", create, 200, -1),
     ]
 
 
-def write_raw(r: redis.Redis, prefix: str, pk: int, values: dict[str, Any], pipe: Any = None) -> None:
+def write_raw(
+    r: redis.Redis, prefix: str, pk: int, values: dict[str, Any], pipe: Any = None
+) -> None:
     """The hash and the index writes a model row needs, in one MULTI/EXEC (or on ``pipe``)."""
     key = f"{prefix}id.{pk}"
     p = pipe if pipe is not None else r.pipeline(transaction=True)
@@ -237,7 +283,9 @@ def run_size(n: int, contenders: dict[str, list[Case]], rounds: int) -> list[str
         for label, fn, _number, expected in cases:
             got = rows_of(fn())
             if expected >= 0 and got != expected:
-                raise AssertionError(f"{name} {label} at {n} rows: {got} rows instead of {expected}")
+                raise AssertionError(
+                    f"{name} {label} at {n} rows: {got} rows instead of {expected}"
+                )
     times: dict[tuple[str, str], list[float]] = {}
     rts: dict[tuple[str, str], int] = {}
     labels = [c[0] for c in next(iter(contenders.values()))]
@@ -259,7 +307,9 @@ def run_size(n: int, contenders: dict[str, list[Case]], rounds: int) -> list[str
             if samples is None:
                 cells.append("-")
                 continue
-            cells.append(f"{fmt_us(min(samples))} / {fmt_us(statistics.median(samples))} ({rts[(name, label)]})")
+            cells.append(
+                f"{fmt_us(min(samples))} / {fmt_us(statistics.median(samples))} ({rts[(name, label)]})"
+            )
         for other in ("raw", "upstream"):
             samples = times.get((other, label))
             cells.append("-" if samples is None else f"{ours / min(samples):.2f}x")
@@ -293,12 +343,17 @@ def embedded_lines(url: str) -> list[str]:
     def cases(db: Database, namespace: str) -> list[tuple[str, Callable[[], Any]]]:
         item = our_model(db, namespace)
         fill_ours(item, 1000)
-        script = db.register_script("redis.call('SET', KEYS[1], ARGV[1]) return redis.call('GET', KEYS[1])")
+        script = db.register_script(
+            "redis.call('SET', KEYS[1], ARGV[1]) return redis.call('GET', KEYS[1])"
+        )
         creates = iter(range(1000, 10**9))
         return [
             ("small script (SET + GET)", lambda: script(keys=["s"], args=["v"])),
             ("model create (model_write.lua)", lambda: item.create(**row(next(creates)))),
-            ("model query, 10 rows (model_query.lua)", lambda: list(item.query(item.score.between(500, 509)))),
+            (
+                "model query, 10 rows (model_query.lua)",
+                lambda: list(item.query(item.score.between(500, 509))),
+            ),
         ]
 
     real = cases(Database.from_url(url), "e1000")
@@ -309,13 +364,17 @@ def embedded_lines(url: str) -> list[str]:
         for _ in range(5):  # alternated
             best_real = min(best_real, time_case(on_real, 200))
             best_memory = min(best_memory, time_case(on_memory, 200))
-        lines.append(f"| {label} | {fmt_us(best_memory)} | {fmt_us(best_real)} | {best_memory / best_real:.2f}x |")
+        lines.append(
+            f"| {label} | {fmt_us(best_memory)} | {fmt_us(best_real)} | {best_memory / best_real:.2f}x |"
+        )
     return lines
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--million", action="store_true", help="also 1M rows (ours and raw redis-py)")
+    parser.add_argument(
+        "--million", action="store_true", help="also 1M rows (ours and raw redis-py)"
+    )
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--sizes", default="1000,10000,100000")
     options = parser.parse_args(argv)
@@ -370,7 +429,9 @@ def main(argv: list[str] | None = None) -> None:
             )
             print("\n".join(lines[-len(contenders["ours"]) :]), flush=True)
             print(memory_lines[-1], flush=True)
-            db.flushdb(asynchronous=True)  # a synchronous FLUSHDB of 1M rows outlasts the socket timeout
+            db.flushdb(
+                asynchronous=True
+            )  # a synchronous FLUSHDB of 1M rows outlasts the socket timeout
         embedded = embedded_lines(url)
         print("\n".join(embedded), flush=True)
         db.flushdb(asynchronous=True)
@@ -379,15 +440,26 @@ def main(argv: list[str] | None = None) -> None:
     cluster = cluster_lines(options.rounds)
     print("\n".join(cluster), flush=True)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    command = ".venv/bin/python -m benchmarks.bench_models_scale" + (" --million" if options.million else "")
-    body = "\n".join(lines) + "\n\nMemory: `used_memory` growth while each contender writes its own rows.\n\n"
+    command = ".venv/bin/python -m benchmarks.bench_models_scale" + (
+        " --million" if options.million else ""
+    )
+    body = (
+        "\n".join(lines)
+        + "\n\nMemory: `used_memory` growth while each contender writes its own rows.\n\n"
+    )
     body += "\n".join(memory_lines)
     body += "\n\nThe `memory://` engine against the real server (same process, same scripts):\n\n"
     body += "\n".join(embedded)
     body += "\n\nOurs on a local 3-node Redis Cluster (1,000 rows; RT = socket writes):\n\n"
-    body += "\n".join([lines[0].replace(" raw redis-py | upstream 0.9.8 | ours/raw (best) | ours/upstream (best) |", ""), "|---:|---|---:|", *[
-        "| " + " | ".join(line.strip("| ").split(" | ")[:3]) + " |" for line in cluster
-    ]])
+    body += "\n".join(
+        [
+            lines[0].replace(
+                " raw redis-py | upstream 0.9.8 | ours/raw (best) | ours/upstream (best) |", ""
+            ),
+            "|---:|---|---:|",
+            *["| " + " | ".join(line.strip("| ").split(" | ")[:3]) + " |" for line in cluster],
+        ]
+    )
     body += f"\n\n1-minute load average after the run: {load:.1f}.\n"
     write_section("Models at scale", body, command=command)
 

@@ -64,7 +64,9 @@ def core_call(url: str, number: int, rounds: int) -> tuple[str, dict[str, float]
         def ours(i: int, limiter: Any = limiter) -> Any:
             return limiter.limit(keys[i % CLIENTS])
 
-        def evalsha(i: int, sha: str = sha, args: list[Any] = args, raw_keys: list[str] = raw_keys) -> Any:
+        def evalsha(
+            i: int, sha: str = sha, args: list[Any] = args, raw_keys: list[str] = raw_keys
+        ) -> Any:
             return raw.execute_command("EVALSHA", sha, 1, raw_keys[i % CLIENTS], *args)
 
         cases.append((strategy, "ours", ours))
@@ -174,16 +176,20 @@ def memory(url: str) -> tuple[str, dict[str, int]]:
     rows: list[tuple[str, str, int, int]] = []
     for number, strategy in enumerate(STRATEGIES):
         size, keys = _core_memory(f"{base}/{12 + number}", strategy)
-        rows.append(("walrus core, `db.rate_limit(\"api\", ...)`", strategy, size, keys))
+        rows.append(('walrus core, `db.rate_limit("api", ...)`', strategy, size, keys))
     for number, strategy in enumerate(STRATEGIES):
         size, keys = _client_memory(f"{base}/{2 + number}", _ours_app, strategy)
         rows.append(("flask_walrus", strategy, size, keys))
     try:
         import flask_limiter  # noqa: F401
     except ImportError:
-        print("Flask-Limiter is not installed (.venv/bin/pip install 'Flask-Limiter>=3.5'): not measured")
+        print(
+            "Flask-Limiter is not installed (.venv/bin/pip install 'Flask-Limiter>=3.5'): not measured"
+        )
     else:
-        for number, strategy in enumerate(("fixed-window", "moving-window", "sliding-window-counter")):
+        for number, strategy in enumerate(
+            ("fixed-window", "moving-window", "sliding-window-counter")
+        ):
             size, keys = _client_memory(f"{base}/{8 + number}", _flask_limiter_app, strategy)
             rows.append(("Flask-Limiter", strategy, size, keys))
     lines = ["| library | strategy | bytes per client | keys per client |", "|---|---|---:|---:|"]

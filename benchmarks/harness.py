@@ -105,8 +105,18 @@ def _ensure_upstream() -> Path:
     if marker.exists() and marker.read_text() == UPSTREAM_SPEC:
         return UPSTREAM_DIR
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--upgrade",
-         "--target", str(UPSTREAM_DIR), UPSTREAM_SPEC],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--upgrade",
+            "--target",
+            str(UPSTREAM_DIR),
+            UPSTREAM_SPEC,
+        ],
         check=True,
     )
     marker.write_text(UPSTREAM_SPEC)
@@ -210,13 +220,21 @@ def write_section(name: str, markdown: str, command: str | None = None) -> None:
     body = f"{header}\n\nMeasured {stamp}"
     if command:
         body += f" with `{command}`"
-    placement = "one CPU shared by client and server" if os.environ.get("WALRUS_BENCH_PIN", "same") != "none" else "unpinned"
+    placement = (
+        "one CPU shared by client and server"
+        if os.environ.get("WALRUS_BENCH_PIN", "same") != "none"
+        else "unpinned"
+    )
     body += f" (2-core VM, redis-server on loopback, {placement})."
     if hasattr(os, "getloadavg"):
         # Above about 1 other jobs shared the CPUs: every ops/s figure drops, ratios widen.
         body += f" 1-minute load average when written: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs."
     body += f"\n\n{markdown.strip()}\n"
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\nRatios are time per operation, ours / other.\n"
+    text = (
+        RESULTS.read_text()
+        if RESULTS.exists()
+        else "# Benchmark results\n\nRatios are time per operation, ours / other.\n"
+    )
     pattern = re.compile(rf"^{re.escape(header)}\n.*?(?=^## |\Z)", re.S | re.M)
     if pattern.search(text):
         text = pattern.sub(lambda _m: body + "\n", text)

@@ -33,7 +33,10 @@ def main(argv: list[str] | None = None) -> int:
     chosen = list(sys.argv[1:] if argv is None else argv) or list(AREAS)
     unknown = [area for area in chosen if area not in AREAS]
     if unknown:
-        print(f"unknown benchmark area(s): {', '.join(unknown)}; known: {', '.join(AREAS)}", file=sys.stderr)
+        print(
+            f"unknown benchmark area(s): {', '.join(unknown)}; known: {', '.join(AREAS)}",
+            file=sys.stderr,
+        )
         return 2
     for area in chosen:
         print(f"== benchmarks.bench_{area}", flush=True)

@@ -74,7 +74,9 @@ def tour(db: Database, out: TextIO = sys.stdout) -> None:
 def main() -> int:
     url = os.environ.get("WALRUS_URL", "memory://demo")
     db = Database.from_url(url)
-    print(f"walrus tour on {url}" + ("  (embedded engine: no Redis server)" if db.is_embedded else ""))
+    print(
+        f"walrus tour on {url}" + ("  (embedded engine: no Redis server)" if db.is_embedded else "")
+    )
     tour(db)
     print("Done. `make test` runs the whole suite against a real redis-server.")
     return 0

@@ -59,29 +59,74 @@ _UPSTREAM = "reads or writes upstream walrus's single-server keys directly"
 EXCLUDED: Final[dict[str, tuple[str, str]]] = {
     # -- containers ---------------------------------------------------------------------------
     "test_set.py::test_operators": (CROSS_SLOT, "set algebra between untagged keys a, b, c"),
-    "test_set.py::test_store_methods_return_containers": (CROSS_SLOT, "SINTERSTORE & co. over untagged keys"),
+    "test_set.py::test_store_methods_return_containers": (
+        CROSS_SLOT,
+        "SINTERSTORE & co. over untagged keys",
+    ),
     "test_set.py::test_round_trips": (CROSS_SLOT, "interstore between untagged keys"),
-    "test_zset.py::test_store_operations": (CROSS_SLOT, "ZUNIONSTORE/ZINTERSTORE over untagged keys"),
-    "test_hyperloglog.py::test_merge_count_and_ior": (CROSS_SLOT, "PFCOUNT/PFMERGE over untagged keys"),
+    "test_zset.py::test_store_operations": (
+        CROSS_SLOT,
+        "ZUNIONSTORE/ZINTERSTORE over untagged keys",
+    ),
+    "test_hyperloglog.py::test_merge_count_and_ior": (
+        CROSS_SLOT,
+        "PFCOUNT/PFMERGE over untagged keys",
+    ),
     "test_hyperloglog.py::test_round_trips": (CROSS_SLOT, "PFMERGE over untagged keys"),
-    "test_container_errors.py::test_wrong_type_names_the_other_key": (CROSS_SLOT, "set/zset stores over untagged keys"),
-    "test_container_errors.py::test_plain_string_is_not_a_hyperloglog": (CROSS_SLOT, "PFMERGE over untagged keys"),
-    "test_consumer_group.py::test_two_consumers_share_the_work": (CROSS_SLOT, "XREADGROUP over untagged streams"),
-    "test_consumer_group.py::test_read_blocks_until_a_message_arrives": (CROSS_SLOT, "XREADGROUP over untagged streams"),
-    "test_consumer_group.py::test_set_id_reset_and_destroy": (CROSS_SLOT, "XREADGROUP over untagged streams"),
-    "test_consumer_group.py::test_one_round_trip_per_operation": (CROSS_SLOT, "XREADGROUP over untagged streams"),
-    "test_consumer_group.py::test_read_as_another_consumer": (CROSS_SLOT, "XREADGROUP over untagged streams"),
-    "test_time_series.py::test_group_reads_messages": (CROSS_SLOT, "XREADGROUP over untagged streams"),
+    "test_container_errors.py::test_wrong_type_names_the_other_key": (
+        CROSS_SLOT,
+        "set/zset stores over untagged keys",
+    ),
+    "test_container_errors.py::test_plain_string_is_not_a_hyperloglog": (
+        CROSS_SLOT,
+        "PFMERGE over untagged keys",
+    ),
+    "test_consumer_group.py::test_two_consumers_share_the_work": (
+        CROSS_SLOT,
+        "XREADGROUP over untagged streams",
+    ),
+    "test_consumer_group.py::test_read_blocks_until_a_message_arrives": (
+        CROSS_SLOT,
+        "XREADGROUP over untagged streams",
+    ),
+    "test_consumer_group.py::test_set_id_reset_and_destroy": (
+        CROSS_SLOT,
+        "XREADGROUP over untagged streams",
+    ),
+    "test_consumer_group.py::test_one_round_trip_per_operation": (
+        CROSS_SLOT,
+        "XREADGROUP over untagged streams",
+    ),
+    "test_consumer_group.py::test_read_as_another_consumer": (
+        CROSS_SLOT,
+        "XREADGROUP over untagged streams",
+    ),
+    "test_time_series.py::test_group_reads_messages": (
+        CROSS_SLOT,
+        "XREADGROUP over untagged streams",
+    ),
     # -- database, keyspace, pub/sub ----------------------------------------------------------
-    "test_database.py::test_atomic_commits_on_exit_and_discards_on_error": (CROSS_SLOT, "MULTI/EXEC over untagged keys a, b"),
-    "test_database.py::test_script_dir_override": (SINGLE_SERVER, "builds a Database on db.connection_pool"),
+    "test_database.py::test_atomic_commits_on_exit_and_discards_on_error": (
+        CROSS_SLOT,
+        "MULTI/EXEC over untagged keys a, b",
+    ),
+    "test_database.py::test_script_dir_override": (
+        SINGLE_SERVER,
+        "builds a Database on db.connection_pool",
+    ),
     "test_pubsub.py::test_sync_listener_blocks_until_stop_iteration": (
         SINGLE_SERVER,
         "PUBSUB NUMPAT counts one node's pattern subscriptions",
     ),
-    "test_pubsub.py::test_stream_log_feeds_commands_and_releases_its_connection": (SINGLE_SERVER, "MONITOR"),
+    "test_pubsub.py::test_stream_log_feeds_commands_and_releases_its_connection": (
+        SINGLE_SERVER,
+        "MONITOR",
+    ),
     "test_pubsub.py::test_stream_log_stops_on_stop_iteration": (SINGLE_SERVER, "MONITOR"),
-    "test_pubsub.py::test_stream_log_refused_by_the_server_is_a_clear_error": (SINGLE_SERVER, "MONITOR"),
+    "test_pubsub.py::test_stream_log_refused_by_the_server_is_a_clear_error": (
+        SINGLE_SERVER,
+        "MONITOR",
+    ),
     # -- helpers ------------------------------------------------------------------------------
     "test_autocomplete.py::test_key_layout": (KEY_LAYOUT, _LAYOUT),
     "test_autocomplete.py::test_defaults_and_json": (KEY_LAYOUT, _LAYOUT),
@@ -94,7 +139,10 @@ EXCLUDED: Final[dict[str, tuple[str, str]]] = {
     "test_lock.py::test_wake_up_list_expires": (KEY_LAYOUT, _LAYOUT),
     "test_lock.py::test_extend_and_renew": (KEY_LAYOUT, _LAYOUT),
     "test_lock.py::test_existing_lock_key_is_respected": (KEY_LAYOUT, _UPSTREAM),
-    "test_rate_limit.py::test_limit_allows_then_refuses_and_is_one_round_trip": (KEY_LAYOUT, _LAYOUT),
+    "test_rate_limit.py::test_limit_allows_then_refuses_and_is_one_round_trip": (
+        KEY_LAYOUT,
+        _LAYOUT,
+    ),
     "test_rate_limit.py::test_stacked_limits_are_all_or_nothing": (KEY_LAYOUT, _LAYOUT),
     "test_rate_limit.py::test_reads_upstream_timestamps": (KEY_LAYOUT, _UPSTREAM),
     # -- models -------------------------------------------------------------------------------
@@ -107,7 +155,10 @@ EXCLUDED: Final[dict[str, tuple[str, str]]] = {
     "test_models_atomic.py::test_key_layout_matches_upstream": (KEY_LAYOUT, _LAYOUT),
     "test_models_atomic.py::test_rows_written_by_upstream_read_back": (KEY_LAYOUT, _UPSTREAM),
     "test_models_atomic.py::test_check_and_rebuild_indexes": (KEY_LAYOUT, _LAYOUT),
-    "test_models_constraints.py::test_check_indexes_reports_duplicate_combinations": (KEY_LAYOUT, _LAYOUT),
+    "test_models_constraints.py::test_check_indexes_reports_duplicate_combinations": (
+        KEY_LAYOUT,
+        _LAYOUT,
+    ),
     "test_models_pipeline.py::test_save_and_delete_of_loaded_rows_are_queued": (
         CROSS_SLOT,
         "one MULTI/EXEC holds a model row and the untagged key 'unrelated'",
@@ -117,7 +168,10 @@ EXCLUDED: Final[dict[str, tuple[str, str]]] = {
         "WATCHes the untagged key 'something' and saves a row of another slot on that pipe",
     ),
     **{
-        f"test_models_relations.py::{name}": (CROSS_SLOT, "relations between models without a shared __cluster_tag__")
+        f"test_models_relations.py::{name}": (
+            CROSS_SLOT,
+            "relations between models without a shared __cluster_tag__",
+        )
         for name in (
             "test_foreign_key_stores_the_key_and_loads_the_row",
             "test_reverse_foreign_key_is_a_lazy_query",

@@ -19,7 +19,14 @@ from dataclasses import dataclass, field
 import redis
 from redis_server import RedisServer, start_redis_server
 
-__all__ = ["LocalCluster", "cluster_node_role", "cluster_port", "primary_of_slot", "replica_of", "start_cluster"]
+__all__ = [
+    "LocalCluster",
+    "cluster_node_role",
+    "cluster_port",
+    "primary_of_slot",
+    "replica_of",
+    "start_cluster",
+]
 
 
 @dataclass
@@ -116,14 +123,23 @@ def start_cluster(
             cluster.nodes.append(node)
         addresses = [f"{node.host}:{node.port}" for node in cluster.nodes]
         created = subprocess.run(
-            [cli, "--cluster", "create", *addresses, "--cluster-replicas", str(replicas), "--cluster-yes"],
+            [
+                cli,
+                "--cluster",
+                "create",
+                *addresses,
+                "--cluster-replicas",
+                str(replicas),
+                "--cluster-yes",
+            ],
             capture_output=True,
             timeout=timeout,
             check=False,
         )
         if created.returncode != 0:
             raise RuntimeError(
-                "redis-cli --cluster create failed: " + created.stdout.decode()[-1500:]
+                "redis-cli --cluster create failed: "
+                + created.stdout.decode()[-1500:]
                 + created.stderr.decode()[-1500:]
             )
         deadline = time.monotonic() + timeout
@@ -133,7 +149,11 @@ def start_cluster(
             time.sleep(0.05)
         if replicas:
             deadline = time.monotonic() + timeout
-            while not all(_replica_synced(node) for node in cluster.nodes if cluster_node_role(node) == "slave"):
+            while not all(
+                _replica_synced(node)
+                for node in cluster.nodes
+                if cluster_node_role(node) == "slave"
+            ):
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"cluster replicas not in sync within {timeout} s")
                 time.sleep(0.05)
@@ -194,7 +214,9 @@ def primary_of_slot(cluster: LocalCluster, slot: int) -> RedisServer:
         if not isinstance(text, (str, bytes)):  # parsed by redis-py: {address: {...}}
             for address, info in text.items():
                 for start, *end in info.get("slots", []):
-                    if int(start) <= slot <= int(end[0] if end else start) and "master" in info.get("flags", ""):
+                    if int(start) <= slot <= int(end[0] if end else start) and "master" in info.get(
+                        "flags", ""
+                    ):
                         return by_port[int(str(address).split(":")[1].split("@")[0])]
             continue
         for line in (text.decode() if isinstance(text, bytes) else text).splitlines():

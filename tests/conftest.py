@@ -190,7 +190,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         if cluster_exclusion(metafunc) is None:
             # Marked, so that ``-m cluster`` selects it and ``-m "not cluster"`` leaves it out.
             backends.append(pytest.param("cluster", marks=pytest.mark.cluster))
-        if _suite(metafunc) in VALKEY_SUITES and valkey_enabled() and session_server_kind() == "redis":
+        if (
+            _suite(metafunc) in VALKEY_SUITES
+            and valkey_enabled()
+            and session_server_kind() == "redis"
+        ):
             marks: list[Any] = [pytest.mark.valkey]
             reason = _redis_only_reason(metafunc.definition)
             if reason is not None:
@@ -211,8 +215,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         reason = _redis_only_reason(item)
         uses_server = "redis_server" in getattr(item, "fixturenames", ())
         params = getattr(item, "callspec", None)
-        on_session_server = params is None or params.params.get("backend") in (None, "resp2", "resp3")
-        if reason is not None and (uses_server or "db" in getattr(item, "fixturenames", ())) and on_session_server:
+        on_session_server = params is None or params.params.get("backend") in (
+            None,
+            "resp2",
+            "resp3",
+        )
+        if (
+            reason is not None
+            and (uses_server or "db" in getattr(item, "fixturenames", ()))
+            and on_session_server
+        ):
             item.add_marker(pytest.mark.xfail(strict=True, reason=reason))
 
 

@@ -66,7 +66,17 @@ class DurableServer:
     server: RedisServer | None = None
 
     def args(self) -> tuple[str, ...]:
-        return ("--appendonly", "yes", "--appendfsync", "always", "--dir", self.workdir, "--hz", "50", *self.extra)
+        return (
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+            "--dir",
+            self.workdir,
+            "--hz",
+            "50",
+            *self.extra,
+        )
 
     def start(self) -> DurableServer:
         self.server = start_redis_server(*self.args(), port=self.port)
@@ -168,7 +178,9 @@ def oom(durable: DurableServer, seconds: float = FAULT_SECONDS) -> Callable[[], 
     return fault
 
 
-def _pause_until_replicated(primary: redis.Redis, replica: redis.Redis, timeout: float = 5.0) -> None:
+def _pause_until_replicated(
+    primary: redis.Redis, replica: redis.Redis, timeout: float = 5.0
+) -> None:
     """Pause the primary's writers (``CLIENT PAUSE WRITE``; those commands wait unexecuted)
     and wait until the replica has every write the primary acknowledged. What Redis's own
     ``FAILOVER`` does: replication is asynchronous, so without it a write acknowledged in the
@@ -176,7 +188,11 @@ def _pause_until_replicated(primary: redis.Redis, replica: redis.Redis, timeout:
     finds is the client's."""
     primary.client_pause(30_000, all=False)
     target = int(primary.info("replication")["master_repl_offset"])
-    _wait(lambda: int(replica.info("replication").get("slave_repl_offset", -1)) >= target, "replica catching up", timeout)
+    _wait(
+        lambda: int(replica.info("replication").get("slave_repl_offset", -1)) >= target,
+        "replica catching up",
+        timeout,
+    )
 
 
 def sentinel_failover(setup: SentinelSetup, timeout: float = 20.0) -> Callable[[], float]:
@@ -209,7 +225,9 @@ def sentinel_failover(setup: SentinelSetup, timeout: float = 20.0) -> Callable[[
     return fault
 
 
-def cluster_primary_failover(cluster: LocalCluster, victim: RedisServer, timeout: float = 30.0) -> Callable[[], float]:
+def cluster_primary_failover(
+    cluster: LocalCluster, victim: RedisServer, timeout: float = 30.0
+) -> Callable[[], float]:
     """Pause ``victim`` (a primary) until its replica has every acknowledged write, SIGKILL it;
     the cluster marks it failed after the node timeout and the replica wins the election.
     Ready when the replica answers as a primary and every surviving node says
@@ -234,7 +252,11 @@ def cluster_primary_failover(cluster: LocalCluster, victim: RedisServer, timeout
                         info = client.execute_command("CLUSTER INFO")
                     finally:
                         client.close()
-                    text = info if isinstance(info, (str, bytes)) else "\n".join(f"{k}:{v}" for k, v in info.items())
+                    text = (
+                        info
+                        if isinstance(info, (str, bytes))
+                        else "\n".join(f"{k}:{v}" for k, v in info.items())
+                    )
                     text = text.decode() if isinstance(text, bytes) else text
                     if "cluster_state:ok" not in text:
                         return False

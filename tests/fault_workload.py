@@ -110,12 +110,22 @@ class Counts:
     errors: dict[str, int] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
 
-    VIOLATIONS = ("lost", "doubled", "index_problems", "ghosts", "false_failures", "overlaps", "hung_threads")
+    VIOLATIONS = (
+        "lost",
+        "doubled",
+        "index_problems",
+        "ghosts",
+        "false_failures",
+        "overlaps",
+        "hung_threads",
+    )
 
     def violations(self, recovery_bound: float) -> dict[str, Any]:
         """The promises broken: every VIOLATIONS count that is not 0, and a recovery slower
         than ``recovery_bound`` seconds (or none at all)."""
-        found: dict[str, Any] = {name: getattr(self, name) for name in self.VIOLATIONS if getattr(self, name)}
+        found: dict[str, Any] = {
+            name: getattr(self, name) for name in self.VIOLATIONS if getattr(self, name)
+        }
         if self.verify_error:
             found["verify_error"] = self.verify_error
         if self.recovery_s is None or self.recovery_s >= recovery_bound:
@@ -218,7 +228,9 @@ class Workload:
                     del self._active[slot]
 
     def by_status(self, *statuses: str, kind: str | None = None) -> list[Op]:
-        return [op for op in self.ops if op.status in statuses and (kind is None or op.kind == kind)]
+        return [
+            op for op in self.ops if op.status in statuses and (kind is None or op.kind == kind)
+        ]
 
     def judge_tokens(self, counts: Counts, kind: str | None, stored: Counter[str]) -> None:
         """Compare the tokens found stored (with how often) with the ledger of ``kind``."""
@@ -411,7 +423,9 @@ class FlaskLimits(Workload):
         if error is not None:
             raise error
         if response.status_code != 200 or "X-RateLimit-Remaining" not in response.headers:
-            raise RuntimeError(f"status {response.status_code} without a limiter error: {response.get_data(as_text=True)[:200]!r}")
+            raise RuntimeError(
+                f"status {response.status_code} without a limiter error: {response.get_data(as_text=True)[:200]!r}"
+            )
         return None
 
     def _hits_before(self, client: Any, token: str) -> int:
@@ -501,7 +515,9 @@ class WalrusModels(Workload):
                         counts.ghosts += 1
                     else:
                         counts.index_problems += 1
-                    counts.note(f"{model.__name__}: {problem.kind} {problem.key!r} {problem.member!r}")
+                    counts.note(
+                        f"{model.__name__}: {problem.kind} {problem.key!r} {problem.member!r}"
+                    )
             stored: Counter[str] = Counter()
             for row in self.Row.all():
                 if row.token is None or row.thread is None or row.seq is None:
@@ -557,7 +573,9 @@ class LimpydCreates(Workload):
         elif target.kind == "sentinel":
             self.database = RedisDatabase.from_url(target.url, **target.options())
         else:
-            self.database = RedisDatabase(host=target.host, port=target.port, db=target.db, **target.options())
+            self.database = RedisDatabase(
+                host=target.host, port=target.port, db=target.db, **target.options()
+            )
         limpyd_database = self.database
         limpyd_namespace = f"faults{uuid.uuid4().hex[:6]}"
 
@@ -777,7 +795,14 @@ class CeleryLocks(Workload):
 
 def all_workloads(target: Target) -> list[Workload]:
     """One of each workload."""
-    return [DjangoCache(), FlaskLimits(), WalrusModels(), LimpydCreates(), WalrusLocks(), CeleryLocks()]
+    return [
+        DjangoCache(),
+        FlaskLimits(),
+        WalrusModels(),
+        LimpydCreates(),
+        WalrusLocks(),
+        CeleryLocks(),
+    ]
 
 
 # -- the runner -----------------------------------------------------------------------------
@@ -800,7 +825,9 @@ def _loop(workload: Workload, thread: int, stop: threading.Event) -> None:
             status, error = "failed", type(exc).__name__
             if DEBUG:
                 error += f": {exc}"
-        workload.record(Op(token, thread, seq, kind, started, time.monotonic(), status, error, value))
+        workload.record(
+            Op(token, thread, seq, kind, started, time.monotonic(), status, error, value)
+        )
         if status in ("failed", "refused"):
             time.sleep(FAIL_PAUSE)
 
@@ -826,7 +853,9 @@ def run_fault(
             started.append(workload)
         stop = threading.Event()
         threads = [
-            threading.Thread(target=_loop, args=(w, i, stop), name=f"fault-{w.name}-{i}", daemon=True)
+            threading.Thread(
+                target=_loop, args=(w, i, stop), name=f"fault-{w.name}-{i}", daemon=True
+            )
             for w in workloads
             for i in range(w.threads)
         ]
@@ -843,12 +872,18 @@ def run_fault(
         results: dict[str, Counts] = {}
         for workload in workloads:
             counts = Counts(workload.name)
-            counts.hung_threads = sum(1 for t in threads if t.is_alive() and t.name.startswith(f"fault-{workload.name}-"))
+            counts.hung_threads = sum(
+                1 for t in threads if t.is_alive() and t.name.startswith(f"fault-{workload.name}-")
+            )
             with workload._ops_lock:
                 ops = list(workload.ops)
             counts.ops = len(ops)
             for status in ("ok", "failed", "refused", "unknown"):
-                setattr(counts, "acked" if status == "ok" else status, sum(1 for op in ops if op.status == status))
+                setattr(
+                    counts,
+                    "acked" if status == "ok" else status,
+                    sum(1 for op in ops if op.status == status),
+                )
             counts.errors = dict(Counter(op.error for op in ops if op.error))
             firsts = [op.ended for op in ops if op.status == "ok" and op.ended >= ready]
             counts.recovery_s = round(min(firsts) - ready, 4) if firsts else None

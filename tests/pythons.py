@@ -46,7 +46,9 @@ def build_venv(venv: Path, python: str, requirements: list[str], salt: str = "")
     subprocess.run([python, "-m", "venv", str(venv)], check=True, capture_output=True)
     proc = subprocess.run(
         [str(target), "-m", "pip", "install", "--quiet", *requirements],
-        capture_output=True, text=True, timeout=900,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     if proc.returncode != 0:
         raise RuntimeError(f"pip install into {venv.name} failed:\n{proc.stderr[-4000:]}")

@@ -88,7 +88,9 @@ def _start_sentinel(primary_port: int, down_after_ms: int, failover_timeout_ms: 
     return server
 
 
-def start_sentinel_setup(down_after_ms: int = 500, failover_timeout_ms: int = 2000) -> SentinelSetup:
+def start_sentinel_setup(
+    down_after_ms: int = 500, failover_timeout_ms: int = 2000
+) -> SentinelSetup:
     """Primary + replica (``--replicaof``) + one sentinel watching ``mymaster`` with quorum 1.
     Returns once the replica is in sync and the sentinel knows it."""
     primary = start_redis_server("--repl-diskless-sync-delay", "0")
@@ -114,7 +116,9 @@ def start_sentinel_setup(down_after_ms: int = 500, failover_timeout_ms: int = 20
     def replica_known() -> bool:
         replicas = client.execute_command("SENTINEL", "REPLICAS", SERVICE)
         # redis-py >= 5.1 parses each entry into a dict; 5.0 leaves a flat [name, value, ...]
-        entries = [r if isinstance(r, dict) else dict(zip(r[::2], r[1::2], strict=False)) for r in replicas]
+        entries = [
+            r if isinstance(r, dict) else dict(zip(r[::2], r[1::2], strict=False)) for r in replicas
+        ]
         return any(
             int(r.get("port", 0)) == replica.port and "disconnected" not in r.get("flags", "")
             for r in entries

@@ -23,7 +23,9 @@ def _test_names(path: Path) -> set[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     names: set[str] = set()
     for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test"):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith(
+            "test"
+        ):
             names.add(node.name)
         elif isinstance(node, ast.ClassDef):
             names.update(
@@ -50,7 +52,9 @@ def test_every_exclusion_names_an_existing_core_test_with_a_known_category() -> 
 
 def _metafunc(path: Path, name: str, marker: Any = None, cls: type | None = None) -> Any:
     # Only the attributes cluster_exclusion reads; collection itself is checked below.
-    definition = SimpleNamespace(path=path, get_closest_marker=lambda wanted: marker if wanted == "single_node" else None)
+    definition = SimpleNamespace(
+        path=path, get_closest_marker=lambda wanted: marker if wanted == "single_node" else None
+    )
     return SimpleNamespace(definition=definition, cls=cls, function=SimpleNamespace(__name__=name))
 
 
@@ -62,11 +66,19 @@ def test_exclusion_by_registry_marker_and_folder() -> None:
     assert cluster_exclusion(listed) == f"{category}: {reason}"
     plain = _metafunc(TESTS / "core" / "test_sample.py", "test_not_listed")
     assert cluster_exclusion(plain) is None
-    marked = _metafunc(TESTS / "core" / "test_sample.py", "test_x", SimpleNamespace(args=("uses MONITOR",)))
+    marked = _metafunc(
+        TESTS / "core" / "test_sample.py", "test_x", SimpleNamespace(args=("uses MONITOR",))
+    )
     assert cluster_exclusion(marked) == "uses MONITOR"
     # db tests outside the core suites keep their single-server meaning.
-    assert cluster_exclusion(_metafunc(TESTS / "cluster" / "test_x.py", "test_x")) == "not a core suite"
-    assert cluster_exclusion(_metafunc(TESTS / "core" / "nested" / "test_x.py", "test_x")) == "not a core suite"
+    assert (
+        cluster_exclusion(_metafunc(TESTS / "cluster" / "test_x.py", "test_x"))
+        == "not a core suite"
+    )
+    assert (
+        cluster_exclusion(_metafunc(TESTS / "core" / "nested" / "test_x.py", "test_x"))
+        == "not a core suite"
+    )
     assert registry_key(Path("test_x.py"), "test_y", "TestZ") == "test_x.py::TestZ::test_y"
 
 
@@ -93,7 +105,9 @@ def collected() -> dict[str, bool]:
     return {nodeid.rpartition("::")[2]: marked for nodeid, marked in json.loads(line[6:])}
 
 
-def test_collection_adds_a_marked_cluster_backend_except_for_excluded_tests(collected: dict[str, bool]) -> None:
+def test_collection_adds_a_marked_cluster_backend_except_for_excluded_tests(
+    collected: dict[str, bool],
+) -> None:
     excluded = {key.partition("::")[2] for key in EXCLUDED if key.startswith("test_set.py::")}
     assert excluded, "pick a core file with at least one excluded test"
     cluster_ids = [i for i in collected if i.endswith("[cluster]")]

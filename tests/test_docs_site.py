@@ -24,7 +24,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _load_hooks() -> ModuleType:
     """docs/api/hooks.py, the mkdocs hook that lists the modules the reference renders."""
-    spec = importlib.util.spec_from_file_location("walrus_docs_hooks", ROOT / "docs" / "api" / "hooks.py")
+    spec = importlib.util.spec_from_file_location(
+        "walrus_docs_hooks", ROOT / "docs" / "api" / "hooks.py"
+    )
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -43,14 +45,24 @@ COST_CHECKED = hooks.all_documented_modules()
 # constants get docstrings, and their exported calls cost statements, once those changes land.
 # Each entry must still have something missing, so the lists shrink and cannot go stale.
 DOC_PENDING = ("walrus.models", "walrus.retry", "walrus.embedded_commands")
-COST_PENDING = ("walrus.models", "walrus.database", "walrus.fts", "walrus.retry", "walrus.embedded",
-                "django_walrus.cache")
+COST_PENDING = (
+    "walrus.models",
+    "walrus.database",
+    "walrus.fts",
+    "walrus.retry",
+    "walrus.embedded",
+    "django_walrus.cache",
+)
 # Names re-exported from outside the suite (documented there): walrus's for
 # ``from walrus import *`` (upstream's), and Django's admin registration errors.
-FOREIGN = {("walrus", "datetime"), ("walrus", "uuid"),
-           ("django_walrus.admin", "AlreadyRegistered"), ("django_walrus.admin", "NotRegistered"),
-           ("django_walrus.admin.registry", "AlreadyRegistered"),
-           ("django_walrus.admin.registry", "NotRegistered")}
+FOREIGN = {
+    ("walrus", "datetime"),
+    ("walrus", "uuid"),
+    ("django_walrus.admin", "AlreadyRegistered"),
+    ("django_walrus.admin", "NotRegistered"),
+    ("django_walrus.admin.registry", "AlreadyRegistered"),
+    ("django_walrus.admin.registry", "NotRegistered"),
+}
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +70,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("site")
     built = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=900,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
         env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
     )
     assert built.returncode == 0, built.stdout[-4000:] + built.stderr[-8000:]
@@ -107,7 +122,14 @@ def _is_foreign(member: Any) -> bool:
 
 def test_site_builds_in_strict_mode(site: Path) -> None:
     assert (site / "index.html").is_file()
-    for page in ("walrus", "walrus-models", "limpyd", "django_walrus", "flask_walrus", "celery_walrus"):
+    for page in (
+        "walrus",
+        "walrus-models",
+        "limpyd",
+        "django_walrus",
+        "flask_walrus",
+        "celery_walrus",
+    ):
         assert (site / "api" / f"{page}.html").is_file(), page
     guides = sorted(p.stem for p in (ROOT / "docs").glob("*.md"))
     nav = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
@@ -158,9 +180,14 @@ def _public_calls(obj: Any) -> list[Any]:
         return [obj]
     if not obj.is_class:
         return []
-    return [m for n, m in obj.members.items()
-            if not n.startswith("_") and not m.is_alias and m.is_function
-            and not {"property", "cached_property"} & set(m.labels)]
+    return [
+        m
+        for n, m in obj.members.items()
+        if not n.startswith("_")
+        and not m.is_alias
+        and m.is_function
+        and not {"property", "cached_property"} & set(m.labels)
+    ]
 
 
 def _cost_report() -> tuple[list[str], dict[str, list[str]]]:
@@ -170,7 +197,9 @@ def _cost_report() -> tuple[list[str], dict[str, list[str]]]:
     pending: dict[str, list[str]] = {p: [] for p in COST_PENDING}
     for package in COST_CHECKED:
         for name in hooks.declared_all(_source(package)) or []:
-            member = _module(package).members.get(name) or hooks._lazy_export(_module(package), name)
+            member = _module(package).members.get(name) or hooks._lazy_export(
+                _module(package), name
+            )
             if member is None or _is_foreign(member):
                 continue
             target = member.final_target if member.is_alias else member

@@ -16,7 +16,9 @@ def memory_db() -> Database:
 
 def test_memory_scripts_run_many_times_with_fresh_keys_and_args() -> None:
     db = memory_db()
-    script = db.register_script("redis.call('SET', KEYS[1], ARGV[1]) return {KEYS[1], ARGV[1], #ARGV}")
+    script = db.register_script(
+        "redis.call('SET', KEYS[1], ARGV[1]) return {KEYS[1], ARGV[1], #ARGV}"
+    )
     for i in range(300):  # past the full-collection period
         assert script(keys=[f"k{i}"], args=[i]) == [f"k{i}".encode(), str(i).encode(), 1]
     assert db.get("k299") == b"299"

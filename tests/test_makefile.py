@@ -18,8 +18,9 @@ pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is no
 
 
 def make(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["make", "--no-print-directory", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=60)
+    return subprocess.run(
+        ["make", "--no-print-directory", *args], cwd=cwd, capture_output=True, text=True, timeout=60
+    )
 
 
 def variable(name: str) -> str:
@@ -33,7 +34,9 @@ def variable(name: str) -> str:
 def test_plain_make_lists_the_targets_and_builds_nothing() -> None:
     dry = make("-n")
     assert dry.returncode == 0, dry.stderr
-    assert "pip" not in dry.stdout and "venv" not in dry.stdout.replace(".venv/", "")  # only echo/awk
+    assert "pip" not in dry.stdout and "venv" not in dry.stdout.replace(
+        ".venv/", ""
+    )  # only echo/awk
     shown = make()
     assert shown.returncode == 0, shown.stderr
     assert make("help").stdout == shown.stdout
@@ -45,8 +48,20 @@ def test_plain_make_lists_the_targets_and_builds_nothing() -> None:
 
 def test_clean_removes_venvs_caches_and_build_output(tmp_path: Path) -> None:
     shutil.copy(MAKEFILE, tmp_path / "Makefile")
-    doomed = [".venv", ".venv-django42", ".venv-django51", ".venv-py310", ".venv-py313", ".cache",
-              "build", "dist", "walrus_suite.egg-info", ".pytest_cache", ".mypy_cache", "benchmarks/.upstream"]
+    doomed = [
+        ".venv",
+        ".venv-django42",
+        ".venv-django51",
+        ".venv-py310",
+        ".venv-py313",
+        ".cache",
+        "build",
+        "dist",
+        "walrus_suite.egg-info",
+        ".pytest_cache",
+        ".mypy_cache",
+        "benchmarks/.upstream",
+    ]
     kept = ["core", "tests", "docs", "benchmarks"]
     for name in doomed + kept:
         (tmp_path / name).mkdir(parents=True, exist_ok=True)
@@ -72,17 +87,33 @@ def test_quick_selects_real_tests() -> None:
     """``make quick``'s core selection is the memory:// case of the core tests (hundreds),
     and every other path it names exists."""
     collected = subprocess.run(
-        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", "tests/core",
-         "-k", variable("QUICK_CORE")],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--collect-only",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "tests/core",
+            "-k",
+            variable("QUICK_CORE"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert collected.returncode == 0, collected.stdout[-3000:] + collected.stderr[-3000:]
     ids = [line for line in collected.stdout.splitlines() if "::" in line]
     assert len(ids) > 300, len(ids)
     params = [re.search(r"\[(.*)\]$", line) for line in ids]
     # Parametrised tests: their memory:// case only; plain ones: those about the engine.
-    odd = [line for line, found in zip(ids, params, strict=True)
-           if ("memory" not in found.group(1).split("-") if found else "memory" not in line)]
+    odd = [
+        line
+        for line, found in zip(ids, params, strict=True)
+        if ("memory" not in found.group(1).split("-") if found else "memory" not in line)
+    ]
     assert not odd, odd[:5]
     for part in variable("QUICK_TESTS").split():
         path = part.split("=", 1)[-1]

@@ -43,10 +43,17 @@ else:
 
 
 def probe(module: str, hidden: str, tmp_path: Path) -> list[str]:
-    env = {"PATH": os.defpath, "PYTHONPATH": os.pathsep.join([str(ROOT / "core"), str(ROOT / "integrations")])}
+    env = {
+        "PATH": os.defpath,
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "core"), str(ROOT / "integrations")]),
+    }
     proc = subprocess.run(
         [sys.executable, "-c", PROBE, hidden, module],
-        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout.strip().splitlines()
@@ -63,14 +70,17 @@ def probe(module: str, hidden: str, tmp_path: Path) -> list[str]:
         ("celery_walrus", "celery", "celery", "celery>=5.3"),
     ],
 )
-def test_missing_framework_names_the_extra(module: str, framework: str, extra: str, requirement: str,
-                                           tmp_path: Path) -> None:
+def test_missing_framework_names_the_extra(
+    module: str, framework: str, extra: str, requirement: str, tmp_path: Path
+) -> None:
     lines = probe(module, framework, tmp_path)
     assert lines[0] == f"ModuleNotFoundError name={framework}", lines
     message = lines[1]
     package = module.partition(".")[0]
     assert message.startswith((f"{package} needs ", f"{module} needs ")), message
-    assert f"pip install '.[{extra}]'" in message and f"pip install '{requirement}'" in message, message
+    assert f"pip install '.[{extra}]'" in message and f"pip install '{requirement}'" in message, (
+        message
+    )
 
 
 def test_requirements_in_the_hints_match_pyproject() -> None:
@@ -81,7 +91,13 @@ def test_requirements_in_the_hints_match_pyproject() -> None:
 
 @pytest.mark.parametrize(
     ("module", "hidden"),
-    [("celery_walrus", "django,flask"), ("flask_walrus", "django,celery"), ("walrus", "django,flask,celery")],
+    [
+        ("celery_walrus", "django,flask"),
+        ("flask_walrus", "django,celery"),
+        ("walrus", "django,flask,celery"),
+    ],
 )
-def test_each_integration_needs_only_its_own_framework(module: str, hidden: str, tmp_path: Path) -> None:
+def test_each_integration_needs_only_its_own_framework(
+    module: str, hidden: str, tmp_path: Path
+) -> None:
     assert probe(module, hidden, tmp_path) == ["imported"]

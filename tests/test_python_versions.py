@@ -39,8 +39,12 @@ FLOORS = _floors()
 # kombu is pinned too: its newest releases ask for redis-py 6.1 in their Redis transport
 # (which the Celery worker tests use as broker).
 OLDEST_PINS = [*(f"{name}=={floor}.*" for name, floor in FLOORS.items()), "kombu==5.3.*"]
-INTEGRATIONS = ["tests/django", "tests/flask", "tests/celery",
-                "--ignore=tests/django/test_conformance.py"]  # that one builds its own venvs
+INTEGRATIONS = [
+    "tests/django",
+    "tests/flask",
+    "tests/celery",
+    "--ignore=tests/django/test_conformance.py",
+]  # that one builds its own venvs
 SUITES = {
     "oldest": ["tests/core", "tests/limpyd", *INTEGRATIONS, "-m", "not cluster"],
     "newest": [
@@ -66,13 +70,17 @@ def _venv(version: str, python: str) -> Path:
     else:
         wanted = ["-e", f"{ROOT}[all]"]
     salt = (ROOT / "pyproject.toml").read_text()
-    return build_venv(ROOT / f".venv-py{version.replace('.', '')}", python, [*wanted, *PACKAGES], salt=salt)
+    return build_venv(
+        ROOT / f".venv-py{version.replace('.', '')}", python, [*wanted, *PACKAGES], salt=salt
+    )
 
 
 def _versions(python: Path) -> dict[str, str]:
-    script = ("import importlib.metadata as m\n"
-              "for name in ('redis', 'Django', 'Flask', 'celery'):\n"
-              "    print(name, m.version(name))")
+    script = (
+        "import importlib.metadata as m\n"
+        "for name in ('redis', 'Django', 'Flask', 'celery'):\n"
+        "    print(name, m.version(name))"
+    )
     out = subprocess.run([str(python), "-c", script], capture_output=True, text=True, check=True)
     return dict(line.split() for line in out.stdout.splitlines())
 
@@ -83,7 +91,9 @@ def test_suites_on_other_python(version: str) -> None:
     found = FOUND[version]
     if found is None:
         if os.environ.get("CI") and not any(FOUND.values()):
-            pytest.fail(f"CI found none of Python {', '.join(VERSIONS)}: the version matrix is empty")
+            pytest.fail(
+                f"CI found none of Python {', '.join(VERSIONS)}: the version matrix is empty"
+            )
         pytest.skip(f"Python {version} is not installed on this machine")
     python = _venv(version, found)
     installed = _versions(python)
@@ -94,11 +104,18 @@ def test_suites_on_other_python(version: str) -> None:
         assert int(installed["Django"].split(".")[0]) >= 6, installed
     # No WALRUS_TEST_REDIS_URL: the run starts its own servers, so the tests that change
     # server state (ACL users) run too.
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("WALRUS_TEST_REDIS_URL", "DJANGO_SETTINGS_MODULE")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("WALRUS_TEST_REDIS_URL", "DJANGO_SETTINGS_MODULE")
+    }
     proc = subprocess.run(
         [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x", *SUITES[kind]],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
     )
     tail = (proc.stdout + proc.stderr)[-4000:]
     assert proc.returncode == 0, f"{installed}\n{tail}"

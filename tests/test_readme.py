@@ -45,7 +45,9 @@ def test_models_sample(redis_url: str) -> None:
 @pytest.mark.parametrize("heading", ["limpyd"])
 def test_limpyd_sample(heading: str, redis_server: object) -> None:
     host, port = redis_server.host, redis_server.port  # type: ignore[attr-defined]
-    code = _sample(heading).replace('host="localhost", port=6379, db=0', f'host="{host}", port={port}, db=10')
+    code = _sample(heading).replace(
+        'host="localhost", port=6379, db=0', f'host="{host}", port={port}, db=10'
+    )
     namespace: dict[str, object] = {}
     client = redis_server.client(10)  # type: ignore[attr-defined]
     client.flushdb()
@@ -72,7 +74,9 @@ def test_install_commands_work_from_a_checkout() -> None:
     section = README.split("## Installing", 1)[1].split("\n## ", 1)[0]
     assert "pip install 'walrus-suite[" not in README
     assert "pip install '.[all]'" in section and "python -m build --wheel" in section
-    pyproject = (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text(encoding="utf-8")
+    pyproject = (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text(
+        encoding="utf-8"
+    )
     version = re.search(r'^version = "([^"]+)"', pyproject, re.M).group(1)  # type: ignore[union-attr]
     assert f"dist/walrus_suite-{version}-py3-none-any.whl[all]" in section
     extras = section.split("pick extras:", 1)[1].split("\n", 1)[0]

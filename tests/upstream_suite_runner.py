@@ -45,7 +45,9 @@ def main(tests_dir: str) -> None:
     import_errors = {}
     for name in MODULES:
         try:
-            suite.addTests(loader.loadTestsFromModule(importlib.import_module(f"walrus.tests.{name}")))
+            suite.addTests(
+                loader.loadTestsFromModule(importlib.import_module(f"walrus.tests.{name}"))
+            )
         except Exception as exc:  # reported, so the test names what broke
             import_errors[name] = repr(exc)
     runner = unittest.TextTestRunner(stream=sys.stderr, verbosity=1, resultclass=_Collector)

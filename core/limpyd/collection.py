@@ -54,6 +54,7 @@ def _iterable(name: str, value: Any) -> list[Any]:
         raise ValueError(f"filter {name!r}: expected a list, tuple or set of values")
     return list(value)
 
+
 __all__ = ["Collection", "CollectionManager", "CollectionResults", "InvalidFilter"]
 
 
@@ -61,8 +62,14 @@ _COMBINED_SUFFIXES = (None, "eq", "in")
 
 
 def sort_ro(
-    client: Any, key: str, start: int | None, num: int | None, get: list[str] | None,
-    by: str | None = None, alpha: bool = False, desc: bool = False,
+    client: Any,
+    key: str,
+    start: int | None,
+    num: int | None,
+    get: list[str] | None,
+    by: str | None = None,
+    alpha: bool = False,
+    desc: bool = False,
 ) -> Any:
     """``SORT_RO`` (Redis 7+) on ``client`` (a connection or a pipeline): a read, so it still
     answers on a server over maxmemory, where ``SORT`` is refused (redis-py's ``sort_ro``
@@ -293,8 +300,7 @@ class Collection:
                 return
         if index is None:
             raise InvalidFilter(
-                f"{model.__name__}.{field_name}: no index of this field handles the filter "
-                f"{name!r}"
+                f"{model.__name__}.{field_name}: no index of this field handles the filter {name!r}"
             )
         rest_suffix = index.filter_rest(suffix)
         values = list(_iterable(name, value)) if rest_suffix == "in" else [value]
@@ -385,9 +391,7 @@ class Collection:
         if not self._instances or not model.cacheable:
             return []
         return [
-            f
-            for f in model._redis_fields.values()
-            if f.kind in ("string", "hash") and f.cacheable
+            f for f in model._redis_fields.values() if f.kind in ("string", "hash") and f.cacheable
         ]
 
     def _filter_script_call(
@@ -544,8 +548,10 @@ class Collection:
             return self._rows[item]
         if isinstance(item, slice):
             start, stop, step = item.start, item.stop, item.step
-            if (step in (None, 1)) and (start is None or start >= 0) and (
-                stop is None or stop >= 0
+            if (
+                (step in (None, 1))
+                and (start is None or start >= 0)
+                and (stop is None or stop >= 0)
             ):
                 first = start or 0
                 if stop is not None and stop <= first:

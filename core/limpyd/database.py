@@ -174,7 +174,9 @@ class RedisDatabase:
         cluster); the new client connects on first use. No Redis work."""
         settings = dict(connection_settings)
         url = settings.pop("url", None)
-        if url is not None and (not isinstance(url, str) or url.split("://", 1)[0].lower() not in _URL_SCHEMES):
+        if url is not None and (
+            not isinstance(url, str) or url.split("://", 1)[0].lower() not in _URL_SCHEMES
+        ):
             raise ValueError(
                 f"RedisDatabase: url= takes a memory:// or redis+sentinel:// URL (use from_url "
                 f"for the others), got {url!r}"

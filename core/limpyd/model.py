@@ -46,6 +46,7 @@ class EmptyCommandError(DataError, ValueError):
     """A command called without its arguments (``hmset()``): redis-py's ``DataError``, and a
     ``ValueError`` as older limpyd raised."""
 
+
 _TAG_FORBIDDEN = "{}"
 
 __all__ = [
@@ -127,7 +128,9 @@ class RedisModel(metaclass=MetaRedisModel):
         super().__init_subclass__(**kwargs)
         frame = sys._getframe(1)
         while frame.f_back is not None and frame.f_code.co_name in (
-            "__init_subclass__", "__new__", "__init__"
+            "__init_subclass__",
+            "__new__",
+            "__init__",
         ):
             frame = frame.f_back
         cls._creation_source = (frame.f_code.co_filename, frame.f_lineno)
@@ -310,7 +313,9 @@ class RedisModel(metaclass=MetaRedisModel):
     def scan_keys(self) -> Any:
         """Every key of this instance (SCAN ``<prefix>:<pk>:*``). 1 round trip per SCAN page, as
         the iterator is consumed."""
-        return type(self).database.scan_keys(make_key(type(self)._key_prefix(), self.get_pk()) + ":*")
+        return type(self).database.scan_keys(
+            make_key(type(self)._key_prefix(), self.get_pk()) + ":*"
+        )
 
     @classmethod
     def _uses_ops(cls) -> bool:
@@ -337,9 +342,7 @@ class RedisModel(metaclass=MetaRedisModel):
             return cls._redis_fields[field_name]
         return self_or_cls._bound_field(field_name)
 
-    def post_command(
-        self, sender: Any, name: str, result: Any, args: Any, kwargs: Any
-    ) -> Any:
+    def post_command(self, sender: Any, name: str, result: Any, args: Any, kwargs: Any) -> Any:
         """Hook called after each field command with its result; what it returns is the
         command's result (redis-limpyd 2.x). Override it to react to commands. No Redis work."""
         return result
@@ -457,7 +460,10 @@ class RedisModel(metaclass=MetaRedisModel):
         if cls._uses_ops():
             indexed = [
                 (field, field._creation_entries(items))
-                for field, items in [*standalone, *((cls._redis_fields[n], [v]) for n, v in hash_items)]
+                for field, items in [
+                    *standalone,
+                    *((cls._redis_fields[n], [v]) for n, v in hash_items),
+                ]
                 if field.indexable
             ]
             new_pk = create_instance_ops(cls, pk, hash_items, standalone, indexed)
@@ -632,7 +638,9 @@ class RedisModel(metaclass=MetaRedisModel):
             if any(cls._redis_fields[n]._uses_ops for n in texts):
                 # One atomic write per field, the ones a unique check may refuse first: a
                 # refusal then leaves the other fields untouched.
-                ordered = sorted(texts.items(), key=lambda item: not cls._redis_fields[item[0]].unique)
+                ordered = sorted(
+                    texts.items(), key=lambda item: not cls._redis_fields[item[0]].unique
+                )
                 for name, text in ordered:
                     bound: Any = self._bound_field(name)
                     bound.hset(text)

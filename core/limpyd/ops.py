@@ -211,7 +211,9 @@ def delete_instance_ops(instance: RedisModel) -> None:
         else:
             check: list[Any] = []
             ops: list[Op] = []
-            context = {field.name: entries for (field, _), entries in zip(sources, expected, strict=True)}
+            context = {
+                field.name: entries for (field, _), entries in zip(sources, expected, strict=True)
+            }
             for (field, _), entries in zip(sources, expected, strict=True):
                 check += [len(entries), *entries]
                 ops += index_ops(field, pk, entries, [], context)

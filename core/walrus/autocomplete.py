@@ -328,7 +328,9 @@ class Autocomplete:
             if not isinstance(boosts, Mapping):
                 raise TypeError(f"boosts must be a mapping, got {type(boosts).__name__}")
             for key, value in boosts.items():
-                boost_args.extend((_part(key, "boosts key"), repr(_multiplier(value, f"boosts[{key!r}]"))))
+                boost_args.extend(
+                    (_part(key, "boosts key"), repr(_multiplier(value, f"boosts[{key!r}]")))
+                )
         words = [word for word in words[:-1] if word not in self._stopwords] + words[-1:]
         if not words or limit == 0:
             return []

@@ -77,6 +77,7 @@ def _warn_unsigned_pickle() -> None:
             stacklevel=3,
         )
 
+
 logger = logging.getLogger("walrus.cache")
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -195,7 +196,8 @@ def check_timeout(timeout: Any) -> None:
     (0 .. 2**62 // 1000: PX milliseconds below 2**63). Integrations check their settings
     with it, so that a bad default fails at startup, not at the first ``set``. No Redis work."""
     if timeout is not None and (
-        isinstance(timeout, bool) or not isinstance(timeout, (int, float))
+        isinstance(timeout, bool)
+        or not isinstance(timeout, (int, float))
         or not 0 <= timeout <= _MAX_TIMEOUT  # also refuses NaN
     ):
         raise ValueError(
@@ -208,14 +210,18 @@ def _check_text(text: str, what: str) -> None:
         try:
             text.encode("utf-8")
         except UnicodeEncodeError as exc:  # a lone surrogate: it cannot be sent to Redis
-            raise ValueError(f"{what} {text[:50]!r} cannot be encoded as UTF-8 ({exc.reason})") from None
+            raise ValueError(
+                f"{what} {text[:50]!r} cannot be encoded as UTF-8 ({exc.reason})"
+            ) from None
 
 
 def _key_list(keys: Any, method: str) -> list[Any]:
     try:
         return list(keys)
     except TypeError:
-        raise TypeError(f"{method} takes an iterable of cache keys, got {type(keys).__name__}") from None
+        raise TypeError(
+            f"{method} takes an iterable of cache keys, got {type(keys).__name__}"
+        ) from None
 
 
 class Cache:
@@ -271,7 +277,9 @@ class Cache:
             try:
                 key = key.decode("utf-8")
             except UnicodeDecodeError:
-                raise ValueError(f"cache key must be UTF-8 when given as bytes, got {key[:50]!r}") from None
+                raise ValueError(
+                    f"cache key must be UTF-8 when given as bytes, got {key[:50]!r}"
+                ) from None
         if not isinstance(key, str):
             raise TypeError(f"cache key must be str or bytes, got {type(key).__name__}")
         _check_text(key, "cache key")
@@ -288,7 +296,9 @@ class Cache:
             payload = self.serializer.dumps(value)
         except (TypeError, ValueError) as exc:  # e.g. bytes or a set given to the JSON serializer
             kind = TypeError if isinstance(exc, TypeError) else ValueError
-            raise kind(f"cache {self.name!r} cannot serialize a {type(value).__name__} value: {exc}") from None
+            raise kind(
+                f"cache {self.name!r} cannot serialize a {type(value).__name__} value: {exc}"
+            ) from None
         if isinstance(payload, str):  # a custom serializer writing text
             payload = payload.encode("utf-8")
         if payload[:1] == _ESCAPE or _INT_RE.match(payload):
@@ -440,7 +450,10 @@ class Cache:
         return found
 
     def set_many(
-        self, data: Mapping[Any, Any] | Iterable[tuple[Any, Any]] | None = None, /, timeout: float | None = None,
+        self,
+        data: Mapping[Any, Any] | Iterable[tuple[Any, Any]] | None = None,
+        /,
+        timeout: float | None = None,
         **kwargs: Any,
     ) -> bool:
         """Cache every item of ``data`` (a mapping or (key, value) pairs) and of the keyword
@@ -450,11 +463,15 @@ class Cache:
         merged: dict[Any, Any] = {}
         if data is not None:
             if isinstance(data, (str, bytes)):
-                raise TypeError(f"set_many data must be a mapping or (key, value) pairs, got {type(data).__name__}")
+                raise TypeError(
+                    f"set_many data must be a mapping or (key, value) pairs, got {type(data).__name__}"
+                )
             try:
                 merged.update(data)
             except (TypeError, ValueError) as exc:
-                raise TypeError(f"set_many data must be a mapping or (key, value) pairs: {exc}") from None
+                raise TypeError(
+                    f"set_many data must be a mapping or (key, value) pairs: {exc}"
+                ) from None
         merged.update(kwargs)
         items = [(self.make_key(k), self._dumps(v)) for k, v in merged.items()]
         if self.debug or not items:
@@ -489,7 +506,9 @@ class Cache:
     # -- decorators -------------------------------------------------------------------------
 
     @staticmethod
-    def _key_for(fn: Callable[..., Any], key_fn: Callable[..., Any] | None, args: Any, kwargs: Any) -> str:
+    def _key_for(
+        fn: Callable[..., Any], key_fn: Callable[..., Any] | None, args: Any, kwargs: Any
+    ) -> str:
         # A custom key is namespaced like a default one, so two functions sharing a key_fn
         # never share entries.
         if key_fn is not None:
@@ -526,7 +545,9 @@ class Cache:
         def decorator(fn: F) -> F:
             stats = CacheMetrics()
 
-            def make_key(args: tuple[Any, ...] = (), kwargs: Mapping[str, Any] | None = None) -> str:
+            def make_key(
+                args: tuple[Any, ...] = (), kwargs: Mapping[str, Any] | None = None
+            ) -> str:
                 return self._key_for(fn, key_fn, tuple(args), dict(kwargs or {}))
 
             @wraps(fn)
@@ -541,7 +562,9 @@ class Cache:
                         self.set(key, computed[0], timeout)
                         return computed[0]
 
-                    value = get_or_fill(self.database, self.make_key(key), self.decode, produce, fill_timeout, early)
+                    value = get_or_fill(
+                        self.database, self.make_key(key), self.decode, produce, fill_timeout, early
+                    )
                     if metrics:
                         stats.record(not computed, time.perf_counter() - start)
                     return value
@@ -671,7 +694,11 @@ class _CachedProperty(Generic[T]):
     """The descriptor behind ``Cache.cached_property``."""
 
     def __init__(
-        self, cache: Cache, fn: Callable[[Any], T], key_fn: Callable[..., Any] | None, timeout: float | None
+        self,
+        cache: Cache,
+        fn: Callable[[Any], T],
+        key_fn: Callable[..., Any] | None,
+        timeout: float | None,
     ) -> None:
         self.cache = cache
         self.fn = fn

@@ -194,14 +194,18 @@ def command_keys(args: Sequence[Any]) -> list[Any] | None:
     return keys
 
 
-def _split_url(url: str, schemes: Sequence[str]) -> tuple[str, str, list[tuple[str, int]], str, str]:
+def _split_url(
+    url: str, schemes: Sequence[str]
+) -> tuple[str, str, list[tuple[str, int]], str, str]:
     """``(scheme, userinfo, [(host, port)], path, query)`` of a multi-host URL."""
     if "://" not in url:
         raise ValueError(f"not a URL: {url!r}")
     scheme, rest = url.split("://", 1)
     scheme = scheme.lower()
     if scheme not in schemes:
-        raise ValueError(f"unsupported URL scheme {scheme!r} in {url!r}: expected one of {', '.join(schemes)}")
+        raise ValueError(
+            f"unsupported URL scheme {scheme!r} in {url!r}: expected one of {', '.join(schemes)}"
+        )
     rest, _, query = rest.partition("?")
     netloc, slash, path = rest.partition("/")
     userinfo, at, hostlist = netloc.rpartition("@")

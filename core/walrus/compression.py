@@ -48,7 +48,9 @@ class Compressor:
             return None
         low, high = self.levels
         if isinstance(level, bool) or not isinstance(level, int) or not low <= level <= high:
-            raise ValueError(f"{self.name} compression level must be an int from {low} to {high}, got {level!r}")
+            raise ValueError(
+                f"{self.name} compression level must be an int from {low} to {high}, got {level!r}"
+            )
         return level
 
     def compress(self, data: bytes, level: int | None = None) -> bytes:
@@ -135,7 +137,9 @@ def get_compressor(name: Any) -> Compressor | None:
     if key not in COMPRESSORS:
         tail = key.rsplit(".", 1)[-1]
         if tail not in _DJANGO_REDIS:
-            raise ValueError(f"unknown compressor {name!r}: expected one of {', '.join(COMPRESSORS)} or None")
+            raise ValueError(
+                f"unknown compressor {name!r}: expected one of {', '.join(COMPRESSORS)} or None"
+            )
         mapped = _DJANGO_REDIS[tail]
         if mapped is None:
             return None
@@ -162,7 +166,9 @@ class CompressingSerializer:
     stored as ``NUL + flag + compressed``; shorter ones as they are (a payload that itself
     starts with NUL gets one NUL in front). Reads every compressor's output."""
 
-    def __init__(self, inner: Any, compressor: Compressor, min_length: int = 1024, level: int | None = None) -> None:
+    def __init__(
+        self, inner: Any, compressor: Compressor, min_length: int = 1024, level: int | None = None
+    ) -> None:
         if isinstance(min_length, bool) or not isinstance(min_length, int) or min_length < 0:
             raise ValueError(f"compress_min_length must be an int >= 0, got {min_length!r}")
         self.inner = inner

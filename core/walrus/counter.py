@@ -87,4 +87,3 @@ class Counter:
 
     def __int__(self) -> int:
         return self.value()
-

@@ -161,6 +161,7 @@ class DatabaseBase:
     script_dir: str | Path | None
 
     if TYPE_CHECKING:  # pragma: no cover - provided by the redis-py client class
+
         def eval(self, *args: Any, **kwargs: Any) -> Any: ...
         def evalsha(self, *args: Any, **kwargs: Any) -> Any: ...
         def register_script(self, *args: Any, **kwargs: Any) -> Any: ...
@@ -238,7 +239,9 @@ class DatabaseBase:
         start = text.find("{")
         end = text.find("}", start + 1) if start >= 0 else -1
         tag = text[start + 1 : end] if start >= 0 and end > start + 1 else text
-        return f"{{{tag}}}{name}".encode("latin-1") if isinstance(first, bytes) else f"{{{tag}}}{name}"
+        return (
+            f"{{{tag}}}{name}".encode("latin-1") if isinstance(first, bytes) else f"{{{tag}}}{name}"
+        )
 
     def init_scripts(self, script_dir: str | Path | None = None) -> None:
         """Forget the registered scripts; from now on look them up in ``script_dir`` first,
@@ -291,7 +294,9 @@ class DatabaseBase:
         if client is not None and client is not self:
             # EVAL through execute_command: cluster pipelines have no eval() of their own.
             options = self._pipeline_script_options(key_list)
-            return client.execute_command("EVAL", script.script, len(key_list), *key_list, *argv, **options)
+            return client.execute_command(
+                "EVAL", script.script, len(key_list), *key_list, *argv, **options
+            )
         # Straight to execute_command: redis-py's eval()/evalsha() wrappers add nothing here
         # but a few calls, which are a visible share of a loopback round trip.
         marker = (script_name, self._script_scope(script_name, key_list))
@@ -451,7 +456,9 @@ class DatabaseBase:
 
         return Index(self._db, name, **options)
 
-    def cache(self, name: str = "cache", default_timeout: int | None = 3600, **kwargs: Any) -> Cache:
+    def cache(
+        self, name: str = "cache", default_timeout: int | None = 3600, **kwargs: Any
+    ) -> Cache:
         from .cache import Cache
 
         return Cache(self._db, name, default_timeout, **kwargs)
@@ -472,7 +479,12 @@ class DatabaseBase:
         return Lock(self._db, name, ttl, lock_id)
 
     def rate_limit(
-        self, name: str, limit: int = 5, per: float = 60, debug: bool = False, strategy: str = "moving-window"
+        self,
+        name: str,
+        limit: int = 5,
+        per: float = 60,
+        debug: bool = False,
+        strategy: str = "moving-window",
     ) -> RateLimit:
         """``limit`` events per ``per`` seconds per key under ``strategy`` ("moving-window",
         "fixed-window", "sliding-window-counter" or "gcra"); each check is 1 round trip."""
@@ -480,7 +492,9 @@ class DatabaseBase:
 
         return RateLimit(self._db, name, limit, per, debug, strategy)
 
-    def rate_limit_lua(self, name: str, limit: int = 5, per: float = 60, debug: bool = False) -> RateLimit:
+    def rate_limit_lua(
+        self, name: str, limit: int = 5, per: float = 60, debug: bool = False
+    ) -> RateLimit:
         """Upstream's name for ``rate_limit`` (every limiter here is one Lua call)."""
         return self.rate_limit(name, limit, per, debug)
 
@@ -640,13 +654,19 @@ class ClusterDatabase(DatabaseBase, RedisCluster):  # type: ignore[misc]  # lock
     is_cluster = True
 
     def __init__(
-        self, *args: Any, script_dir: str | Path | None = None, request_ids: bool = False, **kwargs: Any
+        self,
+        *args: Any,
+        script_dir: str | Path | None = None,
+        request_ids: bool = False,
+        **kwargs: Any,
     ) -> None:
         require_cluster_transactions()
         # Node connections track what they sent: a lost reply of a command that is not safe
         # to resend raises OutcomeUnknownError, which redis-py's cluster loop does not retry
         # (it retries exactly ConnectionError and TimeoutError, not their subclasses).
-        base = kwargs.get("connection_class") or (redis.SSLConnection if kwargs.get("ssl") else redis.Connection)
+        base = kwargs.get("connection_class") or (
+            redis.SSLConnection if kwargs.get("ssl") else redis.Connection
+        )
         kwargs["connection_class"] = connection_class_for(base)
         # The walrus retry policy drives redis-py's cluster retry loop, whoever builds the
         # client: retries / retry_backoff / retry_backoff_cap (or redis-py's retry=, whose
@@ -659,7 +679,11 @@ class ClusterDatabase(DatabaseBase, RedisCluster):  # type: ignore[misc]  # lock
         super().__init__(*args, **kwargs)
         # redis-py sends KEYS and DBSIZE to one node: they must see the whole keyspace (its
         # result callbacks already merge the primaries' replies).
-        self.command_flags = {**self.command_flags, "KEYS": self.PRIMARIES, "DBSIZE": self.PRIMARIES}
+        self.command_flags = {
+            **self.command_flags,
+            "KEYS": self.PRIMARIES,
+            "DBSIZE": self.PRIMARIES,
+        }
         self._init_walrus(script_dir, request_ids)
 
     def execute_command(self, *args: Any, **kwargs: Any) -> Any:
@@ -730,14 +754,15 @@ class ClusterDatabase(DatabaseBase, RedisCluster):  # type: ignore[misc]  # lock
         return node.name if node is not None else None
 
 
-
 # -- module helpers -------------------------------------------------------------------------
 
 #: Seconds between two topology refreshes that errors ask for, on a cluster client (redis-py's
 #: ``topology_refresh_min_interval``; its own default, 1 s, lets a client wait up to a second
 #: past a failover before it learns the promoted replica: see docs/reliability.md).
 TOPOLOGY_REFRESH_MIN_INTERVAL = 0.25
-_REFRESH_INTERVAL_ARG = "topology_refresh_min_interval" in inspect.signature(RedisCluster.__init__).parameters
+_REFRESH_INTERVAL_ARG = (
+    "topology_refresh_min_interval" in inspect.signature(RedisCluster.__init__).parameters
+)
 
 _RESEND_SAFE_MARK = "-- resend: safe"
 

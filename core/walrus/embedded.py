@@ -38,7 +38,9 @@ def parse_memory_url(url: str) -> tuple[str, int, dict[str, Any]]:
     try:
         db = int(path) if path else 0
     except ValueError:
-        raise ValueError(f"memory:// URL database must be an integer, got {path!r} in {url!r}") from None
+        raise ValueError(
+            f"memory:// URL database must be an integer, got {path!r} in {url!r}"
+        ) from None
     options: dict[str, Any] = {}
     for key, values in parse_qs(parsed.query).items():
         value = values[-1]

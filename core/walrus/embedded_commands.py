@@ -113,12 +113,16 @@ class _WalrusFakeSocket(FakeSocket):
         self._check_stream_keys(args)
         return super().xread(*args)
 
-    def xreadgroup(self, group_const: bytes, group_name: bytes, consumer_name: bytes, *args: bytes) -> Any:
+    def xreadgroup(
+        self, group_const: bytes, group_name: bytes, consumer_name: bytes, *args: bytes
+    ) -> Any:
         self._check_stream_keys(args)
         return super().xreadgroup(group_const, group_name, consumer_name, *args)
 
     # FLAG_DO_NOT_CREATE: a missing key arrives as None, not as a new empty stream.
-    @command(name="XSETID", fixed=(Key(XStream), bytes), repeat=(bytes,), flags=msgs.FLAG_DO_NOT_CREATE)
+    @command(
+        name="XSETID", fixed=(Key(XStream), bytes), repeat=(bytes,), flags=msgs.FLAG_DO_NOT_CREATE
+    )
     def xsetid(self, key: Any, last_id: bytes, *options: bytes) -> Any:
         # Same checks and messages as Redis 7: the stream must exist and the new last id
         # may not go below its newest entry.

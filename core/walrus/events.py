@@ -26,7 +26,17 @@ import threading
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-__all__ = ["TOTALS_KEY", "Event", "Tally", "by_name", "emit", "listeners", "read_totals", "subscribe", "tally"]
+__all__ = [
+    "TOTALS_KEY",
+    "Event",
+    "Tally",
+    "by_name",
+    "emit",
+    "listeners",
+    "read_totals",
+    "subscribe",
+    "tally",
+]
 
 logger = logging.getLogger("walrus.events")
 
@@ -64,7 +74,12 @@ def subscribe(listener: Callable[[Event], object]) -> Callable[[], None]:
 
 def emit(kind: str, name: object, outcome: str, duration: float | None = None) -> None:
     """Hand one event to every subscriber (callers check ``listeners`` first). No Redis work."""
-    event = Event(kind, name.decode("utf-8", "replace") if isinstance(name, bytes) else str(name), outcome, duration)
+    event = Event(
+        kind,
+        name.decode("utf-8", "replace") if isinstance(name, bytes) else str(name),
+        outcome,
+        duration,
+    )
     for listener in listeners:
         try:
             listener(event)
@@ -99,7 +114,10 @@ class Tally:
             if database is not None and self._thread is None:
                 self._stop.clear()
                 self._thread = threading.Thread(
-                    target=self._flush_loop, args=(database, interval), name="walrus-tally", daemon=True
+                    target=self._flush_loop,
+                    args=(database, interval),
+                    name="walrus-tally",
+                    daemon=True,
                 )
                 self._thread.start()
         return self
@@ -135,7 +153,11 @@ class Tally:
             replies = pipe.execute(raise_on_error=False)
         except Exception as exc:  # keep them: the next flush retries
             replies = [exc] * len(pending)
-        errors = {key: reply for key, reply in zip(pending, replies, strict=True) if isinstance(reply, Exception)}
+        errors = {
+            key: reply
+            for key, reply in zip(pending, replies, strict=True)
+            if isinstance(reply, Exception)
+        }
         if not errors:
             return True
         logger.warning("walrus tally flush failed, %d count(s) kept for the next one: %r",

@@ -93,7 +93,9 @@ def _metadata(positional: Mapping[Any, Any] | None, extra: dict[str, Any]) -> di
                 f"got {type(value).__name__}"
             )
         # Documents are read back as str: text that is not UTF-8 could be stored, not read.
-        merged[field] = _utf8(value, f"metadata field {field!r}") if isinstance(value, (str, bytes)) else value
+        merged[field] = (
+            _utf8(value, f"metadata field {field!r}") if isinstance(value, (str, bytes)) else value
+        )
     return merged
 
 
@@ -172,7 +174,9 @@ class Index:
 
     # -- writes ----------------------------------------------------------------------------
 
-    def add(self, key: Any, content: Any, metadata: Mapping[Any, Any] | None = None, /, **extra: Any) -> None:
+    def add(
+        self, key: Any, content: Any, metadata: Mapping[Any, Any] | None = None, /, **extra: Any
+    ) -> None:
         """Index a document with optional metadata (a mapping and/or keyword arguments).
 
         Adding an id that is already indexed re-indexes it like ``update``: old tokens are
@@ -181,12 +185,16 @@ class Index:
         """
         self._write(_doc_id(key), "merge", _content(content), _metadata(metadata, extra), False)
 
-    def update(self, key: Any, content: Any, metadata: Mapping[Any, Any] | None = None, /, **extra: Any) -> None:
+    def update(
+        self, key: Any, content: Any, metadata: Mapping[Any, Any] | None = None, /, **extra: Any
+    ) -> None:
         """Replace the content of an indexed document; existing metadata is kept and the
         given fields are merged over it. KeyError when ``key`` is not indexed. 1 round trip."""
         self._write(_doc_id(key), "merge", _content(content), _metadata(metadata, extra), True)
 
-    def replace(self, key: Any, content: Any, metadata: Mapping[Any, Any] | None = None, /, **extra: Any) -> None:
+    def replace(
+        self, key: Any, content: Any, metadata: Mapping[Any, Any] | None = None, /, **extra: Any
+    ) -> None:
         """Replace an indexed document entirely: content and metadata (old metadata fields
         are dropped). KeyError when ``key`` is not indexed. 1 round trip."""
         self._write(_doc_id(key), "replace", _content(content), _metadata(metadata, extra), True)
@@ -214,9 +222,18 @@ class Index:
         pipe = self.database.pipeline(transaction=False)
         for key in candidates:
             pipe.zscore(key, doc_id)
-        return [key for key, score in zip(candidates, pipe.execute(), strict=True) if score is not None]
+        return [
+            key for key, score in zip(candidates, pipe.execute(), strict=True) if score is not None
+        ]
 
-    def _write(self, doc_id: str, action: str, content: str | None, metadata: dict[str, Any], must_exist: bool) -> None:
+    def _write(
+        self,
+        doc_id: str,
+        action: str,
+        content: str | None,
+        metadata: dict[str, Any],
+        must_exist: bool,
+    ) -> None:
         """Run ``fts_write``: first trusting the document's stored token list (1 round trip);
         when it has none that matches its content (indexed by upstream walrus, or changed
         behind our back), the script says what is stored and the call is repeated with the
@@ -247,7 +264,13 @@ class Index:
                 guard = ["1", state[1]]
                 old_text = state[1].decode("utf-8", "replace")
                 old_keys = [self.token_key(t) for t in self.tokenizer.tokenize(old_text)]
-            keys = [self.members_key, self.document_key(doc_id), self.tokens_key, *old_keys, *new_keys]
+            keys = [
+                self.members_key,
+                self.document_key(doc_id),
+                self.tokens_key,
+                *old_keys,
+                *new_keys,
+            ]
             args = [
                 doc_id,
                 *guard,
@@ -314,7 +337,11 @@ class Index:
             if not data:  # removed between the two round trips
                 continue
             document = decode_dict(data)
-            if compiled is not None and compiled.needs_verification and not compiled.matches(document.get("content", "")):
+            if (
+                compiled is not None
+                and compiled.needs_verification
+                and not compiled.matches(document.get("content", ""))
+            ):
                 continue
             found.append((doc_id, -score, document))
         return found
@@ -339,11 +366,16 @@ class Index:
         self, query: str, default_conjunction: str | None = None, lenient: bool = False
     ) -> list[tuple[str, dict[str, str]]]:
         """Like ``search`` but ``(document id, document)`` pairs. 2 round trips."""
-        return [(doc_id, doc) for doc_id, _, doc in self._search(query, default_conjunction, lenient)]
+        return [
+            (doc_id, doc) for doc_id, _, doc in self._search(query, default_conjunction, lenient)
+        ]
 
     def search_scores(
         self, query: str, default_conjunction: str | None = None, lenient: bool = False
     ) -> list[tuple[str, float]]:
         """``(document id, score)`` pairs, best first; score = summed term frequencies of the
         query's tokens (0 for every document of an empty query). 2 round trips."""
-        return [(doc_id, score) for doc_id, score, _ in self._search(query, default_conjunction, lenient)]
+        return [
+            (doc_id, score)
+            for doc_id, score, _ in self._search(query, default_conjunction, lenient)
+        ]

@@ -252,7 +252,9 @@ class Graph:
         low, high = self.keys_for_query(s, p, o)
         if high is None:
             triple = {"s": s or "", "p": p or "", "o": o or ""}
-            return client.zscore(self.key, low), lambda reply: [] if reply is None else [dict(triple)]
+            return client.zscore(
+                self.key, low
+            ), lambda reply: [] if reply is None else [dict(triple)]
         return client.zrangebylex(self.key, low, high), _parse_all
 
 
@@ -298,7 +300,9 @@ def _triples(items: tuple[Any, ...]) -> list[tuple[str, str, str]]:
 
 
 def _is_triple(item: Any) -> bool:
-    return isinstance(item, (tuple, list)) and len(item) == 3 and all(isinstance(v, str) for v in item)
+    return (
+        isinstance(item, (tuple, list)) and len(item) == 3 and all(isinstance(v, str) for v in item)
+    )
 
 
 def _clause(condition: Any) -> dict[str, str | Variable]:
@@ -307,7 +311,9 @@ def _clause(condition: Any) -> dict[str, str | Variable]:
             raise ValueError(f"search clause tuple must be (s, p, o), got {condition!r}")
         condition = dict(zip(_PARTS, condition, strict=True))
     if not isinstance(condition, Mapping):
-        raise TypeError(f"search clause must be a dict or an (s, p, o) tuple, got {type(condition).__name__}")
+        raise TypeError(
+            f"search clause must be a dict or an (s, p, o) tuple, got {type(condition).__name__}"
+        )
     clause: dict[str, str | Variable] = {}
     for part, value in condition.items():
         if part not in _PARTS:
@@ -317,7 +323,9 @@ def _clause(condition: Any) -> dict[str, str | Variable]:
         if isinstance(value, Variable):
             clause[part] = value
         else:
-            clause[part] = _check_value({"s": "subject", "p": "predicate", "o": "object"}[part], value)
+            clause[part] = _check_value(
+                {"s": "subject", "p": "predicate", "o": "object"}[part], value
+            )
     return clause
 
 

@@ -44,7 +44,9 @@ def _default(value: Any) -> Any:
 
 
 # One encoder for every call: json.dumps with options builds a new JSONEncoder each time.
-_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=_default, ensure_ascii=False)
+_ENCODER = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), default=_default, ensure_ascii=False
+)
 
 
 def canonical_json(value: Any) -> str:
@@ -173,6 +175,8 @@ def call_key(
     except TypeError as exc:  # e.g. a dict whose keys mix types cannot be sorted
         raise TypeError(f"{prefix}: the arguments cannot make a cache key: {exc}") from None
     except UnicodeEncodeError as exc:  # a lone surrogate in a str argument
-        raise ValueError(f"{prefix}: the arguments cannot make a cache key: {exc.reason} in a str") from None
+        raise ValueError(
+            f"{prefix}: the arguments cannot make a cache key: {exc.reason} in a str"
+        ) from None
     digest = hashlib.sha1(text, usedforsecurity=False).hexdigest()
     return f"{prefix}:{digest}"

@@ -132,7 +132,11 @@ def prefix_counts(
 
 
 def prefix_memory(
-    database: Database, separators: str = ":|.", limit: int | None = None, per_prefix: int = 20, batch: int = 1000
+    database: Database,
+    separators: str = ":|.",
+    limit: int | None = None,
+    per_prefix: int = 20,
+    batch: int = 1000,
 ) -> dict[str, tuple[int, int | None]]:
     """``{prefix: (keys, estimated bytes)}``: keys counted as ``prefix_counts`` does, memory
     estimated from ``MEMORY USAGE`` of at most ``per_prefix`` keys of each prefix (the mean

@@ -73,7 +73,9 @@ def _check_ttl(ttl: Any) -> int | None:
     if ttl is None:
         return None
     if isinstance(ttl, bool) or not isinstance(ttl, (int, float)):
-        raise TypeError(f"ttl must be an int number of milliseconds or None, got {type(ttl).__name__}")
+        raise TypeError(
+            f"ttl must be an int number of milliseconds or None, got {type(ttl).__name__}"
+        )
     if not math.isfinite(ttl) or ttl < 0:
         raise ValueError(f"ttl must be a non-negative number of milliseconds, got {ttl!r}")
     return math.ceil(ttl) or None
@@ -151,9 +153,13 @@ class Lock:
             raise TypeError(f"block must be True or False, got {type(block).__name__}")
         if timeout is not None:
             if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
-                raise TypeError(f"timeout must be a number of seconds or None, got {type(timeout).__name__}")
+                raise TypeError(
+                    f"timeout must be a number of seconds or None, got {type(timeout).__name__}"
+                )
             if not math.isfinite(timeout) or timeout < 0:
-                raise ValueError(f"timeout must be a non-negative number of seconds, got {timeout!r}")
+                raise ValueError(
+                    f"timeout must be a non-negative number of seconds, got {timeout!r}"
+                )
             if not block:
                 raise ValueError("timeout needs block=True")
         try:
@@ -390,5 +396,12 @@ def held_locks(database: Database, prefix: str = "", page: int = 500) -> list[He
             if not name.startswith(prefix):
                 continue
             token = owner.decode("utf-8", "replace") if isinstance(owner, bytes) else str(owner)
-            found.append(HeldLock(name, token, None if left == -1 else left / 1000.0, key.decode("utf-8", "replace")))
+            found.append(
+                HeldLock(
+                    name,
+                    token,
+                    None if left == -1 else left / 1000.0,
+                    key.decode("utf-8", "replace"),
+                )
+            )
     return sorted(found, key=lambda held: held.name)

@@ -46,9 +46,13 @@ class _Scheduler:
                 if self.pid != os.getpid():
                     self.heap = []  # entries inherited through fork belong to the parent
                 self.pid = os.getpid()
-                self.thread = threading.Thread(target=self._run, name="walrus-lock-renewal", daemon=True)
+                self.thread = threading.Thread(
+                    target=self._run, name="walrus-lock-renewal", daemon=True
+                )
                 self.thread.start()
-            heapq.heappush(self.heap, (time.monotonic() + renewer.interval, next(self.seq), renewer))
+            heapq.heappush(
+                self.heap, (time.monotonic() + renewer.interval, next(self.seq), renewer)
+            )
             self.cond.notify_all()
 
     def _next(self) -> LockRenewer:

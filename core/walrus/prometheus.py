@@ -45,13 +45,24 @@ class WalrusMetrics:
     def __init__(self, registry: Any) -> None:
         prom = _client()
         self.registry = registry
-        self.cache = prom.Counter("walrus_cache_requests", "Cache reads by result", ["cache", "result"], registry=registry)
-        self.rate_limit = prom.Counter(
-            "walrus_rate_limit_decisions", "Rate-limit decisions", ["limit", "decision"], registry=registry
+        self.cache = prom.Counter(
+            "walrus_cache_requests", "Cache reads by result", ["cache", "result"], registry=registry
         )
-        self.lock = prom.Counter("walrus_lock_acquisitions", "Lock acquisitions by result", ["result"], registry=registry)
-        self.lock_wait = prom.Histogram("walrus_lock_wait_seconds", "Seconds spent waiting for a lock", registry=registry)
-        self.script = prom.Counter("walrus_script_calls", "Lua script calls", ["script", "result"], registry=registry)
+        self.rate_limit = prom.Counter(
+            "walrus_rate_limit_decisions",
+            "Rate-limit decisions",
+            ["limit", "decision"],
+            registry=registry,
+        )
+        self.lock = prom.Counter(
+            "walrus_lock_acquisitions", "Lock acquisitions by result", ["result"], registry=registry
+        )
+        self.lock_wait = prom.Histogram(
+            "walrus_lock_wait_seconds", "Seconds spent waiting for a lock", registry=registry
+        )
+        self.script = prom.Counter(
+            "walrus_script_calls", "Lua script calls", ["script", "result"], registry=registry
+        )
         self.script_seconds = prom.Histogram(
             "walrus_script_duration_seconds", "Seconds per Lua script call", ["script"], registry=registry,
             buckets=(0.0002, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0),
@@ -106,4 +117,6 @@ def exposition(registry: Any = None) -> tuple[bytes, str]:
     """The registry in Prometheus's text format and its content type, for an HTTP response. No
     Redis work."""
     prom = _client()
-    return prom.generate_latest(prom.REGISTRY if registry is None else registry), prom.CONTENT_TYPE_LATEST
+    return prom.generate_latest(
+        prom.REGISTRY if registry is None else registry
+    ), prom.CONTENT_TYPE_LATEST

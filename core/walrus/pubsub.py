@@ -82,7 +82,9 @@ def _names(value: Any, what: str) -> list[Any]:
         return []
     items = [value] if isinstance(value, (str, bytes)) else value
     if not isinstance(items, (list, tuple, set, frozenset)):
-        raise ListenerTypeError(f"{what} must be a name or a list of names, got {type(value).__name__}")
+        raise ListenerTypeError(
+            f"{what} must be a name or a list of names, got {type(value).__name__}"
+        )
     result: list[Any] = []
     for item in items:
         if not isinstance(item, (str, bytes)) or not item:
@@ -104,7 +106,9 @@ def _subscribe(pubsub: PubSub, channels: list[Any], patterns: list[Any]) -> list
     deadline = time.monotonic() + SUBSCRIBE_TIMEOUT
     while confirmed < expected:
         if time.monotonic() > deadline:
-            raise TimeoutError(f"the server did not confirm the subscriptions within {SUBSCRIBE_TIMEOUT}s")
+            raise TimeoutError(
+                f"the server did not confirm the subscriptions within {SUBSCRIBE_TIMEOUT}s"
+            )
         message = pubsub.get_message(timeout=POLL_INTERVAL)
         if message is None:
             continue
@@ -137,7 +141,10 @@ def _is_data(message: dict[str, Any]) -> bool:
 
 
 def _listen(
-    pubsub: PubSub, fn: Callable[..., Any], early: list[dict[str, Any]], stop: threading.Event | None
+    pubsub: PubSub,
+    fn: Callable[..., Any],
+    early: list[dict[str, Any]],
+    stop: threading.Event | None,
 ) -> None:
     """Feed messages to ``fn`` until it raises StopIteration or ``stop`` is set."""
     try:
@@ -222,7 +229,9 @@ def make_listener(
     return decorator
 
 
-def stream_log(database: Database, callback: Callable[[Any], Any], connection_id: str = "monitor") -> None:
+def stream_log(
+    database: Database, callback: Callable[[Any], Any], connection_id: str = "monitor"
+) -> None:
     """Run MONITOR and pass each logged command line (as the server sends it, e.g.
     ``b'1700000000.123456 [0 127.0.0.1:5000] "SET" "k" "v"'``) to ``callback`` until it
     returns False or raises StopIteration. Blocks meanwhile.

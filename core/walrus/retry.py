@@ -89,7 +89,9 @@ class OutcomeUnknownError(WalrusError, RedisConnectionError):
     handlers still see it; raised as a ``TimeoutError`` subclass too when a timeout cut the
     wait for the reply."""
 
-    def __init__(self, command: str, cause: BaseException | None = None, *, resent: bool = False) -> None:
+    def __init__(
+        self, command: str, cause: BaseException | None = None, *, resent: bool = False
+    ) -> None:
         self.command = command
         self.resent = resent
         reason = f" ({cause})" if cause is not None else ""
@@ -223,7 +225,9 @@ def command_resend_safe(args: Sequence[Any]) -> bool:
     if name == "SET":
         return not options & {"NX", "GET", "IFEQ"}
     if name == "ZADD":
-        return "INCR" not in {_text(arg).upper() for arg in args[2:] if isinstance(arg, (str, bytes))}
+        return "INCR" not in {
+            _text(arg).upper() for arg in args[2:] if isinstance(arg, (str, bytes))
+        }
     if name in _EXPIRES:
         return "NX" not in options
     if name in ("EVAL", "EVALSHA"):
@@ -461,9 +465,17 @@ def _parse_number(name: str, value: Any, *, integer: bool) -> Any:
         try:
             value = int(value) if integer else float(value)
         except ValueError:
-            raise ValueError(f"{name} must be {'an integer' if integer else 'a number'}, got {value!r}") from None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and not isinstance(value, int)):
-        raise ValueError(f"{name} must be {'an int' if integer else 'a number of seconds'}, got {value!r}")
+            raise ValueError(
+                f"{name} must be {'an integer' if integer else 'a number'}, got {value!r}"
+            ) from None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or (integer and not isinstance(value, int))
+    ):
+        raise ValueError(
+            f"{name} must be {'an int' if integer else 'a number of seconds'}, got {value!r}"
+        )
     if value < 0 or value != value:  # negative or NaN
         raise ValueError(f"{name} must be >= 0, got {value!r}")
     return value
@@ -472,7 +484,16 @@ def _parse_number(name: str, value: Any, *, integer: bool) -> Any:
 def _parse_bool(name: str, value: Any) -> bool:
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+    if isinstance(value, str) and value.lower() in (
+        "1",
+        "true",
+        "yes",
+        "on",
+        "0",
+        "false",
+        "no",
+        "off",
+    ):
         return value.lower() in ("1", "true", "yes", "on")
     raise ValueError(f"{name} must be True or False, got {value!r}")
 
@@ -509,10 +530,16 @@ def pop_retry_options(options: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     backoff and count are kept). ValueError naming the option for a bad value.
     """
     retry_obj = options.pop("retry", None)
-    given = {name: options.pop(name) for name in ("retries", "retry_backoff", "retry_backoff_cap") if name in options}
+    given = {
+        name: options.pop(name)
+        for name in ("retries", "retry_backoff", "retry_backoff_cap")
+        if name in options
+    }
     request_ids = _parse_bool("request_ids", options.pop("request_ids", False))
     if retry_obj is not None and given:
-        raise ValueError(f"give either retry (a Retry object) or {', '.join(sorted(given))}, not both")
+        raise ValueError(
+            f"give either retry (a Retry object) or {', '.join(sorted(given))}, not both"
+        )
     if retry_obj is not None:
         retry = _from_redis_retry(retry_obj)
     else:
@@ -522,7 +549,10 @@ def pop_retry_options(options: dict[str, Any]) -> tuple[dict[str, Any], bool]:
             given.get("retry_backoff_cap", DEFAULT_RETRY_BACKOFF_CAP),
         )
     # retry_on_error: redis-py 5.0 retries only the error types listed there.
-    return {"retry": retry, "retry_on_error": [RedisConnectionError, RedisTimeoutError]}, request_ids
+    return {
+        "retry": retry,
+        "retry_on_error": [RedisConnectionError, RedisTimeoutError],
+    }, request_ids
 
 
 def retry_option_problems(options: dict[str, Any], from_url: bool = False) -> list[str]:
@@ -530,11 +560,17 @@ def retry_option_problems(options: dict[str, Any], from_url: bool = False) -> li
     naming the option; an empty list when they can be used. Text values (``"3"``) are
     accepted only ``from_url`` (a URL query string has nothing else)."""
     problems = []
-    for name, integer in (("retries", True), ("retry_backoff", False), ("retry_backoff_cap", False)):
+    for name, integer in (
+        ("retries", True),
+        ("retry_backoff", False),
+        ("retry_backoff_cap", False),
+    ):
         if name in options:
             value = options[name]
             if isinstance(value, str) and not from_url:
-                problems.append(f"{name} must be {'an int' if integer else 'a number of seconds'}, got {value!r}")
+                problems.append(
+                    f"{name} must be {'an int' if integer else 'a number of seconds'}, got {value!r}"
+                )
                 continue
             try:
                 _parse_number(name, value, integer=integer)
@@ -551,9 +587,13 @@ def retry_option_problems(options: dict[str, Any], from_url: bool = False) -> li
                 problems.append(str(exc))
     if options.get("retry") is not None:
         if not isinstance(options["retry"], Retry):
-            problems.append(f"retry must be a redis.retry.Retry, got {type(options['retry']).__name__}")
+            problems.append(
+                f"retry must be a redis.retry.Retry, got {type(options['retry']).__name__}"
+            )
         elif any(name in options for name in ("retries", "retry_backoff", "retry_backoff_cap")):
-            problems.append("give either retry (a Retry object) or retries/retry_backoff/retry_backoff_cap, not both")
+            problems.append(
+                "give either retry (a Retry object) or retries/retry_backoff/retry_backoff_cap, not both"
+            )
     return problems
 
 

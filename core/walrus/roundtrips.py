@@ -21,8 +21,11 @@ _original_send = AbstractConnection.send_packed_command
 # The connection handshake (HELLO, CLIENT SETINFO, SELECT) is paid once per pooled
 # connection, not per operation, so it is not counted. redis-py 5.x runs it in on_connect;
 # newer releases moved it into on_connect_check_health, which on_connect calls.
-_HANDSHAKE = ("on_connect_check_health" if hasattr(AbstractConnection, "on_connect_check_health")
-              else "on_connect")
+_HANDSHAKE = (
+    "on_connect_check_health"
+    if hasattr(AbstractConnection, "on_connect_check_health")
+    else "on_connect"
+)
 _original_on_connect = getattr(AbstractConnection, _HANDSHAKE)
 _handshake = threading.local()
 

@@ -80,7 +80,9 @@ class MsgpackSerializer:
         try:
             import msgpack
         except ImportError as exc:  # pragma: no cover - depends on the install
-            raise WalrusError("the msgpack serializer needs: pip install msgpack (or pip install '.[msgpack]' in a checkout of the walrus suite)") from exc
+            raise WalrusError(
+                "the msgpack serializer needs: pip install msgpack (or pip install '.[msgpack]' in a checkout of the walrus suite)"
+            ) from exc
         self._msgpack = msgpack
 
     def dumps(self, value: Any) -> bytes:
@@ -130,7 +132,9 @@ class SignedSerializer:
             raise BadSignature("signed value is too short to carry a signature")
         tag, payload = bytes(data[: self.TAG_SIZE]), bytes(data[self.TAG_SIZE :])
         if not hmac.compare_digest(tag, self._tag(payload)):
-            raise BadSignature("signature does not match: value was tampered with or signed with another key")
+            raise BadSignature(
+                "signature does not match: value was tampered with or signed with another key"
+            )
         return self.inner.loads(payload)
 
 
@@ -152,4 +156,6 @@ def get_serializer(spec: str | Serializer | None) -> Serializer:
             ) from None
     if callable(getattr(spec, "dumps", None)) and callable(getattr(spec, "loads", None)):
         return spec
-    raise TypeError(f"serializer must be a name or have dumps() and loads(), got {type(spec).__name__}")
+    raise TypeError(
+        f"serializer must be a name or have dumps() and loads(), got {type(spec).__name__}"
+    )

@@ -71,7 +71,9 @@ def _fill(lock: Lock, produce: Callable[[], Any], recheck: Callable[[], Any] | N
         except RedisError as exc:
             # The value is computed (and stored, or its own error is on its way): a lock the
             # server would not release expires by itself within lock_timeout.
-            logger.warning("cache fill lock %r not released (it expires by itself): %r", lock.name, exc)
+            logger.warning(
+                "cache fill lock %r not released (it expires by itself): %r", lock.name, exc
+            )
 
 
 def get_or_fill(

@@ -92,7 +92,11 @@ class Message:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Message):
             return NotImplemented
-        return (self.stream, self.message_id, self.data) == (other.stream, other.message_id, other.data)
+        return (self.stream, self.message_id, self.data) == (
+            other.stream,
+            other.message_id,
+            other.data,
+        )
 
     def __hash__(self) -> int:
         return hash((self.stream, self.message_id))
@@ -178,7 +182,9 @@ class TimeSeries(ConsumerGroup):
     def _to_id(self, value: Any, what: str, specials: tuple[str, ...] = ()) -> str:
         return _to_id(self, value, what, specials, False)
 
-    def read(self, count: int | None = None, block: int | None = None, consumer: Any = None) -> list[Any]:
+    def read(
+        self, count: int | None = None, block: int | None = None, consumer: Any = None
+    ) -> list[Any]:
         """XREADGROUP new messages from every stream as ``Message`` objects, merged across
         streams in id (time) order, as upstream does. 1 round trip."""
         messages = [

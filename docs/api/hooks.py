@@ -12,8 +12,13 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = {"walrus": "core", "limpyd": "core", "django_walrus": "integrations",
-           "flask_walrus": "integrations", "celery_walrus": "integrations"}
+SOURCES = {
+    "walrus": "core",
+    "limpyd": "core",
+    "django_walrus": "integrations",
+    "flask_walrus": "integrations",
+    "celery_walrus": "integrations",
+}
 # (page, title, package, subpackages kept on their own pages)
 PAGES = [
     ("api/walrus.md", "walrus", "walrus", ("containers", "models", "rate_limit", "search")),
@@ -31,8 +36,11 @@ PAGES = [
 def declared_all(path: Path) -> list[str] | None:
     """The names of a module's literal ``__all__``, or None when it declares none."""
     for node in ast.parse(path.read_text(encoding="utf-8")).body:
-        targets = node.targets if isinstance(node, ast.Assign) else (
-            [node.target] if isinstance(node, ast.AnnAssign) else [])
+        targets = (
+            node.targets
+            if isinstance(node, ast.Assign)
+            else ([node.target] if isinstance(node, ast.AnnAssign) else [])
+        )
         if any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets):
             value = ast.literal_eval(node.value)  # type: ignore[arg-type]
             return [str(name) for name in value]
@@ -133,8 +141,11 @@ def page_markdown(title: str, package: str, skip: tuple[str, ...]) -> str:
         # Only what the module defines: a name it re-exports is rendered where it is defined
         # (the exports table links there), so nothing appears twice.
         obj = _loaded()["walrus"].modules_collection.get_member(module)
-        own = [name for name in declared_all(_source(module)) or []
-               if name in obj.members and not obj.members[name].is_alias]
+        own = [
+            name
+            for name in declared_all(_source(module)) or []
+            if name in obj.members and not obj.members[name].is_alias
+        ]
         members = "[" + ", ".join(own) + "]" if own else "false"
         lines += [f"::: {module}", "    options:", f"      members: {members}", ""]
     return "\n".join(lines)

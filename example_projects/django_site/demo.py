@@ -41,7 +41,9 @@ def _port(value: str) -> int:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Run the walrus link board demo (Django).")
     parser.add_argument(
-        "--port", type=_port, default=None,
+        "--port",
+        type=_port,
+        default=None,
         help="TCP port on 127.0.0.1 (default: $PORT or 8000; 0 picks a free one)",
     )
     parser.add_argument("--no-seed", action="store_true", help="do not add the sample links")
@@ -69,7 +71,8 @@ def prepare(workdir: str, seed_links: bool = True) -> int:
     call_command("migrate", verbosity=0, interactive=False)
     user_model = get_user_model()
     user, _ = user_model.objects.get_or_create(
-        username=ADMIN_USER, defaults={"email": "admin@example.com", "is_staff": True, "is_superuser": True}
+        username=ADMIN_USER,
+        defaults={"email": "admin@example.com", "is_staff": True, "is_superuser": True},
     )
     user.set_password(ADMIN_PASSWORD)
     user.save()
@@ -111,10 +114,18 @@ def main(argv: list[str] | None = None) -> int:
         server.set_app(StaticFilesHandler(get_wsgi_application()))
         port = server.server_address[1]
         url = f"http://127.0.0.1:{port}/"
-        engine = "embedded memory:// engine, no server needed" if settings.EMBEDDED else "Redis server"
-        print(f"Walrus data: {safe_url(settings.WALRUS_URL)} ({engine}); {added} sample links added.")
-        print(f"Celery tasks: {'eager, in this process' if settings.CELERY_TASK_ALWAYS_EAGER else 'sent to a worker'}.")
-        print(f"Demo running at {url} (admin: {url}admin/ user {ADMIN_USER!r}, password {ADMIN_PASSWORD!r})")
+        engine = (
+            "embedded memory:// engine, no server needed" if settings.EMBEDDED else "Redis server"
+        )
+        print(
+            f"Walrus data: {safe_url(settings.WALRUS_URL)} ({engine}); {added} sample links added."
+        )
+        print(
+            f"Celery tasks: {'eager, in this process' if settings.CELERY_TASK_ALWAYS_EAGER else 'sent to a worker'}."
+        )
+        print(
+            f"Demo running at {url} (admin: {url}admin/ user {ADMIN_USER!r}, password {ADMIN_PASSWORD!r})"
+        )
         print("Press Ctrl+C to stop.", flush=True)
         server.serve_forever()
     except KeyboardInterrupt:

@@ -95,7 +95,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         with w.lock(f"{KEY_PREFIX}:report", ttl=10_000):  # ms; released on exit
             builds = int(w.db.incr(f"{KEY_PREFIX}:report-builds"))
             visits = int(w.db.get(f"{KEY_PREFIX}:visits") or 0)
-            generated = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="microseconds")
+            generated = datetime.datetime.now(datetime.timezone.utc).isoformat(
+                timespec="microseconds"
+            )
             return jsonify(visits=visits, builds=builds, generated=generated)
 
     @app.post("/jobs/cleanup")

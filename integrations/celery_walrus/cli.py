@@ -29,7 +29,9 @@ __all__ = ["main", "walrus"]
 def _app(ctx: click.Context) -> Any:
     app = getattr(ctx.obj, "app", None) if ctx.obj is not None else None
     if app is None:
-        raise click.UsageError("no Celery app: use celery -A proj walrus ... or python -m celery_walrus -A proj")
+        raise click.UsageError(
+            "no Celery app: use celery -A proj walrus ... or python -m celery_walrus -A proj"
+        )
     return app
 
 
@@ -54,8 +56,17 @@ def locks_group(ctx: click.Context, task: str | None, as_json: bool) -> None:
         raise click.ClickException(str(exc)) from None
     if as_json:
         for info in infos:
-            click.echo(json.dumps({"name": info.name, "owner": info.owner, "task_id": info.task_id,
-                                   "task": info.task, "ttl": info.ttl}))
+            click.echo(
+                json.dumps(
+                    {
+                        "name": info.name,
+                        "owner": info.owner,
+                        "task_id": info.task_id,
+                        "task": info.task,
+                        "ttl": info.ttl,
+                    }
+                )
+            )
         return
     if not infos:
         click.echo("no locks held")
@@ -107,7 +118,9 @@ class _Obj:
 
 
 @click.group(help="celery_walrus lock tools (same commands as `celery -A proj walrus`).")
-@click.option("-A", "--app", "app_name", required=True, help="Celery app, e.g. proj or proj.celery:app")
+@click.option(
+    "-A", "--app", "app_name", required=True, help="Celery app, e.g. proj or proj.celery:app"
+)
 @click.pass_context
 def main(ctx: click.Context, app_name: str) -> None:
     """``python -m celery_walrus -A proj``: the same lock commands without the celery program. No

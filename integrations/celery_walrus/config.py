@@ -159,7 +159,9 @@ def _check_unknown_keys(conf: Mapping[str, Any]) -> None:
 def _seconds(conf: Mapping[str, Any], key: str, *, allow_zero: bool = False) -> float:
     value = _raw(conf, key)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"Celery config {key} must be a number of seconds, got {type(value).__name__}")
+        raise TypeError(
+            f"Celery config {key} must be a number of seconds, got {type(value).__name__}"
+        )
     if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
         wanted = "a non-negative" if allow_zero else "a positive"
         raise ValueError(f"Celery config {key} must be {wanted} number of seconds, got {value!r}")
@@ -184,13 +186,17 @@ def read_settings(conf: Mapping[str, Any]) -> LockSettings:
         raise TypeError(f"Celery config walrus_alias must be a non-empty string, got {alias!r}")
     prefix = _raw(conf, "walrus_lock_prefix")
     if not isinstance(prefix, str):
-        raise TypeError(f"Celery config walrus_lock_prefix must be a string, got {type(prefix).__name__}")
+        raise TypeError(
+            f"Celery config walrus_lock_prefix must be a string, got {type(prefix).__name__}"
+        )
     renew = _raw(conf, "walrus_lock_renew")
     if not isinstance(renew, bool):
         raise TypeError(f"Celery config walrus_lock_renew must be True or False, got {renew!r}")
     rl_prefix = _raw(conf, "walrus_rate_limit_prefix")
     if not isinstance(rl_prefix, str) or not rl_prefix:
-        raise TypeError(f"Celery config walrus_rate_limit_prefix must be a non-empty string, got {rl_prefix!r}")
+        raise TypeError(
+            f"Celery config walrus_rate_limit_prefix must be a non-empty string, got {rl_prefix!r}"
+        )
     from walrus.rate_limit import check_on_error, check_strategy
 
     strategy = _raw(conf, "walrus_rate_limit_strategy")
@@ -198,7 +204,9 @@ def read_settings(conf: Mapping[str, Any]) -> LockSettings:
         check_strategy(strategy)
     except ValueError as exc:
         raise ValueError(f"Celery config walrus_rate_limit_strategy: {exc}") from None
-    on_error = check_on_error(_raw(conf, "walrus_rate_limit_on_error"), "Celery config walrus_rate_limit_on_error")
+    on_error = check_on_error(
+        _raw(conf, "walrus_rate_limit_on_error"), "Celery config walrus_rate_limit_on_error"
+    )
     return LockSettings(
         url=url,
         connection_options=dict(options),
@@ -236,7 +244,10 @@ def get_settings(app: Any) -> LockSettings:
 
 
 def _django_configured() -> bool:
-    if importlib.util.find_spec("django") is None or importlib.util.find_spec("django_walrus") is None:
+    if (
+        importlib.util.find_spec("django") is None
+        or importlib.util.find_spec("django_walrus") is None
+    ):
         return False
     from django.conf import settings
 
@@ -262,7 +273,9 @@ def get_database(app: Any) -> Database:
         return django_database(settings.alias)
     with _lock:
         if state.database is None:
-            state.database = Database.from_url(settings.url or DEFAULT_URL, **settings.connection_options)
+            state.database = Database.from_url(
+                settings.url or DEFAULT_URL, **settings.connection_options
+            )
         return state.database
 
 

@@ -32,7 +32,9 @@ def task_signature(run: Any, bound: bool) -> inspect.Signature | None:
     return signature
 
 
-def check_unique_on(task_name: str, signature: inspect.Signature | None, unique_on: Any) -> tuple[str, ...] | None:
+def check_unique_on(
+    task_name: str, signature: inspect.Signature | None, unique_on: Any
+) -> tuple[str, ...] | None:
     """Validate ``unique_on`` (None, or a list of argument names the task takes). No Redis work."""
     if unique_on is None:
         return None
@@ -43,7 +45,9 @@ def check_unique_on(task_name: str, signature: inspect.Signature | None, unique_
     names = tuple(unique_on)
     for name in names:
         if not isinstance(name, str) or not name:
-            raise TypeError(f"task {task_name}: unique_on entries must be argument names, got {name!r}")
+            raise TypeError(
+                f"task {task_name}: unique_on entries must be argument names, got {name!r}"
+            )
     if signature is not None:
         params = signature.parameters
         takes_kwargs = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
@@ -60,7 +64,10 @@ def check_unique_on(task_name: str, signature: inspect.Signature | None, unique_
 
 
 def _arguments(
-    task_name: str, signature: inspect.Signature | None, args: Sequence[Any], kwargs: Mapping[str, Any]
+    task_name: str,
+    signature: inspect.Signature | None,
+    args: Sequence[Any],
+    kwargs: Mapping[str, Any],
 ) -> dict[str, Any]:
     if signature is None:
         return {"args": list(args), "kwargs": dict(kwargs)}
@@ -91,7 +98,9 @@ def lock_name(
     if key_fn is not None:
         custom = key_fn(*args, **kwargs)
         if not isinstance(custom, str) or not custom:
-            raise TypeError(f"task {task_name}: lock_key must return a non-empty str, got {custom!r}")
+            raise TypeError(
+                f"task {task_name}: lock_key must return a non-empty str, got {custom!r}"
+            )
         return prefix + custom
     arguments = _arguments(task_name, signature, args, kwargs)
     if unique_on is not None:

@@ -105,6 +105,8 @@ def clear_locks(
         pipe = database.pipeline(transaction=False)
         for info in infos[start : start + _PAGE]:
             lock = Lock(database, info.name)
-            database.run_script("lock_clear", keys=[lock.key, lock.event], args=[lock.wakeup_ttl], client=pipe)
+            database.run_script(
+                "lock_clear", keys=[lock.key, lock.event], args=[lock.wakeup_ttl], client=pipe
+            )
         cleared += sum(int(reply) for reply in pipe.execute())
     return cleared

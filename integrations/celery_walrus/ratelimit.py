@@ -77,7 +77,9 @@ def check_rate_options(label: str, rate: Any, key: Any, strategy: Any) -> tuple[
     work."""
     rates = parse_rates(rate, f"task {label}: walrus_rate_limit") if rate is not None else ()
     if key is not None and not callable(key):
-        raise TypeError(f"task {label}: walrus_rate_limit_key must be a function of the task arguments, got {key!r}")
+        raise TypeError(
+            f"task {label}: walrus_rate_limit_key must be a function of the task arguments, got {key!r}"
+        )
     if strategy is not None:
         try:
             check_strategy(strategy)
@@ -119,7 +121,9 @@ class WalrusRateLimitedTask(Task):  # type: ignore[misc]
         if found is None or found[0] != f"{name}|{strategy}":
             rates = self._walrus_rates
             if len(rates) == 1:
-                limits: tuple[PreparedLimit, ...] = (PreparedLimit(name, rates[0].limit, rates[0].per, strategy),)
+                limits: tuple[PreparedLimit, ...] = (
+                    PreparedLimit(name, rates[0].limit, rates[0].per, strategy),
+                )
             else:
                 limits = tuple(PreparedLimit(f"{name}:{n}/{p:g}", n, p, strategy) for n, p in rates)
             found = (f"{name}|{strategy}", limits)
@@ -155,13 +159,24 @@ class WalrusRateLimitedTask(Task):  # type: ignore[misc]
             raise TaskRateLimited(f"task {self.name} is over its rate limit of {decision.limit}; retry in {wait:.3f} s",
                                   self.name, wait)  # fmt: skip
         # Task.retry without spending a retry: same task id, same retry count.
-        signature = self.signature_from_request(request, args, kwargs, countdown=wait, retries=request.retries)
-        logger.info("celery_walrus: %s[%s] over its rate limit; sent again in %.3f s", self.name, request.id, wait)
+        signature = self.signature_from_request(
+            request, args, kwargs, countdown=wait, retries=request.retries
+        )
+        logger.info(
+            "celery_walrus: %s[%s] over its rate limit; sent again in %.3f s",
+            self.name,
+            request.id,
+            wait,
+        )
         signature.apply_async()
         raise Retry(f"over the rate limit of {decision.limit}", None, wait, sig=signature)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         request = self.request
-        if self._walrus_rates and not request.called_directly and not getattr(request, "_walrus_rate_checked", False):
+        if (
+            self._walrus_rates
+            and not request.called_directly
+            and not getattr(request, "_walrus_rate_checked", False)
+        ):
             self._walrus_rate_gate(args, kwargs)
         return super().__call__(*args, **kwargs)

@@ -73,7 +73,9 @@ class TaskLocked(WalrusError):
     ``lock_name`` is the lock's name and ``holder`` the task id holding it (None if unknown).
     """
 
-    def __init__(self, message: str, lock_name: str | None = None, holder: str | None = None) -> None:
+    def __init__(
+        self, message: str, lock_name: str | None = None, holder: str | None = None
+    ) -> None:
         super().__init__(message)
         self.lock_name = lock_name
         self.holder = holder
@@ -92,9 +94,13 @@ def _positive_seconds(task_name: str, option: str, value: Any) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"task {task_name}: {option} must be a number of seconds or None, got {value!r}")
+        raise TypeError(
+            f"task {task_name}: {option} must be a number of seconds or None, got {value!r}"
+        )
     if not math.isfinite(value) or value < 0 or (value == 0 and option != "lock_retry_countdown"):
-        raise ValueError(f"task {task_name}: {option} must be a positive number of seconds, got {value!r}")
+        raise ValueError(
+            f"task {task_name}: {option} must be a positive number of seconds, got {value!r}"
+        )
     return float(value)
 
 
@@ -113,7 +119,9 @@ def _check_options(
     elif isinstance(lock, str) and lock in MODES:
         mode = lock
     else:
-        raise ValueError(f"task {task_name}: lock must be one of {', '.join(MODES)} or None, got {lock!r}")
+        raise ValueError(
+            f"task {task_name}: lock must be one of {', '.join(MODES)} or None, got {lock!r}"
+        )
     if on_duplicate not in ON_DUPLICATE:
         raise ValueError(
             f"task {task_name}: on_duplicate must be one of {', '.join(ON_DUPLICATE)}, got {on_duplicate!r}"
@@ -125,9 +133,13 @@ def _check_options(
         )
     debounce = ttls.get("lock_debounce")
     if debounce is not None and mode not in ("execute", "both"):
-        raise ValueError(f"task {task_name}: lock_debounce needs lock='execute' or 'both', got lock={lock!r}")
+        raise ValueError(
+            f"task {task_name}: lock_debounce needs lock='execute' or 'both', got lock={lock!r}"
+        )
     if lock_key is not None and not callable(lock_key):
-        raise TypeError(f"task {task_name}: lock_key must be a function of the task arguments, got {lock_key!r}")
+        raise TypeError(
+            f"task {task_name}: lock_key must be a function of the task arguments, got {lock_key!r}"
+        )
     for option, value in ttls.items():
         _positive_seconds(task_name, option, value)
     return mode
@@ -145,7 +157,9 @@ def _quiet_release(lock: Lock) -> None:
     except LockError:
         pass
     except RedisError as exc:
-        logger.warning("celery_walrus: could not release lock %r (it expires by itself): %s", lock.name, exc)
+        logger.warning(
+            "celery_walrus: could not release lock %r (it expires by itself): %s", lock.name, exc
+        )
 
 
 def _take_or_adopt(lock: Lock) -> str | None:
@@ -155,7 +169,9 @@ def _take_or_adopt(lock: Lock) -> str | None:
     None when the lock is ours, else the holder ("" when unknown). Cost: 1 round trip."""
     database = lock.database
     pipe = database.pipeline(transaction=True)
-    database.run_script("lock_extend", keys=[lock.key], args=[lock._lock_id, lock.ttl, "set"], client=pipe)
+    database.run_script(
+        "lock_extend", keys=[lock.key], args=[lock._lock_id, lock.ttl, "set"], client=pipe
+    )
     pipe.set(lock.key, lock._lock_id, nx=True, px=lock.ttl)
     pipe.get(lock.key)
     adopted, taken, holder = pipe.execute()
@@ -259,10 +275,18 @@ class WalrusLockedTask(WalrusRateLimitedTask):
         timelimit = getattr(request, "timelimit", None) or (None, None)
         hard, soft = (list(timelimit) + [None, None])[:2]
         conf = self._get_app().conf
-        hard = hard if hard is not None else self.time_limit if self.time_limit is not None else conf.task_time_limit
+        hard = (
+            hard
+            if hard is not None
+            else self.time_limit
+            if self.time_limit is not None
+            else conf.task_time_limit
+        )
         soft = (
-            soft if soft is not None
-            else self.soft_time_limit if self.soft_time_limit is not None
+            soft
+            if soft is not None
+            else self.soft_time_limit
+            if self.soft_time_limit is not None
             else conf.task_soft_time_limit
         )
         limits = [float(v) for v in (hard, soft) if isinstance(v, (int, float)) and v > 0]
@@ -275,7 +299,9 @@ class WalrusLockedTask(WalrusRateLimitedTask):
         expires = options.get("expires")
         if isinstance(expires, datetime.datetime):
             now = datetime.datetime.now(expires.tzinfo or datetime.timezone.utc)
-            expires = (expires - (now if expires.tzinfo else now.replace(tzinfo=None))).total_seconds()
+            expires = (
+                expires - (now if expires.tzinfo else now.replace(tzinfo=None))
+            ).total_seconds()
         if isinstance(expires, (int, float)) and not isinstance(expires, bool) and expires > 0:
             seconds = min(seconds, float(expires))
         return max(1, math.ceil(seconds * 1000))
@@ -301,7 +327,9 @@ class WalrusLockedTask(WalrusRateLimitedTask):
         """
         mode = self._walrus_mode
         if mode is None:
-            return super().apply_async(args, kwargs, task_id, producer, link, link_error, shadow, **options)
+            return super().apply_async(
+                args, kwargs, task_id, producer, link, link_error, shadow, **options
+            )
         settings = self._walrus_settings()
         name = self._walrus_name(settings, args, kwargs)  # bad arguments fail before any write
         options["headers"] = {**(options.get("headers") or {}), LOCK_HEADER: name}
@@ -313,7 +341,9 @@ class WalrusLockedTask(WalrusRateLimitedTask):
             return send(task_id)
         task_id = task_id or uuid()
         database = get_database(self._get_app())
-        lock = database.lock(name, ttl=self._walrus_enqueue_ttl_ms(settings, options), lock_id=task_id)
+        lock = database.lock(
+            name, ttl=self._walrus_enqueue_ttl_ms(settings, options), lock_id=task_id
+        )
         holder: str | None = None
         for _ in range(3):
             if lock.acquire(block=False):
@@ -330,7 +360,14 @@ class WalrusLockedTask(WalrusRateLimitedTask):
         return self._walrus_enqueue_duplicate(name, holder)
 
     def _walrus_sender(
-        self, args: Any, kwargs: Any, producer: Any, link: Any, link_error: Any, shadow: Any, options: dict[str, Any]
+        self,
+        args: Any,
+        kwargs: Any,
+        producer: Any,
+        link: Any,
+        link_error: Any,
+        shadow: Any,
+        options: dict[str, Any],
     ) -> Callable[[str | None], Any]:
         parent = super().apply_async
 
@@ -344,7 +381,12 @@ class WalrusLockedTask(WalrusRateLimitedTask):
         return send
 
     def _walrus_resend(
-        self, settings: LockSettings, name: str, task_id: str, options: dict[str, Any], send: Callable[[str | None], Any]
+        self,
+        settings: LockSettings,
+        name: str,
+        task_id: str,
+        options: dict[str, Any],
+        send: Callable[[str | None], Any],
     ) -> Any:
         """``self.retry()`` from inside the running task: never refused as a duplicate.
         ``lock="both"`` hands the lock to the retried message; ``"execute"`` frees it first."""
@@ -373,7 +415,9 @@ class WalrusLockedTask(WalrusRateLimitedTask):
             return send(task_id)
         if mode == "enqueue":
             database = get_database(self._get_app())
-            lock = database.lock(name, ttl=self._walrus_enqueue_ttl_ms(settings, options), lock_id=task_id)
+            lock = database.lock(
+                name, ttl=self._walrus_enqueue_ttl_ms(settings, options), lock_id=task_id
+            )
             taken = lock.acquire(block=False)  # best effort: a retry is sent either way
             try:
                 return send(task_id)
@@ -396,7 +440,9 @@ class WalrusLockedTask(WalrusRateLimitedTask):
             )
         # "return" and "retry": the caller gets the result of the task already queued.
         if holder is None:
-            raise TaskLocked(f"task {self.name} is locked (lock {name}) by an unknown holder", name, None)
+            raise TaskLocked(
+                f"task {self.name} is locked (lock {name}) by an unknown holder", name, None
+            )
         return self.AsyncResult(holder)
 
     # -- execute ---------------------------------------------------------------------------
@@ -404,7 +450,11 @@ class WalrusLockedTask(WalrusRateLimitedTask):
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         mode = self._walrus_mode
         request = self.request
-        if self._walrus_rates and not request.called_directly and not getattr(request, "_walrus_rate_checked", False):
+        if (
+            self._walrus_rates
+            and not request.called_directly
+            and not getattr(request, "_walrus_rate_checked", False)
+        ):
             self._walrus_rate_gate(args, kwargs)  # over the budget: sent again later, never run now
         if mode is None or request.called_directly or getattr(request, "_walrus_handled", False):
             return super().__call__(*args, **kwargs)
@@ -417,7 +467,9 @@ class WalrusLockedTask(WalrusRateLimitedTask):
             # Hand the dedupe lock back: one more message may now be queued beside this run.
             _quiet_release(database.lock(name, lock_id=request.id))
             return self.run(*args, **kwargs)
-        lock = database.lock(name, ttl=self._walrus_run_ttl_ms(settings, request), lock_id=request.id)
+        lock = database.lock(
+            name, ttl=self._walrus_run_ttl_ms(settings, request), lock_id=request.id
+        )
         holder = self._walrus_take(lock, adopt_first=mode == "both")
         if holder is not None:
             return self._walrus_execute_duplicate(name, holder)
@@ -438,9 +490,17 @@ class WalrusLockedTask(WalrusRateLimitedTask):
                     if not (succeeded and self._walrus_keep_for_debounce(lock, started)):
                         lock.release()
                 except LockError as exc:
-                    logger.warning("celery_walrus: %s[%s] lost its lock %r: %s", self.name, request.id, name, exc)
+                    logger.warning(
+                        "celery_walrus: %s[%s] lost its lock %r: %s",
+                        self.name,
+                        request.id,
+                        name,
+                        exc,
+                    )
                 except RedisError as exc:
-                    logger.warning("celery_walrus: could not release %r (it expires by itself): %s", name, exc)
+                    logger.warning(
+                        "celery_walrus: could not release %r (it expires by itself): %s", name, exc
+                    )
 
     def _walrus_keep_for_debounce(self, lock: Lock, started: float) -> bool:
         """With ``lock_debounce``: make the lock expire ``lock_debounce`` seconds after the run
@@ -475,20 +535,31 @@ class WalrusLockedTask(WalrusRateLimitedTask):
     def _walrus_execute_duplicate(self, name: str, holder: str) -> Any:
         action = self.on_duplicate
         if action == "raise":
-            raise TaskLocked(f"task {self.name} is already running as {holder or '?'} (lock {name})", name, holder or None)
+            raise TaskLocked(
+                f"task {self.name} is already running as {holder or '?'} (lock {name})",
+                name,
+                holder or None,
+            )
         if action == "retry":
             countdown = self.lock_retry_countdown
             if countdown is None:
                 countdown = self._walrus_settings().retry_countdown
             raise self.retry(countdown=countdown)
-        logger.info("celery_walrus: %s[%s] skipped: %s is running it", self.name, self.request.id, holder or "?")
+        logger.info(
+            "celery_walrus: %s[%s] skipped: %s is running it",
+            self.name,
+            self.request.id,
+            holder or "?",
+        )
         return None
 
 
 # -- release where the task's own process could not ---------------------------------------
 
 
-def _release_by_token(task: Any, task_id: Any, name: str | None, args: Any = None, kwargs: Any = None) -> None:
+def _release_by_token(
+    task: Any, task_id: Any, name: str | None, args: Any = None, kwargs: Any = None
+) -> None:
     if not isinstance(task, WalrusLockedTask) or task._walrus_mode is None or not task_id:
         return
     try:
@@ -501,15 +572,23 @@ def _release_by_token(task: Any, task_id: Any, name: str | None, args: Any = Non
     except LockError:
         pass
     except Exception as exc:  # a signal handler must not break the worker
-        logger.warning("celery_walrus: could not release the lock of %s[%s]: %s", task.name, task_id, exc)
+        logger.warning(
+            "celery_walrus: could not release the lock of %s[%s]: %s", task.name, task_id, exc
+        )
 
 
-def _on_task_failure(sender: Any = None, task_id: Any = None, args: Any = None, kwargs: Any = None, **_: Any) -> None:
+def _on_task_failure(
+    sender: Any = None, task_id: Any = None, args: Any = None, kwargs: Any = None, **_: Any
+) -> None:
     """Hard time limit or lost worker: the worker's main process frees the dead run's lock."""
     request = getattr(sender, "request", None)
     if request is not None and getattr(request, "_walrus_handled", False) and request.id == task_id:
         return  # released by __call__ in this process
-    header = getattr(request, LOCK_HEADER, None) if request is not None and request.id == task_id else None
+    header = (
+        getattr(request, LOCK_HEADER, None)
+        if request is not None and request.id == task_id
+        else None
+    )
     _release_by_token(sender, task_id, header, args, kwargs)
 
 
@@ -521,14 +600,24 @@ def _on_task_revoked(sender: Any = None, request: Any = None, **_: Any) -> None:
     if name is None:
         headers = getattr(request, "headers", None) or {}
         name = headers.get(LOCK_HEADER) if isinstance(headers, dict) else None
-    _release_by_token(sender, getattr(request, "id", None), name, getattr(request, "args", None), getattr(request, "kwargs", None))
+    _release_by_token(
+        sender,
+        getattr(request, "id", None),
+        name,
+        getattr(request, "args", None),
+        getattr(request, "kwargs", None),
+    )
 
 
 def connect_signals() -> None:
     """Connect the task_failure / task_revoked receivers (idempotent; done on first task class). No
     Redis work."""
-    signals.task_failure.connect(_on_task_failure, weak=False, dispatch_uid="celery_walrus.task_failure")
-    signals.task_revoked.connect(_on_task_revoked, weak=False, dispatch_uid="celery_walrus.task_revoked")
+    signals.task_failure.connect(
+        _on_task_failure, weak=False, dispatch_uid="celery_walrus.task_failure"
+    )
+    signals.task_revoked.connect(
+        _on_task_revoked, weak=False, dispatch_uid="celery_walrus.task_revoked"
+    )
 
 
 def locked_task(
@@ -578,6 +667,8 @@ def locked_task(
 
     if fun:
         if len(fun) != 1 or not callable(fun[0]):
-            raise TypeError("locked_task takes keyword options only: @locked_task(lock='both', ...)")
+            raise TypeError(
+                "locked_task takes keyword options only: @locked_task(lock='both', ...)"
+            )
         return decorate(fun[0])
     return decorate

@@ -35,4 +35,3 @@ def __getattr__(name: str) -> object:
 
         return AliasDatabase
     raise AttributeError(f"module 'django_walrus' has no attribute {name!r}")
-

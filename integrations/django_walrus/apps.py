@@ -25,6 +25,7 @@ class DjangoWalrusConfig(AppConfig):
     """The app's configuration: on ready it registers the system checks, drops cached databases
     when the ``WALRUS`` setting changes (tests), and starts the metrics when enabled. No Redis
     work until the first metrics flush."""
+
     name = "django_walrus"
     verbose_name = "Walrus (Redis)"
     default_auto_field = "django.db.models.AutoField"
@@ -45,7 +46,9 @@ class DjangoWalrusConfig(AppConfig):
 
             # Totals of every process, flushed to Redis, for the admin's server page and
             # walrus_info (the Database connects on the first flush, not here).
-            tally.start(get_database("default"), float(getattr(settings, "WALRUS_METRICS_INTERVAL", 5.0)))
+            tally.start(
+                get_database("default"), float(getattr(settings, "WALRUS_METRICS_INTERVAL", 5.0))
+            )
             from walrus.exceptions import WalrusError
             from walrus.prometheus import install as install_metrics
 
@@ -62,4 +65,6 @@ class DjangoWalrusConfig(AppConfig):
             from .admin.registry import install
 
             install()  # the walrus pages and app-list entry on django.contrib.admin.site
-            post_migrate.connect(create_permissions_after_migrate, dispatch_uid="django_walrus.permissions")
+            post_migrate.connect(
+                create_permissions_after_migrate, dispatch_uid="django_walrus.permissions"
+            )

@@ -71,8 +71,10 @@ REPLICA_RETRY_AFTER = 5.0
 _IGNORED = (RedisConnectionError, RedisTimeoutError)
 _NEVER_IGNORED: tuple[type[BaseException], ...] = tuple(
     cls
-    for cls in (getattr(redis_exceptions, name, None) for name in
-                ("AuthenticationError", "AuthorizationError", "ExternalAuthProviderError"))
+    for cls in (
+        getattr(redis_exceptions, name, None)
+        for name in ("AuthenticationError", "AuthorizationError", "ExternalAuthProviderError")
+    )
     if isinstance(cls, type)
 )
 
@@ -189,7 +191,9 @@ class WalrusCache(BaseCache):
 
     def _replica_databases(self) -> list[Database]:
         if self._replicas is None:
-            self._replicas = [Database.from_url(url, **self._pool_kwargs) for url in self._replica_urls]
+            self._replicas = [
+                Database.from_url(url, **self._pool_kwargs) for url in self._replica_urls
+            ]
         return self._replicas
 
     def _read(self, *command: Any) -> Any:
@@ -242,7 +246,9 @@ class WalrusCache(BaseCache):
         try:
             value = self._codec.decode(data)
         except BadSignature:
-            logger.warning("cache value for %r failed signature verification; treated as a miss", key)
+            logger.warning(
+                "cache value for %r failed signature verification; treated as a miss", key
+            )
             if events.listeners:
                 events.emit("cache", self.event_name, "error")
             return default
@@ -275,7 +281,9 @@ class WalrusCache(BaseCache):
     # -- the Django cache contract -------------------------------------------------------
 
     @_guarded(False)
-    def add(self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None) -> bool:
+    def add(
+        self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
+    ) -> bool:
         key = self.make_and_validate_key(key, version=version)
         data = self._codec.encode(value)
         expiry = self._expiry(timeout)
@@ -290,7 +298,9 @@ class WalrusCache(BaseCache):
         return self._decode(key, self._read("GET", key), default)
 
     @_guarded(None)
-    def set(self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None) -> None:
+    def set(
+        self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
+    ) -> None:
         key = self.make_and_validate_key(key, version=version)
         data = self._codec.encode(value)
         expiry = self._expiry(timeout)
@@ -396,7 +406,12 @@ class WalrusCache(BaseCache):
         makes a resend after a lost reply exactly-once (docs/reliability.md)."""
         database = self.database
         known = self._incr_script
-        if known is not None and known[0] is database and not database.is_cluster and not database.request_ids:
+        if (
+            known is not None
+            and known[0] is database
+            and not database.is_cluster
+            and not database.request_ids
+        ):
             try:
                 return database.execute_command("EVALSHA", known[1], 1, key, delta)
             except NoScriptError:
@@ -428,11 +443,16 @@ class WalrusCache(BaseCache):
         return self._incr(key, -delta, version)
 
     @_guarded(lambda args, kwargs: list((args[0] if args else kwargs.get("data", {})).keys()))
-    def set_many(self, data: dict[Any, Any], timeout: Any = DEFAULT_TIMEOUT, version: int | None = None) -> list[Any]:
+    def set_many(
+        self, data: dict[Any, Any], timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
+    ) -> list[Any]:
         if not data:
             return []
         expiry = self._expiry(timeout)
-        items = [(self.make_and_validate_key(k, version=version), self._codec.encode(v)) for k, v in data.items()]
+        items = [
+            (self.make_and_validate_key(k, version=version), self._codec.encode(v))
+            for k, v in data.items()
+        ]
         database = self.database
         if expiry is None:
             database.delete(*[k for k, _ in items])
@@ -494,14 +514,18 @@ class WalrusCache(BaseCache):
         ``itersize``; on a cluster, one UNLINK per slot); returns the count."""
         return delete_matching(self.database, [self._user_pattern(pattern, version)], itersize)
 
-    def iter_keys(self, search: str = "*", version: int | None = None, itersize: int = 500) -> Iterator[str]:
+    def iter_keys(
+        self, search: str = "*", version: int | None = None, itersize: int = 500
+    ) -> Iterator[str]:
         """User-level keys matching a glob (SCAN: one round trip per ``itersize`` keys
         scanned), without prefix and version. With IGNORE_EXCEPTIONS an outage ends the
         iteration early (logged), as if no more keys matched."""
         probe = self.make_key(_KEY_MARK, version=version)
         head, _, tail = probe.partition(_KEY_MARK)
         try:
-            for raw in self.database.scan_iter(match=self._user_pattern(search, version), count=itersize):
+            for raw in self.database.scan_iter(
+                match=self._user_pattern(search, version), count=itersize
+            ):
                 text = raw.decode()
                 if text.startswith(head) and text.endswith(tail):
                     yield text[len(head) : len(text) - len(tail) if tail else None]

@@ -109,7 +109,9 @@ class CacheSettings:
 
 
 def _seconds(value: Any) -> bool:
-    return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0)
+    return value is None or (
+        isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+    )
 
 
 def _location(server: Any, problems: list[Problem]) -> tuple[str | None, tuple[str, ...]]:
@@ -138,7 +140,9 @@ def _location(server: Any, problems: list[Problem]) -> tuple[str | None, tuple[s
 def _replicas(options: dict[str, Any], problems: list[Problem]) -> tuple[str, ...]:
     raw = options.get("REPLICAS", ())
     if isinstance(raw, str) or not isinstance(raw, (list, tuple)):
-        problems.append(Problem(E_VALUE, f"OPTIONS['REPLICAS'] must be a list of redis:// URLs, got {raw!r}"))
+        problems.append(
+            Problem(E_VALUE, f"OPTIONS['REPLICAS'] must be a list of redis:// URLs, got {raw!r}")
+        )
         return ()
     found = []
     for url in raw:
@@ -150,7 +154,9 @@ def _replicas(options: dict[str, Any], problems: list[Problem]) -> tuple[str, ..
     return tuple(found)
 
 
-def _bool_option(options: dict[str, Any], name: str, default: bool, problems: list[Problem]) -> bool:
+def _bool_option(
+    options: dict[str, Any], name: str, default: bool, problems: list[Problem]
+) -> bool:
     value = options.get(name, default)
     if not isinstance(value, bool):
         problems.append(Problem(E_VALUE, f"OPTIONS[{name!r}] must be True or False, got {value!r}"))
@@ -174,8 +180,12 @@ def _codec(options: dict[str, Any], problems: list[Problem]) -> ValueCodec:
             signing_key = None
         if not signing_key:
             problems.append(
-                Problem(E_VALUE, "signing values (OPTIONS['SIGN'], on by default) needs SECRET_KEY or "
-                        "OPTIONS['SIGNING_KEY']", "or set OPTIONS['SIGN'] = False")
+                Problem(
+                    E_VALUE,
+                    "signing values (OPTIONS['SIGN'], on by default) needs SECRET_KEY or "
+                    "OPTIONS['SIGNING_KEY']",
+                    "or set OPTIONS['SIGN'] = False",
+                )
             )
     # COMPRESSOR: a walrus.compression name or a django-redis compressor class path. Given
     # alone it compresses values of 15 bytes and more at the algorithm's default level, as
@@ -184,12 +194,26 @@ def _codec(options: dict[str, Any], problems: list[Problem]) -> ValueCodec:
     try:
         compressor = get_compressor(options.get("COMPRESSOR", "zlib"))
     except (ValueError, TypeError, WalrusError) as exc:
-        problems.append(Problem(E_VALUE, f"OPTIONS['COMPRESSOR']: {exc}",
-                                "use 'zlib', 'lzma', 'zstd', 'lz4' or None"))
+        problems.append(
+            Problem(
+                E_VALUE,
+                f"OPTIONS['COMPRESSOR']: {exc}",
+                "use 'zlib', 'lzma', 'zstd', 'lz4' or None",
+            )
+        )
         compressor = None
-    min_length = options.get("COMPRESS_MIN_LENGTH", 15 if named and compressor is not None else None)
-    if min_length is not None and (not isinstance(min_length, int) or isinstance(min_length, bool) or min_length < 0):
-        problems.append(Problem(E_VALUE, f"OPTIONS['COMPRESS_MIN_LENGTH'] must be an int >= 0 or None, got {min_length!r}"))
+    min_length = options.get(
+        "COMPRESS_MIN_LENGTH", 15 if named and compressor is not None else None
+    )
+    if min_length is not None and (
+        not isinstance(min_length, int) or isinstance(min_length, bool) or min_length < 0
+    ):
+        problems.append(
+            Problem(
+                E_VALUE,
+                f"OPTIONS['COMPRESS_MIN_LENGTH'] must be an int >= 0 or None, got {min_length!r}",
+            )
+        )
         min_length = None
     level = options.get("COMPRESS_LEVEL", None if named else 6)
     if compressor is not None:
@@ -203,27 +227,49 @@ def _codec(options: dict[str, Any], problems: list[Problem]) -> ValueCodec:
     try:
         return ValueCodec(serializer, signing_key if sign else None, min_length, level, name)
     except (ValueError, TypeError, WalrusError) as exc:
-        problems.append(Problem(E_SERIALIZER, f"OPTIONS['SERIALIZER']: {exc}",
-                                "use 'pickle', 'json', 'msgpack' or an object with dumps() and loads()"))
+        problems.append(
+            Problem(
+                E_SERIALIZER,
+                f"OPTIONS['SERIALIZER']: {exc}",
+                "use 'pickle', 'json', 'msgpack' or an object with dumps() and loads()",
+            )
+        )
         return ValueCodec("pickle", signing_key if sign else None, min_length, level, name)
 
 
-def _pool_kwargs(options: dict[str, Any], location: str | None, problems: list[Problem]) -> dict[str, Any]:
+def _pool_kwargs(
+    options: dict[str, Any], location: str | None, problems: list[Problem]
+) -> dict[str, Any]:
     raw = options.get("CONNECTION_POOL_KWARGS") or {}
     if not isinstance(raw, dict):
-        problems.append(Problem(E_VALUE, f"OPTIONS['CONNECTION_POOL_KWARGS'] must be a dict, got {type(raw).__name__}"))
+        problems.append(
+            Problem(
+                E_VALUE,
+                f"OPTIONS['CONNECTION_POOL_KWARGS'] must be a dict, got {type(raw).__name__}",
+            )
+        )
         raw = {}
     kwargs = dict(raw)
     for name in ("SOCKET_TIMEOUT", "SOCKET_CONNECT_TIMEOUT"):
         if name in options:
             if not _seconds(options[name]):
-                problems.append(Problem(E_VALUE, f"OPTIONS[{name!r}] must be a positive number of seconds or None, got {options[name]!r}"))
+                problems.append(
+                    Problem(
+                        E_VALUE,
+                        f"OPTIONS[{name!r}] must be a positive number of seconds or None, got {options[name]!r}",
+                    )
+                )
             else:
                 kwargs[name.lower()] = options[name]
     for name, option in RETRY_CACHE_OPTIONS.items():
         if name in options:
             if option in raw:
-                problems.append(Problem(E_VALUE, f"OPTIONS[{name!r}] and OPTIONS['CONNECTION_POOL_KWARGS'][{option!r}] are both set: keep one"))
+                problems.append(
+                    Problem(
+                        E_VALUE,
+                        f"OPTIONS[{name!r}] and OPTIONS['CONNECTION_POOL_KWARGS'][{option!r}] are both set: keep one",
+                    )
+                )
                 continue
             problem = retry_option_problems({option: options[name]})
             if problem:
@@ -257,7 +303,9 @@ def read_cache_options(server: Any, options: Any) -> tuple[CacheSettings, list[P
     config = CacheSettings(location=primary, replicas=replicas + _replicas(options, problems))
     alias = options.get("ALIAS")
     if alias is not None and not (isinstance(alias, str) and alias):
-        problems.append(Problem(E_ALIAS, f"OPTIONS['ALIAS'] must be the name of a WALRUS alias, got {alias!r}"))
+        problems.append(
+            Problem(E_ALIAS, f"OPTIONS['ALIAS'] must be the name of a WALRUS alias, got {alias!r}")
+        )
         alias = None
     if config.location and alias:
         problems.append(Problem(E_LOCATION, "set LOCATION or OPTIONS['ALIAS'], not both"))
@@ -279,7 +327,12 @@ def read_cache_options(server: Any, options: Any) -> tuple[CacheSettings, list[P
     config.close_connection = _bool_option(options, "CLOSE_CONNECTION", False, problems)
     clear_pattern = options.get("CLEAR_PATTERN")
     if clear_pattern is not None and not (isinstance(clear_pattern, str) and clear_pattern):
-        problems.append(Problem(E_VALUE, f"OPTIONS['CLEAR_PATTERN'] must be a non-empty glob string, got {clear_pattern!r}"))
+        problems.append(
+            Problem(
+                E_VALUE,
+                f"OPTIONS['CLEAR_PATTERN'] must be a non-empty glob string, got {clear_pattern!r}",
+            )
+        )
         clear_pattern = None
     config.clear_pattern = clear_pattern
     config.pool_kwargs = _pool_kwargs(options, config.location, problems)

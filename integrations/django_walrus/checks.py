@@ -26,7 +26,13 @@ from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from .conf import ALLOWED_ALIAS_KEYS
 from .validation import DECODE_RESPONSES_PROBLEM, decodes_responses, option_problems, url_problems
 
-__all__ = ["PING_TIMEOUT", "check_caches", "check_rate_limit_settings", "check_servers_reachable", "check_settings"]
+__all__ = [
+    "PING_TIMEOUT",
+    "check_caches",
+    "check_rate_limit_settings",
+    "check_servers_reachable",
+    "check_settings",
+]
 
 BACKEND = "django_walrus.cache.WalrusCache"
 # Seconds the deploy check waits to connect and for PING's answer: an unreachable host must
@@ -53,7 +59,12 @@ def _raw_aliases() -> tuple[dict[str, Any] | None, list[CheckMessage]]:
 
 def _check_options(where: str, options: Any, url: Any) -> list[CheckMessage]:
     if not isinstance(options, dict):
-        return [Error(f"{where}['OPTIONS'] must be a dict, got {type(options).__name__}.", id="django_walrus.E005")]
+        return [
+            Error(
+                f"{where}['OPTIONS'] must be a dict, got {type(options).__name__}.",
+                id="django_walrus.E005",
+            )
+        ]
     errors: list[CheckMessage] = [
         Error(f"{where}['OPTIONS']: {problem}.", id="django_walrus.E005")
         for problem in option_problems(options, url)
@@ -74,7 +85,12 @@ def _check_alias(alias: Any, value: Any) -> list[CheckMessage]:
     if isinstance(value, str):
         value = {"URL": value}
     if not isinstance(value, dict):
-        return [Error(f"{where} must be a URL string or a dict, got {type(value).__name__}.", id="django_walrus.E002")]
+        return [
+            Error(
+                f"{where} must be a URL string or a dict, got {type(value).__name__}.",
+                id="django_walrus.E002",
+            )
+        ]
     errors: list[CheckMessage] = []
     unknown = sorted(str(key) for key in set(value) - ALLOWED_ALIAS_KEYS)
     if unknown:
@@ -87,12 +103,21 @@ def _check_alias(alias: Any, value: Any) -> list[CheckMessage]:
         )
     url = value.get("URL")
     if url is not None:
-        errors += [Error(f"{where}['URL']: {problem}.", id="django_walrus.E004") for problem in url_problems(url)]
+        errors += [
+            Error(f"{where}['URL']: {problem}.", id="django_walrus.E004")
+            for problem in url_problems(url)
+        ]
     options = value.get("OPTIONS")
     errors += _check_options(where, {} if options is None else options, url)
     prefixes = value.get("PREFIXES", [])
-    if not isinstance(prefixes, (list, tuple)) or not all(isinstance(p, str) and p for p in prefixes):
-        errors.append(Error(f"{where}['PREFIXES'] must be a list of non-empty strings.", id="django_walrus.E006"))
+    if not isinstance(prefixes, (list, tuple)) or not all(
+        isinstance(p, str) and p for p in prefixes
+    ):
+        errors.append(
+            Error(
+                f"{where}['PREFIXES'] must be a list of non-empty strings.", id="django_walrus.E006"
+            )
+        )
     return errors
 
 
@@ -137,7 +162,7 @@ def _throttle_rate_errors() -> list[CheckMessage]:
 
     rates = drf.get("DEFAULT_THROTTLE_RATES") or {}
     errors: list[CheckMessage] = []
-    for scope, rate in (rates.items() if isinstance(rates, dict) else ()):
+    for scope, rate in rates.items() if isinstance(rates, dict) else ():
         try:
             parse_rates(rate, f"settings.REST_FRAMEWORK['DEFAULT_THROTTLE_RATES'][{scope!r}]")
         except (TypeError, ValueError) as exc:

@@ -26,7 +26,9 @@ _RAW = b"\x00"
 class _Compressing:
     """Serializer adaptor adding the compression flag byte."""
 
-    def __init__(self, inner: Any, min_length: int | None, level: int | None, compressor: Compressor | None) -> None:
+    def __init__(
+        self, inner: Any, min_length: int | None, level: int | None, compressor: Compressor | None
+    ) -> None:
         self.inner = inner
         self.min_length = min_length if compressor is not None else None
         self.level = level

@@ -172,4 +172,3 @@ class AliasDatabase:
 
     def __get__(self, instance: Any, owner: Any = None) -> Database:
         return get_database(self.alias)
-

@@ -36,7 +36,9 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
     """The default Prometheus registry with the walrus collectors (one scrape, no Redis
     call: the figures are counted in this process)."""
     if not _allowed(request):
-        return HttpResponse("forbidden: staff or WALRUS_METRICS_TOKEN only\n", status=403, content_type="text/plain")
+        return HttpResponse(
+            "forbidden: staff or WALRUS_METRICS_TOKEN only\n", status=403, content_type="text/plain"
+        )
     install()
     body, content_type = exposition()
     return HttpResponse(body, content_type=content_type)

@@ -48,7 +48,9 @@ def _marked(view: Any, mark: str) -> bool:
     if getattr(view, mark, False):
         return True
     view_class = getattr(view, "view_class", None)  # class-based: method_decorator on dispatch
-    return view_class is not None and bool(getattr(getattr(view_class, "dispatch", None), mark, False))
+    return view_class is not None and bool(
+        getattr(getattr(view_class, "dispatch", None), mark, False)
+    )
 
 
 class RateLimitMiddleware:
@@ -67,7 +69,9 @@ class RateLimitMiddleware:
             add_headers(response, decision)
         return response
 
-    def _plan(self, settings: RateLimitSettings, view: Any) -> tuple[tuple[PreparedLimit, ...], str]:
+    def _plan(
+        self, settings: RateLimitSettings, view: Any
+    ) -> tuple[tuple[PreparedLimit, ...], str]:
         """The limits of ``view`` (cached per view and settings) and its group name."""
         cache_key = (id(view), settings)
         found = self._plans.get(cache_key)
@@ -75,11 +79,18 @@ class RateLimitMiddleware:
             return found
         limits: list[PreparedLimit] = []
         target = getattr(view, "view_class", view)
-        group = f"{getattr(target, '__module__', '?')}.{getattr(target, '__qualname__', repr(target))}"
+        group = (
+            f"{getattr(target, '__module__', '?')}.{getattr(target, '__qualname__', repr(target))}"
+        )
         if settings.default and not _marked(view, LIMITED_MARK):
             rates = settings.default
             name = f"{KEY_BASE}:{group}"
-            limits += [PreparedLimit(name if len(rates) == 1 else f"{name}:{n}/{p:g}", n, p, settings.strategy) for n, p in rates]
+            limits += [
+                PreparedLimit(
+                    name if len(rates) == 1 else f"{name}:{n}/{p:g}", n, p, settings.strategy
+                )
+                for n, p in rates
+            ]
         application = settings.application
         name = f"{KEY_BASE}:{APPLICATION_GROUP}"
         limits += [PreparedLimit(name if len(application) == 1 else f"{name}:{n}/{p:g}", n, p, settings.strategy)
@@ -89,7 +100,9 @@ class RateLimitMiddleware:
             self._plans[cache_key] = found
         return found
 
-    def process_view(self, request: HttpRequest, view: Callable[..., Any], args: Any, kwargs: Any) -> HttpResponse | None:
+    def process_view(
+        self, request: HttpRequest, view: Callable[..., Any], args: Any, kwargs: Any
+    ) -> HttpResponse | None:
         """Apply the default and application limits to a view about to run: None to let it run,
         else the 429 response. 1 round trip for a limited view (one script for all its limits),
         none otherwise."""
@@ -103,7 +116,9 @@ class RateLimitMiddleware:
             return None
         key_func = self._key_funcs.get(settings.default_key)
         if key_func is None:
-            key_func = self._key_funcs[settings.default_key] = key_function(settings.default_key, "WALRUS_RATELIMIT_DEFAULT_KEY")
+            key_func = self._key_funcs[settings.default_key] = key_function(
+                settings.default_key, "WALRUS_RATELIMIT_DEFAULT_KEY"
+            )
         key = key_func(group, request)
         key = key if isinstance(key, str) else str(key)
         decision = decide(get_database(settings.alias), limits, [key] * len(limits), 1,

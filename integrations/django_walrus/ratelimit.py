@@ -94,7 +94,9 @@ class RateLimited(Exception):  # noqa: N818 (django-ratelimit's name is Ratelimi
         self.retry_after = decision.retry_after
         self.limit = decision.limit
         self.headers = headers
-        super().__init__(f"rate limit of {decision.limit} per {decision.limits[decision.report_index()].per:g} s reached for {group!r}")
+        super().__init__(
+            f"rate limit of {decision.limit} per {decision.limits[decision.report_index()].per:g} s reached for {group!r}"
+        )
 
 
 def client_ip(request: HttpRequest) -> str:
@@ -102,7 +104,9 @@ def client_ip(request: HttpRequest) -> str:
     ``WALRUS_RATELIMIT_TRUSTED_PROXIES`` proxies (the core's ``client_address``). No Redis work."""
     trusted = get_settings().trusted_proxies
     meta = request.META
-    return client_address(meta.get("REMOTE_ADDR"), meta.get("HTTP_X_FORWARDED_FOR") if trusted else None, trusted)
+    return client_address(
+        meta.get("REMOTE_ADDR"), meta.get("HTTP_X_FORWARDED_FOR") if trusted else None, trusted
+    )
 
 
 def _user_or_ip(group: str, request: HttpRequest) -> str:
@@ -191,7 +195,9 @@ class _Limiter:
         else:
             self.rates = parse_rates(rates, what)
             if not self.rates:
-                raise ValueError(f"{what} needs a rate: '5/minute', '5/m;100/h', an int with per, or a callable")
+                raise ValueError(
+                    f"{what} needs a rate: '5/minute', '5/m;100/h', an int with per, or a callable"
+                )
             self._build(self.rates, strategy or "moving-window")  # names and rates checked now
         if callable(cost):
             self.cost: int | Callable[[str, HttpRequest], Any] = _two_args(cost)
@@ -219,7 +225,10 @@ class _Limiter:
         value = self.provider(self.group, request)
         strategy = self.strategy or get_settings().strategy
         try:
-            cache_key: Any = (strategy, value if isinstance(value, (str, int)) or value is None else tuple(value))
+            cache_key: Any = (
+                strategy,
+                value if isinstance(value, (str, int)) or value is None else tuple(value),
+            )
             found = self._built.get(cache_key)
         except TypeError:
             cache_key, found = (strategy, repr(value)), None
@@ -234,11 +243,15 @@ class _Limiter:
         if callable(cost):
             value = cost(self.group, request)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise TypeError(f"{self.what}: the cost callable must return an int >= 0, got {value!r}")
+                raise TypeError(
+                    f"{self.what}: the cost callable must return an int >= 0, got {value!r}"
+                )
             return value
         return cost
 
-    def check(self, request: HttpRequest, key_func: KeyFunc, alias: str, increment: bool = True) -> Decision | None:
+    def check(
+        self, request: HttpRequest, key_func: KeyFunc, alias: str, increment: bool = True
+    ) -> Decision | None:
         """The decision for ``request`` (None: no rate applies). 1 round trip."""
         limits = self.limits_for(request)
         if not limits:
@@ -256,7 +269,9 @@ class _Limiter:
 
 def _wants_json(request: HttpRequest) -> bool:
     accept = request.META.get("HTTP_ACCEPT", "").lower()
-    json_at = min((i for i in (accept.find("application/json"), accept.find("+json")) if i >= 0), default=-1)
+    json_at = min(
+        (i for i in (accept.find("application/json"), accept.find("+json")) if i >= 0), default=-1
+    )
     if json_at < 0:
         return False
     html_at = accept.find("text/html")
@@ -272,7 +287,7 @@ def too_many_requests(request: HttpRequest, exception: RateLimited) -> HttpRespo
                 "retry_after": wait, "limit": exception.limit}  # fmt: skip
         return HttpResponse(json.dumps(body), status=429, content_type="application/json")
     page = (
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>429 Too many requests</title></head>\n"
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>429 Too many requests</title></head>\n'
         f"<body><h1>Too many requests</h1><p>The limit of {exception.limit} requests for "
         f"{escape(exception.group)} is reached; retry in {wait} s.</p></body></html>\n"
     )
@@ -322,7 +337,9 @@ def _rates_argument(limit: Any, per: Any, rate: Any, what: str) -> Any:
             raise ValueError(f"{what}: pass the rate once (rate=, or limit and per)")
         return rate
     if limit is None:
-        raise ValueError(f"{what} needs a rate: '5/minute', '5/m;100/h', an int with per, or a callable")
+        raise ValueError(
+            f"{what} needs a rate: '5/minute', '5/m;100/h', an int with per, or a callable"
+        )
     if isinstance(limit, bool) or per is not None or isinstance(limit, int):
         if not isinstance(limit, int) or isinstance(limit, bool):
             raise ValueError(f"{what}: per goes with an int limit, got limit {limit!r}")
@@ -395,7 +412,11 @@ def rate_limited(
             async def async_wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
                 decision = await sync_to_async(check)(request)
                 # sync: WALRUS_RATELIMIT_VIEW may use the ORM
-                response = await sync_to_async(refused)(request, decision) if decision is not None and not decision.allowed else refused(request, decision)
+                response = (
+                    await sync_to_async(refused)(request, decision)
+                    if decision is not None and not decision.allowed
+                    else refused(request, decision)
+                )
                 if response is not None:
                     return response
                 response = await view(request, *args, **kwargs)
@@ -442,7 +463,9 @@ def is_ratelimited(
     trip (none for a method not limited)."""
     what = "is_ratelimited"
     if not isinstance(group, str) or not group:
-        raise ValueError(f"{what} needs group=, the name of the budget (a non-empty str), got {group!r}")
+        raise ValueError(
+            f"{what} needs group=, the name of the budget (a non-empty str), got {group!r}"
+        )
     if rate is None:
         raise ValueError(f"{what} needs rate=, e.g. '5/minute' or '5/m;100/h'")
     method_set = _methods(methods, what)

@@ -37,7 +37,14 @@ from walrus.rate_limit import (
     parse_rates,
 )
 
-__all__ = ["SETTINGS", "RateLimitSettings", "get_settings", "read_settings", "reset_settings", "setting_problems"]
+__all__ = [
+    "SETTINGS",
+    "RateLimitSettings",
+    "get_settings",
+    "read_settings",
+    "reset_settings",
+    "setting_problems",
+]
 
 SETTINGS = (
     "WALRUS_RATELIMIT_ON_ERROR",
@@ -93,14 +100,34 @@ def read_settings() -> tuple[RateLimitSettings, list[str]]:
         except (TypeError, ValueError, ImportError) as exc:
             problems.append(f"settings.{name}: {exc}")
 
-    check("on_error", "WALRUS_RATELIMIT_ON_ERROR", "allow", lambda v: check_on_error(v, "WALRUS_RATELIMIT_ON_ERROR"))
+    check(
+        "on_error",
+        "WALRUS_RATELIMIT_ON_ERROR",
+        "allow",
+        lambda v: check_on_error(v, "WALRUS_RATELIMIT_ON_ERROR"),
+    )
     check("trusted_proxies", "WALRUS_RATELIMIT_TRUSTED_PROXIES", 0,
           lambda v: check_trusted_proxies(v, "WALRUS_RATELIMIT_TRUSTED_PROXIES"))  # fmt: skip
-    check("headers", "WALRUS_RATELIMIT_HEADERS", "x-ratelimit", lambda v: check_header_style(v, "WALRUS_RATELIMIT_HEADERS"))
+    check(
+        "headers",
+        "WALRUS_RATELIMIT_HEADERS",
+        "x-ratelimit",
+        lambda v: check_header_style(v, "WALRUS_RATELIMIT_HEADERS"),
+    )
     check("strategy", "WALRUS_RATELIMIT_STRATEGY", DEFAULT_STRATEGY, check_strategy)
     check("view", "WALRUS_RATELIMIT_VIEW", None, _import_view)
-    check("default", "WALRUS_RATELIMIT_DEFAULT", None, lambda v: parse_rates(v, "WALRUS_RATELIMIT_DEFAULT"))
-    check("application", "WALRUS_RATELIMIT_APPLICATION", None, lambda v: parse_rates(v, "WALRUS_RATELIMIT_APPLICATION"))
+    check(
+        "default",
+        "WALRUS_RATELIMIT_DEFAULT",
+        None,
+        lambda v: parse_rates(v, "WALRUS_RATELIMIT_DEFAULT"),
+    )
+    check(
+        "application",
+        "WALRUS_RATELIMIT_APPLICATION",
+        None,
+        lambda v: parse_rates(v, "WALRUS_RATELIMIT_APPLICATION"),
+    )
     check("default_key", "WALRUS_RATELIMIT_DEFAULT_KEY", "ip", _check_key)
     check("exempt_paths", "WALRUS_RATELIMIT_EXEMPT_PATHS", (), _check_paths)
     check("alias", "WALRUS_RATELIMIT_ALIAS", "default", _check_alias)
@@ -164,7 +191,9 @@ def _check_key(value: Any) -> Any:
 
 def _check_paths(value: Any) -> tuple[str, ...]:
     if isinstance(value, str) or not isinstance(value, (list, tuple)):
-        raise ValueError(f"expected a list of path prefixes like ['/static/', '/health'], got {value!r}")
+        raise ValueError(
+            f"expected a list of path prefixes like ['/static/', '/health'], got {value!r}"
+        )
     for item in value:
         if not isinstance(item, str) or not item.startswith("/"):
             raise ValueError(f"every entry must be a path prefix starting with '/', got {item!r}")

@@ -134,7 +134,9 @@ class WalrusRateThrottle(BaseThrottle):  # type: ignore[misc]
         work."""
         if self.rate is None:
             return ()
-        strategy = check_strategy(self.strategy) if self.strategy is not None else get_settings().strategy
+        strategy = (
+            check_strategy(self.strategy) if self.strategy is not None else get_settings().strategy
+        )
         return limits_for(str(self.scope or "rate"), self.rate, strategy)
 
     def allow_request(self, request: Any, view: Any) -> bool:

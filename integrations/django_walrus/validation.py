@@ -84,7 +84,10 @@ def _retry_rule(name: str) -> Callable[[Any], bool]:
 # pool keyword arguments a WALRUS alias may set through OPTIONS, plus walrus's reconnection
 # options (docs/reliability.md).
 CONNECTION_OPTIONS: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "retries": (_retry_rule("retries"), "an int >= 0 (resends after a dropped connection; 0 = off)"),
+    "retries": (
+        _retry_rule("retries"),
+        "an int >= 0 (resends after a dropped connection; 0 = off)",
+    ),
     "retry_backoff": (_retry_rule("retry_backoff"), "a number of seconds >= 0"),
     "retry_backoff_cap": (_retry_rule("retry_backoff_cap"), "a number of seconds >= 0"),
     "request_ids": (_retry_rule("request_ids"), "True or False"),
@@ -94,7 +97,10 @@ CONNECTION_OPTIONS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "socket_keepalive": (_bool, "True or False"),
     "retry_on_timeout": (_bool, "True or False"),
     "max_connections": (_positive_int_or_none, "a positive int or None"),
-    "health_check_interval": (lambda v: _number(v) and v >= 0, "a number of seconds >= 0 (0 = off)"),
+    "health_check_interval": (
+        lambda v: _number(v) and v >= 0,
+        "a number of seconds >= 0 (0 = off)",
+    ),
     "client_name": (_str_or_none, "a string or None"),
     "username": (_str_or_none, "a string or None"),
     "password": (_str_or_none, "a string or None"),
@@ -155,10 +161,16 @@ def option_problems(options: Mapping[str, Any], url: Any = None) -> list[str]:
         rule = CONNECTION_OPTIONS.get(name)
         if rule is not None and not rule[0](value):
             problems.append(f"{name!r} must be {rule[1]}, got {value!r}")
-    if options.get("retry") is not None and any(n in options for n in ("retries", "retry_backoff", "retry_backoff_cap")):
-        problems.append("give either 'retry' (a Retry object) or retries/retry_backoff/retry_backoff_cap, not both")
+    if options.get("retry") is not None and any(
+        n in options for n in ("retries", "retry_backoff", "retry_backoff_cap")
+    ):
+        problems.append(
+            "give either 'retry' (a Retry object) or retries/retry_backoff/retry_backoff_cap, not both"
+        )
     if isinstance(url, str) and url.lower().startswith("memory://"):
-        foreign = sorted(str(n) for n in options if n in CONNECTION_OPTIONS and n not in MEMORY_OPTIONS)
+        foreign = sorted(
+            str(n) for n in options if n in CONNECTION_OPTIONS and n not in MEMORY_OPTIONS
+        )
         if foreign:
             problems.append(f"the embedded memory:// engine does not take {', '.join(foreign)}")
     return problems
@@ -214,7 +226,9 @@ def url_problems(url: Any) -> list[str]:
         if "?" in url:
             from walrus.retry import RETRY_OPTIONS, retry_option_problems
 
-            query = {k: v[-1] for k, v in parse_qs(urlsplit(url).query).items() if k in RETRY_OPTIONS}
+            query = {
+                k: v[-1] for k, v in parse_qs(urlsplit(url).query).items() if k in RETRY_OPTIONS
+            }
             problems.extend(f"URL query: {p}" for p in retry_option_problems(query, from_url=True))
     except ValueError as exc:
         problems.append(str(exc).replace(url, safe_url(url)))

@@ -109,7 +109,11 @@ def cached_view(
         if not _storable(response):
             return
         try:
-            entry = [b64encode(response.get_data()).decode("ascii"), response.status_code, response.content_type]
+            entry = [
+                b64encode(response.get_data()).decode("ascii"),
+                response.status_code,
+                response.content_type,
+            ]
             cache.set(key, entry, timeout)
         except RedisError as exc:
             state.limiter.report_error(exc, "a view cache write")
@@ -164,7 +168,9 @@ def cached_view(
                 return MISS if response is None else response
 
             try:
-                return get_or_fill(cache.database, cache.make_key(key), decode, produce, lock_timeout)
+                return get_or_fill(
+                    cache.database, cache.make_key(key), decode, produce, lock_timeout
+                )
             except RedisError as exc:  # Redis down: serve the view uncached, as without the lock
                 if view_failed:  # the view's own error: rendering it again would repeat its writes
                     raise

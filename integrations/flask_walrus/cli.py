@@ -59,7 +59,9 @@ def app_patterns(state: Any) -> list[str]:
 
 
 @walrus_cli.command("info")
-@click.option("--sample", default=10000, show_default=True, help="keys to sample for the prefix counts")
+@click.option(
+    "--sample", default=10000, show_default=True, help="keys to sample for the prefix counts"
+)
 def info_command(sample: int) -> None:
     """Server summary, this app's prefixes and key counts by prefix."""
     state = _state()
@@ -79,7 +81,12 @@ def info_command(sample: int) -> None:
 
 
 @walrus_cli.command("flush")
-@click.option("--pattern", "patterns", multiple=True, help="glob of keys to delete instead of the app's prefixes (repeatable)")
+@click.option(
+    "--pattern",
+    "patterns",
+    multiple=True,
+    help="glob of keys to delete instead of the app's prefixes (repeatable)",
+)
 @click.option("--dry-run", is_flag=True, help="list what would be deleted, delete nothing")
 @click.option("--yes", "-y", is_flag=True, help="do not ask for confirmation")
 def flush_command(patterns: tuple[str, ...], dry_run: bool, yes: bool) -> None:
@@ -127,7 +134,9 @@ _STORED = re.compile(r"^(\d+/\d+(?:\.\d+)?[dhms])(?:#([fsg]))?$")
 _CODES = {None: "moving-window", "f": "fixed-window", "s": "sliding-window-counter", "g": "gcra"}
 
 
-def _client_limits(state: Any, key: str, scope: str | None) -> list[tuple[bytes, PreparedLimit, str]]:
+def _client_limits(
+    state: Any, key: str, scope: str | None
+) -> list[tuple[bytes, PreparedLimit, str]]:
     """The limits KEY has state under (SCAN of this app's rate-limit keys; every strategy)."""
     base = f"{state.limiter.key_base}:"
     head = base + (f"{scope}:" if scope else "")
@@ -165,7 +174,9 @@ def _rate_limits(state: Any, scope: str, rate: str, strategy: str | None) -> lis
     except (TypeError, ValueError) as exc:
         raise click.BadParameter(str(exc), param_hint="--rate/--strategy") from None
     base = f"{state.limiter.key_base}:{scope}"
-    return [PreparedLimit(f"{base}:{format_rate(n, p)}", n, p, s) for s in strategies for n, p in rates]
+    return [
+        PreparedLimit(f"{base}:{format_rate(n, p)}", n, p, s) for s in strategies for n, p in rates
+    ]
 
 
 def _scope_and_key(args: tuple[str, ...], scope: str | None) -> tuple[str | None, str]:
@@ -183,16 +194,23 @@ def _print(scope: str, limits: list[PreparedLimit], decision: Any) -> None:
         result = decision.result(index)
         click.echo(
             f"{scope}  {limit.limit}/{limit.per:g}s  remaining {result.remaining}/{limit.limit}  "
-            f"resets in {math.ceil(result.reset_after)} s" + ("" if limit.strategy == "moving-window" else f"  ({limit.strategy})")
+            f"resets in {math.ceil(result.reset_after)} s"
+            + ("" if limit.strategy == "moving-window" else f"  ({limit.strategy})")
         )
 
 
 @ratelimit_group.command("show")
 @click.argument("args", nargs=-1, required=True, metavar="[SCOPE] KEY")
 @click.option("--scope", default=None, help="only this scope (endpoint or scope/group name)")
-@click.option("--rate", default=None, help="the scope's rate(s), e.g. '5/minute;100/hour': computed, no scan")
-@click.option("--strategy", default=None, help="with --rate: the strategy (default WALRUS_RATELIMIT_STRATEGY)")
-def ratelimit_show(args: tuple[str, ...], scope: str | None, rate: str | None, strategy: str | None) -> None:
+@click.option(
+    "--rate", default=None, help="the scope's rate(s), e.g. '5/minute;100/hour': computed, no scan"
+)
+@click.option(
+    "--strategy", default=None, help="with --rate: the strategy (default WALRUS_RATELIMIT_STRATEGY)"
+)
+def ratelimit_show(
+    args: tuple[str, ...], scope: str | None, rate: str | None, strategy: str | None
+) -> None:
     """The budgets KEY has (in SCOPE): rate, remaining and reset. Records nothing."""
     state = _state()
     scope, key = _scope_and_key(args, scope)

@@ -27,7 +27,15 @@ from walrus.rate_limit import (
 from walrus.retry import retry_option_problems
 from walrus.serializers import PickleSerializer, SignedSerializer, get_serializer
 
-__all__ = ["DEFAULTS", "HEADER_MODES", "ON_ERROR_POLICIES", "Settings", "connect", "read_settings", "safe_url"]
+__all__ = [
+    "DEFAULTS",
+    "HEADER_MODES",
+    "ON_ERROR_POLICIES",
+    "Settings",
+    "connect",
+    "read_settings",
+    "safe_url",
+]
 
 HEADER_MODES = HEADER_STYLES  # "x-ratelimit", "ietf", "both", "none" (walrus.rate_limit)
 """Values of ``WALRUS_RATELIMIT_HEADERS`` (`walrus.rate_limit.headers.HEADER_STYLES`)."""
@@ -109,7 +117,9 @@ def parse_limits(value: Any, what: str) -> tuple[Rate, ...]:
     if isinstance(value, str) and not value.replace(",", ";").replace(";", "").strip():
         raise ValueError(f"{what}: empty rate string {value!r}")
     if value is not None and not isinstance(value, (str, list, tuple)):
-        raise TypeError(f"{what} must be a rate string like '5/minute' or a list of them, got {value!r}")
+        raise TypeError(
+            f"{what} must be a rate string like '5/minute' or a list of them, got {value!r}"
+        )
     return parse_rates(value, what)
 
 
@@ -127,7 +137,9 @@ def _number(config: Mapping[str, Any], key: str, allow_none: bool = True) -> flo
     if value is None and allow_none:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise ValueError(f"{key} must be a number of seconds >= 0{' or None' if allow_none else ''}, got {value!r}")
+        raise ValueError(
+            f"{key} must be a number of seconds >= 0{' or None' if allow_none else ''}, got {value!r}"
+        )
     return float(value)
 
 
@@ -135,13 +147,20 @@ def _choice(config: Mapping[str, Any], key: str, choices: tuple[str, ...]) -> st
     value = config.get(key, DEFAULTS[key])
     normalized = value.lower() if isinstance(value, str) else value
     if normalized not in choices:
-        raise ValueError(f"{key} must be one of {', '.join(repr(c) for c in choices)}, got {value!r}")
+        raise ValueError(
+            f"{key} must be one of {', '.join(repr(c) for c in choices)}, got {value!r}"
+        )
     return str(normalized)
 
 
 def _name(config: Mapping[str, Any], key: str) -> str:
     value = config.get(key, DEFAULTS[key])
-    if not isinstance(value, str) or not value or not value.isascii() or any(c in value for c in " :\r\n"):
+    if (
+        not isinstance(value, str)
+        or not value
+        or not value.isascii()
+        or any(c in value for c in " :\r\n")
+    ):
         raise ValueError(f"{key} must be a non-empty header name, got {value!r}")
     return value
 
@@ -162,7 +181,9 @@ def _retry_options(config: Mapping[str, Any], options: dict[str, Any]) -> None:
         if value is None:
             continue
         if option in options or (option != "request_ids" and options.get("retry") is not None):
-            raise ValueError(f"{key} and WALRUS_CONNECTION_OPTIONS[{option!r}] (or 'retry') are both set: keep one")
+            raise ValueError(
+                f"{key} and WALRUS_CONNECTION_OPTIONS[{option!r}] (or 'retry') are both set: keep one"
+            )
         problems = retry_option_problems({option: value})
         if problems:
             raise ValueError(f"{key}: {problems[0]}")
@@ -176,7 +197,9 @@ def read_settings(config: Mapping[str, Any], secret_key: Any = None) -> Settings
     """Validate the ``WALRUS_*`` keys of a Flask config into ``Settings``. No Redis work."""
     unknown = sorted(k for k in config if k.startswith("WALRUS_") and k not in DEFAULTS)
     if unknown:
-        raise ValueError(f"unknown flask_walrus config key(s): {', '.join(unknown)} (known: {', '.join(sorted(DEFAULTS))})")
+        raise ValueError(
+            f"unknown flask_walrus config key(s): {', '.join(unknown)} (known: {', '.join(sorted(DEFAULTS))})"
+        )
     url = config.get("WALRUS_URL", DEFAULTS["WALRUS_URL"])
     scheme = url.split("://", 1)[0].lower() if isinstance(url, str) and "://" in url else ""
     if scheme not in ("redis", "rediss", "unix", "memory", *CLUSTER_SCHEMES, *SENTINEL_SCHEMES):
@@ -193,7 +216,9 @@ def read_settings(config: Mapping[str, Any], secret_key: Any = None) -> Settings
         raise ValueError(f"WALRUS_URL: {str(exc).replace(url, safe_url(url))}") from None
     options = config.get("WALRUS_CONNECTION_OPTIONS", DEFAULTS["WALRUS_CONNECTION_OPTIONS"]) or {}
     if not isinstance(options, Mapping):
-        raise TypeError(f"WALRUS_CONNECTION_OPTIONS must be a dict of redis-py options, got {options!r}")
+        raise TypeError(
+            f"WALRUS_CONNECTION_OPTIONS must be a dict of redis-py options, got {options!r}"
+        )
     options = dict(options)
     timeout = _number(config, "WALRUS_SOCKET_TIMEOUT")
     connect = _number(config, "WALRUS_SOCKET_CONNECT_TIMEOUT")
@@ -205,10 +230,16 @@ def read_settings(config: Mapping[str, Any], secret_key: Any = None) -> Settings
     if not isinstance(key_prefix, str) or not key_prefix:
         raise ValueError(f"WALRUS_KEY_PREFIX must be a non-empty str, got {key_prefix!r}")
     prefixes = config.get("WALRUS_PREFIXES", DEFAULTS["WALRUS_PREFIXES"]) or []
-    if not isinstance(prefixes, (list, tuple)) or not all(isinstance(p, str) and p for p in prefixes):
-        raise ValueError(f"WALRUS_PREFIXES must be a list of non-empty key prefixes, got {prefixes!r}")
+    if not isinstance(prefixes, (list, tuple)) or not all(
+        isinstance(p, str) and p for p in prefixes
+    ):
+        raise ValueError(
+            f"WALRUS_PREFIXES must be a list of non-empty key prefixes, got {prefixes!r}"
+        )
 
-    trusted = check_trusted_proxies(config.get("WALRUS_RATELIMIT_TRUSTED_PROXIES", 0), "WALRUS_RATELIMIT_TRUSTED_PROXIES")
+    trusted = check_trusted_proxies(
+        config.get("WALRUS_RATELIMIT_TRUSTED_PROXIES", 0), "WALRUS_RATELIMIT_TRUSTED_PROXIES"
+    )
     cache_timeout = _number(config, "WALRUS_CACHE_DEFAULT_TIMEOUT")
     _checked("WALRUS_CACHE_DEFAULT_TIMEOUT", check_timeout, cache_timeout)
     serializer, signing_key = _cache_codec(config, secret_key)
@@ -225,7 +256,9 @@ def read_settings(config: Mapping[str, Any], secret_key: Any = None) -> Settings
         cache_signing_key=signing_key,
         cache_compression=_compression(config),
         ratelimit_enabled=enabled,
-        default_limits=parse_limits(config.get("WALRUS_RATELIMIT_DEFAULT"), "WALRUS_RATELIMIT_DEFAULT"),
+        default_limits=parse_limits(
+            config.get("WALRUS_RATELIMIT_DEFAULT"), "WALRUS_RATELIMIT_DEFAULT"
+        ),
         on_error=_choice(config, "WALRUS_RATELIMIT_ON_ERROR", ON_ERROR_POLICIES),
         trusted_proxies=trusted,
         header_mode=_choice(config, "WALRUS_RATELIMIT_HEADERS", HEADER_MODES),
@@ -233,8 +266,14 @@ def read_settings(config: Mapping[str, Any], secret_key: Any = None) -> Settings
         header_remaining=_name(config, "WALRUS_RATELIMIT_HEADER_REMAINING"),
         header_reset=_name(config, "WALRUS_RATELIMIT_HEADER_RESET"),
         header_retry_after=_name(config, "WALRUS_RATELIMIT_HEADER_RETRY_AFTER"),
-        application_limits=parse_limits(config.get("WALRUS_RATELIMIT_APPLICATION"), "WALRUS_RATELIMIT_APPLICATION"),
-        strategy=_checked("WALRUS_RATELIMIT_STRATEGY", check_strategy, config.get("WALRUS_RATELIMIT_STRATEGY", DEFAULT_STRATEGY)),
+        application_limits=parse_limits(
+            config.get("WALRUS_RATELIMIT_APPLICATION"), "WALRUS_RATELIMIT_APPLICATION"
+        ),
+        strategy=_checked(
+            "WALRUS_RATELIMIT_STRATEGY",
+            check_strategy,
+            config.get("WALRUS_RATELIMIT_STRATEGY", DEFAULT_STRATEGY),
+        ),
     )
 
 
@@ -248,13 +287,17 @@ def connect(settings: Settings) -> Database:
     except (TypeError, ValueError) as exc:
         message = str(exc).replace(settings.url, safe_url(settings.url))
         kind = TypeError if isinstance(exc, TypeError) else ValueError
-        raise kind(f"WALRUS_URL {safe_url(settings.url)!r} (with WALRUS_CONNECTION_OPTIONS): {message}") from None
+        raise kind(
+            f"WALRUS_URL {safe_url(settings.url)!r} (with WALRUS_CONNECTION_OPTIONS): {message}"
+        ) from None
 
 
 def _cache_codec(config: Mapping[str, Any], secret_key: Any) -> tuple[Any, Any]:
     """The cache's serializer spec and signing key, checked as the core ``Cache`` will use
     them; an error names the config key the value came from."""
-    key_source = "WALRUS_CACHE_SIGNING_KEY" if config.get("WALRUS_CACHE_SIGNING_KEY") else "SECRET_KEY"
+    key_source = (
+        "WALRUS_CACHE_SIGNING_KEY" if config.get("WALRUS_CACHE_SIGNING_KEY") else "SECRET_KEY"
+    )
     signing_key = config.get("WALRUS_CACHE_SIGNING_KEY") or secret_key or None
     spec = config.get("WALRUS_CACHE_SERIALIZER")
     if spec is None:
@@ -284,10 +327,16 @@ def _compression(config: Any) -> dict[str, Any]:
         return {}
     min_length = config.get("WALRUS_CACHE_COMPRESS_MIN_LENGTH", 1024)
     if isinstance(min_length, bool) or not isinstance(min_length, int) or min_length < 0:
-        raise ValueError(f"WALRUS_CACHE_COMPRESS_MIN_LENGTH must be an int >= 0 (bytes), got {min_length!r}")
+        raise ValueError(
+            f"WALRUS_CACHE_COMPRESS_MIN_LENGTH must be an int >= 0 (bytes), got {min_length!r}"
+        )
     level = config.get("WALRUS_CACHE_COMPRESS_LEVEL")
     try:
         compressor.check_level(level)
     except ValueError as exc:
         raise ValueError(f"WALRUS_CACHE_COMPRESS_LEVEL: {exc}") from None
-    return {"compressor": compressor.name, "compress_min_length": min_length, "compress_level": level}
+    return {
+        "compressor": compressor.name,
+        "compress_min_length": min_length,
+        "compress_level": level,
+    }

@@ -188,8 +188,12 @@ class Walrus:
         ``lock_timeout`` seconds; None turns that off); async views render per request.
         Cost per request: a hit is 1 round trip (GET); a miss adds the store (1 round trip) and,
         for sync views, the fill lock (``walrus.stampede``)."""
-        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout < 0):
-            raise ValueError(f"cached timeout must be None or a number of seconds >= 0, got {timeout!r}")
+        if timeout is not None and (
+            isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout < 0
+        ):
+            raise ValueError(
+                f"cached timeout must be None or a number of seconds >= 0, got {timeout!r}"
+            )
         if not callable(key_prefix) and not isinstance(key_prefix, str):
             raise TypeError(f"cached key_prefix must be a str or a callable, got {key_prefix!r}")
         if unless is not None and not callable(unless):
@@ -199,7 +203,11 @@ class Walrus:
         return cached_view(self.state, timeout, key_prefix, query_string, unless, lock_timeout)
 
     def metrics_route(
-        self, app: Flask, rule: str = "/metrics", token: str | None = None, allow_anonymous: bool = False
+        self,
+        app: Flask,
+        rule: str = "/metrics",
+        token: str | None = None,
+        allow_anonymous: bool = False,
     ) -> None:
         """Serve the walrus metrics (Prometheus text format, ``walrus.prometheus``) at ``rule``
         and start counting now. Scrapers must send ``Authorization: Bearer <token>``; without
@@ -208,12 +216,16 @@ class Walrus:
         if token is not None and not (isinstance(token, str) and token):
             raise ValueError(f"metrics token must be a non-empty str or None, got {token!r}")
         if token is None and not allow_anonymous:
-            raise ValueError("metrics_route needs token=... (or allow_anonymous=True to serve it to anyone)")
+            raise ValueError(
+                "metrics_route needs token=... (or allow_anonymous=True to serve it to anyone)"
+            )
         install_metrics()
 
         def walrus_metrics() -> Any:
             sent = request.headers.get("Authorization", "")
-            if token is not None and not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+            if token is not None and not hmac.compare_digest(
+                sent.encode(), f"Bearer {token}".encode()
+            ):
                 return Response("forbidden\n", status=403, content_type="text/plain")
             body, content_type = exposition()
             return Response(body, content_type=content_type)

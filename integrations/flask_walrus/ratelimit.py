@@ -164,29 +164,41 @@ def build_marks(
     provider = None
     if callable(limit):
         if per is not None:
-            raise ValueError("rate_limited: 'per' goes with an int limit, not with a callable limit")
+            raise ValueError(
+                "rate_limited: 'per' goes with an int limit, not with a callable limit"
+            )
         provider, rates = limit, (Rate(0, 0.0),)
     elif isinstance(limit, int) and not isinstance(limit, bool):
         rates = parse_limits([(limit, 60.0 if per is None else per)], "rate_limited")
     else:
         if per is not None:
-            raise ValueError("rate_limited: 'per' goes with an int limit, not with a rate string or list")
+            raise ValueError(
+                "rate_limited: 'per' goes with an int limit, not with a rate string or list"
+            )
         rates = parse_limits(limit, "rate_limited")
     if not rates:
-        raise ValueError("rate_limited needs a limit: an int with per, '5/minute', a list of rates or a callable")
+        raise ValueError(
+            "rate_limited needs a limit: an int with per, '5/minute', a list of rates or a callable"
+        )
     method_set = None
     if methods is not None:
         if isinstance(methods, str):
             raise TypeError("rate_limited methods must be a list of HTTP methods, not a str")
         method_set = frozenset(str(m).upper() for m in methods)
         if not method_set:
-            raise ValueError("rate_limited methods must not be empty (omit it to limit every method)")
+            raise ValueError(
+                "rate_limited methods must not be empty (omit it to limit every method)"
+            )
     _check_callable(key_func, "key_func")
     _check_callable(exempt_when, "exempt_when")
     _check_callable(deduct_when, "deduct_when", "the response")
     _check_callable(on_breach, "on_breach", "the RateLimitExceeded")
-    if error_message is not None and not (isinstance(error_message, str) or callable(error_message)):
-        raise TypeError(f"rate_limited error_message must be a str or a callable, got {error_message!r}")
+    if error_message is not None and not (
+        isinstance(error_message, str) or callable(error_message)
+    ):
+        raise TypeError(
+            f"rate_limited error_message must be a str or a callable, got {error_message!r}"
+        )
     if strategy is not None:
         try:
             check_strategy(strategy)
@@ -201,7 +213,20 @@ def build_marks(
             for n, _ in rates:
                 check_cost(cost, n, "rate_limited")
     limits = [
-        Limit(n, p, scope, method_set, key_func, exempt_when, strategy, per_method, deduct_when, on_breach, error_message, provider)
+        Limit(
+            n,
+            p,
+            scope,
+            method_set,
+            key_func,
+            exempt_when,
+            strategy,
+            per_method,
+            deduct_when,
+            on_breach,
+            error_message,
+            provider,
+        )
         for n, p in rates
     ]
     return Marks(limits=limits, cost=cost, override_defaults=override_defaults)
@@ -215,7 +240,9 @@ def add_marks(target: Any, marks: Marks) -> None:
         return
     if marks.limits:
         if existing.cost is not None and marks.cost is not None and existing.cost != marks.cost:
-            raise ValueError(f"stacked rate limits on {target!r} disagree on cost ({existing.cost!r} vs {marks.cost!r})")
+            raise ValueError(
+                f"stacked rate limits on {target!r} disagree on cost ({existing.cost!r} vs {marks.cost!r})"
+            )
         existing.limits.extend(marks.limits)
         existing.cost = marks.cost if existing.cost is None else existing.cost
         existing.override_defaults = existing.override_defaults and marks.override_defaults
@@ -273,9 +300,18 @@ class Limiter:
         self._dynamic: dict[tuple[int, str, Any], tuple[_Entry, ...]] = {}
         self.outage = OutageLog(logger)
         self.ietf = settings.header_mode in ("ietf", "both")  # only then are policy names needed
-        self.header_names = (settings.header_limit, settings.header_remaining, settings.header_reset, settings.header_retry_after)
-        self.defaults = [Limit(n, p, exempt_when=default_exempt_when) for n, p in settings.default_limits]
-        self.application = [Limit(n, p, scope=_APPLICATION_SCOPE) for n, p in settings.application_limits]
+        self.header_names = (
+            settings.header_limit,
+            settings.header_remaining,
+            settings.header_reset,
+            settings.header_retry_after,
+        )
+        self.defaults = [
+            Limit(n, p, exempt_when=default_exempt_when) for n, p in settings.default_limits
+        ]
+        self.application = [
+            Limit(n, p, scope=_APPLICATION_SCOPE) for n, p in settings.application_limits
+        ]
 
     # -- outage reporting (shared with the view cache) -------------------------------------
 
@@ -292,7 +328,11 @@ class Limiter:
         strategy = lim.strategy or self.settings.strategy
         rate = format_rate(lim.limit, lim.per)  # "20000/1d": short keys cost less per client
         policy = _POLICY_NAME.sub("_", f"{scope}-{lim.limit}-per-{lim.per:g}s")
-        return _Entry(lim, PreparedLimit(f"{self.key_base}:{scope}:{rate}", lim.limit, lim.per, strategy), policy)
+        return _Entry(
+            lim,
+            PreparedLimit(f"{self.key_base}:{scope}:{rate}", lim.limit, lim.per, strategy),
+            policy,
+        )
 
     def _plan(self, endpoint: str, method: str) -> _Plan:
         view = self.app.view_functions.get(endpoint)
@@ -347,7 +387,8 @@ class Limiter:
             limits=tuple(e.prepared for e in entries),
             key_funcs=key_funcs,
             shared_key_func=len(set(map(id, key_funcs))) <= 1,
-            simple=not dynamic and all(e.limit.exempt_when is None and e.limit.deduct_when is None for e in entries),
+            simple=not dynamic
+            and all(e.limit.exempt_when is None and e.limit.deduct_when is None for e in entries),
             dynamic=tuple(dynamic),
             policies=tuple(e.policy for e in entries),
         )
@@ -382,7 +423,9 @@ class Limiter:
 
     def _keys(self, req: Any, entries: Sequence[_Entry], shared: bool) -> list[str]:
         if shared:
-            return [self._client_key(req, entries[0].limit.key_func or self.key_func)] * len(entries)
+            return [self._client_key(req, entries[0].limit.key_func or self.key_func)] * len(
+                entries
+            )
         known: dict[int, str] = {}
         keys = []
         for entry in entries:
@@ -414,7 +457,14 @@ class Limiter:
             cost = plan.cost
             if callable(cost):
                 cost = self._cost(req, entries, cost)
-            decision = decide(self.database, limits, keys, cost, on_error=self.settings.on_error, outage_log=self.outage)
+            decision = decide(
+                self.database,
+                limits,
+                keys,
+                cost,
+                on_error=self.settings.on_error,
+                outage_log=self.outage,
+            )
             if decision.allowed:
                 if decision.error is None:
                     req.environ[_ENVIRON_KEY] = (entries, decision, ())
@@ -426,7 +476,9 @@ class Limiter:
         """Callable limits, exempt_when, deduct_when: the limits that count now are decided
         (recorded) in one call; those with deduct_when are only looked at (one more call) and
         recorded after the response, when it matches."""
-        entries = [e for e in plan.entries if e.limit.exempt_when is None or not e.limit.exempt_when()]
+        entries = [
+            e for e in plan.entries if e.limit.exempt_when is None or not e.limit.exempt_when()
+        ]
         for lim, scope in plan.dynamic:
             if lim.exempt_when is None or not lim.exempt_when():
                 entries.extend(self._resolve(lim, scope))
@@ -440,8 +492,12 @@ class Limiter:
         else:
             for entry in entries:  # callable limits were not checked against the cost
                 if cost > entry.prepared.limit:
-                    return self._refuse(req, entries, Decision.refusal([e.prepared for e in entries], entries.index(entry)),
-                                        f"Request cost {cost} exceeds the rate limit of {entry.limit}.")
+                    return self._refuse(
+                        req,
+                        entries,
+                        Decision.refusal([e.prepared for e in entries], entries.index(entry)),
+                        f"Request cost {cost} exceeds the rate limit of {entry.limit}.",
+                    )
         on_error = self.settings.on_error
         decision: Decision | None = None
         if later:
@@ -468,11 +524,22 @@ class Limiter:
         tightest = min(range(len(entries)), key=lambda i: entries[i].prepared.limit)
         if cost > entries[tightest].prepared.limit:
             message = f"Request cost {cost} exceeds the rate limit of {entries[tightest].limit}."
-            self._refuse(req, entries, Decision.refusal([e.prepared for e in entries], tightest), message, raise_only=True)
+            self._refuse(
+                req,
+                entries,
+                Decision.refusal([e.prepared for e in entries], tightest),
+                message,
+                raise_only=True,
+            )
         return int(cost)
 
     def _refuse(
-        self, req: Any, entries: Sequence[_Entry], decision: Decision, description: str | None = None, raise_only: bool = False
+        self,
+        req: Any,
+        entries: Sequence[_Entry],
+        decision: Decision,
+        description: str | None = None,
+        raise_only: bool = False,
     ) -> Any:
         req.environ[_ENVIRON_KEY] = (entries, decision, ())
         worst = decision.report_index()
@@ -480,7 +547,9 @@ class Limiter:
         if description is None and limit.error_message is not None:
             message = limit.error_message
             description = message() if callable(message) else message
-        exc = RateLimitExceeded(limit, decision.result(worst), self.headers(entries, decision, worst), description)
+        exc = RateLimitExceeded(
+            limit, decision.result(worst), self.headers(entries, decision, worst), description
+        )
         if limit.on_breach is not None and not raise_only:
             response = limit.on_breach(exc)
             if response is not None:
@@ -494,7 +563,11 @@ class Limiter:
         entries, decision, later = found
         if later:
             cost = request.environ.pop(_ENVIRON_KEY + ".cost", 1)
-            counted = [e for e in later if e.limit.deduct_when is not None and e.limit.deduct_when(response)]
+            counted = [
+                e
+                for e in later
+                if e.limit.deduct_when is not None and e.limit.deduct_when(response)
+            ]
             if counted:
                 keys = self._keys(request, counted, False)
                 recorded = decide(self.database, [e.prepared for e in counted], keys, cost,
@@ -514,7 +587,9 @@ class Limiter:
 
     # -- headers -----------------------------------------------------------------------------
 
-    def headers(self, entries: Sequence[_Entry], decision: Decision, index: int | None = None) -> list[tuple[str, str]]:
+    def headers(
+        self, entries: Sequence[_Entry], decision: Decision, index: int | None = None
+    ) -> list[tuple[str, str]]:
         """The core's header values for one decision (``walrus.rate_limit.rate_limit_headers``)
         in WALRUS_RATELIMIT_HEADERS style, with this app's header names and policy names."""
         return rate_limit_headers(
@@ -528,5 +603,6 @@ def limit_target(target: Any, marks: Marks) -> Any:
     if isinstance(target, Blueprint) or callable(target):
         add_marks(target, marks)
         return target
-    raise TypeError(f"rate limits apply to a view function, a View class or a Blueprint, got {target!r}")
-
+    raise TypeError(
+        f"rate limits apply to a view function, a View class or a Blueprint, got {target!r}"
+    )

@@ -53,15 +53,38 @@ SETTINGS = settings(
     deadline=None,
     database=None,
     # ``db`` is function-scoped on purpose: each example resets the keys it relies on.
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                           HealthCheck.data_too_large],
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
 )
 
 # Strings that have broken parsers and encoders before: empty, NUL, a lone surrogate (not
 # encodable as UTF-8), non-ASCII, Redis range syntax, glob characters, hash tags, long ones.
 ODD_TEXTS = [
-    "", " ", "\x00", "a\x00b", "\ud800", "é☃𝄞", "\n", "-", "+", "(1", "[a", "*", "?", "\\",
-    "{tag}", "inf", "-inf", "nan", "1e400", "0x10", "9" * 30, "x" * 100_000,
+    "",
+    " ",
+    "\x00",
+    "a\x00b",
+    "\ud800",
+    "é☃𝄞",
+    "\n",
+    "-",
+    "+",
+    "(1",
+    "[a",
+    "*",
+    "?",
+    "\\",
+    "{tag}",
+    "inf",
+    "-inf",
+    "nan",
+    "1e400",
+    "0x10",
+    "9" * 30,
+    "x" * 100_000,
 ]
 TEXTS = st.one_of(st.text(max_size=12), st.sampled_from(ODD_TEXTS))
 SCALARS = st.one_of(
@@ -95,8 +118,16 @@ _RAW_MESSAGES = re.compile(
     r"|[\w ]*index out of range|'[\w-]+' codec can't|NoneType"
     r"|sequence item \d+: expected)"
 )
-_NEVER = (redis.RedisError, AttributeError, IndexError, UnicodeError, OverflowError,
-          RecursionError, AssertionError, NameError)
+_NEVER = (
+    redis.RedisError,
+    AttributeError,
+    IndexError,
+    UnicodeError,
+    OverflowError,
+    RecursionError,
+    AssertionError,
+    NameError,
+)
 
 
 class RawError(AssertionError):
@@ -127,7 +158,7 @@ def snapshot(database: Any) -> dict[bytes, tuple[bytes, bytes | None, bool]]:
     replies = pipe.execute()
     state: dict[bytes, tuple[bytes, bytes | None, bool]] = {}
     for i, key in enumerate(keys):
-        kind, payload, ttl = replies[3 * i: 3 * i + 3]
+        kind, payload, ttl = replies[3 * i : 3 * i + 3]
         name = key if isinstance(key, bytes) else str(key).encode()
         state[name] = (kind if isinstance(kind, bytes) else str(kind).encode(), payload, ttl >= 0)
     return state
@@ -179,7 +210,10 @@ def clear_error(error: BaseException) -> str | None:
 
 
 def outcome(
-    database: Any, call: Callable[[], Any], what: str = "", allowed: tuple[type[BaseException], ...] = ()
+    database: Any,
+    call: Callable[[], Any],
+    what: str = "",
+    allowed: tuple[type[BaseException], ...] = (),
 ) -> Outcome:
     """Run ``call``; return its result, or the clear error it raised with the database left
     exactly as it was. Raise :class:`RawError` for anything else. ``allowed``: further
@@ -195,12 +229,17 @@ def outcome(
         if isinstance(error, allowed) and str(error):
             problem = None
         if problem is not None:
-            raise RawError(f"{what}: {problem}: {type(error).__name__}: {str(error)[:300]}") from error
+            raise RawError(
+                f"{what}: {problem}: {type(error).__name__}: {str(error)[:300]}"
+            ) from error
         if database is not None:
             after = snapshot(database)
             if after != before:
-                changed = sorted(k for k in set(before or {}) | set(after)
-                                 if (before or {}).get(k) != after.get(k))
+                changed = sorted(
+                    k
+                    for k in set(before or {}) | set(after)
+                    if (before or {}).get(k) != after.get(k)
+                )
                 raise RawError(
                     f"{what}: refused ({type(error).__name__}: {str(error)[:200]}) "
                     f"after changing keys {changed[:10]}"

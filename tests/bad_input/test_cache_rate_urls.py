@@ -50,8 +50,12 @@ CACHE_OPS: dict[str, Callable[[Database, Any, Any], Any]] = {
     "Cache.get_or_set": lambda db, v, w: _cache(db).get_or_set(v, lambda: w),
     "Cache(name, timeout)": lambda db, v, w: db.cache(v, w, serializer="json").set("k", 1),
     "Cache(serializer)": lambda db, v, w: db.cache("c2", serializer=v).set("k", 1),
-    "Cache(signing_key)": lambda db, v, w: db.cache("c3", serializer="json", signing_key=v).set("k", 1),
-    "Cache(compressor)": lambda db, v, w: db.cache("c4", serializer="json", compressor=v).set("k", 1),
+    "Cache(signing_key)": lambda db, v, w: db.cache("c3", serializer="json", signing_key=v).set(
+        "k", 1
+    ),
+    "Cache(compressor)": lambda db, v, w: db.cache("c4", serializer="json", compressor=v).set(
+        "k", 1
+    ),
     "Cache.cached(key)": lambda db, v, w: _cache(db).cached(timeout=w)(lambda *a: "r")(v),
 }
 
@@ -131,17 +135,75 @@ def test_rate_limit(db: Database, name: str, v: Any, w: Any) -> None:
 # -- Database.from_url ---------------------------------------------------------------------------
 # Only strings that cannot reach another machine: loopback hosts, names that cannot resolve
 # (.invalid is reserved, RFC 2606), unix sockets under a missing folder, memory://.
-HOSTS = st.sampled_from(["127.0.0.1", "localhost", "[::1]", "nohost.invalid", "", "127.0.0.1:",
-                         "127.0.0.1:0", "127.0.0.1:99999", "127.0.0.1:-1", "127.0.0.1:abc",
-                         "user:pw@127.0.0.1", ":@127.0.0.1", "%zz@127.0.0.1", "[::1", "a b.invalid"])
-SCHEMES = st.sampled_from(["redis", "rediss", "unix", "memory", "redis+cluster", "redis+sentinel",
-                           "valkey", "http", "", "REDIS", "redis+", "memory+"])
-PATHS = st.sampled_from(["", "/", "/0", "/9", "/15", "/16", "/-1", "/x", "/0/1", "/nofolder.invalid/s.sock",
-                         "/99999999999999999999"])
-QUERIES = st.sampled_from(["", "?db=1", "?db=x", "?socket_timeout=-1", "?socket_timeout=abc",
-                           "?protocol=4", "?protocol=3", "?decode_responses=maybe", "?unknown=1",
-                           "?ssl_cert_reqs=bogus", "?health_check_interval=nan", "?db=1&db=2",
-                           "?retries=abc", "?&&", "?socket_connect_timeout=1e400"])
+HOSTS = st.sampled_from(
+    [
+        "127.0.0.1",
+        "localhost",
+        "[::1]",
+        "nohost.invalid",
+        "",
+        "127.0.0.1:",
+        "127.0.0.1:0",
+        "127.0.0.1:99999",
+        "127.0.0.1:-1",
+        "127.0.0.1:abc",
+        "user:pw@127.0.0.1",
+        ":@127.0.0.1",
+        "%zz@127.0.0.1",
+        "[::1",
+        "a b.invalid",
+    ]
+)
+SCHEMES = st.sampled_from(
+    [
+        "redis",
+        "rediss",
+        "unix",
+        "memory",
+        "redis+cluster",
+        "redis+sentinel",
+        "valkey",
+        "http",
+        "",
+        "REDIS",
+        "redis+",
+        "memory+",
+    ]
+)
+PATHS = st.sampled_from(
+    [
+        "",
+        "/",
+        "/0",
+        "/9",
+        "/15",
+        "/16",
+        "/-1",
+        "/x",
+        "/0/1",
+        "/nofolder.invalid/s.sock",
+        "/99999999999999999999",
+    ]
+)
+QUERIES = st.sampled_from(
+    [
+        "",
+        "?db=1",
+        "?db=x",
+        "?socket_timeout=-1",
+        "?socket_timeout=abc",
+        "?protocol=4",
+        "?protocol=3",
+        "?decode_responses=maybe",
+        "?unknown=1",
+        "?ssl_cert_reqs=bogus",
+        "?health_check_interval=nan",
+        "?db=1&db=2",
+        "?retries=abc",
+        "?&&",
+        "?socket_connect_timeout=1e400",
+    ]
+)
 URLS = st.one_of(
     st.builds(lambda s, h, p, q: f"{s}://{h}{p}{q}", SCHEMES, HOSTS, PATHS, QUERIES),
     VALUES.filter(lambda v: not isinstance(v, str) or "://" not in v),
@@ -164,7 +226,9 @@ def _from_url(url: Any, kwargs: dict[str, Any]) -> Any:
 @given(url=URLS, w=st.one_of(st.none(), VALUES))
 def test_from_url(url: Any, w: Any) -> None:
     kwargs = {} if w is None else {"socket_timeout": w}
-    result = outcome(None, lambda: _from_url(url, kwargs), f"from_url({url!r:.120}, {kwargs!r:.80})")
+    result = outcome(
+        None, lambda: _from_url(url, kwargs), f"from_url({url!r:.120}, {kwargs!r:.80})"
+    )
     if not result.refused and not isinstance(result.result, Exception):
         assert isinstance(result.result, Database)
         result.result.close()

@@ -30,6 +30,7 @@ def offline() -> Iterator[Database]:
 
 # -- containers: fixed (regression tests) -------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "call",
     [
@@ -45,10 +46,19 @@ def offline() -> Iterator[Database]:
         lambda db: db.Stream("st").trim(count=2**63),
         lambda db: db.Set("s").random(2**63),
     ],
-    ids=["hash-get-surrogate", "hash-contains-surrogate", "hash-del-surrogate",
-         "zset-contains-surrogate", "zset-key-surrogate", "zset-score-non-utf8",
-         "zset-count-non-utf8", "zset-range-non-utf8", "zset-remove-non-utf8",
-         "stream-trim-2**63", "set-random-2**63"],
+    ids=[
+        "hash-get-surrogate",
+        "hash-contains-surrogate",
+        "hash-del-surrogate",
+        "zset-contains-surrogate",
+        "zset-key-surrogate",
+        "zset-score-non-utf8",
+        "zset-count-non-utf8",
+        "zset-range-non-utf8",
+        "zset-remove-non-utf8",
+        "stream-trim-2**63",
+        "set-random-2**63",
+    ],
 )
 def test_container_refusals_are_clear_and_change_nothing(db: Database, call: Any) -> None:
     db.Hash("h")["f"] = "v"
@@ -64,7 +74,7 @@ def test_huge_indexes_lie_past_the_ends(db: Database) -> None:
     db.ZSet("z").add({"a": 1, "b": 2})
     db.bit_field("bits").set_bit(0, 1)
     assert db.List("l")[2**63] is db.List("l")[5] is None  # LINDEX past the end, as upstream
-    assert db.List("l")[-(2**70): 2**70] == [b"a", b"b"]
+    assert db.List("l")[-(2**70) : 2**70] == [b"a", b"b"]
     assert db.ZSet("z").remove_by_rank(2**63) == 0
     assert db.ZSet("z").popmax_compat(2**63 + 1) == [(b"b", 2.0), (b"a", 1.0)]
     assert db.bit_field("bits").bit_count(None, 2**63) == 1
@@ -98,6 +108,7 @@ def test_set_random_draws_up_to_the_limit(db: Database) -> None:
 
 # -- cache and rate limits --------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "call",
     [
@@ -114,15 +125,28 @@ def test_set_random_draws_up_to_the_limit(db: Database) -> None:
         lambda db: db.cache("c", serializer="json").set("\ud800", 1),
         lambda db: db.rate_limit("rl", 2, 60).remaining("a\ud800"),
     ],
-    ids=["cache-get-non-utf8-key", "cache-set-non-utf8-key", "cache-timeout-nan", "cache-timeout-inf",
-         "cache-timeout-1e16", "cache-json-bytes-value", "cache-get-many-none", "cache-delete-many-none",
-         "rate-limit-non-utf8-key", "rate-reset-non-utf8-key", "cache-surrogate-key", "rate-surrogate-key"],
+    ids=[
+        "cache-get-non-utf8-key",
+        "cache-set-non-utf8-key",
+        "cache-timeout-nan",
+        "cache-timeout-inf",
+        "cache-timeout-1e16",
+        "cache-json-bytes-value",
+        "cache-get-many-none",
+        "cache-delete-many-none",
+        "rate-limit-non-utf8-key",
+        "rate-reset-non-utf8-key",
+        "cache-surrogate-key",
+        "rate-surrogate-key",
+    ],
 )
 def test_cache_and_rate_limit_refusals_are_clear(db: Database, call: Any) -> None:
     db.cache("c", serializer="json").set("k", {"v": 1})
     db.rate_limit("rl", 2, 60).limit("k")
     result = outcome(db, lambda: call(db))
-    assert isinstance(result.error, (TypeError, ValueError)) and not isinstance(result.error, UnicodeError)
+    assert isinstance(result.error, (TypeError, ValueError)) and not isinstance(
+        result.error, UnicodeError
+    )
 
 
 def test_refused_get_or_set_leaves_nothing(db: Database) -> None:
@@ -133,7 +157,9 @@ def test_refused_get_or_set_leaves_nothing(db: Database) -> None:
     assert isinstance(result.error, TypeError) and "'c'" in str(result.error)
 
 
-@pytest.mark.parametrize("argument", [{"": 1, 0: 2}, "\ud800"], ids=["mixed-dict-keys", "surrogate"])
+@pytest.mark.parametrize(
+    "argument", [{"": 1, 0: 2}, "\ud800"], ids=["mixed-dict-keys", "surrogate"]
+)
 def test_cached_with_arguments_call_key_cannot_encode(db: Database, argument: Any) -> None:
     cached = db.cache("c", serializer="json").cached()(lambda arg: "r")
     outcome(db, lambda: cached(argument))
@@ -141,11 +167,15 @@ def test_cached_with_arguments_call_key_cannot_encode(db: Database, argument: An
 
 # -- full-text index ------------------------------------------------------------------------
 
+
 def test_query_strings_that_are_not_utf8_are_query_errors(db: Database) -> None:
     from walrus.search.errors import QueryError
 
     db.Index("docs").add("d1", "quick fox")
-    for call in (lambda: db.Index("docs").search(b"\x80"), lambda: db.Index("docs").search(b"\x80", lenient=True)):
+    for call in (
+        lambda: db.Index("docs").search(b"\x80"),
+        lambda: db.Index("docs").search(b"\x80", lenient=True),
+    ):
         result = outcome(db, call)
         assert isinstance(result.error, QueryError) and "UTF-8" in str(result.error)
 
@@ -170,11 +200,14 @@ def test_index_refuses_text_that_is_not_utf8(db: Database, call: Any) -> None:
 
 # -- Django settings and Flask config ------------------------------------------------------------
 
+
 def test_django_checks_report_an_unsplittable_url(settings: Any) -> None:
     from django_walrus.checks import check_caches, check_settings
 
     settings.WALRUS = {"default": {"URL": "redis://[::1"}}
-    settings.CACHES = {"default": {"BACKEND": "django_walrus.cache.WalrusCache", "LOCATION": "redis://[::1"}}
+    settings.CACHES = {
+        "default": {"BACKEND": "django_walrus.cache.WalrusCache", "LOCATION": "redis://[::1"}
+    }
     assert check_settings() and check_caches()
 
 
@@ -211,8 +244,18 @@ def _flask_init(**config: Any) -> Any:
         {"WALRUS_PREFIXES": 1},
         {"WALRUS_CACHE_DEFAULT_TIMEOUT": 1e16},
     ],
-    ids=["serializer", "serializer-object", "serializer-pickle-unsigned", "secret-key",
-         "secret-key-surrogate", "empty-signing-key", "url-port", "url-query", "prefixes", "cache-timeout"],
+    ids=[
+        "serializer",
+        "serializer-object",
+        "serializer-pickle-unsigned",
+        "secret-key",
+        "secret-key-surrogate",
+        "empty-signing-key",
+        "url-port",
+        "url-query",
+        "prefixes",
+        "cache-timeout",
+    ],
 )
 def test_flask_init_app_refusals_name_the_key(config: dict[str, Any]) -> None:
     result = outcome(None, lambda: _flask_init(**config))

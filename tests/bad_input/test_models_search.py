@@ -32,8 +32,23 @@ from walrus import (
 
 pytestmark = pytest.mark.backends("resp2")
 
-FIELDS = ["name", "notes", "words", "number", "real", "blob", "flag", "ident", "when", "day", "doc",
-          "tags", "items", "attrs", "ranks"]
+FIELDS = [
+    "name",
+    "notes",
+    "words",
+    "number",
+    "real",
+    "blob",
+    "flag",
+    "ident",
+    "when",
+    "day",
+    "doc",
+    "tags",
+    "items",
+    "attrs",
+    "ranks",
+]
 
 
 def make_model(db: Database) -> type[Model]:
@@ -69,7 +84,15 @@ def seed(db: Database) -> type[Model]:
         restore(db, _SEEDED["state"])
         return row
     db.flushdb()
-    row.create(name="a", notes="n", words="the quick brown fox", number=1, real=1.5, flag=True, doc={"k": 1})
+    row.create(
+        name="a",
+        notes="n",
+        words="the quick brown fox",
+        number=1,
+        real=1.5,
+        flag=True,
+        doc={"k": 1},
+    )
     row.create(name="b", words="lazy dogs sleep", number=2, real=-3.0, flag=False)
     index = db.Index("docs")
     index.add("d1", "the quick brown fox")
@@ -95,7 +118,9 @@ MODEL_OPS: dict[str, Callable[[type[Model], str, Any, Any], Any]] = {
     "create(field=v)": lambda row, f, v, w: row.create(**{"name": "new", f: v}),
     "save(field=v)": lambda row, f, v, w: _set(row, f, v),
     "create(pk=v)": lambda row, f, v, w: row.create(name=v, notes="x"),
-    "create(**random)": lambda row, f, v, w: row.create(**(v if isinstance(v, dict) else {"name": "n", f: w})),
+    "create(**random)": lambda row, f, v, w: row.create(
+        **(v if isinstance(v, dict) else {"name": "n", f: w})
+    ),
     "load(pk)": lambda row, f, v, w: row.load(v),
     "query(field == v)": lambda row, f, v, w: list(row.query(getattr(row, f) == v)),
     "query(field < v)": lambda row, f, v, w: list(row.query(getattr(row, f) < v)),
@@ -110,9 +135,36 @@ MODEL_OPS: dict[str, Callable[[type[Model], str, Any, Any], Any]] = {
 }
 
 # Query strings near the grammar: words, "phrases", AND/OR, parentheses, stray operators.
-QUERY_PARTS = st.sampled_from(["fox", "quick", "lazy", "AND", "OR", "and", "or", "(", ")", '"', '"quick brown"',
-                               "-", "*", "NOT", "", " ", "\x00", "\ud800", "é", "the", "x" * 5000])
-QUERIES = st.one_of(TEXTS, st.lists(QUERY_PARTS, max_size=8).map(" ".join), st.lists(QUERY_PARTS, max_size=8).map("".join))
+QUERY_PARTS = st.sampled_from(
+    [
+        "fox",
+        "quick",
+        "lazy",
+        "AND",
+        "OR",
+        "and",
+        "or",
+        "(",
+        ")",
+        '"',
+        '"quick brown"',
+        "-",
+        "*",
+        "NOT",
+        "",
+        " ",
+        "\x00",
+        "\ud800",
+        "é",
+        "the",
+        "x" * 5000,
+    ]
+)
+QUERIES = st.one_of(
+    TEXTS,
+    st.lists(QUERY_PARTS, max_size=8).map(" ".join),
+    st.lists(QUERY_PARTS, max_size=8).map("".join),
+)
 
 
 @pytest.mark.parametrize("name", sorted(MODEL_OPS))
@@ -120,7 +172,11 @@ QUERIES = st.one_of(TEXTS, st.lists(QUERY_PARTS, max_size=8).map(" ".join), st.l
 @given(field=st.sampled_from(FIELDS), v=VALUES, w=VALUES)
 def test_model(db: Database, name: str, field: str, v: Any, w: Any) -> None:
     row = seed(db)
-    result = outcome(db, lambda: MODEL_OPS[name](row, field, v, w), f"{name} field={field} v={v!r:.80} w={w!r:.80}")
+    result = outcome(
+        db,
+        lambda: MODEL_OPS[name](row, field, v, w),
+        f"{name} field={field} v={v!r:.80} w={w!r:.80}",
+    )
     if not result.refused and name.startswith("query("):
         assert all(isinstance(item, row) for item in result.result)
 
@@ -131,11 +187,15 @@ SEARCH_OPS: dict[str, Callable[[Database, type[Model], Any, Any], Any]] = {
     "Index.search(conjunction)": lambda db, row, q, w: db.Index("docs").search(q, w),
     "Index.search_items": lambda db, row, q, w: db.Index("docs").search_items(q),
     "Index.add(content)": lambda db, row, q, w: db.Index("docs").add("d3", q),
-    "Index.add(key, metadata)": lambda db, row, q, w: db.Index("docs").add(q, "text", w if isinstance(w, dict) else {}),
+    "Index.add(key, metadata)": lambda db, row, q, w: db.Index("docs").add(
+        q, "text", w if isinstance(w, dict) else {}
+    ),
     "Index.remove": lambda db, row, q, w: db.Index("docs").remove(q),
     "Index(name)": lambda db, row, q, w: db.Index(q).search("fox"),
     "field.search": lambda db, row, q, w: list(_query(row, row.words.search(q))),
-    "field.search(lenient)": lambda db, row, q, w: list(_query(row, row.words.search(q, lenient=True))),
+    "field.search(lenient)": lambda db, row, q, w: list(
+        _query(row, row.words.search(q, lenient=True))
+    ),
     "field.search(conjunction)": lambda db, row, q, w: list(_query(row, row.words.search(q, w))),
     "field.match": lambda db, row, q, w: list(_query(row, row.words.match(q))),
 }
@@ -174,7 +234,9 @@ def test_search(db: Database, name: str, q: Any, w: Any) -> None:
     if name in KNOWN_FTS and (_not_utf8(q) or _not_utf8(w)):
         return
     row = seed(db)
-    result = outcome(db, lambda: SEARCH_OPS[name](db, row, q, w), f"{name} q={q!r:.100} w={w!r:.80}")
+    result = outcome(
+        db, lambda: SEARCH_OPS[name](db, row, q, w), f"{name} q={q!r:.100} w={w!r:.80}"
+    )
     if "lenient" in name and isinstance(q, str) and result.refused:
         # lenient reads any query as its plain words; only one without a word still raises
         assert "no word" in str(result.error), f"lenient search refused {q!r}: {result.error!r}"

@@ -21,7 +21,9 @@ def test_rate_limit_with_a_very_long_window(db: Database) -> None:
         db.rate_limit("rl", 2, 1e14)
 
 
-@pytest.mark.parametrize("strategy", ["moving-window", "fixed-window", "sliding-window-counter", "gcra"])
+@pytest.mark.parametrize(
+    "strategy", ["moving-window", "fixed-window", "sliding-window-counter", "gcra"]
+)
 def test_the_longest_window_counts(db: Database, strategy: str) -> None:
     limiter = db.rate_limit("rl", 2, MAX_WINDOW, strategy=strategy)
     assert [limiter.limit("k") for _ in range(3)] == [False, False, True]

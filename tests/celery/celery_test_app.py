@@ -66,7 +66,9 @@ def ping() -> str:
     return "pong"
 
 
-@app.task(base=WalrusLockedTask, lock="execute", unique_on=["token"], on_duplicate="raise", time_limit=120)
+@app.task(
+    base=WalrusLockedTask, lock="execute", unique_on=["token"], on_duplicate="raise", time_limit=120
+)
 def exclusive(token: str, seconds: float = 0.0) -> str:
     """Mutual exclusion per token; a duplicate delivery fails with TaskLocked. Its lock is the
     default lease (3 x RENEW_INTERVAL), far shorter than its 120 s time limit."""
@@ -85,7 +87,9 @@ def flaky(self: WalrusLockedTask, token: str) -> str:
     r = probe()
     lock = self.lock_for(token)
     owner = lock.database.get(lock.key)  # where the locks live (LOCK_URL)
-    r.rpush(f"probe:attempts:{token}", f"{self.request.retries}:{owner.decode() if owner else None}")
+    r.rpush(
+        f"probe:attempts:{token}", f"{self.request.retries}:{owner.decode() if owner else None}"
+    )
     if self.request.retries == 0:
         raise self.retry(countdown=1)
     return "done"
@@ -137,7 +141,9 @@ def limited(token: str, n: int) -> int:
     return n
 
 
-@app.task(bind=True, max_retries=0, walrus_rate_limit="2/2s", walrus_rate_limit_key=lambda token, n: token)
+@app.task(
+    bind=True, max_retries=0, walrus_rate_limit="2/2s", walrus_rate_limit_key=lambda token, n: token
+)
 def paced(self: WalrusLockedTask, token: str, n: int) -> int:
     """2 runs per 2 s per token; max_retries=0: a rate-limit deferral spends no retry."""
     probe().rpush(f"probe:paced:{token}", f"{n}:{self.request.retries}")

@@ -25,7 +25,6 @@ ROOT = HERE.parents[1]
 TEST_DB = int(os.environ.get("WALRUS_TEST_DB", "9"))
 
 
-
 @pytest.fixture
 def make_app(redis_url: str) -> Iterator[Any]:
     """``make_app(**conf)`` -> an eager Celery app whose locks live on the test DB."""
@@ -55,37 +54,64 @@ class Worker:
     def __init__(self, url: str) -> None:
         self.url = url
         self.process: subprocess.Popen[bytes] | None = None
-        self.log = tempfile.NamedTemporaryFile(prefix="celery-walrus-worker-", suffix=".log", delete=False)
+        self.log = tempfile.NamedTemporaryFile(
+            prefix="celery-walrus-worker-", suffix=".log", delete=False
+        )
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
-        paths = [str(ROOT / "integrations"), str(HERE), str(ROOT / "tests"), env.get("PYTHONPATH", "")]
+        paths = [
+            str(ROOT / "integrations"),
+            str(HERE),
+            str(ROOT / "tests"),
+            env.get("PYTHONPATH", ""),
+        ]
         env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
         env["CELERY_WALRUS_TEST_URL"] = self.url
         return env
 
     def start(self, app: Any, timeout: float = 30.0) -> None:
         cmd = [
-            sys.executable, "-m", "celery", "-A", "celery_test_app", "worker",
-            "--pool=prefork", "-c", "2", "-l", "INFO",
-            "--without-gossip", "--without-mingle", "--without-heartbeat",
-            "-n", f"walrus-{uuid.uuid4().hex[:8]}@%h",
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "celery_test_app",
+            "worker",
+            "--pool=prefork",
+            "-c",
+            "2",
+            "-l",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-n",
+            f"walrus-{uuid.uuid4().hex[:8]}@%h",
         ]
         self.process = subprocess.Popen(
-            cmd, cwd=str(HERE), env=self.env(), stdout=self.log, stderr=subprocess.STDOUT,
+            cmd,
+            cwd=str(HERE),
+            env=self.env(),
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         deadline = time.monotonic() + timeout
         while True:
             if self.process.poll() is not None:
-                raise RuntimeError(f"celery worker exited ({self.process.returncode}):\n{self.output()}")
+                raise RuntimeError(
+                    f"celery worker exited ({self.process.returncode}):\n{self.output()}"
+                )
             try:
                 app.tasks["celery_test_app.ping"].apply_async().get(timeout=2)
                 return
             except Exception:
                 if time.monotonic() > deadline:
                     self.stop()
-                    raise RuntimeError(f"celery worker not ready after {timeout}s:\n{self.output()}") from None
+                    raise RuntimeError(
+                        f"celery worker not ready after {timeout}s:\n{self.output()}"
+                    ) from None
 
     def kill(self) -> None:
         """SIGKILL the whole process group we started (worker and pool children)."""

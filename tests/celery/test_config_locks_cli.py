@@ -71,7 +71,9 @@ def test_renew_interval_sets_the_lease() -> None:
 
 
 def test_unknown_walrus_lock_keys_are_rejected(make_app: Any) -> None:
-    with pytest.raises(ValueError, match="unknown Celery config key 'walrus_lock_tll'.*walrus_lock_prefix"):
+    with pytest.raises(
+        ValueError, match="unknown Celery config key 'walrus_lock_tll'.*walrus_lock_prefix"
+    ):
         read_settings({"walrus_lock_tll": 5})
     with pytest.raises(ValueError, match="'WALRUS_LOCK_RENEW_EVERY'"):
         read_settings({"WALRUS_LOCK_RENEW_EVERY": 5})
@@ -86,7 +88,10 @@ def test_unknown_walrus_lock_keys_are_rejected(make_app: Any) -> None:
     with pytest.raises(ValueError, match="walrus_lock_enqueu_ttl"):
         t.delay(1)  # before anything is written or sent
     # Other walrus_* keys and non-lock keys are not ours to judge.
-    assert read_settings({"walrus_lock_prefix": "p:", "walrus_extra": 1, "lock_whatever": 2}).prefix == "p:"
+    assert (
+        read_settings({"walrus_lock_prefix": "p:", "walrus_extra": 1, "lock_whatever": 2}).prefix
+        == "p:"
+    )
 
 
 def test_config_namespace_is_read_as_celery_reads_it() -> None:
@@ -133,7 +138,10 @@ def test_database_is_cached_per_app(make_app: Any, redis_url: str) -> None:
 
 
 def test_django_walrus_setting_is_used_without_walrus_url(settings: Any, redis_url: str) -> None:
-    settings.WALRUS = {"default": {"URL": redis_url}, "locks": {"URL": redis_url.rsplit("/", 1)[0] + "/3"}}
+    settings.WALRUS = {
+        "default": {"URL": redis_url},
+        "locks": {"URL": redis_url.rsplit("/", 1)[0] + "/3"},
+    }
     app = Celery("django-config", set_as_current=False)
     app.conf.walrus_alias = "locks"
     from django_walrus.conf import get_database as django_database
@@ -238,7 +246,9 @@ def test_cli_lists_releases_and_clears(make_app: Any, rdb: Database) -> None:
 def _cli_env(redis_url: str) -> dict[str, str]:
     env = dict(os.environ)
     env["CELERY_WALRUS_TEST_URL"] = redis_url
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "integrations"), str(HERE), env.get("PYTHONPATH", "")])
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(ROOT / "integrations"), str(HERE), env.get("PYTHONPATH", "")]
+    )
     return env
 
 
@@ -247,7 +257,11 @@ def test_python_m_celery_walrus(redis_url: str, rdb: Database) -> None:
     rdb.set("lock:celery_walrus:celery_test_app.exclusive:abc", "tid-9", px=50_000)
     proc = subprocess.run(
         [sys.executable, "-m", "celery_walrus", "-A", "celery_test_app", "locks"],
-        cwd=str(HERE), env=_cli_env(redis_url), capture_output=True, text=True, timeout=60,
+        cwd=str(HERE),
+        env=_cli_env(redis_url),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 0, proc.stderr
     assert "celery_test_app.exclusive:abc" in proc.stdout and "tid-9" in proc.stdout
@@ -266,7 +280,11 @@ def test_celery_script_finds_walrus_through_the_entry_point(redis_url: str, rdb:
     def celery(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [str(script), "-A", "celery_test_app", "walrus", "locks", *args],
-            cwd=str(HERE), env=env, capture_output=True, text=True, timeout=60,
+            cwd=str(HERE),
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
 
     proc = celery()

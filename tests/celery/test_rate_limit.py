@@ -27,7 +27,9 @@ def walrus_app(redis_url: str) -> Iterator[WalrusCelery]:
     celery_walrus.reset(app)
 
 
-def test_eager_run_over_the_budget_raises(walrus_app: WalrusCelery, raw_client: redis.Redis) -> None:
+def test_eager_run_over_the_budget_raises(
+    walrus_app: WalrusCelery, raw_client: redis.Redis
+) -> None:
     @walrus_app.task(walrus_rate_limit="2/minute")
     def report(n: int) -> int:
         return n
@@ -50,7 +52,12 @@ def test_multi_rate_key_and_strategy(walrus_app: WalrusCelery, raw_client: redis
     assert sync.delay("a").get() == "a" and sync.delay("b").get() == "b"
     with pytest.raises(TaskRateLimited):
         sync.delay("a")
-    assert raw_client.exists(f"celery_walrus:rl:{sync.name}:1/60#g:a", f"celery_walrus:rl:{sync.name}:5/3600#g:b") == 2
+    assert (
+        raw_client.exists(
+            f"celery_walrus:rl:{sync.name}:1/60#g:a", f"celery_walrus:rl:{sync.name}:5/3600#g:b"
+        )
+        == 2
+    )
 
 
 def test_config_strategy_and_prefix(redis_url: str, raw_client: redis.Redis) -> None:
@@ -81,7 +88,9 @@ def test_refused_run_is_sent_again_with_its_retry_after_and_no_retry_spent(redis
 
     try:
         for n in (1, 2):
-            once.push_request(id=f"id-{n}", args=[n], kwargs={}, retries=0, is_eager=False, called_directly=False)
+            once.push_request(
+                id=f"id-{n}", args=[n], kwargs={}, retries=0, is_eager=False, called_directly=False
+            )
             try:
                 if n == 1:
                     assert once(n) == 1
@@ -116,9 +125,13 @@ def test_bad_options_are_refused_when_the_task_is_defined(walrus_app: WalrusCele
     with pytest.raises(ValueError, match="per must be a positive, finite"):
         walrus_app.task(name="inf", walrus_rate_limit=[(5, float("inf"))])(lambda: None)
     with pytest.raises(ValueError, match="walrus_rate_limit_strategy: unknown rate limit strategy"):
-        walrus_app.task(name="s", walrus_rate_limit="5/m", walrus_rate_limit_strategy="leaky")(lambda: None)
+        walrus_app.task(name="s", walrus_rate_limit="5/m", walrus_rate_limit_strategy="leaky")(
+            lambda: None
+        )
     with pytest.raises(TypeError, match="walrus_rate_limit_key must be a function"):
-        walrus_app.task(name="k", walrus_rate_limit="5/m", walrus_rate_limit_key="tenant")(lambda: None)
+        walrus_app.task(name="k", walrus_rate_limit="5/m", walrus_rate_limit_key="tenant")(
+            lambda: None
+        )
     with pytest.raises(TypeError, match="derived from WalrusRateLimitedTask"):
         walrus_app.task(name="b", base=Task, walrus_rate_limit="5/m")
 
@@ -178,12 +191,20 @@ def probe(worker_url: str) -> Iterator[redis.Redis]:
     client.close()
 
 
-def test_exact_across_two_workers(worker: Any, second_worker: Any, test_app: Any, probe: redis.Redis) -> None:
+def test_exact_across_two_workers(
+    worker: Any, second_worker: Any, test_app: Any, probe: redis.Redis
+) -> None:
     token = uuid.uuid4().hex[:10]
     results = [test_app.limited.apply_async((token, n)) for n in range(12)]
     # 5 run (a budget of 5 a minute shared by both workers' 4 processes); the 7 others are
     # sent again with a countdown of about a minute and never run meanwhile
-    wait_for(lambda: sum(r.state == "RETRY" for r in results) == 7 and probe.llen(f"probe:limited:{token}") == 5, 30)
+    wait_for(
+        lambda: (
+            sum(r.state == "RETRY" for r in results) == 7
+            and probe.llen(f"probe:limited:{token}") == 5
+        ),
+        30,
+    )
     assert sorted(r.get(timeout=5) for r in results if r.state == "SUCCESS") == sorted(
         int(item.split(b":")[0]) for item in probe.lrange(f"probe:limited:{token}", 0, -1)
     )

@@ -79,7 +79,9 @@ def cluster_app(broker_url: str, redis_cluster: Any) -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def two_cluster_workers(broker_url: str, redis_cluster: Any, cluster_app: Any) -> Iterator[list[Any]]:
+def two_cluster_workers(
+    broker_url: str, redis_cluster: Any, cluster_app: Any
+) -> Iterator[list[Any]]:
     handles = [ClusterWorker(broker_url, redis_cluster.url()) for _ in range(2)]
     try:
         for handle in handles:
@@ -100,12 +102,20 @@ def wait_for(check: Any, timeout: float) -> None:
         time.sleep(0.05)
 
 
-def test_exact_across_two_workers_on_a_cluster(two_cluster_workers: Any, cluster_app: Any, broker_url: str) -> None:
+def test_exact_across_two_workers_on_a_cluster(
+    two_cluster_workers: Any, cluster_app: Any, broker_url: str
+) -> None:
     probe = redis.Redis.from_url(broker_url)
     token = uuid.uuid4().hex[:10]
     try:
         results = [cluster_app.limited.apply_async((token, n)) for n in range(12)]
-        wait_for(lambda: sum(r.state == "RETRY" for r in results) == 7 and probe.llen(f"probe:limited:{token}") == 5, 30)
+        wait_for(
+            lambda: (
+                sum(r.state == "RETRY" for r in results) == 7
+                and probe.llen(f"probe:limited:{token}") == 5
+            ),
+            30,
+        )
         time.sleep(1.0)
         assert probe.llen(f"probe:limited:{token}") == 5
         database = celery_walrus.get_database(cluster_app.app)

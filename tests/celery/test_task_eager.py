@@ -30,7 +30,9 @@ def rdb(redis_url: str) -> Any:
     database.close()
 
 
-def test_execute_lock_is_held_while_running_and_released_after(make_app: Any, rdb: Database) -> None:
+def test_execute_lock_is_held_while_running_and_released_after(
+    make_app: Any, rdb: Database
+) -> None:
     app = make_app()
     seen: dict[str, Any] = {}
 
@@ -169,7 +171,13 @@ def test_redelivery_adopts_the_lock_its_task_id_holds(make_app: Any, rdb: Databa
 def test_duplicate_execution_retry(make_app: Any, rdb: Database) -> None:
     app = make_app(task_eager_propagates=False)  # eager + propagate raises Retry itself
 
-    @app.task(base=WalrusLockedTask, lock="execute", on_duplicate="retry", lock_retry_countdown=0, max_retries=2)
+    @app.task(
+        base=WalrusLockedTask,
+        lock="execute",
+        on_duplicate="retry",
+        lock_retry_countdown=0,
+        max_retries=2,
+    )
     def patient(x: int) -> str:
         return "ran"
 
@@ -187,8 +195,12 @@ def test_enqueue_dedupe_on_duplicate(make_app: Any, rdb: Database) -> None:
         return x
 
     returning = app.task(base=WalrusLockedTask, lock="both", name="t.returning")(body)
-    raising = app.task(base=WalrusLockedTask, lock="enqueue", on_duplicate="raise", name="t.raising")(body)
-    skipping = app.task(base=WalrusLockedTask, lock="both", on_duplicate="skip", name="t.skipping")(body)
+    raising = app.task(
+        base=WalrusLockedTask, lock="enqueue", on_duplicate="raise", name="t.raising"
+    )(body)
+    skipping = app.task(base=WalrusLockedTask, lock="both", on_duplicate="skip", name="t.skipping")(
+        body
+    )
     for task in (returning, raising, skipping):
         held(rdb, task, 7)
     result = returning.delay(7)
@@ -264,8 +276,12 @@ def test_running_lock_is_a_lease_not_the_time_limit(make_app: Any, rdb: Database
         run.__name__ = name
         return run
 
-    app.task(base=WalrusLockedTask, bind=True, name="lease.limited", time_limit=3600)(body("limited"))
-    app.task(base=WalrusLockedTask, bind=True, name="lease.both", lock="both", time_limit=3600)(body("both"))
+    app.task(base=WalrusLockedTask, bind=True, name="lease.limited", time_limit=3600)(
+        body("limited")
+    )
+    app.task(base=WalrusLockedTask, bind=True, name="lease.both", lock="both", time_limit=3600)(
+        body("both")
+    )
     app.task(base=WalrusLockedTask, bind=True, name="lease.explicit", lock_ttl=9)(body("explicit"))
     for name in ("limited", "both", "explicit"):
         app.tasks[f"lease.{name}"].delay()
@@ -277,7 +293,9 @@ def test_running_lock_is_a_lease_not_the_time_limit(make_app: Any, rdb: Database
 def test_both_keeps_the_enqueue_ttl_while_queued_and_takes_the_lease_at_start(
     make_app: Any, rdb: Database
 ) -> None:
-    app = make_app(task_always_eager=False, walrus_lock_enqueue_ttl=600, walrus_lock_renew_interval=1)
+    app = make_app(
+        task_always_eager=False, walrus_lock_enqueue_ttl=600, walrus_lock_renew_interval=1
+    )
     seen: dict[str, Any] = {}
 
     @app.task(base=WalrusLockedTask, lock="both", bind=True)
@@ -437,7 +455,11 @@ def test_custom_key_function_shares_a_lock_between_tasks(make_app: Any, rdb: Dat
     def delete_user(user_id: int, hard: bool = False) -> str:
         return "deleted"
 
-    assert sync_user.lock_name_for(3) == delete_user.lock_name_for(3, hard=True) == "celery_walrus:user:3"
+    assert (
+        sync_user.lock_name_for(3)
+        == delete_user.lock_name_for(3, hard=True)
+        == "celery_walrus:user:3"
+    )
     held(rdb, sync_user, 3)
     with pytest.raises(TaskLocked):
         delete_user.delay(3)
@@ -454,7 +476,9 @@ def test_ttl_defaults_from_time_limits_without_renewal(make_app: Any, rdb: Datab
         run.__name__ = name
         return run
 
-    app.task(base=WalrusLockedTask, bind=True, name="limited", time_limit=20, soft_time_limit=10)(body("limited"))
+    app.task(base=WalrusLockedTask, bind=True, name="limited", time_limit=20, soft_time_limit=10)(
+        body("limited")
+    )
     app.task(base=WalrusLockedTask, bind=True, name="plain")(body("plain"))
     app.task(base=WalrusLockedTask, bind=True, name="explicit", lock_ttl=3)(body("explicit"))
     for name in ("limited", "plain", "explicit"):
@@ -509,7 +533,9 @@ def test_debounce_runs_once_per_window(make_app: Any, rdb: Database) -> None:
 
     assert refresh.delay(1).get() == 1
     lock = refresh.lock_for(1)
-    assert lock.locked() and 0 < lock.time_left() <= 600  # kept after the run, until the window ends
+    assert (
+        lock.locked() and 0 < lock.time_left() <= 600
+    )  # kept after the run, until the window ends
     assert refresh.delay(1).get() is None  # a duplicate inside the window: skipped
     assert refresh.delay(2).get() == 2  # another key has its own window
     assert runs == [1, 2]

@@ -48,7 +48,9 @@ def test_two_concurrent_deliveries_one_runs(worker: Any, test_app: Any, probe: r
     assert not test_app.exclusive.lock_for(t).locked()
 
 
-def test_different_arguments_run_in_parallel(worker: Any, test_app: Any, probe: redis.Redis) -> None:
+def test_different_arguments_run_in_parallel(
+    worker: Any, test_app: Any, probe: redis.Redis
+) -> None:
     a, b = token(), token()
     results = [test_app.exclusive.apply_async((a, 1.0)), test_app.exclusive.apply_async((b, 1.0))]
     assert [r.get(timeout=15) for r in results] == [a, b]
@@ -75,7 +77,9 @@ def test_duplicate_enqueue_is_deduplicated_and_renewal_keeps_the_lock(
     assert int(probe.get(f"probe:runs:{t}")) == 2
 
 
-def test_retry_keeps_the_lock_for_the_retried_message(worker: Any, test_app: Any, probe: redis.Redis) -> None:
+def test_retry_keeps_the_lock_for_the_retried_message(
+    worker: Any, test_app: Any, probe: redis.Redis
+) -> None:
     t = token()
     result = test_app.flaky.apply_async((t,))
     wait_for(lambda: probe.llen(f"probe:attempts:{t}") >= 1, 10)
@@ -97,7 +101,9 @@ def test_failure_releases_the_lock(worker: Any, test_app: Any, probe: redis.Redi
     assert int(probe.get(f"probe:runs:{t}")) == 2
 
 
-def test_revoked_queued_task_releases_its_enqueue_lock(worker: Any, test_app: Any, probe: redis.Redis) -> None:
+def test_revoked_queued_task_releases_its_enqueue_lock(
+    worker: Any, test_app: Any, probe: redis.Redis
+) -> None:
     t = token()
     result = test_app.singleton.apply_async((t, 0.0), countdown=1)
     lock = test_app.singleton.lock_for(t)
@@ -119,7 +125,9 @@ def test_hard_time_limit_releases_the_lock(worker: Any, test_app: Any, probe: re
     wait_for(lambda: not lock.locked(), 2)
 
 
-def test_retry_with_execute_lock_on_the_worker(worker: Any, test_app: Any, probe: redis.Redis) -> None:
+def test_retry_with_execute_lock_on_the_worker(
+    worker: Any, test_app: Any, probe: redis.Redis
+) -> None:
     t = token()
     result = test_app.retried.apply_async((t,))
     assert result.get(timeout=15) == "done"
@@ -186,7 +194,9 @@ def test_send_task_honours_the_enqueue_lock(worker: Any, test_app: Any, probe: r
     assert test_app.app.send_task("celery_test_app.ping").get(timeout=15) == "pong"
 
 
-def test_canvas_primitives_honour_the_enqueue_lock(worker: Any, test_app: Any, probe: redis.Redis) -> None:
+def test_canvas_primitives_honour_the_enqueue_lock(
+    worker: Any, test_app: Any, probe: redis.Redis
+) -> None:
     from celery import chain, chord, group
 
     t, u = token(), token()
@@ -204,13 +214,19 @@ def test_canvas_primitives_honour_the_enqueue_lock(worker: Any, test_app: Any, p
     assert linked.get(timeout=15) == v  # the second link was sent when the first had finished
     assert int(probe.get(f"probe:runs:{v}")) == 2
     w, x = token(), token()
-    body = chord([test_app.singleton.s(w, 0.2), test_app.singleton.s(x, 0.2)], test_app.ping.si()).apply_async()
+    body = chord(
+        [test_app.singleton.s(w, 0.2), test_app.singleton.s(x, 0.2)], test_app.ping.si()
+    ).apply_async()
     assert body.get(timeout=20) == "pong"
     assert [int(probe.get(f"probe:runs:{k}")) for k in (w, x)] == [1, 1]
-    assert not test_app.singleton.lock_for(w).locked() and not test_app.singleton.lock_for(x).locked()
+    assert (
+        not test_app.singleton.lock_for(w).locked() and not test_app.singleton.lock_for(x).locked()
+    )
 
 
-def test_killed_pool_process_frees_its_lock_at_once(worker: Any, test_app: Any, probe: redis.Redis) -> None:
+def test_killed_pool_process_frees_its_lock_at_once(
+    worker: Any, test_app: Any, probe: redis.Redis
+) -> None:
     import os
     import signal
 

@@ -46,6 +46,8 @@ def limpyd_cluster(cluster_db: ClusterDatabase, redis_cluster: LocalCluster) -> 
     """A limpyd ``PipelineDatabase`` on the session cluster (flushed by ``cluster_db``)."""
     from limpyd.contrib.database import PipelineDatabase
 
-    database = PipelineDatabase(cluster_nodes=[(redis_cluster.host, p) for p in redis_cluster.ports])
+    database = PipelineDatabase(
+        cluster_nodes=[(redis_cluster.host, p) for p in redis_cluster.ports]
+    )
     yield database
     database.close()

@@ -41,7 +41,9 @@ APP_MODULE = "celery_test_app"
 def _load_worker_class() -> type:
     """The ``Worker`` harness of ``tests/celery/conftest.py`` (loaded by path: conftest
     modules are not importable by name under ``--import-mode=importlib``)."""
-    spec = importlib.util.spec_from_file_location("celery_worker_harness", CELERY_TESTS / "conftest.py")
+    spec = importlib.util.spec_from_file_location(
+        "celery_worker_harness", CELERY_TESTS / "conftest.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -157,7 +159,11 @@ def where(key: str, redis_cluster: LocalCluster, probe: redis.Redis) -> list[int
 
 
 def test_execute_lock_on_the_cluster_lets_one_delivery_run(
-    worker: Any, test_app: Any, probe: redis.Redis, cluster_db: ClusterDatabase, redis_cluster: LocalCluster
+    worker: Any,
+    test_app: Any,
+    probe: redis.Redis,
+    cluster_db: ClusterDatabase,
+    redis_cluster: LocalCluster,
 ) -> None:
     t = token()
     lock = test_app.exclusive.lock_for(t)
@@ -183,7 +189,11 @@ def test_execute_lock_on_the_cluster_lets_one_delivery_run(
 
 
 def test_different_keys_on_different_primaries_run_in_parallel(
-    worker: Any, test_app: Any, probe: redis.Redis, cluster_db: ClusterDatabase, redis_cluster: LocalCluster
+    worker: Any,
+    test_app: Any,
+    probe: redis.Redis,
+    cluster_db: ClusterDatabase,
+    redis_cluster: LocalCluster,
 ) -> None:
     ports: dict[int, str] = {}
     while len(ports) < 2:  # two tokens whose locks hash to different primaries
@@ -202,7 +212,11 @@ def test_different_keys_on_different_primaries_run_in_parallel(
 
 
 def test_both_lock_on_the_cluster_deduplicates_queued_and_running(
-    worker: Any, test_app: Any, probe: redis.Redis, cluster_db: ClusterDatabase, redis_cluster: LocalCluster
+    worker: Any,
+    test_app: Any,
+    probe: redis.Redis,
+    cluster_db: ClusterDatabase,
+    redis_cluster: LocalCluster,
 ) -> None:
     lease_ms = test_app.RENEW_INTERVAL * LEASE_FACTOR * 1000
     t = token()
@@ -271,7 +285,9 @@ def test_killed_worker_cluster_lock_lapses_within_the_lease(
     assert cluster_db.get(lock.key) == result.id.encode()
     assert 0 < cluster_db.pttl(lock.key) <= lease * 1000  # a lease, not the time limit + margin
     infos = list_locks(test_app.app)  # SCAN over the primaries
-    assert [(i.name, i.task_id, i.task) for i in infos] == [(lock.name, result.id, test_app.exclusive.name)]
+    assert [(i.name, i.task_id, i.task) for i in infos] == [
+        (lock.name, result.id, test_app.exclusive.name)
+    ]
     assert infos[0].key == lock.key and cluster_db.get(infos[0].key) == result.id.encode()
     worker.kill()
     # Nothing renews it now: it lapses on the cluster within one lease (slack for a loaded

@@ -58,7 +58,9 @@ def test_set_algebra_across_slots_is_refused_before_sending(cluster_db: ClusterD
     assert key_slot("x") != key_slot("y")
     x = Set.from_set(cluster_db, "x", ["1", "2"])
     y = Set.from_set(cluster_db, "y", ["2"])
-    with pytest.raises(CrossSlotError, match="SINTER needs its keys in one Redis Cluster hash slot.*'x'.*'y'"):
+    with pytest.raises(
+        CrossSlotError, match="SINTER needs its keys in one Redis Cluster hash slot.*'x'.*'y'"
+    ):
         x & y
     with pytest.raises(CrossSlotError, match="SUNIONSTORE.*'dest'"):
         x.unionstore("dest", "{x}other")
@@ -74,7 +76,9 @@ def test_zset_store_within_tag_and_across_slots(cluster_db: ClusterDatabase) -> 
     a = ZSet.from_dict(cluster_db, "{rank}a", {"m": 1, "n": 2})
     ZSet.from_dict(cluster_db, "{rank}b", {"m": 10})
     assert a.unionstore("{rank}u", "{rank}b").as_items(decode=True) == [("n", 2.0), ("m", 11.0)]
-    assert a.interstore("{rank}i", "{rank}b", aggregate="MAX").as_items(decode=True) == [("m", 10.0)]
+    assert a.interstore("{rank}i", "{rank}b", aggregate="MAX").as_items(decode=True) == [
+        ("m", 10.0)
+    ]
     with pytest.raises(CrossSlotError, match="ZINTERSTORE"):
         a.interstore("elsewhere", "{rank}b")
     assert not cluster_db.exists("elsewhere")

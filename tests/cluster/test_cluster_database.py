@@ -94,7 +94,9 @@ def test_hash_tag_rules() -> None:
 
 
 def test_parse_cluster_url() -> None:
-    hosts, options = parse_cluster_url("rediss+cluster://user:p%40ss@h1:7000,h2,[::1]:7002?socket_timeout=2")
+    hosts, options = parse_cluster_url(
+        "rediss+cluster://user:p%40ss@h1:7000,h2,[::1]:7002?socket_timeout=2"
+    )
     assert hosts == [("h1", 7000), ("h2", 6379), ("::1", 7002)]
     assert options == {"username": "user", "password": "p@ss", "ssl": True, "socket_timeout": 2.0}
     with pytest.raises(ValueError, match="only db 0"):
@@ -108,7 +110,9 @@ def test_parse_cluster_url() -> None:
 
 
 def test_parse_sentinel_url() -> None:
-    hosts, service, options = parse_sentinel_url("redis+sentinel://secret@s1:26379,s2:26380/mymaster/2")
+    hosts, service, options = parse_sentinel_url(
+        "redis+sentinel://secret@s1:26379,s2:26380/mymaster/2"
+    )
     assert hosts == [("s1", 26379), ("s2", 26380)]
     assert service == "mymaster"
     assert options == {"password": "secret", "db": 2}
@@ -123,7 +127,9 @@ def test_parse_sentinel_url() -> None:
 
 @pytest.mark.parametrize("version", ["5.0.8", "5.3.1", "6.0.0", "dev"])
 def test_redis_py_without_cluster_transactions_is_refused(version: str) -> None:
-    with pytest.raises(ClusterClientTooOldError, match=rf"redis-py >= 6\.1 .*redis-py {version} is installed"):
+    with pytest.raises(
+        ClusterClientTooOldError, match=rf"redis-py >= 6\.1 .*redis-py {version} is installed"
+    ):
         require_cluster_transactions(version)
 
 
@@ -132,7 +138,9 @@ def test_redis_py_with_cluster_transactions_passes(version: str) -> None:
     require_cluster_transactions(version)
 
 
-def test_cluster_database_checks_redis_py_before_connecting(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cluster_database_checks_redis_py_before_connecting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     with socket.socket() as sock:  # a loopback port nothing listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -190,7 +198,9 @@ def test_atomic_within_one_slot(cluster_db: ClusterDatabase) -> None:
 # -- keyspace -----------------------------------------------------------------------------
 
 
-def test_scan_and_delete_visit_every_primary(cluster_db: ClusterDatabase, redis_cluster: LocalCluster) -> None:
+def test_scan_and_delete_visit_every_primary(
+    cluster_db: ClusterDatabase, redis_cluster: LocalCluster
+) -> None:
     keys = keys_on_every_node(cluster_db, "scan:", 90)
     for key in keys:
         cluster_db.set(key, "x")

@@ -32,7 +32,9 @@ SUBSET = (
 
 
 @pytest.fixture
-def on_cluster(settings: Any, cluster_db: ClusterDatabase, redis_cluster: LocalCluster) -> ClusterDatabase:
+def on_cluster(
+    settings: Any, cluster_db: ClusterDatabase, redis_cluster: LocalCluster
+) -> ClusterDatabase:
     """settings.WALRUS and two caches pointing at the cluster (by alias and by LOCATION)."""
     from django_walrus.conf import reset_databases
 
@@ -40,7 +42,11 @@ def on_cluster(settings: Any, cluster_db: ClusterDatabase, redis_cluster: LocalC
     settings.WALRUS = {"default": {"URL": url, "PREFIXES": ["app:"]}}
     settings.CACHES = {
         "default": {"BACKEND": "django_walrus.cache.WalrusCache", "OPTIONS": {"ALIAS": "default"}},
-        "located": {"BACKEND": "django_walrus.cache.WalrusCache", "LOCATION": url, "KEY_PREFIX": "site2"},
+        "located": {
+            "BACKEND": "django_walrus.cache.WalrusCache",
+            "LOCATION": url,
+            "KEY_PREFIX": "site2",
+        },
     }
     reset_databases()
     return cluster_db
@@ -73,13 +79,17 @@ def test_cache_calls_across_slots(on_cluster: ClusterDatabase, alias: str) -> No
     assert cache.touch("new", 0) is True and cache.get("new") is None
 
 
-def test_clear_delete_pattern_and_iter_keys_visit_every_primary(on_cluster: ClusterDatabase) -> None:
+def test_clear_delete_pattern_and_iter_keys_visit_every_primary(
+    on_cluster: ClusterDatabase,
+) -> None:
     default, located = caches["default"], caches["located"]
     default.set_many({f"user:{i}": i for i in range(30)})
     default.set_many({f"page:{i}": i for i in range(30)})
     located.set_many({f"user:{i}": i for i in range(30)})
     on_cluster.set("app:keep", "1")
-    assert sorted(default.iter_keys("user:*"), key=lambda k: int(k.split(":")[1])) == [f"user:{i}" for i in range(30)]  # type: ignore[attr-defined]
+    assert sorted(default.iter_keys("user:*"), key=lambda k: int(k.split(":")[1])) == [
+        f"user:{i}" for i in range(30)
+    ]  # type: ignore[attr-defined]
     assert default.delete_pattern("page:*") == 30  # type: ignore[attr-defined]
     assert default.keys("page:*") == []  # type: ignore[attr-defined]
     located.clear()  # only site2's keys
@@ -148,12 +158,16 @@ def test_system_checks_accept_cluster_and_sentinel_urls(settings: Any) -> None:
     assert "secret" not in errors[1].msg
 
 
-def test_django_cache_conformance_subset(redis_cluster: LocalCluster, cluster_db: ClusterDatabase) -> None:
+def test_django_cache_conformance_subset(
+    redis_cluster: LocalCluster, cluster_db: ClusterDatabase
+) -> None:
     import django
     from django_sources import django_cache_tests
 
     tests_dir = django_cache_tests(django.get_version(), python=sys.executable)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "core"), str(ROOT / "integrations")]))
+    env = dict(
+        os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "core"), str(ROOT / "integrations")])
+    )
     env.pop("DJANGO_SETTINGS_MODULE", None)
     proc = subprocess.run(
         [sys.executable, str(CONFORMANCE), str(tests_dir), redis_cluster.url(), SUBSET],

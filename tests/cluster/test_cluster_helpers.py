@@ -53,7 +53,9 @@ def test_cache_many_calls_across_slots(cluster_db: ClusterDatabase) -> None:
     assert cache.incr("hits", 2) == 2 and cache.incr("hits") == 3
 
 
-def test_cache_keys_and_flush_visit_every_primary(cluster_db: ClusterDatabase, redis_cluster: LocalCluster) -> None:
+def test_cache_keys_and_flush_visit_every_primary(
+    cluster_db: ClusterDatabase, redis_cluster: LocalCluster
+) -> None:
     cache = cluster_db.cache("c")
     cache.set_many({f"k{i}": i for i in range(60)})
     cluster_db.set("other:1", "x")

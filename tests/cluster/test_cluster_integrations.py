@@ -49,7 +49,9 @@ def _bad_url_app(url: str) -> None:
     Walrus().init_app(app)
 
 
-def test_flask_rate_limits_and_cli_on_a_cluster(flask_app: tuple[Flask, Walrus], cluster_db: ClusterDatabase) -> None:
+def test_flask_rate_limits_and_cli_on_a_cluster(
+    flask_app: tuple[Flask, Walrus], cluster_db: ClusterDatabase
+) -> None:
     app, w = flask_app
 
     @app.get("/a")
@@ -67,7 +69,9 @@ def test_flask_rate_limits_and_cli_on_a_cluster(flask_app: tuple[Flask, Walrus],
     client.get("/b")
     client.get("/a", environ_base={"REMOTE_ADDR": "10.1.1.1"})
     keys = sorted(k.decode() for k in cluster_db.scan_iter(match="flask_walrus:rl:*"))
-    assert "flask_walrus:rl:a:3/1m:{127.0.0.1}" in keys and "flask_walrus:rl:a:3/1m:{10.1.1.1}" in keys
+    assert (
+        "flask_walrus:rl:a:3/1m:{127.0.0.1}" in keys and "flask_walrus:rl:a:3/1m:{10.1.1.1}" in keys
+    )
     runner = app.test_cli_runner()
     shown = runner.invoke(args=["walrus", "ratelimit", "show", "127.0.0.1"])
     assert shown.exit_code == 0, shown.output
@@ -79,14 +83,18 @@ def test_flask_rate_limits_and_cli_on_a_cluster(flask_app: tuple[Flask, Walrus],
     scoped = runner.invoke(args=["walrus", "ratelimit", "show", "127.0.0.1", "--scope", "shared"])
     assert scoped.output.count("\n") == 1 and "shared" in scoped.output
     cleared = runner.invoke(args=["walrus", "ratelimit", "clear", "127.0.0.1"])
-    assert cleared.exit_code == 0 and "Cleared 3 rate-limit key(s)" in cleared.output, cleared.output
+    assert cleared.exit_code == 0 and "Cleared 3 rate-limit key(s)" in cleared.output, (
+        cleared.output
+    )
     assert client.get("/a").status_code == 200
     assert cluster_db.exists("flask_walrus:rl:a:3/1m:{10.1.1.1}") == 1
     empty = runner.invoke(args=["walrus", "ratelimit", "show", ""])
     assert empty.exit_code != 0 and "empty key" in empty.output
 
 
-def test_flask_rate_limit_concurrency_lets_exactly_limit_through(flask_app: tuple[Flask, Walrus]) -> None:
+def test_flask_rate_limit_concurrency_lets_exactly_limit_through(
+    flask_app: tuple[Flask, Walrus],
+) -> None:
     app, w = flask_app
     limit = 20
 
@@ -116,7 +124,9 @@ def test_flask_rate_limit_concurrency_lets_exactly_limit_through(flask_app: tupl
     assert statuses.count(200) == limit and statuses.count(429) == 48 - limit
 
 
-def test_flask_cached_views_and_flush_on_a_cluster(flask_app: tuple[Flask, Walrus], cluster_db: ClusterDatabase) -> None:
+def test_flask_cached_views_and_flush_on_a_cluster(
+    flask_app: tuple[Flask, Walrus], cluster_db: ClusterDatabase
+) -> None:
     app, w = flask_app
     calls: list[int] = []
 
@@ -138,7 +148,9 @@ def test_flask_cached_views_and_flush_on_a_cluster(flask_app: tuple[Flask, Walru
     assert done.exit_code == 0 and "Deleted 12 key(s)" in done.output, done.output
     assert list(cluster_db.scan_iter()) == [b"unrelated"]
     info = app.test_cli_runner().invoke(args=["walrus", "info"])
-    assert info.exit_code == 0 and "cluster (3 primaries)" in info.output and "keys: 1" in info.output
+    assert (
+        info.exit_code == 0 and "cluster (3 primaries)" in info.output and "keys: 1" in info.output
+    )
 
 
 # -- Celery -------------------------------------------------------------------------------------
@@ -180,7 +192,9 @@ def test_celery_locked_tasks_on_a_cluster(celery_app: Celery, cluster_db: Cluste
     held.release()
 
 
-def test_celery_list_release_and_clear_locks_on_a_cluster(celery_app: Celery, cluster_db: ClusterDatabase) -> None:
+def test_celery_list_release_and_clear_locks_on_a_cluster(
+    celery_app: Celery, cluster_db: ClusterDatabase
+) -> None:
     @celery_app.task(base=WalrusLockedTask, name="proj.a")
     def a(x: int) -> None:
         return None

@@ -247,7 +247,12 @@ def test_unique_race_eight_threads(limpyd_cluster: PipelineDatabase, cluster_db:
 
 def test_collections_filter_sort_slice_instances(limpyd_cluster: PipelineDatabase) -> None:
     Bike = make_bike(limpyd_cluster)
-    data = [("b", "red", 3, "20"), ("a", "red", 2, "5"), ("d", "blue", 2, "100"), ("c", "red", 4, None)]
+    data = [
+        ("b", "red", 3, "20"),
+        ("a", "red", 2, "5"),
+        ("d", "blue", 2, "100"),
+        ("c", "red", 4, None),
+    ]
     for name, color, wheels, price in data:
         values: dict[str, Any] = {"name": name, "color": color, "wheels": wheels}
         if price is not None:

@@ -164,27 +164,51 @@ def titles(query: Any) -> list[str]:
 def test_queries_filter_and_order_in_one_slot(cluster_db: ClusterDatabase) -> None:
     Note = _notes(cluster_db)
     assert titles(Note.query(Note.title == "alpha")) == ["alpha"]
-    assert titles(Note.query(Note.title != "alpha")) == ["delta", "charlie", "bravo", "echo", "zulu"]
+    assert titles(Note.query(Note.title != "alpha")) == [
+        "delta",
+        "charlie",
+        "bravo",
+        "echo",
+        "zulu",
+    ]
     assert titles(Note.query(Note.score >= 2, order_by=Note.score)) == ["bravo", "charlie", "delta"]
     assert titles(Note.query(Note.score.between(-2, 1), order_by=Note.title)) == ["alpha", "echo"]
     assert titles(Note.query((Note.rank == 5) & (Note.score > 0))) == ["bravo"]
-    assert titles(Note.query((Note.rank == 9) | (Note.title == "alpha"), order_by=Note.title)) == ["alpha", "charlie"]
+    assert titles(Note.query((Note.rank == 9) | (Note.title == "alpha"), order_by=Note.title)) == [
+        "alpha",
+        "charlie",
+    ]
     assert titles(Note.query(Note.title.startswith("ch"))) == ["charlie"]
-    assert titles(Note.query(Note.title.in_(["echo", "delta", "nope"]), order_by=Note.title.desc())) == ["echo", "delta"]
-    assert titles(Note.query(Note.body.search("red"))) == ["echo", "delta", "charlie"]  # by relevance
+    assert titles(
+        Note.query(Note.title.in_(["echo", "delta", "nope"]), order_by=Note.title.desc())
+    ) == ["echo", "delta"]
+    assert titles(Note.query(Note.body.search("red"))) == [
+        "echo",
+        "delta",
+        "charlie",
+    ]  # by relevance
     assert titles(Note.query(Note.body.search("fox"), order_by=Note.title)) == ["alpha", "delta"]
     assert Note.query(Note.body.search("sleeps")).count() == 2
     assert Note.query(Note.rank == 2).count() == 2
     assert titles(Note.query(order_by=Note.title)[1:3]) == ["bravo", "charlie"]
     assert titles(Note.query(order_by="-title")[:2]) == ["zulu", "echo"]
-    assert Note.query(Note.rank == 5, order_by=Note.title).values_list("title", flat=True) == ["bravo", "echo"]
+    assert Note.query(Note.rank == 5, order_by=Note.title).values_list("title", flat=True) == [
+        "bravo",
+        "echo",
+    ]
     assert Note.query_delete(Note.rank == 2) == 2
     assert Note.count() == 4 and Note.check_indexes() == []
     temps = [k for k in all_keys(cluster_db) if b"temp." in k]
     assert temps == []  # query temporaries are removed by the script
 
 
-def _ordered(model: type[Model], order: str | None, expression: Any = None, offset: int = 0, stop: int | None = None) -> list[tuple[Any, frozenset[int]]]:
+def _ordered(
+    model: type[Model],
+    order: str | None,
+    expression: Any = None,
+    offset: int = 0,
+    stop: int | None = None,
+) -> list[tuple[Any, frozenset[int]]]:
     """The query's rows as runs of equal sort values: (value, ids of the run). SORT BY
     leaves the order of ties unspecified for alphabetic sorts, so runs are compared as sets."""
     name = (order or "_id").lstrip("-")
@@ -198,7 +222,9 @@ def _ordered(model: type[Model], order: str | None, expression: Any = None, offs
     return [(value, frozenset(ids)) for value, ids in runs]
 
 
-def test_order_by_matches_sort_by_on_one_server(cluster_db: ClusterDatabase, redis_url: str) -> None:
+def test_order_by_matches_sort_by_on_one_server(
+    cluster_db: ClusterDatabase, redis_url: str
+) -> None:
     """The cluster sorts inside the script; the order must be SORT BY's (missing numbers
     count as 0, missing texts come first; numeric ties by row key)."""
     single = Database.from_url(redis_url)

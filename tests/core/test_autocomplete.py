@@ -116,7 +116,11 @@ def test_boosts_by_object_type_and_per_search(ac: Autocomplete, db: Database) ->
     assert ac.boost_object("3", multiplier=5.0) == 5.0
     assert _titles(ac.search("py")) == ["happy python", "pyramid", "python"]
     # per-search boost of an id overrides the saved one
-    assert _titles(ac.search("py", boosts={"3": 1.0, "1": 100})) == ["python", "pyramid", "happy python"]
+    assert _titles(ac.search("py", boosts={"3": 1.0, "1": 100})) == [
+        "python",
+        "pyramid",
+        "happy python",
+    ]
     # below 1 pushes down
     assert ac.boost_object("3", multiplier=0.01, relative=False) == 0.01
     assert _titles(ac.search("py")) == ["pyramid", "python", "happy python"]

@@ -18,7 +18,14 @@ from walrus.roundtrips import RoundTripCounter
 def test_chained_operations_run_in_one_command(db: Database) -> None:
     bf = db.bit_field("bf")
     assert isinstance(bf, BitField)
-    op = bf.set("u8", 0, 255).get("u8", 0).incrby("u8", 0, 2).get("u4", 0).set("i8", 8, -5).get("i8", "#1")
+    op = (
+        bf.set("u8", 0, 255)
+        .get("u8", 0)
+        .incrby("u8", 0, 2)
+        .get("u4", 0)
+        .set("i8", 8, -5)
+        .get("i8", "#1")
+    )
     assert isinstance(op, BitFieldOperation)
     with RoundTripCounter() as rt:
         assert op.execute() == [0, 255, 1, 0, 0, -5]
@@ -41,7 +48,11 @@ def test_incrby_overflow_modes(db: Database) -> None:
     assert bf.incrby("u8", 0, 1, overflow="fail").execute() == [None]  # refused
     assert bf.get("u8", 0).execute() == [255]
     # The mode stays for the rest of the chain until changed; WRAP can be asked back.
-    op = bf.incrby("i4", 8, 10, overflow="SAT").incrby("i4", 12, 10).incrby("u8", 0, 1, overflow="WRAP")
+    op = (
+        bf.incrby("i4", 8, 10, overflow="SAT")
+        .incrby("i4", 12, 10)
+        .incrby("u8", 0, 1, overflow="WRAP")
+    )
     assert op.execute() == [7, 7, 0]
     assert [o[0] for o in op.operations].count("OVERFLOW") == 2
 
@@ -126,7 +137,16 @@ def test_slices_get_set_delete(db: Database) -> None:
 
 @pytest.mark.parametrize(
     "item",
-    [slice(0, 8, 2), slice(8, 0), slice(4, 4), slice(-8, 0), slice(0, None), slice(0, 64), slice("a", 8), 3],
+    [
+        slice(0, 8, 2),
+        slice(8, 0),
+        slice(4, 4),
+        slice(-8, 0),
+        slice(0, None),
+        slice(0, 64),
+        slice("a", 8),
+        3,
+    ],
 )
 def test_bad_slices(db: Database, item: object) -> None:
     bf = db.bit_field("bf")

@@ -156,7 +156,13 @@ def test_cached_custom_key_fn_and_metrics(db: Database) -> None:
     square(3)
     assert square.metrics["hits"] == 3
     square.metrics.reset()
-    assert square.metrics == {"hits": 0, "misses": 0, "hit_rate": 0.0, "avg_hit_time": 0.0, "avg_miss_time": 0.0}
+    assert square.metrics == {
+        "hits": 0,
+        "misses": 0,
+        "hit_rate": 0.0,
+        "avg_hit_time": 0.0,
+        "avg_miss_time": 0.0,
+    }
 
 
 def test_functions_sharing_a_key_fn_do_not_share_entries(db: Database) -> None:
@@ -205,7 +211,12 @@ def test_set_many_takes_a_mapping_pairs_and_keywords(db: Database) -> None:
     for bad in ("ab", 5, [("too", "many", "items")]):
         with pytest.raises(TypeError, match="set_many data must be a mapping or"):
             cache.set_many(bad)  # type: ignore[arg-type]
-    assert cache.keys(strip_prefix=True) and sorted(cache.keys(strip_prefix=True)) == ["a", "b", "c", "d"]
+    assert cache.keys(strip_prefix=True) and sorted(cache.keys(strip_prefix=True)) == [
+        "a",
+        "b",
+        "c",
+        "d",
+    ]
     assert sorted(cache.keys()) == ["c:a", "c:b", "c:c", "c:d"]
 
 
@@ -222,7 +233,9 @@ def test_cache_metrics_count_hits_misses_and_writes(db: Database) -> None:
         return x
 
     f(1), f(1)
-    assert cache.metrics["hits"] == 4 and cache.metrics["misses"] == 3 and cache.metrics["writes"] == 4
+    assert (
+        cache.metrics["hits"] == 4 and cache.metrics["misses"] == 3 and cache.metrics["writes"] == 4
+    )
     assert cache.metrics() == {"hits": 4, "misses": 3, "writes": 4}
     cache.metrics.reset()
     assert cache.metrics["writes"] == 0
@@ -359,35 +372,56 @@ def test_bad_input(db: Database) -> None:
 _leaf_common = st.none() | st.booleans() | st.text(max_size=20) | st.floats(allow_nan=False)
 _VALUES = {
     "pickle": st.recursive(
-        _leaf_common | st.integers() | st.binary(max_size=20) | st.sampled_from([b"\x00", b"48", "48", 48, -7]),
-        lambda inner: st.lists(inner, max_size=4)
-        | st.tuples(inner, inner)
-        | st.dictionaries(st.text(max_size=5) | st.integers(), inner, max_size=4),
+        _leaf_common
+        | st.integers()
+        | st.binary(max_size=20)
+        | st.sampled_from([b"\x00", b"48", "48", 48, -7]),
+        lambda inner: (
+            st.lists(inner, max_size=4)
+            | st.tuples(inner, inner)
+            | st.dictionaries(st.text(max_size=5) | st.integers(), inner, max_size=4)
+        ),
         max_leaves=8,
     ),
     "json": st.recursive(
-        st.none() | st.booleans() | st.text(max_size=20) | st.integers()
-        | st.floats(allow_nan=False, allow_infinity=False) | st.sampled_from([0, 7, 48, 10**25, -3]),
-        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
+        st.none()
+        | st.booleans()
+        | st.text(max_size=20)
+        | st.integers()
+        | st.floats(allow_nan=False, allow_infinity=False)
+        | st.sampled_from([0, 7, 48, 10**25, -3]),
+        lambda inner: (
+            st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4)
+        ),
         max_leaves=8,
     ),
     "msgpack": st.recursive(
-        _leaf_common | st.integers(min_value=-(2**63), max_value=2**64 - 1) | st.binary(max_size=20)
+        _leaf_common
+        | st.integers(min_value=-(2**63), max_value=2**64 - 1)
+        | st.binary(max_size=20)
         | st.sampled_from([0, 48, 57, -1, b"\x00"]),
-        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
+        lambda inner: (
+            st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4)
+        ),
         max_leaves=8,
     ),
 }
 
 
-@pytest.mark.single_node("serialization does not depend on the topology; the cluster adds only time")
+@pytest.mark.single_node(
+    "serialization does not depend on the topology; the cluster adds only time"
+)
 @pytest.mark.parametrize("signed", [False, True], ids=["plain", "signed"])
 @pytest.mark.parametrize("serializer", ["pickle", "json", "msgpack"])
-def test_every_serializer_round_trips_every_value(db: Database, serializer: str, signed: bool) -> None:
+def test_every_serializer_round_trips_every_value(
+    db: Database, serializer: str, signed: bool
+) -> None:
     cache = db.cache("c", serializer=serializer, signing_key="k" if signed else None)
     missing = object()
 
-    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @settings(
+        max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    )
     @given(value=_VALUES[serializer])
     def check(value: Any) -> None:
         cache.set_many({"v": value, "w": [value]})
@@ -546,7 +580,9 @@ def test_cached_property_address_reuse_does_not_leak(prop_cache: Cache) -> None:
 
 
 def test_cached_property_needs_a_weak_referenceable_object(db: Database, prop_cache: Cache) -> None:
-    with pytest.raises(TypeError, match="NoWeakref objects to be weak-referenceable.*__cache_key__"):
+    with pytest.raises(
+        TypeError, match="NoWeakref objects to be weak-referenceable.*__cache_key__"
+    ):
         _ = NoWeakref(1).value  # type: ignore[attr-defined]
     assert COMPUTED == [] and list(db.scan_iter()) == []
 
@@ -557,7 +593,9 @@ def test_cached_property_is_read_only(db: Database, prop_cache: Cache) -> None:
         s.value = 3  # type: ignore[attr-defined]
 
 
-def test_signature_failure_is_logged_and_not_unpickled(db: Database, caplog: pytest.LogCaptureFixture) -> None:
+def test_signature_failure_is_logged_and_not_unpickled(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
     cache = Cache(db, "s", signing_key="secret")
     ran: list[bool] = []
 

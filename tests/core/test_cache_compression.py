@@ -30,11 +30,16 @@ def test_each_compressor_round_trips_and_shrinks(db: Database, name: str) -> Non
 
 
 def test_entries_read_back_whatever_compressor_wrote_them(db: Database) -> None:
-    writers = {name: db.cache("shared", serializer="json", compressor=name, compress_min_length=10) for name in COMPRESSORS}
+    writers = {
+        name: db.cache("shared", serializer="json", compressor=name, compress_min_length=10)
+        for name in COMPRESSORS
+    }
     reader = db.cache("shared", serializer="json", compressor="zlib", compress_min_length=10)
     for name, writer in writers.items():
         writer.set(name, {"written by": name, "pad": "x" * 50})
-    assert {name: reader.get(name)["written by"] for name in COMPRESSORS} == {n: n for n in COMPRESSORS}
+    assert {name: reader.get(name)["written by"] for name in COMPRESSORS} == {
+        n: n for n in COMPRESSORS
+    }
     assert reader.incr("n", 5) == 5 and reader.get("n") == 5  # counters stay plain digits
     nul = db.cache("nul", serializer="msgpack", compressor="lz4", compress_min_length=100)
     nul.set("zero", 0.0)
@@ -56,7 +61,11 @@ def test_bad_compressor_options_are_refused_before_anything_is_written(db: Datab
     for kwargs, exc, match in [
         ({"compressor": "brotli"}, ValueError, "unknown compressor 'brotli'"),
         ({"compressor": 3}, TypeError, "compressor must be a name"),
-        ({"compressor": "zlib", "compress_level": 12}, ValueError, "zlib compression level must be an int from -1 to 9"),
+        (
+            {"compressor": "zlib", "compress_level": 12},
+            ValueError,
+            "zlib compression level must be an int from -1 to 9",
+        ),
         ({"compressor": "lz4", "compress_level": "max"}, ValueError, "lz4 compression level"),
         ({"compressor": "zstd", "compress_min_length": -1}, ValueError, "compress_min_length"),
     ]:

@@ -43,7 +43,9 @@ def test_sixteen_threads_missing_one_key_compute_it_once(db: Database) -> None:
         time.sleep(0.3)
         return {"total": 42}
 
-    results, waited = _crowd(16, lambda: cache.get_or_set("report", slow_report, timeout=60, lock_timeout=2))
+    results, waited = _crowd(
+        16, lambda: cache.get_or_set("report", slow_report, timeout=60, lock_timeout=2)
+    )
     assert calls == [1]
     assert results == [{"total": 42}] * 16
     assert max(waited) < 2  # nobody waited longer than the lock's timeout
@@ -101,7 +103,9 @@ def test_early_recompute_serves_the_old_value_meanwhile(db: Database) -> None:
         time.sleep(0.3)
         return "new"
 
-    results, waited = _crowd(8, lambda: cache.get_or_set("k", refresh, timeout=60, lock_timeout=5, early=0.8))
+    results, waited = _crowd(
+        8, lambda: cache.get_or_set("k", refresh, timeout=60, lock_timeout=5, early=0.8)
+    )
     assert calls == [1]
     assert sorted(results) == ["new"] + ["old"] * 7
     assert sorted(waited)[-2] < 0.2  # only the refreshing caller waited for the computation
@@ -110,7 +114,13 @@ def test_early_recompute_serves_the_old_value_meanwhile(db: Database) -> None:
 
 def test_stampede_options_are_checked(db: Database) -> None:
     cache = db.cache("opts", signing_key="k")
-    for bad, exc in ((0, ValueError), (-1, ValueError), (float("inf"), ValueError), ("5", TypeError), (True, TypeError)):
+    for bad, exc in (
+        (0, ValueError),
+        (-1, ValueError),
+        (float("inf"), ValueError),
+        ("5", TypeError),
+        (True, TypeError),
+    ):
         with pytest.raises(exc, match="lock_timeout"):
             cache.get_or_set("k", 1, lock_timeout=bad)
         with pytest.raises(exc, match="early"):

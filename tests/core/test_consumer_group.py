@@ -121,7 +121,10 @@ def test_two_consumers_share_the_work(db: Database) -> None:
     assert bob.stream_1.ack("2-0", "3-0", "99-0") == 2
     assert bob.stream_1.ack() == 0
     assert alice.stream_1.pending() == []
-    assert {c["name"]: c["pending"] for c in cg.stream_2.consumers_info()} == {b"alice": 1, b"bob": 2}
+    assert {c["name"]: c["pending"] for c in cg.stream_2.consumers_info()} == {
+        b"alice": 1,
+        b"bob": 2,
+    }
     # A consumer re-reads its own history with an explicit id.
     assert _ids(bob.stream_2.read(last_id="0")) == [b"2-1", b"3-1"]
     assert bob.stream_1.read(last_id="0") == []
@@ -193,7 +196,9 @@ def test_read_blocks_until_a_message_arrives(db: Database) -> None:
     writer.join()
     assert got == [[b"stream-2", [(b"50-0", {b"late": b"1"})]]]
     # The per-stream read blocks the same way.
-    writer = threading.Thread(target=lambda: (time.sleep(0.1), db.xadd("stream-1", {"x": 1}, id="60-0")))
+    writer = threading.Thread(
+        target=lambda: (time.sleep(0.1), db.xadd("stream-1", {"x": 1}, id="60-0"))
+    )
     writer.start()
     assert _ids(cg.stream_1.read(block=5000)) == [b"60-0"]
     writer.join()

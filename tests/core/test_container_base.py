@@ -45,7 +45,9 @@ def test_expire_and_persist(db: Database, name: str, fill: Callable[[Database], 
 
 
 @pytest.mark.parametrize(("name", "fill"), FILLERS, ids=IDS)
-def test_pexpire_and_persist(db: Database, name: str, fill: Callable[[Database], Container]) -> None:
+def test_pexpire_and_persist(
+    db: Database, name: str, fill: Callable[[Database], Container]
+) -> None:
     container = fill(db)
     assert container.pexpire(50_000) is True
     assert 0 < db.pttl("c") <= 50_000

@@ -41,7 +41,9 @@ def test_from_url_redis(redis_server) -> None:
 
 def test_from_url_rediss_builds_an_ssl_pool_without_connecting() -> None:
     # Only the pool is built: nothing is contacted (nothing listens on loopback port 9).
-    database = Database.from_url("rediss://:secret@127.0.0.1:9/4?ssl_cert_reqs=none", socket_timeout=2)
+    database = Database.from_url(
+        "rediss://:secret@127.0.0.1:9/4?ssl_cert_reqs=none", socket_timeout=2
+    )
     pool = database.connection_pool
     assert issubclass(pool.connection_class, redis.SSLConnection)  # walrus.retry subclass
     kwargs = pool.connection_kwargs

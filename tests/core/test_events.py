@@ -69,7 +69,9 @@ def test_a_broken_subscriber_never_breaks_the_operation(db: Database, caplog: An
         subscribe("not a function")  # type: ignore[arg-type]
 
 
-def test_nothing_is_emitted_when_nobody_listens(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_nothing_is_emitted_when_nobody_listens(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(events, "listeners", ())  # whatever other tests of this process left
 
     def must_not_run(*args: Any, **kwargs: Any) -> None:
@@ -97,7 +99,10 @@ def test_prometheus_collector_counts_into_its_registry(db: Database) -> None:
         limit = db.rate_limit("api", limit=2, per=60)
         for _ in range(3):
             limit.limit("ip")
-        threads = [threading.Thread(target=lambda: db.lock("p", ttl=200).acquire(timeout=1)) for _ in range(2)]
+        threads = [
+            threading.Thread(target=lambda: db.lock("p", ttl=200).acquire(timeout=1))
+            for _ in range(2)
+        ]
         for t in threads:
             t.start()
         for t in threads:
@@ -112,8 +117,14 @@ def test_prometheus_collector_counts_into_its_registry(db: Database) -> None:
         metrics.unsubscribe()
     assert samples[("walrus_cache_requests_total", (("cache", "prom"), ("result", "hit")))] == 3
     assert samples[("walrus_cache_requests_total", (("cache", "prom"), ("result", "miss")))] == 1
-    assert samples[("walrus_rate_limit_decisions_total", (("decision", "allowed"), ("limit", "api")))] == 2
-    assert samples[("walrus_rate_limit_decisions_total", (("decision", "refused"), ("limit", "api")))] == 1
+    assert (
+        samples[("walrus_rate_limit_decisions_total", (("decision", "allowed"), ("limit", "api")))]
+        == 2
+    )
+    assert (
+        samples[("walrus_rate_limit_decisions_total", (("decision", "refused"), ("limit", "api")))]
+        == 1
+    )
     assert samples[("walrus_lock_acquisitions_total", (("result", "acquired"),))] == 1
     assert samples[("walrus_lock_acquisitions_total", (("result", "waited"),))] == 1
     assert samples[("walrus_lock_wait_seconds_count", ())] == 1
@@ -123,7 +134,10 @@ def test_unreadable_cache_values_are_reported_as_errors(db: Database, seen: list
     cache = db.cache("signed", signing_key="k")
     db.set(cache.make_key("forged"), b"not signed at all")
     assert cache.get("forged", "miss") == "miss"
-    assert [(e.kind, e.outcome) for e in seen if e.kind == "cache"] == [("cache", "error"), ("cache", "miss")]
+    assert [(e.kind, e.outcome) for e in seen if e.kind == "cache"] == [
+        ("cache", "error"),
+        ("cache", "miss"),
+    ]
 
 
 def test_script_calls_are_reported_with_their_latency(db: Database, seen: list[Event]) -> None:

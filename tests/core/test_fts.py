@@ -47,23 +47,37 @@ def index(db: Database) -> Index:
     return db.Index("app")
 
 
-@pytest.mark.single_node("asserts the single-server key layout by raw key names; tests/cluster covers the tagged one")
+@pytest.mark.single_node(
+    "asserts the single-server key layout by raw key names; tests/cluster covers the tagged one"
+)
 def test_key_layout_and_scores_match_upstream(db: Database, index: Index) -> None:
     index.add("k1", "The running walruses eat fish, and the fish swim.", title="t1", n=3)
     index.add("k2", "A walrus is running")
     assert keys(db) == [
-        "doc.app.k1", "doc.app.k2", "fts.app", "fts.app.:tokens", "fts.app.eat", "fts.app.fish",
-        "fts.app.run", "fts.app.swim", "fts.app.walru", "fts.app.walrus",
+        "doc.app.k1",
+        "doc.app.k2",
+        "fts.app",
+        "fts.app.:tokens",
+        "fts.app.eat",
+        "fts.app.fish",
+        "fts.app.run",
+        "fts.app.swim",
+        "fts.app.walru",
+        "fts.app.walrus",
     ]
     assert db.hgetall("doc.app.k1") == {
-        b"content": b"The running walruses eat fish, and the fish swim.", b"title": b"t1", b"n": b"3",
+        b"content": b"The running walruses eat fish, and the fish swim.",
+        b"title": b"t1",
+        b"n": b"3",
     }
     assert db.smembers("fts.app") == {b"k1", b"k2"}
     assert zitems(db, "fts.app.fish") == [(b"k1", -2 / 7)]
     assert zitems(db, "fts.app.run") == [(b"k2", -1 / 3), (b"k1", -1 / 7)]
 
 
-@pytest.mark.single_node("asserts the single-server key layout by raw key names; tests/cluster covers the tagged one")
+@pytest.mark.single_node(
+    "asserts the single-server key layout by raw key names; tests/cluster covers the tagged one"
+)
 def test_layout_token_lists(db: Database, index: Index, backend: str) -> None:
     # Ours only (upstream ignores it): each document's tokens and a digest of its content.
     content = "The running walruses eat fish, and the fish swim."
@@ -73,12 +87,18 @@ def test_layout_token_lists(db: Database, index: Index, backend: str) -> None:
     tokens, digest = db.hget("fts.app.:tokens", "k1").split(b"\n", 1)
     assert sorted(tokens.split(b" ")) == [b"eat", b"fish", b"run", b"swim", b"walrus"]
     # SHA-1 on Redis; the embedded engine has no redis.sha1hex and keeps the text itself.
-    assert digest == (content.encode() if backend == "memory" else hashlib.sha1(content.encode()).hexdigest().encode())
+    assert digest == (
+        content.encode()
+        if backend == "memory"
+        else hashlib.sha1(content.encode()).hexdigest().encode()
+    )
     index.remove("k1")
     assert keys(db) == []
 
 
-@pytest.mark.single_node("asserts the single-server key layout by raw key names; tests/cluster covers the tagged one")
+@pytest.mark.single_node(
+    "asserts the single-server key layout by raw key names; tests/cluster covers the tagged one"
+)
 def test_reads_an_index_written_in_upstream_layout(db: Database, index: Index) -> None:
     db.sadd("fts.app", "u1", "u2")
     db.hset("doc.app.u1", mapping={"content": "redis walrus", "author": "huey"})
@@ -114,7 +134,14 @@ def test_token_list_out_of_date_is_detected(db: Database, index: Index) -> None:
     with RoundTripCounter() as rt:
         index.update("1", "swimming")
     assert rt.count == 2  # the digest no longer matched: old tokens computed from the content
-    assert keys(db) == ["doc.app.1", "doc.app.2", "fts.app", "fts.app.:tokens", "fts.app.python", "fts.app.swim"]
+    assert keys(db) == [
+        "doc.app.1",
+        "doc.app.2",
+        "fts.app",
+        "fts.app.:tokens",
+        "fts.app.python",
+        "fts.app.swim",
+    ]
     assert index.get_document("1") == {"content": "swimming", "author": "huey"}
     assert db.zrange(index.token_key("python"), 0, -1) == [b"2"]
 
@@ -126,7 +153,9 @@ def test_ranking_best_first(index: Index) -> None:
     index.add("none", "redis only")
     assert [k for k, _ in index.search_items("python")] == ["short", "twice", "once"]
     assert index.search_scores("python") == [
-        ("short", 1 / 2), ("twice", 2 / 4), ("once", 1 / 4),  # "is a with many uses and": stopwords
+        ("short", 1 / 2),
+        ("twice", 2 / 4),
+        ("once", 1 / 4),  # "is a with many uses and": stopwords
     ]
     # equal scores (short and twice: 0.5) are ordered by id
     assert index.search("python")[0] == {"content": "python"}
@@ -151,7 +180,10 @@ def test_and_or_parentheses(index: Index) -> None:
 def test_default_conjunction(db: Database, index: Index) -> None:
     index.add("1", "python redis")
     index.add("2", "python walrus")
-    assert [k for k, _ in index.search_items("redis walrus", default_conjunction="OR")] == ["1", "2"]
+    assert [k for k, _ in index.search_items("redis walrus", default_conjunction="OR")] == [
+        "1",
+        "2",
+    ]
     assert index.search("redis walrus") == []
     either = db.Index("app", default_conjunction="or")
     assert len(either.search("redis walrus")) == 2
@@ -229,7 +261,10 @@ def test_stopwords(db: Database, index: Index, tmp_path: Path) -> None:
 def test_min_word_length(db: Database) -> None:
     index = db.Index("short", min_word_length=4, stemmer=False)
     index.add("1", "big cat sits")
-    assert [k for k in keys(db) if k.startswith("fts.short.")] == ["fts.short.:tokens", "fts.short.sits"]
+    assert [k for k in keys(db) if k.startswith("fts.short.")] == [
+        "fts.short.:tokens",
+        "fts.short.sits",
+    ]
     assert index.search("cat") == []
     assert len(index.search("sits")) == 1
 
@@ -285,7 +320,13 @@ def test_remove_leaves_no_orphans(db: Database, index: Index) -> None:
     index.add("1", "python redis walrus")
     index.add("2", "python walrus", lang="en")
     index.remove("1")
-    assert keys(db) == ["doc.app.2", "fts.app", "fts.app.:tokens", "fts.app.python", "fts.app.walru"]
+    assert keys(db) == [
+        "doc.app.2",
+        "fts.app",
+        "fts.app.:tokens",
+        "fts.app.python",
+        "fts.app.walru",
+    ]
     assert db.hkeys(index.tokens_key) == [b"2"]
     assert db.zrange(index.token_key("python"), 0, -1) == [b"2"]
     index.remove("2", preserve_data=True)
@@ -310,7 +351,10 @@ def test_update_keeps_metadata_and_drops_old_tokens(db: Database, index: Index) 
     index.add("1", "python redis", author="huey", year=2020)
     index.update("1", "walrus", year=2024, tag="new")
     assert index.get_document("1") == {
-        "content": "walrus", "author": "huey", "year": "2024", "tag": "new",
+        "content": "walrus",
+        "author": "huey",
+        "year": "2024",
+        "tag": "new",
     }
     assert keys(db) == ["doc.app.1", "fts.app", "fts.app.:tokens", "fts.app.walru"]
     assert index.search("python") == []
@@ -340,7 +384,9 @@ def test_update_or_replace_missing_document(db: Database, index: Index, method: 
     assert snapshot(db) == before
 
 
-@pytest.mark.single_node("asserts the single-server key layout by raw key names; tests/cluster covers the tagged one")
+@pytest.mark.single_node(
+    "asserts the single-server key layout by raw key names; tests/cluster covers the tagged one"
+)
 def test_document_with_lost_hash_can_still_be_removed(db: Database, index: Index) -> None:
     # An index named "app.x" by upstream walrus (refused here): keys under "fts.app." too.
     db.sadd("fts.app.x", "1")
@@ -352,8 +398,14 @@ def test_document_with_lost_hash_can_still_be_removed(db: Database, index: Index
     assert index.search_items("walrus") == [("2", {"content": "walrus python"})]
     index.remove("1")  # the tokens are found by SCAN, as the content is gone
     assert keys(db) == [
-        "doc.app.2", "doc.app.x.1", "fts.app", "fts.app.:tokens", "fts.app.python", "fts.app.walru",
-        "fts.app.x", "fts.app.x.walru",
+        "doc.app.2",
+        "doc.app.x.1",
+        "fts.app",
+        "fts.app.:tokens",
+        "fts.app.python",
+        "fts.app.walru",
+        "fts.app.x",
+        "fts.app.x.walru",
     ]
     assert db.hkeys("fts.app.:tokens") == [b"2"]
     assert db.zrange("fts.app.walru", 0, -1) == [b"2"]
@@ -370,7 +422,9 @@ def test_index_name_with_glob_characters(db: Database) -> None:
     assert keys(db) == ["doc.aXbY.1", "fts.aXbY", "fts.aXbY.:tokens", "fts.aXbY.walru"]
 
 
-@pytest.mark.single_node("asserts the single-server key layout by raw key names; tests/cluster covers the tagged one")
+@pytest.mark.single_node(
+    "asserts the single-server key layout by raw key names; tests/cluster covers the tagged one"
+)
 def test_stale_state_is_refused_by_the_script(db: Database, index: Index) -> None:
     index.add("1", "python")
     before = snapshot(db)
@@ -410,7 +464,9 @@ def test_bad_input_writes_nothing(db: Database, index: Index) -> None:
         index.add("1", 42)
     with pytest.raises(ValueError, match="metadata field 'content' is reserved"):
         index.add("1", "walrus", content="x")
-    with pytest.raises(TypeError, match="metadata field 'when' must be str, bytes, int or float, got NoneType"):
+    with pytest.raises(
+        TypeError, match="metadata field 'when' must be str, bytes, int or float, got NoneType"
+    ):
         index.add("1", "walrus", when=None)
     with pytest.raises(TypeError, match="metadata field 'flag' must be .* got bool"):
         index.add("1", "walrus", {"flag": True})
@@ -545,9 +601,13 @@ def _zsets_named(db: Database, name: str) -> dict[str, list[bytes]]:
     }
 
 
-def test_index_written_by_upstream_is_updated_here_without_orphans(compat: Any, tmp_path: Path) -> None:
+def test_index_written_by_upstream_is_updated_here_without_orphans(
+    compat: Any, tmp_path: Path
+) -> None:
     url, client = compat
-    run_upstream("".join(f"index.add({k!r}, {v!r}, n=1)\n" for k, v in TEXTS.items()), url, tmp_path)
+    run_upstream(
+        "".join(f"index.add({k!r}, {v!r}, n=1)\n" for k, v in TEXTS.items()), url, tmp_path
+    )
     upstream_sets = _zsets(client)
     db = Database.from_url(url)
     index = db.Index("shared")
@@ -562,16 +622,22 @@ def test_index_written_by_upstream_is_updated_here_without_orphans(compat: Any, 
     assert rt.count == 2
     index.remove("b")
     assert _zsets(client) == {
-        "fts.shared.python": [b"a"], "fts.shared.green": [b"a", b"c"],
-        "fts.shared.slow": [b"c"], "fts.shared.turtl": [b"c"],
+        "fts.shared.python": [b"a"],
+        "fts.shared.green": [b"a", b"c"],
+        "fts.shared.slow": [b"c"],
+        "fts.shared.turtl": [b"c"],
     }
     assert index.get_document("a") == {"content": "green python", "n": "1"}
     db.close()
-    out = run_upstream("out['green'] = ids('green')\nout['walrus'] = ids('walrus')\n", url, tmp_path)
+    out = run_upstream(
+        "out['green'] = ids('green')\nout['walrus'] = ids('walrus')\n", url, tmp_path
+    )
     assert out == {"green": ["green python", "slow green turtle"], "walrus": []}
 
 
-def test_index_written_here_is_changed_by_upstream_then_here_again(compat: Any, tmp_path: Path) -> None:
+def test_index_written_here_is_changed_by_upstream_then_here_again(
+    compat: Any, tmp_path: Path
+) -> None:
     url, client = compat
     db = Database.from_url(url)
     index = db.Index("shared")
@@ -581,7 +647,9 @@ def test_index_written_here_is_changed_by_upstream_then_here_again(compat: Any, 
     out = run_upstream(
         "out['walrus'] = ids('walrus')\n"
         "index.update('a', 'green turtle')\n"  # upstream: our token list of "a" is now stale
-        "index.remove('b')\n", url, tmp_path,
+        "index.remove('b')\n",
+        url,
+        tmp_path,
     )
     assert out == {"walrus": ["python redis walrus", "walrus tusks swimming"]}
     db = Database.from_url(url)
@@ -595,11 +663,13 @@ def test_index_written_here_is_changed_by_upstream_then_here_again(compat: Any, 
     assert rt.count == 1
     index.add("b", "swimming")  # upstream left b's old token list behind: replaced
     assert _zsets(client) == {
-        "fts.shared.redi": [b"a"], "fts.shared.swim": [b"b"], "fts.shared.green": [b"c"],
-        "fts.shared.slow": [b"c"], "fts.shared.turtl": [b"c"],
+        "fts.shared.redi": [b"a"],
+        "fts.shared.swim": [b"b"],
+        "fts.shared.green": [b"c"],
+        "fts.shared.slow": [b"c"],
+        "fts.shared.turtl": [b"c"],
     }
     index.remove("b")
     index.remove("a")
     assert sorted(client.hkeys("fts.shared.:tokens")) == [b"c"]
     db.close()
-

@@ -66,12 +66,26 @@ def test_layout_query_prefixes(db: Database) -> None:
 def test_layout_reads_members_written_by_upstream(db: Database) -> None:
     # What upstream's store("huey", "lives", "Kansas") writes, plus a member only upstream
     # could write (a value holding the separator): unreadable, so skipped, not misread.
-    db.zadd("g", {"spo::huey::lives::Kansas": 0, "pos::lives::Kansas::huey": 0, "osp::Kansas::huey::lives": 0})
+    db.zadd(
+        "g",
+        {
+            "spo::huey::lives::Kansas": 0,
+            "pos::lives::Kansas::huey": 0,
+            "osp::Kansas::huey::lives": 0,
+        },
+    )
     db.zadd("g", {"spo::a::b::c::d": 0})
     g = db.graph("g")
     row = {"s": "huey", "p": "lives", "o": "Kansas"}
-    for kwargs in ({"s": "huey"}, {"p": "lives"}, {"o": "Kansas"}, {"s": "huey", "o": "Kansas"},
-                   {"p": "lives", "o": "Kansas"}, {"s": "huey", "p": "lives"}, row):
+    for kwargs in (
+        {"s": "huey"},
+        {"p": "lives"},
+        {"o": "Kansas"},
+        {"s": "huey", "o": "Kansas"},
+        {"p": "lives", "o": "Kansas"},
+        {"s": "huey", "p": "lives"},
+        row,
+    ):
         assert g.query(**kwargs) == [row], kwargs
     assert g.query() == [row]
     assert g.delete("huey", "lives", "Kansas") is True
@@ -80,7 +94,9 @@ def test_layout_reads_members_written_by_upstream(db: Database) -> None:
 
 @pytest.mark.parametrize("value", ["a::b", "::", ":a", "a:", ":", "x:::y"])
 @pytest.mark.parametrize("part", [0, 1, 2])
-def test_values_holding_the_separator_are_refused_before_writing(db: Database, value: str, part: int) -> None:
+def test_values_holding_the_separator_are_refused_before_writing(
+    db: Database, value: str, part: int
+) -> None:
     g = db.graph("g")
     triple = ["s", "p", "o"]
     triple[part] = value
@@ -97,7 +113,9 @@ def test_values_holding_the_separator_are_refused_before_writing(db: Database, v
 def test_single_colons_inside_values_are_fine(db: Database) -> None:
     g = db.graph("g")
     g.store("urn:a", "rel:knows", "http://b/c")
-    assert g.query(s="urn:a", o="http://b/c") == [{"s": "urn:a", "p": "rel:knows", "o": "http://b/c"}]
+    assert g.query(s="urn:a", o="http://b/c") == [
+        {"s": "urn:a", "p": "rel:knows", "o": "http://b/c"}
+    ]
     assert g.query(p="rel:knows") == [{"s": "urn:a", "p": "rel:knows", "o": "http://b/c"}]
 
 
@@ -105,7 +123,9 @@ def test_every_query_combination(graph: Graph) -> None:
     everything = set(TRIPLES)
     for given in itertools.product([False, True], repeat=3):
         for triple in TRIPLES:
-            kwargs = {part: value for part, value, on in zip("spo", triple, given, strict=True) if on}
+            kwargs = {
+                part: value for part, value, on in zip("spo", triple, given, strict=True) if on
+            }
             expected = {
                 t for t in everything if all(t["spo".index(k)] == v for k, v in kwargs.items())
             }
@@ -264,7 +284,9 @@ def test_bad_input(db: Database) -> None:
     assert db.zcard("g") == 3
 
 
-def _brute_force(triples: list[tuple[str, str, str]], clauses: list[tuple[object, ...]]) -> dict[str, set[str]]:
+def _brute_force(
+    triples: list[tuple[str, str, str]], clauses: list[tuple[object, ...]]
+) -> dict[str, set[str]]:
     names = sorted({v.name for c in clauses for v in c if isinstance(v, Variable)})
     found: dict[str, set[str]] = {name: set() for name in names}
 
@@ -334,7 +356,10 @@ def compat(redis_server: Any) -> Any:
     yield from compat_db(redis_server, COMPAT_DB)
 
 
-UPSTREAM_TRIPLES = [list(t) for t in TRIPLES] + [["東京", "是", "首都"], ["urn:x", "rel:y", "http://z"]]
+UPSTREAM_TRIPLES = [list(t) for t in TRIPLES] + [
+    ["東京", "是", "首都"],
+    ["urn:x", "rel:y", "http://z"],
+]
 
 
 def _rows(triples: Any) -> list[tuple[str, str, str]]:
@@ -357,10 +382,16 @@ def test_graph_written_by_upstream_reads_back_here(compat: Any, tmp_path: Path) 
     assert g.search(("charlie", "friends", X), (X, "lives", "Kansas")) == {"X": {"huey", "nuggie"}}
     assert g.delete("charlie", "friends", "huey") is True
     db.close()
-    out = run_upstream("out['rows'] = sorted([t['s'], t['p'], t['o']] for t in db.graph('shared').query(s='charlie'))",
-                       url, tmp_path)
-    assert out["rows"] == [["charlie", "friends", "nuggie"], ["charlie", "friends", "zaizee"],
-                           ["charlie", "lives", "Kansas"]]
+    out = run_upstream(
+        "out['rows'] = sorted([t['s'], t['p'], t['o']] for t in db.graph('shared').query(s='charlie'))",
+        url,
+        tmp_path,
+    )
+    assert out["rows"] == [
+        ["charlie", "friends", "nuggie"],
+        ["charlie", "friends", "zaizee"],
+        ["charlie", "lives", "Kansas"],
+    ]
 
 
 def test_graph_written_here_reads_back_in_upstream(compat: Any, tmp_path: Path) -> None:
@@ -369,7 +400,8 @@ def test_graph_written_here_reads_back_in_upstream(compat: Any, tmp_path: Path) 
     db.graph("shared").store_many([tuple(t) for t in UPSTREAM_TRIPLES])
     db.close()
     members_here = sorted(client.zrange("shared", 0, -1))
-    body = """
+    body = (
+        """
 g = db.graph('shared')
 rows = lambda it: sorted([t['s'], t['p'], t['o']] for t in it)
 out['all'] = rows(g.query())
@@ -383,7 +415,9 @@ X = g.v.X
 out['search'] = sorted(g.search({'s': 'charlie', 'p': 'friends', 'o': X}, {'s': X, 'p': 'lives', 'o': 'Kansas'})['X'])
 g.delete('huey', 'lives', 'Kansas')
 g2 = db.graph('again')
-""" + f"g2.store_many({UPSTREAM_TRIPLES!r})\n"
+"""
+        + f"g2.store_many({UPSTREAM_TRIPLES!r})\n"
+    )
     out = run_upstream(body, url, tmp_path)
     stored = sorted(tuple(t) for t in UPSTREAM_TRIPLES)
 
@@ -393,7 +427,9 @@ g2 = db.graph('again')
     # Upstream ends its ranges at the character U+00FF, so its unfiltered query misses the
     # triple whose subject lies above it (its bug, fixed here); everything else matches.
     assert out["all"] == [list(t) for t in stored if t[0] != "東京"]
-    assert out["s"] == rows(s="huey") and out["p"] == rows(p="lives") and out["o"] == rows(o="Kansas")
+    assert (
+        out["s"] == rows(s="huey") and out["p"] == rows(p="lives") and out["o"] == rows(o="Kansas")
+    )
     assert out["sp"] == rows(s="charlie", p="friends") and out["po"] == rows(p="lives", o="Kansas")
     assert out["spo"] == [["huey", "lives", "Kansas"]]
     assert out["search"] == ["huey", "nuggie"]

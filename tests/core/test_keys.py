@@ -15,7 +15,9 @@ import pytest
 from walrus.keys import call_key, canonical_json, qualified_name
 
 
-def reference_key(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any], skip_first: bool = False) -> str:
+def reference_key(
+    fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any], skip_first: bool = False
+) -> str:
     bound = inspect.signature(fn).bind(*args, **kwargs)
     bound.apply_defaults()
     items = list(bound.arguments.items())
@@ -62,10 +64,14 @@ CALLS = [
 
 
 @pytest.mark.parametrize(("fn", "args", "kwargs"), CALLS)
-def test_key_matches_inspect_binding(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+def test_key_matches_inspect_binding(
+    fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> None:
     assert call_key(fn, args, kwargs) == reference_key(fn, args, kwargs)
     if inspect.signature(fn).parameters:
-        assert call_key(fn, args, kwargs, skip_first=True) == reference_key(fn, args, kwargs, skip_first=True)
+        assert call_key(fn, args, kwargs, skip_first=True) == reference_key(
+            fn, args, kwargs, skip_first=True
+        )
 
 
 def test_spellings_of_one_call_share_a_key() -> None:

@@ -63,8 +63,15 @@ def test_create_load_roundtrip_every_field_type(db: Database) -> None:
     token = uuid.uuid4()
     joined = datetime.datetime(2024, 2, 29, 23, 59, 58, 123456)
     u = User.create(
-        username="charlie", age=33, score=1.5, bio="likes redis", joined=joined,
-        birthday=datetime.date(1990, 1, 2), prefs={"a": [1, 2]}, avatar=b"\x00\xff", token=token,
+        username="charlie",
+        age=33,
+        score=1.5,
+        bio="likes redis",
+        joined=joined,
+        birthday=datetime.date(1990, 1, 2),
+        prefs={"a": [1, 2]},
+        avatar=b"\x00\xff",
+        token=token,
     )
     loaded = User.load("charlie")
     assert loaded._data == u._data
@@ -90,11 +97,19 @@ def test_implicit_id_and_autoincrement(db: Database) -> None:
 
 def test_datetime_is_utc(db: Database) -> None:
     User = make_models(db)["User"]
-    aware = datetime.datetime(2024, 1, 1, 12, 0, tzinfo=datetime.timezone(datetime.timedelta(hours=2)))
+    aware = datetime.datetime(
+        2024, 1, 1, 12, 0, tzinfo=datetime.timezone(datetime.timedelta(hours=2))
+    )
     User.create(username="a", joined=aware)
     assert User.load("a").joined == datetime.datetime(2024, 1, 1, 10, 0)
     raw = db.hget(b"app|user:id.a", "joined")
-    assert raw == str(int(datetime.datetime(2024, 1, 1, 10, tzinfo=datetime.timezone.utc).timestamp())).encode() + b".000000"
+    assert (
+        raw
+        == str(
+            int(datetime.datetime(2024, 1, 1, 10, tzinfo=datetime.timezone.utc).timestamp())
+        ).encode()
+        + b".000000"
+    )
     User.create(username="b", joined=datetime.datetime(1969, 12, 31, 23, 59, 59, 500000))
     assert User.load("b").joined == datetime.datetime(1969, 12, 31, 23, 59, 59, 500000)
     got = [u.username for u in User.query(User.joined < datetime.datetime(1970, 1, 1))]
@@ -135,7 +150,13 @@ def test_expressions(db: Database) -> None:
     assert titles((Note.hits == 0) | (Note.title == "date")) == ["apple", "date"]
     assert titles(Note.title > "banana") == ["cherry", "date"]
     assert titles(Note.title.between("b", "cherry")) == ["banana", "cherry"]
-    assert titles(None, order_by=Note.title.desc()) == ["date", "cherry", "banana", "apricot", "apple"]
+    assert titles(None, order_by=Note.title.desc()) == [
+        "date",
+        "cherry",
+        "banana",
+        "apricot",
+        "apple",
+    ]
     assert titles(None, order_by=Note.hits.desc())[0] == "date"
     expr = (Note.hits == 1) & (Note.hits == 2)
     assert isinstance(expr, Expression) and expr.op == OP_AND
@@ -279,7 +300,10 @@ def test_lazy_query_object(db: Database) -> None:
     assert q.first()._id == 2  # type: ignore[union-attr]
     assert Note.query(Note.hits > 5).first() is None
     assert q.values_list("_id", flat=True) == [2, 3, 5, 6, 8, 9]
-    assert q[:2].values("title", Note.hits) == [{"title": "t1", "hits": 1}, {"title": "t2", "hits": 2}]
+    assert q[:2].values("title", Note.hits) == [
+        {"title": "t1", "hits": 1},
+        {"title": "t2", "hits": 2},
+    ]
     assert next(Note.query(Note.hits == 0))._id == 1
     assert q.exists() and not Note.query(Note.hits == 7).exists()
     assert q.filter(Note.hits == 1).delete() == 3
@@ -295,27 +319,43 @@ def test_namespace_and_separator(db: Database) -> None:
 
     Item.create(name="x")
     assert sorted(db.keys()) == sorted(
-        [b"ns|item:id:1", b"ns|item:all", b"ns|item:name:absolute:x", b"ns|item:name:lex",
-         b"ns|item:_id:continuous", b"ns|item:_id:absolute:1", b"ns|item:_id:_sequence"]
+        [
+            b"ns|item:id:1",
+            b"ns|item:all",
+            b"ns|item:name:absolute:x",
+            b"ns|item:name:lex",
+            b"ns|item:_id:continuous",
+            b"ns|item:_id:absolute:1",
+            b"ns|item:_id:_sequence",
+        ]
     )
     assert Item.get(Item.name == "x").name == "x"
 
 
 def test_model_definition_errors(db: Database) -> None:
     with pytest.raises(TypeError, match="several primary keys"):
+
         class A(Model):
             a = TextField(primary_key=True)
             b = TextField(primary_key=True)
+
     with pytest.raises(TypeError, match="reserved"):
+
         class B(Model):
             container = TextField()
+
     with pytest.raises(TypeError, match="'id'"):
+
         class C(Model):
             id = TextField(index=True)
+
     with pytest.raises(TypeError, match="hides"):
+
         class D(Model):
             save = TextField()
+
     with pytest.raises(TypeError, match="separator"):
+
         class E(Model):
             __database__ = db
             locals()["a.b"] = TextField()

@@ -70,7 +70,11 @@ def test_round_trip_counts(db: Database) -> None:
     assert rt.count == 1
     for i in range(60):
         Account.create(email=f"{i}@x", name="bulk", level=i)
-    for expression in [Account.name == "bulk", Account.level > 10, (Account.name == "bulk") & (Account.level < 50)]:
+    for expression in [
+        Account.name == "bulk",
+        Account.level > 10,
+        (Account.name == "bulk") & (Account.level < 50),
+    ]:
         with RoundTripCounter() as rt:
             rows = list(Account.query(expression, order_by=Account.level.desc()))
         assert rt.count == 1  # the query script returns the rows (one page)
@@ -291,7 +295,9 @@ BAD_VALUES = [
 
 
 @pytest.mark.parametrize(("field", "value", "error"), BAD_VALUES)
-def test_bad_values_are_refused_before_writing(db: Database, field: str, value: Any, error: type) -> None:
+def test_bad_values_are_refused_before_writing(
+    db: Database, field: str, value: Any, error: type
+) -> None:
     Typed = make_typed(db)
     Typed.create(text="keep", number=1)
     before = snapshot(db)
@@ -366,24 +372,30 @@ def test_key_layout_matches_upstream(db: Database) -> None:
     n = Note.create(title="Hi", body="walrus tusks", stars=4, published=True)
     n.tags.add("x")
     keys = sorted(db.scan_iter())
-    assert keys == sorted([
-        b"blog|note:id.1",
-        b"blog|note:all",
-        b"blog|note:_id._sequence",
-        b"blog|note:_id.continuous",
-        b"blog|note:_id.absolute.1",
-        b"blog|note:title.absolute.Hi",
-        b"blog|note:title.lex",
-        b"blog|note:body.absolute.walrus tusks",
-        b"blog|note:body.fts.walrus",
-        b"blog|note:body.fts.tusks",
-        b"blog|note:stars.continuous",
-        b"blog|note:stars.absolute.4",
-        b"blog|note:published.absolute.1",
-        b"blog|note:container.tags.blog|note:id.1",
-    ])
+    assert keys == sorted(
+        [
+            b"blog|note:id.1",
+            b"blog|note:all",
+            b"blog|note:_id._sequence",
+            b"blog|note:_id.continuous",
+            b"blog|note:_id.absolute.1",
+            b"blog|note:title.absolute.Hi",
+            b"blog|note:title.lex",
+            b"blog|note:body.absolute.walrus tusks",
+            b"blog|note:body.fts.walrus",
+            b"blog|note:body.fts.tusks",
+            b"blog|note:stars.continuous",
+            b"blog|note:stars.absolute.4",
+            b"blog|note:published.absolute.1",
+            b"blog|note:container.tags.blog|note:id.1",
+        ]
+    )
     assert db.hgetall(b"blog|note:id.1") == {
-        b"_id": b"1", b"title": b"Hi", b"body": b"walrus tusks", b"stars": b"4", b"published": b"1",
+        b"_id": b"1",
+        b"title": b"Hi",
+        b"body": b"walrus tusks",
+        b"stars": b"4",
+        b"published": b"1",
     }
     assert db.smembers(b"blog|note:all") == {b"blog|note:id.1"}
     assert db.get(b"blog|note:_id._sequence") == b"1"

@@ -128,8 +128,12 @@ BAD: list[tuple[str, Any, type[Exception]]] = [
 ]
 
 
-@pytest.mark.parametrize(("field", "value", "error"), BAD, ids=[f"{f}-{i}" for i, (f, _, _) in enumerate(BAD)])
-def test_bad_values_are_refused_before_writing(db: Database, field: str, value: Any, error: type) -> None:
+@pytest.mark.parametrize(
+    ("field", "value", "error"), BAD, ids=[f"{f}-{i}" for i, (f, _, _) in enumerate(BAD)]
+)
+def test_bad_values_are_refused_before_writing(
+    db: Database, field: str, value: Any, error: type
+) -> None:
     Owner, Typed = make_typed(db)
     Owner.create(code="o")
     Typed.create(text="keep", number=1, owner="o")
@@ -197,9 +201,13 @@ def test_huge_values_round_trip(db: Database) -> None:
     blob = bytes(range(256)) * (4 * MB // 256)  # every byte value, not UTF-8
     doc = {"items": [{"n": i, "text": "x" * 20} for i in range(60_000)], "nested": [[[["deep"]]]]}
     text = "t" * MB  # indexed: a 1 MB equality-index key and lexicographic member
-    row = Typed.create(notes=notes, blob=blob, doc=doc, text=text, big=2**63 - 1, real=1.7976931348623157e308)
+    row = Typed.create(
+        notes=notes, blob=blob, doc=doc, text=text, big=2**63 - 1, real=1.7976931348623157e308
+    )
     loaded = Typed.load(row.serial)
-    assert loaded.notes == notes and loaded.blob == blob and loaded.doc == doc and loaded.text == text
+    assert (
+        loaded.notes == notes and loaded.blob == blob and loaded.doc == doc and loaded.text == text
+    )
     assert loaded.big == 2**63 - 1 and loaded.real == 1.7976931348623157e308
     assert [r.serial for r in Typed.query(Typed.text == text)] == [row.serial]
     assert [r.serial for r in Typed.query(Typed.text.startswith("ttt"))] == [row.serial]
@@ -214,7 +222,11 @@ def test_extreme_dates_and_floats_round_trip(db: Database) -> None:
     values = [
         {"when": datetime.datetime.min, "day": datetime.date.min, "real": -math.inf},
         {"when": datetime.datetime.max, "day": datetime.date.max, "real": math.inf},
-        {"when": datetime.datetime(1969, 12, 31, 23, 59, 59, 999999), "day": datetime.date(1970, 1, 1), "real": 5e-324},
+        {
+            "when": datetime.datetime(1969, 12, 31, 23, 59, 59, 999999),
+            "day": datetime.date(1970, 1, 1),
+            "real": 5e-324,
+        },
     ]
     rows = [Typed.create(**v) for v in values]
     for row, v in zip(rows, values, strict=True):

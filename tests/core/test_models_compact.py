@@ -23,7 +23,9 @@ def make(db: Database, compact: bool = True) -> type[Model]:
 
 def fill(item: type[Model], n: int = 30) -> None:
     for i in range(n):
-        item.create(name=f"n{i % 5}", grp=i % 3, score=i / 2, body=f"word{i % 4} common", code=f"c{i}")
+        item.create(
+            name=f"n{i % 5}", grp=i % 3, score=i / 2, body=f"word{i % 4} common", code=f"c{i}"
+        )
 
 
 def keys(db: Database) -> list[bytes]:
@@ -40,7 +42,11 @@ def test_compact_rows_keep_no_equality_sets_and_answer_every_filter(db: Database
     assert [r._id for r in Item.query(Item._id == 7)] == [7]
     assert [r._id for r in Item.query(Item.code.in_(["c1", "c29", "zz"]))] == [2, 30]
     assert len(Item.query(Item.name != "n0")) == 24
-    assert sorted(r._id for r in Item.query(Item.body.search("word3") & (Item.grp == 0))) == [4, 16, 28]
+    assert sorted(r._id for r in Item.query(Item.body.search("word3") & (Item.grp == 0))) == [
+        4,
+        16,
+        28,
+    ]
     assert Item.check_indexes() == []
 
 

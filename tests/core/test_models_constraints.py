@@ -121,7 +121,11 @@ def test_unique_together_definition_errors(db: Database) -> None:
         ([["first", 3]], "3 is not a stored field"),
     ]:
         with pytest.raises(TypeError, match=message):
-            type("Bad", (Model,), {"__database__": db, "__unique_together__": bad, "first": TextField()})
+            type(
+                "Bad",
+                (Model,),
+                {"__database__": db, "__unique_together__": bad, "first": TextField()},
+            )
 
 
 def test_check_indexes_reports_duplicate_combinations(db: Database) -> None:

@@ -35,7 +35,12 @@ MOMENTS = [
     datetime.datetime(2020, 1, 1, 0, 0, 0, 1),
     datetime.datetime(2024, 2, 29, 12, 30),
 ]
-DAYS = [datetime.date(1969, 12, 31), datetime.date(1970, 1, 1), datetime.date(2020, 1, 2), datetime.date(2024, 2, 29)]
+DAYS = [
+    datetime.date(1969, 12, 31),
+    datetime.date(1970, 1, 1),
+    datetime.date(2020, 1, 2),
+    datetime.date(2024, 2, 29),
+]
 IDENTS = [uuid.UUID(int=n) for n in (1, 2, 3**40)]
 
 COMPARE = ["==", "!=", "<", "<=", ">", ">=", "between", "in"]
@@ -45,7 +50,13 @@ EQUALITY = ["==", "!=", "in"]
 class Kind:
     """One field of the pool: how to declare it, its values and the operators it supports."""
 
-    def __init__(self, make: Callable[[], Field], values: list[Any], ops: list[str], operands: list[Any] | None = None) -> None:
+    def __init__(
+        self,
+        make: Callable[[], Field],
+        values: list[Any],
+        ops: list[str],
+        operands: list[Any] | None = None,
+    ) -> None:
         self.make = make
         self.values = values
         self.ops = ops
@@ -55,7 +66,12 @@ class Kind:
 POOL: dict[str, Kind] = {
     "name": Kind(lambda: TextField(index=True), NAMES, [*COMPARE, "startswith"]),
     "num": Kind(lambda: IntegerField(index=True), list(range(-3, 4)), COMPARE, list(range(-4, 5))),
-    "real": Kind(lambda: FloatField(index=True), [-1.5, 0.0, 0.1, 2.25, 1e10], COMPARE, [-1.5, 0.0, 0.1, 3.0, 1e10]),
+    "real": Kind(
+        lambda: FloatField(index=True),
+        [-1.5, 0.0, 0.1, 2.25, 1e10],
+        COMPARE,
+        [-1.5, 0.0, 0.1, 3.0, 1e10],
+    ),
     "flag": Kind(lambda: BooleanField(index=True), [False, True], EQUALITY),
     "when": Kind(lambda: DateTimeField(index=True), MOMENTS, COMPARE),
     "day": Kind(lambda: DateField(index=True), DAYS, COMPARE),
@@ -76,17 +92,29 @@ def make_model(db: Database, names: list[str]) -> type[Model]:
 
 
 def row_st(names: list[str]) -> st.SearchStrategy[dict[str, Any]]:
-    return st.fixed_dictionaries({n: st.one_of(st.none(), st.sampled_from(POOL[n].values)) for n in names})
+    return st.fixed_dictionaries(
+        {n: st.one_of(st.none(), st.sampled_from(POOL[n].values)) for n in names}
+    )
 
 
 def expr_st(names: list[str]) -> st.SearchStrategy[tuple[Any, ...]]:
     def leaf(name: str) -> st.SearchStrategy[tuple[Any, ...]]:
         kind = POOL[name]
         operand = st.sampled_from(kind.operands)
-        return st.tuples(st.just(name), st.sampled_from(kind.ops), operand, operand, st.lists(operand, min_size=1, max_size=3))
+        return st.tuples(
+            st.just(name),
+            st.sampled_from(kind.ops),
+            operand,
+            operand,
+            st.lists(operand, min_size=1, max_size=3),
+        )
 
     leaves = st.one_of(*(leaf(n) for n in names))
-    return st.recursive(leaves, lambda children: st.tuples(st.sampled_from(["&", "|"]), children, children), max_leaves=5)
+    return st.recursive(
+        leaves,
+        lambda children: st.tuples(st.sampled_from(["&", "|"]), children, children),
+        max_leaves=5,
+    )
 
 
 def build(model: type[Model], spec: tuple[Any, ...]) -> Any:
@@ -153,12 +181,20 @@ def sort_key(model: type[Model], name: str, value: Any) -> Any:
     return b"" if value is None else field.db_value(value)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(data=st.data())
 def test_queries_match_python(db: Database, data: st.DataObject) -> None:
-    names = sorted(data.draw(st.sets(st.sampled_from(sorted(POOL)), min_size=1, max_size=4), label="fields"))
+    names = sorted(
+        data.draw(st.sets(st.sampled_from(sorted(POOL)), min_size=1, max_size=4), label="fields")
+    )
     rows = data.draw(st.lists(row_st(names), max_size=12), label="rows")
-    updates = data.draw(st.lists(st.tuples(st.integers(0, 11), row_st(names)), max_size=3), label="updates")
+    updates = data.draw(
+        st.lists(st.tuples(st.integers(0, 11), row_st(names)), max_size=3), label="updates"
+    )
     deletes = data.draw(st.lists(st.integers(0, 11), max_size=3), label="deletes")
     db.flushdb()
     Row = make_model(db, names)
@@ -179,7 +215,9 @@ def test_queries_match_python(db: Database, data: st.DataObject) -> None:
     assert Row.count() == len(truth)
     for _ in range(data.draw(st.integers(1, 3), label="queries")):
         spec = data.draw(expr_st(names), label="expression")
-        order = data.draw(st.one_of(st.none(), st.tuples(st.sampled_from(names), st.booleans())), label="order")
+        order = data.draw(
+            st.one_of(st.none(), st.tuples(st.sampled_from(names), st.booleans())), label="order"
+        )
         offset = data.draw(st.integers(0, 5), label="offset")
         limit = data.draw(st.one_of(st.none(), st.integers(0, 6)), label="limit")
         matching = sorted(pk for pk, values in truth.items() if evaluate(values, spec))
@@ -198,7 +236,9 @@ def test_queries_match_python(db: Database, data: st.DataObject) -> None:
         assert len({r._id for r in got}) == len(got) and {r._id for r in got} <= set(matching)
         if order is not None:
             # Ties may come in any order: compare the sort keys position by position.
-            keys = sorted((sort_key(Row, order[0], truth[pk][order[0]]) for pk in matching), reverse=order[1])
+            keys = sorted(
+                (sort_key(Row, order[0], truth[pk][order[0]]) for pk in matching), reverse=order[1]
+            )
             assert [sort_key(Row, order[0], r._data[order[0]]) for r in query] == keys
             assert [sort_key(Row, order[0], r._data[order[0]]) for r in got] == keys[offset:stop]
         elif not uses_search(spec):

@@ -71,7 +71,9 @@ def make_row(db: Database) -> type[Model]:
 # -- what queries send ----------------------------------------------------------------------
 
 
-def test_slicing_fetches_only_the_sliced_rows(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_slicing_fetches_only_the_sliced_rows(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
     Row = make_row(db)
     query = Row.query(Row.n >= 0, order_by=Row.n.desc())[5:8]
     before = server_row_reads(db)
@@ -118,7 +120,9 @@ def server_row_reads(db: Database) -> int | None:
     return total if seen else None
 
 
-def test_values_fetch_only_the_asked_fields_without_instances(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_values_fetch_only_the_asked_fields_without_instances(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
     Row = make_row(db)
 
     def no_instances(*args: Any, **kwargs: Any) -> Any:
@@ -153,7 +157,10 @@ def test_delete_for_update_keeps_containers(db: Database) -> None:
     note = Note.create(code="n", title="t")
     note.tags.add("x")
     note.meta["k"] = "v"
-    containers = [Note._container_key("tags", note.get_hash_id()), Note._container_key("meta", note.get_hash_id())]
+    containers = [
+        Note._container_key("tags", note.get_hash_id()),
+        Note._container_key("meta", note.get_hash_id()),
+    ]
     note.delete(for_update=True)
     assert Note.count() == 0 and list(Note.query(Note.title == "t")) == []
     assert db.exists(*containers) == 2
@@ -212,7 +219,9 @@ def test_text_field_tokenizer_options_on_a_model(db: Database, tmp_path: Path) -
 
 
 @pytest.mark.parametrize("zone", ["UTC", "America/New_York", "Asia/Tokyo"])
-def test_date_is_stored_as_its_utc_midnight(db: Database, monkeypatch: pytest.MonkeyPatch, zone: str) -> None:
+def test_date_is_stored_as_its_utc_midnight(
+    db: Database, monkeypatch: pytest.MonkeyPatch, zone: str
+) -> None:
     class Day(Model):
         __database__ = db
         code = TextField(primary_key=True)
@@ -229,6 +238,8 @@ def test_date_is_stored_as_its_utc_midnight(db: Database, monkeypatch: pytest.Mo
     assert db.hget(Day._make_key("id", "a"), "day") == b"1577923200"  # 2020-01-02T00:00:00Z
     assert db.hget(Day._make_key("id", "b"), "day") == b"-86400"
     assert db.zscore(Day._make_key("day", "continuous"), Day._make_key("id", "a")) == 1577923200
-    assert db.smembers(Day._make_key("day", "absolute", "1577923200.0")) == {Day._make_key("id", "a")}
+    assert db.smembers(Day._make_key("day", "absolute", "1577923200.0")) == {
+        Day._make_key("id", "a")
+    }
     assert Day.load("a").day == datetime.date(2020, 1, 2)
     assert Day.load("b").day == datetime.date(1969, 12, 31)

@@ -76,7 +76,9 @@ def test_rebuild_keeps_entries_of_rows_written_between_its_reads(
     monkeypatch.setattr(reindex, "_actual_entries", racing)
     repaired = Item.rebuild_indexes()
     monkeypatch.setattr(reindex, "_actual_entries", read_indexes)
-    assert [(p.kind, p.key, p.member) for p in repaired] == [("orphan", ghost, Item._make_key("id", "zz"))]
+    assert [(p.kind, p.key, p.member) for p in repaired] == [
+        ("orphan", ghost, Item._make_key("id", "zz"))
+    ]
     assert Item.check_indexes() == []
     assert sorted(r.code for r in Item.all()) == ["a", "b"]
     assert [r.code for r in Item.query(Item.name == "new")] == ["b"]
@@ -96,7 +98,9 @@ def test_rebuild_during_concurrent_writers_loses_no_valid_entry(db: Database) ->
         try:
             while not stop.is_set():
                 code = f"w{n}.{i % 12}"
-                Item.create(code=code, name=f"n{i % 7}", qty=i % 11, body=f"{WORDS[i % 4]} {WORDS[n % 4]}")
+                Item.create(
+                    code=code, name=f"n{i % 7}", qty=i % 11, body=f"{WORDS[i % 4]} {WORDS[n % 4]}"
+                )
                 if i % 3 == 0:
                     row = Item.load(code)
                     row.name, row.qty = f"u{i % 5}", row.qty + 100
@@ -116,7 +120,9 @@ def test_rebuild_during_concurrent_writers_loses_no_valid_entry(db: Database) ->
     try:
         for round_ in range(12):
             # Real damage for the rebuild to repair, beside the writers' traffic.
-            db.sadd(Item._make_key("name", "absolute", "ghost"), Item._make_key("id", f"ghost{round_}"))
+            db.sadd(
+                Item._make_key("name", "absolute", "ghost"), Item._make_key("id", f"ghost{round_}")
+            )
             db.zrem(Item._make_key("qty", "continuous"), Item._make_key("id", "seed3"))
             Item.rebuild_indexes()
     finally:
@@ -131,7 +137,9 @@ def test_rebuild_during_concurrent_writers_loses_no_valid_entry(db: Database) ->
     assert_findable(Item)
 
 
-def test_repairs_of_rows_that_changed_are_skipped(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_repairs_of_rows_that_changed_are_skipped(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # A fix computed from a value the row no longer holds is not applied: the missing
     # entry of "a" (computed from qty 1) must not come back once qty is 9.
     Item = make_item(db)
@@ -163,7 +171,17 @@ def test_rebuild_repairs_every_kind_and_reports_duplicates(db: Database) -> None
     db.srem(k("all"), k("id", "b"))  # unlisted row
     db.sadd(k("all"), k("id", "vanished"), b"elsewhere")  # dangling rows
     kinds = sorted(p.kind for p in Item.check_indexes())
-    assert kinds == ["dangling-row", "dangling-row", "missing", "missing", "orphan", "orphan", "orphan", "unlisted-row", "wrong-score"]
+    assert kinds == [
+        "dangling-row",
+        "dangling-row",
+        "missing",
+        "missing",
+        "orphan",
+        "orphan",
+        "orphan",
+        "unlisted-row",
+        "wrong-score",
+    ]
     assert sorted(p.kind for p in Item.rebuild_indexes()) == kinds
     assert Item.check_indexes() == []
     assert_findable(Item)
@@ -191,13 +209,19 @@ def test_get_indexes_describes_each_fields_indexes(db: Database) -> None:
     assert [type(i) for i in Doc.both.get_indexes()] == [AbsoluteIndex, LexIndex, FullTextIndex]
     assert Doc.plain.get_indexes() == [] and Doc.meta.get_indexes() == []
     for name in ("hits", "ratio", "seen", "_id"):
-        assert [type(i) for i in Doc._fields[name].get_indexes()] == [AbsoluteIndex, ContinuousIndex]
+        assert [type(i) for i in Doc._fields[name].get_indexes()] == [
+            AbsoluteIndex,
+            ContinuousIndex,
+        ]
     assert [type(i) for i in Doc.ident.get_indexes()] == [AbsoluteIndex]
     # The objects name the keys the model writes.
     doc = Doc.create(title="Hi", body="walrus tusks", hits=3, ratio=0.5)
     member = doc.get_hash_id()
     absolute, lex = Doc.title.get_indexes()
-    assert absolute.get_key("Hi") == Doc._make_key("title", "absolute", "Hi") and absolute.key_type == "set"
+    assert (
+        absolute.get_key("Hi") == Doc._make_key("title", "absolute", "Hi")
+        and absolute.key_type == "set"
+    )
     assert db.smembers(absolute.get_key("Hi")) == {member}
     assert lex.get_key() == Doc._make_key("title", "lex") and lex.kind == "lex"
     hits_eq, hits_range = Doc.hits.get_indexes()

@@ -105,7 +105,9 @@ def test_foreign_key_to_a_missing_row_is_refused_atomically(db: Database) -> Non
     ada = User.create(name="ada")
     Note.create(author=ada, text="warm")
     before = snapshot(db)
-    with pytest.raises(MissingReferenceError, match="Note.author: no User with primary key 42") as info:
+    with pytest.raises(
+        MissingReferenceError, match="Note.author: no User with primary key 42"
+    ) as info:
         Note.create(author=42, text="x")
     assert isinstance(info.value, WalrusError) and isinstance(info.value, ValueError)
     assert info.value.field == "author"
@@ -356,9 +358,17 @@ def test_relation_definition_errors(db: Database) -> None:
     with pytest.raises(ValueError, match="related_name"):
         ForeignKeyField(Target, related_name="not valid")
     with pytest.raises(TypeError, match="related_name"):
-        type("Twice", (Model,), {"__database__": db, "a": ForeignKeyField(Target), "b": ForeignKeyField(Target)})
+        type(
+            "Twice",
+            (Model,),
+            {"__database__": db, "a": ForeignKeyField(Target), "b": ForeignKeyField(Target)},
+        )
     with pytest.raises(TypeError, match="is a field of Target"):
-        type("Clash", (Model,), {"__database__": db, "a": ForeignKeyField(Target, related_name="name")})
+        type(
+            "Clash",
+            (Model,),
+            {"__database__": db, "a": ForeignKeyField(Target, related_name="name")},
+        )
 
     class Dangling(Model):
         __database__ = db
@@ -378,11 +388,16 @@ def test_on_delete_values_are_checked_and_default_to_cascade(db: Database) -> No
         name = TextField()
 
     for bad in ("restrict", "CASCADE", "set null", "", None, 1):
-        with pytest.raises(ValueError, match=r"ForeignKeyField\(on_delete=\.\.\.\) must be one of 'cascade', 'set_null', 'protect' \(default 'cascade'\)"):
+        with pytest.raises(
+            ValueError,
+            match=r"ForeignKeyField\(on_delete=\.\.\.\) must be one of 'cascade', 'set_null', 'protect' \(default 'cascade'\)",
+        ):
             ForeignKeyField(Target, on_delete=bad)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="many-to-many link has no field to clear"):
         ManyToManyField(Target, on_delete="set_null")
-    with pytest.raises(ValueError, match=r"ManyToManyField\(on_delete=\.\.\.\) must be one of 'cascade', 'protect'"):
+    with pytest.raises(
+        ValueError, match=r"ManyToManyField\(on_delete=\.\.\.\) must be one of 'cascade', 'protect'"
+    ):
         ManyToManyField(Target, on_delete="restrict")
     assert ForeignKeyField(Target).on_delete == "cascade"
     assert ManyToManyField(Target).on_delete == "cascade"
@@ -475,7 +490,9 @@ def test_query_delete_reports_rows_gone_when_a_later_batch_is_refused(
     assert Owner.check_indexes() == [] and Claim.check_indexes() == []
 
 
-def test_query_delete_rows_of_the_set_do_not_protect_each_other_across_batches(db: Database) -> None:
+def test_query_delete_rows_of_the_set_do_not_protect_each_other_across_batches(
+    db: Database,
+) -> None:
     class Node(Model):
         __database__ = db
         code = IntegerField(primary_key=True)

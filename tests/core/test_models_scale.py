@@ -65,7 +65,9 @@ def test_two_bounds_on_one_field_compile_to_one_range(db: Database) -> None:
     plan = compile_plan(Item, (Item.score >= 10) & (Item.score < 20))
     assert range_ops(plan) == [(2, b"10.0", b"(20.0")]
     assert "&" not in plan.ops  # nothing left to intersect
-    nested = compile_plan(Item, ((Item.score > 1) & (Item.grp == 3)) & ((Item.score <= 50) & (Item.score < 60)))
+    nested = compile_plan(
+        Item, ((Item.score > 1) & (Item.grp == 3)) & ((Item.score <= 50) & (Item.score < 60))
+    )
     assert [r[1:] for r in range_ops(nested)] == [(b"(1.0", b"50.0")]
 
 
@@ -80,11 +82,20 @@ def test_merged_bounds_return_the_same_rows_as_python(db: Database) -> None:
     Item = make_item(db, 200)
     cases = [
         ((Item.score >= 10) & (Item.score < 20), lambda s, g: 10 <= s < 20),
-        ((Item.score > 10) & (Item.score <= 20) & (Item.grp == 3), lambda s, g: 10 < s <= 20 and g == 3),
+        (
+            (Item.score > 10) & (Item.score <= 20) & (Item.grp == 3),
+            lambda s, g: 10 < s <= 20 and g == 3,
+        ),
         ((Item.score >= 150) & (Item.score < 40), lambda s, g: False),
         ((Item.score == 42) & (Item.score >= 0), lambda s, g: s == 42),
-        (((Item.score < 30) | (Item.grp == 9)) & (Item.score >= 25), lambda s, g: (s < 30 or g == 9) and s >= 25),
-        ((Item.score.between(5, 60)) & (Item.score > 50) & (Item.grp != 1), lambda s, g: 50 < s <= 60 and g != 1),
+        (
+            ((Item.score < 30) | (Item.grp == 9)) & (Item.score >= 25),
+            lambda s, g: (s < 30 or g == 9) and s >= 25,
+        ),
+        (
+            (Item.score.between(5, 60)) & (Item.score > 50) & (Item.grp != 1),
+            lambda s, g: 50 < s <= 60 and g != 1,
+        ),
     ]
     for expression, check in cases:
         got = [row.score for row in Item.query(expression)]
@@ -93,7 +104,9 @@ def test_merged_bounds_return_the_same_rows_as_python(db: Database) -> None:
         assert Item.query(expression).count() == len(wanted)
 
 
-def test_range_and_equality_checks_rows_instead_of_copying_the_range(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_range_and_equality_checks_rows_instead_of_copying_the_range(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
     Item = make_item(db, 300)
     expression = (Item.score < 250) & (Item.grp == 3)
     steps = Item.query(expression).explain()
@@ -118,7 +131,13 @@ def test_explain_lists_steps_rows_and_cost(db: Database) -> None:
     assert steps[0]["rows"] == 10 and steps[0]["min"] == "10.0" and steps[0]["max"] == "(20.0"
     assert steps[-1]["cost"] == sum(s["cost"] for s in steps[:-1])
     ordered = Item.query(Item.score > 50, order_by=Item.score.desc())[:5].explain()
-    assert ordered[1] == {"step": "read in index order", "rows": 5, "cost": 5, "order": "score", "direction": "desc"}
+    assert ordered[1] == {
+        "step": "read in index order",
+        "rows": 5,
+        "cost": 5,
+        "order": "score",
+        "direction": "desc",
+    }
     assert Item.query().explain()[0]["rows"] == 100
     # Copying two half-indexes costs more than one merged range, and explain() shows it.
     one = Item.query(Item.score.between(10, 19)).explain()[-1]["cost"]
@@ -152,7 +171,9 @@ def test_a_page_of_rows_is_one_round_trip(db: Database) -> None:
     assert rows[-1].name == f"n{PAGE_ROWS + 49:05d}" and rows[-1].score == float(PAGE_ROWS + 49)
 
 
-def test_rows_deleted_between_pages_are_skipped(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rows_deleted_between_pages_are_skipped(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
     Item = make_item(db, PAGE_ROWS + 3)
     import walrus.models.collection as collection
 
@@ -167,7 +188,9 @@ def test_rows_deleted_between_pages_are_skipped(db: Database, monkeypatch: pytes
     assert len(rows) == PAGE_ROWS + 2
 
 
-def test_unordered_results_follow_the_primary_key_without_reading_rows(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unordered_results_follow_the_primary_key_without_reading_rows(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
     Item = make_item(db, 30)
     list(Item.query(Item.grp == 1))  # the script is loaded: later calls send only its digest
     with sent(monkeypatch) as log:
@@ -185,15 +208,28 @@ def test_text_primary_keys_order_alphabetically(db: Database) -> None:
     for label in ["pear", "apple", "fig", "banana"]:
         Tag.create(label=label, weight=len(label))
     assert [t.label for t in Tag.query()] == ["apple", "banana", "fig", "pear"]
-    assert [t.label for t in Tag.query(Tag.weight >= 4, order_by="-label")] == ["pear", "banana", "apple"]
+    assert [t.label for t in Tag.query(Tag.weight >= 4, order_by="-label")] == [
+        "pear",
+        "banana",
+        "apple",
+    ]
 
 
 def test_order_by_the_range_field_reads_the_index_in_order(db: Database) -> None:
     Item = make_item(db, 50)
     q = Item.query((Item.score >= 10) & (Item.score < 40), order_by=Item.score.desc())
     assert [r.score for r in q[2:5]] == [37.0, 36.0, 35.0]
-    assert [r.score for r in Item.query(Item.score > 45, order_by=Item.score)] == [46.0, 47.0, 48.0, 49.0]
-    assert [r.score for r in Item.query(Item.score > 45, order_by=Item.score)[1:]] == [47.0, 48.0, 49.0]
+    assert [r.score for r in Item.query(Item.score > 45, order_by=Item.score)] == [
+        46.0,
+        47.0,
+        48.0,
+        49.0,
+    ]
+    assert [r.score for r in Item.query(Item.score > 45, order_by=Item.score)[1:]] == [
+        47.0,
+        48.0,
+        49.0,
+    ]
 
 
 def test_model_building_reads_odd_stored_values_like_before(db: Database) -> None:

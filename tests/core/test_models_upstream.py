@@ -200,7 +200,10 @@ def dump(client: redis.Redis) -> dict[bytes, Any]:
         if kind == b"set":
             state[key] = ("set", sorted(client.smembers(key)))
         elif kind == b"zset":
-            state[key] = ("zset", [(m, round(s, 6)) for m, s in client.zrange(key, 0, -1, withscores=True)])
+            state[key] = (
+                "zset",
+                [(m, round(s, 6)) for m, s in client.zrange(key, 0, -1, withscores=True)],
+            )
         elif kind == b"hash":
             state[key] = ("hash", sorted(client.hkeys(key)))
         else:
@@ -216,7 +219,9 @@ def _expected_loads() -> dict[str, Any]:
     return {"load": notes, "load_keyed": keyed}
 
 
-def test_rows_written_by_upstream_read_in_ours(upstream: Path, compat: tuple[str, redis.Redis], tmp_path: Path) -> None:
+def test_rows_written_by_upstream_read_in_ours(
+    upstream: Path, compat: tuple[str, redis.Redis], tmp_path: Path
+) -> None:
     url, client = compat
     run_upstream(upstream, url, WRITE, tmp_path)
     got = run_ours(url, READ)
@@ -230,14 +235,20 @@ def test_rows_written_by_upstream_read_in_ours(upstream: Path, compat: tuple[str
     for name in ("UserNote", "Plain", "Keyed"):
         model = namespace[name]
         problems = model.check_indexes()
-        assert {(p.kind, p.key.rsplit(b".", 1)[-1]) for p in problems} <= {("missing", b"lex")}, problems
+        assert {(p.kind, p.key.rsplit(b".", 1)[-1]) for p in problems} <= {("missing", b"lex")}, (
+            problems
+        )
         model.rebuild_indexes()
         assert model.check_indexes() == []
-    assert [n.name for n in namespace["UserNote"].query(namespace["UserNote"].name.startswith("b"))] == ["bob"]
+    assert [
+        n.name for n in namespace["UserNote"].query(namespace["UserNote"].name.startswith("b"))
+    ] == ["bob"]
     db.close()
 
 
-def test_rows_written_by_ours_read_in_upstream(upstream: Path, compat: tuple[str, redis.Redis], tmp_path: Path) -> None:
+def test_rows_written_by_ours_read_in_upstream(
+    upstream: Path, compat: tuple[str, redis.Redis], tmp_path: Path
+) -> None:
     url, client = compat
     run_ours(url, WRITE)
     got = run_upstream(upstream, url, READ, tmp_path)
@@ -267,8 +278,13 @@ def test_updates_and_deletes_by_either_library_leave_the_other_consistent(
     assert {k: v for k, v in _without_lex(after_ours).items() if v[0] != "hash"} == {
         k: v for k, v in _without_lex(after_upstream).items() if v[0] != "hash"
     }
-    got = run_upstream(upstream, url, "out['n11'] = [r.name for r in UserNote.query(UserNote.n == 11)]\n"
-                       "out['gone'] = [r.name for r in UserNote.query(UserNote.n == -4)]\n", tmp_path)
+    got = run_upstream(
+        upstream,
+        url,
+        "out['n11'] = [r.name for r in UserNote.query(UserNote.n == 11)]\n"
+        "out['gone'] = [r.name for r in UserNote.query(UserNote.n == -4)]\n",
+        tmp_path,
+    )
     assert got == {"n11": ["ada"], "gone": []}
 
 
@@ -276,7 +292,9 @@ def _without_lex(state: dict[bytes, Any]) -> dict[bytes, Any]:
     return {k: v for k, v in state.items() if not k.endswith(b".lex")}
 
 
-def test_both_libraries_write_the_same_keys(upstream: Path, compat: tuple[str, redis.Redis], tmp_path: Path) -> None:
+def test_both_libraries_write_the_same_keys(
+    upstream: Path, compat: tuple[str, redis.Redis], tmp_path: Path
+) -> None:
     url, client = compat
     run_upstream(upstream, url, WRITE, tmp_path)
     theirs = dump(client)

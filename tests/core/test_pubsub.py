@@ -203,7 +203,9 @@ def test_stream_log_on_memory_engine_is_a_clear_error() -> None:
     name = f"stream-log-{uuid.uuid4().hex}"
     db = Database.from_url(f"memory://{name}/0")
     called: list[Any] = []
-    with pytest.raises(MonitorUnavailableError, match="not available on the memory:// engine") as info:
+    with pytest.raises(
+        MonitorUnavailableError, match="not available on the memory:// engine"
+    ) as info:
         db.stream_log(called.append)
     assert isinstance(info.value, WalrusError)
     assert called == []
@@ -220,7 +222,9 @@ def test_stream_log_refused_by_the_server_is_a_clear_error(redis_server: Any) ->
     # A real ACL user without +monitor: the server answers MONITOR with NOPERM.
     user = f"walrus-nomonitor-{uuid.uuid4().hex[:8]}"
     admin = Database(host=redis_server.host, port=redis_server.port)
-    admin.acl_setuser(user, enabled=True, passwords=["+pw"], commands=["+@all", "-monitor"], keys=["*"])
+    admin.acl_setuser(
+        user, enabled=True, passwords=["+pw"], commands=["+@all", "-monitor"], keys=["*"]
+    )
     limited = Database(host=redis_server.host, port=redis_server.port, username=user, password="pw")
     try:
         with pytest.raises(MonitorUnavailableError, match="refused MONITOR") as refused:

@@ -127,8 +127,13 @@ def test_reads_upstream_timestamps(db: Database) -> None:
 
 @pytest.mark.parametrize(
     ("rate", "expected"),
-    [("5/minute", (5, 60.0)), ("10 per hour", (10, 3600.0)), ("3/30s", (3, 30.0)), ("1/day", (1, 86400.0)),
-     ("2/seconds", (2, 1.0))],
+    [
+        ("5/minute", (5, 60.0)),
+        ("10 per hour", (10, 3600.0)),
+        ("3/30s", (3, 30.0)),
+        ("1/day", (1, 86400.0)),
+        ("2/seconds", (2, 1.0)),
+    ],
 )
 def test_parse_rate(rate: str, expected: tuple[int, float]) -> None:
     assert parse_rate(rate) == expected

@@ -99,7 +99,9 @@ def test_bad_rates_are_refused(value: str, message: str) -> None:
         (5, "60", "per"),
     ],
 )
-def test_bad_limits_are_refused_when_built(db: Database, limit: Any, per: Any, message: str) -> None:
+def test_bad_limits_are_refused_when_built(
+    db: Database, limit: Any, per: Any, message: str
+) -> None:
     for strategy in STRATEGIES:
         with pytest.raises(ValueError, match=message):
             db.rate_limit("rl", limit, per, strategy=strategy)
@@ -282,7 +284,10 @@ def test_headers_of_each_style(db: Database) -> None:
         ("X-RateLimit-Limit", "2"), ("X-RateLimit-Remaining", "1"), ("X-RateLimit-Reset", "60"),
     ]  # fmt: skip
     ietf = dict(rate_limit_headers(allowed, "ietf"))
-    assert ietf["RateLimit-Policy"] == '"login-2-per-60s";q=2;w=60, "daily-100-per-86400s";q=100;w=86400'
+    assert (
+        ietf["RateLimit-Policy"]
+        == '"login-2-per-60s";q=2;w=60, "daily-100-per-86400s";q=100;w=86400'
+    )
     assert ietf["RateLimit"] == '"login-2-per-60s";r=1;t=60'
     both = dict(rate_limit_headers(allowed, "both", policies=["l", "d"]))
     assert both["RateLimit"] == '"l";r=1;t=60' and both["X-RateLimit-Limit"] == "2"
@@ -300,7 +305,9 @@ def test_headers_of_each_style(db: Database) -> None:
 def test_client_address_trusts_only_configured_proxies() -> None:
     assert client_address("10.0.0.9", "1.2.3.4") == "10.0.0.9"  # never trusted by default
     assert client_address("10.0.0.9", "1.2.3.4", 1) == "1.2.3.4"
-    assert client_address("10.0.0.9", "6.6.6.6, 1.2.3.4", 1) == "1.2.3.4"  # forged entry on the left
+    assert (
+        client_address("10.0.0.9", "6.6.6.6, 1.2.3.4", 1) == "1.2.3.4"
+    )  # forged entry on the left
     assert client_address("10.0.0.9", "6.6.6.6, 1.2.3.4, 10.0.0.2", 2) == "1.2.3.4"
     assert client_address("10.0.0.9", "1.2.3.4", 2) == "10.0.0.9"  # too few entries
     assert client_address(None, None) == "unknown"

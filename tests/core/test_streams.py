@@ -85,7 +85,10 @@ def test_iteration_pages(db: Database) -> None:
 def test_iteration_pages_across_the_largest_sequence_number(db: Database) -> None:
     # A page ending on <ms>-<2**64-1> continues at <ms+1>-0 (pages start just after the last
     # id seen, not with the "(id" form only Redis 6.2+ understands).
-    ids = [f"{i}-0" for i in range(1, ITER_PAGE_SIZE)] + [f"{ITER_PAGE_SIZE}-{2**64 - 1}", f"{ITER_PAGE_SIZE + 1}-0"]
+    ids = [f"{i}-0" for i in range(1, ITER_PAGE_SIZE)] + [
+        f"{ITER_PAGE_SIZE}-{2**64 - 1}",
+        f"{ITER_PAGE_SIZE + 1}-0",
+    ]
     pipe = db.pipeline()
     for message_id in ids:
         pipe.xadd("s", {"f": "v"}, id=message_id)

@@ -18,7 +18,16 @@ PLAIN = {"stemmer": False, "stopwords_file": False}
 def test_lowercases_and_splits_on_punctuation() -> None:
     tokenizer = Tokenizer(**PLAIN)
     assert tokenizer.words("Hello, World! it's_a-test (v2.0); x/y") == [
-        "hello", "world", "it", "s", "a", "test", "v2", "0", "x", "y",
+        "hello",
+        "world",
+        "it",
+        "s",
+        "a",
+        "test",
+        "v2",
+        "0",
+        "x",
+        "y",
     ]
 
 
@@ -38,7 +47,9 @@ def test_scores_are_term_frequency_over_word_count_plus_one() -> None:
 def test_default_stopwords_are_dropped() -> None:
     tokenizer = Tokenizer(stemmer=False)
     assert tokenizer.words("The walrus and THE carpenter were walking") == [
-        "walrus", "carpenter", "walking",
+        "walrus",
+        "carpenter",
+        "walking",
     ]
     assert {"the", "and", "a", "of", "is"} <= tokenizer.stopwords
 
@@ -91,7 +102,11 @@ def test_bad_min_word_length(bad: object) -> None:
 def test_porter_stemming_by_default() -> None:
     tokenizer = Tokenizer(stopwords_file=False)
     assert [t for (t,) in tokenizer.analyze("running runs caresses ponies generously")] == [
-        "run", "run", "caress", "poni", "gener",
+        "run",
+        "run",
+        "caress",
+        "poni",
+        "gener",
     ]
     assert tokenizer.tokenize("run running runs") == {"run": 3 / 4}
 
@@ -99,7 +114,9 @@ def test_porter_stemming_by_default() -> None:
 def test_snowball_algorithm_by_name() -> None:
     english = Tokenizer(stemmer="english", stopwords_file=False)
     assert [t for (t,) in english.analyze("generously walrus walruses")] == [
-        "generous", "walrus", "walrus",
+        "generous",
+        "walrus",
+        "walrus",
     ]
     french = Tokenizer(stemmer="French", stopwords_file=False)
     assert french.analyze("continuellement") == [("continuel",)]
@@ -117,11 +134,16 @@ def test_bad_stemmer_option() -> None:
 def test_metaphone_codes_replace_words() -> None:
     tokenizer = Tokenizer(metaphone=True, stemmer=False)
     assert tokenizer.analyze("Smith Schmidt knight night") == [
-        ("SM0", "XMT"), ("XMT", "SMT"), ("NT",), ("NT",),
+        ("SM0", "XMT"),
+        ("XMT", "SMT"),
+        ("NT",),
+        ("NT",),
     ]
     # each word contributes 1/(n+1) to each of its codes
     assert tokenizer.tokenize("Smith knight night") == {
-        "SM0": 1 / 4, "XMT": 1 / 4, "NT": 2 / 4,
+        "SM0": 1 / 4,
+        "XMT": 1 / 4,
+        "NT": 2 / 4,
     }
 
 

@@ -230,8 +230,13 @@ def test_pickled_field_and_query_keys(db: Database) -> None:
     value = {"when": datetime.date(2020, 1, 2), "set": {1, 2}}
     blob = Blob.create(data=value)
     assert Blob.load(blob._id).data == value
-    assert db.hget(Blob._query.get_primary_hash_key(blob._id), "data") == pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
-    assert Blob._query.make_key("_id", "absolute", 1) == Blob._make_key("_id", "absolute", "1").decode()
+    assert db.hget(Blob._query.get_primary_hash_key(blob._id), "data") == pickle.dumps(
+        value, pickle.HIGHEST_PROTOCOL
+    )
+    assert (
+        Blob._query.make_key("_id", "absolute", 1)
+        == Blob._make_key("_id", "absolute", "1").decode()
+    )
     assert Blob._query.all_index().members() == {Blob._row_key(blob._id)}
     with pytest.raises(FieldTypeError, match="picklable"):
         Blob.create(data=lambda: 1)
@@ -257,7 +262,9 @@ def test_parser_closes_open_parentheses_and_reads_leniently() -> None:
             parse(bad)
     assert parse('"abc', lenient=True) == Term("abc")
     assert parse("redis AND", lenient=True) == Term("redis")
-    assert parse('foo"bar green', "OR", lenient=True) == Or((Term("foo"), Term("bar"), Term("green")))
+    assert parse('foo"bar green', "OR", lenient=True) == Or(
+        (Term("foo"), Term("bar"), Term("green"))
+    )
     with pytest.raises(QueryError, match="no word"):
         parse("( AND )", lenient=True)
 
@@ -285,5 +292,10 @@ def test_model_search_of_nothing_is_every_row(db: Database) -> None:
     for body in ("redis streams", "python queues"):
         Post.create(body=body)
     assert Post.body.search("") is None and Post.body.match("   ") is None
-    assert sorted(p.body for p in Post.query(Post.body.search(""))) == ["python queues", "redis streams"]
-    assert [p.body for p in Post.query(Post.body.search("redis AND", lenient=True))] == ["redis streams"]
+    assert sorted(p.body for p in Post.query(Post.body.search(""))) == [
+        "python queues",
+        "redis streams",
+    ]
+    assert [p.body for p in Post.query(Post.body.search("redis AND", lenient=True))] == [
+        "redis streams"
+    ]

@@ -23,22 +23,14 @@ from upstream_walrus import ROOT, UPSTREAM_SPEC, ensure_upstream
 
 # Test id -> why it fails here (docs/compat.md says the same, in more words).
 EXPECTED_FAILURES = {
-    "walrus.tests.autocomplete.TestAutocomplete.test_tokenize_title":
-        "a title made only of stopwords keeps its words (upstream: never found)",
-    "walrus.tests.containers.TestZSet.test_slicing":
-        "member slices include the stop member, as upstream's docs say",
-    "walrus.tests.fts.TestSearchIndex.test_search_parser":
-        "an unterminated quote is a QueryError (upstream silently drops the rest of the query)",
-    "walrus.tests.lock.TestLock.test_lock":
-        "releasing a lock held by another owner raises LockNotOwned (upstream: False)",
-    "walrus.tests.models.TestModels.test_full_text_options":
-        "model full-text results come best match first (upstream: worst first)",
-    "walrus.tests.models.TestModels.test_full_text_search":
-        "model full-text results come best match first (upstream: worst first)",
-    "walrus.tests.models.TestModels.test_index_separator":
-        "text fields keep a lex index for range filters and ordering",
-    "walrus.tests.models.TestModels.test_store_none":
-        "None is stored and read back as None (upstream: '' / 0)",
+    "walrus.tests.autocomplete.TestAutocomplete.test_tokenize_title": "a title made only of stopwords keeps its words (upstream: never found)",
+    "walrus.tests.containers.TestZSet.test_slicing": "member slices include the stop member, as upstream's docs say",
+    "walrus.tests.fts.TestSearchIndex.test_search_parser": "an unterminated quote is a QueryError (upstream silently drops the rest of the query)",
+    "walrus.tests.lock.TestLock.test_lock": "releasing a lock held by another owner raises LockNotOwned (upstream: False)",
+    "walrus.tests.models.TestModels.test_full_text_options": "model full-text results come best match first (upstream: worst first)",
+    "walrus.tests.models.TestModels.test_full_text_search": "model full-text results come best match first (upstream: worst first)",
+    "walrus.tests.models.TestModels.test_index_separator": "text fields keep a lex index for range filters and ordering",
+    "walrus.tests.models.TestModels.test_store_none": "None is stored and read back as None (upstream: '' / 0)",
 }
 TOTAL = 131  # tests in walrus 0.9.8's suite
 
@@ -80,12 +72,18 @@ def test_upstream_suite_passes_but_the_listed_differences(throwaway_server: Redi
     unexpected = {name: why for name, why in failed.items() if name not in EXPECTED_FAILURES}
     assert unexpected == {}, "upstream tests failing that should pass"
     now_passing = sorted(set(EXPECTED_FAILURES) - set(failed))
-    assert now_passing == [], "listed as expected failures but pass: update the list and docs/compat.md"
+    assert now_passing == [], (
+        "listed as expected failures but pass: update the list and docs/compat.md"
+    )
     assert report["ran"] == TOTAL
     assert len(report["passed"]) == TOTAL - len(EXPECTED_FAILURES) >= 123
 
 
 def test_expected_failures_are_documented() -> None:
     compat = (ROOT / "docs" / "compat.md").read_text(encoding="utf-8")
-    missing = [name for name in EXPECTED_FAILURES if name.rsplit(".", 2)[-2] + "." + name.rsplit(".", 1)[-1] not in compat]
+    missing = [
+        name
+        for name in EXPECTED_FAILURES
+        if name.rsplit(".", 2)[-2] + "." + name.rsplit(".", 1)[-1] not in compat
+    ]
     assert missing == [], "every expected failure is listed in docs/compat.md as Class.test_name"

@@ -161,7 +161,9 @@ def test_range_by_score_orders_and_pages(db: Database) -> None:
     assert zs.range_by_score(2, 4, with_scores=True) == [(b"b", 2.0), (b"c", 3.0), (b"d", 4.0)]
     assert zs.range_by_score(2, 4, reverse=True) == [b"d", b"c", b"b"]
     assert zs.range_by_score(2, 4, reverse=True, with_scores=True) == [
-        (b"d", 4.0), (b"c", 3.0), (b"b", 2.0)
+        (b"d", 4.0),
+        (b"c", 3.0),
+        (b"b", 2.0),
     ]
     assert zs.range_by_score("(2", "+inf") == [b"c", b"d", b"e"]
     assert zs.range_by_score("-inf", "(3") == [b"a", b"b"]

@@ -34,7 +34,9 @@ def main() -> int:
         WALRUS={"default": {"URL": location}},
         MIDDLEWARE=[],
         ROOT_URLCONF=[],
-        TEMPLATES=[{"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True}],
+        TEMPLATES=[
+            {"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True}
+        ],
     )
     django.setup()
 
@@ -63,7 +65,9 @@ def main() -> int:
     finally:
         runner.teardown_databases(old_config)
         runner.teardown_test_environment()
-    print(f"CONFORMANCE ran={result.testsRun} failures={len(result.failures)} errors={len(result.errors)} skipped={len(result.skipped)}")
+    print(
+        f"CONFORMANCE ran={result.testsRun} failures={len(result.failures)} errors={len(result.errors)} skipped={len(result.skipped)}"
+    )
     return 0 if result.wasSuccessful() else 1
 
 

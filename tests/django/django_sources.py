@@ -19,7 +19,14 @@ __all__ = ["CACHE_DIR", "django_cache_tests", "django_version", "run_django_cach
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE_DIR = ROOT / ".cache" / "django-tests"
-FILES = ("__init__.py", "models.py", "tests.py", "liberal_backend.py", "closeable_cache.py", "failing_cache.py")
+FILES = (
+    "__init__.py",
+    "models.py",
+    "tests.py",
+    "liberal_backend.py",
+    "closeable_cache.py",
+    "failing_cache.py",
+)
 
 
 def django_cache_tests(version: str, python: str = sys.executable) -> Path:
@@ -29,15 +36,29 @@ def django_cache_tests(version: str, python: str = sys.executable) -> Path:
         return target
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run(
-            [python, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
-             f"Django=={version}", "-d", tmp],
+            [
+                python,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--no-deps",
+                "--no-binary",
+                ":all:",
+                f"Django=={version}",
+                "-d",
+                tmp,
+            ],
             check=True,
         )
         archive = next(Path(tmp).glob("*.tar.gz"))
         with tarfile.open(archive) as tar:
             prefix = tar.getnames()[0].split("/")[0]
-            members = [tar.getmember(f"{prefix}/tests/cache/{name}") for name in FILES
-                       if f"{prefix}/tests/cache/{name}" in tar.getnames()]
+            members = [
+                tar.getmember(f"{prefix}/tests/cache/{name}")
+                for name in FILES
+                if f"{prefix}/tests/cache/{name}" in tar.getnames()
+            ]
             tar.extractall(tmp, members=members, filter="data")
         staging = target.with_suffix(".tmp")
         shutil.rmtree(staging, ignore_errors=True)
@@ -50,8 +71,12 @@ def django_cache_tests(version: str, python: str = sys.executable) -> Path:
 
 def django_version(python: str) -> str:
     """The Django version importable by interpreter ``python``."""
-    out = subprocess.run([python, "-c", "import django; print(django.get_version())"],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [python, "-c", "import django; print(django.get_version())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return out.stdout.strip()
 
 
@@ -59,11 +84,16 @@ def run_django_cache_tests(python: str, location: str) -> None:
     """Run that Django's ``BaseCacheTests`` on WalrusCache at ``location``; assert all pass."""
     version = django_version(python)
     tests_dir = django_cache_tests(version, python=python)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "core"), str(ROOT / "integrations")]))
+    env = dict(
+        os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "core"), str(ROOT / "integrations")])
+    )
     env.pop("DJANGO_SETTINGS_MODULE", None)
     proc = subprocess.run(
         [python, str(Path(__file__).with_name("conformance_runner.py")), str(tests_dir), location],
-        capture_output=True, text=True, env=env, timeout=600,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
     )
     output = proc.stdout + proc.stderr
     match = re.search(r"CONFORMANCE ran=(\d+) failures=(\d+) errors=(\d+) skipped=(\d+)", output)

@@ -26,7 +26,9 @@ def _user(name: str, *perms: str, staff: bool = True, superuser: bool = False) -
     else:
         user = User.objects.create_user(name, f"{name}@example.com", "pw", is_staff=staff)
     for perm in perms:
-        user.user_permissions.add(Permission.objects.get(content_type__app_label="django_walrus", codename=perm))
+        user.user_permissions.add(
+            Permission.objects.get(content_type__app_label="django_walrus", codename=perm)
+        )
     client = Client()
     client.force_login(user)
     return client
@@ -78,7 +80,9 @@ def _snapshot(raw: redis.Redis) -> dict[bytes, Any]:
 def _titles(response: Any) -> list[str]:
     import re
 
-    return re.findall(r'<th class="field-first"><a href="[^"]+">([^<]*)</a></th>', response.content.decode())
+    return re.findall(
+        r'<th class="field-first"><a href="[^"]+">([^<]*)</a></th>', response.content.decode()
+    )
 
 
 # -- permissions ----------------------------------------------------------------------------
@@ -113,7 +117,10 @@ def test_staff_without_permission_gets_403_everywhere(raw: redis.Redis) -> None:
     before = _snapshot(raw)
     for url in _all_pages(article._id):
         assert client.get(url).status_code == 403, url
-        assert client.post(url, {"title": "x", "post": "yes", "email": "n@example.com"}).status_code == 403, url
+        assert (
+            client.post(url, {"title": "x", "post": "yes", "email": "n@example.com"}).status_code
+            == 403
+        ), url
     assert _snapshot(raw) == before
     assert "Walrus (Redis)" not in client.get("/admin/").content.decode()
 
@@ -167,9 +174,12 @@ def test_model_permissions_grant_their_pages_only() -> None:
 
 def test_changelist_columns_and_pagination(root: Client, raw: redis.Redis) -> None:
     _articles(12)
+
     def row_reads() -> int:  # HGETALL from the client or HMGET inside the query script
         stats = raw.info("commandstats")
-        return sum(stats.get(f"cmdstat_{name}", {}).get("calls", 0) for name in ("hgetall", "hmget"))
+        return sum(
+            stats.get(f"cmdstat_{name}", {}).get("calls", 0) for name in ("hgetall", "hmget")
+        )
 
     before = row_reads()
     page1 = root.get(LIST)
@@ -217,9 +227,13 @@ def test_equality_search_without_fts(root: Client) -> None:
 
 def test_filters(root: Client) -> None:
     _articles(9)
-    assert _titles(root.get(LIST + "?published__exact=1&o=stars")) == [f"Title {i:02d}" for i in (0, 2, 4, 6, 8)]
+    assert _titles(root.get(LIST + "?published__exact=1&o=stars")) == [
+        f"Title {i:02d}" for i in (0, 2, 4, 6, 8)
+    ]
     assert _titles(root.get(LIST + "?status__exact=live")) == [f"Title {i:02d}" for i in (0, 3, 6)]
-    assert _titles(root.get(LIST + "?stars__gte=3&stars__lte=5")) == [f"Title {i:02d}" for i in (3, 4, 5)]
+    assert _titles(root.get(LIST + "?stars__gte=3&stars__lte=5")) == [
+        f"Title {i:02d}" for i in (3, 4, 5)
+    ]
     assert _titles(root.get(LIST + "?title__exact=Title+07")) == ["Title 07"]
     combined = root.get(LIST + "?status__exact=draft&published__exact=0&q=walrus")
     assert _titles(combined) == [f"Title {i:02d}" for i in (1, 5, 7)]
@@ -257,13 +271,27 @@ def test_add_creates_row(root: Client) -> None:
     assert 'name="_id"' not in form and 'name="created"' not in form
     response = root.post(
         f"{LIST}add/",
-        {"title": "New", "body": "fresh walrus", "status": "live", "stars": "4", "published": "true",
-         "score": "2.5", "email": "new@example.com", "extra": '{"a": [1, 2]}'},
+        {
+            "title": "New",
+            "body": "fresh walrus",
+            "status": "live",
+            "stars": "4",
+            "published": "true",
+            "score": "2.5",
+            "email": "new@example.com",
+            "extra": '{"a": [1, 2]}',
+        },
     )
     assert response.status_code == 302
     article = Article.get(Article.email == "new@example.com")
     assert response["Location"] == f"{LIST}{article._id}/"
-    assert (article.title, article.stars, article.published, article.score, article.extra) == ("New", 4, True, 2.5, {"a": [1, 2]})
+    assert (article.title, article.stars, article.published, article.score, article.extra) == (
+        "New",
+        4,
+        True,
+        2.5,
+        {"a": [1, 2]},
+    )
     assert Article.get(Article.body.search("fresh"))._id == article._id
     assert Article.check_indexes() == []
 
@@ -271,13 +299,18 @@ def test_add_creates_row(root: Client) -> None:
 def test_add_with_invalid_data_writes_nothing(root: Client, raw: redis.Redis) -> None:
     _articles(2)
     before = _snapshot(raw)
-    response = root.post(f"{LIST}add/", {"title": "Bad", "stars": "many", "score": "x", "email": "z@example.com", "extra": "{"})
+    response = root.post(
+        f"{LIST}add/",
+        {"title": "Bad", "stars": "many", "score": "x", "email": "z@example.com", "extra": "{"},
+    )
     assert response.status_code == 200
     errors = response.context["form"].errors
     assert set(errors) == {"stars", "score", "extra"}
     assert "Please correct the errors below." in response.content.decode()
     # walrus's own validation: an integer beyond what an indexed field stores exactly
-    response = root.post(f"{LIST}add/", {"title": "Big", "stars": str(2**60), "email": "big@example.com"})
+    response = root.post(
+        f"{LIST}add/", {"title": "Big", "stars": str(2**60), "email": "big@example.com"}
+    )
     assert response.status_code == 200
     assert "stars" in response.context["form"].errors
     # a taken unique value: refused by the atomic write, shown on the field
@@ -292,7 +325,9 @@ def test_add_with_text_primary_key(root: Client) -> None:
     assert missing.status_code == 200
     assert "serial" in missing.context["form"].errors
     assert Device.count() == 0
-    created = root.post("/admin/walrus/device/add/", {"serial": "X/9", "owner": "ada", "port": "22"})
+    created = root.post(
+        "/admin/walrus/device/add/", {"serial": "X/9", "owner": "ada", "port": "22"}
+    )
     assert created.status_code == 302
     assert created["Location"] == "/admin/walrus/device/X_2F9/"
     assert root.get(created["Location"]).status_code == 200
@@ -305,9 +340,18 @@ def test_change_updates_row_and_indexes(root: Client) -> None:
     assert form.status_code == 200
     page = form.content.decode()
     assert 'value="Title 01"' in page
-    assert 'name="_id"' not in page and 'name="created"' not in page  # pk and readonly shown, not edited
-    data = {"title": "Renamed", "body": "now about python", "status": "live", "stars": "9", "published": "false",
-            "email": "a1@example.com", "created": "2030-01-01 00:00:00"}
+    assert (
+        'name="_id"' not in page and 'name="created"' not in page
+    )  # pk and readonly shown, not edited
+    data = {
+        "title": "Renamed",
+        "body": "now about python",
+        "status": "live",
+        "stars": "9",
+        "published": "false",
+        "email": "a1@example.com",
+        "created": "2030-01-01 00:00:00",
+    }
     response = root.post(f"{LIST}{article._id}/change/", {**data, "_continue": "1"})
     assert response.status_code == 302
     assert response["Location"] == f"{LIST}{article._id}/change/"
@@ -322,10 +366,14 @@ def test_change_updates_row_and_indexes(root: Client) -> None:
 def test_change_with_invalid_data_writes_nothing(root: Client, raw: redis.Redis) -> None:
     article = _articles(2)[0]
     before = _snapshot(raw)
-    response = root.post(f"{LIST}{article._id}/change/", {"title": "X", "stars": "1.5", "email": "a0@example.com"})
+    response = root.post(
+        f"{LIST}{article._id}/change/", {"title": "X", "stars": "1.5", "email": "a0@example.com"}
+    )
     assert response.status_code == 200
     assert "stars" in response.context["form"].errors
-    taken = root.post(f"{LIST}{article._id}/change/", {"title": "X", "stars": "1", "email": "a1@example.com"})
+    taken = root.post(
+        f"{LIST}{article._id}/change/", {"title": "X", "stars": "1", "email": "a1@example.com"}
+    )
     assert taken.status_code == 200
     assert "email" in taken.context["form"].errors
     assert _snapshot(raw) == before
@@ -338,7 +386,9 @@ def test_delete_with_confirmation(root: Client, raw: redis.Redis) -> None:
     confirm = root.get(f"{LIST}{target._id}/delete/")
     assert confirm.status_code == 200
     assert "Are you sure" in confirm.content.decode()
-    assert root.post(f"{LIST}{target._id}/delete/", {}).status_code == 200  # not confirmed: nothing deleted
+    assert (
+        root.post(f"{LIST}{target._id}/delete/", {}).status_code == 200
+    )  # not confirmed: nothing deleted
     assert Article.count() == 3
     done = root.post(f"{LIST}{target._id}/delete/", {"post": "yes"})
     assert done.status_code == 302 and done["Location"] == LIST

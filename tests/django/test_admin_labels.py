@@ -47,8 +47,9 @@ def test_label_spelling() -> None:
 
 
 def test_detail_and_change_pages_use_the_same_labels(root: Client) -> None:
-    article = Article.create(title="Labels", body="walrus", email="l@example.com",
-                             created=datetime.datetime(2024, 1, 1))
+    article = Article.create(
+        title="Labels", body="walrus", email="l@example.com", created=datetime.datetime(2024, 1, 1)
+    )
     pk = article.get_id()
     detail = root.get(f"/admin/walrus/tests_article/{pk}/").content.decode()
     shown = labels(detail)
@@ -56,8 +57,16 @@ def test_detail_and_change_pages_use_the_same_labels(root: Client) -> None:
     assert not [text for text in shown if text[:1].islower() or text.startswith("_")], shown
     change = root.get(f"/admin/walrus/tests_article/{pk}/change/").content.decode()
     form_labels = labels(change)
-    assert "ID:" in form_labels and "Title:" in form_labels and "Created:" in form_labels, form_labels
-    assert not [text for text in form_labels if text[:1].islower() or text.startswith("_")], form_labels
+    assert "ID:" in form_labels and "Title:" in form_labels and "Created:" in form_labels, (
+        form_labels
+    )
+    assert not [text for text in form_labels if text[:1].islower() or text.startswith("_")], (
+        form_labels
+    )
     # The list's column headers spell them the same way.
     admin = registry_for(site).admin_for(Article)
-    assert [admin.column_label(c) for c in ("_id", "title", "created")] == ["ID", "Title", "Created"]
+    assert [admin.column_label(c) for c in ("_id", "title", "created")] == [
+        "ID",
+        "Title",
+        "Created",
+    ]

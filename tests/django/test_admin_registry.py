@@ -57,7 +57,9 @@ def test_register_forms(site: AdminSite) -> None:
         ({"slug": "Bad Slug"}, r"slug"),
     ],
 )
-def test_bad_options_are_refused_at_registration(site: AdminSite, options: dict[str, Any], message: str) -> None:
+def test_bad_options_are_refused_at_registration(
+    site: AdminSite, options: dict[str, Any], message: str
+) -> None:
     admin_class = type("BadAdmin", (walrus_admin.WalrusModelAdmin,), options)
     with pytest.raises(ImproperlyConfigured, match=message):
         walrus_admin.register(Article, admin_class=admin_class, site=site)
@@ -96,10 +98,22 @@ def test_install_on_a_custom_site(site: AdminSite) -> None:
 @pytest.mark.django_db
 def test_create_permissions_is_idempotent_and_runs_after_migrate() -> None:
     Permission.objects.filter(content_type__app_label="django_walrus").delete()
-    post_migrate.send(sender=apps.get_app_config("auth"), app_config=apps.get_app_config("auth"), using="default")
-    codenames = set(Permission.objects.filter(content_type__app_label="django_walrus").values_list("codename", flat=True))
-    assert {"view_tests_article", "add_tests_article", "change_tests_article", "delete_tests_article",
-            "view_device", "view_redis_server"} <= codenames
+    post_migrate.send(
+        sender=apps.get_app_config("auth"), app_config=apps.get_app_config("auth"), using="default"
+    )
+    codenames = set(
+        Permission.objects.filter(content_type__app_label="django_walrus").values_list(
+            "codename", flat=True
+        )
+    )
+    assert {
+        "view_tests_article",
+        "add_tests_article",
+        "change_tests_article",
+        "delete_tests_article",
+        "view_device",
+        "view_redis_server",
+    } <= codenames
     count = len(codenames)
     walrus_admin.create_permissions()
     assert Permission.objects.filter(content_type__app_label="django_walrus").count() == count
@@ -123,12 +137,20 @@ def test_prefix_search_and_unconvertible_terms(site: AdminSite, redis_url: str) 
 
     for i, title in enumerate(["Walrus tips", "Walrus tricks", "Redis notes"]):
         Article.create(title=title, email=f"p{i}@example.com", stars=i)
-    prefix_admin = type("PrefixAdmin", (walrus_admin.WalrusModelAdmin,), {"search_fields": ("^title", "stars")})
+    prefix_admin = type(
+        "PrefixAdmin", (walrus_admin.WalrusModelAdmin,), {"search_fields": ("^title", "stars")}
+    )
     model_admin = prefix_admin(Article, site)
     rows = ChangeList(RequestFactory().get("/", {"q": "Walrus t"}), model_admin).rows
     assert sorted(r.title for r in rows) == ["Walrus tips", "Walrus tricks"]
     rows = ChangeList(RequestFactory().get("/", {"q": "2"}), model_admin).rows
-    assert [r.title for r in rows] == ["Redis notes"]  # the integer field matched, no title starts with "2"
-    only_stars = type("StarsAdmin", (walrus_admin.WalrusModelAdmin,), {"search_fields": ("stars",)})(Article, site)
+    assert [r.title for r in rows] == [
+        "Redis notes"
+    ]  # the integer field matched, no title starts with "2"
+    only_stars = type(
+        "StarsAdmin", (walrus_admin.WalrusModelAdmin,), {"search_fields": ("stars",)}
+    )(Article, site)
     cl = ChangeList(RequestFactory().get("/", {"q": "many"}), only_stars)
-    assert cl.rows == [] and cl.result_count == 0 and cl.errors == []  # not an int: no match, no error
+    assert (
+        cl.rows == [] and cl.result_count == 0 and cl.errors == []
+    )  # not an int: no match, no error

@@ -22,7 +22,12 @@ def test_async_methods(redis_url: str) -> None:
         assert await cache.aadd("a", "other") is False
         assert await cache.aadd("b", 2) is True
         assert await cache.aset_many({"c": 3, "d": [4]}) == []
-        assert await cache.aget_many(["a", "b", "c", "d", "zz"]) == {"a": {"x": 1}, "b": 2, "c": 3, "d": [4]}
+        assert await cache.aget_many(["a", "b", "c", "d", "zz"]) == {
+            "a": {"x": 1},
+            "b": 2,
+            "c": 3,
+            "d": [4],
+        }
         assert await cache.aincr("c", 5) == 8
         assert await cache.adecr("c") == 7
         assert raw.get(":1:c") == b"7"

@@ -106,7 +106,10 @@ def test_pool_options_with_alias_are_refused(settings: Any) -> None:
             "OPTIONS": {"ALIAS": "default", "SOCKET_TIMEOUT": 0.5},
         }
     }
-    with pytest.raises(ImproperlyConfigured, match=r"SOCKET_TIMEOUT need a LOCATION.*WALRUS\['default'\]\['OPTIONS'\]"):
+    with pytest.raises(
+        ImproperlyConfigured,
+        match=r"SOCKET_TIMEOUT need a LOCATION.*WALRUS\['default'\]\['OPTIONS'\]",
+    ):
         cache.get("k")
     # The shared pool was not touched.
     assert get_database().connection_pool.connection_kwargs.get("socket_timeout") is None
@@ -120,7 +123,10 @@ def test_timeouts_reach_the_cache_pool(settings: Any, redis_url: str) -> None:
             "OPTIONS": {
                 "SOCKET_TIMEOUT": 0.7,
                 "SOCKET_CONNECT_TIMEOUT": 0.3,
-                "CONNECTION_POOL_KWARGS": {"client_name": "walrus-cache-test", "max_connections": 7},
+                "CONNECTION_POOL_KWARGS": {
+                    "client_name": "walrus-cache-test",
+                    "max_connections": 7,
+                },
             },
         }
     }
@@ -183,7 +189,13 @@ def test_single_key_calls_are_one_round_trip_from_the_first_incr() -> None:
         with RoundTripCounter() as rt:
             call()
         assert rt.count == 1
-    assert fresh.get_many(["n", "x", "y", "p", "q"]) == {"n": 3, "x": {"a": 1}, "y": 1, "p": 1, "q": 2}
+    assert fresh.get_many(["n", "x", "y", "p", "q"]) == {
+        "n": 3,
+        "x": {"a": 1},
+        "y": 1,
+        "p": 1,
+        "q": 2,
+    }
 
 
 def test_incr_survives_script_flush(redis_url: str) -> None:
@@ -245,12 +257,18 @@ def test_lock_is_a_walrus_lock() -> None:
     other.release()
 
 
-def test_ignore_exceptions_turns_outage_into_miss(free_port_url: str, settings: Any, caplog: Any) -> None:
+def test_ignore_exceptions_turns_outage_into_miss(
+    free_port_url: str, settings: Any, caplog: Any
+) -> None:
     settings.CACHES = {
         "default": {
             "BACKEND": "django_walrus.cache.WalrusCache",
             "LOCATION": free_port_url,
-            "OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
+            "OPTIONS": {
+                "IGNORE_EXCEPTIONS": True,
+                "SOCKET_CONNECT_TIMEOUT": 0.2,
+                "SOCKET_TIMEOUT": 0.2,
+            },
         }
     }
     with caplog.at_level(logging.WARNING, logger="django_walrus.cache"):
@@ -353,8 +371,13 @@ def test_django_redis_hash_extras(redis_url: str) -> None:
     assert cache.hdel("h", "tags", "nope") == 1
     assert raw.type(":1:h") == b"hash" and raw.hlen(":1:h") == 2
     before = raw.hgetall(":1:h")
-    for call in (lambda: cache.hset("h"), lambda: cache.hset("h", None, 1, mapping=[("a", 1)]),
-                 lambda: cache.hset("h", 3, 1), lambda: cache.hget("h", ""), lambda: cache.hdel("h")):
+    for call in (
+        lambda: cache.hset("h"),
+        lambda: cache.hset("h", None, 1, mapping=[("a", 1)]),
+        lambda: cache.hset("h", 3, 1),
+        lambda: cache.hget("h", ""),
+        lambda: cache.hdel("h"),
+    ):
         with pytest.raises((TypeError, ValueError)):
             call()
     assert raw.hgetall(":1:h") == before
@@ -403,7 +426,9 @@ def test_codec_compressors_share_the_core_registry(redis_url: str) -> None:
     value = {"rows": [{"name": "walrus", "kind": "cache entry"}] * 300}
     plain = ValueCodec("json", "key", compressor=None).encode(value)
     for name, compressor in COMPRESSORS.items():
-        codec = ValueCodec("json", "key", compress_min_length=100, compress_level=None, compressor=name)
+        codec = ValueCodec(
+            "json", "key", compress_min_length=100, compress_level=None, compressor=name
+        )
         data = codec.encode(value)
         assert isinstance(data, bytes) and codec.decode(data) == value
         # Every codec reads what any other compressor wrote (the flag says which).
@@ -423,12 +448,20 @@ def test_compressor_option_compresses_with_the_named_algorithm(redis_url: str) -
     raw = _raw(redis_url)
     for option, name in [("django_redis.compressors.zstd.ZStdCompressor", "zstd"), ("lz4", "lz4"),
                          ("lzma", "lzma"), ("zlib", "zlib")]:  # fmt: skip
-        c = WalrusCache(redis_url, {"KEY_PREFIX": name, "OPTIONS": {"COMPRESSOR": option, "SIGN": False, "SERIALIZER": "json"}})
+        c = WalrusCache(
+            redis_url,
+            {
+                "KEY_PREFIX": name,
+                "OPTIONS": {"COMPRESSOR": option, "SIGN": False, "SERIALIZER": "json"},
+            },
+        )
         c.set("big", value)
         c.set("tiny", "x")
         stored = raw.get(f"{name}:1:big")
         assert stored[:1] == COMPRESSORS[name].flag and len(stored) < 200
         assert raw.get(f"{name}:1:tiny")[:1] == b"\x00"  # under django-redis's 15-byte floor
         assert c.get("big") == value and c.get("tiny") == "x"
-    reader = WalrusCache(redis_url, {"KEY_PREFIX": "zstd", "OPTIONS": {"SIGN": False, "SERIALIZER": "json"}})
+    reader = WalrusCache(
+        redis_url, {"KEY_PREFIX": "zstd", "OPTIONS": {"SIGN": False, "SERIALIZER": "json"}}
+    )
     assert reader.get("big") == value  # an uncompressed cache reads compressed entries too

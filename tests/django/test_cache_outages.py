@@ -15,7 +15,13 @@ from django_walrus import get_database
 
 
 def _cache_settings(location: str, **options: Any) -> dict[str, Any]:
-    return {"default": {"BACKEND": "django_walrus.cache.WalrusCache", "LOCATION": location, "OPTIONS": options}}
+    return {
+        "default": {
+            "BACKEND": "django_walrus.cache.WalrusCache",
+            "LOCATION": location,
+            "OPTIONS": options,
+        }
+    }
 
 
 def test_timeout_is_a_logged_miss(settings: Any, silent_server_url: str, caplog: Any) -> None:
@@ -66,13 +72,17 @@ def acl_user(redis_server: Any) -> Iterator[str]:
         pytest.skip("ACL users need Redis >= 6")
     name = f"walrus-{uuid.uuid4().hex[:8]}"
     admin = redis_server.client()
-    admin.acl_setuser(name, enabled=True, passwords=["+right-password"], keys=["*"], commands=["+@all"])
+    admin.acl_setuser(
+        name, enabled=True, passwords=["+right-password"], keys=["*"], commands=["+@all"]
+    )
     yield name
     admin.acl_deluser(name)
     admin.close()
 
 
-def test_refused_credentials_are_never_ignored(settings: Any, redis_url: str, acl_user: str) -> None:
+def test_refused_credentials_are_never_ignored(
+    settings: Any, redis_url: str, acl_user: str
+) -> None:
     # AuthenticationError subclasses ConnectionError in redis-py; it is a configuration error.
     url = redis_url.replace("redis://", f"redis://{acl_user}:wrong-password@", 1)
     settings.CACHES = _cache_settings(url, IGNORE_EXCEPTIONS=True)

@@ -52,18 +52,24 @@ def test_reads_go_to_the_replica_and_writes_to_the_primary(primary_and_replica: 
 def test_a_replica_that_is_down_is_skipped(primary_and_replica: Any, caplog: Any) -> None:
     primary, replica = primary_and_replica
     dead = f"redis://127.0.0.1:{free_port()}/0"
-    cache = WalrusCache(f"{primary.url(0)},{dead}", {"OPTIONS": {"SIGN": False, "SOCKET_TIMEOUT": 0.5}})
+    cache = WalrusCache(
+        f"{primary.url(0)},{dead}", {"OPTIONS": {"SIGN": False, "SOCKET_TIMEOUT": 0.5}}
+    )
     cache.set("k", "v")
     assert [cache.get("k") for _ in range(4)] == ["v"] * 4  # no error: the primary answered
     assert "replica" in caplog.text and "is down" in caplog.text
     replica.stop()
-    both = WalrusCache([primary.url(0), replica.url(0)], {"OPTIONS": {"SIGN": False, "SOCKET_TIMEOUT": 0.5}})
+    both = WalrusCache(
+        [primary.url(0), replica.url(0)], {"OPTIONS": {"SIGN": False, "SOCKET_TIMEOUT": 0.5}}
+    )
     assert both.get("k") == "v"
 
 
 def test_replica_options_are_checked(primary_and_replica: Any) -> None:
     primary, replica = primary_and_replica
-    replicas = WalrusCache(primary.url(0), {"OPTIONS": {"REPLICAS": [replica.url(0)], "SIGN": False}})
+    replicas = WalrusCache(
+        primary.url(0), {"OPTIONS": {"REPLICAS": [replica.url(0)], "SIGN": False}}
+    )
     replicas.set("a", 1)
     assert primary.client().wait(1, 10_000) == 1  # replicated before we read
     before = _gets(replica)

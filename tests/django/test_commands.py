@@ -93,7 +93,9 @@ def test_flush_all_db_prompt(redis_url: str, monkeypatch: Any) -> None:
     monkeypatch.setattr("builtins.input", lambda prompt: prompts.append(prompt) or "no")
     with pytest.raises(CommandError, match="cancelled"):
         call_command("walrus_flush", "--all-db")
-    assert prompts == [f"FLUSH the whole database {redis_url} (703 key(s))? Type 'yes' to continue: "]
+    assert prompts == [
+        f"FLUSH the whole database {redis_url} (703 key(s))? Type 'yes' to continue: "
+    ]
     assert raw.dbsize() == 703
     monkeypatch.setattr("builtins.input", lambda prompt: "yes")
     out = io.StringIO()
@@ -103,7 +105,9 @@ def test_flush_all_db_prompt(redis_url: str, monkeypatch: Any) -> None:
 
 
 @pytest.mark.parametrize("extra", [[], ["--all-db"], ["--pattern", "other:*"]])
-def test_flush_without_a_terminal_asks_for_noinput(redis_url: str, monkeypatch: Any, extra: list[str]) -> None:
+def test_flush_without_a_terminal_asks_for_noinput(
+    redis_url: str, monkeypatch: Any, extra: list[str]
+) -> None:
     raw = _fill(redis_url)
     monkeypatch.setattr("sys.stdin", io.StringIO(""))  # input() meets end of file
     with pytest.raises(CommandError, match="pass --noinput"):
@@ -218,27 +222,44 @@ def test_manage_py_subprocess(redis_url: str) -> None:
     env.pop("DJANGO_SETTINGS_MODULE", None)
     proc = subprocess.run(
         [sys.executable, str(HERE / "manage.py"), "walrus_flush", "--noinput"],
-        capture_output=True, text=True, env=env, timeout=120,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     assert "Deleted 701 key(s)" in proc.stdout
     assert raw.exists("foreign")
     info = subprocess.run(
         [sys.executable, str(HERE / "manage.py"), "walrus_info"],
-        capture_output=True, text=True, env=env, timeout=120,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
     )
     assert info.returncode == 0, info.stderr
-    assert "Prefix" in info.stdout and "Memory (est.)" in info.stdout and "Locks held: 0" in info.stdout
+    assert (
+        "Prefix" in info.stdout
+        and "Memory (est.)" in info.stdout
+        and "Locks held: 0" in info.stdout
+    )
     closed_stdin = subprocess.run(
         [sys.executable, str(HERE / "manage.py"), "walrus_flush", "--pattern", "foreign"],
-        capture_output=True, text=True, env=env, timeout=120, stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
     )
     assert closed_stdin.returncode == 1
     assert "pass --noinput" in closed_stdin.stderr and "Traceback" not in closed_stdin.stderr
     assert raw.exists("foreign")
     check = subprocess.run(
         [sys.executable, str(HERE / "manage.py"), "check", "--deploy", "--tag", "django_walrus"],
-        capture_output=True, text=True, env=env, timeout=120,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
     )
     assert "django_walrus.W002" not in check.stdout + check.stderr
 

@@ -32,8 +32,11 @@ def _interpreters() -> list[tuple[str, str]]:
 
 
 # Series without a venv of their own elsewhere: (series, Pythons to try, newest first).
-SERIES = [("5.0", ("3.12", "3.11", "3.10")), ("5.1", ("3.13", "3.12", "3.11", "3.10")),
-          ("6.0", ("3.13", "3.12"))]
+SERIES = [
+    ("5.0", ("3.12", "3.11", "3.10")),
+    ("5.1", ("3.13", "3.12", "3.11", "3.10")),
+    ("6.0", ("3.13", "3.12")),
+]
 # What WalrusCache needs beside Django (the code itself comes in through PYTHONPATH).
 RUNTIME = ["redis>=5.0", "fakeredis>=2.26", "lupa>=2.0", "msgpack>=1.0"]
 
@@ -52,7 +55,9 @@ def _series_python(series: str, pythons: tuple[str, ...]) -> str:
 @pytest.mark.parametrize("label,python", _interpreters(), ids=[i[0] for i in _interpreters()])
 @pytest.mark.parametrize("engine", ["redis", "memory"])
 def test_django_cache_conformance(label: str, python: str, engine: str, redis_url: str) -> None:
-    assert Path(python).exists(), f"{python} missing: run `make install` to build the Django 4.2 venv"
+    assert Path(python).exists(), (
+        f"{python} missing: run `make install` to build the Django 4.2 venv"
+    )
     run_django_cache_tests(python, redis_url if engine == "redis" else "memory://conformance")
 
 

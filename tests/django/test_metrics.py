@@ -23,7 +23,6 @@ def _samples(body: bytes) -> dict[tuple[str, tuple[tuple[str, str], ...]], float
     }
 
 
-
 @pytest.fixture(autouse=True)
 def _uninstall_metrics() -> Any:
     """The views install the collector in the default registry: remove it after each test,
@@ -32,6 +31,7 @@ def _uninstall_metrics() -> Any:
 
     yield
     uninstall()
+
 
 def test_only_staff_or_the_token_may_scrape(settings: Any) -> None:
     settings.WALRUS_METRICS_TOKEN = "s3cret"
@@ -68,7 +68,11 @@ def test_scrape_shows_what_the_site_did(settings: Any) -> None:
 
     assert delta("walrus_cache_requests_total", cache="site", result="hit") == 1
     assert delta("walrus_cache_requests_total", cache="site", result="miss") == 1
-    refused = [k for k in after if k[0] == "walrus_rate_limit_decisions_total" and ("decision", "refused") in k[1]]
+    refused = [
+        k
+        for k in after
+        if k[0] == "walrus_rate_limit_decisions_total" and ("decision", "refused") in k[1]
+    ]
     assert refused and sum(after[k] - before.get(k, 0.0) for k in refused) == 1
 
 
@@ -86,7 +90,9 @@ def test_django_cache_reports_hits_misses_and_errors(redis_url: str, free_port_u
         cache.get_many(["a", "b"])
         get_database().set("app:1:forged", b"\x00tampered")
         cache.get("forged")
-        down = WalrusCache(free_port_url, {"OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_TIMEOUT": 0.2}})
+        down = WalrusCache(
+            free_port_url, {"OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_TIMEOUT": 0.2}}
+        )
         assert down.get("x", "dflt") == "dflt"
     finally:
         unsubscribe()

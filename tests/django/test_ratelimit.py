@@ -142,7 +142,9 @@ def test_exact_under_concurrency() -> None:
 
 
 def test_redis_down_policies(settings: Any, free_port_url: str) -> None:
-    settings.WALRUS = {"default": {"URL": free_port_url, "OPTIONS": {"socket_connect_timeout": 0.2}}}
+    settings.WALRUS = {
+        "default": {"URL": free_port_url, "OPTIONS": {"socket_connect_timeout": 0.2}}
+    }
 
     @rate_limited(1, 60, group="down")
     def view(request: Any) -> HttpResponse:

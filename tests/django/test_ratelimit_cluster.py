@@ -42,7 +42,9 @@ def _hammer(args: tuple[str, str, int]) -> list[int]:
 
 
 @pytest.mark.parametrize("strategy", ["moving-window", "fixed-window", "gcra"])
-def test_exact_across_processes_on_a_cluster(on_cluster: str, cluster_db: Any, strategy: str) -> None:
+def test_exact_across_processes_on_a_cluster(
+    on_cluster: str, cluster_db: Any, strategy: str
+) -> None:
     with multiprocessing.get_context("fork").Pool(4) as pool:
         results = pool.map(_hammer, [(on_cluster, strategy, 12)] * 4)
     codes = [code for chunk in results for code in chunk]
@@ -52,7 +54,9 @@ def test_exact_across_processes_on_a_cluster(on_cluster: str, cluster_db: Any, s
 def test_client_keys_are_hash_tagged(on_cluster: str, cluster_db: Any) -> None:
     factory = RequestFactory()
     by_user = factory.get("/?u=bob")
-    assert [is_ratelimited(by_user, rate="2/minute", key="get:u", group="per-user") for _ in range(3)] == [False, False, True]
+    assert [
+        is_ratelimited(by_user, rate="2/minute", key="get:u", group="per-user") for _ in range(3)
+    ] == [False, False, True]
     assert not is_ratelimited(factory.get("/"), rate="5/minute", key="ip", group="per-ip")
     assert cluster_db.llen("django_walrus:rl:per-user:{bob}") == 2
     assert cluster_db.llen("django_walrus:rl:per-ip:{127.0.0.1}") == 1
@@ -71,9 +75,14 @@ def _throttled(args: tuple[str, int]) -> list[int]:
     return [client.get("/anon/").status_code for _ in range(count)]
 
 
-def test_drf_throttle_exact_across_processes_on_a_cluster(on_cluster: str, cluster_db: Any, settings: Any) -> None:
+def test_drf_throttle_exact_across_processes_on_a_cluster(
+    on_cluster: str, cluster_db: Any, settings: Any
+) -> None:
     settings.ROOT_URLCONF = "drf_urls"
-    settings.REST_FRAMEWORK = {"DEFAULT_THROTTLE_RATES": {"anon": "20/minute"}, "DEFAULT_AUTHENTICATION_CLASSES": []}
+    settings.REST_FRAMEWORK = {
+        "DEFAULT_THROTTLE_RATES": {"anon": "20/minute"},
+        "DEFAULT_AUTHENTICATION_CLASSES": [],
+    }
     with multiprocessing.get_context("fork").Pool(4) as pool:
         results = pool.map(_throttled, [(on_cluster, 10)] * 4)
     codes = [code for chunk in results for code in chunk]

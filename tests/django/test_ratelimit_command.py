@@ -44,7 +44,9 @@ def test_rate_option_multi_rates_and_strategy() -> None:
     request = RequestFactory().get("/")
     for _ in range(2):
         is_ratelimited(request, rate="5/m;100/h", group="cmd-multi", strategy="gcra")
-    shown = run("show", "cmd-multi", "127.0.0.1", "--rate", "5/m;100/h", "--strategy", "gcra").splitlines()
+    shown = run(
+        "show", "cmd-multi", "127.0.0.1", "--rate", "5/m;100/h", "--strategy", "gcra"
+    ).splitlines()
     assert shown[0].startswith("cmd-multi  5/60s  remaining 3/5") and shown[0].endswith("(gcra)")
     assert shown[1].startswith("cmd-multi  100/3600s  remaining 98/100")
     assert "2 key(s) deleted" in run("reset", "cmd-multi", "127.0.0.1", "--rate", "5/m;100/h")
@@ -53,7 +55,9 @@ def test_rate_option_multi_rates_and_strategy() -> None:
 def test_middleware_groups_and_throttle_scopes(settings: Any) -> None:
     settings.WALRUS_RATELIMIT_APPLICATION = "50/hour"
     settings.REST_FRAMEWORK = {"DEFAULT_THROTTLE_RATES": {"anon": "7/minute"}}
-    assert run("show", "__application__", "1.2.3.4").startswith("__application__  50/3600s  remaining 50/50")
+    assert run("show", "__application__", "1.2.3.4").startswith(
+        "__application__  50/3600s  remaining 50/50"
+    )
     assert run("show", "anon", "1.2.3.4", "--throttle").startswith("anon  7/60s  remaining 7/7")
 
 

@@ -49,7 +49,12 @@ def test_application_limit_is_shared_by_every_view(site: Any) -> None:
     site.WALRUS_RATELIMIT_DEFAULT = None
     site.WALRUS_RATELIMIT_APPLICATION = "3/minute"
     client = Client()
-    assert [client.get(p).status_code for p in ("/plain/", "/other/", "/own/", "/other/")] == [200, 200, 200, 429]
+    assert [client.get(p).status_code for p in ("/plain/", "/other/", "/own/", "/other/")] == [
+        200,
+        200,
+        200,
+        429,
+    ]
     assert codes(client, "/free/", 2) == [200, 200]
     assert Client(REMOTE_ADDR="10.9.9.9").get("/plain/").status_code == 200
 

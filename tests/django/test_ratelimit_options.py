@@ -54,11 +54,18 @@ def test_callable_rate_gets_group_and_request() -> None:
     assert [view(factory.get("/?tier=high")).status_code for _ in range(4)] == [200, 200, 200, 429]
     assert [view(factory.get("/?tier=free")).status_code for _ in range(5)] == [200] * 5
     assert set(seen) == {"tiers"}
-    assert get_database().exists("django_walrus:rl:tiers:1/60:127.0.0.1", "django_walrus:rl:tiers:3/60:127.0.0.1") == 2
+    assert (
+        get_database().exists(
+            "django_walrus:rl:tiers:1/60:127.0.0.1", "django_walrus:rl:tiers:3/60:127.0.0.1"
+        )
+        == 2
+    )
 
 
 def test_callable_cost() -> None:
-    view = rate_limited("5/minute", group="cost", cost=lambda group, request: int(request.GET.get("n", "1")))(ok)
+    view = rate_limited(
+        "5/minute", group="cost", cost=lambda group, request: int(request.GET.get("n", "1"))
+    )(ok)
     assert view(factory.get("/?n=3")).status_code == 200
     assert view(factory.get("/?n=3")).status_code == 429  # 3 + 3 > 5, nothing spent
     assert view(factory.get("/?n=2")).status_code == 200
@@ -79,16 +86,25 @@ def test_keys_user_or_ip_get_post_header_and_callable() -> None:
     anonymous.user = AnonymousUser()
     assert view(anonymous).status_code == 200
     db = get_database()
-    assert db.exists(f"django_walrus:rl:k-user:user:{ann.pk}", "django_walrus:rl:k-user:ip:127.0.0.1") == 2
+    assert (
+        db.exists(f"django_walrus:rl:k-user:user:{ann.pk}", "django_walrus:rl:k-user:ip:127.0.0.1")
+        == 2
+    )
 
     by_get = rate_limited("1/minute", key="get:q", group="k-get")(ok)
     assert [by_get(factory.get("/?q=a")).status_code for _ in range(2)] == [200, 429]
     assert by_get(factory.get("/?q=b")).status_code == 200
     by_post = rate_limited("1/minute", key="post:username", group="k-post")(ok)
-    assert [by_post(factory.post("/", {"username": "al"})).status_code for _ in range(2)] == [200, 429]
+    assert [by_post(factory.post("/", {"username": "al"})).status_code for _ in range(2)] == [
+        200,
+        429,
+    ]
     assert by_post(factory.post("/", {"username": "bo"})).status_code == 200
     by_header = rate_limited("1/minute", key="header:x-api-key", group="k-header")(ok)
-    assert [by_header(factory.get("/", HTTP_X_API_KEY="k")).status_code for _ in range(2)] == [200, 429]
+    assert [by_header(factory.get("/", HTTP_X_API_KEY="k")).status_code for _ in range(2)] == [
+        200,
+        429,
+    ]
     groups: list[str] = []
 
     def key(group: str, request: HttpRequest) -> str:
@@ -105,10 +121,16 @@ def test_methods_as_one_string_and_block_false() -> None:
         lambda request: JsonResponse({"limited": request.limited})
     )
     assert [json.loads(view(factory.get("/")).content)["limited"] for _ in range(3)] == [False] * 3
-    assert [json.loads(view(factory.post("/")).content)["limited"] for _ in range(2)] == [False, True]
+    assert [json.loads(view(factory.post("/")).content)["limited"] for _ in range(2)] == [
+        False,
+        True,
+    ]
 
 
-@pytest.mark.parametrize(("strategy", "marker"), [("fixed-window", "#f"), ("gcra", "#g"), ("sliding-window-counter", "#s")])
+@pytest.mark.parametrize(
+    ("strategy", "marker"),
+    [("fixed-window", "#f"), ("gcra", "#g"), ("sliding-window-counter", "#s")],
+)
 def test_strategy_per_decorator(strategy: str, marker: str) -> None:
     view = rate_limited("2/minute", group="strat", strategy=strategy)(ok)
     assert statuses(view, 3) == [200, 200, 429]
@@ -125,14 +147,18 @@ def test_strategy_setting(settings: Any) -> None:
 def test_is_ratelimited_counts_looks_and_shares_the_group_budget() -> None:
     request = factory.post("/")
     assert is_ratelimited(request, rate="2/minute", key="ip", group="login") is False
-    assert is_ratelimited(request, rate="2/minute", key="ip", group="login", increment=False) is False
+    assert (
+        is_ratelimited(request, rate="2/minute", key="ip", group="login", increment=False) is False
+    )
     assert get_database().llen("django_walrus:rl:login:127.0.0.1") == 1  # looking records nothing
     assert is_ratelimited(request, rate="2/minute", key="ip", group="login") is False
     assert is_ratelimited(request, rate="2/minute", key="ip", group="login") is True
     assert request.limited is True  # type: ignore[attr-defined]
     # a decorator with the same group and rate spends the same budget
     assert rate_limited("2/minute", group="login")(ok)(factory.get("/")).status_code == 429
-    assert is_ratelimited(factory.get("/"), rate="2/minute", group="login", methods=["POST"]) is False
+    assert (
+        is_ratelimited(factory.get("/"), rate="2/minute", group="login", methods=["POST"]) is False
+    )
     with pytest.raises(ValueError, match="group"):
         is_ratelimited(request, rate="2/minute")
     with pytest.raises(ValueError, match="cannot read rate"):
@@ -184,7 +210,10 @@ def test_header_styles(settings: Any, style: str, present: list[str], absent: li
         assert name not in allowed, name
     if "RateLimit" in present:
         assert allowed["RateLimit"].endswith(";r=0;t=60")
-        assert ";q=1;w=60" in allowed["RateLimit-Policy"] and ";q=10;w=3600" in allowed["RateLimit-Policy"]
+        assert (
+            ";q=1;w=60" in allowed["RateLimit-Policy"]
+            and ";q=10;w=3600" in allowed["RateLimit-Policy"]
+        )
     refused = view(factory.get("/"))
     assert refused.status_code == 429 and "Retry-After" in refused  # whatever the style
 
@@ -193,8 +222,12 @@ def test_trusted_proxies_take_the_outermost_trusted_entry(settings: Any) -> None
     settings.WALRUS_RATELIMIT_TRUSTED_PROXIES = 2
     view = rate_limited("1/minute", group="proxies")(ok)
     # client 5.5.5.5 -> proxy 6.6.6.6 -> proxy (REMOTE_ADDR); a forged entry on the left is ignored
-    assert view(factory.get("/", HTTP_X_FORWARDED_FOR="1.1.1.1, 5.5.5.5, 6.6.6.6")).status_code == 200
-    assert view(factory.get("/", HTTP_X_FORWARDED_FOR="2.2.2.2, 5.5.5.5, 6.6.6.6")).status_code == 429
+    assert (
+        view(factory.get("/", HTTP_X_FORWARDED_FOR="1.1.1.1, 5.5.5.5, 6.6.6.6")).status_code == 200
+    )
+    assert (
+        view(factory.get("/", HTTP_X_FORWARDED_FOR="2.2.2.2, 5.5.5.5, 6.6.6.6")).status_code == 429
+    )
     assert get_database().exists("django_walrus:rl:proxies:5.5.5.5")
 
 
@@ -230,7 +263,9 @@ def test_decoration_time_errors_name_the_option() -> None:
         ("WALRUS_RATELIMIT_ALIAS", ""),
     ],
 )
-def test_bad_settings_are_refused_by_the_system_check(settings: Any, setting: str, value: Any) -> None:
+def test_bad_settings_are_refused_by_the_system_check(
+    settings: Any, setting: str, value: Any
+) -> None:
     setattr(settings, setting, value)
     with pytest.raises(SystemCheckError) as info:
         call_command("check")

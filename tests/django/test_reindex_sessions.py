@@ -39,7 +39,9 @@ def test_reindex_check_then_repair(redis_url: str) -> None:
     assert "[1/3]" in text and "[3/3] django_test_models.Token: checking..." in text
     assert "2 problem(s) found: 2 missing" in text
     assert "1 problem(s) found: 1 orphan" in text
-    assert not raw.sismember(b"tests|article:title.absolute.T1", b"tests|article:id.2")  # --check repairs nothing
+    assert not raw.sismember(
+        b"tests|article:title.absolute.T1", b"tests|article:id.2"
+    )  # --check repairs nothing
     out = io.StringIO()
     call_command("walrus_reindex", "-v", "2", stdout=out)
     assert "Repaired 3 index entries in 3 model(s)." in out.getvalue()
@@ -73,13 +75,19 @@ def test_reindex_manage_py_subprocess(redis_url: str) -> None:
     env.pop("DJANGO_SETTINGS_MODULE", None)
     check = subprocess.run(
         [sys.executable, str(HERE / "manage.py"), "walrus_reindex", "--check"],
-        capture_output=True, text=True, env=env, timeout=120,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
     )
     assert check.returncode == 1
     assert "3 index problem(s) found in 3 model(s)" in check.stderr
     repair = subprocess.run(
         [sys.executable, str(HERE / "manage.py"), "walrus_reindex"],
-        capture_output=True, text=True, env=env, timeout=120,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
     )
     assert repair.returncode == 0, repair.stderr
     assert "Repaired 3 index entries" in repair.stdout
@@ -92,7 +100,9 @@ def test_cache_sessions_keep_the_login(settings: object, redis_url: str) -> None
     User.objects.create_superuser("root", "root@example.com", "pw")
     raw = redis.Redis.from_url(redis_url)
     client = Client()
-    response = client.post("/admin/login/?next=/admin/", {"username": "root", "password": "pw", "next": "/admin/"})
+    response = client.post(
+        "/admin/login/?next=/admin/", {"username": "root", "password": "pw", "next": "/admin/"}
+    )
     assert response.status_code == 302 and response["Location"] == "/admin/"
     session_key = client.cookies["sessionid"].value
     stored = [k for k in raw.scan_iter(match="*django.contrib.sessions.cache*")]

@@ -56,8 +56,14 @@ def test_valid_settings_have_no_errors() -> None:
         ({"default": 42}, ["django_walrus.E002"]),
         ({"default": {"URL": "redis://x", "HOST": "y"}}, ["django_walrus.E003"]),
         ({"default": {"URL": "http://x"}}, ["django_walrus.E004"]),
-        ({"default": {"URL": "redis://x", "OPTIONS": {"sockettimeout": 1}}}, ["django_walrus.E005"]),
-        ({"default": {"URL": "redis://x", "OPTIONS": {"socket_timeout": -1}}}, ["django_walrus.E005"]),
+        (
+            {"default": {"URL": "redis://x", "OPTIONS": {"sockettimeout": 1}}},
+            ["django_walrus.E005"],
+        ),
+        (
+            {"default": {"URL": "redis://x", "OPTIONS": {"socket_timeout": -1}}},
+            ["django_walrus.E005"],
+        ),
         ({"default": {"URL": "redis://x", "PREFIXES": "app:"}}, ["django_walrus.E006"]),
         ({"other": "redis://x"}, ["django_walrus.W001"]),
         # URLs that parse but cannot work: a port or db that is not a number, no host, ...
@@ -71,21 +77,48 @@ def test_valid_settings_have_no_errors() -> None:
         ({"default": "memory://site/abc"}, ["django_walrus.E004"]),
         ({"default": "redis+cluster://h:x,h2:7000"}, ["django_walrus.E004"]),
         # option values of the wrong type
-        ({"default": {"URL": "redis://x", "OPTIONS": {"max_connections": "ten"}}}, ["django_walrus.E005"]),
-        ({"default": {"URL": "redis://x", "OPTIONS": {"max_connections": 0}}}, ["django_walrus.E005"]),
-        ({"default": {"URL": "redis://x", "OPTIONS": {"health_check_interval": "30"}}}, ["django_walrus.E005"]),
-        ({"default": {"URL": "redis://x", "OPTIONS": {"health_check_interval": -1}}}, ["django_walrus.E005"]),
-        ({"default": {"URL": "redis://x", "OPTIONS": {"socket_keepalive": "yes"}}}, ["django_walrus.E005"]),
-        ({"default": {"URL": "redis://x", "OPTIONS": {"retry_on_timeout": 1}}}, ["django_walrus.E005"]),
+        (
+            {"default": {"URL": "redis://x", "OPTIONS": {"max_connections": "ten"}}},
+            ["django_walrus.E005"],
+        ),
+        (
+            {"default": {"URL": "redis://x", "OPTIONS": {"max_connections": 0}}},
+            ["django_walrus.E005"],
+        ),
+        (
+            {"default": {"URL": "redis://x", "OPTIONS": {"health_check_interval": "30"}}},
+            ["django_walrus.E005"],
+        ),
+        (
+            {"default": {"URL": "redis://x", "OPTIONS": {"health_check_interval": -1}}},
+            ["django_walrus.E005"],
+        ),
+        (
+            {"default": {"URL": "redis://x", "OPTIONS": {"socket_keepalive": "yes"}}},
+            ["django_walrus.E005"],
+        ),
+        (
+            {"default": {"URL": "redis://x", "OPTIONS": {"retry_on_timeout": 1}}},
+            ["django_walrus.E005"],
+        ),
         ({"default": {"URL": "redis://x", "OPTIONS": {"protocol": 4}}}, ["django_walrus.E005"]),
         ({"default": {"URL": "redis://x", "OPTIONS": {"password": 1234}}}, ["django_walrus.E005"]),
-        ({"default": {"URL": "redis://x", "OPTIONS": {"ssl_cert_reqs": "maybe"}}}, ["django_walrus.E005"]),
+        (
+            {"default": {"URL": "redis://x", "OPTIONS": {"ssl_cert_reqs": "maybe"}}},
+            ["django_walrus.E005"],
+        ),
         ({"default": {"URL": "memory://x", "OPTIONS": {"password": "pw"}}}, ["django_walrus.E005"]),
         ({"default": {"URL": "redis://x", "OPTIONS": []}}, ["django_walrus.E005"]),
         # decode_responses breaks everything that shares the pool
-        ({"default": {"URL": "redis://x", "OPTIONS": {"decode_responses": True}}}, ["django_walrus.E007"]),
+        (
+            {"default": {"URL": "redis://x", "OPTIONS": {"decode_responses": True}}},
+            ["django_walrus.E007"],
+        ),
         ({"default": "redis://x:6379/0?decode_responses=1"}, ["django_walrus.E007"]),
-        ({"default": {"URL": "redis://x", "OPTIONS": {"decode_responses": "no"}}}, ["django_walrus.E005"]),
+        (
+            {"default": {"URL": "redis://x", "OPTIONS": {"decode_responses": "no"}}},
+            ["django_walrus.E005"],
+        ),
     ],
 )
 def test_bad_settings_produce_check_ids(settings: Any, walrus: Any, expected: list[str]) -> None:
@@ -186,8 +219,16 @@ def test_valid_caches_have_no_errors(redis_url: str) -> None:
         ("redis://h/0", {"COMPRESS_LEVEL": 11}, ["django_walrus.E015"]),
         ("redis://h/0", {"IGNORE_EXCEPTIONS": "yes"}, ["django_walrus.E015"]),
         ("redis://h/0", {"SOCKET_TIMEOUT": "1"}, ["django_walrus.E015"]),
-        ("redis://h/0", {"CONNECTION_POOL_KWARGS": {"max_connections": "ten"}}, ["django_walrus.E015"]),
-        ("redis://h/0", {"CONNECTION_POOL_KWARGS": {"decode_responses": True}}, ["django_walrus.E007"]),
+        (
+            "redis://h/0",
+            {"CONNECTION_POOL_KWARGS": {"max_connections": "ten"}},
+            ["django_walrus.E015"],
+        ),
+        (
+            "redis://h/0",
+            {"CONNECTION_POOL_KWARGS": {"decode_responses": True}},
+            ["django_walrus.E007"],
+        ),
         ("redis://h/0", {"CLOSE_CONNECTION": 1}, ["django_walrus.E015"]),
     ],
 )
@@ -200,10 +241,18 @@ def test_bad_cache_options_produce_check_ids(
 
 def test_good_cache_options_pass(settings: Any, redis_url: str) -> None:
     settings.CACHES = {
-        "default": _walrus_cache(ALIAS="default", SERIALIZER="json", SIGN=False, IGNORE_EXCEPTIONS=True),
+        "default": _walrus_cache(
+            ALIAS="default", SERIALIZER="json", SIGN=False, IGNORE_EXCEPTIONS=True
+        ),
         "own": _walrus_cache(
-            redis_url, SERIALIZER="msgpack", COMPRESS_MIN_LENGTH=100, COMPRESS_LEVEL=9, SOCKET_TIMEOUT=0.5,
-            SOCKET_CONNECT_TIMEOUT=0.2, CONNECTION_POOL_KWARGS={"max_connections": 10}, CLOSE_CONNECTION=True,
+            redis_url,
+            SERIALIZER="msgpack",
+            COMPRESS_MIN_LENGTH=100,
+            COMPRESS_LEVEL=9,
+            SOCKET_TIMEOUT=0.5,
+            SOCKET_CONNECT_TIMEOUT=0.2,
+            CONNECTION_POOL_KWARGS={"max_connections": 10},
+            CLOSE_CONNECTION=True,
         ),
         "other": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     }
@@ -219,15 +268,21 @@ def test_django_redis_options_get_a_hint(settings: Any) -> None:
 
 def test_django_redis_compressor_names_are_accepted(settings: Any, redis_url: str) -> None:
     settings.CACHES = {
-        "default": _walrus_cache(ALIAS="default", COMPRESSOR="django_redis.compressors.zstd.ZStdCompressor"),
-        "lz4": _walrus_cache(redis_url, COMPRESSOR="lz4", COMPRESS_MIN_LENGTH=100, COMPRESS_LEVEL=4),
+        "default": _walrus_cache(
+            ALIAS="default", COMPRESSOR="django_redis.compressors.zstd.ZStdCompressor"
+        ),
+        "lz4": _walrus_cache(
+            redis_url, COMPRESSOR="lz4", COMPRESS_MIN_LENGTH=100, COMPRESS_LEVEL=4
+        ),
         "none": _walrus_cache(redis_url, COMPRESSOR=None),
     }
     assert check_caches() == []
 
 
 def test_pool_options_with_alias_hint_names_walrus_options(settings: Any) -> None:
-    settings.CACHES = {"default": _walrus_cache(ALIAS="default", SOCKET_TIMEOUT=1, SOCKET_CONNECT_TIMEOUT=1)}
+    settings.CACHES = {
+        "default": _walrus_cache(ALIAS="default", SOCKET_TIMEOUT=1, SOCKET_CONNECT_TIMEOUT=1)
+    }
     (error,) = check_caches()
     assert "SOCKET_TIMEOUT" in error.msg and "SOCKET_CONNECT_TIMEOUT" in error.msg
     assert "WALRUS['default']['OPTIONS']" in (error.hint or "")
@@ -254,15 +309,26 @@ def test_check_command_reports_errors(settings: Any) -> None:
 
 
 def test_deploy_check_unreachable_server(settings: Any, free_port_url: str) -> None:
-    settings.WALRUS = {"default": {"URL": free_port_url.replace("redis://", "redis://:secret@"),
-                                   "OPTIONS": {"socket_connect_timeout": 0.2}}}
+    settings.WALRUS = {
+        "default": {
+            "URL": free_port_url.replace("redis://", "redis://:secret@"),
+            "OPTIONS": {"socket_connect_timeout": 0.2},
+        }
+    }
     messages = check_servers_reachable()
     assert _ids(messages) == ["django_walrus.W002"]
     assert "secret" not in messages[0].msg
-    assert _ids(run_checks(include_deployment_checks=True, tags=["django_walrus"])).count("django_walrus.W002") == 1
+    assert (
+        _ids(run_checks(include_deployment_checks=True, tags=["django_walrus"])).count(
+            "django_walrus.W002"
+        )
+        == 1
+    )
 
 
-def test_deploy_check_does_not_wait_for_a_silent_server(settings: Any, silent_server_url: str) -> None:
+def test_deploy_check_does_not_wait_for_a_silent_server(
+    settings: Any, silent_server_url: str
+) -> None:
     # No timeouts configured: the alias' own pool would wait for ever; the check caps them.
     settings.WALRUS = {"default": silent_server_url}
     result: list[Any] = []
@@ -275,7 +341,9 @@ def test_deploy_check_does_not_wait_for_a_silent_server(settings: Any, silent_se
     assert f"within {PING_TIMEOUT:g} s" in warning.msg
 
 
-def test_deploy_check_runs_with_only_warnings(settings: Any, redis_url: str, free_port_url: str) -> None:
+def test_deploy_check_runs_with_only_warnings(
+    settings: Any, redis_url: str, free_port_url: str
+) -> None:
     settings.WALRUS = {"other": free_port_url}  # W001 (no default) must not hide the PING check
     assert _ids(check_servers_reachable()) == ["django_walrus.W002"]
 

@@ -20,7 +20,10 @@ RATES = {"anon": "3/minute", "user": "2/minute;10/hour", "uploads": "1/minute"}
 @pytest.fixture
 def api(settings: Any) -> Any:
     settings.ROOT_URLCONF = "drf_urls"
-    settings.REST_FRAMEWORK = {"DEFAULT_THROTTLE_RATES": RATES, "DEFAULT_AUTHENTICATION_CLASSES": []}
+    settings.REST_FRAMEWORK = {
+        "DEFAULT_THROTTLE_RATES": RATES,
+        "DEFAULT_AUTHENTICATION_CLASSES": [],
+    }
     return settings
 
 
@@ -85,7 +88,9 @@ def test_bad_rate_refused_by_the_system_check(api: Any) -> None:
     }
     with pytest.raises(SystemCheckError) as info:
         call_command("check")
-    assert "django_walrus.E021" in str(info.value) and "DEFAULT_THROTTLE_RATES']['anon']" in str(info.value)
+    assert "django_walrus.E021" in str(info.value) and "DEFAULT_THROTTLE_RATES']['anon']" in str(
+        info.value
+    )
 
 
 def _race(path: str, parties: int) -> list[int]:
@@ -123,7 +128,10 @@ def test_drf_cache_throttle_lets_concurrent_requests_through_ours_does_not(api: 
 
 
 def test_exact_under_many_threads(api: Any) -> None:
-    api.REST_FRAMEWORK = {"DEFAULT_THROTTLE_RATES": {**RATES, "anon": "17/minute"}, "DEFAULT_AUTHENTICATION_CLASSES": []}
+    api.REST_FRAMEWORK = {
+        "DEFAULT_THROTTLE_RATES": {**RATES, "anon": "17/minute"},
+        "DEFAULT_AUTHENTICATION_CLASSES": [],
+    }
     found: list[int] = []
     lock = threading.Lock()
 

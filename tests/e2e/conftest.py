@@ -24,7 +24,9 @@ COMMANDS_DB = 14  # manage.py commands and the Celery worker test
 
 
 @pytest.fixture(scope="module")
-def flushed_db(request: pytest.FixtureRequest, redis_server: Any) -> Iterator[tuple[str, redis.Redis]]:
+def flushed_db(
+    request: pytest.FixtureRequest, redis_server: Any
+) -> Iterator[tuple[str, redis.Redis]]:
     """(url, client) of a logical DB of the test server, flushed before and after the module.
     The DB number comes from the module's ``E2E_DB``."""
     number = int(request.module.E2E_DB)

@@ -57,7 +57,11 @@ def free_port() -> int:
 def base_env(**overrides: str | None) -> dict[str, str]:
     """The test process's environment with the repository's packages importable, without
     a WALRUS_URL of the caller's; ``name=None`` removes a variable."""
-    env = {k: v for k, v in os.environ.items() if k not in ("WALRUS_URL", "PORT", "DJANGO_SETTINGS_MODULE")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("WALRUS_URL", "PORT", "DJANGO_SETTINGS_MODULE")
+    }
     paths = [str(ROOT / "core"), str(ROOT / "integrations"), env.get("PYTHONPATH", "")]
     env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
     env["PYTHONUNBUFFERED"] = "1"
@@ -123,20 +127,31 @@ def start_site(
     otherwise, after stopping the process."""
     log = tempfile.NamedTemporaryFile(prefix="walrus-e2e-", suffix=".log", delete=False)
     process = subprocess.Popen(
-        cmd, cwd=str(cwd), env=dict(env), stdout=log, stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL, start_new_session=True,
+        cmd,
+        cwd=str(cwd),
+        env=dict(env),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
     )
     log.close()
     site = Site(process, f"http://127.0.0.1:{port}/" if port else "", log.name)
     deadline = time.monotonic() + timeout
     while True:
         if process.poll() is not None:
-            raise RuntimeError(f"{cmd!r} exited with {process.returncode}:\n{site.output()[-4000:]}")
-        if (port is None or _port_open(port)) and (ready_text is None or ready_text in site.output()):
+            raise RuntimeError(
+                f"{cmd!r} exited with {process.returncode}:\n{site.output()[-4000:]}"
+            )
+        if (port is None or _port_open(port)) and (
+            ready_text is None or ready_text in site.output()
+        ):
             return site
         if time.monotonic() > deadline:
             site.close()
-            raise RuntimeError(f"{cmd!r} not ready (port {port}, text {ready_text!r}) after {timeout} s:\n{site.output()[-4000:]}")
+            raise RuntimeError(
+                f"{cmd!r} not ready (port {port}, text {ready_text!r}) after {timeout} s:\n{site.output()[-4000:]}"
+            )
         time.sleep(0.1)
 
 
@@ -172,7 +187,11 @@ class Client:
         return urllib.request.build_opener(*handlers)
 
     def request(
-        self, method: str, path: str, data: Mapping[str, str] | None = None, follow: bool = True,
+        self,
+        method: str,
+        path: str,
+        data: Mapping[str, str] | None = None,
+        follow: bool = True,
         headers: Mapping[str, str] | None = None,
     ) -> Response:
         url = urllib.parse.urljoin(self.base, path)
@@ -180,7 +199,9 @@ class Client:
         req = urllib.request.Request(url, data=body, method=method, headers=dict(headers or {}))
         try:
             with self._opener(follow).open(req, timeout=15) as resp:
-                return Response(resp.status, resp.headers, resp.read().decode("utf-8", "replace"), resp.url)
+                return Response(
+                    resp.status, resp.headers, resp.read().decode("utf-8", "replace"), resp.url
+                )
         except urllib.error.HTTPError as exc:
             text = exc.read().decode("utf-8", "replace")
             return Response(exc.code, exc.headers, text, exc.url)
@@ -191,16 +212,21 @@ class Client:
     def post(self, path: str, data: Mapping[str, str], follow: bool = True) -> Response:
         return self.request("POST", path, data=data, follow=follow)
 
-    def post_form(self, page: str, data: Mapping[str, str], action: str | None = None, follow: bool = True) -> Response:
+    def post_form(
+        self, page: str, data: Mapping[str, str], action: str | None = None, follow: bool = True
+    ) -> Response:
         """GET ``page`` for its CSRF token, then POST ``data`` to ``action`` (default ``page``)."""
         token = csrf_token(self.get(page).body)
         return self.post(action or page, {"csrfmiddlewaretoken": token, **data}, follow=follow)
 
     def login_admin(self, username: str = ADMIN_USER, password: str = ADMIN_PASSWORD) -> Response:
         response = self.post_form(
-            "admin/login/?next=/admin/", {"username": username, "password": password, "next": "/admin/"}
+            "admin/login/?next=/admin/",
+            {"username": username, "password": password, "next": "/admin/"},
         )
-        assert response.status == 200 and "Site administration" in response.body, response.body[:2000]
+        assert response.status == 200 and "Site administration" in response.body, response.body[
+            :2000
+        ]
         return response
 
 
@@ -214,7 +240,8 @@ def start_demo(walrus_url: str | None, **env: str) -> Site:
     """The Django demo (``example_projects/django_site/demo.py``) on a free port."""
     port = free_port()
     site = start_site(
-        [sys.executable, str(DEMO)], port,
+        [sys.executable, str(DEMO)],
+        port,
         base_env(WALRUS_URL=walrus_url, PORT=str(port), **env),
         ready_text="Demo running at",
     )
@@ -224,6 +251,15 @@ def start_demo(walrus_url: str | None, **env: str) -> Site:
 def start_flask(walrus_url: str | None) -> Site:
     """The Flask example, run the way its README says (``flask --app ... run``)."""
     port = free_port()
-    cmd = [sys.executable, "-m", "flask", "--app", "example_projects.flask_app.app", "run",
-           "--port", str(port), "--no-reload"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "flask",
+        "--app",
+        "example_projects.flask_app.app",
+        "run",
+        "--port",
+        str(port),
+        "--no-reload",
+    ]
     return start_site(cmd, port, base_env(WALRUS_URL=walrus_url), cwd=ROOT)

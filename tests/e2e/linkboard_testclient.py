@@ -45,7 +45,9 @@ class LinkboardClient:
     """Drives the child process. ``env`` overrides the environment (``None`` removes)."""
 
     def __init__(self, env: Mapping[str, str | None], seed: bool = True) -> None:
-        child_env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "WALRUS_URL")}
+        child_env = {
+            k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "WALRUS_URL")
+        }
         paths = [str(ROOT / "core"), str(ROOT / "integrations"), child_env.get("PYTHONPATH", "")]
         child_env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
         child_env["PYTHONUNBUFFERED"] = "1"
@@ -60,8 +62,13 @@ class LinkboardClient:
         self._log = open(self._log_path, "wb")  # noqa: SIM115 - closed in close()
         self.process = subprocess.Popen(
             [sys.executable, str(Path(__file__).resolve()), "--seed" if seed else "--no-seed"],
-            cwd=str(DJANGO_SITE), env=child_env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=self._log, text=True, encoding="utf-8",
+            cwd=str(DJANGO_SITE),
+            env=child_env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            text=True,
+            encoding="utf-8",
         )
         ready = self._read()
         if ready.get("ready") is not True:  # pragma: no cover - a broken setup
@@ -76,11 +83,21 @@ class LinkboardClient:
         result: dict[str, Any] = json.loads(line)
         return result
 
-    def request(self, method: str, path: str, data: Mapping[str, str] | None = None,
-                environ: Mapping[str, str] | None = None) -> Reply:
+    def request(
+        self,
+        method: str,
+        path: str,
+        data: Mapping[str, str] | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> Reply:
         """``environ``: extra WSGI environ, e.g. ``{"REMOTE_ADDR": "203.0.113.9"}``."""
         assert self.process.stdin is not None
-        message = {"method": method, "path": path, "data": dict(data or {}), "environ": dict(environ or {})}
+        message = {
+            "method": method,
+            "path": path,
+            "data": dict(data or {}),
+            "environ": dict(environ or {}),
+        }
         self.process.stdin.write(json.dumps(message) + "\n")
         self.process.stdin.flush()
         answer = self._read()
@@ -91,7 +108,9 @@ class LinkboardClient:
     def get(self, path: str, environ: Mapping[str, str] | None = None) -> Reply:
         return self.request("get", path, environ=environ)
 
-    def post(self, path: str, data: Mapping[str, str], environ: Mapping[str, str] | None = None) -> Reply:
+    def post(
+        self, path: str, data: Mapping[str, str], environ: Mapping[str, str] | None = None
+    ) -> Reply:
         return self.request("post", path, data, environ)
 
     def log(self) -> str:

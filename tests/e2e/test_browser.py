@@ -34,7 +34,9 @@ COLUMNS = ["Title", "Url", "Author", "Votes", "Created"]  # LinkAdmin.list_displ
 def _require_browser() -> None:
     missing = []
     if importlib.util.find_spec("playwright") is None:
-        missing.append("the Python package playwright (pip install playwright; no 'playwright install')")
+        missing.append(
+            "the Python package playwright (pip install playwright; no 'playwright install')"
+        )
     if not os.path.exists(CHROMIUM):
         missing.append(f"{CHROMIUM} (apt-get install chromium)")
     if missing:
@@ -104,7 +106,11 @@ def assert_columns_beside_the_filters(page: Any) -> None:
     for i in range(len(COLUMNS)):
         cell = headers.nth(i).bounding_box()
         assert cell is not None
-        assert cell["x"] >= 0 and cell["x"] + cell["width"] <= filters["x"] + 1, (COLUMNS[i], cell, filters)
+        assert cell["x"] >= 0 and cell["x"] + cell["width"] <= filters["x"] + 1, (
+            COLUMNS[i],
+            cell,
+            filters,
+        )
         x, y = cell["x"] + cell["width"] / 2, cell["y"] + cell["height"] / 2
         shown = page.evaluate(
             "([x, y, i]) => document.querySelectorAll('#result_list thead th')[i].contains(document.elementFromPoint(x, y))",
@@ -182,10 +188,14 @@ def test_server_page_charts_in_chromium(demo_site: Site) -> None:
         page.goto(base + "admin/walrus/server/")
         charts = page.locator("#walrus-charts svg.walrus-chart")
         expect(charts.first).to_be_visible()
-        titles = [charts.nth(i).locator("title").first.text_content() for i in range(charts.count())]
+        titles = [
+            charts.nth(i).locator("title").first.text_content() for i in range(charts.count())
+        ]
         assert "Keys per prefix" in titles, titles
         assert any(t and t.startswith("Cache reads") for t in titles), titles
-        assert "Rate-limit decisions" in titles and "Locks held now (by name prefix)" in titles, titles
+        assert "Rate-limit decisions" in titles and "Locks held now (by name prefix)" in titles, (
+            titles
+        )
         keys_chart = charts.nth(titles.index("Keys per prefix"))
         assert keys_chart.locator("rect.bar").count() >= 2  # one bar per prefix
         box = keys_chart.bounding_box()

@@ -17,8 +17,12 @@ E2E_DB = 14
 def manage(url: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = base_env(WALRUS_URL=url, LINKBOARD_SQLITE=str(tmp_path / "db.sqlite3"))
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=str(DJANGO_SITE), env=env,
-        capture_output=True, text=True, timeout=60,
+        [sys.executable, "manage.py", *args],
+        cwd=str(DJANGO_SITE),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -29,7 +33,10 @@ def test_seed_info_reindex_and_flush(flushed_db: tuple[str, redis.Redis], tmp_pa
     seeded = manage(url, tmp_path, "seed_links")
     assert seeded.returncode == 0, seeded.stderr
     assert "Added 5 links." in seeded.stdout
-    assert manage(url, tmp_path, "seed_links").stdout.strip() == "The board already has links; nothing added."
+    assert (
+        manage(url, tmp_path, "seed_links").stdout.strip()
+        == "The board already has links; nothing added."
+    )
     assert raw.scard("linkboard|link:all") == 5
 
     info = manage(url, tmp_path, "walrus_info")

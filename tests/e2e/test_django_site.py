@@ -59,7 +59,10 @@ def test_malformed_search_is_explained_not_a_server_error(django_site: Site) -> 
         assert page.status == 400 and "could not be understood" in page.body, (query, page.status)
         assert "Redis streams as durable queues" in page.body  # the board is still there
         api = client.get("api/links/?q=" + quote(query))  # 4 at most of the API's 10 a minute
-        assert api.status == 400 and "malformed search query" in api.json()["error"], (query, api.body)  # type: ignore[index]
+        assert api.status == 400 and "malformed search query" in api.json()["error"], (
+            query,
+            api.body,
+        )  # type: ignore[index]
     assert "Internal Server Error" not in django_site.output()
 
 
@@ -71,13 +74,21 @@ def _refused(query: str) -> bool:
     return False
 
 
-def test_add_link_unique_url_and_session(django_site: Site, flushed_db: tuple[str, redis.Redis]) -> None:
+def test_add_link_unique_url_and_session(
+    django_site: Site, flushed_db: tuple[str, redis.Redis]
+) -> None:
     client = _client(django_site)
-    form = {"url": "https://example.com/walrus-e2e", "title": "Added by the e2e test", "notes": "pelican"}
+    form = {
+        "url": "https://example.com/walrus-e2e",
+        "title": "Added by the e2e test",
+        "notes": "pelican",
+    }
     created = client.post_form("", form, action="links/add/")
     assert created.status == 200, created.body[:1000]
     assert re.search(r"/links/\d+/$", created.url)
-    assert "Added by the e2e test" in created.body and "Added “Added by the e2e test”." in created.body
+    assert (
+        "Added by the e2e test" in created.body and "Added “Added by the e2e test”." in created.body
+    )
     assert "You added 1 in this session." in client.get("").body
     assert "Added by the e2e test" in client.get("?q=pelican").body
     # The same URL again: refused by the model's unique field, nothing written.
@@ -88,7 +99,9 @@ def test_add_link_unique_url_and_session(django_site: Site, flushed_db: tuple[st
     assert "Duplicate" not in client.get("?q=duplicate").body
     assert raw.dbsize() == before
     # The session lives in the walrus cache backend (no SQL session table is used).
-    session_keys = [k for k in raw.scan_iter("linkboard-cache:*") if b"django.contrib.sessions" in k]
+    session_keys = [
+        k for k in raw.scan_iter("linkboard-cache:*") if b"django.contrib.sessions" in k
+    ]
     assert session_keys
     # Another client (no cookie) has its own session.
     assert "You added 0 in this session." in Client(django_site.url).get("").body
@@ -114,7 +127,9 @@ def test_cached_page_hits(django_site: Site, flushed_db: tuple[str, redis.Redis]
     assert "max-age=60" in (second.headers.get("Cache-Control") or "")
     raw = flushed_db[1]
     assert raw.get("linkboard:top-renders") == b"1"
-    assert any(b"views.decorators.cache.cache_page" in k for k in raw.scan_iter("linkboard-cache:*"))
+    assert any(
+        b"views.decorators.cache.cache_page" in k for k in raw.scan_iter("linkboard-cache:*")
+    )
 
 
 def test_api_rate_limit_returns_429(django_site: Site) -> None:
@@ -140,7 +155,10 @@ def test_add_form_rate_limit_returns_429(django_site: Site) -> None:
     statuses = []
     for i in range(7):
         answer = client.post_form(
-            "", {"url": f"https://example.com/flood/{i}", "title": f"Flood {i}"}, action="links/add/", follow=False
+            "",
+            {"url": f"https://example.com/flood/{i}", "title": f"Flood {i}"},
+            action="links/add/",
+            follow=False,
         )
         statuses.append(answer.status)
         if answer.status == 429:
@@ -161,16 +179,24 @@ def test_admin_lists_the_walrus_models(django_site: Site) -> None:
     assert "Links" in index.body and "Comments" in index.body
     links = client.get("admin/walrus/linkboard_link/")
     assert links.status == 200
-    for title in ("Redis streams as durable queues", "Celery tasks guide", "The walrus, a large marine mammal"):
+    for title in (
+        "Redis streams as durable queues",
+        "Celery tasks guide",
+        "The walrus, a large marine mammal",
+    ):
         assert title in links.body
     found = client.get("admin/walrus/linkboard_link/?q=idempotent")
-    assert "Celery tasks guide" in found.body and "Redis streams as durable queues" not in found.body
+    assert (
+        "Celery tasks guide" in found.body and "Redis streams as durable queues" not in found.body
+    )
     comments = client.get("admin/walrus/linkboard_comment/")
     assert comments.status == 200 and "XAUTOCLAIM saved my weekend." in comments.body
     assert client.get("admin/walrus/server/").status == 200
 
 
-def test_rebuild_task_runs_eagerly_under_its_lock(django_site: Site, flushed_db: tuple[str, redis.Redis]) -> None:
+def test_rebuild_task_runs_eagerly_under_its_lock(
+    django_site: Site, flushed_db: tuple[str, redis.Redis]
+) -> None:
     raw = flushed_db[1]
     # Damage the full-text index: a search for "idempotent" finds nothing any more.
     token_keys = list(raw.scan_iter("linkboard|link:notes.fts.*"))
@@ -190,11 +216,15 @@ def test_rebuild_task_runs_eagerly_under_its_lock(django_site: Site, flushed_db:
     assert not list(raw.scan_iter("lock:linkboard:*"))  # released after the run
 
 
-def test_rebuild_refused_while_the_lock_is_held(django_site: Site, flushed_db: tuple[str, redis.Redis]) -> None:
+def test_rebuild_refused_while_the_lock_is_held(
+    django_site: Site, flushed_db: tuple[str, redis.Redis]
+) -> None:
     raw = flushed_db[1]
     client = _client(django_site)
     page = client.get("maintenance/").body
-    lock_key = re.search(r"\(key <code>(lock:linkboard:links\.rebuild_search_index:[0-9a-f]+)</code>\)", page)
+    lock_key = re.search(
+        r"\(key <code>(lock:linkboard:links\.rebuild_search_index:[0-9a-f]+)</code>\)", page
+    )
     assert lock_key, page[:2000]
     before = raw.hgetall("linkboard:maintenance")
     raw.set(lock_key.group(1), "another-task-id", px=30_000)  # as a running rebuild would

@@ -20,8 +20,20 @@ E2E_DB = 14
 def worker(flushed_db: tuple[str, redis.Redis]) -> Iterator[Site]:
     """``celery -A linkboard worker`` on the test server (solo pool: one process)."""
     cmd = [
-        sys.executable, "-m", "celery", "-A", "linkboard", "worker", "--pool=solo", "-l", "INFO",
-        "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"e2e-{uuid.uuid4().hex[:8]}@%h",
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "linkboard",
+        "worker",
+        "--pool=solo",
+        "-l",
+        "INFO",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+        "-n",
+        f"e2e-{uuid.uuid4().hex[:8]}@%h",
     ]
     env = base_env(WALRUS_URL=flushed_db[0])
     # A worker listens on no port: wait for its "ready." line instead.
@@ -41,7 +53,9 @@ def queued_site(flushed_db: tuple[str, redis.Redis]) -> Iterator[Site]:
         site.close()
 
 
-def test_rebuild_runs_on_the_worker(queued_site: Site, worker: Site, flushed_db: tuple[str, redis.Redis]) -> None:
+def test_rebuild_runs_on_the_worker(
+    queued_site: Site, worker: Site, flushed_db: tuple[str, redis.Redis]
+) -> None:
     raw = flushed_db[1]
     damaged = list(raw.scan_iter("linkboard|link:title.fts.*"))
     assert damaged

@@ -59,7 +59,9 @@ def test_report_is_cached(flask_site: Site, flushed_db: tuple[str, redis.Redis])
     assert not list(raw.scan_iter("lock:flask_example:report"))  # released after the build
 
 
-def test_cleanup_job_runs_one_at_a_time(flask_site: Site, flushed_db: tuple[str, redis.Redis]) -> None:
+def test_cleanup_job_runs_one_at_a_time(
+    flask_site: Site, flushed_db: tuple[str, redis.Redis]
+) -> None:
     results: list[Any] = []
 
     def run(seconds: float) -> None:
@@ -74,7 +76,10 @@ def test_cleanup_job_runs_one_at_a_time(flask_site: Site, flushed_db: tuple[str,
         threading.Event().wait(0.02)
     busy = Client(flask_site.url).post("jobs/cleanup?seconds=0", {})
     slow.join(timeout=10)
-    assert busy.status == 409 and busy.json() == {"status": "busy", "detail": "a cleanup is already running"}
+    assert busy.status == 409 and busy.json() == {
+        "status": "busy",
+        "detail": "a cleanup is already running",
+    }
     assert [r.status for r in results] == [200]
     assert not raw.exists("lock:flask_example:cleanup")
     assert Client(flask_site.url).post("jobs/cleanup?seconds=0", {}).status == 200

@@ -16,12 +16,31 @@ from linkboard_testclient import LinkboardClient
 from walrus.search import QueryError, parse
 
 E2E_DB = 12
-SEEDED_TITLES = ("Redis streams as durable queues", "Celery tasks guide", "The walrus, a large marine mammal")
+SEEDED_TITLES = (
+    "Redis streams as durable queues",
+    "Celery tasks guide",
+    "The walrus, a large marine mammal",
+)
 # What people type into a search box. Whether each one is refused is asked of the parser at
 # test time (a more lenient parser may accept some, e.g. an unclosed "(").
 ODD_QUERIES = [
-    "(", ")", "()", "AND", "OR OR", "redis AND", "redis OR", '"abc', '"', '""', "a AND (b", "redis)",
-    "\u201cabc", "the", "*", "((redis", "redis AND (queue OR",
+    "(",
+    ")",
+    "()",
+    "AND",
+    "OR OR",
+    "redis AND",
+    "redis OR",
+    '"abc',
+    '"',
+    '""',
+    "a AND (b",
+    "redis)",
+    "\u201cabc",
+    "the",
+    "*",
+    "((redis",
+    "redis AND (queue OR",
 ]
 
 
@@ -38,7 +57,9 @@ REFUSED = [q for q in ODD_QUERIES if refused_by_parser(q)]
 
 @pytest.fixture(scope="module")
 def board(flushed_db: tuple[str, redis.Redis]) -> Iterator[LinkboardClient]:
-    client = LinkboardClient({"WALRUS_URL": flushed_db[0], "LINKBOARD_DEBUG": "0", "LINKBOARD_CELERY_EAGER": "1"})
+    client = LinkboardClient(
+        {"WALRUS_URL": flushed_db[0], "LINKBOARD_DEBUG": "0", "LINKBOARD_CELERY_EAGER": "1"}
+    )
     try:
         yield client
     finally:
@@ -69,7 +90,9 @@ def test_board_search_never_fails(board: LinkboardClient, query: str) -> None:
         assert page.status == 400
         assert 'id="search-error"' in page.body
         assert f"Your search “{escape(query)}” could not be understood:" in page.body
-        assert "Use words, &quot;quoted phrases&quot;, AND, OR and balanced parentheses." in page.body
+        assert (
+            "Use words, &quot;quoted phrases&quot;, AND, OR and balanced parentheses." in page.body
+        )
         assert f'value="{escape(query)}"' in page.body  # kept in the box, to be corrected
         assert "Results for" not in page.body and "No links match" not in page.body
         assert_whole_board(page.body)  # the board stays usable
@@ -80,7 +103,9 @@ def test_board_search_never_fails(board: LinkboardClient, query: str) -> None:
 
 @pytest.mark.parametrize("query", ODD_QUERIES)
 def test_api_search_answers_400_json(board: LinkboardClient, query: str) -> None:
-    answer = board.get(f"/api/links/?q={quote(query)}", environ=address(10 + ODD_QUERIES.index(query)))
+    answer = board.get(
+        f"/api/links/?q={quote(query)}", environ=address(10 + ODD_QUERIES.index(query))
+    )
     assert answer.status != 500, board.log()[-3000:]
     assert answer.content_type == "application/json"
     data = answer.json()
@@ -96,7 +121,9 @@ def test_api_search_answers_400_json(board: LinkboardClient, query: str) -> None
 def test_too_long_query_is_explained(board: LinkboardClient) -> None:
     page = board.get("/?q=" + "a" * 300)
     assert page.status == 400
-    assert "Your search could not be used: Ensure this value has at most 200 characters" in page.body
+    assert (
+        "Your search could not be used: Ensure this value has at most 200 characters" in page.body
+    )
     assert_whole_board(page.body)
 
 
@@ -104,13 +131,23 @@ def test_good_search_still_works(board: LinkboardClient) -> None:
     page = board.get("/?q=" + quote("redis AND (queues OR durable)"))
     assert page.status == 200
     assert "Redis streams as durable queues" in page.body and "Celery tasks guide" not in page.body
-    assert board.get("/api/links/?q=idempotent", environ=address(40)).json()["links"][0]["title"] == "Celery tasks guide"
+    assert (
+        board.get("/api/links/?q=idempotent", environ=address(40)).json()["links"][0]["title"]
+        == "Celery tasks guide"
+    )
 
 
-def test_refused_link_is_shown_with_the_board(board: LinkboardClient, flushed_db: tuple[str, redis.Redis]) -> None:
+def test_refused_link_is_shown_with_the_board(
+    board: LinkboardClient, flushed_db: tuple[str, redis.Redis]
+) -> None:
     raw = flushed_db[1]
     before = sorted(raw.scan_iter("linkboard|*"))  # the models' keys
-    duplicate = {"url": "https://en.wikipedia.org/wiki/Walrus", "title": "Walrus again", "notes": "", "author": ""}
+    duplicate = {
+        "url": "https://en.wikipedia.org/wiki/Walrus",
+        "title": "Walrus again",
+        "notes": "",
+        "author": "",
+    }
     page = board.post("/links/add/", duplicate, environ=address(50))
     assert page.status == 400
     assert "This URL is already on the board." in page.body
@@ -119,7 +156,9 @@ def test_refused_link_is_shown_with_the_board(board: LinkboardClient, flushed_db
     assert_whole_board(page.body)  # not an empty table under "5 links on the board"
     assert "No links." not in page.body
     assert 'value="Walrus again"' in page.body  # what was typed is kept
-    invalid = board.post("/links/add/", {"url": "not a url", "title": "Broken"}, environ=address(51))
+    invalid = board.post(
+        "/links/add/", {"url": "not a url", "title": "Broken"}, environ=address(51)
+    )
     assert invalid.status == 400 and "Enter a valid URL." in invalid.body
     assert_whole_board(invalid.body)
     assert sorted(raw.scan_iter("linkboard|*")) == before  # no link written
@@ -135,7 +174,9 @@ def test_add_form_over_its_limit_gets_an_html_page(board: LinkboardClient) -> No
     retry = int(page.headers["Retry-After"])
     assert retry >= 1 and page.headers["X-RateLimit-Remaining"] == "0"
     assert "<h1>Too many requests</h1>" in page.body
-    assert re.search(rf"Please try again in {retry} seconds?, after \d\d:\d\d:\d\d UTC\.", page.body), page.body
+    assert re.search(
+        rf"Please try again in {retry} seconds?, after \d\d:\d\d:\d\d UTC\.", page.body
+    ), page.body
     assert "5 per minute" in page.body and 'href="/"' in page.body
     # Another client address is not limited by it.
     assert board.post("/links/add/", {}, environ=address(61)).status == 400
@@ -149,7 +190,10 @@ def test_api_over_its_limit_keeps_json(board: LinkboardClient) -> None:
     assert statuses == [200] * 10 + [429]
     assert answer.content_type == "application/json"
     retry = int(answer.headers["Retry-After"])
-    assert answer.json() == {"error": f"too many requests (limit 10/minute): retry in {retry} s", "retry_after": retry}
+    assert answer.json() == {
+        "error": f"too many requests (limit 10/minute): retry in {retry} s",
+        "retry_after": retry,
+    }
 
 
 def test_a_500_is_logged_with_its_traceback(redis_server: object) -> None:
@@ -157,7 +201,11 @@ def test_a_500_is_logged_with_its_traceback(redis_server: object) -> None:
     from redis_server import free_port
 
     down = LinkboardClient(
-        {"WALRUS_URL": f"redis://127.0.0.1:{free_port()}/0", "LINKBOARD_DEBUG": "0", "LINKBOARD_CELERY_EAGER": "1"},
+        {
+            "WALRUS_URL": f"redis://127.0.0.1:{free_port()}/0",
+            "LINKBOARD_DEBUG": "0",
+            "LINKBOARD_CELERY_EAGER": "1",
+        },
         seed=False,
     )
     try:

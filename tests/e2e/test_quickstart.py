@@ -38,7 +38,10 @@ def readme_quick_start() -> str:
 
 def exercise(site: Site, port: int) -> None:
     """What a visitor of the demo sees, on the embedded engine."""
-    assert f"Demo running at http://127.0.0.1:{port}/ (admin: http://127.0.0.1:{port}/admin/" in site.output()
+    assert (
+        f"Demo running at http://127.0.0.1:{port}/ (admin: http://127.0.0.1:{port}/admin/"
+        in site.output()
+    )
     assert "memory://" in site.output()
     client = Client(site.url)
     index = client.get("")
@@ -85,8 +88,11 @@ def test_demo_script_runs_the_django_site() -> None:
 def test_demo_rejects_a_bad_port() -> None:
     for env_port, args in (("http", []), ("8000", ["--port", "70000"])):
         proc = subprocess.run(
-            [sys.executable, str(DEMO), *args], env=base_env(WALRUS_URL=None, PORT=env_port),
-            capture_output=True, text=True, timeout=30,
+            [sys.executable, str(DEMO), *args],
+            env=base_env(WALRUS_URL=None, PORT=env_port),
+            capture_output=True,
+            text=True,
+            timeout=30,
         )
         assert proc.returncode == 2
         assert "port must be" in proc.stderr
@@ -96,7 +102,9 @@ def test_flask_example_runs_on_the_embedded_engine() -> None:
     port = free_port()
     site = start_site(
         [sys.executable, "-m", "example_projects.flask_app", "--port", str(port)],
-        port, base_env(WALRUS_URL=None), cwd=ROOT,
+        port,
+        base_env(WALRUS_URL=None),
+        cwd=ROOT,
     )
     try:
         client = Client(site.url)
@@ -109,7 +117,12 @@ def test_flask_example_runs_on_the_embedded_engine() -> None:
 
 def test_example_readmes_show_the_commands() -> None:
     django_readme = (ROOT / "example_projects" / "django_site" / "README.md").read_text()
-    for command in ("make demo", "walrus_flush", "celery -A linkboard worker", "manage.py runserver"):
+    for command in (
+        "make demo",
+        "walrus_flush",
+        "celery -A linkboard worker",
+        "manage.py runserver",
+    ):
         assert command in django_readme, command
     flask_readme = (ROOT / "example_projects" / "flask_app" / "README.md").read_text()
     assert "flask --app example_projects.flask_app.app run" in flask_readme

@@ -46,10 +46,16 @@ def test_constructor_takes_the_retry_options(nodes: list[ClusterNode]) -> None:
 def test_limpyd_cluster_database_takes_them(redis_cluster: LocalCluster) -> None:
     from limpyd.database import RedisDatabase
 
-    database = RedisDatabase(cluster_nodes=[(n.host, n.port) for n in redis_cluster.nodes], retries=6, request_ids=True)
+    database = RedisDatabase(
+        cluster_nodes=[(n.host, n.port) for n in redis_cluster.nodes], retries=6, request_ids=True
+    )
     try:
         client = database.direct_connection
-        assert isinstance(client.retry, WalrusRetry) and client.retry.get_retries() == 6 and client.request_ids
+        assert (
+            isinstance(client.retry, WalrusRetry)
+            and client.retry.get_retries() == 6
+            and client.request_ids
+        )
     finally:
         database.close()
 

@@ -167,7 +167,10 @@ def replica() -> Iterator[Apps]:
         servers.append(follower)
         raw = follower.client()
         deadline = time.monotonic() + 15
-        while raw.info("replication").get("master_link_status") != "up" or raw.dbsize() < seeded.dbsize():
+        while (
+            raw.info("replication").get("master_link_status") != "up"
+            or raw.dbsize() < seeded.dbsize()
+        ):
             assert time.monotonic() < deadline, "the replica did not sync"
             time.sleep(0.05)
         url = follower.url(0)
@@ -263,14 +266,18 @@ ADDING: dict[str, Call] = {
     "Cache.set_many": lambda a: a.db.cache("c", serializer="json").set_many({"x": 1, "y": 2}, 600),
     "Cache.incr (INCRBY)": lambda a: a.db.cache("c", serializer="json").incr("forever", 1),
     "Cache.incr (script)": lambda a: a.db.cache("c", serializer="json").incr("count", 1, 600),
-    "Cache.get_or_set": lambda a: a.db.cache("c", serializer="json").get_or_set("new", lambda: 1, 600),
+    "Cache.get_or_set": lambda a: a.db.cache("c", serializer="json").get_or_set(
+        "new", lambda: 1, 600
+    ),
     "Cache.cached": lambda a: a.db.cache("c", serializer="json").cached(timeout=600)(_answer)(1),
     "Counter.incr": lambda a: a.db.counter("hits").incr(),
     "Counter.incr new": lambda a: a.db.counter("new-counter").incr(),
     "Lock.acquire": lambda a: a.db.lock("job", ttl=600_000).acquire(block=False),
     "Lock.acquire (waits)": lambda a: a.db.lock("held", ttl=600_000).acquire(timeout=0.05),
     "Autocomplete.store": lambda a: a.db.autocomplete().store("another title", data="x"),
-    "Autocomplete.boost_object": lambda a: a.db.autocomplete().boost_object("walrus house", multiplier=2),
+    "Autocomplete.boost_object": lambda a: a.db.autocomplete().boost_object(
+        "walrus house", multiplier=2
+    ),
     "Index.add": lambda a: a.db.Index("docs").add("d2", "lazy dog"),
     "Index.update": lambda a: a.db.Index("docs").update("d1", "slow fox"),
     "Graph.store": lambda a: a.db.graph("g").store("bob", "knows", "cid"),
@@ -364,7 +371,9 @@ def _refused(apps: Apps, call: Call, expected: type[Exception]) -> None:
     before = snapshot(apps.raw)
     with pytest.raises(redis.RedisError) as caught:
         call(apps)
-    assert type(caught.value) is expected, f"{type(caught.value).__module__}.{type(caught.value).__name__}: {caught.value}"
+    assert type(caught.value) is expected, (
+        f"{type(caught.value).__module__}.{type(caught.value).__name__}: {caught.value}"
+    )
     assert snapshot(apps.raw) == before, "something was written"
 
 
@@ -403,7 +412,9 @@ def test_flask_cached_views_serve_the_page_and_log_the_server_error(
 
 
 @pytest.mark.parametrize("lock_timeout", [10.0, None], ids=["stampede-lock", "no-lock"])
-def test_a_flask_view_s_own_server_error_is_raised_once(redis_url: str, lock_timeout: float | None) -> None:
+def test_a_flask_view_s_own_server_error_is_raised_once(
+    redis_url: str, lock_timeout: float | None
+) -> None:
     """A cached view whose own command the server refuses raises that error, once: it is
     not taken for a failure of the cache, which would render the view a second time (its
     writes applied twice when the second run gets further)."""
@@ -434,7 +445,9 @@ def test_a_flask_view_s_own_server_error_is_raised_once(redis_url: str, lock_tim
 # -- cache fills: a lock the server will not release does not fail the fill ------------------
 
 
-def test_a_fill_lock_left_unreleased_does_not_fail_a_stored_value(caplog: pytest.LogCaptureFixture) -> None:
+def test_a_fill_lock_left_unreleased_does_not_fail_a_stored_value(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     """``get_or_set`` computed and stored its value, then the server refused to release the
     fill lock (an ACL forbidding scripts from then on): the caller gets its value, not the
     release's error (a success reported as a failure); the lock expires by itself."""

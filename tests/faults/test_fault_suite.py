@@ -53,7 +53,11 @@ KNOWN_BUGS: dict[tuple[str, str], tuple[str, str]] = {}
 
 
 def _need_redis_server(cli: bool = False) -> None:
-    missing = [name for name in (("redis-server", "redis-cli") if cli else ("redis-server",)) if shutil.which(name) is None]
+    missing = [
+        name
+        for name in (("redis-server", "redis-cli") if cli else ("redis-server",))
+        if shutil.which(name) is None
+    ]
     if missing:
         if os.environ.get("CI"):
             pytest.fail(f"CI needs {' and '.join(missing)} for the fault suite")
@@ -101,7 +105,14 @@ def _check(fault: str, results: dict[str, Counts], expected: set[str]) -> None:
         assert counts.acked > 20, f"{fault}/{name} barely ran: {counts.as_dict()}"
 
 
-EVERY = {"django_cache", "flask_limits", "walrus_models", "limpyd_creates", "walrus_locks", "celery_locks"}
+EVERY = {
+    "django_cache",
+    "flask_limits",
+    "walrus_models",
+    "limpyd_creates",
+    "walrus_locks",
+    "celery_locks",
+}
 
 
 @pytest.fixture
@@ -115,8 +126,12 @@ def durable() -> Iterator[injectors.DurableServer]:
         server.stop()
 
 
-def _on_server(durable: injectors.DurableServer, make_fault: Callable[..., Callable[[], float]], name: str) -> None:
-    target = Target("server", f"redis://{durable.host}:{durable.port}/0", host=durable.host, port=durable.port)
+def _on_server(
+    durable: injectors.DurableServer, make_fault: Callable[..., Callable[[], float]], name: str
+) -> None:
+    target = Target(
+        "server", f"redis://{durable.host}:{durable.port}/0", host=durable.host, port=durable.port
+    )
     _check(name, run_fault(all_workloads(target), target, make_fault(durable)), EVERY)
 
 
@@ -164,8 +179,12 @@ def test_cluster_primary_failover() -> None:
         unavailable(f"could not start a cluster with replicas: {exc}")
     try:
         victim = primary_of_slot(cluster, key_slot("faults"))
-        target = Target("cluster", cluster.url(), nodes=[(node.host, node.port) for node in cluster.nodes])
-        results = run_fault(all_workloads(target), target, injectors.cluster_primary_failover(cluster, victim))
+        target = Target(
+            "cluster", cluster.url(), nodes=[(node.host, node.port) for node in cluster.nodes]
+        )
+        results = run_fault(
+            all_workloads(target), target, injectors.cluster_primary_failover(cluster, victim)
+        )
     finally:
         cluster.stop()
     _check("Cluster primary failover", results, EVERY)

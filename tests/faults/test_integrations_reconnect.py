@@ -22,7 +22,9 @@ def server() -> Iterator[RedisServer]:
         started.stop()
 
 
-def _kill_loop(server: RedisServer, seconds: float, work: Callable[[], None], threads: int = 3) -> int:
+def _kill_loop(
+    server: RedisServer, seconds: float, work: Callable[[], None], threads: int = 3
+) -> int:
     """Run ``work`` in a loop on several threads while every client is killed each 10 ms."""
     raw = server.client()
     stop = threading.Event()
@@ -92,7 +94,10 @@ def test_flask_app(server: RedisServer) -> None:
     # Request ids: a rate-limit script whose reply was lost is resent (applied once);
     # without them that reply raises OutcomeUnknownError, which the policy turns into a 429.
     app.config.update(
-        TESTING=True, WALRUS_URL=server.url(0), WALRUS_RATELIMIT_ON_ERROR="deny", WALRUS_REQUEST_IDS=True
+        TESTING=True,
+        WALRUS_URL=server.url(0),
+        WALRUS_RATELIMIT_ON_ERROR="deny",
+        WALRUS_REQUEST_IDS=True,
     )
     ext = Walrus()
     ext.init_app(app)

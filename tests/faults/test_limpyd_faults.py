@@ -67,7 +67,9 @@ def test_lost_reply_of_a_create_is_resent_once_with_request_ids(
     Score(name="warm", points=1)
     proxy.drop_reply_to(b"EVALSHA")  # the create's script; the server is back at once
     dropped: list[bool] = []
-    reopener = threading.Thread(target=lambda: dropped.append(proxy.wait_dropped()) or proxy.reopen())
+    reopener = threading.Thread(
+        target=lambda: dropped.append(proxy.wait_dropped()) or proxy.reopen()
+    )
     reopener.start()
     if which == "plain":
         created = Member(email="ann@x", team="a")

@@ -57,7 +57,9 @@ def test_every_packaged_script_declares_its_flags() -> None:
         assert "-- Flags:" in source.split("\n", 2)[1], f"{path.name} says why in its header"
 
 
-def test_write_scripts_are_refused_and_nothing_is_written(full: tuple[Database, redis.Redis]) -> None:
+def test_write_scripts_are_refused_and_nothing_is_written(
+    full: tuple[Database, redis.Redis],
+) -> None:
     db, raw = full
     before = injectors.dump_keys(raw)
     lock = db.lock("job", ttl=10_000)

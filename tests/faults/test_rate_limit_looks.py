@@ -47,7 +47,9 @@ def test_a_replica_answers_looks_and_refuses_hits(primary: RedisServer, strategy
         for _ in range(2):
             limit.limit("ann")
         assert primary.client().wait(1, 10_000) == 1  # the replica has both hits
-        on_replica = Database.from_url(replica.url(0)).rate_limit("api", limit=5, per=60, strategy=strategy)
+        on_replica = Database.from_url(replica.url(0)).rate_limit(
+            "api", limit=5, per=60, strategy=strategy
+        )
         assert on_replica.remaining("ann") == 3
         with pytest.raises(redis.exceptions.ReadOnlyError):
             on_replica.limit("ann")

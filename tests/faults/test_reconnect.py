@@ -57,7 +57,10 @@ def _operations(db: Database, step: int) -> None:
     assert db.incr("counter") == step + 1
     db.hset("h", "f", step)
     assert db.hgetall("h") == {b"f": str(step).encode()}
-    assert db.cache("c", serializer="json").set("k", step) and db.cache("c", serializer="json").get("k") == step
+    assert (
+        db.cache("c", serializer="json").set("k", step)
+        and db.cache("c", serializer="json").get("k") == step
+    )
     db.rate_limit("rl", limit=1000, per=60).limit("user")
     assert db.run_script("cache_incr", keys=["script-counter"], args=[1, 0]) == step + 1
 
@@ -188,11 +191,16 @@ def test_lost_reply_of_write_script(server: RedisServer) -> None:
     plain = Database.from_url(server.url(0))
     plain.ping()
     _, error = _paused_then_killed(server, lambda: plain.run_script("cache_incr", ["a"], [1, 0]))
-    assert isinstance(error, OutcomeUnknownError) and error.command in ("EVAL cache_incr", "EVALSHA cache_incr")
+    assert isinstance(error, OutcomeUnknownError) and error.command in (
+        "EVAL cache_incr",
+        "EVALSHA cache_incr",
+    )
     # With request ids the script is resent and a rerun returns the first outcome.
     with_ids = Database.from_url(server.url(0) + "?request_ids=true")
     with_ids.ping()
-    value, error = _paused_then_killed(server, lambda: with_ids.run_script("cache_incr", ["b"], [1, 0]))
+    value, error = _paused_then_killed(
+        server, lambda: with_ids.run_script("cache_incr", ["b"], [1, 0])
+    )
     assert error is None and value == 1 and with_ids.get("b") == b"1"
 
 
@@ -226,8 +234,16 @@ def test_kill_loop_under_threads(server: RedisServer) -> None:
     Item.__database__ = db
     stop = threading.Event()
     lock = threading.Lock()
-    stats = {"read_errors": 0, "safe_write_errors": 0, "script_errors": 0, "other": 0,
-             "incr_ok": 0, "incr_unknown": 0, "creates": 0, "reads": 0}
+    stats = {
+        "read_errors": 0,
+        "safe_write_errors": 0,
+        "script_errors": 0,
+        "other": 0,
+        "incr_ok": 0,
+        "incr_unknown": 0,
+        "creates": 0,
+        "reads": 0,
+    }
 
     def work(index: int) -> None:
         while not stop.is_set():
@@ -275,9 +291,17 @@ def test_kill_loop_under_threads(server: RedisServer) -> None:
     for thread in threads:
         thread.join()
     assert kills > 50 and stats["reads"] > 100
-    assert stats["read_errors"] == stats["safe_write_errors"] == stats["script_errors"] == stats["other"] == 0, stats
+    assert (
+        stats["read_errors"]
+        == stats["safe_write_errors"]
+        == stats["script_errors"]
+        == stats["other"]
+        == 0
+    ), stats
     counter = int(raw.get("counter") or 0)
-    assert stats["incr_ok"] <= counter <= stats["incr_ok"] + stats["incr_unknown"], stats  # never twice
+    assert stats["incr_ok"] <= counter <= stats["incr_ok"] + stats["incr_unknown"], (
+        stats
+    )  # never twice
     # Write scripts carry request ids: each call applied exactly once, whatever was resent.
     assert int(raw.get("script-counter") or 0) == stats["creates"]
     assert len(list(Item.all())) == stats["creates"] == raw.scard("item:all")
@@ -291,7 +315,9 @@ def test_request_ids_keep_every_helper_working(server: RedisServer) -> None:
     assert [limiter.limit("u") for _ in range(3)] == [False, False, True]
     Item.__database__ = db
     item = Item.create(name="x")
-    assert [i.name for i in Item.query(Item.name == "x")] == ["x"] and Item.load(item._id).name == "x"
+    assert [i.name for i in Item.query(Item.name == "x")] == ["x"] and Item.load(
+        item._id
+    ).name == "x"
     lock = db.lock("job", ttl=5000)
     assert lock.acquire(block=False) and lock.release()
     cache = db.cache("c", serializer="json")

@@ -41,12 +41,16 @@ def proxy(server: RedisServer) -> Iterator[ReplyDropper]:
 
 
 def _client(proxy: ReplyDropper, **options: object) -> Database:
-    db = Database.from_url(f"redis://127.0.0.1:{proxy.port}/0", retries=2, retry_backoff=0.01, **options)  # type: ignore[arg-type]
+    db = Database.from_url(
+        f"redis://127.0.0.1:{proxy.port}/0", retries=2, retry_backoff=0.01, **options
+    )  # type: ignore[arg-type]
     db.ping()  # connected through the proxy before the fault
     return db
 
 
-def _lose_reply_then_stay_down(proxy: ReplyDropper, marker: bytes, call: object) -> BaseException | None:
+def _lose_reply_then_stay_down(
+    proxy: ReplyDropper, marker: bytes, call: object
+) -> BaseException | None:
     proxy.drop_reply_to(marker)
     started = time.monotonic()
     try:
@@ -58,7 +62,9 @@ def _lose_reply_then_stay_down(proxy: ReplyDropper, marker: bytes, call: object)
     return None
 
 
-def test_idempotent_write_resent_then_refused_is_outcome_unknown(proxy: ReplyDropper, server: RedisServer) -> None:
+def test_idempotent_write_resent_then_refused_is_outcome_unknown(
+    proxy: ReplyDropper, server: RedisServer
+) -> None:
     db = _client(proxy)
     error = _lose_reply_then_stay_down(proxy, b"SET", lambda: db.set("k", "v"))
     assert isinstance(error, OutcomeUnknownError), repr(error)
@@ -67,7 +73,9 @@ def test_idempotent_write_resent_then_refused_is_outcome_unknown(proxy: ReplyDro
     assert server.client().get("k") == b"v"  # the lost attempt was applied: not a failure
 
 
-def test_request_id_script_resent_then_refused_is_outcome_unknown(proxy: ReplyDropper, server: RedisServer) -> None:
+def test_request_id_script_resent_then_refused_is_outcome_unknown(
+    proxy: ReplyDropper, server: RedisServer
+) -> None:
     db = _client(proxy, request_ids=True)
 
     class FaultNote(Model):
@@ -83,11 +91,15 @@ def test_request_id_script_resent_then_refused_is_outcome_unknown(proxy: ReplyDr
     assert FaultNote.check_indexes() == []
 
 
-def test_read_resent_then_refused_stays_a_connection_error(proxy: ReplyDropper, server: RedisServer) -> None:
+def test_read_resent_then_refused_stays_a_connection_error(
+    proxy: ReplyDropper, server: RedisServer
+) -> None:
     db = _client(proxy)
     db.set("k", "v")
     error = _lose_reply_then_stay_down(proxy, b"GET", lambda: db.get("k"))
-    assert isinstance(error, redis.ConnectionError) and not isinstance(error, OutcomeUnknownError), repr(error)
+    assert isinstance(error, redis.ConnectionError) and not isinstance(
+        error, OutcomeUnknownError
+    ), repr(error)
 
 
 def test_nothing_lost_means_a_plain_error(proxy: ReplyDropper) -> None:

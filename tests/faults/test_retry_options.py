@@ -19,11 +19,24 @@ NOWHERE = "redis://127.0.0.1:9/0"  # nothing listens on port 9: building must no
 @pytest.mark.parametrize(
     "args",
     [
-        ("GET", "k"), ("HGETALL", "h"), ("ZRANGE", "z", 0, -1), ("SCAN", 0), ("EXISTS", "k"),
-        ("TTL", "k"), ("SET", "k", "v"), ("SET", "k", "v", "EX", 10), ("SET", "k", "v", "XX"),
-        ("DEL", "k"), ("EXPIRE", "k", 5), ("HSET", "h", "f", "v"), ("ZADD", "z", 1, "m"),
-        ("CLIENT SETNAME", "x"), ("EVAL", "#!lua flags=no-writes\nreturn 1", 0), ("PING",),
-        ("CLUSTER SLOTS",), ("CLUSTER", "NODES"),
+        ("GET", "k"),
+        ("HGETALL", "h"),
+        ("ZRANGE", "z", 0, -1),
+        ("SCAN", 0),
+        ("EXISTS", "k"),
+        ("TTL", "k"),
+        ("SET", "k", "v"),
+        ("SET", "k", "v", "EX", 10),
+        ("SET", "k", "v", "XX"),
+        ("DEL", "k"),
+        ("EXPIRE", "k", 5),
+        ("HSET", "h", "f", "v"),
+        ("ZADD", "z", 1, "m"),
+        ("CLIENT SETNAME", "x"),
+        ("EVAL", "#!lua flags=no-writes\nreturn 1", 0),
+        ("PING",),
+        ("CLUSTER SLOTS",),
+        ("CLUSTER", "NODES"),
     ],
 )
 def test_resent_after_a_lost_reply(args: tuple[Any, ...]) -> None:
@@ -33,11 +46,21 @@ def test_resent_after_a_lost_reply(args: tuple[Any, ...]) -> None:
 @pytest.mark.parametrize(
     "args",
     [
-        ("INCR", "k"), ("INCRBY", "k", 2), ("LPUSH", "l", "x"), ("SET", "k", "v", "NX"),
-        ("SET", "k", "v", "GET"), ("SETNX", "k", "v"), ("ZADD", "z", "INCR", 1, "m"),
-        ("EXPIRE", "k", 5, "NX"), ("EVAL", "return redis.call('INCR', KEYS[1])", 1, "k"),
-        ("EVALSHA", "0" * 40, 0), ("PUBLISH", "c", "m"), ("CLIENT KILL", "ID", 1), ("NOSUCH",),
-        ("CLUSTER", "FAILOVER"), ("XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", ">"),
+        ("INCR", "k"),
+        ("INCRBY", "k", 2),
+        ("LPUSH", "l", "x"),
+        ("SET", "k", "v", "NX"),
+        ("SET", "k", "v", "GET"),
+        ("SETNX", "k", "v"),
+        ("ZADD", "z", "INCR", 1, "m"),
+        ("EXPIRE", "k", 5, "NX"),
+        ("EVAL", "return redis.call('INCR', KEYS[1])", 1, "k"),
+        ("EVALSHA", "0" * 40, 0),
+        ("PUBLISH", "c", "m"),
+        ("CLIENT KILL", "ID", 1),
+        ("NOSUCH",),
+        ("CLUSTER", "FAILOVER"),
+        ("XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", ">"),
     ],
 )
 def test_not_resent_after_a_lost_reply(args: tuple[Any, ...]) -> None:
@@ -66,7 +89,9 @@ def test_default_and_explicit_options() -> None:
     assert isinstance(_retry(db), WalrusRetry) and _retries(_retry(db)) == 3 and not db.request_ids
     db = Database.from_url(NOWHERE, retries=7, retry_backoff=0, request_ids=True)
     assert _retries(_retry(db)) == 7 and db.request_ids
-    db = Database.from_url(NOWHERE + "?retries=2&retry_backoff=0.1&request_ids=yes&socket_timeout=3")
+    db = Database.from_url(
+        NOWHERE + "?retries=2&retry_backoff=0.1&request_ids=yes&socket_timeout=3"
+    )
     assert _retries(_retry(db)) == 2 and db.request_ids
     assert db.connection_pool.connection_kwargs["socket_timeout"] == 3
     # redis-py's own Retry: its backoff and count are kept, what is resent is walrus's call.
@@ -106,7 +131,10 @@ def test_django_walrus_options_accept_retry(settings: Any) -> None:
     from django_walrus.checks import check_settings
 
     settings.WALRUS = {
-        "default": {"URL": NOWHERE, "OPTIONS": {"retries": 5, "retry_backoff": 0.01, "request_ids": True}},
+        "default": {
+            "URL": NOWHERE,
+            "OPTIONS": {"retries": 5, "retry_backoff": 0.01, "request_ids": True},
+        },
         "other": {"URL": NOWHERE, "OPTIONS": {"retry": Retry(ConstantBackoff(0.1), 2)}},
     }
     assert check_settings() == []
@@ -157,7 +185,11 @@ def test_django_cache_options(settings: Any) -> None:
     assert _retries(_retry(caches["default"].database)) == 6
     assert _retries(_retry(caches["pooled"].database)) == 1
     settings.CACHES = {
-        "default": {"BACKEND": "django_walrus.cache.WalrusCache", "LOCATION": NOWHERE, "OPTIONS": {"RETRIES": "x"}},
+        "default": {
+            "BACKEND": "django_walrus.cache.WalrusCache",
+            "LOCATION": NOWHERE,
+            "OPTIONS": {"RETRIES": "x"},
+        },
         "pooled": {
             "BACKEND": "django_walrus.cache.WalrusCache",
             "LOCATION": NOWHERE,
@@ -176,11 +208,18 @@ def test_django_cache_options(settings: Any) -> None:
 def test_flask_config() -> None:
     from flask_walrus.config import read_settings
 
-    settings = read_settings({"WALRUS_URL": NOWHERE, "WALRUS_RETRIES": 4, "WALRUS_REQUEST_IDS": True})
-    assert settings.connection_options["retries"] == 4 and settings.connection_options["request_ids"] is True
+    settings = read_settings(
+        {"WALRUS_URL": NOWHERE, "WALRUS_RETRIES": 4, "WALRUS_REQUEST_IDS": True}
+    )
+    assert (
+        settings.connection_options["retries"] == 4
+        and settings.connection_options["request_ids"] is True
+    )
     db = Database.from_url(settings.url, **settings.connection_options)
     assert _retries(_retry(db)) == 4 and db.request_ids
-    options = read_settings({"WALRUS_URL": NOWHERE, "WALRUS_CONNECTION_OPTIONS": {"retry_backoff": 0.2}})
+    options = read_settings(
+        {"WALRUS_URL": NOWHERE, "WALRUS_CONNECTION_OPTIONS": {"retry_backoff": 0.2}}
+    )
     assert options.connection_options["retry_backoff"] == 0.2
 
 
@@ -189,8 +228,14 @@ def test_flask_config() -> None:
     [
         ({"WALRUS_RETRIES": -1}, "WALRUS_RETRIES: retries must be >= 0"),
         ({"WALRUS_RETRY_BACKOFF": "fast"}, "WALRUS_RETRY_BACKOFF: retry_backoff must be a number"),
-        ({"WALRUS_REQUEST_IDS": "perhaps"}, "WALRUS_REQUEST_IDS: request_ids must be True or False"),
-        ({"WALRUS_CONNECTION_OPTIONS": {"retries": "x"}}, "WALRUS_CONNECTION_OPTIONS: retries must be an int"),
+        (
+            {"WALRUS_REQUEST_IDS": "perhaps"},
+            "WALRUS_REQUEST_IDS: request_ids must be True or False",
+        ),
+        (
+            {"WALRUS_CONNECTION_OPTIONS": {"retries": "x"}},
+            "WALRUS_CONNECTION_OPTIONS: retries must be an int",
+        ),
         ({"WALRUS_RETRIES": 2, "WALRUS_CONNECTION_OPTIONS": {"retries": 3}}, "both set"),
     ],
 )
@@ -210,4 +255,6 @@ def test_django_url_query_retry_options(settings: Any) -> None:
     assert _retries(_retry(get_database())) == 5 and get_database().request_ids
     settings.WALRUS = {"default": NOWHERE + "?retries=-1"}
     errors = check_settings()
-    assert [e.id for e in errors] == ["django_walrus.E004"] and "retries must be >= 0" in errors[0].msg
+    assert [e.id for e in errors] == ["django_walrus.E004"] and "retries must be >= 0" in errors[
+        0
+    ].msg

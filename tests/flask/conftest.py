@@ -17,7 +17,9 @@ AppFactory = Callable[..., tuple[Flask, Walrus]]
 def make_app(redis_url: str) -> AppFactory:
     """``make_app(ext=None, name="test", **config)`` -> (app, ext) on the test DB."""
 
-    def factory(ext: Walrus | None = None, name: str = "test", **config: Any) -> tuple[Flask, Walrus]:
+    def factory(
+        ext: Walrus | None = None, name: str = "test", **config: Any
+    ) -> tuple[Flask, Walrus]:
         app = Flask(name)
         app.config.update(TESTING=True, WALRUS_URL=redis_url)
         app.config.update(config)

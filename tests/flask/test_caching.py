@@ -20,7 +20,9 @@ def _app(make_app: Any, **kwargs: Any) -> tuple[Any, Any, list[str]]:
     @w.cached(timeout=30, **kwargs)
     def page() -> Any:
         calls.append(request.method)
-        return Response(f"page {len(calls)} {sorted(request.args.items())}", status=201, content_type="text/csv")
+        return Response(
+            f"page {len(calls)} {sorted(request.args.items())}", status=201, content_type="text/csv"
+        )
 
     return app, w, calls
 
@@ -198,7 +200,9 @@ def test_without_a_signing_key_the_cache_never_unpickles(make_app: Any, raw_clie
 
 
 def test_pickle_without_a_signing_key_is_refused_at_init(make_app: Any, raw_client: Any) -> None:
-    with pytest.raises(ValueError, match="WALRUS_CACHE_SERIALIZER='pickle' needs signed values: set SECRET_KEY"):
+    with pytest.raises(
+        ValueError, match="WALRUS_CACHE_SERIALIZER='pickle' needs signed values: set SECRET_KEY"
+    ):
         make_app(WALRUS_CACHE_SERIALIZER="pickle")
     app, w = make_app(WALRUS_CACHE_SERIALIZER="pickle", WALRUS_CACHE_SIGNING_KEY="k2")
     w.state(app).cache.set("obj", {1, 2})
@@ -239,7 +243,9 @@ def test_concurrent_misses_render_a_view_once(make_app: Any) -> None:
 
 
 def test_cache_compressor_from_config(make_app: Any, raw_client: Any) -> None:
-    app, w = make_app(SECRET_KEY="k", WALRUS_CACHE_COMPRESSOR="zstd", WALRUS_CACHE_COMPRESS_MIN_LENGTH=64)
+    app, w = make_app(
+        SECRET_KEY="k", WALRUS_CACHE_COMPRESSOR="zstd", WALRUS_CACHE_COMPRESS_MIN_LENGTH=64
+    )
     cache = w.state(app).cache
     cache.set("big", "walrus " * 500)
     stored = raw_client.get("flask_walrus:cache:big")

@@ -99,7 +99,10 @@ def test_ratelimit_show_and_clear(make_app: Any, raw_client: Any) -> None:
     cleared = runner.invoke(args=["walrus", "ratelimit", "clear", "127.0.0.1"])
     assert cleared.exit_code == 0 and "Cleared 3 rate-limit key(s)" in cleared.output
     assert raw_client.exists("flask_walrus:rl:a:3/1m:10.1.1.1") == 1
-    assert "No rate-limit state" in runner.invoke(args=["walrus", "ratelimit", "show", "127.0.0.1"]).output
+    assert (
+        "No rate-limit state"
+        in runner.invoke(args=["walrus", "ratelimit", "show", "127.0.0.1"]).output
+    )
     assert client.get("/b").status_code == 200
 
 

@@ -70,7 +70,9 @@ def test_limits_in_different_slots_are_enforced_never_500(
     assert cluster_db.llen(user_key) == 2
     assert cluster_db.llen(ip_key) == 2
     # the per-address limit still holds across users
-    statuses = [client.get(f"/{view}", headers={"X-User": name}).status_code for name in ("al", "cy", "di")]
+    statuses = [
+        client.get(f"/{view}", headers={"X-User": name}).status_code for name in ("al", "cy", "di")
+    ]
     assert statuses == [200, 200, 200]
     assert client.get(f"/{view}", headers={"X-User": "ed"}).status_code == 429
     assert cluster_db.llen(ip_key) == 5

@@ -25,7 +25,9 @@ def test_constructor_with_app(redis_url: str) -> None:
         assert w.db.ping()
 
 
-def test_application_factory_and_two_apps_share_one_extension(redis_url: str, memory_url: str) -> None:
+def test_application_factory_and_two_apps_share_one_extension(
+    redis_url: str, memory_url: str
+) -> None:
     w = Walrus()
 
     def create_app(url: str, prefix: str) -> Flask:
@@ -121,31 +123,65 @@ def test_socket_timeouts_default_short(make_app: Any) -> None:
     app, _ = make_app()
     kwargs = app.extensions["walrus"].database.connection_pool.connection_kwargs
     assert kwargs["socket_timeout"] == 0.5 and kwargs["socket_connect_timeout"] == 0.5
-    app2, _ = make_app(WALRUS_SOCKET_TIMEOUT=2, WALRUS_SOCKET_CONNECT_TIMEOUT=1, WALRUS_CONNECTION_OPTIONS={"client_name": "x"})
+    app2, _ = make_app(
+        WALRUS_SOCKET_TIMEOUT=2,
+        WALRUS_SOCKET_CONNECT_TIMEOUT=1,
+        WALRUS_CONNECTION_OPTIONS={"client_name": "x"},
+    )
     kwargs = app2.extensions["walrus"].database.connection_pool.connection_kwargs
-    assert (kwargs["socket_timeout"], kwargs["socket_connect_timeout"], kwargs["client_name"]) == (2.0, 1.0, "x")
+    assert (kwargs["socket_timeout"], kwargs["socket_connect_timeout"], kwargs["client_name"]) == (
+        2.0,
+        1.0,
+        "x",
+    )
 
 
 @pytest.mark.parametrize(
     ("config", "error", "message"),
     [
-        ({"WALRUS_RATELIMIT_ON_ERROR": "ignore"}, ValueError, "WALRUS_RATELIMIT_ON_ERROR must be one of 'allow', 'deny'"),
-        ({"WALRUS_RATELIMIT_DEFAULT": "100/fortnight"}, ValueError, "WALRUS_RATELIMIT_DEFAULT: cannot read rate"),
-        ({"WALRUS_RATELIMIT_DEFAULT": 100}, TypeError, "WALRUS_RATELIMIT_DEFAULT must be a rate string"),
-        ({"WALRUS_RATELIMIT_HEADERS": "rfc"}, ValueError, "WALRUS_RATELIMIT_HEADERS must be one of"),
+        (
+            {"WALRUS_RATELIMIT_ON_ERROR": "ignore"},
+            ValueError,
+            "WALRUS_RATELIMIT_ON_ERROR must be one of 'allow', 'deny'",
+        ),
+        (
+            {"WALRUS_RATELIMIT_DEFAULT": "100/fortnight"},
+            ValueError,
+            "WALRUS_RATELIMIT_DEFAULT: cannot read rate",
+        ),
+        (
+            {"WALRUS_RATELIMIT_DEFAULT": 100},
+            TypeError,
+            "WALRUS_RATELIMIT_DEFAULT must be a rate string",
+        ),
+        (
+            {"WALRUS_RATELIMIT_HEADERS": "rfc"},
+            ValueError,
+            "WALRUS_RATELIMIT_HEADERS must be one of",
+        ),
         ({"WALRUS_RATELIMIT_TRUSTED_PROXIES": -1}, ValueError, "WALRUS_RATELIMIT_TRUSTED_PROXIES"),
         ({"WALRUS_RATELIMIT_TRUSTED_PROXIES": "1"}, ValueError, "WALRUS_RATELIMIT_TRUSTED_PROXIES"),
         ({"WALRUS_URL": "http://localhost"}, ValueError, "WALRUS_URL must be"),
         ({"WALRUS_SOCKET_TIMEOUT": "fast"}, ValueError, "WALRUS_SOCKET_TIMEOUT"),
         ({"WALRUS_KEY_PREFIX": ""}, ValueError, "WALRUS_KEY_PREFIX"),
         ({"WALRUS_PREFIXES": "app:"}, ValueError, "WALRUS_PREFIXES"),
-        ({"WALRUS_RATELIMIT_HEADER_LIMIT": "Bad Name"}, ValueError, "WALRUS_RATELIMIT_HEADER_LIMIT"),
+        (
+            {"WALRUS_RATELIMIT_HEADER_LIMIT": "Bad Name"},
+            ValueError,
+            "WALRUS_RATELIMIT_HEADER_LIMIT",
+        ),
         ({"WALRUS_CONNECTION_OPTIONS": ["x"]}, TypeError, "WALRUS_CONNECTION_OPTIONS"),
         ({"WALRUS_RATELIMIT_ENABLED": "yes"}, TypeError, "WALRUS_RATELIMIT_ENABLED"),
-        ({"WALRUS_RATELIMT_DEFAULT": "1/minute"}, ValueError, "unknown flask_walrus config key.*WALRUS_RATELIMT_DEFAULT"),
+        (
+            {"WALRUS_RATELIMT_DEFAULT": "1/minute"},
+            ValueError,
+            "unknown flask_walrus config key.*WALRUS_RATELIMT_DEFAULT",
+        ),
     ],
 )
-def test_bad_config_fails_at_init_app(redis_url: str, config: dict[str, Any], error: type, message: str) -> None:
+def test_bad_config_fails_at_init_app(
+    redis_url: str, config: dict[str, Any], error: type, message: str
+) -> None:
     app = Flask("bad")
     app.config["WALRUS_URL"] = redis_url
     app.config.update(config)

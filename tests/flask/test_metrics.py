@@ -17,6 +17,7 @@ def _uninstall_metrics() -> Any:
     yield
     uninstall()
 
+
 def test_metrics_route_needs_its_token_and_counts_rate_limits(make_app: Any) -> None:
     app, w = make_app(SECRET_KEY="k")
 

@@ -106,8 +106,12 @@ def test_trusted_proxies_pick_the_entry_the_proxy_added(make_app: Any) -> None:
     app, _ = _limited_app(make_app, "1/minute", WALRUS_RATELIMIT_TRUSTED_PROXIES=1)
     client = app.test_client()
     # the client forges a first entry; the trusted proxy appends the real address last
-    assert client.get("/limited", headers={"X-Forwarded-For": "6.6.6.6, 9.9.9.1"}).status_code == 200
-    assert client.get("/limited", headers={"X-Forwarded-For": "7.7.7.7, 9.9.9.1"}).status_code == 429
+    assert (
+        client.get("/limited", headers={"X-Forwarded-For": "6.6.6.6, 9.9.9.1"}).status_code == 200
+    )
+    assert (
+        client.get("/limited", headers={"X-Forwarded-For": "7.7.7.7, 9.9.9.1"}).status_code == 429
+    )
     assert client.get("/limited", headers={"X-Forwarded-For": "9.9.9.2"}).status_code == 200
 
 
@@ -543,7 +547,9 @@ def test_redis_down_allow_policy_logs_once(make_app: Any, free_port_url: str, ca
 
 
 def test_redis_down_deny_policy(make_app: Any, free_port_url: str, caplog: Any) -> None:
-    app, _ = _limited_app(make_app, "5/minute", WALRUS_URL=free_port_url, WALRUS_RATELIMIT_ON_ERROR="deny")
+    app, _ = _limited_app(
+        make_app, "5/minute", WALRUS_URL=free_port_url, WALRUS_RATELIMIT_ON_ERROR="deny"
+    )
     client = app.test_client()
     with caplog.at_level(logging.ERROR, logger="flask_walrus"):
         refused = [client.get("/limited") for _ in range(3)]

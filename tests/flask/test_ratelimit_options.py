@@ -71,7 +71,9 @@ def test_app_default_strategy_and_bad_strategy(url: str) -> None:
     assert _codes(client, "/v", 3) == [200, 200, 429]
     # gcra: one slot comes back every 30 s, not after the whole minute
     assert 1 <= int(client.get("/v").headers["Retry-After"]) <= 30
-    with pytest.raises(ValueError, match="WALRUS_RATELIMIT_STRATEGY: unknown rate limit strategy 'token'"):
+    with pytest.raises(
+        ValueError, match="WALRUS_RATELIMIT_STRATEGY: unknown rate limit strategy 'token'"
+    ):
         _app(url, WALRUS_RATELIMIT_STRATEGY="token")
     with pytest.raises(ValueError, match="unknown rate limit strategy 'leaky'"):
         w.rate_limited("2/minute", strategy="leaky")
@@ -117,7 +119,9 @@ def test_deduct_when_counts_only_matching_responses(url: str) -> None:
 
     client = app.test_client()
     good = {"password": "right"}
-    assert [client.post("/login", data=good).status_code for _ in range(4)] == [200] * 4  # not counted
+    assert [client.post("/login", data=good).status_code for _ in range(4)] == [
+        200
+    ] * 4  # not counted
     assert [client.post("/login", data={}).status_code for _ in range(2)] == [401, 401]
     refused = client.post("/login", data=good)
     assert refused.status_code == 429  # two failures spent the budget: even a right password waits
@@ -129,7 +133,9 @@ def test_deduct_when_beside_a_limit_counted_now(url: str) -> None:
 
     @app.get("/v")
     @w.rate_limited("3/minute")
-    @w.rate_limited("1/minute", deduct_when=lambda response: response.status_code >= 400, scope="failures")
+    @w.rate_limited(
+        "1/minute", deduct_when=lambda response: response.status_code >= 400, scope="failures"
+    )
     def view() -> Any:
         return ("bad", 400) if request.args.get("fail") else "ok"
 
@@ -137,7 +143,9 @@ def test_deduct_when_beside_a_limit_counted_now(url: str) -> None:
     assert client.get("/v").status_code == 200
     assert client.get("/v?fail=1").status_code == 400
     refused = client.get("/v")
-    assert refused.status_code == 429 and refused.headers["X-RateLimit-Limit"] == "1"  # failures spent
+    assert (
+        refused.status_code == 429 and refused.headers["X-RateLimit-Limit"] == "1"
+    )  # failures spent
     # ... and the refused request did not spend the 3/minute budget
     db = Database.from_url(url)
     key = "flask_walrus:rl:view:3/1m:" + ("{127.0.0.1}" if db.is_cluster else "127.0.0.1")
@@ -173,7 +181,9 @@ def test_on_breach_callback_and_its_response(url: str) -> None:
     refused = client.get("/b")
     assert refused.status_code == 429 and refused.json is not None
     assert refused.json["error"] == "slow down"
-    assert 1 <= int(refused.headers["Retry-After"]) <= 60  # headers added to the callback's response
+    assert (
+        1 <= int(refused.headers["Retry-After"]) <= 60
+    )  # headers added to the callback's response
 
 
 def test_per_method_budgets(url: str) -> None:
@@ -192,7 +202,9 @@ def test_per_method_budgets(url: str) -> None:
     client = app.test_client()
     assert _codes(client, "/v", 3, method="GET") == [200, 200, 429]
     assert _codes(client, "/v", 3, method="POST") == [200, 200, 429]  # its own budget
-    assert _codes(client, "/shared", 1, method="GET") + _codes(client, "/shared", 2, method="POST") == [200, 200, 429]
+    assert _codes(client, "/shared", 1, method="GET") + _codes(
+        client, "/shared", 2, method="POST"
+    ) == [200, 200, 429]
 
 
 def test_error_message(url: str) -> None:
@@ -254,12 +266,17 @@ def test_ietf_headers_option(url: str, style: str) -> None:
 
     client = app.test_client()
     first = client.get("/v")
-    assert first.headers["RateLimit-Policy"] == '"api-2-per-60s";q=2;w=60, "api-10-per-3600s";q=10;w=3600'
+    assert (
+        first.headers["RateLimit-Policy"]
+        == '"api-2-per-60s";q=2;w=60, "api-10-per-3600s";q=10;w=3600'
+    )
     assert first.headers["RateLimit"].startswith('"api-2-per-60s";r=1;t=')
     assert ("X-RateLimit-Limit" in first.headers) == (style == "both")
     client.get("/v")
     refused = client.get("/v")
-    assert refused.status_code == 429 and refused.headers["RateLimit"].startswith('"api-2-per-60s";r=0;t=')
+    assert refused.status_code == 429 and refused.headers["RateLimit"].startswith(
+        '"api-2-per-60s";r=0;t='
+    )
     assert "Retry-After" in refused.headers
 
 
@@ -330,4 +347,4 @@ def test_front_end_leaves_the_script_layout_to_the_core() -> None:
     source = inspect.getsource(module)
     assert ".raw" not in source and "rate_limit.lua" not in source
     assert "rate_limit_headers(" in source and "decide(" in source
-    assert "split(\",\")" not in source  # no X-Forwarded-For parsing of its own
+    assert 'split(",")' not in source  # no X-Forwarded-For parsing of its own

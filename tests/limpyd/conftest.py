@@ -111,7 +111,9 @@ def raw(redis_server: RedisServer) -> Iterator[redis.Redis]:
 
 
 @pytest.fixture
-def limpyd_db(redis_server: RedisServer, raw: redis.Redis, protocol: int) -> Iterator[RedisDatabase]:
+def limpyd_db(
+    redis_server: RedisServer, raw: redis.Redis, protocol: int
+) -> Iterator[RedisDatabase]:
     database = RedisDatabase(
         host=redis_server.host, port=redis_server.port, db=LIMPYD_TEST_DB, protocol=protocol
     )

@@ -94,7 +94,9 @@ def test_slicing_and_indexing(Person) -> None:  # noqa: N803
 
 def test_instances_prefetch_and_chaining(Person) -> None:  # noqa: N803
     with RoundTripCounter() as rt:
-        people = list(Person.collection(lastname="Doe").instances().sort(by="firstname", alpha=True))
+        people = list(
+            Person.collection(lastname="Doe").instances().sort(by="firstname", alpha=True)
+        )
         assert [p.get_pk() for p in people] == ["2", "4"]
         assert [p.hmget("firstname", "lastname") for p in people] == [
             ["John", "Doe"],

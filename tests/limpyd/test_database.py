@@ -70,7 +70,10 @@ def test_from_url_single_server_schemes(redis_server, raw) -> None:
     tls = RedisDatabase.from_url("rediss://user:secret@cache.example:6380/3")
     pool = tls.connection.connection_pool
     assert issubclass(pool.connection_class, SSLConnection)
-    assert (pool.connection_kwargs["host"], pool.connection_kwargs["port"]) == ("cache.example", 6380)
+    assert (pool.connection_kwargs["host"], pool.connection_kwargs["port"]) == (
+        "cache.example",
+        6380,
+    )
     assert pool.connection_kwargs["db"] == 3 and pool.connection_kwargs["password"] == "secret"
     unix = RedisDatabase.from_url("unix:///run/redis/redis.sock?db=2")
     pool = unix.connection.connection_pool

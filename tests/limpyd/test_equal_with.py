@@ -112,9 +112,10 @@ def test_keys_and_filters(queue_model: Any, raw: redis.Redis) -> None:
     assert set(collection(name__in=["foo", "bar"], priority=1)) == {a, b, d}
     assert set(collection(name__in=[], priority=1)) == set()
     assert len(collection(name="foo", priority=1)) == 2
-    assert list(collection(name="foo", priority__in=[1, 2]).sort(by="details", alpha=True))[
-        :1
-    ] in ([a], [c])
+    assert list(collection(name="foo", priority__in=[1, 2]).sort(by="details", alpha=True))[:1] in (
+        [a],
+        [c],
+    )
 
 
 @pytest.mark.parametrize(

@@ -107,7 +107,9 @@ def test_unique_string_refusals_change_nothing(limpyd_db: RedisDatabase, raw, he
     a = Thing(value="1")
     b = Thing(value="2")
     before = helpers.snapshot(raw)
-    with pytest.raises(UniquenessError, match=r"Key :thing:value:1 already exists \(for instance 1\)"):
+    with pytest.raises(
+        UniquenessError, match=r"Key :thing:value:1 already exists \(for instance 1\)"
+    ):
         b.value.set("1")
     with pytest.raises(UniquenessError):
         b.value.decr()  # 2 - 1 == 1 is taken: undone
@@ -352,7 +354,10 @@ def test_binary_values_round_trip(limpyd_db: RedisDatabase, raw) -> None:
     assert list(Thing.collection(blob=payload)) == ["1"]
     assert list(Thing.collection(items=payload)) == ["1"]
     index_key = b":thing:blob:" + payload
-    assert raw.connection_pool.get_encoder().encode(raw.scan_iter(match=":thing:blob:*").__next__()) == index_key
+    assert (
+        raw.connection_pool.get_encoder().encode(raw.scan_iter(match=":thing:blob:*").__next__())
+        == index_key
+    )
     assert thing.blob.set("text é") is True and thing.blob.get() == "text é"
     assert list(Thing.collection(blob=payload)) == []
 

@@ -44,7 +44,9 @@ def test_pipeline_routes_field_commands(pipeline_db: PipelineDatabase, Page, raw
     assert raw.smembers(":page:1:tags") == {"a", "b"}
 
 
-def test_pipeline_refuses_what_needs_reads(pipeline_db: PipelineDatabase, Page, raw, helpers) -> None:  # noqa: N803
+def test_pipeline_refuses_what_needs_reads(
+    pipeline_db: PipelineDatabase, Page, raw, helpers
+) -> None:  # noqa: N803
     page = Page(url="/")
     before = helpers.snapshot(raw)
     with pipeline_db.pipeline() as pipe:
@@ -89,7 +91,8 @@ def test_transaction_retries_on_concurrent_change(pipeline_db: PipelineDatabase,
 
 
 def test_transaction_accepts_key_names_and_returns_callable_value(
-    pipeline_db: PipelineDatabase, Page  # noqa: N803
+    pipeline_db: PipelineDatabase,
+    Page,  # noqa: N803
 ) -> None:
     page = Page(hits=1)
 
@@ -108,7 +111,9 @@ def test_plain_database_has_no_pipeline_routing(limpyd_db) -> None:
     assert limpyd_db.connection is limpyd_db.direct_connection
 
 
-def test_hmset_of_an_indexable_field_is_refused_in_a_pipeline(pipeline_db: PipelineDatabase, raw, helpers) -> None:
+def test_hmset_of_an_indexable_field_is_refused_in_a_pipeline(
+    pipeline_db: PipelineDatabase, raw, helpers
+) -> None:
     class Doc(model.RedisModel):
         database = pipeline_db
         slug = fields.InstanceHashField(indexable=True)

@@ -219,7 +219,9 @@ def test_field_unique_error_message(limpyd_db: RedisDatabase, raw) -> None:
 
     Example(foo="FOO", bar="BAR")
     before = {k: raw.type(k) for k in raw.keys()}
-    with pytest.raises(UniquenessError, match=r"^Key :example:bar:BAR already exists \(for instance 1\)$"):
+    with pytest.raises(
+        UniquenessError, match=r"^Key :example:bar:BAR already exists \(for instance 1\)$"
+    ):
         Example(foo="FOO", bar="BAR")
     assert {k: raw.type(k) for k in raw.keys()} == before
     assert raw.get(":example:max_pk") == "1"
@@ -374,10 +376,20 @@ def test_collections_examples(limpyd_db: RedisDatabase) -> None:
                 [self.get_pk()] + self.hmget("firstname", "lastname", "birth_year")
             )
 
-    assert repr(Person(firstname="John", lastname="Smith", birth_year=1960)) == "<[1] John Smith (1960)>"
-    assert repr(Person(firstname="John", lastname="Doe", birth_year=1965)) == "<[2] John Doe (1965)>"
-    assert repr(Person(firstname="Emily", lastname="Smith", birth_year=1950)) == "<[3] Emily Smith (1950)>"
-    assert repr(Person(firstname="Susan", lastname="Doe", birth_year=1960)) == "<[4] Susan Doe (1960)>"
+    assert (
+        repr(Person(firstname="John", lastname="Smith", birth_year=1960))
+        == "<[1] John Smith (1960)>"
+    )
+    assert (
+        repr(Person(firstname="John", lastname="Doe", birth_year=1965)) == "<[2] John Doe (1965)>"
+    )
+    assert (
+        repr(Person(firstname="Emily", lastname="Smith", birth_year=1950))
+        == "<[3] Emily Smith (1950)>"
+    )
+    assert (
+        repr(Person(firstname="Susan", lastname="Doe", birth_year=1960)) == "<[4] Susan Doe (1960)>"
+    )
 
     # Filtering
     assert repr(Person.collection(firstname="John")) == "['1', '2']"
@@ -395,8 +407,14 @@ def test_collections_examples(limpyd_db: RedisDatabase) -> None:
         "[<[1] John Smith (1960)>, <[2] John Doe (1965)>]"
     )
     expected = "[<[2] John Doe (1965)>, <[1] John Smith (1960)>]"
-    assert repr(Person.collection(firstname="John").instances().sort(by="lastname", alpha=True)) == expected
-    assert repr(Person.collection(firstname="John").sort(by="lastname", alpha=True).instances()) == expected
+    assert (
+        repr(Person.collection(firstname="John").instances().sort(by="lastname", alpha=True))
+        == expected
+    )
+    assert (
+        repr(Person.collection(firstname="John").sort(by="lastname", alpha=True).instances())
+        == expected
+    )
     first = Person.collection(firstname="John").sort(by="lastname", alpha=True).instances()[0]
     assert repr(first) == "<[2] John Doe (1965)>"
     # Lazyness: nothing is sent until the results are needed

@@ -156,7 +156,9 @@ def test_related_name_errors(limpyd_db: RedisDatabase) -> None:
             a = related.FKStringField("Plain")
 
 
-def test_target_on_another_database_or_abstract_is_refused(limpyd_db: RedisDatabase, redis_server) -> None:
+def test_target_on_another_database_or_abstract_is_refused(
+    limpyd_db: RedisDatabase, redis_server
+) -> None:
     other_db = RedisDatabase(host=redis_server.host, port=redis_server.port, db=11)
 
     class Elsewhere(related.RelatedModel):

@@ -58,7 +58,9 @@ def test_sentinel_url_follows_a_failover() -> None:
             assert time.monotonic() < deadline, "no failover"
             time.sleep(0.1)
         Boat(name="c", length=7)  # written on the promoted replica
-        assert sorted(Boat.collection(length__gte=4)) == sorted(Boat.collection(name__in=["b", "c"]))
+        assert sorted(Boat.collection(length__gte=4)) == sorted(
+            Boat.collection(name__in=["b", "c"])
+        )
         assert len(Boat.collection()) == 3
         database.close()
     finally:

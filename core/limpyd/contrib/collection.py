@@ -97,7 +97,9 @@ class ExtendedCollectionManager(Collection):
             "SetField, ListField or SortedSetField, or a list, tuple or set of pks"
         )
 
-    def sort(self, by: Any = None, alpha: bool = False, desc: bool = False, **kwargs: Any) -> Collection:  # type: ignore[override]  # noqa: E501
+    def sort(
+        self, by: Any = None, alpha: bool = False, desc: bool = False, **kwargs: Any
+    ) -> Collection:  # type: ignore[override]  # noqa: E501
         """Like ``Collection.sort``, plus ``by_score``: a sorted set key or a bound
         SortedSetField whose scores order the pks (pks not in it are left out).
         No Redis work: evaluating it is 1 round trip."""
@@ -169,7 +171,9 @@ class ExtendedCollectionManager(Collection):
 
     # -- storing ------------------------------------------------------------------------
 
-    def store(self, key: str | None = None, ttl: int | None = DEFAULT_STORE_TTL) -> ExtendedCollectionManager:  # noqa: E501
+    def store(
+        self, key: str | None = None, ttl: int | None = DEFAULT_STORE_TTL
+    ) -> ExtendedCollectionManager:  # noqa: E501
         """Store the pks, in order, in the list ``key`` (a new key by default) expiring in
         ``ttl`` seconds (None: never), in the same MULTI/EXEC as the evaluation; return a
         collection based on it (with this one's result type).
@@ -194,7 +198,9 @@ class ExtendedCollectionManager(Collection):
 
     def stored_key_exists(self) -> bool:
         """True when the stored list still exists. 1 round trip."""
-        return bool(self.stored_key and self.model.database.direct_connection.exists(self.stored_key))
+        return bool(
+            self.stored_key and self.model.database.direct_connection.exists(self.stored_key)
+        )
 
     # -- evaluation -----------------------------------------------------------------------
 

@@ -198,7 +198,9 @@ class PipelineDatabase(RedisDatabase):
         Cost per attempt: 1 round trip for WATCH (when keys are watched), the direct reads
         ``func`` makes, and 1 for MULTI/EXEC.
         """
-        keys = [w.key if isinstance(w, RedisField) else normalize(w, "watched key") for w in watches]
+        keys = [
+            w.key if isinstance(w, RedisField) else normalize(w, "watched key") for w in watches
+        ]
         check_same_slot(self.direct_connection, keys, "PipelineDatabase.transaction (watched keys)")
         while True:
             pipe = self.pipeline(transaction=True)

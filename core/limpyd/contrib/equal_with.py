@@ -171,8 +171,10 @@ class EqualIndexWith(EqualIndex):
         """No Redis work: the write scripts apply the returned operations."""
         if not self.unique_together:
             return []
-        return [(name, key, "", "") for name, key, _, _ in self._ops("uset", self.field.name,
-                                                                       tuple(args), pk)]
+        return [
+            (name, key, "", "")
+            for name, key, _, _ in self._ops("uset", self.field.name, tuple(args), pk)
+        ]
 
     def filter_source(self, suffix: str | None, *args: Any) -> Source:
         """Always raises ``ImplementationError``: the index answers filters on all its fields at
@@ -190,7 +192,11 @@ class EqualIndexWith(EqualIndex):
     def _flat_pattern(self) -> str:
         from ..indexes import _glob_escape
 
-        parts = [self.model._key_prefix(), self.field.name, *(p for p in (self.prefix, self.key) if p)]
+        parts = [
+            self.model._key_prefix(),
+            self.field.name,
+            *(p for p in (self.prefix, self.key) if p),
+        ]
         return ":".join(_glob_escape(p) for p in parts) + ":*"
 
     def rebuild(self, chunk_size: int = 1000, aggressive_clear: bool = False) -> None:

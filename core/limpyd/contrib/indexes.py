@@ -217,8 +217,10 @@ class ScoredEqualIndex(EqualIndex):
     def _field_model_ready(cls, model: Any, field: Any) -> None:
         from .collection import ExtendedCollectionManager
 
-        name = cls.score_field if isinstance(cls.score_field, str) else getattr(
-            cls.score_field, "name", None
+        name = (
+            cls.score_field
+            if isinstance(cls.score_field, str)
+            else getattr(cls.score_field, "name", None)
         )
         where = f"{cls.__name__} on {model.__name__}.{field.name}"
         manager = getattr(model, "collection_manager", None)

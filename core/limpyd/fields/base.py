@@ -488,4 +488,3 @@ class KeyTTLMixin(RedisField):
         """PERSIST: remove the expiry; True when there was one. 1 round trip (2 when index sets
         must be discovered)."""
         return self._modify("PERSIST", [], lambda c, k: c.persist(k), as_bool)
-

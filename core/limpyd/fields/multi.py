@@ -227,9 +227,7 @@ class ListField(KeyTTLMixin, _MultiValuesField):
             raise ValueError(f"linsert where must be 'before' or 'after', got {where!r}")
         w = where.upper()
         r, v = self._normalize_value(refvalue), self._normalize_value(value)
-        return self._modify(
-            "LINSERT", [w, r, v], lambda c, k: c.linsert(k, w, r, v), as_int, [v]
-        )
+        return self._modify("LINSERT", [w, r, v], lambda c, k: c.linsert(k, w, r, v), as_int, [v])
 
     def lmembers(self) -> list[str]:
         """Every value, in order (LRANGE 0 -1). 1 round trip (none when the instance's cache has
@@ -454,9 +452,7 @@ class SortedSetField(KeyTTLMixin, _MultiValuesField):
             value, amount = amount, value
         v = self._normalize_value(value)
         a = score_arg(amount, f"{self._what()}.zincrby amount")
-        return self._modify(
-            "ZINCRBY", [repr(a), v], lambda c, k: c.zincrby(k, a, v), as_float, [v]
-        )
+        return self._modify("ZINCRBY", [repr(a), v], lambda c, k: c.zincrby(k, a, v), as_float, [v])
 
     def zrem(self, *values: Any) -> int:
         """ZREM: remove ``values``; returns how many were members. 1 round trip (2 when index sets
@@ -575,8 +571,12 @@ class HashField(KeyTTLMixin, RedisField):
         return items
 
     def _creation_entries(self, items: list[str]) -> list[str]:
-        return list(dict.fromkeys(f"{len(k.encode(ENCODING, ENCODING_ERRORS))}:{k}{v}"
-                                  for k, v in zip(items[0::2], items[1::2], strict=True)))
+        return list(
+            dict.fromkeys(
+                f"{len(k.encode(ENCODING, ENCODING_ERRORS))}:{k}{v}"
+                for k, v in zip(items[0::2], items[1::2], strict=True)
+            )
+        )
 
     def _index_args(self, entry: str) -> tuple[str, ...]:
         size, _, rest = entry.partition(":")
@@ -601,9 +601,7 @@ class HashField(KeyTTLMixin, RedisField):
         if len(keys) == 1 and isinstance(keys[0], (list, tuple)):
             keys = tuple(keys[0])
         ks = [self._normalize_value(k) for k in keys]
-        return self._read(
-            "hmget", lambda c, rk: c.hmget(rk, ks), tuple(ks), [None] * len(ks), list
-        )
+        return self._read("hmget", lambda c, rk: c.hmget(rk, ks), tuple(ks), [None] * len(ks), list)
 
     def hgetall(self) -> dict[str, str]:
         """HGETALL: every entry, as a dict. 1 round trip (none when the instance's cache has the

@@ -84,7 +84,9 @@ class StringField(KeyTTLMixin, _SingleValueField):
             extra.append("NX")
         if xx:
             extra.append("XX")
-        return self._modify("SET", [v, *extra], lambda c, k: c.set(k, v, ex, px, nx, xx), as_ok, [v])
+        return self._modify(
+            "SET", [v, *extra], lambda c, k: c.set(k, v, ex, px, nx, xx), as_ok, [v]
+        )
 
     def setex(self, seconds: Any, value: Any) -> bool | None:
         """SETEX: store ``value`` expiring in ``seconds`` (not for indexable fields). 1 round trip

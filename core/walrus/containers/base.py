@@ -23,7 +23,9 @@ class Container:
 
     def __init__(self, database: Database, key: Any) -> None:
         if not isinstance(key, (str, bytes)):
-            raise TypeError(f"{type(self).__name__} key must be str or bytes, got {type(key).__name__}")
+            raise TypeError(
+                f"{type(self).__name__} key must be str or bytes, got {type(key).__name__}"
+            )
         if not key:
             raise ValueError(f"{type(self).__name__} key must not be empty")
         self.database = database
@@ -112,9 +114,13 @@ class Sortable:
         other keys; ``store`` saves the result as a list at that key and returns its length.
         1 round trip (SORT)."""
         if ordering is not None and ordering not in _ORDERINGS:
-            raise ContainerValueError(f"{self!r}: ordering must be 'ASC' or 'DESC', got {ordering!r}")
+            raise ContainerValueError(
+                f"{self!r}: ordering must be 'ASC' or 'DESC', got {ordering!r}"
+            )
         for name, value in (("limit", limit), ("offset", offset)):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or value < 0
+            ):
                 raise ContainerTypeError(f"{self!r}: {name} must be an int >= 0, got {value!r}")
         if limit is not None and offset is None:
             offset = 0

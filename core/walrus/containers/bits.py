@@ -65,7 +65,9 @@ def _check_offset(owner: Any, offset: Any, width: int) -> int | str:
         text = offset.decode("utf-8", "replace") if isinstance(offset, bytes) else offset
         match = _OFFSET_RE.match(text)
         if not match:
-            raise ContainerValueError(f"{owner!r}: bad bit offset {text!r}: expected an int or '#N'")
+            raise ContainerValueError(
+                f"{owner!r}: bad bit offset {text!r}: expected an int or '#N'"
+            )
         bits = int(match.group(1)) * width
         result: int | str = text
     else:
@@ -92,7 +94,9 @@ def _check_overflow(owner: Any, overflow: Any) -> str:
 def _check_int64(owner: Any, value: Any, what: str) -> int:
     number = _check_int(owner, value, what)
     if not _INT64[0] <= number <= _INT64[1]:
-        raise ContainerValueError(f"{owner!r}: {what} {number} does not fit in a signed 64-bit integer")
+        raise ContainerValueError(
+            f"{owner!r}: {what} {number} does not fit in a signed 64-bit integer"
+        )
     return number
 
 
@@ -311,9 +315,13 @@ class BloomFilter(Container):
     def __init__(self, database: Database, key: Any, size: int = 64 * 1024) -> None:
         super().__init__(database, key)
         if isinstance(size, bool) or not isinstance(size, int):
-            raise ContainerTypeError(f"{self!r}: size must be an int (bytes), got {type(size).__name__}")
+            raise ContainerTypeError(
+                f"{self!r}: size must be an int (bytes), got {type(size).__name__}"
+            )
         if not 0 < size <= _MAX_BITS // 8:
-            raise ContainerValueError(f"{self!r}: size must be between 1 and 512 MB in bytes, got {size}")
+            raise ContainerValueError(
+                f"{self!r}: size must be between 1 and 512 MB in bytes, got {size}"
+            )
         self.size = size
         self.bits = size * 8
 

@@ -41,7 +41,9 @@ __all__ = ["ConsumerGroup", "ConsumerGroupStream"]
 
 def _check_name(owner: Any, value: Any, what: str) -> Any:
     if not isinstance(value, (str, bytes)):
-        raise ContainerTypeError(f"{owner}: {what} must be str or bytes, got {type(value).__name__}")
+        raise ContainerTypeError(
+            f"{owner}: {what} must be str or bytes, got {type(value).__name__}"
+        )
     if not value:
         raise ContainerValueError(f"{owner}: {what} must not be empty")
     return value
@@ -106,7 +108,11 @@ class ConsumerGroupStream(Stream):
     @guard
     @translated
     def autoclaim(
-        self, min_idle_time: int, start_id: Any = "0-0", count: int | None = None, justid: bool = False
+        self,
+        min_idle_time: int,
+        start_id: Any = "0-0",
+        count: int | None = None,
+        justid: bool = False,
     ) -> tuple[Any, list[Any], list[Any]]:
         """XAUTOCLAIM pending messages idle for ``min_idle_time`` ms or more, scanning from
         ``start_id``. Returns ``(next start id, claimed messages (ids with justid), ids of
@@ -152,14 +158,18 @@ class ConsumerGroupStream(Stream):
 
     @guard
     @translated
-    def read(self, count: int | None = None, block: int | None = None, last_id: Any = None) -> list[Any]:
+    def read(
+        self, count: int | None = None, block: int | None = None, last_id: Any = None
+    ) -> list[Any]:
         """XREADGROUP for this stream: by default (``last_id`` ``>``) messages never delivered
         to the group; with an id, this consumer's own pending messages after it. ``block``
         waits up to that many ms (0 = forever). 1 round trip."""
         after = self._to_id(">" if last_id is None else last_id, "last_id", (">",))
         limit = _check_optional(self, count, "count", 1)
         wait = _check_optional(self, block, "block", 0)
-        reply = send_xread(self.database, {self.key: after}, limit, wait, self.group, self._consumer)
+        reply = send_xread(
+            self.database, {self.key: after}, limit, wait, self.group, self._consumer
+        )
         for _key, entries in normalize_xread(reply):
             return [self._entry(mid, data) for mid, data in entries]
         return []
@@ -206,7 +216,9 @@ class ConsumerGroup:
         self.database = database
         self.name = _check_name(label, name, "group name")
         self._consumer = (
-            f"{decode(name)}.c1" if consumer is None else _check_name(label, consumer, "consumer name")
+            f"{decode(name)}.c1"
+            if consumer is None
+            else _check_name(label, consumer, "consumer name")
         )
         self.keys = self._normalize_keys(keys)
         self.streams: dict[Any, ConsumerGroupStream] = {}
@@ -341,7 +353,9 @@ class ConsumerGroup:
         """XINFO STREAM of every stream: ``{key: info}``. 1 round trip (a pipeline)."""
         return {k: dict(v) for k, v in self._each("xinfo_stream").items()}
 
-    def read(self, count: int | None = None, block: int | None = None, consumer: Any = None) -> list[Any]:
+    def read(
+        self, count: int | None = None, block: int | None = None, consumer: Any = None
+    ) -> list[Any]:
         """XREADGROUP messages never delivered to the group, from every stream, as
         ``[[stream key, [(id, data), ...]], ...]`` (streams with nothing new are left out).
         ``count`` is per stream; ``block`` waits up to that many ms (0 = forever).
@@ -352,7 +366,9 @@ class ConsumerGroup:
         name = self._consumer if consumer is None else _check_name(label, consumer, "consumer")
         check_same_slot(self.database, list(self.keys), "XREADGROUP")
         try:
-            reply = send_xread(self.database, dict.fromkeys(self.keys, ">"), limit, wait, self.name, name)
+            reply = send_xread(
+                self.database, dict.fromkeys(self.keys, ">"), limit, wait, self.name, name
+            )
         except ResponseError as exc:
             streams: list[Any] = list(self.streams.values())
             keys = ", ".join(str(decode(k)) for k in self.keys)

@@ -199,7 +199,7 @@ def reraise(container: Container, exc: ResponseError | UnicodeEncodeError) -> No
 
 def _unencodable(container: Container, exc: UnicodeEncodeError) -> NoReturn:
     # redis-py encodes every argument before it sends a command (or a pipeline): nothing left.
-    text = exc.object[max(0, exc.start - 10): exc.end + 10]
+    text = exc.object[max(0, exc.start - 10) : exc.end + 10]
     raise ContainerValueError(
         f"{container!r}: a str argument cannot be sent to Redis as UTF-8 ({exc.reason} "
         f"at position {exc.start}: ...{text!r}...)"

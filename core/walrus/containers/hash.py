@@ -18,7 +18,13 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Hash"]
 
 # HINCRBY / HINCRBYFLOAT replies meaning "this field cannot be incremented so".
-_NOT_INCREMENTABLE = ("not an integer", "not a float", "not a valid float", "would overflow", "NaN or Infinity")
+_NOT_INCREMENTABLE = (
+    "not an integer",
+    "not a float",
+    "not a valid float",
+    "would overflow",
+    "NaN or Infinity",
+)
 
 
 def _pairs(container: Container, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[Any, Any]:
@@ -207,7 +213,9 @@ class Hash(Container):
         """Add ``incr_by`` to a field as a float (HINCRBYFLOAT) and return the new value.
         1 round trip."""
         if isinstance(incr_by, bool) or not isinstance(incr_by, (int, float)):
-            raise ContainerTypeError(f"{self!r}: incr_by must be a number, got {type(incr_by).__name__}")
+            raise ContainerTypeError(
+                f"{self!r}: incr_by must be a number, got {type(incr_by).__name__}"
+            )
         return float(self.incr(key, float(incr_by)))
 
     def search(self, pattern: Any, count: int | None = None) -> Iterator[tuple[Any, Any]]:

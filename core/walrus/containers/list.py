@@ -266,7 +266,9 @@ class List(Sortable, Container):
         None on timeout. 1 round trip."""
         check_value(self, key, "key")
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout < 0:
-            raise ContainerValueError(f"{self!r}: timeout must be a number of seconds >= 0, got {timeout!r}")
+            raise ContainerValueError(
+                f"{self!r}: timeout must be a number of seconds >= 0, got {timeout!r}"
+            )
         return self.database.brpoplpush(self.key, key, timeout)
 
     @guard

@@ -275,7 +275,11 @@ class Stream(Container):
     @guard
     @translated
     def add(
-        self, data: Mapping[Any, Any], id: Any = "*", maxlen: int | None = None, approximate: bool = True  # noqa: A002
+        self,
+        data: Mapping[Any, Any],
+        id: Any = "*",
+        maxlen: int | None = None,
+        approximate: bool = True,  # noqa: A002
     ) -> Any:
         """XADD ``data`` (a non-empty mapping) and return the message id. ``maxlen`` caps the
         stream length (``approximate`` lets Redis trim lazily, ``~``). StreamIdError for an
@@ -285,7 +289,9 @@ class Stream(Container):
         if message_id in _ZERO_IDS:
             raise StreamIdError(f"{self!r}: id must be greater than 0-0, got {message_id!r}")
         limit = _check_optional(self, maxlen, "maxlen", 0)
-        added = self.database.xadd(self.key, fields, id=message_id, maxlen=limit, approximate=approximate)
+        added = self.database.xadd(
+            self.key, fields, id=message_id, maxlen=limit, approximate=approximate
+        )
         return self._from_id(added)
 
     @guard
@@ -323,7 +329,9 @@ class Stream(Container):
         if cap is not None and not approximate:
             raise ContainerValueError(f"{self!r}: limit needs approximate=True")
         return int(
-            self.database.xtrim(self.key, maxlen=maxlen, approximate=approximate, minid=min_id, limit=cap)
+            self.database.xtrim(
+                self.key, maxlen=maxlen, approximate=approximate, minid=min_id, limit=cap
+            )
         )
 
     @guard
@@ -395,7 +403,9 @@ class Stream(Container):
 
     @guard
     @translated
-    def read(self, count: int | None = None, block: int | None = None, last_id: Any = None) -> list[Any]:
+    def read(
+        self, count: int | None = None, block: int | None = None, last_id: Any = None
+    ) -> list[Any]:
         """XREAD messages newer than ``last_id`` (exclusive; default ``0-0`` = from the start,
         ``$`` = only messages added while blocking). ``block`` waits up to that many ms (0 =
         forever) when nothing is there. 1 round trip (also on a cluster)."""
@@ -432,4 +442,3 @@ class Stream(Container):
         except ResponseError as exc:
             translate_stream_error(self, self.key, exc, group)
             raise
-

@@ -133,7 +133,9 @@ class ZSet(Sortable, Container):
             try:
                 text = _decode(value).strip() if isinstance(value, bytes) else value.strip()
             except UnicodeDecodeError:
-                raise ContainerValueError(f"{self!r}: {what} must be a number, got {value!r}") from None
+                raise ContainerValueError(
+                    f"{self!r}: {what} must be a number, got {value!r}"
+                ) from None
             exclusive = text.startswith("(")
             number = check_score(self, text[1:] if exclusive else text, what)
             return ("(" if exclusive else "") + _number_text(number), number
@@ -239,7 +241,9 @@ class ZSet(Sortable, Container):
                     if stop == 0:
                         return []
                     rows = self.database.zrange(
-                        self.key, start or 0, -1 if stop is None else stop - 1,
+                        self.key,
+                        start or 0,
+                        -1 if stop is None else stop - 1,
                         withscores=with_scores,
                     )
                     if not with_scores:

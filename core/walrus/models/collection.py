@@ -66,7 +66,9 @@ class ModelQuery:
         limit: int | None = None,
     ) -> None:
         if expression is not None and not isinstance(expression, Expression):
-            raise TypeError(f"query() takes an expression such as Model.field == value, got {expression!r}")
+            raise TypeError(
+                f"query() takes an expression such as Model.field == value, got {expression!r}"
+            )
         self.model = model
         self.expression = expression
         self._order_by = order_by
@@ -104,7 +106,11 @@ class ModelQuery:
 
     def __getitem__(self, item: int | slice) -> Any:
         if isinstance(item, slice):
-            if item.step not in (None, 1) or (item.start or 0) < 0 or (item.stop is not None and item.stop < 0):
+            if (
+                item.step not in (None, 1)
+                or (item.start or 0) < 0
+                or (item.stop is not None and item.stop < 0)
+            ):
                 raise ValueError("query slices take non-negative start/stop and no step")
             start = item.start or 0
             stop = None if item.stop is None else item.stop
@@ -221,7 +227,9 @@ class ModelQuery:
             row = {}
             for name in names:
                 value = raw.get(name)
-                row[name] = None if value is None else self.model._fields[name].python_value(bytes(value))
+                row[name] = (
+                    None if value is None else self.model._fields[name].python_value(bytes(value))
+                )
             result.append(row)
         return result
 
@@ -291,7 +299,10 @@ class ModelQuery:
             states: dict[bytes, dict[str, bytes | None] | None] = {}
             for i, key in enumerate(chunk):
                 if replies[2 * i]:
-                    states[key] = {n: (None if v is None else bytes(v)) for n, v in zip(indexed, replies[2 * i + 1], strict=True)}
+                    states[key] = {
+                        n: (None if v is None else bytes(v))
+                        for n, v in zip(indexed, replies[2 * i + 1], strict=True)
+                    }
                 else:
                     states[key] = {}
             try:

@@ -29,13 +29,18 @@ MAX_ATTEMPTS = 100
 
 def has_relations(model: type[Model]) -> bool:
     """Whether deleting a row of ``model`` must look at other rows."""
-    return bool(model._reverse) or any(isinstance(model._fields[n], ManyToManyField) for n in model._containers)
+    return bool(model._reverse) or any(
+        isinstance(model._fields[n], ManyToManyField) for n in model._containers
+    )
 
 
 def state_from_reply(model: type[Model], reply: list[Any]) -> dict[str, bytes | None]:
     """The guarded values a refused ``model_write`` reported (after exists)."""
     values = reply[4:]
-    return {name: (None if v is None else bytes(v)) for name, v in zip(model._indexed, values, strict=False)}
+    return {
+        name: (None if v is None else bytes(v))
+        for name, v in zip(model._indexed, values, strict=False)
+    }
 
 
 def delete_rows(
@@ -71,7 +76,11 @@ def delete_rows(
 
 
 def _delete_plain(
-    model: type[Model], states: dict[bytes, State], keep_containers: bool, pipeline: Any, queue: bool
+    model: type[Model],
+    states: dict[bytes, State],
+    keep_containers: bool,
+    pipeline: Any,
+    queue: bool,
 ) -> int:
     states = dict(states)
     if queue:
@@ -110,7 +119,10 @@ def check_deletable(model: type[Model], keys: list[bytes]) -> None:
 
 
 def _plan(
-    root: type[Model], keys: list[bytes], keep_containers: bool, exempt: frozenset[bytes] = frozenset()
+    root: type[Model],
+    keys: list[bytes],
+    keep_containers: bool,
+    exempt: frozenset[bytes] = frozenset(),
 ) -> tuple[Writer, int]:
     db = root._db()
     writer = Writer(db)
@@ -133,7 +145,9 @@ def _plan(
             for rel in model._reverse:
                 if isinstance(rel, ForeignKeyField):
                     source: type[Model] = rel.model  # type: ignore[assignment]
-                    rkey = source._make_key(rel.name, ABSOLUTE, rel.index_value(_pk_raw(model, key)))
+                    rkey = source._make_key(
+                        rel.name, ABSOLUTE, rel.index_value(_pk_raw(model, key))
+                    )
                 else:
                     rkey = model._container_key(rel.reverse_name, key)  # type: ignore[attr-defined]
                 reads.append((rel, rkey))
@@ -151,7 +165,17 @@ def _plan(
         for model, key, clear, reads in handlers:
             exists = bool(next(replies))
             values = next(replies)
-            state = dict(zip(model._indexed, (None if v is None else bytes(v) for v in values), strict=True)) if exists else {}
+            state = (
+                dict(
+                    zip(
+                        model._indexed,
+                        (None if v is None else bytes(v) for v in values),
+                        strict=True,
+                    )
+                )
+                if exists
+                else {}
+            )
             if clear:
                 if exists and key not in deleting:
                     entry = updating.setdefault(key, (model, state, set()))
@@ -165,7 +189,11 @@ def _plan(
             for rel, rkey in reads:
                 members = sorted(bytes(m) for m in next(replies))
                 writer.guard_members(rkey, members)
-                if isinstance(rel, ManyToManyField) and rel.model is model and rkey == model._container_key(rel.name, key):
+                if (
+                    isinstance(rel, ManyToManyField)
+                    and rel.model is model
+                    and rkey == model._container_key(rel.name, key)
+                ):
                     # This row's own links: unlink it from each related row's reverse set.
                     for member in members:
                         writer.srem(rel.rel_model._container_key(rel.reverse_name, member), key)

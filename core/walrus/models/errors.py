@@ -41,7 +41,11 @@ class UniqueError(ModelError, ValueError):
     """
 
     def __init__(
-        self, message: str, field: str = "", value: object = None, fields: tuple[str, ...] | None = None
+        self,
+        message: str,
+        field: str = "",
+        value: object = None,
+        fields: tuple[str, ...] | None = None,
     ) -> None:
         super().__init__(message)
         self.field = field

@@ -35,7 +35,16 @@ from .layout import temp_key
 if TYPE_CHECKING:  # pragma: no cover
     from .model import Model
 
-__all__ = ["PAGE_ROWS", "UNORDERED", "Plan", "compile_plan", "matches", "merge_bounds", "order_spec", "run_plan"]
+__all__ = [
+    "PAGE_ROWS",
+    "UNORDERED",
+    "Plan",
+    "compile_plan",
+    "matches",
+    "merge_bounds",
+    "order_spec",
+    "run_plan",
+]
 
 TEMP_TTL_MS = 60_000
 MAX_IN_VALUES = 1000
@@ -86,7 +95,11 @@ class Plan:
 def _field_of(model: type[Model], node: Any) -> Field:
     if not isinstance(node, Field) or isinstance(node, _ContainerField):
         raise FilterError(f"cannot filter on {node!r}: expected a field of {model.__name__}")
-    if node.model is None or not issubclass(model, node.model) or model._fields.get(node.name) is not node:
+    if (
+        node.model is None
+        or not issubclass(model, node.model)
+        or model._fields.get(node.name) is not node
+    ):
         raise FilterError(f"field {node!r} does not belong to model {model.__name__}")
     return node
 
@@ -114,10 +127,14 @@ def _eq(plan: Plan, field: Field, value: Any, op: str) -> None:
         key = plan.model._make_key(field.name, ABSOLUTE, field.index_value(raw))
         plan.ops.extend(("K", plan.key(key)))
     elif CONTINUOUS in kinds:
-        plan.ops.extend(("R", plan.key(plan.model._make_key(field.name, CONTINUOUS)), raw, raw, plan.temp()))
+        plan.ops.extend(
+            ("R", plan.key(plan.model._make_key(field.name, CONTINUOUS)), raw, raw, plan.temp())
+        )
     elif LEX in kinds:  # __compact_indexes__: the members "value\0row key" of this value
         low, high = b"[" + raw + b"\x00", b"(" + raw + b"\x01"
-        plan.ops.extend(("X", plan.key(plan.model._make_key(field.name, LEX)), low, high, plan.temp()))
+        plan.ops.extend(
+            ("X", plan.key(plan.model._make_key(field.name, LEX)), low, high, plan.temp())
+        )
     else:
         _need(field, ABSOLUTE, op)
 
@@ -142,7 +159,9 @@ def _score_bounds(field: Field, op: str, value: Any) -> tuple[bytes, bytes]:
 def _range(plan: Plan, field: Field, op: str, value: Any) -> None:
     if CONTINUOUS in field.indexes:
         low, high = _score_bounds(field, op, value)
-        plan.ops.extend(("R", plan.key(plan.model._make_key(field.name, CONTINUOUS)), low, high, plan.temp()))
+        plan.ops.extend(
+            ("R", plan.key(plan.model._make_key(field.name, CONTINUOUS)), low, high, plan.temp())
+        )
         return
     _need(field, LEX, op)
     if op == OP_BETWEEN:
@@ -239,7 +258,9 @@ def _compile(plan: Plan, node: Any) -> bool:
         plan.ops.extend(("R", plan.key(key), *node.bounds, plan.temp()))
         return False
     if not isinstance(node, Expression):
-        raise TypeError(f"a query filter must be an expression such as Model.field == value, got {node!r}")
+        raise TypeError(
+            f"a query filter must be an expression such as Model.field == value, got {node!r}"
+        )
     if node.op in (OP_AND, OP_OR):
         children: list[Any] = []
         stack = [node]
@@ -282,7 +303,9 @@ def _compile(plan: Plan, node: Any) -> bool:
         _need(field, LEX, op)
         prefix = field.query_value(node.rhs)
         low, high = (b"[" + prefix, b"(" + prefix + b"\xff") if prefix else (b"-", b"+")
-        plan.ops.extend(("X", plan.key(plan.model._make_key(field.name, LEX)), low, high, plan.temp()))
+        plan.ops.extend(
+            ("X", plan.key(plan.model._make_key(field.name, LEX)), low, high, plan.temp())
+        )
     elif op == OP_MATCH:
         _need(field, FTS, op)
         return _compile_fts(plan, field, node.rhs)
@@ -422,7 +445,9 @@ def matches(expression: Any, instance: Any) -> bool:
     if op == OP_NE:
         return raw is None or key(raw) != key(field.query_value(expression.rhs))
     if op == OP_IN:
-        return raw is not None and any(key(raw) == key(field.query_value(v)) for v in expression.rhs)
+        return raw is not None and any(
+            key(raw) == key(field.query_value(v)) for v in expression.rhs
+        )
     if raw is None:
         return False
     if op == OP_STARTSWITH:

@@ -75,7 +75,9 @@ def explain_query(query: ModelQuery) -> list[dict[str, Any]]:
 
     plan = compile_plan(query.model, query.expression)
     order = query._order
-    kind, pattern, _alpha, direction, _prefix, index = _order_args(plan, order, plan.scored and order is None)
+    kind, pattern, _alpha, direction, _prefix, index = _order_args(
+        plan, order, plan.scored and order is None
+    )
     sizes = _sizes(plan)
     steps: list[dict[str, Any]] = []
     # Stack items: (rows, is_lazy_range, range index key or None, step number)
@@ -97,13 +99,27 @@ def explain_query(query: ModelQuery) -> list[dict[str, Any]]:
         elif op == "R":
             key = plan.keys[ops[i + 1] - 1]
             rows = sizes[("R", ops[i + 1], ops[i + 2], ops[i + 3])]
-            add("score range", rows, math.log2(2 + rows), key=_text(key), min=_text(ops[i + 2]), max=_text(ops[i + 3]))
+            add(
+                "score range",
+                rows,
+                math.log2(2 + rows),
+                key=_text(key),
+                min=_text(ops[i + 2]),
+                max=_text(ops[i + 3]),
+            )
             stack.append((rows, True, key))
             i += 5
         elif op == "X":
             key = plan.keys[ops[i + 1] - 1]
             rows = sizes[("X", ops[i + 1], ops[i + 2], ops[i + 3])]
-            add("text range (stored)", rows, 2 * rows, key=_text(key), min=_text(ops[i + 2]), max=_text(ops[i + 3]))
+            add(
+                "text range (stored)",
+                rows,
+                2 * rows,
+                key=_text(key),
+                min=_text(ops[i + 2]),
+                max=_text(ops[i + 3]),
+            )
             stack.append((rows, False, None))
             i += 5
         elif op == "D":
@@ -129,7 +145,11 @@ def explain_query(query: ModelQuery) -> list[dict[str, Any]]:
                 base = stored[0]
                 if len(stored) > 1:
                     cost += base * len(stored)
-                how = "intersection of the stored operands" if len(stored) > 1 else "copy of the smallest operand"
+                how = (
+                    "intersection of the stored operands"
+                    if len(stored) > 1
+                    else "copy of the smallest operand"
+                )
                 if ranges:
                     cost += base * len(ranges)
                     how += f", rows checked against {len(ranges)} range(s) with ZSCORE"
@@ -160,6 +180,11 @@ def explain_query(query: ModelQuery) -> list[dict[str, Any]]:
     add("read rows (HMGET) in the script", page, page, page_size=PAGE_ROWS)
     if wanted > page:
         extra = wanted - page
-        add("read further pages (model_rows.lua)", extra, extra, round_trips=math.ceil(extra / PAGE_ROWS))
+        add(
+            "read further pages (model_rows.lua)",
+            extra,
+            extra,
+            round_trips=math.ceil(extra / PAGE_ROWS),
+        )
     steps.append({"step": "total", "rows": wanted, "cost": sum(s["cost"] for s in steps)})
     return steps

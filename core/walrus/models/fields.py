@@ -197,7 +197,9 @@ def _utf8(field: Field, value: bytes) -> str:
     try:
         text = value.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise FieldValueError(f"field {field.name!r}: bytes are not valid UTF-8 ({exc.reason} at {exc.start})") from None
+        raise FieldValueError(
+            f"field {field.name!r}: bytes are not valid UTF-8 ({exc.reason} at {exc.start})"
+        ) from None
     return text
 
 
@@ -379,7 +381,9 @@ class IntegerField(_NumberMixin, Field):
             raise self._type_error("int", value)
         limit = EXACT_INT if self.index else None
         if limit is not None and not -limit <= value <= limit:
-            raise self._value_error(f"{value} is outside +-2**53, the range an indexed integer keeps exactly")
+            raise self._value_error(
+                f"{value} is outside +-2**53, the range an indexed integer keeps exactly"
+            )
         if not INT64_MIN <= value <= INT64_MAX:
             raise self._value_error(f"{value} does not fit in a signed 64-bit integer")
         return int(value)
@@ -468,7 +472,11 @@ class UUIDField(Field):
             try:
                 return uuid.UUID(text)
             except ValueError:
-                hint = " (bytes must hold its text; wrap 16 raw bytes in uuid.UUID(bytes=...))" if isinstance(value, bytes) else ""
+                hint = (
+                    " (bytes must hold its text; wrap 16 raw bytes in uuid.UUID(bytes=...))"
+                    if isinstance(value, bytes)
+                    else ""
+                )
                 raise self._value_error(f"{value!r:.80} is not a UUID{hint}") from None
         raise self._type_error("uuid.UUID", value)
 
@@ -508,7 +516,11 @@ class DateTimeField(_NumberMixin, Field):
     def python_value(self, raw: bytes) -> datetime.datetime:
         text = raw.decode("ascii")
         whole, _, fraction = text.partition(".")
-        if len(fraction) <= 6 and whole.lstrip("-").isdigit() and (not fraction or fraction.isdigit()):
+        if (
+            len(fraction) <= 6
+            and whole.lstrip("-").isdigit()
+            and (not fraction or fraction.isdigit())
+        ):
             micros = abs(int(whole)) * 1_000_000 + int((fraction + "000000")[:6])
             if whole.startswith("-"):
                 micros = -micros
@@ -614,7 +626,9 @@ class _ContainerField(Field):
             raise ValueError(
                 f"{self.model.__name__}.{self.name} needs the row's primary key: save it first"
             )
-        return self.container_class(self.model.__database__, self.model._container_key(self.name, row_key))
+        return self.container_class(
+            self.model.__database__, self.model._container_key(self.name, row_key)
+        )
 
     def __set__(self, instance: Any, value: Any) -> None:
         raise AttributeError(
@@ -647,5 +661,3 @@ class ZSetField(_ContainerField):
     """Store values in a Redis sorted set (``walrus.ZSet``)."""
 
     container_class = ZSet
-
-

@@ -17,21 +17,39 @@ from .fields import ABSOLUTE, CONTINUOUS, FTS, LEX, Field
 if TYPE_CHECKING:  # pragma: no cover
     from .model import Model
 
-__all__ = ["Entry", "IndexProblem", "check_indexes", "rebuild_indexes", "row_entries", "unique_checks"]
+__all__ = [
+    "Entry",
+    "IndexProblem",
+    "check_indexes",
+    "rebuild_indexes",
+    "row_entries",
+    "unique_checks",
+]
 
 Entry = tuple[str, bytes, bytes, str]
 
 
-def field_entries(model: type[Model], field: Field, raw: bytes | None, member: bytes) -> list[Entry]:
+def field_entries(
+    model: type[Model], field: Field, raw: bytes | None, member: bytes
+) -> list[Entry]:
     """Index entries of one field's stored value (none for None)."""
     if raw is None:
         return []
     entries: list[Entry] = []
     for kind in field.indexes:
         if kind == ABSOLUTE:
-            entries.append(("S", model._make_key(field.name, ABSOLUTE, field.index_value(raw)), member, ""))
+            entries.append(
+                ("S", model._make_key(field.name, ABSOLUTE, field.index_value(raw)), member, "")
+            )
         elif kind == CONTINUOUS:
-            entries.append(("Z", model._make_key(field.name, CONTINUOUS), member, raw.decode("ascii", "replace")))
+            entries.append(
+                (
+                    "Z",
+                    model._make_key(field.name, CONTINUOUS),
+                    member,
+                    raw.decode("ascii", "replace"),
+                )
+            )
         elif kind == LEX:
             entries.append(("Z", model._make_key(field.name, LEX), raw + b"\x00" + member, "0"))
         elif kind == FTS:
@@ -68,9 +86,19 @@ def unique_checks(model: type[Model], raw: Mapping[str, bytes | None]) -> list[C
         if CONTINUOUS in kinds:
             checks.append(("Z", [model._make_key(name, CONTINUOUS)], value, value, name))
         elif ABSOLUTE not in kinds and LEX in kinds:  # __compact_indexes__
-            checks.append(("L", [model._make_key(name, LEX)], b"[" + value + b"\x00", b"(" + value + b"\x01", name))
+            checks.append(
+                (
+                    "L",
+                    [model._make_key(name, LEX)],
+                    b"[" + value + b"\x00",
+                    b"(" + value + b"\x01",
+                    name,
+                )
+            )
         else:
-            checks.append(("S", [model._make_key(name, ABSOLUTE, field.index_value(value))], b"", b"", name))
+            checks.append(
+                ("S", [model._make_key(name, ABSOLUTE, field.index_value(value))], b"", b"", name)
+            )
     for group in model._unique_together:
         values = [raw.get(name) for name in group]
         if any(v is None for v in values):

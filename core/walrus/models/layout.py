@@ -32,7 +32,15 @@ from .errors import ClusterTagError
 if TYPE_CHECKING:  # pragma: no cover
     from .model import Model
 
-__all__ = ["Query", "check_tag_option", "cluster_prefix", "cluster_tag", "forget_layout", "plain_prefix", "temp_key"]
+__all__ = [
+    "Query",
+    "check_tag_option",
+    "cluster_prefix",
+    "cluster_tag",
+    "forget_layout",
+    "plain_prefix",
+    "temp_key",
+]
 
 _CACHE = "_walrus_cluster_layout"
 
@@ -49,9 +57,13 @@ def check_tag_option(model_name: str, value: Any) -> None:
     if value is None:
         return
     if not isinstance(value, str) or not value:
-        raise TypeError(f"{model_name}.__cluster_tag__ must be a non-empty str or None, got {value!r}")
+        raise TypeError(
+            f"{model_name}.__cluster_tag__ must be a non-empty str or None, got {value!r}"
+        )
     if "{" in value or "}" in value:
-        raise TypeError(f"{model_name}.__cluster_tag__ is the text between the braces, without '{{' or '}}': got {value!r}")
+        raise TypeError(
+            f"{model_name}.__cluster_tag__ is the text between the braces, without '{{' or '}}': got {value!r}"
+        )
 
 
 def cluster_tag(model: type[Model]) -> str:

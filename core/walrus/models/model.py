@@ -93,7 +93,8 @@ class ModelMeta(type):
             raise TypeError(f"model {name} declares several primary keys: {', '.join(primary)}")
         check_tag_option(name, getattr(cls, "__cluster_tag__", None))
         if not isinstance(getattr(cls, "__compact_indexes__", False), bool):
-            raise TypeError(f"{name}.__compact_indexes__ must be True or False, got {cls.__compact_indexes__!r}")  # type: ignore[attr-defined]
+            compact = cls.__compact_indexes__  # type: ignore[attr-defined]
+            raise TypeError(f"{name}.__compact_indexes__ must be True or False, got {compact!r}")
         separator = attrs.get("index_separator", getattr(cls, "index_separator", "."))
         for fname, field in fields.items():
             _check_field_name(name, fname, field, separator)
@@ -117,20 +118,32 @@ class ModelMeta(type):
         return cls
 
 
-def _unique_together(model: str, cls: type, fields: dict[str, Field]) -> tuple[tuple[str, ...], ...]:
+def _unique_together(
+    model: str, cls: type, fields: dict[str, Field]
+) -> tuple[tuple[str, ...], ...]:
     """Validate ``__unique_together__`` and index its fields (their equality sets are
     intersected by the unique check)."""
     declared = getattr(cls, "__unique_together__", ())
     if isinstance(declared, (str, bytes)) or not isinstance(declared, (list, tuple)):
-        raise TypeError(f"{model}.__unique_together__ must be a list of tuples of field names, got {declared!r}")
+        raise TypeError(
+            f"{model}.__unique_together__ must be a list of tuples of field names, got {declared!r}"
+        )
     groups = []
     for group in declared:
-        if isinstance(group, (str, bytes)) or not isinstance(group, (list, tuple)) or len(group) < 2:
-            raise TypeError(f"{model}.__unique_together__: each entry is a tuple of two or more field names, got {group!r}")
+        if (
+            isinstance(group, (str, bytes))
+            or not isinstance(group, (list, tuple))
+            or len(group) < 2
+        ):
+            raise TypeError(
+                f"{model}.__unique_together__: each entry is a tuple of two or more field names, got {group!r}"
+            )
         for fname in group:
             field = fields.get(fname) if isinstance(fname, str) else None
             if field is None or isinstance(field, _ContainerField):
-                raise TypeError(f"{model}.__unique_together__: {fname!r} is not a stored field of {model}")
+                raise TypeError(
+                    f"{model}.__unique_together__: {fname!r} is not a stored field of {model}"
+                )
         if len(set(group)) != len(group):
             raise TypeError(f"{model}.__unique_together__: {tuple(group)!r} repeats a field")
         for fname in group:
@@ -146,7 +159,9 @@ def _check_field_name(model: str, name: str, field: Field, separator: str) -> No
     if name in _RESERVED:
         raise TypeError(f"{model}.{name}: the field name {name!r} is reserved by the key layout")
     if separator and separator in name:
-        raise TypeError(f"{model}.{name}: a field name cannot contain the index separator {separator!r}")
+        raise TypeError(
+            f"{model}.{name}: a field name cannot contain the index separator {separator!r}"
+        )
     if name == "id" and not (field.primary_key and isinstance(field, IntegerField)):
         # "P id.absolute.x" would be the row key of primary key "absolute.x".
         raise TypeError(f"{model}.id: a field named 'id' must be an integer primary key")
@@ -206,7 +221,11 @@ class Model(metaclass=ModelMeta):
         return f"<{type(self).__name__}: {self.get_id()!r}>"
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other.get_id() == self.get_id() and self.get_id() is not None  # type: ignore[attr-defined]
+        return (
+            type(other) is type(self)
+            and other.get_id() == self.get_id()
+            and self.get_id() is not None
+        )  # type: ignore[attr-defined]
 
     def __hash__(self) -> int:
         return hash((type(self), self.get_id()))
@@ -223,7 +242,9 @@ class Model(metaclass=ModelMeta):
     @classmethod
     def _make_key(cls, *parts: str | bytes) -> bytes:
         separator = cls.index_separator.encode("utf-8")
-        return cls._prefix() + separator.join(p.encode("utf-8") if isinstance(p, str) else p for p in parts)
+        return cls._prefix() + separator.join(
+            p.encode("utf-8") if isinstance(p, str) else p for p in parts
+        )
 
     @classmethod
     def _row_key(cls, pk: Any) -> bytes:
@@ -352,7 +373,9 @@ class Model(metaclass=ModelMeta):
                 self._data[pk_name] = pk_field.validate(generated)
                 raw[pk_name] = pk_field.db_value(self._data[pk_name])
         elif queue and self._saved_key not in (None, cls._row_key(self._data[pk_name])):
-            raise PipelineError(f"{cls.__name__}: the primary key changed since the row was read; save outside the pipeline")
+            raise PipelineError(
+                f"{cls.__name__}: the primary key changed since the row was read; save outside the pipeline"
+            )
         for _ in range(MAX_ATTEMPTS):
             seq_mode, seq_value, seq_expected = "", "", b""
             if allocate:
@@ -428,7 +451,13 @@ class Model(metaclass=ModelMeta):
         if key is None:
             raise ValueError(f"{cls.__name__} has no primary key: nothing to delete")
         state = self._snapshot if self._saved_key == key else None
-        delete_rows(cls, {key: state}, keep_containers=for_update, pipeline=pipeline, queue=_queued(pipeline))
+        delete_rows(
+            cls,
+            {key: state},
+            keep_containers=for_update,
+            pipeline=pipeline,
+            queue=_queued(pipeline),
+        )
         self._snapshot = None
         self._saved_key = None
 
@@ -449,16 +478,22 @@ class Model(metaclass=ModelMeta):
             raise FieldTypeError(f"{cls.__name__} has no field {name!r}")
         target = cls._fields[name]
         if name == cls._primary_key:
-            raise FieldTypeError(f"{cls.__name__}.{name} is the primary key and cannot be incremented")
+            raise FieldTypeError(
+                f"{cls.__name__}.{name} is the primary key and cannot be incremented"
+            )
         if isinstance(target, IntegerField):
             if isinstance(incr_by, bool) or not isinstance(incr_by, int):
-                raise FieldTypeError(f"incr of integer field {name!r} takes an int, got {incr_by!r}")
+                raise FieldTypeError(
+                    f"incr of integer field {name!r} takes an int, got {incr_by!r}"
+                )
             amount, kind = str(incr_by), "int"
             limit = str(EXACT_INT) if target.index else ""
         elif isinstance(target, FloatField):
             amount, kind, limit = repr(FloatField.coerce(target, incr_by)), "float", ""
         else:
-            raise FieldTypeError(f"incr needs an IntegerField or FloatField, {name!r} is a {type(target).__name__}")
+            raise FieldTypeError(
+                f"incr needs an IntegerField or FloatField, {name!r} is a {type(target).__name__}"
+            )
         key = self.get_hash_id()
         if key is None:
             raise KeyError(f"{cls.__name__} has no primary key: save it before incr()")
@@ -483,7 +518,9 @@ class Model(metaclass=ModelMeta):
         self._data[name] = target.python_value(raw_new)
         return self._data[name]
 
-    def _incr_indexed(self, target: Field, key: bytes, incr_by: int | float, client: Any = None) -> Any:
+    def _incr_indexed(
+        self, target: Field, key: bytes, incr_by: int | float, client: Any = None
+    ) -> Any:
         cls = type(self)
         name = target.name
         related = [name]
@@ -510,7 +547,9 @@ class Model(metaclass=ModelMeta):
                 value = believed[fname]
                 args.extend((fname, "0" if value is None else "1", value or b""))
             after = {**believed, name: new_raw}
-            checks = [c for c in unique_checks(cls, after) if c[0] != "E" and name in c[4].split(",")]
+            checks = [
+                c for c in unique_checks(cls, after) if c[0] != "E" and name in c[4].split(",")
+            ]
             args.append(len(checks))
             for ckind, ckeys, low, high, label in checks:
                 if ckind == "I":
@@ -526,7 +565,9 @@ class Model(metaclass=ModelMeta):
             args.append(len(added))
             for ekind, ekey, member, score in added:
                 args.extend((ekind, writer.pos(ekey), member, score))
-            reply = cls._db().run_script("model_setfield", keys=writer.keys, args=args, client=client)
+            reply = cls._db().run_script(
+                "model_setfield", keys=writer.keys, args=args, client=client
+            )
             if int(reply[0]) == 1:
                 self._data[name] = new_value
                 if known:
@@ -537,15 +578,26 @@ class Model(metaclass=ModelMeta):
                 raise KeyError(f"{cls.__name__} row {key!r} does not exist")
             if reason == "unique":
                 label = _text(reply[2])
-                what = f"the combination of ({label.replace(',', ', ')})" if "," in label else f"{cls.__name__}.{name}"
-                raise UniqueError(f"{what} must be unique: the incremented value is taken", label.replace(",", ", "), None, tuple(label.split(",")))
+                what = (
+                    f"the combination of ({label.replace(',', ', ')})"
+                    if "," in label
+                    else f"{cls.__name__}.{name}"
+                )
+                raise UniqueError(
+                    f"{what} must be unique: the incremented value is taken",
+                    label.replace(",", ", "),
+                    None,
+                    tuple(label.split(",")),
+                )
             if reason != "state":
                 raise ModelError(f"unexpected reply from model_setfield: {reply!r}")
             for fname, value in zip(related, reply[2:], strict=False):
                 believed[fname] = None if value is None else bytes(value)
                 if known:
                     self._snapshot[fname] = believed[fname]  # type: ignore[index]
-        raise WriteConflictError(f"{cls.__name__}.{name} kept changing during {MAX_ATTEMPTS} attempts")
+        raise WriteConflictError(
+            f"{cls.__name__}.{name} kept changing during {MAX_ATTEMPTS} attempts"
+        )
 
     # -- class API --------------------------------------------------------------------------
 
@@ -573,7 +625,9 @@ class Model(metaclass=ModelMeta):
                     raise KeyError(primary_key) from None
             key = cls._row_key(pk_field.validate(primary_key))
         else:
-            key = primary_key.encode("utf-8") if isinstance(primary_key, str) else bytes(primary_key)
+            key = (
+                primary_key.encode("utf-8") if isinstance(primary_key, str) else bytes(primary_key)
+            )
         raw = cls._db().hgetall(key)
         if not raw:
             raise KeyError(primary_key)
@@ -628,7 +682,12 @@ class Model(metaclass=ModelMeta):
         return rebuild_indexes(cls)
 
 
-_MODEL_ATTRS = {name for name in dir(Model) if not name.startswith("__")} | {"_data", "_snapshot", "_saved_key", "_walrus_reader"}
+_MODEL_ATTRS = {name for name in dir(Model) if not name.startswith("__")} | {
+    "_data",
+    "_snapshot",
+    "_saved_key",
+    "_walrus_reader",
+}
 
 
 def _compile_reader(cls: type[Model]) -> tuple[Any, Any]:
@@ -689,4 +748,7 @@ def _queued(pipeline: Any) -> bool:
     mode before ``multi()``, which runs commands at once)."""
     if pipeline is None:
         return False
-    return not (getattr(pipeline, "watching", False) and not getattr(pipeline, "explicit_transaction", False))
+    return not (
+        getattr(pipeline, "watching", False)
+        and not getattr(pipeline, "explicit_transaction", False)
+    )

@@ -68,7 +68,9 @@ def _score(text: str) -> str:
         return text
 
 
-def _rows(model: type[Model]) -> tuple[dict[bytes, dict[str, bytes]], list[tuple[IndexProblem, Fix | None]]]:
+def _rows(
+    model: type[Model],
+) -> tuple[dict[bytes, dict[str, bytes]], list[tuple[IndexProblem, Fix | None]]]:
     db = model.__database__
     all_key = model._make_key("all")
     listed = {bytes(m) for m in db.smembers(all_key)}
@@ -92,13 +94,24 @@ def _rows(model: type[Model]) -> tuple[dict[bytes, dict[str, bytes]], list[tuple
                     # A member outside the row prefix cannot become a row: unlist it unguarded.
                     row = key if key.startswith(row_prefix) else None
                     found.append(
-                        (IndexProblem("dangling-row", all_key, key, "row hash is missing"), Fix("-A", all_key, key, row=row))
+                        (
+                            IndexProblem("dangling-row", all_key, key, "row hash is missing"),
+                            Fix("-A", all_key, key, row=row),
+                        )
                     )
                 continue
-            data[key] = {(k.decode() if isinstance(k, bytes) else k): v for k, v in replies[2 * i + 1].items()}
+            data[key] = {
+                (k.decode() if isinstance(k, bytes) else k): v
+                for k, v in replies[2 * i + 1].items()
+            }
             if key not in listed:
                 found.append(
-                    (IndexProblem("unlisted-row", all_key, key, "row hash is not in the all set"), Fix("+A", all_key, key, row=key))
+                    (
+                        IndexProblem(
+                            "unlisted-row", all_key, key, "row hash is not in the all set"
+                        ),
+                        Fix("+A", all_key, key, row=key),
+                    )
                 )
     return data, found
 
@@ -115,7 +128,9 @@ def _actual_entries(model: type[Model]) -> dict[Slot, tuple[str, str, str]]:
             rest = key[len(base) :]
             # Equality sets a __compact_indexes__ model does not keep are still read, so the
             # check reports them and rebuild_indexes removes them (switching to compact).
-            if ABSOLUTE in field.index_kinds + field.indexes and rest.startswith(ABSOLUTE.encode() + sep):
+            if ABSOLUTE in field.index_kinds + field.indexes and rest.startswith(
+                ABSOLUTE.encode() + sep
+            ):
                 found.append(("S", key, name, ABSOLUTE))
             elif CONTINUOUS in field.indexes and rest == CONTINUOUS.encode():
                 found.append(("Z", key, name, CONTINUOUS))
@@ -161,7 +176,12 @@ def inspect(model: type[Model]) -> list[tuple[IndexProblem, Fix | None]]:
         for name in model._indexed:
             value = stored.get(name)
             for kind, ekey, member, score in field_entries(model, model._fields[name], value, key):
-                expected[(kind, ekey, member)] = (_score(score) if kind == "Z" else "", key, name, value)
+                expected[(kind, ekey, member)] = (
+                    _score(score) if kind == "Z" else "",
+                    key,
+                    name,
+                    value,
+                )
     actual = _actual_entries(model)
     for slot, (score, name, index) in sorted(actual.items()):
         kind, key, member = slot
@@ -169,15 +189,21 @@ def inspect(model: type[Model]) -> list[tuple[IndexProblem, Fix | None]]:
             owner = _owner(model, member, index)
             seen = data.get(owner, {}).get(name) if owner is not None else None
             fix = Fix("-" + kind, key, member, row=owner, field=name, raw=seen)
-            found.append((IndexProblem("orphan", key, member, "no row has this entry", _TYPES[kind]), fix))
+            found.append(
+                (IndexProblem("orphan", key, member, "no row has this entry", _TYPES[kind]), fix)
+            )
         elif expected[slot][0] != score:
             want, row, field_name, value = expected[slot]
-            problem = IndexProblem("wrong-score", key, member, f"score {score}, expected {want}", "zset")
+            problem = IndexProblem(
+                "wrong-score", key, member, f"score {score}, expected {want}", "zset"
+            )
             found.append((problem, _add(slot, want, row, field_name, value)))
     for slot, (want, row, field_name, value) in sorted(expected.items()):
         if slot not in actual:
             kind, key, member = slot
-            problem = IndexProblem("missing", key, member, f"expected score {want}" if want else "", _TYPES[kind])
+            problem = IndexProblem(
+                "missing", key, member, f"expected score {want}" if want else "", _TYPES[kind]
+            )
             found.append((problem, _add(slot, want, row, field_name, value)))
     groups = [(name,) for name in model._unique] + list(model._unique_together)
     for group in groups:
@@ -189,7 +215,14 @@ def inspect(model: type[Model]) -> list[tuple[IndexProblem, Fix | None]]:
         for combo, keys in sorted(combos.items()):
             if len(keys) > 1:
                 label = model._make_key(",".join(group))
-                found.append((IndexProblem("duplicate", label, b"\x00".join(combo), f"rows {sorted(keys)!r}"), None))
+                found.append(
+                    (
+                        IndexProblem(
+                            "duplicate", label, b"\x00".join(combo), f"rows {sorted(keys)!r}"
+                        ),
+                        None,
+                    )
+                )
     return found
 
 
@@ -216,12 +249,16 @@ def rebuild_indexes(model: type[Model]) -> list[IndexProblem]:
     changed). Safe while rows are written: each fix is re-checked against the row's
     current value in the same script that applies it, and skipped when the row changed.
     Returns the problems repaired. The check's reads, then one script per 200 fixes."""
-    found: list[tuple[IndexProblem, Fix]] = [(problem, fix) for problem, fix in inspect(model) if fix is not None]
+    found: list[tuple[IndexProblem, Fix]] = [
+        (problem, fix) for problem, fix in inspect(model) if fix is not None
+    ]
     repaired: list[IndexProblem] = []
     for start in range(0, len(found), FIX_BATCH):
         chunk = found[start : start + FIX_BATCH]
         applied = _apply(model, [fix for _problem, fix in chunk])
-        repaired.extend(problem for (problem, _fix), done in zip(chunk, applied, strict=True) if done)
+        repaired.extend(
+            problem for (problem, _fix), done in zip(chunk, applied, strict=True) if done
+        )
     return repaired
 
 
@@ -240,6 +277,17 @@ def _apply(model: type[Model], fixes: list[Fix]) -> list[bool]:
     for fix in fixes:
         row = 0 if fix.row is None else pos(fix.row)
         present = "0" if fix.raw is None else "1"
-        args.extend((fix.action, pos(fix.key), fix.member, fix.score, row, fix.field, present, fix.raw or b""))
+        args.extend(
+            (
+                fix.action,
+                pos(fix.key),
+                fix.member,
+                fix.score,
+                row,
+                fix.field,
+                present,
+                fix.raw or b"",
+            )
+        )
     reply = model.__database__.run_script("model_reindex", keys=keys, args=args)
     return [bool(int(done)) for done in reply]

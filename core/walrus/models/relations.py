@@ -51,13 +51,19 @@ class _Relation:
     name: str
     model: type[Model] | None
 
-    def _init_relation(self, to: Any, on_delete: str, related_name: str | None, allowed: tuple[str, ...]) -> None:
+    def _init_relation(
+        self, to: Any, on_delete: str, related_name: str | None, allowed: tuple[str, ...]
+    ) -> None:
         from .model import Model
 
-        if not (isinstance(to, str) and to) and not (isinstance(to, type) and issubclass(to, Model)):
+        if not (isinstance(to, str) and to) and not (
+            isinstance(to, type) and issubclass(to, Model)
+        ):
             raise TypeError(f"a relation takes a Model subclass or its class name, got {to!r}")
         on_delete = _check_on_delete(type(self).__name__, on_delete, allowed)
-        if related_name is not None and (not isinstance(related_name, str) or not related_name.isidentifier()):
+        if related_name is not None and (
+            not isinstance(related_name, str) or not related_name.isidentifier()
+        ):
             raise ValueError(f"related_name must be an identifier, got {related_name!r}")
         self._to = to
         self.on_delete = on_delete
@@ -90,7 +96,9 @@ def _check_on_delete(kind: str, value: Any, allowed: tuple[str, ...]) -> str:
     hint = ""
     if value in ("set_null", "set-null"):
         hint = " (a many-to-many link has no field to clear: 'cascade' drops the links)"
-    raise ValueError(f"{kind}(on_delete=...) must be one of {choices} (default 'cascade'), got {value!r}{hint}")
+    raise ValueError(
+        f"{kind}(on_delete=...) must be one of {choices} (default 'cascade'), got {value!r}{hint}"
+    )
 
 
 def _live_models() -> Iterator[type[Model]]:
@@ -126,7 +134,10 @@ def _resolve(field: _Relation) -> bool:
 def _bind(field: _Relation, target: type[Model]) -> None:
     name = field.reverse_name
     if name in target._fields:
-        raise TypeError(f"{field.model.__name__}.{field.name}: related_name {name!r} is a field of {target.__name__}")  # type: ignore[union-attr]
+        raise TypeError(
+            f"{field.model.__name__}.{field.name}: related_name {name!r} "  # type: ignore[union-attr]
+            f"is a field of {target.__name__}"
+        )
     existing = target.__dict__.get(name)
     if existing is None and hasattr(target, name):
         existing = getattr(target, name)
@@ -153,7 +164,11 @@ def register_model(model: type[Model]) -> None:
         pending = ref()
         if pending is None or pending._rel_model is not None:
             _PENDING.remove(ref)
-        elif pending._to == model.__name__ and pending.model is not None and _same_database(pending.model, model):
+        elif (
+            pending._to == model.__name__
+            and pending.model is not None
+            and _same_database(pending.model, model)
+        ):
             _bind(pending, model)
             _PENDING.remove(ref)
 
@@ -200,7 +215,9 @@ class ForeignKeyField(_Relation, Field):
                 raise self._type_error(f"a {target.__name__} or its primary key", value)
             pk = value.get_id()
             if pk is None:
-                raise self._value_error(f"the {target.__name__} has no primary key yet: save it first")
+                raise self._value_error(
+                    f"the {target.__name__} has no primary key yet: save it first"
+                )
             return pk
         try:
             return self._pk_field().validate(value)
@@ -263,7 +280,9 @@ class ManyToManyField(_Relation, _ContainerField):
     links, "protect" refuses the delete while links exist; any other value raises
     ValueError."""
 
-    def __init__(self, to: Any, related_name: str | None = None, on_delete: str = "cascade") -> None:
+    def __init__(
+        self, to: Any, related_name: str | None = None, on_delete: str = "cascade"
+    ) -> None:
         _ContainerField.__init__(self)
         self._init_relation(to, on_delete, related_name, ("cascade", "protect"))
 
@@ -292,7 +311,9 @@ class _Reverse:
         return field.model.query(field == pk)  # type: ignore[operator]
 
     def __set__(self, instance: Any, value: Any) -> None:
-        raise AttributeError(f"{self.field.reverse_name!r} is a reverse relation and cannot be assigned")
+        raise AttributeError(
+            f"{self.field.reverse_name!r} is a reverse relation and cannot be assigned"
+        )
 
 
 class RelatedSet:
@@ -307,7 +328,9 @@ class RelatedSet:
     def __init__(self, owner: Model, field: ManyToManyField, reverse: bool) -> None:
         key = owner.get_hash_id()
         if key is None:
-            raise ValueError(f"{type(owner).__name__}.{field.name} needs the row's primary key: save it first")
+            raise ValueError(
+                f"{type(owner).__name__}.{field.name} needs the row's primary key: save it first"
+            )
         self.owner = owner
         self.field = field
         self.reverse = reverse
@@ -338,10 +361,14 @@ class RelatedSet:
 
         if isinstance(item, Model):
             if not isinstance(item, self.other):
-                raise FieldTypeError(f"{self.model.__name__}.{self._name} takes {self.other.__name__} rows, got {item!r}")
+                raise FieldTypeError(
+                    f"{self.model.__name__}.{self._name} takes {self.other.__name__} rows, got {item!r}"
+                )
             key = item.get_hash_id()
             if key is None:
-                raise FieldValueError(f"the {self.other.__name__} has no primary key yet: save it first")
+                raise FieldValueError(
+                    f"the {self.other.__name__} has no primary key yet: save it first"
+                )
             return key
         pk_field = self.other._fields[self.other._primary_key]
         return self.other._row_key(pk_field.validate(item))
@@ -402,7 +429,9 @@ class RelatedSet:
             writer.drop(self.key)
             if writer.run() is None:
                 return len(members)
-        raise WriteConflictError(f"{self.model.__name__}.{self._name} kept changing during {MAX_ATTEMPTS} attempts")
+        raise WriteConflictError(
+            f"{self.model.__name__}.{self._name} kept changing during {MAX_ATTEMPTS} attempts"
+        )
 
     def keys(self) -> list[bytes]:
         """Row keys of the linked rows, sorted. 1 round trip."""

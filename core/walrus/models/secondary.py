@@ -16,7 +16,14 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..search.tokenizer import Tokenizer
     from .fields import Field
 
-__all__ = ["AbsoluteIndex", "ContinuousIndex", "FieldIndex", "FullTextIndex", "LexIndex", "index_for"]
+__all__ = [
+    "AbsoluteIndex",
+    "ContinuousIndex",
+    "FieldIndex",
+    "FullTextIndex",
+    "LexIndex",
+    "index_for",
+]
 
 
 class FieldIndex:
@@ -62,9 +69,13 @@ class AbsoluteIndex(FieldIndex):
         """The set holding the rows whose field equals ``value`` (validated like a write;
         FieldTypeError / FieldValueError for a value the field cannot store)."""
         if value is None:
-            raise ValueError(f"{self.field!r}: an equality index has one key per value; pass the value")
+            raise ValueError(
+                f"{self.field!r}: an equality index has one key per value; pass the value"
+            )
         raw = self.field.db_value(self.field.validate(value))
-        return bytes(self._model()._make_key(self.field.name, ABSOLUTE, self.field.index_value(raw)))
+        return bytes(
+            self._model()._make_key(self.field.name, ABSOLUTE, self.field.index_value(raw))
+        )
 
 
 class ContinuousIndex(FieldIndex):
@@ -101,7 +112,9 @@ class FullTextIndex(FieldIndex):
         """The sorted set of ``value``, a token as the tokenizer produces it (e.g. a
         stemmed word: see ``tokenizer.tokenize``)."""
         if not isinstance(value, str) or not value:
-            raise ValueError(f"{self.field!r}: a full-text index has one key per token; pass the token (a str)")
+            raise ValueError(
+                f"{self.field!r}: a full-text index has one key per token; pass the token (a str)"
+            )
         return bytes(self._model()._make_key(self.field.name, FTS, value))
 
 

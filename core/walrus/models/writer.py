@@ -59,7 +59,15 @@ class Writer:
         self.ops.append((model, key))
         seq_mode, seq_expected, seq_value = seq
         seq_pos = self.pos(model._make_key(model._primary_key, "_sequence")) if seq_mode else 0
-        args: list[Any] = [action, self.pos(key), self.pos(model._make_key("all")), seq_pos, seq_mode, seq_expected, seq_value]
+        args: list[Any] = [
+            action,
+            self.pos(key),
+            self.pos(model._make_key("all")),
+            seq_pos,
+            seq_mode,
+            seq_expected,
+            seq_value,
+        ]
         exists = state is not None and bool(state)
         guard = state or {}
         args.append("1" if exists or action == "update" else "0")
@@ -83,7 +91,15 @@ class Writer:
         args.append(len(checks))
         for kind, ckeys, low, high, label in checks:
             if kind == "I":
-                args.extend((kind, self.pos(ckeys[0]), " ".join(str(self.pos(k)) for k in ckeys), b"", label))
+                args.extend(
+                    (
+                        kind,
+                        self.pos(ckeys[0]),
+                        " ".join(str(self.pos(k)) for k in ckeys),
+                        b"",
+                        label,
+                    )
+                )
             else:
                 args.extend((kind, self.pos(ckeys[0]), low, high, label))
         removed = sorted(old - new)
@@ -127,11 +143,15 @@ class Writer:
         client believes is stored now)."""
         self._op(model, "save", key, state, raw, (seq_mode, seq_expected, seq_value))
 
-    def update_op(self, model: type[Model], key: bytes, state: dict[str, bytes | None], hdel: tuple[str, ...]) -> None:
+    def update_op(
+        self, model: type[Model], key: bytes, state: dict[str, bytes | None], hdel: tuple[str, ...]
+    ) -> None:
         """Remove fields ``hdel`` of an existing row (and their index entries)."""
         self._op(model, "update", key, state, None, hdel=hdel)
 
-    def delete_op(self, model: type[Model], key: bytes, state: State, keep_containers: bool = False) -> None:
+    def delete_op(
+        self, model: type[Model], key: bytes, state: State, keep_containers: bool = False
+    ) -> None:
         """Delete the row ``key``, its index entries and (unless ``keep_containers``) its
         container fields."""
         self._op(model, "delete", key, state, None, keep_containers=keep_containers)

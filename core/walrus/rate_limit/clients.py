@@ -6,7 +6,13 @@ import logging
 import threading
 from typing import Any
 
-__all__ = ["ON_ERROR_POLICIES", "OutageLog", "check_on_error", "check_trusted_proxies", "client_address"]
+__all__ = [
+    "ON_ERROR_POLICIES",
+    "OutageLog",
+    "check_on_error",
+    "check_trusted_proxies",
+    "client_address",
+]
 
 logger = logging.getLogger("walrus.rate_limit")
 
@@ -18,7 +24,9 @@ def check_trusted_proxies(value: Any, what: str = "trusted_proxies") -> int:
     """An int >= 0: how many proxies in front of the app append to X-Forwarded-For. No Redis
     work."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{what} must be an int >= 0 (proxies appending to X-Forwarded-For), got {value!r}")
+        raise ValueError(
+            f"{what} must be an int >= 0 (proxies appending to X-Forwarded-For), got {value!r}"
+        )
     return value
 
 
@@ -30,7 +38,9 @@ def check_on_error(value: Any, what: str = "on_error") -> str:
     return str(value)
 
 
-def client_address(remote_addr: str | None, forwarded_for: str | None = None, trusted_proxies: int = 0) -> str:
+def client_address(
+    remote_addr: str | None, forwarded_for: str | None = None, trusted_proxies: int = 0
+) -> str:
     """The client's address given ``trusted_proxies`` proxies that each append the address
     they saw to X-Forwarded-For: the entry the outermost trusted proxy added.
 

@@ -45,7 +45,9 @@ def check_name(name: Any, what: str = "rate limit name") -> str:
         try:
             name.encode("utf-8")
         except UnicodeEncodeError as exc:  # a lone surrogate
-            raise ValueError(f"{what} {name[:50]!r} cannot be encoded as UTF-8 ({exc.reason})") from None
+            raise ValueError(
+                f"{what} {name[:50]!r} cannot be encoded as UTF-8 ({exc.reason})"
+            ) from None
     return name
 
 
@@ -80,7 +82,9 @@ class PreparedLimit:
         self.args = (code.encode(), str(self.limit).encode(), repr(self.per).encode())
 
     def __repr__(self) -> str:
-        return f"PreparedLimit({self.name!r}, {self.limit}, {self.per!r}, strategy={self.strategy!r})"
+        return (
+            f"PreparedLimit({self.name!r}, {self.limit}, {self.per!r}, strategy={self.strategy!r})"
+        )
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, PreparedLimit):
@@ -115,7 +119,9 @@ class LimitSpec:
     def __post_init__(self) -> None:
         if not isinstance(self.key, str):
             raise TypeError(f"rate limit key must be a str, got {type(self.key).__name__}")
-        object.__setattr__(self, "prepared", PreparedLimit(self.name, self.limit, self.per, self.strategy))
+        object.__setattr__(
+            self, "prepared", PreparedLimit(self.name, self.limit, self.per, self.strategy)
+        )
 
     @property
     def redis_key(self) -> str:
@@ -128,7 +134,9 @@ class LimitSpec:
         if not is_cluster(database):
             return self.redis_key
         if not self.key:
-            raise ValueError(f"rate limit {self.name!r}: an empty key cannot be hash-tagged on Redis Cluster")
+            raise ValueError(
+                f"rate limit {self.name!r}: an empty key cannot be hash-tagged on Redis Cluster"
+            )
         if has_hash_tag(self.key):
             return self.redis_key
         return self.prepared.head + hash_tag(self.key)
@@ -148,36 +156,52 @@ class RateLimitResult:
     retry_after: float
 
 
-def script_args(limits: Sequence[PreparedLimit], cost: int, mode: str = "r", stamp: str = "") -> list[Any]:
+def script_args(
+    limits: Sequence[PreparedLimit], cost: int, mode: str = "r", stamp: str = ""
+) -> list[Any]:
     """ARGV of rate_limit.lua: cost, mode ("r" record, "d" dry run, "u" undo ``stamp``), then
     each limit's strategy code, limit and window. No Redis work."""
-    args: list[Any] = [_COSTS[cost] if cost < len(_COSTS) else cost, _MODES.get(mode, mode), stamp or b""]
+    args: list[Any] = [
+        _COSTS[cost] if cost < len(_COSTS) else cost,
+        _MODES.get(mode, mode),
+        stamp or b"",
+    ]
     for limit in limits:
         args += limit.args
     return args
 
 
-def check_call(limits: Sequence[PreparedLimit], keys: Sequence[str], cost: int, on_error: str | None = None) -> None:
+def check_call(
+    limits: Sequence[PreparedLimit], keys: Sequence[str], cost: int, on_error: str | None = None
+) -> None:
     """Validate the arguments of one decision (what ``decide`` checks before sending anything):
     one str client key per limit, at least one limit, ``cost`` an int >= 0 that fits in every
     limit, ``on_error`` None, "allow" or "deny". ValueError/TypeError naming what is wrong.
     Plain type tests first: this runs on every limited request. No Redis work."""
     count = len(limits)
     if count != len(keys) or not count:
-        raise ValueError(f"decide needs one key per limit and at least one limit, got {count} limits and {len(keys)} keys")
+        raise ValueError(
+            f"decide needs one key per limit and at least one limit, got {count} limits and {len(keys)} keys"
+        )
     if cost.__class__ is not int or cost < 0:
         check_cost(cost)
     for limit, key in zip(limits, keys):  # noqa: B905 - lengths compared above
         if cost > limit.limit:
             raise ValueError(f"cost {cost} can never fit in limit {limit.limit} of {limit.name!r}")
         if key.__class__ is not str and not isinstance(key, str):
-            raise TypeError(f"rate limit client key must be a str, got {type(key).__name__} for {limit.name!r}")
+            raise TypeError(
+                f"rate limit client key must be a str, got {type(key).__name__} for {limit.name!r}"
+            )
     if on_error is not None and on_error not in ("allow", "deny"):
         raise ValueError(f"on_error must be one of allow, deny, got {on_error!r}")
 
 
 def call_args(
-    limits: Sequence[PreparedLimit], keys: Sequence[str], cost: int, dry_run: bool = False, cluster: bool = False
+    limits: Sequence[PreparedLimit],
+    keys: Sequence[str],
+    cost: int,
+    dry_run: bool = False,
+    cluster: bool = False,
 ) -> tuple[list[str], list[Any]]:
     """KEYS and ARGV of the rate_limit.lua call deciding ``limits[i]`` for client ``keys[i]``
     (checked by ``check_call``): one server, or one slot group on a cluster (``cluster=True``
@@ -197,7 +221,13 @@ class Decision:
 
     __slots__ = ("allowed", "error", "limits", "raw")
 
-    def __init__(self, allowed: bool, limits: Sequence[PreparedLimit], raw: list[Any], error: Exception | None = None) -> None:
+    def __init__(
+        self,
+        allowed: bool,
+        limits: Sequence[PreparedLimit],
+        raw: list[Any],
+        error: Exception | None = None,
+    ) -> None:
         self.allowed = allowed
         self.limits = limits
         self.raw = raw  # the script's reply layout: 4 ints per limit
@@ -215,7 +245,12 @@ class Decision:
         return cls(int(reply[0]) == 1, limits, reply)
 
     @classmethod
-    def refusal(cls, limits: Sequence[PreparedLimit], index: int | None = None, error: Exception | None = None) -> Decision:
+    def refusal(
+        cls,
+        limits: Sequence[PreparedLimit],
+        index: int | None = None,
+        error: Exception | None = None,
+    ) -> Decision:
         """A refusal taken without Redis (a cost no limit can hold; Redis down under the "deny"
         policy), reported on ``limits[index]`` (default: the shortest window): nothing
         remaining, retry after its whole window. No Redis work."""

@@ -73,7 +73,12 @@ def decide(
         else:
             if len(limits) == 1:  # the usual case, spelled out (call_args builds the same)
                 storage_keys = [limits[0].head + keys[0]]
-                args = [_COSTS[cost] if cost < 16 else cost, b"d" if dry_run else b"r", b"", *limits[0].args]
+                args = [
+                    _COSTS[cost] if cost < 16 else cost,
+                    b"d" if dry_run else b"r",
+                    b"",
+                    *limits[0].args,
+                ]
             else:
                 storage_keys, args = call_args(limits, keys, cost, dry_run)
             # a look writes nothing: its read-only variant runs on a full server or a replica
@@ -98,7 +103,9 @@ def decide(
     return decision
 
 
-def check_limits(database: Database, specs: Sequence[LimitSpec], cost: int = 1, client: Any = None) -> list[RateLimitResult]:
+def check_limits(
+    database: Database, specs: Sequence[LimitSpec], cost: int = 1, client: Any = None
+) -> list[RateLimitResult]:
     """Check and record ``cost`` events against every ``LimitSpec``: one Lua call.
 
     All-or-nothing like ``decide``; returns one result per spec, in order (``allowed`` is the
@@ -129,14 +136,24 @@ def reset_limits(database: Database, limits: Sequence[PreparedLimit], keys: Sequ
     """Forget the state of ``limits[i]`` for client ``keys[i]`` (one UNLINK per slot group;
     1 round trip on one server). Returns how many keys there were."""
     cluster = is_cluster(database)
-    storage_keys = [limit.storage_key(key, cluster) for limit, key in zip(limits, keys, strict=True)]
+    storage_keys = [
+        limit.storage_key(key, cluster) for limit, key in zip(limits, keys, strict=True)
+    ]
     if not cluster:
         return int(database.unlink(*storage_keys))
     return sum(int(database.unlink(key)) for key in storage_keys)
 
 
-def _decide_by_slot(database: Database, limits: Sequence[PreparedLimit], keys: Sequence[str], cost: int, dry_run: bool) -> Decision:
-    storage_keys = [limit.storage_key(key, cluster=True) for limit, key in zip(limits, keys, strict=True)]
+def _decide_by_slot(
+    database: Database,
+    limits: Sequence[PreparedLimit],
+    keys: Sequence[str],
+    cost: int,
+    dry_run: bool,
+) -> Decision:
+    storage_keys = [
+        limit.storage_key(key, cluster=True) for limit, key in zip(limits, keys, strict=True)
+    ]
     groups: dict[int, list[int]] = {}
     for index, key in enumerate(storage_keys):
         groups.setdefault(key_slot(key), []).append(index)
@@ -147,7 +164,9 @@ def _decide_by_slot(database: Database, limits: Sequence[PreparedLimit], keys: S
         group = [limits[i] for i in members]
         # once refused, later groups only look: the request will not be recorded anywhere
         mode = "d" if dry_run or not allowed else "r"
-        reply = database.run_script(SCRIPT, keys=[storage_keys[i] for i in members], args=script_args(group, cost, mode))
+        reply = database.run_script(
+            SCRIPT, keys=[storage_keys[i] for i in members], args=script_args(group, cost, mode)
+        )
         if int(reply[0]) != 1:
             allowed = False
         elif mode == "r" and cost > 0:
@@ -158,7 +177,11 @@ def _decide_by_slot(database: Database, limits: Sequence[PreparedLimit], keys: S
         for members, stamp in recorded:
             group = [limits[i] for i in members]
             stamp = stamp.decode() if isinstance(stamp, bytes) else str(stamp)
-            database.run_script(SCRIPT, keys=[storage_keys[i] for i in members], args=script_args(group, cost, "u", stamp))
+            database.run_script(
+                SCRIPT,
+                keys=[storage_keys[i] for i in members],
+                args=script_args(group, cost, "u", stamp),
+            )
             for i in members:
                 raw[4 * i + 1] = min(int(raw[4 * i + 1]) + cost, limits[i].limit)
     for i in range(len(limits)):

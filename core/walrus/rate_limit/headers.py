@@ -11,12 +11,24 @@ from typing import Any
 
 from .decision import Decision, PreparedLimit
 
-__all__ = ["HEADER_STYLES", "X_RATELIMIT_NAMES", "check_header_style", "policy_name", "rate_limit_headers", "retry_after_header"]
+__all__ = [
+    "HEADER_STYLES",
+    "X_RATELIMIT_NAMES",
+    "check_header_style",
+    "policy_name",
+    "rate_limit_headers",
+    "retry_after_header",
+]
 
 HEADER_STYLES = ("x-ratelimit", "ietf", "both", "none")
 """"x-ratelimit": X-RateLimit-Limit/Remaining/Reset; "ietf": RateLimit-Policy and RateLimit
 (draft-ietf-httpapi-ratelimit-headers); "both"; "none" (only Retry-After on refusal)."""
-X_RATELIMIT_NAMES = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After")
+X_RATELIMIT_NAMES = (
+    "X-RateLimit-Limit",
+    "X-RateLimit-Remaining",
+    "X-RateLimit-Reset",
+    "Retry-After",
+)
 """Default names of the X-RateLimit fields: limit, remaining, reset, retry-after."""
 _POLICY_CHARS = re.compile(r"[^A-Za-z0-9._-]")
 
@@ -77,7 +89,13 @@ def rate_limit_headers(
         limits = decision.limits
         tokens = list(policies) if policies is not None else [policy_name(lim) for lim in limits]
         out += [
-            ("RateLimit-Policy", ", ".join(f'"{tok}";q={lim.limit};w={math.ceil(lim.per)}' for tok, lim in zip(tokens, limits, strict=True))),
+            (
+                "RateLimit-Policy",
+                ", ".join(
+                    f'"{tok}";q={lim.limit};w={math.ceil(lim.per)}'
+                    for tok, lim in zip(tokens, limits, strict=True)
+                ),
+            ),
             ("RateLimit", f'"{tokens[index]}";r={remaining};t={reset}'),
         ]
     if not decision.allowed:

@@ -36,14 +36,18 @@ def _client_key(key: Any) -> str:
         try:
             key = key.decode("utf-8")
         except UnicodeDecodeError:
-            raise ValueError(f"rate limit key must be UTF-8 when given as bytes, got {key[:50]!r}") from None
+            raise ValueError(
+                f"rate limit key must be UTF-8 when given as bytes, got {key[:50]!r}"
+            ) from None
     if not isinstance(key, str):
         raise TypeError(f"rate limit key must be str or bytes, got {type(key).__name__}")
     if not key.isascii():
         try:
             key.encode("utf-8")
         except UnicodeEncodeError as exc:
-            raise ValueError(f"rate limit key {key[:50]!r} cannot be encoded as UTF-8 ({exc.reason})") from None
+            raise ValueError(
+                f"rate limit key {key[:50]!r} cannot be encoded as UTF-8 ({exc.reason})"
+            ) from None
     return key
 
 

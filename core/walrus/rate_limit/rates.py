@@ -34,7 +34,12 @@ DEFAULT_STRATEGY = "moving-window"
 FIXED_MEMORY_STRATEGIES = frozenset({"fixed-window", "sliding-window-counter", "gcra"})
 """Strategies whose state per client is a few bytes whatever the limit."""
 #: Code of each strategy in the script's arguments (scripts/rate_limit.lua).
-STRATEGY_CODES = {"moving-window": "m", "fixed-window": "f", "sliding-window-counter": "s", "gcra": "g"}
+STRATEGY_CODES = {
+    "moving-window": "m",
+    "fixed-window": "f",
+    "sliding-window-counter": "s",
+    "gcra": "g",
+}
 
 MAX_WINDOW = 100 * 365.25 * 86400.0
 """The longest window, seconds (100 years): longer ones cannot be timed in microseconds by the
@@ -76,7 +81,9 @@ def check_rate(limit: Any, per: Any, what: str = "rate limit") -> Rate:
     if isinstance(limit, bool) or not isinstance(limit, int):
         raise ValueError(f"{what}: limit must be a positive int (events per window), got {limit!r}")
     if not 1 <= limit <= MAX_LIMIT:
-        raise ValueError(f"{what}: limit must be a positive int of at most {MAX_LIMIT} events, got {limit!r}")
+        raise ValueError(
+            f"{what}: limit must be a positive int of at most {MAX_LIMIT} events, got {limit!r}"
+        )
     if isinstance(per, bool) or not isinstance(per, (int, float)):
         raise ValueError(f"{what}: per must be a positive number of seconds, got {per!r}")
     try:
@@ -96,9 +103,13 @@ def check_strategy(strategy: Any) -> str:
     """``strategy`` if it is one of STRATEGIES; ValueError (TypeError for a non-str) otherwise. No
     Redis work."""
     if not isinstance(strategy, str):
-        raise ValueError(f"rate limit strategy must be a str, one of {', '.join(STRATEGIES)}; got {strategy!r}")
+        raise ValueError(
+            f"rate limit strategy must be a str, one of {', '.join(STRATEGIES)}; got {strategy!r}"
+        )
     if strategy not in STRATEGY_CODES:
-        raise ValueError(f"unknown rate limit strategy {strategy!r}: expected one of {', '.join(STRATEGIES)}")
+        raise ValueError(
+            f"unknown rate limit strategy {strategy!r}: expected one of {', '.join(STRATEGIES)}"
+        )
     return strategy
 
 
@@ -133,7 +144,9 @@ def parse_rate(rate: Any) -> Rate:
         )
     count, multiple = match.group(1), match.group(2)
     if len(count) > _MAX_DIGITS or (multiple is not None and len(multiple) > _MAX_DIGITS):
-        raise ValueError(f"rate {rate[:80]!r}: numbers of more than {_MAX_DIGITS} digits are out of range")
+        raise ValueError(
+            f"rate {rate[:80]!r}: numbers of more than {_MAX_DIGITS} digits are out of range"
+        )
     per = float(multiple or 1) * UNITS[unit]
     return check_rate(int(count), per, f"rate {rate[:80]!r}")
 
@@ -162,7 +175,11 @@ def parse_rates(value: Any, what: str = "rate limit") -> tuple[Rate, ...]:
     if isinstance(value, str):
         parts = [p for p in re.split(r"[;,]", value) if p.strip()]
         return tuple(_parse_one(p, what) for p in parts)
-    if isinstance(value, tuple) and len(value) == 2 and not isinstance(value[0], (str, tuple, list)):
+    if (
+        isinstance(value, tuple)
+        and len(value) == 2
+        and not isinstance(value[0], (str, tuple, list))
+    ):
         return (_parse_one(value, what),)
     if isinstance(value, Iterable) and not isinstance(value, (bytes, dict)):
         out: list[Rate] = []
@@ -172,7 +189,9 @@ def parse_rates(value: Any, what: str = "rate limit") -> tuple[Rate, ...]:
             else:
                 out.append(_parse_one(item, what))
         return tuple(out)
-    raise TypeError(f"{what}: expected a rate like '5/minute', '5/m;100/h', a (limit, per) pair or a list of them, got {value!r}")
+    raise TypeError(
+        f"{what}: expected a rate like '5/minute', '5/m;100/h', a (limit, per) pair or a list of them, got {value!r}"
+    )
 
 
 def _parse_one(item: Any, what: str) -> Rate:

@@ -189,5 +189,7 @@ def run_token_query(
     pairs = []
     for i in range(0, len(flat), 2):
         member = flat[i]
-        pairs.append((member.decode("utf-8") if isinstance(member, bytes) else member, float(flat[i + 1])))
+        pairs.append(
+            (member.decode("utf-8") if isinstance(member, bytes) else member, float(flat[i + 1]))
+        )
     return pairs

@@ -243,9 +243,7 @@ def parse(text: str, default_conjunction: str = "AND", lenient: bool = False) ->
     if not isinstance(text, str):
         raise TypeError(f"query must be str, got {type(text).__name__}")
     if not isinstance(default_conjunction, str) or default_conjunction.upper() not in ("AND", "OR"):
-        raise QueryError(
-            f"default_conjunction must be 'AND' or 'OR', got {default_conjunction!r}"
-        )
+        raise QueryError(f"default_conjunction must be 'AND' or 'OR', got {default_conjunction!r}")
     conjunction = default_conjunction.upper()
     try:
         return _Parser(text, conjunction).parse()

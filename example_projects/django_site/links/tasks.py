@@ -20,7 +20,9 @@ from .models import Comment, Link
 STATUS_KEY = "linkboard:maintenance"
 
 
-@shared_task(base=WalrusLockedTask, lock="both", unique_on=[], bind=True, name="links.rebuild_search_index")
+@shared_task(
+    base=WalrusLockedTask, lock="both", unique_on=[], bind=True, name="links.rebuild_search_index"
+)
 def rebuild_search_index(self: Any) -> dict[str, Any]:
     """Repair the secondary (and full-text) indexes of every walrus model of the board."""
     repaired = 0

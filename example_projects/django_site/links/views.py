@@ -60,7 +60,9 @@ def _query_problem(query: str, exc: QueryError) -> str:
     return detail[: -len(quoted)] if detail.endswith(quoted) else detail
 
 
-def _rate_limit_page(kind: str, rate: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+def _rate_limit_page(
+    kind: str, rate: str
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
     """Re-render the rate limiter's 429 as this site's HTML page (``kind="html"``) or JSON
     (``kind="json"``) that says when to retry, keeping its ``Retry-After`` and
     ``X-RateLimit-*`` headers. Put it above ``@rate_limited(rate, ...)``."""
@@ -74,18 +76,32 @@ def _rate_limit_page(kind: str, rate: str) -> Callable[[Callable[..., HttpRespon
             retry_after = int(response.get("Retry-After") or 1)
             if kind == "json":
                 page: HttpResponse = JsonResponse(
-                    {"error": f"too many requests (limit {rate}): retry in {retry_after} s", "retry_after": retry_after},
+                    {
+                        "error": f"too many requests (limit {rate}): retry in {retry_after} s",
+                        "retry_after": retry_after,
+                    },
                     status=429,
                 )
             else:
-                retry_at = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=retry_after)
+                retry_at = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(
+                    seconds=retry_after
+                )
                 page = render(
                     request,
                     "links/too_many_requests.html",
-                    {"retry_after": retry_after, "retry_at": retry_at, "rate": rate.replace("/", " per ")},
+                    {
+                        "retry_after": retry_after,
+                        "retry_at": retry_at,
+                        "rate": rate.replace("/", " per "),
+                    },
                     status=429,
                 )
-            for header in ("Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"):
+            for header in (
+                "Retry-After",
+                "X-RateLimit-Limit",
+                "X-RateLimit-Remaining",
+                "X-RateLimit-Reset",
+            ):
                 if header in response:
                     page[header] = response[header]
             return page
@@ -102,8 +118,9 @@ def _load(pk: str) -> Any:
         raise Http404("No such link") from None
 
 
-def _board(request: HttpRequest, form: LinkForm, query: str = "", search_error: str = "",
-           status: int = 200) -> HttpResponse:
+def _board(
+    request: HttpRequest, form: LinkForm, query: str = "", search_error: str = "", status: int = 200
+) -> HttpResponse:
     """The board page: the links (matching ``query`` when given), the search box and the add
     form. A query the parser refuses shows ``search_error`` above the whole board."""
     links: list[Any] | None = None
@@ -111,7 +128,9 @@ def _board(request: HttpRequest, form: LinkForm, query: str = "", search_error: 
         try:
             links = _search(query, BOARD_SIZE)
         except QueryError as exc:
-            search_error = f"Your search “{query}” could not be understood: {_query_problem(query, exc)}."
+            search_error = (
+                f"Your search “{query}” could not be understood: {_query_problem(query, exc)}."
+            )
     if search_error:
         status = 400
     if links is None:  # no search, or one that could not run: the whole board
@@ -136,8 +155,12 @@ def index(request: HttpRequest) -> HttpResponse:
     if search.is_valid():
         return _board(request, LinkForm(), query=search.cleaned_data["q"].strip())
     error = " ".join(str(e) for errors in search.errors.values() for e in errors)
-    return _board(request, LinkForm(), query=request.GET.get("q", "")[:200],
-                  search_error=f"Your search could not be used: {error}")
+    return _board(
+        request,
+        LinkForm(),
+        query=request.GET.get("q", "")[:200],
+        search_error=f"Your search could not be used: {error}",
+    )
 
 
 @require_POST
@@ -169,8 +192,11 @@ def link_detail(request: HttpRequest, pk: str) -> HttpResponse:
     link = _load(pk)
     form = CommentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        Comment.create(link_id=link.get_id(), author=form.cleaned_data["author"] or "anonymous",
-                       body=form.cleaned_data["body"])
+        Comment.create(
+            link_id=link.get_id(),
+            author=form.cleaned_data["author"] or "anonymous",
+            body=form.cleaned_data["body"],
+        )
         messages.success(request, "Comment added.")
         return redirect("link-detail", pk=link.get_id())
     comments = list(Comment.query(Comment.link_id == link.get_id(), order_by=Comment.created))
@@ -191,7 +217,9 @@ def top(request: HttpRequest) -> HttpResponse:
     renders = get_database().incr("linkboard:top-renders")
     links = list(Link.query(order_by=Link.votes.desc())[:10])
     rendered = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="microseconds")
-    return render(request, "links/top.html", {"links": links, "rendered": rendered, "renders": renders})
+    return render(
+        request, "links/top.html", {"links": links, "rendered": rendered, "renders": renders}
+    )
 
 
 @require_GET
@@ -203,7 +231,11 @@ def api_links(request: HttpRequest) -> HttpResponse:
         rows = _search(query, 20)
     except QueryError as exc:
         return JsonResponse(
-            {"query": query, "error": f"malformed search query: {_query_problem(query, exc)}", "help": QUERY_HELP},
+            {
+                "query": query,
+                "error": f"malformed search query: {_query_problem(query, exc)}",
+                "help": QUERY_HELP,
+            },
             status=400,
         )
     return JsonResponse(
@@ -225,7 +257,8 @@ def maintenance(request: HttpRequest) -> HttpResponse:
         if isinstance(result, EagerResult):
             status = result.get()
             messages.success(
-                request, f"Search index rebuilt: {status['rows']} rows, {status['repaired']} entries repaired."
+                request,
+                f"Search index rebuilt: {status['rows']} rows, {status['repaired']} entries repaired.",
             )
         elif settings.CELERY_TASK_ALWAYS_EAGER:
             messages.warning(request, f"A rebuild is already running (task {result.id}).")

@@ -77,7 +77,9 @@ class ChangeList:
             self.paginator = Paginator(range(self.result_count), model_admin.list_per_page)
             self.page = self.paginator.get_page(self.params.get(PAGE_VAR))
             start = self.page.start_index() - 1 if self.result_count else 0
-            rows = list(query[start : start + model_admin.list_per_page]) if self.result_count else []
+            rows = (
+                list(query[start : start + model_admin.list_per_page]) if self.result_count else []
+            )
         self.rows = rows
         self.columns = self._columns()
         self.results = [self._cells(row) for row in rows]
@@ -124,18 +126,34 @@ class ChangeList:
 
     def _filter(self, spec: FilterSpec) -> list[Expression]:
         field = spec.field
-        exact_param, gte_param, lte_param = f"{spec.name}__exact", f"{spec.name}__gte", f"{spec.name}__lte"
+        exact_param, gte_param, lte_param = (
+            f"{spec.name}__exact",
+            f"{spec.name}__gte",
+            f"{spec.name}__lte",
+        )
         info: dict[str, Any] = {"title": spec.title, "kind": spec.kind, "name": spec.name}
         self.filters.append(info)
         expressions: list[Expression] = []
         if spec.kind == "choices":
             current = self.params.get(exact_param)
-            links = [{"label": "All", "url": self.url_with(**{exact_param: None}), "selected": current is None}]
+            links = [
+                {
+                    "label": "All",
+                    "url": self.url_with(**{exact_param: None}),
+                    "selected": current is None,
+                }
+            ]
             by_text = {}
             for label, value in spec.choices:
                 text = "1" if value is True else "0" if value is False else str(value)
                 by_text[text] = value
-                links.append({"label": label, "url": self.url_with(**{exact_param: text}), "selected": current == text})
+                links.append(
+                    {
+                        "label": label,
+                        "url": self.url_with(**{exact_param: text}),
+                        "selected": current == text,
+                    }
+                )
             info["links"] = links
             if current is not None:
                 if current not in by_text:
@@ -179,7 +197,10 @@ class ChangeList:
         columns = []
         stored = set(introspect.stored_fields(self.model))
         for item in self.model_admin.get_list_display():
-            column: dict[str, Any] = {"label": self.model_admin.column_label(item), "sortable": False}
+            column: dict[str, Any] = {
+                "label": self.model_admin.column_label(item),
+                "sortable": False,
+            }
             if isinstance(item, str) and item in stored:
                 ascending = self.order == item
                 descending = self.order == f"-{item}"
@@ -194,14 +215,20 @@ class ChangeList:
     def detail_url(self, row: Any) -> str:
         """No Redis work."""
         return reverse(
-            "admin:walrus_detail", args=[self.model_admin.slug, quote(row.get_id())], current_app=self.current_app
+            "admin:walrus_detail",
+            args=[self.model_admin.slug, quote(row.get_id())],
+            current_app=self.current_app,
         )
 
     def _cells(self, row: Any) -> dict[str, Any]:
         cells = []
         for item in self.model_admin.get_list_display():
             value = form_value(self.model_admin.column_value(row, item))
-            cells.append(display_for_value(value, self.model_admin.empty_value_display, boolean=isinstance(value, bool)))
+            cells.append(
+                display_for_value(
+                    value, self.model_admin.empty_value_display, boolean=isinstance(value, bool)
+                )
+            )
         return {"url": self.detail_url(row), "cells": cells}
 
     @property
@@ -213,5 +240,11 @@ class ChangeList:
             if number == Paginator.ELLIPSIS:
                 links.append({"label": number, "url": None, "current": False})
             else:
-                links.append({"label": number, "url": self.url_with(**{PAGE_VAR: number}), "current": number == self.page.number})
+                links.append(
+                    {
+                        "label": number,
+                        "url": self.url_with(**{PAGE_VAR: number}),
+                        "current": number == self.page.number,
+                    }
+                )
         return links

@@ -51,10 +51,14 @@ def bar_chart(
         for index, name in enumerate(series):
             colour = PALETTE[index % len(PALETTE)]
             parts.append(f'<rect x="{x}" y="28" width="12" height="12" fill="{colour}"/>')
-            parts.append(f'<text x="{x + 16}" y="38" font-size="12" fill="currentColor">{escape(name)}</text>')
+            parts.append(
+                f'<text x="{x + 16}" y="38" font-size="12" fill="currentColor">{escape(name)}</text>'
+            )
             x += 24 + 7 * len(name)
     if not rows:
-        parts.append(f'<text x="0" y="{28 + legend_h + 15}" font-size="12" fill="currentColor">Nothing yet.</text>')
+        parts.append(
+            f'<text x="0" y="{28 + legend_h + 15}" font-size="12" fill="currentColor">Nothing yet.</text>'
+        )
     for row, (label, values) in enumerate(rows):
         y = 28 + legend_h + row * _ROW_H
         short = label if len(label) <= 26 else label[:25] + "\u2026"

@@ -71,7 +71,9 @@ def formfield_for(model_field: Field, *, label: str | None = None) -> forms.Fiel
     if isinstance(model_field, ByteField):
         return BytesFormField(strip=False, **options)
     if isinstance(model_field, TextField) and getattr(model_field, "fts", False):
-        return forms.CharField(widget=forms.Textarea(attrs={"rows": 6, "cols": 80}), empty_value=None, **options)
+        return forms.CharField(
+            widget=forms.Textarea(attrs={"rows": 6, "cols": 80}), empty_value=None, **options
+        )
     return forms.CharField(empty_value=None, **options)
 
 
@@ -108,10 +110,15 @@ class WalrusModelForm(forms.Form):
         self.instance = instance
         if "initial" not in kwargs:
             if instance is not None:
-                kwargs["initial"] = {name: form_value(getattr(instance, name)) for name in self.editable}
+                kwargs["initial"] = {
+                    name: form_value(getattr(instance, name)) for name in self.editable
+                }
             else:  # the add form starts from the fields' defaults
                 model = self.walrus_model
-                kwargs["initial"] = {name: form_value(introspect.field(model, name).default()) for name in self.editable}
+                kwargs["initial"] = {
+                    name: form_value(introspect.field(model, name).default())
+                    for name in self.editable
+                }
         super().__init__(*args, **kwargs)
 
     def clean(self) -> dict[str, Any]:
@@ -163,7 +170,9 @@ class WalrusModelForm(forms.Form):
         return instance
 
 
-def make_form_class(model: type[Model], editable: list[str], *, adding: bool) -> type[WalrusModelForm]:
+def make_form_class(
+    model: type[Model], editable: list[str], *, adding: bool
+) -> type[WalrusModelForm]:
     """A form class with one field per name in ``editable``. On the add form a primary key
     that cannot be generated is required. No Redis work."""
     attrs: dict[str, Any] = {"walrus_model": model, "editable": tuple(editable)}

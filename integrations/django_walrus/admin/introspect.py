@@ -90,7 +90,11 @@ def indexed_fields(model: type[Model]) -> list[str]:
 
 def fts_fields(model: type[Model]) -> list[str]:
     """Names of ``model``'s full-text indexed text fields. No Redis work."""
-    return [n for n in stored_fields(model) if isinstance(model._fields[n], TextField) and model._fields[n].fts]
+    return [
+        n
+        for n in stored_fields(model)
+        if isinstance(model._fields[n], TextField) and model._fields[n].fts
+    ]
 
 
 def is_range_field(model_field: Field) -> bool:

@@ -98,8 +98,12 @@ class WalrusModelAdmin:
         name = model.__name__
         self.slug = self.slug or self._default_slug(model)
         if not re.fullmatch(r"[a-z0-9_]+", self.slug):
-            raise ImproperlyConfigured(f"{type(self).__name__}.slug must match [a-z0-9_]+, got {self.slug!r}")
-        self.verbose_name = self.verbose_name or re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name).lower()
+            raise ImproperlyConfigured(
+                f"{type(self).__name__}.slug must match [a-z0-9_]+, got {self.slug!r}"
+            )
+        self.verbose_name = (
+            self.verbose_name or re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name).lower()
+        )
         self.verbose_name_plural = self.verbose_name_plural or f"{self.verbose_name}s"
         self.filter_specs: list[FilterSpec] = []
         self._check()
@@ -116,7 +120,9 @@ class WalrusModelAdmin:
     # -- configuration checks (at registration) --------------------------------------------
 
     def _fail(self, option: str, message: str) -> ImproperlyConfigured:
-        return ImproperlyConfigured(f"{type(self).__name__}.{option} (for {self.model.__name__}): {message}")
+        return ImproperlyConfigured(
+            f"{type(self).__name__}.{option} (for {self.model.__name__}): {message}"
+        )
 
     def _check(self) -> None:
         model = self.model
@@ -128,19 +134,31 @@ class WalrusModelAdmin:
                 continue
             if isinstance(item, str) and callable(getattr(self, item, None)):
                 continue
-            raise self._fail("list_display", f"{item!r} is not a field, '__str__', a method of the admin or a callable")
+            raise self._fail(
+                "list_display",
+                f"{item!r} is not a field, '__str__', a method of the admin or a callable",
+            )
         for search in self.get_search_fields():
             target = search[1:] if search.startswith("^") else search
             if target not in indexed:
-                raise self._fail("search_fields", f"{target!r} is not an indexed field (index=True or fts=True)")
-            if search.startswith("^") and not isinstance(introspect.field(model, target), TextField):
-                raise self._fail("search_fields", f"'^' (prefix search) needs an indexed TextField, not {target!r}")
+                raise self._fail(
+                    "search_fields", f"{target!r} is not an indexed field (index=True or fts=True)"
+                )
+            if search.startswith("^") and not isinstance(
+                introspect.field(model, target), TextField
+            ):
+                raise self._fail(
+                    "search_fields",
+                    f"'^' (prefix search) needs an indexed TextField, not {target!r}",
+                )
         self.filter_specs = []
         for entry in self.list_filter:
             choices = None
             if isinstance(entry, (tuple, list)):
                 if len(entry) != 2 or not isinstance(entry[0], str):
-                    raise self._fail("list_filter", f"entries are field names or (name, choices), got {entry!r}")
+                    raise self._fail(
+                        "list_filter", f"entries are field names or (name, choices), got {entry!r}"
+                    )
                 name, choices = entry[0], list(entry[1])
             else:
                 name = entry
@@ -190,7 +208,9 @@ class WalrusModelAdmin:
                 names.insert(0, pk)
         return names
 
-    def get_form_class(self, request: HttpRequest, obj: Model | None = None) -> type[WalrusModelForm]:
+    def get_form_class(
+        self, request: HttpRequest, obj: Model | None = None
+    ) -> type[WalrusModelForm]:
         """No Redis work."""
         readonly = set(self.get_readonly_fields(request, obj))
         editable = [n for n in self.get_fields(request, obj) if n not in readonly]
@@ -226,7 +246,9 @@ class WalrusModelAdmin:
         from .permissions import perm_name
 
         user = request.user
-        return bool(user.is_active and user.is_staff and user.has_perm(perm_name(action, self.slug or "")))
+        return bool(
+            user.is_active and user.is_staff and user.has_perm(perm_name(action, self.slug or ""))
+        )
 
     def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         """No Redis work."""

@@ -66,7 +66,9 @@ def create_permissions(site: Any = None, using: str = "default") -> list[Any]:
     }
     for model_admin in registry_for(site).admins():
         for action in ACTIONS:
-            wanted[f"{action}_{model_admin.slug}"] = f"Can {action} {model_admin.verbose_name} (walrus)"
+            wanted[f"{action}_{model_admin.slug}"] = (
+                f"Can {action} {model_admin.verbose_name} (walrus)"
+            )
     permissions = []
     for codename, name in wanted.items():
         permission, _ = Permission.objects.using(using).get_or_create(
@@ -82,7 +84,10 @@ def create_permissions_after_migrate(sender: Any, using: str = "default", **kwar
         return
     from django.apps import apps
 
-    if not (apps.is_installed("django.contrib.admin") and apps.is_installed("django.contrib.contenttypes")):
+    if not (
+        apps.is_installed("django.contrib.admin")
+        and apps.is_installed("django.contrib.contenttypes")
+    ):
         return
     from .registry import load_registrations
 

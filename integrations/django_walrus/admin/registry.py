@@ -73,14 +73,18 @@ class WalrusRegistry:
         """No Redis work."""
         return any(a.model is model for a in self._by_slug.values())
 
-    def register(self, model: type[Model], admin_class: type[WalrusModelAdmin] | None = None) -> WalrusModelAdmin:
+    def register(
+        self, model: type[Model], admin_class: type[WalrusModelAdmin] | None = None
+    ) -> WalrusModelAdmin:
         """No Redis work."""
         admin_class = admin_class or WalrusModelAdmin
         if not (isinstance(admin_class, type) and issubclass(admin_class, WalrusModelAdmin)):
             raise TypeError(f"admin_class must subclass WalrusModelAdmin, got {admin_class!r}")
         model_admin = admin_class(model, self.site)
         if model_admin.slug == "server":
-            raise AlreadyRegistered(f"walrus admin slug 'server' of {model.__name__} is taken by the server page; set WalrusModelAdmin.slug")
+            raise AlreadyRegistered(
+                f"walrus admin slug 'server' of {model.__name__} is taken by the server page; set WalrusModelAdmin.slug"
+            )
         if self.is_registered(model):
             raise AlreadyRegistered(f"the walrus model {model.__name__} is already registered")
         other = self._by_slug.get(model_admin.slug or "")
@@ -116,7 +120,9 @@ class WalrusRegistry:
         from .permissions import SERVER_CODENAME
 
         user = request.user
-        return bool(user.is_active and user.is_staff and user.has_perm(f"{PERM_APP}.{SERVER_CODENAME}"))
+        return bool(
+            user.is_active and user.is_staff and user.has_perm(f"{PERM_APP}.{SERVER_CODENAME}")
+        )
 
     def can_view_locks(self, request: HttpRequest, release: bool = False) -> bool:
         """Whether the user may see the locks page (``release``: and force locks free). No Redis
@@ -151,10 +157,16 @@ class WalrusRegistry:
                         "delete": model_admin.has_delete_permission(request),
                         "view": can_view,
                     },
-                    "admin_url": reverse("admin:walrus_changelist", args=[model_admin.slug], current_app=current_app)
-                    if can_view else None,
-                    "add_url": reverse("admin:walrus_add", args=[model_admin.slug], current_app=current_app)
-                    if model_admin.has_add_permission(request) else None,
+                    "admin_url": reverse(
+                        "admin:walrus_changelist", args=[model_admin.slug], current_app=current_app
+                    )
+                    if can_view
+                    else None,
+                    "add_url": reverse(
+                        "admin:walrus_add", args=[model_admin.slug], current_app=current_app
+                    )
+                    if model_admin.has_add_permission(request)
+                    else None,
                     "view_only": can_view and not can_change,
                 }
             )
@@ -209,7 +221,9 @@ def install(site: Any = None) -> None:
 
         return walrus_urls(site, registry) + list(original_get_urls())
 
-    def get_app_list(self: Any, request: HttpRequest, app_label: str | None = None) -> list[dict[str, Any]]:
+    def get_app_list(
+        self: Any, request: HttpRequest, app_label: str | None = None
+    ) -> list[dict[str, Any]]:
         app_list = list(original_get_app_list(request, app_label))
         if app_label is None:
             try:

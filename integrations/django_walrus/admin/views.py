@@ -70,7 +70,9 @@ class _Page:
     def url(self, name: str, *args: Any) -> str:
         return reverse(f"admin:{name}", args=args, current_app=self.current_app)
 
-    def context(self, title: str, model_admin: WalrusModelAdmin | None = None, **extra: Any) -> dict[str, Any]:
+    def context(
+        self, title: str, model_admin: WalrusModelAdmin | None = None, **extra: Any
+    ) -> dict[str, Any]:
         context = dict(self.site.each_context(self.request))
         context.update(
             title=title,
@@ -93,7 +95,9 @@ class _Page:
         context.update(extra)
         return context
 
-    def render(self, template: str | list[str], context: dict[str, Any], status: int = 200) -> TemplateResponse:
+    def render(
+        self, template: str | list[str], context: dict[str, Any], status: int = 200
+    ) -> TemplateResponse:
         return TemplateResponse(self.request, template, context, status=status)
 
     def model_admin(self, slug: str, permission: str) -> WalrusModelAdmin:
@@ -107,7 +111,9 @@ class _Page:
         try:
             return model_admin.model.load(unquote(object_id))
         except (KeyError, TypeError, ValueError):
-            raise Http404(f"{model_admin.verbose_name} {unquote(object_id)!r} does not exist") from None
+            raise Http404(
+                f"{model_admin.verbose_name} {unquote(object_id)!r} does not exist"
+            ) from None
 
     def object_urls(self, model_admin: WalrusModelAdmin, obj: Model) -> dict[str, str]:
         pk = quote(obj.get_id())
@@ -120,7 +126,9 @@ class _Page:
 
 def _display(model_admin: WalrusModelAdmin, value: Any) -> Any:
     value = form_value(value)
-    return display_for_value(value, model_admin.empty_value_display, boolean=isinstance(value, bool))
+    return display_for_value(
+        value, model_admin.empty_value_display, boolean=isinstance(value, bool)
+    )
 
 
 def _ttl_text(pttl: int) -> str:
@@ -150,7 +158,9 @@ def index_view(page: _Page) -> HttpResponse:
     context = page.context(
         page.registry.name,
         app_list=[section],
-        server_url=page.url("walrus_server") if page.registry.can_view_server(page.request) else None,
+        server_url=page.url("walrus_server")
+        if page.registry.can_view_server(page.request)
+        else None,
         locks_url=page.url("walrus_locks") if page.registry.can_view_locks(page.request) else None,
     )
     return page.render("django_walrus/admin/index.html", context)
@@ -170,7 +180,11 @@ def detail_view(page: _Page, slug: str, object_id: str) -> HttpResponse:
     model_admin = page.model_admin(slug, "view")
     obj = page.load(model_admin, object_id)
     fields = [
-        {"name": name, "label": introspect.label(model_admin.model, name), "value": _display(model_admin, getattr(obj, name))}
+        {
+            "name": name,
+            "label": introspect.label(model_admin.model, name),
+            "value": _display(model_admin, getattr(obj, name)),
+        }
         for name in introspect.stored_fields(model_admin.model)
     ]
     database = model_admin.model.__database__
@@ -207,7 +221,15 @@ def detail_view(page: _Page, slug: str, object_id: str) -> HttpResponse:
             items = [f"{_text(member)}: {score:g}" for member, score in content]
         else:
             items = [_text(m) for m in list(content)[:limit]]
-        previews.append({"name": name, "label": introspect.label(model_admin.model, name), "kind": type(introspect.field(model_admin.model, name)).__name__, "size": int(size), "items": items})
+        previews.append(
+            {
+                "name": name,
+                "label": introspect.label(model_admin.model, name),
+                "kind": type(introspect.field(model_admin.model, name)).__name__,
+                "size": int(size),
+                "items": items,
+            }
+        )
     context = page.context(
         str(obj),
         model_admin,
@@ -232,8 +254,11 @@ def _form_page(page: _Page, model_admin: WalrusModelAdmin, obj: Model | None) ->
     request = page.request
     form_class = model_admin.get_form_class(request, obj)
     readonly = [
-        {"name": name, "label": introspect.label(model_admin.model, name),
-         "value": _display(model_admin, getattr(obj, name) if obj is not None else None)}
+        {
+            "name": name,
+            "label": introspect.label(model_admin.model, name),
+            "value": _display(model_admin, getattr(obj, name) if obj is not None else None),
+        }
         for name in model_admin.get_fields(request, obj)
         if name in model_admin.get_readonly_fields(request, obj) and obj is not None
     ]
@@ -243,7 +268,11 @@ def _form_page(page: _Page, model_admin: WalrusModelAdmin, obj: Model | None) ->
             saved = form.save()
             if saved is not None:
                 verb = "added" if obj is None else "changed"
-                messages.success(request, f"The {model_admin.verbose_name} “{saved}” was {verb} successfully.", fail_silently=True)
+                messages.success(
+                    request,
+                    f"The {model_admin.verbose_name} “{saved}” was {verb} successfully.",
+                    fail_silently=True,
+                )
                 urls = page.object_urls(model_admin, saved)
                 if "_continue" in request.POST:
                     return HttpResponseRedirect(urls["change_url"])
@@ -252,9 +281,13 @@ def _form_page(page: _Page, model_admin: WalrusModelAdmin, obj: Model | None) ->
                 return HttpResponseRedirect(urls["detail_url"])
     else:
         form = form_class(instance=obj)
-    title = f"Add {model_admin.verbose_name}" if obj is None else f"Change {model_admin.verbose_name}"
+    title = (
+        f"Add {model_admin.verbose_name}" if obj is None else f"Change {model_admin.verbose_name}"
+    )
     extra = page.object_urls(model_admin, obj) if obj is not None else {}
-    context = page.context(title, model_admin, form=form, obj=obj, readonly=readonly, adding=obj is None, **extra)
+    context = page.context(
+        title, model_admin, form=form, obj=obj, readonly=readonly, adding=obj is None, **extra
+    )
     return page.render(model_admin.change_form_template, context)
 
 
@@ -277,9 +310,15 @@ def delete_view(page: _Page, slug: str, object_id: str) -> HttpResponse:
     if page.request.method == "POST" and page.request.POST.get("post") == "yes":
         name = str(obj)
         obj.delete()
-        messages.success(page.request, f"The {model_admin.verbose_name} “{name}” was deleted successfully.", fail_silently=True)
+        messages.success(
+            page.request,
+            f"The {model_admin.verbose_name} “{name}” was deleted successfully.",
+            fail_silently=True,
+        )
         return HttpResponseRedirect(page.url("walrus_changelist", model_admin.slug))
-    context = page.context("Are you sure?", model_admin, obj=obj, **page.object_urls(model_admin, obj))
+    context = page.context(
+        "Are you sure?", model_admin, obj=obj, **page.object_urls(model_admin, obj)
+    )
     return page.render(model_admin.delete_confirmation_template, context)
 
 
@@ -300,15 +339,23 @@ def server_view(page: _Page) -> HttpResponse:
     models = []
     for model_admin in page.registry.admins():
         if model_admin.has_view_permission(page.request):
-            models.append({"name": (model_admin.verbose_name_plural or "").capitalize(), "count": model_admin.model.count(),
-                           "url": page.url("walrus_changelist", model_admin.slug)})
+            models.append(
+                {
+                    "name": (model_admin.verbose_name_plural or "").capitalize(),
+                    "count": model_admin.model.count(),
+                    "url": page.url("walrus_changelist", model_admin.slug),
+                }
+            )
     context = page.context(
         "Redis server",
         alias=alias,
         aliases=[{"name": a, "url": f"?alias={a}", "current": a == alias} for a in aliases],
         url=safe_url(alias_settings(alias)["URL"]),
         summary=list(summary.items()),
-        prefixes=[(prefix, keys, None if size is None else human_bytes(size)) for prefix, (keys, size) in stats.items()],
+        prefixes=[
+            (prefix, keys, None if size is None else human_bytes(size))
+            for prefix, (keys, size) in stats.items()
+        ],
         sampled=sum(counts.values()) >= limit,
         scan_limit=limit,
         models=models,
@@ -325,17 +372,24 @@ def _server_charts(stats: dict[str, tuple[int, int | None]], database: Any) -> l
     totals, SCAN of the locks."""
     top = list(stats.items())[:12]
     charts = [bar_chart("Keys per prefix", [(p, [keys]) for p, (keys, _) in top], ["keys"])]
-    sized = sorted(((p, size) for p, (_, size) in stats.items() if size is not None), key=lambda r: -r[1])[:12]
+    sized = sorted(
+        ((p, size) for p, (_, size) in stats.items() if size is not None), key=lambda r: -r[1]
+    )[:12]
     if sized:
         charts.append(bar_chart("Memory per prefix (estimated)", [(p, [float(s)]) for p, s in sized], ["bytes"],
                                 human_bytes))  # fmt: skip
     totals = read_totals(database)
     if totals or tally.running:
         caches = by_name(totals, "cache")
-        rows = [(name, [c.get("hit", 0), c.get("miss", 0), c.get("error", 0)]) for name, c in sorted(caches.items())]
+        rows = [
+            (name, [c.get("hit", 0), c.get("miss", 0), c.get("error", 0)])
+            for name, c in sorted(caches.items())
+        ]
         ratio = ", ".join(f"{name} {c.get('hit', 0) / max(1, c.get('hit', 0) + c.get('miss', 0)):.0%}"
                           for name, c in sorted(caches.items()))  # fmt: skip
-        charts.append(bar_chart(f"Cache reads (hit ratio: {ratio or '-'})", rows, ["hit", "miss", "error"]))
+        charts.append(
+            bar_chart(f"Cache reads (hit ratio: {ratio or '-'})", rows, ["hit", "miss", "error"])
+        )
         limits = by_name(totals, "rate_limit")
         charts.append(bar_chart("Rate-limit decisions", [(n, [c.get("allowed", 0), c.get("refused", 0)])
                                 for n, c in sorted(limits.items())], ["allowed", "refused"]))  # fmt: skip
@@ -343,7 +397,9 @@ def _server_charts(stats: dict[str, tuple[int, int | None]], database: Any) -> l
     for lock in held_locks(database, ""):
         head = lock.name.split(":", 1)[0]
         held[head] = held.get(head, 0) + 1
-    held_rows: list[tuple[str, list[float]]] = [(name, [count]) for name, count in sorted(held.items())]
+    held_rows: list[tuple[str, list[float]]] = [
+        (name, [count]) for name, count in sorted(held.items())
+    ]
     charts.append(bar_chart("Locks held now (by name prefix)", held_rows, ["held"]))
     return charts
 
@@ -376,14 +432,20 @@ def locks_view(page: _Page) -> HttpResponse:
         return HttpResponseRedirect(f"{page.url('walrus_locks')}?alias={alias}")
     prefix = page.request.GET.get("prefix", "")
     locks = [
-        {"name": held.name, "owner": held.owner,
-         "ttl": _ttl_text(-1 if held.ttl is None else int(held.ttl * 1000))}
+        {
+            "name": held.name,
+            "owner": held.owner,
+            "ttl": _ttl_text(-1 if held.ttl is None else int(held.ttl * 1000)),
+        }
         for held in held_locks(database, prefix)
     ]
     context = page.context(
         "Locks",
         alias=alias,
-        aliases=[{"name": a, "url": f"?alias={a}", "current": a == alias} for a in sorted(walrus_settings())],
+        aliases=[
+            {"name": a, "url": f"?alias={a}", "current": a == alias}
+            for a in sorted(walrus_settings())
+        ],
         prefix=prefix,
         locks=locks,
         can_release=can_release,

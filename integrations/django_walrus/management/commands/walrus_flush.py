@@ -33,12 +33,28 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--alias", default="default", help="WALRUS alias (default: default)")
-        parser.add_argument("--pattern", action="append", default=[], help="glob of keys to delete (repeatable)")
-        parser.add_argument("--model", action="append", default=[], help="dotted path of a walrus Model (repeatable)")
-        parser.add_argument("--all-db", action="store_true", help="FLUSHDB: delete every key of the alias' DB")
-        parser.add_argument("--dry-run", action="store_true", help="list what would be deleted, delete nothing")
-        parser.add_argument("--noinput", "--no-input", action="store_false", dest="interactive",
-                            help="do not ask for confirmation")
+        parser.add_argument(
+            "--pattern", action="append", default=[], help="glob of keys to delete (repeatable)"
+        )
+        parser.add_argument(
+            "--model",
+            action="append",
+            default=[],
+            help="dotted path of a walrus Model (repeatable)",
+        )
+        parser.add_argument(
+            "--all-db", action="store_true", help="FLUSHDB: delete every key of the alias' DB"
+        )
+        parser.add_argument(
+            "--dry-run", action="store_true", help="list what would be deleted, delete nothing"
+        )
+        parser.add_argument(
+            "--noinput",
+            "--no-input",
+            action="store_false",
+            dest="interactive",
+            help="do not ask for confirmation",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         alias = options["alias"]
@@ -72,7 +88,9 @@ class Command(BaseCommand):
         if total == 0:
             self.stdout.write(f"Nothing to delete: no key matches {described}.")
             return
-        self._confirm(options, f"Delete {total} key(s) matching {described}? Type 'yes' to continue: ")
+        self._confirm(
+            options, f"Delete {total} key(s) matching {described}? Type 'yes' to continue: "
+        )
 
         def progress(done: int) -> None:
             self.stdout.write("\r" + progress_bar(done, total), ending="")
@@ -80,7 +98,9 @@ class Command(BaseCommand):
 
         deleted = delete_matching(database, patterns, on_progress=progress)
         self.stdout.write("")
-        self.stdout.write(self.style.SUCCESS(f"Deleted {deleted} key(s) matching {', '.join(patterns)}."))
+        self.stdout.write(
+            self.style.SUCCESS(f"Deleted {deleted} key(s) matching {', '.join(patterns)}.")
+        )
 
     def _count(self, keys: Any, show: bool) -> int:
         """Count ``keys``, printing the first LISTED of them when ``show``."""
@@ -108,7 +128,9 @@ class Command(BaseCommand):
 
     def _flush_db(self, database: Any, url: str, options: dict[str, Any]) -> None:
         if database.is_cluster:  # DBSIZE answers for one node; FLUSHDB goes to every primary
-            count = sum(int(database.dbsize(target_nodes=node)) for node in database.get_primaries())
+            count = sum(
+                int(database.dbsize(target_nodes=node)) for node in database.get_primaries()
+            )
         else:
             count = int(database.dbsize())
         if options["dry_run"]:
@@ -119,6 +141,8 @@ class Command(BaseCommand):
                 self.stdout.write(f"... and {count - LISTED} more")
             self.stdout.write(f"Would flush the whole database {url} ({count} key(s)).")
             return
-        self._confirm(options, f"FLUSH the whole database {url} ({count} key(s))? Type 'yes' to continue: ")
+        self._confirm(
+            options, f"FLUSH the whole database {url} ({count} key(s))? Type 'yes' to continue: "
+        )
         database.flushdb()
         self.stdout.write(self.style.SUCCESS(f"Flushed {url}: {count} key(s) deleted."))

@@ -24,8 +24,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--alias", default="default")
         parser.add_argument("--json", action="store_true", help="machine-readable output")
-        parser.add_argument("--sample", type=int, default=None,
-                            help="count at most this many keys (for large databases)")
+        parser.add_argument(
+            "--sample",
+            type=int,
+            default=None,
+            help="count at most this many keys (for large databases)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         alias = options["alias"]
@@ -58,11 +62,15 @@ class Command(BaseCommand):
             memory = "-" if size is None else human_bytes(size)
             self.stdout.write(f"{prefix:<40} {keys:>10} {memory:>14}")
         if caches:
-            self.stdout.write(f"{'Cache':<40} {'Hits':>10} {'Misses':>10} {'Errors':>8} {'Hit ratio':>10}")
+            self.stdout.write(
+                f"{'Cache':<40} {'Hits':>10} {'Misses':>10} {'Errors':>8} {'Hit ratio':>10}"
+            )
             for name, c in sorted(caches.items()):
                 hits, misses = c.get("hit", 0), c.get("miss", 0)
                 ratio = f"{hits / (hits + misses):.0%}" if hits + misses else "-"
-                self.stdout.write(f"{name:<40} {hits:>10} {misses:>10} {c.get('error', 0):>8} {ratio:>10}")
+                self.stdout.write(
+                    f"{name:<40} {hits:>10} {misses:>10} {c.get('error', 0):>8} {ratio:>10}"
+                )
         if limits:
             self.stdout.write(f"{'Rate limit':<40} {'Allowed':>10} {'Refused':>10}")
             for name, c in sorted(limits.items()):

@@ -40,7 +40,9 @@ def _throttle_limits(scope: str, rate: str | None, strategy: str) -> tuple[Prepa
     if rate is None:
         rate = api_settings.DEFAULT_THROTTLE_RATES.get(scope)
         if rate is None:
-            raise CommandError(f"REST_FRAMEWORK['DEFAULT_THROTTLE_RATES'] has no rate for the scope {scope!r}: pass --rate")
+            raise CommandError(
+                f"REST_FRAMEWORK['DEFAULT_THROTTLE_RATES'] has no rate for the scope {scope!r}: pass --rate"
+            )
     return limits_for(scope, rate, strategy)
 
 
@@ -61,7 +63,9 @@ def _group_limits(group: str, rate: str | None, strategy: str | None) -> tuple[P
     rates = settings.application if group == APPLICATION_GROUP else settings.default
     if rates:
         return _Limiter(group, rates, strategy or settings.strategy, 1, "--rate").static_limits()
-    raise CommandError(f"no rate is known for the group {group!r} (no decorator or setting names it): pass --rate")
+    raise CommandError(
+        f"no rate is known for the group {group!r} (no decorator or setting names it): pass --rate"
+    )
 
 
 class Command(BaseCommand):
@@ -74,10 +78,17 @@ class Command(BaseCommand):
         parser.add_argument("--rate", default=None, help="the group's rate(s), e.g. '5/m;100/h'")
         parser.add_argument("--strategy", default=None, help=f"one of {', '.join(STRATEGIES)}")
         parser.add_argument("--throttle", action="store_true", help="GROUP is a DRF throttle scope")
-        parser.add_argument("--alias", default=None, help="the WALRUS alias (default WALRUS_RATELIMIT_ALIAS)")
+        parser.add_argument(
+            "--alias", default=None, help="the WALRUS alias (default WALRUS_RATELIMIT_ALIAS)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        group, key, rate, strategy = options["group"], options["key"], options["rate"], options["strategy"]
+        group, key, rate, strategy = (
+            options["group"],
+            options["key"],
+            options["rate"],
+            options["strategy"],
+        )
         try:
             if strategy is not None:
                 check_strategy(strategy)
@@ -92,7 +103,11 @@ class Command(BaseCommand):
         try:
             if options["action"] == "reset":
                 # every strategy's key: the state goes whichever strategy recorded it
-                every = [PreparedLimit(lim.name, lim.limit, lim.per, s) for lim in limits for s in STRATEGIES]
+                every = [
+                    PreparedLimit(lim.name, lim.limit, lim.per, s)
+                    for lim in limits
+                    for s in STRATEGIES
+                ]
                 deleted = reset_limits(database, every, [key] * len(every))
                 self.stdout.write(f"Reset {group!r} for {key!r}: {deleted} key(s) deleted.")
                 return

@@ -33,20 +33,28 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--model", action="append", default=[],
-                            help="dotted path of a walrus Model (repeatable; default: the admin's models)")
+        parser.add_argument(
+            "--model",
+            action="append",
+            default=[],
+            help="dotted path of a walrus Model (repeatable; default: the admin's models)",
+        )
         parser.add_argument("--check", action="store_true", help="report problems, repair nothing")
 
     def handle(self, *args: Any, **options: Any) -> None:
         models = [self._import(path) for path in options["model"]] or _registered_models()
         if not models:
-            raise CommandError("no walrus models: register some in the admin or pass --model dotted.path.Model")
+            raise CommandError(
+                "no walrus models: register some in the admin or pass --model dotted.path.Model"
+            )
         check_only = options["check"]
         verbosity = int(options["verbosity"])
         total = 0
         for position, model in enumerate(models, 1):
             label = f"{model.__module__}.{model.__qualname__}"
-            self.stdout.write(f"[{position}/{len(models)}] {label}: {'checking' if check_only else 'rebuilding'}...")
+            self.stdout.write(
+                f"[{position}/{len(models)}] {label}: {'checking' if check_only else 'rebuilding'}..."
+            )
             self.stdout.flush()
             try:
                 problems = model.check_indexes() if check_only else model.rebuild_indexes()
@@ -56,7 +64,9 @@ class Command(BaseCommand):
             kinds = Counter(problem.kind for problem in problems)
             summary = ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items())) or "ok"
             verb = "found" if check_only else "repaired"
-            self.stdout.write(f"    {len(problems)} problem(s) {verb}{': ' + summary if problems else ''}")
+            self.stdout.write(
+                f"    {len(problems)} problem(s) {verb}{': ' + summary if problems else ''}"
+            )
             if verbosity >= 2:
                 for problem in problems:
                     key = problem.key.decode("utf-8", "backslashreplace")
@@ -65,10 +75,18 @@ class Command(BaseCommand):
                     self.stdout.write(f"      {problem.kind}: {key} {member}{detail}")
         if check_only:
             if total:
-                raise CommandError(f"{total} index problem(s) found in {len(models)} model(s); run walrus_reindex to repair")
-            self.stdout.write(self.style.SUCCESS(f"Indexes of {len(models)} model(s) are consistent."))
+                raise CommandError(
+                    f"{total} index problem(s) found in {len(models)} model(s); run walrus_reindex to repair"
+                )
+            self.stdout.write(
+                self.style.SUCCESS(f"Indexes of {len(models)} model(s) are consistent.")
+            )
         else:
-            self.stdout.write(self.style.SUCCESS(f"Repaired {total} index entr{'y' if total == 1 else 'ies'} in {len(models)} model(s)."))
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Repaired {total} index entr{'y' if total == 1 else 'ies'} in {len(models)} model(s)."
+                )
+            )
 
     def _import(self, path: str) -> type[Model]:
         try:

@@ -14,4 +14,6 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         added = seed()
-        self.stdout.write(f"Added {added} links." if added else "The board already has links; nothing added.")
+        self.stdout.write(
+            f"Added {added} links." if added else "The board already has links; nothing added."
+        )
