@@ -178,7 +178,7 @@ class CompressingSerializer:
 
     def dumps(self, value: Any) -> bytes:
         """No Redis work."""
-        payload = self.inner.dumps(value)
+        payload: bytes | str = self.inner.dumps(value)
         if isinstance(payload, str):
             payload = payload.encode("utf-8")
         if len(payload) >= self.min_length:

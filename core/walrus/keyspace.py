@@ -195,7 +195,7 @@ def server_summary(database: Database) -> dict[str, Any]:
         }
     if is_cluster(database):
         primaries = database.get_primaries()  # type: ignore[attr-defined]
-        info = database.info(target_nodes=primaries[0])  # type: ignore[call-arg]
+        info = database.info(target_nodes=primaries[0])
         return {
             "redis_version": info.get("redis_version"),
             "mode": f"cluster ({len(primaries)} primaries)",
@@ -203,7 +203,7 @@ def server_summary(database: Database) -> dict[str, Any]:
             "connected_clients": info.get("connected_clients"),
             "used_memory_human": info.get("used_memory_human"),
             "db": 0,
-            "keys": sum(int(database.dbsize(target_nodes=node)) for node in primaries),  # type: ignore[call-arg]
+            "keys": sum(int(database.dbsize(target_nodes=node)) for node in primaries),
             "expires": None,
         }
     info = database.info()

@@ -256,7 +256,10 @@ def stream_log(
         )
     pool = database.connection_pool
     # redis-py 5.0-5.2 require a command name here; later releases deprecate passing one.
-    connection = pool.get_connection("MONITOR") if _POOL_NEEDS_COMMAND else pool.get_connection()
+    # Any: redis-py's connection methods (send_command, disconnect) are unannotated.
+    connection: Any = (
+        pool.get_connection("MONITOR") if _POOL_NEEDS_COMMAND else pool.get_connection()
+    )
     try:
         connection.send_command("MONITOR")
         try:

@@ -8,6 +8,7 @@ connection classes, so it covers real servers and the ``memory://`` engine alike
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -17,7 +18,10 @@ __all__ = ["RoundTripCounter"]
 
 _lock = threading.Lock()
 _active: list[RoundTripCounter] = []
-_original_send = AbstractConnection.send_packed_command
+# Patched by name, like the handshake below: redis-py leaves send_packed_command
+# unannotated, and this is the signature it has.
+_SEND = "send_packed_command"
+_original_send: Callable[[AbstractConnection, Any, bool], None] = getattr(AbstractConnection, _SEND)
 # The connection handshake (HELLO, CLIENT SETINFO, SELECT) is paid once per pooled
 # connection, not per operation, so it is not counted. redis-py 5.x runs it in on_connect;
 # newer releases moved it into on_connect_check_health, which on_connect calls.
@@ -60,7 +64,7 @@ class RoundTripCounter:
     def __enter__(self) -> RoundTripCounter:
         with _lock:
             if not _active:
-                AbstractConnection.send_packed_command = _counting_send  # type: ignore[method-assign]
+                setattr(AbstractConnection, _SEND, _counting_send)
                 setattr(AbstractConnection, _HANDSHAKE, _quiet_on_connect)
             _active.append(self)
         return self
@@ -74,7 +78,7 @@ class RoundTripCounter:
         with _lock:
             _active.remove(self)
             if not _active:
-                AbstractConnection.send_packed_command = _original_send  # type: ignore[method-assign]
+                setattr(AbstractConnection, _SEND, _original_send)
                 setattr(AbstractConnection, _HANDSHAKE, _original_on_connect)
 
     def reset(self) -> None:

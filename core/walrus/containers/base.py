@@ -36,9 +36,7 @@ class Container:
 
     def __eq__(self, other: object) -> bool:
         return (
-            type(other) is type(self)
-            and other.database is self.database  # type: ignore[attr-defined]
-            and other.key == self.key  # type: ignore[attr-defined]
+            type(other) is type(self) and other.database is self.database and other.key == self.key
         )
 
     def __hash__(self) -> int:
@@ -87,7 +85,7 @@ class Container:
     def dump(self) -> bytes | None:
         """The key serialized in Redis' DUMP format (for RESTORE), or None when the key does
         not exist. 1 round trip."""
-        return self.database.dump(self.key)  # type: ignore[return-value]
+        return self.database.dump(self.key)
 
 
 _ORDERINGS = ("ASC", "DESC", "asc", "desc")

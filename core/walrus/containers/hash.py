@@ -165,7 +165,7 @@ class Hash(Container):
 
     @guard
     def _getall(self) -> dict[Any, Any]:
-        return self.database.hgetall(self.key)  # type: ignore[return-value]
+        return self.database.hgetall(self.key)
 
     @guard
     def _scan(self, match: Any = None) -> Iterator[tuple[Any, Any]]:
@@ -186,8 +186,8 @@ class Hash(Container):
         """Every field and value (HGETALL), as bytes or (``decode=True``) str. 1 round trip."""
         data = self.database.hgetall(self.key)
         if decode:
-            return {_decode(k): _decode(v) for k, v in data.items()}  # type: ignore[union-attr]
-        return dict(data)  # type: ignore[arg-type]
+            return {_decode(k): _decode(v) for k, v in data.items()}
+        return dict(data)
 
     @guard
     def incr(self, key: Any, incr_by: int | float = 1) -> int | float:

@@ -67,9 +67,9 @@ def _check_iterable(container: Container, values: Any, what: str) -> list[Any]:
         raise ContainerTypeError(
             f"{container!r}: {what} expects an iterable of values, got {type(values).__name__}"
         )
-    values = list(values)
-    check_values(container, values)
-    return values
+    items = list(values)
+    check_values(container, items)
+    return items
 
 
 class List(Sortable, Container):
@@ -185,8 +185,8 @@ class List(Sortable, Container):
         # other client can observe or disturb the marked list.
         sentinel = _SENTINEL_PREFIX + os.urandom(12)
         pipe = self.database.pipeline(transaction=True)
-        pipe.lset(self.key, index, sentinel)  # type: ignore[arg-type]
-        pipe.lrem(self.key, 1, sentinel)  # type: ignore[arg-type]
+        pipe.lset(self.key, index, sentinel)
+        pipe.lrem(self.key, 1, sentinel)
         replies = pipe.execute(raise_on_error=False)
         if isinstance(replies[0], ResponseError):
             message = str(replies[0])
@@ -223,7 +223,7 @@ class List(Sortable, Container):
             raise ContainerValueError(f"{self!r}: where must be 'before' or 'after', got {where!r}")
         check_value(self, value)
         check_value(self, pivot, "pivot")
-        return int(self.database.linsert(self.key, where.upper(), pivot, value))  # type: ignore[arg-type]
+        return int(self.database.linsert(self.key, where.upper(), pivot, value))
 
     @guard
     def insert_before(self, value: Any, key: Any) -> int:

@@ -145,15 +145,15 @@ class Set(Sortable, Container):
     @guard
     def members(self) -> set[Any]:
         """SMEMBERS as a Python set. 1 round trip."""
-        return set(self.database.smembers(self.key))  # type: ignore[arg-type]
+        return set(self.database.smembers(self.key))
 
     @guard
     def as_set(self, decode: bool = False) -> set[Any]:
         """SMEMBERS as a Python set of bytes or (``decode=True``) str. 1 round trip."""
         members = self.database.smembers(self.key)
         if decode:
-            return {_decode(m) for m in members}  # type: ignore[union-attr]
-        return set(members)  # type: ignore[arg-type]
+            return {_decode(m) for m in members}
+        return set(members)
 
     def search(self, pattern: Any, count: int | None = None) -> Iterator[Any]:
         """Yield members matching the glob ``pattern`` (SSCAN MATCH), at most ``count``. 1 round

@@ -254,7 +254,8 @@ class ZSet(Sortable, Container):
                 return self._slice_get(item, with_scores)
             if isinstance(item, (str, bytes)):
                 mode = "scores" if with_scores else "get"
-                return self._member_range(mode, ("m", item), ("m", item))
+                found: list[Any] = self._member_range(mode, ("m", item), ("m", item))
+                return found
             index = check_index(self, item, "ZSet rank")
             return self._rank_range(index, index, with_scores)
         except (ResponseError, UnicodeEncodeError) as exc:
@@ -306,7 +307,8 @@ class ZSet(Sortable, Container):
             return []
         if start[0] == "r" and stop[0] == "r":
             return self._rank_range(start[1], stop[1], with_scores)
-        return self._member_range("scores" if with_scores else "get", start, stop)
+        rows: list[Any] = self._member_range("scores" if with_scores else "get", start, stop)
+        return rows
 
     def _rank_range(self, start: int, stop: int, with_scores: bool) -> list[Any]:
         rows = self.database.zrange(self.key, start, stop, withscores=with_scores)

@@ -139,7 +139,8 @@ class LimitSpec:
             )
         if has_hash_tag(self.key):
             return self.redis_key
-        return self.prepared.head + hash_tag(self.key)
+        tagged: str = hash_tag(self.key)  # hash_tag keeps its argument's type
+        return self.prepared.head + tagged
 
 
 @dataclass(frozen=True)
