@@ -35,10 +35,10 @@ except ModuleNotFoundError as exc:  # pragma: no cover - depends on the install
         name="flask",
     ) from exc
 
-from .caching import cache_key  # noqa: E402
-from .config import DEFAULTS  # noqa: E402
-from .extension import Walrus, WalrusState  # noqa: E402
-from .ratelimit import Limit, RateLimitExceeded, client_address, forwarded_address  # noqa: E402
+from .caching import cache_key
+from .config import DEFAULTS
+from .extension import Walrus, WalrusState
+from .ratelimit import Limit, RateLimitExceeded, client_address, forwarded_address
 
 __all__ = [
     "DEFAULTS",

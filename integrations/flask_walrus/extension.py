@@ -92,12 +92,13 @@ class Walrus:
     def state(self, app: Flask | None = None) -> WalrusState:
         """The ``WalrusState`` of ``app`` (default: ``flask.current_app``). No Redis work."""
         target = current_app if app is None else app
-        state = target.extensions.get("walrus")
+        state: WalrusState | None = target.extensions.get("walrus")
         if state is None or state.extension is not self:
             raise RuntimeError(
-                f"this Walrus extension is not initialised on app {target.name!r}: call init_app(app)"
+                f"this Walrus extension is not initialised on app {target.name!r}:"
+                " call init_app(app)"
             )
-        return state  # type: ignore[no-any-return]
+        return state
 
     @property
     def db(self) -> Database:
@@ -171,7 +172,7 @@ class Walrus:
     def exempt(self, target: F) -> F:
         """Exempt a view, ``View`` class or ``Blueprint`` from the default and blueprint limits
         (its own ``rate_limited`` limits still apply). No Redis work."""
-        return limit_target(target, Marks(exempt=True))  # type: ignore[no-any-return]
+        return limit_target(target, Marks(exempt=True))
 
     def cached(
         self,

@@ -21,7 +21,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import Blueprint, Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException, TooManyRequests
@@ -53,6 +53,7 @@ _ENVIRON_KEY = "flask_walrus.ratelimit"  # (entries, decision, deferred entries)
 _POLICY_NAME = re.compile(r"[^A-Za-z0-9._-]")
 _APPLICATION_SCOPE = "__application__"
 KeyFunc = Callable[[], Any]
+T = TypeVar("T")
 
 forwarded_address = resolve_address
 """The core's client address from (remote address, X-Forwarded-For, trusted proxies)."""
@@ -116,7 +117,9 @@ class RateLimitExceeded(TooManyRequests):
         super().__init__(description or f"Rate limit of {limit} exceeded; retry in {wait} s.")
         self.limit = limit
         self.result = result
-        self.retry_after: float = result.retry_after  # type: ignore[assignment]
+        # Werkzeug types retry_after as datetime | int; ours is float seconds, and get_headers
+        # below builds Retry-After itself
+        self.retry_after: float = result.retry_after  # type: ignore[assignment]  # see above
         self.rate_limit_headers = headers if headers is not None else [("Retry-After", str(wait))]
 
     def get_headers(self, environ: Any = None, scope: Any = None) -> list[tuple[str, str]]:
@@ -138,30 +141,23 @@ def _check_callable(fn: Any, what: str, takes: str = "no arguments") -> None:
         raise TypeError(f"rate_limited {what} must be a callable taking {takes}, got {fn!r}")
 
 
-def build_marks(
-    limit: Any,
-    per: float | None,
-    *,
-    scope: str | None,
-    group: str | None,
-    methods: Iterable[str] | None,
-    key_func: KeyFunc | None,
-    exempt_when: Callable[[], bool] | None,
-    cost: int | Callable[[], int],
-    override_defaults: bool,
-    strategy: str | None = None,
-    per_method: bool = False,
-    deduct_when: Callable[[Response], bool] | None = None,
-    on_breach: Callable[[RateLimitExceeded], Any] | None = None,
-    error_message: str | Callable[[], str] | None = None,
-) -> Marks:
-    """Validate ``rate_limited`` arguments (at decoration time) into ``Marks``."""
+def _scope_option(scope: str | None, group: str | None) -> str | None:
+    """The budget name from ``scope`` or its alias ``group`` (at most one of them differs)."""
     if scope is not None and group is not None and scope != group:
         raise ValueError("rate_limited: 'scope' and 'group' are the same option; pass one of them")
     scope = scope if scope is not None else group
     if scope is not None and (not isinstance(scope, str) or not scope):
         raise ValueError(f"rate_limited scope must be a non-empty str, got {scope!r}")
-    provider = None
+    return scope
+
+
+def _rates_option(
+    limit: Any, per: float | None
+) -> tuple[Callable[[], Any] | None, tuple[Rate, ...]]:
+    """``(provider, rates)``: a callable limit is its own provider (one placeholder rate);
+    an int goes with ``per`` (default 60 s); a rate string or list is parsed."""
+    provider: Callable[[], Any] | None = None
+    rates: tuple[Rate, ...]
     if callable(limit):
         if per is not None:
             raise ValueError(
@@ -180,15 +176,29 @@ def build_marks(
         raise ValueError(
             "rate_limited needs a limit: an int with per, '5/minute', a list of rates or a callable"
         )
-    method_set = None
-    if methods is not None:
-        if isinstance(methods, str):
-            raise TypeError("rate_limited methods must be a list of HTTP methods, not a str")
-        method_set = frozenset(str(m).upper() for m in methods)
-        if not method_set:
-            raise ValueError(
-                "rate_limited methods must not be empty (omit it to limit every method)"
-            )
+    return provider, rates
+
+
+def _methods_option(methods: Iterable[str] | None) -> frozenset[str] | None:
+    """The upper-cased HTTP methods a limit applies to (None: every method)."""
+    if methods is None:
+        return None
+    if isinstance(methods, str):
+        raise TypeError("rate_limited methods must be a list of HTTP methods, not a str")
+    method_set = frozenset(str(m).upper() for m in methods)
+    if not method_set:
+        raise ValueError("rate_limited methods must not be empty (omit it to limit every method)")
+    return method_set
+
+
+def _check_hooks(
+    key_func: KeyFunc | None,
+    exempt_when: Callable[[], bool] | None,
+    deduct_when: Callable[[Response], bool] | None,
+    on_breach: Callable[[RateLimitExceeded], Any] | None,
+    error_message: str | Callable[[], str] | None,
+) -> None:
+    """Refuse a callback option that cannot be called (error_message may also be a str)."""
     _check_callable(key_func, "key_func")
     _check_callable(exempt_when, "exempt_when")
     _check_callable(deduct_when, "deduct_when", "the response")
@@ -199,6 +209,9 @@ def build_marks(
         raise TypeError(
             f"rate_limited error_message must be a str or a callable, got {error_message!r}"
         )
+
+
+def _check_strategy_option(strategy: str | None, per_method: bool) -> None:
     if strategy is not None:
         try:
             check_strategy(strategy)
@@ -206,12 +219,46 @@ def build_marks(
             raise ValueError(f"rate_limited: {exc}") from None
     if not isinstance(per_method, bool):
         raise TypeError(f"rate_limited per_method must be True or False, got {per_method!r}")
-    if not callable(cost):
-        if isinstance(cost, bool) or not isinstance(cost, int) or cost < 1:
-            raise ValueError(f"rate_limited cost must be an int >= 1 or a callable, got {cost!r}")
-        if provider is None:
-            for n, _ in rates:
-                check_cost(cost, n, "rate_limited")
+
+
+def _check_cost_option(
+    cost: int | Callable[[], int], provider: Callable[[], Any] | None, rates: Sequence[Rate]
+) -> None:
+    """A fixed cost is an int >= 1 that fits every fixed rate (callables are checked per
+    request)."""
+    if callable(cost):
+        return
+    if isinstance(cost, bool) or not isinstance(cost, int) or cost < 1:
+        raise ValueError(f"rate_limited cost must be an int >= 1 or a callable, got {cost!r}")
+    if provider is None:
+        for n, _ in rates:
+            check_cost(cost, n, "rate_limited")
+
+
+def build_marks(
+    limit: Any,
+    per: float | None,
+    *,
+    scope: str | None,
+    group: str | None,
+    methods: Iterable[str] | None,
+    key_func: KeyFunc | None,
+    exempt_when: Callable[[], bool] | None,
+    cost: int | Callable[[], int],
+    override_defaults: bool,
+    strategy: str | None = None,
+    per_method: bool = False,
+    deduct_when: Callable[[Response], bool] | None = None,
+    on_breach: Callable[[RateLimitExceeded], Any] | None = None,
+    error_message: str | Callable[[], str] | None = None,
+) -> Marks:
+    """Validate ``rate_limited`` arguments (at decoration time) into ``Marks``."""
+    scope = _scope_option(scope, group)
+    provider, rates = _rates_option(limit, per)
+    method_set = _methods_option(methods)
+    _check_hooks(key_func, exempt_when, deduct_when, on_breach, error_message)
+    _check_strategy_option(strategy, per_method)
+    _check_cost_option(cost, provider, rates)
     limits = [
         Limit(
             n,
@@ -241,7 +288,8 @@ def add_marks(target: Any, marks: Marks) -> None:
     if marks.limits:
         if existing.cost is not None and marks.cost is not None and existing.cost != marks.cost:
             raise ValueError(
-                f"stacked rate limits on {target!r} disagree on cost ({existing.cost!r} vs {marks.cost!r})"
+                f"stacked rate limits on {target!r} disagree on cost"
+                f" ({existing.cost!r} vs {marks.cost!r})"
             )
         existing.limits.extend(marks.limits)
         existing.cost = marks.cost if existing.cost is None else existing.cost
@@ -334,10 +382,10 @@ class Limiter:
             policy,
         )
 
-    def _plan(self, endpoint: str, method: str) -> _Plan:
+    def _mark_sources(self, endpoint: str, method: str) -> list[Any]:
+        """Where marks may sit for this request: the view, its View class and the method's
+        handler (``get`` for HEAD when there is no ``head``), then its blueprints."""
         view = self.app.view_functions.get(endpoint)
-        own: list[Marks] = []
-        exempt = False
         sources: list[Any] = [view]
         view_class = getattr(view, "view_class", None)
         if view_class is not None:
@@ -348,7 +396,17 @@ class Limiter:
             sources.append(handler)
         for name in request.blueprints:
             sources.append(self.app.blueprints.get(name))
-        for source in sources:
+        return sources
+
+    def _limits_for(
+        self, endpoint: str, method: str
+    ) -> tuple[list[Limit], int | Callable[[], int]]:
+        """Every limit that applies to (endpoint, method) before the method filter, and the
+        cost: the marks' own, then the defaults (unless overridden) and the app-wide ones
+        (unless exempt, and never for static files)."""
+        own: list[Marks] = []
+        exempt = False
+        for source in self._mark_sources(endpoint, method):
             marks = _marks_of(source) if source is not None else None
             if marks is not None:
                 exempt = exempt or marks.exempt
@@ -365,7 +423,12 @@ class Limiter:
             if all(not m.override_defaults for m in own):
                 limits.extend(self.defaults)
             limits.extend(self.application)
-        entries, dynamic = [], []
+        return limits, cost
+
+    def _plan(self, endpoint: str, method: str) -> _Plan:
+        limits, cost = self._limits_for(endpoint, method)
+        entries: list[_Entry] = []
+        dynamic: list[tuple[Limit, str]] = []
         for lim in limits:
             if lim.methods is not None and method not in lim.methods:
                 continue
@@ -437,7 +500,9 @@ class Limiter:
         return keys
 
     def before_request(self) -> Any:
-        req = request._get_current_object()  # type: ignore[attr-defined]
+        # the proxy's object once: every attribute read through the proxy costs a lookup;
+        # Flask types request as Request, not as the LocalProxy it is
+        req = request._get_current_object()  # type: ignore[attr-defined]  # see above
         endpoint = req.endpoint
         if endpoint is None:
             return None
@@ -476,12 +541,7 @@ class Limiter:
         """Callable limits, exempt_when, deduct_when: the limits that count now are decided
         (recorded) in one call; those with deduct_when are only looked at (one more call) and
         recorded after the response, when it matches."""
-        entries = [
-            e for e in plan.entries if e.limit.exempt_when is None or not e.limit.exempt_when()
-        ]
-        for lim, scope in plan.dynamic:
-            if lim.exempt_when is None or not lim.exempt_when():
-                entries.extend(self._resolve(lim, scope))
+        entries = self._active_entries(plan)
         if not entries:
             return None
         now = [e for e in entries if e.limit.deduct_when is None]
@@ -501,15 +561,28 @@ class Limiter:
         on_error = self.settings.on_error
         decision: Decision | None = None
         if later:
-            look = decide(self.database, [e.prepared for e in later], self._keys(req, later, False), cost,
-                          dry_run=True, on_error=on_error, outage_log=self.outage)  # fmt: skip
+            look = decide(
+                self.database,
+                [e.prepared for e in later],
+                self._keys(req, later, False),
+                cost,
+                dry_run=True,
+                on_error=on_error,
+                outage_log=self.outage,
+            )
             if not look.allowed:
                 return self._refuse(req, later, look)
             if look.error is None:
                 decision = look
         if now:
-            decision = decide(self.database, [e.prepared for e in now], self._keys(req, now, False), cost,
-                              on_error=on_error, outage_log=self.outage)  # fmt: skip
+            decision = decide(
+                self.database,
+                [e.prepared for e in now],
+                self._keys(req, now, False),
+                cost,
+                on_error=on_error,
+                outage_log=self.outage,
+            )
             if not decision.allowed:
                 return self._refuse(req, now, decision)
             if decision.error is not None:
@@ -517,6 +590,17 @@ class Limiter:
         req.environ[_ENVIRON_KEY] = (now if now else later, decision, tuple(later))
         req.environ[_ENVIRON_KEY + ".cost"] = cost
         return None
+
+    def _active_entries(self, plan: _Plan) -> list[_Entry]:
+        """The plan's entries that ``exempt_when`` does not skip now, then those of its callable
+        limits (their provider called once each)."""
+        entries = [
+            e for e in plan.entries if e.limit.exempt_when is None or not e.limit.exempt_when()
+        ]
+        for lim, scope in plan.dynamic:
+            if lim.exempt_when is None or not lim.exempt_when():
+                entries.extend(self._resolve(lim, scope))
+        return entries
 
     def _cost(self, req: Any, entries: Sequence[_Entry], fn: Callable[[], int]) -> int:
         cost = fn()
@@ -570,8 +654,14 @@ class Limiter:
             ]
             if counted:
                 keys = self._keys(request, counted, False)
-                recorded = decide(self.database, [e.prepared for e in counted], keys, cost,
-                                  on_error=self.settings.on_error, outage_log=self.outage)  # fmt: skip
+                recorded = decide(
+                    self.database,
+                    [e.prepared for e in counted],
+                    keys,
+                    cost,
+                    on_error=self.settings.on_error,
+                    outage_log=self.outage,
+                )
                 if decision is None and recorded.error is None:
                     entries, decision = counted, recorded
         if decision is not None and (self.settings.header_mode != "none" or not decision.allowed):
@@ -598,7 +688,7 @@ class Limiter:
         )  # fmt: skip
 
 
-def limit_target(target: Any, marks: Marks) -> Any:
+def limit_target(target: T, marks: Marks) -> T:
     """Apply marks to a view function, a view class, a method or a Blueprint; return it."""
     if isinstance(target, Blueprint) or callable(target):
         add_marks(target, marks)
