@@ -19,12 +19,12 @@ except ModuleNotFoundError as exc:  # pragma: no cover - depends on the install
         name="celery",
     ) from exc
 
-from .app import WalrusCelery  # noqa: E402
-from .config import LockSettings, get_database, get_settings, reset  # noqa: E402
-from .locks import LockInfo, clear_locks, list_locks, release_lock  # noqa: E402
-from .ratelimit import TaskRateLimited, WalrusRateLimitedTask  # noqa: E402
-from .renewal import LockRenewer  # noqa: E402
-from .task import TaskLocked, WalrusLockedTask, locked_task  # noqa: E402
+from .app import WalrusCelery
+from .config import LockSettings, get_database, get_settings, reset
+from .locks import LockInfo, clear_locks, list_locks, release_lock
+from .ratelimit import TaskRateLimited, WalrusRateLimitedTask
+from .renewal import LockRenewer
+from .task import TaskLocked, WalrusLockedTask, locked_task
 
 __all__ = [
     "LockInfo",

@@ -40,7 +40,8 @@ def check_unique_on(
         return None
     if isinstance(unique_on, str) or not isinstance(unique_on, Sequence):
         raise TypeError(
-            f"task {task_name}: unique_on must be a list of argument names or None, got {unique_on!r}"
+            f"task {task_name}: unique_on must be a list of argument names or None,"
+            f" got {unique_on!r}"
         )
     names = tuple(unique_on)
     for name in names:

@@ -59,7 +59,7 @@ DEFAULT_KEY = "all"
 """The client key of a task without ``walrus_rate_limit_key``: one budget for the task."""
 
 
-class TaskRateLimited(WalrusError):
+class TaskRateLimited(WalrusError):  # noqa: N818 (exported public name; a rename breaks callers)
     """A run refused by ``walrus_rate_limit`` where it cannot be retried later (eager mode).
     ``retry_after``: seconds until it would fit; ``task_name``."""
 
@@ -73,12 +73,13 @@ class TaskRateLimited(WalrusError):
 
 
 def check_rate_options(label: str, rate: Any, key: Any, strategy: Any) -> tuple[Rate, ...]:
-    """Validate the rate-limit options of task ``label``; returns its rates (() when off). No Redis
-    work."""
+    """Validate the rate-limit options of task ``label``; returns its rates (() when off).
+    No Redis work."""
     rates = parse_rates(rate, f"task {label}: walrus_rate_limit") if rate is not None else ()
     if key is not None and not callable(key):
         raise TypeError(
-            f"task {label}: walrus_rate_limit_key must be a function of the task arguments, got {key!r}"
+            f"task {label}: walrus_rate_limit_key must be a function of the task arguments,"
+            f" got {key!r}"
         )
     if strategy is not None:
         try:
@@ -90,7 +91,7 @@ def check_rate_options(label: str, rate: Any, key: Any, strategy: Any) -> tuple[
     return rates
 
 
-class WalrusRateLimitedTask(Task):  # type: ignore[misc]
+class WalrusRateLimitedTask(Task):  # type: ignore[misc]  # Celery ships no types: Task is Any
     """Celery task base honouring ``walrus_rate_limit`` (see the module docstring).
     ``WalrusCelery`` apps use it for any task given ``walrus_rate_limit``; ``WalrusLockedTask``
     derives from it."""
@@ -107,9 +108,10 @@ class WalrusRateLimitedTask(Task):  # type: ignore[misc]
         label = cls.__dict__.get("name") or cls.__qualname__
         key_fn = cls.__dict__.get("walrus_rate_limit_key")
         if inspect.isfunction(key_fn):  # a plain function, not a method of the task
-            cls.walrus_rate_limit_key = staticmethod(key_fn)  # type: ignore[assignment]
-        cls._walrus_rates = check_rate_options(label, cls.walrus_rate_limit, cls.walrus_rate_limit_key,
-                                               cls.walrus_rate_limit_strategy)  # fmt: skip
+            cls.walrus_rate_limit_key = staticmethod(key_fn)
+        cls._walrus_rates = check_rate_options(
+            label, cls.walrus_rate_limit, cls.walrus_rate_limit_key, cls.walrus_rate_limit_strategy
+        )
         cls._walrus_prepared = None
 
     def rate_limits(self) -> tuple[PreparedLimit, ...]:
@@ -143,8 +145,15 @@ class WalrusRateLimitedTask(Task):  # type: ignore[misc]
         limits = self.rate_limits()
         app = self._get_app()
         key = self.rate_limit_key(*args, **kwargs)
-        return decide(get_database(app), limits, [key] * len(limits), 1, dry_run=dry_run,
-                      on_error=get_settings(app).rate_limit_on_error, outage_log=outage_log)  # fmt: skip
+        return decide(
+            get_database(app),
+            limits,
+            [key] * len(limits),
+            1,
+            dry_run=dry_run,
+            on_error=get_settings(app).rate_limit_on_error,
+            outage_log=outage_log,
+        )
 
     def _walrus_rate_gate(self, args: Any, kwargs: Any) -> None:
         """Record this run, or send the task again with a countdown of the retry-after and
@@ -156,8 +165,12 @@ class WalrusRateLimitedTask(Task):  # type: ignore[misc]
             return
         wait = decision.retry_after
         if request.is_eager:
-            raise TaskRateLimited(f"task {self.name} is over its rate limit of {decision.limit}; retry in {wait:.3f} s",
-                                  self.name, wait)  # fmt: skip
+            raise TaskRateLimited(
+                f"task {self.name} is over its rate limit of {decision.limit};"
+                f" retry in {wait:.3f} s",
+                self.name,
+                wait,
+            )
         # Task.retry without spending a retry: same task id, same retry count.
         signature = self.signature_from_request(
             request, args, kwargs, countdown=wait, retries=request.retries

@@ -67,7 +67,7 @@ LOCK_HEADER = "walrus_lock"
 """Message header carrying the lock name, so a revoke can release a queued task's lock."""
 
 
-class TaskLocked(WalrusError):
+class TaskLocked(WalrusError):  # noqa: N818 (exported public name; a rename breaks callers)
     """A duplicate of a locked task was refused (``on_duplicate="raise"``).
 
     ``lock_name`` is the lock's name and ``holder`` the task id holding it (None if unknown).
@@ -124,7 +124,8 @@ def _check_options(
         )
     if on_duplicate not in ON_DUPLICATE:
         raise ValueError(
-            f"task {task_name}: on_duplicate must be one of {', '.join(ON_DUPLICATE)}, got {on_duplicate!r}"
+            f"task {task_name}: on_duplicate must be one of {', '.join(ON_DUPLICATE)},"
+            f" got {on_duplicate!r}"
         )
     if on_duplicate == "retry" and mode == "enqueue":
         raise ValueError(
@@ -215,7 +216,7 @@ class WalrusLockedTask(WalrusRateLimitedTask):
         label = cls.__dict__.get("name") or cls.__qualname__
         key_fn = cls.__dict__.get("lock_key")
         if inspect.isfunction(key_fn):  # keep it a plain function, not a method of the task
-            cls.lock_key = staticmethod(key_fn)  # type: ignore[assignment]
+            cls.lock_key = staticmethod(key_fn)
         cls._walrus_mode = _check_options(
             label,
             cls.lock,
@@ -308,7 +309,7 @@ class WalrusLockedTask(WalrusRateLimitedTask):
 
     # -- enqueue ---------------------------------------------------------------------------
 
-    def apply_async(  # type: ignore[override]
+    def apply_async(
         self,
         args: Any = None,
         kwargs: Any = None,
@@ -645,8 +646,8 @@ def locked_task(
         base = WalrusLockedTask
     elif not (isinstance(base, type) and issubclass(base, WalrusLockedTask)):
         raise TypeError(f"base must be a subclass of WalrusLockedTask, got {base!r}")
-    ttls = {"lock_ttl": ttl, "lock_enqueue_ttl": enqueue_ttl, "lock_retry_countdown": retry_countdown,
-            "lock_debounce": debounce}  # fmt: skip
+    ttls = {"lock_ttl": ttl, "lock_enqueue_ttl": enqueue_ttl,
+            "lock_retry_countdown": retry_countdown, "lock_debounce": debounce}  # fmt: skip
     task_options = dict(
         options,
         base=base,
