@@ -20,8 +20,8 @@ reported.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
-from typing import Any, ClassVar
+from collections.abc import Callable, Iterator
+from typing import Any, ClassVar, cast
 
 from ..containers import Hash
 from .deletion import delete_rows, state_from_reply
@@ -57,6 +57,8 @@ MAX_ATTEMPTS = 100
 # UTF-8 text, so no text value or text-index member can end with it).
 NEXT_KEY = b"\xff#walrus-next-key#\xff"
 DELETE_BATCH = 200  # rows per script call in query_delete
+# A generated row reader: (row key, HGETALL dict or HMGET values) -> the instance.
+RowBuilder = Callable[[bytes, Any], "Model"]
 
 
 class ModelMeta(type):
@@ -65,57 +67,82 @@ class ModelMeta(type):
 
     def __new__(mcs, name: str, bases: tuple[type, ...], attrs: dict[str, Any]) -> ModelMeta:
         cls = super().__new__(mcs, name, bases, attrs)
+        # The class being built, as Any: its attributes are declared on Model, not here.
+        model: Any = cls
         if not any(isinstance(base, ModelMeta) for base in bases):  # Model itself
-            cls._fields, cls._primary_key = {}, ""  # type: ignore[attr-defined]
-            cls._stored = cls._containers = cls._indexed = cls._unique = ()  # type: ignore[attr-defined]
-            cls._unique_together = cls._references = cls._reverse = ()  # type: ignore[attr-defined]
+            model._fields, model._primary_key = {}, ""
+            model._stored = model._containers = model._indexed = model._unique = ()
+            model._unique_together = model._references = model._reverse = ()
             return cls
-        fields: dict[str, Field] = {}
-        for base in reversed(cls.__mro__[1:]):
-            for fname, field in getattr(base, "_fields", {}).items():
-                fields[fname] = copy.copy(field)
-        for fname, value in attrs.items():
-            if isinstance(value, Field):
-                fields[fname] = value
-        primary = [f for f, field in fields.items() if field.primary_key]
-        declared = [f for f in primary if not getattr(fields[f], "_implicit", False)]
-        if declared and len(declared) < len(primary):
-            # A base got the implicit ``_id``; a subclass with its own primary key replaces it
-            # (upstream's usual pattern: a BaseModel holding ``__database__``).
-            fields = {f: field for f, field in fields.items() if f in declared or f not in primary}
-            primary = declared
-        if not primary:
-            auto = AutoIncrementField(primary_key=True)
-            auto._implicit = True  # type: ignore[attr-defined]
-            fields = {"_id": auto, **fields}
-            primary = ["_id"]
-        if len(primary) > 1:
-            raise TypeError(f"model {name} declares several primary keys: {', '.join(primary)}")
-        check_tag_option(name, getattr(cls, "__cluster_tag__", None))
-        if not isinstance(getattr(cls, "__compact_indexes__", False), bool):
-            compact = cls.__compact_indexes__  # type: ignore[attr-defined]
-            raise TypeError(f"{name}.__compact_indexes__ must be True or False, got {compact!r}")
+        fields, primary = _with_primary_key(name, _collect_fields(cls, attrs))
+        _check_class_options(name, cls)
         separator = attrs.get("index_separator", getattr(cls, "index_separator", "."))
         for fname, field in fields.items():
             _check_field_name(name, fname, field, separator)
-            field.bind(cls, fname)  # type: ignore[arg-type]
+            field.bind(model, fname)
             setattr(cls, fname, field)
-        cls._fields = fields  # type: ignore[attr-defined]
-        cls._primary_key = primary[0]  # type: ignore[attr-defined]
-        cls._stored = tuple(f for f, fld in fields.items() if not isinstance(fld, _ContainerField))  # type: ignore[attr-defined]
-        cls._containers = tuple(f for f, fld in fields.items() if isinstance(fld, _ContainerField))  # type: ignore[attr-defined]
-        cls._unique_together = _unique_together(name, cls, fields)  # type: ignore[attr-defined]
-        cls._indexed = tuple(f for f in cls._stored if fields[f].indexes)  # type: ignore[attr-defined]
-        cls._unique = tuple(f for f in cls._stored if fields[f].unique)  # type: ignore[attr-defined]
-        cls._references = tuple(f for f in cls._stored if isinstance(fields[f], ForeignKeyField))  # type: ignore[attr-defined]
-        cls._reverse = ()  # type: ignore[attr-defined]
-        for fname in cls._references:  # type: ignore[attr-defined]
+        _set_field_groups(model, name, fields, primary)
+        for fname in model._references:
             id_name = f"{fname}_id"
             if id_name not in fields and id_name not in attrs:
                 setattr(cls, id_name, _ForeignKeyId(fname))
-        cls._query = Query(cls)  # type: ignore[attr-defined,arg-type]
-        register_model(cls)  # type: ignore[arg-type]
+        model._query = Query(model)
+        register_model(model)
         return cls
+
+
+def _collect_fields(cls: type, attrs: dict[str, Any]) -> dict[str, Field]:
+    """The inherited fields (copied: each class binds its own), then the declared ones."""
+    fields: dict[str, Field] = {}
+    for base in reversed(cls.__mro__[1:]):
+        for fname, field in getattr(base, "_fields", {}).items():
+            fields[fname] = copy.copy(field)
+    for fname, value in attrs.items():
+        if isinstance(value, Field):
+            fields[fname] = value
+    return fields
+
+
+def _with_primary_key(name: str, fields: dict[str, Field]) -> tuple[dict[str, Field], str]:
+    """``fields`` with exactly one primary key (an implicit ``_id`` added when none is
+    declared), and its name; TypeError for several."""
+    primary = [f for f, field in fields.items() if field.primary_key]
+    declared = [f for f in primary if not getattr(fields[f], "_implicit", False)]
+    if declared and len(declared) < len(primary):
+        # A base got the implicit ``_id``; a subclass with its own primary key replaces it
+        # (upstream's usual pattern: a BaseModel holding ``__database__``).
+        fields = {f: field for f, field in fields.items() if f in declared or f not in primary}
+        primary = declared
+    if not primary:
+        auto: Any = AutoIncrementField(primary_key=True)  # Any: _implicit is a marker
+        auto._implicit = True
+        fields = {"_id": auto, **fields}
+        primary = ["_id"]
+    if len(primary) > 1:
+        raise TypeError(f"model {name} declares several primary keys: {', '.join(primary)}")
+    return fields, primary[0]
+
+
+def _check_class_options(name: str, cls: type) -> None:
+    """Validate ``__cluster_tag__`` and ``__compact_indexes__``."""
+    check_tag_option(name, getattr(cls, "__cluster_tag__", None))
+    compact = getattr(cls, "__compact_indexes__", False)
+    if not isinstance(compact, bool):
+        raise TypeError(f"{name}.__compact_indexes__ must be True or False, got {compact!r}")
+
+
+def _set_field_groups(model: Any, name: str, fields: dict[str, Field], primary: str) -> None:
+    """Set the field tables of ``model`` (``_fields``, ``_stored``, ``_indexed``, ...)."""
+    model._fields = fields
+    model._primary_key = primary
+    model._stored = tuple(f for f, fld in fields.items() if not isinstance(fld, _ContainerField))
+    model._containers = tuple(f for f, fld in fields.items() if isinstance(fld, _ContainerField))
+    # Before _indexed: the fields of a group become indexed.
+    model._unique_together = _unique_together(name, model, fields)
+    model._indexed = tuple(f for f in model._stored if fields[f].indexes)
+    model._unique = tuple(f for f in model._stored if fields[f].unique)
+    model._references = tuple(f for f in model._stored if isinstance(fields[f], ForeignKeyField))
+    model._reverse = ()
 
 
 def _unique_together(
@@ -136,7 +163,8 @@ def _unique_together(
             or len(group) < 2
         ):
             raise TypeError(
-                f"{model}.__unique_together__: each entry is a tuple of two or more field names, got {group!r}"
+                f"{model}.__unique_together__: each entry is a tuple of two or more field "
+                f"names, got {group!r}"
             )
         for fname in group:
             field = fields.get(fname) if isinstance(fname, str) else None
@@ -198,7 +226,7 @@ class Model(metaclass=ModelMeta):
     _unique_together: ClassVar[tuple[tuple[str, ...], ...]]
     _references: ClassVar[tuple[str, ...]]
     _reverse: ClassVar[tuple[Any, ...]]
-    _walrus_reader: ClassVar[Any]  # built by _reader() on first use
+    _walrus_reader: ClassVar[tuple[RowBuilder, RowBuilder]]  # built by _reader() on first use
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         if args:
@@ -225,7 +253,7 @@ class Model(metaclass=ModelMeta):
             type(other) is type(self)
             and other.get_id() == self.get_id()
             and self.get_id() is not None
-        )  # type: ignore[attr-defined]
+        )
 
     def __hash__(self) -> int:
         return hash((type(self), self.get_id()))
@@ -261,11 +289,12 @@ class Model(metaclass=ModelMeta):
         return cls.__database__
 
     def get_id(self) -> Any:
-        """The primary key value (None before the first save of an auto key)."""
+        """The primary key value (None before the first save of an auto key). No Redis
+        work."""
         return self._data.get(type(self)._primary_key)
 
     def get_hash_id(self) -> bytes | None:
-        """The row hash key ``P id.<pk>`` (None without a primary key)."""
+        """The row hash key ``P id.<pk>`` (None without a primary key). No Redis work."""
         pk = self.get_id()
         return None if pk is None else type(self)._row_key(pk)
 
@@ -289,7 +318,7 @@ class Model(metaclass=ModelMeta):
         return raw
 
     @classmethod
-    def _reader(cls) -> Any:
+    def _reader(cls) -> tuple[RowBuilder, RowBuilder]:
         """``(build(key, raw), build_values(key, values))``: the instance of a row from its
         HGETALL dict or from its HMGET values in ``_stored`` order, generated once per class
         as straight-line code (no loop or call per field). Built-in number and
@@ -306,12 +335,12 @@ class Model(metaclass=ModelMeta):
     def _from_values(cls, key: bytes, values: list[Any]) -> Model:
         """The instance of a row from the values of its stored fields in ``_stored`` order
         (an HMGET reply, None for a missing field). No round trip."""
-        return cls._reader()[1](key, values)  # type: ignore[no-any-return]
+        return cls._reader()[1](key, values)
 
     @classmethod
     def _from_raw(cls, key: bytes, raw: dict[Any, bytes]) -> Model:
         """The instance of a row from its HGETALL dict. No round trip."""
-        return cls._reader()[0](key, raw)  # type: ignore[no-any-return]
+        return cls._reader()[0](key, raw)
 
     @classmethod
     def _from_raw_checked(cls, key: bytes, raw: dict[Any, bytes]) -> Model:
@@ -329,7 +358,8 @@ class Model(metaclass=ModelMeta):
                 instance._data[name] = cls._fields[name].python_value(bytes(stored))
             except (ValueError, TypeError, UnicodeDecodeError) as exc:
                 raise FieldValueError(
-                    f"row {key!r}: stored value {stored!r:.80} of field {name!r} cannot be read: {exc}"
+                    f"row {key!r}: stored value {stored!r:.80} of field {name!r} cannot be "
+                    f"read: {exc}"
                 ) from None
         instance._snapshot = {name: values.get(name) for name in cls._indexed}
         instance._saved_key = key
@@ -355,70 +385,97 @@ class Model(metaclass=ModelMeta):
         db = cls._db()
         queue = _queued(pipeline)
         raw = self._serialize()
+        allocate = self._prepare_primary_key(raw, queue)
+        for _ in range(MAX_ATTEMPTS):
+            key, state, seq = self._write_target(raw, allocate, queue)
+            writer = Writer(db)
+            writer.save_op(cls, key, raw, state, *seq)
+            reply = writer.run(client=pipeline, queue=queue)
+            if reply is None:
+                self._mark_saved(writer, raw, key, allocate)
+                return
+            self._take_refusal(reply, key, allocate)
+        if allocate:
+            self._data[cls._primary_key] = None
+        raise WriteConflictError(f"{cls.__name__} row kept changing during {MAX_ATTEMPTS} attempts")
+
+    def _prepare_primary_key(self, raw: dict[str, bytes | None], queue: bool) -> bool:
+        """Generate a missing primary key (a UUID...) into ``_data`` and ``raw``; whether
+        the write script must allocate it instead (an auto-increment key)."""
+        cls = type(self)
         pk_name = cls._primary_key
         pk_field = cls._fields[pk_name]
-        allocate = False  # the write script allocates the auto-increment key
         if self._data.get(pk_name) is None:
             if isinstance(pk_field, AutoIncrementField):
                 if queue:
                     raise PipelineError(
-                        f"{cls.__name__}.{pk_name} is an auto-increment key: the script allocates it, and a queued "
-                        "save cannot give the instance its key; give the key explicitly or save outside the pipeline"
+                        f"{cls.__name__}.{pk_name} is an auto-increment key: the script "
+                        "allocates it, and a queued save cannot give the instance its key; "
+                        "give the key explicitly or save outside the pipeline"
                     )
-                allocate = True
-            else:
-                generated = pk_field.generate_key()
-                if generated is None:
-                    raise FieldValueError(f"{cls.__name__}: primary key {pk_name!r} needs a value")
-                self._data[pk_name] = pk_field.validate(generated)
-                raw[pk_name] = pk_field.db_value(self._data[pk_name])
+                return True
+            generated = pk_field.generate_key()
+            if generated is None:
+                raise FieldValueError(f"{cls.__name__}: primary key {pk_name!r} needs a value")
+            self._data[pk_name] = pk_field.validate(generated)
+            raw[pk_name] = pk_field.db_value(self._data[pk_name])
         elif queue and self._saved_key not in (None, cls._row_key(self._data[pk_name])):
             raise PipelineError(
-                f"{cls.__name__}: the primary key changed since the row was read; save outside the pipeline"
+                f"{cls.__name__}: the primary key changed since the row was read; "
+                "save outside the pipeline"
             )
-        for _ in range(MAX_ATTEMPTS):
-            seq_mode, seq_value, seq_expected = "", "", b""
-            if allocate:
-                # Placeholder key: the script puts the allocated key wherever it appears.
-                raw[pk_name] = NEXT_KEY
-                key = cls._make_key("id", NEXT_KEY)
-                state: Any = {}
-                seq_mode, seq_expected = "next", NEXT_KEY
-            else:
-                key = cls._row_key(self._data[pk_name])
-                state = self._snapshot if self._saved_key == key else ({} if queue else None)
-                if isinstance(pk_field, AutoIncrementField):
-                    seq_mode, seq_value = "max", str(self._data[pk_name])
-            writer = Writer(db)
-            writer.save_op(cls, key, raw, state, seq_mode, seq_expected, seq_value)
-            reply = writer.run(client=pipeline, queue=queue)
-            if reply is None:
-                if allocate:
-                    self._data[pk_name] = pk_field.python_value(bytes(writer.reply[1]))
-                    raw[pk_name] = pk_field.db_value(self._data[pk_name])
-                    key = cls._row_key(self._data[pk_name])
-                self._snapshot = {name: raw.get(name) for name in cls._indexed}
-                self._saved_key = key
-                return
-            reason = _text(reply[2])
-            if reason in ("unique", "ref"):
-                if allocate:
-                    self._data[pk_name] = None
-                raise self._refusal(reason, _text(reply[3]))
-            if reason == "state" and not allocate:
-                self._snapshot = state_from_reply(cls, reply) if int(reply[3]) else {}
-                self._saved_key = key if int(reply[3]) else None
-            elif reason != "state":
-                raise ModelError(f"unexpected reply from model_write: {reply!r}")
+        return False
+
+    def _write_target(
+        self, raw: dict[str, bytes | None], allocate: bool, queue: bool
+    ) -> tuple[bytes, Any, tuple[str, bytes, str]]:
+        """The row key of this attempt, the state it is guarded on, and the sequence
+        arguments of ``save_op`` (mode, expected placeholder, value)."""
+        cls = type(self)
+        pk_name = cls._primary_key
         if allocate:
-            self._data[pk_name] = None
-        raise WriteConflictError(f"{cls.__name__} row kept changing during {MAX_ATTEMPTS} attempts")
+            # Placeholder key: the script puts the allocated key wherever it appears.
+            raw[pk_name] = NEXT_KEY
+            return cls._make_key("id", NEXT_KEY), {}, ("next", NEXT_KEY, "")
+        key = cls._row_key(self._data[pk_name])
+        state = self._snapshot if self._saved_key == key else ({} if queue else None)
+        if isinstance(cls._fields[pk_name], AutoIncrementField):
+            return key, state, ("max", b"", str(self._data[pk_name]))
+        return key, state, ("", b"", "")
+
+    def _mark_saved(
+        self, writer: Writer, raw: dict[str, bytes | None], key: bytes, allocate: bool
+    ) -> None:
+        """Record a written row: the allocated key, and the stored state for later writes."""
+        cls = type(self)
+        if allocate:
+            pk_name = cls._primary_key
+            pk_field = cls._fields[pk_name]
+            self._data[pk_name] = pk_field.python_value(bytes(writer.reply[1]))
+            raw[pk_name] = pk_field.db_value(self._data[pk_name])
+            key = cls._row_key(self._data[pk_name])
+        self._snapshot = {name: raw.get(name) for name in cls._indexed}
+        self._saved_key = key
+
+    def _take_refusal(self, reply: list[Any], key: bytes, allocate: bool) -> None:
+        """Raise a refused write's error, or take the stored state a guard reported."""
+        cls = type(self)
+        reason = _text(reply[2])
+        if reason in ("unique", "ref"):
+            if allocate:
+                self._data[cls._primary_key] = None
+            raise self._refusal(reason, _text(reply[3]))
+        if reason == "state" and not allocate:
+            self._snapshot = state_from_reply(cls, reply) if int(reply[3]) else {}
+            self._saved_key = key if int(reply[3]) else None
+        elif reason != "state":
+            raise ModelError(f"unexpected reply from model_write: {reply!r}")
 
     def _refusal(self, reason: str, label: str) -> ModelError:
         cls = type(self)
         if reason == "ref":
             field = cls._fields[label]
-            target = field.rel_model.__name__  # type: ignore[attr-defined]
+            target = cast(ForeignKeyField, field).rel_model.__name__
             return MissingReferenceError(
                 f"{cls.__name__}.{label}: no {target} with primary key {self._data[label]!r}", label
             )
@@ -431,7 +488,8 @@ class Model(metaclass=ModelMeta):
             )
         values = tuple(self._data[n] for n in names)
         return UniqueError(
-            f"{cls.__name__}: the combination of ({', '.join(names)}) must be unique: {values!r} is taken",
+            f"{cls.__name__}: the combination of ({', '.join(names)}) must be unique: "
+            f"{values!r} is taken",
             ", ".join(names),
             values,
             names,
@@ -501,8 +559,9 @@ class Model(metaclass=ModelMeta):
         if target.indexes:
             if queue:
                 raise PipelineError(
-                    f"{cls.__name__}.{name} is indexed: incr must read its stored value to move the index "
-                    "entry, which a pipeline cannot do; incr outside the pipeline, or set the value and save(pipeline=...)"
+                    f"{cls.__name__}.{name} is indexed: incr must read its stored value to "
+                    "move the index entry, which a pipeline cannot do; incr outside the "
+                    "pipeline, or set the value and save(pipeline=...)"
                 )
             return self._incr_indexed(target, key, incr_by, pipeline)
         args = [name, amount, kind, limit, "1" if queue else "0"]
@@ -523,81 +582,44 @@ class Model(metaclass=ModelMeta):
     ) -> Any:
         cls = type(self)
         name = target.name
-        related = [name]
-        for group in cls._unique_together:
-            if name in group:
-                related.extend(n for n in group if n not in related)
-        known = self._snapshot is not None and self._saved_key == key
-        believed: dict[str, bytes | None] = {}
-        for fname in related:
-            if known:
-                believed[fname] = self._snapshot.get(fname)  # type: ignore[union-attr]
-            else:
-                value = self._data.get(fname)
-                believed[fname] = None if value is None else cls._fields[fname].db_value(value)
+        related = _unique_partners(cls, name)
+        # The stored state this instance knows (mutated in place as the script reports it).
+        snapshot = self._snapshot if self._saved_key == key else None
+        believed = self._believed(related, snapshot)
         for _ in range(MAX_ATTEMPTS):
             current = believed[name]
             old = 0 if current is None else target.python_value(current)
             new_value = target.validate(old + incr_by)
             new_raw = target.db_value(new_value)
             writer = Writer(cls._db())
-            writer.pos(key)
-            args: list[Any] = [name, new_raw, len(related)]
-            for fname in related:
-                value = believed[fname]
-                args.extend((fname, "0" if value is None else "1", value or b""))
-            after = {**believed, name: new_raw}
-            checks = [
-                c for c in unique_checks(cls, after) if c[0] != "E" and name in c[4].split(",")
-            ]
-            args.append(len(checks))
-            for ckind, ckeys, low, high, label in checks:
-                if ckind == "I":
-                    low, high = " ".join(str(writer.pos(k)) for k in ckeys).encode(), b""
-                args.extend((ckind, writer.pos(ckeys[0]), low, high, label))
-            old_entries = set(field_entries(cls, target, current, key))
-            new_entries = set(field_entries(cls, target, new_raw, key))
-            removed = sorted(old_entries - new_entries)
-            args.append(len(removed))
-            for ekind, ekey, member, _score in removed:
-                args.extend((ekind, writer.pos(ekey), member))
-            added = sorted(new_entries - old_entries)
-            args.append(len(added))
-            for ekind, ekey, member, score in added:
-                args.extend((ekind, writer.pos(ekey), member, score))
+            args = _setfield_args(cls, writer, target, key, related, believed, new_raw)
             reply = cls._db().run_script(
                 "model_setfield", keys=writer.keys, args=args, client=client
             )
             if int(reply[0]) == 1:
                 self._data[name] = new_value
-                if known:
-                    self._snapshot[name] = new_raw  # type: ignore[index]
+                if snapshot is not None:
+                    snapshot[name] = new_raw
                 return new_value
-            reason = _text(reply[1])
-            if reason == "missing":
-                raise KeyError(f"{cls.__name__} row {key!r} does not exist")
-            if reason == "unique":
-                label = _text(reply[2])
-                what = (
-                    f"the combination of ({label.replace(',', ', ')})"
-                    if "," in label
-                    else f"{cls.__name__}.{name}"
-                )
-                raise UniqueError(
-                    f"{what} must be unique: the incremented value is taken",
-                    label.replace(",", ", "),
-                    None,
-                    tuple(label.split(",")),
-                )
-            if reason != "state":
-                raise ModelError(f"unexpected reply from model_setfield: {reply!r}")
-            for fname, value in zip(related, reply[2:], strict=False):
-                believed[fname] = None if value is None else bytes(value)
-                if known:
-                    self._snapshot[fname] = believed[fname]  # type: ignore[index]
+            _take_setfield_refusal(cls, reply, key, name, related, believed, snapshot)
         raise WriteConflictError(
             f"{cls.__name__}.{name} kept changing during {MAX_ATTEMPTS} attempts"
         )
+
+    def _believed(
+        self, names: list[str], snapshot: dict[str, bytes | None] | None
+    ) -> dict[str, bytes | None]:
+        """The stored values of ``names`` as this instance believes them: from the state it
+        loaded or saved, else from its current values."""
+        fields = type(self)._fields
+        believed: dict[str, bytes | None] = {}
+        for fname in names:
+            if snapshot is not None:
+                believed[fname] = snapshot.get(fname)
+            else:
+                value = self._data.get(fname)
+                believed[fname] = None if value is None else fields[fname].db_value(value)
+        return believed
 
     # -- class API --------------------------------------------------------------------------
 
@@ -647,7 +669,7 @@ class Model(metaclass=ModelMeta):
     def get(cls, expression: Expression) -> Model:
         """The one row matching ``expression``; ValueError when none or several match.
         2 round trips."""
-        found = list(cls.query(expression)[:2])
+        found: list[Model] = list(cls.query(expression)[:2])
         if len(found) != 1:
             what = "no" if not found else "more than one"
             raise ValueError(f"{what} {cls.__name__} matches {expression!r}")
@@ -672,13 +694,16 @@ class Model(metaclass=ModelMeta):
 
     @classmethod
     def check_indexes(cls) -> list[IndexProblem]:
-        """Inconsistencies between rows and indexes ([] when none). Scans every key of the
-        model: O(rows + index entries), batched."""
+        """Inconsistencies between rows and indexes ([] when none). Reads every key of the
+        model, O(rows + index entries). Cost: a SCAN for the rows and one per indexed field
+        (1 round trip per 1000 keys of the database each), plus 1 round trip per 500 keys
+        read (pipelined)."""
         return check_indexes(cls)
 
     @classmethod
     def rebuild_indexes(cls) -> list[IndexProblem]:
-        """Repair what ``check_indexes`` reports; returns the repaired problems."""
+        """Repair what ``check_indexes`` reports; returns the repaired problems. Cost: the
+        round trips of ``check_indexes``, plus 1 per 200 fixes (one guarded script each)."""
         return rebuild_indexes(cls)
 
 
@@ -690,7 +715,7 @@ _MODEL_ATTRS = {name for name in dir(Model) if not name.startswith("__")} | {
 }
 
 
-def _compile_reader(cls: type[Model]) -> tuple[Any, Any]:
+def _compile_reader(cls: type[Model]) -> tuple[RowBuilder, RowBuilder]:
     """Generate ``build(key, raw)`` and ``build_values(key, values)`` for ``cls`` (see
     ``Model._reader``). Field names enter the source only through ``repr``."""
     names = list(cls._stored)
@@ -737,6 +762,87 @@ def _compile_reader(cls: type[Model]) -> tuple[Any, Any]:
     by_position += [line.replace("RAW", raw_dict) for line in body]
     exec("\n".join(by_name) + "\n\n" + "\n".join(by_position), namespace)  # noqa: S102 - generated here, names via repr
     return namespace["build"], namespace["build_values"]
+
+
+def _unique_partners(cls: type[Model], name: str) -> list[str]:
+    """``name`` and the fields sharing a ``__unique_together__`` group with it."""
+    related = [name]
+    for group in cls._unique_together:
+        if name in group:
+            related.extend(n for n in group if n not in related)
+    return related
+
+
+def _setfield_args(
+    cls: type[Model],
+    writer: Writer,
+    target: Field,
+    key: bytes,
+    related: list[str],
+    believed: dict[str, bytes | None],
+    new_raw: bytes,
+) -> list[Any]:
+    """ARGV of ``model_setfield.lua`` setting ``target`` of row ``key`` (KEYS[1]) to
+    ``new_raw``: the guards, the unique checks the new value needs, the index delta."""
+    name = target.name
+    writer.pos(key)
+    args: list[Any] = [name, new_raw, len(related)]
+    for fname in related:
+        value = believed[fname]
+        args.extend((fname, "0" if value is None else "1", value or b""))
+    after = {**believed, name: new_raw}
+    checks = [c for c in unique_checks(cls, after) if c[0] != "E" and name in c[4].split(",")]
+    args.append(len(checks))
+    for ckind, ckeys, low, high, label in checks:
+        if ckind == "I":
+            low, high = " ".join(str(writer.pos(k)) for k in ckeys).encode(), b""
+        args.extend((ckind, writer.pos(ckeys[0]), low, high, label))
+    old_entries = set(field_entries(cls, target, believed[name], key))
+    new_entries = set(field_entries(cls, target, new_raw, key))
+    removed = sorted(old_entries - new_entries)
+    args.append(len(removed))
+    for ekind, ekey, member, _score in removed:
+        args.extend((ekind, writer.pos(ekey), member))
+    added = sorted(new_entries - old_entries)
+    args.append(len(added))
+    for ekind, ekey, member, score in added:
+        args.extend((ekind, writer.pos(ekey), member, score))
+    return args
+
+
+def _take_setfield_refusal(
+    cls: type[Model],
+    reply: list[Any],
+    key: bytes,
+    name: str,
+    related: list[str],
+    believed: dict[str, bytes | None],
+    snapshot: dict[str, bytes | None] | None,
+) -> None:
+    """Raise a refused ``model_setfield`` call's error, or update ``believed`` (and the
+    instance's ``snapshot``) with the stored values its guard reported."""
+    reason = _text(reply[1])
+    if reason == "missing":
+        raise KeyError(f"{cls.__name__} row {key!r} does not exist")
+    if reason == "unique":
+        label = _text(reply[2])
+        what = (
+            f"the combination of ({label.replace(',', ', ')})"
+            if "," in label
+            else f"{cls.__name__}.{name}"
+        )
+        raise UniqueError(
+            f"{what} must be unique: the incremented value is taken",
+            label.replace(",", ", "),
+            None,
+            tuple(label.split(",")),
+        )
+    if reason != "state":
+        raise ModelError(f"unexpected reply from model_setfield: {reply!r}")
+    for fname, value in zip(related, reply[2:], strict=False):
+        believed[fname] = None if value is None else bytes(value)
+        if snapshot is not None:
+            snapshot[fname] = believed[fname]
 
 
 def _text(value: Any) -> str:
