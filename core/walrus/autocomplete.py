@@ -374,7 +374,8 @@ class Autocomplete:
                 raise TypeError(f"data is not JSON serializable: {exc}") from None
         if isinstance(data, bool) or not isinstance(data, (str, bytes, int, float)):
             raise TypeError(
-                f"data must be str, bytes, int or float when use_json=False, got {type(data).__name__}"
+                "data must be str, bytes, int or float when use_json=False, "
+                f"got {type(data).__name__}"
             )
         return data
 

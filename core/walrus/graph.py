@@ -288,7 +288,8 @@ def _triples(items: tuple[Any, ...]) -> list[tuple[str, str, str]]:
     if len(items) == 1 and not (isinstance(items[0], tuple) and _is_triple(items[0])):
         if isinstance(items[0], (str, bytes)) or not isinstance(items[0], Iterable):
             raise TypeError(
-                f"store_many expects (s, p, o) tuples or one iterable of them, got {type(items[0]).__name__}"
+                "store_many expects (s, p, o) tuples or one iterable of them, "
+                f"got {type(items[0]).__name__}"
             )
         items = tuple(items[0])
     triples = []

@@ -178,7 +178,8 @@ def prefix_memory(
 
 
 def server_summary(database: Database) -> dict[str, Any]:
-    """A small INFO digest: version, mode, memory, clients, uptime, keys of this DB (1 round trip)."""
+    """A small INFO digest: version, mode, memory, clients, uptime, keys of this DB
+    (1 round trip)."""
     if database.is_embedded:
         # The embedded engine has no INFO; report what it can.
         from .embedded import EMBEDDED_VERSION

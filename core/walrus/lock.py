@@ -52,7 +52,7 @@ class LockError(WalrusError, RuntimeError):
     """Base class of lock errors (also a RuntimeError, which upstream walrus raised)."""
 
 
-class LockNotOwned(LockError):
+class LockNotOwned(LockError):  # noqa: N818  public name, exported by walrus
     """``release``/``extend`` by a caller whose token does not hold the lock."""
 
 

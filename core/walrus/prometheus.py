@@ -64,7 +64,8 @@ class WalrusMetrics:
             "walrus_script_calls", "Lua script calls", ["script", "result"], registry=registry
         )
         self.script_seconds = prom.Histogram(
-            "walrus_script_duration_seconds", "Seconds per Lua script call", ["script"], registry=registry,
+            "walrus_script_duration_seconds", "Seconds per Lua script call", ["script"],
+            registry=registry,
             buckets=(0.0002, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0),
         )  # fmt: skip
         self.unsubscribe: Callable[[], None] = subscribe(self.observe)

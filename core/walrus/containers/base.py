@@ -53,7 +53,8 @@ class Container:
         if isinstance(ttl, timedelta) or (isinstance(ttl, int) and not isinstance(ttl, bool)):
             return ttl
         raise ContainerTypeError(
-            f"{self!r}: ttl must be an int number of {unit}, a timedelta or None, got {type(ttl).__name__}"
+            f"{self!r}: ttl must be an int number of {unit}, a timedelta or None, "
+            f"got {type(ttl).__name__}"
         )
 
     def expire(self, ttl: int | timedelta | None = None) -> bool:

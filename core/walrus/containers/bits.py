@@ -46,7 +46,8 @@ def _check_format(owner: Any, fmt: Any) -> tuple[str, int]:
     """``(fmt text, width in bits)`` of a BITFIELD type such as ``u8`` or ``i16``."""
     if not isinstance(fmt, (str, bytes)):
         raise ContainerTypeError(
-            f"{owner!r}: bitfield format must be a str such as 'u8' or 'i16', got {type(fmt).__name__}"
+            f"{owner!r}: bitfield format must be a str such as 'u8' or 'i16', "
+            f"got {type(fmt).__name__}"
         )
     text = fmt.decode("utf-8", "replace") if isinstance(fmt, bytes) else fmt
     match = _FORMAT_RE.match(text)
@@ -81,12 +82,14 @@ def _check_offset(owner: Any, offset: Any, width: int) -> int | str:
 def _check_overflow(owner: Any, overflow: Any) -> str:
     if not isinstance(overflow, str):
         raise ContainerTypeError(
-            f"{owner!r}: overflow must be one of {', '.join(OVERFLOW_MODES)}, got {type(overflow).__name__}"
+            f"{owner!r}: overflow must be one of {', '.join(OVERFLOW_MODES)}, "
+            f"got {type(overflow).__name__}"
         )
     mode = overflow.upper()
     if mode not in OVERFLOW_MODES:
         raise ContainerValueError(
-            f"{owner!r}: bad overflow mode {overflow!r}: expected one of {', '.join(OVERFLOW_MODES)}"
+            f"{owner!r}: bad overflow mode {overflow!r}: "
+            f"expected one of {', '.join(OVERFLOW_MODES)}"
         )
     return mode
 
@@ -200,8 +203,8 @@ class BitField(Container):
         """``(start, width)`` of a ``[start:stop]`` bit range (stop exclusive, width <= 63)."""
         if not isinstance(item, slice):
             raise ContainerValueError(
-                f"{self!r}: index with a bit range such as [0:8] (for one bit use get_bit/set_bit), "
-                f"got {type(item).__name__}"
+                f"{self!r}: index with a bit range such as [0:8] "
+                f"(for one bit use get_bit/set_bit), got {type(item).__name__}"
             )
         if item.step is not None:
             raise ContainerValueError(f"{self!r}: bit ranges take no step, got {item.step!r}")
@@ -238,7 +241,8 @@ class BitField(Container):
         number = _check_int(self, value, "value")
         if not 0 <= number < 2**width:
             raise ContainerValueError(
-                f"{self!r}: value {number} does not fit in the {width} bits of [{start}:{start + width}]"
+                f"{self!r}: value {number} does not fit in the {width} bits "
+                f"of [{start}:{start + width}]"
             )
         self.set(f"u{width}", start, number).execute()
 

@@ -234,7 +234,8 @@ class ConsumerGroup:
 
     def __repr__(self) -> str:
         keys = ", ".join(repr(decode(k)) for k in getattr(self, "keys", ()))
-        return f"<{type(self).__name__} {decode(self.name)!r} [{keys}] consumer={decode(self._consumer)!r}>"
+        consumer = decode(self._consumer)
+        return f"<{type(self).__name__} {decode(self.name)!r} [{keys}] consumer={consumer!r}>"
 
     def _to_id(self, value: Any, what: str, specials: tuple[str, ...] = ()) -> str:
         return check_stream_id(self, value, what, specials)

@@ -42,12 +42,14 @@ def _pairs(container: Container, args: tuple[Any, ...], kwargs: dict[str, Any]) 
             for pair in source:
                 if not isinstance(pair, (tuple, list)) or len(pair) != 2:
                     raise ContainerTypeError(
-                        f"{container!r}: update expects a mapping or (field, value) pairs, got {pair!r}"
+                        f"{container!r}: update expects a mapping or (field, value) pairs, "
+                        f"got {pair!r}"
                     )
                 data[pair[0]] = pair[1]
         else:
             raise ContainerTypeError(
-                f"{container!r}: update expects a mapping or (field, value) pairs, got {type(source).__name__}"
+                f"{container!r}: update expects a mapping or (field, value) pairs, "
+                f"got {type(source).__name__}"
             )
     data.update(kwargs)
     for field, value in data.items():

@@ -63,7 +63,8 @@ class HyperLogLog(Container):
                 result.append(HyperLogLog(self.database, other))
             else:
                 raise ContainerTypeError(
-                    f"{self!r}: expected HyperLogLog objects or key names, got {type(other).__name__}"
+                    f"{self!r}: expected HyperLogLog objects or key names, "
+                    f"got {type(other).__name__}"
                 )
         return result
 

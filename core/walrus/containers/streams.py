@@ -136,7 +136,8 @@ def _check_optional(owner: Any, value: Any, what: str, minimum: int) -> int | No
 def _check_fields(owner: Any, data: Any) -> dict[Any, Any]:
     if not isinstance(data, Mapping):
         raise ContainerTypeError(
-            f"{owner!r}: message data must be a mapping of fields to values, got {type(data).__name__}"
+            f"{owner!r}: message data must be a mapping of fields to values, "
+            f"got {type(data).__name__}"
         )
     if not data:
         raise ContainerValueError(f"{owner!r}: message data must have at least one field")

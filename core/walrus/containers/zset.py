@@ -156,7 +156,8 @@ class ZSet(Sortable, Container):
         if raw[:1] in (b"[", b"("):
             return value, 0, raw[1:]
         raise ContainerValueError(
-            f"{self!r}: {what} must be '-', '+', '[value' (inclusive) or '(value' (exclusive), got {value!r}"
+            f"{self!r}: {what} must be '-', '+', '[value' (inclusive) or '(value' (exclusive), "
+            f"got {value!r}"
         )
 
     def _lex_bounds(self, low: Any, high: Any) -> tuple[Any, Any]:

@@ -2,10 +2,13 @@
 
 Build once, decide per request::
 
-    limits = [PreparedLimit("login", n, per, strategy="gcra") for n, per in parse_rates("5/m;100/h")]
+    limits = [
+        PreparedLimit("login", n, per, strategy="gcra") for n, per in parse_rates("5/m;100/h")
+    ]
     decision = decide(db, limits, [client_address(remote, xff, trusted_proxies=1)] * 2,
                       on_error="allow")
-    headers = rate_limit_headers(decision, "both")   # X-RateLimit-*, RateLimit(-Policy), Retry-After
+    # X-RateLimit-*, RateLimit(-Policy), Retry-After:
+    headers = rate_limit_headers(decision, "both")
 
 or ``db.rate_limit(name, limit, per, strategy=...)`` for a ``RateLimit`` object. Submodules:
 ``rates`` (parsing, validation), ``decision`` (limits and replies, sans-IO), ``headers``,

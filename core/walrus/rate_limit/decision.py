@@ -182,7 +182,8 @@ def check_call(
     count = len(limits)
     if count != len(keys) or not count:
         raise ValueError(
-            f"decide needs one key per limit and at least one limit, got {count} limits and {len(keys)} keys"
+            "decide needs one key per limit and at least one limit, "
+            f"got {count} limits and {len(keys)} keys"
         )
     if cost.__class__ is not int or cost < 0:
         check_cost(cost)

@@ -20,7 +20,7 @@ __all__ = ["RateLimit", "RateLimitException", "RateLimitLua"]
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class RateLimitException(WalrusError):
+class RateLimitException(WalrusError):  # noqa: N818  upstream name
     """Raised by ``rate_limited`` when a call is over its limit.
 
     ``retry_after`` is the number of seconds (float) until the call would be allowed.

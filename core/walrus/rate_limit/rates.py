@@ -94,7 +94,8 @@ def check_rate(limit: Any, per: Any, what: str = "rate limit") -> Rate:
         raise ValueError(f"{what}: per must be a positive, finite number of seconds, got {per!r}")
     if not MIN_WINDOW <= seconds <= MAX_WINDOW:
         raise ValueError(
-            f"{what}: per must be a positive number of seconds between {MIN_WINDOW:g} and {MAX_WINDOW:.0f} (100 years), got {per!r}"
+            f"{what}: per must be a positive number of seconds between {MIN_WINDOW:g} "
+            f"and {MAX_WINDOW:.0f} (100 years), got {per!r}"
         )
     return Rate(limit, seconds)
 
@@ -139,8 +140,9 @@ def parse_rate(rate: Any) -> Rate:
     unit = match.group(3).lower() if match else ""
     if match is None or unit not in UNITS:
         raise ValueError(
-            f"cannot read rate {rate[:80]!r}: expected '<count>/<unit>' or '<count>/<n><unit>' with "
-            "unit second, minute, hour, day, week, month or year (e.g. '5/minute', '100/30s')"
+            f"cannot read rate {rate[:80]!r}: expected '<count>/<unit>' or '<count>/<n><unit>' "
+            "with unit second, minute, hour, day, week, month or year "
+            "(e.g. '5/minute', '100/30s')"
         )
     count, multiple = match.group(1), match.group(2)
     if len(count) > _MAX_DIGITS or (multiple is not None and len(multiple) > _MAX_DIGITS):
@@ -190,7 +192,8 @@ def parse_rates(value: Any, what: str = "rate limit") -> tuple[Rate, ...]:
                 out.append(_parse_one(item, what))
         return tuple(out)
     raise TypeError(
-        f"{what}: expected a rate like '5/minute', '5/m;100/h', a (limit, per) pair or a list of them, got {value!r}"
+        f"{what}: expected a rate like '5/minute', '5/m;100/h', a (limit, per) pair "
+        f"or a list of them, got {value!r}"
     )
 
 

@@ -31,7 +31,8 @@ def load_double_metaphone() -> Callable[[str], tuple[str, str]]:
         except ImportError as exc:
             raise MissingDependencyError(
                 "metaphone=True needs the 'doublemetaphone' package: "
-                "pip install doublemetaphone (or pip install '.[search]' in a checkout of the walrus suite)"
+                "pip install doublemetaphone "
+                "(or pip install '.[search]' in a checkout of the walrus suite)"
             ) from exc
         _encoder = encoder
     return _encoder

@@ -99,7 +99,8 @@ def _make_stemmer(stemmer: bool | str) -> Callable[[list[str]], list[str]] | Non
         algorithm = stemmer.lower()
     else:
         raise TypeError(
-            f"stemmer must be True, False or a Snowball algorithm name, got {type(stemmer).__name__}"
+            "stemmer must be True, False or a Snowball algorithm name, "
+            f"got {type(stemmer).__name__}"
         )
     try:
         import snowballstemmer
