@@ -15,7 +15,7 @@ import os
 import pickle
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..containers import Hash, List, Set, ZSet
 from ..search.plan import compile_query
@@ -51,12 +51,16 @@ __all__ = [
     "ZSetField",
 ]
 
-# Index kinds: a set per value, a sorted set scored by value, a lexicographic sorted set
-# (``value\x00row key`` members, for startswith and text ranges), per-token sorted sets.
+# Index kinds, the word each puts in its keys (``P <field>.<kind>...``).
 ABSOLUTE = "absolute"
+"""Index kind: a set of row keys per stored value (equality, ``in_``)."""
 CONTINUOUS = "continuous"
+"""Index kind: one sorted set of row keys scored by value (ranges, order)."""
 LEX = "lex"
+"""Index kind: one lexicographic sorted set of ``value\\x00row key`` members, all scored 0
+(``startswith`` and text ranges)."""
 FTS = "fts"
+"""Index kind: one sorted set per token of a full-text field."""
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 # A sorted-set score is a double: integers beyond 2**53 would compare wrongly in the index.
@@ -97,6 +101,7 @@ class Field(Operators):
     # -- binding ------------------------------------------------------------------------
 
     def bind(self, model: type[Model], name: str) -> None:
+        """Attach the field to ``model`` under ``name`` (done by ModelMeta). No Redis work."""
         self.model = model
         self.name = name
 
@@ -128,6 +133,8 @@ class Field(Operators):
         return [index_for(self, kind) for kind in self.indexes]
 
     def default(self) -> Any:
+        """The value of a new row not given this field (a callable default is called). No
+        Redis work."""
         value = self._default
         return value() if callable(value) else value
 
@@ -140,13 +147,15 @@ class Field(Operators):
         return FieldValueError(f"field {self.name!r}: {message}")
 
     def validate(self, value: Any) -> Any:
-        """Check ``value`` and return its canonical Python form (None stays None)."""
+        """Check ``value`` and return its canonical Python form (None stays None). No Redis
+        work."""
         if value is None:
             return None
         return self.coerce(value)
 
     def coerce(self, value: Any) -> Any:
-        """Field-specific check of a non-None value. Base Field: str, bytes, int, float."""
+        """Field-specific check of a non-None value. Base Field: str, bytes, int, float. No
+        Redis work."""
         if isinstance(value, bytes):
             return _utf8(self, value)
         if isinstance(value, str):
@@ -159,7 +168,8 @@ class Field(Operators):
         raise self._type_error("str, bytes, int or float", value)
 
     def db_value(self, value: Any) -> bytes:
-        """The bytes stored in the row hash for a validated, non-None value."""
+        """The bytes stored in the row hash for a validated, non-None value. No Redis
+        work."""
         if isinstance(value, str):
             return value.encode("utf-8")
         if isinstance(value, float):
@@ -167,11 +177,12 @@ class Field(Operators):
         return str(value).encode()
 
     def python_value(self, raw: bytes) -> Any:
-        """The Python value of the stored bytes."""
+        """The Python value of the stored bytes. No Redis work."""
         return raw.decode("utf-8", "replace")
 
     def query_value(self, value: Any) -> bytes:
-        """The stored form of a value used in a filter (validated like a write)."""
+        """The stored form of a value used in a filter (validated like a write). No Redis
+        work."""
         if value is None:
             from .errors import FilterError
 
@@ -181,7 +192,8 @@ class Field(Operators):
         return self.db_value(self.validate(value))
 
     def generate_key(self) -> Any:
-        """A new primary key value, or None when the field cannot make one."""
+        """A new primary key value, or None when the field cannot make one. No Redis work
+        (an auto-increment key is allocated by the write script)."""
         return None
 
     def index_value(self, raw: bytes) -> bytes:
@@ -189,7 +201,7 @@ class Field(Operators):
 
         Upstream walrus formats the Python value with ``str()``; this reproduces that text
         from the stored bytes so both libraries share index keys (the stored bytes as they
-        are for text, bytes, booleans, UUIDs and JSON)."""
+        are for text, bytes, booleans, UUIDs and JSON). No Redis work."""
         return raw
 
 
@@ -247,7 +259,7 @@ def _remember_stems(tokenizer: Tokenizer) -> None:
         stems = [known.get(w) for w in words]
         missing = [w for w, s in zip(words, stems, strict=True) if s is None]
         if not missing:
-            return stems  # type: ignore[return-value]
+            return cast("list[str]", stems)  # every word was known
         found = dict(zip(missing, stem(missing), strict=True))
         if len(known) > STEM_CACHE_WORDS:
             known.clear()
@@ -287,7 +299,7 @@ class TextField(Field):
         self._lex = self.index
         if fts:
             self.index = True
-        self._tokenizer_options = {
+        self._tokenizer_options: dict[str, Any] = {
             "stemmer": stemmer,
             "metaphone": metaphone,
             "stopwords_file": stopwords_file,
@@ -295,7 +307,7 @@ class TextField(Field):
         }
         self._tokenizer: Tokenizer | None = None
         if fts:
-            self._tokenizer = Tokenizer(**self._tokenizer_options)  # type: ignore[arg-type]
+            self._tokenizer = Tokenizer(**self._tokenizer_options)
             _remember_stems(self._tokenizer)
 
     @property
@@ -318,14 +330,19 @@ class TextField(Field):
         return self._tokenizer
 
     def coerce(self, value: Any) -> str:
+        """A str (bytes are decoded as UTF-8; an indexed value cannot contain NUL). No Redis
+        work."""
         if isinstance(value, bytes):
-            value = _utf8(self, value)
-        elif not isinstance(value, str):
+            text = _utf8(self, value)
+        elif isinstance(value, str):
+            text = value
+        else:
             raise self._type_error("str", value)
-        _check_text(self, value)
-        return value
+        _check_text(self, text)
+        return text
 
     def python_value(self, raw: bytes) -> str:
+        """The stored UTF-8 as str (undecodable bytes replaced). No Redis work."""
         return raw.decode("utf-8", "replace")
 
     def search(
@@ -335,14 +352,16 @@ class TextField(Field):
         words are joined with ``default_conjunction``. An empty query gives None, which
         ``Model.query`` reads as every row (upstream's contract). Raises QueryError (a
         ValueError) for a malformed query, or reads it as plain words with ``lenient=True``.
-        Results are ordered best match first unless ordered."""
+        Results are ordered best match first unless ordered. No Redis work: builds an
+        expression (``Model.query`` runs it)."""
         if isinstance(query, str) and not query.strip():
             return None
         compiled = compile_query(parse(query, default_conjunction, lenient), self.tokenizer)
         return Expression(self, OP_MATCH, compiled)
 
     def match(self, query: str) -> Expression | None:
-        """``search`` with side-by-side words joined by AND."""
+        """``search`` with side-by-side words joined by AND. No Redis work: builds an
+        expression."""
         return self.search(query, "and")
 
 
@@ -368,6 +387,7 @@ class IntegerField(_NumberMixin, Field):
     eq_index = ABSOLUTE
 
     def index_value(self, raw: bytes) -> bytes:
+        """The decimal integer text upstream puts in equality-index keys. No Redis work."""
         text = raw.strip()
         if text.lstrip(b"-").isdigit():
             return str(int(text)).encode()
@@ -377,6 +397,8 @@ class IntegerField(_NumberMixin, Field):
             return raw
 
     def coerce(self, value: Any) -> int:
+        """An int (bools refused) within the 64-bit range, and +-2**53 when indexed. No
+        Redis work."""
         if isinstance(value, bool) or not isinstance(value, int):
             raise self._type_error("int", value)
         limit = EXACT_INT if self.index else None
@@ -389,6 +411,7 @@ class IntegerField(_NumberMixin, Field):
         return int(value)
 
     def python_value(self, raw: bytes) -> int:
+        """The stored decimal as int (a float text is truncated). No Redis work."""
         text = raw.decode("ascii", "replace")
         try:
             return int(text)
@@ -408,6 +431,7 @@ class FloatField(_NumberMixin, Field):
     """A ``float`` (ints accepted); NaN refused (it cannot be indexed or compared)."""
 
     def coerce(self, value: Any) -> float:
+        """A float (ints converted; NaN and too-large ints refused). No Redis work."""
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise self._type_error("float or int", value)
         try:
@@ -419,9 +443,11 @@ class FloatField(_NumberMixin, Field):
         return result
 
     def db_value(self, value: Any) -> bytes:
+        """``repr`` of the float. No Redis work."""
         return repr(float(value)).encode()
 
     def python_value(self, raw: bytes) -> float:
+        """The stored text as float. No Redis work."""
         return float(raw)
 
 
@@ -429,6 +455,7 @@ class ByteField(Field):
     """Arbitrary bytes (a str is stored as its UTF-8); returned as ``bytes``."""
 
     def coerce(self, value: Any) -> bytes:
+        """Bytes (bytearray and memoryview copied, str encoded as UTF-8). No Redis work."""
         if isinstance(value, (bytearray, memoryview)):
             value = bytes(value)
         elif isinstance(value, str):
@@ -439,9 +466,11 @@ class ByteField(Field):
         return value
 
     def db_value(self, value: Any) -> bytes:
+        """The bytes as they are. No Redis work."""
         return bytes(value)
 
     def python_value(self, raw: bytes) -> bytes:
+        """The stored bytes as they are. No Redis work."""
         return raw
 
 
@@ -449,14 +478,17 @@ class BooleanField(Field):
     """``True``/``False``, stored as ``1``/``0``."""
 
     def coerce(self, value: Any) -> bool:
+        """A bool (no other type is read as one). No Redis work."""
         if not isinstance(value, bool):
             raise self._type_error("bool", value)
         return value
 
     def db_value(self, value: Any) -> bytes:
+        """``1`` or ``0``. No Redis work."""
         return b"1" if value else b"0"
 
     def python_value(self, raw: bytes) -> bool:
+        """True for ``1`` (or ``True``/``true``), else False. No Redis work."""
         return raw in (b"1", b"True", b"true")
 
 
@@ -465,6 +497,7 @@ class UUIDField(Field):
     key, a new ``uuid4()`` is generated when none is given."""
 
     def coerce(self, value: Any) -> uuid.UUID:
+        """A ``uuid.UUID`` (its text as str or bytes accepted). No Redis work."""
         if isinstance(value, uuid.UUID):
             return value
         if isinstance(value, (str, bytes)):
@@ -481,12 +514,16 @@ class UUIDField(Field):
         raise self._type_error("uuid.UUID", value)
 
     def db_value(self, value: Any) -> bytes:
-        return value.hex.encode()
+        """The 32 hex digits of the UUID. No Redis work."""
+        digits: str = value.hex
+        return digits.encode()
 
     def python_value(self, raw: bytes) -> uuid.UUID:
+        """The stored hex digits as ``uuid.UUID``. No Redis work."""
         return uuid.UUID(raw.decode("ascii"))
 
     def generate_key(self) -> uuid.UUID:
+        """A new ``uuid4()``. No Redis work."""
         return uuid.uuid4()
 
 
@@ -501,19 +538,23 @@ class DateTimeField(_NumberMixin, Field):
     come back as naive UTC datetimes. Stored as epoch seconds with microseconds."""
 
     def coerce(self, value: Any) -> datetime.datetime:
+        """A naive UTC datetime (an aware one converted to UTC). No Redis work."""
         if not isinstance(value, datetime.datetime):
             raise self._type_error("datetime.datetime", value)
-        if value.tzinfo is not None and value.utcoffset() is not None:
-            value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
-        elif value.tzinfo is not None:
-            value = value.replace(tzinfo=None)
-        return value
+        moment: datetime.datetime = value
+        if moment.tzinfo is not None and moment.utcoffset() is not None:
+            moment = moment.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+        elif moment.tzinfo is not None:
+            moment = moment.replace(tzinfo=None)
+        return moment
 
     def db_value(self, value: Any) -> bytes:
+        """Epoch seconds with six decimals (microseconds). No Redis work."""
         delta = value - _EPOCH
         return _micros_text((delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds)
 
     def python_value(self, raw: bytes) -> datetime.datetime:
+        """The stored epoch seconds as a naive UTC datetime. No Redis work."""
         text = raw.decode("ascii")
         whole, _, fraction = text.partition(".")
         if (
@@ -534,14 +575,17 @@ class DateField(_NumberMixin, Field):
     seconds of its UTC midnight."""
 
     def coerce(self, value: Any) -> datetime.date:
+        """A ``date`` (a datetime refused). No Redis work."""
         if isinstance(value, datetime.datetime) or not isinstance(value, datetime.date):
             raise self._type_error("datetime.date", value)
         return value
 
     def db_value(self, value: Any) -> bytes:
+        """The epoch seconds of the date's UTC midnight. No Redis work."""
         return str((value - _EPOCH.date()).days * 86400).encode()
 
     def python_value(self, raw: bytes) -> datetime.date:
+        """The date of the stored epoch seconds (UTC). No Redis work."""
         seconds = float(raw)
         return _EPOCH.date() + datetime.timedelta(days=math.floor(seconds / 86400))
 
@@ -552,6 +596,7 @@ class JSONField(Field):
     keys as str."""
 
     def coerce(self, value: Any) -> Any:
+        """The value unchanged, once it is known to encode as JSON. No Redis work."""
         self._encode(value)  # refuse at assignment what the write would refuse
         return value
 
@@ -571,9 +616,11 @@ class JSONField(Field):
             raise self._value_error(f"text cannot be encoded as UTF-8 ({exc.reason})") from None
 
     def db_value(self, value: Any) -> bytes:
+        """``json.dumps`` with sorted keys, as UTF-8. No Redis work."""
         return self._encode(value)
 
     def python_value(self, raw: bytes) -> Any:
+        """``json.loads`` of the stored text. No Redis work."""
         return json.loads(raw)
 
 
@@ -590,16 +637,19 @@ class PickledField(Field):
             raise TypeError("PickledField cannot be indexed or a primary key")
 
     def coerce(self, value: Any) -> Any:
+        """The value unchanged, once it is known to pickle. No Redis work."""
         self.db_value(value)  # refuse at assignment what the write would refuse
         return value
 
     def db_value(self, value: Any) -> bytes:
+        """The pickle of the value (highest protocol). No Redis work."""
         try:
             return pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
         except (pickle.PicklingError, TypeError, AttributeError) as exc:
             raise self._type_error(f"a picklable value ({exc})", value) from None
 
     def python_value(self, raw: bytes) -> Any:
+        """The unpickled value (runs code a crafted pickle holds). No Redis work."""
         return pickle.loads(raw)  # noqa: S301 - documented: the database must be trusted
 
 
