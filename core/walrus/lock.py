@@ -81,6 +81,21 @@ def _check_ttl(ttl: Any) -> int | None:
     return math.ceil(ttl) or None
 
 
+def _check_acquire_args(block: Any, timeout: Any) -> None:
+    if not isinstance(block, bool):
+        raise TypeError(f"block must be True or False, got {type(block).__name__}")
+    if timeout is None:
+        return
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise TypeError(
+            f"timeout must be a number of seconds or None, got {type(timeout).__name__}"
+        )
+    if not math.isfinite(timeout) or timeout < 0:
+        raise ValueError(f"timeout must be a non-negative number of seconds, got {timeout!r}")
+    if not block:
+        raise ValueError("timeout needs block=True")
+
+
 def _check_ms(value: Any, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{what} must be a number of milliseconds, got {type(value).__name__}")
@@ -149,61 +164,67 @@ class Lock:
         connection dropped after sending), one GET settles it: the key holds this Lock's
         token exactly when the attempt took the lock, so no OutcomeUnknownError escapes.
         """
-        if not isinstance(block, bool):
-            raise TypeError(f"block must be True or False, got {type(block).__name__}")
-        if timeout is not None:
-            if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
-                raise TypeError(
-                    f"timeout must be a number of seconds or None, got {type(timeout).__name__}"
-                )
-            if not math.isfinite(timeout) or timeout < 0:
-                raise ValueError(
-                    f"timeout must be a non-negative number of seconds, got {timeout!r}"
-                )
-            if not block:
-                raise ValueError("timeout needs block=True")
+        _check_acquire_args(block, timeout)
         try:
             taken = self.database.set(self.key, self._lock_id, nx=True, px=self.ttl)
         except OutcomeUnknownError as unknown:
             taken = self._settle(unknown)
         if taken:
-            if events.listeners:
-                events.emit("lock", self.name, "acquired", 0.0)
+            self._emit("acquired")
             return True
         if not block:
-            if events.listeners:
-                events.emit("lock", self.name, "timeout", 0.0)
+            self._emit("timeout")
             return False
+        return self._wait_and_retry(timeout)
+
+    def _wait_and_retry(self, timeout: float | None) -> bool:
+        """The blocking part of ``acquire``: retry after each wake-up (or the holder's ttl)
+        until the lock is taken (True) or ``timeout`` seconds pass (False). 2 round trips
+        per wait."""
         started = time.monotonic()
         deadline = None if timeout is None else started + timeout
         cap = self._wait_cap()
         while True:
-            try:
-                left = int(
-                    self.database.run_script(
-                        "lock_acquire", keys=[self.key], args=[self._lock_id, self.ttl or 0]
-                    )
-                )
-            except OutcomeUnknownError as unknown:
-                left = _TAKEN if self._settle(unknown) else -1
-
+            left = self._retry()
             if left == _TAKEN:
-                if events.listeners:
-                    events.emit("lock", self.name, "waited", time.monotonic() - started)
+                self._emit("waited", started)
                 return True
             wait = cap if left < 0 else min(cap, left / 1000.0)
             if deadline is not None:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    if events.listeners:
-                        events.emit("lock", self.name, "timeout", time.monotonic() - started)
+                    self._emit("timeout", started)
                     return False
                 wait = min(wait, remaining)
-            # BLPOP takes seconds with millisecond resolution; 0 would mean "forever".
-            try:
-                self.database.blpop([self.event], timeout=max(round(wait, 3), 0.001))
-            except OutcomeUnknownError:
-                pass  # a wake-up token may be lost with the reply: the next attempt decides
+            self._await_wakeup(wait)
+
+    def _retry(self) -> int:
+        """One atomic attempt (lock_acquire.lua): ``_TAKEN`` when it took the lock, else the
+        holder's time left in ms (negative when that is unknown or unlimited). 1 round trip,
+        plus a GET when the reply is lost."""
+        try:
+            return int(
+                self.database.run_script(
+                    "lock_acquire", keys=[self.key], args=[self._lock_id, self.ttl or 0]
+                )
+            )
+        except OutcomeUnknownError as unknown:
+            return _TAKEN if self._settle(unknown) else -1
+
+    def _await_wakeup(self, wait: float) -> None:
+        """Block up to ``wait`` seconds on the wake-up list (BLPOP, 1 round trip)."""
+        # BLPOP takes seconds with millisecond resolution; 0 would mean "forever".
+        try:
+            self.database.blpop([self.event], timeout=max(round(wait, 3), 0.001))
+        except OutcomeUnknownError:
+            pass  # a wake-up token may be lost with the reply: the next attempt decides
+
+    def _emit(self, outcome: str, started: float | None = None) -> None:
+        """Report an acquire ``outcome`` to event listeners, with the seconds waited since
+        ``started`` (0.0 without). No Redis work; nothing is computed without listeners."""
+        if events.listeners:
+            waited = 0.0 if started is None else time.monotonic() - started
+            events.emit("lock", self.name, outcome, waited)
 
     def _settle(self, unknown: OutcomeUnknownError) -> bool:
         """After a lost reply of an attempt to take the lock: whether it took it. The token
