@@ -21,7 +21,7 @@ def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
         reset_settings()
 
 
-class DjangoWalrusConfig(AppConfig):
+class DjangoWalrusConfig(AppConfig):  # type: ignore[misc]  # Django ships no types: Any base
     """The app's configuration: on ready it registers the system checks, drops cached databases
     when the ``WALRUS`` setting changes (tests), and starts the metrics when enabled. No Redis
     work until the first metrics flush."""

@@ -2,7 +2,8 @@
 
 ::
 
-    MIDDLEWARE = [..., "django_walrus.middleware.RateLimitMiddleware"]  # after AuthenticationMiddleware
+    # after AuthenticationMiddleware, so that key "user_or_ip" sees the user
+    MIDDLEWARE = [..., "django_walrus.middleware.RateLimitMiddleware"]
     WALRUS_RATELIMIT_DEFAULT = "100/minute; 2000/hour"   # per view, for views without @rate_limited
     WALRUS_RATELIMIT_APPLICATION = "5000/hour"           # one budget shared by every view
     WALRUS_RATELIMIT_DEFAULT_KEY = "user_or_ip"          # as rate_limited's key= (default "ip")
@@ -93,8 +94,12 @@ class RateLimitMiddleware:
             ]
         application = settings.application
         name = f"{KEY_BASE}:{APPLICATION_GROUP}"
-        limits += [PreparedLimit(name if len(application) == 1 else f"{name}:{n}/{p:g}", n, p, settings.strategy)
-                   for n, p in application]  # fmt: skip
+        limits += [
+            PreparedLimit(
+                name if len(application) == 1 else f"{name}:{n}/{p:g}", n, p, settings.strategy
+            )
+            for n, p in application
+        ]
         found = (tuple(limits), group)
         if len(self._plans) < 4096:
             self._plans[cache_key] = found
@@ -124,7 +129,7 @@ class RateLimitMiddleware:
         decision = decide(get_database(settings.alias), limits, [key] * len(limits), 1,
                           on_error=settings.on_error, outage_log=outage_log)  # fmt: skip
         if not decision.allowed:
-            request.limited = True  # type: ignore[attr-defined]
+            request.limited = True
             return refusal_response(request, group, decision)
         request.__dict__[_DECISION] = decision
         return None

@@ -94,14 +94,14 @@ class RateLimited(Exception):  # noqa: N818 (django-ratelimit's name is Ratelimi
         self.retry_after = decision.retry_after
         self.limit = decision.limit
         self.headers = headers
-        super().__init__(
-            f"rate limit of {decision.limit} per {decision.limits[decision.report_index()].per:g} s reached for {group!r}"
-        )
+        per = decision.limits[decision.report_index()].per
+        super().__init__(f"rate limit of {decision.limit} per {per:g} s reached for {group!r}")
 
 
 def client_ip(request: HttpRequest) -> str:
     """The client address: REMOTE_ADDR, or the X-Forwarded-For entry added by the outermost of
-    ``WALRUS_RATELIMIT_TRUSTED_PROXIES`` proxies (the core's ``client_address``). No Redis work."""
+    ``WALRUS_RATELIMIT_TRUSTED_PROXIES`` proxies (the core's ``client_address``).
+    No Redis work."""
     trusted = get_settings().trusted_proxies
     meta = request.META
     return client_address(
@@ -157,8 +157,8 @@ def key_function(key: Any, what: str = "rate_limited key") -> KeyFunc:
         if name and kind == "post":
             return lambda group, request: request.POST.get(name, "")
     raise ValueError(
-        f"{what} must be 'ip', 'user', 'user_or_ip', 'header:<name>', 'get:<param>', 'post:<param>' "
-        f"or a callable key(group, request), got {key!r}"
+        f"{what} must be 'ip', 'user', 'user_or_ip', 'header:<name>', 'get:<param>',"
+        f" 'post:<param>' or a callable key(group, request), got {key!r}"
     )
 
 
@@ -263,12 +263,13 @@ class _Limiter:
         client = key_func(self.group, request)
         key = client if isinstance(client, str) else str(client)
         settings = get_settings()
-        return decide(get_database(alias), limits, [key] * len(limits), cost, dry_run=not increment,
-                      on_error=settings.on_error, outage_log=outage_log)  # fmt: skip
+        return decide(get_database(alias), limits, [key] * len(limits), cost,
+                      dry_run=not increment, on_error=settings.on_error,
+                      outage_log=outage_log)  # fmt: skip
 
 
 def _wants_json(request: HttpRequest) -> bool:
-    accept = request.META.get("HTTP_ACCEPT", "").lower()
+    accept: str = request.META.get("HTTP_ACCEPT", "").lower()
     json_at = min(
         (i for i in (accept.find("application/json"), accept.find("+json")) if i >= 0), default=-1
     )
@@ -287,7 +288,8 @@ def too_many_requests(request: HttpRequest, exception: RateLimited) -> HttpRespo
                 "retry_after": wait, "limit": exception.limit}  # fmt: skip
         return HttpResponse(json.dumps(body), status=429, content_type="application/json")
     page = (
-        '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>429 Too many requests</title></head>\n'
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
+        "<title>429 Too many requests</title></head>\n"
         f"<body><h1>Too many requests</h1><p>The limit of {exception.limit} requests for "
         f"{escape(exception.group)} is reached; retry in {wait} s.</p></body></html>\n"
     )
@@ -375,71 +377,105 @@ def rate_limited(
     rates = _rates_argument(limit, per, rate, what)
     key_func = key_function(key)
     method_set = _methods(methods, what)
-    if strategy is not None:
-        check_strategy(strategy)
-    if group is not None and (not isinstance(group, str) or not group):
-        raise ValueError(f"{what}: group must be a non-empty str, got {group!r}")
-    if not isinstance(block, bool):
-        raise TypeError(f"{what}: block must be True or False, got {block!r}")
-    if not callable(rates):  # validate now, whatever the view
-        _Limiter("_", rates, strategy, cost, what)
-    elif not callable(cost):
-        check_cost(cost, None, what)
+    _check_decorator_options(rates, group, block, cost, strategy, what)
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         name = group or f"{view.__module__}.{view.__qualname__}"
         limiter = _Limiter(name, rates, strategy, cost, what)
         if limiter.provider is None:
             _registry[name] = limiter
-
-        def check(request: HttpRequest) -> Decision | None:
-            if method_set is not None and request.method not in method_set:
-                return None
-            return limiter.check(request, key_func, alias)
-
-        def refused(request: HttpRequest, decision: Decision | None) -> HttpResponse | None:
-            over = decision is not None and not decision.allowed
-            request.limited = getattr(request, "limited", False) or over  # type: ignore[attr-defined]
-            if over and block:
-                assert decision is not None
-                return refusal_response(request, name, decision)
-            return None
-
-        if asyncio.iscoroutinefunction(view):
-            from asgiref.sync import sync_to_async
-
-            @wraps(view)
-            async def async_wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-                decision = await sync_to_async(check)(request)
-                # sync: WALRUS_RATELIMIT_VIEW may use the ORM
-                response = (
-                    await sync_to_async(refused)(request, decision)
-                    if decision is not None and not decision.allowed
-                    else refused(request, decision)
-                )
-                if response is not None:
-                    return response
-                response = await view(request, *args, **kwargs)
-                add_headers(response, decision)
-                return response
-
-            setattr(async_wrapped, LIMITED_MARK, True)
-            return async_wrapped
-
-        @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-            decision = check(request)
-            response = refused(request, decision)
-            if response is not None:
-                return response
-            response = view(request, *args, **kwargs)
-            add_headers(response, decision)
-            return response
-
+        gate = _Gate(limiter, key_func, method_set, block, alias)
+        wrapped = (
+            _async_view(view, gate) if asyncio.iscoroutinefunction(view) else _view(view, gate)
+        )
         setattr(wrapped, LIMITED_MARK, True)
         return wrapped
 
     return decorator
+
+
+def _check_decorator_options(
+    rates: Any, group: Any, block: Any, cost: Any, strategy: str | None, what: str
+) -> None:
+    """Refuse bad ``rate_limited`` arguments at decoration time, whatever the view."""
+    if strategy is not None:
+        check_strategy(strategy)
+    if group is not None and (not isinstance(group, str) or not group):
+        raise ValueError(f"{what}: group must be a non-empty str, got {group!r}")
+    if not isinstance(block, bool):
+        raise TypeError(f"{what}: block must be True or False, got {block!r}")
+    if not callable(rates):  # parse and build the limits once, under a placeholder group
+        _Limiter("_", rates, strategy, cost, what)
+    elif not callable(cost):
+        check_cost(cost, None, what)
+
+
+class _Gate:
+    """What a view decorated by ``rate_limited`` does before it runs: decide, then refuse."""
+
+    def __init__(
+        self,
+        limiter: _Limiter,
+        key_func: KeyFunc,
+        method_set: frozenset[str] | None,
+        block: bool,
+        alias: str,
+    ) -> None:
+        self.limiter = limiter
+        self.key_func = key_func
+        self.method_set = method_set
+        self.block = block
+        self.alias = alias
+
+    def check(self, request: HttpRequest) -> Decision | None:
+        """The decision (None: a method not limited, or no rate applies). 1 round trip."""
+        if self.method_set is not None and request.method not in self.method_set:
+            return None
+        return self.limiter.check(request, self.key_func, self.alias)
+
+    def refused(self, request: HttpRequest, decision: Decision | None) -> HttpResponse | None:
+        """Set ``request.limited``; the 429 to send instead of the view, if blocking."""
+        over = decision is not None and not decision.allowed
+        request.limited = getattr(request, "limited", False) or over
+        if over and self.block:
+            assert decision is not None
+            return refusal_response(request, self.limiter.group, decision)
+        return None
+
+
+def _view(view: Callable[..., Any], gate: _Gate) -> Callable[..., Any]:
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        decision = gate.check(request)
+        response = gate.refused(request, decision)
+        if response is not None:
+            return response
+        response = view(request, *args, **kwargs)
+        add_headers(response, decision)
+        return response
+
+    return wrapped
+
+
+def _async_view(view: Callable[..., Any], gate: _Gate) -> Callable[..., Any]:
+    from asgiref.sync import sync_to_async
+
+    @wraps(view)
+    async def async_wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        decision = await sync_to_async(gate.check)(request)
+        # sync: WALRUS_RATELIMIT_VIEW may use the ORM
+        response = (
+            await sync_to_async(gate.refused)(request, decision)
+            if decision is not None and not decision.allowed
+            else gate.refused(request, decision)
+        )
+        if response is not None:
+            return response
+        response = await view(request, *args, **kwargs)
+        add_headers(response, decision)
+        return response
+
+    return async_wrapped
 
 
 _functions: dict[tuple[Any, ...], _Limiter] = {}
@@ -472,8 +508,12 @@ def is_ratelimited(
     if method_set is not None and request.method not in method_set:
         return False
     try:
-        cache_key: tuple[Any, ...] = (group, rate if not isinstance(rate, list) else tuple(rate), strategy,
-                                      cost if not callable(cost) else id(cost))  # fmt: skip
+        cache_key: tuple[Any, ...] = (
+            group,
+            rate if not isinstance(rate, list) else tuple(rate),
+            strategy,
+            cost if not callable(cost) else id(cost),
+        )
         hash(cache_key)
     except TypeError:
         cache_key = (group, repr(rate), strategy, repr(cost))
@@ -486,5 +526,5 @@ def is_ratelimited(
             _registry.setdefault(group, limiter)
     decision = limiter.check(request, key_function(key, what), alias, increment)
     over = decision is not None and not decision.allowed
-    request.limited = getattr(request, "limited", False) or over  # type: ignore[attr-defined]
+    request.limited = getattr(request, "limited", False) or over
     return over

@@ -6,10 +6,13 @@ setting                             default           meaning
 =================================== ================= ==========================================
 ``WALRUS_RATELIMIT_ON_ERROR``       ``"allow"``       Redis down: ``"allow"`` or ``"deny"`` (429)
 ``WALRUS_RATELIMIT_TRUSTED_PROXIES`` ``0``            proxies appending to X-Forwarded-For
-``WALRUS_RATELIMIT_HEADERS``        ``"x-ratelimit"`` ``"x-ratelimit"``, ``"ietf"``, ``"both"``, ``"none"``
+``WALRUS_RATELIMIT_HEADERS``        ``"x-ratelimit"`` ``"x-ratelimit"``, ``"ietf"``, ``"both"``
+                                                      or ``"none"``
 ``WALRUS_RATELIMIT_STRATEGY``       ``"moving-window"`` default strategy of every limit
-``WALRUS_RATELIMIT_VIEW``           ``None``          dotted path of ``view(request, exception)`` for 429s
-``WALRUS_RATELIMIT_DEFAULT``        ``None``          middleware: rates per view (``"100/m;1000/h"``)
+``WALRUS_RATELIMIT_VIEW``           ``None``          dotted path of ``view(request, exception)``
+                                                      for 429s
+``WALRUS_RATELIMIT_DEFAULT``        ``None``          middleware: rates per view
+                                                      (``"100/m;1000/h"``)
 ``WALRUS_RATELIMIT_APPLICATION``    ``None``          middleware: rates shared by every view
 ``WALRUS_RATELIMIT_DEFAULT_KEY``    ``"ip"``          middleware: who a client is (as ``key=``)
 ``WALRUS_RATELIMIT_EXEMPT_PATHS``   ``[]``            middleware: path prefixes never limited
@@ -25,7 +28,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from walrus.rate_limit import (
     DEFAULT_STRATEGY,
@@ -168,7 +171,7 @@ def _import_view(value: Any) -> Callable[..., Any] | None:
     if value is None:
         return None
     if callable(value):
-        return value  # type: ignore[no-any-return]
+        return cast(Callable[..., Any], value)
     if not isinstance(value, str) or "." not in value:
         raise ValueError(f"expected the dotted path of a view(request, exception), got {value!r}")
     from django.utils.module_loading import import_string
@@ -179,7 +182,7 @@ def _import_view(value: Any) -> Callable[..., Any] | None:
         raise ImportError(f"cannot import {value!r}: {exc}") from None
     if not callable(view):
         raise ValueError(f"{value!r} is not callable")
-    return view  # type: ignore[no-any-return]
+    return cast(Callable[..., Any], view)
 
 
 def _check_key(value: Any) -> Any:

@@ -7,7 +7,9 @@
             "django_walrus.throttling.WalrusAnonRateThrottle",
             "django_walrus.throttling.WalrusUserRateThrottle",
         ],
-        "DEFAULT_THROTTLE_RATES": {"anon": "100/day", "user": "1000/day;100/minute", "uploads": "20/hour"},
+        "DEFAULT_THROTTLE_RATES": {
+            "anon": "100/day", "user": "1000/day;100/minute", "uploads": "20/hour",
+        },
     }
 
 Same scopes and rates as DRF's ``AnonRateThrottle``, ``UserRateThrottle`` and
@@ -34,18 +36,18 @@ except ModuleNotFoundError as exc:  # pragma: no cover - depends on the install
         name="rest_framework",
     ) from exc
 
-import threading  # noqa: E402
-from typing import Any  # noqa: E402
+import threading
+from typing import Any
 
-from django.core.exceptions import ImproperlyConfigured  # noqa: E402
-from rest_framework.settings import api_settings  # noqa: E402
-from rest_framework.throttling import BaseThrottle  # noqa: E402
+from django.core.exceptions import ImproperlyConfigured
+from rest_framework.settings import api_settings
+from rest_framework.throttling import BaseThrottle
 
-from walrus.rate_limit import Decision, PreparedLimit, check_strategy, decide, parse_rates  # noqa: E402
+from walrus.rate_limit import Decision, PreparedLimit, check_strategy, decide, parse_rates
 
-from .conf import get_database  # noqa: E402
-from .ratelimit import client_ip, outage_log  # noqa: E402
-from .ratelimit_settings import get_settings  # noqa: E402
+from .conf import get_database
+from .ratelimit import client_ip, outage_log
+from .ratelimit_settings import get_settings
 
 __all__ = [
     "KEY_BASE",
@@ -86,7 +88,7 @@ def limits_for(scope: str, rate: Any, strategy: str) -> tuple[PreparedLimit, ...
     return found
 
 
-class WalrusRateThrottle(BaseThrottle):  # type: ignore[misc]
+class WalrusRateThrottle(BaseThrottle):  # type: ignore[misc]  # DRF ships no types: Any base
     """A throttle of ``rate`` (or ``DEFAULT_THROTTLE_RATES[scope]``) per ``get_cache_key``.
 
     Subclasses set ``scope`` (or ``rate``) and override ``get_cache_key(request, view)``
@@ -115,8 +117,8 @@ class WalrusRateThrottle(BaseThrottle):  # type: ignore[misc]
             return api_settings.DEFAULT_THROTTLE_RATES[self.scope]
         except KeyError:
             raise ImproperlyConfigured(
-                f"REST_FRAMEWORK['DEFAULT_THROTTLE_RATES'] has no rate for the scope {self.scope!r} "
-                f"(throttle {type(self).__name__})"
+                f"REST_FRAMEWORK['DEFAULT_THROTTLE_RATES'] has no rate for the scope"
+                f" {self.scope!r} (throttle {type(self).__name__})"
             ) from None
 
     def get_ident(self, request: Any) -> str:
@@ -149,8 +151,14 @@ class WalrusRateThrottle(BaseThrottle):  # type: ignore[misc]
         if key is None:
             return True
         settings = get_settings()
-        self.decision = decide(get_database(self.alias), limits, [str(key)] * len(limits), self.cost,
-                               on_error=settings.on_error, outage_log=outage_log)  # fmt: skip
+        self.decision = decide(
+            get_database(self.alias),
+            limits,
+            [str(key)] * len(limits),
+            self.cost,
+            on_error=settings.on_error,
+            outage_log=outage_log,
+        )
         return self.decision.allowed
 
     def wait(self) -> float | None:
