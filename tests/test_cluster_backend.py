@@ -11,8 +11,9 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from cluster_backend import CATEGORIES, EXCLUDED, cluster_exclusion, registry_key
-from redis_server import valkey_enabled
+
+from tests.support.cluster_backend import CATEGORIES, EXCLUDED, cluster_exclusion, registry_key
+from tests.support.redis_server import valkey_enabled
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent

@@ -19,8 +19,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from django_sources import django_version, run_django_cache_tests
-from pythons import ROOT, build_venv, interpreter
+
+from tests.support.django_sources import django_version, run_django_cache_tests
+from tests.support.pythons import ROOT, build_venv, interpreter
 
 VERSIONS = ("3.10", "3.12", "3.13")
 OLDEST = "3.10"

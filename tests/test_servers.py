@@ -16,7 +16,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from redis_server import ServerPool, valkey_binary, valkey_enabled
+
+from tests.support.redis_server import ServerPool, valkey_binary, valkey_enabled
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 import redis
-from bad_input.harness import SETTINGS, TEXTS, VALUES, outcome, restore, snapshot
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.bad_input.harness import SETTINGS, TEXTS, VALUES, outcome, restore, snapshot
 from walrus import Database
 from walrus.rate_limit import parse_rate
 

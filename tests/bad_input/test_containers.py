@@ -8,9 +8,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from bad_input.harness import SETTINGS, VALUES, outcome, restore, snapshot
 from hypothesis import given
 
+from tests.bad_input.harness import SETTINGS, VALUES, outcome, restore, snapshot
 from walrus import Database
 
 pytestmark = pytest.mark.backends("resp2")

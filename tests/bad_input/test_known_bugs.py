@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from bad_input.harness import outcome
-from redis_server import free_port
 
+from tests.bad_input.harness import outcome
+from tests.support.redis_server import free_port
 from walrus import Database
 from walrus.containers.errors import ContainerValueError
 

@@ -8,10 +8,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from bad_input.harness import SETTINGS, TEXTS, VALUES, outcome, restore, snapshot
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.bad_input.harness import SETTINGS, TEXTS, VALUES, outcome, restore, snapshot
 from walrus import (
     BooleanField,
     ByteField,

@@ -6,8 +6,8 @@ the longest accepted window works."""
 from __future__ import annotations
 
 import pytest
-from bad_input.harness import outcome
 
+from tests.bad_input.harness import outcome
 from walrus import Database
 from walrus.rate_limit import MAX_WINDOW
 

@@ -10,9 +10,10 @@ import os
 from typing import Any
 
 import pytest
-from bad_input.harness import SETTINGS, VALUES, outcome
 from hypothesis import given
 from hypothesis import strategies as st
+
+from tests.bad_input.harness import SETTINGS, VALUES, outcome
 
 pytestmark = pytest.mark.backends("resp2")
 

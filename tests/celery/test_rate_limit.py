@@ -168,7 +168,7 @@ def test_redis_down_policy(free_redis_url: str) -> None:
 
 @pytest.fixture
 def free_redis_url() -> str:
-    from redis_server import free_port
+    from tests.support.redis_server import free_port
 
     return f"redis://127.0.0.1:{free_port()}/0"
 

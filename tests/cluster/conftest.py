@@ -9,10 +9,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from cluster_backend import unavailable
-from cluster_server import LocalCluster
-from sentinel_server import SentinelSetup, start_sentinel_setup
 
+from tests.support.cluster_backend import unavailable
+from tests.support.cluster_server import LocalCluster
+from tests.support.sentinel_server import SentinelSetup, start_sentinel_setup
 from walrus.database import ClusterDatabase
 
 

@@ -22,12 +22,12 @@ from typing import Any
 
 import pytest
 import redis
-from cluster_server import LocalCluster
-from redis_server import RedisServer
 
 import celery_walrus
 from celery_walrus import TaskLocked, list_locks
 from celery_walrus.config import LEASE_FACTOR
+from tests.support.cluster_server import LocalCluster
+from tests.support.redis_server import RedisServer
 from walrus.cluster import key_slot
 from walrus.database import ClusterDatabase
 

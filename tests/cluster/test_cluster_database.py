@@ -6,9 +6,9 @@ import socket
 
 import pytest
 import redis
-from cluster_server import LocalCluster
 from redis.cluster import RedisCluster
 
+from tests.support.cluster_server import LocalCluster
 from walrus import Database
 from walrus.cluster import (
     ClusterClientTooOldError,

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cluster_server import LocalCluster
 from django.core.cache import caches
 from django.core.management import call_command
 
+from tests.support.cluster_server import LocalCluster
 from walrus.cluster import key_slot
 from walrus.database import ClusterDatabase
 
@@ -129,12 +129,18 @@ def test_walrus_flush_and_info_visit_every_primary(on_cluster: ClusterDatabase) 
 
 
 def test_walrus_flush_of_a_model_on_the_cluster(on_cluster: ClusterDatabase) -> None:
-    from django_test_models import Article
+    from tests.support.django_test_models import Article
 
     Article.create(title="a", body="hello", email="a@x")
     on_cluster.set("tests|articlex", "keep")
     out = io.StringIO()
-    call_command("walrus_flush", "--model", "django_test_models.Article", "--noinput", stdout=out)
+    call_command(
+        "walrus_flush",
+        "--model",
+        "tests.support.django_test_models.Article",
+        "--noinput",
+        stdout=out,
+    )
     assert "matching {tests|article}:*" in out.getvalue()
     assert [k for k in on_cluster.scan_iter()] == [b"tests|articlex"]
 
@@ -162,7 +168,8 @@ def test_django_cache_conformance_subset(
     redis_cluster: LocalCluster, cluster_db: ClusterDatabase
 ) -> None:
     import django
-    from django_sources import django_cache_tests
+
+    from tests.support.django_sources import django_cache_tests
 
     tests_dir = django_cache_tests(django.get_version(), python=sys.executable)
     env = dict(

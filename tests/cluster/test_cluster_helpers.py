@@ -6,8 +6,8 @@ import threading
 import time
 
 import pytest
-from cluster_server import LocalCluster
 
+from tests.support.cluster_server import LocalCluster
 from walrus.cluster import CrossSlotError, key_slot
 from walrus.database import ClusterDatabase
 from walrus.rate_limit import LimitSpec, check_limits

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 from celery import Celery
-from cluster_server import LocalCluster
 from flask import Flask
 
 import celery_walrus
 from celery_walrus import WalrusLockedTask, clear_locks, list_locks, release_lock
 from flask_walrus import Walrus
+from tests.support.cluster_server import LocalCluster
 from walrus.cluster import key_slot
 from walrus.database import ClusterDatabase
 

@@ -8,8 +8,8 @@ import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ReadOnlyError, TimeoutError
 from redis.sentinel import MasterNotFoundError
-from sentinel_server import SERVICE, SentinelSetup
 
+from tests.support.sentinel_server import SERVICE, SentinelSetup
 from walrus import Database
 
 pytestmark = pytest.mark.cluster

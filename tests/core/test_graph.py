@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from upstream_walrus import compat_db, run_upstream_code
 
+from tests.support.upstream_walrus import compat_db, run_upstream_code
 from walrus import Database
 from walrus.graph import Graph, Variable
 from walrus.roundtrips import RoundTripCounter

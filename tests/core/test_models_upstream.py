@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 import redis
-from upstream_walrus import compat_db, ensure_upstream, run_upstream_code
 
+from tests.support.upstream_walrus import compat_db, ensure_upstream, run_upstream_code
 from walrus import Database
 
 pytestmark = pytest.mark.redis_only

@@ -333,7 +333,7 @@ def test_outage_policy(unused_port_database: Database, caplog: pytest.LogCapture
 
 @pytest.fixture
 def unused_port_database() -> Any:
-    from redis_server import free_port
+    from tests.support.redis_server import free_port
 
     database = Database(host="127.0.0.1", port=free_port(), socket_connect_timeout=0.5)
     yield database

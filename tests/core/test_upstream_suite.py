@@ -18,8 +18,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from redis_server import RedisServer, start_redis_server
-from upstream_walrus import ROOT, UPSTREAM_SPEC, ensure_upstream
+
+from tests.support.redis_server import RedisServer, start_redis_server
+from tests.support.upstream_walrus import ROOT, UPSTREAM_SPEC, ensure_upstream
 
 # Test id -> why it fails here (docs/compat.md says the same, in more words).
 EXPECTED_FAILURES = {
@@ -55,7 +56,7 @@ def _run_suite(server: RedisServer) -> dict[str, object]:
     env = dict(os.environ, PYTHONPATH=str(ROOT / "core"), WALRUS_REDIS_HOST=server.host,
                WALRUS_REDIS_PORT=str(server.port))  # fmt: skip
     proc = subprocess.run(
-        [sys.executable, str(Path(__file__).parents[1] / "upstream_suite_runner.py"), str(tests_dir)],
+        [sys.executable, str(Path(__file__).parents[1] / "support" / "upstream_suite_runner.py"), str(tests_dir)],
         capture_output=True, text=True, env=env, timeout=600, cwd=str(ROOT), check=False,
     )  # fmt: skip
     line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("UPSTREAM-SUITE ")), None)

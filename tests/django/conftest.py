@@ -27,7 +27,7 @@ def walrus_on_real_server(settings: Any, redis_url: str) -> Iterator[str]:
 @pytest.fixture
 def free_port_url() -> str:
     """A redis:// URL on a loopback port nothing listens on (Redis "down")."""
-    from redis_server import free_port
+    from tests.support.redis_server import free_port
 
     return f"redis://127.0.0.1:{free_port()}/0"
 

@@ -10,9 +10,9 @@ import pytest
 import redis
 from django.contrib.auth.models import Permission, User
 from django.test import Client
-from django_test_models import Article, Device
 
 from django_walrus.admin import create_permissions
+from tests.support.django_test_models import Article, Device
 
 pytestmark = pytest.mark.django_db
 
@@ -412,7 +412,7 @@ def test_server_page(root: Client, raw: redis.Redis) -> None:
 
 
 def test_uuid_primary_key_generated_on_add(root: Client) -> None:
-    from django_test_models import Token
+    from tests.support.django_test_models import Token
 
     form = root.get("/admin/walrus/token/add/").content.decode()
     assert "Leave empty to generate one." in form

@@ -10,9 +10,9 @@ import pytest
 from django.contrib.admin import site
 from django.contrib.auth.models import User
 from django.test import Client
-from django_test_models import Article, Device
 
 from django_walrus.admin import introspect, registry_for
+from tests.support.django_test_models import Article, Device
 from walrus import Database
 from walrus.models import IntegerField, Model, TextField
 

@@ -10,10 +10,10 @@ from django.contrib.admin import AdminSite
 from django.contrib.auth.models import Permission
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models.signals import post_migrate
-from django_test_models import Article, Device, Plain
 
 from django_walrus import admin as walrus_admin
 from django_walrus.conf import AliasDatabase, get_database
+from tests.support.django_test_models import Article, Device, Plain
 from walrus.models import Model, TextField
 
 

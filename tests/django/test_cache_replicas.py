@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 import redis
-from redis_server import RedisServer, free_port, start_redis_server
 
 from django_walrus.cache import WalrusCache
+from tests.support.redis_server import RedisServer, free_port, start_redis_server
 
 
 @pytest.fixture

@@ -16,9 +16,9 @@ import redis
 from django.core.cache import cache
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django_test_models import Article, Device, Plain
 
 from django_walrus.management.commands.walrus_flush import progress_bar
+from tests.support.django_test_models import Article, Device, Plain
 
 HERE = Path(__file__).resolve().parent
 
@@ -123,13 +123,17 @@ def test_flush_model_option(redis_url: str) -> None:
     plain_keys = {k for k in raw.keys() if k.startswith(b"plain:")}
     assert plain_keys
     out = io.StringIO()
-    call_command("walrus_flush", "--model", "django_test_models.Plain", "--noinput", stdout=out)
+    call_command(
+        "walrus_flush", "--model", "tests.support.django_test_models.Plain", "--noinput", stdout=out
+    )
     assert f"Deleted {len(plain_keys)} key(s) matching plain:*." in out.getvalue()
     assert not [k for k in raw.keys() if k.startswith(b"plain:")]
     assert Device.load("d1").owner == "ada"
     assert raw.dbsize() == 703 + len([k for k in raw.keys() if k.startswith(b"device:")])
     with pytest.raises(CommandError, match="cannot import model"):
-        call_command("walrus_flush", "--model", "django_test_models.Nope", "--noinput")
+        call_command(
+            "walrus_flush", "--model", "tests.support.django_test_models.Nope", "--noinput"
+        )
 
 
 def test_default_scope_includes_registered_models(redis_url: str) -> None:

@@ -14,8 +14,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from django_sources import django_version, run_django_cache_tests
-from pythons import build_venv, interpreter
+
+from tests.support.django_sources import django_version, run_django_cache_tests
+from tests.support.pythons import build_venv, interpreter
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]

@@ -70,9 +70,9 @@ def test_users_behind_one_ip_get_their_own_budget() -> None:
     assert Client(REMOTE_ADDR="10.1.1.1").post("/post-only/").status_code == 200
     keys = sorted(k.decode() for k in get_database().scan_iter("django_walrus:rl:*"))
     assert keys == [
-        "django_walrus:rl:django_test_urls.post_only:ip:10.1.1.1",
-        f"django_walrus:rl:django_test_urls.post_only:user:{ann.pk}",
-        f"django_walrus:rl:django_test_urls.post_only:user:{bob.pk}",
+        "django_walrus:rl:tests.support.django_test_urls.post_only:ip:10.1.1.1",
+        f"django_walrus:rl:tests.support.django_test_urls.post_only:user:{ann.pk}",
+        f"django_walrus:rl:tests.support.django_test_urls.post_only:user:{bob.pk}",
     ]
 
 
@@ -80,7 +80,7 @@ def test_callable_key() -> None:
     client = Client()
     assert [client.get("/by-team/?team=red").status_code for _ in range(3)] == [200, 200, 429]
     assert client.get("/by-team/?team=blue").status_code == 200
-    assert get_database().exists("django_walrus:rl:django_test_urls.by_team:team:red")
+    assert get_database().exists("django_walrus:rl:tests.support.django_test_urls.by_team:team:red")
 
 
 def test_non_blocking_sets_request_limited() -> None:

@@ -78,7 +78,7 @@ def _throttled(args: tuple[str, int]) -> list[int]:
 def test_drf_throttle_exact_across_processes_on_a_cluster(
     on_cluster: str, cluster_db: Any, settings: Any
 ) -> None:
-    settings.ROOT_URLCONF = "drf_urls"
+    settings.ROOT_URLCONF = "tests.django.drf_urls"
     settings.REST_FRAMEWORK = {
         "DEFAULT_THROTTLE_RATES": {"anon": "20/minute"},
         "DEFAULT_AUTHENTICATION_CLASSES": [],

@@ -23,16 +23,21 @@ def test_show_reads_the_decorator_rate_and_records_nothing() -> None:
     client = Client()
     client.get("/limited/")
     client.get("/limited/")
-    shown = run("show", "django_test_urls.limited", "127.0.0.1")
-    assert shown.startswith("django_test_urls.limited  3/60s  remaining 1/3  resets in ")
-    assert get_database().llen("django_walrus:rl:django_test_urls.limited:127.0.0.1") == 2
+    shown = run("show", "tests.support.django_test_urls.limited", "127.0.0.1")
+    assert shown.startswith(
+        "tests.support.django_test_urls.limited  3/60s  remaining 1/3  resets in "
+    )
+    assert (
+        get_database().llen("django_walrus:rl:tests.support.django_test_urls.limited:127.0.0.1")
+        == 2
+    )
     assert run("show", "shared", "10.0.0.1").startswith("shared  2/60s  remaining 2/2")
 
 
 def test_reset_makes_the_budget_whole() -> None:
     client = Client()
     assert [client.get("/limited/").status_code for _ in range(4)] == [200, 200, 200, 429]
-    assert "1 key(s) deleted" in run("reset", "django_test_urls.limited", "127.0.0.1")
+    assert "1 key(s) deleted" in run("reset", "tests.support.django_test_urls.limited", "127.0.0.1")
     assert client.get("/limited/").status_code == 200
 
 

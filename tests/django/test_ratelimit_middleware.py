@@ -15,7 +15,7 @@ MIDDLEWARE = "django_walrus.middleware.RateLimitMiddleware"
 
 @pytest.fixture
 def site(settings: Any) -> Any:
-    settings.ROOT_URLCONF = "ratelimit_urls"
+    settings.ROOT_URLCONF = "tests.django.ratelimit_urls"
     settings.MIDDLEWARE = [*settings.MIDDLEWARE, MIDDLEWARE]
     settings.WALRUS_RATELIMIT_DEFAULT = "2/minute"
     settings.WALRUS_RATELIMIT_EXEMPT_PATHS = ["/health"]
@@ -32,7 +32,7 @@ def test_default_limit_per_view_with_headers(site: Any) -> None:
     assert first["X-RateLimit-Limit"] == "2" and first["X-RateLimit-Remaining"] == "1"
     assert codes(client, "/plain/", 2) == [200, 429]
     assert codes(client, "/other/", 2) == [200, 200]  # a budget per view
-    assert get_database().llen("django_walrus:rl:ratelimit_urls.plain:127.0.0.1") == 2
+    assert get_database().llen("django_walrus:rl:tests.django.ratelimit_urls.plain:127.0.0.1") == 2
     refused = client.get("/plain/", HTTP_ACCEPT="application/json")
     assert refused.json()["error"] == "rate_limited"
 
@@ -76,7 +76,7 @@ def test_redis_down_policy_applies(site: Any, free_port_url: str) -> None:
 
 
 def test_without_default_settings_nothing_is_limited(settings: Any) -> None:
-    settings.ROOT_URLCONF = "ratelimit_urls"
+    settings.ROOT_URLCONF = "tests.django.ratelimit_urls"
     settings.MIDDLEWARE = [*settings.MIDDLEWARE, MIDDLEWARE]
     assert codes(Client(), "/plain/", 5) == [200] * 5
     assert not list(get_database().scan_iter("django_walrus:rl:*"))

@@ -14,7 +14,8 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
-from django_test_models import Article, Device, Plain
+
+from tests.support.django_test_models import Article, Device, Plain
 
 HERE = Path(__file__).resolve().parent
 
@@ -36,7 +37,7 @@ def test_reindex_check_then_repair(redis_url: str) -> None:
     with pytest.raises(CommandError, match="3 index problem"):
         call_command("walrus_reindex", "--check", stdout=out)
     text = out.getvalue()
-    assert "[1/3]" in text and "[3/3] django_test_models.Token: checking..." in text
+    assert "[1/3]" in text and "[3/3] tests.support.django_test_models.Token: checking..." in text
     assert "2 problem(s) found: 2 missing" in text
     assert "1 problem(s) found: 1 orphan" in text
     assert not raw.sismember(
@@ -58,14 +59,14 @@ def test_reindex_model_option(redis_url: str) -> None:
     Plain.create(name="a")
     raw.delete(b"plain:name.absolute.a")
     out = io.StringIO()
-    call_command("walrus_reindex", "--model", "django_test_models.Plain", stdout=out)
-    assert "[1/1] django_test_models.Plain" in out.getvalue()
+    call_command("walrus_reindex", "--model", "tests.support.django_test_models.Plain", stdout=out)
+    assert "[1/1] tests.support.django_test_models.Plain" in out.getvalue()
     assert "Repaired 1 index entry in 1 model(s)." in out.getvalue()
     assert raw.sismember(b"plain:name.absolute.a", b"plain:id.1")
     with pytest.raises(CommandError, match="cannot import model"):
-        call_command("walrus_reindex", "--model", "django_test_models.Nope")
+        call_command("walrus_reindex", "--model", "tests.support.django_test_models.Nope")
     with pytest.raises(CommandError, match="is not a walrus Model"):
-        call_command("walrus_reindex", "--model", "django_test_models.AliasDatabase")
+        call_command("walrus_reindex", "--model", "tests.support.django_test_models.AliasDatabase")
 
 
 def test_reindex_manage_py_subprocess(redis_url: str) -> None:

@@ -6,20 +6,20 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-import drf_urls
 import pytest
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from rest_framework.test import APIClient
 
 from django_walrus import get_database
+from tests.django import drf_urls
 
 RATES = {"anon": "3/minute", "user": "2/minute;10/hour", "uploads": "1/minute"}
 
 
 @pytest.fixture
 def api(settings: Any) -> Any:
-    settings.ROOT_URLCONF = "drf_urls"
+    settings.ROOT_URLCONF = "tests.django.drf_urls"
     settings.REST_FRAMEWORK = {
         "DEFAULT_THROTTLE_RATES": RATES,
         "DEFAULT_AUTHENTICATION_CLASSES": [],

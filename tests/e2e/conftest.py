@@ -6,17 +6,13 @@ quick-start and browser tests run the demo on the embedded ``memory://`` engine.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from e2e_helpers import Site, start_demo, start_flask  # noqa: E402
+from tests.e2e.e2e_helpers import Site, start_demo, start_flask
 
 DJANGO_DB = 12  # the Django site on the real server
 FLASK_DB = 13  # the Flask app on the real server

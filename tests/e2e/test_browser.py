@@ -13,7 +13,8 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from e2e_helpers import ADMIN_PASSWORD, ADMIN_USER, ROOT, Site, start_demo
+
+from tests.e2e.e2e_helpers import ADMIN_PASSWORD, ADMIN_USER, ROOT, Site, start_demo
 
 CHROMIUM = os.environ.get("WALRUS_E2E_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 import redis
-from e2e_helpers import DJANGO_SITE, base_env
+
+from tests.e2e.e2e_helpers import DJANGO_SITE, base_env
 
 E2E_DB = 14
 

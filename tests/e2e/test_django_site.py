@@ -9,8 +9,8 @@ from typing import Any
 from urllib.parse import quote
 
 import redis
-from e2e_helpers import Client, Site
 
+from tests.e2e.e2e_helpers import Client, Site
 from walrus.search import QueryError, parse
 
 E2E_DB = 12

@@ -11,7 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 import redis
-from e2e_helpers import DJANGO_SITE, Client, Site, base_env, start_demo, start_site
+
+from tests.e2e.e2e_helpers import DJANGO_SITE, Client, Site, base_env, start_demo, start_site
 
 E2E_DB = 14
 

@@ -7,7 +7,8 @@ import threading
 from typing import Any
 
 import redis
-from e2e_helpers import Client, Site
+
+from tests.e2e.e2e_helpers import Client, Site
 
 E2E_DB = 13
 

@@ -11,8 +11,8 @@ from urllib.parse import quote
 
 import pytest
 import redis
-from linkboard_testclient import LinkboardClient
 
+from tests.e2e.linkboard_testclient import LinkboardClient
 from walrus.search import QueryError, parse
 
 E2E_DB = 12
@@ -198,7 +198,7 @@ def test_api_over_its_limit_keeps_json(board: LinkboardClient) -> None:
 
 def test_a_500_is_logged_with_its_traceback(redis_server: object) -> None:
     """With Redis unreachable the board fails (500): the console log has the traceback."""
-    from redis_server import free_port
+    from tests.support.redis_server import free_port
 
     down = LinkboardClient(
         {

@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from e2e_helpers import DEMO, ROOT, Client, Site, base_env, free_port, start_site
+from tests.e2e.e2e_helpers import DEMO, ROOT, Client, Site, base_env, free_port, start_site
 
 
 def demo_recipe() -> list[str]:

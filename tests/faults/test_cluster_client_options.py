@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from cluster_server import LocalCluster
 from redis.cluster import ClusterNode
 
+from tests.support.cluster_server import LocalCluster
 from walrus.database import _REFRESH_INTERVAL_ARG, TOPOLOGY_REFRESH_MIN_INTERVAL, ClusterDatabase
 from walrus.retry import WalrusRetry
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 import redis
-from cluster_server import LocalCluster
 
+from tests.support.cluster_server import LocalCluster
 from walrus import Database
 from walrus.retry import OutcomeUnknownError
 

@@ -30,10 +30,10 @@ from typing import Any
 
 import pytest
 import redis
-from bad_input.harness import snapshot
 from redis.exceptions import OutOfMemoryError, ReadOnlyError, ResponseError
-from redis_server import RedisServer, start_redis_server
 
+from tests.bad_input.harness import snapshot
+from tests.support.redis_server import RedisServer, start_redis_server
 from walrus import Database, FloatField, IntegerField, ManyToManyField, Model, TextField
 
 

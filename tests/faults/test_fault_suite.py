@@ -27,14 +27,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import fault_injectors as injectors
 import pytest
 import redis
-from cluster_backend import unavailable
-from cluster_server import primary_of_slot, start_cluster
-from fault_workload import Counts, Target, all_workloads, run_fault
-from sentinel_server import start_sentinel_setup
 
+from tests.support import fault_injectors as injectors
+from tests.support.cluster_backend import unavailable
+from tests.support.cluster_server import primary_of_slot, start_cluster
+from tests.support.fault_workload import Counts, Target, all_workloads, run_fault
+from tests.support.sentinel_server import start_sentinel_setup
 from walrus import Database
 from walrus.cluster import key_slot
 from walrus.lock import LockError

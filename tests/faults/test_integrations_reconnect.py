@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 import redis
-from redis_server import RedisServer, start_redis_server
+
+from tests.support.redis_server import RedisServer, start_redis_server
 
 
 @pytest.fixture

@@ -10,14 +10,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import fault_injectors as injectors
 import pytest
 import redis
-from redis_server import RedisServer, start_redis_server
 
 from limpyd import fields, model
 from limpyd.database import RedisDatabase
 from limpyd.indexes import NumberRangeIndex
+from tests.support import fault_injectors as injectors
+from tests.support.redis_server import RedisServer, start_redis_server
 from walrus.retry import OutcomeUnknownError, script_flags
 
 LIMPYD_SCRIPTS = Path(__file__).resolve().parents[2] / "core" / "limpyd" / "scripts"

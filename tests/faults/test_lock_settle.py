@@ -7,10 +7,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 
-import fault_injectors as injectors
 import pytest
-from redis_server import RedisServer, start_redis_server
 
+from tests.support import fault_injectors as injectors
+from tests.support.redis_server import RedisServer, start_redis_server
 from walrus import Database
 from walrus.retry import OutcomeUnknownError
 

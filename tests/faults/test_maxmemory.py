@@ -9,11 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import fault_injectors as injectors
 import pytest
 import redis
-from redis_server import RedisServer, start_redis_server
 
+from tests.support import fault_injectors as injectors
+from tests.support.redis_server import RedisServer, start_redis_server
 from walrus import Database, IntegerField, Model, TextField
 from walrus.retry import script_flags
 

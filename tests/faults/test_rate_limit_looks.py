@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 import redis
-from redis_server import RedisServer, start_redis_server
 
+from tests.support.redis_server import RedisServer, start_redis_server
 from walrus import Database
 from walrus.rate_limit import STRATEGIES
 from walrus.scripts import load_script_source

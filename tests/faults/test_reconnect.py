@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 import redis
-from redis_server import RedisServer, start_redis_server
 
+from tests.support.redis_server import RedisServer, start_redis_server
 from walrus import Database, Model, TextField, WalrusError
 from walrus.retry import OutcomeUnknownError
 

@@ -15,9 +15,9 @@ from collections.abc import Iterator
 
 import pytest
 import redis
-from fault_injectors import ReplyDropper
-from redis_server import RedisServer, start_redis_server
 
+from tests.support.fault_injectors import ReplyDropper
+from tests.support.redis_server import RedisServer, start_redis_server
 from walrus import Database, Model, TextField
 from walrus.retry import OutcomeUnknownError
 

@@ -33,7 +33,7 @@ def make_app(redis_url: str) -> AppFactory:
 @pytest.fixture
 def free_port_url() -> str:
     """A redis:// URL on a loopback port nothing listens on (Redis "down")."""
-    from redis_server import free_port
+    from tests.support.redis_server import free_port
 
     return f"redis://127.0.0.1:{free_port()}/0"
 

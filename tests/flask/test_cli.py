@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from redis_server import start_redis_server
+from tests.support.redis_server import start_redis_server
 
 
 def _seed(raw_client: Any) -> None:

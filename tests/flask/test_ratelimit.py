@@ -564,8 +564,7 @@ def test_outage_is_logged_again_after_recovery(make_app: Any, redis_url: str, ca
     client = app.test_client()
     state = w.state(app)
     good_db = state.limiter.database
-    from redis_server import free_port
-
+    from tests.support.redis_server import free_port
     from walrus import Database
 
     bad_db = Database.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=0.5)

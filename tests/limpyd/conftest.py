@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 import redis
-from redis_server import RedisServer
 
 from limpyd.contrib.database import PipelineDatabase
 from limpyd.database import RedisDatabase
+from tests.support.redis_server import RedisServer
 
 LIMPYD_TEST_DB = 10
 

@@ -7,12 +7,12 @@ import time
 import uuid
 
 import pytest
-from sentinel_server import start_sentinel_setup
 
 from limpyd import fields, model
 from limpyd.database import RedisDatabase
 from limpyd.exceptions import UniquenessError
 from limpyd.indexes import NumberRangeIndex
+from tests.support.sentinel_server import start_sentinel_setup
 
 
 def _model(db: RedisDatabase) -> type[model.RedisModel]:
