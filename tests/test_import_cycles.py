@@ -103,3 +103,47 @@ def test_no_import_cycle(package: str) -> None:
 
 def test_the_check_finds_a_cycle() -> None:
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+INTEGRATIONS = ("django_walrus", "flask_walrus", "celery_walrus")
+URL_PARSERS = {"urlsplit", "urlparse", "urlunsplit", "parse_qs", "parse_qsl", "parse_url"}
+
+
+def _imported_names(path: Path) -> set[tuple[str, str]]:
+    """(module, name) of every import anywhere in ``path`` (functions included)."""
+    found: set[tuple[str, str]] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            found.update(((node.module or ""), alias.name) for alias in node.names)
+        elif isinstance(node, ast.Import):
+            found.update((alias.name, "") for alias in node.names)
+    return found
+
+
+@pytest.mark.parametrize("package", INTEGRATIONS)
+def test_an_integration_imports_no_other_integration(package: str) -> None:
+    """The integrations are front ends over the core only: Celery takes a Database (or a
+    factory such as django_walrus.get_database) from its config instead of importing Django."""
+    foreign = set(INTEGRATIONS) - {package}
+    if package != "django_walrus":
+        foreign.add("django")
+    found = [
+        f"{path.relative_to(ROOT)}: {module}"
+        for path in sorted(PACKAGES[package].rglob("*.py"))
+        for module, _ in _imported_names(path)
+        if module.split(".")[0] in foreign
+    ]
+    assert found == []
+
+
+def test_urls_are_read_in_one_place() -> None:
+    """URL splitting lives in walrus/urls.py; every other module asks it."""
+    found = [
+        f"{path.relative_to(ROOT)}: {name}"
+        for root in PACKAGES.values()
+        for path in sorted(root.rglob("*.py"))
+        if path != PACKAGES["walrus"] / "urls.py"
+        for module, name in _imported_names(path)
+        if name in URL_PARSERS or module == "urllib.parse" and not name
+    ]
+    assert found == []

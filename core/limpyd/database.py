@@ -7,11 +7,19 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from redis.cluster import ClusterNode
-from redis.connection import HIREDIS_AVAILABLE, HiredisRespSerializer, SSLConnection, parse_url
+from redis.connection import HiredisRespSerializer
+from redis.utils import HIREDIS_AVAILABLE
 
 from walrus import Database
-from walrus.cluster import CLUSTER_SCHEMES, parse_cluster_url
 from walrus.database import ClusterDatabase
+from walrus.urls import (
+    CLUSTER_SCHEMES,
+    SENTINEL_SCHEMES,
+    SERVER_SCHEMES,
+    parse_cluster_url,
+    server_kwargs,
+    url_scheme,
+)
 
 from .exceptions import ImplementationError
 from .scripts import script_dir
@@ -56,7 +64,7 @@ class _LimpydClusterDatabase(ClusterDatabase):
     def on_connect(self, connection: Any) -> None:
         if HIREDIS_AVAILABLE and not isinstance(connection._command_packer, _SurrogateSafePacker):
             connection._command_packer = _SurrogateSafePacker(connection._command_packer)
-        super().on_connect(connection)
+        cast(Any, super()).on_connect(connection)  # unannotated in redis-py
 
 
 def _check_nodes(nodes: Any) -> list[tuple[str, int]]:
@@ -82,7 +90,7 @@ def _check_nodes(nodes: Any) -> list[tuple[str, int]]:
 
 
 # Schemes walrus's Database.from_url builds the client for (see RedisDatabase.from_url).
-_URL_SCHEMES = ("memory", "redis+sentinel", "rediss+sentinel")
+_URL_SCHEMES = ("memory", *SENTINEL_SCHEMES)
 
 
 def _same_declaration(old: Any, new: Any) -> bool:
@@ -133,9 +141,7 @@ class RedisDatabase:
         engine). Keyword arguments override the URL's options. Does not connect.
         No Redis work.
         """
-        if not isinstance(url, str):
-            raise TypeError(f"url must be a str, got {type(url).__name__}")
-        scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+        scheme = url_scheme(url)
         if scheme in CLUSTER_SCHEMES:
             hosts, options = parse_cluster_url(url)
             options.update(connection_settings)
@@ -144,18 +150,12 @@ class RedisDatabase:
             # memory:// and Sentinel: walrus builds the client from the URL (the embedded
             # engine's pool, or one on the primary the sentinels name, following failovers)
             return cls(url=url, **connection_settings)
-        if scheme not in ("redis", "rediss", "unix"):
+        if scheme not in SERVER_SCHEMES:
             raise ValueError(
                 f"RedisDatabase.from_url: unsupported scheme {scheme!r} in {url!r}: expected "
                 "redis://, rediss://, unix://, memory://, redis+cluster:// or redis+sentinel://"
             )
-        options = dict(parse_url(url))
-        # parse_url names a connection class; redis.Redis takes the equivalent keywords.
-        connection_class = options.pop("connection_class", None)
-        if connection_class is not None and issubclass(connection_class, SSLConnection):
-            options["ssl"] = True
-        if "path" in options:
-            options["unix_socket_path"] = options.pop("path")
+        options = server_kwargs(url)
         options.update(connection_settings)
         return cls(**options)
 
@@ -174,9 +174,7 @@ class RedisDatabase:
         cluster); the new client connects on first use. No Redis work."""
         settings = dict(connection_settings)
         url = settings.pop("url", None)
-        if url is not None and (
-            not isinstance(url, str) or url.split("://", 1)[0].lower() not in _URL_SCHEMES
-        ):
+        if url is not None and (not isinstance(url, str) or url_scheme(url) not in _URL_SCHEMES):
             raise ValueError(
                 f"RedisDatabase: url= takes a memory:// or redis+sentinel:// URL (use from_url "
                 f"for the others), got {url!r}"

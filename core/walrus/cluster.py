@@ -7,7 +7,7 @@ the keys one operation touches together in one slot by giving them a common ``{h
 caller chose are checked with ``check_same_slot`` and refused with ``CrossSlotError`` before
 anything is sent.
 
-URL forms (``Database.from_url``):
+URL forms (``Database.from_url``; parsed in ``walrus.urls``):
 
 - ``redis+cluster://[[user:]password@]host:port[,host:port...][?option=value]``; also
   ``rediss+cluster://`` for TLS. Every listed node is a startup node.
@@ -20,13 +20,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any
-from urllib.parse import unquote
 
 import redis
-from redis.connection import SSLConnection, parse_url
 from redis.crc import key_slot as _crc_key_slot
 
 from .exceptions import WalrusError
+
+# The URL names stay importable from here (walrus.cluster was their first home).
+from .urls import CLUSTER_SCHEMES, SENTINEL_SCHEMES, parse_cluster_url, parse_sentinel_url
 
 __all__ = [
     "CLUSTER_SCHEMES",
@@ -46,10 +47,6 @@ __all__ = [
     "tag_name",
 ]
 
-CLUSTER_SCHEMES = ("redis+cluster", "rediss+cluster")
-"""URL schemes that connect to a Redis Cluster (`ClusterDatabase`)."""
-SENTINEL_SCHEMES = ("redis+sentinel", "rediss+sentinel")
-"""URL schemes that find the primary through Redis Sentinel."""
 # Cluster pipelines with transaction=True (MULTI/EXEC within one slot) arrived in redis-py
 # 6.1; walrus's atomic container writes, models and limpyd on a cluster rely on them.
 MIN_CLUSTER_REDIS_PY = (6, 1)
@@ -192,92 +189,3 @@ def command_keys(args: Sequence[Any]) -> list[Any] | None:
     if position == 2:
         keys.insert(0, args[1])
     return keys
-
-
-def _split_url(
-    url: str, schemes: Sequence[str]
-) -> tuple[str, str, list[tuple[str, int]], str, str]:
-    """``(scheme, userinfo, [(host, port)], path, query)`` of a multi-host URL."""
-    if "://" not in url:
-        raise ValueError(f"not a URL: {url!r}")
-    scheme, rest = url.split("://", 1)
-    scheme = scheme.lower()
-    if scheme not in schemes:
-        raise ValueError(
-            f"unsupported URL scheme {scheme!r} in {url!r}: expected one of {', '.join(schemes)}"
-        )
-    rest, _, query = rest.partition("?")
-    netloc, slash, path = rest.partition("/")
-    userinfo, at, hostlist = netloc.rpartition("@")
-    if not at:
-        userinfo, hostlist = "", netloc
-    hosts: list[tuple[str, int]] = []
-    for item in hostlist.split(","):
-        item = item.strip()
-        if not item:
-            raise ValueError(f"empty host in {url!r}: expected host:port[,host:port...]")
-        if item.startswith("["):  # [ipv6]:port
-            host, _, tail = item[1:].partition("]")
-            port_text = tail[1:] if tail.startswith(":") else ""
-        else:
-            host, _, port_text = item.rpartition(":") if ":" in item else (item, "", "")
-        try:
-            port = int(port_text) if port_text else 6379
-        except ValueError:
-            raise ValueError(f"bad port in host {item!r} of {url!r}") from None
-        if not host or not 0 < port < 65536:
-            raise ValueError(f"bad host {item!r} in {url!r}: expected host:port")
-        hosts.append((unquote(host), port))
-    return scheme, userinfo, hosts, (slash + path), query
-
-
-def _connection_kwargs(scheme: str, userinfo: str, path: str, query: str) -> dict[str, Any]:
-    """Credentials, db and query options, parsed the way redis-py parses a single URL."""
-    base = "rediss" if scheme.startswith("rediss") else "redis"
-    single = f"{base}://{userinfo + '@' if userinfo else ''}localhost{path}"
-    if query:
-        single += "?" + query
-    kwargs = parse_url(single)
-    kwargs.pop("host", None)
-    kwargs.pop("port", None)
-    if kwargs.pop("connection_class", None) is SSLConnection:
-        kwargs["ssl"] = True
-    return kwargs
-
-
-def parse_cluster_url(url: str) -> tuple[list[tuple[str, int]], dict[str, Any]]:
-    """``redis+cluster://...`` -> (startup nodes, client keyword arguments).
-
-    Raises ValueError for another scheme, a bad host list or a db other than 0 (a cluster
-    has only db 0). No Redis work."""
-    scheme, userinfo, hosts, path, query = _split_url(url, CLUSTER_SCHEMES)
-    kwargs = _connection_kwargs(scheme, userinfo, path, query)
-    db = kwargs.pop("db", 0)
-    if db not in (0, "0"):
-        raise ValueError(f"Redis Cluster has only db 0, got db {db!r} in {url!r}")
-    return hosts, kwargs
-
-
-def parse_sentinel_url(url: str) -> tuple[list[tuple[str, int]], str, dict[str, Any]]:
-    """``redis+sentinel://[password@]host:port[,...]/service_name[/db]`` -> (sentinel
-    addresses, service name, connection keyword arguments for the data servers).
-
-    Raises ValueError for another scheme, a bad host list, a missing service name or a
-    non-integer db. No Redis work."""
-    scheme, userinfo, hosts, path, query = _split_url(url, SENTINEL_SCHEMES)
-    parts = [unquote(p) for p in path.split("/") if p]
-    if not parts or len(parts) > 2:
-        raise ValueError(
-            f"sentinel URL {url!r} needs a service name: "
-            "redis+sentinel://host:port[,host:port]/service_name[/db]"
-        )
-    service = parts[0]
-    db_path = ""
-    if len(parts) == 2:
-        if not parts[1].isdigit():
-            raise ValueError(f"db must be an integer in {url!r}, got {parts[1]!r}")
-        db_path = "/" + parts[1]
-    if userinfo and ":" not in userinfo:
-        userinfo = ":" + userinfo  # "password@" alone is the password, not a user name
-    kwargs = _connection_kwargs(scheme, userinfo, db_path, query)
-    return hosts, service, kwargs

@@ -32,16 +32,7 @@ from redis.commands.core import Script
 from redis.exceptions import NoScriptError, RedisClusterException, RedisError
 
 from . import events
-from .cluster import (
-    CLUSTER_SCHEMES,
-    SENTINEL_SCHEMES,
-    check_same_slot,
-    command_keys,
-    hash_tag,
-    parse_cluster_url,
-    parse_sentinel_url,
-    require_cluster_transactions,
-)
+from .cluster import check_same_slot, command_keys, hash_tag, require_cluster_transactions
 from .containers import (
     Array,
     BitField,
@@ -56,7 +47,6 @@ from .containers import (
 )
 from .exceptions import ScriptNotFound
 from .retry import (
-    RETRY_OPTIONS,
     connection_class_for,
     install,
     mark_script_read_only,
@@ -68,6 +58,15 @@ from .retry import (
     script_flags,
 )
 from .scripts import load_script_source
+from .urls import (
+    CLUSTER_SCHEMES,
+    SENTINEL_SCHEMES,
+    SERVER_SCHEMES,
+    parse_cluster_url,
+    parse_sentinel_url,
+    url_retry_options,
+    url_scheme,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from .autocomplete import Autocomplete
@@ -95,7 +94,7 @@ class TransactionLocal(threading.local):
 
     def commit(self) -> list[Any]:
         """Execute and drop the innermost pipeline (IndexError when none is open)."""
-        return self.pipes.pop().execute()
+        return cast(list[Any], self.pipes.pop().execute())
 
     def abort(self) -> None:
         """Discard the innermost pipeline (IndexError when none is open)."""
@@ -343,7 +342,7 @@ class DatabaseBase:
         return self._transaction_local.pipes.pop()
 
     def commit_transaction(self) -> list[Any]:
-        return self.pop_transaction().execute()
+        return cast(list[Any], self.pop_transaction().execute())
 
     def clear_transaction(self) -> None:
         self.pop_transaction().reset()
@@ -374,11 +373,11 @@ class DatabaseBase:
 
     def __iter__(self) -> Iterator[bytes]:
         """Iterate over every key of the selected database (SCAN, never KEYS)."""
-        return self.scan_iter()
+        return cast(Iterator[bytes], self.scan_iter())
 
     def search(self, pattern: str) -> Iterator[bytes]:
         """Keys matching a glob ``pattern`` (SCAN MATCH, in batches)."""
-        return self.scan_iter(match=pattern)
+        return cast(Iterator[bytes], self.scan_iter(match=pattern))
 
     def get_key(self, key: Any) -> Any:
         """A container for ``key`` chosen by its TYPE; a string key returns its value.
@@ -532,7 +531,7 @@ class _DatabaseMeta(_RedisMeta):
     subclass (an ``issubclass``/``register`` answer would leak into ``redis.Redis``'s own
     isinstance checks, through ABCMeta's walk over ``Redis.__subclasses__()``)."""
 
-    def __instancecheck__(cls, instance: Any) -> bool:
+    def __instancecheck__(cls, instance: Any) -> bool:  # noqa: N805  (a metaclass method)
         if cls is Database and isinstance(instance, ClusterDatabase):
             return True
         return super().__instancecheck__(instance)
@@ -561,7 +560,7 @@ class Database(DatabaseBase, redis.Redis, metaclass=_DatabaseMeta):  # type: ign
         self._init_walrus(script_dir, request_ids)
 
     @classmethod
-    def from_url(cls, url: str, **kwargs: Any) -> Database:  # type: ignore[override]
+    def from_url(cls, url: str, **kwargs: Any) -> Database:
         """Build a client from a URL (creating it does not connect):
 
         - ``redis://``, ``rediss://``, ``unix://``: one server (a ``Database``);
@@ -582,9 +581,7 @@ class Database(DatabaseBase, redis.Redis, metaclass=_DatabaseMeta):  # type: ign
         a malformed URL or a bad option value.
         """
         script_dir = kwargs.pop("script_dir", None)
-        if not isinstance(url, str):
-            raise TypeError(f"url must be a str, got {type(url).__name__}")
-        scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+        scheme = url_scheme(url)
         if scheme == "memory":
             from .embedded import memory_connection_pool
 
@@ -595,12 +592,12 @@ class Database(DatabaseBase, redis.Redis, metaclass=_DatabaseMeta):  # type: ign
             return cast(Database, ClusterDatabase.from_url(url, script_dir=script_dir, **kwargs))
         if scheme in SENTINEL_SCHEMES:
             return cls._from_sentinel_url(url, script_dir, kwargs)
-        if scheme not in ("redis", "rediss", "unix"):
+        if scheme not in SERVER_SCHEMES:
             raise ValueError(
                 f"unsupported URL scheme {scheme!r} in {url!r}: expected redis://, rediss://, "
                 "unix://, memory://, redis+cluster:// or redis+sentinel://"
             )
-        url, kwargs = _url_retry_options(url, kwargs)
+        url, kwargs = url_retry_options(url, kwargs)
         retry_kwargs, request_ids = pop_retry_options(kwargs)
         pool = redis.ConnectionPool.from_url(url, **kwargs, **retry_kwargs)
         install(pool)
@@ -610,7 +607,7 @@ class Database(DatabaseBase, redis.Redis, metaclass=_DatabaseMeta):  # type: ign
     def _from_sentinel_url(cls, url: str, script_dir: Any, kwargs: dict[str, Any]) -> Database:
         from redis.sentinel import Sentinel, SentinelConnectionPool
 
-        url, kwargs = _url_retry_options(url, kwargs)
+        url, kwargs = url_retry_options(url, kwargs)
         sentinels, service, connection_kwargs = parse_sentinel_url(url)
         sentinel_kwargs = kwargs.pop("sentinel_kwargs", None)
         connection_kwargs.update(kwargs)
@@ -708,7 +705,8 @@ class ClusterDatabase(DatabaseBase, RedisCluster):  # type: ignore[misc]  # lock
         if not keys:
             return super().determine_slot(*args)
         check_same_slot(self, keys, str(args[0]))
-        return self.keyslot(keys[0])
+        # redis-py leaves keyslot and the node helpers below unannotated.
+        return cast(int, cast(Any, self).keyslot(keys[0]))
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> ClusterDatabase:
@@ -716,13 +714,11 @@ class ClusterDatabase(DatabaseBase, RedisCluster):  # type: ignore[misc]  # lock
         ``rediss+cluster://``); plain ``redis://host:port`` and ``rediss://`` name one startup
         node. Other keyword arguments go to ``RedisCluster``. Unlike ``Database``, creating it
         connects: redis-py's cluster client reads the slot map at once (1 round trip)."""
-        if not isinstance(url, str):
-            raise TypeError(f"url must be a str, got {type(url).__name__}")
         script_dir = kwargs.pop("script_dir", None)
-        scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+        scheme = url_scheme(url)
         if scheme in ("redis", "rediss"):
             url = url.replace("://", "+cluster://", 1)
-        url, kwargs = _url_retry_options(url, kwargs)
+        url, kwargs = url_retry_options(url, kwargs)
         hosts, options = parse_cluster_url(url)
         options.update(kwargs)
         # The walrus retry counts and backoff drive redis-py's cluster retry loop, which
@@ -739,18 +735,18 @@ class ClusterDatabase(DatabaseBase, RedisCluster):  # type: ignore[misc]  # lock
 
     def disconnect(self) -> None:
         """Close every pooled connection of every node (they reconnect on next use)."""
-        self.disconnect_connection_pools()
+        cast(Any, self).disconnect_connection_pools()
 
     def _pipeline_script_options(self, keys: list[Any]) -> dict[str, Any]:
         # Name the node of the first key: redis-py's non-transactional cluster pipeline would
         # otherwise send COMMAND GETKEYS for every queued EVAL (one extra round trip each).
-        return {"target_nodes": self.get_node_from_key(keys[0])} if keys else {}
+        return {"target_nodes": cast(Any, self).get_node_from_key(keys[0])} if keys else {}
 
     def _script_scope(self, script_name: str, keys: list[Any]) -> Hashable:
         if not keys:
             return None  # any node: EVALSHA, reloading on NOSCRIPT
         check_same_slot(self, keys, f"script {script_name!r}")
-        node = self.nodes_manager.get_node_from_slot(self.keyslot(keys[0]))
+        node = self.nodes_manager.get_node_from_slot(cast(Any, self).keyslot(keys[0]))
         return node.name if node is not None else None
 
 
@@ -798,19 +794,3 @@ def _with_request_id(source: str) -> str:
 
 #: How long the reply of a request-id script is kept for a resend, in milliseconds.
 REQUEST_ID_TTL_MS = 30_000
-
-
-def _url_retry_options(url: str, kwargs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """Move ``retries``/``retry_backoff``/``retry_backoff_cap``/``request_ids`` from the URL's
-    query string into the keyword arguments (keyword arguments win)."""
-    if "?" not in url:
-        return url, kwargs
-    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    found = {name: value for name, value in query if name in RETRY_OPTIONS}
-    if not found:
-        return url, kwargs
-    rest = [(name, value) for name, value in query if name not in RETRY_OPTIONS]
-    return urlunsplit(parts._replace(query=urlencode(rest))), {**found, **kwargs}

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import threading
 from typing import Any
-from urllib.parse import parse_qs, urlparse
 
 import redis
 
 from .exceptions import EmbeddedEngineUnavailable
+from .urls import MEMORY_OPTIONS, parse_memory_url
 
 __all__ = ["memory_connection_pool", "parse_memory_url", "reset_memory_server"]
 
@@ -24,44 +24,21 @@ _servers_lock = threading.Lock()
 EMBEDDED_VERSION = "7.4"
 
 
+_NEEDS_ENGINE = (
+    "memory:// needs the embedded engine: pip install fakeredis lupa "
+    "(or pip install '.[embedded]' in a checkout of the walrus suite)"
+)
+
+
 def _version_tuple(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in version.split("."))
-
-
-def parse_memory_url(url: str) -> tuple[str, int, dict[str, Any]]:
-    """Split ``memory://name/db?decode_responses=1`` into (name, db, options)."""
-    parsed = urlparse(url)
-    if parsed.scheme != "memory":
-        raise ValueError(f"not a memory:// URL: {url!r}")
-    name = parsed.netloc or "default"
-    path = parsed.path.strip("/")
-    try:
-        db = int(path) if path else 0
-    except ValueError:
-        raise ValueError(
-            f"memory:// URL database must be an integer, got {path!r} in {url!r}"
-        ) from None
-    options: dict[str, Any] = {}
-    for key, values in parse_qs(parsed.query).items():
-        value = values[-1]
-        if key == "decode_responses":
-            options[key] = value.lower() in ("1", "true", "yes", "on")
-        elif key == "db":
-            db = int(value)
-        elif key in ("retries", "retry_backoff", "retry_backoff_cap", "request_ids"):
-            continue  # accepted for one URL across engines; nothing to retry in process
-        else:
-            raise ValueError(f"unsupported memory:// URL option {key!r} in {url!r}")
-    return name, db, options
 
 
 def _get_server(name: str) -> Any:
     try:
         import fakeredis
     except ImportError as exc:  # pragma: no cover - depends on the install
-        raise EmbeddedEngineUnavailable(
-            "memory:// needs the embedded engine: pip install fakeredis lupa (or pip install '.[embedded]' in a checkout of the walrus suite)"
-        ) from exc
+        raise EmbeddedEngineUnavailable(_NEEDS_ENGINE) from exc
     with _servers_lock:
         server = _servers.get(name)
         if server is None:
@@ -81,9 +58,7 @@ def memory_connection_pool(url: str, **kwargs: Any) -> redis.ConnectionPool:
     try:
         from .embedded_commands import WalrusFakeConnection
     except ImportError as exc:  # pragma: no cover - depends on the install
-        raise EmbeddedEngineUnavailable(
-            "memory:// needs the embedded engine: pip install fakeredis lupa (or pip install '.[embedded]' in a checkout of the walrus suite)"
-        ) from exc
+        raise EmbeddedEngineUnavailable(_NEEDS_ENGINE) from exc
     name, db, options = parse_memory_url(url)
     options.update(kwargs)
     server = _get_server(name)
@@ -100,19 +75,9 @@ def memory_connection_pool(url: str, **kwargs: Any) -> redis.ConnectionPool:
         if key in options:
             conn_kwargs[key] = options.pop(key)
     # Timeouts and pool sizes are meaningless in process; accept and ignore them so one
-    # settings dict works for memory:// and redis:// alike.
-    # Retry options too: an in-process engine never drops a connection.
-    for key in (
-        "socket_timeout",
-        "socket_connect_timeout",
-        "retry_on_timeout",
-        "health_check_interval",
-        "retry",
-        "retries",
-        "retry_backoff",
-        "retry_backoff_cap",
-        "request_ids",
-    ):
+    # settings dict works for memory:// and redis:// alike. Retry options too: an in-process
+    # engine never drops a connection.
+    for key in MEMORY_OPTIONS - {"max_connections"}:
         options.pop(key, None)
     max_connections = options.pop("max_connections", None)
     if options:

@@ -1,10 +1,10 @@
-"""Configuration of celery_walrus: Celery config keys, the Django ``WALRUS`` setting, the Database.
+"""Configuration of celery_walrus: its Celery config keys and the Database the locks use.
 
 Celery config keys (lowercase, as Celery's own; the uppercase spelling is accepted too)::
 
     app.conf.walrus_url = "redis://localhost:6379/1"     # where the locks live
     app.conf.walrus_connection_options = {"socket_timeout": 2}
-    app.conf.walrus_alias = "default"             # Django WALRUS alias when walrus_url is unset
+    app.conf.walrus_database = get_database       # or: a Database, or a function returning one
     app.conf.walrus_lock_prefix = "celery_walrus:"  # lock names: <prefix><task name>:<digest>
     app.conf.walrus_lock_renew = True             # hold a short lease, renewed while the task runs
     app.conf.walrus_lock_renew_interval = 5       # seconds between renewals; lease = 3 intervals
@@ -12,30 +12,34 @@ Celery config keys (lowercase, as Celery's own; the uppercase spelling is accept
     app.conf.walrus_lock_ttl_margin = 10          # seconds added to a time limit (renewal off)
     app.conf.walrus_lock_enqueue_ttl = 600        # seconds an enqueue lock waits for a worker
     app.conf.walrus_lock_retry_countdown = 5      # seconds, on_duplicate="retry"
-    app.conf.walrus_rate_limit_prefix = "celery_walrus:rl:"  # task rate limits: <prefix><task name>:<key>
-    app.conf.walrus_rate_limit_strategy = "moving-window"    # or fixed-window, sliding-window-counter, gcra
-    app.conf.walrus_rate_limit_on_error = "allow"  # Redis down: "allow" (run) or "deny" (retry later)
+    app.conf.walrus_rate_limit_prefix = "celery_walrus:rl:"  # <prefix><task name>:<key>
+    app.conf.walrus_rate_limit_strategy = "moving-window"  # fixed-window, gcra, ...
+    app.conf.walrus_rate_limit_on_error = "allow"  # Redis down: "allow" (run) or "deny"
 
-A ``walrus_lock_*`` or ``walrus_rate_limit_*`` key that is not one of these raises ValueError naming it (a typo would
-otherwise be ignored silently). With a config namespace (``config_from_object(...,
-namespace="CELERY")``) the keys are read as Celery reads its own (``CELERY_WALRUS_LOCK_PREFIX``).
+A ``walrus_lock_*`` or ``walrus_rate_limit_*`` key that is not one of these raises ValueError
+naming it (a typo would otherwise be ignored silently). With a config namespace
+(``config_from_object(..., namespace="CELERY")``) the keys are read as Celery reads its own
+(``CELERY_WALRUS_LOCK_PREFIX``).
 
-Without ``walrus_url``, the Database is ``django_walrus.conf.get_database(walrus_alias)`` when
-Django is installed and its settings are configured, else ``redis://localhost:6379/0``.
-Settings and the Database are made on first use and kept on the Celery app object itself
-(``reset(app)`` drops them).
+``walrus_database`` hands celery_walrus a Database the project already has, instead of a URL:
+a ``walrus.Database`` or a function called with no argument that returns one (each time the
+locks need it, so a factory that follows settings changes, such as Django's
+``django_walrus.get_database``, stays the judge). Without either key the locks live on
+``redis://localhost:6379/0``. Settings and the Database are made on first use and kept on the
+Celery app object itself (``reset(app)`` drops them).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from walrus import Database
+from walrus.database import DatabaseBase
+from walrus.urls import check_url
 
 __all__ = [
     "DEFAULTS",
@@ -58,7 +62,7 @@ unreachable server) before the lock lapses."""
 DEFAULTS: dict[str, Any] = {
     "walrus_url": None,
     "walrus_connection_options": {},
-    "walrus_alias": "default",
+    "walrus_database": None,
     "walrus_lock_prefix": "celery_walrus:",
     "walrus_lock_renew": True,
     "walrus_lock_renew_interval": 5.0,
@@ -83,7 +87,7 @@ class LockSettings:
 
     url: str | None
     connection_options: dict[str, Any]
-    alias: str
+    database: DatabaseBase | Callable[[], DatabaseBase] | None
     prefix: str
     default_ttl: float
     ttl_margin: float
@@ -130,11 +134,12 @@ def _raw(conf: Mapping[str, Any], key: str) -> Any:
             value = None
         if value is not None:
             return value
-    return DEFAULTS[key]
+    return DEFAULTS.get(key)
 
 
 def _check_unknown_keys(conf: Mapping[str, Any]) -> None:
-    """Reject ``walrus_lock_*`` and ``walrus_rate_limit_*`` keys celery_walrus does not know (typos)."""
+    """Reject ``walrus_lock_*`` and ``walrus_rate_limit_*`` keys celery_walrus does not know
+    (typos)."""
     try:
         keys = list(conf.keys())
     except Exception:  # pragma: no cover - exotic conf objects
@@ -174,16 +179,14 @@ def read_settings(conf: Mapping[str, Any]) -> LockSettings:
     No Redis work."""
     _check_unknown_keys(conf)
     url = _raw(conf, "walrus_url")
-    if url is not None and (not isinstance(url, str) or not url):
-        raise TypeError(f"Celery config walrus_url must be a non-empty URL string, got {url!r}")
+    if url is not None:
+        check_url(url, "Celery config walrus_url")
+    database = _database_setting(conf, url)
     options = _raw(conf, "walrus_connection_options")
     if not isinstance(options, Mapping):
         raise TypeError(
             f"Celery config walrus_connection_options must be a dict, got {type(options).__name__}"
         )
-    alias = _raw(conf, "walrus_alias")
-    if not isinstance(alias, str) or not alias:
-        raise TypeError(f"Celery config walrus_alias must be a non-empty string, got {alias!r}")
     prefix = _raw(conf, "walrus_lock_prefix")
     if not isinstance(prefix, str):
         raise TypeError(
@@ -210,7 +213,7 @@ def read_settings(conf: Mapping[str, Any]) -> LockSettings:
     return LockSettings(
         url=url,
         connection_options=dict(options),
-        alias=alias,
+        database=database,
         prefix=prefix,
         default_ttl=_seconds(conf, "walrus_lock_default_ttl"),
         ttl_margin=_seconds(conf, "walrus_lock_ttl_margin", allow_zero=True),
@@ -243,34 +246,56 @@ def get_settings(app: Any) -> LockSettings:
     return _state(app).settings
 
 
-def _django_configured() -> bool:
-    if (
-        importlib.util.find_spec("django") is None
-        or importlib.util.find_spec("django_walrus") is None
-    ):
-        return False
-    from django.conf import settings
+def _database_setting(
+    conf: Mapping[str, Any], url: str | None
+) -> DatabaseBase | Callable[[], DatabaseBase] | None:
+    """``walrus_database``: a Database or a function returning one; not beside ``walrus_url``.
+    ``walrus_alias`` (celery_walrus 1.x read Django's setting itself) is refused with the
+    replacement spelled out."""
+    if _raw(conf, "walrus_alias") is not None:
+        raise ValueError(
+            "Celery config walrus_alias is no longer read: set walrus_database to "
+            "django_walrus.get_database (or lambda: get_database('<alias>')) instead"
+        )
+    database = _raw(conf, "walrus_database")
+    if database is None:
+        return None
+    if not (isinstance(database, DatabaseBase) or callable(database)):
+        raise TypeError(
+            "Celery config walrus_database must be a walrus Database or a function returning "
+            f"one, got {type(database).__name__}"
+        )
+    if url is not None:
+        raise ValueError("Celery config: set walrus_url or walrus_database, not both")
+    return cast("DatabaseBase | Callable[[], DatabaseBase]", database)
 
-    return bool(settings.configured)
+
+def _from_factory(factory: Callable[[], Any]) -> Database:
+    database = factory()
+    if not isinstance(database, DatabaseBase):
+        raise TypeError(
+            "Celery config walrus_database returned "
+            f"{type(database).__name__}, not a walrus Database"
+        )
+    return cast(Database, database)
 
 
 def get_database(app: Any) -> Database:
     """The ``walrus.Database`` holding ``app``'s locks; does not connect until used.
 
-    ``walrus_url`` set: one Database per app, kept on the app object (it goes away with the
-    app). Else Django's ``WALRUS`` alias (cached by django_walrus, which re-reads it when
-    settings change), else the default local URL.
-    No Redis work.
+    ``walrus_database`` set: that Database, or what its factory returns now. Else one
+    Database per app from ``walrus_url`` (or the default local URL), kept on the app object
+    (it goes away with the app). No Redis work.
     """
     state = _state(app)
     database = state.database
     if database is not None:
         return database
     settings = state.settings
-    if settings.url is None and _django_configured():
-        from django_walrus.conf import get_database as django_database
-
-        return django_database(settings.alias)
+    if isinstance(settings.database, DatabaseBase):
+        return cast(Database, settings.database)
+    if settings.database is not None:
+        return _from_factory(settings.database)
     with _lock:
         if state.database is None:
             state.database = Database.from_url(

@@ -13,14 +13,10 @@ from typing import Any, NamedTuple
 from walrus.compression import get_compressor
 from walrus.exceptions import WalrusError
 from walrus.retry import retry_option_problems
+from walrus.urls import decodes_responses, option_problems, url_problems
 
 from .codec import ValueCodec
-from .validation import (
-    DECODE_RESPONSES_PROBLEM,
-    decodes_responses,
-    option_problems,
-    url_problems,
-)
+from .conf import DECODE_RESPONSES_PROBLEM
 
 __all__ = [
     "CACHE_OPTIONS",

@@ -23,8 +23,9 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
-from .conf import ALLOWED_ALIAS_KEYS
-from .validation import DECODE_RESPONSES_PROBLEM, decodes_responses, option_problems, url_problems
+from walrus.urls import decodes_responses, option_problems, url_problems
+
+from .conf import ALLOWED_ALIAS_KEYS, DECODE_RESPONSES_PROBLEM
 
 __all__ = [
     "PING_TIMEOUT",

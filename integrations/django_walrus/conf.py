@@ -23,17 +23,17 @@ import threading
 from typing import Any
 
 from walrus import Database
-
-from .validation import (
+from walrus.urls import (
     CONNECTION_OPTIONS,
-    DECODE_RESPONSES_PROBLEM,
     decodes_responses,
     option_problems,
     url_problems,
 )
+from walrus.urls import redact_url as safe_url
 
 __all__ = [
     "ALLOWED_ALIAS_KEYS",
+    "DECODE_RESPONSES_PROBLEM",
     "DEFAULT_URL",
     "ALLOWED_OPTIONS",
     "AliasDatabase",
@@ -53,25 +53,15 @@ ALLOWED_ALIAS_KEYS = frozenset({"URL", "OPTIONS", "PREFIXES"})
 ALLOWED_OPTIONS = frozenset(CONNECTION_OPTIONS)
 """Connection keyword arguments an alias may set through ``OPTIONS``."""
 
+DECODE_RESPONSES_PROBLEM = (
+    "decode_responses=True is not supported: the pool is shared by the cache backend, rate "
+    "limits and walrus models, which read bytes (cached pickles would fail with "
+    "UnicodeDecodeError); decode values where you read them instead"
+)
+"""Why ``decode_responses=True`` is refused (the check's message)."""
+
 _lock = threading.Lock()
 _databases: dict[str, Database] = {}
-
-
-def safe_url(url: str) -> str:
-    """``url`` with any password replaced by ``***`` (for messages and logs). No Redis work."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    try:
-        parts = urlsplit(url)
-    except ValueError:  # unparsable (e.g. "redis://[::1"): hide whatever precedes an "@"
-        return "***@" + url.rpartition("@")[2] if "@" in url else url
-    if parts.scheme.lower().endswith("+sentinel") and parts.username and parts.password is None:
-        # In a redis+sentinel:// URL a lone "secret@" is the data servers' password.
-        return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]))
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def walrus_settings() -> dict[str, dict[str, Any]]:

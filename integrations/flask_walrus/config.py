@@ -9,11 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from walrus import Database
 from walrus.cache import check_timeout
-from walrus.cluster import CLUSTER_SCHEMES, SENTINEL_SCHEMES, parse_cluster_url, parse_sentinel_url
 from walrus.compression import get_compressor
 from walrus.rate_limit import (
     DEFAULT_STRATEGY,
@@ -26,6 +24,8 @@ from walrus.rate_limit import (
 )
 from walrus.retry import retry_option_problems
 from walrus.serializers import PickleSerializer, SignedSerializer, get_serializer
+from walrus.urls import check_url
+from walrus.urls import redact_url as safe_url
 
 __all__ = [
     "DEFAULTS",
@@ -97,18 +97,6 @@ class Settings:
     header_retry_after: str
     application_limits: tuple[Rate, ...] = ()
     strategy: str = DEFAULT_STRATEGY
-
-
-def safe_url(url: str) -> str:
-    """``url`` with its password replaced by ``***`` (for output and logs). No Redis work."""
-    parts = urlsplit(url)
-    if parts.scheme.lower().endswith("+sentinel") and parts.username and parts.password is None:
-        # In a redis+sentinel:// URL a lone "secret@" is the data servers' password.
-        return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]))
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def parse_limits(value: Any, what: str) -> tuple[Rate, ...]:
@@ -200,20 +188,9 @@ def read_settings(config: Mapping[str, Any], secret_key: Any = None) -> Settings
         raise ValueError(
             f"unknown flask_walrus config key(s): {', '.join(unknown)} (known: {', '.join(sorted(DEFAULTS))})"
         )
-    url = config.get("WALRUS_URL", DEFAULTS["WALRUS_URL"])
-    scheme = url.split("://", 1)[0].lower() if isinstance(url, str) and "://" in url else ""
-    if scheme not in ("redis", "rediss", "unix", "memory", *CLUSTER_SCHEMES, *SENTINEL_SCHEMES):
-        raise ValueError(
-            "WALRUS_URL must be a redis://, rediss://, unix://, memory://, redis+cluster:// or "
-            f"redis+sentinel:// URL, got {safe_url(url) if isinstance(url, str) else url!r}"
-        )
-    try:
-        if scheme in CLUSTER_SCHEMES:
-            parse_cluster_url(url)
-        elif scheme in SENTINEL_SCHEMES:
-            parse_sentinel_url(url)
-    except ValueError as exc:
-        raise ValueError(f"WALRUS_URL: {str(exc).replace(url, safe_url(url))}") from None
+    # walrus.urls judges the URL as Database.from_url will read it (scheme, host, port, db,
+    # query), before anything connects; the message names the key and hides the password.
+    url = check_url(config.get("WALRUS_URL", DEFAULTS["WALRUS_URL"]), "WALRUS_URL")
     options = config.get("WALRUS_CONNECTION_OPTIONS", DEFAULTS["WALRUS_CONNECTION_OPTIONS"]) or {}
     if not isinstance(options, Mapping):
         raise TypeError(

@@ -52,8 +52,16 @@ def test_settings_defaults_and_validation() -> None:
         read_settings({"walrus_lock_default_ttl": 0})
     with pytest.raises(TypeError, match="walrus_lock_ttl_margin must be a number"):
         read_settings({"walrus_lock_ttl_margin": "5"})
-    with pytest.raises(TypeError, match="walrus_url must be a non-empty URL"):
+    with pytest.raises(TypeError, match="walrus_url must be a redis://"):
         read_settings({"walrus_url": 5})
+    # The URL is judged by walrus.urls, as Database.from_url will read it, password hidden.
+    with pytest.raises(ValueError, match=r"walrus_url must be a redis://.*got 'ftp://"):
+        read_settings({"walrus_url": "ftp://host/0"})
+    with pytest.raises(ValueError, match="bad port") as caught:
+        read_settings({"walrus_url": "redis+cluster://:s3cret@h1:7000,h2:x"})
+    assert "s3cret" not in str(caught.value)
+    with pytest.raises(ValueError, match="database number"):
+        read_settings({"walrus_url": "redis://localhost/abc"})
     with pytest.raises(TypeError, match="walrus_lock_renew must be True or False"):
         read_settings({"walrus_lock_renew": "yes"})
     with pytest.raises(TypeError, match="walrus_connection_options must be a dict"):
@@ -137,18 +145,40 @@ def test_database_is_cached_per_app(make_app: Any, redis_url: str) -> None:
     assert get_database(one).ping()
 
 
-def test_django_walrus_setting_is_used_without_walrus_url(settings: Any, redis_url: str) -> None:
+def test_walrus_database_takes_a_factory_such_as_django_walrus(
+    settings: Any, redis_url: str
+) -> None:
+    """celery_walrus imports no Django: a Django project hands it django_walrus's factory,
+    called on every use, so a settings change is followed."""
     settings.WALRUS = {
         "default": {"URL": redis_url},
         "locks": {"URL": redis_url.rsplit("/", 1)[0] + "/3"},
     }
-    app = Celery("django-config", set_as_current=False)
-    app.conf.walrus_alias = "locks"
     from django_walrus.conf import get_database as django_database
 
+    app = Celery("django-config", set_as_current=False)
+    app.conf.walrus_database = lambda: django_database("locks")
     assert get_database(app) is django_database("locks")
     assert get_database(app).connection_pool.connection_kwargs["db"] == 3
+    settings.WALRUS = {"default": {"URL": redis_url}, "locks": {"URL": redis_url}}
+    assert get_database(app).connection_pool.connection_kwargs["db"] != 3
     celery_walrus.reset(app)
+
+
+def test_walrus_database_takes_a_database_and_refuses_bad_values(rdb: Any) -> None:
+    app = Celery("given-database", set_as_current=False)
+    app.conf.walrus_database = rdb
+    assert get_database(app) is rdb
+    with pytest.raises(TypeError, match="walrus_database must be a walrus Database"):
+        read_settings({"walrus_database": "redis://localhost/0"})
+    with pytest.raises(ValueError, match="walrus_url or walrus_database, not both"):
+        read_settings({"walrus_database": rdb, "walrus_url": "redis://localhost/0"})
+    with pytest.raises(ValueError, match="walrus_alias is no longer read"):
+        read_settings({"walrus_alias": "locks"})
+    broken = Celery("factory-returns-junk", set_as_current=False)
+    broken.conf.walrus_database = lambda: "not a database"
+    with pytest.raises(TypeError, match="returned str, not a walrus Database"):
+        get_database(broken)
 
 
 def test_lock_names_bind_arguments(make_app: Any) -> None:
