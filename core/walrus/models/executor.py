@@ -3,13 +3,14 @@
 The filter is evaluated by Redis over the indexes: a set per value (==, in_), the
 continuous sorted set (ranges), the lexicographic sorted set (text ranges, startswith) and
 the per-token full-text sets (search). Ordering by a field uses SORT BY on one server;
-Redis Cluster refuses SORT BY, so there the script sorts the (same-slot) rows itself. ``!=`` is "every row minus the equal ones", so rows
-whose value is None match it, as in Python.
+Redis Cluster refuses SORT BY, so there the script sorts the (same-slot) rows itself.
+``!=`` is "every row minus the equal ones", so rows whose value is None match it, as in
+Python.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..search.plan import TokenQuery
 from .errors import FilterError
@@ -52,6 +53,7 @@ MAX_IN_VALUES = 1000
 # time for rows of a few short fields, so one page never holds the server for long; the
 # remaining rows come in pipelined pages of the same size (1 round trip each).
 PAGE_ROWS = 500
+"""Rows the query script returns with the keys; further rows come this many per round trip."""
 _RANGE_OPS = (OP_LT, OP_LTE, OP_GT, OP_GTE, OP_BETWEEN)
 
 
@@ -76,16 +78,20 @@ class Plan:
         self.needs_verification = False
 
     def key(self, key: bytes) -> int:
+        """The 1-based KEYS position of ``key`` (added on first use). No Redis work."""
         if key not in self._pos:
             self.keys.append(key)
             self._pos[key] = len(self.keys)
         return self._pos[key]
 
     def temp(self) -> _Temp:
+        """A new query temporary (its KEYS slot follows the plan's keys). No Redis work."""
         self.temps += 1
         return _Temp(self.temps - 1)
 
     def finish(self) -> tuple[list[Any], int, list[Any]]:
+        """KEYS with fresh temporary names, the position of the first temporary, and the
+        program with temporaries resolved to their positions. No Redis work."""
         first = len(self.keys) + 1
         keys: list[Any] = list(self.keys) + [temp_key(self.model) for _ in range(self.temps)]
         ops = [first + op.n if isinstance(op, _Temp) else op for op in self.ops]
@@ -107,8 +113,9 @@ def _field_of(model: type[Model], node: Any) -> Field:
 def _need(field: Field, kind: str, op: str) -> None:
     if kind not in field.indexes:
         if not field.indexes:
+            owner = cast("type[Model]", field.model)  # a field of the queried model
             raise FilterError(
-                f"cannot filter on {field.model.__name__}.{field.name}: it is not indexed "  # type: ignore[union-attr]
+                f"cannot filter on {owner.__name__}.{field.name}: it is not indexed "
                 "(declare it with index=True)"
             )
         what = {
@@ -198,7 +205,7 @@ def _parse_bound(raw: bytes) -> tuple[float, bool]:
 
 def merge_bounds(bounds: list[tuple[bytes, bytes]]) -> tuple[bytes, bytes]:
     """One ZRANGEBYSCORE range equal to the intersection of ``bounds`` (the tightest low
-    and high ends; an empty intersection stays a valid, empty range)."""
+    and high ends; an empty intersection stays a valid, empty range). No Redis work."""
     low, high = bounds[0]
     for other_low, other_high in bounds[1:]:
         a, b = _parse_bound(low), _parse_bound(other_low)
@@ -262,22 +269,38 @@ def _compile(plan: Plan, node: Any) -> bool:
             f"a query filter must be an expression such as Model.field == value, got {node!r}"
         )
     if node.op in (OP_AND, OP_OR):
-        children: list[Any] = []
-        stack = [node]
-        while stack:  # flatten a & b & c into one ZINTERSTORE
-            current = stack.pop()
-            if isinstance(current, Expression) and current.op == node.op:
-                stack.extend((current.rhs, current.lhs))
-            else:
-                children.append(current)
-        if node.op == OP_AND:
-            children = _merge_ranges(plan, children)
-            if len(children) == 1:
-                return _compile(plan, children[0])
-        scored = [_compile(plan, child) for child in children]
-        plan.ops.extend(("&" if node.op == OP_AND else "|", len(children), plan.temp()))
-        plan.ops.extend("1" if s else "0" for s in scored)
-        return any(scored)
+        return _compile_combination(plan, node)
+    return _compile_comparison(plan, node)
+
+
+def _operands(node: Expression) -> list[Any]:
+    """The operands of a chain of one operator: ``a & b & c`` -> [a, b, c]."""
+    children: list[Any] = []
+    stack: list[Any] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, Expression) and current.op == node.op:
+            stack.extend((current.rhs, current.lhs))
+        else:
+            children.append(current)
+    return children
+
+
+def _compile_combination(plan: Plan, node: Expression) -> bool:
+    """Emit an AND or OR as one ZINTERSTORE / ZUNIONSTORE of its flattened operands."""
+    children = _operands(node)
+    if node.op == OP_AND:
+        children = _merge_ranges(plan, children)
+        if len(children) == 1:
+            return _compile(plan, children[0])
+    scored = [_compile(plan, child) for child in children]
+    plan.ops.extend(("&" if node.op == OP_AND else "|", len(children), plan.temp()))
+    plan.ops.extend("1" if s else "0" for s in scored)
+    return any(scored)
+
+
+def _compile_comparison(plan: Plan, node: Expression) -> bool:
+    """Emit ``field <op> value``; return whether it carries full-text scores."""
     field = _field_of(plan.model, node.lhs)
     op = node.op
     if op == OP_EQ:
@@ -287,16 +310,7 @@ def _compile(plan: Plan, node: Any) -> bool:
         _eq(plan, field, node.rhs, op)
         plan.ops.extend(("D", plan.temp()))
     elif op == OP_IN:
-        values = tuple(node.rhs)
-        if len(values) > MAX_IN_VALUES:
-            raise FilterError(f"in_() takes at most {MAX_IN_VALUES} values, got {len(values)}")
-        if not values:
-            plan.ops.extend(("E", plan.temp()))
-            return False
-        for value in values:
-            _eq(plan, field, value, op)
-        if len(values) > 1:
-            plan.ops.extend(("|", len(values), plan.temp(), *(["0"] * len(values))))
+        _in(plan, field, node.rhs, op)
     elif op in _RANGE_OPS:
         _range(plan, field, op, node.rhs)
     elif op == OP_STARTSWITH:
@@ -312,6 +326,20 @@ def _compile(plan: Plan, node: Any) -> bool:
     else:
         raise FilterError(f"unknown operator {op!r}")
     return False
+
+
+def _in(plan: Plan, field: Field, rhs: Any, op: str) -> None:
+    """Emit ``field.in_(values)``: the union of each value's equality (empty for none)."""
+    values = tuple(rhs)
+    if len(values) > MAX_IN_VALUES:
+        raise FilterError(f"in_() takes at most {MAX_IN_VALUES} values, got {len(values)}")
+    if not values:
+        plan.ops.extend(("E", plan.temp()))
+        return
+    for value in values:
+        _eq(plan, field, value, op)
+    if len(values) > 1:
+        plan.ops.extend(("|", len(values), plan.temp(), *(["0"] * len(values))))
 
 
 def _compile_fts(plan: Plan, field: Field, query: TokenQuery) -> bool:
@@ -343,7 +371,8 @@ def compile_plan(model: type[Model], expression: Any) -> Plan:
 
 
 def order_spec(model: type[Model], order_by: Any) -> tuple[str, str, str]:
-    """(SORT BY pattern, "alpha"|"num", "asc"|"desc") for ``order_by`` (None: primary key)."""
+    """(SORT BY pattern, "alpha"|"num", "asc"|"desc") for ``order_by`` (None: primary key).
+    No Redis work."""
     direction = "asc"
     if isinstance(order_by, Desc):
         direction, order_by = "desc", order_by.node
@@ -378,8 +407,8 @@ def _order_args(plan: Plan, order: tuple[str, str, str] | None, by_score: bool) 
     return [kind, pattern, alpha, direction, len(model._make_key("id", b"")), index]
 
 
-# ``order`` value asking for no order at all (index order; used where order is irrelevant).
 UNORDERED = ("", "alpha", "asc")
+"""``order`` value asking for no order at all (index order; used where order is irrelevant)."""
 
 
 def run_plan(
@@ -456,9 +485,11 @@ def matches(expression: Any, instance: Any) -> bool:
         low, high = (key(field.query_value(v)) for v in expression.rhs)
         return bool(low <= key(raw) <= high)
     other = key(field.query_value(expression.rhs))
-    return {
-        OP_LT: key(raw) < other,
-        OP_LTE: key(raw) <= other,
-        OP_GT: key(raw) > other,
-        OP_GTE: key(raw) >= other,
-    }[op]
+    return bool(
+        {
+            OP_LT: key(raw) < other,
+            OP_LTE: key(raw) <= other,
+            OP_GT: key(raw) > other,
+            OP_GTE: key(raw) >= other,
+        }[op]
+    )

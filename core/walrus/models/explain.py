@@ -68,123 +68,157 @@ def _sizes(plan: Plan) -> dict[tuple[Any, ...], int]:
     return sizes
 
 
+# What an operation leaves for the next: (rows, is a lazy score range, its index key).
+_Item = tuple[int, bool, "bytes | None"]
+
+
+class _Steps:
+    """The steps explained so far."""
+
+    def __init__(self) -> None:
+        self.items: list[dict[str, Any]] = []
+
+    def add(self, step: str, rows: int, cost: float, **detail: Any) -> None:
+        self.items.append({"step": step, "rows": rows, "cost": int(math.ceil(cost)), **detail})
+
+
 def explain_query(query: ModelQuery) -> list[dict[str, Any]]:
     """The steps of ``query`` (see the module docstring); the last item is the total.
     1 round trip (index sizes); nothing is written and no row is read."""
     from .executor import compile_plan
 
     plan = compile_plan(query.model, query.expression)
-    order = query._order
-    kind, pattern, _alpha, direction, _prefix, index = _order_args(
-        plan, order, plan.scored and order is None
-    )
+    order_args = _order_args(plan, query._order, plan.scored and query._order is None)
     sizes = _sizes(plan)
-    steps: list[dict[str, Any]] = []
-    # Stack items: (rows, is_lazy_range, range index key or None, step number)
-    stack: list[tuple[int, bool, bytes | None]] = []
+    steps = _Steps()
+    stack = _filter_steps(plan, sizes, steps)
+    if stack:
+        last = stack[0]
+    else:
+        last = (sizes[("K", 1, "", "")], False, None)
+        steps.add("read set", last[0], 0, key=_text(plan.keys[0]))
+    rows, offset, limit = last[0], query.offset, query.limit
+    wanted = max(0, rows - offset) if limit is None else max(0, min(limit, rows - offset))
+    _order_step(steps, plan, query, order_args, last, wanted)
+    _read_steps(steps, wanted)
+    total = {"step": "total", "rows": wanted, "cost": sum(s["cost"] for s in steps.items)}
+    return [*steps.items, total]
+
+
+def _filter_steps(plan: Plan, sizes: dict[tuple[Any, ...], int], steps: _Steps) -> list[_Item]:
+    """Explain the filter program, operation by operation; what it leaves on its stack."""
+    stack: list[_Item] = []
     ops = plan.ops
     i = 0
-
-    def add(step: str, rows: int, cost: float, **detail: Any) -> None:
-        steps.append({"step": step, "rows": rows, "cost": int(math.ceil(cost)), **detail})
-
     while i < len(ops):
         op = ops[i]
         if op == "K":
             key = plan.keys[ops[i + 1] - 1]
             rows = sizes[("K", ops[i + 1], "", "")]
-            add("read set", rows, 0, key=_text(key))
+            steps.add("read set", rows, 0, key=_text(key))
             stack.append((rows, False, None))
             i += 2
-        elif op == "R":
-            key = plan.keys[ops[i + 1] - 1]
-            rows = sizes[("R", ops[i + 1], ops[i + 2], ops[i + 3])]
-            add(
-                "score range",
-                rows,
-                math.log2(2 + rows),
-                key=_text(key),
-                min=_text(ops[i + 2]),
-                max=_text(ops[i + 3]),
-            )
-            stack.append((rows, True, key))
-            i += 5
-        elif op == "X":
-            key = plan.keys[ops[i + 1] - 1]
-            rows = sizes[("X", ops[i + 1], ops[i + 2], ops[i + 3])]
-            add(
-                "text range (stored)",
-                rows,
-                2 * rows,
-                key=_text(key),
-                min=_text(ops[i + 2]),
-                max=_text(ops[i + 3]),
-            )
-            stack.append((rows, False, None))
+        elif op in ("R", "X"):
+            stack.append(_range_step(plan, sizes, steps, ops[i : i + 4]))
             i += 5
         elif op == "D":
             b, a = stack.pop(), stack.pop()
-            add("difference (stored)", a[0], a[0] + b[0])
+            steps.add("difference (stored)", a[0], a[0] + b[0])
             stack.append((a[0], False, None))
             i += 2
         elif op in ("&", "|"):
             n = int(ops[i + 1])
             items, stack = stack[-n:], stack[:-n]
-            if op == "|":
-                total = sum(item[0] for item in items)
-                copied = sum(item[0] for item in items if item[1])
-                add("union (stored)", total, total + copied, operands=n)
-                stack.append((total, False, None))
-            else:
-                stored = sorted(item[0] for item in items if not item[1])
-                ranges = sorted(item[0] for item in items if item[1])
-                cost = 0.0
-                if ranges and (not stored or ranges[0] < stored[0]):
-                    cost += ranges[0]
-                    stored = sorted([*stored, ranges.pop(0)])
-                base = stored[0]
-                if len(stored) > 1:
-                    cost += base * len(stored)
-                how = (
-                    "intersection of the stored operands"
-                    if len(stored) > 1
-                    else "copy of the smallest operand"
-                )
-                if ranges:
-                    cost += base * len(ranges)
-                    how += f", rows checked against {len(ranges)} range(s) with ZSCORE"
-                add("intersection (stored)", base, cost, operands=n, method=how)
-                stack.append((base, False, None))
+            combine = _union_step if op == "|" else _intersection_step
+            stack.append(combine(steps, items, n))
             i += 3 + n
         else:  # "E"
-            add("empty", 0, 0)
+            steps.add("empty", 0, 0)
             stack.append((0, False, None))
             i += 2
-    rows, lazy, range_key = stack[0] if stack else (sizes[("K", 1, "", "")], False, None)
-    if not stack:
-        add("read set", rows, 0, key=_text(plan.keys[0]))
-    offset, limit = query.offset, query.limit
-    wanted = max(0, rows - offset) if limit is None else max(0, min(limit, rows - offset))
+    return stack
+
+
+def _range_step(
+    plan: Plan, sizes: dict[tuple[Any, ...], int], steps: _Steps, op: list[Any]
+) -> _Item:
+    """A score range (read lazily) or a text range (stored): ``op`` is (R|X, key, min, max)."""
+    kind, position, low, high = op
+    key = plan.keys[position - 1]
+    rows = sizes[(kind, position, low, high)]
+    bounds = {"key": _text(key), "min": _text(low), "max": _text(high)}
+    if kind == "R":
+        steps.add("score range", rows, math.log2(2 + rows), **bounds)
+        return (rows, True, key)
+    steps.add("text range (stored)", rows, 2 * rows, **bounds)
+    return (rows, False, None)
+
+
+def _union_step(steps: _Steps, items: list[_Item], n: int) -> _Item:
+    total = sum(item[0] for item in items)
+    copied = sum(item[0] for item in items if item[1])
+    steps.add("union (stored)", total, total + copied, operands=n)
+    return (total, False, None)
+
+
+def _intersection_step(steps: _Steps, items: list[_Item], n: int) -> _Item:
+    """The script starts from the smallest operand (storing a range only when it is the
+    smallest) and checks the remaining ranges per row."""
+    stored = sorted(item[0] for item in items if not item[1])
+    ranges = sorted(item[0] for item in items if item[1])
+    cost = 0.0
+    if ranges and (not stored or ranges[0] < stored[0]):
+        cost += ranges[0]
+        stored = sorted([*stored, ranges.pop(0)])
+    base = stored[0]
+    if len(stored) > 1:
+        cost += base * len(stored)
+    how = (
+        "intersection of the stored operands" if len(stored) > 1 else "copy of the smallest operand"
+    )
+    if ranges:
+        cost += base * len(ranges)
+        how += f", rows checked against {len(ranges)} range(s) with ZSCORE"
+    steps.add("intersection (stored)", base, cost, operands=n, method=how)
+    return (base, False, None)
+
+
+def _order_step(
+    steps: _Steps,
+    plan: Plan,
+    query: ModelQuery,
+    order_args: list[Any],
+    last: _Item,
+    wanted: int,
+) -> None:
+    """How the matching rows are ordered (and offset) before they are read."""
+    kind, pattern, _alpha, direction, _prefix, index = order_args
+    rows, lazy, range_key = last
+    offset = query.offset
     sort_cost = rows * math.log2(2 + rows)
     if kind == "field" and lazy and index and plan.keys[index - 1] == range_key:
-        add("read in index order", wanted, offset + wanted, order=pattern[3:], direction=direction)
+        steps.add(
+            "read in index order", wanted, offset + wanted, order=pattern[3:], direction=direction
+        )
     elif kind == "field":
-        add("sort by field", wanted, rows + sort_cost, order=pattern[3:], direction=direction)
+        steps.add("sort by field", wanted, rows + sort_cost, order=pattern[3:], direction=direction)
     elif kind == "score":
-        add("order by relevance", wanted, offset + wanted)
-    elif kind == "none" or order == UNORDERED:
-        add("no order", wanted, rows)
+        steps.add("order by relevance", wanted, offset + wanted)
+    elif kind == "none" or query._order == UNORDERED:
+        steps.add("no order", wanted, rows)
     else:
-        add("sort by primary key (from the row keys)", wanted, sort_cost, direction=direction)
+        steps.add("sort by primary key (from the row keys)", wanted, sort_cost, direction=direction)
+
+
+def _read_steps(steps: _Steps, wanted: int) -> None:
+    """Reading the rows: a page inside the script, then further pages."""
     page = min(wanted, PAGE_ROWS)
-    add("read rows (HMGET) in the script", page, page, page_size=PAGE_ROWS)
+    steps.add("read rows (HMGET) in the script", page, page, page_size=PAGE_ROWS)
     if wanted > page:
         extra = wanted - page
-        add(
+        steps.add(
             "read further pages (model_rows.lua)",
             extra,
             extra,
             round_trips=math.ceil(extra / PAGE_ROWS),
         )
-    steps.append({"step": "total", "rows": wanted, "cost": sum(s["cost"] for s in steps)})
-    return steps

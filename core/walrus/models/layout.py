@@ -46,14 +46,16 @@ _CACHE = "_walrus_cluster_layout"
 
 
 def plain_prefix(model: type[Model]) -> bytes:
-    """The single-server prefix ``<namespace>|<name>:`` or ``<name>:`` (upstream layout)."""
+    """The single-server prefix ``<namespace>|<name>:`` or ``<name>:`` (upstream layout).
+    No Redis work."""
     name = model.__name__.lower()
     namespace = model.__namespace__
     return (f"{namespace}|{name}:" if namespace else f"{name}:").encode("utf-8")
 
 
 def check_tag_option(model_name: str, value: Any) -> None:
-    """Validate a ``__cluster_tag__`` declaration (None, or a non-empty str without braces)."""
+    """Validate a ``__cluster_tag__`` declaration (None, or a non-empty str without braces).
+    No Redis work."""
     if value is None:
         return
     if not isinstance(value, str) or not value:
@@ -62,12 +64,13 @@ def check_tag_option(model_name: str, value: Any) -> None:
         )
     if "{" in value or "}" in value:
         raise TypeError(
-            f"{model_name}.__cluster_tag__ is the text between the braces, without '{{' or '}}': got {value!r}"
+            f"{model_name}.__cluster_tag__ is the text between the braces, without '{{' or "
+            f"'}}': got {value!r}"
         )
 
 
 def cluster_tag(model: type[Model]) -> str:
-    """The hash tag (without braces) of ``model``'s keys on a cluster."""
+    """The hash tag (without braces) of ``model``'s keys on a cluster. No Redis work."""
     declared = model.__cluster_tag__
     if declared:
         return declared
@@ -92,16 +95,18 @@ def _check_relations(model: type[Model]) -> None:
         other = cluster_tag(target)
         if other != tag:
             raise ClusterTagError(
-                f"{model.__name__}.{name} relates {model.__name__} to {target.__name__}, but on Redis Cluster "
-                f"{model.__name__}'s keys use the hash tag {{{tag}}} and {target.__name__}'s use {{{other}}}: "
-                "a write or delete following the relation would span hash slots. Give both models the same "
-                f'tag, e.g. __cluster_tag__ = "{tag}" on {target.__name__} (or one shared name on both).'
+                f"{model.__name__}.{name} relates {model.__name__} to {target.__name__}, but on "
+                f"Redis Cluster {model.__name__}'s keys use the hash tag {{{tag}}} and "
+                f"{target.__name__}'s use {{{other}}}: a write or delete following the relation "
+                "would span hash slots. Give both models the same tag, e.g. "
+                f'__cluster_tag__ = "{tag}" on {target.__name__} (or one shared name on both).'
             )
 
 
 def cluster_prefix(model: type[Model], database: Any) -> bytes:
     """The tagged prefix of ``model`` on the cluster ``database`` (computed once per model
-    and database; the first computation checks the model's relations: ClusterTagError)."""
+    and database; the first computation checks the model's relations: ClusterTagError).
+    No Redis work."""
     cached = model.__dict__.get(_CACHE)
     if cached is not None and cached[0] is database and cached[1] == model.__cluster_tag__:
         return bytes(cached[2])
@@ -113,13 +118,15 @@ def cluster_prefix(model: type[Model], database: Any) -> bytes:
 
 
 def forget_layout(model: type[Model]) -> None:
-    """Drop the cached cluster prefix (a relation was bound: check again on next use)."""
+    """Drop the cached cluster prefix (a relation was bound: check again on next use). No
+    Redis work."""
     if _CACHE in model.__dict__:
         delattr(model, _CACHE)
 
 
 def temp_key(model: type[Model]) -> str:
-    """A fresh query temporary: ``temp.<uuid4>``, or ``{<tag>}:temp.<uuid4>`` on a cluster."""
+    """A fresh query temporary: ``temp.<uuid4>``, or ``{<tag>}:temp.<uuid4>`` on a cluster.
+    No Redis work."""
     database = model.__database__
     name = f"temp.{uuid.uuid4()}"
     if database is not None and getattr(database, "is_cluster", False):
@@ -136,15 +143,15 @@ class Query:
         self.model_class = model_class
 
     def make_key(self, *parts: Any) -> str:
-        """``P`` + the parts joined by the model's ``index_separator``."""
+        """``P`` + the parts joined by the model's ``index_separator``. No Redis work."""
         raw = self.model_class._make_key(*(p if isinstance(p, bytes) else str(p) for p in parts))
         return raw.decode("utf-8")
 
     def get_primary_hash_key(self, primary_key: Any) -> str:
-        """The row hash key of ``primary_key``."""
+        """The row hash key of ``primary_key``. No Redis work."""
         return self.model_class._row_key(primary_key).decode("utf-8")
 
     def all_index(self) -> Any:
-        """The ``Set`` of every row hash key."""
+        """The ``Set`` of every row hash key. No Redis work: builds the container object."""
         database = self.model_class.__database__
-        return database.Set(self.model_class._make_key("all"))  # type: ignore[union-attr]
+        return database.Set(self.model_class._make_key("all"))

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .fields import ABSOLUTE, CONTINUOUS, FTS, LEX
+from .fields import ABSOLUTE, CONTINUOUS, FTS, LEX, Field
 from .indexes import IndexProblem, field_entries
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -116,8 +116,25 @@ def _rows(
     return data, found
 
 
-def _actual_entries(model: type[Model]) -> dict[Slot, tuple[str, str, str]]:
-    """Every index entry present: slot -> (score, field name, index kind)."""
+def _index_slot(field: Field, rest: bytes, sep: bytes) -> tuple[str, str] | None:
+    """(entry type, index kind) of the key ``<field base><rest>`` among ``field``'s
+    indexes, or None when it is none of them."""
+    # Equality sets a __compact_indexes__ model does not keep are still read, so the check
+    # reports them and rebuild_indexes removes them (switching to compact).
+    if ABSOLUTE in field.index_kinds + field.indexes and rest.startswith(ABSOLUTE.encode() + sep):
+        return "S", ABSOLUTE
+    if CONTINUOUS in field.indexes and rest == CONTINUOUS.encode():
+        return "Z", CONTINUOUS
+    if LEX in field.indexes and rest == LEX.encode():
+        return "Z", LEX
+    if FTS in field.indexes and rest.startswith(FTS.encode() + sep):
+        return "Z", FTS
+    return None
+
+
+def _index_keys(model: type[Model]) -> list[tuple[str, bytes, str, str]]:
+    """Every index key present: (entry type, key, field name, index kind). One SCAN per
+    indexed field."""
     db = model.__database__
     sep = model.index_separator.encode()
     found: list[tuple[str, bytes, str, str]] = []
@@ -125,19 +142,16 @@ def _actual_entries(model: type[Model]) -> dict[Slot, tuple[str, str, str]]:
         field = model._fields[name]
         base = model._make_key(name) + sep
         for key in _scan(db, _glob_escape(base) + b"*"):
-            rest = key[len(base) :]
-            # Equality sets a __compact_indexes__ model does not keep are still read, so the
-            # check reports them and rebuild_indexes removes them (switching to compact).
-            if ABSOLUTE in field.index_kinds + field.indexes and rest.startswith(
-                ABSOLUTE.encode() + sep
-            ):
-                found.append(("S", key, name, ABSOLUTE))
-            elif CONTINUOUS in field.indexes and rest == CONTINUOUS.encode():
-                found.append(("Z", key, name, CONTINUOUS))
-            elif LEX in field.indexes and rest == LEX.encode():
-                found.append(("Z", key, name, LEX))
-            elif FTS in field.indexes and rest.startswith(FTS.encode() + sep):
-                found.append(("Z", key, name, FTS))
+            slot = _index_slot(field, key[len(base) :], sep)
+            if slot is not None:
+                found.append((slot[0], key, name, slot[1]))
+    return found
+
+
+def _actual_entries(model: type[Model]) -> dict[Slot, tuple[str, str, str]]:
+    """Every index entry present: slot -> (score, field name, index kind)."""
+    db = model.__database__
+    found = _index_keys(model)
     entries: dict[Slot, tuple[str, str, str]] = {}
     for start in range(0, len(found), READ_BATCH):
         chunk = found[start : start + READ_BATCH]
@@ -166,12 +180,28 @@ def _owner(model: type[Model], member: bytes, index: str) -> bytes | None:
     return member if member.startswith(model._make_key("id", b"")) else None
 
 
+# slot -> (score, row key, field name, the field's stored value it was computed from)
+_Expected = dict[Slot, tuple[str, bytes, str, "bytes | None"]]
+_Found = list[tuple[IndexProblem, "Fix | None"]]
+
+
 def inspect(model: type[Model]) -> list[tuple[IndexProblem, Fix | None]]:
     """Every problem with the guarded fix that repairs it (None: reported only).
-    Reads everything: SCAN plus pipelined batches, O(rows + index entries)."""
+    Reads everything, O(rows + index entries): a SCAN for the rows and one per indexed
+    field (1 round trip per 1000 keys of the database each), plus 1 round trip per 500
+    keys read (pipelined)."""
     data, found = _rows(model)
-    # slot -> (score, row key, field name, the field's stored value it was computed from)
-    expected: dict[Slot, tuple[str, bytes, str, bytes | None]] = {}
+    expected = _expected_entries(model, data)
+    actual = _actual_entries(model)
+    found.extend(_unexpected(model, data, expected, actual))
+    found.extend(_missing(expected, actual))
+    found.extend(_duplicates(model, data))
+    return found
+
+
+def _expected_entries(model: type[Model], data: dict[bytes, dict[str, bytes]]) -> _Expected:
+    """The index entries the rows ``data`` call for."""
+    expected: _Expected = {}
     for key, stored in data.items():
         for name in model._indexed:
             value = stored.get(name)
@@ -182,7 +212,17 @@ def inspect(model: type[Model]) -> list[tuple[IndexProblem, Fix | None]]:
                     name,
                     value,
                 )
-    actual = _actual_entries(model)
+    return expected
+
+
+def _unexpected(
+    model: type[Model],
+    data: dict[bytes, dict[str, bytes]],
+    expected: _Expected,
+    actual: dict[Slot, tuple[str, str, str]],
+) -> _Found:
+    """Entries present that no row calls for (orphans), or with the wrong score."""
+    found: _Found = []
     for slot, (score, name, index) in sorted(actual.items()):
         kind, key, member = slot
         if slot not in expected:
@@ -198,6 +238,12 @@ def inspect(model: type[Model]) -> list[tuple[IndexProblem, Fix | None]]:
                 "wrong-score", key, member, f"score {score}, expected {want}", "zset"
             )
             found.append((problem, _add(slot, want, row, field_name, value)))
+    return found
+
+
+def _missing(expected: _Expected, actual: dict[Slot, tuple[str, str, str]]) -> _Found:
+    """Entries the rows call for that are absent."""
+    found: _Found = []
     for slot, (want, row, field_name, value) in sorted(expected.items()):
         if slot not in actual:
             kind, key, member = slot
@@ -205,13 +251,20 @@ def inspect(model: type[Model]) -> list[tuple[IndexProblem, Fix | None]]:
                 "missing", key, member, f"expected score {want}" if want else "", _TYPES[kind]
             )
             found.append((problem, _add(slot, want, row, field_name, value)))
+    return found
+
+
+def _duplicates(model: type[Model], data: dict[bytes, dict[str, bytes]]) -> _Found:
+    """Values of a unique field (or group) shared by several rows (reported, not fixed)."""
+    found: _Found = []
     groups = [(name,) for name in model._unique] + list(model._unique_together)
     for group in groups:
         combos: dict[tuple[bytes, ...], list[bytes]] = {}
         for key, raw in data.items():
-            values = tuple(raw.get(name) for name in group)
-            if all(v is not None for v in values):
-                combos.setdefault(values, []).append(key)  # type: ignore[arg-type]
+            values = [raw.get(name) for name in group]
+            present = [v for v in values if v is not None]
+            if len(present) == len(values):
+                combos.setdefault(tuple(present), []).append(key)
         for combo, keys in sorted(combos.items()):
             if len(keys) > 1:
                 label = model._make_key(",".join(group))
@@ -238,8 +291,8 @@ def _add(slot: Slot, score: str, row: bytes, name: str, raw: bytes | None) -> Fi
 
 def check_indexes(model: type[Model]) -> list[IndexProblem]:
     """Compare every index of ``model`` with its rows; the problems found ([] when
-    consistent). Reads everything: SCAN plus pipelined batches, O(rows + index entries).
-    While rows are being written, a row written during the check may be reported."""
+    consistent). Cost: the reads of ``inspect``, O(rows + index entries). While rows are
+    being written, a row written during the check may be reported."""
     return [problem for problem, _fix in inspect(model)]
 
 
@@ -248,7 +301,8 @@ def rebuild_indexes(model: type[Model]) -> list[IndexProblem]:
     scores, list unlisted rows, unlist vanished ones (duplicates are reported, not
     changed). Safe while rows are written: each fix is re-checked against the row's
     current value in the same script that applies it, and skipped when the row changed.
-    Returns the problems repaired. The check's reads, then one script per 200 fixes."""
+    Returns the problems repaired. Cost: the reads of ``inspect``, then 1 round trip per
+    200 fixes (one guarded script each)."""
     found: list[tuple[IndexProblem, Fix]] = [
         (problem, fix) for problem, fix in inspect(model) if fix is not None
     ]

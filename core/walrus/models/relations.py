@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .errors import (
     FieldTypeError,
@@ -39,6 +39,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["ON_DELETE", "ForeignKeyField", "ManyToManyField", "RelatedSet", "register_model"]
 
 ON_DELETE = ("cascade", "set_null", "protect")
+"""The ``on_delete`` rules a foreign key accepts (a many-to-many field: cascade, protect)."""
 MAX_ATTEMPTS = 100
 
 _REGISTRY: list[weakref.ref[type[Model]]] = []
@@ -133,28 +134,29 @@ def _resolve(field: _Relation) -> bool:
 
 def _bind(field: _Relation, target: type[Model]) -> None:
     name = field.reverse_name
+    source = cast("type[Model]", field.model)  # bound by ModelMeta before registration
     if name in target._fields:
         raise TypeError(
-            f"{field.model.__name__}.{field.name}: related_name {name!r} "  # type: ignore[union-attr]
-            f"is a field of {target.__name__}"
+            f"{source.__name__}.{field.name}: related_name {name!r} is a field of {target.__name__}"
         )
     existing = target.__dict__.get(name)
     if existing is None and hasattr(target, name):
         existing = getattr(target, name)
     if existing is not None and not (isinstance(existing, _Reverse) and existing.field is field):
         raise TypeError(
-            f"{field.model.__name__}.{field.name}: {target.__name__} already has an attribute "  # type: ignore[union-attr]
+            f"{source.__name__}.{field.name}: {target.__name__} already has an attribute "
             f"{name!r}; pass related_name=... to name the reverse accessor"
         )
     field._rel_model = target
-    forget_layout(field.model)  # type: ignore[arg-type]  # re-check the cluster tags on next use
+    forget_layout(source)  # re-check the cluster tags on next use
     setattr(target, name, _Reverse(field))
     if not any(f is field for f in target._reverse):
-        target._reverse = (*target._reverse, field)  # type: ignore[misc]
+        target._reverse = (*target._reverse, field)
 
 
 def register_model(model: type[Model]) -> None:
-    """Record ``model`` and bind the relations naming it or named by it (ModelMeta)."""
+    """Record ``model`` and bind the relations naming it or named by it (ModelMeta). No
+    Redis work."""
     _REGISTRY.append(weakref.ref(model))
     for name in model._fields:
         field = model._fields[name]
@@ -207,6 +209,9 @@ class ForeignKeyField(_Relation, Field):
         return target._fields[target._primary_key]
 
     def coerce(self, value: Any) -> Any:
+        """The related primary key, from a saved instance of ``to`` or a key (validated
+        like the related primary key field). No Redis work: existence is checked by the
+        write."""
         from .model import Model
 
         target = self.rel_model
@@ -225,9 +230,11 @@ class ForeignKeyField(_Relation, Field):
             raise type(exc)(f"field {self.name!r} (a {target.__name__} key): {exc}") from None
 
     def db_value(self, value: Any) -> bytes:
+        """The key stored as the related primary key field stores it. No Redis work."""
         return self._pk_field().db_value(value)
 
     def python_value(self, raw: bytes) -> Any:
+        """The stored key as the related primary key's Python value. No Redis work."""
         return self._pk_field().python_value(raw)
 
     def __get__(self, instance: Any, owner: Any = None) -> Any:
@@ -243,7 +250,8 @@ class ForeignKeyField(_Relation, Field):
                 cached = self.rel_model.load(pk)
             except KeyError:
                 raise MissingReferenceError(
-                    f"{type(instance).__name__}.{self.name}: no {self.rel_model.__name__} with primary key {pk!r}",
+                    f"{type(instance).__name__}.{self.name}: no {self.rel_model.__name__} "
+                    f"with primary key {pk!r}",
                     self.name,
                 ) from None
             cache[self.name] = cached
@@ -308,7 +316,7 @@ class _Reverse:
         if pk is None:
             raise ValueError(f"{type(instance).__name__} has no primary key yet: save it first")
         assert field.model is not None
-        return field.model.query(field == pk)  # type: ignore[operator]
+        return field.model.query(field == pk)
 
     def __set__(self, instance: Any, value: Any) -> None:
         raise AttributeError(
@@ -321,8 +329,9 @@ class RelatedSet:
 
     ``add``/``remove`` change both sides atomically (1 round trip each; ``add`` checks that
     every row exists, MissingReferenceError otherwise; both can be queued on a pipeline);
-    ``clear`` reads then removes (2 round trips); iterating or ``all()`` loads the related rows (2 round trips);
-    ``keys()``, ``count()``/``len()`` and ``in`` are 1 round trip each.
+    ``clear`` reads then removes (2 round trips); iterating or ``all()`` loads the related
+    rows (1 round trip plus 1 per 500 rows); ``keys()``, ``count()``/``len()`` and ``in``
+    are 1 round trip each.
     """
 
     def __init__(self, owner: Model, field: ManyToManyField, reverse: bool) -> None:
@@ -335,7 +344,7 @@ class RelatedSet:
         self.field = field
         self.reverse = reverse
         self.owner_key = key
-        source: type[Model] = field.model  # type: ignore[assignment]
+        source = cast("type[Model]", field.model)
         target = field.rel_model
         if reverse:
             self.model, self.other = target, source
@@ -362,7 +371,8 @@ class RelatedSet:
         if isinstance(item, Model):
             if not isinstance(item, self.other):
                 raise FieldTypeError(
-                    f"{self.model.__name__}.{self._name} takes {self.other.__name__} rows, got {item!r}"
+                    f"{self.model.__name__}.{self._name} takes {self.other.__name__} rows, "
+                    f"got {item!r}"
                 )
             key = item.get_hash_id()
             if key is None:
@@ -414,8 +424,9 @@ class RelatedSet:
 
         if _queued(pipeline):
             raise PipelineError(
-                f"{self.model.__name__}.{self._name}.clear() reads the links before removing them, which a "
-                "pipeline cannot do: clear outside the pipeline, or remove(*rows, pipeline=...) the rows you know"
+                f"{self.model.__name__}.{self._name}.clear() reads the links before removing "
+                "them, which a pipeline cannot do: clear outside the pipeline, or "
+                "remove(*rows, pipeline=...) the rows you know"
             )
         db = self.model._db()
         for _ in range(MAX_ATTEMPTS):
@@ -438,7 +449,8 @@ class RelatedSet:
         return sorted(bytes(m) for m in self.model._db().smembers(self.key))
 
     def all(self) -> list[Model]:
-        """The linked rows, in row-key order. 2 round trips."""
+        """The linked rows, in row-key order. 1 round trip for the keys, plus 1 per 500
+        linked rows (none when there are none)."""
         from .collection import load_rows
 
         return load_rows(self.other, self.keys())

@@ -7,14 +7,14 @@ the objects describe them, for tools and for code written against upstream walru
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from .errors import ModelError
 from .fields import ABSOLUTE, CONTINUOUS, FTS, LEX
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..search.tokenizer import Tokenizer
-    from .fields import Field
+    from .fields import Field, TextField
 
 __all__ = [
     "AbsoluteIndex",
@@ -42,7 +42,7 @@ class FieldIndex:
 
     # Fields overload ==, so compare them by identity.
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other.field is self.field  # type: ignore[attr-defined]
+        return type(other) is type(self) and other.field is self.field
 
     def __hash__(self) -> int:
         return hash((type(self), id(self.field)))
@@ -67,7 +67,8 @@ class AbsoluteIndex(FieldIndex):
 
     def get_key(self, value: Any = None) -> bytes:
         """The set holding the rows whose field equals ``value`` (validated like a write;
-        FieldTypeError / FieldValueError for a value the field cannot store)."""
+        FieldTypeError / FieldValueError for a value the field cannot store). No Redis
+        work."""
         if value is None:
             raise ValueError(
                 f"{self.field!r}: an equality index has one key per value; pass the value"
@@ -106,11 +107,11 @@ class FullTextIndex(FieldIndex):
     @property
     def tokenizer(self) -> Tokenizer:
         """The tokenizer of the field (stemmer, metaphone, stopwords, min_word_length)."""
-        return self.field.tokenizer  # type: ignore[attr-defined, no-any-return]
+        return cast("TextField", self.field).tokenizer
 
     def get_key(self, value: Any = None) -> bytes:
         """The sorted set of ``value``, a token as the tokenizer produces it (e.g. a
-        stemmed word: see ``tokenizer.tokenize``)."""
+        stemmed word: see ``tokenizer.tokenize``). No Redis work."""
         if not isinstance(value, str) or not value:
             raise ValueError(
                 f"{self.field!r}: a full-text index has one key per token; pass the token (a str)"
@@ -127,5 +128,5 @@ _CLASSES: dict[str, type[FieldIndex]] = {
 
 
 def index_for(field: Field, kind: str) -> FieldIndex:
-    """The index object of ``kind`` for ``field``."""
+    """The index object of ``kind`` for ``field``. No Redis work."""
     return _CLASSES[kind](field)
