@@ -60,13 +60,14 @@ class Worker:
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
-        paths = [
-            str(ROOT / "integrations"),
-            str(HERE),
-            str(ROOT / "tests"),
-            env.get("PYTHONPATH", ""),
-        ]
+        # The checkout (for ``tests.support``), not tests/ itself: its django, flask, celery and
+        # limpyd packages would shadow the real ones.
+        paths = [str(ROOT / "integrations"), str(HERE), str(ROOT), env.get("PYTHONPATH", "")]
         env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
+        if "DJANGO_SETTINGS_MODULE" in env:
+            # pytest-django's settings (Celery's Django fixup loads them in the worker), by
+            # the name they have with the checkout on sys.path.
+            env["DJANGO_SETTINGS_MODULE"] = "tests.support.django_test_settings"
         env["CELERY_WALRUS_TEST_URL"] = self.url
         return env
 
@@ -133,6 +134,24 @@ class Worker:
         return Path(self.log.name).read_text(errors="replace")[-6000:]
 
 
+def load_celery_test_app() -> Any:
+    """``celery_test_app`` under that top-level name, as the worker imports it (its task names
+    are ``celery_test_app.<name>``): loaded from this folder once per session, without
+    putting the folder on sys.path."""
+    name = "celery_test_app"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, HERE / f"{name}.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[name]
+            raise
+    return sys.modules[name]
+
+
 @pytest.fixture(scope="module")
 def worker_url(redis_server: Any) -> Iterator[str]:
     """URL of the test DB for the worker module (flushed before and after the module)."""
@@ -147,10 +166,9 @@ def worker_url(redis_server: Any) -> Iterator[str]:
 def test_app(worker_url: str) -> Any:
     """The ``celery_test_app`` module, imported on the test server's URL."""
     os.environ["CELERY_WALRUS_TEST_URL"] = worker_url
-    sys.path.insert(0, str(HERE))
-    module = importlib.import_module("celery_test_app")
+    module = load_celery_test_app()
     if module.URL != worker_url:
-        module = importlib.reload(module)
+        module.__spec__.loader.exec_module(module)  # a reload: importlib.reload looks on sys.path
     return module
 
 
