@@ -31,7 +31,7 @@ ORDER_VAR = "o"
 """Query-string parameter of the sort field (``-`` in front: descending)."""
 
 
-class _NoMatch(Exception):
+class _NoMatchError(Exception):
     """The search or a filter cannot match any row (e.g. a word for an integer field)."""
 
 
@@ -53,7 +53,7 @@ class ChangeList:
         try:
             if self.query and self.search_fields:
                 expressions.append(self._search_expression(self.query))
-        except _NoMatch:
+        except _NoMatchError:
             no_match = True
         except ValueError as exc:
             self.errors.append(f"Search: {exc}")
@@ -112,16 +112,18 @@ class ChangeList:
             prefix = entry.startswith("^")
             field = introspect.field(self.model, entry.lstrip("^"))
             if prefix:
-                found.append(field.startswith(text))  # type: ignore[attr-defined]
+                found.append(field.startswith(text))
             elif isinstance(field, TextField) and field.fts:
-                found.append(field.search(text))
+                expression = field.search(text)
+                if expression is not None:  # None is for a blank query, never searched here
+                    found.append(expression)
             else:
                 try:
                     found.append(field == parse_value(field, text))
                 except ValueError:
                     continue  # not a value of this field: it cannot match there
         if not found:
-            raise _NoMatch
+            raise _NoMatchError
         return reduce(lambda a, b: a | b, found)
 
     def _filter(self, spec: FilterSpec) -> list[Expression]:
@@ -214,11 +216,12 @@ class ChangeList:
 
     def detail_url(self, row: Any) -> str:
         """No Redis work."""
-        return reverse(
+        url: str = reverse(
             "admin:walrus_detail",
             args=[self.model_admin.slug, quote(row.get_id())],
             current_app=self.current_app,
         )
+        return url
 
     def _cells(self, row: Any) -> dict[str, Any]:
         cells = []

@@ -37,10 +37,10 @@ from . import introspect
 __all__ = ["WalrusModelForm", "form_value", "formfield_for", "make_form_class", "parse_value"]
 
 
-class BytesFormField(forms.CharField):
+class BytesFormField(forms.CharField):  # type: ignore[misc]  # Django ships no types: Any base
     """Bytes edited as UTF-8 text."""
 
-    def to_python(self, value: Any) -> bytes | None:  # type: ignore[override]
+    def to_python(self, value: Any) -> bytes | None:
         text = super().to_python(value)
         return None if text in (None, "") else str(text).encode("utf-8")
 
@@ -100,7 +100,7 @@ def parse_value(model_field: Field, text: str) -> Any:
         raise ValueError(str(exc)) from None
 
 
-class WalrusModelForm(forms.Form):
+class WalrusModelForm(forms.Form):  # type: ignore[misc]  # Django ships no types: Any base
     """Base of the generated forms: validates with the walrus fields, saves one row."""
 
     walrus_model: type[Model]

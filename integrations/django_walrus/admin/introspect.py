@@ -93,7 +93,7 @@ def fts_fields(model: type[Model]) -> list[str]:
     return [
         n
         for n in stored_fields(model)
-        if isinstance(model._fields[n], TextField) and model._fields[n].fts
+        if isinstance(field := model._fields[n], TextField) and field.fts
     ]
 
 

@@ -125,10 +125,17 @@ class WalrusModelAdmin:
         )
 
     def _check(self) -> None:
+        """Refuse options that name no suitable field (ImproperlyConfigured naming the option);
+        build ``filter_specs``."""
         model = self.model
         stored = introspect.stored_fields(model)
-        known = set(introspect.fields(model))
         indexed = set(introspect.indexed_fields(model))
+        self._check_list_display(stored, set(introspect.fields(model)))
+        self._check_search_fields(indexed)
+        self.filter_specs = self._filter_specs(indexed)
+        self._check_stored_options(stored)
+
+    def _check_list_display(self, stored: Sequence[str], known: set[str]) -> None:
         for item in self.get_list_display():
             if callable(item) or item == "__str__" or item in stored or item in known:
                 continue
@@ -138,6 +145,9 @@ class WalrusModelAdmin:
                 "list_display",
                 f"{item!r} is not a field, '__str__', a method of the admin or a callable",
             )
+
+    def _check_search_fields(self, indexed: set[str]) -> None:
+        model = self.model
         for search in self.get_search_fields():
             target = search[1:] if search.startswith("^") else search
             if target not in indexed:
@@ -151,7 +161,10 @@ class WalrusModelAdmin:
                     "search_fields",
                     f"'^' (prefix search) needs an indexed TextField, not {target!r}",
                 )
-        self.filter_specs = []
+
+    def _filter_specs(self, indexed: set[str]) -> list[FilterSpec]:
+        """One ``FilterSpec`` per ``list_filter`` entry: a field name or ``(name, choices)``."""
+        specs: list[FilterSpec] = []
         for entry in self.list_filter:
             choices = None
             if isinstance(entry, (tuple, list)):
@@ -164,7 +177,13 @@ class WalrusModelAdmin:
                 name = entry
             if name not in indexed:
                 raise self._fail("list_filter", f"{name!r} is not an indexed field")
-            self.filter_specs.append(FilterSpec(introspect.field(model, name), choices))
+            specs.append(FilterSpec(introspect.field(self.model, name), choices))
+        return specs
+
+    def _check_stored_options(self, stored: Sequence[str]) -> None:
+        """``fields``, ``readonly_fields`` and ``ordering`` name stored fields;
+        ``list_per_page`` is a positive int."""
+        model = self.model
         for option in ("fields", "readonly_fields"):
             for name in getattr(self, option) or ():
                 if name not in stored:

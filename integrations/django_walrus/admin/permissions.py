@@ -4,8 +4,9 @@ The rule: an active superuser may do everything. Another active staff user needs
 ``django_walrus.<action>_<slug>`` (action: ``view``, ``add``, ``change``, ``delete``;
 ``change`` implies ``view``) for a model, and ``django_walrus.view_redis_server`` for the
 server page, ``django_walrus.view_locks`` / ``django_walrus.release_locks`` for the locks
-page (see who holds which lock / force one free). The permissions hang off one content type, app label ``django_walrus``, model
-``walrusmodel``; ``create_permissions()`` creates it and one permission per registered model
+page (see who holds which lock / force one free). The permissions hang off one content type,
+app label ``django_walrus``, model ``walrusmodel``; ``create_permissions()`` creates it and one
+permission per registered model
 and action (idempotent; it runs after ``migrate``), so they can be granted to users and
 groups in the auth admin like any other.
 """

@@ -24,6 +24,8 @@ from .options import WalrusModelAdmin
 
 __all__ = [
     "APP_LABEL",
+    "AlreadyRegistered",
+    "NotRegistered",
     "WalrusRegistry",
     "install",
     "load_registrations",
@@ -83,15 +85,16 @@ class WalrusRegistry:
         model_admin = admin_class(model, self.site)
         if model_admin.slug == "server":
             raise AlreadyRegistered(
-                f"walrus admin slug 'server' of {model.__name__} is taken by the server page; set WalrusModelAdmin.slug"
+                f"walrus admin slug 'server' of {model.__name__} is taken by the server page;"
+                " set WalrusModelAdmin.slug"
             )
         if self.is_registered(model):
             raise AlreadyRegistered(f"the walrus model {model.__name__} is already registered")
         other = self._by_slug.get(model_admin.slug or "")
         if other is not None:
             raise AlreadyRegistered(
-                f"walrus admin slug {model_admin.slug!r} of {model.__name__} is taken by {other.model.__name__}; "
-                "set WalrusModelAdmin.slug"
+                f"walrus admin slug {model_admin.slug!r} of {model.__name__} is taken by"
+                f" {other.model.__name__}; set WalrusModelAdmin.slug"
             )
         self._by_slug[model_admin.slug or ""] = model_admin
         return model_admin
@@ -185,11 +188,11 @@ def registry_for(site: Any = None) -> WalrusRegistry:
     """The walrus registry of ``site`` (default ``django.contrib.admin.site``), installing
     the hooks on first use. No Redis work."""
     site = _default_site() if site is None else site
-    registry = getattr(site, _ATTRIBUTE, None)
+    registry: WalrusRegistry | None = getattr(site, _ATTRIBUTE, None)
     if registry is None:
         install(site)
         registry = getattr(site, _ATTRIBUTE)
-    return registry  # type: ignore[no-any-return]
+    return registry
 
 
 def load_registrations() -> None:
@@ -200,8 +203,8 @@ def load_registrations() -> None:
     from django.urls import get_resolver
 
     try:
-        get_resolver().url_patterns  # noqa: B018
-    except Exception:  # noqa: BLE001
+        _ = get_resolver().url_patterns  # a cached property: reading it imports the URLconf
+    except Exception:  # whatever a broken URLconf raises: the URL checks report it
         pass
 
 
