@@ -9,7 +9,7 @@ Importing this package has no side effects; settings are read on first use.
 """
 
 try:  # the task base and the CLI need Celery: say which extra brings it, not a bare error
-    import celery as _celery  # noqa: F401
+    import celery as _celery  # noqa: F401 (only checks that it is installed)
 except ModuleNotFoundError as exc:  # pragma: no cover - depends on the install
     if exc.name != "celery":
         raise

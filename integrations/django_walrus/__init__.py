@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 try:  # every module of the app needs Django: say which extra brings it, not a bare error
-    import django as _django  # noqa: F401
+    import django as _django  # noqa: F401 (only checks that it is installed)
 except ModuleNotFoundError as exc:  # pragma: no cover - depends on the install
     if exc.name != "django":
         raise

@@ -26,7 +26,7 @@ or ``django_walrus:throttle:<scope>:<limit>/<per>:<ident>`` (each of several).
 from __future__ import annotations
 
 try:  # DRF is an optional extra: say which one, not a bare "No module named 'rest_framework'"
-    import rest_framework  # noqa: F401
+    import rest_framework  # noqa: F401 (only checks that it is installed)
 except ModuleNotFoundError as exc:  # pragma: no cover - depends on the install
     if exc.name != "rest_framework":
         raise

@@ -25,7 +25,7 @@ See docs/flask.md for the configuration keys and the ``flask walrus`` commands.
 from __future__ import annotations
 
 try:  # the extension needs Flask: say which extra brings it, not a bare error
-    import flask as _flask  # noqa: F401
+    import flask as _flask  # noqa: F401 (only checks that it is installed)
 except ModuleNotFoundError as exc:  # pragma: no cover - depends on the install
     if exc.name != "flask":
         raise
