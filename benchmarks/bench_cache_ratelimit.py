@@ -42,7 +42,9 @@ def cases(db):
         return a + b
 
     rl = db.rate_limit("uprl", limit=10 ** 9, per=60)
-    rll = db.rate_limit_lua("uprll", limit=10 ** 9, per=60) if hasattr(db, "rate_limit_lua") else None
+    rll = (
+        db.rate_limit_lua("uprll", limit=10 ** 9, per=60) if hasattr(db, "rate_limit_lua") else None
+    )
     out = [
         ("cache get (hit)", lambda: cache.get("hot"), NUMBER),
         ("cache set", lambda: cache.set("w%d" % next(counter), VALUE), NUMBER),
@@ -129,7 +131,8 @@ def main(argv: list[str]) -> int:
         "\n\nRaw redis-py's rate limit is the same sliding log written by hand (LLEN, then LPUSH + "
         "LTRIM + EXPIRE in a pipeline): 2 round trips and not atomic. Ours is one Lua call on the "
         "server clock (the default moving-window strategy; the gcra row keeps one integer per "
-        "client instead of a list); upstream's `RateLimit` sends LLEN/LINDEX then a pipeline (client clock). "
+        "client instead of a list); upstream's `RateLimit` sends LLEN/LINDEX then a pipeline "
+        "(client clock). "
         "The cached-function raw column is a plain GET + unpickle (the floor for a hit). "
         "Our `cache incr` is one Lua call (INCRBY, plus PEXPIRE for a new counter with a "
         "timeout; a plain INCRBY when no timeout applies); raw and upstream send a plain INCRBY."

@@ -92,7 +92,8 @@ def main(argv: list[str] | None = None) -> None:
     floor = results["no lock"]
     floor_us = 1e6 / floor.ops_per_sec
     lines = [
-        "| task call (eager apply_async of a no-op task) | calls/s | lock RT/call | µs/call | lock overhead µs | time vs no lock |",
+        "| task call (eager apply_async of a no-op task) | calls/s | lock RT/call | µs/call "
+        "| lock overhead µs | time vs no lock |",
         "|---|---:|---:|---:|---:|---:|",
     ]
     for label, res in results.items():

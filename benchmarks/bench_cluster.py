@@ -2,8 +2,8 @@
 processes.
 
 Run: ``.venv/bin/python -m benchmarks.bench_cluster``. The script starts a throwaway
-redis-server and a throwaway 3-primary cluster (tests/redis_server.py,
-tests/cluster_server.py), all on loopback, and stops them at the end.
+redis-server and a throwaway 3-primary cluster (tests/support/redis_server.py,
+tests/support/cluster_server.py), all on loopback, and stops them at the end.
 
 Workloads, each client process with its own client:
 
@@ -22,7 +22,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import random
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -130,9 +129,8 @@ def _flush(single_url: str, cluster: Any) -> None:
 
 
 def main() -> None:
-    sys.path.insert(0, str(ROOT / "tests"))
-    from cluster_server import start_cluster
-    from redis_server import start_redis_server
+    from tests.support.cluster_server import start_cluster
+    from tests.support.redis_server import start_redis_server
 
     seconds = _seconds()
     server = start_redis_server()
@@ -152,7 +150,8 @@ def main() -> None:
                     three = _run(workload, cluster_url, processes, seconds)
                     rows.append((label, processes, one, three))
                     print(
-                        f"{label:<26} {processes} proc  1 node {one:>9.0f}/s  cluster {three:>9.0f}/s",
+                        f"{label:<26} {processes} proc  1 node {one:>9.0f}/s  "
+                        f"cluster {three:>9.0f}/s",
                         flush=True,
                     )
             _flush(single_url, cluster)
@@ -161,7 +160,8 @@ def main() -> None:
     finally:
         server.stop()
     lines = [
-        "| workload | client processes | 1 node (ops/s) | 3-primary cluster (ops/s) | cluster / 1 node |",
+        "| workload | client processes | 1 node (ops/s) | 3-primary cluster (ops/s) "
+        "| cluster / 1 node |",
         "| --- | ---: | ---: | ---: | ---: |",
     ]
     for label, processes, one, three in rows:

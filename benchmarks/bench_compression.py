@@ -27,7 +27,8 @@ ROUNDS = 6
 # About 10 KB pickled: the kind of value a page fragment or an API response cache holds.
 VALUE = {
     "items": [
-        {"id": i, "title": f"Item number {i}", "price": round(i * 1.37, 2), "tags": ["red", "blue", "sale"][: i % 3 + 1],
+        {"id": i, "title": f"Item number {i}", "price": round(i * 1.37, 2),
+         "tags": ["red", "blue", "sale"][: i % 3 + 1],
          "description": "A fairly ordinary product description that repeats across items."}
         for i in range(190)
     ],
@@ -44,12 +45,14 @@ def _setup(url: str) -> None:
     caches: dict[str, Any] = {}
     for name, path in COMPRESSORS.items():
         caches[f"walrus-{name}"] = {
-            "BACKEND": "django_walrus.cache.WalrusCache", "LOCATION": url, "TIMEOUT": 600, "KEY_PREFIX": f"w{name}",
+            "BACKEND": "django_walrus.cache.WalrusCache", "LOCATION": url, "TIMEOUT": 600,
+            "KEY_PREFIX": f"w{name}",
             "OPTIONS": {"SIGN": False, "COMPRESSOR": None if path is None else name},
         }  # fmt: skip
         options = {} if path is None else {"COMPRESSOR": f"django_redis.compressors.{path}"}
         caches[f"django-redis-{name}"] = {
-            "BACKEND": "django_redis.cache.RedisCache", "LOCATION": url, "TIMEOUT": 600, "KEY_PREFIX": f"d{name}",
+            "BACKEND": "django_redis.cache.RedisCache", "LOCATION": url, "TIMEOUT": 600,
+            "KEY_PREFIX": f"d{name}",
             "OPTIONS": options,
         }  # fmt: skip
     settings.configure(
@@ -84,13 +87,15 @@ def main(argv: list[str]) -> dict[str, tuple[Result, int]]:
                     stored = raw.strlen(next(iter(raw.scan_iter(match=f"{prefix}:*:v"))))
                     best[label] = (result, int(stored))
         raw.close()
-    lines = ["| compressor | walrus set+get/s | walrus RT/op | walrus stored bytes | django-redis set+get/s | "
-             "django-redis RT/op | django-redis stored bytes | time vs django-redis |",
+    lines = ["| compressor | walrus set+get/s | walrus RT/op | walrus stored bytes "
+             "| django-redis set+get/s | django-redis RT/op | django-redis stored bytes "
+             "| time vs django-redis |",
              "|---|---:|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
     for name in COMPRESSORS:
         (w, wb), (d, db) = best[f"walrus-{name}"], best[f"django-redis-{name}"]
-        lines.append(f"| {name} | {w.ops_per_sec:,.0f} | {w.round_trips_per_op:g} | {wb:,} | {d.ops_per_sec:,.0f} | "
-                     f"{d.round_trips_per_op:g} | {db:,} | {d.ops_per_sec / w.ops_per_sec:.2f}x |")  # fmt: skip
+        lines.append(f"| {name} | {w.ops_per_sec:,.0f} | {w.round_trips_per_op:g} | {wb:,} "
+                     f"| {d.ops_per_sec:,.0f} | {d.round_trips_per_op:g} | {db:,} "
+                     f"| {d.ops_per_sec / w.ops_per_sec:.2f}x |")  # fmt: skip
     load = (
         f" Load average while measuring: {os.getloadavg()[0]:.1f}."
         if hasattr(os, "getloadavg")

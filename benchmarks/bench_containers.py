@@ -302,11 +302,15 @@ DEFAULT_WHY = "argument checks before sending and a WRONGTYPE guard"
 WHY = {
     "zset add": "checks every member and score (bools and NaN are refused before sending)",
     "zset [:10] with scores": "unpacks `[slice, with_scores]` and checks the bounds",
-    "zset member slice (11)": "checks both member bounds, looks up the script, turns -1/-2 into KeyError",
+    "zset member slice (11)": (
+        "checks both member bounds, looks up the script, turns -1/-2 into KeyError"
+    ),
     "hll merge (2 keys)": "checks dest and each other key and returns a HyperLogLog for dest",
     "list del [i]": "builds a random marker and checks the reply for an out-of-range index",
     "list bpopleft (data present)": "takes the value out of BLPOP's (key, value) reply",
-    "hash update (10 fields)": "copies the mapping (the caller's dict is never touched) and checks each value",
+    "hash update (10 fields)": (
+        "copies the mapping (the caller's dict is never touched) and checks each value"
+    ),
 }
 
 

@@ -115,13 +115,15 @@ def _cell(result: Result | None, attr: str, fmt: str) -> str:
 
 def render(rows: list[tuple[str, Result, Result, Result | None, Result]]) -> str:
     lines = [
-        "| operation | WalrusCache ops/s | RT/op | SIGN=False ops/s | django-redis ops/s | RT/op | time vs django-redis | raw redis-py ops/s | RT/op | time vs raw |",
+        "| operation | WalrusCache ops/s | RT/op | SIGN=False ops/s | django-redis ops/s | RT/op "
+        "| time vs django-redis | raw redis-py ops/s | RT/op | time vs raw |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for label, ours, unsigned, other, raw in rows:
         lines.append(
-            f"| {label} | {ours.ops_per_sec:,.0f} | {ours.round_trips_per_op:g} | {unsigned.ops_per_sec:,.0f} | "
-            f"{_cell(other, 'ops_per_sec', ',.0f')} | {_cell(other, 'round_trips_per_op', 'g')} | {_ratio(ours, other)} | "
+            f"| {label} | {ours.ops_per_sec:,.0f} | {ours.round_trips_per_op:g} "
+            f"| {unsigned.ops_per_sec:,.0f} | {_cell(other, 'ops_per_sec', ',.0f')} "
+            f"| {_cell(other, 'round_trips_per_op', 'g')} | {_ratio(ours, other)} | "
             f"{raw.ops_per_sec:,.0f} | {raw.round_trips_per_op:g} | {_ratio(ours, raw)} |"
         )
     return "\n".join(lines)
@@ -174,8 +176,9 @@ def main(argv: list[str]) -> int:
         raws = {label: best[("raw", label)] for label in contenders["ours"]}
     rows = [(r.label, r, unsigned[r.label], others.get(r.label), raws[r.label]) for r in ours]
     note = (
-        "\n\nTime ratios are WalrusCache (default options, values signed with a keyed BLAKE2b MAC) time / other "
-        "time: below 1.00x WalrusCache is faster. Every WalrusCache call is one round trip; "
+        "\n\nTime ratios are WalrusCache (default options, values signed with a keyed BLAKE2b MAC) "
+        "time / other time: below 1.00x WalrusCache is faster. Every WalrusCache call is one "
+        "round trip; "
         "`incr` is one Lua script that keeps the key's TTL and refuses a missing key. "
         "Raw redis-py does no key versioning, signing or error handling."
     )

@@ -32,7 +32,8 @@ def _cases(db: Database) -> list[tuple[str, Callable[[], Any]]]:
         lock.acquire(block=False)
         lock.release()
 
-    return [("cache get (hit)", lambda: cache.get("hot")), ("rate limit", lambda: limit.limit("ip")),
+    return [("cache get (hit)", lambda: cache.get("hot")),
+            ("rate limit", lambda: limit.limit("ip")),
             ("lock acquire + release", lock_cycle)]  # fmt: skip
 
 
@@ -65,7 +66,8 @@ def main(argv: list[str]) -> dict[tuple[str, str], Result]:
                 finally:
                     unsubscribe()
         db.close()
-    lines = ["| operation | " + " | ".join(f"{m} ops/s | RT/op" for m in modes) + " | time vs no subscriber |",
+    lines = ["| operation | " + " | ".join(f"{m} ops/s | RT/op" for m in modes)
+             + " | time vs no subscriber |",
              "|---|" + "---:|---:|" * len(modes) + "---:|"]  # fmt: skip
     for label, _ in cases:
         base = best[(label, "no subscriber")]

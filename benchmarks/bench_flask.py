@@ -32,7 +32,6 @@ import argparse
 import itertools
 import os
 import re
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -41,7 +40,7 @@ from typing import Any
 import redis
 from flask import Flask, request
 
-from benchmarks.harness import RESULTS, ROOT, pin_together, write_section
+from benchmarks.harness import RESULTS, pin_together, write_section
 from flask_walrus import Walrus
 from walrus.rate_limit import PreparedLimit
 from walrus.roundtrips import RoundTripCounter
@@ -214,8 +213,7 @@ def _server(pin: str) -> Iterator[str]:
     if url:
         yield url
         return
-    sys.path.insert(0, str(ROOT / "tests"))
-    from redis_server import start_redis_server
+    from tests.support.redis_server import start_redis_server
 
     server = start_redis_server()
     try:
@@ -263,7 +261,8 @@ def _own(label: str, suffix: str) -> str:
 def _table(labels: list[str], best: dict[str, float], trips: dict[str, int]) -> str:
     plain = best["plain Flask view"]
     lines = [
-        "| variant | requests/s | µs/request | Redis RT/request | share of plain Flask | **share of own floor (view + PING)** | µs above own floor |",
+        "| variant | requests/s | µs/request | Redis RT/request | share of plain Flask "
+        "| **share of own floor (view + PING)** | µs above own floor |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for label in labels:
@@ -287,8 +286,9 @@ def _floor(best: dict[str, float], trips: dict[str, int]) -> str:
     floor = us["flask_walrus unlimited view + one PING (floor)"]
     limited = us["flask_walrus limited view"]
     text = (
-        f"Floor: one bare PING costs {floor - free:.0f} µs on top of the unlimited request ({free:.0f} µs). "
-        f"The limited view keeps **{floor / limited:.2f}** of its floor ({limited - floor:.0f} µs above it: the "
+        f"Floor: one bare PING costs {floor - free:.0f} µs on top of the unlimited request "
+        f"({free:.0f} µs). The limited view keeps **{floor / limited:.2f}** of its floor "
+        f"({limited - floor:.0f} µs above it: the "
         "rate-limit script's work on the server, its longer command and reply, the plan lookup, "
         "client key and headers in Python); the 0.90 target would leave "
         f"{floor / 0.9 - floor:.0f} µs for all of that."
@@ -299,14 +299,16 @@ def _floor(best: dict[str, float], trips: dict[str, int]) -> str:
         text += (
             f" Split from the diagnostic rows: a script call with the limiter's key and arguments "
             f"instead of a PING, {empty - floor:.0f} µs; the script's work on the server (TIME, "
-            f"LLEN, LINDEX, LPUSH, PEXPIRE, run on the CPU the request runs on), {script - empty:.0f} µs; "
-            f"the limiter's Python (hooks, plan, key, decision, headers), {limited - script:.0f} µs."
+            f"LLEN, LINDEX, LPUSH, PEXPIRE, run on the CPU the request runs on), "
+            f"{script - empty:.0f} µs; the limiter's Python (hooks, plan, key, decision, headers), "
+            f"{limited - script:.0f} µs."
         )
     if "Flask-Limiter limited view" in us:
         fl_floor = us["Flask-Limiter unlimited view + one PING (floor)"]
         fl = us["Flask-Limiter limited view"]
         text += (
-            f" Flask-Limiter keeps **{fl_floor / fl:.2f}** of its floor ({fl - fl_floor:.0f} µs above it, "
+            f" Flask-Limiter keeps **{fl_floor / fl:.2f}** of its floor "
+            f"({fl - fl_floor:.0f} µs above it, "
             f"{trips['Flask-Limiter limited view']} round trips per request)."
         )
     return text
@@ -352,7 +354,8 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, tuple[float, int]
         print(sections[-1] + "\n")
         out[pin] = {label: (best[label], trips[label]) for label in best}
     note = (
-        f"\n\nTrivial view through `app.test_client()`, limit {RATE} per client over {options.clients} "
+        f"\n\nTrivial view through `app.test_client()`, limit {RATE} per client "
+        f"over {options.clients} "
         f"rotating client addresses (never refused), best of {options.rounds} alternating rounds "
         f"of {options.number} requests per placement."
     )

@@ -47,7 +47,9 @@ def build(index):
 def cases_for(index):
     counter = itertools.count(10_000)
     # Words outside the vocabulary: the moving document never changes what queries find.
-    texts = itertools.cycle(["quorn quark quill bramble thistle", "heron osprey plover curlew dunlin"])
+    texts = itertools.cycle(
+        ["quorn quark quill bramble thistle", "heron osprey plover curlew dunlin"]
+    )
     index.add("moving", next(texts))
     out = [("add (new doc, 10 words + 1 field)",
             lambda: index.add("d%d" % next(counter), make_docs()[0], n=1), NUMBER),

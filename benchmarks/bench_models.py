@@ -181,7 +181,8 @@ _UPSTREAM_BODY = """
 from walrus import Model, TextField, IntegerField, FloatField
 
 def _row(i):
-    return {"name": "item%d" % i, "grp": i % 10, "score": float(i), "body": "%s common text %d" % (WORDS[i % 10], i)}
+    return {"name": "item%d" % i, "grp": i % 10, "score": float(i),
+            "body": "%s common text %d" % (WORDS[i % 10], i)}
 
 def cases(db):
     out = []
@@ -207,15 +208,18 @@ def cases(db):
             ("update (%d rows)" % n, update, 300),
             ("query eq (%d rows)" % n, lambda I=I: list(I.query(I.grp == 3)), q),
             ("query range (%d rows)" % n, lambda I=I, n=n: list(I.query(I.score < n / 10)), q),
-            ("query and (%d rows)" % n, lambda I=I, n=n: list(I.query((I.grp == 3) & (I.score < n / 2))), q),
+            ("query and (%d rows)" % n,
+             lambda I=I, n=n: list(I.query((I.grp == 3) & (I.score < n / 2))), q),
             ("query fts (%d rows)" % n, lambda I=I: list(I.query(I.body.search("delta"))), q),
-            ("query order_by (%d rows)" % n, lambda I=I: list(I.query(I.grp == 3, order_by=I.score.desc())), q),
+            ("query order_by (%d rows)" % n,
+             lambda I=I: list(I.query(I.grp == 3, order_by=I.score.desc())), q),
             ("create (%d rows)" % n, lambda I=I, c=counter: I.create(**_row(next(c))), 300),
         ]
     for label, fn, _number in out:
         kind = label.split(" (")[0].replace("query ", "", 1)
         n = int(label.split("(")[1].split()[0])
-        wanted = {"eq": n // 10, "range": n // 10, "and": (n // 10 + 1) // 2, "fts": n // 10, "order_by": n // 10}.get(kind)
+        wanted = {"eq": n // 10, "range": n // 10, "and": (n // 10 + 1) // 2, "fts": n // 10,
+                  "order_by": n // 10}.get(kind)
         if wanted is not None and len(fn()) != wanted:
             raise AssertionError("upstream %s: %d rows instead of %d" % (label, len(fn()), wanted))
     return out

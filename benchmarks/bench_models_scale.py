@@ -4,7 +4,7 @@ process, at 1k, 10k and 100k rows (and 1M for ours with ``--million``).
 Run: ``.venv/bin/python -m benchmarks.bench_models_scale [--million] [--rounds N]``.
 
 Upstream walrus is imported in this process from ``.cache/upstream-walrus`` (installed there
-by the test suite, see ``tests/upstream_walrus.py``) with ``sys.modules`` swapped while it
+by the test suite, see ``tests/support/upstream_walrus.py``) with ``sys.modules`` swapped while it
 imports, so both libraries share one interpreter and one redis-py. Each contender gets its
 own model namespace holding the same rows: row i (0 <= i < N, primary key i + 1) has
 name ``item<i>``, grp = i % 10, score = i and a body ``<word> t<i // 10> common``, so the
@@ -279,6 +279,15 @@ def fmt_us(seconds: float) -> str:
 
 def run_size(n: int, contenders: dict[str, list[Case]], rounds: int) -> list[str]:
     """Markdown rows: per case, best/median microseconds and round trips of each contender."""
+    check_rows(n, contenders)
+    labels = [c[0] for c in next(iter(contenders.values()))]
+    rts = count_round_trips(contenders)
+    times = time_cases(contenders, len(labels), rounds)
+    return [table_row(n, label, times, rts) for label in labels]
+
+
+def check_rows(n: int, contenders: dict[str, list[Case]]) -> None:
+    """Run each case once and check it finds the rows it should (AssertionError if not)."""
     for name, cases in contenders.items():
         for label, fn, _number, expected in cases:
             got = rows_of(fn())
@@ -286,41 +295,57 @@ def run_size(n: int, contenders: dict[str, list[Case]], rounds: int) -> list[str
                 raise AssertionError(
                     f"{name} {label} at {n} rows: {got} rows instead of {expected}"
                 )
-    times: dict[tuple[str, str], list[float]] = {}
+
+
+def count_round_trips(contenders: dict[str, list[Case]]) -> dict[tuple[str, str], int]:
+    """Round trips of one call of each case, after a warm-up call: {(contender, label): n}."""
     rts: dict[tuple[str, str], int] = {}
-    labels = [c[0] for c in next(iter(contenders.values()))]
     for name, cases in contenders.items():
         for label, fn, _number, _expected in cases:
             fn()
             rts[(name, label)] = round_trips(fn)
+    return rts
+
+
+def time_cases(
+    contenders: dict[str, list[Case]], count: int, rounds: int
+) -> dict[tuple[str, str], list[float]]:
+    """``rounds`` timings of each of the ``count`` cases: {(contender, label): seconds}."""
+    times: dict[tuple[str, str], list[float]] = {}
     for _ in range(rounds):
-        for index in range(len(labels)):
+        for index in range(count):
             for name, cases in contenders.items():  # contenders alternate case by case
                 label, fn, number, _ = cases[index]
                 times.setdefault((name, label), []).append(time_case(fn, number))
-    lines = []
-    for label in labels:
-        cells = [f"{n:,}", label]
-        ours = min(times[("ours", label)])
-        for name in ("ours", "raw", "upstream"):
-            samples = times.get((name, label))
-            if samples is None:
-                cells.append("-")
-                continue
-            cells.append(
-                f"{fmt_us(min(samples))} / {fmt_us(statistics.median(samples))} ({rts[(name, label)]})"
-            )
-        for other in ("raw", "upstream"):
-            samples = times.get((other, label))
-            cells.append("-" if samples is None else f"{ours / min(samples):.2f}x")
-        lines.append("| " + " | ".join(cells) + " |")
-    return lines
+    return times
+
+
+def table_row(
+    n: int,
+    label: str,
+    times: dict[tuple[str, str], list[float]],
+    rts: dict[tuple[str, str], int],
+) -> str:
+    """One markdown row: best / median us (round trips) per contender, then ours/raw and
+    ours/upstream best-time ratios ("-" for a contender that was not run)."""
+    cells = [f"{n:,}", label]
+    ours = min(times[("ours", label)])
+    for name in ("ours", "raw", "upstream"):
+        samples = times.get((name, label))
+        if samples is None:
+            cells.append("-")
+            continue
+        best, median = fmt_us(min(samples)), fmt_us(statistics.median(samples))
+        cells.append(f"{best} / {median} ({rts[(name, label)]})")
+    for other in ("raw", "upstream"):
+        samples = times.get((other, label))
+        cells.append("-" if samples is None else f"{ours / min(samples):.2f}x")
+    return "| " + " | ".join(cells) + " |"
 
 
 def cluster_lines(rounds: int) -> list[str]:
     """Ours on a local 3-node Redis Cluster (1k rows): time and round trips per case."""
-    sys.path.insert(0, str(ROOT / "tests"))
-    from cluster_server import start_cluster
+    from tests.support.cluster_server import start_cluster
 
     cluster = start_cluster()
     try:
@@ -365,7 +390,8 @@ def embedded_lines(url: str) -> list[str]:
             best_real = min(best_real, time_case(on_real, 200))
             best_memory = min(best_memory, time_case(on_memory, 200))
         lines.append(
-            f"| {label} | {fmt_us(best_memory)} | {fmt_us(best_real)} | {best_memory / best_real:.2f}x |"
+            f"| {label} | {fmt_us(best_memory)} | {fmt_us(best_real)} "
+            f"| {best_memory / best_real:.2f}x |"
         )
     return lines
 
@@ -381,11 +407,13 @@ def main(argv: list[str] | None = None) -> None:
     sizes = [int(s) for s in options.sizes.split(",")] + ([1_000_000] if options.million else [])
     upstream = load_upstream()
     lines = [
-        "| rows | case | ours best / median us (RT) | raw redis-py | upstream 0.9.8 | ours/raw (best) | ours/upstream (best) |",
+        "| rows | case | ours best / median us (RT) | raw redis-py | upstream 0.9.8 "
+        "| ours/raw (best) | ours/upstream (best) |",
         "|---:|---|---:|---:|---:|---:|---:|",
     ]
     memory_lines = [
-        "| rows | ours bytes/row | ours, `__compact_indexes__` | upstream bytes/row | raw redis-py bytes/row |",
+        "| rows | ours bytes/row | ours, `__compact_indexes__` | upstream bytes/row "
+        "| raw redis-py bytes/row |",
         "|---:|---:|---:|---:|---:|",
     ]
     with bench_server() as url:
@@ -424,8 +452,10 @@ def main(argv: list[str] | None = None) -> None:
             if n <= 100_000:
                 contenders["upstream"] = model_cases(up_item, n, iter(range(n, 10**9)))
             lines.extend(run_size(n, contenders, options.rounds))
+            compact_cell = "-" if compact_mem is None else f"{compact_mem:,.0f}"
+            up_cell = "-" if up_mem is None else f"{up_mem:,.0f}"
             memory_lines.append(
-                f"| {n:,} | {ours_mem:,.0f} | {'-' if compact_mem is None else f'{compact_mem:,.0f}'} | {'-' if up_mem is None else f'{up_mem:,.0f}'} | {raw_mem:,.0f} |"
+                f"| {n:,} | {ours_mem:,.0f} | {compact_cell} | {up_cell} | {raw_mem:,.0f} |"
             )
             print("\n".join(lines[-len(contenders["ours"]) :]), flush=True)
             print(memory_lines[-1], flush=True)

@@ -93,14 +93,16 @@ def core_call(url: str, number: int, rounds: int) -> tuple[str, dict[str, float]
         ours_s, raw_s = best[(strategy, "ours")], best[(strategy, "raw")]
         ratios[strategy] = ours_s / raw_s
         lines.append(
-            f"| {strategy} | {ours_s * 1e6:.1f} | {trips[(strategy, 'ours')]} | {raw_s * 1e6:.1f} | {ours_s / raw_s:.2f}x |"
+            f"| {strategy} | {ours_s * 1e6:.1f} | {trips[(strategy, 'ours')]} "
+            f"| {raw_s * 1e6:.1f} | {ours_s / raw_s:.2f}x |"
         )
     db.flushdb()
     db.close()
     raw.close()
     note = (
-        f"\n\nLimit 10⁹/minute over {CLIENTS} rotating client keys (never refused); best of {rounds} "
-        f"alternating rounds of {number} checks. The raw column sends the same script, key and "
+        f"\n\nLimit 10⁹/minute over {CLIENTS} rotating client keys (never refused); "
+        f"best of {rounds} alternating rounds of {number} checks. "
+        "The raw column sends the same script, key and "
         "arguments with `execute_command` on a plain redis-py client (the floor of any caller of "
         "the script); the issue's target is at most 1.2x."
     )
@@ -184,7 +186,8 @@ def memory(url: str) -> tuple[str, dict[str, int]]:
         import flask_limiter  # noqa: F401
     except ImportError:
         print(
-            "Flask-Limiter is not installed (.venv/bin/pip install 'Flask-Limiter>=3.5'): not measured"
+            "Flask-Limiter is not installed "
+            "(.venv/bin/pip install 'Flask-Limiter>=3.5'): not measured"
         )
     else:
         for number, strategy in enumerate(
@@ -198,15 +201,18 @@ def memory(url: str) -> tuple[str, dict[str, int]]:
     note = (
         f"\n\n`{RATE}` limit, {HITS} allowed requests from one client address through each Flask "
         "extension's test client, then `MEMORY USAGE <key> SAMPLES 0` summed over every key in "
-        "the DB, key names included: flask_walrus `flask_walrus:rl:view:20000/1d[#f|#s|#g]:203.0.113.7` "
+        "the DB, key names included: flask_walrus "
+        "`flask_walrus:rl:view:20000/1d[#f|#s|#g]:203.0.113.7` "
         "(42–44 characters: the rate in its shortest form, `format_rate`), Flask-Limiter "
-        "`LIMITS:LIMITER/203.0.113.7/view/20000/1/day` (44), the core `api[#f|#s|#g]:203.0.113.7` "
-        "(15–17). A string key costs 88 bytes up to 44 characters of key name and 104 from 45 to 60 "
-        "(Redis 7.0, jemalloc size classes), whatever its value: the fixed-memory strategies store "
-        f"one integer (or one short string), so they stay within the issue's {BUDGET}-byte budget while "
-        "the key name is at most 44 characters (longer scopes, prefixes or client keys, e.g. IPv6 "
-        "addresses, cost 16 bytes more, as they do for Flask-Limiter). Moving-window keeps one list entry "
-        "per hit (500 here; up to 20,000 for this limit)."
+        "`LIMITS:LIMITER/203.0.113.7/view/20000/1/day` (44), the core "
+        "`api[#f|#s|#g]:203.0.113.7` "
+        "(15–17). A string key costs 88 bytes up to 44 characters of key name and 104 from 45 "
+        "to 60 (Redis 7.0, jemalloc size classes), whatever its value: the fixed-memory "
+        "strategies store one integer (or one short string), so they stay within the issue's "
+        f"{BUDGET}-byte budget while the key name is at most 44 characters (longer scopes, "
+        "prefixes or client keys, e.g. IPv6 addresses, cost 16 bytes more, as they do for "
+        "Flask-Limiter). Moving-window keeps one list entry per hit (500 here; up to 20,000 for "
+        "this limit)."
     )
     return "\n".join(lines) + note, {f"{lib} {strategy}": size for lib, strategy, size, _ in rows}
 

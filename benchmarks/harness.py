@@ -89,8 +89,7 @@ def bench_server() -> Iterator[str]:
     if url:
         yield url
         return
-    sys.path.insert(0, str(ROOT / "tests"))
-    from redis_server import start_redis_server
+    from tests.support.redis_server import start_redis_server
 
     server = start_redis_server()
     try:
@@ -197,7 +196,8 @@ def table(rows: Sequence[tuple[str, Result, Result | None, Result | None]]) -> s
     The time ratio columns are ours-time / other-time (1.00x = same speed, <1 = ours faster).
     """
     lines = [
-        "| operation | ours ops/s | ours RT/op | raw ops/s | raw RT/op | time vs raw | upstream ops/s | upstream RT/op | time vs upstream |",
+        "| operation | ours ops/s | ours RT/op | raw ops/s | raw RT/op | time vs raw "
+        "| upstream ops/s | upstream RT/op | time vs upstream |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
 
@@ -207,8 +207,10 @@ def table(rows: Sequence[tuple[str, Result, Result | None, Result | None]]) -> s
     for label, ours, raw, up in rows:
         lines.append(
             f"| {label} | {ours.ops_per_sec:,.0f} | {ours.round_trips_per_op:g} | "
-            f"{cell(raw, 'ops_per_sec', ',.0f')} | {cell(raw, 'round_trips_per_op', 'g')} | {_ratio(ours, raw)} | "
-            f"{cell(up, 'ops_per_sec', ',.0f')} | {cell(up, 'round_trips_per_op', 'g')} | {_ratio(ours, up)} |"
+            f"{cell(raw, 'ops_per_sec', ',.0f')} | {cell(raw, 'round_trips_per_op', 'g')} "
+            f"| {_ratio(ours, raw)} | "
+            f"{cell(up, 'ops_per_sec', ',.0f')} | {cell(up, 'round_trips_per_op', 'g')} "
+            f"| {_ratio(ours, up)} |"
         )
     return "\n".join(lines)
 
@@ -228,7 +230,10 @@ def write_section(name: str, markdown: str, command: str | None = None) -> None:
     body += f" (2-core VM, redis-server on loopback, {placement})."
     if hasattr(os, "getloadavg"):
         # Above about 1 other jobs shared the CPUs: every ops/s figure drops, ratios widen.
-        body += f" 1-minute load average when written: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs."
+        body += (
+            f" 1-minute load average when written: {os.getloadavg()[0]:.1f} "
+            f"on {os.cpu_count()} CPUs."
+        )
     body += f"\n\n{markdown.strip()}\n"
     text = (
         RESULTS.read_text()
