@@ -8,7 +8,7 @@ the first page of rows (``PAGE_ROWS``); further rows come a page per round trip.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .executor import PAGE_ROWS, compile_plan, matches, order_spec, run_plan
 from .expressions import Desc, Expression
@@ -101,7 +101,8 @@ class ModelQuery:
         return self._clone(expression=combined)
 
     def order_by(self, field: Any) -> ModelQuery:
-        """Order by ``field`` (``field.desc()`` or ``"-name"`` for descending)."""
+        """Order by ``field`` (``field.desc()`` or ``"-name"`` for descending). No Redis
+        work."""
         return self._clone(order_by=field)
 
     def __getitem__(self, item: int | slice) -> Any:
@@ -234,7 +235,8 @@ class ModelQuery:
         return result
 
     def values_list(self, *fields: Any, flat: bool = False) -> list[Any]:
-        """Tuples of the given fields per row; ``flat=True`` with one field gives values."""
+        """Tuples of the given fields per row; ``flat=True`` with one field gives values.
+        2 round trips, as ``values``."""
         names = self._names(fields)
         if flat and len(names) != 1:
             raise TypeError("values_list(flat=True) takes exactly one field")
@@ -267,8 +269,10 @@ class ModelQuery:
 
     def delete(self) -> int:
         """Delete the matching rows with their index entries and containers; returns how
-        many. Query + pipelined read of the indexed values + one atomic script per 200
-        rows.
+        many. Cost: 1 round trip for the query, then per 200 rows 1 pipelined read of
+        the indexed values and 1 script call (1 more per retry when a row changed
+        meanwhile); with relations, also 1 round trip per level of the relation graph for
+        the whole set, and again per batch.
 
         When the model takes part in relations, the whole set is planned first (one
         pipelined read per level of the relation graph): an ``on_delete="protect"`` rule
@@ -281,7 +285,8 @@ class ModelQuery:
 
         keys, verify = self._keys()
         if verify:
-            keys = [row.get_hash_id() for row in self._fetch()]  # type: ignore[misc]
+            # Fetched rows were read from their row keys: each has its primary key.
+            keys = cast("list[bytes]", [row.get_hash_id() for row in self._fetch()])
         model = self.model
         exempt: frozenset[bytes] = frozenset()
         if has_relations(model) and keys:

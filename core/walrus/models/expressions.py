@@ -28,17 +28,29 @@ __all__ = [
 ]
 
 OP_AND = "and"
+"""Operator: Both operands match (``a & b``)."""
 OP_OR = "or"
+"""Operator: Either operand matches (``a | b``)."""
 OP_EQ = "=="
+"""Operator: ``field == value``."""
 OP_NE = "!="
+"""Operator: ``field != value`` (rows whose value is None match too)."""
 OP_LT = "<"
+"""Operator: ``field < value``."""
 OP_LTE = "<="
+"""Operator: ``field <= value``."""
 OP_GT = ">"
+"""Operator: ``field > value``."""
 OP_GTE = ">="
+"""Operator: ``field >= value``."""
 OP_BETWEEN = "between"
+"""Operator: ``field.between(low, high)``, both ends inclusive."""
 OP_IN = "in"
+"""Operator: ``field.in_(values)``."""
 OP_STARTSWITH = "startswith"
+"""Operator: ``field.startswith(prefix)`` (text fields)."""
 OP_MATCH = "match"
+"""Operator: A full-text search (``field.search(query)``)."""
 
 
 class Node:
@@ -105,10 +117,11 @@ class Operators:
     """Mixin giving fields their comparison operators. Which operators a field supports
     depends on its indexes; that is checked when the query runs (FilterError)."""
 
-    def __eq__(self, other: object) -> Expression:  # type: ignore[override]
+    # The query DSL: == builds an expression instead of a bool (as upstream walrus does).
+    def __eq__(self, other: object) -> Expression:  # type: ignore[override]  # DSL, as upstream
         return Expression(self, OP_EQ, other)
 
-    def __ne__(self, other: object) -> Expression:  # type: ignore[override]
+    def __ne__(self, other: object) -> Expression:  # type: ignore[override]  # DSL, as upstream
         return Expression(self, OP_NE, other)
 
     def __lt__(self, other: Any) -> Expression:
@@ -130,23 +143,25 @@ class Operators:
     __hash__ = object.__hash__
 
     def between(self, low: Any, high: Any) -> Expression:
-        """``low <= field <= high`` (both ends inclusive)."""
+        """``low <= field <= high`` (both ends inclusive). No Redis work: builds an
+        expression."""
         return Expression(self, OP_BETWEEN, (low, high))
 
     def in_(self, values: Any) -> Expression:
-        """The field equals any of ``values`` (an iterable, not a str)."""
+        """The field equals any of ``values`` (an iterable, not a str). No Redis work:
+        builds an expression."""
         if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
             raise TypeError(f"in_() takes an iterable of values, got {type(values).__name__}")
         return Expression(self, OP_IN, tuple(values))
 
     def startswith(self, prefix: Any) -> Expression:
-        """The (text) field starts with ``prefix``."""
+        """The (text) field starts with ``prefix``. No Redis work: builds an expression."""
         return Expression(self, OP_STARTSWITH, prefix)
 
     def desc(self) -> Desc:
-        """This field in descending order, for ``order_by``."""
+        """This field in descending order, for ``order_by``. No Redis work."""
         return Desc(self)
 
     def asc(self) -> Any:
-        """This field in ascending order (the field itself)."""
+        """This field in ascending order (the field itself). No Redis work."""
         return self

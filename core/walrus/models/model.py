@@ -659,8 +659,9 @@ class Model(metaclass=ModelMeta):
     def query(cls, expression: Expression | None = None, order_by: Any = None) -> Any:
         """A lazy query of the rows matching ``expression``, ordered by ``order_by`` (a
         field, ``field.desc()``; default: primary key, or relevance for a full-text
-        search). Iterating runs it: 1 script + 1 pipelined HGETALL batch = 2 round trips.
-        See ``ModelQuery`` for count(), slicing, first(), values() and delete()."""
+        search). No Redis work until it is iterated: then 1 round trip (one script returns
+        the keys and the first 500 rows), plus 1 per further 500 rows. See ``ModelQuery``
+        for count(), slicing, first(), values() and delete()."""
         from .collection import ModelQuery
 
         return ModelQuery(cls, expression, order_by)
@@ -668,7 +669,8 @@ class Model(metaclass=ModelMeta):
     @classmethod
     def get(cls, expression: Expression) -> Model:
         """The one row matching ``expression``; ValueError when none or several match.
-        2 round trips."""
+        1 round trip (plus 1 per further 500 matches for a full-text phrase search, whose
+        matches are all read and checked in Python)."""
         found: list[Model] = list(cls.query(expression)[:2])
         if len(found) != 1:
             what = "no" if not found else "more than one"
@@ -677,7 +679,8 @@ class Model(metaclass=ModelMeta):
 
     @classmethod
     def all(cls) -> Iterator[Model]:
-        """Every row, in primary-key order. 2 round trips."""
+        """Every row, in primary-key order. 1 round trip, plus 1 per 500 rows after the
+        first 500."""
         return iter(cls.query())
 
     @classmethod
@@ -688,8 +691,9 @@ class Model(metaclass=ModelMeta):
     @classmethod
     def query_delete(cls, expression: Expression | None = None) -> int:
         """Delete the rows matching ``expression`` (every row when None) with their index
-        entries and containers; returns how many. 3 round trips per 200 rows (query,
-        pipelined read of indexed values, one atomic script per batch)."""
+        entries and containers; returns how many. 1 round trip for the query, then 2 per
+        200 rows (a pipelined read of the indexed values, one atomic script); see
+        ``ModelQuery.delete`` for relations."""
         return int(cls.query(expression).delete())
 
     @classmethod

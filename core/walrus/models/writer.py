@@ -13,12 +13,12 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["State", "Writer", "reply_text"]
 
-# A row's believed indexed values: None = unknown, {} = the row does not exist.
 State = dict[str, bytes | None] | None
+"""A row's believed indexed values: None = unknown, {} = the row does not exist."""
 
 
 def reply_text(value: Any) -> str:
-    """A script reply item as text."""
+    """A script reply item as text. No Redis work."""
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
@@ -39,6 +39,7 @@ class Writer:
         self.reply: Any = None  # the script's last reply ({1, key} when it allocated one)
 
     def pos(self, key: bytes) -> int:
+        """The 1-based KEYS position of ``key`` (added on first use). No Redis work."""
         if key not in self._pos:
             self.keys.append(key)
             self._pos[key] = len(self.keys)
@@ -140,33 +141,39 @@ class Writer:
         seq_value: str = "",
     ) -> None:
         """Replace the row ``key`` with the stored values ``raw`` (``state``: what the
-        client believes is stored now)."""
+        client believes is stored now). No Redis work until ``run``."""
         self._op(model, "save", key, state, raw, (seq_mode, seq_expected, seq_value))
 
     def update_op(
         self, model: type[Model], key: bytes, state: dict[str, bytes | None], hdel: tuple[str, ...]
     ) -> None:
-        """Remove fields ``hdel`` of an existing row (and their index entries)."""
+        """Remove fields ``hdel`` of an existing row (and their index entries). No Redis work
+        until ``run``."""
         self._op(model, "update", key, state, None, hdel=hdel)
 
     def delete_op(
         self, model: type[Model], key: bytes, state: State, keep_containers: bool = False
     ) -> None:
         """Delete the row ``key``, its index entries and (unless ``keep_containers``) its
-        container fields."""
+        container fields. No Redis work until ``run``."""
         self._op(model, "delete", key, state, None, keep_containers=keep_containers)
 
     def guard_members(self, key: bytes, members: list[bytes]) -> None:
-        """Refuse the whole write unless the (sorted) set ``key`` holds exactly ``members``."""
+        """Refuse the whole write unless the (sorted) set ``key`` holds exactly ``members``.
+        No Redis work until ``run``."""
         self.member_guards.append((key, members))
 
     def srem(self, key: bytes, member: bytes) -> None:
+        """Remove ``member`` from the set ``key`` with the write. No Redis work until ``run``."""
         self.srems.append((key, member))
 
     def drop(self, key: bytes) -> None:
+        """Delete ``key`` with the write. No Redis work until ``run``."""
         self.drops.append(key)
 
     def build(self, strict: bool = False) -> tuple[list[bytes], list[Any]]:
+        """KEYS and ARGV of the call (``strict``: a refusal raises, for queued calls). No
+        Redis work."""
         args: list[Any] = ["1" if strict else "0", self.n_ops, *self.args, len(self.member_guards)]
         for key, members in self.member_guards:
             args.extend((self.pos(key), len(members), *members))
@@ -180,7 +187,8 @@ class Writer:
     def run(self, client: Any = None, queue: bool = False) -> list[Any] | None:
         """Run the script on ``client`` (default: the database): None when written, else
         the refusal reply (see the script). ``queue=True``: ``client`` is a pipeline that
-        queues the call (strict mode: a refusal makes its ``execute`` raise); returns None."""
+        queues the call (strict mode: a refusal makes its ``execute`` raise); returns None.
+        1 round trip (one script call); none when queued."""
         keys, args = self.build(strict=queue)
         reply = self.database.run_script("model_write", keys=keys, args=args, client=client)
         self.reply = reply
