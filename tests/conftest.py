@@ -45,6 +45,8 @@ from walrus import Database
 from walrus.embedded import reset_memory_server
 
 ROOT = Path(__file__).resolve().parent.parent
+# Fixtures more than one folder uses, beside the session servers defined here.
+pytest_plugins = ["tests.support.cluster_fixtures"]
 
 # A dedicated logical database: tests never touch DB 0 of a server they did not start.
 TEST_DB = int(os.environ.get("WALRUS_TEST_DB", "9"))

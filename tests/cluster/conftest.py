@@ -1,6 +1,7 @@
-"""Fixtures for the tests marked ``cluster``: a ClusterDatabase on the session's local
+"""Fixtures for the tests marked ``cluster``: a limpyd database on the session's local
 3-primary Redis Cluster (the ``redis_cluster`` session fixture of ``tests/conftest.py``,
-shared with the core suites' cluster backend) and a Sentinel setup per failover test."""
+shared with the core suites' cluster backend; ``cluster_db`` comes from
+``tests/support/cluster_fixtures.py``) and a Sentinel setup per failover test."""
 
 from __future__ import annotations
 
@@ -14,16 +15,6 @@ from tests.support.cluster_backend import unavailable
 from tests.support.cluster_server import LocalCluster
 from tests.support.sentinel_server import SentinelSetup, start_sentinel_setup
 from walrus.database import ClusterDatabase
-
-
-@pytest.fixture
-def cluster_db(redis_cluster: LocalCluster) -> Iterator[ClusterDatabase]:
-    """A ClusterDatabase on the session cluster, FLUSHALL'd on every primary before and after."""
-    database = ClusterDatabase.from_url(redis_cluster.url())
-    database.flushall()  # routed to every primary
-    yield database
-    database.flushall()
-    database.close()
 
 
 @pytest.fixture

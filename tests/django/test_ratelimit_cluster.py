@@ -6,7 +6,6 @@ from __future__ import annotations
 import multiprocessing
 from typing import Any
 
-import cluster.conftest as cluster_fixtures
 import pytest
 from django.http import HttpRequest, HttpResponse
 from django.test import RequestFactory
@@ -14,8 +13,6 @@ from django.test import RequestFactory
 from django_walrus.ratelimit import is_ratelimited, rate_limited
 
 pytestmark = pytest.mark.cluster
-
-cluster_db = cluster_fixtures.cluster_db
 
 
 def ok(request: HttpRequest) -> HttpResponse:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-import cluster.conftest as cluster_fixtures
 import pytest
 from flask import Flask, request
 
@@ -16,8 +15,6 @@ from walrus.database import ClusterDatabase
 
 pytestmark = pytest.mark.cluster
 
-# The cluster fixtures of tests/cluster/ (``cluster_db`` flushes every primary around a test).
-cluster_db = cluster_fixtures.cluster_db
 
 IP_KEY = "flask_walrus:rl:{view}:{rate}:{{127.0.0.1}}"
 USER_KEY = "flask_walrus:rl:{view}:{rate}:{{{user}}}"
