@@ -16,9 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from celery import Celery
 
-import celery_walrus
+pytest.importorskip("celery", reason="the celery_walrus tests need Celery (pip install celery)")
+
+from celery import Celery  # noqa: E402
+
+import celery_walrus  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+pytest.importorskip("django", reason="the django_walrus tests need Django (pip install django)")
+
 
 @pytest.fixture(autouse=True)
 def walrus_on_real_server(settings: Any, redis_url: str) -> Iterator[str]:

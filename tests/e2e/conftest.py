@@ -12,7 +12,11 @@ from typing import Any
 import pytest
 import redis
 
-from tests.e2e.e2e_helpers import Site, start_demo, start_flask
+# The example sites are a Django project (with a Celery worker) and a Flask app.
+for _framework in ("django", "flask", "celery"):
+    pytest.importorskip(_framework, reason=f"the end-to-end sites need {_framework}")
+
+from tests.e2e.e2e_helpers import Site, start_demo, start_flask  # noqa: E402
 
 DJANGO_DB = 12  # the Django site on the real server
 FLASK_DB = 13  # the Flask app on the real server

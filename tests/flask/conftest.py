@@ -6,9 +6,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from flask import Flask
 
-from flask_walrus import Walrus
+pytest.importorskip("flask", reason="the flask_walrus tests need Flask (pip install flask)")
+
+from flask import Flask  # noqa: E402
+
+from flask_walrus import Walrus  # noqa: E402
 
 AppFactory = Callable[..., tuple[Flask, Walrus]]
 
