@@ -65,15 +65,16 @@ __all__ = [
     "script_flags",
 ]
 
-#: Resends after a connection failure, by default (each on a fresh connection).
 DEFAULT_RETRIES = 3
-#: Backoff base in seconds: attempt n waits between base*2**n/2 and base*2**n (capped).
+"""Resends after a connection failure, by default (each on a fresh connection)."""
 DEFAULT_RETRY_BACKOFF = 0.05
-#: Longest wait between two attempts, in seconds.
+"""Backoff base in seconds: attempt n waits between base*2**n/2 and base*2**n (capped)."""
 DEFAULT_RETRY_BACKOFF_CAP = 1.0
+"""Longest wait between two attempts, in seconds."""
 
-#: Options every ``Database`` constructor and ``from_url`` accept (also in URL query strings).
 RETRY_OPTIONS = ("retries", "retry_backoff", "retry_backoff_cap", "request_ids")
+"""Options every ``Database`` constructor and ``from_url`` accept (also in URL query
+strings)."""
 
 
 class OutcomeUnknownError(WalrusError, RedisConnectionError):
@@ -110,7 +111,7 @@ class OutcomeUnknownError(WalrusError, RedisConnectionError):
         super().__init__(message)
 
 
-class _OutcomeUnknownTimeout(OutcomeUnknownError, RedisTimeoutError):
+class _OutcomeUnknownTimeoutError(OutcomeUnknownError, RedisTimeoutError):
     """``OutcomeUnknownError`` caused by a timeout (still an ``except TimeoutError`` match)."""
 
 
@@ -162,7 +163,8 @@ _SHEBANG = re.compile(r"#!lua(?P<rest>[^\n]*)")
 
 
 def script_flags(source: str) -> frozenset[str] | None:
-    """The flags of a script's ``#!lua flags=...`` first line; None without a shebang."""
+    """The flags of a script's ``#!lua flags=...`` first line; None without a shebang. No
+    Redis work."""
     match = _SHEBANG.match(source)
     if match is None:
         return None
@@ -174,19 +176,22 @@ def script_flags(source: str) -> frozenset[str] | None:
 
 
 def mark_script_resend_safe(sha: str) -> None:
-    """Declare the script with this SHA1 safe to resend after a lost reply."""
+    """Declare the script with this SHA1 safe to resend after a lost reply. No Redis work
+    (a process-wide registry)."""
     _safe_scripts.add(sha.lower())
 
 
 def mark_script_read_only(sha: str) -> None:
     """Declare the script with this SHA1 read-only (it changes nothing lasting): safe to
-    resend, and a lost reply of it never makes an outcome unknown."""
+    resend, and a lost reply of it never makes an outcome unknown. No Redis work (a
+    process-wide registry)."""
     _read_only_scripts.add(sha.lower())
     _safe_scripts.add(sha.lower())
 
 
 def name_script(sha: str, name: str) -> None:
-    """Remember a script's name for error messages (``EVALSHA rate_limit``)."""
+    """Remember a script's name for error messages (``EVALSHA rate_limit``). No Redis
+    work."""
     _script_names[sha.lower()] = name
 
 
@@ -210,7 +215,7 @@ def _script_safe(name: str, args: Sequence[Any]) -> bool:
 
 def command_resend_safe(args: Sequence[Any]) -> bool:
     """Whether sending this command (its full argument list) again after a lost reply
-    cannot change the outcome. Unknown commands are not safe."""
+    cannot change the outcome. Unknown commands are not safe. No Redis work."""
     if not args:
         return False
     words = _text(args[0]).upper().split()
@@ -271,7 +276,8 @@ _resends = _Resends()
 
 
 def resend_mark() -> int:
-    """A mark of this thread's lost write replies so far, for ``outcome_unknown_since``."""
+    """A mark of this thread's lost write replies so far, for ``outcome_unknown_since``. No
+    Redis work."""
     return _resends.count
 
 
@@ -279,10 +285,12 @@ def outcome_unknown_since(mark: int, error: BaseException) -> OutcomeUnknownErro
     """The ``OutcomeUnknownError`` to raise instead of ``error`` when, since ``mark``, this
     thread lost the reply of a write that was then left to be resent: the write may have been
     applied by that attempt although a later one failed with ``error``. None otherwise (and
-    for an ``error`` that already is one)."""
+    for an ``error`` that already is one). No Redis work."""
     if _resends.count == mark or isinstance(error, OutcomeUnknownError):
         return None
-    cls = _OutcomeUnknownTimeout if isinstance(error, RedisTimeoutError) else OutcomeUnknownError
+    cls = (
+        _OutcomeUnknownTimeoutError if isinstance(error, RedisTimeoutError) else OutcomeUnknownError
+    )
     return cls(_resends.command, error, resent=True)
 
 
@@ -334,19 +342,19 @@ class _OutcomeTracking:
 
     def send_command(self, *args: Any, **kwargs: Any) -> None:
         self._walrus_next = (args,)
-        super().send_command(*args, **kwargs)  # type: ignore[misc]
+        super().send_command(*args, **kwargs)  # type: ignore[misc]  # mixin: base has it
 
     def pack_commands(self, commands: Iterable[Sequence[Any]]) -> Any:
         commands = list(commands)
         self._walrus_next = commands
-        return super().pack_commands(commands)  # type: ignore[misc]
+        return super().pack_commands(commands)  # type: ignore[misc]  # mixin: base has it
 
     def send_packed_command(self, command: Any, check_health: bool = True) -> None:
         # Bytes packed elsewhere (not through send_command/pack_commands) are unknown: unsafe.
         batch, self._walrus_next = self._walrus_next or _UNKNOWN, None
         self._walrus_sent = None
         try:
-            super().send_packed_command(command, check_health)  # type: ignore[misc]
+            super().send_packed_command(command, check_health)  # type: ignore[misc]  # mixin
         except (RedisConnectionError, RedisTimeoutError) as exc:
             # Nothing complete reached the server for one command, or for a MULTI/EXEC
             # block (EXEC comes last); earlier commands of a plain pipeline may have run.
@@ -359,7 +367,7 @@ class _OutcomeTracking:
 
     def read_response(self, *args: Any, **kwargs: Any) -> Any:
         try:
-            return super().read_response(*args, **kwargs)  # type: ignore[misc]
+            return super().read_response(*args, **kwargs)  # type: ignore[misc]  # mixin
         except (RedisConnectionError, RedisTimeoutError) as exc:
             if isinstance(exc, OutcomeUnknownError) or not kwargs.get("disconnect_on_error", True):
                 raise
@@ -377,11 +385,17 @@ class _OutcomeTracking:
             # AUTH, SELECT: all safe to resend); a connection killed there would surface.
             if getattr(self, "_sock", None):
                 return
-            self.retry.call_with_retry(super().connect, lambda error: self.disconnect())  # type: ignore[attr-defined,misc]
+            base_connect = super().connect  # type: ignore[misc]  # mixin: the base has it
+            connection: Any = self  # the redis-py connection this class is mixed into
+            connection.retry.call_with_retry(base_connect, lambda error: connection.disconnect())
 
     @staticmethod
     def _unknown(batch: Sequence[Sequence[Any]], exc: BaseException) -> OutcomeUnknownError:
-        cls = _OutcomeUnknownTimeout if isinstance(exc, RedisTimeoutError) else OutcomeUnknownError
+        cls = (
+            _OutcomeUnknownTimeoutError
+            if isinstance(exc, RedisTimeoutError)
+            else OutcomeUnknownError
+        )
         return cls(_describe(batch), exc)
 
 
@@ -390,7 +404,8 @@ _classes_lock = threading.Lock()
 
 
 def connection_class_for(base: type) -> type:
-    """The outcome-tracking subclass of a redis-py connection class (made once per class)."""
+    """The outcome-tracking subclass of a redis-py connection class (made once per class).
+    No Redis work."""
     if issubclass(base, _OutcomeTracking):
         return base
     with _classes_lock:
@@ -412,14 +427,18 @@ class WalrusRetry(Retry):
     call then fails anyway (out of attempts, or a resend refused by the server), the call
     raises ``OutcomeUnknownError``: the first attempt may have been applied."""
 
-    def call_with_retry(  # type: ignore[override]
+    def call_with_retry(
         self,
         do: Callable[[], Any],
         fail: Callable[..., Any],
         is_retryable: Callable[[Exception], bool] | None = None,
         with_failure_count: bool = False,
     ) -> Any:
-        self._backoff.reset()
+        """Run ``do``, resending it after a connection failure (never after
+        ``OutcomeUnknownError``). Cost: the round trips of ``do`` per attempt, at most
+        ``retries`` + 1 attempts, with a backoff sleep between two."""
+        backoff_policy: Any = self._backoff  # redis-py's backoff classes are untyped
+        backoff_policy.reset()
         failures = 0
         mark = _resends.count
         while True:
@@ -504,7 +523,8 @@ def build_retry(
     backoff_cap: Any = DEFAULT_RETRY_BACKOFF_CAP,
 ) -> WalrusRetry:
     """A ``WalrusRetry`` (ValueError naming ``retries``/``retry_backoff``/``retry_backoff_cap``
-    for a bad value). ``retries=0`` turns resending off; ``backoff=0`` resends at once."""
+    for a bad value). ``retries=0`` turns resending off; ``backoff=0`` resends at once. No
+    Redis work."""
     retries = _parse_number("retries", retries, integer=True)
     backoff = _parse_number("retry_backoff", backoff, integer=False)
     backoff_cap = _parse_number("retry_backoff_cap", backoff_cap, integer=False)
@@ -527,7 +547,8 @@ def pop_retry_options(options: dict[str, Any]) -> tuple[dict[str, Any], bool]:
 
     Accepts ``retries``, ``retry_backoff``, ``retry_backoff_cap`` (numbers, or strings from
     a URL query), ``request_ids`` (bool) and redis-py's own ``retry`` (a ``Retry``, whose
-    backoff and count are kept). ValueError naming the option for a bad value.
+    backoff and count are kept). ValueError naming the option for a bad value. No Redis
+    work.
     """
     retry_obj = options.pop("retry", None)
     given = {
@@ -558,7 +579,7 @@ def pop_retry_options(options: dict[str, Any]) -> tuple[dict[str, Any], bool]:
 def retry_option_problems(options: dict[str, Any], from_url: bool = False) -> list[str]:
     """What is wrong with the retry options in ``options`` (for settings checks), as messages
     naming the option; an empty list when they can be used. Text values (``"3"``) are
-    accepted only ``from_url`` (a URL query string has nothing else)."""
+    accepted only ``from_url`` (a URL query string has nothing else). No Redis work."""
     problems = []
     for name, integer in (
         ("retries", True),
@@ -568,9 +589,8 @@ def retry_option_problems(options: dict[str, Any], from_url: bool = False) -> li
         if name in options:
             value = options[name]
             if isinstance(value, str) and not from_url:
-                problems.append(
-                    f"{name} must be {'an int' if integer else 'a number of seconds'}, got {value!r}"
-                )
+                expected = "an int" if integer else "a number of seconds"
+                problems.append(f"{name} must be {expected}, got {value!r}")
                 continue
             try:
                 _parse_number(name, value, integer=integer)
@@ -592,11 +612,13 @@ def retry_option_problems(options: dict[str, Any], from_url: bool = False) -> li
             )
         elif any(name in options for name in ("retries", "retry_backoff", "retry_backoff_cap")):
             problems.append(
-                "give either retry (a Retry object) or retries/retry_backoff/retry_backoff_cap, not both"
+                "give either retry (a Retry object) or retries/retry_backoff/retry_backoff_cap, "
+                "not both"
             )
     return problems
 
 
 def install(pool: redis.ConnectionPool) -> None:
-    """Make ``pool`` build outcome-tracking connections (before it made any)."""
+    """Make ``pool`` build outcome-tracking connections (before it made any). No Redis
+    work."""
     pool.connection_class = connection_class_for(pool.connection_class)

@@ -764,7 +764,8 @@ def _compile_reader(cls: type[Model]) -> tuple[RowBuilder, RowBuilder]:
     by_position.append("        " + "".join(f"v{j}, " for j in range(len(names))) + "= values")
     raw_dict = "{n: v for n, v in zip(names, values) if v is not None}"
     by_position += [line.replace("RAW", raw_dict) for line in body]
-    exec("\n".join(by_name) + "\n\n" + "\n".join(by_position), namespace)  # noqa: S102 - generated here, names via repr
+    source = "\n".join(by_name) + "\n\n" + "\n".join(by_position)
+    exec(source, namespace)  # noqa: S102 - generated here, field names enter via repr
     return namespace["build"], namespace["build_values"]
 
 
