@@ -44,7 +44,7 @@ from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache
 from django.core.exceptions import ImproperlyConfigured
 from redis import exceptions as redis_exceptions
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoScriptError, ResponseError
+from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from walrus import Database, events
@@ -169,8 +169,6 @@ class WalrusCache(BaseCache):
         self._own_database: Database | None = None
         # (default_timeout, its SET arguments), computed once per default (see `_expiry`).
         self._default_expiry: tuple[Any, tuple[Any, ...] | None] = (object(), None)
-        # (database, sha, source) of the incr script once it ran there through run_script.
-        self._incr_script: tuple[Database, str, str] | None = None
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -399,27 +397,9 @@ class WalrusCache(BaseCache):
         return bool(self._read("EXISTS", key))
 
     def _run_incr(self, key: str, delta: int) -> Any:
-        """The ``incr_existing`` script on ``key`` (1 round trip). Its first run from a
-        database goes through run_script (EVAL); later ones send EVALSHA straight, and EVAL
-        again only if the server forgot the script (SCRIPT FLUSH, restart). With request ids
-        (``REQUEST_IDS``) every run goes through run_script, which adds the request id that
-        makes a resend after a lost reply exactly-once (docs/reliability.md)."""
-        database = self.database
-        known = self._incr_script
-        if (
-            known is not None
-            and known[0] is database
-            and not database.is_cluster
-            and not database.request_ids
-        ):
-            try:
-                return database.execute_command("EVALSHA", known[1], 1, key, delta)
-            except NoScriptError:
-                return database.execute_command("EVAL", known[2], 1, key, delta)
-        value = database.run_script("incr_existing", keys=[key], args=[delta])
-        script = database.get_script("incr_existing")
-        self._incr_script = (database, script.sha, script.script)
-        return value
+        """The core's ``cache_incr`` script on an existing ``key`` only (1 round trip, through
+        ``Database.run_script``: EVALSHA after the first run, request ids when configured)."""
+        return self.database.run_script("cache_incr", keys=[key], args=[delta, 0, 1])
 
     def _incr(self, key: Any, delta: int, version: int | None) -> int:
         made = self.make_and_validate_key(key, version=version)
