@@ -11,8 +11,6 @@ from typing import Any
 
 import fakeredis
 
-# fakeredis internals this module builds on (private: they may move in any release; the
-# embedded extra pins fakeredis below 3, and tests/test_embedded_internals.py checks them).
 PRIVATE_IMPORTS = (
     ("fakeredis._msgs", ()),
     ("fakeredis._clients._sync", ("FakeRedisConnection",)),
@@ -21,6 +19,9 @@ PRIVATE_IMPORTS = (
     ("fakeredis._socket", ("FakeSocket",)),
     ("fakeredis.model", ("StreamEntryKey", "XStream")),
 )
+"""The fakeredis internals this module builds on, as (module, names) pairs. They are
+private: they may move in any release; the embedded extra pins fakeredis below 3, and
+tests/test_embedded_internals.py checks that each is still there."""
 
 try:
     from fakeredis import _msgs as msgs

@@ -160,11 +160,11 @@ class Index:
     # -- keys ------------------------------------------------------------------------------
 
     def document_key(self, key: Any) -> str:
-        """Name of the hash holding document ``key``."""
+        """Name of the hash holding document ``key``. No Redis work."""
         return f"doc.{self.key_name}.{_doc_id(key)}"
 
     def token_key(self, token: str) -> str:
-        """Name of the sorted set of documents containing ``token``."""
+        """Name of the sorted set of documents containing ``token``. No Redis work."""
         return f"fts.{self.key_name}.{token}"
 
     @property
