@@ -93,11 +93,12 @@ class TransactionLocal(threading.local):
         return self.pipes[-1] if self.pipes else None
 
     def commit(self) -> list[Any]:
-        """Execute and drop the innermost pipeline (IndexError when none is open)."""
+        """Execute and drop the innermost pipeline (IndexError when none is open).
+        1 round trip (the innermost pipeline's execute)."""
         return cast(list[Any], self.pipes.pop().execute())
 
     def abort(self) -> None:
-        """Discard the innermost pipeline (IndexError when none is open)."""
+        """Discard the innermost pipeline (IndexError when none is open). No Redis work."""
         self.pipes.pop().reset()
 
 
@@ -161,13 +162,34 @@ class DatabaseBase:
 
     if TYPE_CHECKING:  # pragma: no cover - provided by the redis-py client class
 
-        def eval(self, *args: Any, **kwargs: Any) -> Any: ...
-        def evalsha(self, *args: Any, **kwargs: Any) -> Any: ...
-        def register_script(self, *args: Any, **kwargs: Any) -> Any: ...
-        def pipeline(self, *args: Any, **kwargs: Any) -> Any: ...
-        def scan_iter(self, *args: Any, **kwargs: Any) -> Any: ...
-        def type(self, *args: Any, **kwargs: Any) -> Any: ...
-        def execute_command(self, *args: Any, **kwargs: Any) -> Any: ...
+        def eval(self, *args: Any, **kwargs: Any) -> Any:
+            """redis-py's EVAL: 1 round trip (walrus's own scripts go through ``run_script``)."""
+            ...
+
+        def evalsha(self, *args: Any, **kwargs: Any) -> Any:
+            """redis-py's EVALSHA: 1 round trip."""
+            ...
+
+        def register_script(self, *args: Any, **kwargs: Any) -> Any:
+            """redis-py's: no Redis work until the script runs."""
+            ...
+
+        def pipeline(self, *args: Any, **kwargs: Any) -> Any:
+            """redis-py's: no Redis work until ``execute()``, which is 1 round trip."""
+            ...
+
+        def scan_iter(self, *args: Any, **kwargs: Any) -> Any:
+            """redis-py's SCAN iterator: 1 round trip per batch."""
+            ...
+
+        def type(self, *args: Any, **kwargs: Any) -> Any:
+            """redis-py's TYPE: 1 round trip."""
+            ...
+
+        def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+            """redis-py's: 1 round trip."""
+            ...
+
         def __getitem__(self, name: Any) -> Any: ...
 
     def _init_walrus(self, script_dir: str | Path | None, request_ids: bool = False) -> None:
@@ -194,18 +216,21 @@ class DatabaseBase:
         raise NotImplementedError  # pragma: no cover
 
     def disconnect(self) -> None:
-        """Close every pooled connection (they reconnect on next use); e.g. after a fork."""
+        """Close every pooled connection (they reconnect on next use); e.g. after a fork.
+        No Redis command: closes sockets."""
         raise NotImplementedError  # pragma: no cover
 
     def tag(self, name: Any) -> Any:
         """``"{name}"`` on a cluster (unchanged when ``name`` already has a ``{tag}``), ``name``
-        itself otherwise. Keys built around the same tagged name share one cluster slot."""
+        itself otherwise. Keys built around the same tagged name share one cluster slot.
+        No Redis work."""
         return hash_tag(name) if self.is_cluster else name
 
     # -- scripts ------------------------------------------------------------------------
 
     def get_script(self, script_name: str) -> Script:
-        """The registered ``Script`` object for ``script_name`` (loaded once per Database)."""
+        """The registered ``Script`` object for ``script_name`` (loaded once per Database).
+        No Redis work: the source is sent on the script's first run."""
         script = self._scripts.get(script_name)
         if script is None:
             with self._scripts_lock:
@@ -327,11 +352,13 @@ class DatabaseBase:
 
     def atomic(self) -> _Atomic:
         """Context manager: commands sent through ``db.pipe`` run in one MULTI/EXEC on exit.
-        On a cluster every key of one transaction must share a hash slot."""
+        On a cluster every key of one transaction must share a hash slot.
+        No Redis work until the block ends: then 1 round trip (MULTI/EXEC)."""
         return _Atomic(self)
 
     def push_transaction(self) -> Any:
         # transaction=True explicitly: a cluster pipeline defaults to no MULTI/EXEC.
+        """No Redis work."""
         pipe = self.pipeline(transaction=True)
         self._transaction_local.pipes.append(pipe)
         return pipe
@@ -339,12 +366,15 @@ class DatabaseBase:
     get_transaction = push_transaction  # upstream's name
 
     def pop_transaction(self) -> Any:
+        """No Redis work."""
         return self._transaction_local.pipes.pop()
 
     def commit_transaction(self) -> list[Any]:
+        """1 round trip (the queued commands in one MULTI/EXEC)."""
         return cast(list[Any], self.pop_transaction().execute())
 
     def clear_transaction(self) -> None:
+        """No Redis work."""
         self.pop_transaction().reset()
 
     @property
@@ -356,7 +386,7 @@ class DatabaseBase:
     # -- keyspace -----------------------------------------------------------------------
 
     def get_temp_key(self) -> str:
-        """A random key name ``temp.<uuid4>`` for short-lived data."""
+        """A random key name ``temp.<uuid4>`` for short-lived data. No Redis work."""
         return f"temp.{uuid.uuid4()}"
 
     def hash_exists(self, key: Any) -> bool:
@@ -376,13 +406,15 @@ class DatabaseBase:
         return cast(Iterator[bytes], self.scan_iter())
 
     def search(self, pattern: str) -> Iterator[bytes]:
-        """Keys matching a glob ``pattern`` (SCAN MATCH, in batches)."""
+        """Keys matching a glob ``pattern`` (SCAN MATCH, in batches).
+        1 round trip per SCAN batch."""
         return cast(Iterator[bytes], self.scan_iter(match=pattern))
 
     def get_key(self, key: Any) -> Any:
         """A container for ``key`` chosen by its TYPE; a string key returns its value.
 
         Raises KeyError when the key does not exist.
+        1 round trip (TYPE), plus 1 for a string's value.
         """
         key_type = self.type(key)
         if isinstance(key_type, bytes):
@@ -414,36 +446,47 @@ class DatabaseBase:
     # -- container factories -------------------------------------------------------------
 
     def Hash(self, key: Any) -> Hash:  # noqa: N802 - walrus API names
+        """No Redis work: builds the container."""
         return Hash(self._db, key)
 
     def List(self, key: Any) -> List:  # noqa: N802
+        """No Redis work: builds the container."""
         return List(self._db, key)
 
     def Set(self, key: Any) -> Set:  # noqa: N802
+        """No Redis work: builds the container."""
         return Set(self._db, key)
 
     def ZSet(self, key: Any) -> ZSet:  # noqa: N802
+        """No Redis work: builds the container."""
         return ZSet(self._db, key)
 
     def HyperLogLog(self, key: Any) -> HyperLogLog:  # noqa: N802
+        """No Redis work: builds the container."""
         return HyperLogLog(self._db, key)
 
     def Array(self, key: Any) -> Array:  # noqa: N802
+        """No Redis work: builds the container."""
         return Array(self._db, key)
 
     def Stream(self, key: Any) -> Stream:  # noqa: N802
+        """No Redis work: builds the container."""
         return Stream(self._db, key)
 
     def bit_field(self, key: Any) -> BitField:
+        """No Redis work: builds the container."""
         return BitField(self._db, key)
 
     def bloom_filter(self, key: Any, size: int = 64 * 1024) -> BloomFilter:
+        """No Redis work: builds the container."""
         return BloomFilter(self._db, key, size)
 
     def consumer_group(self, group: Any, keys: Any, consumer: Any = None) -> ConsumerGroup:
+        """No Redis work: builds the helper."""
         return ConsumerGroup(self._db, group, keys, consumer)
 
     def time_series(self, group: Any, keys: Any, consumer: Any = None) -> TimeSeries:
+        """No Redis work: builds the helper."""
         from .streams import TimeSeries
 
         return TimeSeries(self._db, group, keys, consumer)
@@ -451,6 +494,7 @@ class DatabaseBase:
     # -- helpers ---------------------------------------------------------------------------
 
     def Index(self, name: str, **options: Any) -> Index:  # noqa: N802
+        """No Redis work: builds the helper."""
         from .fts import Index
 
         return Index(self._db, name, **options)
@@ -458,21 +502,25 @@ class DatabaseBase:
     def cache(
         self, name: str = "cache", default_timeout: int | None = 3600, **kwargs: Any
     ) -> Cache:
+        """No Redis work: builds the helper."""
         from .cache import Cache
 
         return Cache(self._db, name, default_timeout, **kwargs)
 
     def counter(self, name: str) -> Counter:
+        """No Redis work: builds the helper."""
         from .counter import Counter
 
         return Counter(self._db, name)
 
     def graph(self, name: str, *args: Any, **kwargs: Any) -> Graph:
+        """No Redis work: builds the helper."""
         from .graph import Graph
 
         return Graph(self._db, name, *args, **kwargs)
 
     def lock(self, name: str, ttl: int | None = None, lock_id: str | None = None) -> Lock:
+        """No Redis work: builds the helper."""
         from .lock import Lock
 
         return Lock(self._db, name, ttl, lock_id)
@@ -494,10 +542,12 @@ class DatabaseBase:
     def rate_limit_lua(
         self, name: str, limit: int = 5, per: float = 60, debug: bool = False
     ) -> RateLimit:
-        """Upstream's name for ``rate_limit`` (every limiter here is one Lua call)."""
+        """Upstream's name for ``rate_limit`` (every limiter here is one Lua call).
+        No Redis work: builds the helper."""
         return self.rate_limit(name, limit, per, debug)
 
     def autocomplete(self, namespace: str = "walrus", **kwargs: Any) -> Autocomplete:
+        """No Redis work: builds the helper."""
         from .autocomplete import Autocomplete
 
         return Autocomplete(self._db, namespace, **kwargs)
@@ -505,7 +555,9 @@ class DatabaseBase:
     # -- pub/sub and monitoring ------------------------------------------------------------
 
     def listener(self, channels: Any = None, patterns: Any = None, is_async: bool = False) -> Any:
-        """Decorator running a function for each pub/sub message until it raises StopIteration."""
+        """Decorator running a function for each pub/sub message until it raises StopIteration.
+        No Redis work until the decorated function runs: then 1 round trip to subscribe and
+        one read per message."""
         from .pubsub import make_listener
 
         return make_listener(self._db, channels, patterns, is_async)
@@ -514,7 +566,8 @@ class DatabaseBase:
         """Feed each command the server runs (MONITOR) to ``callback`` until it returns False
         or raises StopIteration; the monitor connection is released afterwards.
         ``walrus.pubsub.MonitorUnavailableError`` on the ``memory://`` engine and on a
-        Redis Cluster client (no MONITOR there), before anything is sent."""
+        Redis Cluster client (no MONITOR there), before anything is sent.
+        1 round trip (MONITOR), then one read per command the server runs."""
         from .pubsub import stream_log
 
         stream_log(self._db, callback, connection_id)
@@ -579,6 +632,7 @@ class Database(DatabaseBase, redis.Redis, metaclass=_DatabaseMeta):  # type: ign
 
         Other keyword arguments go to the connections. Raises ValueError for an unknown scheme,
         a malformed URL or a bad option value.
+        No Redis work (a ``ClusterDatabase`` reads the slot map at once: 1 round trip).
         """
         script_dir = kwargs.pop("script_dir", None)
         scheme = url_scheme(url)
@@ -633,7 +687,8 @@ class Database(DatabaseBase, redis.Redis, metaclass=_DatabaseMeta):  # type: ign
         return dict(self.connection_pool.connection_kwargs)
 
     def disconnect(self) -> None:
-        """Close every pooled connection (they reconnect on next use); e.g. after a fork."""
+        """Close every pooled connection (they reconnect on next use); e.g. after a fork.
+        No Redis command: closes sockets."""
         self.connection_pool.disconnect()
 
 
@@ -686,7 +741,8 @@ class ClusterDatabase(DatabaseBase, RedisCluster):  # type: ignore[misc]  # lock
     def execute_command(self, *args: Any, **kwargs: Any) -> Any:
         """redis-py's cluster ``execute_command``; when a write was resent after its reply
         was lost and the command then fails anyway, ``OutcomeUnknownError`` instead of the
-        last attempt's error (the lost attempt may have been applied; see walrus.retry)."""
+        last attempt's error (the lost attempt may have been applied; see walrus.retry).
+        1 round trip (to the node owning the command's slot)."""
         mark = resend_mark()
         try:
             return super().execute_command(*args, **kwargs)
@@ -734,7 +790,8 @@ class ClusterDatabase(DatabaseBase, RedisCluster):  # type: ignore[misc]  # lock
         return dict(self.nodes_manager.connection_kwargs)
 
     def disconnect(self) -> None:
-        """Close every pooled connection of every node (they reconnect on next use)."""
+        """Close every pooled connection of every node (they reconnect on next use).
+        No Redis command: closes sockets."""
         cast(Any, self).disconnect_connection_pools()
 
     def _pipeline_script_options(self, keys: list[Any]) -> dict[str, Any]:

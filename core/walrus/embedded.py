@@ -48,13 +48,15 @@ def _get_server(name: str) -> Any:
 
 
 def reset_memory_server(name: str = "default") -> None:
-    """Forget the named in-process server (its data is dropped with it)."""
+    """Forget the named in-process server (its data is dropped with it).
+    No Redis work: in process."""
     with _servers_lock:
         _servers.pop(name, None)
 
 
 def memory_connection_pool(url: str, **kwargs: Any) -> redis.ConnectionPool:
-    """A redis-py connection pool whose connections talk to the named in-process server."""
+    """A redis-py connection pool whose connections talk to the named in-process server.
+    No Redis work: nothing connects until a command runs (in process)."""
     try:
         from .embedded_commands import WalrusFakeConnection
     except ImportError as exc:  # pragma: no cover - depends on the install
