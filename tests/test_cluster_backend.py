@@ -91,7 +91,8 @@ class Report:
     def pytest_collection_finish(self, session):
         items = [[i.nodeid, i.get_closest_marker("cluster") is not None] for i in session.items]
         print("ITEMS " + json.dumps(items))
-sys.exit(pytest.main(["--collect-only", "-q", "-p", "no:cacheprovider", sys.argv[1]], plugins=[Report()]))
+args = ["--collect-only", "-q", "-p", "no:cacheprovider", sys.argv[1]]
+sys.exit(pytest.main(args, plugins=[Report()]))
 """
 
 

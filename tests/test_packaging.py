@@ -49,9 +49,11 @@ def test_core_runs_from_the_wheel(wheel: Path, tmp_path: Path) -> None:
     code = (
         "import sys; sys.path.insert(0, sys.argv[1]);"
         "import walrus; assert walrus.__file__.startswith(sys.argv[1]), walrus.__file__;"
-        "from walrus.scripts import load_script_source; assert 'KEYS' in load_script_source('rate_limit');"
+        "from walrus.scripts import load_script_source;"
+        "assert 'KEYS' in load_script_source('rate_limit');"
         "from walrus.search import load_stopwords; assert 'the' in load_stopwords();"
-        "db = walrus.Database.from_url('memory://wheel'); print(db.rate_limit('r', 2, 60).limit('k'))"
+        "db = walrus.Database.from_url('memory://wheel');"
+        "print(db.rate_limit('r', 2, 60).limit('k'))"
     )
     proc = subprocess.run(
         [sys.executable, "-c", code, str(wheel)], capture_output=True, text=True, cwd=tmp_path

@@ -24,14 +24,30 @@ from tests.support.upstream_walrus import ROOT, UPSTREAM_SPEC, ensure_upstream
 
 # Test id -> why it fails here (docs/compat.md says the same, in more words).
 EXPECTED_FAILURES = {
-    "walrus.tests.autocomplete.TestAutocomplete.test_tokenize_title": "a title made only of stopwords keeps its words (upstream: never found)",
-    "walrus.tests.containers.TestZSet.test_slicing": "member slices include the stop member, as upstream's docs say",
-    "walrus.tests.fts.TestSearchIndex.test_search_parser": "an unterminated quote is a QueryError (upstream silently drops the rest of the query)",
-    "walrus.tests.lock.TestLock.test_lock": "releasing a lock held by another owner raises LockNotOwned (upstream: False)",
-    "walrus.tests.models.TestModels.test_full_text_options": "model full-text results come best match first (upstream: worst first)",
-    "walrus.tests.models.TestModels.test_full_text_search": "model full-text results come best match first (upstream: worst first)",
-    "walrus.tests.models.TestModels.test_index_separator": "text fields keep a lex index for range filters and ordering",
-    "walrus.tests.models.TestModels.test_store_none": "None is stored and read back as None (upstream: '' / 0)",
+    "walrus.tests.autocomplete.TestAutocomplete.test_tokenize_title": (
+        "a title made only of stopwords keeps its words (upstream: never found)"
+    ),
+    "walrus.tests.containers.TestZSet.test_slicing": (
+        "member slices include the stop member, as upstream's docs say"
+    ),
+    "walrus.tests.fts.TestSearchIndex.test_search_parser": (
+        "an unterminated quote is a QueryError (upstream silently drops the rest of the query)"
+    ),
+    "walrus.tests.lock.TestLock.test_lock": (
+        "releasing a lock held by another owner raises LockNotOwned (upstream: False)"
+    ),
+    "walrus.tests.models.TestModels.test_full_text_options": (
+        "model full-text results come best match first (upstream: worst first)"
+    ),
+    "walrus.tests.models.TestModels.test_full_text_search": (
+        "model full-text results come best match first (upstream: worst first)"
+    ),
+    "walrus.tests.models.TestModels.test_index_separator": (
+        "text fields keep a lex index for range filters and ordering"
+    ),
+    "walrus.tests.models.TestModels.test_store_none": (
+        "None is stored and read back as None (upstream: '' / 0)"
+    ),
 }
 TOTAL = 131  # tests in walrus 0.9.8's suite
 
@@ -56,9 +72,18 @@ def _run_suite(server: RedisServer) -> dict[str, object]:
     env = dict(os.environ, PYTHONPATH=str(ROOT / "core"), WALRUS_REDIS_HOST=server.host,
                WALRUS_REDIS_PORT=str(server.port))  # fmt: skip
     proc = subprocess.run(
-        [sys.executable, str(Path(__file__).parents[1] / "support" / "upstream_suite_runner.py"), str(tests_dir)],
-        capture_output=True, text=True, env=env, timeout=600, cwd=str(ROOT), check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            str(Path(__file__).parents[1] / "support" / "upstream_suite_runner.py"),
+            str(tests_dir),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        cwd=str(ROOT),
+        check=False,
+    )
     line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("UPSTREAM-SUITE ")), None)
     assert line is not None, (proc.stdout + proc.stderr)[-6000:]
     report: dict[str, object] = json.loads(line.split(" ", 1)[1])

@@ -66,7 +66,8 @@ def main() -> int:
         runner.teardown_databases(old_config)
         runner.teardown_test_environment()
     print(
-        f"CONFORMANCE ran={result.testsRun} failures={len(result.failures)} errors={len(result.errors)} skipped={len(result.skipped)}"
+        f"CONFORMANCE ran={result.testsRun} failures={len(result.failures)} "
+        f"errors={len(result.errors)} skipped={len(result.skipped)}"
     )
     return 0 if result.wasSuccessful() else 1
 

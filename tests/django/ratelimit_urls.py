@@ -1,4 +1,5 @@
-"""URLs of the rate-limit middleware tests (ROOT_URLCONF of tests/django/test_ratelimit_middleware.py)."""
+"""URLs of the rate-limit middleware tests (the ROOT_URLCONF of
+tests/django/test_ratelimit_middleware.py)."""
 
 from django.http import HttpRequest, HttpResponse
 from django.urls import path

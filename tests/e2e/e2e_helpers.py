@@ -150,7 +150,8 @@ def start_site(
         if time.monotonic() > deadline:
             site.close()
             raise RuntimeError(
-                f"{cmd!r} not ready (port {port}, text {ready_text!r}) after {timeout} s:\n{site.output()[-4000:]}"
+                f"{cmd!r} not ready (port {port}, text {ready_text!r}) after {timeout} s:\n"
+                f"{site.output()[-4000:]}"
             )
         time.sleep(0.1)
 

@@ -1,11 +1,12 @@
 """The fault suite (#25): real faults against real servers while every part of the suite runs.
 
 Six faults, each injected after 1 s of load and followed by 1.5 s more
-(tests/fault_injectors.py): a server SIGKILL and restart with AOF (``appendfsync always``), ``CLIENT KILL``
-every 10 ms for 1.5 s, ``SCRIPT FLUSH`` every 50 ms for 1.5 s, full memory (``maxmemory``
-below the memory in use, ``noeviction``) for 1.5 s, a Sentinel failover (primary SIGKILLed,
-replica promoted) and a Redis Cluster primary failover (a primary SIGKILLed, its replica
-promoted). During each, six workloads run in their own threads (tests/fault_workload.py):
+(tests/support/fault_injectors.py): a server SIGKILL and restart with AOF (``appendfsync
+always``), ``CLIENT KILL`` every 10 ms for 1.5 s, ``SCRIPT FLUSH`` every 50 ms for 1.5 s,
+full memory (``maxmemory`` below the memory in use, ``noeviction``) for 1.5 s, a Sentinel
+failover (primary SIGKILLed, replica promoted) and a Redis Cluster primary failover (a
+primary SIGKILLed, its replica promoted). During each, six workloads run in their own
+threads (tests/support/fault_workload.py):
 the Django cache, Flask rate limits, walrus model writes, limpyd creates, walrus locks and
 Celery task locks (limpyd has no Sentinel client and sits the Sentinel fault out).
 
@@ -76,15 +77,48 @@ def _report() -> Iterator[None]:
 
 
 def _markdown(results: dict[str, dict[str, dict[str, Any]]]) -> str:
-    head = ("fault", "workload", "ops", "acked", "failed", "refused", "unknown (applied)", "lost", "twice",
-            "index", "ghosts", "false failures", "overlaps", "hung", "recovery s", "fault s", "errors")  # fmt: skip
+    head = (
+        "fault",
+        "workload",
+        "ops",
+        "acked",
+        "failed",
+        "refused",
+        "unknown (applied)",
+        "lost",
+        "twice",
+        "index",
+        "ghosts",
+        "false failures",
+        "overlaps",
+        "hung",
+        "recovery s",
+        "fault s",
+        "errors",
+    )
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     for fault, by_workload in results.items():
         for name, c in by_workload.items():
             errors = ", ".join(f"{k} x{v}" for k, v in sorted(c["errors"].items())) or "-"
-            row = (fault, name, c["ops"], c["acked"], c["failed"], c["refused"], f"{c['unknown']} ({c['unknown_applied']})",
-                   c["lost"], c["doubled"], c["index_problems"], c["ghosts"], c["false_failures"], c["overlaps"],
-                   c["hung_threads"], c["recovery_s"], c["fault_s"], errors)  # fmt: skip
+            row = (
+                fault,
+                name,
+                c["ops"],
+                c["acked"],
+                c["failed"],
+                c["refused"],
+                f"{c['unknown']} ({c['unknown_applied']})",
+                c["lost"],
+                c["doubled"],
+                c["index_problems"],
+                c["ghosts"],
+                c["false_failures"],
+                c["overlaps"],
+                c["hung_threads"],
+                c["recovery_s"],
+                c["fault_s"],
+                errors,
+            )
             lines.append("| " + " | ".join(str(v) for v in row) + " |")
     return "\n".join(lines) + "\n"
 
@@ -219,8 +253,13 @@ def test_a_task_whose_lock_reply_is_lost_leaves_no_lock(durable: injectors.Durab
 
     proxy = injectors.ReplyDropper(durable.server)  # type: ignore[arg-type]
     app = Celery("faults-lost-lock-reply", set_as_current=False)
-    app.conf.update(broker_url="memory://", result_backend="cache+memory://", task_always_eager=True,
-                    task_eager_propagates=True, walrus_url=f"redis://127.0.0.1:{proxy.port}/0")  # fmt: skip
+    app.conf.update(
+        broker_url="memory://",
+        result_backend="cache+memory://",
+        task_always_eager=True,
+        task_eager_propagates=True,
+        walrus_url=f"redis://127.0.0.1:{proxy.port}/0",
+    )
 
     @app.task(base=WalrusLockedTask, name="faults.lost_lock_reply")
     def job(x: int) -> int:

@@ -311,8 +311,12 @@ class DjangoCache(Workload):
             "REQUEST_IDS": REQUEST_IDS,
         }
         self.prefix = f"f{uuid.uuid4().hex[:6]}"
-        config = {"BACKEND": "django_walrus.cache.WalrusCache", "LOCATION": target.url, "OPTIONS": options,
-                  "KEY_PREFIX": self.prefix}  # fmt: skip
+        config = {
+            "BACKEND": "django_walrus.cache.WalrusCache",
+            "LOCATION": target.url,
+            "OPTIONS": options,
+            "KEY_PREFIX": self.prefix,
+        }
         self._override = override_settings(CACHES={"default": config, self.alias: config})
         self._override.enable()
         self.caches = caches
@@ -424,7 +428,8 @@ class FlaskLimits(Workload):
             raise error
         if response.status_code != 200 or "X-RateLimit-Remaining" not in response.headers:
             raise RuntimeError(
-                f"status {response.status_code} without a limiter error: {response.get_data(as_text=True)[:200]!r}"
+                f"status {response.status_code} without a limiter error: "
+                f"{response.get_data(as_text=True)[:200]!r}"
             )
         return None
 
