@@ -47,7 +47,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from walrus import Database, events
+from walrus import ClusterDatabase, Database, events
 from walrus.keyspace import delete_matching, escape_glob
 from walrus.serializers import BadSignature
 from walrus.stampede import MISS, check_stampede_options, get_or_fill
@@ -135,7 +135,7 @@ def _default_arg(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     return kwargs.get("default", args[1] if len(args) > 1 else None)
 
 
-class WalrusCache(BaseCache):
+class WalrusCache(BaseCache):  # type: ignore[misc]  # Django ships no types: Any base
     """Django cache backend storing values in Redis through a ``walrus.Database``."""
 
     def validate_key(self, key: str) -> None:
@@ -222,7 +222,7 @@ class WalrusCache(BaseCache):
         if self._config_error is not None:
             raise ImproperlyConfigured(self._config_error)
 
-    def get_backend_timeout(self, timeout: Any = DEFAULT_TIMEOUT) -> int | None:  # type: ignore[override]
+    def get_backend_timeout(self, timeout: Any = DEFAULT_TIMEOUT) -> int | None:
         """Milliseconds to keep a value: None = forever, 0 = do not store."""
         if timeout is DEFAULT_TIMEOUT:
             timeout = self.default_timeout
@@ -333,8 +333,14 @@ class WalrusCache(BaseCache):
             return computed[0]
 
         try:
-            return get_or_fill(self.database, made, lambda raw: self._decode(made, raw, MISS), produce,
-                               lock_timeout, early)  # fmt: skip
+            return get_or_fill(
+                self.database,
+                made,
+                lambda raw: self._decode(made, raw, MISS),
+                produce,
+                lock_timeout,
+                early,
+            )
         except _IGNORED as exc:
             if started and not computed:
                 raise  # default() itself failed: its own error, never run it a second time
@@ -381,8 +387,11 @@ class WalrusCache(BaseCache):
             return {}
         made = [self.make_and_validate_key(k, version=version) for k in originals]
         database = self.database
-        # On Redis Cluster: one MGET per hash slot, pipelined (one round trip per node).
-        values = database.mget_nonatomic(made) if database.is_cluster else self._read("MGET", *made)
+        if database.is_cluster:  # a ClusterDatabase: only it has mget_nonatomic
+            # On Redis Cluster: one MGET per hash slot, pipelined (one round trip per node).
+            values = cast(ClusterDatabase, database).mget_nonatomic(made)
+        else:
+            values = self._read("MGET", *made)
         missing = object()
         result = {}
         for original, key, data in zip(originals, made, values, strict=True):
@@ -485,7 +494,7 @@ class WalrusCache(BaseCache):
         ``[``, ``*``, ``?`` or ``\\`` selects no other cache's keys)."""
         probe = self.make_key(_KEY_MARK, version=version)
         if _KEY_MARK not in probe:  # a KEY_FUNCTION that transforms the key: glob it whole
-            return self.make_key(search, version=version)
+            return cast(str, self.make_key(search, version=version))  # Django ships no types
         return escape_glob(probe).replace(_KEY_MARK, search)
 
     @_guarded(0)
@@ -575,8 +584,14 @@ class WalrusCache(BaseCache):
     # are plain str/bytes, values go through this cache's codec (signed like every value).
 
     @_guarded(0)
-    def hset(self, key: Any, field: Any = None, value: Any = None, mapping: dict[Any, Any] | None = None,
-             version: int | None = None) -> int:  # fmt: skip
+    def hset(
+        self,
+        key: Any,
+        field: Any = None,
+        value: Any = None,
+        mapping: dict[Any, Any] | None = None,
+        version: int | None = None,
+    ) -> int:
         """Set ``field`` to ``value`` and/or every item of ``mapping`` in the hash at ``key``;
         returns how many fields were new. 1 round trip (HSET)."""
         made = self.make_and_validate_key(key, version=version)
@@ -594,7 +609,8 @@ class WalrusCache(BaseCache):
 
     @_guarded(lambda args, kwargs: kwargs.get("default", args[2] if len(args) > 2 else None))
     def hget(self, key: Any, field: Any, default: Any = None, version: int | None = None) -> Any:
-        """The value of ``field`` in the hash at ``key`` (``default`` when missing). 1 round trip."""
+        """The value of ``field`` in the hash at ``key`` (``default`` when missing).
+        1 round trip."""
         made = self.make_and_validate_key(key, version=version)
         return self._decode(made, self._read("HGET", made, _field(field)), default)
 

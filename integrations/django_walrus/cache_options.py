@@ -252,7 +252,8 @@ def _pool_kwargs(
                 problems.append(
                     Problem(
                         E_VALUE,
-                        f"OPTIONS[{name!r}] must be a positive number of seconds or None, got {options[name]!r}",
+                        f"OPTIONS[{name!r}] must be a positive number of seconds or None, "
+                        f"got {options[name]!r}",
                     )
                 )
             else:
@@ -263,7 +264,8 @@ def _pool_kwargs(
                 problems.append(
                     Problem(
                         E_VALUE,
-                        f"OPTIONS[{name!r}] and OPTIONS['CONNECTION_POOL_KWARGS'][{option!r}] are both set: keep one",
+                        f"OPTIONS[{name!r}] and OPTIONS['CONNECTION_POOL_KWARGS'][{option!r}] "
+                        "are both set: keep one",
                     )
                 )
                 continue
@@ -272,8 +274,8 @@ def _pool_kwargs(
                 problems.append(Problem(E_VALUE, f"OPTIONS[{name!r}]: {problem[0]}"))
             else:
                 kwargs[option] = options[name]
-    for problem in option_problems(raw, location):
-        problems.append(Problem(E_VALUE, f"OPTIONS['CONNECTION_POOL_KWARGS']: {problem}"))
+    for message in option_problems(raw, location):
+        problems.append(Problem(E_VALUE, f"OPTIONS['CONNECTION_POOL_KWARGS']: {message}"))
     if decodes_responses(kwargs, location):
         problems.append(Problem(E_DECODE, DECODE_RESPONSES_PROBLEM))
     return kwargs
@@ -312,8 +314,8 @@ def read_cache_options(server: Any, options: Any) -> tuple[CacheSettings, list[P
             problems.append(
                 Problem(
                     E_POOL_WITH_ALIAS,
-                    f"OPTIONS {', '.join(shared)} need a LOCATION: this cache uses the shared pool of "
-                    f"WALRUS alias {config.alias!r}, which one cache must not reconfigure",
+                    f"OPTIONS {', '.join(shared)} need a LOCATION: this cache uses the shared "
+                    f"pool of WALRUS alias {config.alias!r}, which one cache must not reconfigure",
                     f"set the timeouts in WALRUS[{config.alias!r}]['OPTIONS'] (socket_timeout, "
                     "socket_connect_timeout, ...), or give the cache its own LOCATION",
                 )

@@ -18,6 +18,7 @@ Warnings: W001 no ``default`` alias; W002 (deploy) a server that does not answer
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -36,11 +37,19 @@ __all__ = [
 ]
 
 BACKEND = "django_walrus.cache.WalrusCache"
+_Check = Callable[..., list[CheckMessage]]
 # Seconds the deploy check waits to connect and for PING's answer: an unreachable host must
 # not stall `check --deploy` for the OS connect timeout (minutes).
 PING_TIMEOUT = 2.0
 """Seconds the deploy check waits to connect and for PING's answer, so an unreachable host does not
 stall ``check --deploy`` for the OS connect timeout."""
+
+
+def _register(*tags: str, deploy: bool = False) -> Callable[[_Check], _Check]:
+    """Django's ``checks.register(*tags, deploy=deploy)``, typed (Django ships no types: it is
+    Any here). No Redis work."""
+    decorate: Callable[[_Check], _Check] = register(*tags, deploy=deploy)
+    return decorate
 
 
 def _raw_aliases() -> tuple[dict[str, Any] | None, list[CheckMessage]]:
@@ -50,7 +59,8 @@ def _raw_aliases() -> tuple[dict[str, Any] | None, list[CheckMessage]]:
     if not isinstance(raw, dict):
         return None, [
             Error(
-                f"settings.WALRUS must be a dict mapping aliases to settings, got {type(raw).__name__}.",
+                "settings.WALRUS must be a dict mapping aliases to settings, "
+                f"got {type(raw).__name__}.",
                 hint='WALRUS = {"default": {"URL": "redis://localhost:6379/0"}}',
                 id="django_walrus.E001",
             )
@@ -122,7 +132,7 @@ def _check_alias(alias: Any, value: Any) -> list[CheckMessage]:
     return errors
 
 
-@register("django_walrus")
+@_register("django_walrus")
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """Errors and warnings of the ``WALRUS`` setting (no I/O). No Redis work."""
     raw, errors = _raw_aliases()
@@ -131,7 +141,8 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     if raw and "default" not in raw:
         errors.append(
             Warning(
-                "settings.WALRUS has no 'default' alias; get_database() without an alias will fail.",
+                "settings.WALRUS has no 'default' alias; "
+                "get_database() without an alias will fail.",
                 id="django_walrus.W001",
             )
         )
@@ -140,7 +151,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     return errors
 
 
-@register("django_walrus")
+@_register("django_walrus")
 def check_rate_limit_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """Errors of the ``WALRUS_RATELIMIT_*`` settings (no I/O), each naming its setting. No Redis
     work."""
@@ -187,7 +198,7 @@ def _is_walrus_cache(backend: Any) -> bool:
     return isinstance(cls, type) and issubclass(cls, WalrusCache)
 
 
-@register("django_walrus", Tags.caches)
+@_register("django_walrus", Tags.caches)
 def check_caches(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """Errors of every ``WalrusCache`` in ``CACHES``, read from the settings without building
     the cache (no I/O). No Redis work."""
@@ -210,8 +221,8 @@ def check_caches(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
         if uses_alias and raw_aliases is not None and config.alias not in aliases:
             errors.append(
                 Error(
-                    f"{where}: OPTIONS['ALIAS'] is {config.alias!r}, which settings.WALRUS does not define "
-                    f"(configured: {', '.join(sorted(map(str, aliases)))}).",
+                    f"{where}: OPTIONS['ALIAS'] is {config.alias!r}, which settings.WALRUS does "
+                    f"not define (configured: {', '.join(sorted(map(str, aliases)))}).",
                     hint=f"Add WALRUS[{config.alias!r}] or name a configured alias.",
                     id=E_ALIAS,
                 )
@@ -237,7 +248,7 @@ def _ping(url: str, options: dict[str, Any]) -> None:
             database.disconnect()
 
 
-@register("django_walrus", Tags.database, deploy=True)
+@_register("django_walrus", Tags.database, deploy=True)
 def check_servers_reachable(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """Deploy check: every configured server answers PING; no memory:// in production.
     Costs one connection and one round trip per alias (at most PING_TIMEOUT seconds each)."""
@@ -255,7 +266,8 @@ def check_servers_reachable(app_configs: Any = None, **kwargs: Any) -> list[Chec
         if url.startswith("memory://"):
             messages.append(
                 Warning(
-                    f"settings.WALRUS[{alias!r}] uses the embedded memory:// engine: data is per process and lost on restart.",
+                    f"settings.WALRUS[{alias!r}] uses the embedded memory:// engine: data is "
+                    "per process and lost on restart.",
                     id="django_walrus.W003",
                 )
             )
@@ -265,8 +277,8 @@ def check_servers_reachable(app_configs: Any = None, **kwargs: Any) -> list[Chec
         except (RedisError, OSError) as exc:
             messages.append(
                 Warning(
-                    f"settings.WALRUS[{alias!r}]: the server at {safe_url(url)} did not answer PING "
-                    f"within {PING_TIMEOUT:g} s ({exc}).",
+                    f"settings.WALRUS[{alias!r}]: the server at {safe_url(url)} did not answer "
+                    f"PING within {PING_TIMEOUT:g} s ({exc}).",
                     id="django_walrus.W002",
                 )
             )

@@ -35,7 +35,7 @@ class _Compressing:
         self.compressor = compressor
 
     def dumps(self, value: Any) -> bytes:
-        payload = self.inner.dumps(value)
+        payload: bytes = self.inner.dumps(value)
         if self.min_length is not None and len(payload) >= self.min_length:
             return self.compressor.compress(payload, self.level)  # type: ignore[union-attr]
         return _RAW + payload

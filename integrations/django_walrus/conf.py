@@ -80,7 +80,8 @@ def walrus_settings() -> dict[str, dict[str, Any]]:
             value = {"URL": value}
         if not isinstance(value, dict):
             raise TypeError(
-                f"settings.WALRUS[{alias!r}] must be a URL string or a dict, got {type(value).__name__}"
+                f"settings.WALRUS[{alias!r}] must be a URL string or a dict, "
+                f"got {type(value).__name__}"
             )
         result[alias] = {
             "URL": value.get("URL", DEFAULT_URL),
@@ -97,7 +98,8 @@ def alias_settings(alias: str = "default") -> dict[str, Any]:
         return config[alias]
     except KeyError:
         raise KeyError(
-            f"settings.WALRUS has no alias {alias!r} (configured: {', '.join(sorted(map(repr, config))) or 'none'})"
+            f"settings.WALRUS has no alias {alias!r} "
+            f"(configured: {', '.join(sorted(map(repr, config))) or 'none'})"
         ) from None
 
 

@@ -5,7 +5,7 @@ login required, CSRF, never cached) and checks the model admin's permissions its
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib import messages
@@ -68,7 +68,8 @@ class _Page:
         request.current_app = self.current_app
 
     def url(self, name: str, *args: Any) -> str:
-        return reverse(f"admin:{name}", args=args, current_app=self.current_app)
+        # Django ships no types: reverse() is Any; it returns the URL path
+        return cast(str, reverse(f"admin:{name}", args=args, current_app=self.current_app))
 
     def context(
         self, title: str, model_admin: WalrusModelAdmin | None = None, **extra: Any
@@ -376,8 +377,10 @@ def _server_charts(stats: dict[str, tuple[int, int | None]], database: Any) -> l
         ((p, size) for p, (_, size) in stats.items() if size is not None), key=lambda r: -r[1]
     )[:12]
     if sized:
-        charts.append(bar_chart("Memory per prefix (estimated)", [(p, [float(s)]) for p, s in sized], ["bytes"],
-                                human_bytes))  # fmt: skip
+        per_prefix = [(p, [float(s)]) for p, s in sized]
+        charts.append(
+            bar_chart("Memory per prefix (estimated)", per_prefix, ["bytes"], human_bytes)
+        )
     totals = read_totals(database)
     if totals or tally.running:
         caches = by_name(totals, "cache")
@@ -385,14 +388,18 @@ def _server_charts(stats: dict[str, tuple[int, int | None]], database: Any) -> l
             (name, [c.get("hit", 0), c.get("miss", 0), c.get("error", 0)])
             for name, c in sorted(caches.items())
         ]
-        ratio = ", ".join(f"{name} {c.get('hit', 0) / max(1, c.get('hit', 0) + c.get('miss', 0)):.0%}"
-                          for name, c in sorted(caches.items()))  # fmt: skip
+        ratio = ", ".join(
+            f"{name} {c.get('hit', 0) / max(1, c.get('hit', 0) + c.get('miss', 0)):.0%}"
+            for name, c in sorted(caches.items())
+        )
         charts.append(
             bar_chart(f"Cache reads (hit ratio: {ratio or '-'})", rows, ["hit", "miss", "error"])
         )
         limits = by_name(totals, "rate_limit")
-        charts.append(bar_chart("Rate-limit decisions", [(n, [c.get("allowed", 0), c.get("refused", 0)])
-                                for n, c in sorted(limits.items())], ["allowed", "refused"]))  # fmt: skip
+        decisions = [
+            (n, [c.get("allowed", 0), c.get("refused", 0)]) for n, c in sorted(limits.items())
+        ]
+        charts.append(bar_chart("Rate-limit decisions", decisions, ["allowed", "refused"]))
     held: dict[str, int] = {}
     for lock in held_locks(database, ""):
         head = lock.name.split(":", 1)[0]

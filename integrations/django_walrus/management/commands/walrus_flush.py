@@ -24,7 +24,7 @@ def progress_bar(done: int, total: int) -> str:
     return f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {done}/{total} key(s)"
 
 
-class Command(BaseCommand):
+class Command(BaseCommand):  # type: ignore[misc]  # Django ships no types: Any base
     help = (
         "Delete the keys this project stores in Redis: by default the alias' PREFIXES, the "
         "key spaces of its walrus caches and of the walrus models registered in the admin. "
@@ -75,7 +75,8 @@ class Command(BaseCommand):
             patterns = default_patterns(alias)
         if not patterns:
             raise CommandError(
-                f"nothing configured to flush for alias {alias!r}: set WALRUS[{alias!r}]['PREFIXES'], "
+                f"nothing configured to flush for alias {alias!r}: "
+                f"set WALRUS[{alias!r}]['PREFIXES'], "
                 "use a walrus cache on it, register walrus models in the admin, or pass "
                 "--pattern/--model/--all-db"
             )
@@ -120,8 +121,8 @@ class Command(BaseCommand):
             answer = input(prompt)
         except EOFError:
             raise CommandError(
-                "cannot ask for confirmation: standard input ended before an answer (no terminal?); "
-                "pass --noinput to delete without asking"
+                "cannot ask for confirmation: standard input ended before an answer "
+                "(no terminal?); pass --noinput to delete without asking"
             ) from None
         if answer.strip().lower() != "yes":
             raise CommandError("Flush cancelled.")

@@ -18,7 +18,7 @@ from ...admin.charts import human_bytes
 from ...conf import alias_settings, get_database, safe_url
 
 
-class Command(BaseCommand):
+class Command(BaseCommand):  # type: ignore[misc]  # Django ships no types: Any base
     help = "Show the Redis server behind a WALRUS alias and how many keys each prefix holds."
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -2,7 +2,7 @@
 
 ::
 
-    manage.py walrus_ratelimit show login 203.0.113.7          # rates of @rate_limited(group="login")
+    manage.py walrus_ratelimit show login 203.0.113.7   # rates of @rate_limited(group="login")
     manage.py walrus_ratelimit show login user:42 --rate "5/m;100/h"
     manage.py walrus_ratelimit reset anon 203.0.113.7 --throttle   # a DRF throttle scope
 
@@ -41,7 +41,8 @@ def _throttle_limits(scope: str, rate: str | None, strategy: str) -> tuple[Prepa
         rate = api_settings.DEFAULT_THROTTLE_RATES.get(scope)
         if rate is None:
             raise CommandError(
-                f"REST_FRAMEWORK['DEFAULT_THROTTLE_RATES'] has no rate for the scope {scope!r}: pass --rate"
+                "REST_FRAMEWORK['DEFAULT_THROTTLE_RATES'] has no rate for the scope "
+                f"{scope!r}: pass --rate"
             )
     return limits_for(scope, rate, strategy)
 
@@ -68,7 +69,7 @@ def _group_limits(group: str, rate: str | None, strategy: str | None) -> tuple[P
     )
 
 
-class Command(BaseCommand):
+class Command(BaseCommand):  # type: ignore[misc]  # Django ships no types: Any base
     help = "Show or reset one client's rate-limit budget in one group (or DRF throttle scope)."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -117,6 +118,7 @@ class Command(BaseCommand):
         for index, limit in enumerate(limits):
             result = decision.result(index)
             self.stdout.write(
-                f"{group}  {limit.limit}/{limit.per:g}s  remaining {result.remaining}/{limit.limit}  "
+                f"{group}  {limit.limit}/{limit.per:g}s  "
+                f"remaining {result.remaining}/{limit.limit}  "
                 f"resets in {math.ceil(result.reset_after)} s  ({limit.strategy})"
             )

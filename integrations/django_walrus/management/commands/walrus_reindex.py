@@ -25,7 +25,7 @@ def _registered_models() -> list[type[Model]]:
     return [model_admin.model for model_admin in registry_for().admins()]
 
 
-class Command(BaseCommand):
+class Command(BaseCommand):  # type: ignore[misc]  # Django ships no types: Any base
     help = (
         "Check and rebuild the secondary indexes of walrus models: the models registered in "
         "the admin, or those given with --model. --check only reports (exit status 1 when "
@@ -53,7 +53,8 @@ class Command(BaseCommand):
         for position, model in enumerate(models, 1):
             label = f"{model.__module__}.{model.__qualname__}"
             self.stdout.write(
-                f"[{position}/{len(models)}] {label}: {'checking' if check_only else 'rebuilding'}..."
+                f"[{position}/{len(models)}] {label}: "
+                f"{'checking' if check_only else 'rebuilding'}..."
             )
             self.stdout.flush()
             try:
@@ -76,7 +77,8 @@ class Command(BaseCommand):
         if check_only:
             if total:
                 raise CommandError(
-                    f"{total} index problem(s) found in {len(models)} model(s); run walrus_reindex to repair"
+                    f"{total} index problem(s) found in {len(models)} model(s); "
+                    "run walrus_reindex to repair"
                 )
             self.stdout.write(
                 self.style.SUCCESS(f"Indexes of {len(models)} model(s) are consistent.")
@@ -84,7 +86,8 @@ class Command(BaseCommand):
         else:
             self.stdout.write(
                 self.style.SUCCESS(
-                    f"Repaired {total} index entr{'y' if total == 1 else 'ies'} in {len(models)} model(s)."
+                    f"Repaired {total} index entr{'y' if total == 1 else 'ies'} "
+                    f"in {len(models)} model(s)."
                 )
             )
 
@@ -95,4 +98,4 @@ class Command(BaseCommand):
             raise CommandError(f"cannot import model {path!r}: {exc}") from None
         if not (isinstance(model, type) and issubclass(model, Model) and model is not Model):
             raise CommandError(f"{path!r} is not a walrus Model class")
-        return model  # type: ignore[no-any-return]
+        return model
