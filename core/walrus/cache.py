@@ -201,7 +201,8 @@ def check_timeout(timeout: Any) -> None:
         or not 0 <= timeout <= _MAX_TIMEOUT  # also refuses NaN
     ):
         raise ValueError(
-            f"cache timeout must be None or a number of seconds from 0 to 2**62 // 1000, got {timeout!r}"
+            "cache timeout must be None or a number of seconds from 0 to 2**62 // 1000, "
+            f"got {timeout!r}"
         )
 
 
@@ -464,7 +465,8 @@ class Cache:
         if data is not None:
             if isinstance(data, (str, bytes)):
                 raise TypeError(
-                    f"set_many data must be a mapping or (key, value) pairs, got {type(data).__name__}"
+                    "set_many data must be a mapping or (key, value) pairs, "
+                    f"got {type(data).__name__}"
                 )
             try:
                 merged.update(data)
@@ -671,8 +673,9 @@ class _ObjectTokens:
                 ref = weakref.ref(obj, functools.partial(self._forget, ident))
             except TypeError:
                 raise TypeError(
-                    f"cached_property needs {type(obj).__qualname__} objects to be weak-referenceable "
-                    "(add '__weakref__' to __slots__) or to define __cache_key__()"
+                    f"cached_property needs {type(obj).__qualname__} objects to be "
+                    "weak-referenceable (add '__weakref__' to __slots__) or to define "
+                    "__cache_key__()"
                 ) from None
             token = uuid.uuid4().hex
             self._tokens[ident] = (ref, token)

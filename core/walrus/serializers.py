@@ -42,7 +42,7 @@ class Serializer(Protocol):
         ...
 
 
-class BadSignature(WalrusError, ValueError):
+class BadSignature(WalrusError, ValueError):  # noqa: N818  upstream name
     """A signed payload was tampered with, truncated, or signed with another key."""
 
 
@@ -81,7 +81,8 @@ class MsgpackSerializer:
             import msgpack
         except ImportError as exc:  # pragma: no cover - depends on the install
             raise WalrusError(
-                "the msgpack serializer needs: pip install msgpack (or pip install '.[msgpack]' in a checkout of the walrus suite)"
+                "the msgpack serializer needs: pip install msgpack (or pip install "
+                "'.[msgpack]' in a checkout of the walrus suite)"
             ) from exc
         self._msgpack = msgpack
 

@@ -1,4 +1,5 @@
-"""Lua scripts of the walrus core, one per ``.lua`` file, run by name via ``Database.run_script``."""
+"""Lua scripts of the walrus core, one per ``.lua`` file, run by name via
+``Database.run_script``."""
 
 from __future__ import annotations
 
