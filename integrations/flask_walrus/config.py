@@ -126,7 +126,8 @@ def _number(config: Mapping[str, Any], key: str, allow_none: bool = True) -> flo
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
         raise ValueError(
-            f"{key} must be a number of seconds >= 0{' or None' if allow_none else ''}, got {value!r}"
+            f"{key} must be a number of seconds >= 0{' or None' if allow_none else ''}, "
+            f"got {value!r}"
         )
     return float(value)
 
@@ -170,7 +171,8 @@ def _retry_options(config: Mapping[str, Any], options: dict[str, Any]) -> None:
             continue
         if option in options or (option != "request_ids" and options.get("retry") is not None):
             raise ValueError(
-                f"{key} and WALRUS_CONNECTION_OPTIONS[{option!r}] (or 'retry') are both set: keep one"
+                f"{key} and WALRUS_CONNECTION_OPTIONS[{option!r}] (or 'retry') "
+                "are both set: keep one"
             )
         problems = retry_option_problems({option: value})
         if problems:
@@ -186,7 +188,8 @@ def read_settings(config: Mapping[str, Any], secret_key: Any = None) -> Settings
     unknown = sorted(k for k in config if k.startswith("WALRUS_") and k not in DEFAULTS)
     if unknown:
         raise ValueError(
-            f"unknown flask_walrus config key(s): {', '.join(unknown)} (known: {', '.join(sorted(DEFAULTS))})"
+            f"unknown flask_walrus config key(s): {', '.join(unknown)} "
+            f"(known: {', '.join(sorted(DEFAULTS))})"
         )
     # walrus.urls judges the URL as Database.from_url will read it (scheme, host, port, db,
     # query), before anything connects; the message names the key and hides the password.
