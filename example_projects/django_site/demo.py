@@ -120,11 +120,11 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"Walrus data: {safe_url(settings.WALRUS_URL)} ({engine}); {added} sample links added."
         )
+        eager = settings.CELERY_TASK_ALWAYS_EAGER
+        print(f"Celery tasks: {'eager, in this process' if eager else 'sent to a worker'}.")
         print(
-            f"Celery tasks: {'eager, in this process' if settings.CELERY_TASK_ALWAYS_EAGER else 'sent to a worker'}."
-        )
-        print(
-            f"Demo running at {url} (admin: {url}admin/ user {ADMIN_USER!r}, password {ADMIN_PASSWORD!r})"
+            f"Demo running at {url} (admin: {url}admin/ user {ADMIN_USER!r}, "
+            f"password {ADMIN_PASSWORD!r})"
         )
         print("Press Ctrl+C to stop.", flush=True)
         server.serve_forever()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
+
 from django_walrus import get_database
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "linkboard.settings")

@@ -258,7 +258,8 @@ def maintenance(request: HttpRequest) -> HttpResponse:
             status = result.get()
             messages.success(
                 request,
-                f"Search index rebuilt: {status['rows']} rows, {status['repaired']} entries repaired.",
+                f"Search index rebuilt: {status['rows']} rows, "
+                f"{status['repaired']} entries repaired.",
             )
         elif settings.CELERY_TASK_ALWAYS_EAGER:
             messages.warning(request, f"A rebuild is already running (task {result.id}).")
