@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .model import RedisModel
 
 
-class InvalidFilter(ImplementationError, ValueError):
+class InvalidFilter(ImplementationError, ValueError):  # noqa: N818  public name (docs/limpyd.md)
     """A filter no index of the field answers (redis-limpyd 2.x raises
     ``ImplementationError``, older versions ``ValueError``: it is both)."""
 
@@ -252,25 +252,28 @@ class Collection:
         if self._plan_error is not None:
             raise ImplementationError(self._plan_error)
 
+    def _add_pk_filter(self, name: str, suffix: str | None, value: Any) -> None:
+        """A filter on the pk (``pk``, ``pk__eq``, ``pk__in`` or the pk field's name)."""
+        model = self.model
+        if suffix not in (None, "eq", "in"):
+            raise InvalidFilter(f"{model.__name__}: pk cannot be filtered by {name!r}")
+        pk_field = model._pk_field()
+        if suffix == "in":
+            values = [pk_field.normalize(v) for v in _iterable(name, value)]
+            self._own_sources.append([(model._collection_key(), "pk", v, "", "") for v in values])
+            return
+        text = pk_field.normalize(value)
+        if "pk" in self._filters and self._filters["pk"] != text:
+            self._own_sources.append([(model._collection_key(), "pk", text, "", "")])
+        else:
+            self._filters["pk"] = text
+
     def _add_one_filter(self, name: str, value: Any) -> None:
         model = self.model
         field_name, _, suffix_text = name.partition("__")
         suffix: str | None = suffix_text or None
         if field_name in ("pk", model._pk_field_name):
-            if suffix not in (None, "eq", "in"):
-                raise InvalidFilter(f"{model.__name__}: pk cannot be filtered by {name!r}")
-            pk_field = model._pk_field()
-            if suffix == "in":
-                values = [pk_field.normalize(v) for v in _iterable(name, value)]
-                self._own_sources.append(
-                    [(model._collection_key(), "pk", v, "", "") for v in values]
-                )
-                return
-            text = pk_field.normalize(value)
-            if "pk" in self._filters and self._filters["pk"] != text:
-                self._own_sources.append([(model._collection_key(), "pk", text, "", "")])
-            else:
-                self._filters["pk"] = text
+            self._add_pk_filter(name, suffix, value)
             return
         field = model._redis_fields.get(field_name)
         if field is None:

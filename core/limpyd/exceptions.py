@@ -12,7 +12,7 @@ __all__ = [
 ]
 
 
-class LimpydException(WalrusError):
+class LimpydException(WalrusError):  # noqa: N818  upstream name
     """Base class of every limpyd error."""
 
 
@@ -27,5 +27,5 @@ class UniquenessError(LimpydException):
     """
 
 
-class DoesNotExist(LimpydException, ValueError):
+class DoesNotExist(LimpydException, ValueError):  # noqa: N818  upstream name
     """No instance with this primary key (also a ``ValueError``, as in older redis-limpyd)."""

@@ -331,7 +331,7 @@ def _queue_read(pipe: Any, field: Any, key: str) -> None:
         pipe.hgetall(key)
 
 
-def _entries(field: Any, reply: Any) -> list[str]:
+def _entries(field: RedisField, reply: Any) -> list[str]:
     """Indexed entries of a field from its read reply (see ``_queue_read``)."""
     if reply is None:
         return []

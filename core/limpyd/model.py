@@ -16,6 +16,7 @@ this module also re-exports the database and field classes.
 from __future__ import annotations
 
 import sys
+from types import FrameType
 from typing import Any, ClassVar
 
 from redis.exceptions import DataError, ResponseError
@@ -126,90 +127,20 @@ class RedisModel(metaclass=MetaRedisModel):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        frame = sys._getframe(1)
-        while frame.f_back is not None and frame.f_code.co_name in (
-            "__init_subclass__",
-            "__new__",
-            "__init__",
-        ):
-            frame = frame.f_back
-        cls._creation_source = (frame.f_code.co_filename, frame.f_lineno)
+        cls._creation_source = _declaration_site(sys._getframe(1))
         cls.abstract = bool(cls.__dict__.get("abstract", False))
-        merged: dict[str, RedisField] = {}
-        for base in reversed(cls.__mro__[1:]):
-            merged.update(base.__dict__.get("_redis_fields", {}))
-        own = sorted(
-            ((n, f) for n, f in cls.__dict__.items() if isinstance(f, RedisField)),
-            key=lambda item: item[1]._creation_order,
-        )
-        own_pks = [n for n, f in own if isinstance(f, PKField)]
-        if len(own_pks) > 1:
-            raise ImplementationError(f"Only one PKField field is allowed on {cls.__name__}")
-        if own_pks:
-            for name, field in list(merged.items()):
-                if isinstance(field, PKField):
-                    if not getattr(field, "_auto_added", False) and name != own_pks[0]:
-                        raise ImplementationError(
-                            f"Only one PKField field is allowed on {cls.__name__} (inherited "
-                            f"{name!r})"
-                        )
-                    del merged[name]
-        for name, field in own:
-            if name.startswith("_") or name in _RESERVED:
-                raise ImplementationError(
-                    f"{cls.__name__}.{name}: this name is reserved by RedisModel, rename the field"
-                )
-            merged.pop(name, None)
-            merged[name] = field
-        if not any(isinstance(f, PKField) for f in merged.values()):
-            auto = AutoPKField()
-            auto._auto_added = True  # type: ignore[attr-defined]
-            merged = {"pk": auto, **merged}
+        merged = _merged_fields(cls)
         pk_name = next(n for n, f in merged.items() if isinstance(f, PKField))
-        ordered = {pk_name: merged[pk_name]}
-        ordered.update((n, f) for n, f in merged.items() if n != pk_name)
-        fields: dict[str, RedisField] = {}
-        for name, field in ordered.items():
-            clone = field._for_model(cls, name)
-            if getattr(field, "_auto_added", False):
-                clone._auto_added = True  # type: ignore[attr-defined]
-            setattr(cls, name, clone)
-            setattr(cls, f"_redis_attr_{name}", clone)
-            fields[name] = clone
-        if pk_name != "pk":
-            if "pk" in fields:
-                raise ImplementationError(f"{cls.__name__}: 'pk' is the name of the primary key")
-            cls.pk = fields[pk_name]  # type: ignore[attr-defined]
+        fields = _install_fields(cls, merged, pk_name)
         cls._redis_fields = fields
         cls._pk_field_name = pk_name
         cls._fields = list(fields)
         cls._instancehash_fields = [n for n, f in fields.items() if f.kind == "hash"]
         cls._hashable_fields = cls._instancehash_fields
-        tag = cls.cluster_tag
-        if tag is not None and (
-            not isinstance(tag, str) or not tag or any(c in tag for c in _TAG_FORBIDDEN)
-        ):
-            raise ImplementationError(
-                f"{cls.__name__}.cluster_tag must be a non-empty str without braces (or None), "
-                f"got {tag!r}"
-            )
+        _check_cluster_tag(cls)
         if cls.abstract:
             return
-        database = getattr(cls, "database", None)
-        if not isinstance(database, RedisDatabase):
-            raise ImplementationError(f"You must define a database for the model {cls.__name__}")
-        namespace = cls.namespace or ""
-        if not isinstance(namespace, str):
-            raise ImplementationError(f"{cls.__name__}.namespace must be a str")
-        cls.namespace = namespace
-        cls._name = f"{namespace}:{cls.__name__.lower()}"
-        cls._max_pk_hint = ""
-        for field in list(fields.values()):
-            for index_class in list(field.index_classes):
-                ready = getattr(index_class, "_field_model_ready", None)
-                if ready is not None:
-                    ready(cls, field)
-        database._add_model(cls)
+        _register_concrete(cls, fields)
 
     # -- keys -----------------------------------------------------------------------------
 
@@ -333,14 +264,15 @@ class RedisModel(metaclass=MetaRedisModel):
         """The field ``field_name`` (``pk`` means the primary key): the model's field when
         called on the class, the instance's bound field when called on an instance.
         No Redis work."""
-        cls: Any = self_or_cls if isinstance(self_or_cls, type) else type(self_or_cls)
+        cls: type[RedisModel] = self_or_cls if isinstance(self_or_cls, type) else type(self_or_cls)
         if field_name == "pk":
             field_name = cls._pk_field_name
         if field_name not in cls._redis_fields:
             raise AttributeError(f'"{field_name}" is not a field for the model "{cls.__name__}"')
         if isinstance(self_or_cls, type):
             return cls._redis_fields[field_name]
-        return self_or_cls._bound_field(field_name)
+        instance: RedisModel = self_or_cls
+        return instance._bound_field(field_name)
 
     def post_command(self, sender: Any, name: str, result: Any, args: Any, kwargs: Any) -> Any:
         """Hook called after each field command with its result; what it returns is the
@@ -411,52 +343,8 @@ class RedisModel(metaclass=MetaRedisModel):
                 f"{cls.__name__}: instances cannot be created inside a pipeline (the pk is "
                 "needed at once); create them before the pipeline"
             )
-        pk_field = cls._pk_field()
-        given_name: str | None = None
-        given: Any = None
-        data: dict[str, Any] = {}
-        for name, value in values.items():
-            if name in ("pk", cls._pk_field_name):
-                if given_name is not None:
-                    raise ValueError(
-                        f"You cannot pass two values for the primary key (pk and "
-                        f"{cls._pk_field_name})"
-                    )
-                given_name, given = name, value
-            elif name not in cls._redis_fields:
-                raise ValueError(f"`{name}` is not a valid field name for `{cls.__name__}`.")
-            else:
-                data[name] = value
-        pk: str | None = None
-        if pk_field.auto_increment:
-            if given_name is not None:
-                raise ValueError(
-                    f'The pk for {cls.__name__} is "auto-increment", you must not fill it'
-                )
-        elif given_name is None:
-            raise ValueError(f'The pk for {cls.__name__} is not "auto-increment", you must fill it')
-        else:
-            pk = pk_field.normalize(given)
-        hash_items: list[tuple[str, str]] = []
-        standalone: list[tuple[RedisField, list[str]]] = []
-        entries: dict[str, bool] = {}
-        for name, field in cls._redis_fields.items():
-            if field.kind == "pk":
-                continue
-            if name in data:
-                items = field._bind(self)._creation_items(data[name])
-            elif field.default is not NO_DEFAULT:
-                items = field._creation_items(field.default)
-            else:
-                items = []
-            if field.kind == "hash":
-                if items:
-                    hash_items.append((name, items[0]))
-            else:
-                standalone.append((field, items))
-            if field.indexable and not cls._uses_ops():
-                for value in field._index_values(items):
-                    entries[field.index_prefix + value] = field.unique
+        pk, data = _creation_pk_and_data(cls, values)
+        hash_items, standalone, entries = _creation_layout(self, data)
         if cls._uses_ops():
             indexed = [
                 (field, field._creation_entries(items))
@@ -744,3 +632,177 @@ class RedisModel(metaclass=MetaRedisModel):
 _RESERVED = frozenset(name for name in dir(RedisModel) if not name.startswith("__")) | {
     "database",
 }
+
+
+# -- class construction (``RedisModel.__init_subclass__``) ------------------------------
+
+
+def _declaration_site(frame: FrameType) -> tuple[str, int]:
+    """Where the model class is declared (file, line): the first frame from ``frame`` (the
+    caller of ``__init_subclass__``) outwards that is not class creation (another
+    ``__init_subclass__``, a metaclass' ``__new__`` or ``__init__``)."""
+    while frame.f_back is not None and frame.f_code.co_name in (
+        "__init_subclass__",
+        "__new__",
+        "__init__",
+    ):
+        frame = frame.f_back
+    return (frame.f_code.co_filename, frame.f_lineno)
+
+
+def _merged_fields(cls: type[RedisModel]) -> dict[str, RedisField]:
+    """The fields of ``cls`` by name, inherited ones first, then its own in declaration order;
+    an ``AutoPKField`` named ``pk`` comes first when no pk field is declared."""
+    merged: dict[str, RedisField] = {}
+    for base in reversed(cls.__mro__[1:]):
+        merged.update(base.__dict__.get("_redis_fields", {}))
+    own = sorted(
+        ((n, f) for n, f in cls.__dict__.items() if isinstance(f, RedisField)),
+        key=lambda item: item[1]._creation_order,
+    )
+    own_pks = [n for n, f in own if isinstance(f, PKField)]
+    if len(own_pks) > 1:
+        raise ImplementationError(f"Only one PKField field is allowed on {cls.__name__}")
+    if own_pks:
+        _drop_inherited_pks(cls, merged, own_pks[0])
+    for name, field in own:
+        if name.startswith("_") or name in _RESERVED:
+            raise ImplementationError(
+                f"{cls.__name__}.{name}: this name is reserved by RedisModel, rename the field"
+            )
+        merged.pop(name, None)
+        merged[name] = field
+    if not any(isinstance(f, PKField) for f in merged.values()):
+        auto = AutoPKField()
+        auto._auto_added = True  # type: ignore[attr-defined]
+        merged = {"pk": auto, **merged}
+    return merged
+
+
+def _drop_inherited_pks(cls: type[RedisModel], merged: dict[str, RedisField], own: str) -> None:
+    """Remove the inherited pk field from ``merged``, ``cls`` declaring its own pk ``own``: only
+    an automatic one (or one of the same name) may be replaced."""
+    for name, field in list(merged.items()):
+        if isinstance(field, PKField):
+            if not getattr(field, "_auto_added", False) and name != own:
+                raise ImplementationError(
+                    f"Only one PKField field is allowed on {cls.__name__} (inherited {name!r})"
+                )
+            del merged[name]
+
+
+def _install_fields(
+    cls: type[RedisModel], merged: dict[str, RedisField], pk_name: str
+) -> dict[str, RedisField]:
+    """Set a copy of each field, for ``cls``, as its class attribute (the pk first; also as
+    ``pk`` when named otherwise); returns them by name."""
+    ordered = {pk_name: merged[pk_name]}
+    ordered.update((n, f) for n, f in merged.items() if n != pk_name)
+    fields: dict[str, RedisField] = {}
+    for name, field in ordered.items():
+        clone = field._for_model(cls, name)
+        if getattr(field, "_auto_added", False):
+            clone._auto_added = True  # type: ignore[attr-defined]
+        setattr(cls, name, clone)
+        setattr(cls, f"_redis_attr_{name}", clone)
+        fields[name] = clone
+    if pk_name != "pk":
+        if "pk" in fields:
+            raise ImplementationError(f"{cls.__name__}: 'pk' is the name of the primary key")
+        cls.pk = fields[pk_name]  # type: ignore[attr-defined]
+    return fields
+
+
+def _check_cluster_tag(cls: type[RedisModel]) -> None:
+    """``cluster_tag`` is None or a non-empty str without braces."""
+    tag = cls.cluster_tag
+    if tag is not None and (
+        not isinstance(tag, str) or not tag or any(c in tag for c in _TAG_FORBIDDEN)
+    ):
+        raise ImplementationError(
+            f"{cls.__name__}.cluster_tag must be a non-empty str without braces (or None), "
+            f"got {tag!r}"
+        )
+
+
+def _register_concrete(cls: type[RedisModel], fields: dict[str, RedisField]) -> None:
+    """Check the database and namespace of the concrete model ``cls``, let its index classes
+    prepare, and register it with its database."""
+    database = getattr(cls, "database", None)
+    if not isinstance(database, RedisDatabase):
+        raise ImplementationError(f"You must define a database for the model {cls.__name__}")
+    namespace = cls.namespace or ""
+    if not isinstance(namespace, str):
+        raise ImplementationError(f"{cls.__name__}.namespace must be a str")
+    cls.namespace = namespace
+    cls._name = f"{namespace}:{cls.__name__.lower()}"
+    cls._max_pk_hint = ""
+    for field in list(fields.values()):
+        for index_class in list(field.index_classes):
+            ready = getattr(index_class, "_field_model_ready", None)
+            if ready is not None:
+                ready(cls, field)
+    database._add_model(cls)
+
+
+# -- instance creation (``RedisModel._create``) -----------------------------------------
+
+
+def _creation_pk_and_data(
+    cls: type[RedisModel], values: dict[str, Any]
+) -> tuple[str | None, dict[str, Any]]:
+    """The pk given to a creation (normalised; None for an auto-increment pk) and the field
+    values; ``ValueError`` for an unknown field, two pk values, or a pk given to an
+    auto-increment model or missing from another."""
+    pk_field = cls._pk_field()
+    given_name: str | None = None
+    given: Any = None
+    data: dict[str, Any] = {}
+    for name, value in values.items():
+        if name in ("pk", cls._pk_field_name):
+            if given_name is not None:
+                raise ValueError(
+                    f"You cannot pass two values for the primary key (pk and {cls._pk_field_name})"
+                )
+            given_name, given = name, value
+        elif name not in cls._redis_fields:
+            raise ValueError(f"`{name}` is not a valid field name for `{cls.__name__}`.")
+        else:
+            data[name] = value
+    if pk_field.auto_increment:
+        if given_name is not None:
+            raise ValueError(f'The pk for {cls.__name__} is "auto-increment", you must not fill it')
+        return None, data
+    if given_name is None:
+        raise ValueError(f'The pk for {cls.__name__} is not "auto-increment", you must fill it')
+    return pk_field.normalize(given), data
+
+
+def _creation_layout(
+    instance: RedisModel, data: dict[str, Any]
+) -> tuple[list[tuple[str, str]], list[tuple[RedisField, list[str]]], dict[str, bool]]:
+    """What the creation script stores for ``data`` (given values, else defaults): the
+    instance-hash items, each standalone field's items, and (when the plain scripts index)
+    the index sets to add the pk to, each with its field's uniqueness."""
+    cls = type(instance)
+    hash_items: list[tuple[str, str]] = []
+    standalone: list[tuple[RedisField, list[str]]] = []
+    entries: dict[str, bool] = {}
+    for name, field in cls._redis_fields.items():
+        if field.kind == "pk":
+            continue
+        if name in data:
+            items = field._bind(instance)._creation_items(data[name])
+        elif field.default is not NO_DEFAULT:
+            items = field._creation_items(field.default)
+        else:
+            items = []
+        if field.kind == "hash":
+            if items:
+                hash_items.append((name, items[0]))
+        else:
+            standalone.append((field, items))
+        if field.indexable and not cls._uses_ops():
+            for value in field._index_values(items):
+                entries[field.index_prefix + value] = field.unique
+    return hash_items, standalone, entries

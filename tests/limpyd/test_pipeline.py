@@ -45,8 +45,11 @@ def test_pipeline_routes_field_commands(pipeline_db: PipelineDatabase, Page, raw
 
 
 def test_pipeline_refuses_what_needs_reads(
-    pipeline_db: PipelineDatabase, Page, raw, helpers
-) -> None:  # noqa: N803
+    pipeline_db: PipelineDatabase,
+    Page,  # noqa: N803  a model class fixture
+    raw,
+    helpers,
+) -> None:
     page = Page(url="/")
     before = helpers.snapshot(raw)
     with pipeline_db.pipeline() as pipe:

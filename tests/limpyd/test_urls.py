@@ -26,7 +26,7 @@ def _model(db: RedisDatabase) -> type[model.RedisModel]:
     return Boat
 
 
-def _exercise(Boat: type[model.RedisModel]) -> None:
+def _exercise(Boat: type[model.RedisModel]) -> None:  # noqa: N803  a model class
     one = Boat(name="a", length=3, tags=["x"])
     Boat(name="b", length=5)
     assert list(Boat.collection(name="a")) == [one.pk.get()]

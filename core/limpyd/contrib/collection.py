@@ -40,6 +40,16 @@ class _StoredCollection:
         self.key = key
 
 
+def _queue_scores(pipe: Any, key: str, desc: bool, start: int | None, num: int | None) -> None:
+    """Queue the read of the page's scores from the sorted set ``key`` (for ``SORTED_SCORE``)."""
+    first = start or 0
+    last = -1 if num is None or num < 0 else first + num - 1
+    if desc:
+        pipe.zrevrange(key, first, last, withscores=True)
+    else:
+        pipe.zrange(key, first, last, withscores=True)
+
+
 class ExtendedCollectionManager(Collection):
     """A :class:`~limpyd.collection.Collection` with ``intersect``, ``sort(by_score=...)``,
     ``values``, ``values_list``, ``store`` / ``from_stored`` and ``filter``. Every method
@@ -99,7 +109,7 @@ class ExtendedCollectionManager(Collection):
 
     def sort(
         self, by: Any = None, alpha: bool = False, desc: bool = False, **kwargs: Any
-    ) -> Collection:  # type: ignore[override]  # noqa: E501
+    ) -> Collection:
         """Like ``Collection.sort``, plus ``by_score``: a sorted set key or a bound
         SortedSetField whose scores order the pks (pks not in it are left out).
         No Redis work: evaluating it is 1 round trip."""
@@ -173,7 +183,7 @@ class ExtendedCollectionManager(Collection):
 
     def store(
         self, key: str | None = None, ttl: int | None = DEFAULT_STORE_TTL
-    ) -> ExtendedCollectionManager:  # noqa: E501
+    ) -> ExtendedCollectionManager:
         """Store the pks, in order, in the list ``key`` (a new key by default) expiring in
         ``ttl`` seconds (None: never), in the same MULTI/EXEC as the evaluation; return a
         collection based on it (with this one's result type).
@@ -241,24 +251,14 @@ class ExtendedCollectionManager(Collection):
         if start is not None and num is None:
             num = -1
         temps: list[str] = []
-        extra: list[list[Source]] = []
         pipe = connection.pipeline(transaction=True)
         if self.stored_key:
             pipe.exists(self.stored_key)
-        zsets: list[str] = []
-        for kind, obj in self._intersects:
-            if kind == "values":
-                if not obj:
-                    pipe.reset()
-                    return []
-                literal = model._temp_key()
-                temps.append(literal)
-                pipe.sadd(literal, *obj)
-                extra.append([(literal, "set", "", "", "")])
-            else:
-                extra.append([(obj, kind, "", "", "")])
-                if kind == "zset":
-                    zsets.append(obj)
+        queued = self._queue_intersects(pipe, temps)
+        if queued is None:  # an empty list of pks: nothing can match
+            pipe.reset()
+            return []
+        extra, zsets = queued
         zsets += self._scored
         temp, script_keys, script_args = self._filter_script_call(self._sets(), extra)
         temps.append(temp)
@@ -268,29 +268,13 @@ class ExtendedCollectionManager(Collection):
         final = temp
         scored = False
         if self._by_score or (zsets and self._sort is None):
-            final = model._temp_key()
-            temps.append(final)
-            weights = {temp: 0}
-            for key in [self._by_score] if self._by_score else zsets:
-                weights[key] = weights.get(key, 0) + 1
-            pipe.zinterstore(final, weights)
+            final = self._queue_score_order(pipe, temp, zsets, temps)
             desc = bool(self._by_score and options["desc"])
             options = {"by": "nosort", "alpha": False, "desc": desc}
             scored = bool(self._by_score) and SORTED_SCORE in fields
             if scored:
-                first = start or 0
-                last = -1 if num is None or num < 0 else first + num - 1
-                if desc:
-                    pipe.zrevrange(final, first, last, withscores=True)
-                else:
-                    pipe.zrange(final, first, last, withscores=True)
-        elif (
-            self.stored_key
-            and len(self._intersects) == 1
-            and not self._filters
-            and not self._sources
-            and (self._sort is None or self._sort.get("by") == "nosort")
-        ):
+                _queue_scores(pipe, final, desc, start, num)
+        elif self.stored_key and self._only_stored_order():
             final, options = self.stored_key, {"by": "nosort", "alpha": False, "desc": False}
         get = self._get_patterns(fields)
         if store is not None:
@@ -300,19 +284,68 @@ class ExtendedCollectionManager(Collection):
         else:
             sort_ro(pipe, final, start, num, get, **options)
         pipe.delete(*temps)
+        replies = self._execute(pipe)
+        if store is not None:
+            return []
+        rows = list(replies[-2])
+        scores = replies[-3] if scored else []
+        return self._shape(rows, fields, get, scores)
+
+    def _execute(self, pipe: Any) -> list[Any]:
+        """Send the evaluation's MULTI/EXEC: a filter the scripts refuse raises ``ValueError``, a
+        stored collection that expired ``DoesNotExist``."""
         try:
-            replies = pipe.execute()
+            replies: list[Any] = pipe.execute()
         except ResponseError as error:
             if "limpyd:" in str(error):
                 raise ValueError(str(error)) from None
             raise
         if self.stored_key and not replies[0] and self._stored_len:
             raise DoesNotExist(f"The stored collection {self.stored_key} does not exist anymore")
-        if store is not None:
-            return []
-        rows = list(replies[-2])
-        scores = replies[-3] if scored else []
-        return self._shape(rows, fields, get, scores)
+        return replies
+
+    def _queue_intersects(
+        self, pipe: Any, temps: list[str]
+    ) -> tuple[list[list[Source]], list[str]] | None:
+        """The filter sources of the ``intersect()`` items and the sorted set keys among them;
+        a literal list of pks is queued into a temporary set (its key added to ``temps``).
+        None when a literal list is empty (the result is empty)."""
+        extra: list[list[Source]] = []
+        zsets: list[str] = []
+        for kind, obj in self._intersects:
+            if kind == "values":
+                if not obj:
+                    return None
+                literal = self.model._temp_key()
+                temps.append(literal)
+                pipe.sadd(literal, *obj)
+                extra.append([(literal, "set", "", "", "")])
+            else:
+                extra.append([(obj, kind, "", "", "")])
+                if kind == "zset":
+                    zsets.append(obj)
+        return extra, zsets
+
+    def _queue_score_order(self, pipe: Any, temp: str, zsets: list[str], temps: list[str]) -> str:
+        """Queue the ZINTERSTORE giving the filtered pks (``temp``) the scores of ``by_score``,
+        else of the intersected sorted sets; returns its temporary key (added to ``temps``)."""
+        final = self.model._temp_key()
+        temps.append(final)
+        weights = {temp: 0}
+        for key in [self._by_score] if self._by_score else zsets:
+            weights[key] = weights.get(key, 0) + 1
+        pipe.zinterstore(final, weights)
+        return final
+
+    def _only_stored_order(self) -> bool:
+        """True when the stored list alone gives the result, in its order (no other
+        intersection, filter or sort)."""
+        return (
+            len(self._intersects) == 1
+            and not self._filters
+            and not self._sources
+            and (self._sort is None or self._sort.get("by") == "nosort")
+        )
 
     def _get_patterns(self, fields: list[str]) -> list[str] | None:
         model = self.model

@@ -113,7 +113,7 @@ class LimpydClusterPipeline(ClusterPipeline):
         """Drop the queued commands and stop queueing this thread's field commands here (redis-py
         sends UNWATCH, 1 round trip, when keys were watched)."""
         try:
-            super().reset()
+            super().reset()  # type: ignore[no-untyped-call]  # unannotated in redis-py
         finally:
             database = getattr(self, "_limpyd_database", None)
             if database is not None:

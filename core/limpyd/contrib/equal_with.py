@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from itertools import chain, product
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from ..exceptions import ImplementationError
 from ..indexes import INDEX_CONTEXT, BaseIndex, EqualIndex, Op, Source
@@ -245,8 +245,8 @@ class _EqualIndexWith_RelatedIndex(BaseIndex):  # noqa: N801 - redis-limpyd's na
     def _index(self) -> EqualIndexWith:
         main = self.model._redis_fields[type(self).related_field]
         for index in main._indexes:
-            if isinstance(index, self.related_index_class):
-                return index
+            if isinstance(index, self.related_index_class):  # a EqualIndexWith class
+                return cast(EqualIndexWith, index)
         raise ImplementationError(f"{main._what()} lost its {self.related_index_class}")
 
     @property

@@ -24,7 +24,7 @@ several fields' values, optionally unique together.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from ..exceptions import ImplementationError
 from ..indexes import INDEX_CONTEXT, BaseIndex, EqualIndex, Op, Source, TextRangeIndex
@@ -318,8 +318,8 @@ class _ScoredEqualIndex_RelatedIndex(BaseIndex):  # noqa: N801 - redis-limpyd's 
 
     def _scored_index(self) -> ScoredEqualIndex:
         for index in self._related()._indexes:
-            if isinstance(index, self.related_index_class):
-                return index
+            if isinstance(index, self.related_index_class):  # a ScoredEqualIndex class
+                return cast(ScoredEqualIndex, index)
         raise ImplementationError(f"{self._related()._what()} lost its {self.related_index_class}")
 
     def context_fields(self) -> list[Any]:

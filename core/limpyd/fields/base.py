@@ -12,7 +12,7 @@ import copy
 import datetime
 import itertools
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 from ..exceptions import ImplementationError
 from ..indexes import BaseIndex, EqualIndex, check_index_classes, is_plain
@@ -27,6 +27,9 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["NO_DEFAULT", "KeyTTLMixin", "RedisField"]
 
 _creation_counter = itertools.count()
+
+# The result of a field command: its method's declared return type (see ``RedisField._read``).
+_R = TypeVar("_R")
 
 
 class _NoDefault:
@@ -311,15 +314,20 @@ class RedisField:
         call: Callable[[Any, str], Any],
         cache_args: tuple[Any, ...] = (),
         empty: Any = None,
-        post: Callable[[Any], Any] = _same,
-    ) -> Any:
-        """Run a getter: 0 round trips from the cache or for an unsaved instance, else 1."""
+        post: Callable[[Any], _R] = _same,
+    ) -> _R:
+        """Run a getter: 0 round trips from the cache or for an unsaved instance, else 1.
+
+        Typing: the result is ``post``'s (checked against the getter's declared return type);
+        without ``post`` it is the getter's declared type, taken on trust from the command's
+        reply. Inside a pipeline it is the pipeline, as redis-py's queued commands return, and
+        ``post_command`` may replace it: those are left out of the declared types."""
         model, instance = self._bound()
         if not instance._has_pk():
-            return copy.copy(empty)
+            return cast(_R, copy.copy(empty))
         database = model.database
         if database.has_pipeline():
-            return call(database.connection, self.key)
+            return cast(_R, call(database.connection, self.key))
         use_cache = (
             self._use_cache()
             and command not in self.no_cache_getters
@@ -328,21 +336,21 @@ class RedisField:
         if use_cache:
             found, value = instance._cache_get(self.name, (command, cache_args))
             if found:
-                return instance._post_command(self, command, copy.copy(value), cache_args)
+                return cast(_R, instance._post_command(self, command, copy.copy(value), cache_args))
         result = post(call(database.direct_connection, self.key))
         if use_cache:
             instance._cache_set(self.name, (command, cache_args), result)
             result = copy.copy(result)
-        return instance._post_command(self, command, result, cache_args)
+        return cast(_R, instance._post_command(self, command, result, cache_args))
 
     def _modify(
         self,
         command: str,
         raw_args: Sequence[Any],
         call: Callable[[Any, str], Any],
-        conv: Callable[[Any], Any] = _same,
+        conv: Callable[[Any], _R] = _same,
         hints: Iterable[str] = (),
-    ) -> Any:
+    ) -> _R:
         """Run a modifier: one round trip (two when index sets must be discovered).
 
         ``hints`` are values whose index sets the command may touch (added or removed
@@ -353,6 +361,8 @@ class RedisField:
         checks atomic, and saves an unsaved auto-pk instance together with its first write.
         Inside a pipeline the redis-py command is queued (non-indexable fields of saved
         instances only).
+
+        Typing: the result is ``conv``'s, as ``_read``'s is ``post``'s.
         """
         model, instance = self._bound()
         database = model.database
@@ -369,7 +379,7 @@ class RedisField:
                         "or transaction (its index sets depend on the stored value); update it "
                         "outside the pipeline"
                     )
-                return call(database.connection, self.key)
+                return cast(_R, call(database.connection, self.key))
             create = not instance._has_pk()
             if create:
                 instance._require_auto_pk()
@@ -380,7 +390,7 @@ class RedisField:
             instance._connected = True
         finally:
             instance._cache_clear(self.name)
-        return instance._post_command(self, command.lower(), result, tuple(raw_args))
+        return cast(_R, instance._post_command(self, command.lower(), result, tuple(raw_args)))
 
     def exists(self) -> bool:
         """True when the field holds a value (one round trip; False for a deleted or unsaved

@@ -478,7 +478,8 @@ class SortedSetField(KeyTTLMixin, _MultiValuesField):
     def zmembers(self) -> list[str]:
         """Every member, low scores first (ZRANGE 0 -1). 1 round trip (none when the instance's
         cache has the answer, or before it is saved)."""
-        return self.zrange(0, -1)
+        members: list[str] = self.zrange(0, -1)
+        return members
 
     def zrangebylex(self, min: Any, max: Any, start: Any = None, num: Any = None) -> list[str]:  # noqa: A002
         """ZRANGEBYLEX between ``min`` and ``max`` (``[a``, ``(a``, ``-``, ``+``). 1 round trip
