@@ -4,12 +4,11 @@ Values go through an injectable serializer (pickle by default, as upstream walru
 written by either reads back). Give ``signing_key`` and every value is MAC-signed (keyed
 BLAKE2b): a value that fails verification is logged and treated as a miss, never unpickled.
 
-Stored formats: ``incr`` keeps counters as plain decimal digits so Redis can add to them
-(``get`` returns them as ``int``); everything ``set`` writes is the serializer's payload.
-A payload that would read as a counter (all digits, as JSON and msgpack write some
-integers) or that starts with NUL is stored behind one NUL byte, which ``get`` strips: every
-serializer round-trips every value it can encode, and pickled payloads (which start with
-``0x80``) stay byte-identical to upstream's.
+Stored format: ``walrus.codec.ValueCodec``'s, shared with Flask's cache and Django's
+``WalrusCache`` (each reads the others' entries). ``incr`` keeps counters as plain decimal
+digits so Redis can add to them (``get`` returns them as ``int``); everything ``set`` writes
+is the serializer's payload (behind one NUL byte when it would read as a counter or starts
+with NUL), so unsigned pickles stay byte-identical to upstream's.
 
 Decorator keys are ``module.qualname:<digest of the canonical JSON of the bound arguments>``
 (keyword order does not matter; see ``walrus.keys``), or ``module.qualname:<key_fn(...)>``
@@ -25,7 +24,6 @@ from __future__ import annotations
 import functools
 import logging
 import queue
-import re
 import threading
 import time
 import uuid
@@ -39,16 +37,10 @@ from redis.exceptions import ResponseError
 
 from . import events
 from .cluster import is_cluster
-from .compression import CompressingSerializer, get_compressor
+from .codec import ValueCodec
 from .keys import call_key, qualified_name
 from .keyspace import delete_matching, escape_glob, iter_matching
-from .serializers import (
-    BadSignature,
-    PickleSerializer,
-    Serializer,
-    SignedSerializer,
-    get_serializer,
-)
+from .serializers import BadSignature, PickleSerializer, Serializer
 from .stampede import MISS, check_stampede_options, get_or_fill
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -81,10 +73,6 @@ def _warn_unsigned_pickle() -> None:
 logger = logging.getLogger("walrus.cache")
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
-# What INCRBY writes: a signed 64-bit integer in decimal (at most 19 digits).
-_INT_RE = re.compile(rb"-?[0-9]{1,19}\Z")
-# Prefixed to a serializer payload that would otherwise be mistaken for a counter.
-_ESCAPE = b"\x00"
 _MISS = MISS
 
 
@@ -255,14 +243,12 @@ class Cache:
         if isinstance(signing_key, str):
             _check_text(signing_key, "cache signing_key")
         check_timeout(default_timeout)
-        inner = get_serializer(serializer)
-        if not signing_key and isinstance(inner, PickleSerializer):
+        self.codec = ValueCodec(
+            serializer, signing_key, compressor, compress_min_length, compress_level
+        )
+        if not signing_key and isinstance(self.codec.serializer, PickleSerializer):
             _warn_unsigned_pickle()
-        chosen = get_compressor(compressor)
-        if chosen is not None:
-            # Compress, then sign: a payload is verified before anything decompresses it.
-            inner = CompressingSerializer(inner, chosen, compress_min_length, compress_level)
-        self.serializer: Serializer = SignedSerializer(inner, signing_key) if signing_key else inner
+        self.serializer: Serializer = self.codec.serializer
         self.database = database
         self.name = name
         self.prefix_len = len(name) + 1  # upstream attribute: length of "<name>:"
@@ -294,29 +280,18 @@ class Cache:
 
     def _dumps(self, value: Any) -> bytes:
         try:
-            payload = self.serializer.dumps(value)
+            return bytes(self.codec.encode(value))  # raw_ints is off: always bytes
         except (TypeError, ValueError) as exc:  # e.g. bytes or a set given to the JSON serializer
             kind = TypeError if isinstance(exc, TypeError) else ValueError
             raise kind(
                 f"cache {self.name!r} cannot serialize a {type(value).__name__} value: {exc}"
             ) from None
-        if isinstance(payload, str):  # a custom serializer writing text
-            payload = payload.encode("utf-8")
-        if payload[:1] == _ESCAPE or _INT_RE.match(payload):
-            return _ESCAPE + payload  # would read back as a counter (or lose its NUL)
-        return payload
 
     def _loads(self, raw: Any, key: str) -> Any:
         if raw is None:
             return _MISS
-        if isinstance(raw, str):  # a Database with decode_responses=True (text serializers only)
-            raw = raw.encode("utf-8")
-        if _INT_RE.match(raw):  # written by incr(): _dumps never stores this shape
-            return int(raw)
-        if raw[:1] == _ESCAPE:
-            raw = raw[1:]
         try:
-            return self.serializer.loads(raw)
+            return self.codec.decode(raw)
         except BadSignature as exc:
             logger.warning("cache value %r failed verification and was ignored: %s", key, exc)
         except Exception as exc:  # corrupt or foreign bytes: a miss, not a crash of the caller

@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from walrus.codec import ValueCodec
 from walrus.compression import get_compressor
 from walrus.exceptions import WalrusError
 from walrus.retry import retry_option_problems
 from walrus.urls import decodes_responses, option_problems, url_problems
 
-from .codec import ValueCodec
 from .conf import DECODE_RESPONSES_PROBLEM
 
 __all__ = [
@@ -97,7 +97,7 @@ class CacheSettings:
     location: str | None = None
     replicas: tuple[str, ...] = ()
     alias: str = "default"
-    codec: ValueCodec = field(default_factory=ValueCodec)
+    codec: ValueCodec = field(default_factory=lambda: ValueCodec(raw_ints=True))
     ignore_exceptions: bool = False
     clear_pattern: str | None = None
     pool_kwargs: dict[str, Any] = field(default_factory=dict)
@@ -221,7 +221,7 @@ def _codec(options: dict[str, Any], problems: list[Problem]) -> ValueCodec:
     name = compressor.name if compressor is not None else None
     serializer = options.get("SERIALIZER", "pickle")
     try:
-        return ValueCodec(serializer, signing_key if sign else None, min_length, level, name)
+        return _value_codec(serializer, signing_key if sign else None, min_length, level, name)
     except (ValueError, TypeError, WalrusError) as exc:
         problems.append(
             Problem(
@@ -230,7 +230,15 @@ def _codec(options: dict[str, Any], problems: list[Problem]) -> ValueCodec:
                 "use 'pickle', 'json', 'msgpack' or an object with dumps() and loads()",
             )
         )
-        return ValueCodec("pickle", signing_key if sign else None, min_length, level, name)
+        return _value_codec("pickle", signing_key if sign else None, min_length, level, name)
+
+
+def _value_codec(
+    serializer: Any, key: Any, min_length: int | None, level: int | None, name: str | None
+) -> ValueCodec:
+    """The core's codec (one stored format for the three caches), with Django's contract: an
+    int is stored as a counter, so ``incr`` adds to what ``set`` wrote."""
+    return ValueCodec(serializer, key, name, min_length, level, raw_ints=True)
 
 
 def _pool_kwargs(

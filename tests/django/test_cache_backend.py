@@ -76,8 +76,9 @@ def test_unsigned_json_and_compression(redis_url: str, settings: Any) -> None:
     cache.set("big", big)
     cache.set("small", {"a": 1})
     raw = _raw(redis_url)
-    assert raw.get(":1:small") == b'\x00{"a":1}' or raw.get(":1:small").startswith(b"\x00{")
-    assert raw.get(":1:big")[:1] == b"\x01"
+    assert raw.get(":1:small") == b'{"a":1}'  # the serializer's bytes: nothing in front
+    # The frame's NUL, then the body's NUL + zlib's flag + compressed (walrus.codec).
+    assert raw.get(":1:big")[:3] == b"\x00\x00\x01"
     assert len(raw.get(":1:big")) < 200
     assert cache.get("big") == big
 
@@ -420,15 +421,13 @@ def test_get_or_set_computes_once_under_concurrency(redis_url: str) -> None:
 def test_codec_compressors_share_the_core_registry(redis_url: str) -> None:
     import zlib
 
-    from django_walrus.codec import ValueCodec
+    from walrus.codec import ValueCodec
     from walrus.compression import COMPRESSORS
 
     value = {"rows": [{"name": "walrus", "kind": "cache entry"}] * 300}
     plain = ValueCodec("json", "key", compressor=None).encode(value)
     for name, compressor in COMPRESSORS.items():
-        codec = ValueCodec(
-            "json", "key", compress_min_length=100, compress_level=None, compressor=name
-        )
+        codec = ValueCodec("json", "key", name, compress_min_length=100, compress_level=None)
         data = codec.encode(value)
         assert isinstance(data, bytes) and codec.decode(data) == value
         # Every codec reads what any other compressor wrote (the flag says which).
@@ -438,7 +437,7 @@ def test_codec_compressors_share_the_core_registry(redis_url: str) -> None:
     legacy = b"\x01" + zlib.compress(b'{"old":1}')  # what the backend wrote before, unsigned
     assert ValueCodec("json", None, compressor="zstd").decode(legacy) == {"old": 1}
     with pytest.raises(ValueError, match="zstd compression level"):
-        ValueCodec("json", None, 10, 99, compressor="zstd")
+        ValueCodec("json", None, "zstd", compress_min_length=10, compress_level=99)
 
 
 def test_compressor_option_compresses_with_the_named_algorithm(redis_url: str) -> None:
@@ -458,10 +457,41 @@ def test_compressor_option_compresses_with_the_named_algorithm(redis_url: str) -
         c.set("big", value)
         c.set("tiny", "x")
         stored = raw.get(f"{name}:1:big")
-        assert stored[:1] == COMPRESSORS[name].flag and len(stored) < 200
-        assert raw.get(f"{name}:1:tiny")[:1] == b"\x00"  # under django-redis's 15-byte floor
+        assert stored[:3] == b"\x00\x00" + COMPRESSORS[name].flag and len(stored) < 200
+        assert raw.get(f"{name}:1:tiny") == b'"x"'  # under django-redis's 15-byte floor
         assert c.get("big") == value and c.get("tiny") == "x"
     reader = WalrusCache(
         redis_url, {"KEY_PREFIX": "zstd", "OPTIONS": {"SIGN": False, "SERIALIZER": "json"}}
     )
     assert reader.get("big") == value  # an uncompressed cache reads compressed entries too
+
+
+def test_django_and_the_core_cache_read_each_others_entries(redis_url: str) -> None:
+    """One stored format (walrus.codec): the core Cache (also Flask's) and WalrusCache read
+    what the other wrote, signed, compressed or not."""
+    from django.conf import settings
+
+    from walrus import Database
+    from walrus.cache import Cache
+
+    database = Database.from_url(redis_url)
+    options = {"SERIALIZER": "json", "COMPRESSOR": "zlib", "COMPRESS_MIN_LENGTH": 64}
+    django_side = WalrusCache(redis_url, {"KEY_PREFIX": "x", "OPTIONS": options})
+    core_side = Cache(
+        database,
+        "x:1",  # Django's keys are <KEY_PREFIX>:<version>:<key>
+        serializer="json",
+        signing_key=settings.SECRET_KEY,
+        compressor="zlib",
+        compress_min_length=64,
+    )
+    big = {"rows": ["walrus"] * 100}
+    django_side.set("from-django", big)
+    django_side.set("small", ["a"])
+    assert core_side.get("from-django") == big and core_side.get("small") == ["a"]
+    core_side.set("from-core", big)
+    assert django_side.get("from-core") == big
+    django_side.set("count", 5)  # Django stores ints as counters ...
+    assert core_side.incr("count", 2) == 7  # ... which the core's incr adds to
+    assert django_side.get("count") == 7
+    database.close()
