@@ -49,6 +49,7 @@ demo: $(STAMP)
 ## quick: ruff, mypy, the core tests on memory://, limpyd and the integrations on a real redis-server (about a minute)
 quick: $(STAMP)
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 	$(PY) -m pytest -q tests/core -k "$(QUICK_CORE)"
 	$(PY) -m pytest -q $(QUICK_TESTS)
@@ -56,12 +57,14 @@ quick: $(STAMP)
 ## test: lint, type-check, then the whole suite against real servers (about 25 minutes on 2 cores)
 test: $(STAMP) $(DJ42_STAMP)
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 	$(PY) -m pytest
 
-## lint: ruff and mypy only
+## lint: ruff (rules and formatting) and mypy --strict only
 lint: $(STAMP)
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 
 ## docs: the documentation site (guides + API reference from the docstrings) into site/, zero warnings

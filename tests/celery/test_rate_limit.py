@@ -44,8 +44,11 @@ def test_eager_run_over_the_budget_raises(
 
 
 def test_multi_rate_key_and_strategy(walrus_app: WalrusCelery, raw_client: redis.Redis) -> None:
-    @walrus_app.task(walrus_rate_limit="1/minute;5/hour", walrus_rate_limit_key=lambda tenant: tenant,
-                     walrus_rate_limit_strategy="gcra")  # fmt: skip
+    @walrus_app.task(
+        walrus_rate_limit="1/minute;5/hour",
+        walrus_rate_limit_key=lambda tenant: tenant,
+        walrus_rate_limit_strategy="gcra",
+    )
     def sync(tenant: str) -> str:
         return tenant
 
@@ -62,8 +65,13 @@ def test_multi_rate_key_and_strategy(walrus_app: WalrusCelery, raw_client: redis
 
 def test_config_strategy_and_prefix(redis_url: str, raw_client: redis.Redis) -> None:
     app = WalrusCelery("rl-conf", set_as_current=False)
-    app.conf.update(broker_url="memory://", walrus_url=redis_url, task_always_eager=True,
-                    walrus_rate_limit_prefix="jobs:", walrus_rate_limit_strategy="fixed-window")  # fmt: skip
+    app.conf.update(
+        broker_url="memory://",
+        walrus_url=redis_url,
+        task_always_eager=True,
+        walrus_rate_limit_prefix="jobs:",
+        walrus_rate_limit_strategy="fixed-window",
+    )
 
     @app.task(walrus_rate_limit="1/minute")
     def job() -> int:
@@ -149,8 +157,13 @@ def test_bad_config_names_the_key() -> None:
 
 def test_redis_down_policy(free_redis_url: str) -> None:
     app = WalrusCelery("rl-down", set_as_current=False)
-    app.conf.update(broker_url="memory://", walrus_url=free_redis_url, task_always_eager=True, task_eager_propagates=True,
-                    walrus_connection_options={"socket_connect_timeout": 0.2})  # fmt: skip
+    app.conf.update(
+        broker_url="memory://",
+        walrus_url=free_redis_url,
+        task_always_eager=True,
+        task_eager_propagates=True,
+        walrus_connection_options={"socket_connect_timeout": 0.2},
+    )
 
     @app.task(walrus_rate_limit="1/minute")
     def down_job() -> int:
@@ -214,8 +227,9 @@ def test_exact_across_two_workers(
         result.revoke()
 
 
-def test_deferred_runs_run_later_without_spending_retries(worker: Any, second_worker: Any, test_app: Any,
-                                                          probe: redis.Redis) -> None:  # fmt: skip
+def test_deferred_runs_run_later_without_spending_retries(
+    worker: Any, second_worker: Any, test_app: Any, probe: redis.Redis
+) -> None:
     token = uuid.uuid4().hex[:10]
     results = [test_app.paced.apply_async((token, n)) for n in range(5)]
     # 2 per 2 s: the last ones wait two windows; max_retries=0 and still every one succeeds

@@ -383,7 +383,8 @@ def test_graph_written_by_upstream_reads_back_here(compat: Any, tmp_path: Path) 
     assert g.delete("charlie", "friends", "huey") is True
     db.close()
     out = run_upstream(
-        "out['rows'] = sorted([t['s'], t['p'], t['o']] for t in db.graph('shared').query(s='charlie'))",
+        "out['rows'] = sorted([t['s'], t['p'], t['o']]"
+        " for t in db.graph('shared').query(s='charlie'))",
         url,
         tmp_path,
     )
@@ -412,7 +413,8 @@ out['sp'] = rows(g.query(s='charlie', p='friends'))
 out['po'] = rows(g.query(p='lives', o='Kansas'))
 out['spo'] = rows(g.query('huey', 'lives', 'Kansas'))
 X = g.v.X
-out['search'] = sorted(g.search({'s': 'charlie', 'p': 'friends', 'o': X}, {'s': X, 'p': 'lives', 'o': 'Kansas'})['X'])
+found = g.search({'s': 'charlie', 'p': 'friends', 'o': X}, {'s': X, 'p': 'lives', 'o': 'Kansas'})
+out['search'] = sorted(found['X'])
 g.delete('huey', 'lives', 'Kansas')
 g2 = db.graph('again')
 """

@@ -40,7 +40,7 @@ def make_item(db: Database) -> type[Model]:
     return Item
 
 
-def assert_findable(Item: Any) -> None:
+def assert_findable(Item: Any) -> None:  # noqa: N803  (a model class, named as in the tests)
     """Every row is found through each of its indexes (no valid entry was lost)."""
     for row in Item.all():
         assert row in list(Item.query(Item.name == row.name)), row

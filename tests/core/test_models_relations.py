@@ -390,7 +390,8 @@ def test_on_delete_values_are_checked_and_default_to_cascade(db: Database) -> No
     for bad in ("restrict", "CASCADE", "set null", "", None, 1):
         with pytest.raises(
             ValueError,
-            match=r"ForeignKeyField\(on_delete=\.\.\.\) must be one of 'cascade', 'set_null', 'protect' \(default 'cascade'\)",
+            match=r"ForeignKeyField\(on_delete=\.\.\.\) must be one of 'cascade', 'set_null', "
+            r"'protect' \(default 'cascade'\)",
         ):
             ForeignKeyField(Target, on_delete=bad)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="many-to-many link has no field to clear"):

@@ -114,12 +114,14 @@ out["eq_float"] = names(UserNote.query(UserNote.score == 0.1))
 out["eq_bool"] = names(UserNote.query(UserNote.flag == True))  # noqa: E712
 out["eq_uuid"] = names(UserNote.query(UserNote.token == uuid.UUID(int=3)))
 out["eq_day"] = names(UserNote.query(UserNote.day == datetime.date(1900, 5, 1)))
-out["eq_when"] = names(UserNote.query(UserNote.when == datetime.datetime(2020, 1, 2, 3, 4, 5, 123456)))
+when = datetime.datetime(2020, 1, 2, 3, 4, 5, 123456)
+out["eq_when"] = names(UserNote.query(UserNote.when == when))
 out["range_int"] = names(UserNote.query((UserNote.n >= 0) & (UserNote.n < 10)))
 out["range_float"] = names(UserNote.query(UserNote.score > 1))
 out["range_when"] = names(UserNote.query(UserNote.when < datetime.datetime(2020, 6, 1)))
 out["range_day"] = names(UserNote.query(UserNote.day >= datetime.date(1970, 1, 1)))
-out["and_or"] = names(UserNote.query((UserNote.flag == True) & ((UserNote.n == 3) | (UserNote.n == 10))))  # noqa: E712
+either = (UserNote.n == 3) | (UserNote.n == 10)
+out["and_or"] = names(UserNote.query((UserNote.flag == True) & either))  # noqa: E712
 out["fts"] = sorted(p.title for p in Plain.query(Plain.title.search("walrus")))
 out["fts_stem"] = sorted(p.title for p in Plain.query(Plain.title.search("jumping AND fox")))
 out["pk_eq"] = sorted(k.label for k in Keyed.query(Keyed.rank == 8))

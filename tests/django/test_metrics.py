@@ -97,6 +97,10 @@ def test_django_cache_reports_hits_misses_and_errors(redis_url: str, free_port_u
     finally:
         unsubscribe()
     assert [(e.name, e.outcome) for e in seen if e.kind == "cache"] == [
-        ("django:app", "miss"), ("django:app", "hit"), ("django:app", "hit"), ("django:app", "miss"),
-        ("django:app", "error"), ("django", "error"),
-    ]  # fmt: skip
+        ("django:app", "miss"),
+        ("django:app", "hit"),
+        ("django:app", "hit"),
+        ("django:app", "miss"),
+        ("django:app", "error"),
+        ("django", "error"),
+    ]

@@ -114,7 +114,8 @@ def assert_columns_beside_the_filters(page: Any) -> None:
         )
         x, y = cell["x"] + cell["width"] / 2, cell["y"] + cell["height"] / 2
         shown = page.evaluate(
-            "([x, y, i]) => document.querySelectorAll('#result_list thead th')[i].contains(document.elementFromPoint(x, y))",
+            "([x, y, i]) => document.querySelectorAll('#result_list thead th')[i]"
+            ".contains(document.elementFromPoint(x, y))",
             [x, y, i],
         )
         assert shown, f"column {COLUMNS[i]} is covered at ({x}, {y})"

@@ -250,8 +250,13 @@ def test_cache_compressor_from_config(make_app: Any, raw_client: Any) -> None:
     cache.set("big", "walrus " * 500)
     stored = raw_client.get("flask_walrus:cache:big")
     assert len(stored) < 200 and cache.get("big") == "walrus " * 500
-    for bad, match in [({"WALRUS_CACHE_COMPRESSOR": "brotli"}, "WALRUS_CACHE_COMPRESSOR: unknown compressor"),
-                       ({"WALRUS_CACHE_COMPRESSOR": "lz4", "WALRUS_CACHE_COMPRESS_LEVEL": 99}, "WALRUS_CACHE_COMPRESS_LEVEL"),
-                       ({"WALRUS_CACHE_COMPRESSOR": "zlib", "WALRUS_CACHE_COMPRESS_MIN_LENGTH": -5}, "MIN_LENGTH")]:  # fmt: skip
+    for bad, match in [
+        ({"WALRUS_CACHE_COMPRESSOR": "brotli"}, "WALRUS_CACHE_COMPRESSOR: unknown compressor"),
+        (
+            {"WALRUS_CACHE_COMPRESSOR": "lz4", "WALRUS_CACHE_COMPRESS_LEVEL": 99},
+            "WALRUS_CACHE_COMPRESS_LEVEL",
+        ),
+        ({"WALRUS_CACHE_COMPRESSOR": "zlib", "WALRUS_CACHE_COMPRESS_MIN_LENGTH": -5}, "MIN_LENGTH"),
+    ]:
         with pytest.raises(ValueError, match=match):
             make_app(SECRET_KEY="k", **bad)

@@ -46,7 +46,7 @@ __all__ = [
     "FlaskLimits",
     "LimpydCreates",
     "Op",
-    "Refused",
+    "RefusedError",
     "Target",
     "WalrusLocks",
     "WalrusModels",
@@ -67,7 +67,7 @@ FAIL_PAUSE = 0.005
 DEBUG = os.environ.get("WALRUS_FAULTS_DEBUG") == "1"
 
 
-class Refused(Exception):
+class RefusedError(Exception):
     """A definitive refusal by the library (nothing was written): e.g. a lock held elsewhere."""
 
 
@@ -690,7 +690,7 @@ class WalrusLocks(Workload):
                     lock.release()
             raise
         if not taken:
-            raise Refused("lock busy")
+            raise RefusedError("lock busy")
         try:
             with self.critical(slot, token):
                 history = f"{self.base}.h{slot}"
@@ -772,7 +772,7 @@ class CeleryLocks(Workload):
         try:
             result = self.task.delay(slot, token).get(disable_sync_subtasks=False)
         except self.TaskLocked as exc:
-            raise Refused(str(exc)) from None
+            raise RefusedError(str(exc)) from None
         if result != token:
             raise RuntimeError(f"task returned {result!r} instead of {token!r}")
         return None
@@ -824,7 +824,7 @@ def _loop(workload: Workload, thread: int, stop: threading.Event) -> None:
             value = workload.step(thread, seq, token)
         except OutcomeUnknownError as exc:
             status, error = "unknown", f"OutcomeUnknownError({exc.command})"
-        except Refused:
+        except RefusedError:
             status = "refused"
         except Exception as exc:  # noqa: BLE001 - every failure is recorded and judged
             status, error = "failed", type(exc).__name__
