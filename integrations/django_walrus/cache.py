@@ -139,6 +139,7 @@ class WalrusCache(BaseCache):  # type: ignore[misc]  # Django ships no types: An
     """Django cache backend storing values in Redis through a ``walrus.Database``."""
 
     def validate_key(self, key: str) -> None:
+        """Django's key check (a fast path for plain keys). No Redis work."""
         if _PLAIN_KEY.match(key):
             return
         super().validate_key(key)
@@ -218,12 +219,13 @@ class WalrusCache(BaseCache):  # type: ignore[misc]  # Django ships no types: An
         return self.database.execute_command(*command)
 
     def check_configured(self) -> None:
-        """ImproperlyConfigured naming every problem of this cache's OPTIONS and LOCATION."""
+        """ImproperlyConfigured naming every problem of this cache's OPTIONS and LOCATION.
+        No Redis work."""
         if self._config_error is not None:
             raise ImproperlyConfigured(self._config_error)
 
     def get_backend_timeout(self, timeout: Any = DEFAULT_TIMEOUT) -> int | None:
-        """Milliseconds to keep a value: None = forever, 0 = do not store."""
+        """Milliseconds to keep a value: None = forever, 0 = do not store. No Redis work."""
         if timeout is DEFAULT_TIMEOUT:
             timeout = self.default_timeout
         if timeout is None:
@@ -282,6 +284,7 @@ class WalrusCache(BaseCache):  # type: ignore[misc]  # Django ships no types: An
     def add(
         self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
     ) -> bool:
+        """Store ``value`` only if ``key`` is free (SET NX). 1 round trip."""
         key = self.make_and_validate_key(key, version=version)
         data = self._codec.encode(value)
         expiry = self._expiry(timeout)
@@ -292,6 +295,7 @@ class WalrusCache(BaseCache):  # type: ignore[misc]  # Django ships no types: An
 
     @_guarded(_default_arg)
     def get(self, key: Any, default: Any = None, version: int | None = None) -> Any:
+        """The value at ``key`` or ``default``. 1 round trip (GET)."""
         key = self.make_and_validate_key(key, version=version)
         return self._decode(key, self._read("GET", key), default)
 
@@ -299,6 +303,7 @@ class WalrusCache(BaseCache):  # type: ignore[misc]  # Django ships no types: An
     def set(
         self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
     ) -> None:
+        """Store ``value`` (SET with PX). 1 round trip."""
         key = self.make_and_validate_key(key, version=version)
         data = self._codec.encode(value)
         expiry = self._expiry(timeout)
@@ -358,13 +363,15 @@ class WalrusCache(BaseCache):  # type: ignore[misc]  # Django ships no types: An
         early: float | None = None,
     ) -> Any:
         """``get_or_set`` from async code (the same once-per-key computation, in a worker
-        thread as Django runs the other async cache methods)."""
+        thread as Django runs the other async cache methods).
+        Costs what ``get_or_set`` costs: 1 round trip on a hit."""
         return await sync_to_async(self.get_or_set, thread_sensitive=True)(
             key, default, timeout, version, lock_timeout, early
         )
 
     @_guarded(False)
     def touch(self, key: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None) -> bool:
+        """New timeout for ``key``. 1 round trip (PEXPIRE, or EXISTS+PERSIST pipelined)."""
         key = self.make_and_validate_key(key, version=version)
         ms = self.get_backend_timeout(timeout)
         if ms is None:
@@ -377,11 +384,13 @@ class WalrusCache(BaseCache):  # type: ignore[misc]  # Django ships no types: An
 
     @_guarded(False)
     def delete(self, key: Any, version: int | None = None) -> bool:
+        """1 round trip (DEL)."""
         key = self.make_and_validate_key(key, version=version)
         return bool(self.database.delete(key))
 
     @_guarded(lambda args, kwargs: {})
     def get_many(self, keys: Iterable[Any], version: int | None = None) -> dict[Any, Any]:
+        """1 round trip (MGET; on a cluster one MGET per slot, pipelined)."""
         originals = list(keys)
         if not originals:
             return {}
@@ -402,6 +411,7 @@ class WalrusCache(BaseCache):  # type: ignore[misc]  # Django ships no types: An
 
     @_guarded(False)
     def has_key(self, key: Any, version: int | None = None) -> bool:
+        """1 round trip (EXISTS)."""
         key = self.make_and_validate_key(key, version=version)
         return bool(self._read("EXISTS", key))
 
@@ -425,16 +435,19 @@ class WalrusCache(BaseCache):  # type: ignore[misc]  # Django ships no types: An
 
     @_guarded(None)
     def incr(self, key: Any, delta: int = 1, version: int | None = None) -> int:
+        """Add ``delta`` to an existing integer. 1 round trip (the ``cache_incr`` script)."""
         return self._incr(key, delta, version)
 
     @_guarded(None)
     def decr(self, key: Any, delta: int = 1, version: int | None = None) -> int:
+        """Subtract ``delta`` from an existing integer. 1 round trip (``cache_incr``)."""
         return self._incr(key, -delta, version)
 
     @_guarded(lambda args, kwargs: list((args[0] if args else kwargs.get("data", {})).keys()))
     def set_many(
         self, data: dict[Any, Any], timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
     ) -> list[Any]:
+        """1 round trip (MSET, or one pipeline of SETs with a timeout or on a cluster)."""
         if not data:
             return []
         expiry = self._expiry(timeout)
@@ -457,6 +470,7 @@ class WalrusCache(BaseCache):  # type: ignore[misc]  # Django ships no types: An
 
     @_guarded(None)
     def delete_many(self, keys: Iterable[Any], version: int | None = None) -> None:
+        """1 round trip (DEL of every key)."""
         made = [self.make_and_validate_key(k, version=version) for k in keys]
         if made:
             self.database.delete(*made)
@@ -474,13 +488,15 @@ class WalrusCache(BaseCache):  # type: ignore[misc]  # Django ships no types: An
 
     @_guarded(None)
     def clear(self) -> None:
-        """Delete this cache's keys only (SCAN + UNLINK in batches), never the whole DB."""
+        """Delete this cache's keys only (SCAN + UNLINK in batches), never the whole DB.
+        1 round trip per SCAN page and per UNLINK batch."""
         delete_matching(self.database, [self._prefix_pattern()])
 
     def close(self, **kwargs: Any) -> None:
         """Called by Django at the end of every request. Connections stay pooled for the next
         request, unless OPTIONS["CLOSE_CONNECTION"] is True (a cache with its own LOCATION
-        only): then this cache's pool is disconnected and the next call reconnects."""
+        only): then this cache's pool is disconnected and the next call reconnects.
+        No Redis command."""
         if self._close_connection and self._own_database is not None:
             self._own_database.disconnect()
             for replica in self._replicas or ():
@@ -500,7 +516,8 @@ class WalrusCache(BaseCache):  # type: ignore[misc]  # Django ships no types: An
     @_guarded(0)
     def delete_pattern(self, pattern: str, version: int | None = None, itersize: int = 500) -> int:
         """Delete keys matching a glob on the user-level key (SCAN + UNLINK in batches of
-        ``itersize``; on a cluster, one UNLINK per slot); returns the count."""
+        ``itersize``; on a cluster, one UNLINK per slot); returns the count.
+        1 round trip per SCAN page and per UNLINK batch."""
         return delete_matching(self.database, [self._user_pattern(pattern, version)], itersize)
 
     def iter_keys(
@@ -523,12 +540,13 @@ class WalrusCache(BaseCache):  # type: ignore[misc]  # Django ships no types: An
                 raise
 
     def keys(self, search: str = "*", version: int | None = None) -> list[str]:
-        """``list(iter_keys(search))``."""
+        """``list(iter_keys(search))``. 1 round trip per SCAN page."""
         return list(self.iter_keys(search, version))
 
     @_guarded(0)
     def ttl(self, key: Any, version: int | None = None) -> int | None:
-        """Seconds left: None when the key never expires, 0 when it does not exist."""
+        """Seconds left: None when the key never expires, 0 when it does not exist.
+        1 round trip (TTL)."""
         made = self.make_and_validate_key(key, version=version)
         value = int(self._read("TTL", made))
         if value == -1:
@@ -537,6 +555,7 @@ class WalrusCache(BaseCache):  # type: ignore[misc]  # Django ships no types: An
 
     @_guarded(0)
     def pttl(self, key: Any, version: int | None = None) -> int | None:
+        """Milliseconds left (None: no expiry, 0: missing). 1 round trip (PTTL)."""
         made = self.make_and_validate_key(key, version=version)
         value = int(self._read("PTTL", made))
         if value == -1:
@@ -545,6 +564,7 @@ class WalrusCache(BaseCache):  # type: ignore[misc]  # Django ships no types: An
 
     @_guarded(False)
     def persist(self, key: Any, version: int | None = None) -> bool:
+        """Remove ``key``'s timeout. 1 round trip (PERSIST)."""
         return bool(self.database.persist(self.make_and_validate_key(key, version=version)))
 
     @_guarded(False)
@@ -643,7 +663,8 @@ class WalrusCache(BaseCache):  # type: ignore[misc]  # Django ships no types: An
         """A walrus ``Lock`` named after the cache key; ``timeout`` in seconds (None = no expiry).
 
         Creating it costs nothing; its acquire/release always raise on an outage, whatever
-        IGNORE_EXCEPTIONS says: a lock that pretended to be acquired would let two holders in."""
+        IGNORE_EXCEPTIONS says: a lock that pretended to be acquired would let two holders in.
+        No Redis work: acquiring and releasing cost 1 round trip each."""
         made = self.make_and_validate_key(key, version=version)
         ttl = None if timeout is None else int(float(timeout) * 1000)
         return self.database.lock(made, ttl=ttl)
