@@ -18,7 +18,6 @@ Three client classes share the walrus extras of ``DatabaseBase`` (a mixin):
 from __future__ import annotations
 
 import inspect
-import itertools
 import threading
 import time
 import uuid
@@ -28,7 +27,6 @@ from typing import TYPE_CHECKING, Any, cast
 
 import redis
 from redis.cluster import ClusterNode, RedisCluster
-from redis.commands.core import Script
 from redis.exceptions import NoScriptError, RedisClusterException, RedisError
 
 from . import events
@@ -45,19 +43,14 @@ from .containers import (
     Stream,
     ZSet,
 )
-from .exceptions import ScriptNotFound
 from .retry import (
     connection_class_for,
     install,
-    mark_script_read_only,
-    mark_script_resend_safe,
-    name_script,
     outcome_unknown_since,
     pop_retry_options,
     resend_mark,
-    script_flags,
 )
-from .scripts import load_script_source
+from .script_host import REQUEST_ID_TTL_MS, ScriptHost  # noqa: F401  (importable from here)
 from .urls import (
     CLUSTER_SCHEMES,
     SENTINEL_SCHEMES,
@@ -147,7 +140,7 @@ class _Atomic:
         self._pipe = self.database.push_transaction() if begin_new else None
 
 
-class DatabaseBase:
+class DatabaseBase(ScriptHost):
     """The walrus extras shared by ``Database`` and ``ClusterDatabase`` (a mixin placed
     before the redis-py client class).
 
@@ -193,16 +186,7 @@ class DatabaseBase:
         def __getitem__(self, name: Any) -> Any: ...
 
     def _init_walrus(self, script_dir: str | Path | None, request_ids: bool = False) -> None:
-        self.script_dir = script_dir
-        #: Write scripts carry a request id, so a resend after a lost reply returns the
-        #: first run's reply (see docs/reliability.md). Off on the memory:// engine.
-        self.request_ids = bool(request_ids) and not self.is_embedded
-        self._rid_scripts: dict[str, Script] = {}
-        self._rid_prefix = f"walrus:rid:{uuid.uuid4().hex[:12]}:"
-        self._rid_counter = itertools.count()
-        self._scripts: dict[str, Script] = {}
-        self._loaded_scripts: set[tuple[str, Hashable]] = set()
-        self._scripts_lock = threading.Lock()
+        self._init_scripts(script_dir, request_ids)
         self._transaction_local = TransactionLocal()
 
     @property
@@ -227,54 +211,6 @@ class DatabaseBase:
         return hash_tag(name) if self.is_cluster else name
 
     # -- scripts ------------------------------------------------------------------------
-
-    def get_script(self, script_name: str) -> Script:
-        """The registered ``Script`` object for ``script_name`` (loaded once per Database).
-        No Redis work: the source is sent on the script's first run."""
-        script = self._scripts.get(script_name)
-        if script is None:
-            with self._scripts_lock:
-                script = self._scripts.get(script_name)
-                if script is None:
-                    source = load_script_source(script_name, self.script_dir)
-                    if source is None:
-                        raise ScriptNotFound(f"no Lua script named {script_name!r}")
-                    script = self.register_script(source)
-                    name_script(script.sha, script_name)
-                    if _resend_safe_source(source):
-                        mark_script_read_only(script.sha)
-                    elif self.request_ids:
-                        # run_script sends this form instead (with one more key, the request
-                        # id); get_script's callers keep the plain script and its KEYS.
-                        wrapped = self.register_script(_with_request_id(source))
-                        name_script(wrapped.sha, script_name)
-                        mark_script_resend_safe(wrapped.sha)
-                        self._rid_scripts[script_name] = wrapped
-                    self._scripts[script_name] = script
-        return script
-
-    def _request_id_key(self, keys: list[Any]) -> Any:
-        """A fresh request-id key (in the slot of ``keys[0]`` on a cluster)."""
-        name = f"{self._rid_prefix}{next(self._rid_counter)}"
-        if not self.is_cluster or not keys:
-            return name
-        first = keys[0]
-        text = first.decode("latin-1") if isinstance(first, bytes) else str(first)
-        start = text.find("{")
-        end = text.find("}", start + 1) if start >= 0 else -1
-        tag = text[start + 1 : end] if start >= 0 and end > start + 1 else text
-        return (
-            f"{{{tag}}}{name}".encode("latin-1") if isinstance(first, bytes) else f"{{{tag}}}{name}"
-        )
-
-    def init_scripts(self, script_dir: str | Path | None = None) -> None:
-        """Forget the registered scripts; from now on look them up in ``script_dir`` first,
-        then among the packaged ones (upstream's name). No Redis call: scripts load on use."""
-        with self._scripts_lock:
-            self.script_dir = script_dir
-            self._scripts = {}
-            self._rid_scripts = {}
-            self._loaded_scripts = set()
 
     def run_script(
         self,
@@ -306,41 +242,21 @@ class DatabaseBase:
         return result
 
     def _send_script(self, script_name: str, keys: Any, args: Any, client: Any) -> Any:
-        script = self._scripts.get(script_name) or self.get_script(script_name)
-        key_list = list(keys) if keys else []
-        if self.request_ids:
-            wrapped = self._rid_scripts.get(script_name)
-            if wrapped is not None:  # a write script: resent safely with a request id
-                script = wrapped
-                key_list.append(self._request_id_key(key_list))
-                script_name += "#rid"  # its own loaded-script marker (another SHA)
-        argv = args or ()
+        call = self._prepare_script(script_name, keys, args)
         if client is not None and client is not self:
             # EVAL through execute_command: cluster pipelines have no eval() of their own.
-            options = self._pipeline_script_options(key_list)
-            return client.execute_command(
-                "EVAL", script.script, len(key_list), *key_list, *argv, **options
-            )
+            options = self._pipeline_script_options(call.keys)
+            return client.execute_command(*call.eval_command, **options)
         # Straight to execute_command: redis-py's eval()/evalsha() wrappers add nothing here
         # but a few calls, which are a visible share of a loopback round trip.
-        marker = (script_name, self._script_scope(script_name, key_list))
-        if marker in self._loaded_scripts:
+        if call.loaded:
             try:
-                return self.execute_command("EVALSHA", script.sha, len(key_list), *key_list, *argv)
+                return self.execute_command(*call.evalsha_command)
             except NoScriptError:
-                self._loaded_scripts.discard(marker)
-        result = self.execute_command("EVAL", script.script, len(key_list), *key_list, *argv)
-        self._loaded_scripts.add(marker)
+                self._loaded_scripts.discard(call.marker)
+        result = self.execute_command(*call.eval_command)
+        self._loaded_scripts.add(call.marker)
         return result
-
-    def _pipeline_script_options(self, keys: list[Any]) -> dict[str, Any]:
-        """Options of a script call queued on a pipeline (none on one server)."""
-        return {}
-
-    def _script_scope(self, script_name: str, keys: list[Any]) -> Hashable:
-        """Where a script call runs, for remembering where its source was sent: one server
-        here; the node of the first key's slot on a cluster."""
-        return None
 
     def cas(self, key: Any, value: Any, new_value: Any) -> bool:
         """Atomically set ``key`` to ``new_value`` if its current value starts with ``value``
@@ -816,38 +732,3 @@ TOPOLOGY_REFRESH_MIN_INTERVAL = 0.25
 _REFRESH_INTERVAL_ARG = (
     "topology_refresh_min_interval" in inspect.signature(RedisCluster.__init__).parameters
 )
-
-_RESEND_SAFE_MARK = "-- resend: safe"
-
-
-def _resend_safe_source(source: str) -> bool:
-    """A script that may be resent as it is: declared read-only (``no-writes``), or marked
-    ``-- resend: safe`` in its header (e.g. it writes only temporaries it deletes)."""
-    flags = script_flags(source)
-    return (flags is not None and "no-writes" in flags) or _RESEND_SAFE_MARK in source
-
-
-def _with_request_id(source: str) -> str:
-    """Wrap a write script: its last KEYS entry is a request-id key; the first run stores
-    its reply there (msgpack, 30 s), a rerun with the same id returns that reply unchanged.
-    The script itself sees KEYS without that entry."""
-    shebang = ""
-    if source.startswith("#!"):
-        shebang, _, source = source.partition("\n")
-    return (
-        f"{shebang}\n"
-        "local __rid = KEYS[#KEYS]\n"
-        "local __done = redis.call('GET', __rid)\n"
-        "if __done then return cmsgpack.unpack(__done) end\n"
-        "local __keys = {}\n"
-        "for i = 1, #KEYS - 1 do __keys[i] = KEYS[i] end\n"
-        "local __result = (function(KEYS)\n"
-        f"{source}\n"
-        "end)(__keys)\n"
-        f"redis.call('SET', __rid, cmsgpack.pack(__result), 'PX', {REQUEST_ID_TTL_MS})\n"
-        "return __result\n"
-    )
-
-
-#: How long the reply of a request-id script is kept for a resend, in milliseconds.
-REQUEST_ID_TTL_MS = 30_000
