@@ -10,7 +10,7 @@ import pytest
 from tests.support.cluster_server import LocalCluster
 from walrus.cluster import CrossSlotError, key_slot
 from walrus.database import ClusterDatabase
-from walrus.rate_limit import LimitSpec, check_limits
+from walrus.rate_limit import RateSpec, check_rates
 from walrus.roundtrips import RoundTripCounter
 
 pytestmark = pytest.mark.cluster
@@ -91,20 +91,20 @@ def test_rate_limit_concurrency_lets_exactly_limit_through(cluster_db: ClusterDa
     assert rl.reset("client-1") and rl.remaining("client-1") == limit
 
 
-def test_stacked_limits_share_a_slot_or_are_refused(cluster_db: ClusterDatabase) -> None:
-    specs = [LimitSpec("rl:minute", "10.0.0.1", 2, 60), LimitSpec("rl:hour", "10.0.0.1", 3, 3600)]
+def test_stacked_rates_share_a_slot_or_are_refused(cluster_db: ClusterDatabase) -> None:
+    specs = [RateSpec("rl:minute", "10.0.0.1", 2, 60), RateSpec("rl:hour", "10.0.0.1", 3, 3600)]
     keys = [spec.storage_key(cluster_db) for spec in specs]
     assert keys == ["rl:minute:{10.0.0.1}", "rl:hour:{10.0.0.1}"]
     assert key_slot(keys[0]) == key_slot(keys[1])
-    assert [r.allowed for r in check_limits(cluster_db, specs)] == [True, True]
-    mixed = [LimitSpec("rl:minute", "10.0.0.1", 2, 60), LimitSpec("rl:user", "bob", 2, 60)]
+    assert [r.allowed for r in check_rates(cluster_db, specs)] == [True, True]
+    mixed = [RateSpec("rl:minute", "10.0.0.1", 2, 60), RateSpec("rl:user", "bob", 2, 60)]
     assert key_slot(mixed[0].storage_key(cluster_db)) != key_slot(mixed[1].storage_key(cluster_db))
     with pytest.raises(CrossSlotError, match="rate limits checked together.*rl:user:\\{bob\\}"):
-        check_limits(cluster_db, mixed)
+        check_rates(cluster_db, mixed)
     assert not cluster_db.exists("rl:user:{bob}")
-    assert check_limits(cluster_db, specs[:1], cost=0)[0].remaining == 1  # unchanged
+    assert check_rates(cluster_db, specs[:1], cost=0)[0].remaining == 1  # unchanged
     with pytest.raises(ValueError, match="empty key"):
-        check_limits(cluster_db, [LimitSpec("rl:minute", "", 2, 60)])
+        check_rates(cluster_db, [RateSpec("rl:minute", "", 2, 60)])
 
 
 # -- lock ---------------------------------------------------------------------------------

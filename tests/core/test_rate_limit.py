@@ -9,10 +9,10 @@ import pytest
 
 from walrus import Database
 from walrus.rate_limit import (
-    LimitSpec,
-    PreparedLimit,
+    PreparedRate,
     RateLimitException,
-    check_limits,
+    RateSpec,
+    check_rates,
     decide,
     parse_rate,
 )
@@ -57,15 +57,15 @@ def test_remaining_reset_and_peek(db: Database) -> None:
 
 
 def test_stacked_limits_are_all_or_nothing(db: Database) -> None:
-    burst = LimitSpec("burst", "u", limit=2, per=60)
-    daily = LimitSpec("daily", "u", limit=3, per=3600)
+    burst = RateSpec("burst", "u", limit=2, per=60)
+    daily = RateSpec("daily", "u", limit=3, per=3600)
     with RoundTripCounter() as rt:
-        out = [check_limits(db, [burst, daily])[0].allowed for _ in range(3)]
+        out = [check_rates(db, [burst, daily])[0].allowed for _ in range(3)]
     assert rt.count == 3
     assert out == [True, True, False]
     # the refused call did not eat into the daily budget
     assert db.llen("daily:u") == 2
-    results = check_limits(db, [burst, daily], cost=0)
+    results = check_rates(db, [burst, daily], cost=0)
     assert [r.remaining for r in results] == [0, 1]
 
 
@@ -159,11 +159,11 @@ def test_bad_input_writes_nothing(db: Database) -> None:
     assert list(db.scan_iter()) == []
 
 
-# -- decide(): limits prepared once, keys per call ---------------------------------------------
+# -- decide(): rates prepared once, keys per call ----------------------------------------------
 
 
 def test_decide_is_one_round_trip_all_or_nothing_with_upstream_keys(db: Database) -> None:
-    burst, daily = PreparedLimit("burst", 2, 60), PreparedLimit("daily", 3, 3600)
+    burst, daily = PreparedRate("burst", 2, 60), PreparedRate("daily", 3, 3600)
     decide(db, [burst, daily], ["u", "u"])  # the first call may send the script's source
     with RoundTripCounter() as rt:
         second = decide(db, [burst, daily], ["u", "u"])
@@ -171,17 +171,17 @@ def test_decide_is_one_round_trip_all_or_nothing_with_upstream_keys(db: Database
     assert second.allowed and [r.remaining for r in second.results] == [0, 1]
     assert second.report_index() == 0  # fewest remaining
     refused = decide(db, [burst, daily], ["u", "u"])
-    assert not refused.allowed and refused.report_index() == 0  # the only limit with a wait
+    assert not refused.allowed and refused.report_index() == 0  # the only rate with a wait
     result = refused.result(0)
     assert not result.allowed and result.limit == 2 and 59 < result.retry_after <= 60
-    # same layout and lists as check_limits: each reads what the other wrote
-    specs = [LimitSpec("burst", "u", 2, 60), LimitSpec("daily", "u", 3, 3600)]
+    # same layout and lists as check_rates: each reads what the other wrote
+    specs = [RateSpec("burst", "u", 2, 60), RateSpec("daily", "u", 3, 3600)]
     assert db.llen(specs[1].storage_key(db)) == 2  # the refusal recorded nothing
-    assert [r.remaining for r in check_limits(db, specs, cost=0)] == [0, 1]
+    assert [r.remaining for r in check_rates(db, specs, cost=0)] == [0, 1]
 
 
 def test_decide_cost_and_report_index(db: Database) -> None:
-    small, large = PreparedLimit("small", 5, 60), PreparedLimit("large", 10, 60)
+    small, large = PreparedRate("small", 5, 60), PreparedRate("large", 10, 60)
     decision = decide(db, [large, small], ["k", "k"], cost=3)
     assert decision.allowed and [r.remaining for r in decision.results] == [7, 2]
     assert decision.report_index() == 1
@@ -192,37 +192,51 @@ def test_decide_cost_and_report_index(db: Database) -> None:
 
 
 def test_decide_validates_before_writing(db: Database) -> None:
-    limit = PreparedLimit("rl", 2, 60)
+    rate = PreparedRate("rl", 2, 60)
     with pytest.raises(ValueError, match="cost 3 can never fit in limit 2 of 'rl'"):
-        decide(db, [limit], ["k"], cost=3)
+        decide(db, [rate], ["k"], cost=3)
     with pytest.raises(ValueError, match="cost must be an int >= 0"):
-        decide(db, [limit], ["k"], cost=-1)
-    with pytest.raises(ValueError, match="one key per limit"):
-        decide(db, [limit, limit], ["k"])
-    with pytest.raises(ValueError, match="at least one limit"):
+        decide(db, [rate], ["k"], cost=-1)
+    with pytest.raises(ValueError, match="one key per rate"):
+        decide(db, [rate, rate], ["k"])
+    with pytest.raises(ValueError, match="at least one rate"):
         decide(db, [], [])
     for args, message in ((("", 1, 1), "name"), (("rl", 0, 1), "limit"), (("rl", 1, 0), "per")):
         with pytest.raises(ValueError, match=message):
-            PreparedLimit(*args)
+            PreparedRate(*args)
     assert list(db.scan_iter()) == []
+
+
+def test_old_names_still_import_for_one_release() -> None:
+    from walrus import rate_limit
+    from walrus.rate_limit import decision, execute
+
+    assert rate_limit.PreparedLimit is decision.PreparedLimit is PreparedRate
+    assert rate_limit.LimitSpec is decision.LimitSpec is RateSpec
+    assert rate_limit.check_limits is execute.check_limits is check_rates
+    assert rate_limit.reset_limits is execute.reset_limits is rate_limit.reset_rates
+    old = {"PreparedLimit", "LimitSpec", "check_limits", "reset_limits"}
+    assert not old & {*rate_limit.__all__, *decision.__all__, *execute.__all__}
+    rates = [PreparedRate("rl", 2, 60)]
+    assert decision.Decision.allowance(rates).limits is rates  # the old attribute name reads
 
 
 @pytest.mark.redis_only  # SCRIPT FLUSH on the real server
 def test_decide_survives_script_flush(db: Database) -> None:
-    limit = PreparedLimit("rl", 3, 60)
-    assert decide(db, [limit], ["k"]).allowed
+    rate = PreparedRate("rl", 3, 60)
+    assert decide(db, [rate], ["k"]).allowed
     db.script_flush()
     with RoundTripCounter() as rt:
-        assert decide(db, [limit], ["k"]).result(0).remaining == 1
+        assert decide(db, [rate], ["k"]).result(0).remaining == 1
     assert rt.count == 2  # EVALSHA -> NOSCRIPT, then EVAL with the source
 
 
 def test_expired_events_are_trimmed_on_write(db: Database) -> None:
-    spec = LimitSpec("rl", "k", 5, 60)
+    spec = RateSpec("rl", "k", 5, 60)
     key = spec.storage_key(db)
     now = time.time()
     db.lpush(key, str(now - 100), str(now - 90), str(now - 5))  # newest (now - 5) first
-    result = check_limits(db, [spec])[0]
+    result = check_rates(db, [spec])[0]
     assert result.allowed and result.remaining == 3
     assert 54 < result.reset_after <= 55  # the oldest counted event is the one of now - 5
     stamps = [float(v) for v in db.lrange(key, 0, -1)]
@@ -230,14 +244,14 @@ def test_expired_events_are_trimmed_on_write(db: Database) -> None:
 
 
 def test_large_cost_is_recorded_in_full(db: Database) -> None:
-    spec = LimitSpec("rl", "k", 1500, 60)
-    assert check_limits(db, [spec], cost=1200)[0].remaining == 300  # LPUSH in batches
+    spec = RateSpec("rl", "k", 1500, 60)
+    assert check_rates(db, [spec], cost=1200)[0].remaining == 300  # LPUSH in batches
     assert db.llen(spec.storage_key(db)) == 1200
-    assert not check_limits(db, [spec], cost=301)[0].allowed
+    assert not check_rates(db, [spec], cost=301)[0].allowed
 
 
 def test_script_dry_run_and_stamp(db: Database) -> None:
-    key = LimitSpec("rl", "k", 2, 60).storage_key(db)
+    key = RateSpec("rl", "k", 2, 60).storage_key(db)
     dry = db.run_script("rate_limit", keys=[key], args=[2, "d", "", "m", 2, "60.0"])
     assert int(dry[0]) == 1 and db.exists(key) == 0  # would fit, recorded nothing
     reply = db.run_script("rate_limit", keys=[key], args=[1, "r", "", "m", 2, "60.0"])

@@ -20,7 +20,7 @@ from walrus.rate_limit import (
     STRATEGIES,
     Decision,
     OutageLog,
-    PreparedLimit,
+    PreparedRate,
     Rate,
     call_args,
     check_call,
@@ -29,7 +29,7 @@ from walrus.rate_limit import (
     parse_rate,
     parse_rates,
     rate_limit_headers,
-    reset_limits,
+    reset_rates,
 )
 from walrus.roundtrips import RoundTripCounter
 
@@ -112,10 +112,10 @@ def test_unknown_strategy_and_cost_above_limit(db: Database) -> None:
     with pytest.raises(ValueError, match="unknown rate limit strategy 'leaky'"):
         db.rate_limit("rl", 5, 60, strategy="leaky")
     with pytest.raises(ValueError, match="strategy"):
-        PreparedLimit("rl", 5, 60, strategy=None)  # type: ignore[arg-type]
+        PreparedRate("rl", 5, 60, strategy=None)  # type: ignore[arg-type]
     for strategy in FIXED_MEMORY_STRATEGIES:
         with pytest.raises(ValueError, match="cost 6 can never fit in a limit of 5"):
-            PreparedLimit("rl", 5, 60, strategy=strategy, cost=6)
+            PreparedRate("rl", 5, 60, strategy=strategy, cost=6)
         with pytest.raises(ValueError, match="cost 6 can never fit"):
             db.rate_limit("rl", 5, 60, strategy=strategy).check("k", cost=6)
     assert db.dbsize() == 0
@@ -191,32 +191,32 @@ def test_sliding_window_counter_weighs_the_previous_window(db: Database) -> None
 
 
 def test_mixed_strategies_are_all_or_nothing(db: Database) -> None:
-    limits = [PreparedLimit(f"rl-{s}", 3 + i, 60, strategy=s) for i, s in enumerate(STRATEGIES)]
-    keys = ["u"] * len(limits)
-    outcomes = [decide(db, limits, keys).allowed for _ in range(4)]
+    rates = [PreparedRate(f"rl-{s}", 3 + i, 60, strategy=s) for i, s in enumerate(STRATEGIES)]
+    keys = ["u"] * len(rates)
+    outcomes = [decide(db, rates, keys).allowed for _ in range(4)]
     assert outcomes == [True, True, True, False]
-    look = decide(db, limits, keys, cost=0)
+    look = decide(db, rates, keys, cost=0)
     # the refused call spent nothing anywhere: budgets reflect three events each
     assert [r.remaining for r in look.results] == [0, 1, 2, 3]
     assert look.remaining == 0 and look.limit == 3
-    assert reset_limits(db, limits, keys) == 4
+    assert reset_rates(db, rates, keys) == 4
 
 
-def test_decision_reports_the_tightest_limit(db: Database) -> None:
-    limits = [PreparedLimit("a", 5, 60), PreparedLimit("b", 2, 3600, strategy="gcra")]
-    decision = decide(db, limits, ["u", "u"])
+def test_decision_reports_the_tightest_rate(db: Database) -> None:
+    rates = [PreparedRate("a", 5, 60), PreparedRate("b", 2, 3600, strategy="gcra")]
+    decision = decide(db, rates, ["u", "u"])
     assert decision.allowed and decision.limit == 2 and decision.remaining == 1
     assert decision.retry_after == 0.0 and decision.reset_after > 0
-    decide(db, limits, ["u", "u"])
-    refused = decide(db, limits, ["u", "u"])
+    decide(db, rates, ["u", "u"])
+    refused = decide(db, rates, ["u", "u"])
     assert not refused.allowed and refused.limit == 2
     assert 1700 < refused.retry_after <= 1800  # the GCRA slot: 3600 s / 2
 
 
 def test_dry_run_records_nothing(db: Database) -> None:
     for strategy in STRATEGIES:
-        limit = PreparedLimit("rl", 2, 60, strategy=strategy)
-        assert decide(db, [limit], ["k"], cost=2, dry_run=True).allowed
+        rate = PreparedRate("rl", 2, 60, strategy=strategy)
+        assert decide(db, [rate], ["k"], cost=2, dry_run=True).allowed
     assert db.dbsize() == 0
 
 
@@ -225,8 +225,8 @@ def test_dry_run_records_nothing(db: Database) -> None:
 
 def _hammer(url: str, strategy: str, rounds: int, out: Any) -> None:
     database = Database.from_url(url)
-    limit = PreparedLimit("shared", 40, 60, strategy=strategy)
-    allowed = sum(decide(database, [limit], ["client"]).allowed for _ in range(rounds))
+    rate = PreparedRate("shared", 40, 60, strategy=strategy)
+    allowed = sum(decide(database, [rate], ["client"]).allowed for _ in range(rounds))
     out.put(allowed)
     database.close()
 
@@ -261,13 +261,13 @@ def test_exact_across_processes_on_a_cluster(redis_cluster: Any, strategy: str) 
         client.close()
 
 
-# -- cluster: limits of several slots ----------------------------------------------------------
+# -- cluster: rates of several slots -----------------------------------------------------------
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
-def test_limits_in_several_slots_take_back_on_refusal(db: Database, strategy: str) -> None:
-    per_user = PreparedLimit("user", 5, 60, strategy=strategy)
-    per_ip = PreparedLimit("ip", 2, 60, strategy=strategy)
+def test_rates_in_several_slots_take_back_on_refusal(db: Database, strategy: str) -> None:
+    per_user = PreparedRate("user", 5, 60, strategy=strategy)
+    per_ip = PreparedRate("ip", 2, 60, strategy=strategy)
     outcomes = [decide(db, [per_user, per_ip], ["alice", "10.0.0.1"]).allowed for _ in range(3)]
     assert outcomes == [True, True, False]
     looks = decide(db, [per_user, per_ip], ["alice", "10.0.0.1"], cost=0).results
@@ -278,8 +278,8 @@ def test_limits_in_several_slots_take_back_on_refusal(db: Database, strategy: st
 
 
 def test_headers_of_each_style(db: Database) -> None:
-    limits = [PreparedLimit("login", 2, 60), PreparedLimit("daily", 100, 86400, strategy="gcra")]
-    allowed = decide(db, limits, ["u", "u"])
+    rates = [PreparedRate("login", 2, 60), PreparedRate("daily", 100, 86400, strategy="gcra")]
+    allowed = decide(db, rates, ["u", "u"])
     assert rate_limit_headers(allowed) == [
         ("X-RateLimit-Limit", "2"), ("X-RateLimit-Remaining", "1"), ("X-RateLimit-Reset", "60"),
     ]  # fmt: skip
@@ -292,8 +292,8 @@ def test_headers_of_each_style(db: Database) -> None:
     both = dict(rate_limit_headers(allowed, "both", policies=["l", "d"]))
     assert both["RateLimit"] == '"l";r=1;t=60' and both["X-RateLimit-Limit"] == "2"
     assert rate_limit_headers(allowed, "none") == []
-    decide(db, limits, ["u", "u"])
-    refused = decide(db, limits, ["u", "u"])
+    decide(db, rates, ["u", "u"])
+    refused = decide(db, rates, ["u", "u"])
     out = dict(rate_limit_headers(refused, names=("L", "R", "Z", "Wait")))
     assert out["L"] == "2" and out["R"] == "0" and 1 <= int(out["Wait"]) <= 60
     assert [name for name, _ in rate_limit_headers(refused, "none")] == ["Retry-After"]
@@ -317,18 +317,18 @@ def test_client_address_trusts_only_configured_proxies() -> None:
 
 
 def test_outage_policy(unused_port_database: Database, caplog: pytest.LogCaptureFixture) -> None:
-    limits = [PreparedLimit("rl", 5, 60), PreparedLimit("rl2", 10, 3600, strategy="gcra")]
+    rates = [PreparedRate("rl", 5, 60), PreparedRate("rl2", 10, 3600, strategy="gcra")]
     with pytest.raises(redis.ConnectionError):
-        decide(unused_port_database, limits, ["k", "k"])
+        decide(unused_port_database, rates, ["k", "k"])
     log = OutageLog(logging.getLogger("test.outage"))
     with caplog.at_level(logging.ERROR, "test.outage"):
-        allowed = decide(unused_port_database, limits, ["k", "k"], on_error="allow", outage_log=log)
-        denied = decide(unused_port_database, limits, ["k", "k"], on_error="deny", outage_log=log)
+        allowed = decide(unused_port_database, rates, ["k", "k"], on_error="allow", outage_log=log)
+        denied = decide(unused_port_database, rates, ["k", "k"], on_error="deny", outage_log=log)
     assert allowed.allowed and isinstance(allowed.error, redis.ConnectionError)
     assert not denied.allowed and denied.retry_after == 60 and denied.error is not None
     assert [r.getMessage().count("Redis unavailable") for r in caplog.records] == [1]  # logged once
     with pytest.raises(ValueError, match="on_error must be one of allow, deny"):
-        decide(unused_port_database, limits, ["k", "k"], on_error="maybe")
+        decide(unused_port_database, rates, ["k", "k"], on_error="maybe")
 
 
 @pytest.fixture
@@ -341,33 +341,33 @@ def unused_port_database() -> Any:
 
 
 def test_refusal_and_allowance_without_redis() -> None:
-    limits = [PreparedLimit("a", 5, 60), PreparedLimit("b", 1, 10)]
-    refusal = Decision.refusal(limits)
+    rates = [PreparedRate("a", 5, 60), PreparedRate("b", 1, 10)]
+    refusal = Decision.refusal(rates)
     assert not refusal.allowed and refusal.limit == 1 and refusal.retry_after == 10
-    assert Decision.allowance(limits).remaining == 1
+    assert Decision.allowance(rates).remaining == 1
 
 
 # -- sans-IO pieces (what an async executor reuses) ---------------------------------------------
 
 
 def test_call_args_and_reply_without_decide(db: Database) -> None:
-    limits = [PreparedLimit("a", 2, 60), PreparedLimit("b", 5, 60, strategy="gcra")]
-    check_call(limits, ["u", "u"], 1)
-    keys, args = call_args(limits, ["u", "u"], 1, cluster=db.is_cluster)
-    decision = Decision.from_reply(limits, db.run_script("rate_limit", keys=keys, args=args))
+    rates = [PreparedRate("a", 2, 60), PreparedRate("b", 5, 60, strategy="gcra")]
+    check_call(rates, ["u", "u"], 1)
+    keys, args = call_args(rates, ["u", "u"], 1, cluster=db.is_cluster)
+    decision = Decision.from_reply(rates, db.run_script("rate_limit", keys=keys, args=args))
     assert decision.allowed and [r.remaining for r in decision.results] == [1, 4]
-    assert decide(db, limits, ["u", "u"], cost=0).remaining == 1  # the same state
+    assert decide(db, rates, ["u", "u"], cost=0).remaining == 1  # the same state
 
 
 def test_check_call_refuses_bad_calls() -> None:
-    limit = PreparedLimit("a", 2, 60)
+    rate = PreparedRate("a", 2, 60)
     with pytest.raises(TypeError, match="client key must be a str, got int"):
-        check_call([limit], [7], 1)  # type: ignore[list-item]
-    with pytest.raises(ValueError, match="one key per limit"):
-        check_call([limit], ["a", "b"], 1)
+        check_call([rate], [7], 1)  # type: ignore[list-item]
+    with pytest.raises(ValueError, match="one key per rate"):
+        check_call([rate], ["a", "b"], 1)
     with pytest.raises(ValueError, match="cost must be an int >= 0"):
-        check_call([limit], ["a"], -1)
+        check_call([rate], ["a"], -1)
     with pytest.raises(ValueError, match="cost 3 can never fit in limit 2"):
-        check_call([limit], ["a"], 3)
+        check_call([rate], ["a"], 3)
     with pytest.raises(ValueError, match="on_error must be one of allow, deny"):
-        check_call([limit], ["a"], 1, "sometimes")
+        check_call([rate], ["a"], 1, "sometimes")

@@ -1,7 +1,7 @@
-"""Sending decisions to Redis: ``decide`` and ``check_limits`` (the only I/O of the limiter).
+"""Sending decisions to Redis: ``decide`` and ``check_rates`` (the only I/O of the limiter).
 
 Every check is one ``rate_limit.lua`` call through ``Database.run_script`` (EVALSHA, one
-round trip), except on Redis Cluster when the limits of one request fall in several hash
+round trip), except on Redis Cluster when the rates of one request fall in several hash
 slots (different client keys): then one call per slot (see ``decide``).
 """
 
@@ -20,9 +20,9 @@ from .decision import (
     LOOK_SCRIPT,
     SCRIPT,
     Decision,
-    LimitSpec,
-    PreparedLimit,
+    PreparedRate,
     RateLimitResult,
+    RateSpec,
     call_args,
     check_call,
     script_args,
@@ -32,14 +32,14 @@ from .rates import check_cost
 if TYPE_CHECKING:  # pragma: no cover
     from ..database import Database
 
-__all__ = ["check_limits", "decide", "reset_limits"]
+__all__ = ["check_rates", "decide", "reset_rates"]
 
 _outage_log = OutageLog()
 
 
 def decide(
     database: Database,
-    limits: Sequence[PreparedLimit],
+    rates: Sequence[PreparedRate],
     keys: Sequence[str],
     cost: int = 1,
     *,
@@ -47,10 +47,10 @@ def decide(
     on_error: str | None = None,
     outage_log: OutageLog | None = None,
 ) -> Decision:
-    """Check and record ``cost`` events against ``limits[i]`` for client key ``keys[i]``.
+    """Check and record ``cost`` events against ``rates[i]`` for client key ``keys[i]``.
 
     One Lua call (1 round trip) on one server or ``memory://``: all-or-nothing (a refused
-    request spends no budget of any limit), on the server's clock, each limit with its own
+    request spends no budget of any rate), on the server's clock, each rate with its own
     strategy. ``cost=0`` or ``dry_run=True`` only looks.
 
     Redis Cluster: keys of different hash slots cannot meet in one script, so each slot group
@@ -63,50 +63,50 @@ def decide(
     ``Decision.refusal``) with the error in ``decision.error``, and the outage is logged once
     (to ``outage_log``, default the ``walrus.rate_limit`` logger).
 
-    ValueError/TypeError, before anything is sent: ``cost`` not an int >= 0 or above a limit,
-    keys not one str per limit.
+    ValueError/TypeError, before anything is sent: ``cost`` not an int >= 0 or above a rate's
+    limit, keys not one str per rate.
     """
-    check_call(limits, keys, cost, on_error)
+    check_call(rates, keys, cost, on_error)
     try:
         if getattr(database, "is_cluster", False):
-            decision = _decide_by_slot(database, limits, keys, cost, dry_run)
+            decision = _decide_by_slot(database, rates, keys, cost, dry_run)
         else:
-            if len(limits) == 1:  # the usual case, spelled out (call_args builds the same)
-                storage_keys = [limits[0].head + keys[0]]
+            if len(rates) == 1:  # the usual case, spelled out (call_args builds the same)
+                storage_keys = [rates[0].head + keys[0]]
                 args = [
                     _COSTS[cost] if cost < 16 else cost,
                     b"d" if dry_run else b"r",
                     b"",
-                    *limits[0].args,
+                    *rates[0].args,
                 ]
             else:
-                storage_keys, args = call_args(limits, keys, cost, dry_run)
+                storage_keys, args = call_args(rates, keys, cost, dry_run)
             # a look writes nothing: its read-only variant runs on a full server or a replica
             script = SCRIPT if cost and not dry_run else LOOK_SCRIPT
             reply = database.run_script(script, storage_keys, args)
-            decision = Decision(reply[0] == 1, limits, reply)
+            decision = Decision(reply[0] == 1, rates, reply)
     except RedisError as exc:
         if on_error is None:
             raise
         (outage_log or _outage_log).failed(exc, "a rate limit check", on_error)
         if on_error == "allow":
-            return Decision.allowance(limits, exc)
-        return Decision.refusal(limits, None, exc)
+            return Decision.allowance(rates, exc)
+        return Decision.refusal(rates, None, exc)
     if on_error is not None:
         log = outage_log or _outage_log
         if log.down:
             log.recovered()
     if events.listeners and cost and not dry_run:
         outcome = "allowed" if decision.allowed else "refused"
-        for limit in limits:
-            events.emit("rate_limit", limit.name, outcome)
+        for rate in rates:
+            events.emit("rate_limit", rate.name, outcome)
     return decision
 
 
-def check_limits(
-    database: Database, specs: Sequence[LimitSpec], cost: int = 1, client: Any = None
+def check_rates(
+    database: Database, specs: Sequence[RateSpec], cost: int = 1, client: Any = None
 ) -> list[RateLimitResult]:
-    """Check and record ``cost`` events against every ``LimitSpec``: one Lua call.
+    """Check and record ``cost`` events against every ``RateSpec``: one Lua call.
 
     All-or-nothing like ``decide``; returns one result per spec, in order (``allowed`` is the
     joint decision). ``client`` may be a pipeline (the call is queued there). On Redis Cluster
@@ -115,16 +115,16 @@ def check_limits(
     1 round trip.
     """
     if not specs:
-        raise ValueError("check_limits needs at least one LimitSpec")
+        raise ValueError("check_rates needs at least one RateSpec")
     check_cost(cost)
     keys = [spec.storage_key(database) for spec in specs]
-    limits = [spec.prepared for spec in specs]
-    for limit, key in zip(limits, keys, strict=True):
-        if cost > limit.limit:
-            raise ValueError(f"cost {cost} can never fit in limit {limit.limit} of {key!r}")
+    rates = [spec.prepared for spec in specs]
+    for rate, key in zip(rates, keys, strict=True):
+        if cost > rate.limit:
+            raise ValueError(f"cost {cost} can never fit in limit {rate.limit} of {key!r}")
     check_same_slot(database, keys, "rate limits checked together")
-    raw = database.run_script(SCRIPT, keys=keys, args=script_args(limits, cost), client=client)
-    decision = Decision.from_reply(limits, raw)
+    raw = database.run_script(SCRIPT, keys=keys, args=script_args(rates, cost), client=client)
+    decision = Decision.from_reply(rates, raw)
     if events.listeners and cost:
         outcome = "allowed" if decision.allowed else "refused"
         for spec in specs:
@@ -132,13 +132,11 @@ def check_limits(
     return decision.results
 
 
-def reset_limits(database: Database, limits: Sequence[PreparedLimit], keys: Sequence[str]) -> int:
-    """Forget the state of ``limits[i]`` for client ``keys[i]`` (one UNLINK per slot group;
+def reset_rates(database: Database, rates: Sequence[PreparedRate], keys: Sequence[str]) -> int:
+    """Forget the state of ``rates[i]`` for client ``keys[i]`` (one UNLINK per slot group;
     1 round trip on one server). Returns how many keys there were."""
     cluster = is_cluster(database)
-    storage_keys = [
-        limit.storage_key(key, cluster) for limit, key in zip(limits, keys, strict=True)
-    ]
+    storage_keys = [rate.storage_key(key, cluster) for rate, key in zip(rates, keys, strict=True)]
     if not cluster:
         return int(database.unlink(*storage_keys))
     return sum(int(database.unlink(key)) for key in storage_keys)
@@ -146,22 +144,22 @@ def reset_limits(database: Database, limits: Sequence[PreparedLimit], keys: Sequ
 
 def _decide_by_slot(
     database: Database,
-    limits: Sequence[PreparedLimit],
+    rates: Sequence[PreparedRate],
     keys: Sequence[str],
     cost: int,
     dry_run: bool,
 ) -> Decision:
     storage_keys = [
-        limit.storage_key(key, cluster=True) for limit, key in zip(limits, keys, strict=True)
+        rate.storage_key(key, cluster=True) for rate, key in zip(rates, keys, strict=True)
     ]
     groups: dict[int, list[int]] = {}
     for index, key in enumerate(storage_keys):
         groups.setdefault(key_slot(key), []).append(index)
-    raw: list[Any] = [0] * (4 * len(limits))
+    raw: list[Any] = [0] * (4 * len(rates))
     recorded: list[tuple[list[int], Any]] = []  # (members, stamp) of groups that recorded events
     allowed = True
     for members in groups.values():
-        group = [limits[i] for i in members]
+        group = [rates[i] for i in members]
         # once refused, later groups only look: the request will not be recorded anywhere
         mode = "d" if dry_run or not allowed else "r"
         reply = database.run_script(
@@ -175,7 +173,7 @@ def _decide_by_slot(
             raw[4 * i : 4 * i + 4] = reply[4 * position : 4 * position + 4]
     if not allowed and recorded:
         for members, stamp in recorded:
-            group = [limits[i] for i in members]
+            group = [rates[i] for i in members]
             stamp = stamp.decode() if isinstance(stamp, bytes) else str(stamp)
             database.run_script(
                 SCRIPT,
@@ -183,7 +181,12 @@ def _decide_by_slot(
                 args=script_args(group, cost, "u", stamp),
             )
             for i in members:
-                raw[4 * i + 1] = min(int(raw[4 * i + 1]) + cost, limits[i].limit)
-    for i in range(len(limits)):
+                raw[4 * i + 1] = min(int(raw[4 * i + 1]) + cost, rates[i].limit)
+    for i in range(len(rates)):
         raw[4 * i] = 1 if allowed else 0
-    return Decision(allowed, limits, raw)
+    return Decision(allowed, rates, raw)
+
+
+# old names, kept importable for one release (not in __all__)
+check_limits = check_rates  # old name, kept importable
+reset_limits = reset_rates  # old name, kept importable

@@ -9,7 +9,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from .decision import Decision, PreparedLimit
+from .decision import Decision, PreparedRate
 
 __all__ = [
     "HEADER_STYLES",
@@ -41,10 +41,10 @@ def check_header_style(style: Any, what: str = "rate limit header style") -> str
     return str(style)
 
 
-def policy_name(limit: PreparedLimit) -> str:
-    """A token naming ``limit`` in ``RateLimit-Policy``: its name and rate, other characters
-    replaced by ``_`` (a structured-field key must be a token). No Redis work."""
-    return _POLICY_CHARS.sub("_", f"{limit.name}-{limit.limit}-per-{limit.per:g}s")
+def policy_name(rate: PreparedRate) -> str:
+    """A token naming ``rate`` in ``RateLimit-Policy``: its name, limit and window, other
+    characters replaced by ``_`` (a structured-field key must be a token). No Redis work."""
+    return _POLICY_CHARS.sub("_", f"{rate.name}-{rate.limit}-per-{rate.per:g}s")
 
 
 def _seconds(ms: Any) -> int:
@@ -66,10 +66,10 @@ def rate_limit_headers(
 ) -> list[tuple[str, str]]:
     """(name, value) pairs for a response to ``decision``.
 
-    Numbers are the reported limit's (``decision.report_index()``, or ``index``): limit,
+    Numbers are the reported rate's (``decision.report_index()``, or ``index``): limit,
     remaining, seconds to reset (rounded up). ``style`` picks the fields (HEADER_STYLES);
     ``names`` renames the X-RateLimit ones and Retry-After (4 names, in that order);
-    ``policies`` names each limit in the IETF fields (default ``policy_name``). A refusal
+    ``policies`` names each rate in the IETF fields (default ``policy_name``). A refusal
     also gets ``Retry-After``, whatever the style.
     No Redis work.
     """
@@ -81,19 +81,19 @@ def rate_limit_headers(
     out: list[tuple[str, str]] = []
     if style == "x-ratelimit" or style == "both":
         out += [
-            (names[0], str(decision.limits[index].limit)),
+            (names[0], str(decision.rates[index].limit)),
             (names[1], str(remaining)),
             (names[2], str(reset)),
         ]
     if style == "ietf" or style == "both":
-        limits = decision.limits
-        tokens = list(policies) if policies is not None else [policy_name(lim) for lim in limits]
+        rates = decision.rates
+        tokens = list(policies) if policies is not None else [policy_name(rate) for rate in rates]
         out += [
             (
                 "RateLimit-Policy",
                 ", ".join(
-                    f'"{tok}";q={lim.limit};w={math.ceil(lim.per)}'
-                    for tok, lim in zip(tokens, limits, strict=True)
+                    f'"{tok}";q={rate.limit};w={math.ceil(rate.per)}'
+                    for tok, rate in zip(tokens, rates, strict=True)
                 ),
             ),
             ("RateLimit", f'"{tokens[index]}";r={remaining};t={reset}'),

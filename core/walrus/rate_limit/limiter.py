@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..exceptions import WalrusError
 from ..keys import call_key
-from .decision import PreparedLimit, RateLimitResult, check_name
-from .execute import decide, reset_limits
+from .decision import PreparedRate, RateLimitResult, check_name
+from .execute import decide, reset_rates
 from .rates import DEFAULT_STRATEGY
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -70,8 +70,8 @@ class RateLimit:
         debug: bool = False,
         strategy: str = DEFAULT_STRATEGY,
     ) -> None:
-        self.prepared = PreparedLimit(check_name(name), limit, per, strategy)
-        self._limits = (self.prepared,)
+        self.prepared = PreparedRate(check_name(name), limit, per, strategy)
+        self._rates = (self.prepared,)
         self.limit_count = self.prepared.limit
         self.per = self.prepared.per
         self.strategy = strategy
@@ -85,7 +85,7 @@ class RateLimit:
         client = _client_key(key)
         if self.debug:
             return RateLimitResult(True, self.limit_count, self.limit_count, 0.0, 0.0)
-        return decide(self.database, self._limits, (client,), cost).result(0)
+        return decide(self.database, self._rates, (client,), cost).result(0)
 
     def limit(self, key: Any) -> bool:
         """Record an event for ``key``; True when it must be refused (1 round trip)."""
@@ -93,7 +93,7 @@ class RateLimit:
             key = _client_key(key)
         if self.debug:
             return False
-        return not decide(self.database, self._limits, (key,)).allowed
+        return not decide(self.database, self._rates, (key,)).allowed
 
     def remaining(self, key: Any) -> int:
         """Events ``key`` may still make now, recording nothing (1 round trip)."""
@@ -101,7 +101,7 @@ class RateLimit:
 
     def reset(self, key: Any) -> bool:
         """Forget every event of ``key`` (1 round trip). True when there was something to forget."""
-        return bool(reset_limits(self.database, (self.prepared,), (_client_key(key),)))
+        return bool(reset_rates(self.database, (self.prepared,), (_client_key(key),)))
 
     def rate_limited(self, key_function: Callable[..., Any] | None = None) -> Callable[[F], F]:
         """Decorator raising ``RateLimitException`` (with ``retry_after``) once a key is over.

@@ -1,7 +1,7 @@
 """Rates and strategies: parsing and validation, no I/O.
 
-A rate is ``limit`` events per ``per`` seconds. Everything a limit is built from is checked
-here, once, when the limit is built: a bad rate never reaches Redis.
+A rate is ``limit`` events (a count) per ``per`` seconds (the window). Everything a rate is built
+from is checked here, once, when it is built: a bad rate never reaches Redis.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ __all__ = [
 STRATEGIES = ("moving-window", "fixed-window", "sliding-window-counter", "gcra")
 """Strategy names, the first the default (upstream walrus's exact sliding log)."""
 DEFAULT_STRATEGY = "moving-window"
-"""The strategy a limit uses when none is named: the exact sliding log (upstream walrus's)."""
+"""The strategy a rate uses when none is named: the exact sliding log (upstream walrus's)."""
 FIXED_MEMORY_STRATEGIES = frozenset({"fixed-window", "sliding-window-counter", "gcra"})
 """Strategies whose state per client is a few bytes whatever the limit."""
 #: Code of each strategy in the script's arguments (scripts/rate_limit.lua).
@@ -43,7 +43,7 @@ STRATEGY_CODES = {
 
 MAX_WINDOW = 100 * 365.25 * 86400.0
 """The longest window, seconds (100 years): longer ones cannot be timed in microseconds by the
-script's double-precision arithmetic, and no real limit needs them."""
+script's double-precision arithmetic, and no real rate needs them."""
 MAX_LIMIT = 10**12
 """The largest limit (events per window): counts stay exact in the script's doubles."""
 #: The shortest window, seconds: the script keeps time in microseconds.
