@@ -25,7 +25,7 @@ ROUNDS = 7
 def _cases(db: Database) -> list[tuple[str, Callable[[], Any]]]:
     cache = db.cache("bench", signing_key="k")
     cache.set("hot", {"a": 1})
-    limit = db.rate_limit("bench", limit=10**9, per=3600)
+    limiter = db.rate_limit("bench", limit=10**9, per=3600)
     lock = db.lock("bench", ttl=10_000)
 
     def lock_cycle() -> None:
@@ -33,7 +33,7 @@ def _cases(db: Database) -> list[tuple[str, Callable[[], Any]]]:
         lock.release()
 
     return [("cache get (hit)", lambda: cache.get("hot")),
-            ("rate limit", lambda: limit.limit("ip")),
+            ("rate limit", lambda: limiter.limit("ip")),
             ("lock acquire + release", lock_cycle)]  # fmt: skip
 
 

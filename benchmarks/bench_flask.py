@@ -7,7 +7,7 @@ limits" section of benchmarks/RESULTS.md). Flask-Limiter is not a dependency of 
 Every variant serves the same trivial view through ``app.test_client()`` on the same
 throwaway redis-server. Requests rotate over ``CLIENTS`` client addresses so that no limit
 is ever reached (a refused request would be cheaper and flatter the numbers); both libraries
-get the same rotation and a limit of 1000/minute. The figure that matters (issue #24) is the
+get the same rotation and a rate of 1000/minute. The figure that matters (issue #24) is the
 limited view's throughput as a share of its **floor**: the same app's unlimited view sending
 one Redis PING (a plain redis-py client), the least any limiter that asks Redis once per
 request can cost; the target is 0.90. Also reported: the share of a plain Flask app's view.
@@ -42,7 +42,7 @@ from flask import Flask, request
 
 from benchmarks.harness import RESULTS, pin_together, write_section
 from flask_walrus import Walrus
-from walrus.rate_limit import PreparedLimit
+from walrus.rate_limit import PreparedRate
 from walrus.roundtrips import RoundTripCounter
 from walrus.scripts import load_script_source
 
@@ -98,21 +98,21 @@ def _script_views(app: Flask, url: str) -> None:
     (``/evalsha-empty``: what a script call costs beyond a PING, with the limiter's key and
     arguments) and of the rate-limit script itself (``/evalsha``: plus the script's work)."""
     client = redis.Redis.from_url(url)
-    limit = PreparedLimit(f"flask_walrus:rl:diag:{RATE}", 1000, 60.0)
+    prepared = PreparedRate(f"flask_walrus:rl:diag:{RATE}", 1000, 60.0)
     source = load_script_source("rate_limit")
     assert source is not None
     shas = {
         "/evalsha": client.script_load(source),
         "/evalsha-empty": client.script_load("return 1"),
     }
-    args = [b"1", b"r", b"", *limit.args]
+    args = [b"1", b"r", b"", *prepared.args]
 
     def view_for(path: str) -> Callable[[], str]:
         sha = shas[path]
 
         def view() -> str:
             client.execute_command(
-                "EVALSHA", sha, 1, limit.head + (request.remote_addr or ""), *args
+                "EVALSHA", sha, 1, prepared.head + (request.remote_addr or ""), *args
             )
             return "ok"
 

@@ -38,15 +38,17 @@ except ModuleNotFoundError as exc:  # pragma: no cover - depends on the install
 from .caching import cache_key
 from .config import DEFAULTS
 from .extension import Walrus, WalrusState
-from .ratelimit import Limit, RateLimitExceeded, client_address, forwarded_address
+from .ratelimit import RateLimitExceeded, RateRule, client_address, forwarded_address
 
 __all__ = [
     "DEFAULTS",
-    "Limit",
     "RateLimitExceeded",
+    "RateRule",
     "Walrus",
     "WalrusState",
     "cache_key",
     "client_address",
     "forwarded_address",
 ]
+
+Limit = RateRule  # old name, kept importable

@@ -26,14 +26,14 @@ from walrus.keyspace import (
 )
 from walrus.rate_limit import (
     STRATEGIES,
-    LimitSpec,
-    PreparedLimit,
+    PreparedRate,
+    RateSpec,
     check_strategy,
     decide,
     format_rate,
     parse_rate,
     parse_rates,
-    reset_limits,
+    reset_rates,
 )
 
 from .config import safe_url
@@ -134,15 +134,14 @@ _STORED = re.compile(r"^(\d+/\d+(?:\.\d+)?[dhms])(?:#([fsg]))?$")
 _CODES = {None: "moving-window", "f": "fixed-window", "s": "sliding-window-counter", "g": "gcra"}
 
 
-def _client_limits(
-    state: Any, key: str, scope: str | None
-) -> list[tuple[bytes, PreparedLimit, str]]:
-    """The limits KEY has state under (SCAN of this app's rate-limit keys; every strategy)."""
+def _client_rules(state: Any, key: str, scope: str | None) -> list[tuple[bytes, PreparedRate, str]]:
+    """The prepared rates KEY has state under (SCAN of this app's rate-limit keys; every
+    strategy)."""
     base = f"{state.limiter.key_base}:"
     head = base + (f"{scope}:" if scope else "")
-    # What follows the limit name in a stored key: ":<key>", or ":{<key>}" on Redis Cluster.
+    # What follows the rate's name in a stored key: ":<key>", or ":{<key>}" on Redis Cluster.
     try:
-        tail = LimitSpec("_", key, 1, 1).storage_key(state.database)[1:]
+        tail = RateSpec("_", key, 1, 1).storage_key(state.database)[1:]
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="KEY") from None
     pattern = escape_glob(head) + "*" + escape_glob(tail)
@@ -160,14 +159,15 @@ def _client_limits(
             parsed = parse_rate(match.group(1))
         except ValueError:  # not a key of this limiter
             continue
-        limit = PreparedLimit(f"{base}{found_scope}:{match.group(1)}", parsed.limit, parsed.per,
-                              _CODES[match.group(2)])  # fmt: skip
-        found.append((raw, limit, found_scope))
+        rule = PreparedRate(f"{base}{found_scope}:{match.group(1)}", parsed.limit, parsed.per,
+                            _CODES[match.group(2)])  # fmt: skip
+        found.append((raw, rule, found_scope))
     return sorted(found, key=lambda item: item[0])
 
 
-def _rate_limits(state: Any, scope: str, rate: str, strategy: str | None) -> list[PreparedLimit]:
-    """The limits ``--rate`` names in SCOPE, as the extension builds them (no Redis work)."""
+def _rate_rules(state: Any, scope: str, rate: str, strategy: str | None) -> list[PreparedRate]:
+    """The prepared rates ``--rate`` names in SCOPE, as the extension builds them (no Redis
+    work)."""
     try:
         rates = parse_rates(rate, "--rate")
         strategies = [check_strategy(strategy)] if strategy else [state.settings.strategy]
@@ -175,7 +175,7 @@ def _rate_limits(state: Any, scope: str, rate: str, strategy: str | None) -> lis
         raise click.BadParameter(str(exc), param_hint="--rate/--strategy") from None
     base = f"{state.limiter.key_base}:{scope}"
     return [
-        PreparedLimit(f"{base}:{format_rate(n, p)}", n, p, s) for s in strategies for n, p in rates
+        PreparedRate(f"{base}:{format_rate(n, p)}", n, p, s) for s in strategies for n, p in rates
     ]
 
 
@@ -189,13 +189,13 @@ def _scope_and_key(args: tuple[str, ...], scope: str | None) -> tuple[str | None
     raise click.UsageError("expected [SCOPE] KEY")
 
 
-def _print(scope: str, limits: list[PreparedLimit], decision: Any) -> None:
-    for index, limit in enumerate(limits):
+def _print(scope: str, rates: list[PreparedRate], decision: Any) -> None:
+    for index, rate in enumerate(rates):
         result = decision.result(index)
         click.echo(
-            f"{scope}  {limit.limit}/{limit.per:g}s  remaining {result.remaining}/{limit.limit}  "
+            f"{scope}  {rate.limit}/{rate.per:g}s  remaining {result.remaining}/{rate.limit}  "
             f"resets in {math.ceil(result.reset_after)} s"
-            + ("" if limit.strategy == "moving-window" else f"  ({limit.strategy})")
+            + ("" if rate.strategy == "moving-window" else f"  ({rate.strategy})")
         )
 
 
@@ -218,15 +218,15 @@ def ratelimit_show(
         if rate is not None:
             if scope is None:
                 raise click.UsageError("--rate needs the SCOPE it applies to")
-            limits = _rate_limits(state, scope, rate, strategy)
-            _print(scope, limits, decide(state.database, limits, [key] * len(limits), 0))
+            rules = _rate_rules(state, scope, rate, strategy)
+            _print(scope, rules, decide(state.database, rules, [key] * len(rules), 0))
             return
-        found = _client_limits(state, key, scope)
+        found = _client_rules(state, key, scope)
         if not found:
             click.echo(f"No rate-limit state for {key!r}.")
             return
-        for _, limit, found_scope in found:  # one look per key: they may be in different slots
-            _print(found_scope, [limit], decide(state.database, [limit], [key], 0))
+        for _, rule, found_scope in found:  # one look per key: they may be in different slots
+            _print(found_scope, [rule], decide(state.database, [rule], [key], 0))
     except RedisError as exc:
         raise click.ClickException(_redis_failed(safe_url(state.settings.url), exc)) from None
 
@@ -239,10 +239,10 @@ def _reset(args: tuple[str, ...], scope: str | None, rate: str | None) -> None:
             if scope is None:
                 raise click.UsageError("--rate needs the SCOPE it applies to")
             # every strategy's key: the state goes whichever strategy recorded it
-            limits = [lim for s in STRATEGIES for lim in _rate_limits(state, scope, rate, s)]
-            deleted = reset_limits(state.database, limits, [key] * len(limits))
+            rules = [rule for s in STRATEGIES for rule in _rate_rules(state, scope, rate, s)]
+            deleted = reset_rates(state.database, rules, [key] * len(rules))
         else:
-            found = _client_limits(state, key, scope)
+            found = _client_rules(state, key, scope)
             deleted = sum(int(state.database.unlink(raw)) for raw, _, _ in found)
     except RedisError as exc:
         raise click.ClickException(_redis_failed(safe_url(state.settings.url), exc)) from None

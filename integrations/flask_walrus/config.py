@@ -60,7 +60,7 @@ DEFAULTS: dict[str, Any] = {
     "WALRUS_CACHE_COMPRESS_LEVEL": None,  # None: the algorithm's default
     "WALRUS_RATELIMIT_ENABLED": True,
     "WALRUS_RATELIMIT_DEFAULT": None,
-    "WALRUS_RATELIMIT_APPLICATION": None,  # limits on one budget shared by every view
+    "WALRUS_RATELIMIT_APPLICATION": None,  # rates on one budget shared by every view
     "WALRUS_RATELIMIT_STRATEGY": DEFAULT_STRATEGY,
     "WALRUS_RATELIMIT_ON_ERROR": "allow",
     "WALRUS_RATELIMIT_TRUSTED_PROXIES": 0,
@@ -87,7 +87,7 @@ class Settings:
     cache_signing_key: bytes | str | None
     cache_compression: dict[str, Any]
     ratelimit_enabled: bool
-    default_limits: tuple[tuple[int, float], ...]
+    default_rates: tuple[Rate, ...]
     on_error: str
     trusted_proxies: int
     header_mode: str
@@ -95,13 +95,24 @@ class Settings:
     header_remaining: str
     header_reset: str
     header_retry_after: str
-    application_limits: tuple[Rate, ...] = ()
+    application_rates: tuple[Rate, ...] = ()
     strategy: str = DEFAULT_STRATEGY
 
+    @property
+    def default_limits(self) -> tuple[Rate, ...]:
+        """Old name of ``default_rates``, kept readable for one release."""
+        return self.default_rates
 
-def parse_limits(value: Any, what: str) -> tuple[Rate, ...]:
-    """``"5/minute"``, ``"5/minute; 100/hour"``, a list of such strings or of ``(limit, per)``
-    (``walrus.rate_limit.parse_rates``; an empty string is refused as a likely mistake)."""
+    @property
+    def application_limits(self) -> tuple[Rate, ...]:
+        """Old name of ``application_rates``, kept readable for one release."""
+        return self.application_rates
+
+
+def read_rates(value: Any, what: str) -> tuple[Rate, ...]:
+    """The rates of a setting or option: ``"5/minute"``, ``"5/minute; 100/hour"``, a list of
+    such strings or of ``(limit, per)`` (``walrus.rate_limit.parse_rates``; an empty string is
+    refused as a likely mistake). No Redis work."""
     if isinstance(value, str) and not value.replace(",", ";").replace(";", "").strip():
         raise ValueError(f"{what}: empty rate string {value!r}")
     if value is not None and not isinstance(value, (str, list, tuple)):
@@ -109,6 +120,9 @@ def parse_limits(value: Any, what: str) -> tuple[Rate, ...]:
             f"{what} must be a rate string like '5/minute' or a list of them, got {value!r}"
         )
     return parse_rates(value, what)
+
+
+parse_limits = read_rates  # old name, kept importable
 
 
 def _checked(key: str, check: Callable[..., Any], *args: Any) -> Any:
@@ -236,7 +250,7 @@ def read_settings(config: Mapping[str, Any], secret_key: Any = None) -> Settings
         cache_signing_key=signing_key,
         cache_compression=_compression(config),
         ratelimit_enabled=enabled,
-        default_limits=parse_limits(
+        default_rates=read_rates(
             config.get("WALRUS_RATELIMIT_DEFAULT"), "WALRUS_RATELIMIT_DEFAULT"
         ),
         on_error=_choice(config, "WALRUS_RATELIMIT_ON_ERROR", ON_ERROR_POLICIES),
@@ -246,7 +260,7 @@ def read_settings(config: Mapping[str, Any], secret_key: Any = None) -> Settings
         header_remaining=_name(config, "WALRUS_RATELIMIT_HEADER_REMAINING"),
         header_reset=_name(config, "WALRUS_RATELIMIT_HEADER_RESET"),
         header_retry_after=_name(config, "WALRUS_RATELIMIT_HEADER_RETRY_AFTER"),
-        application_limits=parse_limits(
+        application_rates=read_rates(
             config.get("WALRUS_RATELIMIT_APPLICATION"), "WALRUS_RATELIMIT_APPLICATION"
         ),
         strategy=_checked(

@@ -45,7 +45,7 @@ class Walrus:
     view caching and the ``flask walrus`` commands.
 
     ``key_func()`` is the default client key of rate limits (default: the client address);
-    ``default_exempt_when()`` returning True skips the app-wide WALRUS_RATELIMIT_DEFAULT limits.
+    ``default_exempt_when()`` returning True skips the app-wide WALRUS_RATELIMIT_DEFAULT rates.
     """
 
     def __init__(
@@ -142,13 +142,15 @@ class Walrus:
     ) -> Callable[[Any], Any]:
         """Limit a view (function, ``View`` class or method, or a whole ``Blueprint``).
 
-        ``limit``: an int with ``per`` seconds (default 60), ``"5/minute"``, ``"5/minute;
-        100/hour"`` or a list of rates; stacked decorators add limits. Every limit that applies
-        to a request (the view's, its blueprints', the defaults) is decided in one Redis call;
-        a refusal raises ``RateLimitExceeded`` (429). ``scope``/``group`` names a budget shared
-        between views; ``cost`` (int or callable) is the number of events a request spends;
-        ``override_defaults=False`` keeps WALRUS_RATELIMIT_DEFAULT on top of these limits.
-        ``limit`` may be a callable returning any of those per request (a dynamic limit);
+        ``limit``: the count, an int with ``per`` seconds (default 60), or a whole rate (the
+        argument keeps Flask-Limiter's name): ``"5/minute"``, ``"5/minute; 100/hour"`` or a
+        list of rates; each rate becomes a ``RateRule`` and stacked decorators add rules. Every
+        rule that applies to a request (the view's, its blueprints', the defaults) is decided in
+        one Redis call; a refusal raises ``RateLimitExceeded`` (429). ``scope``/``group`` names
+        a budget shared between views; ``cost`` (int or callable) is the number of events a
+        request spends; ``override_defaults=False`` keeps WALRUS_RATELIMIT_DEFAULT on top of
+        these rules. ``limit`` may be a callable returning any of those per request (a dynamic
+        rate);
         ``strategy`` picks the core strategy (default WALRUS_RATELIMIT_STRATEGY);
         ``per_method=True`` gives each HTTP method its own budget; ``deduct_when(response)``
         counts only requests whose response it accepts (checked before, recorded after: one
@@ -164,14 +166,14 @@ class Walrus:
         )  # fmt: skip
 
         def decorator(target: Any) -> Any:
-            fresh = Marks(list(marks.limits), marks.cost, marks.override_defaults)
+            fresh = Marks(list(marks.rules), marks.cost, marks.override_defaults)
             return limit_target(target, fresh)
 
         return decorator
 
     def exempt(self, target: F) -> F:
-        """Exempt a view, ``View`` class or ``Blueprint`` from the default and blueprint limits
-        (its own ``rate_limited`` limits still apply). No Redis work."""
+        """Exempt a view, ``View`` class or ``Blueprint`` from the default and blueprint rules
+        (its own ``rate_limited`` rules still apply). No Redis work."""
         return limit_target(target, Marks(exempt=True))
 
     def cached(

@@ -1,14 +1,14 @@
 """Rate limits for Flask views: marks set by decorators, decided by one hook per request.
 
-``@w.rate_limited(...)`` only records a ``Limit`` on the view (function, ``MethodView``
+``@w.rate_limited(...)`` only records a ``RateRule`` on the view (function, ``MethodView``
 class or method, or ``Blueprint``); nothing is wrapped. The app's ``before_request`` hook
-gathers every limit that applies to the request (the view's, its blueprints', the app-wide
+gathers every rule that applies to the request (the view's, its blueprints', the app-wide
 ones) once per (endpoint, method) into a ``_Plan`` and asks the core limiter
 (``walrus.rate_limit.decide``: one Lua call on the server clock, all-or-nothing) to decide them
 together; a refusal raises ``RateLimitExceeded`` (HTTP 429) and ``after_request`` adds the
 header values the core builds. Everything about rates, strategies, the decision, headers, the
 client address and the outage policy is the core's; this module reads Flask and shapes
-responses. Redis key of a limit: ``<WALRUS_KEY_PREFIX>:rl:<scope>:<rate>:<client key>``, the rate
+responses. Redis key of a rule: ``<WALRUS_KEY_PREFIX>:rl:<scope>:<rate>:<client key>``, the rate
 in its shortest form (``format_rate``: ``5/1m``, ``20000/1d``, ``3/90s``)
 (scope: the ``scope``/``group`` name, default the endpoint, ``:<METHOD>`` added with
 ``per_method``; the core adds ``#f``/``#s``/``#g`` before the client key for the strategies
@@ -29,7 +29,7 @@ from werkzeug.exceptions import HTTPException, TooManyRequests
 from walrus.rate_limit import (
     Decision,
     OutageLog,
-    PreparedLimit,
+    PreparedRate,
     Rate,
     RateLimitResult,
     check_cost,
@@ -40,12 +40,12 @@ from walrus.rate_limit import (
 )
 from walrus.rate_limit import client_address as resolve_address
 
-from .config import Settings, parse_limits
+from .config import Settings, read_rates
 
 if TYPE_CHECKING:  # pragma: no cover
     from walrus import Database
 
-__all__ = ["Limit", "RateLimitExceeded", "client_address", "forwarded_address"]
+__all__ = ["RateLimitExceeded", "RateRule", "client_address", "forwarded_address"]
 
 logger = logging.getLogger("flask_walrus")
 MARKS = "__walrus_ratelimit__"
@@ -60,17 +60,19 @@ forwarded_address = resolve_address
 
 
 @dataclass(frozen=True)
-class Limit:
-    """``limit`` requests per ``per`` seconds for each client key.
+class RateRule:
+    """One rate a view is held to: ``limit`` requests (a count) per ``per`` seconds for each
+    client key, and how it applies. What ``rate_limited`` records; building it does no Redis
+    work.
 
     ``scope`` names the budget (views with the same scope and rate share it; default: the
-    endpoint); ``methods`` restricts the limit to those HTTP methods; ``per_method`` gives
+    endpoint); ``methods`` restricts the rule to those HTTP methods; ``per_method`` gives
     each method its own budget; ``key_func()`` names the client (default: its address);
-    ``exempt_when()`` returning True skips the limit; ``strategy`` (None: the app's
+    ``exempt_when()`` returning True skips the rule; ``strategy`` (None: the app's
     WALRUS_RATELIMIT_STRATEGY); ``deduct_when(response)`` returning False leaves the request
     uncounted; ``on_breach(exc)`` runs on refusal and may return the response to send;
     ``error_message`` (str or callable) is the 429's description; ``provider()`` returns the
-    rate(s) per request (a callable limit: ``limit``/``per`` are then 0).
+    rate(s) per request (a callable rate: ``limit``/``per`` are then 0).
     """
 
     limit: int
@@ -88,7 +90,7 @@ class Limit:
 
     def __str__(self) -> str:
         if self.provider is not None and not self.limit:
-            return f"callable limit {getattr(self.provider, '__qualname__', self.provider)!r}"
+            return f"callable rate {getattr(self.provider, '__qualname__', self.provider)!r}"
         return str(Rate(self.limit, self.per))
 
 
@@ -96,31 +98,40 @@ class Limit:
 class Marks:
     """What the decorators recorded on one view, class, method or blueprint."""
 
-    limits: list[Limit] = field(default_factory=list)
+    rules: list[RateRule] = field(default_factory=list)
     cost: int | Callable[[], int] | None = None
     override_defaults: bool = True
     exempt: bool = False
 
 
 class RateLimitExceeded(TooManyRequests):
-    """HTTP 429: ``limit`` is the ``Limit`` that refused, ``retry_after`` the seconds (float)
-    until the request would fit, ``result`` the ``walrus.rate_limit.RateLimitResult``."""
+    """HTTP 429: ``rule`` is the ``RateRule`` that refused, ``retry_after`` the seconds (float)
+    until the request would fit, ``result`` the ``walrus.rate_limit.RateLimitResult``.
+
+    ``limit`` is the same object as ``rule``: it is Flask-Limiter's attribute name, kept so that
+    handlers ported from Flask-Limiter (reading ``e.limit``) work unchanged; new code reads
+    ``rule`` (its count is ``rule.limit``). No Redis work."""
 
     def __init__(
         self,
-        limit: Limit,
+        rule: RateRule,
         result: RateLimitResult,
         headers: list[tuple[str, str]] | None = None,
         description: str | None = None,
     ) -> None:
         wait = max(1, -int(-result.retry_after // 1))
-        super().__init__(description or f"Rate limit of {limit} exceeded; retry in {wait} s.")
-        self.limit = limit
+        super().__init__(description or f"Rate limit of {rule} exceeded; retry in {wait} s.")
+        self.rule = rule
         self.result = result
         # Werkzeug types retry_after as datetime | int; ours is float seconds, and get_headers
         # below builds Retry-After itself
         self.retry_after: float = result.retry_after  # type: ignore[assignment]  # see above
         self.rate_limit_headers = headers if headers is not None else [("Retry-After", str(wait))]
+
+    @property
+    def limit(self) -> RateRule:
+        """The ``RateRule`` that refused (``rule``), under Flask-Limiter's attribute name."""
+        return self.rule
 
     def get_headers(self, environ: Any = None, scope: Any = None) -> list[tuple[str, str]]:
         """The 429 response's headers: Werkzeug's plus the rate-limit ones. No Redis work."""
@@ -154,8 +165,9 @@ def _scope_option(scope: str | None, group: str | None) -> str | None:
 def _rates_option(
     limit: Any, per: float | None
 ) -> tuple[Callable[[], Any] | None, tuple[Rate, ...]]:
-    """``(provider, rates)``: a callable limit is its own provider (one placeholder rate);
-    an int goes with ``per`` (default 60 s); a rate string or list is parsed."""
+    """``(provider, rates)`` of the ``limit`` argument: a callable is its own provider (one
+    placeholder rate); an int (the count) goes with ``per`` (default 60 s); a rate string or
+    list is parsed."""
     provider: Callable[[], Any] | None = None
     rates: tuple[Rate, ...]
     if callable(limit):
@@ -165,13 +177,13 @@ def _rates_option(
             )
         provider, rates = limit, (Rate(0, 0.0),)
     elif isinstance(limit, int) and not isinstance(limit, bool):
-        rates = parse_limits([(limit, 60.0 if per is None else per)], "rate_limited")
+        rates = read_rates([(limit, 60.0 if per is None else per)], "rate_limited")
     else:
         if per is not None:
             raise ValueError(
                 "rate_limited: 'per' goes with an int limit, not with a rate string or list"
             )
-        rates = parse_limits(limit, "rate_limited")
+        rates = read_rates(limit, "rate_limited")
     if not rates:
         raise ValueError(
             "rate_limited needs a limit: an int with per, '5/minute', a list of rates or a callable"
@@ -259,8 +271,8 @@ def build_marks(
     _check_hooks(key_func, exempt_when, deduct_when, on_breach, error_message)
     _check_strategy_option(strategy, per_method)
     _check_cost_option(cost, provider, rates)
-    limits = [
-        Limit(
+    rules = [
+        RateRule(
             n,
             p,
             scope,
@@ -276,7 +288,7 @@ def build_marks(
         )
         for n, p in rates
     ]
-    return Marks(limits=limits, cost=cost, override_defaults=override_defaults)
+    return Marks(rules=rules, cost=cost, override_defaults=override_defaults)
 
 
 def add_marks(target: Any, marks: Marks) -> None:
@@ -285,13 +297,13 @@ def add_marks(target: Any, marks: Marks) -> None:
     if existing is None:
         setattr(target, MARKS, marks)
         return
-    if marks.limits:
+    if marks.rules:
         if existing.cost is not None and marks.cost is not None and existing.cost != marks.cost:
             raise ValueError(
                 f"stacked rate limits on {target!r} disagree on cost"
                 f" ({existing.cost!r} vs {marks.cost!r})"
             )
-        existing.limits.extend(marks.limits)
+        existing.rules.extend(marks.rules)
         existing.cost = marks.cost if existing.cost is None else existing.cost
         existing.override_defaults = existing.override_defaults and marks.override_defaults
     existing.exempt = existing.exempt or marks.exempt
@@ -304,23 +316,23 @@ def _marks_of(obj: Any) -> Marks | None:
 
 @dataclass(frozen=True)
 class _Entry:
-    limit: Limit
-    prepared: PreparedLimit  # name <key prefix>:rl:<scope>:<rate>, strategy, ARGV
+    rule: RateRule
+    prepared: PreparedRate  # name <key prefix>:rl:<scope>:<rate>, strategy, ARGV
     policy: str  # name in the IETF RateLimit-Policy header
 
 
 @dataclass(frozen=True)
 class _Plan:
-    """Everything about the limits of one (endpoint, method) that does not depend on the
+    """Everything about the rules of one (endpoint, method) that does not depend on the
     request, settled on its first request so that later ones only build keys and call Redis."""
 
     entries: tuple[_Entry, ...]
     cost: int | Callable[[], int]
-    limits: tuple[PreparedLimit, ...] = ()
+    rates: tuple[PreparedRate, ...] = ()
     key_funcs: tuple[KeyFunc | None, ...] = ()  # per entry, the extension default resolved
     shared_key_func: bool = True  # every entry names the client the same way
-    simple: bool = True  # no exempt_when, deduct_when or callable limit: the fast path
-    dynamic: tuple[tuple[Limit, str], ...] = ()  # callable limits and their scope
+    simple: bool = True  # no exempt_when, deduct_when or callable rate: the fast path
+    dynamic: tuple[tuple[RateRule, str], ...] = ()  # callable rates' rules and their scope
     policies: tuple[str, ...] = ()
 
 
@@ -355,10 +367,10 @@ class Limiter:
             settings.header_retry_after,
         )
         self.defaults = [
-            Limit(n, p, exempt_when=default_exempt_when) for n, p in settings.default_limits
+            RateRule(n, p, exempt_when=default_exempt_when) for n, p in settings.default_rates
         ]
         self.application = [
-            Limit(n, p, scope=_APPLICATION_SCOPE) for n, p in settings.application_limits
+            RateRule(n, p, scope=_APPLICATION_SCOPE) for n, p in settings.application_rates
         ]
 
     # -- outage reporting (shared with the view cache) -------------------------------------
@@ -372,13 +384,13 @@ class Limiter:
 
     # -- plans -------------------------------------------------------------------------------
 
-    def _entry(self, lim: Limit, scope: str) -> _Entry:
-        strategy = lim.strategy or self.settings.strategy
-        rate = format_rate(lim.limit, lim.per)  # "20000/1d": short keys cost less per client
-        policy = _POLICY_NAME.sub("_", f"{scope}-{lim.limit}-per-{lim.per:g}s")
+    def _entry(self, rule: RateRule, scope: str) -> _Entry:
+        strategy = rule.strategy or self.settings.strategy
+        rate = format_rate(rule.limit, rule.per)  # "20000/1d": short keys cost less per client
+        policy = _POLICY_NAME.sub("_", f"{scope}-{rule.limit}-per-{rule.per:g}s")
         return _Entry(
-            lim,
-            PreparedLimit(f"{self.key_base}:{scope}:{rate}", lim.limit, lim.per, strategy),
+            rule,
+            PreparedRate(f"{self.key_base}:{scope}:{rate}", rule.limit, rule.per, strategy),
             policy,
         )
 
@@ -398,10 +410,10 @@ class Limiter:
             sources.append(self.app.blueprints.get(name))
         return sources
 
-    def _limits_for(
+    def _rules_for(
         self, endpoint: str, method: str
-    ) -> tuple[list[Limit], int | Callable[[], int]]:
-        """Every limit that applies to (endpoint, method) before the method filter, and the
+    ) -> tuple[list[RateRule], int | Callable[[], int]]:
+        """Every rule that applies to (endpoint, method) before the method filter, and the
         cost: the marks' own, then the defaults (unless overridden) and the app-wide ones
         (unless exempt, and never for static files)."""
         own: list[Marks] = []
@@ -410,66 +422,67 @@ class Limiter:
             marks = _marks_of(source) if source is not None else None
             if marks is not None:
                 exempt = exempt or marks.exempt
-                if marks.limits:
+                if marks.rules:
                     own.append(marks)
-        limits: list[Limit] = []
+        rules: list[RateRule] = []
         cost: int | Callable[[], int] = 1
         for marks in own:
-            limits.extend(marks.limits)
+            rules.extend(marks.rules)
         if own:
             cost = next((m.cost for m in own if m.cost is not None), 1)
         static = endpoint == "static" or endpoint.endswith(".static")
         if not exempt and not static:
             if all(not m.override_defaults for m in own):
-                limits.extend(self.defaults)
-            limits.extend(self.application)
-        return limits, cost
+                rules.extend(self.defaults)
+            rules.extend(self.application)
+        return rules, cost
 
     def _plan(self, endpoint: str, method: str) -> _Plan:
-        limits, cost = self._limits_for(endpoint, method)
+        rules, cost = self._rules_for(endpoint, method)
         entries: list[_Entry] = []
-        dynamic: list[tuple[Limit, str]] = []
-        for lim in limits:
-            if lim.methods is not None and method not in lim.methods:
+        dynamic: list[tuple[RateRule, str]] = []
+        for rule in rules:
+            if rule.methods is not None and method not in rule.methods:
                 continue
-            scope = lim.scope or endpoint
-            if lim.per_method:
+            scope = rule.scope or endpoint
+            if rule.per_method:
                 scope = f"{scope}:{method}"
-            if lim.provider is not None:
-                dynamic.append((lim, scope))
+            if rule.provider is not None:
+                dynamic.append((rule, scope))
                 continue
-            if isinstance(cost, int) and cost > lim.limit:
-                raise ValueError(f"rate limit cost {cost} on {endpoint!r} can never fit in {lim}")
-            entries.append(self._entry(lim, scope))
+            if isinstance(cost, int) and cost > rule.limit:
+                raise ValueError(f"rate limit cost {cost} on {endpoint!r} can never fit in {rule}")
+            entries.append(self._entry(rule, scope))
         if not entries and not dynamic:
             return _NO_PLAN
-        key_funcs = tuple(e.limit.key_func or self.key_func for e in entries)
+        key_funcs = tuple(e.rule.key_func or self.key_func for e in entries)
         return _Plan(
             entries=tuple(entries),
             cost=cost,
-            limits=tuple(e.prepared for e in entries),
+            rates=tuple(e.prepared for e in entries),
             key_funcs=key_funcs,
             shared_key_func=len(set(map(id, key_funcs))) <= 1,
             simple=not dynamic
-            and all(e.limit.exempt_when is None and e.limit.deduct_when is None for e in entries),
+            and all(e.rule.exempt_when is None and e.rule.deduct_when is None for e in entries),
             dynamic=tuple(dynamic),
             policies=tuple(e.policy for e in entries),
         )
 
-    def _resolve(self, lim: Limit, scope: str) -> tuple[_Entry, ...]:
-        """The entries of a callable limit for the rate(s) it returns now (cached per value)."""
-        assert lim.provider is not None
-        value = lim.provider()
+    def _resolve(self, rule: RateRule, scope: str) -> tuple[_Entry, ...]:
+        """The entries of a callable rate's rule for the rate(s) it returns now (cached per
+        value)."""
+        assert rule.provider is not None
+        value = rule.provider()
         try:
-            cache_key = (id(lim), scope, value if isinstance(value, (str, int)) else tuple(value))
+            cache_key = (id(rule), scope, value if isinstance(value, (str, int)) else tuple(value))
         except TypeError:
-            cache_key = (id(lim), scope, repr(value))
+            cache_key = (id(rule), scope, repr(value))
         found = self._dynamic.get(cache_key)
         if found is None:
-            rates = parse_limits(value, f"callable rate limit {lim}")
+            rates = read_rates(value, str(rule))
             if not rates:
                 return ()
-            found = tuple(self._entry(replace(lim, limit=n, per=p), scope) for n, p in rates)
+            found = tuple(self._entry(replace(rule, limit=n, per=p), scope) for n, p in rates)
             if len(self._dynamic) < 1024:  # a bounded cache: the provider may return anything
                 self._dynamic[cache_key] = found
         return found
@@ -486,13 +499,11 @@ class Limiter:
 
     def _keys(self, req: Any, entries: Sequence[_Entry], shared: bool) -> list[str]:
         if shared:
-            return [self._client_key(req, entries[0].limit.key_func or self.key_func)] * len(
-                entries
-            )
+            return [self._client_key(req, entries[0].rule.key_func or self.key_func)] * len(entries)
         known: dict[int, str] = {}
         keys = []
         for entry in entries:
-            key_func = entry.limit.key_func or self.key_func
+            key_func = entry.rule.key_func or self.key_func
             key = known.get(id(key_func))
             if key is None:
                 key = known[id(key_func)] = self._client_key(req, key_func)
@@ -512,11 +523,11 @@ class Limiter:
             plan = self._plans[(endpoint, method)] = self._plan(endpoint, method)
         if plan is _NO_PLAN:
             return None
-        if plan.simple:  # the common case: every limit counted now, one call
+        if plan.simple:  # the common case: every rule counted now, one call
             entries: Sequence[_Entry] = plan.entries
-            limits: Sequence[PreparedLimit] = plan.limits
+            rates: Sequence[PreparedRate] = plan.rates
             if plan.shared_key_func:
-                keys = [self._client_key(req, plan.key_funcs[0])] * len(limits)
+                keys = [self._client_key(req, plan.key_funcs[0])] * len(rates)
             else:
                 keys = self._keys(req, entries, False)
             cost = plan.cost
@@ -524,7 +535,7 @@ class Limiter:
                 cost = self._cost(req, entries, cost)
             decision = decide(
                 self.database,
-                limits,
+                rates,
                 keys,
                 cost,
                 on_error=self.settings.on_error,
@@ -538,25 +549,25 @@ class Limiter:
         return self._before_general(req, plan)
 
     def _before_general(self, req: Any, plan: _Plan) -> Any:
-        """Callable limits, exempt_when, deduct_when: the limits that count now are decided
+        """Callable rates, exempt_when, deduct_when: the rules that count now are decided
         (recorded) in one call; those with deduct_when are only looked at (one more call) and
         recorded after the response, when it matches."""
         entries = self._active_entries(plan)
         if not entries:
             return None
-        now = [e for e in entries if e.limit.deduct_when is None]
-        later = [e for e in entries if e.limit.deduct_when is not None]
+        now = [e for e in entries if e.rule.deduct_when is None]
+        later = [e for e in entries if e.rule.deduct_when is not None]
         cost = plan.cost
         if callable(cost):
             cost = self._cost(req, entries, cost)
         else:
-            for entry in entries:  # callable limits were not checked against the cost
+            for entry in entries:  # callable rates were not checked against the cost
                 if cost > entry.prepared.limit:
                     return self._refuse(
                         req,
                         entries,
                         Decision.refusal([e.prepared for e in entries], entries.index(entry)),
-                        f"Request cost {cost} exceeds the rate limit of {entry.limit}.",
+                        f"Request cost {cost} exceeds the rate limit of {entry.rule}.",
                     )
         on_error = self.settings.on_error
         decision: Decision | None = None
@@ -593,13 +604,13 @@ class Limiter:
 
     def _active_entries(self, plan: _Plan) -> list[_Entry]:
         """The plan's entries that ``exempt_when`` does not skip now, then those of its callable
-        limits (their provider called once each)."""
+        rates (their provider called once each)."""
         entries = [
-            e for e in plan.entries if e.limit.exempt_when is None or not e.limit.exempt_when()
+            e for e in plan.entries if e.rule.exempt_when is None or not e.rule.exempt_when()
         ]
-        for lim, scope in plan.dynamic:
-            if lim.exempt_when is None or not lim.exempt_when():
-                entries.extend(self._resolve(lim, scope))
+        for rule, scope in plan.dynamic:
+            if rule.exempt_when is None or not rule.exempt_when():
+                entries.extend(self._resolve(rule, scope))
         return entries
 
     def _cost(self, req: Any, entries: Sequence[_Entry], fn: Callable[[], int]) -> int:
@@ -607,7 +618,7 @@ class Limiter:
         check_cost(cost, None, "rate_limited cost (returned by the cost callable)")
         tightest = min(range(len(entries)), key=lambda i: entries[i].prepared.limit)
         if cost > entries[tightest].prepared.limit:
-            message = f"Request cost {cost} exceeds the rate limit of {entries[tightest].limit}."
+            message = f"Request cost {cost} exceeds the rate limit of {entries[tightest].rule}."
             self._refuse(
                 req,
                 entries,
@@ -627,15 +638,15 @@ class Limiter:
     ) -> Any:
         req.environ[_ENVIRON_KEY] = (entries, decision, ())
         worst = decision.report_index()
-        limit = entries[worst].limit
-        if description is None and limit.error_message is not None:
-            message = limit.error_message
+        rule = entries[worst].rule
+        if description is None and rule.error_message is not None:
+            message = rule.error_message
             description = message() if callable(message) else message
         exc = RateLimitExceeded(
-            limit, decision.result(worst), self.headers(entries, decision, worst), description
+            rule, decision.result(worst), self.headers(entries, decision, worst), description
         )
-        if limit.on_breach is not None and not raise_only:
-            response = limit.on_breach(exc)
+        if rule.on_breach is not None and not raise_only:
+            response = rule.on_breach(exc)
             if response is not None:
                 return response  # Flask sends it; after_request adds the headers
         raise exc
@@ -648,9 +659,7 @@ class Limiter:
         if later:
             cost = request.environ.pop(_ENVIRON_KEY + ".cost", 1)
             counted = [
-                e
-                for e in later
-                if e.limit.deduct_when is not None and e.limit.deduct_when(response)
+                e for e in later if e.rule.deduct_when is not None and e.rule.deduct_when(response)
             ]
             if counted:
                 keys = self._keys(request, counted, False)
@@ -696,3 +705,6 @@ def limit_target(target: T, marks: Marks) -> T:
     raise TypeError(
         f"rate limits apply to a view function, a View class or a Blueprint, got {target!r}"
     )
+
+
+Limit = RateRule  # old name, kept importable
