@@ -42,7 +42,7 @@ from walrus.exceptions import WalrusError
 from walrus.rate_limit import (
     Decision,
     OutageLog,
-    PreparedLimit,
+    PreparedRate,
     Rate,
     check_strategy,
     decide,
@@ -101,7 +101,7 @@ class WalrusRateLimitedTask(Task):  # type: ignore[misc]  # Celery ships no type
     walrus_rate_limit_strategy: str | None = None
 
     _walrus_rates: tuple[Rate, ...] = ()
-    _walrus_prepared: tuple[str, tuple[PreparedLimit, ...]] | None = None
+    _walrus_prepared: tuple[str, tuple[PreparedRate, ...]] | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -114,8 +114,8 @@ class WalrusRateLimitedTask(Task):  # type: ignore[misc]  # Celery ships no type
         )
         cls._walrus_prepared = None
 
-    def rate_limits(self) -> tuple[PreparedLimit, ...]:
-        """This task's limits under the app's config (built once; no Redis work)."""
+    def rate_rules(self) -> tuple[PreparedRate, ...]:
+        """This task's rates, prepared under the app's config (built once; no Redis work)."""
         settings = get_settings(self._get_app())
         strategy = self.walrus_rate_limit_strategy or settings.rate_limit_strategy
         name = f"{settings.rate_limit_prefix}{self.name}"
@@ -123,14 +123,16 @@ class WalrusRateLimitedTask(Task):  # type: ignore[misc]  # Celery ships no type
         if found is None or found[0] != f"{name}|{strategy}":
             rates = self._walrus_rates
             if len(rates) == 1:
-                limits: tuple[PreparedLimit, ...] = (
-                    PreparedLimit(name, rates[0].limit, rates[0].per, strategy),
+                rules: tuple[PreparedRate, ...] = (
+                    PreparedRate(name, rates[0].limit, rates[0].per, strategy),
                 )
             else:
-                limits = tuple(PreparedLimit(f"{name}:{n}/{p:g}", n, p, strategy) for n, p in rates)
-            found = (f"{name}|{strategy}", limits)
+                rules = tuple(PreparedRate(f"{name}:{n}/{p:g}", n, p, strategy) for n, p in rates)
+            found = (f"{name}|{strategy}", rules)
             type(self)._walrus_prepared = found
         return found[1]
+
+    rate_limits = rate_rules  # old name, kept callable
 
     def rate_limit_key(self, *args: Any, **kwargs: Any) -> str:
         """The client key of a run with these arguments. No Redis work."""
@@ -142,13 +144,13 @@ class WalrusRateLimitedTask(Task):  # type: ignore[misc]  # Celery ships no type
     def rate_limit_decision(self, *args: Any, dry_run: bool = False, **kwargs: Any) -> Decision:
         """Ask the limiter about a run with these arguments (records it unless ``dry_run``).
         Cost: 1 round trip."""
-        limits = self.rate_limits()
+        rules = self.rate_rules()
         app = self._get_app()
         key = self.rate_limit_key(*args, **kwargs)
         return decide(
             get_database(app),
-            limits,
-            [key] * len(limits),
+            rules,
+            [key] * len(rules),
             1,
             dry_run=dry_run,
             on_error=get_settings(app).rate_limit_on_error,

@@ -1,4 +1,4 @@
-"""``RateLimitMiddleware``: site-wide default rate limits from settings.
+"""``RateLimitMiddleware``: site-wide default rates from settings.
 
 ::
 
@@ -10,9 +10,9 @@
     WALRUS_RATELIMIT_EXEMPT_PATHS = ["/static/", "/health"]
 
 A view's default budget is named after the view (``<module>.<qualname>``), so each view has
-its own; views with their own ``@rate_limited`` leave the default limits out (they keep the
-application limits); ``@rate_limit_exempt`` views and the exempt path prefixes are never
-limited by the middleware. The default and application limits of a request are decided
+its own; views with their own ``@rate_limited`` leave the default rates out (they keep the
+application rates); ``@rate_limit_exempt`` views and the exempt path prefixes are never
+limited by the middleware. The default and application rates of a request are decided
 together: one Lua call (1 round trip), all-or-nothing. Requests that resolve to no view (404)
 are not limited.
 """
@@ -24,7 +24,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 
-from walrus.rate_limit import PreparedLimit, decide
+from walrus.rate_limit import PreparedRate, decide
 
 from .conf import get_database
 from .ratelimit import (
@@ -60,7 +60,7 @@ class RateLimitMiddleware:
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
-        self._plans: dict[tuple[int, Any], tuple[tuple[PreparedLimit, ...], str]] = {}
+        self._plans: dict[tuple[int, Any], tuple[tuple[PreparedRate, ...], str]] = {}
         self._key_funcs: dict[Any, Callable[[str, HttpRequest], Any]] = {}
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
@@ -70,15 +70,13 @@ class RateLimitMiddleware:
             add_headers(response, decision)
         return response
 
-    def _plan(
-        self, settings: RateLimitSettings, view: Any
-    ) -> tuple[tuple[PreparedLimit, ...], str]:
-        """The limits of ``view`` (cached per view and settings) and its group name."""
+    def _plan(self, settings: RateLimitSettings, view: Any) -> tuple[tuple[PreparedRate, ...], str]:
+        """The prepared rates of ``view`` (cached per view and settings) and its group name."""
         cache_key = (id(view), settings)
         found = self._plans.get(cache_key)
         if found is not None:
             return found
-        limits: list[PreparedLimit] = []
+        rules: list[PreparedRate] = []
         target = getattr(view, "view_class", view)
         group = (
             f"{getattr(target, '__module__', '?')}.{getattr(target, '__qualname__', repr(target))}"
@@ -86,21 +84,21 @@ class RateLimitMiddleware:
         if settings.default and not _marked(view, LIMITED_MARK):
             rates = settings.default
             name = f"{KEY_BASE}:{group}"
-            limits += [
-                PreparedLimit(
+            rules += [
+                PreparedRate(
                     name if len(rates) == 1 else f"{name}:{n}/{p:g}", n, p, settings.strategy
                 )
                 for n, p in rates
             ]
         application = settings.application
         name = f"{KEY_BASE}:{APPLICATION_GROUP}"
-        limits += [
-            PreparedLimit(
+        rules += [
+            PreparedRate(
                 name if len(application) == 1 else f"{name}:{n}/{p:g}", n, p, settings.strategy
             )
             for n, p in application
         ]
-        found = (tuple(limits), group)
+        found = (tuple(rules), group)
         if len(self._plans) < 4096:
             self._plans[cache_key] = found
         return found
@@ -108,16 +106,16 @@ class RateLimitMiddleware:
     def process_view(
         self, request: HttpRequest, view: Callable[..., Any], args: Any, kwargs: Any
     ) -> HttpResponse | None:
-        """Apply the default and application limits to a view about to run: None to let it run,
-        else the 429 response. 1 round trip for a limited view (one script for all its limits),
+        """Apply the default and application rates to a view about to run: None to let it run,
+        else the 429 response. 1 round trip for a limited view (one script for all its rates),
         none otherwise."""
         settings = get_settings()
         if not settings.default and not settings.application:
             return None
         if _marked(view, EXEMPT_MARK) or request.path_info.startswith(settings.exempt_paths):
             return None
-        limits, group = self._plan(settings, view)
-        if not limits:
+        rates, group = self._plan(settings, view)
+        if not rates:
             return None
         key_func = self._key_funcs.get(settings.default_key)
         if key_func is None:
@@ -126,7 +124,7 @@ class RateLimitMiddleware:
             )
         key = key_func(group, request)
         key = key if isinstance(key, str) else str(key)
-        decision = decide(get_database(settings.alias), limits, [key] * len(limits), 1,
+        decision = decide(get_database(settings.alias), rates, [key] * len(rates), 1,
                           on_error=settings.on_error, outage_log=outage_log)  # fmt: skip
         if not decision.allowed:
             request.limited = True

@@ -15,7 +15,7 @@ clock, all-or-nothing over the rates of one decorator); the client address, head
 the outage policy are the core's too. This module reads Django (the request, the
 ``WALRUS_RATELIMIT_*`` settings of ``ratelimit_settings``) and shapes responses.
 
-Redis key of a limit: ``django_walrus:rl:<group>:<client key>`` for a decorator with one fixed
+Redis key of a rate: ``django_walrus:rl:<group>:<client key>`` for a decorator with one fixed
 rate (upstream-compatible, and the layout of earlier versions), and
 ``django_walrus:rl:<group>:<limit>/<per>:<client key>`` for each rate of a multi-rate or
 callable rate (so that different rates never share a budget). The core adds ``#f``/``#s``/
@@ -38,7 +38,7 @@ from django.utils.html import escape
 from walrus.rate_limit import (
     Decision,
     OutageLog,
-    PreparedLimit,
+    PreparedRate,
     Rate,
     check_cost,
     check_strategy,
@@ -59,21 +59,21 @@ __all__ = [
     "key_function",
     "rate_limit_exempt",
     "rate_limited",
-    "registered_limits",
+    "registered_rates",
     "too_many_requests",
 ]
 
 logger = logging.getLogger("django_walrus.ratelimit")
 outage_log = OutageLog(logger)
 KEY_BASE = "django_walrus:rl"
-"""Names of every limit: ``<KEY_BASE>:<group>[:<limit>/<per>]``."""
-#: Set on a view by ``@rate_limited`` (the middleware leaves such views' default limits out)
+"""Names of every prepared rate: ``<KEY_BASE>:<group>[:<limit>/<per>]``."""
+#: Set on a view by ``@rate_limited`` (the middleware leaves such views' default rates out)
 #: and by ``@rate_limit_exempt``.
 LIMITED_MARK = "_walrus_rate_limited"
 EXEMPT_MARK = "_walrus_rate_limit_exempt"
 KEY_NAMES = ("ip", "user", "user_or_ip")
 KEY_PREFIXES = ("header:", "get:", "post:")
-_CACHE_SIZE = 1024  # limits built for values a callable rate returned, per decorator
+_CACHE_SIZE = 1024  # rates prepared for values a callable rate returned, per decorator
 
 KeyFunc = Callable[[str, HttpRequest], Any]
 
@@ -85,7 +85,7 @@ class RateLimited(Exception):  # noqa: N818 (django-ratelimit's name is Ratelimi
     """A refused request: what ``WALRUS_RATELIMIT_VIEW`` receives beside the request.
 
     ``group``, ``decision`` (``walrus.rate_limit.Decision``), ``retry_after`` (seconds, float),
-    ``limit`` (events per window of the limit reported), ``headers`` (the rate-limit header
+    ``limit`` (events per window of the rate reported), ``headers`` (the rate-limit header
     pairs the response gets)."""
 
     def __init__(self, group: str, decision: Decision, headers: list[tuple[str, str]]) -> None:
@@ -94,7 +94,7 @@ class RateLimited(Exception):  # noqa: N818 (django-ratelimit's name is Ratelimi
         self.retry_after = decision.retry_after
         self.limit = decision.limit
         self.headers = headers
-        per = decision.limits[decision.report_index()].per
+        per = decision.rates[decision.report_index()].per
         super().__init__(f"rate limit of {decision.limit} per {per:g} s reached for {group!r}")
 
 
@@ -163,20 +163,23 @@ def key_function(key: Any, what: str = "rate_limited key") -> KeyFunc:
 
 
 def rate_limit_exempt(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Leave ``view`` out of the middleware's default and application limits. No Redis work."""
+    """Leave ``view`` out of the middleware's default and application rates. No Redis work."""
     setattr(view, EXEMPT_MARK, True)
     return view
 
 
-def registered_limits() -> dict[str, tuple[PreparedLimit, ...]]:
+def registered_rates() -> dict[str, tuple[PreparedRate, ...]]:
     """Groups of the decorators and ``is_ratelimited`` calls with fixed rates seen so far ->
-    their limits (under the strategy in force). No Redis work."""
-    return {group: limiter.static_limits() for group, limiter in list(_registry.items())}
+    their prepared rates (under the strategy in force). No Redis work."""
+    return {group: limiter.static_rules() for group, limiter in list(_registry.items())}
+
+
+registered_limits = registered_rates  # old name, kept importable
 
 
 class _Limiter:
     """The request-independent part of one ``@rate_limited`` or ``is_ratelimited`` call:
-    rates parsed and limits built once (per value, for a callable rate)."""
+    rates parsed and prepared once (per value, for a callable rate)."""
 
     def __init__(self, group: str, rates: Any, strategy: str | None, cost: Any, what: str) -> None:
         self.group = group
@@ -185,9 +188,9 @@ class _Limiter:
         self.what = what
         self.provider: Callable[[str, HttpRequest], Any] | None = None
         self.rates: tuple[Rate, ...] = ()
-        # limits by strategy: the default strategy is a setting, read on the first request
-        self._static: dict[str, tuple[PreparedLimit, ...]] = {}
-        self._built: dict[Any, tuple[PreparedLimit, ...]] = {}
+        # prepared rates by strategy: the default strategy is a setting, read on the first request
+        self._static: dict[str, tuple[PreparedRate, ...]] = {}
+        self._built: dict[Any, tuple[PreparedRate, ...]] = {}
         if strategy is not None:
             check_strategy(strategy)
         if callable(rates):
@@ -206,22 +209,23 @@ class _Limiter:
             for n, _ in self.rates:
                 check_cost(cost, n, what)
 
-    def _build(self, rates: Sequence[Rate], strategy: str) -> tuple[PreparedLimit, ...]:
+    def _build(self, rates: Sequence[Rate], strategy: str) -> tuple[PreparedRate, ...]:
         if len(rates) == 1 and self.provider is None:  # the upstream-compatible layout
-            return (PreparedLimit(self.name, rates[0].limit, rates[0].per, strategy),)
-        return tuple(PreparedLimit(f"{self.name}:{n}/{p:g}", n, p, strategy) for n, p in rates)
+            return (PreparedRate(self.name, rates[0].limit, rates[0].per, strategy),)
+        return tuple(PreparedRate(f"{self.name}:{n}/{p:g}", n, p, strategy) for n, p in rates)
 
-    def static_limits(self) -> tuple[PreparedLimit, ...]:
-        """The limits of fixed rates under the strategy in force (() for a callable rate)."""
+    def static_rules(self) -> tuple[PreparedRate, ...]:
+        """The fixed rates, prepared under the strategy in force (() for a callable rate)."""
         strategy = self.strategy or get_settings().strategy
         found = self._static.get(strategy)
         if found is None:
             found = self._static[strategy] = self._build(self.rates, strategy) if self.rates else ()
         return found
 
-    def limits_for(self, request: HttpRequest) -> tuple[PreparedLimit, ...]:
+    def rules_for(self, request: HttpRequest) -> tuple[PreparedRate, ...]:
+        """The prepared rates ``request`` is held to (a callable rate's value, prepared once)."""
         if self.provider is None:
-            return self.static_limits()
+            return self.static_rules()
         value = self.provider(self.group, request)
         strategy = self.strategy or get_settings().strategy
         try:
@@ -253,17 +257,17 @@ class _Limiter:
         self, request: HttpRequest, key_func: KeyFunc, alias: str, increment: bool = True
     ) -> Decision | None:
         """The decision for ``request`` (None: no rate applies). 1 round trip."""
-        limits = self.limits_for(request)
-        if not limits:
+        rules = self.rules_for(request)
+        if not rules:
             return None
         cost = self.cost_for(request)
-        tightest = min(range(len(limits)), key=lambda i: limits[i].limit)
-        if cost > limits[tightest].limit:  # a computed cost no limit can hold
-            return Decision.refusal(limits, tightest)
+        tightest = min(range(len(rules)), key=lambda i: rules[i].limit)
+        if cost > rules[tightest].limit:  # a computed cost no rate can hold
+            return Decision.refusal(rules, tightest)
         client = key_func(self.group, request)
         key = client if isinstance(client, str) else str(client)
         settings = get_settings()
-        return decide(get_database(alias), limits, [key] * len(limits), cost,
+        return decide(get_database(alias), rules, [key] * len(rules), cost,
                       dry_run=not increment, on_error=settings.on_error,
                       outage_log=outage_log)  # fmt: skip
 
@@ -404,7 +408,7 @@ def _check_decorator_options(
         raise ValueError(f"{what}: group must be a non-empty str, got {group!r}")
     if not isinstance(block, bool):
         raise TypeError(f"{what}: block must be True or False, got {block!r}")
-    if not callable(rates):  # parse and build the limits once, under a placeholder group
+    if not callable(rates):  # parse and prepare the rates once, under a placeholder group
         _Limiter("_", rates, strategy, cost, what)
     elif not callable(cost):
         check_cost(cost, None, what)

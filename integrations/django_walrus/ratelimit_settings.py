@@ -8,7 +8,7 @@ setting                             default           meaning
 ``WALRUS_RATELIMIT_TRUSTED_PROXIES`` ``0``            proxies appending to X-Forwarded-For
 ``WALRUS_RATELIMIT_HEADERS``        ``"x-ratelimit"`` ``"x-ratelimit"``, ``"ietf"``, ``"both"``
                                                       or ``"none"``
-``WALRUS_RATELIMIT_STRATEGY``       ``"moving-window"`` default strategy of every limit
+``WALRUS_RATELIMIT_STRATEGY``       ``"moving-window"`` default strategy of every rate
 ``WALRUS_RATELIMIT_VIEW``           ``None``          dotted path of ``view(request, exception)``
                                                       for 429s
 ``WALRUS_RATELIMIT_DEFAULT``        ``None``          middleware: rates per view

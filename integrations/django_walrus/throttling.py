@@ -43,7 +43,7 @@ from django.core.exceptions import ImproperlyConfigured
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
-from walrus.rate_limit import Decision, PreparedLimit, check_strategy, decide, parse_rates
+from walrus.rate_limit import Decision, PreparedRate, check_strategy, decide, parse_rates
 
 from .conf import get_database
 from .ratelimit import client_ip, outage_log
@@ -63,29 +63,32 @@ __all__ = [
 KEY_BASE = "django_walrus:throttle"
 """Prefix of the throttles' Redis keys (``<KEY_BASE>:<scope>``)."""
 _lock = threading.Lock()
-_limits: dict[tuple[str, Any, str], tuple[PreparedLimit, ...]] = {}
+_prepared: dict[tuple[str, Any, str], tuple[PreparedRate, ...]] = {}
 
 
-def limits_for(scope: str, rate: Any, strategy: str) -> tuple[PreparedLimit, ...]:
-    """The limits of ``rate`` in ``scope`` (built once per value; ImproperlyConfigured naming
-    the scope for a rate the core cannot read)."""
+def rules_for(scope: str, rate: Any, strategy: str) -> tuple[PreparedRate, ...]:
+    """The prepared rates of ``rate`` in ``scope`` (built once per value; ImproperlyConfigured
+    naming the scope for a rate the core cannot read). No Redis work."""
     cache_key = (scope, rate if not isinstance(rate, list) else tuple(rate), strategy)
-    found = _limits.get(cache_key)
+    found = _prepared.get(cache_key)
     if found is not None:
         return found
     try:
         rates = parse_rates(rate, f"throttle rate of scope {scope!r}")
         name = f"{KEY_BASE}:{scope}"
         if len(rates) == 1:
-            found = (PreparedLimit(name, rates[0].limit, rates[0].per, strategy),)
+            found = (PreparedRate(name, rates[0].limit, rates[0].per, strategy),)
         else:
-            found = tuple(PreparedLimit(f"{name}:{n}/{p:g}", n, p, strategy) for n, p in rates)
+            found = tuple(PreparedRate(f"{name}:{n}/{p:g}", n, p, strategy) for n, p in rates)
     except (TypeError, ValueError) as exc:
         raise ImproperlyConfigured(f"REST_FRAMEWORK['DEFAULT_THROTTLE_RATES']: {exc}") from None
     with _lock:
-        if len(_limits) < 1024:
-            _limits[cache_key] = found
+        if len(_prepared) < 1024:
+            _prepared[cache_key] = found
     return found
+
+
+limits_for = rules_for  # old name, kept importable
 
 
 class WalrusRateThrottle(BaseThrottle):  # type: ignore[misc]  # DRF ships no types: Any base
@@ -131,21 +134,23 @@ class WalrusRateThrottle(BaseThrottle):  # type: ignore[misc]  # DRF ships no ty
         work."""
         raise NotImplementedError(".get_cache_key() must be overridden")
 
-    def limits(self) -> tuple[PreparedLimit, ...]:
-        """The limits of this throttle's scope and rate (``()`` for a rate of None). No Redis
-        work."""
+    def rules(self) -> tuple[PreparedRate, ...]:
+        """The prepared rates of this throttle's scope and rate (``()`` for a rate of None). No
+        Redis work."""
         if self.rate is None:
             return ()
         strategy = (
             check_strategy(self.strategy) if self.strategy is not None else get_settings().strategy
         )
-        return limits_for(str(self.scope or "rate"), self.rate, strategy)
+        return rules_for(str(self.scope or "rate"), self.rate, strategy)
+
+    limits = rules  # old name, kept callable
 
     def allow_request(self, request: Any, view: Any) -> bool:
         """Whether ``request`` fits the throttle's rate, recording it when it does: 1 round trip
         (one script), none when the throttle has no rate or no key."""
-        limits = self.limits()
-        if not limits:
+        rules = self.rules()
+        if not rules:
             return True
         key = self.get_cache_key(request, view)
         if key is None:
@@ -153,8 +158,8 @@ class WalrusRateThrottle(BaseThrottle):  # type: ignore[misc]  # DRF ships no ty
         settings = get_settings()
         self.decision = decide(
             get_database(self.alias),
-            limits,
-            [str(key)] * len(limits),
+            rules,
+            [str(key)] * len(rules),
             self.cost,
             on_error=settings.on_error,
             outage_log=outage_log,

@@ -12,7 +12,7 @@ scope. KEY is the client key as stored: an address for ``key="ip"``, ``user:<pk>
 ``ip:<address>`` for ``key="user_or_ip"``, the header or parameter value otherwise. The rates
 come from ``--rate``, else from the decorators the URLconf defines, the middleware settings or
 DRF's ``DEFAULT_THROTTLE_RATES``. ``show`` records nothing (the core's ``decide`` with cost 0);
-``reset`` deletes the state of every strategy (``reset_limits``). Cost: 1 round trip.
+``reset`` deletes the state of every strategy (``reset_rates``). Cost: 1 round trip.
 """
 
 from __future__ import annotations
@@ -23,18 +23,19 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from redis.exceptions import RedisError
 
-from walrus.rate_limit import STRATEGIES, PreparedLimit, check_strategy, decide, reset_limits
+from walrus.rate_limit import STRATEGIES, PreparedRate, check_strategy, decide, reset_rates
 
 from ...conf import get_database
-from ...ratelimit import _Limiter, registered_limits
+from ...ratelimit import _Limiter, registered_rates
 from ...ratelimit_settings import get_settings
 
 
-def _throttle_limits(scope: str, rate: str | None, strategy: str) -> tuple[PreparedLimit, ...]:
+def _throttle_rules(scope: str, rate: str | None, strategy: str) -> tuple[PreparedRate, ...]:
+    """The prepared rates of DRF throttle ``scope`` (``--rate``, else its setting)."""
     try:
         from rest_framework.settings import api_settings
 
-        from ...throttling import limits_for
+        from ...throttling import rules_for
     except ImportError as exc:
         raise CommandError(f"--throttle needs Django REST framework ({exc})") from None
     if rate is None:
@@ -44,26 +45,28 @@ def _throttle_limits(scope: str, rate: str | None, strategy: str) -> tuple[Prepa
                 "REST_FRAMEWORK['DEFAULT_THROTTLE_RATES'] has no rate for the scope "
                 f"{scope!r}: pass --rate"
             )
-    return limits_for(scope, rate, strategy)
+    return rules_for(scope, rate, strategy)
 
 
-def _group_limits(group: str, rate: str | None, strategy: str | None) -> tuple[PreparedLimit, ...]:
+def _group_rules(group: str, rate: str | None, strategy: str | None) -> tuple[PreparedRate, ...]:
+    """The prepared rates of ``group``: ``--rate``, else its decorators', else the middleware
+    settings'."""
     settings = get_settings()
     if rate is not None:
-        return _Limiter(group, rate, strategy or settings.strategy, 1, "--rate").static_limits()
+        return _Limiter(group, rate, strategy or settings.strategy, 1, "--rate").static_rules()
     from django.urls import get_resolver
 
     get_resolver().url_patterns  # noqa: B018  (imports the views: their decorators register)
-    found = registered_limits().get(group)
+    found = registered_rates().get(group)
     if found is not None:
         if strategy is not None:
-            found = tuple(PreparedLimit(lim.name, lim.limit, lim.per, strategy) for lim in found)
+            found = tuple(PreparedRate(rule.name, rule.limit, rule.per, strategy) for rule in found)
         return found
     from ...middleware import APPLICATION_GROUP
 
     rates = settings.application if group == APPLICATION_GROUP else settings.default
     if rates:
-        return _Limiter(group, rates, strategy or settings.strategy, 1, "--rate").static_limits()
+        return _Limiter(group, rates, strategy or settings.strategy, 1, "--rate").static_rules()
     raise CommandError(
         f"no rate is known for the group {group!r} (no decorator or setting names it): pass --rate"
     )
@@ -94,31 +97,31 @@ class Command(BaseCommand):  # type: ignore[misc]  # Django ships no types: Any 
             if strategy is not None:
                 check_strategy(strategy)
             if options["throttle"]:
-                limits = _throttle_limits(group, rate, strategy or get_settings().strategy)
+                rules = _throttle_rules(group, rate, strategy or get_settings().strategy)
             else:
-                limits = _group_limits(group, rate, strategy)
+                rules = _group_rules(group, rate, strategy)
         except (TypeError, ValueError) as exc:
             raise CommandError(str(exc)) from None
         database = get_database(options["alias"] or get_settings().alias)
-        keys = [key] * len(limits)
+        keys = [key] * len(rules)
         try:
             if options["action"] == "reset":
                 # every strategy's key: the state goes whichever strategy recorded it
                 every = [
-                    PreparedLimit(lim.name, lim.limit, lim.per, s)
-                    for lim in limits
+                    PreparedRate(rule.name, rule.limit, rule.per, s)
+                    for rule in rules
                     for s in STRATEGIES
                 ]
-                deleted = reset_limits(database, every, [key] * len(every))
+                deleted = reset_rates(database, every, [key] * len(every))
                 self.stdout.write(f"Reset {group!r} for {key!r}: {deleted} key(s) deleted.")
                 return
-            decision = decide(database, limits, keys, 0)
+            decision = decide(database, rules, keys, 0)
         except RedisError as exc:
             raise CommandError(f"Redis is unavailable: {exc}") from None
-        for index, limit in enumerate(limits):
+        for index, rule in enumerate(rules):
             result = decision.result(index)
             self.stdout.write(
-                f"{group}  {limit.limit}/{limit.per:g}s  "
-                f"remaining {result.remaining}/{limit.limit}  "
-                f"resets in {math.ceil(result.reset_after)} s  ({limit.strategy})"
+                f"{group}  {rule.limit}/{rule.per:g}s  "
+                f"remaining {result.remaining}/{rule.limit}  "
+                f"resets in {math.ceil(result.reset_after)} s  ({rule.strategy})"
             )
