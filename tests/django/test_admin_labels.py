@@ -30,6 +30,7 @@ def labels(html: str) -> list[str]:
     return re.findall(r"<label[^>]*>([^<]*)</label>", html)
 
 
+@pytest.mark.backends("resp2", reason="labels only: no Redis work")
 def test_label_spelling() -> None:
     assert introspect.label(Article, "_id") == "ID"
     assert introspect.label(Article, "title") == "Title"

@@ -30,7 +30,7 @@ def _client(name: str, *codenames: str, superuser: bool = False) -> Client:
     return client
 
 
-def test_lists_held_locks_and_forces_one_free(redis_url: str) -> None:
+def test_lists_held_locks_and_forces_one_free() -> None:
     db = get_database()
     task_lock = db.lock("celery_walrus:proj.tasks.report:abc", ttl=60_000, lock_id="task-id-1")
     other = db.lock("nightly", lock_id="owner-2")
@@ -50,7 +50,7 @@ def test_lists_held_locks_and_forces_one_free(redis_url: str) -> None:
     assert root.get(PAGE + "?alias=nope").status_code == 404
 
 
-def test_permissions(redis_url: str) -> None:
+def test_permissions() -> None:
     db = get_database()
     lock = db.lock("guarded", lock_id="owner")
     assert lock.acquire()

@@ -22,6 +22,7 @@ def site() -> AdminSite:
     return AdminSite(name="walrus_test_site")
 
 
+@pytest.mark.backends("resp2", reason="registration only: no Redis work")
 def test_register_forms(site: AdminSite) -> None:
     walrus_admin.register(Plain, site=site)
     assert walrus_admin.registry_for(site).admin_for(Plain).slug == "plain"
@@ -42,6 +43,7 @@ def test_register_forms(site: AdminSite) -> None:
         walrus_admin.register(site=site)
 
 
+@pytest.mark.backends("resp2", reason="registration only: no Redis work")
 @pytest.mark.parametrize(
     ("options", "message"),
     [
@@ -66,6 +68,7 @@ def test_bad_options_are_refused_at_registration(
     assert not walrus_admin.registry_for(site).is_registered(Article)
 
 
+@pytest.mark.backends("resp2", reason="registration only: no Redis work")
 def test_failed_replacement_keeps_the_old_registration(site: AdminSite) -> None:
     decorate = walrus_admin.register(Article, site=site)
     with pytest.raises(ImproperlyConfigured):
@@ -73,6 +76,7 @@ def test_failed_replacement_keeps_the_old_registration(site: AdminSite) -> None:
     assert type(walrus_admin.registry_for(site).admin_for(Article)) is walrus_admin.WalrusModelAdmin
 
 
+@pytest.mark.backends("resp2", reason="registration only: no Redis work")
 def test_slug_collisions(site: AdminSite) -> None:
     class Server(Model):
         __database__ = AliasDatabase()
@@ -86,6 +90,7 @@ def test_slug_collisions(site: AdminSite) -> None:
         walrus_admin.register(Device, admin_class=other, site=site)
 
 
+@pytest.mark.backends("resp2", reason="registration only: no Redis work")
 def test_install_on_a_custom_site(site: AdminSite) -> None:
     walrus_admin.install(site)
     walrus_admin.install(site)  # idempotent
@@ -95,6 +100,7 @@ def test_install_on_a_custom_site(site: AdminSite) -> None:
     assert "index" in names  # the site's own URLs are still there
 
 
+@pytest.mark.backends("resp2", reason="Django permissions only: no Redis work")
 @pytest.mark.django_db
 def test_create_permissions_is_idempotent_and_runs_after_migrate() -> None:
     Permission.objects.filter(content_type__app_label="django_walrus").delete()
@@ -122,6 +128,7 @@ def test_create_permissions_is_idempotent_and_runs_after_migrate() -> None:
         walrus_admin.perm_name("edit", "device")
 
 
+@pytest.mark.backends("resp2", reason="settings only: builds a client, sends nothing")
 def test_alias_database_follows_settings(settings: Any, redis_url: str) -> None:
     assert Article.__database__ is get_database("default")
     settings.WALRUS = {"default": {"URL": redis_url.rsplit("/", 1)[0] + "/3"}}
@@ -130,7 +137,7 @@ def test_alias_database_follows_settings(settings: Any, redis_url: str) -> None:
         AliasDatabase("")
 
 
-def test_prefix_search_and_unconvertible_terms(site: AdminSite, redis_url: str) -> None:
+def test_prefix_search_and_unconvertible_terms(site: AdminSite) -> None:
     from django.test import RequestFactory
 
     from django_walrus.admin.changelist import ChangeList

@@ -1,4 +1,4 @@
-"""WalrusCache's async ``a*`` methods and the msgpack serializer, on the real server."""
+"""WalrusCache's async ``a*`` methods and the msgpack serializer, on every backend."""
 
 from __future__ import annotations
 
@@ -11,9 +11,7 @@ import redis
 from django.core.cache import cache
 
 
-def test_async_methods(redis_url: str) -> None:
-    raw = redis.Redis.from_url(redis_url)
-
+def test_async_methods(raw: redis.Redis) -> None:
     async def scenario() -> None:
         await cache.aset("a", {"x": 1}, timeout=100)
         assert raw.exists(":1:a") and 90 < raw.ttl(":1:a") <= 100
@@ -53,19 +51,18 @@ def test_async_methods(redis_url: str) -> None:
 
 
 @pytest.fixture
-def msgpack_cache(settings: Any, redis_url: str) -> str:
+def msgpack_cache(settings: Any, walrus_url: str, location_options: dict[str, Any]) -> str:
     settings.CACHES = {
         "default": {
             "BACKEND": "django_walrus.cache.WalrusCache",
-            "LOCATION": redis_url,
-            "OPTIONS": {"SERIALIZER": "msgpack", "SIGN": False},
+            "LOCATION": walrus_url,
+            "OPTIONS": {**location_options, "SERIALIZER": "msgpack", "SIGN": False},
         }
     }
-    return redis_url
+    return walrus_url
 
 
-def test_msgpack_serializer_round_trip(msgpack_cache: str) -> None:
-    raw = redis.Redis.from_url(msgpack_cache)
+def test_msgpack_serializer_round_trip(msgpack_cache: str, raw: redis.Redis) -> None:
     value = {"name": "walrus", "blob": b"\xff\x00", "n": [1, 2.5, None, True], "nested": {"k": "v"}}
     cache.set("v", value)
     stored = raw.get(":1:v")
@@ -78,23 +75,26 @@ def test_msgpack_serializer_round_trip(msgpack_cache: str) -> None:
     assert cache.get_many(["v", "n"]) == {"v": value, "n": 11}
 
 
-def test_msgpack_refuses_what_it_cannot_pack_before_writing(msgpack_cache: str) -> None:
+def test_msgpack_refuses_what_it_cannot_pack_before_writing(
+    msgpack_cache: str, raw: redis.Redis
+) -> None:
     with pytest.raises(TypeError):
         cache.set("obj", object())
-    assert not redis.Redis.from_url(msgpack_cache).exists(":1:obj")
+    assert not raw.exists(":1:obj")
 
 
-def test_msgpack_signed_by_default(settings: Any, redis_url: str) -> None:
+def test_msgpack_signed_by_default(
+    settings: Any, walrus_url: str, location_options: dict[str, Any], raw: redis.Redis
+) -> None:
     settings.CACHES = {
         "default": {
             "BACKEND": "django_walrus.cache.WalrusCache",
-            "LOCATION": redis_url,
-            "OPTIONS": {"SERIALIZER": "msgpack"},
+            "LOCATION": walrus_url,
+            "OPTIONS": {**location_options, "SERIALIZER": "msgpack"},
         }
     }
     cache.set("v", {"a": 1})
     assert cache.get("v") == {"a": 1}
-    raw = redis.Redis.from_url(redis_url)
     stored = raw.get(":1:v")
     raw.set(":1:v", stored[:-1] + bytes([stored[-1] ^ 1]))
     assert cache.get("v", "miss") == "miss"

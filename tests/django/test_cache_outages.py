@@ -24,6 +24,7 @@ def _cache_settings(location: str, **options: Any) -> dict[str, Any]:
     }
 
 
+@pytest.mark.backends("resp2", reason="a silent listener: no backend takes part")
 def test_timeout_is_a_logged_miss(settings: Any, silent_server_url: str, caplog: Any) -> None:
     settings.CACHES = _cache_settings(
         silent_server_url, IGNORE_EXCEPTIONS=True, SOCKET_TIMEOUT=0.2, SOCKET_CONNECT_TIMEOUT=0.2
@@ -47,6 +48,7 @@ def test_timeout_is_a_logged_miss(settings: Any, silent_server_url: str, caplog:
         assert "TimeoutError" in record.getMessage()
 
 
+@pytest.mark.backends("resp2", reason="a silent listener: no backend takes part")
 def test_timeout_raises_without_the_option(settings: Any, silent_server_url: str) -> None:
     settings.CACHES = _cache_settings(silent_server_url, SOCKET_TIMEOUT=0.2)
     assert cache.database.connection_pool.connection_kwargs["socket_timeout"] == 0.2
@@ -56,9 +58,11 @@ def test_timeout_raises_without_the_option(settings: Any, silent_server_url: str
         cache.keys("*")
 
 
-def test_reply_errors_still_raise(settings: Any, redis_url: str) -> None:
-    settings.CACHES = _cache_settings(redis_url, IGNORE_EXCEPTIONS=True)
-    redis.Redis.from_url(redis_url).rpush(":1:a-list", "x")
+def test_reply_errors_still_raise(
+    settings: Any, walrus_url: str, location_options: dict[str, Any], raw: redis.Redis
+) -> None:
+    settings.CACHES = _cache_settings(walrus_url, IGNORE_EXCEPTIONS=True, **location_options)
+    raw.rpush(":1:a-list", "x")
     with pytest.raises(redis.ResponseError, match="WRONGTYPE"):
         cache.get("a-list")
     with pytest.raises(redis.ResponseError, match="WRONGTYPE"):
@@ -80,28 +84,33 @@ def acl_user(redis_server: Any) -> Iterator[str]:
     admin.close()
 
 
+@pytest.mark.redis_only(reason="ACL users of a real server")
 def test_refused_credentials_are_never_ignored(
-    settings: Any, redis_url: str, acl_user: str
+    settings: Any, redis_url: str, location_options: dict[str, Any], acl_user: str
 ) -> None:
     # AuthenticationError subclasses ConnectionError in redis-py; it is a configuration error.
     url = redis_url.replace("redis://", f"redis://{acl_user}:wrong-password@", 1)
-    settings.CACHES = _cache_settings(url, IGNORE_EXCEPTIONS=True)
+    settings.CACHES = _cache_settings(url, IGNORE_EXCEPTIONS=True, **location_options)
     with pytest.raises(redis.AuthenticationError):
         cache.get("k")
     good = url.replace("wrong-password", "right-password")
-    settings.CACHES = _cache_settings(good, IGNORE_EXCEPTIONS=True)
+    settings.CACHES = _cache_settings(good, IGNORE_EXCEPTIONS=True, **location_options)
     assert cache.get("k", "miss") == "miss"
 
 
-def test_close_keeps_connections_by_default(settings: Any, redis_url: str) -> None:
-    settings.CACHES = _cache_settings(redis_url)
+def test_close_keeps_connections_by_default(
+    settings: Any, walrus_url: str, location_options: dict[str, Any]
+) -> None:
+    settings.CACHES = _cache_settings(walrus_url, **location_options)
     before = cache.database.client_id()
     close_caches()  # Django's request_finished receiver: every cache closes after a request
     assert cache.database.client_id() == before
 
 
-def test_close_connection_disconnects_the_own_pool(settings: Any, redis_url: str) -> None:
-    settings.CACHES = _cache_settings(redis_url, CLOSE_CONNECTION=True)
+def test_close_connection_disconnects_the_own_pool(
+    settings: Any, walrus_url: str, location_options: dict[str, Any]
+) -> None:
+    settings.CACHES = _cache_settings(walrus_url, CLOSE_CONNECTION=True, **location_options)
     cache.set("k", 1)
     before = cache.database.client_id()
     close_caches()
@@ -110,7 +119,7 @@ def test_close_connection_disconnects_the_own_pool(settings: Any, redis_url: str
     assert cache.get("k") == 1
 
 
-def test_alias_cache_close_leaves_the_shared_pool(redis_url: str) -> None:
+def test_alias_cache_close_leaves_the_shared_pool() -> None:
     assert caches["default"].database is get_database()
     before = get_database().client_id()
     caches["default"].close()
@@ -118,10 +127,12 @@ def test_alias_cache_close_leaves_the_shared_pool(redis_url: str) -> None:
     assert get_database().client_id() == before
 
 
-def test_get_or_set_runs_a_failing_default_once(settings: Any, redis_url: str, caplog: Any) -> None:
+def test_get_or_set_runs_a_failing_default_once(
+    settings: Any, walrus_url: str, location_options: dict[str, Any], caplog: Any
+) -> None:
     """default() whose own Redis call fails: its error is raised, not taken for a cache outage
     (IGNORE_EXCEPTIONS would otherwise run default() a second time, its writes twice)."""
-    settings.CACHES = _cache_settings(redis_url, IGNORE_EXCEPTIONS=True)
+    settings.CACHES = _cache_settings(walrus_url, IGNORE_EXCEPTIONS=True, **location_options)
     calls: list[int] = []
 
     def default() -> int:

@@ -12,6 +12,8 @@ import redis
 from django_walrus.cache import WalrusCache
 from tests.support.redis_server import RedisServer, free_port, start_redis_server
 
+pytestmark = pytest.mark.backends("resp2", reason="a primary and a replica redis-server of its own")
+
 
 @pytest.fixture
 def primary_and_replica() -> Iterator[tuple[RedisServer, RedisServer]]:

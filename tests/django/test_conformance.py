@@ -53,13 +53,22 @@ def _series_python(series: str, pythons: tuple[str, ...]) -> str:
     return str(build_venv(venv, found, [f"Django=={series}.*", *RUNTIME]))
 
 
+# Django's suite runs in a subprocess with settings of its own: ``engine`` picks the backend.
+pytestmark = pytest.mark.backends("resp2", reason="a subprocess; the engine parameter picks")
+
+
 @pytest.mark.parametrize("label,python", _interpreters(), ids=[i[0] for i in _interpreters()])
-@pytest.mark.parametrize("engine", ["redis", "memory"])
+@pytest.mark.parametrize("engine", ["redis", "resp2", "memory"])
 def test_django_cache_conformance(label: str, python: str, engine: str, redis_url: str) -> None:
     assert Path(python).exists(), (
         f"{python} missing: run `make install` to build the Django 4.2 venv"
     )
-    run_django_cache_tests(python, redis_url if engine == "redis" else "memory://conformance")
+    locations = {
+        "redis": redis_url,  # redis-py's default protocol: RESP3 from redis-py 8 on
+        "resp2": f"{redis_url}?protocol=2",  # the LOCATION and the WALRUS URL say RESP2
+        "memory": "memory://conformance",
+    }
+    run_django_cache_tests(python, locations[engine])
 
 
 @pytest.mark.slow

@@ -76,14 +76,16 @@ def test_scrape_shows_what_the_site_did(settings: Any) -> None:
     assert refused and sum(after[k] - before.get(k, 0.0) for k in refused) == 1
 
 
-def test_django_cache_reports_hits_misses_and_errors(redis_url: str, free_port_url: str) -> None:
+def test_django_cache_reports_hits_misses_and_errors(
+    walrus_url: str, location_options: dict[str, Any], free_port_url: str
+) -> None:
     from django_walrus.cache import WalrusCache
     from walrus.events import Event, subscribe
 
     seen: list[Event] = []
     unsubscribe = subscribe(seen.append)
     try:
-        cache = WalrusCache(redis_url, {"KEY_PREFIX": "app"})
+        cache = WalrusCache(walrus_url, {"KEY_PREFIX": "app", "OPTIONS": location_options})
         cache.get("a")
         cache.set("a", 1)
         cache.get("a")

@@ -1,4 +1,4 @@
-"""@rate_limited on Django views, through the test client, against the real server."""
+"""@rate_limited on Django views, through the test client, on every backend."""
 
 from __future__ import annotations
 
@@ -141,6 +141,7 @@ def test_exact_under_concurrency() -> None:
     assert codes.count(429) == 33
 
 
+@pytest.mark.backends("resp2", reason="an outage on a dead port: no backend takes part")
 def test_redis_down_policies(settings: Any, free_port_url: str) -> None:
     settings.WALRUS = {
         "default": {"URL": free_port_url, "OPTIONS": {"socket_connect_timeout": 0.2}}
@@ -156,6 +157,7 @@ def test_redis_down_policies(settings: Any, free_port_url: str) -> None:
     assert view(factory.get("/")).status_code == 429
 
 
+@pytest.mark.backends("resp2", reason="argument checks at decoration: no Redis work")
 def test_bad_arguments() -> None:
     with pytest.raises(ValueError, match="positive int"):
         rate_limited(0, 60)

@@ -1,4 +1,4 @@
-"""``manage.py walrus_ratelimit show|reset`` through call_command against the real server."""
+"""``manage.py walrus_ratelimit show|reset`` through call_command, on every backend."""
 
 from __future__ import annotations
 

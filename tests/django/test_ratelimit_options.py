@@ -1,6 +1,6 @@
 """The options of django_walrus rate limits over the core limiter: multi-rates, callable rates
 and costs, keys, strategies, is_ratelimited, the 429 response and headers, settings checks.
-Views are called through RequestFactory against the real server."""
+Views are called through RequestFactory, on every backend."""
 
 from __future__ import annotations
 
@@ -231,6 +231,7 @@ def test_trusted_proxies_take_the_outermost_trusted_entry(settings: Any) -> None
     assert get_database().exists("django_walrus:rl:proxies:5.5.5.5")
 
 
+@pytest.mark.backends("resp2", reason="argument checks at decoration: no Redis work")
 def test_decoration_time_errors_name_the_option() -> None:
     with pytest.raises(ValueError, match="unknown rate limit strategy"):
         rate_limited("1/minute", strategy="leaky")
@@ -248,6 +249,7 @@ def test_decoration_time_errors_name_the_option() -> None:
         rate_limited(5, 60, rate="5/m")
 
 
+@pytest.mark.backends("resp2", reason="system checks of settings: no Redis work")
 @pytest.mark.parametrize(
     ("setting", "value"),
     [
@@ -272,11 +274,11 @@ def test_bad_settings_are_refused_by_the_system_check(
     assert "django_walrus.E020" in str(info.value) and f"settings.{setting}" in str(info.value)
 
 
-def _hammer(args: tuple[str, int]) -> list[int]:
-    url, count = args
+def _hammer(args: tuple[str, dict[str, Any], int]) -> list[int]:
+    url, options, count = args
     from django.conf import settings as django_settings
 
-    django_settings.WALRUS = {"default": {"URL": url}}
+    django_settings.WALRUS = {"default": {"URL": url, "OPTIONS": options}}
     from django_walrus.conf import reset_databases
 
     reset_databases()
@@ -284,10 +286,13 @@ def _hammer(args: tuple[str, int]) -> list[int]:
     return [view(RequestFactory().get("/")).status_code for _ in range(count)]
 
 
+@pytest.mark.redis_only(reason="four processes share the data: memory:// is per process")
 @pytest.mark.parametrize("strategy_note", ["gcra"])
-def test_exact_across_processes(redis_url: str, strategy_note: str) -> None:
+def test_exact_across_processes(
+    walrus_url: str, connection_options: dict[str, Any], strategy_note: str
+) -> None:
     context = multiprocessing.get_context("fork")
     with context.Pool(4) as pool:
-        results = pool.map(_hammer, [(redis_url, 15)] * 4)
+        results = pool.map(_hammer, [(walrus_url, connection_options, 15)] * 4)
     codes = [code for chunk in results for code in chunk]
     assert codes.count(200) == 25 and codes.count(429) == 35

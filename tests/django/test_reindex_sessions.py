@@ -30,8 +30,7 @@ def _damage(raw: redis.Redis) -> None:
     raw.sadd(b"device:owner.absolute.ghost", b"device:id.zz")
 
 
-def test_reindex_check_then_repair(redis_url: str) -> None:
-    raw = redis.Redis.from_url(redis_url)
+def test_reindex_check_then_repair(raw: redis.Redis) -> None:
     _damage(raw)
     out = io.StringIO()
     with pytest.raises(CommandError, match="3 index problem"):
@@ -54,8 +53,7 @@ def test_reindex_check_then_repair(redis_url: str) -> None:
     assert "Indexes of 3 model(s) are consistent." in out.getvalue()
 
 
-def test_reindex_model_option(redis_url: str) -> None:
-    raw = redis.Redis.from_url(redis_url)
+def test_reindex_model_option(raw: redis.Redis) -> None:
     Plain.create(name="a")
     raw.delete(b"plain:name.absolute.a")
     out = io.StringIO()
@@ -69,8 +67,8 @@ def test_reindex_model_option(redis_url: str) -> None:
         call_command("walrus_reindex", "--model", "tests.support.django_test_models.AliasDatabase")
 
 
-def test_reindex_manage_py_subprocess(redis_url: str) -> None:
-    raw = redis.Redis.from_url(redis_url)
+@pytest.mark.backends("resp2", reason="manage.py subprocesses: memory:// data is per process")
+def test_reindex_manage_py_subprocess(raw: redis.Redis, redis_url: str) -> None:
     _damage(raw)
     env = dict(os.environ, WALRUS_DJANGO_URL=redis_url)
     env.pop("DJANGO_SETTINGS_MODULE", None)
@@ -96,10 +94,9 @@ def test_reindex_manage_py_subprocess(redis_url: str) -> None:
 
 
 @pytest.mark.django_db
-def test_cache_sessions_keep_the_login(settings: object, redis_url: str) -> None:
+def test_cache_sessions_keep_the_login(settings: object, raw: redis.Redis) -> None:
     assert settings.SESSION_ENGINE == "django.contrib.sessions.backends.cache"  # type: ignore[attr-defined]
     User.objects.create_superuser("root", "root@example.com", "pw")
-    raw = redis.Redis.from_url(redis_url)
     client = Client()
     response = client.post(
         "/admin/login/?next=/admin/", {"username": "root", "password": "pw", "next": "/admin/"}

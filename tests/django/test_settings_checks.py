@@ -15,12 +15,20 @@ from django_walrus.cache import WalrusCache
 from django_walrus.checks import PING_TIMEOUT, check_caches, check_servers_reachable, check_settings
 from django_walrus.conf import safe_url
 
+# Most tests here check settings without sending a command: they run once. Those that use
+# the configured backend say so.
+pytestmark = pytest.mark.backends("resp2", reason="settings and system checks: no Redis work")
+ALL_BACKENDS = pytest.mark.backends(
+    "resp2", "resp3", "memory", reason="the configured backend's Database, cache or settings"
+)
+
 
 def _ids(messages: list[Any]) -> list[str]:
     return sorted(m.id for m in messages)
 
 
-def test_one_database_per_alias_shared_with_cache(redis_url: str) -> None:
+@ALL_BACKENDS
+def test_one_database_per_alias_shared_with_cache() -> None:
     from django.core.cache import caches
 
     db = get_database()
@@ -32,7 +40,7 @@ def test_one_database_per_alias_shared_with_cache(redis_url: str) -> None:
     assert cache.database.get("app:x") == b"1"
 
 
-def test_setting_changed_rebuilds_database(settings: Any, redis_url: str) -> None:
+def test_setting_changed_rebuilds_database(settings: Any) -> None:
     first = get_database()
     settings.WALRUS = {"default": "memory://other-site"}
     second = get_database()
@@ -45,6 +53,7 @@ def test_unknown_alias(settings: Any) -> None:
         get_database("nope")
 
 
+@ALL_BACKENDS
 def test_valid_settings_have_no_errors() -> None:
     assert check_settings() == []
 
@@ -195,7 +204,8 @@ def _walrus_cache(location: str = "", **options: Any) -> dict[str, Any]:
     return entry
 
 
-def test_valid_caches_have_no_errors(redis_url: str) -> None:
+@ALL_BACKENDS
+def test_valid_caches_have_no_errors() -> None:
     assert check_caches() == []
 
 
@@ -341,14 +351,13 @@ def test_deploy_check_does_not_wait_for_a_silent_server(
     assert f"within {PING_TIMEOUT:g} s" in warning.msg
 
 
-def test_deploy_check_runs_with_only_warnings(
-    settings: Any, redis_url: str, free_port_url: str
-) -> None:
+def test_deploy_check_runs_with_only_warnings(settings: Any, free_port_url: str) -> None:
     settings.WALRUS = {"other": free_port_url}  # W001 (no default) must not hide the PING check
     assert _ids(check_servers_reachable()) == ["django_walrus.W002"]
 
 
-def test_deploy_check_reachable_and_memory(settings: Any, redis_url: str) -> None:
+@pytest.mark.backends("resp2", "resp3", reason="PING of a real server (memory:// is W003)")
+def test_deploy_check_reachable_and_memory(settings: Any) -> None:
     assert check_servers_reachable() == []
     settings.WALRUS = {"default": "memory://x"}
     assert _ids(check_servers_reachable()) == ["django_walrus.W003"]

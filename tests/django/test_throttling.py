@@ -1,5 +1,5 @@
 """django_walrus.throttling: DRF throttles on the core limiter, through DRF's APIClient
-against the real server; exact under concurrency where DRF's cache throttles are not."""
+on every backend; exact under concurrency where DRF's cache throttles are not."""
 
 from __future__ import annotations
 
@@ -81,6 +81,7 @@ def test_missing_scope_rate_names_the_setting(api: Any) -> None:
         APIClient().get("/uploads/")
 
 
+@pytest.mark.backends("resp2", reason="system checks of settings: no Redis work")
 def test_bad_rate_refused_by_the_system_check(api: Any) -> None:
     api.REST_FRAMEWORK = {
         "DEFAULT_THROTTLE_CLASSES": ["django_walrus.throttling.WalrusAnonRateThrottle"],
