@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
+
 from tests.support.redis_server import start_redis_server
 
 
@@ -26,6 +28,7 @@ def test_info(make_app: Any, raw_client: Any) -> None:
     assert "flask_walrus:" in result.output and "unrelated" in result.output
 
 
+@pytest.mark.backends("resp2", reason="an outage on a dead port: no backend takes part")
 def test_info_redis_down(make_app: Any, free_port_url: str) -> None:
     app, _ = make_app(WALRUS_URL=free_port_url)
     result = app.test_cli_runner().invoke(args=["walrus", "info"])
@@ -122,6 +125,7 @@ def test_ratelimit_key_with_colons_and_glob_chars(make_app: Any, raw_client: Any
     assert "Cleared 1 " in runner.invoke(args=["walrus", "ratelimit", "clear", "::1[*]"]).output
 
 
+@pytest.mark.backends("resp2", "resp3", reason="a read-only replica redis-server of its own")
 def test_a_refused_command_is_named_not_called_an_outage(make_app: Any) -> None:
     """A read-only replica refuses the flush: the message names the server's error type."""
 

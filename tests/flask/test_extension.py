@@ -13,9 +13,9 @@ from walrus.cache import Cache
 from walrus.lock import Lock
 
 
-def test_constructor_with_app(redis_url: str) -> None:
+def test_constructor_with_app(walrus_url: str, connection_options: dict[str, Any]) -> None:
     app = Flask("direct")
-    app.config["WALRUS_URL"] = redis_url
+    app.config.update(WALRUS_URL=walrus_url, WALRUS_CONNECTION_OPTIONS=connection_options)
     w = Walrus(app)
     state = app.extensions["walrus"]
     assert isinstance(state, WalrusState) and state.extension is w
@@ -52,7 +52,7 @@ def test_application_factory_and_two_apps_share_one_extension(
     assert one.extensions["walrus"].database is not two.extensions["walrus"].database
 
 
-def test_outside_app_context_and_uninitialised_app(redis_url: str) -> None:
+def test_outside_app_context_and_uninitialised_app(walrus_url: str) -> None:
     w = Walrus()
     with pytest.raises(RuntimeError, match="application context"):
         _ = w.db
@@ -60,7 +60,7 @@ def test_outside_app_context_and_uninitialised_app(redis_url: str) -> None:
     with app.app_context(), pytest.raises(RuntimeError, match="not initialised on app 'bare'"):
         _ = w.db
     other = Walrus()
-    app.config["WALRUS_URL"] = redis_url
+    app.config["WALRUS_URL"] = walrus_url
     other.init_app(app)
     with app.app_context(), pytest.raises(RuntimeError, match="init_app"):
         _ = w.cache  # the app belongs to another Walrus object
@@ -119,6 +119,7 @@ def test_lock_in_a_view(make_app: Any) -> None:
     assert app.test_client().post("/job").json == {"ran": True}
 
 
+@pytest.mark.redis_only(reason="socket timeouts: memory:// ignores them")
 def test_socket_timeouts_default_short(make_app: Any) -> None:
     app, _ = make_app()
     kwargs = app.extensions["walrus"].database.connection_pool.connection_kwargs

@@ -1,7 +1,7 @@
 """flask_walrus rate-limit options over the core limiter: callable limits, deduct_when,
 on_breach, per_method, error_message, strategies, application limits, IETF headers; through
-the test client on the real server and on the local Redis Cluster, and exact when several
-processes share one budget."""
+the test client on every backend (``url``) and on the local Redis Cluster, and exact when
+several processes share one budget."""
 
 from __future__ import annotations
 
@@ -16,12 +16,19 @@ from flask_walrus import RateLimitExceeded, Walrus
 from walrus import Database
 from walrus.rate_limit import STRATEGIES
 
+CLUSTER = pytest.param("cluster", marks=pytest.mark.cluster)
 
-@pytest.fixture(params=["server", pytest.param("cluster", marks=pytest.mark.cluster)])
+
+@pytest.fixture(params=["resp2", "resp3", "memory", CLUSTER])
 def url(request: pytest.FixtureRequest) -> Iterator[str]:
-    """The real test server's flushed DB, or the local cluster (every primary flushed)."""
-    if request.param == "server":
-        yield request.getfixturevalue("redis_url")
+    """The WALRUS_URL of a backend: the real test server's flushed DB with the protocol in
+    the URL (``?protocol=2`` / ``?protocol=3``, as an app's URL may say), a memory:// server of
+    this test's own, or the local cluster (every primary flushed)."""
+    if request.param in ("resp2", "resp3"):
+        yield f"{request.getfixturevalue('redis_url')}?protocol={request.param[-1]}"
+        return
+    if request.param == "memory":
+        yield request.getfixturevalue("memory_url")
         return
     cluster_url = request.getfixturevalue("redis_cluster").url()
     db = Database.from_url(cluster_url)
@@ -309,6 +316,8 @@ def _serve(url: str, strategy: str, rounds: int, out: Any) -> None:
     out.put(sum(client.get("/v").status_code == 200 for _ in range(rounds)))
 
 
+# Processes share the budget through the server: memory:// data is per process.
+@pytest.mark.parametrize("url", ["resp2", "resp3", CLUSTER], indirect=True)
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_exact_across_processes(url: str, strategy: str) -> None:
     context = multiprocessing.get_context("fork")
