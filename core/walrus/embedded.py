@@ -12,11 +12,17 @@ import threading
 from typing import Any
 
 import redis
+import redis.asyncio
 
 from .exceptions import EmbeddedEngineUnavailable
 from .urls import MEMORY_OPTIONS, parse_memory_url
 
-__all__ = ["memory_connection_pool", "parse_memory_url", "reset_memory_server"]
+__all__ = [
+    "async_memory_connection_pool",
+    "memory_connection_pool",
+    "parse_memory_url",
+    "reset_memory_server",
+]
 
 _servers: dict[str, Any] = {}
 _servers_lock = threading.Lock()
@@ -61,16 +67,38 @@ def memory_connection_pool(url: str, **kwargs: Any) -> redis.ConnectionPool:
         from .embedded_commands import WalrusFakeConnection
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise EmbeddedEngineUnavailable(_NEEDS_ENGINE) from exc
+    max_connections, conn_kwargs = _pool_kwargs(url, kwargs, redis.Redis)
+    return redis.ConnectionPool(
+        connection_class=WalrusFakeConnection, max_connections=max_connections, **conn_kwargs
+    )
+
+
+def async_memory_connection_pool(url: str, **kwargs: Any) -> redis.asyncio.ConnectionPool:
+    """An asyncio connection pool on the named in-process server: the same data the sync
+    clients of that name see. No Redis work: nothing connects until a command runs."""
+    try:
+        from .embedded_commands import WalrusFakeAsyncConnection
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise EmbeddedEngineUnavailable(_NEEDS_ENGINE) from exc
+    max_connections, conn_kwargs = _pool_kwargs(url, kwargs, redis.asyncio.Redis)
+    return redis.asyncio.ConnectionPool(
+        connection_class=WalrusFakeAsyncConnection, max_connections=max_connections, **conn_kwargs
+    )
+
+
+def _pool_kwargs(
+    url: str, kwargs: dict[str, Any], client_class: type
+) -> tuple[Any, dict[str, Any]]:
+    """(max_connections, connection keyword arguments) of a ``memory://`` pool."""
     name, db, options = parse_memory_url(url)
     options.update(kwargs)
-    server = _get_server(name)
     conn_kwargs: dict[str, Any] = {
-        "server": server,
+        "server": _get_server(name),
         "db": db,
         "version": EMBEDDED_VERSION,
         "server_type": "redis",
         "lua_modules": None,
-        "client_class": redis.Redis,
+        "client_class": client_class,
         "decode_responses": bool(options.pop("decode_responses", False)),
     }
     for key in ("encoding", "encoding_errors", "protocol", "client_name"):
@@ -84,6 +112,4 @@ def memory_connection_pool(url: str, **kwargs: Any) -> redis.ConnectionPool:
     max_connections = options.pop("max_connections", None)
     if options:
         raise ValueError(f"unsupported options for memory://: {sorted(options)}")
-    return redis.ConnectionPool(
-        connection_class=WalrusFakeConnection, max_connections=max_connections, **conn_kwargs
-    )
+    return max_connections, conn_kwargs

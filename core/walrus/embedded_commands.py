@@ -14,6 +14,10 @@ import fakeredis
 PRIVATE_IMPORTS = (
     ("fakeredis._msgs", ()),
     ("fakeredis._clients._sync", ("FakeRedisConnection",)),
+    (
+        "fakeredis._clients._async",
+        ("AsyncFakeSocket", "FakeAsyncRedisConnection", "FakeReader", "FakeWriter"),
+    ),
     ("fakeredis._commands", ("Key", "command")),
     ("fakeredis._helpers", ("OK", "SimpleError")),
     ("fakeredis._socket", ("FakeSocket",)),
@@ -25,10 +29,12 @@ tests/test_embedded_internals.py checks that each is still there."""
 
 try:
     from fakeredis import _msgs as msgs
+    from fakeredis._clients._async import FakeAsyncRedisConnection, FakeReader, FakeWriter
     from fakeredis._clients._sync import FakeRedisConnection
     from fakeredis._commands import Key, command
     from fakeredis._helpers import OK, SimpleError
     from fakeredis._socket import FakeSocket
+    from fakeredis._socket._async import AsyncFakeSocket
     from fakeredis.model import StreamEntryKey, XStream
 except ImportError as exc:  # a fakeredis release moved one of them
     raise ImportError(
@@ -37,7 +43,7 @@ except ImportError as exc:  # a fakeredis release moved one of them
         "supported release: pip install 'fakeredis>=2.26,<3'"
     ) from exc
 
-__all__ = ["PRIVATE_IMPORTS", "WalrusFakeConnection"]
+__all__ = ["PRIVATE_IMPORTS", "WalrusFakeAsyncConnection", "WalrusFakeConnection"]
 
 
 class _CompiledScripts:
@@ -157,3 +163,26 @@ class WalrusFakeConnection(FakeRedisConnection):
             lua_modules=self._lua_modules,
             client_info=self._client_info,
         )
+
+
+class _WalrusAsyncFakeSocket(_WalrusFakeSocket, AsyncFakeSocket):
+    """The same server-side additions for an asyncio connection (fakeredis' async socket)."""
+
+
+class WalrusFakeAsyncConnection(FakeAsyncRedisConnection):
+    """The asyncio twin of ``WalrusFakeConnection``: an async client of the same in-process
+    server, so sync and async clients of one ``memory://`` name share their data."""
+
+    async def _connect(self) -> None:
+        server = self._server
+        if server is None or not server.connected:
+            raise self._connection_error_class(msgs.CONNECTION_ERROR_MSG)
+        self._sock = _WalrusAsyncFakeSocket(
+            server,
+            self.db,
+            client_class=self._client_class,
+            lua_modules=self._lua_modules,
+            client_info=self._client_info,
+        )
+        self._reader = FakeReader(self._sock)
+        self._writer = FakeWriter(self._sock)

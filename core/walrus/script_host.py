@@ -28,8 +28,8 @@ from .scripts import load_script_source
 
 __all__ = ["REQUEST_ID_TTL_MS", "ScriptCall", "ScriptHost"]
 
-#: How long the reply of a request-id script is kept for a resend, in milliseconds.
 REQUEST_ID_TTL_MS = 30_000
+"""How long the reply of a request-id script is kept for a resend, in milliseconds."""
 _RESEND_SAFE_MARK = "-- resend: safe"
 
 
@@ -58,7 +58,7 @@ class ScriptHost:
 
     if TYPE_CHECKING:  # pragma: no cover - provided by the redis-py client class
 
-        def register_script(self, script: str) -> Any:
+        def register_script(self, script: Any) -> Any:
             """redis-py's: no Redis work until the script runs."""
             ...
 

@@ -17,8 +17,9 @@ except ModuleNotFoundError as exc:  # pragma: no cover - depends on the install
 
 if TYPE_CHECKING:  # pragma: no cover
     from walrus import Database
+    from walrus.asyncio import AsyncDatabase
 
-__all__ = ["AliasDatabase", "get_database"]
+__all__ = ["AliasDatabase", "get_async_database", "get_database"]
 
 
 def get_database(alias: str = "default") -> Database:
@@ -27,6 +28,15 @@ def get_database(alias: str = "default") -> Database:
     from .conf import get_database as _get_database
 
     return _get_database(alias)
+
+
+def get_async_database(alias: str = "default") -> AsyncDatabase:
+    """The running event loop's ``walrus.asyncio.AsyncDatabase`` of a ``WALRUS`` alias (see
+    ``django_walrus.conf``), for async views and tasks. No Redis work: it connects on first
+    use."""
+    from .conf import get_async_database as _get_async_database
+
+    return _get_async_database(alias)
 
 
 def __getattr__(name: str) -> object:

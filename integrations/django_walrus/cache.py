@@ -34,7 +34,7 @@ import logging
 import math
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from datetime import datetime, timedelta, timezone
 from functools import wraps
 from typing import Any, TypeVar, cast
@@ -52,6 +52,7 @@ from walrus.keyspace import delete_matching, escape_glob
 from walrus.serializers import BadSignature
 from walrus.stampede import MISS, check_stampede_options, get_or_fill
 
+from . import cache_async
 from .cache_options import read_cache_options
 from .conf import get_database
 
@@ -131,12 +132,50 @@ def _guarded(default: Any) -> Callable[[F], F]:
     return decorate
 
 
+# A cache call, sans-IO: a generator that yields (kind, payload) steps and receives each reply,
+# driven by ``WalrusCache._run`` (sync) or ``cache_async.AsyncCacheMethods._arun`` (asyncio),
+# so both send the same commands. Kinds: a command on the primary, a read (a replica may
+# answer), MULTI/EXEC of several commands, a pipeline without MULTI, MGET of many keys (per
+# slot on a cluster) and a walrus script (name, keys, args).
+Step = tuple[str, Any]
+Steps = Generator[Step, Any, Any]
+_CMD, _READ, _MULTI, _PIPE, _MGET, _SCRIPT = "cmd", "read", "multi", "pipe", "mget", "script"
+
+
+def _incr_error(key: Any, exc: ResponseError) -> Exception:
+    """``incr``'s error for a reply error: TypeError for "not an integer", else the reply."""
+    # Only that reply means "not a number"; OOM, READONLY and the rest keep their type.
+    if "not an integer" not in str(exc) and "not a number" not in str(exc):
+        return exc
+    return TypeError(f"cache value of {key!r} is not an integer: {exc}")
+
+
 def _default_arg(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     return kwargs.get("default", args[1] if len(args) > 1 else None)
 
 
 class WalrusCache(BaseCache):  # type: ignore[misc]  # Django ships no types: Any base
     """Django cache backend storing values in Redis through a ``walrus.Database``."""
+
+    # asyncio: native on redis.asyncio, the same steps as the sync methods (cache_async.py)
+    async_database = cache_async.async_database
+    _arun = cache_async._arun
+    _asend = cache_async._asend
+    _native_async = cache_async._native_async
+    _aincr = cache_async._aincr
+    aadd = cache_async.aadd
+    aget = cache_async.aget
+    aset = cache_async.aset
+    atouch = cache_async.atouch
+    adelete = cache_async.adelete
+    aget_many = cache_async.aget_many
+    ahas_key = cache_async.ahas_key
+    aincr = cache_async.aincr
+    adecr = cache_async.adecr
+    aset_many = cache_async.aset_many
+    adelete_many = cache_async.adelete_many
+    aclear = cache_async.aclear
+    aclose = cache_async.aclose
 
     def validate_key(self, key: str) -> None:
         """Django's key check (a fast path for plain keys). No Redis work."""
@@ -218,6 +257,36 @@ class WalrusCache(BaseCache):  # type: ignore[misc]  # Django ships no types: An
                                self._replica_urls[index], REPLICA_RETRY_AFTER, exc)  # fmt: skip
         return self.database.execute_command(*command)
 
+    def _run(self, steps: Steps) -> Any:
+        """Drive a cache call's steps on this cache's (sync) Database."""
+        reply: Any = None
+        try:
+            while True:
+                reply = self._send(steps.send(reply))
+        except StopIteration as done:
+            return done.value
+
+    def _send(self, step: Step) -> Any:
+        kind, payload = step
+        if kind == _CMD:
+            return self.database.execute_command(*payload)
+        if kind == _READ:
+            return self._read(*payload)
+        if kind == _SCRIPT:
+            name, keys, args = payload
+            return self.database.run_script(name, keys=list(keys), args=list(args))
+        if kind == _MGET:
+            if self._is_cluster():  # one MGET per hash slot, pipelined (a round trip per node)
+                return cast(ClusterDatabase, self.database).mget_nonatomic(list(payload))
+            return self._read("MGET", *payload)
+        pipe = self.database.pipeline(transaction=kind == _MULTI)
+        for command in payload:
+            pipe.execute_command(*command)
+        return pipe.execute()
+
+    def _is_cluster(self) -> bool:
+        return bool(self.database.is_cluster)
+
     def check_configured(self) -> None:
         """ImproperlyConfigured naming every problem of this cache's OPTIONS and LOCATION.
         No Redis work."""
@@ -285,32 +354,41 @@ class WalrusCache(BaseCache):  # type: ignore[misc]  # Django ships no types: An
         self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
     ) -> bool:
         """Store ``value`` only if ``key`` is free (SET NX). 1 round trip."""
+        return bool(self._run(self._add_steps(key, value, timeout, version)))
+
+    def _add_steps(self, key: Any, value: Any, timeout: Any, version: int | None) -> Steps:
         key = self.make_and_validate_key(key, version=version)
         data = self._codec.encode(value)
         expiry = self._expiry(timeout)
         if expiry is None:
             # Expire at once: report whether the key was free, store nothing (1 round trip).
-            return not self.database.execute_command("EXISTS", key)
-        return bool(self.database.execute_command("SET", key, data, "NX", *expiry))
+            return not (yield _CMD, ("EXISTS", key))
+        return bool((yield _CMD, ("SET", key, data, "NX", *expiry)))
 
     @_guarded(_default_arg)
     def get(self, key: Any, default: Any = None, version: int | None = None) -> Any:
         """The value at ``key`` or ``default``. 1 round trip (GET)."""
+        return self._run(self._get_steps(key, default, version))
+
+    def _get_steps(self, key: Any, default: Any, version: int | None) -> Steps:
         key = self.make_and_validate_key(key, version=version)
-        return self._decode(key, self._read("GET", key), default)
+        return self._decode(key, (yield _READ, ("GET", key)), default)
 
     @_guarded(None)
     def set(
         self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
     ) -> None:
         """Store ``value`` (SET with PX). 1 round trip."""
+        self._run(self._set_steps(key, value, timeout, version))
+
+    def _set_steps(self, key: Any, value: Any, timeout: Any, version: int | None) -> Steps:
         key = self.make_and_validate_key(key, version=version)
         data = self._codec.encode(value)
         expiry = self._expiry(timeout)
         if expiry is None:
-            self.database.execute_command("DEL", key)
+            yield _CMD, ("DEL", key)
         else:
-            self.database.execute_command("SET", key, data, *expiry)
+            yield _CMD, ("SET", key, data, *expiry)
 
     def get_or_set(
         self,
@@ -371,36 +449,37 @@ class WalrusCache(BaseCache):  # type: ignore[misc]  # Django ships no types: An
 
     @_guarded(False)
     def touch(self, key: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None) -> bool:
-        """New timeout for ``key``. 1 round trip (PEXPIRE, or EXISTS+PERSIST pipelined)."""
+        """New timeout for ``key``. 1 round trip (PEXPIRE, or EXISTS+PERSIST in MULTI)."""
+        return bool(self._run(self._touch_steps(key, timeout, version)))
+
+    def _touch_steps(self, key: Any, timeout: Any, version: int | None) -> Steps:
         key = self.make_and_validate_key(key, version=version)
         ms = self.get_backend_timeout(timeout)
         if ms is None:
-            pipe = self.database.pipeline()
-            pipe.exists(key)
-            pipe.persist(key)
-            return bool(pipe.execute()[0])
+            replies = yield _MULTI, (("EXISTS", key), ("PERSIST", key))
+            return bool(replies[0])
         # PEXPIRE with 0 deletes at once, as Django expects of touch(key, 0).
-        return bool(self.database.pexpire(key, ms))
+        return bool((yield _CMD, ("PEXPIRE", key, ms)))
 
     @_guarded(False)
     def delete(self, key: Any, version: int | None = None) -> bool:
         """1 round trip (DEL)."""
-        key = self.make_and_validate_key(key, version=version)
-        return bool(self.database.delete(key))
+        return bool(self._run(self._delete_steps(key, version)))
+
+    def _delete_steps(self, key: Any, version: int | None) -> Steps:
+        return bool((yield _CMD, ("DEL", self.make_and_validate_key(key, version=version))))
 
     @_guarded(lambda args, kwargs: {})
     def get_many(self, keys: Iterable[Any], version: int | None = None) -> dict[Any, Any]:
         """1 round trip (MGET; on a cluster one MGET per slot, pipelined)."""
+        return cast("dict[Any, Any]", self._run(self._get_many_steps(keys, version)))
+
+    def _get_many_steps(self, keys: Iterable[Any], version: int | None) -> Steps:
         originals = list(keys)
         if not originals:
             return {}
         made = [self.make_and_validate_key(k, version=version) for k in originals]
-        database = self.database
-        if database.is_cluster:  # a ClusterDatabase: only it has mget_nonatomic
-            # On Redis Cluster: one MGET per hash slot, pipelined (one round trip per node).
-            values = cast(ClusterDatabase, database).mget_nonatomic(made)
-        else:
-            values = self._read("MGET", *made)
+        values = yield _MGET, tuple(made)
         missing = object()
         result = {}
         for original, key, data in zip(originals, made, values, strict=True):
@@ -412,26 +491,25 @@ class WalrusCache(BaseCache):  # type: ignore[misc]  # Django ships no types: An
     @_guarded(False)
     def has_key(self, key: Any, version: int | None = None) -> bool:
         """1 round trip (EXISTS)."""
-        key = self.make_and_validate_key(key, version=version)
-        return bool(self._read("EXISTS", key))
+        return bool(self._run(self._has_key_steps(key, version)))
 
-    def _run_incr(self, key: str, delta: int) -> Any:
-        """The core's ``cache_incr`` script on an existing ``key`` only (1 round trip, through
-        ``Database.run_script``: EVALSHA after the first run, request ids when configured)."""
-        return self.database.run_script("cache_incr", keys=[key], args=[delta, 0, 1])
+    def _has_key_steps(self, key: Any, version: int | None) -> Steps:
+        return bool((yield _READ, ("EXISTS", self.make_and_validate_key(key, version=version))))
 
-    def _incr(self, key: Any, delta: int, version: int | None) -> int:
+    def _incr_steps(self, key: Any, delta: int, version: int | None) -> Steps:
+        """The core's ``cache_incr`` script on an existing key only (1 round trip, through
+        ``run_script``: EVALSHA after the first run, request ids when configured)."""
         made = self.make_and_validate_key(key, version=version)
-        try:
-            value = self._run_incr(made, int(delta))
-        except ResponseError as exc:
-            # Only that reply means "not a number"; OOM, READONLY and the rest keep their type.
-            if "not an integer" not in str(exc) and "not a number" not in str(exc):
-                raise
-            raise TypeError(f"cache value of {key!r} is not an integer: {exc}") from None
+        value = yield _SCRIPT, ("cache_incr", (made,), (int(delta), 0, 1))
         if value is None:
             raise ValueError(f"Key '{key}' not found")
         return int(value)
+
+    def _incr(self, key: Any, delta: int, version: int | None) -> int:
+        try:
+            return int(self._run(self._incr_steps(key, delta, version)))
+        except ResponseError as exc:
+            raise _incr_error(key, exc) from None
 
     @_guarded(None)
     def incr(self, key: Any, delta: int = 1, version: int | None = None) -> int:
@@ -448,32 +526,33 @@ class WalrusCache(BaseCache):  # type: ignore[misc]  # Django ships no types: An
         self, data: dict[Any, Any], timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
     ) -> list[Any]:
         """1 round trip (MSET, or one pipeline of SETs with a timeout or on a cluster)."""
+        self._run(self._set_many_steps(data, timeout, version))
+        return []
+
+    def _set_many_steps(self, data: dict[Any, Any], timeout: Any, version: int | None) -> Steps:
         if not data:
-            return []
+            return
         expiry = self._expiry(timeout)
         items = [
             (self.make_and_validate_key(k, version=version), self._codec.encode(v))
             for k, v in data.items()
         ]
-        database = self.database
         if expiry is None:
-            database.delete(*[k for k, _ in items])
-            return []
-        if not expiry and not database.is_cluster:  # a cluster refuses MSET across slots
-            database.execute_command("MSET", *[part for item in items for part in item])
-            return []
-        pipe = database.pipeline(transaction=False)
-        for key, value in items:
-            pipe.execute_command("SET", key, value, *expiry)
-        pipe.execute()
-        return []
+            yield _CMD, ("DEL", *[k for k, _ in items])
+        elif not expiry and not self._is_cluster():  # a cluster refuses MSET across slots
+            yield _CMD, ("MSET", *[part for item in items for part in item])
+        else:
+            yield _PIPE, tuple(("SET", key, value, *expiry) for key, value in items)
 
     @_guarded(None)
     def delete_many(self, keys: Iterable[Any], version: int | None = None) -> None:
         """1 round trip (DEL of every key)."""
+        self._run(self._delete_many_steps(keys, version))
+
+    def _delete_many_steps(self, keys: Iterable[Any], version: int | None) -> Steps:
         made = [self.make_and_validate_key(k, version=version) for k in keys]
         if made:
-            self.database.delete(*made)
+            yield _CMD, ("DEL", *made)
 
     def _prefix_pattern(self) -> str:
         if self._clear_pattern:

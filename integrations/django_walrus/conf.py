@@ -23,6 +23,8 @@ import threading
 from typing import Any
 
 from walrus import Database
+from walrus.asyncio import AsyncDatabase, PerLoop
+from walrus.retry import RETRY_OPTIONS
 from walrus.urls import (
     CONNECTION_OPTIONS,
     decodes_responses,
@@ -39,6 +41,7 @@ __all__ = [
     "AliasDatabase",
     "alias_settings",
     "alias_problems",
+    "get_async_database",
     "get_database",
     "reset_databases",
     "safe_url",
@@ -62,6 +65,7 @@ DECODE_RESPONSES_PROBLEM = (
 
 _lock = threading.Lock()
 _databases: dict[str, Database] = {}
+_async_databases: dict[str, PerLoop] = {}
 
 
 def walrus_settings() -> dict[str, dict[str, Any]]:
@@ -137,6 +141,28 @@ def get_database(alias: str = "default") -> Database:
     return database
 
 
+def get_async_database(alias: str = "default") -> AsyncDatabase:
+    """The ``walrus.asyncio.AsyncDatabase`` of ``alias`` for the running event loop: one per
+    alias and loop, closed when the loop shuts down (``walrus.asyncio.PerLoop``). Call it
+    from async code. Errors as ``get_database``; walrus's reconnection options stay with the
+    sync client (docs/asyncio.md). No Redis work: it connects on first use."""
+    per_loop = _async_databases.get(alias)
+    if per_loop is None:
+        get_database(alias)  # the same checks, the same errors (takes the lock itself)
+        with _lock:
+            per_loop = _async_databases.get(alias)
+            if per_loop is None:
+                config = alias_settings(alias)
+                url, options = config["URL"], _async_options(config["OPTIONS"])
+                per_loop = PerLoop(lambda: AsyncDatabase.from_url(url, **options))
+                _async_databases[alias] = per_loop
+    return per_loop.get()
+
+
+def _async_options(options: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in options.items() if k not in RETRY_OPTIONS and k != "retry"}
+
+
 def reset_databases(**_: Any) -> None:
     """Drop cached Databases (their pools are disconnected); the next use re-reads settings. No
     Redis command."""
@@ -144,6 +170,7 @@ def reset_databases(**_: Any) -> None:
         for database in _databases.values():
             database.disconnect()
         _databases.clear()
+        _async_databases.clear()  # each loop's client is closed when that loop shuts down
 
 
 class AliasDatabase:

@@ -1,0 +1,10 @@
+"""walrus on asyncio: ``AsyncDatabase`` (a ``redis.asyncio.Redis`` that runs walrus's scripts)
+and the helpers built on it, sharing keys, validation, scripts and reply parsing with the sync
+core (docs/asyncio.md)."""
+
+from __future__ import annotations
+
+from .database import AsyncDatabase
+from .loops import PerLoop
+
+__all__ = ["AsyncDatabase", "PerLoop"]

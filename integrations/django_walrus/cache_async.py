@@ -1,0 +1,279 @@
+"""``WalrusCache``'s asyncio methods: native, on ``redis.asyncio`` (no thread per call).
+
+Each ``a*`` method drives the same steps as its sync twin (``cache.py``: the commands a call
+sends and how its reply is read, written once), on a ``walrus.asyncio.AsyncDatabase`` bound to
+the running event loop. A connection pool belongs to one event loop, so each loop gets its own
+client (a second ``asyncio.run``, Django's test runner and ``async_to_sync`` all work);
+``aclose()`` closes the running loop's client. On a Redis Cluster, and for a cache with
+replicas, the async methods take Django's default path (the sync method in a worker thread)
+until walrus.asyncio talks to those.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from functools import wraps
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from asgiref.sync import sync_to_async
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
+
+from walrus.asyncio import AsyncDatabase, PerLoop
+
+from .conf import _async_options, alias_settings
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .cache import Step, Steps, WalrusCache
+
+__all__ = [
+    "aadd",
+    "aclear",
+    "aclose",
+    "adecr",
+    "adelete",
+    "adelete_many",
+    "aget",
+    "aget_many",
+    "ahas_key",
+    "aincr",
+    "async_database",
+    "aset",
+    "aset_many",
+    "atouch",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _aguarded(default: Any) -> Callable[[F], F]:
+    """``_guarded``'s async form: with IGNORE_EXCEPTIONS, connection and timeout errors
+    become ``default`` (logged)."""
+
+    def decorate(method: F) -> F:
+        @wraps(method)
+        async def wrapper(self: WalrusCache, *args: Any, **kwargs: Any) -> Any:
+            # Imported here: cache.py imports this module while it is being defined.
+            from .cache import _IGNORED, _ignorable
+
+            try:
+                return await method(self, *args, **kwargs)
+            except _IGNORED as exc:
+                if not _ignorable(self, exc, method.__name__):
+                    raise
+                return default(args, kwargs) if callable(default) else default
+
+        return cast(F, wrapper)
+
+    return decorate
+
+
+def _second(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    return kwargs.get("default", args[1] if len(args) > 1 else None)
+
+
+# -- plumbing ---------------------------------------------------------------------------------
+
+
+def _native_async(self: WalrusCache) -> bool:
+    """Whether this cache's async calls go to redis.asyncio (not a cluster, no replicas)."""
+    return not self._replica_urls and not self._is_cluster()
+
+
+def _per_loop(self: WalrusCache) -> PerLoop:
+    per_loop = self.__dict__.get("_async_clients")
+    if per_loop is None:
+        self.check_configured()
+        if self._location:
+            url, options = self._location, self._pool_kwargs
+        else:
+            config = alias_settings(self._alias)
+            url, options = config["URL"], config["OPTIONS"]
+        kwargs = _async_options(dict(options))
+        per_loop = self.__dict__["_async_clients"] = PerLoop(
+            lambda: AsyncDatabase.from_url(url, **kwargs)
+        )
+    return cast(PerLoop, per_loop)
+
+
+def async_database(self: WalrusCache) -> AsyncDatabase:
+    """The ``AsyncDatabase`` of the running event loop for this cache (made on first use
+    in that loop, on the cache's LOCATION or its WALRUS alias; closed when the loop shuts
+    down, or by ``aclose()``). No Redis work."""
+    return _per_loop(self).get()
+
+
+async def _arun(self: WalrusCache, steps: Steps) -> Any:
+    """Drive a cache call's steps on the running loop's ``AsyncDatabase``."""
+    reply: Any = None
+    try:
+        while True:
+            reply = await self._asend(steps.send(reply))
+    except StopIteration as done:
+        return done.value
+
+
+async def _asend(self: WalrusCache, step: Step) -> Any:
+    from .cache import _CMD, _MGET, _MULTI, _READ, _SCRIPT
+
+    database = self.async_database()
+    kind, payload = step
+    if kind in (_CMD, _READ):
+        return await database.execute_command(*payload)  # type: ignore[no-untyped-call]
+    if kind == _MGET:
+        return await database.execute_command("MGET", *payload)  # type: ignore[no-untyped-call]
+    if kind == _SCRIPT:
+        name, keys, args = payload
+        return await database.run_script(name, keys=list(keys), args=list(args))
+    async with database.pipeline(transaction=kind == _MULTI) as pipe:
+        for command in payload:
+            pipe.execute_command(*command)
+        return await pipe.execute()
+
+
+# -- the Django cache contract, natively -------------------------------------------------
+
+
+@_aguarded(False)
+async def aadd(
+    self: WalrusCache,
+    key: Any,
+    value: Any,
+    timeout: Any = DEFAULT_TIMEOUT,
+    version: int | None = None,
+) -> bool:
+    """``add`` on asyncio. 1 round trip."""
+    if not self._native_async():
+        return bool(await sync_to_async(self.add)(key, value, timeout, version))
+    return bool(await self._arun(self._add_steps(key, value, timeout, version)))
+
+
+@_aguarded(_second)
+async def aget(self: WalrusCache, key: Any, default: Any = None, version: int | None = None) -> Any:
+    """``get`` on asyncio. 1 round trip."""
+    if not self._native_async():
+        return await sync_to_async(self.get)(key, default, version)
+    return await self._arun(self._get_steps(key, default, version))
+
+
+@_aguarded(None)
+async def aset(
+    self: WalrusCache,
+    key: Any,
+    value: Any,
+    timeout: Any = DEFAULT_TIMEOUT,
+    version: int | None = None,
+) -> None:
+    """``set`` on asyncio. 1 round trip."""
+    if not self._native_async():
+        await sync_to_async(self.set)(key, value, timeout, version)
+        return
+    await self._arun(self._set_steps(key, value, timeout, version))
+
+
+@_aguarded(False)
+async def atouch(
+    self: WalrusCache, key: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
+) -> bool:
+    """``touch`` on asyncio. 1 round trip."""
+    if not self._native_async():
+        return bool(await sync_to_async(self.touch)(key, timeout, version))
+    return bool(await self._arun(self._touch_steps(key, timeout, version)))
+
+
+@_aguarded(False)
+async def adelete(self: WalrusCache, key: Any, version: int | None = None) -> bool:
+    """``delete`` on asyncio. 1 round trip."""
+    if not self._native_async():
+        return bool(await sync_to_async(self.delete)(key, version))
+    return bool(await self._arun(self._delete_steps(key, version)))
+
+
+@_aguarded(lambda args, kwargs: {})
+async def aget_many(
+    self: WalrusCache, keys: Iterable[Any], version: int | None = None
+) -> dict[Any, Any]:
+    """``get_many`` on asyncio. 1 round trip (MGET)."""
+    if not self._native_async():
+        return await sync_to_async(self.get_many)(keys, version)
+    return cast("dict[Any, Any]", await self._arun(self._get_many_steps(keys, version)))
+
+
+@_aguarded(False)
+async def ahas_key(self: WalrusCache, key: Any, version: int | None = None) -> bool:
+    """``has_key`` on asyncio. 1 round trip."""
+    if not self._native_async():
+        return bool(await sync_to_async(self.has_key)(key, version))
+    return bool(await self._arun(self._has_key_steps(key, version)))
+
+
+async def _aincr(self: WalrusCache, key: Any, delta: int, version: int | None) -> int:
+    from redis.exceptions import ResponseError
+
+    from .cache import _incr_error
+
+    if not self._native_async():
+        return int(await sync_to_async(self._incr)(key, delta, version))
+    try:
+        return int(await self._arun(self._incr_steps(key, delta, version)))
+    except ResponseError as exc:
+        raise _incr_error(key, exc) from None
+
+
+@_aguarded(None)
+async def aincr(self: WalrusCache, key: Any, delta: int = 1, version: int | None = None) -> int:
+    """``incr`` on asyncio. 1 round trip (the ``cache_incr`` script)."""
+    return await self._aincr(key, delta, version)
+
+
+@_aguarded(None)
+async def adecr(self: WalrusCache, key: Any, delta: int = 1, version: int | None = None) -> int:
+    """``decr`` on asyncio. 1 round trip (the ``cache_incr`` script)."""
+    return await self._aincr(key, -delta, version)
+
+
+@_aguarded(lambda args, kwargs: list((args[0] if args else kwargs.get("data", {})).keys()))
+async def aset_many(
+    self: WalrusCache,
+    data: dict[Any, Any],
+    timeout: Any = DEFAULT_TIMEOUT,
+    version: int | None = None,
+) -> list[Any]:
+    """``set_many`` on asyncio. 1 round trip (MSET, or a pipeline of SETs)."""
+    if not self._native_async():
+        return await sync_to_async(self.set_many)(data, timeout, version)
+    await self._arun(self._set_many_steps(data, timeout, version))
+    return []
+
+
+@_aguarded(None)
+async def adelete_many(self: WalrusCache, keys: Iterable[Any], version: int | None = None) -> None:
+    """``delete_many`` on asyncio. 1 round trip (DEL)."""
+    if not self._native_async():
+        await sync_to_async(self.delete_many)(keys, version)
+        return
+    await self._arun(self._delete_many_steps(keys, version))
+
+
+async def aclear(self: WalrusCache) -> None:
+    """``clear`` on asyncio: this cache's keys only (SCAN + UNLINK in batches of 500).
+    1 round trip per SCAN page and per UNLINK batch."""
+    if not self._native_async():
+        await sync_to_async(self.clear)()
+        return
+    database = self.async_database()
+    batch: list[Any] = []
+    async for key in database.scan_iter(match=self._prefix_pattern(), count=500):
+        batch.append(key)
+        if len(batch) >= 500:
+            await database.unlink(*batch)
+            batch = []
+    if batch:
+        await database.unlink(*batch)
+
+
+async def aclose(self: WalrusCache, **kwargs: Any) -> None:
+    """Close the running event loop's client (its connections); the next call opens a new
+    one. No Redis command."""
+    per_loop = self.__dict__.get("_async_clients")
+    if per_loop is not None:
+        await per_loop.aclose()

@@ -1,0 +1,92 @@
+"""walrus.asyncio.AsyncDatabase: URLs, scripts (EVALSHA then EVAL), the shared memory:// engine."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+import redis.asyncio
+
+from walrus import Database
+from walrus.asyncio import AsyncDatabase
+from walrus.exceptions import ScriptNotFound
+
+
+def test_it_is_a_redis_asyncio_client_and_runs_scripts(async_url: str) -> None:
+    async def main() -> list[Any]:
+        db = AsyncDatabase.from_url(async_url)
+        assert isinstance(db, redis.asyncio.Redis)
+        sent: list[str] = []
+        original = db.execute_command
+
+        async def spy(*args: Any, **kwargs: Any) -> Any:
+            sent.append(str(args[0]))
+            return await original(*args, **kwargs)
+
+        db.execute_command = spy  # type: ignore[method-assign]
+        first = await db.run_script("cache_incr", keys=["n"], args=[2, 0])
+        second = await db.run_script("cache_incr", keys=["n"], args=[3, 0])
+        await db.script_flush()  # the server forgets it: one EVAL again, then EVALSHA
+        third = await db.run_script("cache_incr", keys=["n"], args=[1, 0])
+        await db.aclose()
+        return [first, second, third, sent]
+
+    first, second, third, sent = asyncio.run(main())
+    assert (first, second, third) == (2, 5, 6)
+    assert sent == ["EVAL", "EVALSHA", "SCRIPT FLUSH", "EVALSHA", "EVAL"]
+
+
+def test_sync_and_async_clients_share_the_data(async_url: str) -> None:
+    sync = Database.from_url(async_url)
+    sync.set("from-sync", "1")
+
+    async def main() -> tuple[Any, Any]:
+        db = AsyncDatabase.from_url(async_url)
+        await db.set("from-async", "2")
+        seen = await db.get("from-sync")
+        await db.aclose()
+        return seen, db.is_embedded
+
+    seen, embedded = asyncio.run(main())
+    assert seen == b"1" and sync.get("from-async") == b"2"
+    assert embedded == async_url.startswith("memory://")
+    sync.close()
+
+
+def test_a_second_event_loop_gets_working_connections(async_url: str) -> None:
+    """asyncio.run twice on one client: redis-py's pool is bound to a loop, so each run
+    closes the client it used; a fresh client per loop is the supported pattern."""
+
+    async def once(value: str) -> Any:
+        db = AsyncDatabase.from_url(async_url)
+        await db.set("k", value)
+        found = await db.get("k")
+        await db.aclose()
+        return found
+
+    assert asyncio.run(once("a")) == b"a"
+    assert asyncio.run(once("b")) == b"b"
+
+
+def test_bad_urls_and_options_are_refused() -> None:
+    with pytest.raises(ValueError, match="unsupported URL scheme"):
+        AsyncDatabase.from_url("ftp://host/0")
+    with pytest.raises(TypeError, match="url must be a str"):
+        AsyncDatabase.from_url(5)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="Redis Cluster"):
+        AsyncDatabase.from_url("redis+cluster://127.0.0.1:7000")
+    with pytest.raises(ValueError, match="does not take retries"):
+        AsyncDatabase.from_url("redis://127.0.0.1/0", retries=3)
+    with pytest.raises(ValueError, match="database must be an integer"):
+        AsyncDatabase.from_url("memory://x/abc")
+
+    async def missing() -> None:
+        db = AsyncDatabase.from_url("memory://async-missing/0")
+        try:
+            await db.run_script("no_such_script")
+        finally:
+            await db.aclose()
+
+    with pytest.raises(ScriptNotFound):
+        asyncio.run(missing())
