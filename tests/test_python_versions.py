@@ -47,7 +47,7 @@ INTEGRATIONS = [
     "--ignore=tests/django/test_conformance.py",
 ]  # that one builds its own venvs
 SUITES = {
-    "oldest": ["tests/core", "tests/limpyd", *INTEGRATIONS, "-m", "not cluster"],
+    "oldest": ["tests/core", "tests/asyncio", "tests/limpyd", *INTEGRATIONS, "-m", "not cluster"],
     "newest": [
         "tests/limpyd",
         "tests/core/test_models.py",
@@ -56,6 +56,7 @@ SUITES = {
         "tests/core/test_rate_limit.py",
         "tests/core/test_lock.py",
         "tests/core/test_pubsub.py",
+        "tests/asyncio",
         *INTEGRATIONS,
     ],
 }
