@@ -34,7 +34,7 @@ import logging
 import math
 import re
 import time
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta, timezone
 from functools import wraps
 from typing import Any, TypeVar, cast
@@ -42,7 +42,6 @@ from typing import Any, TypeVar, cast
 from asgiref.sync import sync_to_async
 from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache
 from django.core.exceptions import ImproperlyConfigured
-from redis import exceptions as redis_exceptions
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -54,6 +53,19 @@ from walrus.stampede import MISS, check_stampede_options, get_or_fill
 
 from . import cache_async
 from .cache_options import read_cache_options
+from .cache_steps import (
+    _CMD,
+    _IGNORED,
+    _MGET,
+    _MULTI,
+    _PIPE,
+    _READ,
+    _SCRIPT,
+    Step,
+    Steps,
+    _ignorable,
+    _incr_error,
+)
 from .conf import get_database
 
 __all__ = ["WalrusCache"]
@@ -66,18 +78,6 @@ _PLAIN_KEY = re.compile(r"[!-~]{1,250}\Z")
 _KEY_MARK, _VERSION_MARK = "\x00K\x00", "\x00V\x00"
 #: Seconds a replica that failed to answer is left out before it is tried again.
 REPLICA_RETRY_AFTER = 5.0
-# IGNORE_EXCEPTIONS covers an unreachable, overloaded or slow server. Refused credentials are
-# ConnectionError subclasses in redis-py but a configuration error: they always raise, and so
-# does every reply error (ResponseError: wrong type, OOM, ...).
-_IGNORED = (RedisConnectionError, RedisTimeoutError)
-_NEVER_IGNORED: tuple[type[BaseException], ...] = tuple(
-    cls
-    for cls in (
-        getattr(redis_exceptions, name, None)
-        for name in ("AuthenticationError", "AuthorizationError", "ExternalAuthProviderError")
-    )
-    if isinstance(cls, type)
-)
 
 
 def _field(name: Any) -> str | bytes:
@@ -104,16 +104,6 @@ def _epoch_ms(when: Any, unit_ms: int) -> int:
     return int(when * unit_ms)
 
 
-def _ignorable(cache: WalrusCache, exc: BaseException, operation: str) -> bool:
-    """Whether IGNORE_EXCEPTIONS covers ``exc`` (then it is logged with its traceback)."""
-    if not cache._ignore_exceptions or isinstance(exc, _NEVER_IGNORED):
-        return False
-    logger.warning("cache %s failed, treated as a miss: %r", operation, exc, exc_info=exc)
-    if events.listeners:
-        events.emit("cache", cache.event_name, "error")
-    return True
-
-
 def _guarded(default: Any) -> Callable[[F], F]:
     """With IGNORE_EXCEPTIONS, turn connection/timeout errors into ``default`` (logged)."""
 
@@ -130,24 +120,6 @@ def _guarded(default: Any) -> Callable[[F], F]:
         return cast(F, wrapper)
 
     return decorate
-
-
-# A cache call, sans-IO: a generator that yields (kind, payload) steps and receives each reply,
-# driven by ``WalrusCache._run`` (sync) or ``cache_async.AsyncCacheMethods._arun`` (asyncio),
-# so both send the same commands. Kinds: a command on the primary, a read (a replica may
-# answer), MULTI/EXEC of several commands, a pipeline without MULTI, MGET of many keys (per
-# slot on a cluster) and a walrus script (name, keys, args).
-Step = tuple[str, Any]
-Steps = Generator[Step, Any, Any]
-_CMD, _READ, _MULTI, _PIPE, _MGET, _SCRIPT = "cmd", "read", "multi", "pipe", "mget", "script"
-
-
-def _incr_error(key: Any, exc: ResponseError) -> Exception:
-    """``incr``'s error for a reply error: TypeError for "not an integer", else the reply."""
-    # Only that reply means "not a number"; OOM, READONLY and the rest keep their type.
-    if "not an integer" not in str(exc) and "not a number" not in str(exc):
-        return exc
-    return TypeError(f"cache value of {key!r} is not an integer: {exc}")
 
 
 def _default_arg(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

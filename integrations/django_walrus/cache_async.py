@@ -17,13 +17,26 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from asgiref.sync import sync_to_async
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
+from redis.exceptions import ResponseError
 
 from walrus.asyncio import AsyncDatabase, PerLoop
 
-from .conf import _async_options, alias_settings
+from .cache_steps import (
+    _CMD,
+    _IGNORED,
+    _MGET,
+    _MULTI,
+    _READ,
+    _SCRIPT,
+    Step,
+    Steps,
+    _ignorable,
+    _incr_error,
+)
+from .conf import _async_options, get_async_database
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .cache import Step, Steps, WalrusCache
+    from .cache import WalrusCache
 
 __all__ = [
     "aadd",
@@ -52,9 +65,6 @@ def _aguarded(default: Any) -> Callable[[F], F]:
     def decorate(method: F) -> F:
         @wraps(method)
         async def wrapper(self: WalrusCache, *args: Any, **kwargs: Any) -> Any:
-            # Imported here: cache.py imports this module while it is being defined.
-            from .cache import _IGNORED, _ignorable
-
             try:
                 return await method(self, *args, **kwargs)
             except _IGNORED as exc:
@@ -80,15 +90,11 @@ def _native_async(self: WalrusCache) -> bool:
 
 
 def _per_loop(self: WalrusCache) -> PerLoop:
+    """The cache's own clients, one per loop (a cache with its own LOCATION)."""
     per_loop = self.__dict__.get("_async_clients")
     if per_loop is None:
         self.check_configured()
-        if self._location:
-            url, options = self._location, self._pool_kwargs
-        else:
-            config = alias_settings(self._alias)
-            url, options = config["URL"], config["OPTIONS"]
-        kwargs = _async_options(dict(options))
+        url, kwargs = str(self._location), _async_options(dict(self._pool_kwargs))
         per_loop = self.__dict__["_async_clients"] = PerLoop(
             lambda: AsyncDatabase.from_url(url, **kwargs)
         )
@@ -96,10 +102,13 @@ def _per_loop(self: WalrusCache) -> PerLoop:
 
 
 def async_database(self: WalrusCache) -> AsyncDatabase:
-    """The ``AsyncDatabase`` of the running event loop for this cache (made on first use
-    in that loop, on the cache's LOCATION or its WALRUS alias; closed when the loop shuts
-    down, or by ``aclose()``). No Redis work."""
-    return _per_loop(self).get()
+    """The ``AsyncDatabase`` of the running event loop for this cache: its own (a LOCATION),
+    or its WALRUS alias' (``get_async_database``, shared, re-read when settings change).
+    Made on first use in each loop and closed when the loop shuts down. No Redis work."""
+    if self._location:
+        return _per_loop(self).get()
+    self.check_configured()
+    return get_async_database(self._alias)
 
 
 async def _arun(self: WalrusCache, steps: Steps) -> Any:
@@ -113,8 +122,6 @@ async def _arun(self: WalrusCache, steps: Steps) -> Any:
 
 
 async def _asend(self: WalrusCache, step: Step) -> Any:
-    from .cache import _CMD, _MGET, _MULTI, _READ, _SCRIPT
-
     database = self.async_database()
     kind, payload = step
     if kind in (_CMD, _READ):
@@ -207,10 +214,6 @@ async def ahas_key(self: WalrusCache, key: Any, version: int | None = None) -> b
 
 
 async def _aincr(self: WalrusCache, key: Any, delta: int, version: int | None) -> int:
-    from redis.exceptions import ResponseError
-
-    from .cache import _incr_error
-
     if not self._native_async():
         return int(await sync_to_async(self._incr)(key, delta, version))
     try:
@@ -272,8 +275,9 @@ async def aclear(self: WalrusCache) -> None:
 
 
 async def aclose(self: WalrusCache, **kwargs: Any) -> None:
-    """Close the running event loop's client (its connections); the next call opens a new
-    one. No Redis command."""
+    """Close the running event loop's client of this cache's own LOCATION (its
+    connections); the next call opens a new one. An alias' shared client stays open (it is
+    closed with its loop). No Redis command."""
     per_loop = self.__dict__.get("_async_clients")
     if per_loop is not None:
         await per_loop.aclose()

@@ -90,3 +90,27 @@ def test_bad_urls_and_options_are_refused() -> None:
 
     with pytest.raises(ScriptNotFound):
         asyncio.run(missing())
+
+
+def test_round_trips_are_counted_on_asyncio_connections(async_url: str) -> None:
+    """walrus.roundtrips counts asyncio writes too (a pipeline is one; the connection's
+    handshake is not counted), so async calls can be held to the sync calls' costs."""
+    from walrus.roundtrips import RoundTripCounter
+
+    async def main() -> list[int]:
+        db = AsyncDatabase.from_url(async_url)
+        counts = []
+        with RoundTripCounter() as rt:
+            await db.set("a", 1)  # connects first: HELLO/SELECT are not counted
+            counts.append(rt.count)
+            await db.run_script("cache_incr", keys=["n"], args=[1, 0])
+            counts.append(rt.count)
+            async with db.pipeline() as pipe:
+                pipe.set("b", 1)
+                pipe.get("b")
+                await pipe.execute()
+            counts.append(rt.count)
+        await db.aclose()
+        return counts
+
+    assert asyncio.run(main()) == [1, 2, 3]
