@@ -27,8 +27,8 @@ def test_core_sample(redis_url: str) -> None:
     assert [d["content"] for d in index.search("redis AND (queue OR durable)")] == [  # type: ignore[attr-defined]
         "Redis streams make durable queues"
     ]
-    limit = namespace["limit"]
-    assert [limit.limit("x") for _ in range(6)] == [False] * 5 + [True]  # type: ignore[attr-defined]
+    limiter = namespace["limiter"]
+    assert [limiter.limit("x") for _ in range(6)] == [False] * 5 + [True]  # type: ignore[attr-defined]
 
 
 def test_models_sample(redis_url: str) -> None:

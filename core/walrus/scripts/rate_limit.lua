@@ -2,12 +2,12 @@
 -- Flags: none, so a write: a server over maxmemory (noeviction) refuses it before it runs,
 -- and nothing is written.
 -- Rate limits of any strategy, several at once, all-or-nothing, on the server clock (TIME).
--- KEYS[i]: the state of limit i (its layout depends on its strategy, below)
+-- KEYS[i]: the state of rate i (its layout depends on its strategy, below)
 -- ARGV[1]: cost, events this call records (0 = only look)
--- ARGV[2]: mode: "r" = record when every limit allows, "d" = dry run (decide, record nothing),
+-- ARGV[2]: mode: "r" = record when every rate allows, "d" = dry run (decide, record nothing),
 --          "u" = undo: take back `cost` events recorded by an earlier call stamped ARGV[3]
 -- ARGV[3]: that stamp (mode "u" only, else empty)
--- ARGV[3i+1], ARGV[3i+2], ARGV[3i+3]: strategy of limit i ("m" moving window, "f" fixed
+-- ARGV[3i+1], ARGV[3i+2], ARGV[3i+3]: strategy of rate i ("m" moving window, "f" fixed
 --          window, "s" sliding-window counter, "g" GCRA), its limit (events), its window
 --          (seconds, float text; the caller keeps it within 100 years)
 -- Layouts (each key expires when its state no longer matters):
@@ -75,7 +75,7 @@ local all_allowed = true
 -- per key i, from 6i-5: limit, per, used (events counted now), a, b, retry (seconds)
 -- a, b: m = list length, oldest counted stamp (or false); f = seconds left in the window (or
 -- false); s = window index, previous count; g = TAT after this call (us)
-local state = {false, false, false, false, false, false}  -- sized for one limit: no regrowth
+local state = {false, false, false, false, false, false}  -- sized for one rate: no regrowth
 for i = 1, n do
     local key, code = KEYS[i], ARGV[3 * i + 1]
     local limit, per = tonumber(ARGV[3 * i + 2]), tonumber(ARGV[3 * i + 3])
