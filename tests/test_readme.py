@@ -42,6 +42,14 @@ def test_models_sample(redis_url: str) -> None:
     assert note.query(note.title.search("redis cache")).count() == 1  # type: ignore[attr-defined]
 
 
+def test_asyncio_sample(redis_url: str) -> None:
+    code = _sample("asyncio").replace("redis://localhost:6379/0", redis_url)
+    code = code.replace("asyncio.run(main())", "result = asyncio.run(main())")
+    namespace: dict[str, object] = {}
+    exec(compile(code, "README asyncio sample", "exec"), namespace)
+    assert namespace["result"] == 1
+
+
 @pytest.mark.parametrize("heading", ["limpyd"])
 def test_limpyd_sample(heading: str, redis_server: object) -> None:
     host, port = redis_server.host, redis_server.port  # type: ignore[attr-defined]

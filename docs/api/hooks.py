@@ -21,11 +21,17 @@ SOURCES = {
 }
 # (page, title, package, subpackages kept on their own pages)
 PAGES = [
-    ("api/walrus.md", "walrus", "walrus", ("containers", "models", "rate_limit", "search")),
+    (
+        "api/walrus.md",
+        "walrus",
+        "walrus",
+        ("asyncio", "containers", "models", "rate_limit", "search"),
+    ),
     ("api/walrus-containers.md", "walrus.containers", "walrus.containers", ()),
     ("api/walrus-models.md", "walrus.models", "walrus.models", ()),
     ("api/walrus-rate-limit.md", "walrus.rate_limit", "walrus.rate_limit", ()),
     ("api/walrus-search.md", "walrus.search", "walrus.search", ()),
+    ("api/walrus-asyncio.md", "walrus.asyncio", "walrus.asyncio", ()),
     ("api/limpyd.md", "limpyd", "limpyd", ()),
     ("api/django_walrus.md", "django_walrus", "django_walrus", ()),
     ("api/flask_walrus.md", "flask_walrus", "flask_walrus", ()),
