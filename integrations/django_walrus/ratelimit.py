@@ -35,6 +35,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.utils.html import escape
 
+from walrus.asyncio import adecide
 from walrus.rate_limit import (
     Decision,
     OutageLog,
@@ -48,7 +49,7 @@ from walrus.rate_limit import (
     rate_limit_headers,
 )
 
-from .conf import get_database
+from .conf import get_async_database, get_database
 from .ratelimit_settings import get_settings
 
 __all__ = [
@@ -253,10 +254,12 @@ class _Limiter:
             return value
         return cost
 
-    def check(
-        self, request: HttpRequest, key_func: KeyFunc, alias: str, increment: bool = True
-    ) -> Decision | None:
-        """The decision for ``request`` (None: no rate applies). 1 round trip."""
+    def prepare(
+        self, request: HttpRequest, key_func: KeyFunc
+    ) -> tuple[tuple[PreparedRate, ...], str, int] | Decision | None:
+        """What deciding ``request`` needs: (rates, client key, cost), or the decision already
+        taken without Redis (None: no rate applies; a refusal: a cost no rate can hold).
+        Runs the user's callables (rates, cost, key). No Redis work."""
         rules = self.rules_for(request)
         if not rules:
             return None
@@ -265,11 +268,44 @@ class _Limiter:
         if cost > rules[tightest].limit:  # a computed cost no rate can hold
             return Decision.refusal(rules, tightest)
         client = key_func(self.group, request)
-        key = client if isinstance(client, str) else str(client)
-        settings = get_settings()
+        return rules, client if isinstance(client, str) else str(client), cost
+
+    def check(
+        self, request: HttpRequest, key_func: KeyFunc, alias: str, increment: bool = True
+    ) -> Decision | None:
+        """The decision for ``request`` (None: no rate applies). 1 round trip."""
+        prepared = self.prepare(request, key_func)
+        if not isinstance(prepared, tuple):
+            return prepared
+        rules, key, cost = prepared
+        on_error = get_settings().on_error
         return decide(get_database(alias), rules, [key] * len(rules), cost,
-                      dry_run=not increment, on_error=settings.on_error,
+                      dry_run=not increment, on_error=on_error,
                       outage_log=outage_log)  # fmt: skip
+
+    async def acheck(
+        self, request: HttpRequest, key_func: KeyFunc, alias: str, increment: bool = True
+    ) -> Decision | None:
+        """``check`` from async code: the Lua call on the running loop's client (1 round trip,
+        no thread). The user's callables run in the loop; one that needs the ORM (Django
+        raises SynchronousOnlyOperation there) runs in a worker thread instead. A Redis
+        Cluster alias takes the sync path in a thread."""
+        from asgiref.sync import sync_to_async
+        from django.core.exceptions import SynchronousOnlyOperation
+
+        if get_database(alias).is_cluster:
+            return await sync_to_async(self.check)(request, key_func, alias, increment)
+        try:
+            prepared = self.prepare(request, key_func)
+        except SynchronousOnlyOperation:
+            prepared = await sync_to_async(self.prepare)(request, key_func)
+        if not isinstance(prepared, tuple):
+            return prepared
+        rules, key, cost = prepared
+        on_error = get_settings().on_error
+        return await adecide(get_async_database(alias), rules, [key] * len(rules), cost,
+                             dry_run=not increment, on_error=on_error,
+                             outage_log=outage_log)  # fmt: skip
 
 
 def _wants_json(request: HttpRequest) -> bool:
@@ -437,6 +473,12 @@ class _Gate:
             return None
         return self.limiter.check(request, self.key_func, self.alias)
 
+    async def acheck(self, request: HttpRequest) -> Decision | None:
+        """``check`` on asyncio (``_Limiter.acheck``). 1 round trip."""
+        if self.method_set is not None and request.method not in self.method_set:
+            return None
+        return await self.limiter.acheck(request, self.key_func, self.alias)
+
     def refused(self, request: HttpRequest, decision: Decision | None) -> HttpResponse | None:
         """Set ``request.limited``; the 429 to send instead of the view, if blocking."""
         over = decision is not None and not decision.allowed
@@ -466,7 +508,7 @@ def _async_view(view: Callable[..., Any], gate: _Gate) -> Callable[..., Any]:
 
     @wraps(view)
     async def async_wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-        decision = await sync_to_async(gate.check)(request)
+        decision = await gate.acheck(request)  # natively, in the loop
         # sync: WALRUS_RATELIMIT_VIEW may use the ORM
         response = (
             await sync_to_async(gate.refused)(request, decision)

@@ -6,5 +6,6 @@ from __future__ import annotations
 
 from .database import AsyncDatabase
 from .loops import PerLoop
+from .rate_limit import adecide
 
-__all__ = ["AsyncDatabase", "PerLoop"]
+__all__ = ["AsyncDatabase", "PerLoop", "adecide"]

@@ -32,7 +32,14 @@ from .rates import check_cost
 if TYPE_CHECKING:  # pragma: no cover
     from ..database import Database
 
-__all__ = ["check_rates", "decide", "reset_rates"]
+__all__ = [
+    "check_rates",
+    "decide",
+    "outage_decision",
+    "plan_decision",
+    "reset_rates",
+    "settled",
+]
 
 _outage_log = OutageLog()
 
@@ -71,27 +78,59 @@ def decide(
         if getattr(database, "is_cluster", False):
             decision = _decide_by_slot(database, rates, keys, cost, dry_run)
         else:
-            if len(rates) == 1:  # the usual case, spelled out (call_args builds the same)
-                storage_keys = [rates[0].head + keys[0]]
-                args = [
-                    _COSTS[cost] if cost < 16 else cost,
-                    b"d" if dry_run else b"r",
-                    b"",
-                    *rates[0].args,
-                ]
-            else:
-                storage_keys, args = call_args(rates, keys, cost, dry_run)
-            # a look writes nothing: its read-only variant runs on a full server or a replica
-            script = SCRIPT if cost and not dry_run else LOOK_SCRIPT
+            script, storage_keys, args = plan_decision(rates, keys, cost, dry_run)
             reply = database.run_script(script, storage_keys, args)
             decision = Decision(reply[0] == 1, rates, reply)
     except RedisError as exc:
-        if on_error is None:
-            raise
-        (outage_log or _outage_log).failed(exc, "a rate limit check", on_error)
-        if on_error == "allow":
-            return Decision.allowance(rates, exc)
-        return Decision.refusal(rates, None, exc)
+        return outage_decision(exc, rates, on_error, outage_log)
+    return settled(decision, rates, cost, dry_run, on_error, outage_log)
+
+
+def plan_decision(
+    rates: Sequence[PreparedRate], keys: Sequence[str], cost: int, dry_run: bool
+) -> tuple[str, list[str], list[Any]]:
+    """(script name, KEYS, ARGV) of one decision on one server, for the sync and asyncio
+    clients alike (``check_call`` has accepted the arguments). No Redis work."""
+    if len(rates) == 1:  # the usual case, spelled out (call_args builds the same)
+        storage_keys = [rates[0].head + keys[0]]
+        args = [
+            _COSTS[cost] if cost < 16 else cost,
+            b"d" if dry_run else b"r",
+            b"",
+            *rates[0].args,
+        ]
+    else:
+        storage_keys, args = call_args(rates, keys, cost, dry_run)
+    # a look writes nothing: its read-only variant runs on a full server or a replica
+    return (SCRIPT if cost and not dry_run else LOOK_SCRIPT), storage_keys, args
+
+
+def outage_decision(
+    exc: RedisError,
+    rates: Sequence[PreparedRate],
+    on_error: str | None,
+    outage_log: OutageLog | None,
+) -> Decision:
+    """The decision taken without Redis under the outage policy (``exc`` raised again when
+    there is none), the outage logged once. No Redis work."""
+    if on_error is None:
+        raise exc
+    (outage_log or _outage_log).failed(exc, "a rate limit check", on_error)
+    if on_error == "allow":
+        return Decision.allowance(rates, exc)
+    return Decision.refusal(rates, None, exc)
+
+
+def settled(
+    decision: Decision,
+    rates: Sequence[PreparedRate],
+    cost: int,
+    dry_run: bool,
+    on_error: str | None,
+    outage_log: OutageLog | None,
+) -> Decision:
+    """``decision`` after Redis answered: a recovery logged, the outcome reported to
+    ``walrus.events``. No Redis work."""
     if on_error is not None:
         log = outage_log or _outage_log
         if log.down:
