@@ -15,7 +15,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.test import RequestFactory
 
 from django_walrus import get_database
-from django_walrus.ratelimit import RateLimited, is_ratelimited, rate_limited, registered_limits
+from django_walrus.ratelimit import RateLimited, is_ratelimited, rate_limited, registered_rates
 
 factory = RequestFactory()
 
@@ -37,7 +37,7 @@ def test_multi_rates_report_the_tightest_and_refuse_on_any() -> None:
     # one key per rate; the refused request spent nothing (all-or-nothing)
     assert db.llen("django_walrus:rl:multi:2/60:127.0.0.1") == 2
     assert db.llen("django_walrus:rl:multi:3/3600:127.0.0.1") == 2
-    assert sorted(registered_limits()["multi"], key=lambda lim: lim.per)[1].limit == 3
+    assert sorted(registered_rates()["multi"], key=lambda rate: rate.per)[1].limit == 3
 
 
 def test_callable_rate_gets_group_and_request() -> None:

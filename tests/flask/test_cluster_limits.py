@@ -55,7 +55,7 @@ def test_limits_in_different_slots_are_enforced_never_500(
     client = flask_app.test_client()
     ip_key = IP_KEY.format(view=view, rate="5/1m")
     user_key = USER_KEY.format(view=view, rate="2/1m", user="bob")
-    assert key_slot(ip_key) != key_slot(user_key)  # the case plain check_limits refuses
+    assert key_slot(ip_key) != key_slot(user_key)  # the case plain check_rates refuses
     bob = {"X-User": "bob"}
     answers = [client.get(f"/{view}", headers=bob) for _ in range(3)]
     assert [r.status_code for r in answers] == [200, 200, 429]

@@ -183,7 +183,7 @@ def test_on_breach_callback_and_its_response(url: str) -> None:
 
     client = app.test_client()
     assert _codes(client, "/a", 2) == [200, 429]
-    assert len(breaches) == 1 and breaches[0].limit.limit == 1 and breaches[0].retry_after > 0
+    assert len(breaches) == 1 and breaches[0].rule.limit == 1 and breaches[0].retry_after > 0
     client.get("/b")
     refused = client.get("/b")
     assert refused.status_code == 429 and refused.json is not None
