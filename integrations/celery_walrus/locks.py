@@ -12,6 +12,7 @@ from typing import Any
 
 from walrus import Database
 from walrus.lock import Lock, held_locks
+from walrus.lock import clear_locks as walrus_clear_locks
 
 from .config import get_database, get_settings
 
@@ -100,13 +101,4 @@ def clear_locks(
     Cost: the listing's round trips plus one pipelined batch of clear scripts per 500 locks."""
     database, prefix = _resolve(app, database, prefix)
     infos = list_locks(app, task=task, database=database, prefix=prefix)
-    cleared = 0
-    for start in range(0, len(infos), _PAGE):
-        pipe = database.pipeline(transaction=False)
-        for info in infos[start : start + _PAGE]:
-            lock = Lock(database, info.name)
-            database.run_script(
-                "lock_clear", keys=[lock.key, lock.event], args=[lock.wakeup_ttl], client=pipe
-            )
-        cleared += sum(int(reply) for reply in pipe.execute())
-    return cleared
+    return walrus_clear_locks(database, [info.name for info in infos], _PAGE)

@@ -337,3 +337,22 @@ def test_held_locks_lists_owner_and_ttl(db: Database) -> None:
     assert [h.name for h in held_locks(db, "jobs:")] == ["jobs:b"]
     with pytest.raises(TypeError):
         held_locks(db, 3)  # type: ignore[arg-type]
+
+
+def test_clear_locks_frees_held_locks_in_batches(db: Database) -> None:
+    from walrus.lock import clear_locks
+
+    held = [db.lock(f"batch-{i}", ttl=60_000) for i in range(3)]
+    for lock in held:
+        assert lock.acquire(block=False)
+    names = [f"batch-{i}" for i in range(3)] + ["never-held"]
+    assert clear_locks(db, names, page=2) == 3  # two pipelined batches
+    assert all(db.lock(f"batch-{i}", ttl=1000).acquire(block=False) for i in range(3))
+    assert clear_locks(db, []) == 0
+    with pytest.raises(ValueError, match="page"):
+        clear_locks(db, names, page=0)
+    holder = db.lock("ok", ttl=60_000)
+    assert holder.acquire(block=False)
+    with pytest.raises((TypeError, ValueError)):
+        clear_locks(db, ["ok", 5])  # type: ignore[list-item]
+    assert not db.lock("ok", ttl=1000).acquire(block=False)  # the bad batch freed nothing
