@@ -112,6 +112,68 @@ def _check_ms(value: Any, what: str) -> int:
     return math.ceil(value)
 
 
+def next_wait(left: int, cap: float, deadline: float | None) -> float | None:
+    """Seconds to wait for a wake-up after a failed attempt: the holder's time ``left`` (ms;
+    negative: unknown or unlimited) capped at ``cap``, and by what is left before
+    ``deadline`` (``time.monotonic()``); None when the deadline has passed. No Redis work."""
+    wait = cap if left < 0 else min(cap, left / 1000.0)
+    if deadline is not None:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return None
+        wait = min(wait, remaining)
+    return wait
+
+
+def release_result(name: Any, result: int, verb: str = "released") -> None:
+    """Raise what a release/extend script's reply ``result`` means for lock ``name``:
+    -1/-2 LockNotOwned, 0 LockExpired; nothing for success. No Redis work."""
+    if result in (-1, -2):
+        raise LockNotOwned(f"lock {name!r} is held by another owner; not {verb}")
+    if result == 0:
+        raise LockExpired(f"lock {name!r} is not held (expired, released or cleared)")
+
+
+def wait_cap(options: dict[str, Any], max_wait: float) -> float:
+    """The longest single BLPOP wait for a client with connection ``options``: ``max_wait``,
+    shortened so the reply arrives before the socket's timeout. No Redis work."""
+    socket_timeout = options.get("socket_timeout")
+    if socket_timeout:
+        # Leave the reply time to arrive before the socket gives up.
+        return max(0.001, min(max_wait, float(socket_timeout) / 2))
+    return max_wait
+
+
+def lock_keys(database: Any, name: str | bytes) -> tuple[str | bytes, str | bytes]:
+    """(lock key, wake-up list key) of lock ``name``: ``lock:<name>`` and
+    ``lock.event:<name>``, hash-tagged on a cluster so both share a slot. No Redis work."""
+    stored = tag_name(database, name)
+    if isinstance(stored, bytes):
+        return b"lock:" + stored, b"lock.event:" + stored
+    return f"lock:{stored}", f"lock.event:{stored}"
+
+
+def check_lock_id(lock_id: Any) -> str | bytes:
+    """The owner token: ``lock_id`` checked, or a fresh uuid4 hex for None. No Redis work."""
+    if lock_id is None:
+        return uuid.uuid4().hex
+    if isinstance(lock_id, bool) or not isinstance(lock_id, (str, bytes)):
+        raise TypeError(f"lock_id must be str, bytes or None, got {type(lock_id).__name__}")
+    if not lock_id:
+        raise ValueError("lock_id must not be empty")
+    return lock_id
+
+
+def renew_ms(name: Any, own_ttl: int | None, ttl: Any) -> int:
+    """The milliseconds ``renew(ttl)`` sets: ``ttl`` checked, else the lock's own ttl
+    (ValueError when neither is set). No Redis work."""
+    if ttl is None:
+        if own_ttl is None:
+            raise ValueError(f"lock {name!r} has no ttl: pass renew(ttl=milliseconds)")
+        return own_ttl
+    return _check_ms(ttl, "ttl")
+
+
 class Lock:
     """A named lock; also a context manager and a decorator.
 
@@ -139,21 +201,9 @@ class Lock:
     ) -> None:
         self.name = _check_name(name)
         self.ttl = _check_ttl(ttl)
-        if lock_id is None:
-            lock_id = uuid.uuid4().hex
-        elif isinstance(lock_id, bool) or not isinstance(lock_id, (str, bytes)):
-            raise TypeError(f"lock_id must be str, bytes or None, got {type(lock_id).__name__}")
-        elif not lock_id:
-            raise ValueError("lock_id must not be empty")
+        self._lock_id: str | bytes = check_lock_id(lock_id)
         self.database = database
-        self._lock_id: str | bytes = lock_id
-        stored = tag_name(database, self.name)  # "{name}" on a cluster: one slot for both keys
-        if isinstance(stored, bytes):
-            self.key: str | bytes = b"lock:" + stored
-            self.event: str | bytes = b"lock.event:" + stored
-        else:
-            self.key = f"lock:{stored}"
-            self.event = f"lock.event:{stored}"
+        self.key, self.event = lock_keys(database, self.name)
 
     def __repr__(self) -> str:
         return f"<Lock {self.name!r} ttl={self.ttl!r}>"
@@ -197,13 +247,10 @@ class Lock:
             if left == _TAKEN:
                 self._emit("waited", started)
                 return True
-            wait = cap if left < 0 else min(cap, left / 1000.0)
-            if deadline is not None:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    self._emit("timeout", started)
-                    return False
-                wait = min(wait, remaining)
+            wait = next_wait(left, cap, deadline)
+            if wait is None:
+                self._emit("timeout", started)
+                return False
             self._await_wakeup(wait)
 
     def _retry(self) -> int:
@@ -256,11 +303,8 @@ class Lock:
                 "lock_release", keys=[self.key, self.event], args=[self._lock_id, self.wakeup_ttl]
             )
         )
-        if result == 1:
-            return True
-        if result == -1:
-            raise LockNotOwned(f"lock {self.name!r} is held by another owner; not released")
-        raise LockExpired(f"lock {self.name!r} is not held (expired, released or cleared)")
+        release_result(self.name, result)
+        return True
 
     def extend(self, additional_ms: int) -> int | None:
         """Add ``additional_ms`` milliseconds to the time left of the lock this token holds.
@@ -277,13 +321,7 @@ class Lock:
         Raises ValueError when neither is set, LockNotOwned / LockExpired as ``release``.
         Cost: 1 round trip (Lua).
         """
-        if ttl is None:
-            if self.ttl is None:
-                raise ValueError(f"lock {self.name!r} has no ttl: pass renew(ttl=milliseconds)")
-            ms = self.ttl
-        else:
-            ms = _check_ms(ttl, "ttl")
-        result = self._extend(ms, "set")
+        result = self._extend(renew_ms(self.name, self.ttl, ttl), "set")
         assert result is not None
         return result
 
@@ -303,10 +341,8 @@ class Lock:
         result = int(
             self.database.run_script("lock_extend", keys=[self.key], args=[self._lock_id, ms, mode])
         )
-        if result == -2:
-            raise LockNotOwned(f"lock {self.name!r} is held by another owner; not extended")
-        if result == 0:
-            raise LockExpired(f"lock {self.name!r} is not held (expired, released or cleared)")
+        if result != -1:  # -1: held without expiry (extend's "none kept")
+            release_result(self.name, result, "extended")
         return None if result == -1 else result
 
     def clear(self) -> bool:
@@ -372,11 +408,7 @@ class Lock:
         options = getattr(self.database, "connection_options", None)
         if options is None:  # a plain redis-py client
             options = self.database.connection_pool.connection_kwargs
-        socket_timeout = options.get("socket_timeout")
-        if socket_timeout:
-            # Leave the reply time to arrive before the socket gives up.
-            return max(0.001, min(self.max_wait, float(socket_timeout) / 2))
-        return self.max_wait
+        return wait_cap(options, self.max_wait)
 
 
 @dataclass(frozen=True)

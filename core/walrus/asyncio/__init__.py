@@ -5,7 +5,8 @@ core (docs/asyncio.md)."""
 from __future__ import annotations
 
 from .database import AsyncDatabase
+from .lock import AsyncLock
 from .loops import PerLoop
 from .rate_limit import adecide
 
-__all__ = ["AsyncDatabase", "PerLoop", "adecide"]
+__all__ = ["AsyncDatabase", "AsyncLock", "PerLoop", "adecide"]

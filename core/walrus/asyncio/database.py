@@ -10,7 +10,7 @@ same data.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis.asyncio
 from redis.asyncio.retry import Retry
@@ -18,6 +18,9 @@ from redis.backoff import NoBackoff
 from redis.exceptions import NoScriptError
 
 from ..script_host import ScriptHost
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .lock import AsyncLock
 from ..urls import (
     CLUSTER_SCHEMES,
     SENTINEL_SCHEMES,
@@ -109,6 +112,15 @@ class AsyncDatabase(ScriptHost, redis.asyncio.Redis):  # type: ignore[misc]  # s
     def is_embedded(self) -> bool:
         """True when this client runs on the in-process ``memory://`` engine."""
         return "server" in self.connection_pool.connection_kwargs
+
+    def lock(  # type: ignore[override]  # walrus's lock, as on the sync Database
+        self, name: str | bytes, ttl: int | None = None, lock_id: str | bytes | None = None
+    ) -> AsyncLock:
+        """walrus's ``AsyncLock`` named ``name`` (``ttl`` in ms; None: no expiry), not
+        redis-py's. No Redis work: ``async with`` / ``await acquire()`` take it."""
+        from .lock import AsyncLock
+
+        return AsyncLock(self, name, ttl, lock_id)
 
     async def run_script(
         self,

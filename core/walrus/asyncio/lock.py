@@ -1,0 +1,154 @@
+"""``AsyncLock``: walrus's lock on asyncio (``async with``, ``await acquire()``).
+
+The same keys, token, scripts and reply meanings as the sync ``walrus.Lock`` (the checks,
+key layout, wait computation and reply reading are ``walrus.lock``'s functions); only the
+sending is awaited. A sync and an async lock of one name exclude each other.
+"""
+
+from __future__ import annotations
+
+import time
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from .. import events
+from ..lock import (
+    _TAKEN,
+    LockError,
+    _check_acquire_args,
+    _check_ms,
+    _check_name,
+    _check_ttl,
+    check_lock_id,
+    lock_keys,
+    next_wait,
+    release_result,
+    renew_ms,
+    wait_cap,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .database import AsyncDatabase
+
+__all__ = ["AsyncLock"]
+
+
+class AsyncLock:
+    """A named lock for asyncio code: ``async with db_lock: ...``.
+
+    ``ttl``: milliseconds after which an unreleased lock frees itself (None or 0: never).
+    ``lock_id``: the owner token (default: a uuid4 hex). Waiting blocks only the awaiting
+    task: the wake-up BLPOP is awaited on a pooled connection.
+    """
+
+    max_wait: float = 5.0
+    """Longest single BLPOP wait in seconds (shortened to fit a client socket_timeout)."""
+    wakeup_ttl: int = 10_000
+    """Lifetime of a wake-up token in milliseconds; 0: release() pushes none."""
+
+    def __init__(
+        self,
+        database: AsyncDatabase,
+        name: str | bytes,
+        ttl: int | None = None,
+        lock_id: str | bytes | None = None,
+    ) -> None:
+        self.name = _check_name(name)
+        self.ttl = _check_ttl(ttl)
+        self._lock_id: str | bytes = check_lock_id(lock_id)
+        self.database = database
+        self.key, self.event = lock_keys(database, self.name)
+
+    def __repr__(self) -> str:
+        return f"<AsyncLock {self.name!r} ttl={self.ttl!r}>"
+
+    async def acquire(self, block: bool = True, timeout: float | None = None) -> bool:
+        """Take the lock; True when taken (``block=False``: one attempt; ``timeout`` in
+        seconds, None = no limit). Cost: 1 round trip when free; while held, 2 per wait
+        (an atomic retry reading the holder's ttl, then a BLPOP on the wake-up list)."""
+        _check_acquire_args(block, timeout)
+        if await self.database.set(self.key, self._lock_id, nx=True, px=self.ttl):
+            self._emit("acquired")
+            return True
+        if not block:
+            self._emit("timeout")
+            return False
+        started = time.monotonic()
+        deadline = None if timeout is None else started + timeout
+        cap = wait_cap(self.database.connection_pool.connection_kwargs, self.max_wait)
+        while True:
+            script_args = [self._lock_id, self.ttl or 0]
+            left = int(await self.database.run_script("lock_acquire", [self.key], script_args))
+            if left == _TAKEN:
+                self._emit("waited", started)
+                return True
+            wait = next_wait(left, cap, deadline)
+            if wait is None:
+                self._emit("timeout", started)
+                return False
+            # BLPOP takes seconds with millisecond resolution; 0 would mean "forever".
+            await self.database.blpop([self.event], timeout=max(round(wait, 3), 0.001))
+
+    def _emit(self, outcome: str, started: float | None = None) -> None:
+        if events.listeners:
+            waited = 0.0 if started is None else time.monotonic() - started
+            events.emit("lock", self.name, outcome, waited)
+
+    async def release(self) -> bool:
+        """Release the lock held by this token and wake one waiter; True. LockNotOwned when
+        another token holds it, LockExpired when nobody does. Cost: 1 round trip (Lua)."""
+        args = [self._lock_id, self.wakeup_ttl]
+        result = await self.database.run_script("lock_release", [self.key, self.event], args)
+        release_result(self.name, int(result))
+        return True
+
+    async def extend(self, additional_ms: int) -> int | None:
+        """Add ``additional_ms`` to the time left of the lock this token holds; the new time
+        left in ms (None without expiry). Errors as ``release``. Cost: 1 round trip (Lua)."""
+        return await self._extend(_check_ms(additional_ms, "additional_ms"), "add")
+
+    async def renew(self, ttl: int | None = None) -> int:
+        """Restart the expiry: the lock now expires ``ttl`` ms from now (default: its own
+        ttl); returns that ttl. Errors as ``release``. Cost: 1 round trip (Lua)."""
+        result = await self._extend(renew_ms(self.name, self.ttl, ttl), "set")
+        assert result is not None
+        return result
+
+    async def _extend(self, ms: int, mode: str) -> int | None:
+        args = [self._lock_id, ms, mode]
+        result = int(await self.database.run_script("lock_extend", [self.key], args))
+        if result != -1:  # -1: held without expiry
+            release_result(self.name, result, "extended")
+        return None if result == -1 else result
+
+    async def clear(self) -> bool:
+        """Force the lock free whoever holds it, waking a waiter (deadlock recovery only).
+        True when it was held. Cost: 1 round trip (Lua)."""
+        keys, args = [self.key, self.event], [self.wakeup_ttl]
+        return bool(await self.database.run_script("lock_clear", keys, args))
+
+    async def locked(self) -> bool:
+        """Whether anyone holds the lock. Cost: 1 round trip (EXISTS)."""
+        return bool(await self.database.exists(self.key))
+
+    async def owned(self) -> bool:
+        """Whether this token holds the lock. Cost: 1 round trip (GET)."""
+        token = self._lock_id.encode() if isinstance(self._lock_id, str) else self._lock_id
+        return bool(await self.database.get(self.key) == token)
+
+    async def __aenter__(self) -> AsyncLock:
+        await self.acquire()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            await self.release()
+        except LockError:
+            # Lost inside the block: say so, unless the block's own error is the one to see.
+            if exc_type is None:
+                raise
