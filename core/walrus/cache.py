@@ -29,9 +29,9 @@ import time
 import uuid
 import warnings
 import weakref
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from functools import wraps
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
 
 from redis.exceptions import ResponseError
 
@@ -213,17 +213,18 @@ def _key_list(keys: Any, method: str) -> list[Any]:
         ) from None
 
 
-class Cache:
-    """A namespace of cached values on ``database``.
+# A cache call, sans-IO: a generator yielding (kind, payload) steps and receiving each reply,
+# driven by ``Cache._run`` (sync) or ``walrus.asyncio.AsyncCache._arun``, so both send the
+# same commands: a command, MGET (per slot on a cluster), UNLINK of many keys (per slot on a
+# cluster), a pipeline without MULTI, and a walrus script (name, keys, args).
+CacheStep = tuple[str, Any]
+CacheSteps = Generator[CacheStep, Any, Any]
+CMD, MGET, UNLINK, PIPE, SCRIPT = "cmd", "mget", "unlink", "pipe", "script"
 
-    ``default_timeout`` (seconds, None = no expiry) applies when ``set`` gets none; ``debug``
-    turns the cache into a no-op. ``serializer`` is ``"pickle"`` (default), ``"json"``,
-    ``"msgpack"`` or an object with dumps/loads; ``signing_key`` adds MAC signing.
-    ``compressor`` ("zlib", "lzma", "zstd", "lz4"; see ``walrus.compression``) compresses
-    payloads of at least ``compress_min_length`` bytes (``compress_level``: the algorithm's
-    own scale, None for its default); without it values are stored as upstream stores them.
-    ``metrics`` counts this object's hits, misses and writes (see ``CacheStats``).
-    """
+
+class CacheBase:
+    """What the sync ``Cache`` and ``walrus.asyncio.AsyncCache`` share: options, keys, the
+    value codec, metrics and the steps of each call (no I/O). See ``Cache``."""
 
     def __init__(
         self,
@@ -300,12 +301,6 @@ class Cache:
             events.emit("cache", self.name, "error")
         return _MISS
 
-    def _read(self, redis_key: str) -> Any:
-        """The value at ``redis_key`` or ``_MISS``, counted in ``metrics`` (1 round trip)."""
-        # execute_command: redis-py's typed get()/set() cost a visible share of a loopback
-        # round trip and these calls use none of their options.
-        return self.decode(self.database.execute_command("GET", redis_key), redis_key)
-
     def _expiry(self, timeout: float | None) -> int | None:
         """Milliseconds for PX, or None for no expiry (0 means no expiry, as upstream)."""
         timeout = self.default_timeout if timeout is None else timeout
@@ -314,25 +309,179 @@ class Cache:
 
     # -- single values ---------------------------------------------------------------------
 
-    def get(self, key: Any, default: Any = None) -> Any:
-        """The cached value, or ``default`` on a miss (1 round trip)."""
+    @staticmethod
+    def _key_for(
+        fn: Callable[..., Any], key_fn: Callable[..., Any] | None, args: Any, kwargs: Any
+    ) -> str:
+        # A custom key is namespaced like a default one, so two functions sharing a key_fn
+        # never share entries.
+        if key_fn is not None:
+            return f"{qualified_name(fn)}:{key_fn(args, kwargs)}"
+        return call_key(fn, args, kwargs)
+
+    def _get_steps(self, key: Any, default: Any) -> CacheSteps:
         redis_key = self.make_key(key)
         if self.debug:
             return default
-        value = self._read(redis_key)
+        # a plain command: redis-py's typed get()/set() cost a visible share of a loopback
+        # round trip and these calls use none of their options.
+        value = self.decode((yield CMD, ("GET", redis_key)), redis_key)
         return default if value is _MISS else value
 
-    def set(self, key: Any, value: Any, timeout: float | None = None) -> bool:
-        """Cache ``value`` for ``timeout`` seconds (default: ``default_timeout``) (1 round trip)."""
+    def _set_steps(self, key: Any, value: Any, timeout: float | None) -> CacheSteps:
         redis_key = self.make_key(key)
         px = self._expiry(timeout)
         payload = self._dumps(value)
         if self.debug:
             return True
         self.metrics.count(writes=1)
-        if px is None:
-            return bool(self.database.execute_command("SET", redis_key, payload))
-        return bool(self.database.execute_command("SET", redis_key, payload, "PX", px))
+        expiry = () if px is None else ("PX", px)
+        return bool((yield CMD, ("SET", redis_key, payload, *expiry)))
+
+    def decode(self, raw: Any, redis_key: str = "") -> Any:
+        """The value stored as ``raw`` (bytes read from this cache's key, or None), or
+        ``walrus.stampede.MISS`` when missing or unreadable; counted in ``metrics`` and
+        reported to ``walrus.events``. No Redis call: for callers that read the key
+        themselves (``walrus.stampede.get_or_fill``); ``redis_key`` names it in logs."""
+        value = self._loads(raw, redis_key)
+        if value is _MISS:
+            self.metrics.count(misses=1)
+        else:
+            self.metrics.count(hits=1)
+        if events.listeners:
+            events.emit("cache", self.name, "miss" if value is _MISS else "hit")
+        return value
+
+    def _delete_steps(self, key: Any) -> CacheSteps:
+        redis_key = self.make_key(key)
+        if self.debug:
+            return False
+        return bool((yield CMD, ("DEL", redis_key)))
+
+    def _incr_steps(self, key: Any, delta: int, timeout: float | None) -> CacheSteps:
+        if isinstance(delta, bool) or not isinstance(delta, int):
+            raise TypeError(f"incr delta must be an int, got {type(delta).__name__}")
+        redis_key = self.make_key(key)
+        px = self._expiry(timeout)
+        try:
+            if px is None:  # nothing to expire: plain INCRBY saves the server a script run
+                return int((yield CMD, ("INCRBY", redis_key, delta)))
+            return int((yield SCRIPT, ("cache_incr", (redis_key,), (delta, px))))
+        except ResponseError as exc:  # "value is not an integer": name the key
+            if "not an integer" in str(exc):
+                raise TypeError(f"cache key {redis_key!r} does not hold an incr() counter") from exc
+            raise
+
+    # -- many values, one round trip each ------------------------------------------------------
+
+    def _get_many_steps(self, keys: Iterable[Any]) -> CacheSteps:
+        keys = _key_list(keys, "get_many")
+        redis_keys = [self.make_key(k) for k in keys]
+        if self.debug or not keys:
+            return {}
+        raws = yield MGET, redis_keys
+        found = {}
+        for key, redis_key, raw in zip(keys, redis_keys, raws, strict=True):
+            value = self._loads(raw, redis_key)
+            if value is not _MISS:
+                found[key] = value
+        self.metrics.count(hits=len(found), misses=len(keys) - len(found))
+        if events.listeners:
+            for _ in range(len(found)):
+                events.emit("cache", self.name, "hit")
+            for _ in range(len(keys) - len(found)):
+                events.emit("cache", self.name, "miss")
+        return found
+
+    def _set_many_steps(
+        self,
+        data: Mapping[Any, Any] | Iterable[tuple[Any, Any]] | None,
+        timeout: float | None,
+        kwargs: dict[str, Any],
+    ) -> CacheSteps:
+        px = self._expiry(timeout)
+        merged: dict[Any, Any] = {}
+        if data is not None:
+            if isinstance(data, (str, bytes)):
+                raise TypeError(
+                    "set_many data must be a mapping or (key, value) pairs, "
+                    f"got {type(data).__name__}"
+                )
+            try:
+                merged.update(data)
+            except (TypeError, ValueError) as exc:
+                raise TypeError(
+                    f"set_many data must be a mapping or (key, value) pairs: {exc}"
+                ) from None
+        merged.update(kwargs)
+        items = [(self.make_key(k), self._dumps(v)) for k, v in merged.items()]
+        if self.debug or not items:
+            return True
+        expiry = () if px is None else ("PX", px)
+        self.metrics.count(writes=len(items))
+        replies = yield PIPE, [("SET", redis_key, payload, *expiry) for redis_key, payload in items]
+        return all(replies)
+
+    def _delete_many_steps(self, keys: Iterable[Any]) -> CacheSteps:
+        redis_keys = [self.make_key(k) for k in _key_list(keys, "delete_many")]
+        if self.debug or not redis_keys:
+            return 0
+        return int((yield UNLINK, redis_keys))
+
+
+class Cache(CacheBase):
+    """A namespace of cached values on ``database``.
+
+    ``default_timeout`` (seconds, None = no expiry) applies when ``set`` gets none; ``debug``
+    turns the cache into a no-op. ``serializer`` is ``"pickle"`` (default), ``"json"``,
+    ``"msgpack"`` or an object with dumps/loads; ``signing_key`` adds MAC signing.
+    ``compressor`` ("zlib", "lzma", "zstd", "lz4"; see ``walrus.compression``) compresses
+    payloads of at least ``compress_min_length`` bytes (``compress_level``: the algorithm's
+    own scale, None for its default); without it values are stored as upstream stores them.
+    ``metrics`` counts this object's hits, misses and writes (see ``CacheStats``).
+    """
+
+    def _run(self, steps: CacheSteps) -> Any:
+        """Drive a call's steps on this cache's (sync) Database: a reply error goes back into
+        the steps (``incr`` names the key in it)."""
+        try:
+            step = next(steps)
+            while True:
+                try:
+                    reply = self._send(step)
+                except ResponseError as exc:
+                    step = steps.throw(exc)
+                else:
+                    step = steps.send(reply)
+        except StopIteration as done:
+            return done.value
+
+    def _read(self, redis_key: str) -> Any:
+        """The value at ``redis_key`` or ``_MISS``, counted in ``metrics`` (1 round trip)."""
+        return self.decode(self.database.execute_command("GET", redis_key), redis_key)
+
+    def _send(self, step: CacheStep) -> Any:
+        kind, payload = step
+        database = self.database
+        if kind == CMD:
+            return database.execute_command(*payload)
+        if kind == MGET:  # a cluster client splits it per slot (one MGET per slot, pipelined)
+            if is_cluster(database):
+                return database.mget_nonatomic(payload)  # type: ignore[attr-defined]
+            return database.mget(payload)
+        if kind == UNLINK:  # per slot on a cluster, as redis-py's cluster client does it
+            return database.unlink(*payload)
+        if kind == SCRIPT:
+            name, keys, args = payload
+            return database.run_script(name, keys=list(keys), args=list(args))
+        pipe = database.pipeline(transaction=False)
+        for command in payload:
+            pipe.execute_command(*command)
+        return pipe.execute()
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        """The cached value, or ``default`` on a miss (1 round trip)."""
+        return self._run(self._get_steps(key, default))
 
     def get_or_set(
         self,
@@ -360,70 +509,25 @@ class Cache:
 
         return get_or_fill(self.database, redis_key, self.decode, produce, lock_timeout, early)
 
-    def decode(self, raw: Any, redis_key: str = "") -> Any:
-        """The value stored as ``raw`` (bytes read from this cache's key, or None), or
-        ``walrus.stampede.MISS`` when missing or unreadable; counted in ``metrics`` and
-        reported to ``walrus.events``. No Redis call: for callers that read the key
-        themselves (``walrus.stampede.get_or_fill``); ``redis_key`` names it in logs."""
-        value = self._loads(raw, redis_key)
-        if value is _MISS:
-            self.metrics.count(misses=1)
-        else:
-            self.metrics.count(hits=1)
-        if events.listeners:
-            events.emit("cache", self.name, "miss" if value is _MISS else "hit")
-        return value
+    def set(self, key: Any, value: Any, timeout: float | None = None) -> bool:
+        """Cache ``value`` for ``timeout`` seconds (default: ``default_timeout``) (1 round trip)."""
+        return bool(self._run(self._set_steps(key, value, timeout)))
 
     def delete(self, key: Any) -> bool:
         """Remove ``key``; True when it existed (1 round trip)."""
-        redis_key = self.make_key(key)
-        if self.debug:
-            return False
-        return bool(self.database.delete(redis_key))
+        return bool(self._run(self._delete_steps(key)))
 
     def incr(self, key: Any, delta: int = 1, timeout: float | None = None) -> int:
         """Add ``delta`` to the counter at ``key`` (0 when missing) and return it (1 round trip,
         atomic: INCRBY, or a Lua call that also gives a new counter the timeout when one
         applies; an existing counter keeps its own). TypeError when ``key`` holds a value
         written by ``set`` (a serialized payload, as upstream), not a counter."""
-        if isinstance(delta, bool) or not isinstance(delta, int):
-            raise TypeError(f"incr delta must be an int, got {type(delta).__name__}")
-        redis_key = self.make_key(key)
-        px = self._expiry(timeout)
-        try:
-            if px is None:  # nothing to expire: plain INCRBY saves the server a script run
-                return int(self.database.execute_command("INCRBY", redis_key, delta))
-            return int(self.database.run_script("cache_incr", keys=[redis_key], args=[delta, px]))
-        except ResponseError as exc:  # "value is not an integer": name the key
-            if "not an integer" in str(exc):
-                raise TypeError(f"cache key {redis_key!r} does not hold an incr() counter") from exc
-            raise
-
-    # -- many values, one round trip each ------------------------------------------------------
+        return int(self._run(self._incr_steps(key, delta, timeout)))
 
     def get_many(self, keys: Iterable[Any]) -> dict[Any, Any]:
         """The cached values of ``keys`` that are present, as a dict (1 round trip: MGET; on a
         cluster one MGET per hash slot, pipelined: 1 round trip per node)."""
-        keys = _key_list(keys, "get_many")
-        redis_keys = [self.make_key(k) for k in keys]
-        if self.debug or not keys:
-            return {}
-        if is_cluster(self.database):
-            raws = self.database.mget_nonatomic(redis_keys)  # type: ignore[attr-defined]
-        else:
-            raws = self.database.mget(redis_keys)
-        found = {}
-        for key, redis_key, raw in zip(keys, redis_keys, raws, strict=True):
-            value = self._loads(raw, redis_key)
-            if value is not _MISS:
-                found[key] = value
-        self.metrics.count(hits=len(found), misses=len(keys) - len(found))
-        if events.listeners:
-            for _ in range(len(found)):
-                events.emit("cache", self.name, "hit")
-            for _ in range(len(keys) - len(found)):
-                events.emit("cache", self.name, "miss")
-        return found
+        return cast("dict[Any, Any]", self._run(self._get_many_steps(keys)))
 
     def set_many(
         self,
@@ -435,37 +539,12 @@ class Cache:
         """Cache every item of ``data`` (a mapping or (key, value) pairs) and of the keyword
         arguments, as upstream: ``set_many({"a": 1}, b=2)`` (1 round trip: one pipeline; on a
         cluster the pipeline is split per node: 1 round trip per node)."""
-        px = self._expiry(timeout)
-        merged: dict[Any, Any] = {}
-        if data is not None:
-            if isinstance(data, (str, bytes)):
-                raise TypeError(
-                    "set_many data must be a mapping or (key, value) pairs, "
-                    f"got {type(data).__name__}"
-                )
-            try:
-                merged.update(data)
-            except (TypeError, ValueError) as exc:
-                raise TypeError(
-                    f"set_many data must be a mapping or (key, value) pairs: {exc}"
-                ) from None
-        merged.update(kwargs)
-        items = [(self.make_key(k), self._dumps(v)) for k, v in merged.items()]
-        if self.debug or not items:
-            return True
-        pipe = self.database.pipeline(transaction=False)
-        for redis_key, payload in items:
-            pipe.set(redis_key, payload, px=px)
-        self.metrics.count(writes=len(items))
-        return all(pipe.execute())
+        return bool(self._run(self._set_many_steps(data, timeout, kwargs)))
 
     def delete_many(self, keys: Iterable[Any]) -> int:
         """Remove ``keys``; returns how many existed (1 round trip: one UNLINK; on a cluster
         one UNLINK per hash slot, pipelined: 1 round trip per node)."""
-        redis_keys = [self.make_key(k) for k in _key_list(keys, "delete_many")]
-        if self.debug or not redis_keys:
-            return 0
-        return int(self.database.unlink(*redis_keys))
+        return int(self._run(self._delete_many_steps(keys)))
 
     def keys(self, strip_prefix: bool = False) -> list[str]:
         """Every Redis key of this cache, as str; ``strip_prefix`` drops ``<name>:`` (SCAN
@@ -481,16 +560,6 @@ class Cache:
         return delete_matching(self.database, [escape_glob(self.name) + ":*"])
 
     # -- decorators -------------------------------------------------------------------------
-
-    @staticmethod
-    def _key_for(
-        fn: Callable[..., Any], key_fn: Callable[..., Any] | None, args: Any, kwargs: Any
-    ) -> str:
-        # A custom key is namespaced like a default one, so two functions sharing a key_fn
-        # never share entries.
-        if key_fn is not None:
-            return f"{qualified_name(fn)}:{key_fn(args, kwargs)}"
-        return call_key(fn, args, kwargs)
 
     def cached(
         self,

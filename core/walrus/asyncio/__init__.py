@@ -4,9 +4,10 @@ core (docs/asyncio.md)."""
 
 from __future__ import annotations
 
+from .cache import AsyncCache
 from .database import AsyncDatabase
 from .lock import AsyncLock
 from .loops import PerLoop
 from .rate_limit import adecide
 
-__all__ = ["AsyncDatabase", "AsyncLock", "PerLoop", "adecide"]
+__all__ = ["AsyncCache", "AsyncDatabase", "AsyncLock", "PerLoop", "adecide"]

@@ -20,6 +20,7 @@ from redis.exceptions import NoScriptError
 from ..script_host import ScriptHost
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .cache import AsyncCache
     from .lock import AsyncLock
 from ..urls import (
     CLUSTER_SCHEMES,
@@ -112,6 +113,15 @@ class AsyncDatabase(ScriptHost, redis.asyncio.Redis):  # type: ignore[misc]  # s
     def is_embedded(self) -> bool:
         """True when this client runs on the in-process ``memory://`` engine."""
         return "server" in self.connection_pool.connection_kwargs
+
+    def cache(
+        self, name: str = "cache", default_timeout: float | None = 3600, **options: Any
+    ) -> AsyncCache:
+        """An ``AsyncCache`` named ``name`` (``db.cache``'s options and default timeout, in
+        seconds). No Redis work."""
+        from .cache import AsyncCache
+
+        return AsyncCache(self, name, default_timeout=default_timeout, **options)
 
     def lock(  # type: ignore[override]  # walrus's lock, as on the sync Database
         self, name: str | bytes, ttl: int | None = None, lock_id: str | bytes | None = None

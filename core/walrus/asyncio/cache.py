@@ -1,0 +1,149 @@
+"""``AsyncCache``: walrus's ``Cache`` on asyncio.
+
+Every call is the sync ``Cache``'s, written once as steps in ``walrus.cache.CacheBase`` (the
+keys, the stored format of ``walrus.codec``, metrics, events and the commands sent); only
+the sending is awaited. A sync and an async cache of one name and codec share their entries.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from functools import wraps
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from redis.exceptions import ResponseError
+
+from ..cache import CMD, MGET, SCRIPT, UNLINK, CacheBase, CacheMetrics, CacheStep, CacheSteps
+from ..cache import check_timeout as _check_timeout
+from ..stampede import MISS
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .database import AsyncDatabase
+
+__all__ = ["AsyncCache"]
+
+A = TypeVar("A", bound=Callable[..., Awaitable[Any]])
+
+
+class AsyncCache(CacheBase):
+    """A namespace of cached values on an ``AsyncDatabase``: ``Cache``'s options
+    (``default_timeout`` in seconds, ``serializer``, ``signing_key``, ``compressor``, ...),
+    its keys and stored format, with coroutine methods."""
+
+    database: AsyncDatabase  # type: ignore[assignment]  # the async client
+
+    def __init__(self, database: AsyncDatabase, name: str = "cache", **options: Any) -> None:
+        super().__init__(cast(Any, database), name, **options)
+
+    async def _arun(self, steps: CacheSteps) -> Any:
+        """Drive a call's steps on the ``AsyncDatabase``: a reply error goes back into the
+        steps (``incr`` names the key in it)."""
+        try:
+            step = next(steps)
+            while True:
+                try:
+                    reply = await self._asend(step)
+                except ResponseError as exc:
+                    step = steps.throw(exc)
+                else:
+                    step = steps.send(reply)
+        except StopIteration as done:
+            return done.value
+
+    async def _asend(self, step: CacheStep) -> Any:
+        kind, payload = step
+        database: Any = self.database  # redis-py's asyncio commands are unannotated
+        if kind == CMD:
+            return await database.execute_command(*payload)
+        if kind == MGET:
+            return await database.mget(payload)
+        if kind == UNLINK:
+            return await database.unlink(*payload)
+        if kind == SCRIPT:
+            name, keys, args = payload
+            return await database.run_script(name, keys=list(keys), args=list(args))
+        async with database.pipeline(transaction=False) as pipe:
+            for command in payload:
+                pipe.execute_command(*command)
+            return await pipe.execute()
+
+    async def get(self, key: Any, default: Any = None) -> Any:
+        """The cached value, or ``default`` on a miss (1 round trip)."""
+        return await self._arun(self._get_steps(key, default))
+
+    async def set(self, key: Any, value: Any, timeout: float | None = None) -> bool:
+        """Cache ``value`` for ``timeout`` seconds (default: ``default_timeout``) (1 round trip)."""
+        return bool(await self._arun(self._set_steps(key, value, timeout)))
+
+    async def delete(self, key: Any) -> bool:
+        """Remove ``key``; True when it existed (1 round trip)."""
+        return bool(await self._arun(self._delete_steps(key)))
+
+    async def incr(self, key: Any, delta: int = 1, timeout: float | None = None) -> int:
+        """Add ``delta`` to the counter at ``key`` (0 when missing) and return it, as
+        ``Cache.incr`` (1 round trip, atomic)."""
+        return int(await self._arun(self._incr_steps(key, delta, timeout)))
+
+    async def get_many(self, keys: Iterable[Any]) -> dict[Any, Any]:
+        """The cached values of ``keys`` that are present, as a dict (1 round trip: MGET)."""
+        found: dict[Any, Any] = await self._arun(self._get_many_steps(keys))
+        return found
+
+    async def set_many(
+        self,
+        data: Mapping[Any, Any] | Iterable[tuple[Any, Any]] | None = None,
+        /,
+        timeout: float | None = None,
+        **kwargs: Any,
+    ) -> bool:
+        """Cache every item of ``data`` and of the keyword arguments (1 round trip: one
+        pipeline)."""
+        return bool(await self._arun(self._set_many_steps(data, timeout, kwargs)))
+
+    async def delete_many(self, keys: Iterable[Any]) -> int:
+        """Remove ``keys``; returns how many existed (1 round trip: UNLINK)."""
+        return int(await self._arun(self._delete_many_steps(keys)))
+
+    def cached(
+        self,
+        key_fn: Callable[[tuple[Any, ...], dict[str, Any]], Any] | None = None,
+        timeout: float | None = None,
+        metrics: bool = False,
+    ) -> Callable[[A], A]:
+        """Memoize a coroutine function: 1 round trip on a hit, 2 on a miss (get, then set),
+        keys as ``Cache.cached`` (so a sync and an async cache share them). The wrapper
+        gains ``bust(*args, **kwargs)`` (a coroutine), ``make_key(args, kwargs)`` and
+        ``metrics``. No stampede protection yet (``Cache.cached(lock_timeout=...)``)."""
+        _check_timeout(timeout)
+
+        def decorator(fn: A) -> A:
+            stats = CacheMetrics()
+
+            def make_key(
+                args: tuple[Any, ...] = (), kwargs: Mapping[str, Any] | None = None
+            ) -> str:
+                return self._key_for(fn, key_fn, tuple(args), dict(kwargs or {}))
+
+            @wraps(fn)
+            async def inner(*args: Any, **kwargs: Any) -> Any:
+                key = self._key_for(fn, key_fn, args, kwargs)
+                start = time.perf_counter()
+                value = await self.get(key, MISS)
+                hit = value is not MISS
+                if not hit:
+                    value = await fn(*args, **kwargs)
+                    await self.set(key, value, timeout)
+                if metrics:
+                    stats.record(hit, time.perf_counter() - start)
+                return value
+
+            async def bust(*args: Any, **kwargs: Any) -> bool:
+                return await self.delete(self._key_for(fn, key_fn, args, kwargs))
+
+            inner.bust = bust  # type: ignore[attr-defined]
+            inner.make_key = make_key  # type: ignore[attr-defined]
+            inner.metrics = stats  # type: ignore[attr-defined]
+            return inner  # type: ignore[return-value]
+
+        return decorator
