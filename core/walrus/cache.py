@@ -42,6 +42,7 @@ from .keys import call_key, qualified_name
 from .keyspace import delete_matching, escape_glob, iter_matching
 from .serializers import BadSignature, PickleSerializer, Serializer
 from .stampede import MISS, check_stampede_options, get_or_fill
+from .steps import drive
 
 if TYPE_CHECKING:  # pragma: no cover
     from .database import Database
@@ -319,6 +320,24 @@ class CacheBase:
             return f"{qualified_name(fn)}:{key_fn(args, kwargs)}"
         return call_key(fn, args, kwargs)
 
+    def _memoizer(
+        self,
+        inner: Callable[..., Any],
+        fn: Callable[..., Any],
+        key_fn: Callable[..., Any] | None,
+        bust: Callable[..., Any],
+        stats: CacheMetrics,
+    ) -> Callable[..., Any]:
+        """``inner`` (a memoizing wrapper of ``fn``) with the attributes ``cached`` promises:
+        ``bust``, ``make_key(args, kwargs)`` and ``metrics``. No Redis work."""
+
+        def make_key(args: tuple[Any, ...] = (), kwargs: Mapping[str, Any] | None = None) -> str:
+            return self._key_for(fn, key_fn, tuple(args), dict(kwargs or {}))
+
+        wrapper: Any = inner
+        wrapper.bust, wrapper.make_key, wrapper.metrics = bust, make_key, stats
+        return inner
+
     def _get_steps(self, key: Any, default: Any) -> CacheSteps:
         redis_key = self.make_key(key)
         if self.debug:
@@ -442,19 +461,9 @@ class Cache(CacheBase):
     """
 
     def _run(self, steps: CacheSteps) -> Any:
-        """Drive a call's steps on this cache's (sync) Database: a reply error goes back into
-        the steps (``incr`` names the key in it)."""
-        try:
-            step = next(steps)
-            while True:
-                try:
-                    reply = self._send(step)
-                except ResponseError as exc:
-                    step = steps.throw(exc)
-                else:
-                    step = steps.send(reply)
-        except StopIteration as done:
-            return done.value
+        """Drive a call's steps on this cache's (sync) Database (``walrus.steps``); a reply
+        error goes back into the steps (``incr`` names the key in it)."""
+        return drive(steps, self._send, (ResponseError,))
 
     def _read(self, redis_key: str) -> Any:
         """The value at ``redis_key`` or ``_MISS``, counted in ``metrics`` (1 round trip)."""
@@ -591,11 +600,6 @@ class Cache(CacheBase):
         def decorator(fn: F) -> F:
             stats = CacheMetrics()
 
-            def make_key(
-                args: tuple[Any, ...] = (), kwargs: Mapping[str, Any] | None = None
-            ) -> str:
-                return self._key_for(fn, key_fn, tuple(args), dict(kwargs or {}))
-
             @wraps(fn)
             def inner(*args: Any, **kwargs: Any) -> Any:
                 key = self._key_for(fn, key_fn, args, kwargs)
@@ -628,10 +632,7 @@ class Cache(CacheBase):
             def bust(*args: Any, **kwargs: Any) -> bool:
                 return self.delete(self._key_for(fn, key_fn, args, kwargs))
 
-            inner.bust = bust  # type: ignore[attr-defined]
-            inner.make_key = make_key  # type: ignore[attr-defined]
-            inner.metrics = stats  # type: ignore[attr-defined]
-            return inner  # type: ignore[return-value]
+            return cast(F, self._memoizer(inner, fn, key_fn, bust, stats))
 
         return decorator
 

@@ -53,10 +53,12 @@ from .retry import (
 from .script_host import REQUEST_ID_TTL_MS, ScriptHost  # noqa: F401  (importable from here)
 from .urls import (
     CLUSTER_SCHEMES,
+    SCHEMES,
     SENTINEL_SCHEMES,
     SERVER_SCHEMES,
     parse_cluster_url,
     parse_sentinel_url,
+    unsupported_scheme,
     url_retry_options,
     url_scheme,
 )
@@ -556,22 +558,28 @@ class Database(DatabaseBase, redis.Redis, metaclass=_DatabaseMeta):  # type: ign
             from .embedded import memory_connection_pool
 
             pool = memory_connection_pool(url, **kwargs)
-            return cls(connection_pool=pool, script_dir=script_dir)
+            return cls._owning(cls(connection_pool=pool, script_dir=script_dir))
         if scheme in CLUSTER_SCHEMES:
             # isinstance(result, Database) is True at runtime (see _DatabaseMeta).
             return cast(Database, ClusterDatabase.from_url(url, script_dir=script_dir, **kwargs))
         if scheme in SENTINEL_SCHEMES:
             return cls._from_sentinel_url(url, script_dir, kwargs)
         if scheme not in SERVER_SCHEMES:
-            raise ValueError(
-                f"unsupported URL scheme {scheme!r} in {url!r}: expected redis://, rediss://, "
-                "unix://, memory://, redis+cluster:// or redis+sentinel://"
-            )
+            raise unsupported_scheme(url, SCHEMES)
         url, kwargs = url_retry_options(url, kwargs)
         retry_kwargs, request_ids = pop_retry_options(kwargs)
         pool = redis.ConnectionPool.from_url(url, **kwargs, **retry_kwargs)
         install(pool)
-        return cls(connection_pool=pool, script_dir=script_dir, request_ids=request_ids)
+        return cls._owning(
+            cls(connection_pool=pool, script_dir=script_dir, request_ids=request_ids)
+        )
+
+    @staticmethod
+    def _owning(database: Database) -> Database:
+        """``database``, closing the pool from_url built for it with itself (``close()``), as
+        redis-py's own ``from_url`` clients do."""
+        database.auto_close_connection_pool = True
+        return database
 
     @classmethod
     def _from_sentinel_url(cls, url: str, script_dir: Any, kwargs: dict[str, Any]) -> Database:
@@ -588,9 +596,9 @@ class Database(DatabaseBase, redis.Redis, metaclass=_DatabaseMeta):  # type: ign
             service, sentinel, **{**sentinel.connection_kwargs, **retry_kwargs, "is_master": True}
         )
         install(pool)
-        database = cls(connection_pool=pool, script_dir=script_dir, request_ids=request_ids)
-        database.auto_close_connection_pool = True
-        return database
+        return cls._owning(
+            cls(connection_pool=pool, script_dir=script_dir, request_ids=request_ids)
+        )
 
     @property
     def is_embedded(self) -> bool:

@@ -35,6 +35,7 @@ from . import events
 from .cluster import tag_name
 from .exceptions import WalrusError
 from .retry import OutcomeUnknownError
+from .steps import Steps, drive
 
 if TYPE_CHECKING:
     from .database import Database
@@ -125,6 +126,27 @@ def next_wait(left: int, cap: float, deadline: float | None) -> float | None:
     return wait
 
 
+def wait_steps(
+    emit: Callable[[str, float | None], None], cap: float, timeout: float | None
+) -> Steps:
+    """The waiting part of ``acquire`` as steps (``walrus.steps``): yields None for an atomic
+    retry (the reply: ``_TAKEN`` or the holder's ms left) and a number of seconds to wait on
+    the wake-up list (the reply is ignored); returns True when taken, False at the timeout.
+    Reports "waited"/"timeout" through ``emit``. The sync and async locks drive it."""
+    started = time.monotonic()
+    deadline = None if timeout is None else started + timeout
+    while True:
+        left = yield None
+        if left == _TAKEN:
+            emit("waited", started)
+            return True
+        wait = next_wait(left, cap, deadline)
+        if wait is None:
+            emit("timeout", started)
+            return False
+        yield wait
+
+
 def release_result(name: Any, result: int, verb: str = "released") -> None:
     """Raise what a release/extend script's reply ``result`` means for lock ``name``:
     -1/-2 LockNotOwned, 0 LockExpired; nothing for success. No Redis work."""
@@ -174,17 +196,9 @@ def renew_ms(name: Any, own_ttl: int | None, ttl: Any) -> int:
     return _check_ms(ttl, "ttl")
 
 
-class Lock:
-    """A named lock; also a context manager and a decorator.
-
-    ``ttl``: milliseconds after which an unreleased lock frees itself (None or 0: never).
-    ``lock_id``: the owner token (default: a uuid4 hex); two ``Lock`` objects with the same
-    name and token are the same owner.
-
-    >>> lock = db.lock("reports", ttl=5000)
-    >>> with lock:
-    ...     build_report()
-    """
+class LockBase:
+    """What ``Lock`` and ``walrus.asyncio.AsyncLock`` share: the checked name, ttl and owner
+    token, and the keys (``lock_keys``). No Redis work."""
 
     #: Longest single BLPOP wait in seconds: bounds the wait on a lock deleted behind our
     #: back (no wake-up token is pushed then). Shortened to fit a client socket_timeout.
@@ -194,7 +208,7 @@ class Lock:
 
     def __init__(
         self,
-        database: Database,
+        database: Any,
         name: str | bytes,
         ttl: int | None = None,
         lock_id: str | bytes | None = None,
@@ -206,7 +220,31 @@ class Lock:
         self.key, self.event = lock_keys(database, self.name)
 
     def __repr__(self) -> str:
-        return f"<Lock {self.name!r} ttl={self.ttl!r}>"
+        return f"<{type(self).__name__} {self.name!r} ttl={self.ttl!r}>"
+
+
+class Lock(LockBase):
+    """A named lock; also a context manager and a decorator.
+
+    ``ttl``: milliseconds after which an unreleased lock frees itself (None or 0: never).
+    ``lock_id``: the owner token (default: a uuid4 hex); two ``Lock`` objects with the same
+    name and token are the same owner.
+
+    >>> lock = db.lock("reports", ttl=5000)
+    >>> with lock:
+    ...     build_report()
+    """
+
+    database: Database
+
+    def __init__(
+        self,
+        database: Database,
+        name: str | bytes,
+        ttl: int | None = None,
+        lock_id: str | bytes | None = None,
+    ) -> None:
+        super().__init__(database, name, ttl, lock_id)
 
     # -- acquire / release -------------------------------------------------------------
 
@@ -239,19 +277,14 @@ class Lock:
         """The blocking part of ``acquire``: retry after each wake-up (or the holder's ttl)
         until the lock is taken (True) or ``timeout`` seconds pass (False). 2 round trips
         per wait."""
-        started = time.monotonic()
-        deadline = None if timeout is None else started + timeout
-        cap = self._wait_cap()
-        while True:
-            left = self._retry()
-            if left == _TAKEN:
-                self._emit("waited", started)
-                return True
-            wait = next_wait(left, cap, deadline)
-            if wait is None:
-                self._emit("timeout", started)
-                return False
-            self._await_wakeup(wait)
+        return bool(drive(wait_steps(self._emit, self._wait_cap(), timeout), self._wait_step))
+
+    def _wait_step(self, wait: float | None) -> int | None:
+        """One step of ``wait_steps``: an atomic retry (None) or a wait on the wake-up list."""
+        if wait is None:
+            return self._retry()
+        self._await_wakeup(wait)
+        return None
 
     def _retry(self) -> int:
         """One atomic attempt (lock_acquire.lua): ``_TAKEN`` when it took the lock, else the

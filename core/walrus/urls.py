@@ -35,6 +35,7 @@ __all__ = [
     "parse_sentinel_url",
     "redact_url",
     "server_kwargs",
+    "unsupported_scheme",
     "url_problems",
     "url_retry_options",
     "url_scheme",
@@ -58,6 +59,15 @@ def url_scheme(url: str) -> str:
     if not isinstance(url, str):
         raise TypeError(f"url must be a str, got {type(url).__name__}")
     return url.split("://", 1)[0].lower() if "://" in url else ""
+
+
+def unsupported_scheme(url: str, allowed: Sequence[str]) -> ValueError:
+    """The error for ``url`` whose scheme is not one of ``allowed`` (password hidden). No
+    Redis work."""
+    expected = ", ".join(f"{scheme}://" for scheme in allowed)
+    return ValueError(
+        f"unsupported URL scheme {url_scheme(url)!r} in {redact_url(url)!r}: expected {expected}"
+    )
 
 
 def redact_url(url: str) -> str:

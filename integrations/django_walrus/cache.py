@@ -36,7 +36,6 @@ import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta, timezone
-from functools import wraps
 from typing import Any, TypeVar, cast
 
 from asgiref.sync import sync_to_async
@@ -50,21 +49,23 @@ from walrus import ClusterDatabase, Database, events
 from walrus.keyspace import delete_matching, escape_glob
 from walrus.serializers import BadSignature
 from walrus.stampede import MISS, check_stampede_options, get_or_fill
+from walrus.steps import drive
 
 from . import cache_async
 from .cache_options import read_cache_options
 from .cache_steps import (
-    _CMD,
     _IGNORED,
-    _MGET,
-    _MULTI,
-    _PIPE,
-    _READ,
-    _SCRIPT,
+    CMD,
+    MGET,
+    MULTI,
+    PIPE,
+    READ,
+    SCRIPT,
     Step,
     Steps,
     _ignorable,
     _incr_error,
+    guarded,
 )
 from .conf import get_database
 
@@ -104,22 +105,7 @@ def _epoch_ms(when: Any, unit_ms: int) -> int:
     return int(when * unit_ms)
 
 
-def _guarded(default: Any) -> Callable[[F], F]:
-    """With IGNORE_EXCEPTIONS, turn connection/timeout errors into ``default`` (logged)."""
-
-    def decorate(method: F) -> F:
-        @wraps(method)
-        def wrapper(self: WalrusCache, *args: Any, **kwargs: Any) -> Any:
-            try:
-                return method(self, *args, **kwargs)
-            except _IGNORED as exc:
-                if not _ignorable(self, exc, method.__name__):
-                    raise
-                return default(args, kwargs) if callable(default) else default
-
-        return cast(F, wrapper)
-
-    return decorate
+_guarded = guarded
 
 
 def _default_arg(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -230,28 +216,23 @@ class WalrusCache(BaseCache):  # type: ignore[misc]  # Django ships no types: An
         return self.database.execute_command(*command)
 
     def _run(self, steps: Steps) -> Any:
-        """Drive a cache call's steps on this cache's (sync) Database."""
-        reply: Any = None
-        try:
-            while True:
-                reply = self._send(steps.send(reply))
-        except StopIteration as done:
-            return done.value
+        """Drive a cache call's steps on this cache's (sync) Database (``walrus.steps``)."""
+        return drive(steps, self._send)
 
     def _send(self, step: Step) -> Any:
         kind, payload = step
-        if kind == _CMD:
+        if kind == CMD:
             return self.database.execute_command(*payload)
-        if kind == _READ:
+        if kind == READ:
             return self._read(*payload)
-        if kind == _SCRIPT:
+        if kind == SCRIPT:
             name, keys, args = payload
             return self.database.run_script(name, keys=list(keys), args=list(args))
-        if kind == _MGET:
+        if kind == MGET:
             if self._is_cluster():  # one MGET per hash slot, pipelined (a round trip per node)
                 return cast(ClusterDatabase, self.database).mget_nonatomic(list(payload))
             return self._read("MGET", *payload)
-        pipe = self.database.pipeline(transaction=kind == _MULTI)
+        pipe = self.database.pipeline(transaction=kind == MULTI)
         for command in payload:
             pipe.execute_command(*command)
         return pipe.execute()
@@ -334,8 +315,8 @@ class WalrusCache(BaseCache):  # type: ignore[misc]  # Django ships no types: An
         expiry = self._expiry(timeout)
         if expiry is None:
             # Expire at once: report whether the key was free, store nothing (1 round trip).
-            return not (yield _CMD, ("EXISTS", key))
-        return bool((yield _CMD, ("SET", key, data, "NX", *expiry)))
+            return not (yield CMD, ("EXISTS", key))
+        return bool((yield CMD, ("SET", key, data, "NX", *expiry)))
 
     @_guarded(_default_arg)
     def get(self, key: Any, default: Any = None, version: int | None = None) -> Any:
@@ -344,7 +325,7 @@ class WalrusCache(BaseCache):  # type: ignore[misc]  # Django ships no types: An
 
     def _get_steps(self, key: Any, default: Any, version: int | None) -> Steps:
         key = self.make_and_validate_key(key, version=version)
-        return self._decode(key, (yield _READ, ("GET", key)), default)
+        return self._decode(key, (yield READ, ("GET", key)), default)
 
     @_guarded(None)
     def set(
@@ -358,9 +339,9 @@ class WalrusCache(BaseCache):  # type: ignore[misc]  # Django ships no types: An
         data = self._codec.encode(value)
         expiry = self._expiry(timeout)
         if expiry is None:
-            yield _CMD, ("DEL", key)
+            yield CMD, ("DEL", key)
         else:
-            yield _CMD, ("SET", key, data, *expiry)
+            yield CMD, ("SET", key, data, *expiry)
 
     def get_or_set(
         self,
@@ -428,10 +409,10 @@ class WalrusCache(BaseCache):  # type: ignore[misc]  # Django ships no types: An
         key = self.make_and_validate_key(key, version=version)
         ms = self.get_backend_timeout(timeout)
         if ms is None:
-            replies = yield _MULTI, (("EXISTS", key), ("PERSIST", key))
+            replies = yield MULTI, (("EXISTS", key), ("PERSIST", key))
             return bool(replies[0])
         # PEXPIRE with 0 deletes at once, as Django expects of touch(key, 0).
-        return bool((yield _CMD, ("PEXPIRE", key, ms)))
+        return bool((yield CMD, ("PEXPIRE", key, ms)))
 
     @_guarded(False)
     def delete(self, key: Any, version: int | None = None) -> bool:
@@ -439,7 +420,7 @@ class WalrusCache(BaseCache):  # type: ignore[misc]  # Django ships no types: An
         return bool(self._run(self._delete_steps(key, version)))
 
     def _delete_steps(self, key: Any, version: int | None) -> Steps:
-        return bool((yield _CMD, ("DEL", self.make_and_validate_key(key, version=version))))
+        return bool((yield CMD, ("DEL", self.make_and_validate_key(key, version=version))))
 
     @_guarded(lambda args, kwargs: {})
     def get_many(self, keys: Iterable[Any], version: int | None = None) -> dict[Any, Any]:
@@ -451,7 +432,7 @@ class WalrusCache(BaseCache):  # type: ignore[misc]  # Django ships no types: An
         if not originals:
             return {}
         made = [self.make_and_validate_key(k, version=version) for k in originals]
-        values = yield _MGET, tuple(made)
+        values = yield MGET, tuple(made)
         missing = object()
         result = {}
         for original, key, data in zip(originals, made, values, strict=True):
@@ -466,13 +447,13 @@ class WalrusCache(BaseCache):  # type: ignore[misc]  # Django ships no types: An
         return bool(self._run(self._has_key_steps(key, version)))
 
     def _has_key_steps(self, key: Any, version: int | None) -> Steps:
-        return bool((yield _READ, ("EXISTS", self.make_and_validate_key(key, version=version))))
+        return bool((yield READ, ("EXISTS", self.make_and_validate_key(key, version=version))))
 
     def _incr_steps(self, key: Any, delta: int, version: int | None) -> Steps:
         """The core's ``cache_incr`` script on an existing key only (1 round trip, through
         ``run_script``: EVALSHA after the first run, request ids when configured)."""
         made = self.make_and_validate_key(key, version=version)
-        value = yield _SCRIPT, ("cache_incr", (made,), (int(delta), 0, 1))
+        value = yield SCRIPT, ("cache_incr", (made,), (int(delta), 0, 1))
         if value is None:
             raise ValueError(f"Key '{key}' not found")
         return int(value)
@@ -510,11 +491,11 @@ class WalrusCache(BaseCache):  # type: ignore[misc]  # Django ships no types: An
             for k, v in data.items()
         ]
         if expiry is None:
-            yield _CMD, ("DEL", *[k for k, _ in items])
+            yield CMD, ("DEL", *[k for k, _ in items])
         elif not expiry and not self._is_cluster():  # a cluster refuses MSET across slots
-            yield _CMD, ("MSET", *[part for item in items for part in item])
+            yield CMD, ("MSET", *[part for item in items for part in item])
         else:
-            yield _PIPE, tuple(("SET", key, value, *expiry) for key, value in items)
+            yield PIPE, tuple(("SET", key, value, *expiry) for key, value in items)
 
     @_guarded(None)
     def delete_many(self, keys: Iterable[Any], version: int | None = None) -> None:
@@ -524,7 +505,7 @@ class WalrusCache(BaseCache):  # type: ignore[misc]  # Django ships no types: An
     def _delete_many_steps(self, keys: Iterable[Any], version: int | None) -> Steps:
         made = [self.make_and_validate_key(k, version=version) for k in keys]
         if made:
-            yield _CMD, ("DEL", *made)
+            yield CMD, ("DEL", *made)
 
     def _prefix_pattern(self) -> str:
         if self._clear_pattern:

@@ -12,7 +12,6 @@ until walrus.asyncio talks to those.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from functools import wraps
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from asgiref.sync import sync_to_async
@@ -20,19 +19,10 @@ from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from redis.exceptions import ResponseError
 
 from walrus.asyncio import AsyncDatabase, PerLoop
+from walrus.steps import adrive
 
-from .cache_steps import (
-    _CMD,
-    _IGNORED,
-    _MGET,
-    _MULTI,
-    _READ,
-    _SCRIPT,
-    Step,
-    Steps,
-    _ignorable,
-    _incr_error,
-)
+from . import cache_steps as kinds
+from .cache_steps import Step, Steps, _incr_error, guarded
 from .conf import _async_options, get_async_database
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -58,23 +48,7 @@ __all__ = [
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _aguarded(default: Any) -> Callable[[F], F]:
-    """``_guarded``'s async form: with IGNORE_EXCEPTIONS, connection and timeout errors
-    become ``default`` (logged)."""
-
-    def decorate(method: F) -> F:
-        @wraps(method)
-        async def wrapper(self: WalrusCache, *args: Any, **kwargs: Any) -> Any:
-            try:
-                return await method(self, *args, **kwargs)
-            except _IGNORED as exc:
-                if not _ignorable(self, exc, method.__name__):
-                    raise
-                return default(args, kwargs) if callable(default) else default
-
-        return cast(F, wrapper)
-
-    return decorate
+_aguarded = guarded
 
 
 def _second(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -112,26 +86,21 @@ def async_database(self: WalrusCache) -> AsyncDatabase:
 
 
 async def _arun(self: WalrusCache, steps: Steps) -> Any:
-    """Drive a cache call's steps on the running loop's ``AsyncDatabase``."""
-    reply: Any = None
-    try:
-        while True:
-            reply = await self._asend(steps.send(reply))
-    except StopIteration as done:
-        return done.value
+    """Drive a cache call's steps on the running loop's ``AsyncDatabase`` (``walrus.steps``)."""
+    return await adrive(steps, self._asend)
 
 
 async def _asend(self: WalrusCache, step: Step) -> Any:
     database = self.async_database()
     kind, payload = step
-    if kind in (_CMD, _READ):
+    if kind in (kinds.CMD, kinds.READ):
         return await database.execute_command(*payload)  # type: ignore[no-untyped-call]
-    if kind == _MGET:
+    if kind == kinds.MGET:
         return await database.execute_command("MGET", *payload)  # type: ignore[no-untyped-call]
-    if kind == _SCRIPT:
+    if kind == kinds.SCRIPT:
         name, keys, args = payload
         return await database.run_script(name, keys=list(keys), args=list(args))
-    async with database.pipeline(transaction=kind == _MULTI) as pipe:
+    async with database.pipeline(transaction=kind == kinds.MULTI) as pipe:
         for command in payload:
             pipe.execute_command(*command)
         return await pipe.execute()

@@ -3,9 +3,11 @@ made of (sans-IO) and which errors ``IGNORE_EXCEPTIONS`` covers."""
 
 from __future__ import annotations
 
+import inspect
 import logging
-from collections.abc import Generator
-from typing import Any
+from collections.abc import Callable, Generator
+from functools import wraps
+from typing import Any, TypeVar, cast
 
 from redis import exceptions as redis_exceptions
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -14,9 +16,10 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from walrus import events
 
-__all__ = ["Step", "Steps"]
+__all__ = ["Step", "Steps", "guarded"]
 
 logger = logging.getLogger("django_walrus.cache")
+F = TypeVar("F", bound=Callable[..., Any])
 
 # IGNORE_EXCEPTIONS covers an unreachable, overloaded or slow server. Refused credentials are
 # ConnectionError subclasses in redis-py but a configuration error: they always raise, and so
@@ -51,7 +54,7 @@ Step = tuple[str, Any]
 """One step of a cache call: (kind, payload)."""
 Steps = Generator[Step, Any, Any]
 """A cache call: yields steps, receives their replies, returns the call's result."""
-_CMD, _READ, _MULTI, _PIPE, _MGET, _SCRIPT = "cmd", "read", "multi", "pipe", "mget", "script"
+CMD, READ, MULTI, PIPE, MGET, SCRIPT = "cmd", "read", "multi", "pipe", "mget", "script"
 
 
 def _incr_error(key: Any, exc: ResponseError) -> Exception:
@@ -60,3 +63,45 @@ def _incr_error(key: Any, exc: ResponseError) -> Exception:
     if "not an integer" not in str(exc) and "not a number" not in str(exc):
         return exc
     return TypeError(f"cache value of {key!r} is not an integer: {exc}")
+
+
+def guarded(default: Any) -> Callable[[F], F]:
+    """With IGNORE_EXCEPTIONS, a cache method's connection and timeout errors become
+    ``default`` (a value, or ``default(args, kwargs)`` when callable), logged; for the sync
+    and the async methods alike. No Redis work of its own."""
+
+    def decorate(method: F) -> F:
+        if inspect.iscoroutinefunction(method):
+
+            @wraps(method)
+            async def async_wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+                try:
+                    return await method(self, *args, **kwargs)
+                except _IGNORED as exc:
+                    return _fallback(self, exc, method.__name__, default, args, kwargs)
+
+            return cast(F, async_wrapper)
+
+        @wraps(method)
+        def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(self, *args, **kwargs)
+            except _IGNORED as exc:
+                return _fallback(self, exc, method.__name__, default, args, kwargs)
+
+        return cast(F, wrapper)
+
+    return decorate
+
+
+def _fallback(
+    cache: Any,
+    exc: BaseException,
+    operation: str,
+    default: Any,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> Any:
+    if not _ignorable(cache, exc, operation):
+        raise exc
+    return default(args, kwargs) if callable(default) else default

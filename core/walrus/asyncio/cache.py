@@ -17,6 +17,7 @@ from redis.exceptions import ResponseError
 from ..cache import CMD, MGET, SCRIPT, UNLINK, CacheBase, CacheMetrics, CacheStep, CacheSteps
 from ..cache import check_timeout as _check_timeout
 from ..stampede import MISS
+from ..steps import adrive
 
 if TYPE_CHECKING:  # pragma: no cover
     from .database import AsyncDatabase
@@ -37,19 +38,9 @@ class AsyncCache(CacheBase):
         super().__init__(cast(Any, database), name, **options)
 
     async def _arun(self, steps: CacheSteps) -> Any:
-        """Drive a call's steps on the ``AsyncDatabase``: a reply error goes back into the
-        steps (``incr`` names the key in it)."""
-        try:
-            step = next(steps)
-            while True:
-                try:
-                    reply = await self._asend(step)
-                except ResponseError as exc:
-                    step = steps.throw(exc)
-                else:
-                    step = steps.send(reply)
-        except StopIteration as done:
-            return done.value
+        """Drive a call's steps on the ``AsyncDatabase`` (``walrus.steps``); a reply error goes
+        back into the steps (``incr`` names the key in it)."""
+        return await adrive(steps, self._asend, (ResponseError,))
 
     async def _asend(self, step: CacheStep) -> Any:
         kind, payload = step
@@ -120,11 +111,6 @@ class AsyncCache(CacheBase):
         def decorator(fn: A) -> A:
             stats = CacheMetrics()
 
-            def make_key(
-                args: tuple[Any, ...] = (), kwargs: Mapping[str, Any] | None = None
-            ) -> str:
-                return self._key_for(fn, key_fn, tuple(args), dict(kwargs or {}))
-
             @wraps(fn)
             async def inner(*args: Any, **kwargs: Any) -> Any:
                 key = self._key_for(fn, key_fn, args, kwargs)
@@ -141,9 +127,6 @@ class AsyncCache(CacheBase):
             async def bust(*args: Any, **kwargs: Any) -> bool:
                 return await self.delete(self._key_for(fn, key_fn, args, kwargs))
 
-            inner.bust = bust  # type: ignore[attr-defined]
-            inner.make_key = make_key  # type: ignore[attr-defined]
-            inner.metrics = stats  # type: ignore[attr-defined]
-            return inner  # type: ignore[return-value]
+            return cast(A, self._memoizer(inner, fn, key_fn, bust, stats))
 
         return decorator

@@ -27,6 +27,7 @@ from ..urls import (
     SENTINEL_SCHEMES,
     SERVER_SCHEMES,
     parse_sentinel_url,
+    unsupported_scheme,
     url_retry_options,
     url_scheme,
 )
@@ -83,10 +84,7 @@ class AsyncDatabase(ScriptHost, redis.asyncio.Redis):  # type: ignore[misc]  # s
         if scheme in SENTINEL_SCHEMES:
             return cls._from_sentinel_url(url, script_dir, kwargs)
         if scheme not in SERVER_SCHEMES:
-            raise ValueError(
-                f"unsupported URL scheme {scheme!r}: expected redis://, rediss://, unix://, "
-                "memory:// or redis+sentinel://"
-            )
+            raise unsupported_scheme(url, (*SERVER_SCHEMES, "memory", *SENTINEL_SCHEMES))
         return cls._owning(redis.asyncio.ConnectionPool.from_url(url, **kwargs), script_dir)
 
     @classmethod

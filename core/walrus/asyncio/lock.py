@@ -8,24 +8,20 @@ sending is awaited. A sync and an async lock of one name exclude each other.
 from __future__ import annotations
 
 import time
-from types import TracebackType
 from typing import TYPE_CHECKING
 
 from .. import events
 from ..lock import (
-    _TAKEN,
+    LockBase,
     LockError,
     _check_acquire_args,
     _check_ms,
-    _check_name,
-    _check_ttl,
-    check_lock_id,
-    lock_keys,
-    next_wait,
     release_result,
     renew_ms,
     wait_cap,
+    wait_steps,
 )
+from ..steps import adrive
 
 if TYPE_CHECKING:  # pragma: no cover
     from .database import AsyncDatabase
@@ -33,7 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["AsyncLock"]
 
 
-class AsyncLock:
+class AsyncLock(LockBase):
     """A named lock for asyncio code: ``async with db_lock: ...``.
 
     ``ttl``: milliseconds after which an unreleased lock frees itself (None or 0: never).
@@ -41,26 +37,7 @@ class AsyncLock:
     task: the wake-up BLPOP is awaited on a pooled connection.
     """
 
-    max_wait: float = 5.0
-    """Longest single BLPOP wait in seconds (shortened to fit a client socket_timeout)."""
-    wakeup_ttl: int = 10_000
-    """Lifetime of a wake-up token in milliseconds; 0: release() pushes none."""
-
-    def __init__(
-        self,
-        database: AsyncDatabase,
-        name: str | bytes,
-        ttl: int | None = None,
-        lock_id: str | bytes | None = None,
-    ) -> None:
-        self.name = _check_name(name)
-        self.ttl = _check_ttl(ttl)
-        self._lock_id: str | bytes = check_lock_id(lock_id)
-        self.database = database
-        self.key, self.event = lock_keys(database, self.name)
-
-    def __repr__(self) -> str:
-        return f"<AsyncLock {self.name!r} ttl={self.ttl!r}>"
+    database: AsyncDatabase
 
     async def acquire(self, block: bool = True, timeout: float | None = None) -> bool:
         """Take the lock; True when taken (``block=False``: one attempt; ``timeout`` in
@@ -73,21 +50,17 @@ class AsyncLock:
         if not block:
             self._emit("timeout")
             return False
-        started = time.monotonic()
-        deadline = None if timeout is None else started + timeout
         cap = wait_cap(self.database.connection_pool.connection_kwargs, self.max_wait)
-        while True:
+        return bool(await adrive(wait_steps(self._emit, cap, timeout), self._wait_step))
+
+    async def _wait_step(self, wait: float | None) -> int | None:
+        """One step of ``wait_steps``: an atomic retry (None) or a wait on the wake-up list."""
+        if wait is None:
             script_args = [self._lock_id, self.ttl or 0]
-            left = int(await self.database.run_script("lock_acquire", [self.key], script_args))
-            if left == _TAKEN:
-                self._emit("waited", started)
-                return True
-            wait = next_wait(left, cap, deadline)
-            if wait is None:
-                self._emit("timeout", started)
-                return False
-            # BLPOP takes seconds with millisecond resolution; 0 would mean "forever".
-            await self.database.blpop([self.event], timeout=max(round(wait, 3), 0.001))
+            return int(await self.database.run_script("lock_acquire", [self.key], script_args))
+        # BLPOP takes seconds with millisecond resolution; 0 would mean "forever".
+        await self.database.blpop([self.event], timeout=max(round(wait, 3), 0.001))
+        return None
 
     def _emit(self, outcome: str, started: float | None = None) -> None:
         if events.listeners:
@@ -140,12 +113,7 @@ class AsyncLock:
         await self.acquire()
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, exc_type: type[BaseException] | None, *exc_info: object) -> None:
         try:
             await self.release()
         except LockError:

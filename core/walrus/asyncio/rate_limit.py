@@ -9,8 +9,9 @@ from collections.abc import Sequence
 from redis.exceptions import RedisError
 
 from ..rate_limit.clients import OutageLog
-from ..rate_limit.decision import Decision, PreparedRate, check_call
-from ..rate_limit.execute import outage_decision, plan_decision, settled
+from ..rate_limit.decision import Decision, PreparedRate
+from ..rate_limit.execute import decision_steps
+from ..steps import adrive
 from .database import AsyncDatabase
 
 __all__ = ["adecide"]
@@ -30,11 +31,6 @@ async def adecide(
     ``decide`` does: one Lua call (1 round trip), all-or-nothing, on the server's clock.
     ``cost=0`` or ``dry_run=True`` only looks; ``on_error`` is the outage policy. Bad
     arguments raise ValueError/TypeError before anything is sent."""
-    check_call(rates, keys, cost, on_error)
-    try:
-        script, storage_keys, args = plan_decision(rates, keys, cost, dry_run)
-        reply = await database.run_script(script, storage_keys, args)
-        decision = Decision(reply[0] == 1, rates, reply)
-    except RedisError as exc:
-        return outage_decision(exc, rates, on_error, outage_log)
-    return settled(decision, rates, cost, dry_run, on_error, outage_log)
+    steps = decision_steps(rates, keys, cost, dry_run, on_error, outage_log)
+    decision: Decision = await adrive(steps, lambda step: database.run_script(*step), (RedisError,))
+    return decision

@@ -8,12 +8,13 @@ slots (different client keys): then one call per slot (see ``decide``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from redis.exceptions import RedisError
 
 from .. import events
 from ..cluster import check_same_slot, is_cluster, key_slot
+from ..steps import Steps, drive
 from .clients import OutageLog
 from .decision import (
     _COSTS,
@@ -35,6 +36,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "check_rates",
     "decide",
+    "decision_steps",
     "outage_decision",
     "plan_decision",
     "reset_rates",
@@ -73,16 +75,36 @@ def decide(
     ValueError/TypeError, before anything is sent: ``cost`` not an int >= 0 or above a rate's
     limit, keys not one str per rate.
     """
+    steps = decision_steps(rates, keys, cost, dry_run, on_error, outage_log)
+    if getattr(database, "is_cluster", False):  # per slot group, answering with a Decision
+        decision = drive(
+            steps,
+            lambda _step: _decide_by_slot(database, rates, keys, cost, dry_run),
+            (RedisError,),
+        )
+    else:
+        decision = drive(steps, lambda step: database.run_script(*step), (RedisError,))
+    return cast(Decision, decision)
+
+
+def decision_steps(
+    rates: Sequence[PreparedRate],
+    keys: Sequence[str],
+    cost: int,
+    dry_run: bool,
+    on_error: str | None,
+    outage_log: OutageLog | None,
+) -> Steps:
+    """One decision as steps (``walrus.steps``): checks the arguments, yields the script call
+    (name, KEYS, ARGV) and reads its reply into a ``Decision`` (a driver may answer with a
+    whole ``Decision``, as the cluster's per-slot path does), applying the outage policy to
+    a ``RedisError``. ``decide`` and ``walrus.asyncio.adecide`` drive it. No Redis work."""
     check_call(rates, keys, cost, on_error)
     try:
-        if getattr(database, "is_cluster", False):
-            decision = _decide_by_slot(database, rates, keys, cost, dry_run)
-        else:
-            script, storage_keys, args = plan_decision(rates, keys, cost, dry_run)
-            reply = database.run_script(script, storage_keys, args)
-            decision = Decision(reply[0] == 1, rates, reply)
+        reply = yield plan_decision(rates, keys, cost, dry_run)
     except RedisError as exc:
         return outage_decision(exc, rates, on_error, outage_log)
+    decision = reply if isinstance(reply, Decision) else Decision(reply[0] == 1, rates, reply)
     return settled(decision, rates, cost, dry_run, on_error, outage_log)
 
 
