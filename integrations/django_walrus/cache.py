@@ -56,6 +56,7 @@ from .cache_options import read_cache_options
 from .cache_steps import (
     _IGNORED,
     CMD,
+    DELETE,
     MGET,
     MULTI,
     PIPE,
@@ -225,6 +226,8 @@ class WalrusCache(BaseCache):  # type: ignore[misc]  # Django ships no types: An
             return self.database.execute_command(*payload)
         if kind == READ:
             return self._read(*payload)
+        if kind == DELETE:  # a cluster client splits DEL of many keys per slot
+            return self.database.delete(*payload)
         if kind == SCRIPT:
             name, keys, args = payload
             return self.database.run_script(name, keys=list(keys), args=list(args))
@@ -491,7 +494,7 @@ class WalrusCache(BaseCache):  # type: ignore[misc]  # Django ships no types: An
             for k, v in data.items()
         ]
         if expiry is None:
-            yield CMD, ("DEL", *[k for k, _ in items])
+            yield DELETE, tuple(k for k, _ in items)
         elif not expiry and not self._is_cluster():  # a cluster refuses MSET across slots
             yield CMD, ("MSET", *[part for item in items for part in item])
         else:
@@ -505,7 +508,7 @@ class WalrusCache(BaseCache):  # type: ignore[misc]  # Django ships no types: An
     def _delete_many_steps(self, keys: Iterable[Any], version: int | None) -> Steps:
         made = [self.make_and_validate_key(k, version=version) for k in keys]
         if made:
-            yield CMD, ("DEL", *made)
+            yield DELETE, tuple(made)
 
     def _prefix_pattern(self) -> str:
         if self._clear_pattern:

@@ -97,6 +97,8 @@ async def _asend(self: WalrusCache, step: Step) -> Any:
         return await database.execute_command(*payload)  # type: ignore[no-untyped-call]
     if kind == kinds.MGET:
         return await database.execute_command("MGET", *payload)  # type: ignore[no-untyped-call]
+    if kind == kinds.DELETE:
+        return await database.delete(*payload)
     if kind == kinds.SCRIPT:
         name, keys, args = payload
         return await database.run_script(name, keys=list(keys), args=list(args))

@@ -48,13 +48,21 @@ def _ignorable(cache: Any, exc: BaseException, operation: str) -> bool:
 # A cache call, sans-IO: a generator that yields (kind, payload) steps and receives each reply,
 # driven by ``WalrusCache._run`` (sync) or ``cache_async._arun`` (asyncio),
 # so both send the same commands. Kinds: a command on the primary, a read (a replica may
-# answer), MULTI/EXEC of several commands, a pipeline without MULTI, MGET of many keys (per
+# answer), MULTI/EXEC of several commands, a pipeline without MULTI, MGET and DEL of many keys (per
 # slot on a cluster) and a walrus script (name, keys, args).
 Step = tuple[str, Any]
 """One step of a cache call: (kind, payload)."""
 Steps = Generator[Step, Any, Any]
 """A cache call: yields steps, receives their replies, returns the call's result."""
-CMD, READ, MULTI, PIPE, MGET, SCRIPT = "cmd", "read", "multi", "pipe", "mget", "script"
+CMD, READ, MULTI, PIPE, MGET, DELETE, SCRIPT = (
+    "cmd",
+    "read",
+    "multi",
+    "pipe",
+    "mget",
+    "delete",
+    "script",
+)
 
 
 def _incr_error(key: Any, exc: ResponseError) -> Exception:
