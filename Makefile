@@ -54,7 +54,7 @@ quick: $(STAMP)
 	$(PY) -m pytest -q tests/core -k "$(QUICK_CORE)"
 	$(PY) -m pytest -q $(QUICK_TESTS)
 
-## test: lint, type-check, then the whole suite against real servers (about 25 minutes on 2 cores)
+## test: lint, type-check, then the whole suite against real servers (about 28 minutes on 2 cores)
 test: $(STAMP) $(DJ42_STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
