@@ -31,49 +31,21 @@ pytest.importorskip("flask", reason="the flask_walrus tests need Flask (pip inst
 from flask import Flask  # noqa: E402
 
 from flask_walrus import Walrus  # noqa: E402
+from tests.support.front_end_backends import backend_url, parametrize_backend  # noqa: E402
 from walrus import Database  # noqa: E402
 from walrus.embedded import reset_memory_server  # noqa: E402
 
 AppFactory = Callable[..., tuple[Flask, Walrus]]
-FRONT_END_BACKENDS = ("resp2", "resp3", "memory")
-"""The backends a test of this folder that uses the backend runs on, unless marked."""
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "backend" not in metafunc.fixturenames or "db" in metafunc.fixturenames:
-        return  # tests taking the root's ``db`` are parametrised by the root conftest
-    metafunc.parametrize("backend", front_end_backends(metafunc), scope="function")
-
-
-def front_end_backends(metafunc: pytest.Metafunc) -> list[str]:
-    """The backends of one test: all three, less ``memory`` for ``redis_only``, only those
-    named by ``backends(*names, reason=...)``. A test taking ``redis_url`` must be marked."""
-    node = metafunc.definition
-    backends = list(FRONT_END_BACKENDS)
-    if node.get_closest_marker("redis_only"):
-        backends.remove("memory")
-    only = node.get_closest_marker("backends")
-    if only is not None:
-        if not only.kwargs.get("reason"):
-            raise pytest.UsageError(f"{node.nodeid}: backends(...) needs reason='why'")
-        backends = [b for b in backends if b in only.args]
-    if "memory" in backends and "redis_url" in metafunc.fixturenames:
-        raise pytest.UsageError(
-            f"{node.nodeid} takes redis_url but would run on memory://: use walrus_url/"
-            "raw_client, or mark it backends('resp2', reason=...) or redis_only"
-        )
-    return backends
+    parametrize_backend(metafunc, "raw_client")
 
 
 @pytest.fixture
 def walrus_url(request: pytest.FixtureRequest, backend: str) -> Iterator[str]:
     """The WALRUS_URL of this test's backend (a flushed DB / a fresh memory server)."""
-    if backend == "memory":
-        name = f"flask-{uuid.uuid4().hex}"
-        yield f"memory://{name}/0"
-        reset_memory_server(name)
-    else:
-        yield request.getfixturevalue("redis_url")
+    yield from backend_url(request, backend, "flask")
 
 
 @pytest.fixture
