@@ -31,7 +31,7 @@ from redis.exceptions import NoScriptError, RedisClusterException, RedisError
 
 from . import events
 from .cluster import check_same_slot, command_keys, hash_tag, require_cluster_transactions
-from .containers import (
+from .containers import (  # noqa: F401  (importable from here, as before)
     Array,
     BitField,
     BloomFilter,
@@ -43,6 +43,7 @@ from .containers import (
     Stream,
     ZSet,
 )
+from .containers.factories import ContainerFactories
 from .retry import (
     connection_class_for,
     install,
@@ -71,7 +72,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from .graph import Graph
     from .lock import Lock
     from .rate_limit import RateLimit
-    from .streams import TimeSeries
 
 __all__ = ["ClusterDatabase", "Database", "DatabaseBase", "TransactionLocal"]
 
@@ -142,7 +142,7 @@ class _Atomic:
         self._pipe = self.database.push_transaction() if begin_new else None
 
 
-class DatabaseBase(ScriptHost):
+class DatabaseBase(ContainerFactories, ScriptHost):
     """The walrus extras shared by ``Database`` and ``ClusterDatabase`` (a mixin placed
     before the redis-py client class).
 
@@ -354,60 +354,6 @@ class DatabaseBase(ScriptHost):
         """Set the last id of stream ``name`` (XSETID, 1 round trip): ``Stream.set_id``, so
         a missing stream raises StreamNotFoundError and a bad or too small id StreamIdError."""
         return self.Stream(name).set_id(id)
-
-    @property
-    def _db(self) -> Database:
-        # Helpers are annotated with ``Database``; isinstance(cluster_db, Database) is True,
-        # so this cast states what isinstance() also says.
-        return cast(Database, self)
-
-    # -- container factories -------------------------------------------------------------
-
-    def Hash(self, key: Any) -> Hash:  # noqa: N802 - walrus API names
-        """No Redis work: builds the container."""
-        return Hash(self._db, key)
-
-    def List(self, key: Any) -> List:  # noqa: N802
-        """No Redis work: builds the container."""
-        return List(self._db, key)
-
-    def Set(self, key: Any) -> Set:  # noqa: N802
-        """No Redis work: builds the container."""
-        return Set(self._db, key)
-
-    def ZSet(self, key: Any) -> ZSet:  # noqa: N802
-        """No Redis work: builds the container."""
-        return ZSet(self._db, key)
-
-    def HyperLogLog(self, key: Any) -> HyperLogLog:  # noqa: N802
-        """No Redis work: builds the container."""
-        return HyperLogLog(self._db, key)
-
-    def Array(self, key: Any) -> Array:  # noqa: N802
-        """No Redis work: builds the container."""
-        return Array(self._db, key)
-
-    def Stream(self, key: Any) -> Stream:  # noqa: N802
-        """No Redis work: builds the container."""
-        return Stream(self._db, key)
-
-    def bit_field(self, key: Any) -> BitField:
-        """No Redis work: builds the container."""
-        return BitField(self._db, key)
-
-    def bloom_filter(self, key: Any, size: int = 64 * 1024) -> BloomFilter:
-        """No Redis work: builds the container."""
-        return BloomFilter(self._db, key, size)
-
-    def consumer_group(self, group: Any, keys: Any, consumer: Any = None) -> ConsumerGroup:
-        """No Redis work: builds the helper."""
-        return ConsumerGroup(self._db, group, keys, consumer)
-
-    def time_series(self, group: Any, keys: Any, consumer: Any = None) -> TimeSeries:
-        """No Redis work: builds the helper."""
-        from .streams import TimeSeries
-
-        return TimeSeries(self._db, group, keys, consumer)
 
     # -- helpers ---------------------------------------------------------------------------
 

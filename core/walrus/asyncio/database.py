@@ -17,6 +17,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import NoScriptError
 
+from ..containers.factories import ContainerFactories
 from ..script_host import ScriptHost
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -40,7 +41,7 @@ __all__ = ["AsyncDatabase"]
 _UNPORTED = ("retries", "retry_backoff", "retry_backoff_cap", "request_ids")
 
 
-class AsyncDatabase(ScriptHost, redis.asyncio.Redis):  # type: ignore[misc]  # see below
+class AsyncDatabase(ContainerFactories, ScriptHost, redis.asyncio.Redis):  # type: ignore[misc]  # see below
     """An asyncio Redis client with walrus's scripts (``redis.asyncio.Redis``'s arguments plus
     ``script_dir``: a folder whose ``<name>.lua`` files ``run_script`` prefers). Creating it
     does not connect; the first command does. Close it with ``await db.aclose()``.

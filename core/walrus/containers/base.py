@@ -2,24 +2,44 @@
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from redis.exceptions import ResponseError
 
+from ..calls import call
 from ..utils import decode
 from .errors import ContainerTypeError, ContainerValueError
+from .running import Returns, command
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..database import Database
 
-__all__ = ["Container", "Sortable"]
+__all__ = ["Container", "Sortable", "is_async_client"]
 
 _C = TypeVar("_C", bound="Container")
 
 
+_ASYNC_CLIENTS: dict[type, bool] = {}
+
+
+def is_async_client(client: Any) -> bool:
+    """True for a ``redis.asyncio`` client (its commands are coroutines). No Redis work."""
+    kind = type(client)
+    found = _ASYNC_CLIENTS.get(kind)
+    if found is None:
+        found = _ASYNC_CLIENTS[kind] = inspect.iscoroutinefunction(
+            getattr(kind, "execute_command", None)
+        )
+    return found
+
+
 class Container:
-    """Wraps one key of a ``Database``. Creating a container sends nothing to Redis."""
+    """Wraps one key of a ``Database``, or of an ``AsyncDatabase``: then every method that
+    talks to Redis returns an awaitable, and ``async for`` iterates (docs/asyncio.md).
+    Creating a container sends nothing to Redis."""
 
     def __init__(self, database: Database, key: Any) -> None:
         if not isinstance(key, (str, bytes)):
@@ -30,6 +50,7 @@ class Container:
             raise ValueError(f"{type(self).__name__} key must not be empty")
         self.database = database
         self.key = key
+        self._async = is_async_client(database)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {decode(self.key)!r}>"
@@ -42,10 +63,34 @@ class Container:
     def __hash__(self) -> int:
         return hash((type(self).__name__, self.key))
 
-    def clear(self: _C) -> _C:
+    def _sync_only(self, operation: str, instead: str) -> None:
+        """TypeError for ``operation`` (an operator Python cannot await) on an asyncio
+        client, naming the awaitable ``instead``. No Redis work."""
+        if self._async:
+            raise TypeError(
+                f"{self!r} is on an asyncio client: {operation} cannot be awaited, use {instead}"
+            )
+
+    def __iter__(self) -> Iterator[Any]:
+        """Iterate the contents (sync client; ``async for`` on an asyncio one): see each
+        container's ``_iterate`` for its cost."""
+        self._sync_only("for", "async for")
+        return self._iterate()  # type: ignore[return-value]
+
+    def __aiter__(self) -> AsyncIterator[Any]:
+        """``async for`` over the contents on an asyncio client (``for`` on a sync one)."""
+        if not self._async:
+            raise TypeError(f"{self!r} is on a sync client: iterate it with for")
+        return self._iterate()  # type: ignore[return-value]
+
+    def _iterate(self) -> Iterator[Any] | AsyncIterator[Any]:
+        raise TypeError(f"{type(self).__name__} is not iterable")
+
+    @command
+    def clear(self: _C) -> Returns[_C]:
         """Delete the key (DEL, 1 round trip). Returns the container itself, as upstream
         walrus does, so calls chain: ``db.Hash("h").clear().update(a=1)``."""
-        self.database.delete(self.key)
+        yield call.delete(self.key)
         return self
 
     def _ttl(self, ttl: Any, unit: str) -> int | timedelta:
@@ -57,23 +102,25 @@ class Container:
             f"got {type(ttl).__name__}"
         )
 
-    def expire(self, ttl: int | timedelta | None = None) -> bool:
+    @command
+    def expire(self, ttl: int | timedelta | None = None) -> Returns[bool]:
         """Expire the key in ``ttl`` seconds (an int or a timedelta); ``None`` removes any
         expiry (PERSIST). True when the key exists and its expiry changed. 1 round trip."""
         if ttl is None:
-            return bool(self.database.persist(self.key))
+            return bool((yield call.persist(self.key)))
         try:
-            return bool(self.database.expire(self.key, self._ttl(ttl, "seconds")))
+            return bool((yield call.expire(self.key, self._ttl(ttl, "seconds"))))
         except ResponseError as exc:
             raise self._ttl_refused(ttl, exc) from None
 
-    def pexpire(self, ttl: int | timedelta | None = None) -> bool:
+    @command
+    def pexpire(self, ttl: int | timedelta | None = None) -> Returns[bool]:
         """Expire the key in ``ttl`` milliseconds (an int or a timedelta); ``None`` removes
         any expiry (PERSIST). True when the key exists and its expiry changed. 1 round trip."""
         if ttl is None:
-            return bool(self.database.persist(self.key))
+            return bool((yield call.persist(self.key)))
         try:
-            return bool(self.database.pexpire(self.key, self._ttl(ttl, "milliseconds")))
+            return bool((yield call.pexpire(self.key, self._ttl(ttl, "milliseconds"))))
         except ResponseError as exc:
             raise self._ttl_refused(ttl, exc) from None
 
@@ -83,10 +130,12 @@ class Container:
             return ContainerValueError(f"{self!r}: ttl {ttl!r} is out of range")
         return exc
 
-    def dump(self) -> bytes | None:
+    @command
+    def dump(self) -> Returns[bytes | None]:
         """The key serialized in Redis' DUMP format (for RESTORE), or None when the key does
         not exist. 1 round trip."""
-        return self.database.dump(self.key)
+        dumped: bytes | None = yield call.dump(self.key)
+        return dumped
 
 
 _ORDERINGS = ("ASC", "DESC", "asc", "desc")
@@ -97,7 +146,9 @@ class Sortable:
 
     database: Database
     key: Any
+    _async: bool
 
+    @command
     def sort(
         self,
         pattern: Any = None,
@@ -107,7 +158,7 @@ class Sortable:
         ordering: str | None = None,
         alpha: bool = True,
         store: Any = None,
-    ) -> Any:
+    ) -> Returns[Any]:
         """The members sorted (lexically unless ``alpha=False``); ``ordering`` 'ASC' or
         'DESC'; ``limit``/``offset`` page; ``pattern`` (BY) and ``get_pattern`` (GET) name
         other keys; ``store`` saves the result as a list at that key and returns its length.
@@ -125,7 +176,7 @@ class Sortable:
             offset = 0
         if offset is not None and limit is None:
             limit = -1  # SORT's LIMIT needs a count; -1 means "to the end"
-        return self.database.sort(
+        return (yield call.sort(
             self.key, start=offset, num=limit, by=pattern, get=get_pattern,
             desc=ordering in ("DESC", "desc"), alpha=alpha, store=store,
-        )  # fmt: skip
+        ))  # fmt: skip

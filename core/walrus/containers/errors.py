@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from redis.exceptions import ResponseError
 
+from ..calls import Batch, call, send
 from ..exceptions import WalrusError
+from ..steps import Steps, drive
 from ..utils import decode
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -33,9 +35,11 @@ __all__ = [
     "check_score",
     "check_value",
     "check_values",
+    "explain_error",
     "guard",
     "raise_wrong_type",
     "reraise",
+    "wrong_type_steps",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -154,12 +158,17 @@ def _embedded(container: Container) -> bool:
 def raise_wrong_type(container: Container, others: list[Container], exc: Exception) -> None:
     """Find which key holds the wrong type and raise WrongTypeError for it (1 round trip,
     only paid on the error path). Re-raises ``exc`` if no culprit is found (a race)."""
+    drive(wrong_type_steps(container, others, exc), lambda step: send(container.database, step))
+
+
+def wrong_type_steps(container: Container, others: list[Container], exc: Exception) -> Steps:
+    """``raise_wrong_type`` as steps, for either client: one pipeline of TYPE and the
+    value's first bytes per key, then the WrongTypeError (or ``exc`` again)."""
     candidates = [container, *others]
-    pipe = container.database.pipeline(transaction=False)
+    calls = []
     for item in candidates:
-        pipe.type(item.key)
-        pipe.getrange(item.key, 0, 3)
-    replies = pipe.execute(raise_on_error=False)
+        calls += [call.type(item.key), call.getrange(item.key, 0, 3)]
+    replies = yield Batch(calls, transaction=False, raise_on_error=False)
     for i, item in enumerate(candidates):
         actual = decode(replies[2 * i])
         accepted: tuple[str, ...] = getattr(item, "accepted_types", ())
@@ -174,6 +183,21 @@ def raise_wrong_type(container: Container, others: list[Container], exc: Excepti
         if item.redis_type == "hyperloglog" and not _is_hll(replies[2 * i + 1]):  # type: ignore[attr-defined]
             raise WrongTypeError(item.key, "string (not a HyperLogLog)", "hyperloglog") from exc
     raise exc
+
+
+def explain_error(
+    container: Container, exc: ResponseError | UnicodeEncodeError, args: tuple[Any, ...]
+) -> Steps:
+    """What ``guard`` does with an error, as steps for either client: unencodable text
+    becomes ContainerValueError, WRONGTYPE WrongTypeError (1 round trip, on this error
+    path only: see ``wrong_type_steps``), anything else is raised again."""
+    from .base import Container
+
+    if isinstance(exc, UnicodeEncodeError):
+        _unencodable(container, exc)
+    if isinstance(exc, WrongTypeError) or "WRONGTYPE" not in str(exc):
+        raise exc
+    yield from wrong_type_steps(container, _containers_in(args, Container), exc)
 
 
 def _containers_in(args: tuple[Any, ...], base: type) -> list[Any]:

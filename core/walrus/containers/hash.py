@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
-from itertools import islice
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, cast
 
 from redis.exceptions import ResponseError
 
+from ..calls import Batch, call
 from ..utils import decode as _decode
 from .base import Container
-from .errors import VALUE_TYPES, ContainerTypeError, ContainerValueError, check_value, guard
+from .errors import VALUE_TYPES, ContainerTypeError, ContainerValueError, check_value
+from .running import Returns, command, limited, pages
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..database import Database
@@ -75,26 +76,23 @@ class Hash(Container):
         cls, database: Database, key: Any, data: Mapping[Any, Any], clear: bool = False
     ) -> Hash:
         """Create a Hash at ``key`` holding ``data`` (``clear`` drops old fields first).
-        One MULTI/EXEC round trip."""
+        One MULTI/EXEC round trip (on an asyncio client: ``await Hash.from_dict(...)``)."""
         hsh = cls(database, key)
-        mapping = _pairs(hsh, (data,), {})
-        pipe = database.pipeline(transaction=True)
-        if clear:
-            pipe.delete(key)
-        if mapping:
-            pipe.hset(key, mapping=mapping)
-        if len(pipe):  # len(): cluster pipelines queue elsewhere than command_stack
-            hsh._run_pipe(pipe)
-        return hsh
+        return hsh._fill(_pairs(hsh, (data,), {}), clear)
 
-    @guard
-    def _run_pipe(self, pipe: Any) -> list[Any]:
-        return list(pipe.execute())
+    @command
+    def _fill(self, mapping: dict[Any, Any], clear: bool) -> Returns[Hash]:
+        calls = [call.delete(self.key)] if clear else []
+        if mapping:
+            calls.append(call.hset(self.key, mapping=mapping))
+        if calls:
+            yield Batch(calls)
+        return self
 
     # -- dict protocol ------------------------------------------------------------------------
 
-    @guard
-    def __getitem__(self, item: Any) -> Any:
+    @command
+    def __getitem__(self, item: Any) -> Returns[Any]:
         """The value of a field (None when missing, as upstream walrus), or a list of values
         for a tuple/list of fields (HMGET). 1 round trip."""
         if isinstance(item, (tuple, list)):
@@ -102,97 +100,125 @@ class Hash(Container):
                 return []
             for field in item:
                 check_value(self, field, "field")
-            return self.database.hmget(self.key, list(item))
+            return (yield call.hmget(self.key, list(item)))
         check_value(self, item, "field")
-        return self.database.hget(self.key, item)
+        return (yield call.hget(self.key, item))
 
-    @guard
     def __setitem__(self, key: Any, value: Any) -> None:
         """HSET one field. 1 round trip."""
+        self._sync_only("h[field] = value", "await h.set(field, value)")
+        self.set(key, value)
+
+    @command
+    def set(self, key: Any, value: Any) -> Returns[None]:
+        """HSET one field (``h[field] = value``). 1 round trip."""
         check_value(self, key, "field")
         check_value(self, value, f"value of field {key!r}")
-        self.database.hset(self.key, key, value)
+        yield call.hset(self.key, key, value)
 
-    @guard
     def __delitem__(self, key: Any) -> None:
         """HDEL one field (a missing field is ignored, as upstream walrus). 1 round trip."""
-        check_value(self, key, "field")
-        self.database.hdel(self.key, key)
+        self._sync_only("del h[field]", "await h.delete(field)")
+        self.delete(key)
 
-    @guard
+    @command
+    def delete(self, *fields: Any) -> Returns[int]:
+        """HDEL fields (``del h[field]`` for one); missing ones are ignored. The number
+        removed. 1 round trip (none for no fields)."""
+        for field in fields:
+            check_value(self, field, "field")
+        if not fields:
+            return 0
+        return int((yield call.hdel(self.key, *fields)))
+
     def __contains__(self, key: Any) -> bool:
         """HEXISTS. 1 round trip."""
-        check_value(self, key, "field")
-        return bool(self.database.hexists(self.key, key))
+        self._sync_only("in", "await h.contains(field)")
+        return self.contains(key)
 
-    @guard
+    @command
+    def contains(self, key: Any) -> Returns[bool]:
+        """True when the field exists (HEXISTS; ``field in h``). 1 round trip."""
+        check_value(self, key, "field")
+        return bool((yield call.hexists(self.key, key)))
+
     def __len__(self) -> int:
         """HLEN. 1 round trip."""
-        return int(self.database.hlen(self.key))
+        self._sync_only("len()", "await h.length()")
+        return self.length()
 
-    def __iter__(self) -> Iterator[tuple[Any, Any]]:
-        """Yield ``(field, value)`` pairs, paging with HSCAN (1 round trip per page)."""
-        return self.items(lazy=True)  # type: ignore[return-value]
+    @command
+    def length(self) -> Returns[int]:
+        """The number of fields (HLEN; ``len(h)``). 1 round trip."""
+        return int((yield call.hlen(self.key)))
 
-    @guard
-    def get(self, key: Any, default: Any = None) -> Any:
+    def _iterate(self) -> Iterator[tuple[Any, Any]] | AsyncIterator[tuple[Any, Any]]:
+        """``(field, value)`` pairs, paging with HSCAN (1 round trip per page)."""
+        return self._scan()
+
+    @command
+    def get(self, key: Any, default: Any = None) -> Returns[Any]:
         """The value of a field, or ``default`` when missing. 1 round trip."""
         check_value(self, key, "field")
-        value = self.database.hget(self.key, key)
+        value = yield call.hget(self.key, key)
         return default if value is None else value
 
-    @guard
-    def setnx(self, key: Any, value: Any) -> bool:
+    @command
+    def setnx(self, key: Any, value: Any) -> Returns[bool]:
         """Set a field only when it does not exist yet (HSETNX); True when set. 1 round trip."""
         check_value(self, key, "field")
         check_value(self, value, f"value of field {key!r}")
-        return bool(self.database.hsetnx(self.key, key, value))
+        return bool((yield call.hsetnx(self.key, key, value)))
 
-    @guard
-    def keys(self) -> list[Any]:
+    @command
+    def keys(self) -> Returns[list[Any]]:
         """All fields (HKEYS). 1 round trip."""
-        return list(self.database.hkeys(self.key))
+        return list((yield call.hkeys(self.key)))
 
-    @guard
-    def values(self) -> list[Any]:
+    @command
+    def values(self) -> Returns[list[Any]]:
         """All values (HVALS). 1 round trip."""
-        return list(self.database.hvals(self.key))
+        return list((yield call.hvals(self.key)))
 
     def items(self, lazy: bool = False) -> list[tuple[Any, Any]] | Iterator[tuple[Any, Any]]:
         """``(field, value)`` pairs: a list (HGETALL, 1 round trip) or, with ``lazy=True``, a
-        generator paging through HSCAN."""
+        generator paging through HSCAN (an async generator on an asyncio client)."""
         if lazy:
-            return self._scan()
-        return list(self._getall().items())
+            return self._scan()  # type: ignore[return-value]
+        return self._items()
 
-    @guard
-    def _getall(self) -> dict[Any, Any]:
-        return self.database.hgetall(self.key)
+    @command
+    def _items(self) -> Returns[list[tuple[Any, Any]]]:
+        return list((yield call.hgetall(self.key)).items())
 
-    @guard
-    def _scan(self, match: Any = None) -> Iterator[tuple[Any, Any]]:
-        yield from self.database.hscan_iter(self.key, match=match)
+    def _scan(self, match: Any = None) -> Iterator[tuple[Any, Any]] | AsyncIterator[Any]:
+        return pages(self, lambda cursor: self._scan_page(cursor, match))
 
-    @guard
-    def update(self, *args: Any, **kwargs: Any) -> Hash:
+    @command
+    def _scan_page(self, cursor: int, match: Any) -> Returns[tuple[int, list[Any]]]:
+        cursor, data = yield call.hscan(self.key, cursor, match=match)
+        return cursor, list(data.items())
+
+    @command
+    def update(self, *args: Any, **kwargs: Any) -> Returns[Hash]:
         """Set several fields from a mapping, (field, value) pairs and/or keywords (HSET,
         1 round trip; nothing is sent when there is nothing to set). Returns the Hash
         itself, as upstream walrus does, so calls chain."""
         data = _pairs(self, args, kwargs)
         if data:
-            self.database.hset(self.key, mapping=data)
+            yield call.hset(self.key, mapping=data)
         return self
 
-    @guard
-    def as_dict(self, decode: bool = False) -> dict[Any, Any]:
+    @command
+    def as_dict(self, decode: bool = False) -> Returns[dict[Any, Any]]:
         """Every field and value (HGETALL), as bytes or (``decode=True``) str. 1 round trip."""
-        data = self.database.hgetall(self.key)
+        data = yield call.hgetall(self.key)
         if decode:
             return {_decode(k): _decode(v) for k, v in data.items()}
         return dict(data)
 
-    @guard
-    def incr(self, key: Any, incr_by: int | float = 1) -> int | float:
+    @command
+    def incr(self, key: Any, incr_by: int | float = 1) -> Returns[int | float]:
         """Add ``incr_by`` to a numeric field (HINCRBY for ints, HINCRBYFLOAT for floats) and
         return the new value. ValueError when the field is not a number. 1 round trip."""
         check_value(self, key, "field")
@@ -202,8 +228,8 @@ class Hash(Container):
             )
         try:
             if isinstance(incr_by, int):
-                return int(self.database.hincrby(self.key, key, incr_by))
-            return float(self.database.hincrbyfloat(self.key, key, incr_by))
+                return int((yield call.hincrby(self.key, key, incr_by)))
+            return float((yield call.hincrbyfloat(self.key, key, incr_by)))
         except ResponseError as exc:
             # Only the replies about the field's value; OOM, READONLY, WRONGTYPE, MISCONF and
             # the rest keep their type.
@@ -218,12 +244,15 @@ class Hash(Container):
             raise ContainerTypeError(
                 f"{self!r}: incr_by must be a number, got {type(incr_by).__name__}"
             )
-        return float(self.incr(key, float(incr_by)))
+        # A float either way (HINCRBYFLOAT); on an asyncio client, an awaitable of it.
+        return cast(float, self.incr(key, float(incr_by)))
 
     def search(self, pattern: Any, count: int | None = None) -> Iterator[tuple[Any, Any]]:
         """Yield ``(field, value)`` pairs whose field matches the glob ``pattern`` (HSCAN
-        MATCH), at most ``count`` of them.
+        MATCH), at most ``count`` of them (an async generator on an asyncio client).
         1 round trip per HSCAN page, sent as the iterator is consumed."""
         check_value(self, pattern, "pattern")
         found = self._scan(pattern)
-        return found if count is None else islice(found, count)
+        if count is None:
+            return found  # type: ignore[return-value]
+        return limited(found, count)  # type: ignore[return-value]

@@ -1,0 +1,70 @@
+"""Client calls as data: the steps a container yields, sent by a sync or an asyncio client.
+
+A container method is written once as steps (``walrus.steps``): it yields ``call.hget(key,
+field)`` (a ``Call``: a redis-py client method and its arguments) or a ``Batch`` of calls
+(one pipeline), and receives the reply. ``send`` makes the call on a sync client,
+``asend`` awaits it on a ``redis.asyncio`` one: redis-py builds the command and parses the
+reply in both cases, so the two clients answer alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+__all__ = ["Batch", "Call", "asend", "call", "send"]
+
+
+class Call(NamedTuple):
+    """One client method call: ``name`` (a redis-py method), its arguments. 1 round trip
+    when sent."""
+
+    name: str
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+
+
+class Batch(NamedTuple):
+    """Calls sent as one pipeline (MULTI/EXEC when ``transaction``); the reply is the list
+    of their replies (errors in place when not ``raise_on_error``). 1 round trip."""
+
+    calls: list[Call]
+    transaction: bool = True
+    raise_on_error: bool = True
+
+
+class _CallMaker:
+    """``call.hget(key, field)`` is ``Call("hget", (key, field), {})``. No Redis work."""
+
+    def __getattr__(self, name: str) -> Callable[..., Call]:
+        def make(*args: Any, **kwargs: Any) -> Call:
+            return Call(name, args, kwargs)
+
+        make.__name__ = name
+        return make
+
+
+call = _CallMaker()
+"""Builds ``Call`` steps by method name: ``call.hget(key, field)``. No Redis work."""
+
+
+def send(client: Any, step: Call | Batch) -> Any:
+    """Send one step on a sync client and return its reply. Cost: 1 round trip."""
+    if isinstance(step, Call):
+        return getattr(client, step.name)(*step.args, **step.kwargs)
+    return _pipeline(client, step).execute(raise_on_error=step.raise_on_error)
+
+
+async def asend(client: Any, step: Call | Batch) -> Any:
+    """``send`` on a ``redis.asyncio`` client. Cost: 1 round trip."""
+    if isinstance(step, Call):
+        return await getattr(client, step.name)(*step.args, **step.kwargs)
+    return await _pipeline(client, step).execute(raise_on_error=step.raise_on_error)
+
+
+def _pipeline(client: Any, batch: Batch) -> Any:
+    # The same queueing for both clients: their pipelines take the client's method names.
+    pipe = client.pipeline(transaction=batch.transaction)
+    for name, args, kwargs in batch.calls:
+        getattr(pipe, name)(*args, **kwargs)
+    return pipe

@@ -1,0 +1,110 @@
+"""How a container method reaches Redis: written once as steps, run on either client.
+
+``command`` is the decorator of every container method that talks to Redis. The method is a
+generator of steps (``walrus.calls``); called on a container of a sync client it runs them
+and returns the result, on a container of a ``redis.asyncio`` client (``AsyncDatabase``) it
+returns an awaitable of the same result. Errors are translated as ``guard`` does, for both.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
+from itertools import islice
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, cast
+
+from redis.exceptions import ResponseError
+
+from ..calls import asend, send
+from ..steps import Steps, adrive, drive
+from .errors import explain_error
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .base import Container
+
+__all__ = ["Returns", "command", "limited", "pages"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+C = TypeVar("C")  # a Container, or a mixin of one (Sortable)
+
+Returns = Generator[Any, Any, R]
+"""A command method's steps, returning ``R`` (what the sync call returns)."""
+
+_ERRORS = (ResponseError, UnicodeEncodeError)
+
+
+def command(method: Callable[Concatenate[C, P], Returns[R]]) -> Callable[Concatenate[C, P], R]:
+    """Decorator: run the method's steps on the container's client; on an asyncio client
+    the call returns an awaitable (typed as the sync result). No Redis work of its own:
+    the method costs the round trips its steps send."""
+
+    def run(self: C, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        steps = method(self, *args, **kwargs)
+        container: Any = self
+        if container._async:
+            # An awaitable, typed as the sync result (docs/asyncio.md).
+            return cast(R, _arun(container, steps, args))
+        client = container.database
+        try:
+            return cast(R, drive(steps, lambda step: send(client, step), (ResponseError,)))
+        except _ERRORS as exc:
+            drive(explain_error(container, exc, args), lambda step: send(client, step))
+            raise  # not reached: explain_error raises
+
+    functools.update_wrapper(run, method)
+    return run
+
+
+async def _arun(container: Container, steps: Steps, args: tuple[Any, ...]) -> Any:
+    client = container.database
+    try:
+        return await adrive(steps, lambda step: asend(client, step), (ResponseError,))
+    except _ERRORS as exc:
+        await adrive(explain_error(container, exc, args), lambda step: asend(client, step))
+        raise  # not reached: explain_error raises
+
+
+def pages(container: Container, fetch: Callable[[Any], Any]) -> Iterator[Any] | AsyncIterator[Any]:
+    """The items of a cursor read (SCAN family): ``fetch(cursor)`` is a command returning
+    ``(next_cursor, items)``. A generator on a sync client, an async generator on an
+    asyncio one. 1 round trip per page, sent as the items are consumed."""
+    return _apages(fetch) if container._async else _pages(fetch)
+
+
+def _pages(fetch: Callable[[Any], Any]) -> Iterator[Any]:
+    cursor, items = fetch(0)
+    yield from items
+    while cursor:
+        cursor, items = fetch(cursor)
+        yield from items
+
+
+async def _apages(fetch: Callable[[Any], Any]) -> AsyncIterator[Any]:
+    cursor = 0
+    while True:
+        cursor, items = await fetch(cursor)
+        for item in items:
+            yield item
+        if not cursor:
+            return
+
+
+def limited(
+    items: Iterator[Any] | AsyncIterator[Any], count: int
+) -> Iterator[Any] | AsyncIterator[Any]:
+    """The first ``count`` of ``items`` (sync or async), stopping the pages after them. No
+    Redis work of its own."""
+    if isinstance(items, Iterator):
+        return islice(items, count)
+    return _alimited(items, count)
+
+
+async def _alimited(items: AsyncIterator[Any], count: int) -> AsyncIterator[Any]:
+    if count <= 0:
+        return
+    async for item in items:
+        yield item
+        count -= 1
+        if not count:
+            return
