@@ -163,7 +163,8 @@ def raise_wrong_type(container: Container, others: list[Container], exc: Excepti
 
 def wrong_type_steps(container: Container, others: list[Container], exc: Exception) -> Steps:
     """``raise_wrong_type`` as steps, for either client: one pipeline of TYPE and the
-    value's first bytes per key, then the WrongTypeError (or ``exc`` again)."""
+    value's first bytes per key (1 round trip), then the WrongTypeError (or ``exc``
+    again)."""
     candidates = [container, *others]
     calls = []
     for item in candidates:

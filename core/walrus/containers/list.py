@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from redis.exceptions import ResponseError
 
+from ..calls import Batch, call
 from ..utils import decode as _decode
 from .base import Container, Sortable
 from .errors import (
@@ -17,8 +18,8 @@ from .errors import (
     check_index,
     check_value,
     check_values,
-    guard,
 )
+from .running import Returns, command, snapshot
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..database import Database
@@ -86,81 +87,98 @@ class List(Sortable, Container):
         cls, database: Database, key: Any, data: Iterable[Any], clear: bool = False
     ) -> List:
         """Create a List at ``key`` from ``data`` (appended; ``clear`` replaces the old content).
-        One MULTI/EXEC round trip."""
+        One MULTI/EXEC round trip (on an asyncio client: ``await List.from_list(...)``)."""
         lst = cls(database, key)
-        values = _check_iterable(lst, data, "from_list")
-        pipe = database.pipeline(transaction=True)
-        if clear:
-            pipe.delete(key)
-        if values:
-            pipe.rpush(key, *values)
-        if len(pipe):  # len(): cluster pipelines queue elsewhere than command_stack
-            lst._run_pipe(pipe)
-        return lst
+        return lst._fill(_check_iterable(lst, data, "from_list"), clear)
 
-    @guard
-    def _run_pipe(self, pipe: Any) -> list[Any]:
-        return list(pipe.execute())
+    @command
+    def _fill(self, values: list[Any], clear: bool) -> Returns[List]:
+        calls = [call.delete(self.key)] if clear else []
+        if values:
+            calls.append(call.rpush(self.key, *values))
+        if calls:
+            yield Batch(calls)
+        return self
 
     # -- reading ----------------------------------------------------------------------------
 
-    @guard
-    def __getitem__(self, item: int | slice) -> Any:
+    @command
+    def __getitem__(self, item: int | slice) -> Returns[Any]:
         """``lst[i]`` (IndexError when out of range) or ``lst[a:b:c]`` (a list). 1 round trip."""
         if isinstance(item, slice):
             step = slice_step(self, item)
             if step != 1:
-                return self.database.lrange(self.key, 0, -1)[item]
+                return (yield call.lrange(self.key, 0, -1))[item]
             bounds = slice_to_range(self, item)
             if bounds is None:
                 return []
-            return self.database.lrange(self.key, bounds[0], bounds[1])
+            return (yield call.lrange(self.key, bounds[0], bounds[1]))
         index = check_index(self, item, "List index")
         # None when out of range, as upstream (LINDEX's reply): no stored item is None.
-        return self.database.lindex(self.key, index)
+        return (yield call.lindex(self.key, index))
 
-    @guard
     def __len__(self) -> int:
         """LLEN, 1 round trip."""
-        return int(self.database.llen(self.key))
+        self._sync_only("len()", "await lst.length()")
+        return self.length()
 
-    @guard
+    @command
+    def length(self) -> Returns[int]:
+        """The number of items (LLEN; ``len(lst)``). 1 round trip."""
+        return int((yield call.llen(self.key)))
+
     def __contains__(self, value: Any) -> bool:
         """LPOS, 1 round trip."""
+        self._sync_only("in", "await lst.contains(value)")
+        return self.contains(value)
+
+    @command
+    def contains(self, value: Any) -> Returns[bool]:
+        """True when an item equals ``value`` (LPOS; ``value in lst``). 1 round trip."""
         check_value(self, value)
-        return self.database.lpos(self.key, value) is not None
+        return (yield call.lpos(self.key, value)) is not None
 
-    def __iter__(self) -> Iterator[Any]:
-        """Iterate over a snapshot of the items (one LRANGE, 1 round trip)."""
-        return iter(self.as_list())
+    def _iterate(self) -> Iterator[Any] | AsyncIterator[Any]:
+        """A snapshot of the items (one LRANGE, 1 round trip)."""
+        return snapshot(self, self.as_list)
 
-    @guard
-    def as_list(self, decode: bool = False) -> list[Any]:
+    @command
+    def as_list(self, decode: bool = False) -> Returns[list[Any]]:
         """All items, as bytes or (``decode=True``) str. 1 round trip."""
-        items = self.database.lrange(self.key, 0, -1)
+        items = yield call.lrange(self.key, 0, -1)
         if decode:
             return [_decode(v) for v in items]
         return list(items)
 
     # -- writing ----------------------------------------------------------------------------
 
-    @guard
     def __setitem__(self, idx: int, value: Any) -> None:
         """LSET; IndexError when ``idx`` is out of range. 1 round trip."""
+        self._sync_only("lst[i] = value", "await lst.set(i, value)")
+        self.set(idx, value)
+
+    @command
+    def set(self, idx: int, value: Any) -> Returns[None]:
+        """LSET (``lst[i] = value``); IndexError when ``idx`` is out of range. 1 round trip."""
         if isinstance(idx, slice):
             raise ContainerTypeError(f"{self!r}: slice assignment is not supported")
         index = check_index(self, idx, "List index")
         check_value(self, value)
         try:
-            self.database.lset(self.key, index, value)
+            yield call.lset(self.key, index, value)
         except ResponseError as exc:
             message = str(exc)
             if "out of range" in message or "no such key" in message:
                 raise ContainerIndexError(f"{self!r}: list index {index} out of range") from None
             raise
 
-    @guard
     def __delitem__(self, item: Any) -> None:
+        """``lst.delete(item)``: see there. 1 round trip."""
+        self._sync_only("del lst[...]", "await lst.delete(...)")
+        self.delete(item)
+
+    @command
+    def delete(self, item: Any) -> Returns[None]:
         """``del lst[i]`` removes the item at index ``i`` (nothing when out of range, as
         upstream);
         ``del lst[a:b]`` trims the list to ONLY that range (as upstream walrus documents);
@@ -170,10 +188,10 @@ class List(Sortable, Container):
                 raise ContainerValueError(f"{self!r}: del with a slice step is not supported")
             bounds = _trim_range(self, item)
             start, end = bounds if bounds is not None else (1, 0)  # 1..0 keeps nothing
-            self.database.ltrim(self.key, start, end)
+            yield call.ltrim(self.key, start, end)
             return
         if isinstance(item, (str, bytes, float)):
-            self.database.lrem(self.key, 0, item)  # type: ignore[arg-type]
+            yield call.lrem(self.key, 0, item)
             return
         if not hasattr(type(item), "__index__"):
             raise ContainerTypeError(
@@ -184,38 +202,38 @@ class List(Sortable, Container):
         # Mark the item with a unique sentinel then remove it, in one MULTI/EXEC, so no
         # other client can observe or disturb the marked list.
         sentinel = _SENTINEL_PREFIX + os.urandom(12)
-        pipe = self.database.pipeline(transaction=True)
-        pipe.lset(self.key, index, sentinel)
-        pipe.lrem(self.key, 1, sentinel)
-        replies = pipe.execute(raise_on_error=False)
+        replies = yield Batch(
+            [call.lset(self.key, index, sentinel), call.lrem(self.key, 1, sentinel)],
+            raise_on_error=False,
+        )
         if isinstance(replies[0], ResponseError):
             message = str(replies[0])
             if "out of range" in message or "no such key" in message:
                 return  # nothing at that index: nothing to delete
             raise replies[0]
 
-    @guard
-    def append(self, value: Any) -> int:
+    @command
+    def append(self, value: Any) -> Returns[int]:
         """RPUSH one value; returns the new length. 1 round trip."""
         check_value(self, value)
-        return int(self.database.rpush(self.key, value))
+        return int((yield call.rpush(self.key, value)))
 
-    @guard
-    def prepend(self, value: Any) -> int:
+    @command
+    def prepend(self, value: Any) -> Returns[int]:
         """LPUSH one value; returns the new length. 1 round trip."""
         check_value(self, value)
-        return int(self.database.lpush(self.key, value))
+        return int((yield call.lpush(self.key, value)))
 
-    @guard
-    def extend(self, value: Iterable[Any]) -> int:
+    @command
+    def extend(self, value: Iterable[Any]) -> Returns[int]:
         """RPUSH every value of an iterable; returns the new length. 1 round trip."""
         values = _check_iterable(self, value, "extend")
         if not values:
-            return int(self.database.llen(self.key))
-        return int(self.database.rpush(self.key, *values))
+            return int((yield call.llen(self.key)))
+        return int((yield call.rpush(self.key, *values)))
 
-    @guard
-    def insert(self, value: Any, pivot: Any, where: str) -> int:
+    @command
+    def insert(self, value: Any, pivot: Any, where: str) -> Returns[int]:
         """LINSERT ``value`` ``where`` ('before' or 'after') the first item equal to
         ``pivot``; returns the new length, -1 when ``pivot`` is missing, 0 when the list does
         not exist. 1 round trip."""
@@ -223,45 +241,45 @@ class List(Sortable, Container):
             raise ContainerValueError(f"{self!r}: where must be 'before' or 'after', got {where!r}")
         check_value(self, value)
         check_value(self, pivot, "pivot")
-        return int(self.database.linsert(self.key, where.upper(), pivot, value))
+        return int((yield call.linsert(self.key, where.upper(), pivot, value)))
 
-    @guard
-    def insert_before(self, value: Any, key: Any) -> int:
+    @command
+    def insert_before(self, value: Any, key: Any) -> Returns[int]:
         """LINSERT BEFORE the first item equal to ``key``; returns the new length, -1
         when ``key`` is not in the list, 0 when the list does not exist. 1 round trip."""
         check_value(self, value)
         check_value(self, key, "pivot")
-        return int(self.database.linsert(self.key, "BEFORE", key, value))
+        return int((yield call.linsert(self.key, "BEFORE", key, value)))
 
-    @guard
-    def insert_after(self, value: Any, key: Any) -> int:
+    @command
+    def insert_after(self, value: Any, key: Any) -> Returns[int]:
         """LINSERT AFTER the first item equal to ``key``; returns the new length, -1
         when ``key`` is not in the list, 0 when the list does not exist. 1 round trip."""
         check_value(self, value)
         check_value(self, key, "pivot")
-        return int(self.database.linsert(self.key, "AFTER", key, value))
+        return int((yield call.linsert(self.key, "AFTER", key, value)))
 
-    @guard
-    def popleft(self) -> Any:
+    @command
+    def popleft(self) -> Returns[Any]:
         """LPOP: the first item, or None when empty. 1 round trip."""
-        return self.database.lpop(self.key)
+        return (yield call.lpop(self.key))
 
-    @guard
-    def popright(self) -> Any:
+    @command
+    def popright(self) -> Returns[Any]:
         """RPOP: the last item, or None when empty. 1 round trip."""
-        return self.database.rpop(self.key)
+        return (yield call.rpop(self.key))
 
     pop = popright
 
-    @guard
-    def move_tail(self, key: Any) -> Any:
+    @command
+    def move_tail(self, key: Any) -> Returns[Any]:
         """RPOPLPUSH: move the last item to the head of list ``key``; the item, or None when
         this list is empty. 1 round trip."""
         check_value(self, key, "key")
-        return self.database.rpoplpush(self.key, key)
+        return (yield call.rpoplpush(self.key, key))
 
-    @guard
-    def bmove_tail(self, key: Any, timeout: float = 0) -> Any:
+    @command
+    def bmove_tail(self, key: Any, timeout: float = 0) -> Returns[Any]:
         """BRPOPLPUSH: as ``move_tail``, waiting up to ``timeout`` seconds (0 = forever);
         None on timeout. 1 round trip."""
         check_value(self, key, "key")
@@ -269,18 +287,18 @@ class List(Sortable, Container):
             raise ContainerValueError(
                 f"{self!r}: timeout must be a number of seconds >= 0, got {timeout!r}"
             )
-        return self.database.brpoplpush(self.key, key, timeout)
+        return (yield call.brpoplpush(self.key, key, timeout))
 
-    @guard
-    def bpopleft(self, timeout: float = 0) -> Any:
+    @command
+    def bpopleft(self, timeout: float = 0) -> Returns[Any]:
         """BLPOP: the first item, waiting up to ``timeout`` seconds (0 = forever); None on
         timeout. 1 round trip."""
-        reply = self.database.blpop([self.key], timeout)
+        reply = yield call.blpop([self.key], timeout)
         return None if reply is None else reply[1]
 
-    @guard
-    def bpopright(self, timeout: float = 0) -> Any:
+    @command
+    def bpopright(self, timeout: float = 0) -> Returns[Any]:
         """BRPOP: the last item, waiting up to ``timeout`` seconds (0 = forever); None on
         timeout. 1 round trip."""
-        reply = self.database.brpop([self.key], timeout)
+        reply = yield call.brpop([self.key], timeout)
         return None if reply is None else reply[1]

@@ -22,7 +22,7 @@ from .errors import explain_error
 if TYPE_CHECKING:  # pragma: no cover
     from .base import Container
 
-__all__ = ["Returns", "command", "limited", "pages"]
+__all__ = ["Returns", "command", "limited", "pages", "snapshot"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -108,3 +108,18 @@ async def _alimited(items: AsyncIterator[Any], count: int) -> AsyncIterator[Any]
         count -= 1
         if not count:
             return
+
+
+def snapshot(container: Container, fetch: Callable[[], Any]) -> Iterator[Any] | AsyncIterator[Any]:
+    """Iterate what the command ``fetch()`` returns (read once, when iteration starts):
+    an iterator on a sync client, an async generator on an asyncio one. Cost: that of
+    ``fetch`` (1 round trip for a single command)."""
+    if container._async:
+        return _asnapshot(fetch)
+    items: list[Any] = fetch()
+    return iter(items)
+
+
+async def _asnapshot(fetch: Callable[[], Any]) -> AsyncIterator[Any]:
+    for item in await fetch():
+        yield item

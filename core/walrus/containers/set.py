@@ -9,14 +9,15 @@ naming the keys, before anything is sent.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from itertools import islice
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, cast
 
+from ..calls import Batch, call
 from ..cluster import check_same_slot
 from ..utils import decode as _decode
 from .base import Container, Sortable
-from .errors import ContainerTypeError, ContainerValueError, check_value, check_values, guard
+from .errors import ContainerTypeError, ContainerValueError, check_value, check_values
+from .running import Returns, command, limited, pages
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..database import Database
@@ -53,18 +54,16 @@ class Set(Sortable, Container):
             )
         members = list(data)
         check_values(st, members, "member")
-        pipe = database.pipeline(transaction=True)
-        if clear:
-            pipe.delete(key)
-        if members:
-            pipe.sadd(key, *members)
-        if len(pipe):  # len(): cluster pipelines queue elsewhere than command_stack
-            st._run_pipe(pipe)
-        return st
+        return st._fill(members, clear)
 
-    @guard
-    def _run_pipe(self, pipe: Any) -> list[Any]:
-        return list(pipe.execute())
+    @command
+    def _fill(self, members: list[Any], clear: bool) -> Returns[Set]:
+        calls = [call.delete(self.key)] if clear else []
+        if members:
+            calls.append(call.sadd(self.key, *members))
+        if calls:
+            yield Batch(calls)
+        return self
 
     def _others(self, others: Iterable[Any]) -> list[Set]:
         """Other sets given as Set objects or key names."""
@@ -82,57 +81,65 @@ class Set(Sortable, Container):
 
     # -- set protocol -------------------------------------------------------------------------
 
-    @guard
     def __contains__(self, item: Any) -> bool:
         """SISMEMBER. 1 round trip."""
-        check_value(self, item, "member")
-        return bool(self.database.sismember(self.key, item))
+        self._sync_only("in", "await s.contains(member)")
+        return self.contains(item)
 
-    @guard
+    @command
+    def contains(self, item: Any) -> Returns[bool]:
+        """True when ``item`` is a member (SISMEMBER; ``item in s``). 1 round trip."""
+        check_value(self, item, "member")
+        return bool((yield call.sismember(self.key, item)))
+
     def __len__(self) -> int:
         """SCARD. 1 round trip."""
-        return int(self.database.scard(self.key))
+        self._sync_only("len()", "await s.length()")
+        return self.length()
 
-    @guard
-    def __iter__(self) -> Iterator[Any]:
-        """Yield members, paging with SSCAN (1 round trip per page)."""
-        yield from self.database.sscan_iter(self.key)
+    @command
+    def length(self) -> Returns[int]:
+        """The number of members (SCARD; ``len(s)``). 1 round trip."""
+        return int((yield call.scard(self.key)))
 
-    @guard
+    def _iterate(self) -> Iterator[Any] | AsyncIterator[Any]:
+        """Members, paging with SSCAN (1 round trip per page)."""
+        return self._scan(None)
+
     def __delitem__(self, item: Any) -> None:
         """SREM one member. 1 round trip."""
-        check_value(self, item, "member")
-        self.database.srem(self.key, item)
+        self._sync_only("del s[member]", "await s.remove(member)")
+        self.remove(item)
 
-    @guard
-    def add(self, *items: Any) -> int:
+    @command
+    def add(self, *items: Any) -> Returns[int]:
         """SADD; returns how many were new. 1 round trip (none when no items)."""
         if not items:
             return 0
         check_values(self, items, "member")
-        return int(self.database.sadd(self.key, *items))
+        return int((yield call.sadd(self.key, *items)))
 
-    @guard
-    def remove(self, *items: Any) -> int:
+    @command
+    def remove(self, *items: Any) -> Returns[int]:
         """SREM; returns how many were removed. 1 round trip (none when no items)."""
         if not items:
             return 0
         check_values(self, items, "member")
-        return int(self.database.srem(self.key, *items))
+        return int((yield call.srem(self.key, *items)))
 
-    @guard
-    def pop(self) -> Any:
+    @command
+    def pop(self) -> Returns[Any]:
         """SPOP: remove and return a random member, or None when empty. 1 round trip."""
-        return self.database.spop(self.key)
+        return (yield call.spop(self.key))
 
-    @guard
-    def random(self, n: int | None = None) -> Any:
+    @command
+    def random(self, n: int | None = None) -> Returns[Any]:
         """SRANDMEMBER: one random member (None when empty) or, with ``n``, a list of up to
         ``n`` distinct members (a negative ``n`` allows repeats: ``|n|`` draws, at most
         :data:`MAX_DRAWS` per call, else ContainerValueError before anything is sent).
         1 round trip."""
         if n is None:
-            return self.database.srandmember(self.key)
+            return (yield call.srandmember(self.key))
         if isinstance(n, bool) or not isinstance(n, int):
             raise ContainerTypeError(f"{self!r}: n must be an int, got {type(n).__name__}")
         if not -MAX_DRAWS <= n < 2**63:
@@ -140,45 +147,53 @@ class Set(Sortable, Container):
                 f"{self!r}: n must be between -{MAX_DRAWS} (that many draws with repeats, in one "
                 f"reply) and 2**63 - 1, got {n}"
             )
-        return list(self.database.srandmember(self.key, n))  # type: ignore[arg-type]
+        return list((yield call.srandmember(self.key, n)))
 
-    @guard
-    def members(self) -> set[Any]:
+    @command
+    def members(self) -> Returns[set[Any]]:
         """SMEMBERS as a Python set. 1 round trip."""
-        return set(self.database.smembers(self.key))
+        return set((yield call.smembers(self.key)))
 
-    @guard
-    def as_set(self, decode: bool = False) -> set[Any]:
+    @command
+    def as_set(self, decode: bool = False) -> Returns[set[Any]]:
         """SMEMBERS as a Python set of bytes or (``decode=True``) str. 1 round trip."""
-        members = self.database.smembers(self.key)
+        members = yield call.smembers(self.key)
         if decode:
             return {_decode(m) for m in members}
         return set(members)
 
     def search(self, pattern: Any, count: int | None = None) -> Iterator[Any]:
-        """Yield members matching the glob ``pattern`` (SSCAN MATCH), at most ``count``. 1 round
-        trip per SSCAN page, sent as the iterator is consumed."""
+        """Yield members matching the glob ``pattern`` (SSCAN MATCH), at most ``count`` (an
+        async generator on an asyncio client). 1 round trip per SSCAN page, sent as the
+        iterator is consumed."""
         check_value(self, pattern, "pattern")
         found = self._scan(pattern)
-        return found if count is None else islice(found, count)
+        return found if count is None else limited(found, count)  # type: ignore[return-value]
 
-    @guard
-    def _scan(self, match: Any) -> Iterator[Any]:
-        yield from self.database.sscan_iter(self.key, match=match)
+    def _scan(self, match: Any) -> Iterator[Any] | AsyncIterator[Any]:
+        return pages(self, lambda cursor: self._scan_page(cursor, match))
+
+    @command
+    def _scan_page(self, cursor: int, match: Any) -> Returns[tuple[int, list[Any]]]:
+        cursor, members = yield call.sscan(self.key, cursor, match=match)
+        return cursor, list(members)
 
     # -- algebra ------------------------------------------------------------------------------
 
-    @guard
-    def _combine(self, command: str, others: list[Set]) -> set[Any]:
+    @command
+    def _combine(self, name: str, others: list[Set]) -> Returns[set[Any]]:
         keys = [self.key, *(o.key for o in others)]
-        check_same_slot(self.database, keys, command)  # CrossSlotError before sending
-        return set(self.database.execute_command(command, *keys))
+        check_same_slot(self.database, keys, name)  # CrossSlotError before sending
+        return set((yield call.execute_command(name, *keys)))
 
-    @guard
-    def _store(self, command: str, dest: Any, others: list[Set]) -> int:
+    @command
+    def _store(self, name: str, dest: Any, others: list[Set], result: Any = None) -> Returns[Any]:
+        """``name`` (a *STORE command) into ``dest``; returns ``result``, or the stored count
+        when it is None. 1 round trip."""
         keys = [self.key, *(o.key for o in others)]
-        check_same_slot(self.database, [dest, *keys], command)
-        return int(self.database.execute_command(command, dest, *keys))
+        check_same_slot(self.database, [dest, *keys], name)
+        count = int((yield call.execute_command(name, dest, *keys)))
+        return count if result is None else result
 
     def __and__(self, other: Any) -> set[Any]:
         """Intersection with another Set, as a Python set (SINTER, 1 round trip)."""
@@ -202,6 +217,7 @@ class Set(Sortable, Container):
         """Keep only members also in ``other`` (SINTERSTORE into this key, 1 round trip)."""
         if not isinstance(other, Set):
             return NotImplemented
+        self._sync_only("&=", "await s.interstore(s, other)")
         self._store("SINTERSTORE", self.key, [other])
         return self
 
@@ -209,6 +225,7 @@ class Set(Sortable, Container):
         """Add the members of ``other`` (SUNIONSTORE into this key, 1 round trip)."""
         if not isinstance(other, Set):
             return NotImplemented
+        self._sync_only("|=", "await s.unionstore(s, other)")
         self._store("SUNIONSTORE", self.key, [other])
         return self
 
@@ -216,6 +233,7 @@ class Set(Sortable, Container):
         """Drop the members of ``other`` (SDIFFSTORE into this key, 1 round trip)."""
         if not isinstance(other, Set):
             return NotImplemented
+        self._sync_only("-=", "await s.diffstore(s, other)")
         self._store("SDIFFSTORE", self.key, [other])
         return self
 
@@ -228,23 +246,22 @@ class Set(Sortable, Container):
             )
         return dest
 
+    def _store_into(self, name: str, dest: Any, others: tuple[Any, ...]) -> Set:
+        dest_key = self._dest(dest)
+        stored = Set(self.database, dest_key)
+        return cast(Set, self._store(name, dest_key, self._others(others), stored))
+
     def diffstore(self, dest: Any, *others: Any) -> Set:
         """Store this set minus ``others`` (Sets or key names) at ``dest``; returns a Set for
         ``dest``. 1 round trip (SDIFFSTORE)."""
-        dest_key = self._dest(dest)
-        self._store("SDIFFSTORE", dest_key, self._others(others))
-        return Set(self.database, dest_key)
+        return self._store_into("SDIFFSTORE", dest, others)
 
     def interstore(self, dest: Any, *others: Any) -> Set:
         """Store the intersection with ``others`` at ``dest``; returns a Set for ``dest``.
         1 round trip (SINTERSTORE)."""
-        dest_key = self._dest(dest)
-        self._store("SINTERSTORE", dest_key, self._others(others))
-        return Set(self.database, dest_key)
+        return self._store_into("SINTERSTORE", dest, others)
 
     def unionstore(self, dest: Any, *others: Any) -> Set:
         """Store the union with ``others`` at ``dest``; returns a Set for ``dest``.
         1 round trip (SUNIONSTORE)."""
-        dest_key = self._dest(dest)
-        self._store("SUNIONSTORE", dest_key, self._others(others))
-        return Set(self.database, dest_key)
+        return self._store_into("SUNIONSTORE", dest, others)
