@@ -7,12 +7,10 @@ naming the keys, before anything is sent.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from itertools import islice
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from redis.exceptions import ResponseError
-
+from ..calls import Batch, call
 from ..cluster import check_same_slot
 from ..utils import decode as _decode
 from .base import Container, Sortable
@@ -24,10 +22,9 @@ from .errors import (
     check_score,
     check_value,
     check_values,
-    guard,
-    reraise,
 )
 from .list import slice_step, slice_to_range
+from .running import Returns, command, limited, pages
 from .set import Set
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -60,7 +57,8 @@ def _number_text(value: float) -> str:
 class ZSet(Sortable, Container):
     """A Redis sorted set. Members come back as bytes, scores as floats.
 
-    Each method is one round trip; iteration pages through ZSCAN.
+    Each method is one round trip; iteration pages through ZSCAN. On an asyncio client
+    (``AsyncDatabase``) the methods return awaitables and ``async for`` iterates.
     """
 
     redis_type = "zset"
@@ -73,25 +71,23 @@ class ZSet(Sortable, Container):
         cls, database: Database, key: Any, data: Mapping[Any, Any], clear: bool = False
     ) -> ZSet:
         """Create a ZSet at ``key`` from a {member: score} mapping (``clear`` drops old members
-        first). One MULTI/EXEC round trip."""
+        first). One MULTI/EXEC round trip (on an asyncio client: ``await
+        ZSet.from_dict(...)``)."""
         zs = cls(database, key)
         if not isinstance(data, Mapping):
             raise ContainerTypeError(
                 f"{zs!r}: from_dict expects a mapping, got {type(data).__name__}"
             )
-        mapping = zs._mapping(dict(data), (), {})
-        pipe = database.pipeline(transaction=True)
-        if clear:
-            pipe.delete(key)
-        if mapping:
-            pipe.zadd(key, mapping)
-        if len(pipe):  # len(): cluster pipelines queue elsewhere than command_stack
-            zs._run_pipe(pipe)
-        return zs
+        return zs._fill(zs._mapping(dict(data), (), {}), clear)
 
-    @guard
-    def _run_pipe(self, pipe: Any) -> list[Any]:
-        return list(pipe.execute())
+    @command
+    def _fill(self, mapping: dict[Any, float], clear: bool) -> Returns[ZSet]:
+        calls = [call.delete(self.key)] if clear else []
+        if mapping:
+            calls.append(call.zadd(self.key, mapping))
+        if calls:
+            yield Batch(calls)
+        return self
 
     # -- argument helpers ---------------------------------------------------------------------
 
@@ -191,81 +187,93 @@ class ZSet(Sortable, Container):
 
     # -- dict / set protocol ------------------------------------------------------------------
 
-    @guard
     def __contains__(self, item: Any) -> bool:
         """ZSCORE is not nil. 1 round trip."""
-        check_value(self, item, "member")
-        return self.database.zscore(self.key, item) is not None
+        self._sync_only("in", "await zs.contains(member)")
+        return self.contains(item)
 
-    @guard
+    @command
+    def contains(self, item: Any) -> Returns[bool]:
+        """True when ``item`` is a member (ZSCORE is not nil; ``item in zs``). 1 round trip."""
+        check_value(self, item, "member")
+        return (yield call.zscore(self.key, item)) is not None
+
     def __len__(self) -> int:
         """ZCARD. 1 round trip."""
-        return int(self.database.zcard(self.key))
+        self._sync_only("len()", "await zs.length()")
+        return self.length()
 
-    @guard
-    def __iter__(self) -> Iterator[tuple[Any, float]]:
-        """Yield ``(member, score)`` pairs, paging with ZSCAN (1 round trip per page)."""
-        yield from self.database.zscan_iter(self.key)
+    @command
+    def length(self) -> Returns[int]:
+        """The number of members (ZCARD; ``len(zs)``). 1 round trip."""
+        return int((yield call.zcard(self.key)))
 
-    @guard
+    def _iterate(self) -> Iterator[tuple[Any, float]] | AsyncIterator[tuple[Any, float]]:
+        """``(member, score)`` pairs, paging with ZSCAN (1 round trip per page)."""
+        return self._scan(None)
+
     def __setitem__(self, item: Any, score: Any) -> None:
         """ZADD one member. 1 round trip."""
-        check_value(self, item, "member")
-        self.database.zadd(self.key, {item: check_score(self, score)})
+        self._sync_only("zs[member] = score", "await zs.set(member, score)")
+        self.set(item, score)
 
-    def __getitem__(self, item: Any) -> list[Any]:
+    @command
+    def set(self, item: Any, score: Any) -> Returns[None]:
+        """ZADD one member with its score (``zs[member] = score``). 1 round trip."""
+        check_value(self, item, "member")
+        yield call.zadd(self.key, {item: check_score(self, score)})
+
+    @command
+    def __getitem__(self, item: Any) -> Returns[list[Any]]:
         """Members by rank, as a list (with ``(member, score)`` tuples when asked):
 
         ``zs[:10]``, ``zs[-3:]``, ``zs[::-1]`` rank slices (stop exclusive, as Python);
         ``zs['k1':'k10']``, ``zs[:'k5']`` member bounds (INCLUSIVE; KeyError if missing);
         ``zs[i]`` the member at rank ``i`` as a one-item list (empty when out of range);
-        ``zs[:10, True]`` adds scores. 1 round trip.
+        ``zs[:10, True]`` adds scores. 1 round trip (awaitable on an asyncio client).
         """
-        # WRONGTYPE is translated inline rather than by @guard, and int/omitted-bound rank
-        # slices (``zs[:10]``, ``zs[-3:, True]``) go straight to ZRANGE: the Python-side
-        # cost of this hot path is what the benchmark holds against raw redis-py.
-        try:
-            with_scores = False
-            if isinstance(item, tuple):
-                if len(item) != 2 or not isinstance(item[1], int):
-                    raise ContainerTypeError(
-                        f"{self!r}: use zs[range] or zs[range, with_scores: bool]"
-                    )
-                item, with_scores = item[0], bool(item[1])
-            if type(item) is slice:
-                start, stop = item.start, item.stop
-                if (
-                    item.step is None
-                    and (start is None or type(start) is int)
-                    and (stop is None or type(stop) is int)
-                ):
-                    if stop == 0:
-                        return []
-                    rows = self.database.zrange(
-                        self.key,
-                        start or 0,
-                        -1 if stop is None else stop - 1,
-                        withscores=with_scores,
-                    )
-                    if not with_scores:
-                        return list(rows)
-                    if rows and type(rows[0]) is tuple and type(rows) is list:
-                        return rows  # RESP2: redis-py already paired them, in a new list
-                    return _pairs(rows)
-                return self._slice_get(item, with_scores)
-            if isinstance(item, (str, bytes)):
-                mode = "scores" if with_scores else "get"
-                found: list[Any] = self._member_range(mode, ("m", item), ("m", item))
-                return found
-            index = check_index(self, item, "ZSet rank")
-            return self._rank_range(index, index, with_scores)
-        except (ResponseError, UnicodeEncodeError) as exc:
-            reraise(self, exc)
+        with_scores = False
+        if isinstance(item, tuple):
+            if len(item) != 2 or not isinstance(item[1], int):
+                raise ContainerTypeError(f"{self!r}: use zs[range] or zs[range, with_scores: bool]")
+            item, with_scores = item[0], bool(item[1])
+        if type(item) is slice:
+            start, stop = item.start, item.stop
+            if (
+                item.step is None
+                and (start is None or type(start) is int)
+                and (stop is None or type(stop) is int)
+            ):
+                # Plain rank slices (``zs[:10]``, ``zs[-3:, True]``) go straight to ZRANGE.
+                if stop == 0:
+                    return []
+                rows = yield call.zrange(
+                    self.key, start or 0, -1 if stop is None else stop - 1, withscores=with_scores
+                )
+                if not with_scores:
+                    return list(rows)
+                if rows and type(rows[0]) is tuple and type(rows) is list:
+                    return rows  # RESP2: redis-py paired them, in a new list
+                return _pairs(rows)
+            return (yield from self._slice_get(item, with_scores))
+        if isinstance(item, (str, bytes)):
+            mode = "scores" if with_scores else "get"
+            found: list[Any] = yield from self._member_range(mode, ("m", item), ("m", item))
+            return found
+        index = check_index(self, item, "ZSet rank")
+        return (yield from self._rank_range(index, index, with_scores))
 
-    @guard
     def __delitem__(self, item: Any) -> None:
         """``del zs['a']`` / ``del zs['a', 'b']`` remove members (ZREM); ``del zs[2:5]`` and
         ``del zs['k1':'k5']`` remove by rank (member bounds inclusive). 1 round trip."""
+        self._sync_only("del zs[item]", "await zs.delete(item)")
+        self.delete(item)
+
+    @command
+    def delete(self, item: Any) -> Returns[None]:
+        """``del zs[item]``: a member or a tuple/list of members (ZREM), or a slice of ranks
+        or of member bounds (inclusive; KeyError when a bound is missing). 1 round trip
+        (none when surely empty)."""
         if isinstance(item, slice):
             if slice_step(self, item) != 1:
                 raise ContainerValueError(f"{self!r}: del with a slice step is not supported")
@@ -273,12 +281,12 @@ class ZSet(Sortable, Container):
             if start is None or stop is None:
                 return
             if start[0] == "r" and stop[0] == "r":
-                self.database.zremrangebyrank(self.key, start[1], stop[1])
+                yield call.zremrangebyrank(self.key, start[1], stop[1])
             else:
-                self._member_range("del", start, stop)
+                yield from self._member_range("del", start, stop)
             return
         members = list(item) if isinstance(item, (tuple, list)) else [item]
-        self.remove(*members)
+        yield from self._remove(members)
 
     def _bounds(self, item: slice) -> tuple[Any, Any]:
         """Start/stop as ("r", rank) / ("m", member); (None, None) for a surely empty range."""
@@ -296,30 +304,34 @@ class ZSet(Sortable, Container):
             return None, None
         return start, ("r", stop - 1)
 
-    def _slice_get(self, item: slice, with_scores: bool) -> list[Any]:
+    def _slice_get(self, item: slice, with_scores: bool) -> Returns[list[Any]]:
         step = slice_step(self, item)
         if step != 1:
             if isinstance(item.start, (str, bytes)) or isinstance(item.stop, (str, bytes)):
                 raise ContainerValueError(f"{self!r}: a slice step needs rank (int) bounds")
             slice_to_range(self, item)  # validates the bounds
-            return self._rank_range(0, -1, with_scores)[item]
+            return (yield from self._rank_range(0, -1, with_scores))[item]
         start, stop = self._bounds(item)
         if start is None or stop is None:
             return []
         if start[0] == "r" and stop[0] == "r":
-            return self._rank_range(start[1], stop[1], with_scores)
-        rows: list[Any] = self._member_range("scores" if with_scores else "get", start, stop)
+            return (yield from self._rank_range(start[1], stop[1], with_scores))
+        rows: list[Any] = yield from self._member_range(
+            "scores" if with_scores else "get", start, stop
+        )
         return rows
 
-    def _rank_range(self, start: int, stop: int, with_scores: bool) -> list[Any]:
-        rows = self.database.zrange(self.key, start, stop, withscores=with_scores)
+    def _rank_range(self, start: int, stop: int, with_scores: bool) -> Returns[list[Any]]:
+        rows = yield call.zrange(self.key, start, stop, withscores=with_scores)
         return _pairs(rows) if with_scores else list(rows)
 
-    def _member_range(self, mode: str, start: tuple[str, Any], stop: tuple[str, Any]) -> Any:
+    def _member_range(
+        self, mode: str, start: tuple[str, Any], stop: tuple[str, Any]
+    ) -> Returns[Any]:
         for kind, value in (start, stop):
             if kind == "m":
                 check_value(self, value, "member bound")
-        reply = self.database.run_script(
+        reply = yield call.run_script(
             "zset_range_by_member", [self.key], [mode, start[0], start[1], stop[0], stop[1]]
         )
         if isinstance(reply, int) and reply < 0:
@@ -333,100 +345,100 @@ class ZSet(Sortable, Container):
 
     # -- writing ------------------------------------------------------------------------------
 
-    def add(self, _mapping: Any = None, *args: Any, **kwargs: Any) -> int:
+    @command
+    def add(self, _mapping: Any = None, *args: Any, **kwargs: Any) -> Returns[int]:
         """ZADD members with scores, given as a mapping, ``item, score, ...`` arguments and/or
         keywords (``zs.add({'a': 1})``, ``zs.add(a=1, b=2)``, ``zs.add('a', 1)``). Returns how
         many members were new. 1 round trip (none when empty); the caller's dict is not touched."""
         # Hot path: a plain dict of members to real-number scores goes to ZADD as it is
-        # (redis-py only reads it); anything else takes the checks of _mapping. WRONGTYPE is
-        # translated inline rather than by @guard (one call level less).
-        try:
-            if type(_mapping) is dict and not args and not kwargs:
-                for member, score in _mapping.items():
-                    if type(member) not in VALUE_TYPES or not (
-                        type(score) is int or (type(score) is float and score == score)
-                    ):
-                        break
-                else:
-                    return int(self.database.zadd(self.key, _mapping)) if _mapping else 0  # type: ignore[arg-type]
-            data = self._mapping(_mapping, args, kwargs)
-            if not data:
-                return 0
-            return int(self.database.zadd(self.key, data))  # type: ignore[arg-type]
-        except (ResponseError, UnicodeEncodeError) as exc:
-            reraise(self, exc)
+        # (redis-py only reads it); anything else takes the checks of _mapping.
+        if type(_mapping) is dict and not args and not kwargs:
+            for member, score in _mapping.items():
+                if type(member) not in VALUE_TYPES or not (
+                    type(score) is int or (type(score) is float and score == score)
+                ):
+                    break
+            else:
+                return int((yield call.zadd(self.key, _mapping))) if _mapping else 0
+        data = self._mapping(_mapping, args, kwargs)
+        if not data:
+            return 0
+        return int((yield call.zadd(self.key, data)))
 
-    @guard
-    def remove(self, *items: Any) -> int:
+    @command
+    def remove(self, *items: Any) -> Returns[int]:
         """ZREM; returns how many were removed. 1 round trip (none when no items)."""
+        return (yield from self._remove(items))
+
+    def _remove(self, items: Sequence[Any]) -> Returns[int]:
         if not items:
             return 0
         check_values(self, items, "member")
-        return int(self.database.zrem(self.key, *items))
+        return int((yield call.zrem(self.key, *items)))
 
-    @guard
-    def incr(self, key: Any, incr_by: Any = 1.0) -> float:
+    @command
+    def incr(self, key: Any, incr_by: Any = 1.0) -> Returns[float]:
         """ZINCRBY: add ``incr_by`` to the member's score (0 when new); the new score.
         1 round trip."""
         check_value(self, key, "member")
-        return float(self.database.zincrby(self.key, check_score(self, incr_by, "incr_by"), key))  # type: ignore[arg-type]
+        return float((yield call.zincrby(self.key, check_score(self, incr_by, "incr_by"), key)))
 
-    @guard
-    def remove_by_rank(self, low: int, high: int | None = None) -> int:
+    @command
+    def remove_by_rank(self, low: int, high: int | None = None) -> Returns[int]:
         """ZREMRANGEBYRANK low..high inclusive (just ``low`` when ``high`` is None); the
         number removed. 1 round trip."""
         lo = check_index(self, low, "low")
         hi = lo if high is None else check_index(self, high, "high")
-        return int(self.database.zremrangebyrank(self.key, lo, hi))
+        return int((yield call.zremrangebyrank(self.key, lo, hi)))
 
-    @guard
-    def remove_by_score(self, low: Any, high: Any = None) -> int:
+    @command
+    def remove_by_score(self, low: Any, high: Any = None) -> Returns[int]:
         """ZREMRANGEBYSCORE low..high (just score ``low`` when ``high`` is None; ``"(x"`` is
         exclusive, ``"-inf"``/``"+inf"`` unbounded); the number removed. 1 round trip."""
         lo = self._score_bound(low, "low")[0]
         hi = lo if high is None else self._score_bound(high, "high")[0]
-        return int(self.database.zremrangebyscore(self.key, lo, hi))
+        return int((yield call.zremrangebyscore(self.key, lo, hi)))
 
-    @guard
-    def remove_by_lex(self, low: Any, high: Any) -> int:
+    @command
+    def remove_by_lex(self, low: Any, high: Any) -> Returns[int]:
         """ZREMRANGEBYLEX between lex bounds (``-``, ``+``, ``[a``, ``(a``); the number
         removed. 1 round trip."""
         lo, hi = self._lex_bounds(low, high)
-        return int(self.database.zremrangebylex(self.key, lo, hi))
+        return int((yield call.zremrangebylex(self.key, lo, hi)))
 
     # -- reading ------------------------------------------------------------------------------
 
-    @guard
-    def score(self, item: Any) -> float | None:
+    @command
+    def score(self, item: Any) -> Returns[float | None]:
         """ZSCORE: the member's score, or None when absent. 1 round trip."""
         check_value(self, item, "member")
-        value = self.database.zscore(self.key, item)
+        value = yield call.zscore(self.key, item)
         return None if value is None else float(value)
 
-    @guard
-    def rank(self, item: Any, reverse: bool = False) -> int | None:
+    @command
+    def rank(self, item: Any, reverse: bool = False) -> Returns[int | None]:
         """ZRANK (ZREVRANK with ``reverse``): 0-based position, or None when absent.
         1 round trip."""
         check_value(self, item, "member")
-        value = (self.database.zrevrank if reverse else self.database.zrank)(self.key, item)
-        return None if value is None else int(value)  # type: ignore[arg-type]
+        value = yield (call.zrevrank if reverse else call.zrank)(self.key, item)
+        return None if value is None else int(value)
 
-    @guard
-    def count(self, low: Any, high: Any = None) -> int:
+    @command
+    def count(self, low: Any, high: Any = None) -> Returns[int]:
         """ZCOUNT of scores in low..high (just score ``low`` when ``high`` is None).
         1 round trip."""
         lo = self._score_bound(low, "low")[0]
         hi = lo if high is None else self._score_bound(high, "high")[0]
-        return int(self.database.zcount(self.key, lo, hi))
+        return int((yield call.zcount(self.key, lo, hi)))
 
-    @guard
-    def lex_count(self, low: Any, high: Any) -> int:
+    @command
+    def lex_count(self, low: Any, high: Any) -> Returns[int]:
         """ZLEXCOUNT between lex bounds (``-``, ``+``, ``[a`` inclusive, ``(a`` exclusive).
         1 round trip."""
         lo, hi = self._lex_bounds(low, high)
-        return int(self.database.zlexcount(self.key, lo, hi))
+        return int((yield call.zlexcount(self.key, lo, hi)))
 
-    @guard
+    @command
     def range(
         self,
         low: int,
@@ -434,7 +446,7 @@ class ZSet(Sortable, Container):
         with_scores: bool = False,
         desc: bool = False,
         reverse: bool = False,
-    ) -> list[Any]:
+    ) -> Returns[list[Any]]:
         """Members ranked ``low`` to ``high`` (0-based, both included, negative counting from
         the end, as ZRANGE), lowest score first; counted from the highest score with ``desc``
         or ``reverse`` (ZREVRANGE). Ranks, as upstream walrus: for scores use
@@ -442,12 +454,12 @@ class ZSet(Sortable, Container):
         lo = check_index(self, low, "low")
         hi = check_index(self, high, "high")
         if desc or reverse:
-            rows = self.database.zrevrange(self.key, lo, hi, withscores=with_scores)
+            rows = yield call.zrevrange(self.key, lo, hi, withscores=with_scores)
         else:
-            rows = self.database.zrange(self.key, lo, hi, withscores=with_scores)
+            rows = yield call.zrange(self.key, lo, hi, withscores=with_scores)
         return _pairs(rows) if with_scores else list(rows)
 
-    @guard
+    @command
     def range_by_score(
         self,
         low: Any,
@@ -456,7 +468,7 @@ class ZSet(Sortable, Container):
         num: int | None = None,
         with_scores: bool = False,
         reverse: bool = False,
-    ) -> list[Any]:
+    ) -> Returns[list[Any]]:
         """Members whose score lies between ``low`` and ``high`` (either order; ``"(x"``
         exclusive, ``"-inf"``/``"+inf"`` unbounded), lowest score first or, with ``reverse``,
         highest first; skipping ``start`` and returning at most ``num`` of them. 1 round trip
@@ -469,14 +481,12 @@ class ZSet(Sortable, Container):
             start = 0 if start is None else check_index(self, start, "start")
             num = -1 if num is None else check_index(self, num, "num")
         if reverse:
-            rows = self.database.zrevrangebyscore(
-                self.key, hi, lo, start, num, withscores=with_scores
-            )
+            rows = yield call.zrevrangebyscore(self.key, hi, lo, start, num, withscores=with_scores)
         else:
-            rows = self.database.zrangebyscore(self.key, lo, hi, start, num, withscores=with_scores)
+            rows = yield call.zrangebyscore(self.key, lo, hi, start, num, withscores=with_scores)
         return _pairs(rows) if with_scores else list(rows)
 
-    @guard
+    @command
     def range_by_lex(
         self,
         low: Any,
@@ -484,7 +494,7 @@ class ZSet(Sortable, Container):
         start: int | None = None,
         num: int | None = None,
         reverse: bool = False,
-    ) -> list[Any]:
+    ) -> Returns[list[Any]]:
         """Members between lex bounds (``-``, ``+``, ``[a``, ``(a``; either order), skipping
         ``start`` and returning at most ``num``; descending with ``reverse``. 1 round trip."""
         lo, hi = self._lex_bounds(low, high)
@@ -492,100 +502,110 @@ class ZSet(Sortable, Container):
             start = 0 if start is None else check_index(self, start, "start")
             num = -1 if num is None else check_index(self, num, "num")
         if reverse:
-            return list(self.database.zrevrangebylex(self.key, hi, lo, start, num))
-        return list(self.database.zrangebylex(self.key, lo, hi, start, num))
+            return list((yield call.zrevrangebylex(self.key, hi, lo, start, num)))
+        return list((yield call.zrangebylex(self.key, lo, hi, start, num)))
 
-    @guard
-    def as_items(self, decode: bool = False) -> Pairs:
+    @command
+    def as_items(self, decode: bool = False) -> Returns[Pairs]:
         """Every ``(member, score)`` pair by ascending score (member as str with ``decode``).
         1 round trip."""
-        rows = _pairs(self.database.zrange(self.key, 0, -1, withscores=True))
+        rows = _pairs((yield call.zrange(self.key, 0, -1, withscores=True)))
         if decode:
             return [(_decode(m), s) for m, s in rows]
         return rows
 
     def iterator(self, with_scores: bool = False, reverse: bool = False) -> Iterable[Any]:
         """Every member (``(member, score)`` pairs with ``with_scores``) by ascending score, or
-        descending with ``reverse``. 1 round trip."""
+        descending with ``reverse``. 1 round trip (awaitable on an asyncio client)."""
         return self.range(0, -1, with_scores=with_scores, reverse=reverse)
 
     def search(self, pattern: Any, count: int | None = None) -> Iterator[tuple[Any, float]]:
         """Yield ``(member, score)`` for members matching the glob ``pattern`` (ZSCAN MATCH),
-        at most ``count`` of them. 1 round trip per ZSCAN page, sent as the iterator is consumed."""
+        at most ``count`` of them (an async generator on an asyncio client). 1 round trip per
+        ZSCAN page, sent as the iterator is consumed."""
         check_value(self, pattern, "pattern")
         found = self._scan(pattern)
-        return found if count is None else islice(found, count)
+        if count is None:
+            return found  # type: ignore[return-value]
+        return limited(found, count)  # type: ignore[return-value]
 
-    @guard
-    def _scan(self, match: Any) -> Iterator[tuple[Any, float]]:
-        for member, score in self.database.zscan_iter(self.key, match=match):
-            yield member, float(score)
+    def _scan(self, match: Any) -> Iterator[tuple[Any, float]] | AsyncIterator[tuple[Any, float]]:
+        return pages(self, lambda cursor: self._scan_page(cursor, match))
+
+    @command
+    def _scan_page(self, cursor: int, match: Any) -> Returns[tuple[int, Pairs]]:
+        cursor, rows = yield call.zscan(self.key, cursor, match=match)
+        return cursor, [(member, float(score)) for member, score in rows]
 
     # -- popping ------------------------------------------------------------------------------
 
-    @guard
-    def popmin(self, count: int = 1) -> Pairs:
+    @command
+    def popmin(self, count: int = 1) -> Returns[Pairs]:
         """ZPOPMIN: remove the ``count`` lowest members; ``(member, score)`` pairs lowest
         first (an empty list when empty). 1 round trip."""
-        rows = _pairs(self.database.zpopmin(self.key, self._count(count)))
-        return rows
+        return _pairs((yield call.zpopmin(self.key, self._count(count))))
 
-    @guard
-    def popmax(self, count: int = 1) -> Pairs:
+    @command
+    def popmax(self, count: int = 1) -> Returns[Pairs]:
         """ZPOPMAX: remove the ``count`` highest members; ``(member, score)`` pairs highest
         first (an empty list when empty). 1 round trip."""
-        rows = _pairs(self.database.zpopmax(self.key, self._count(count)))
-        return rows
+        return _pairs((yield call.zpopmax(self.key, self._count(count))))
 
-    @guard
-    def popmin_compat(self, count: int = 1) -> Pairs:
+    @command
+    def popmin_compat(self, count: int = 1) -> Returns[Pairs]:
         """As ``popmin`` without ZPOPMIN (Redis < 5): ZRANGE + ZREMRANGEBYRANK in one
         MULTI/EXEC. 1 round trip."""
         n = self._count(count)
-        pipe = self.database.pipeline(transaction=True)
-        pipe.zrange(self.key, 0, n - 1, withscores=True)
-        pipe.zremrangebyrank(self.key, 0, n - 1)
-        rows = _pairs(pipe.execute()[0])
-        return rows
+        replies = yield Batch(
+            [
+                call.zrange(self.key, 0, n - 1, withscores=True),
+                call.zremrangebyrank(self.key, 0, n - 1),
+            ]
+        )
+        return _pairs(replies[0])
 
-    @guard
-    def popmax_compat(self, count: int = 1) -> Pairs:
+    @command
+    def popmax_compat(self, count: int = 1) -> Returns[Pairs]:
         """As ``popmax`` without ZPOPMAX (Redis < 5), in one MULTI/EXEC. 1 round trip."""
         n = self._count(count)
-        pipe = self.database.pipeline(transaction=True)
-        pipe.zrange(self.key, -n, -1, withscores=True)
-        pipe.zremrangebyrank(self.key, -n, -1)
-        rows = _pairs(pipe.execute()[0])
+        replies = yield Batch(
+            [
+                call.zrange(self.key, -n, -1, withscores=True),
+                call.zremrangebyrank(self.key, -n, -1),
+            ]
+        )
+        rows = _pairs(replies[0])
         rows.reverse()
         return rows
 
-    def _bpop(self, command: Any, timeout: float) -> tuple[Any, float] | None:
+    def _bpop(self, name: str, timeout: float) -> Returns[tuple[Any, float] | None]:
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout < 0:
             raise ContainerValueError(
                 f"{self!r}: timeout must be a number of seconds >= 0, got {timeout!r}"
             )
-        reply = command([self.key], timeout)
+        reply = yield getattr(call, name)([self.key], timeout)
         if reply is None:
             return None
         return reply[1], float(reply[2])
 
-    @guard
-    def bpopmin(self, timeout: float = 0) -> tuple[Any, float] | None:
+    @command
+    def bpopmin(self, timeout: float = 0) -> Returns[tuple[Any, float] | None]:
         """BZPOPMIN: remove the lowest member, waiting up to ``timeout`` seconds (0 =
         forever); ``(member, score)`` or None on timeout. 1 round trip."""
-        return self._bpop(self.database.bzpopmin, timeout)
+        return (yield from self._bpop("bzpopmin", timeout))
 
-    @guard
-    def bpopmax(self, timeout: float = 0) -> tuple[Any, float] | None:
+    @command
+    def bpopmax(self, timeout: float = 0) -> Returns[tuple[Any, float] | None]:
         """BZPOPMAX: as ``bpopmin`` for the highest member. 1 round trip."""
-        return self._bpop(self.database.bzpopmax, timeout)
+        return (yield from self._bpop("bzpopmax", timeout))
 
     # -- algebra ------------------------------------------------------------------------------
 
-    @guard
+    @command
     def _store(
         self, command: str, dest: Any, others: list[Container], options: dict[str, Any]
-    ) -> int:
+    ) -> Returns[ZSet]:
+        # The Container arguments (``others``) are where @command looks for a WRONGTYPE key.
         unknown = set(options) - {"aggregate", "weights"}
         if unknown:
             raise ContainerTypeError(f"{self!r}: unexpected keyword argument(s) {sorted(unknown)}")
@@ -606,7 +626,8 @@ class ZSet(Sortable, Container):
                 )
             args += ["AGGREGATE", aggregate.upper()]
         check_same_slot(self.database, [dest, *keys], command)
-        return int(self.database.execute_command(command, *args))
+        yield call.execute_command(command, *args)
+        return ZSet(self.database, dest)
 
     def _dest(self, dest: Any) -> Any:
         if isinstance(dest, Container):
@@ -620,24 +641,24 @@ class ZSet(Sortable, Container):
     def interstore(self, dest: Any, *others: Any, **kwargs: Any) -> ZSet:
         """Store the intersection with ``others`` (ZSets, Sets or key names) at ``dest``;
         keywords ``aggregate`` ('SUM'/'MIN'/'MAX') and ``weights``. Returns a ZSet for
-        ``dest``. 1 round trip (ZINTERSTORE)."""
+        ``dest``. 1 round trip (ZINTERSTORE; awaitable on an asyncio client)."""
         dest_key = self._dest(dest)
-        self._store("ZINTERSTORE", dest_key, self._others(others), kwargs)
-        return ZSet(self.database, dest_key)
+        return self._store("ZINTERSTORE", dest_key, self._others(others), kwargs)
 
     def unionstore(self, dest: Any, *others: Any, **kwargs: Any) -> ZSet:
         """Store the union with ``others`` at ``dest`` (keywords as ``interstore``). Returns a
-        ZSet for ``dest``. 1 round trip (ZUNIONSTORE)."""
+        ZSet for ``dest``. 1 round trip (ZUNIONSTORE; awaitable on an asyncio client)."""
         dest_key = self._dest(dest)
-        self._store("ZUNIONSTORE", dest_key, self._others(others), kwargs)
-        return ZSet(self.database, dest_key)
+        return self._store("ZUNIONSTORE", dest_key, self._others(others), kwargs)
 
     def __ior__(self, other: Any) -> ZSet:
         """Union ``other`` into this key (ZUNIONSTORE, scores summed; 1 round trip)."""
+        self._sync_only("zs |= other", "await zs.unionstore(zs.key, other)")
         self.unionstore(self.key, other)
         return self
 
     def __iand__(self, other: Any) -> ZSet:
         """Keep only members also in ``other`` (ZINTERSTORE, scores summed; 1 round trip)."""
+        self._sync_only("zs &= other", "await zs.interstore(zs.key, other)")
         self.interstore(self.key, other)
         return self
