@@ -9,9 +9,10 @@ they are atomic.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Awaitable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, cast
 
+from ..calls import call
 from ..utils import decode as _decode
 from .base import Container
 from .errors import (
@@ -20,9 +21,9 @@ from .errors import (
     check_index,
     check_value,
     check_values,
-    guard,
 )
 from .list import slice_step, slice_to_range
+from .running import Returns, command
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..database import Database
@@ -55,23 +56,28 @@ class Array(Container):
         cls, database: Database, key: Any, data: Iterable[Any], clear: bool = False
     ) -> Array:
         """Create an Array at ``key`` from ``data`` (appended; ``clear`` replaces the old
-        items). 1 round trip (one script)."""
+        items). 1 round trip (one script; on an asyncio client:
+        ``await Array.from_list(...)``)."""
         arr = cls(database, key)
-        items = _values(arr, data, "from_list")
-        if items or clear:
-            arr._extend(items, clear)
-        return arr
+        return arr._fill(_values(arr, data, "from_list"), clear)
 
-    @guard
-    def _extend(self, items: list[Any], clear: bool = False) -> int:
-        return int(
-            self.database.run_script("array_extend", [self.key], ["1" if clear else "0", *items])
-        )
+    @command
+    def _fill(self, items: list[Any], clear: bool) -> Returns[Array]:
+        if items or clear:
+            yield from self._extend(items, clear)
+        return self
+
+    def _extend(self, items: list[Any], clear: bool = False) -> Returns[int]:
+        return int((yield self._script("array_extend", "1" if clear else "0", *items)))
+
+    def _script(self, name: str, *args: Any) -> Any:
+        # A Lua script on this key: ``run_script`` of either client (1 round trip).
+        return call.run_script(name, keys=[self.key], args=list(args))
 
     # -- reading ------------------------------------------------------------------------------
 
-    @guard
-    def __getitem__(self, idx: int | slice) -> Any:
+    @command
+    def __getitem__(self, idx: int | slice) -> Returns[Any]:
         """``arr[i]`` (negative counts from the end; None when out of range, as upstream
         documents: no stored value is None) or ``arr[a:b:c]`` (a list, in index order).
         1 round trip."""
@@ -79,86 +85,115 @@ class Array(Container):
             step = slice_step(self, idx)
             if step != 1:
                 slice_to_range(self, idx)  # validates the bounds
-                return self._range(0, -1)[idx]
+                return (yield from self._range(0, -1))[idx]
             bounds = slice_to_range(self, idx)
             if bounds is None:
                 return []
-            return self._range(*bounds)
+            return (yield from self._range(*bounds))
         index = check_index(self, idx, "Array index")
         if index >= 0:
-            value = self.database.hget(self.key, index)
-        else:
-            value = self.database.run_script("array_get", [self.key], [index])
-        return value
+            return (yield call.hget(self.key, index))
+        return (yield self._script("array_get", index))
 
-    def _range(self, start: int, stop: int) -> list[Any]:
-        return list(self.database.run_script("array_range", [self.key], [start, stop]))
+    def _range(self, start: int, stop: int) -> Returns[list[Any]]:
+        return list((yield self._script("array_range", start, stop)))
 
-    @guard
     def __len__(self) -> int:
         """HLEN. 1 round trip."""
-        return int(self.database.hlen(self.key))
+        self._sync_only("len()", "await arr.length()")
+        return self.length()
 
-    @guard
+    @command
+    def length(self) -> Returns[int]:
+        """The number of items (HLEN; ``len(arr)``). 1 round trip."""
+        return int((yield call.hlen(self.key)))
+
     def __contains__(self, item: Any) -> bool:
         """Whether an item equals ``item`` (compared on the server, O(n)). 1 round trip."""
-        check_value(self, item)
-        return bool(self.database.run_script("array_contains", [self.key], [item]))
+        self._sync_only("in", "await arr.contains(item)")
+        return self.contains(item)
 
-    def __iter__(self) -> Iterator[Any]:
-        """Iterate over a snapshot of the items in index order (1 round trip)."""
+    @command
+    def contains(self, item: Any) -> Returns[bool]:
+        """Whether an item equals ``item`` (``item in arr``; compared on the server, O(n)).
+        1 round trip."""
+        check_value(self, item)
+        return bool((yield self._script("array_contains", item)))
+
+    def _iterate(self) -> Iterator[Any] | AsyncIterator[Any]:
+        """A snapshot of the items in index order (1 round trip, when iteration starts on
+        an asyncio client)."""
+        if self._async:
+            return self._aiterate()
         return iter(self.as_list())
 
-    @guard
-    def as_list(self, decode: bool = False) -> list[Any]:
+    async def _aiterate(self) -> AsyncIterator[Any]:
+        items = await cast(Awaitable[list[Any]], self.as_list())
+        for item in items:
+            yield item
+
+    @command
+    def as_list(self, decode: bool = False) -> Returns[list[Any]]:
         """Every item in index order, as bytes or (``decode=True``) str. 1 round trip."""
-        items = self._range(0, -1)
+        items = yield from self._range(0, -1)
         if decode:
             return [_decode(v) for v in items]
         return items
 
     # -- writing ------------------------------------------------------------------------------
 
-    @guard
     def __setitem__(self, idx: int, value: Any) -> None:
         """Replace the item at ``idx`` (negative counts from the end); IndexError when out
         of range, as for a Python list. 1 round trip."""
+        self._sync_only("arr[i] = value", "await arr.set(i, value)")
+        self.set(idx, value)
+
+    @command
+    def set(self, idx: int, value: Any) -> Returns[None]:
+        """Replace the item at ``idx`` (``arr[i] = value``; negative counts from the end);
+        IndexError when out of range, as for a Python list. 1 round trip."""
         if isinstance(idx, slice):
             raise ContainerTypeError(f"{self!r}: slice assignment is not supported")
         index = check_index(self, idx, "Array index")
         check_value(self, value)
-        if not self.database.run_script("array_set", [self.key], [index, value]):
+        if not (yield self._script("array_set", index, value)):
             raise ContainerIndexError(f"{self!r}: array assignment index {index} out of range")
 
-    @guard
     def __delitem__(self, idx: int) -> None:
         """Remove the item at ``idx``, shifting later items down; IndexError when out of
         range. 1 round trip."""
+        self._sync_only("del arr[i]", "await arr.delete(i)")
+        self.delete(idx)
+
+    @command
+    def delete(self, idx: int) -> Returns[None]:
+        """Remove the item at ``idx`` (``del arr[i]``), shifting later items down;
+        IndexError when out of range. 1 round trip."""
         if isinstance(idx, slice):
             raise ContainerTypeError(f"{self!r}: deleting a slice is not supported")
-        self._pop(check_index(self, idx, "Array index"))
+        yield from self._pop(check_index(self, idx, "Array index"))
 
-    def _pop(self, index: int) -> Any:
-        value = self.database.run_script("array_pop", [self.key], [index])
+    def _pop(self, index: int) -> Returns[Any]:
+        value = yield self._script("array_pop", index)
         if value is None:
             raise ContainerIndexError(f"{self!r}: array index {index} out of range")
         return value
 
-    @guard
-    def pop(self, idx: int | None = None) -> Any:
+    @command
+    def pop(self, idx: int | None = None) -> Returns[Any]:
         """Remove and return the item at ``idx`` (default: the last); IndexError when the
         array is empty or ``idx`` is out of range. 1 round trip."""
-        return self._pop(-1 if idx is None else check_index(self, idx, "Array index"))
+        return (yield from self._pop(-1 if idx is None else check_index(self, idx, "Array index")))
 
-    @guard
-    def append(self, value: Any) -> None:
+    @command
+    def append(self, value: Any) -> Returns[None]:
         """Add one item at the end. 1 round trip."""
         check_value(self, value)
-        self.database.run_script("array_extend", [self.key], ["0", value])
+        yield self._script("array_extend", "0", value)
 
-    @guard
-    def extend(self, values: Iterable[Any]) -> None:
+    @command
+    def extend(self, values: Iterable[Any]) -> Returns[None]:
         """Add every item of an iterable at the end, in order. 1 round trip (none when empty)."""
         items = _values(self, values, "extend")
         if items:
-            self._extend(items)
+            yield from self._extend(items)

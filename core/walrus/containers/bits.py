@@ -12,14 +12,14 @@ import hashlib
 import math
 import re
 import struct
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Awaitable, Iterator
+from typing import TYPE_CHECKING, Any, cast
 
-from redis.exceptions import ResponseError
-
+from ..calls import call
 from ..utils import encode
-from .base import Container
-from .errors import ContainerTypeError, ContainerValueError, check_value, guard, raise_wrong_type
+from .base import Container, is_async_client
+from .errors import ContainerTypeError, ContainerValueError, check_value
+from .running import Returns, command
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..database import Database
@@ -110,13 +110,21 @@ class BitFieldOperation:
 
     ``overflow`` of ``incrby`` applies to that and the following operations of the chain;
     None keeps the current mode (WRAP at the start of a command, as in Redis).
+
+    On an asyncio client (``AsyncDatabase``) ``await op.execute()`` runs it and
+    ``async for`` iterates the results.
     """
+
+    # What a WRONGTYPE reply is explained against: the key must hold a string.
+    redis_type = "string"
+    accepted_types: tuple[str, ...] = ("string",)
 
     def __init__(self, database: Database, key: Any) -> None:
         self.database = database
         self.key = key
         self.operations: list[tuple[Any, ...]] = []
         self._overflow = "WRAP"
+        self._async = is_async_client(database)
 
     def __repr__(self) -> str:
         ops = " ".join(" ".join(str(part) for part in op) for op in self.operations)
@@ -154,22 +162,39 @@ class BitFieldOperation:
         self.operations.append(("INCRBY", text, where, amount))
         return self
 
-    def execute(self) -> list[Any]:
+    @command
+    def execute(self) -> Returns[list[Any]]:
         """Run the queued operations as one BITFIELD command (1 round trip; none when
         nothing is queued). The queue is kept, so executing again repeats it."""
+        return (yield from self._steps())
+
+    def _steps(self) -> Returns[list[Any]]:
+        # The BITFIELD command as steps, shared with BitField's slice operators.
         if not self.operations:
             return []
         args = [part for op in self.operations for part in op]
-        try:
-            return list(self.database.execute_command("BITFIELD", self.key, *args))
-        except ResponseError as exc:
-            if "WRONGTYPE" in str(exc):
-                raise_wrong_type(BitField(self.database, self.key), [], exc)
-            raise
+        return list((yield call.execute_command("BITFIELD", self.key, *args)))
 
     def __iter__(self) -> Iterator[Any]:
-        """Execute and iterate over the results."""
+        """Execute and iterate over the results (1 round trip; ``async for`` on an asyncio
+        client)."""
+        if self._async:
+            raise TypeError(
+                f"{self!r} is on an asyncio client: for cannot be awaited, use async for"
+            )
         return iter(self.execute())
+
+    def __aiter__(self) -> AsyncIterator[Any]:
+        """``async for`` on an asyncio client: execute (1 round trip) and iterate over the
+        results."""
+        if not self._async:
+            raise TypeError(f"{self!r} is on a sync client: iterate it with for")
+        return self._aiterate()
+
+    async def _aiterate(self) -> AsyncIterator[Any]:
+        results = await cast(Awaitable[list[Any]], self.execute())
+        for result in results:
+            yield result
 
 
 class BitField(Container):
@@ -227,16 +252,23 @@ class BitField(Container):
             )
         return start, stop - start
 
-    @guard
-    def __getitem__(self, item: slice) -> int:
+    @command
+    def __getitem__(self, item: slice) -> Returns[int]:
         """``bf[start:stop]``: bits start..stop-1 read as an unsigned int. 1 round trip."""
         start, width = self._slice(item)
-        return int(self.get(f"u{width}", start).execute()[0])
+        values = yield from self.get(f"u{width}", start)._steps()
+        return int(values[0])
 
-    @guard
     def __setitem__(self, item: slice, value: int) -> None:
         """``bf[start:stop] = n``: store ``n`` (0 <= n < 2**width) in bits start..stop-1;
         ValueError when it does not fit. 1 round trip."""
+        self._sync_only("bf[start:stop] = n", "await bf.set_range(slice(start, stop), n)")
+        self.set_range(item, value)
+
+    @command
+    def set_range(self, item: slice, value: int) -> Returns[None]:
+        """Store ``value`` (0 <= value < 2**width) in the bits of the range ``item``
+        (``bf[start:stop] = value``); ValueError when it does not fit. 1 round trip."""
         start, width = self._slice(item)
         number = _check_int(self, value, "value")
         if not 0 <= number < 2**width:
@@ -244,37 +276,44 @@ class BitField(Container):
                 f"{self!r}: value {number} does not fit in the {width} bits "
                 f"of [{start}:{start + width}]"
             )
-        self.set(f"u{width}", start, number).execute()
+        yield from self.set(f"u{width}", start, number)._steps()
 
-    @guard
     def __delitem__(self, item: slice) -> None:
         """``del bf[start:stop]``: clear bits start..stop-1 (the string keeps its length).
         1 round trip."""
+        self._sync_only("del bf[start:stop]", "await bf.clear_range(slice(start, stop))")
+        self.clear_range(item)
+
+    @command
+    def clear_range(self, item: slice) -> Returns[None]:
+        """Clear the bits of the range ``item`` (``del bf[start:stop]``; the string keeps
+        its length). 1 round trip."""
         start, width = self._slice(item)
-        self.set(f"u{width}", start, 0).execute()
+        yield from self.set(f"u{width}", start, 0)._steps()
 
-    @guard
-    def get_raw(self) -> bytes | None:
+    @command
+    def get_raw(self) -> Returns[bytes | None]:
         """The whole string (GET), or None when missing. 1 round trip."""
-        return self.database.get(self.key)  # type: ignore[return-value]
+        raw: bytes | None = yield call.get(self.key)
+        return raw
 
-    @guard
-    def set_raw(self, value: Any) -> bool:
+    @command
+    def set_raw(self, value: Any) -> Returns[bool]:
         """Replace the whole string (SET). 1 round trip."""
         check_value(self, value)
-        return bool(self.database.set(self.key, value))
+        return bool((yield call.set(self.key, value)))
 
-    @guard
-    def bit_count(self, start: int | None = None, end: int | None = None) -> int:
+    @command
+    def bit_count(self, start: int | None = None, end: int | None = None) -> Returns[int]:
         """BITCOUNT: set bits, optionally between byte offsets ``start`` and ``end``
         (inclusive; negative counts from the end). 1 round trip."""
         if start is None and end is None:
-            return int(self.database.bitcount(self.key))
+            return int((yield call.bitcount(self.key)))
         # Byte offsets past the signed 64-bit range lie past either end of any string.
         limit = 2**63 - 1
         first = max(-limit, min(limit, _check_int(self, 0 if start is None else start, "start")))
         last = max(-limit, min(limit, _check_int(self, -1 if end is None else end, "end")))
-        return int(self.database.bitcount(self.key, first, last))
+        return int((yield call.bitcount(self.key, first, last)))
 
     def _bit_offset(self, offset: Any) -> int:
         bit = _check_int(self, offset, "offset")
@@ -282,19 +321,19 @@ class BitField(Container):
             raise ContainerValueError(f"{self!r}: bit offset {bit} is outside 0..2**32-1")
         return bit
 
-    @guard
-    def get_bit(self, offset: int) -> int:
+    @command
+    def get_bit(self, offset: int) -> Returns[int]:
         """GETBIT: the bit at ``offset`` (0 or 1). 1 round trip."""
-        return int(self.database.getbit(self.key, self._bit_offset(offset)))
+        return int((yield call.getbit(self.key, self._bit_offset(offset))))
 
-    @guard
-    def set_bit(self, offset: int, value: int) -> int:
+    @command
+    def set_bit(self, offset: int, value: int) -> Returns[int]:
         """SETBIT: set the bit at ``offset`` to ``value`` (0/1, or a bool); returns the
         previous bit. 1 round trip."""
         bit = self._bit_offset(offset)
         if value not in (0, 1) or not isinstance(value, int):
             raise ContainerValueError(f"{self!r}: a bit must be 0 or 1, got {value!r}")
-        return int(self.database.setbit(self.key, bit, int(value)))
+        return int((yield call.setbit(self.key, bit, int(value))))
 
 
 class BloomFilter(Container):
@@ -334,25 +373,28 @@ class BloomFilter(Container):
         digest = hashlib.md5(encode(data)).digest()
         return [seed % self.bits for seed in struct.unpack(">IIII", digest)]
 
-    def _run(self, op: str, data: Any) -> list[Any]:
+    def _run(self, op: str, data: Any) -> Returns[list[Any]]:
         args: list[Any] = []
         for position in self._positions(data):
             args += [op, "u1", position] + ([1] if op == "SET" else [])
-        return list(self.database.execute_command("BITFIELD", self.key, *args))
+        return list((yield call.execute_command("BITFIELD", self.key, *args)))
 
-    @guard
-    def add(self, data: Any) -> bool:
+    @command
+    def add(self, data: Any) -> Returns[bool]:
         """Add an item (str, bytes or number). Returns True when it was certainly not in the
         filter before (one of its bits was still 0). 1 round trip."""
-        return not all(self._run("SET", data))
+        return not all((yield from self._run("SET", data)))
 
-    @guard
-    def contains(self, data: Any) -> bool:
+    @command
+    def contains(self, data: Any) -> Returns[bool]:
         """True when the item may have been added (false positives possible, false negatives
-        impossible). 1 round trip; a missing key is an empty filter."""
-        return all(self._run("GET", data))
+        impossible; ``item in bloom``). 1 round trip; a missing key is an empty filter."""
+        return all((yield from self._run("GET", data)))
 
-    __contains__ = contains
+    def __contains__(self, data: Any) -> bool:
+        """``item in bloom``: ``contains``. 1 round trip."""
+        self._sync_only("in", "await bloom.contains(item)")
+        return self.contains(data)
 
     def false_positive_rate(self, n: int) -> float:
         """Theoretical false-positive probability after ``n`` distinct items were added. No Redis

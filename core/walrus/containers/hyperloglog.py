@@ -9,50 +9,50 @@ from __future__ import annotations
 
 from typing import Any
 
-from redis.exceptions import ResponseError
-
+from ..calls import call
 from ..cluster import check_same_slot
 from .base import Container
-from .errors import (
-    ContainerTypeError,
-    WrongTypeError,
-    check_values,
-    guard,
-    raise_wrong_type,
-)
+from .errors import ContainerTypeError, check_values
+from .running import Returns, command
 
 __all__ = ["HyperLogLog"]
 
 
 class HyperLogLog(Container):
     """A Redis HyperLogLog: ``add`` items, ``len()`` estimates how many distinct were added
-    (standard error 0.81%). Each method is one round trip."""
+    (standard error 0.81%; ``await hll.length()`` on an asyncio client). Each method is one
+    round trip."""
 
     redis_type = "hyperloglog"
     # TYPE reports "string"; the error path also checks the "HYLL" header.
     accepted_types: tuple[str, ...] = ("string",)
 
-    @guard
-    def add(self, *items: Any) -> bool:
+    @command
+    def add(self, *items: Any) -> Returns[bool]:
         """PFADD; True when the estimate changed. 1 round trip."""
         check_values(self, items, "item")
-        return bool(self.database.pfadd(self.key, *items))
+        return bool((yield call.pfadd(self.key, *items)))
 
-    @guard
     def __len__(self) -> int:
         """PFCOUNT: the estimated number of distinct items. 1 round trip."""
-        return int(self.database.pfcount(self.key))
+        self._sync_only("len()", "await hll.length()")
+        return self.length()
+
+    @command
+    def length(self) -> Returns[int]:
+        """The estimated number of distinct items (PFCOUNT; ``len(hll)``). 1 round trip."""
+        return int((yield call.pfcount(self.key)))
 
     def count(self, *others: Any) -> int:
         """Estimated distinct items of this HyperLogLog and ``others`` together (PFCOUNT of
         several keys; nothing is stored). 1 round trip."""
         return self._count(self._others(others))
 
-    @guard
-    def _count(self, others: list[HyperLogLog]) -> int:
+    @command
+    def _count(self, others: list[HyperLogLog]) -> Returns[int]:
         keys = [self.key, *(o.key for o in others)]
         check_same_slot(self.database, keys, "PFCOUNT")
-        return int(self.database.pfcount(*keys))
+        return int((yield call.pfcount(*keys)))
 
     def _others(self, others: tuple[Any, ...]) -> list[HyperLogLog]:
         result: list[HyperLogLog] = []
@@ -79,24 +79,21 @@ class HyperLogLog(Container):
             raise ContainerTypeError(
                 f"{self!r}: dest must be a key name, got {type(dest).__name__}"
             )
-        self._merge(target, self._others(others))
-        return target
+        return self._merge(target, self._others(others))
 
-    def _merge(self, dest: HyperLogLog, others: list[HyperLogLog]) -> None:
-        # PFMERGE also reads dest, so the error path checks its type too. WRONGTYPE is
-        # translated inline rather than by @guard: one call level less on this path.
+    @command
+    def _merge(self, dest: HyperLogLog, others: list[HyperLogLog]) -> Returns[HyperLogLog]:
+        # PFMERGE also reads dest: a WRONGTYPE reply is explained against this key, dest and
+        # others (the HyperLogLog arguments of this command), in that order.
         keys = [dest.key, self.key]
         keys += [o.key for o in others]
         check_same_slot(self.database, keys, "PFMERGE")
-        try:
-            self.database.pfmerge(*keys)
-        except ResponseError as exc:
-            if isinstance(exc, WrongTypeError) or "WRONGTYPE" not in str(exc):
-                raise
-            raise_wrong_type(self, [dest, *others], exc)
+        yield call.pfmerge(*keys)
+        return dest
 
     def __ior__(self, other: Any) -> HyperLogLog:
         """Merge ``other`` into this HyperLogLog (PFMERGE into this key). 1 round trip."""
+        self._sync_only("|=", "await hll.merge(hll, other)")
         if not isinstance(other, HyperLogLog):
             return NotImplemented
         self._merge(self, [other])
