@@ -18,6 +18,7 @@ from typing import Any
 
 from .containers.consumer_group import ConsumerGroup, ConsumerGroupStream
 from .containers.errors import ContainerTypeError
+from .containers.running import Returns, command
 from .containers.streams import StreamIdError, check_stream_id, normalize_entries
 from .utils import decode, decode_dict
 
@@ -151,11 +152,13 @@ class TimeSeriesStream(ConsumerGroupStream):
     def __delitem__(self, item: Any) -> None:
         """XDEL one id (a datetime or ``(datetime, seq)`` counts as one id) or a list of
         ids. 1 round trip."""
+        self._sync_only("del stream[id]", "await stream.delete(id)")
         if isinstance(item, list) or (isinstance(item, tuple) and not _is_dt_pair(item)):
             self.delete(*item)
         else:
             self.delete(item)
 
+    @command
     def pending(  # type: ignore[override]
         self,
         start: Any = "-",
@@ -163,13 +166,14 @@ class TimeSeriesStream(ConsumerGroupStream):
         count: int = 1000,
         consumer: Any = None,
         idle: int | None = None,
-    ) -> list[tuple[tuple[datetime, int], str, int, int]]:
+    ) -> Returns[list[tuple[tuple[datetime, int], str, int, int]]]:
         """XPENDING as upstream's tuples ``((timestamp, sequence), consumer, ms idle,
         deliveries)``, oldest first; arguments as ``ConsumerGroupStream.pending``. 1 round trip."""
+        rows = yield from self._pending_steps(start, stop, count, consumer, idle)
         return [
             (id_to_datetime(row["message_id"]), str(decode(row["consumer"])),
              row["time_since_delivered"], row["times_delivered"])
-            for row in super().pending(start, stop, count, consumer, idle)
+            for row in rows
         ]  # fmt: skip
 
 
@@ -182,14 +186,16 @@ class TimeSeries(ConsumerGroup):
     def _to_id(self, value: Any, what: str, specials: tuple[str, ...] = ()) -> str:
         return _to_id(self, value, what, specials, False)
 
+    @command
     def read(
         self, count: int | None = None, block: int | None = None, consumer: Any = None
-    ) -> list[Any]:
+    ) -> Returns[list[Any]]:
         """XREADGROUP new messages from every stream as ``Message`` objects, merged across
         streams in id (time) order, as upstream does. 1 round trip."""
+        read = yield from self._read_steps(count, block, consumer)
         messages = [
             Message(key, mid, data)
-            for key, entries in super().read(count, block, consumer)
+            for key, entries in read
             for mid, data in normalize_entries(entries)
         ]
         messages.sort(key=lambda m: (m.timestamp, m.sequence))

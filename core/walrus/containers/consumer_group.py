@@ -17,9 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 from redis.exceptions import ResponseError
 
+from ..calls import Batch, Call, call
 from ..cluster import check_same_slot
 from ..utils import decode, encode, make_python_attr
-from .errors import ContainerTypeError, ContainerValueError, WrongTypeError, guard, raise_wrong_type
+from .base import is_async_client
+from .errors import ContainerTypeError, ContainerValueError, WrongTypeError, wrong_type_steps
+from .running import Returns, command
 from .streams import (
     Stream,
     StreamNotFoundError,
@@ -28,9 +31,9 @@ from .streams import (
     check_stream_id,
     normalize_entries,
     normalize_xread,
-    send_xread,
     translate_stream_error,
     translated,
+    xread_call,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -67,7 +70,8 @@ def _normalize_stream_keys(keys: Any, default_id: str = "0-0") -> dict[Any, Any]
 class ConsumerGroupStream(Stream):
     """One stream seen through a consumer group (and one consumer of it).
 
-    Created by ``ConsumerGroup``; every method is one round trip.
+    Created by ``ConsumerGroup``; every method is one round trip (on an asyncio client, an
+    awaitable).
     """
 
     def __init__(self, database: Database, group: Any, key: Any, consumer: Any) -> None:
@@ -83,29 +87,29 @@ class ConsumerGroupStream(Stream):
         """The consumer this object reads, claims and acknowledges as."""
         return self._consumer
 
-    @guard
+    @command
     @translated
-    def ack(self, *id_list: Any) -> int:
+    def ack(self, *id_list: Any) -> Returns[int]:
         """XACK: mark messages processed; returns how many were pending. 1 round trip (none
         without ids)."""
         ids = [self._to_id(value, "id") for value in id_list]
         if not ids:
             return 0
-        return int(self.database.xack(self.key, self.group, *ids))
+        return int((yield call.xack(self.key, self.group, *ids)))
 
-    @guard
+    @command
     @translated
-    def claim(self, *id_list: Any, min_idle_time: int = 0) -> list[Any]:
+    def claim(self, *id_list: Any, min_idle_time: int = 0) -> Returns[list[Any]]:
         """XCLAIM pending messages for this consumer (only those idle for at least
         ``min_idle_time`` ms); returns the claimed ``(id, data)`` pairs. 1 round trip."""
         ids: list[Any] = [self._to_id(value, "id") for value in id_list]
         idle = check_count(self, min_idle_time, "min_idle_time", 0)
         if not ids:
             return []
-        reply = self.database.xclaim(self.key, self.group, self._consumer, idle, ids)
+        reply = yield call.xclaim(self.key, self.group, self._consumer, idle, ids)
         return self._entries(reply)
 
-    @guard
+    @command
     @translated
     def autoclaim(
         self,
@@ -113,14 +117,14 @@ class ConsumerGroupStream(Stream):
         start_id: Any = "0-0",
         count: int | None = None,
         justid: bool = False,
-    ) -> tuple[Any, list[Any], list[Any]]:
+    ) -> Returns[tuple[Any, list[Any], list[Any]]]:
         """XAUTOCLAIM pending messages idle for ``min_idle_time`` ms or more, scanning from
         ``start_id``. Returns ``(next start id, claimed messages (ids with justid), ids of
         messages deleted meanwhile)``. 1 round trip."""
         idle = check_count(self, min_idle_time, "min_idle_time", 0)
         start = self._to_id(start_id, "start_id")
         limit = _check_optional(self, count, "count", 1)
-        reply = self.database.xautoclaim(
+        reply = yield call.xautoclaim(
             self.key, self.group, self._consumer, idle, start, count=limit, justid=justid
         )
         if justid:
@@ -131,8 +135,7 @@ class ConsumerGroupStream(Stream):
         deleted = [self._from_id(mid) for mid in reply[2]] if len(reply) > 2 else []
         return (next_id, claimed, deleted)
 
-    @guard
-    @translated
+    @command
     def pending(
         self,
         start: Any = "-",
@@ -140,60 +143,65 @@ class ConsumerGroupStream(Stream):
         count: int = 1000,
         consumer: Any = None,
         idle: int | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> Returns[list[dict[str, Any]]]:
         """XPENDING: the delivered-but-unacknowledged messages, oldest first, as dicts with
         ``message_id``, ``consumer``, ``time_since_delivered`` (ms) and ``times_delivered``.
         ``consumer`` restricts to one consumer, ``idle`` to messages idle that many ms.
         1 round trip."""
+        return (yield from self._pending_steps(start, stop, count, consumer, idle))
+
+    @translated
+    def _pending_steps(
+        self, start: Any, stop: Any, count: int, consumer: Any, idle: int | None
+    ) -> Returns[list[dict[str, Any]]]:
+        # Shared with TimeSeriesStream.pending, which reshapes the rows.
         low = self._to_id(start, "start", ("-", "+"), exclusive=True)
         high = self._to_id(stop, "stop", ("-", "+"), exclusive=True)
         limit = check_count(self, count, "count", 1)
         min_idle = _check_optional(self, idle, "idle", 0)
         if consumer is not None:
             _check_name(repr(self), consumer, "consumer")
-        rows = self.database.xpending_range(
+        rows = yield call.xpending_range(
             self.key, self.group, low, high, limit, consumername=consumer, idle=min_idle
         )
         return [dict(row) for row in rows]
 
-    @guard
+    @command
     @translated
     def read(
         self, count: int | None = None, block: int | None = None, last_id: Any = None
-    ) -> list[Any]:
+    ) -> Returns[list[Any]]:
         """XREADGROUP for this stream: by default (``last_id`` ``>``) messages never delivered
         to the group; with an id, this consumer's own pending messages after it. ``block``
         waits up to that many ms (0 = forever). 1 round trip."""
         after = self._to_id(">" if last_id is None else last_id, "last_id", (">",))
         limit = _check_optional(self, count, "count", 1)
         wait = _check_optional(self, block, "block", 0)
-        reply = send_xread(
-            self.database, {self.key: after}, limit, wait, self.group, self._consumer
-        )
+        reply = yield xread_call({self.key: after}, limit, wait, self.group, self._consumer)
         for _key, entries in normalize_xread(reply):
             return [self._entry(mid, data) for mid, data in entries]
         return []
 
-    @guard
+    @command
     @translated
-    def set_id(self, id: Any = "$") -> bool:  # noqa: A002
+    def set_id(self, id: Any = "$") -> Returns[bool]:  # noqa: A002
         """XGROUP SETID: the group's last-delivered id on this stream (``$`` = everything so
         far counts as read, ``0-0`` = read again from the start). 1 round trip."""
-        return bool(self.database.xgroup_setid(self.key, self.group, self._to_id(id, "id", ("$",))))
+        return bool((yield call.xgroup_setid(self.key, self.group, self._to_id(id, "id", ("$",)))))
 
-    @guard
+    @command
     @translated
-    def consumers_info(self) -> list[dict[Any, Any]]:  # type: ignore[override]
+    def consumers_info(self) -> Returns[list[dict[Any, Any]]]:  # type: ignore[override]
         """XINFO CONSUMERS of this group on this stream. 1 round trip."""
-        return [dict(item) for item in self.database.xinfo_consumers(self.key, self.group)]
+        return [dict(item) for item in (yield call.xinfo_consumers(self.key, self.group))]
 
-    @guard
+    @command
     @translated
-    def delete_consumer(self, consumer: Any = None) -> int:
+    def delete_consumer(self, consumer: Any = None) -> Returns[int]:
         """XGROUP DELCONSUMER (default: this consumer); returns how many messages it still
         had pending (they are no longer pending for anyone). 1 round trip."""
         name = self._consumer if consumer is None else _check_name(repr(self), consumer, "consumer")
-        return int(self.database.xgroup_delconsumer(self.key, self.group, name))
+        return int((yield call.xgroup_delconsumer(self.key, self.group, name)))
 
 
 class ConsumerGroup:
@@ -202,6 +210,7 @@ class ConsumerGroup:
     ``keys`` is a stream key, a list of keys, or a mapping of key -> id the group starts
     after (exclusive; default ``0-0`` = every message, ``$`` = only new ones). ``consumer``
     defaults to ``"<group>.c1"``. Creating the object sends nothing; call ``create()``.
+    On an ``AsyncDatabase`` every method that talks to Redis returns an awaitable.
     """
 
     stream_class: type[ConsumerGroupStream] = ConsumerGroupStream
@@ -214,6 +223,7 @@ class ConsumerGroup:
     def __init__(self, database: Database, name: Any, keys: Any, consumer: Any = None) -> None:
         label = type(self).__name__
         self.database = database
+        self._async = is_async_client(database)
         self.name = _check_name(label, name, "group name")
         self._consumer = (
             f"{decode(name)}.c1"
@@ -282,7 +292,10 @@ class ConsumerGroup:
         """The same group and streams, read as consumer ``name``. No Redis work."""
         return type(self)(self.database, self.name, self.keys, name)
 
-    def create(self, ensure_keys_exist: bool = True, mkstream: bool = False) -> dict[Any, bool]:
+    @command
+    def create(
+        self, ensure_keys_exist: bool = True, mkstream: bool = False
+    ) -> Returns[dict[Any, bool]]:
         """XGROUP CREATE the group on every stream, starting after each stream's id.
 
         Missing streams are created (MKSTREAM) unless ``ensure_keys_exist`` and ``mkstream``
@@ -292,10 +305,8 @@ class ConsumerGroup:
         that nothing is created when any key is unusable), then one pipeline of creates.
         """
         make = bool(ensure_keys_exist or mkstream)
-        check = self.database.pipeline(transaction=False)
-        for key in self.keys:
-            check.type(key)
-        for key, found in zip(self.keys, check.execute(), strict=True):
+        types = yield Batch([call.type(key) for key in self.keys], transaction=False)
+        for key, found in zip(self.keys, types, strict=True):
             found = decode(found)
             if found not in ("stream", "none"):
                 raise WrongTypeError(key, found, "stream")
@@ -303,79 +314,91 @@ class ConsumerGroup:
                 raise StreamNotFoundError(
                     f"{self!r}: stream {decode(key)!r} does not exist (use ensure_keys_exist=True)"
                 )
-        pipe = self.database.pipeline(transaction=False)
-        for key, start in self.keys.items():
-            pipe.xgroup_create(key, self.name, start, mkstream=make)
+        creates = [
+            call.xgroup_create(key, self.name, start, mkstream=make)
+            for key, start in self.keys.items()
+        ]
+        replies = yield Batch(creates, transaction=False, raise_on_error=False)
         result: dict[Any, bool] = {}
-        for key, reply in zip(self.keys, pipe.execute(raise_on_error=False), strict=True):
+        for key, reply in zip(self.keys, replies, strict=True):
             if isinstance(reply, ResponseError):
                 if str(reply).startswith("BUSYGROUP"):
                     result[key] = False
                     continue
-                self._raise(key, reply)
+                yield from self._raise(key, reply)
             result[key] = bool(reply)
         return result
 
-    def _raise(self, key: Any, exc: ResponseError) -> None:
+    def _raise(self, key: Any, exc: ResponseError) -> Returns[None]:
+        # Steps (1 round trip on the WRONGTYPE path only) that raise the clear error.
         stream = self.stream(key)
         translate_stream_error(self, key, exc, self.name)
         if "WRONGTYPE" in str(exc):
-            raise_wrong_type(stream, [], exc)
+            yield from wrong_type_steps(stream, [], exc)
         raise exc
 
-    def _each(self, method: str, *args: Any) -> dict[Any, Any]:
-        pipe = self.database.pipeline(transaction=False)
-        for key in self.keys:
-            getattr(pipe, method)(key, *args)
+    def _each(self, method: str, *args: Any) -> Returns[dict[Any, Any]]:
+        # Steps: one pipeline of ``method`` on every stream, errors raised clearly.
+        calls = [Call(method, (key, *args), {}) for key in self.keys]
+        replies = yield Batch(calls, transaction=False, raise_on_error=False)
         result: dict[Any, Any] = {}
-        for key, reply in zip(self.keys, pipe.execute(raise_on_error=False), strict=True):
+        for key, reply in zip(self.keys, replies, strict=True):
             if isinstance(reply, ResponseError):
-                self._raise(key, reply)
+                yield from self._raise(key, reply)
             result[key] = reply
         return result
 
-    def destroy(self) -> dict[Any, bool]:
+    @command
+    def destroy(self) -> Returns[dict[Any, bool]]:
         """XGROUP DESTROY on every stream: ``{key: True}`` where a group was removed.
         1 round trip (a pipeline)."""
-        return {k: bool(v) for k, v in self._each("xgroup_destroy", self.name).items()}
+        replies = yield from self._each("xgroup_destroy", self.name)
+        return {k: bool(v) for k, v in replies.items()}
 
-    def set_id(self, id: Any = "$") -> dict[Any, bool]:  # noqa: A002
+    @command
+    def set_id(self, id: Any = "$") -> Returns[dict[Any, bool]]:  # noqa: A002
         """XGROUP SETID on every stream (``$`` = all messages so far count as read).
         1 round trip (a pipeline)."""
         value = self._to_id(id, "id", ("$",))
-        return {k: bool(v) for k, v in self._each("xgroup_setid", self.name, value).items()}
+        replies = yield from self._each("xgroup_setid", self.name, value)
+        return {k: bool(v) for k, v in replies.items()}
 
     def reset(self) -> dict[Any, bool]:
         """Make the group read every stream from its start again (SETID ``0-0``). 1 round trip (a
         pipeline)."""
         return self.set_id("0-0")
 
-    def stream_info(self) -> dict[Any, dict[Any, Any]]:
+    @command
+    def stream_info(self) -> Returns[dict[Any, dict[Any, Any]]]:
         """XINFO STREAM of every stream: ``{key: info}``. 1 round trip (a pipeline)."""
-        return {k: dict(v) for k, v in self._each("xinfo_stream").items()}
+        replies = yield from self._each("xinfo_stream")
+        return {k: dict(v) for k, v in replies.items()}
 
+    @command
     def read(
         self, count: int | None = None, block: int | None = None, consumer: Any = None
-    ) -> list[Any]:
+    ) -> Returns[list[Any]]:
         """XREADGROUP messages never delivered to the group, from every stream, as
         ``[[stream key, [(id, data), ...]], ...]`` (streams with nothing new are left out).
         ``count`` is per stream; ``block`` waits up to that many ms (0 = forever).
         1 round trip."""
+        return (yield from self._read_steps(count, block, consumer))
+
+    def _read_steps(self, count: Any, block: Any, consumer: Any) -> Returns[list[Any]]:
+        # Shared with TimeSeries.read, which merges the messages.
         label = repr(self)
         limit = _check_optional(label, count, "count", 1)
         wait = _check_optional(label, block, "block", 0)
         name = self._consumer if consumer is None else _check_name(label, consumer, "consumer")
         check_same_slot(self.database, list(self.keys), "XREADGROUP")
         try:
-            reply = send_xread(
-                self.database, dict.fromkeys(self.keys, ">"), limit, wait, self.name, name
-            )
+            reply = yield xread_call(dict.fromkeys(self.keys, ">"), limit, wait, self.name, name)
         except ResponseError as exc:
             streams: list[Any] = list(self.streams.values())
             keys = ", ".join(str(decode(k)) for k in self.keys)
             translate_stream_error(self, keys, exc, self.name)
             if "WRONGTYPE" in str(exc):
-                raise_wrong_type(streams[0], streams[1:], exc)
+                yield from wrong_type_steps(streams[0], streams[1:], exc)
             raise
         # Lists, not tuples, as upstream returns them.
         return [[key, normalize_entries(entries)] for key, entries in normalize_xread(reply)]

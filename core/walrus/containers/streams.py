@@ -19,15 +19,17 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from redis.exceptions import ResponseError
 
+from ..calls import Call, call, send
 from ..exceptions import WalrusError
 from ..utils import decode
 from .base import Container
-from .errors import ContainerTypeError, ContainerValueError, check_value, guard
+from .errors import ContainerTypeError, ContainerValueError, check_value
+from .running import Returns, command, pages
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..database import Database
@@ -43,9 +45,13 @@ __all__ = [
     "normalize_xread",
     "send_xread",
     "translate_stream_error",
+    "translated",
+    "translating",
+    "xread_call",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
+R = TypeVar("R")
 
 _ID_RE = re.compile(r"^(\d{1,20})(?:-(\d{1,20}|\*))?$")
 _MAX_U64 = 2**64 - 1
@@ -184,6 +190,21 @@ def _next_id(message_id: str) -> str:
     return f"{int(ms) + 1}-0"
 
 
+def xread_call(
+    streams: dict[Any, Any],
+    count: int | None,
+    block: int | None,
+    group: Any = None,
+    consumer: Any = None,
+) -> Call:
+    """The XREAD (or, with ``group``, XREADGROUP) step of ``streams`` ({key: id}), for either
+    client: 1 round trip when sent, on a cluster too (``ClusterDatabase.determine_slot``
+    reads XREAD's keys locally instead of asking the server with COMMAND GETKEYS)."""
+    if group is None:
+        return call.xread(streams, count=count, block=block)
+    return call.xreadgroup(group, consumer, streams, count=count, block=block)
+
+
 def send_xread(
     database: Any,
     streams: dict[Any, Any],
@@ -192,12 +213,8 @@ def send_xread(
     group: Any = None,
     consumer: Any = None,
 ) -> Any:
-    """XREAD (or, with ``group``, XREADGROUP) of ``streams`` ({key: id}): 1 round trip, on a
-    cluster too (``ClusterDatabase.determine_slot`` reads XREAD's keys locally instead of
-    asking the server with COMMAND GETKEYS)."""
-    if group is None:
-        return database.xread(streams, count=count, block=block)
-    return database.xreadgroup(group, consumer, streams, count=count, block=block)
+    """``xread_call`` sent on a sync client: 1 round trip, on a cluster too."""
+    return send(database, xread_call(streams, count, block, group, consumer))
 
 
 # -- error translation -------------------------------------------------------------------------
@@ -229,16 +246,26 @@ def translate_stream_error(owner: Any, key: Any, exc: ResponseError, group: Any 
         raise StreamIdError(f"{owner!r}: Redis refused the id: {message}") from exc
 
 
+def translating(owner: Any, steps: Returns[R], key: Any, group: Any = None) -> Returns[R]:
+    """``steps`` with the stream errors Redis replies translated (``translate_stream_error``
+    for ``key`` and ``group``); any other error goes on, for ``command`` to translate
+    (WRONGTYPE) or raise. No Redis work of its own: the steps cost what they did."""
+    try:
+        return (yield from steps)
+    except ResponseError as exc:
+        translate_stream_error(owner, key, exc, group)
+        raise
+
+
 def translated(method: F) -> F:
-    """Decorator: turn stream-specific Redis errors into the classes above."""
+    """Decorator of a steps method (under ``@command``, or a helper that commands
+    ``yield from``): turn stream-specific Redis errors into the classes above, for both
+    clients. No Redis work of its own."""
 
     @functools.wraps(method)
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return method(self, *args, **kwargs)
-        except ResponseError as exc:
-            translate_stream_error(self, self.key, exc, getattr(self, "group", None))
-            raise
+        steps = method(self, *args, **kwargs)
+        return translating(self, steps, self.key, getattr(self, "group", None))
 
     return wrapper  # type: ignore[return-value]
 
@@ -273,7 +300,7 @@ class Stream(Container):
 
     # -- writing -------------------------------------------------------------------------------
 
-    @guard
+    @command
     @translated
     def add(
         self,
@@ -281,7 +308,7 @@ class Stream(Container):
         id: Any = "*",
         maxlen: int | None = None,
         approximate: bool = True,  # noqa: A002
-    ) -> Any:
+    ) -> Returns[Any]:
         """XADD ``data`` (a non-empty mapping) and return the message id. ``maxlen`` caps the
         stream length (``approximate`` lets Redis trim lazily, ``~``). StreamIdError for an
         id Redis refuses (``0-0``, or not above the stream's last id). 1 round trip."""
@@ -290,27 +317,28 @@ class Stream(Container):
         if message_id in _ZERO_IDS:
             raise StreamIdError(f"{self!r}: id must be greater than 0-0, got {message_id!r}")
         limit = _check_optional(self, maxlen, "maxlen", 0)
-        added = self.database.xadd(
+        added = yield call.xadd(
             self.key, fields, id=message_id, maxlen=limit, approximate=approximate
         )
         return self._from_id(added)
 
-    @guard
     def __delitem__(self, item: Any) -> None:
         """XDEL one id, or a list/tuple of ids. 1 round trip."""
+        self._sync_only("del stream[id]", "await stream.delete(id)")
         ids = list(item) if isinstance(item, (list, tuple)) else [item]
         self.delete(*ids)
 
-    @guard
+    @command
     @translated
-    def delete(self, *id_list: Any) -> int:
-        """XDEL the given ids; returns how many existed. 1 round trip (none without ids)."""
+    def delete(self, *id_list: Any) -> Returns[int]:
+        """XDEL the given ids (``del stream[id]``); returns how many existed. 1 round trip
+        (none without ids)."""
         ids = [self._to_id(value, "id") for value in id_list]
         if not ids:
             return 0
-        return int(self.database.xdel(self.key, *ids))
+        return int((yield call.xdel(self.key, *ids)))
 
-    @guard
+    @command
     @translated
     def trim(
         self,
@@ -318,7 +346,7 @@ class Stream(Container):
         approximate: bool = True,
         minid: Any = None,
         limit: int | None = None,
-    ) -> int:
+    ) -> Returns[int]:
         """XTRIM to at most ``count`` messages, or drop the messages older than ``minid``
         (exactly one of them). ``approximate`` trims lazily (``~``), ``limit`` caps the work
         of an approximate trim. Returns how many messages were removed. 1 round trip."""
@@ -329,117 +357,124 @@ class Stream(Container):
         cap = _check_optional(self, limit, "limit", 0)
         if cap is not None and not approximate:
             raise ContainerValueError(f"{self!r}: limit needs approximate=True")
-        return int(
-            self.database.xtrim(
-                self.key, maxlen=maxlen, approximate=approximate, minid=min_id, limit=cap
-            )
-        )
+        return int((yield call.xtrim(
+            self.key, maxlen=maxlen, approximate=approximate, minid=min_id, limit=cap
+        )))  # fmt: skip
 
-    @guard
+    @command
     @translated
-    def set_id(self, id: Any) -> bool:  # noqa: A002
+    def set_id(self, id: Any) -> Returns[bool]:  # noqa: A002
         """XSETID: set the stream's last id (must not be below its newest message). 1 round trip."""
-        return bool(self.database.execute_command("XSETID", self.key, self._to_id(id, "id")))
+        return bool((yield call.execute_command("XSETID", self.key, self._to_id(id, "id"))))
 
     # -- reading -------------------------------------------------------------------------------
 
     def __getitem__(self, item: Any) -> Any:
         """``stream[id]`` is ``get(id)``; ``stream[start:stop:count]`` is ``range`` (bounds
-        inclusive, missing bounds mean oldest/newest, the step is the count). 1 round trip."""
+        inclusive, missing bounds mean oldest/newest, the step is the count). 1 round trip
+        (on an asyncio client, ``await stream[...]``)."""
         if isinstance(item, slice):
             start = "-" if item.start is None else item.start
             stop = "+" if item.stop is None else item.stop
             return self.range(start, stop, item.step)
         return self.get(item)
 
-    @guard
+    @command
     @translated
-    def get(self, docid: Any) -> Any:
+    def get(self, docid: Any) -> Returns[Any]:
         """The message ``(id, data)`` with id ``docid``, or None. 1 round trip."""
         message_id = self._to_id(docid, "id")
-        entries = self._entries(self.database.xrange(self.key, message_id, message_id, count=1))
+        entries = self._entries((yield call.xrange(self.key, message_id, message_id, count=1)))
         return entries[0] if entries else None
 
-    @guard
+    @command
     @translated
-    def range(self, start: Any = "-", stop: Any = "+", count: int | None = None) -> list[Any]:
+    def range(
+        self, start: Any = "-", stop: Any = "+", count: int | None = None
+    ) -> Returns[list[Any]]:
         """XRANGE: messages from ``start`` to ``stop`` (inclusive; ``(id`` is exclusive),
         oldest first, at most ``count``. 1 round trip."""
         low = self._to_id(start, "start", ("-", "+"), exclusive=True)
         high = self._to_id(stop, "stop", ("-", "+"), exclusive=True)
         limit = _check_optional(self, count, "count", 1)
-        return self._entries(self.database.xrange(self.key, low, high, count=limit))
+        return self._entries((yield call.xrange(self.key, low, high, count=limit)))
 
-    @guard
+    @command
     @translated
-    def revrange(self, start: Any = "+", stop: Any = "-", count: int | None = None) -> list[Any]:
+    def revrange(
+        self, start: Any = "+", stop: Any = "-", count: int | None = None
+    ) -> Returns[list[Any]]:
         """XREVRANGE: messages from ``start`` (newest end) down to ``stop``, newest first, at
         most ``count``. 1 round trip."""
         high = self._to_id(start, "start", ("-", "+"), exclusive=True)
         low = self._to_id(stop, "stop", ("-", "+"), exclusive=True)
         limit = _check_optional(self, count, "count", 1)
-        return self._entries(self.database.xrevrange(self.key, high, low, count=limit))
+        return self._entries((yield call.xrevrange(self.key, high, low, count=limit)))
 
-    @guard
-    def __iter__(self) -> Iterator[Any]:
+    def _iterate(self) -> Iterator[Any] | AsyncIterator[Any]:
         """Every message, oldest first, paging with XRANGE (1 round trip per 100 messages;
         each page starts just after the last id seen, so Redis 5.0 is enough)."""
-        low = "-"
-        while True:
-            page = normalize_entries(self.database.xrange(self.key, low, "+", count=ITER_PAGE_SIZE))
-            for message_id, data in page:
-                yield self._entry(message_id, data)
-            if len(page) < ITER_PAGE_SIZE:
-                return
-            low = _next_id(decode(page[-1][0]))
+        return pages(self, self._page)
 
-    @guard
+    @command
+    def _page(self, after: Any) -> Returns[tuple[Any, list[Any]]]:
+        # ``after`` is 0 for the first page, else the id the page starts at; the next
+        # "cursor" is 0 once a page comes back short (the end of the stream).
+        low = "-" if not after else after
+        page = normalize_entries((yield call.xrange(self.key, low, "+", count=ITER_PAGE_SIZE)))
+        items = [self._entry(message_id, data) for message_id, data in page]
+        if len(page) < ITER_PAGE_SIZE:
+            return 0, items
+        return _next_id(decode(page[-1][0])), items
+
     def __len__(self) -> int:
         """XLEN. 1 round trip."""
-        return int(self.database.xlen(self.key))
+        self._sync_only("len()", "await stream.length()")
+        return self.length()
 
-    def length(self) -> int:
+    @command
+    def length(self) -> Returns[int]:
         """XLEN (upstream's name for ``len(stream)``). 1 round trip."""
-        return len(self)
+        return int((yield call.xlen(self.key)))
 
-    @guard
+    @command
     @translated
     def read(
         self, count: int | None = None, block: int | None = None, last_id: Any = None
-    ) -> list[Any]:
+    ) -> Returns[list[Any]]:
         """XREAD messages newer than ``last_id`` (exclusive; default ``0-0`` = from the start,
         ``$`` = only messages added while blocking). ``block`` waits up to that many ms (0 =
         forever) when nothing is there. 1 round trip (also on a cluster)."""
         after = self._to_id("0-0" if last_id is None else last_id, "last_id", ("$",))
         limit = _check_optional(self, count, "count", 1)
         wait = _check_optional(self, block, "block", 0)
-        reply = normalize_xread(send_xread(self.database, {self.key: after}, limit, wait))
+        reply = normalize_xread((yield xread_call({self.key: after}, limit, wait)))
         for _key, entries in reply:
             return [self._entry(mid, data) for mid, data in entries]
         return []
 
     # -- introspection ---------------------------------------------------------------------------
 
-    @guard
+    @command
     @translated
-    def info(self) -> dict[Any, Any]:
+    def info(self) -> Returns[dict[Any, Any]]:
         """XINFO STREAM: length, first/last entry, groups... StreamNotFoundError when the key
         does not exist. 1 round trip."""
-        return dict(self.database.xinfo_stream(self.key))
+        return dict((yield call.xinfo_stream(self.key)))
 
-    @guard
+    @command
     @translated
-    def groups_info(self) -> list[dict[Any, Any]]:
+    def groups_info(self) -> Returns[list[dict[Any, Any]]]:
         """XINFO GROUPS: one dict per consumer group of the stream. 1 round trip."""
-        return [dict(item) for item in self.database.xinfo_groups(self.key)]
+        return [dict(item) for item in (yield call.xinfo_groups(self.key))]
 
-    @guard
+    @command
     @translated
-    def consumers_info(self, group: Any) -> list[dict[Any, Any]]:
+    def consumers_info(self, group: Any) -> Returns[list[dict[Any, Any]]]:
         """XINFO CONSUMERS: one dict per consumer of ``group``. 1 round trip."""
         check_value(self, group, "group")
         try:
-            return [dict(item) for item in self.database.xinfo_consumers(self.key, group)]
+            return [dict(item) for item in (yield call.xinfo_consumers(self.key, group))]
         except ResponseError as exc:
             translate_stream_error(self, self.key, exc, group)
             raise
