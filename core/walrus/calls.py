@@ -9,10 +9,28 @@ reply in both cases, so the two clients answer alike.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, NamedTuple
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Any, NamedTuple, TypeVar
 
-__all__ = ["Batch", "Call", "asend", "call", "send"]
+T = TypeVar("T")
+U = TypeVar("U")
+
+__all__ = ["Batch", "Call", "asend", "call", "is_async_client", "ready", "send", "then"]
+
+
+_ASYNC_CLIENTS: dict[type, bool] = {}
+
+
+def is_async_client(client: Any) -> bool:
+    """True for a ``redis.asyncio`` client (its commands are coroutines). No Redis work."""
+    kind = type(client)
+    found = _ASYNC_CLIENTS.get(kind)
+    if found is None:
+        found = _ASYNC_CLIENTS[kind] = inspect.iscoroutinefunction(
+            getattr(kind, "execute_command", None)
+        )
+    return found
 
 
 class Call(NamedTuple):
@@ -68,3 +86,27 @@ def _pipeline(client: Any, batch: Batch) -> Any:
     for name, args, kwargs in batch.calls:
         getattr(pipe, name)(*args, **kwargs)
     return pipe
+
+
+def then(result: Any, after: Callable[[Any], U], is_async: bool) -> U:
+    """``after(result)``; on an asyncio client ``result`` is an awaitable and so is the
+    return value (typed as the sync one). No Redis work of its own."""
+    if is_async:
+        return _then(result, after)  # type: ignore[return-value]
+    return after(result)
+
+
+async def _then(result: Awaitable[Any], after: Callable[[Any], U]) -> U:
+    return after(await result)
+
+
+def ready(value: T, is_async: bool) -> T:
+    """``value``, or on an asyncio client an awaitable of it: for a call answered without
+    Redis (a debug limiter, an empty argument list). No Redis work."""
+    if is_async:
+        return _ready(value)  # type: ignore[return-value]
+    return value
+
+
+async def _ready(value: T) -> T:
+    return value

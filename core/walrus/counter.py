@@ -11,15 +11,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .calls import call, is_async_client
+from .containers.running import Returns, command, sync_only
+
 if TYPE_CHECKING:  # pragma: no cover
     from .database import Database
 
 __all__ = ["Counter"]
 
 
-def _check_amount(value: Any, what: str) -> int:
+def _amount(value: Any, what: str) -> Returns[int]:
+    """``value`` as an int (another Counter's value: 1 round trip). Steps."""
     if isinstance(value, Counter):
-        return value.value()
+        raw = yield call.get(value.key)
+        return 0 if raw is None else int(raw)
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{what} must be an int, got {type(value).__name__}")
     return value
@@ -43,40 +48,53 @@ class Counter:
             raise ValueError("counter name must not be empty")
         self.database = database
         self.name = name
+        # On an AsyncDatabase each method below returns an awaitable of its result.
+        self._async = is_async_client(database)
         self.key: str | bytes = b"counter:" + name if isinstance(name, bytes) else f"counter:{name}"
+
+    _explain_error = None  # server errors are raised as they come (a non-integer value)
 
     def __repr__(self) -> str:
         return f"<Counter {self.name!r}>"
 
-    def incr(self, incr_by: int | Counter = 1) -> int:
+    @command
+    def incr(self, incr_by: int | Counter = 1) -> Returns[int]:
         """Add ``incr_by`` (an int, or another Counter's value: 1 more round trip) and return
         the new value. Cost: 1 round trip (INCRBY)."""
-        return int(self.database.incrby(self.key, _check_amount(incr_by, "incr_by")))
+        amount = yield from _amount(incr_by, "incr_by")
+        return int((yield call.incrby(self.key, amount)))
 
-    def decr(self, decr_by: int | Counter = 1) -> int:
+    @command
+    def decr(self, decr_by: int | Counter = 1) -> Returns[int]:
         """Subtract ``decr_by`` and return the new value. Cost: 1 round trip (DECRBY)."""
-        return int(self.database.decrby(self.key, _check_amount(decr_by, "decr_by")))
+        amount = yield from _amount(decr_by, "decr_by")
+        return int((yield call.decrby(self.key, amount)))
 
-    def value(self) -> int:
+    @command
+    def value(self) -> Returns[int]:
         """The current value (0 when never incremented). Cost: 1 round trip (GET)."""
-        raw = self.database.get(self.key)
-        return 0 if raw is None else int(raw)
+        return (yield from _amount(self, "value"))
 
-    def reset(self, value: int = 0) -> None:
+    @command
+    def reset(self, value: int = 0) -> Returns[None]:
         """Set the counter to ``value``. Cost: 1 round trip (SET)."""
-        self.database.set(self.key, _check_amount(value, "value"))
+        amount = yield from _amount(value, "value")
+        yield call.set(self.key, amount)
 
-    def clear(self) -> None:
+    @command
+    def clear(self) -> Returns[None]:
         """Delete the counter's key (its value reads 0 again). Cost: 1 round trip (DEL)."""
-        self.database.delete(self.key)
+        yield call.delete(self.key)
 
     def __iadd__(self, other: int | Counter) -> Counter:
         """``counter += n``: INCRBY n (1 round trip); the name stays bound to the counter."""
+        sync_only(self, "+=", "await counter.incr(n)")
         self.incr(other)
         return self
 
     def __isub__(self, other: int | Counter) -> Counter:
         """``counter -= n``: DECRBY n (1 round trip)."""
+        sync_only(self, "-=", "await counter.decr(n)")
         self.decr(other)
         return self
 
@@ -86,4 +104,5 @@ class Counter:
     __sub__ = __isub__
 
     def __int__(self) -> int:
+        sync_only(self, "int()", "await counter.value()")
         return self.value()

@@ -67,11 +67,9 @@ from .urls import (
 if TYPE_CHECKING:  # pragma: no cover
     from .autocomplete import Autocomplete
     from .cache import Cache
-    from .counter import Counter
     from .fts import Index
     from .graph import Graph
     from .lock import Lock
-    from .rate_limit import RateLimit
 
 __all__ = ["ClusterDatabase", "Database", "DatabaseBase", "TransactionLocal"]
 
@@ -371,12 +369,6 @@ class DatabaseBase(ContainerFactories, ScriptHost):
 
         return Cache(self._db, name, default_timeout, **kwargs)
 
-    def counter(self, name: str) -> Counter:
-        """No Redis work: builds the helper."""
-        from .counter import Counter
-
-        return Counter(self._db, name)
-
     def graph(self, name: str, *args: Any, **kwargs: Any) -> Graph:
         """No Redis work: builds the helper."""
         from .graph import Graph
@@ -388,27 +380,6 @@ class DatabaseBase(ContainerFactories, ScriptHost):
         from .lock import Lock
 
         return Lock(self._db, name, ttl, lock_id)
-
-    def rate_limit(
-        self,
-        name: str,
-        limit: int = 5,
-        per: float = 60,
-        debug: bool = False,
-        strategy: str = "moving-window",
-    ) -> RateLimit:
-        """``limit`` events per ``per`` seconds per key under ``strategy`` ("moving-window",
-        "fixed-window", "sliding-window-counter" or "gcra"); each check is 1 round trip."""
-        from .rate_limit import RateLimit
-
-        return RateLimit(self._db, name, limit, per, debug, strategy)
-
-    def rate_limit_lua(
-        self, name: str, limit: int = 5, per: float = 60, debug: bool = False
-    ) -> RateLimit:
-        """Upstream's name for ``rate_limit`` (every limiter here is one Lua call).
-        No Redis work: builds the helper."""
-        return self.rate_limit(name, limit, per, debug)
 
     def autocomplete(self, namespace: str = "walrus", **kwargs: Any) -> Autocomplete:
         """No Redis work: builds the helper."""

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from redis.exceptions import ResponseError
 
-from ..calls import call
+from ..calls import call, is_async_client
 from ..utils import decode
 from .errors import ContainerTypeError, ContainerValueError
-from .running import Returns, command
+from .running import Returns, command, sync_only
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..database import Database
@@ -20,20 +19,6 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Container", "Sortable", "is_async_client"]
 
 _C = TypeVar("_C", bound="Container")
-
-
-_ASYNC_CLIENTS: dict[type, bool] = {}
-
-
-def is_async_client(client: Any) -> bool:
-    """True for a ``redis.asyncio`` client (its commands are coroutines). No Redis work."""
-    kind = type(client)
-    found = _ASYNC_CLIENTS.get(kind)
-    if found is None:
-        found = _ASYNC_CLIENTS[kind] = inspect.iscoroutinefunction(
-            getattr(kind, "execute_command", None)
-        )
-    return found
 
 
 class Container:
@@ -66,10 +51,7 @@ class Container:
     def _sync_only(self, operation: str, instead: str) -> None:
         """TypeError for ``operation`` (an operator Python cannot await) on an asyncio
         client, naming the awaitable ``instead``. No Redis work."""
-        if self._async:
-            raise TypeError(
-                f"{self!r} is on an asyncio client: {operation} cannot be awaited, use {instead}"
-            )
+        sync_only(self, operation, instead)
 
     def __iter__(self) -> Iterator[Any]:
         """Iterate the contents (sync client; ``async for`` on an asyncio one): see each

@@ -1,6 +1,7 @@
-"""``ContainerFactories``: ``db.Hash(key)`` and the other container builders, shared by the
-sync ``Database`` (and ``ClusterDatabase``) and ``walrus.asyncio.AsyncDatabase``: a container
-of an asyncio client returns awaitables (docs/asyncio.md)."""
+"""``ContainerFactories``: ``db.Hash(key)``, the other container builders and the helpers
+written once for both clients (``db.counter``, ``db.rate_limit``), shared by the sync
+``Database`` (and ``ClusterDatabase``) and ``walrus.asyncio.AsyncDatabase``: on an asyncio
+client their methods return awaitables (docs/asyncio.md)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ from .streams import Stream
 from .zset import ZSet
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..counter import Counter
     from ..database import Database
+    from ..rate_limit import RateLimit
     from ..streams import TimeSeries
 
 __all__ = ["ContainerFactories"]
@@ -77,3 +80,32 @@ class ContainerFactories:
         from ..streams import TimeSeries
 
         return TimeSeries(self._db, group, keys, consumer)
+
+    # -- helpers that run on either client ----------------------------------------------------
+
+    def counter(self, name: str) -> Counter:
+        """No Redis work: builds the helper."""
+        from ..counter import Counter
+
+        return Counter(self._db, name)
+
+    def rate_limit(
+        self,
+        name: str,
+        limit: int = 5,
+        per: float = 60,
+        debug: bool = False,
+        strategy: str = "moving-window",
+    ) -> RateLimit:
+        """``limit`` events per ``per`` seconds per key under ``strategy`` ("moving-window",
+        "fixed-window", "sliding-window-counter" or "gcra"); each check is 1 round trip."""
+        from ..rate_limit import RateLimit
+
+        return RateLimit(self._db, name, limit, per, debug, strategy)
+
+    def rate_limit_lua(
+        self, name: str, limit: int = 5, per: float = 60, debug: bool = False
+    ) -> RateLimit:
+        """Upstream's name for ``rate_limit`` (every limiter here is one Lua call).
+        No Redis work: builds the helper."""
+        return self.rate_limit(name, limit, per, debug)

@@ -22,7 +22,7 @@ from .errors import explain_error
 if TYPE_CHECKING:  # pragma: no cover
     from .base import Container
 
-__all__ = ["Returns", "command", "limited", "pages", "snapshot"]
+__all__ = ["Returns", "command", "limited", "pages", "snapshot", "sync_only"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -35,9 +35,11 @@ _ERRORS = (ResponseError, UnicodeEncodeError)
 
 
 def command(method: Callable[Concatenate[C, P], Returns[R]]) -> Callable[Concatenate[C, P], R]:
-    """Decorator: run the method's steps on the container's client; on an asyncio client
-    the call returns an awaitable (typed as the sync result). No Redis work of its own:
-    the method costs the round trips its steps send."""
+    """Decorator: run the method's steps on the object's client (``self.database``; a
+    container, or a helper such as Counter); on an asyncio client (``self._async``) the
+    call returns an awaitable (typed as the sync result). An error goes through
+    ``self._explain_error(exc, args)`` (steps that raise the clearer error; None: raised
+    as is). No Redis work of its own: the method costs the round trips its steps send."""
 
     def run(self: C, /, *args: P.args, **kwargs: P.kwargs) -> R:
         steps = method(self, *args, **kwargs)
@@ -49,11 +51,26 @@ def command(method: Callable[Concatenate[C, P], Returns[R]]) -> Callable[Concate
         try:
             return cast(R, drive(steps, lambda step: send(client, step), (ResponseError,)))
         except _ERRORS as exc:
-            drive(explain_error(container, exc, args), lambda step: send(client, step))
-            raise  # not reached: explain_error raises
+            explain = _explainer(container)
+            if explain is None:
+                raise
+            drive(explain(exc, args), lambda step: send(client, step))
+            raise  # not reached: explaining raises
 
     functools.update_wrapper(run, method)
     return run
+
+
+def _explainer(target: Any) -> Callable[[Any, tuple[Any, ...]], Steps] | None:
+    # A container-like object without its own _explain_error (a bit field operation, a
+    # consumer group) gets the containers' translation; a helper opts out with None.
+    explain = getattr(target, "_explain_error", _CONTAINERS)
+    if explain is _CONTAINERS:
+        return lambda exc, args: explain_error(target, exc, args)
+    return cast("Callable[[Any, tuple[Any, ...]], Steps] | None", explain)
+
+
+_CONTAINERS = object()
 
 
 async def _arun(container: Container, steps: Steps, args: tuple[Any, ...]) -> Any:
@@ -61,8 +78,11 @@ async def _arun(container: Container, steps: Steps, args: tuple[Any, ...]) -> An
     try:
         return await adrive(steps, lambda step: asend(client, step), (ResponseError,))
     except _ERRORS as exc:
-        await adrive(explain_error(container, exc, args), lambda step: asend(client, step))
-        raise  # not reached: explain_error raises
+        explain = _explainer(container)
+        if explain is None:
+            raise
+        await adrive(explain(exc, args), lambda step: asend(client, step))
+        raise  # not reached: explaining raises
 
 
 def pages(container: Container, fetch: Callable[[Any], Any]) -> Iterator[Any] | AsyncIterator[Any]:
@@ -123,3 +143,12 @@ def snapshot(container: Container, fetch: Callable[[], Any]) -> Iterator[Any] | 
 async def _asnapshot(fetch: Callable[[], Any]) -> AsyncIterator[Any]:
     for item in await fetch():
         yield item
+
+
+def sync_only(target: Any, operation: str, instead: str) -> None:
+    """TypeError for ``operation`` (an operator Python cannot await) on an object of an
+    asyncio client, naming the awaitable ``instead``. No Redis work."""
+    if target._async:
+        raise TypeError(
+            f"{target!r} is on an asyncio client: {operation} cannot be awaited, use {instead}"
+        )

@@ -41,6 +41,7 @@ __all__ = [
     "plan_decision",
     "reset_rates",
     "settled",
+    "storage_keys",
 ]
 
 _outage_log = OutageLog()
@@ -196,11 +197,17 @@ def check_rates(
 def reset_rates(database: Database, rates: Sequence[PreparedRate], keys: Sequence[str]) -> int:
     """Forget the state of ``rates[i]`` for client ``keys[i]`` (one UNLINK per slot group;
     1 round trip on one server). Returns how many keys there were."""
+    keys = storage_keys(database, rates, keys)
+    if not is_cluster(database):
+        return int(database.unlink(*keys))
+    return sum(int(database.unlink(key)) for key in keys)
+
+
+def storage_keys(database: Any, rates: Sequence[PreparedRate], keys: Sequence[str]) -> list[str]:
+    """The Redis keys holding ``rates[i]``'s state for client ``keys[i]`` (hash-tagged on a
+    cluster). No Redis work."""
     cluster = is_cluster(database)
-    storage_keys = [rate.storage_key(key, cluster) for rate, key in zip(rates, keys, strict=True)]
-    if not cluster:
-        return int(database.unlink(*storage_keys))
-    return sum(int(database.unlink(key)) for key in storage_keys)
+    return [rate.storage_key(key, cluster) for rate, key in zip(rates, keys, strict=True)]
 
 
 def _decide_by_slot(

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from functools import wraps
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from ..calls import is_async_client, ready, then
 from ..exceptions import WalrusError
 from ..keys import call_key
-from .decision import PreparedRate, RateLimitResult, check_name
-from .execute import decide, reset_rates
+from .decision import Decision, PreparedRate, RateLimitResult, check_name
+from .execute import decide, reset_rates, storage_keys
 from .rates import DEFAULT_STRATEGY
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -78,30 +80,46 @@ class RateLimit:
         self.database = database
         self.name = name
         self.debug = debug
+        # On an AsyncDatabase every call below returns an awaitable of the same result.
+        self._async = is_async_client(database)
+
+    def _decide(self, key: str, cost: int = 1) -> Decision:
+        if self._async:
+            from ..asyncio.rate_limit import adecide
+
+            return adecide(self.database, self._rates, (key,), cost)  # type: ignore[return-value,arg-type]
+        return decide(self.database, self._rates, (key,), cost)
 
     def check(self, key: Any, cost: int = 1) -> RateLimitResult:
         """Record ``cost`` events for ``key`` when they fit and return the decision with the
         remaining count and reset/retry times (1 round trip). ``cost=0`` only looks."""
         client = _client_key(key)
         if self.debug:
-            return RateLimitResult(True, self.limit_count, self.limit_count, 0.0, 0.0)
-        return decide(self.database, self._rates, (client,), cost).result(0)
+            allowed = RateLimitResult(True, self.limit_count, self.limit_count, 0.0, 0.0)
+            return ready(allowed, self._async)
+        return then(self._decide(client, cost), _first_result, self._async)
 
     def limit(self, key: Any) -> bool:
         """Record an event for ``key``; True when it must be refused (1 round trip)."""
         if key.__class__ is not str or not key.isascii():  # the common case needs no checks
             key = _client_key(key)
         if self.debug:
-            return False
+            return ready(False, self._async)
+        if self._async:
+            return then(self._decide(key), _refused, True)
         return not decide(self.database, self._rates, (key,)).allowed
 
     def remaining(self, key: Any) -> int:
         """Events ``key`` may still make now, recording nothing (1 round trip)."""
-        return self.check(key, cost=0).remaining
+        return then(self.check(key, cost=0), _remaining, self._async)
 
     def reset(self, key: Any) -> bool:
         """Forget every event of ``key`` (1 round trip). True when there was something to forget."""
-        return bool(reset_rates(self.database, (self.prepared,), (_client_key(key),)))
+        client = _client_key(key)
+        if self._async:
+            keys = storage_keys(self.database, self._rates, (client,))
+            return then(self.database.unlink(*keys), bool, True)
+        return bool(reset_rates(self.database, self._rates, (client,)))
 
     def rate_limited(self, key_function: Callable[..., Any] | None = None) -> Callable[[F], F]:
         """Decorator raising ``RateLimitException`` (with ``retry_after``) once a key is over.
@@ -112,23 +130,56 @@ class RateLimit:
         """
 
         def decorator(fn: F) -> F:
+            def key_of(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+                if key_function is not None:
+                    return key_function(*args, **kwargs)
+                return call_key(fn, args, kwargs)
+
+            if inspect.iscoroutinefunction(fn):
+                # An async function: awaits the decision on an AsyncDatabase (a sync
+                # client decides inline, as before).
+                @wraps(fn)
+                async def ainner(*args: Any, **kwargs: Any) -> Any:
+                    key = key_of(args, kwargs)
+                    result: Any = self.check(key)
+                    self._raise_if_refused(key, await result if self._async else result)
+                    return await fn(*args, **kwargs)
+
+                return ainner  # type: ignore[return-value]
+            if self._async:
+                raise TypeError(
+                    f"rate_limited on an AsyncDatabase decorates async functions only, "
+                    f"got {fn!r}; use a limiter of a sync Database for it"
+                )
+
             @wraps(fn)
             def inner(*args: Any, **kwargs: Any) -> Any:
-                if key_function is not None:
-                    key = key_function(*args, **kwargs)
-                else:
-                    key = call_key(fn, args, kwargs)
-                result = self.check(key)
-                if not result.allowed:
-                    raise RateLimitException(
-                        f"rate limit of {self.limit_count} per {self.per:g} s exceeded for {key!r}",
-                        retry_after=result.retry_after,
-                    )
+                key = key_of(args, kwargs)
+                self._raise_if_refused(key, self.check(key))
                 return fn(*args, **kwargs)
 
             return inner  # type: ignore[return-value]
 
         return decorator
+
+    def _raise_if_refused(self, key: Any, result: RateLimitResult) -> None:
+        if not result.allowed:
+            raise RateLimitException(
+                f"rate limit of {self.limit_count} per {self.per:g} s exceeded for {key!r}",
+                retry_after=result.retry_after,
+            )
+
+
+def _first_result(decision: Decision) -> RateLimitResult:
+    return decision.result(0)
+
+
+def _refused(decision: Decision) -> bool:
+    return not decision.allowed
+
+
+def _remaining(result: RateLimitResult) -> int:
+    return result.remaining
 
 
 RateLimitLua = RateLimit
