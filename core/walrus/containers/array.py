@@ -9,8 +9,8 @@ they are atomic.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import AsyncIterator, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from ..calls import call
 from ..utils import decode as _decode
@@ -23,7 +23,7 @@ from .errors import (
     check_values,
 )
 from .list import slice_step, slice_to_range
-from .running import Returns, command
+from .running import Returns, command, snapshot
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..database import Database
@@ -123,14 +123,7 @@ class Array(Container):
     def _iterate(self) -> Iterator[Any] | AsyncIterator[Any]:
         """A snapshot of the items in index order (1 round trip, when iteration starts on
         an asyncio client)."""
-        if self._async:
-            return self._aiterate()
-        return iter(self.as_list())
-
-    async def _aiterate(self) -> AsyncIterator[Any]:
-        items = await cast(Awaitable[list[Any]], self.as_list())
-        for item in items:
-            yield item
+        return snapshot(self, self.as_list)
 
     @command
     def as_list(self, decode: bool = False) -> Returns[list[Any]]:

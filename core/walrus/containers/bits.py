@@ -12,14 +12,14 @@ import hashlib
 import math
 import re
 import struct
-from collections.abc import AsyncIterator, Awaitable, Iterator
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import AsyncIterator, Iterator
+from typing import TYPE_CHECKING, Any
 
 from ..calls import call
 from ..utils import encode
 from .base import Container, is_async_client
 from .errors import ContainerTypeError, ContainerValueError, check_value
-from .running import Returns, command
+from .running import Returns, command, snapshot, sync_only
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..database import Database
@@ -178,23 +178,15 @@ class BitFieldOperation:
     def __iter__(self) -> Iterator[Any]:
         """Execute and iterate over the results (1 round trip; ``async for`` on an asyncio
         client)."""
-        if self._async:
-            raise TypeError(
-                f"{self!r} is on an asyncio client: for cannot be awaited, use async for"
-            )
-        return iter(self.execute())
+        sync_only(self, "for", "async for")
+        return snapshot(self, self.execute)  # type: ignore[return-value]
 
     def __aiter__(self) -> AsyncIterator[Any]:
         """``async for`` on an asyncio client: execute (1 round trip) and iterate over the
         results."""
         if not self._async:
             raise TypeError(f"{self!r} is on a sync client: iterate it with for")
-        return self._aiterate()
-
-    async def _aiterate(self) -> AsyncIterator[Any]:
-        results = await cast(Awaitable[list[Any]], self.execute())
-        for result in results:
-            yield result
+        return snapshot(self, self.execute)  # type: ignore[return-value]
 
 
 class BitField(Container):

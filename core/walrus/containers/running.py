@@ -85,7 +85,7 @@ async def _arun(container: Container, steps: Steps, args: tuple[Any, ...]) -> An
         raise  # not reached: explaining raises
 
 
-def pages(container: Container, fetch: Callable[[Any], Any]) -> Iterator[Any] | AsyncIterator[Any]:
+def pages(container: Any, fetch: Callable[[Any], Any]) -> Iterator[Any] | AsyncIterator[Any]:
     """The items of a cursor read (SCAN family): ``fetch(cursor)`` is a command returning
     ``(next_cursor, items)``. A generator on a sync client, an async generator on an
     asyncio one. 1 round trip per page, sent as the items are consumed."""
@@ -130,7 +130,7 @@ async def _alimited(items: AsyncIterator[Any], count: int) -> AsyncIterator[Any]
             return
 
 
-def snapshot(container: Container, fetch: Callable[[], Any]) -> Iterator[Any] | AsyncIterator[Any]:
+def snapshot(container: Any, fetch: Callable[[], Any]) -> Iterator[Any] | AsyncIterator[Any]:
     """Iterate what the command ``fetch()`` returns (read once, when iteration starts):
     an iterator on a sync client, an async generator on an asyncio one. Cost: that of
     ``fetch`` (1 round trip for a single command)."""
