@@ -15,12 +15,18 @@ Fixed against upstream: ``query(s=..., o=...)`` returns the matching triples (up
 looked up ``osp::<s>::<o>``, the reversed pair), values above U+00FF are found (the range
 end is the byte 0xFF, which UTF-8 never contains, not the character U+00FF), and ``search``
 joins variables across clauses (a binding must satisfy every clause together).
+
+Written once as steps (``walrus.containers.running``): on an ``AsyncDatabase`` the methods
+that reach Redis return awaitables of the same results, with the same round trips.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
+
+from .calls import Batch, Call, call, is_async_client
+from .containers.running import Returns, command
 
 if TYPE_CHECKING:  # pragma: no cover
     from .database import Database
@@ -113,6 +119,10 @@ class Graph:
         self.walrus = self.database = walrus
         self.namespace = self.key = namespace
         self.v = VariableFactory()
+        # On an AsyncDatabase each method below that reaches Redis returns an awaitable.
+        self._async = is_async_client(walrus)
+
+    _explain_error = None  # server errors are raised as they come (e.g. WRONGTYPE)
 
     def __repr__(self) -> str:
         return f"<Graph {self.namespace!r}>"
@@ -147,12 +157,14 @@ class Graph:
 
     # -- writes --------------------------------------------------------------------------
 
-    def store(self, s: str, p: str, o: str) -> None:
+    @command
+    def store(self, s: str, p: str, o: str) -> Returns[None]:
         """Store one triple. Cost: 1 round trip (one ZADD of its three members)."""
         members = self.keys_for_values(s, p, o)
-        self.walrus.zadd(self.key, dict.fromkeys(members, 0))
+        yield call.zadd(self.key, dict.fromkeys(members, 0))
 
-    def store_many(self, *items: Any) -> None:
+    @command
+    def store_many(self, *items: Any) -> Returns[None]:
         """Store several triples atomically: ``store_many([(s, p, o), ...])`` or
         ``store_many((s, p, o), (s, p, o), ...)``.
 
@@ -166,32 +178,38 @@ class Graph:
         if not members:
             return
         if len(members) <= _CHUNK:
-            self.walrus.zadd(self.key, dict.fromkeys(members, 0))
+            yield call.zadd(self.key, dict.fromkeys(members, 0))
             return
-        with self.walrus.pipeline(transaction=True) as pipe:
-            for start in range(0, len(members), _CHUNK):
-                pipe.zadd(self.key, dict.fromkeys(members[start : start + _CHUNK], 0))
-            pipe.execute()
+        yield Batch(
+            [
+                call.zadd(self.key, dict.fromkeys(members[start : start + _CHUNK], 0))
+                for start in range(0, len(members), _CHUNK)
+            ],
+            transaction=True,
+        )
 
-    def delete(self, s: str, p: str, o: str) -> bool:
+    @command
+    def delete(self, s: str, p: str, o: str) -> Returns[bool]:
         """Remove a triple; True when it was stored. Cost: 1 round trip (one ZREM)."""
         members = self.keys_for_values(s, p, o)
-        return bool(self.walrus.zrem(self.key, *members))
+        return bool((yield call.zrem(self.key, *members)))
 
     # -- reads ---------------------------------------------------------------------------
 
+    @command
     def query(
         self, s: str | None = None, p: str | None = None, o: str | None = None
-    ) -> list[dict[str, str]]:
+    ) -> Returns[list[dict[str, str]]]:
         """Triples matching the given parts (any combination, None = any), as dicts with
         keys ``s``, ``p``, ``o``, sorted by the ordering that served the query.
 
         Cost: 1 round trip (ZRANGEBYLEX, or ZSCORE when all three parts are given).
         """
-        reply, parse = self._read(self.walrus, s, p, o)
-        return parse(reply)
+        step, parse = self._read(s, p, o)
+        return parse((yield step))
 
-    def search(self, *conditions: Any) -> dict[str, set[str]]:
+    @command
+    def search(self, *conditions: Any) -> Returns[dict[str, set[str]]]:
         """Solve clauses with variables: each clause is a dict with keys among ``s``,
         ``p``, ``o`` (or an (s, p, o) tuple) whose values are strings, ``Variable``s
         (``graph.v.X``) or None. Returns ``{variable name: set of values}`` over the
@@ -203,12 +221,12 @@ class Graph:
         clauses = [_clause(condition) for condition in conditions]
         if not clauses:
             return {}
-        pipe = self.walrus.pipeline(transaction=False)
-        parsers = []
-        for clause in clauses:
-            constants = {part: value for part, value in clause.items() if isinstance(value, str)}
-            parsers.append(self._read(pipe, **constants)[1])
-        replies = pipe.execute()
+        reads = [
+            self._read(**{part: value for part, value in clause.items() if isinstance(value, str)})
+            for clause in clauses
+        ]
+        replies = yield Batch([step for step, _ in reads], transaction=False)
+        parsers = [parse for _, parse in reads]
         # Bindings are tuples of values aligned with ``bound`` (variable names in the order
         # they were first met); each clause is hash-joined on the variables it shares.
         bound: list[str] = []
@@ -243,19 +261,15 @@ class Graph:
         return result
 
     def _read(
-        self, client: Any, s: str | None = None, p: str | None = None, o: str | None = None
-    ) -> tuple[Any, Callable[[Any], list[dict[str, str]]]]:
-        """Send (or queue, when ``client`` is a pipeline) the read for the given parts.
-
-        Returns the call's reply (the pipeline itself when queued) and the function turning
-        a reply into triples."""
+        self, s: str | None = None, p: str | None = None, o: str | None = None
+    ) -> tuple[Call, Callable[[Any], list[dict[str, str]]]]:
+        """The read for the given parts (a step, not sent here) and the function turning
+        its reply into triples. No Redis work."""
         low, high = self.keys_for_query(s, p, o)
         if high is None:
             triple = {"s": s or "", "p": p or "", "o": o or ""}
-            return client.zscore(
-                self.key, low
-            ), lambda reply: [] if reply is None else [dict(triple)]
-        return client.zrangebylex(self.key, low, high), _parse_all
+            return call.zscore(self.key, low), lambda reply: [] if reply is None else [dict(triple)]
+        return call.zrangebylex(self.key, low, high), _parse_all
 
 
 def _given(s: Any, p: Any, o: Any) -> dict[str, str]:
