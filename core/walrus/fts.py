@@ -29,10 +29,12 @@ import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from .calls import Batch, call, is_async_client
 from .cluster import tag_name
 from .containers import Set
+from .containers.running import Returns, command, sync_only
 from .exceptions import WalrusError
-from .search.plan import TokenQuery, compile_query, run_token_query
+from .search.plan import TokenQuery, compile_query, token_query_steps
 from .search.query import QueryError, parse
 from .search.tokenizer import Tokenizer
 from .utils import decode, decode_dict
@@ -107,7 +109,13 @@ class Index:
     shipped English list, a path, or False), ``min_word_length``; and
     ``default_conjunction`` ("AND" or "OR") for words written side by side in a query.
     Documents must be indexed and searched with the same options.
+
+    On an asyncio client (``AsyncDatabase``) every method that talks to Redis returns an
+    awaitable of its result; ``contains`` and ``length`` are the awaitable forms of ``in``
+    and ``len()``.
     """
+
+    _explain_error = None  # server errors are raised as they come
 
     def __init__(
         self,
@@ -138,6 +146,8 @@ class Index:
             )
         self.database = database
         self.db = database  # upstream attribute name
+        # On an AsyncDatabase each method below that talks to Redis returns an awaitable.
+        self._async = is_async_client(database)
         self.name = name
         self.default_conjunction = default_conjunction.upper()
         self.tokenizer = Tokenizer(
@@ -183,21 +193,27 @@ class Index:
         removed, metadata merged. 1 round trip (an EVALSHA; see ``_write`` for the one
         exception).
         """
-        self._write(_doc_id(key), "merge", _content(content), _metadata(metadata, extra), False)
+        return self._write(
+            _doc_id(key), "merge", _content(content), _metadata(metadata, extra), False
+        )
 
     def update(
         self, key: Any, content: Any, metadata: Mapping[Any, Any] | None = None, /, **extra: Any
     ) -> None:
         """Replace the content of an indexed document; existing metadata is kept and the
         given fields are merged over it. KeyError when ``key`` is not indexed. 1 round trip."""
-        self._write(_doc_id(key), "merge", _content(content), _metadata(metadata, extra), True)
+        return self._write(
+            _doc_id(key), "merge", _content(content), _metadata(metadata, extra), True
+        )
 
     def replace(
         self, key: Any, content: Any, metadata: Mapping[Any, Any] | None = None, /, **extra: Any
     ) -> None:
         """Replace an indexed document entirely: content and metadata (old metadata fields
         are dropped). KeyError when ``key`` is not indexed. 1 round trip."""
-        self._write(_doc_id(key), "replace", _content(content), _metadata(metadata, extra), True)
+        return self._write(
+            _doc_id(key), "replace", _content(content), _metadata(metadata, extra), True
+        )
 
     def remove(self, key: Any, preserve_data: bool = False) -> None:
         """Remove a document from the index, and its hash unless ``preserve_data``.
@@ -205,27 +221,36 @@ class Index:
         Every token entry of the document goes; a token set left empty disappears.
         KeyError when ``key`` is not indexed. 1 round trip.
         """
-        self._write(_doc_id(key), "unindex" if preserve_data else "delete", None, {}, True)
+        return self._write(_doc_id(key), "unindex" if preserve_data else "delete", None, {}, True)
 
-    def _token_keys_holding(self, doc_id: str) -> list[str]:
+    def _token_keys_holding(self, doc_id: str) -> Returns[list[str]]:
         """Token sets that list ``doc_id``, found by SCAN: only for an indexed document whose
-        hash (and so its content) was deleted behind the index's back. Many round trips."""
+        hash (and so its content) was deleted behind the index's back. Many round trips.
+        Steps."""
         prefix = self.token_key("")
         pattern = re.sub(r"([*?\[\]\\])", r"\\\1", prefix) + "*"
-        candidates = [
-            key.decode("utf-8") if isinstance(key, bytes) else key
-            for key in self.database.scan_iter(match=pattern, count=1000, _type="zset")
-        ]
+        found: list[Any] = []
+        if self._async:
+            cursor = 0
+            while True:
+                cursor, page = yield call.scan(cursor, match=pattern, count=1000, _type="zset")
+                found.extend(page)
+                if not cursor:
+                    break
+        else:
+            # The sync client's iterator, which on Redis Cluster visits every primary: its
+            # SCAN round trips are sent as the list is built.
+            found = list((yield call.scan_iter(match=pattern, count=1000, _type="zset")))
+        candidates = [key.decode("utf-8") if isinstance(key, bytes) else key for key in found]
         # Tokens never contain ".": a longer key belongs to another index ("<name>.x", which
         # upstream walrus allowed as a name).
         candidates = [key for key in candidates if "." not in key[len(prefix) :]]
-        pipe = self.database.pipeline(transaction=False)
-        for key in candidates:
-            pipe.zscore(key, doc_id)
-        return [
-            key for key, score in zip(candidates, pipe.execute(), strict=True) if score is not None
-        ]
+        if not candidates:
+            return []
+        scores = yield Batch([call.zscore(key, doc_id) for key in candidates], transaction=False)
+        return [key for key, score in zip(candidates, scores, strict=True) if score is not None]
 
+    @command
     def _write(
         self,
         doc_id: str,
@@ -233,7 +258,7 @@ class Index:
         content: str | None,
         metadata: dict[str, Any],
         must_exist: bool,
-    ) -> None:
+    ) -> Returns[None]:
         """Run ``fts_write``: first trusting the document's stored token list (1 round trip);
         when it has none that matches its content (indexed by upstream walrus, or changed
         behind our back), the script says what is stored and the call is repeated with the
@@ -259,7 +284,7 @@ class Index:
                 guard = ["0", ""]
             elif state[1] is None:
                 guard = ["2", ""]
-                old_keys = self._token_keys_holding(doc_id)
+                old_keys = yield from self._token_keys_holding(doc_id)
             else:
                 guard = ["1", state[1]]
                 old_text = state[1].decode("utf-8", "replace")
@@ -283,7 +308,7 @@ class Index:
                 *fields,
                 *scores,
             ]
-            result = self.database.run_script("fts_write", keys=keys, args=args)
+            result = yield call.run_script("fts_write", keys=keys, args=args)
             code = int(result[0])
             if code == 1:
                 return
@@ -296,18 +321,33 @@ class Index:
 
     # -- reads -----------------------------------------------------------------------------
 
-    def get_document(self, key: Any) -> dict[str, str]:
+    @command
+    def get_document(self, key: Any) -> Returns[dict[str, str]]:
         """The document's hash: ``content`` plus metadata, as str; {} when missing.
         1 round trip."""
-        return decode_dict(self.database.hgetall(self.document_key(key)))
+        document_key = self.document_key(key)
+        return decode_dict((yield call.hgetall(document_key)))
 
     def __contains__(self, key: Any) -> bool:
         """Whether ``key`` is indexed (1 round trip)."""
-        return bool(self.database.sismember(self.members_key, _doc_id(key)))
+        sync_only(self, "in", "await index.contains(key)")
+        return self.contains(key)
+
+    @command
+    def contains(self, key: Any) -> Returns[bool]:
+        """Whether ``key`` is indexed (``key in index``). 1 round trip (SISMEMBER)."""
+        doc_id = _doc_id(key)
+        return bool((yield call.sismember(self.members_key, doc_id)))
 
     def __len__(self) -> int:
         """Number of indexed documents (1 round trip)."""
-        return int(self.database.scard(self.members_key))
+        sync_only(self, "len()", "await index.length()")
+        return self.length()
+
+    @command
+    def length(self) -> Returns[int]:
+        """Number of indexed documents (``len(index)``). 1 round trip (SCARD)."""
+        return int((yield call.scard(self.members_key)))
 
     def compile(
         self, query: str, default_conjunction: str | None = None, lenient: bool = False
@@ -319,21 +359,24 @@ class Index:
 
     def _search(
         self, query: str, default_conjunction: str | None, lenient: bool = False
-    ) -> list[tuple[str, float, dict[str, str]]]:
+    ) -> Returns[list[tuple[str, float, dict[str, str]]]]:
+        """The documents of ``query`` with their scores. Steps: 2 round trips."""
+        ranked: list[tuple[str, float]]
         if isinstance(query, str) and not query.strip():
             # Upstream: an empty query lists every document (score 0), here in id order.
-            ranked = [(decode(m), 0.0) for m in sorted(self.database.smembers(self.members_key))]
+            members = yield call.smembers(self.members_key)
+            ranked = [(decode(m), 0.0) for m in sorted(members)]
             compiled = None
         else:
             compiled = self.compile(query, default_conjunction, lenient)
-            ranked = run_token_query(self.database, compiled, self.token_key, self._temp_prefix)
+            ranked = yield from token_query_steps(compiled, self.token_key, self._temp_prefix)
         if not ranked:
             return []
-        pipe = self.database.pipeline(transaction=False)
-        for doc_id, _ in ranked:
-            pipe.hgetall(self.document_key(doc_id))
+        documents = yield Batch(
+            [call.hgetall(self.document_key(doc_id)) for doc_id, _ in ranked], transaction=False
+        )
         found = []
-        for (doc_id, score), data in zip(ranked, pipe.execute(), strict=True):
+        for (doc_id, score), data in zip(ranked, documents, strict=True):
             if not data:  # removed between the two round trips
                 continue
             document = decode_dict(data)
@@ -346,9 +389,10 @@ class Index:
             found.append((doc_id, -score, document))
         return found
 
+    @command
     def search(
         self, query: str, default_conjunction: str | None = None, lenient: bool = False
-    ) -> list[dict[str, str]]:
+    ) -> Returns[list[dict[str, str]]]:
         """Documents matching ``query``, best first (highest summed term frequency; ties in
         id order). Each is a dict with ``content`` and the metadata.
 
@@ -360,22 +404,22 @@ class Index:
         ValueError), or with ``lenient=True`` (for a search box) is read as its plain words.
         2 round trips: one script evaluating the whole query, one pipelined HGETALL batch.
         """
-        return [document for _, _, document in self._search(query, default_conjunction, lenient)]
+        found = yield from self._search(query, default_conjunction, lenient)
+        return [document for _, _, document in found]
 
+    @command
     def search_items(
         self, query: str, default_conjunction: str | None = None, lenient: bool = False
-    ) -> list[tuple[str, dict[str, str]]]:
+    ) -> Returns[list[tuple[str, dict[str, str]]]]:
         """Like ``search`` but ``(document id, document)`` pairs. 2 round trips."""
-        return [
-            (doc_id, doc) for doc_id, _, doc in self._search(query, default_conjunction, lenient)
-        ]
+        found = yield from self._search(query, default_conjunction, lenient)
+        return [(doc_id, doc) for doc_id, _, doc in found]
 
+    @command
     def search_scores(
         self, query: str, default_conjunction: str | None = None, lenient: bool = False
-    ) -> list[tuple[str, float]]:
+    ) -> Returns[list[tuple[str, float]]]:
         """``(document id, score)`` pairs, best first; score = summed term frequencies of the
         query's tokens (0 for every document of an empty query). 2 round trips."""
-        return [
-            (doc_id, score)
-            for doc_id, score, _ in self._search(query, default_conjunction, lenient)
-        ]
+        found = yield from self._search(query, default_conjunction, lenient)
+        return [(doc_id, score) for doc_id, score, _ in found]

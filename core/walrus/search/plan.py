@@ -12,14 +12,16 @@ so the index keeps upstream walrus's layout.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..calls import asend, call, is_async_client, send
+from ..steps import adrive, drive
 from .query import And, Node, Phrase, QueryError, Term
 from .tokenizer import Tokenizer
 
-__all__ = ["TokenQuery", "compile_query", "run_token_query"]
+__all__ = ["TokenQuery", "compile_query", "run_token_query", "token_query_steps"]
 
 TEMP_TTL_MS = 60_000  # temporaries are deleted by the script; the TTL only guards a crash
 MAX_KEYS = 2000  # token and temp keys of one script call (Lua unpack() has a stack limit)
@@ -180,12 +182,26 @@ def run_token_query(
 
     ``token_key(token)`` names a token's sorted set; temporaries are named
     ``temp_prefix + <uuid>.<n>`` (put the index's hash tag in it for Redis Cluster) and
-    deleted by the script. 1 round trip (none when the query has no token).
+    deleted by the script. On an asyncio client (``AsyncDatabase``) the call returns an
+    awaitable of the same list. 1 round trip (none when the query has no token).
     """
+    steps = token_query_steps(query, token_key, temp_prefix)
+    if is_async_client(database):
+        # An awaitable, typed as the sync result (docs/asyncio.md).
+        return adrive(steps, lambda step: asend(database, step))  # type: ignore[return-value]
+    found: list[tuple[str, float]] = drive(steps, lambda step: send(database, step))
+    return found
+
+
+def token_query_steps(
+    query: TokenQuery, token_key: Callable[[str], str], temp_prefix: str
+) -> Generator[Any, Any, list[tuple[str, float]]]:
+    """``run_token_query`` written as steps (``walrus.calls``), for a caller that runs
+    its own steps on either client. 1 round trip (none when the query has no token)."""
     if query.tree is None:
         return []
     keys, args = _program(query.tree, token_key, temp_prefix)
-    flat: Sequence[Any] = database.run_script("fts_search", keys=keys, args=args)
+    flat: Sequence[Any] = yield call.run_script("fts_search", keys=keys, args=args)
     pairs = []
     for i in range(0, len(flat), 2):
         member = flat[i]
