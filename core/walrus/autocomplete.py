@@ -37,7 +37,9 @@ import unicodedata
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from .cluster import tag_name
+from .calls import call, is_async_client
+from .cluster import is_cluster, tag_name
+from .containers.running import Returns, command
 from .exceptions import WalrusError
 from .search import load_stopwords
 from .utils import decode
@@ -116,7 +118,12 @@ class Autocomplete:
     ``stopwords_file``: the shipped English list by default, a path for your own, or
     None/False for none. ``cache_timeout`` is accepted for compatibility: searches run in
     one script and write no cache keys.
+
+    On an ``AsyncDatabase`` each method that talks to Redis returns an awaitable of its
+    result (the same steps, the same round trips).
     """
+
+    _explain_error = None  # server errors are raised as they come
 
     def __init__(
         self,
@@ -141,6 +148,7 @@ class Autocomplete:
         else:
             self._stopwords = load_stopwords(stopwords_file)
         self.database = database
+        self._async = is_async_client(database)
         self.namespace = namespace
         self._cache_timeout = cache_timeout
         self._use_json = use_json
@@ -189,6 +197,7 @@ class Autocomplete:
 
     # -- writes ------------------------------------------------------------------------------
 
+    @command
     def store(
         self,
         obj_id: Any,
@@ -196,7 +205,7 @@ class Autocomplete:
         data: Any = None,
         obj_type: Any = None,
         check_exist: bool = True,
-    ) -> bool:
+    ) -> Returns[bool]:
         """Index ``title`` (default: ``obj_id``) for the object; ``search`` returns ``data``
         (default: the title). Re-storing an object replaces its title, data and prefixes.
         ``check_exist`` is accepted for compatibility (the check is always made, atomically).
@@ -214,7 +223,7 @@ class Autocomplete:
         expected = ""
         for _ in range(MAX_ATTEMPTS):
             old_keys = list(self._prefix_scores(expected)) if expected else []
-            reply = self.database.run_script(
+            reply = yield call.run_script(
                 "autocomplete_store",
                 keys=[self.data_key, self.title_key, *old_keys, *new_keys],
                 args=[
@@ -233,7 +242,8 @@ class Autocomplete:
             f"object {combined!r} kept changing; not stored after {MAX_ATTEMPTS} attempts"
         )
 
-    def remove(self, obj_id: Any, obj_type: Any = None) -> bool:
+    @command
+    def remove(self, obj_id: Any, obj_type: Any = None) -> Returns[bool]:
         """Remove the object, its data and its saved boost; True. ``KeyError`` (as upstream)
         when no such object is stored.
 
@@ -241,7 +251,7 @@ class Autocomplete:
         """
         combined = self.object_key(obj_id, obj_type)
         for _ in range(MAX_ATTEMPTS):
-            title = self.database.hget(self.title_key, combined)
+            title = yield call.hget(self.title_key, combined)
             keys = [self.data_key, self.title_key, self.boost_key]
             args: list[Any]
             if title is None:
@@ -249,7 +259,7 @@ class Autocomplete:
             else:
                 keys.extend(self._prefix_scores(decode(title)))
                 args = [combined, "1", title]
-            reply = self.database.run_script("autocomplete_remove", keys=keys, args=args)
+            reply = yield call.run_script("autocomplete_remove", keys=keys, args=args)
             if int(reply[0]) == 1:
                 if not int(reply[1]):
                     raise KeyError(f"no autocomplete object {decode(combined)!r} is stored")
@@ -258,13 +268,14 @@ class Autocomplete:
             f"object {combined!r} kept changing; not removed after {MAX_ATTEMPTS} attempts"
         )
 
+    @command
     def boost_object(
         self,
         obj_id: Any = None,
         obj_type: Any = None,
         multiplier: float = 1.1,
         relative: bool = True,
-    ) -> float:
+    ) -> Returns[float]:
         """Save a boost for an object (id, or id and type) or for a whole type: its search
         score is divided by ``multiplier`` (> 1 ranks higher, between 0 and 1 lower).
         ``relative``: multiply any saved boost instead of replacing it. Returns the boost
@@ -277,38 +288,61 @@ class Autocomplete:
         factor = _multiplier(multiplier, "multiplier")
         if not isinstance(relative, bool):
             raise TypeError(f"relative must be True or False, got {type(relative).__name__}")
-        saved = self.database.run_script(
+        saved = yield call.run_script(
             "autocomplete_boost",
             keys=[self.boost_key],
             args=[f"{id_part}{_SEP}{type_part}", repr(factor), "1" if relative else "0"],
         )
         return float(saved)
 
-    def flush(self, batch_size: int = 1000) -> int:
+    @command
+    def flush(self, batch_size: int = 1000) -> Returns[int]:
         """Delete the whole index (prefix sets, data, titles, boosts); returns the number of
         keys deleted. Cost: one SCAN page plus one UNLINK per ``batch_size`` keys."""
         batch_size = _positive_int(batch_size, "batch_size")
         pattern = _GLOB_SPECIAL.sub(r"\\\1", self.key_namespace) + ":s:*"
         deleted = 0
         batch: list[Any] = [self.data_key, self.title_key, self.boost_key]
-        for key in self.database.scan_iter(match=pattern, count=batch_size):
-            batch.append(key)
-            if len(batch) >= batch_size:
-                deleted += int(self.database.unlink(*batch))
-                batch = []
+        # SCAN pages as redis-py's scan_iter sends them (per node on a cluster), each
+        # page's keys unlinked as the batch fills, before the next page is read.
+        cluster = is_cluster(self.database)
+        cursors: dict[Any, Any] = {None: 0}
+        nodes: dict[Any, Any] = {}
+        while cursors:
+            for name, cursor in list(cursors.items()):
+                options: dict[str, Any] = {"match": pattern, "count": batch_size}
+                if name is not None:
+                    options["target_nodes"] = nodes[name]
+                next_cursor, keys = yield call.scan(cursor=cursor, **options)
+                for key in keys:
+                    batch.append(key)
+                    if len(batch) >= batch_size:
+                        deleted += int((yield call.unlink(*batch)))
+                        batch = []
+                if not cluster:
+                    cursors = {None: next_cursor} if next_cursor else {}
+                elif name is None:  # the first page of every node: a cursor per node
+                    cursors = {node: c for node, c in next_cursor.items() if c != 0}
+                    client: Any = self.database  # a ClusterDatabase
+                    nodes = {node: client.get_node(node_name=node) for node in cursors}
+                elif next_cursor[name]:
+                    cursors[name] = next_cursor[name]
+                else:
+                    del cursors[name]
         if batch:
-            deleted += int(self.database.unlink(*batch))
+            deleted += int((yield call.unlink(*batch)))
         return deleted
 
     # -- reads -------------------------------------------------------------------------------
 
+    @command
     def search(
         self,
         phrase: str | bytes,
         limit: int | None = None,
         boosts: Mapping[Any, float] | None = None,
         chunk_size: int = 1000,
-    ) -> list[Any]:
+    ) -> Returns[list[Any]]:
         """Data of the objects whose title has, for each word of ``phrase``, a word starting
         with it; best first. Stopwords are ignored except in the last (maybe partly typed)
         word, which narrows the results only when some title matches it.
@@ -339,7 +373,7 @@ class Autocomplete:
         # stopword the titles do not index ("theater of"): it narrows the results only
         # when something matches it.
         optional = len(word_keys) > 1 and words[-1] in self._stopwords
-        reply = self.database.run_script(
+        reply = yield call.run_script(
             "autocomplete_search",
             keys=[self.data_key, self.boost_key, *word_keys],
             args=[
@@ -352,17 +386,20 @@ class Autocomplete:
         )
         return [self._load(value) for value in reply]
 
-    def exists(self, obj_id: Any, obj_type: Any = None) -> bool:
+    @command
+    def exists(self, obj_id: Any, obj_type: Any = None) -> Returns[bool]:
         """Whether the object is in the index. Cost: 1 round trip (HEXISTS)."""
-        return bool(self.database.hexists(self.data_key, self.object_key(obj_id, obj_type)))
+        return bool((yield call.hexists(self.data_key, self.object_key(obj_id, obj_type))))
 
-    def list_data(self) -> list[Any]:
+    @command
+    def list_data(self) -> Returns[list[Any]]:
         """Data of every object (decoded from JSON when ``use_json``). Cost: 1 round trip."""
-        return [self._load(value) for value in self.database.hvals(self.data_key)]
+        return [self._load(value) for value in (yield call.hvals(self.data_key))]
 
-    def list_titles(self) -> list[str]:
+    @command
+    def list_titles(self) -> Returns[list[str]]:
         """Title of every object. Cost: 1 round trip (HVALS)."""
-        return [decode(value) for value in self.database.hvals(self.title_key)]
+        return [decode(value) for value in (yield call.hvals(self.title_key))]
 
     # -- data ----------------------------------------------------------------------------------
 
