@@ -8,6 +8,15 @@ from .cache import AsyncCache
 from .database import AsyncDatabase
 from .lock import AsyncLock
 from .loops import PerLoop
+from .models import AsyncModel, AsyncModelQuery
 from .rate_limit import adecide
 
-__all__ = ["AsyncCache", "AsyncDatabase", "AsyncLock", "PerLoop", "adecide"]
+__all__ = [
+    "AsyncCache",
+    "AsyncDatabase",
+    "AsyncLock",
+    "AsyncModel",
+    "AsyncModelQuery",
+    "PerLoop",
+    "adecide",
+]

@@ -7,29 +7,38 @@ the first page of rows (``PAGE_ROWS``); further rows come a page per round trip.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any, cast
 
-from .executor import PAGE_ROWS, compile_plan, matches, order_spec, run_plan
+from ..calls import Batch, call
+from .executor import PAGE_ROWS, compile_plan, matches, order_spec, plan_call
 from .expressions import Desc, Expression
+from .writer import Nested, run_model
 
 if TYPE_CHECKING:  # pragma: no cover
     from .model import Model
 
-__all__ = ["ModelQuery", "load_rows", "rows_from_reply"]
+__all__ = ["ModelQuery", "load_rows", "load_rows_steps", "rows_from_reply"]
+
+Steps = Generator[Any, Any, Any]  # a call written as steps (walrus.steps)
 
 
 def load_rows(model: type[Model], keys: list[bytes], page: int = PAGE_ROWS) -> list[Model]:
     """The rows with these hash keys, in order, skipping rows that no longer exist.
     One ``model_rows.lua`` call (HMGET of the stored fields) per ``page`` keys: 1 round
     trip per page, none for no keys."""
+    return cast("list[Model]", run_model(model, load_rows_steps(model, keys, page)))
+
+
+def load_rows_steps(model: type[Model], keys: list[bytes], page: int = PAGE_ROWS) -> Steps:
+    """``load_rows`` as steps (``walrus.steps``), for either client. Cost: that of
+    ``load_rows``."""
     rows: list[Model] = []
     build = model._reader()[1]
     fields = list(model._stored)
-    database = model._db()
     for start in range(0, len(keys), page):
         chunk = keys[start : start + page]
-        reply = database.run_script("model_rows", keys=chunk, args=fields)
+        reply = yield call.run_script("model_rows", keys=chunk, args=fields)
         rows.extend(build(key, values) for key, values in zip(chunk, reply, strict=True) if values)
     return rows
 
@@ -38,12 +47,20 @@ def rows_from_reply(model: type[Model], reply: Any) -> list[Model]:
     """The rows of a ``model_query`` "rows" reply: the page it returned (the values of the
     stored fields, in order), then the other keys read a page per round trip
     (``load_rows``)."""
+    return cast("list[Model]", run_model(model, _rows_from_reply_steps(model, reply)))
+
+
+def _rows_from_reply_steps(model: type[Model], reply: Any) -> Steps:
     keys = reply[0]
     page = reply[1]
     build = model._reader()[1]
     rows = [build(key, values) for key, values in zip(keys, page, strict=False) if values]
     if len(page) < len(keys):
-        rows.extend(load_rows(model, keys[len(page) :]))
+        rest = keys[len(page) :]
+        # ``load_rows`` itself on a sync client (looked up when called: it may be replaced).
+        rows.extend(
+            (yield Nested(lambda: load_rows(model, rest), lambda: load_rows_steps(model, rest)))
+        )
     return rows
 
 
@@ -89,7 +106,7 @@ class ModelQuery:
             "limit": self.limit,
         }
         options.update(changes)
-        return ModelQuery(self.model, **options)
+        return type(self)(self.model, **options)
 
     # -- chaining ---------------------------------------------------------------------------
 
@@ -132,12 +149,17 @@ class ModelQuery:
 
     # -- running -----------------------------------------------------------------------------
 
-    def _keys(self) -> tuple[list[bytes], bool]:
+    def _run(self, steps: Steps) -> Any:
+        """Run steps of this query on the model's sync database. Cost: one round trip per
+        step sent."""
+        return run_model(self.model, steps)
+
+    def _keys_steps(self) -> Steps:
         """Matching row keys (in order) and whether Python must still check them."""
         plan = compile_plan(self.model, self.expression)
         by_score = plan.scored and self._order is None
         verify = plan.needs_verification
-        keys = run_plan(
+        keys = yield plan_call(
             plan,
             mode="keys",
             order=self._order,
@@ -148,9 +170,13 @@ class ModelQuery:
         return [bytes(k) for k in keys], verify
 
     def _fetch(self) -> list[Model]:
+        return cast("list[Model]", self._run(self._fetch_steps()))
+
+    def _fetch_steps(self) -> Steps:
+        """The matching rows, as steps. Cost: that of ``execute``."""
         plan = compile_plan(self.model, self.expression)
         verify = plan.needs_verification
-        reply = run_plan(
+        reply = yield plan_call(
             plan,
             mode="rows",
             order=self._order,
@@ -158,7 +184,7 @@ class ModelQuery:
             offset=0 if verify else self.offset,
             limit=None if verify else self.limit,
         )
-        rows = rows_from_reply(self.model, reply)
+        rows = yield from _rows_from_reply_steps(self.model, reply)
         if verify:
             rows = [row for row in rows if matches(self.expression, row)]
             end = None if self.limit is None else self.offset + self.limit
@@ -189,12 +215,16 @@ class ModelQuery:
     def count(self) -> int:
         """Number of matching rows without loading them (offset/limit applied).
         1 round trip (2 for phrase searches, checked on the rows)."""
+        return int(self._run(self._count_steps()))
+
+    def _count_steps(self) -> Steps:
+        """``count`` as steps. Cost: that of ``count``."""
         if self._rows is not None:
             return len(self._rows)
         plan = compile_plan(self.model, self.expression)
         if plan.needs_verification:
-            return len(self._fetch())
-        total = int(run_plan(plan, mode="count", order=self._order, by_score=False))
+            return len((yield from self._fetch_steps()))
+        total = int((yield plan_call(plan, mode="count", order=self._order, by_score=False)))
         total = max(0, total - self.offset)
         return total if self.limit is None else min(total, self.limit)
 
@@ -210,18 +240,21 @@ class ModelQuery:
     def values(self, *fields: Any) -> list[dict[str, Any]]:
         """Dicts of the given fields (default: every stored field) of each row. 2 round
         trips: the query and one pipelined HMGET batch (only those fields travel)."""
+        return cast("list[dict[str, Any]]", self._run(self._values_steps(fields)))
+
+    def _values_steps(self, fields: tuple[Any, ...]) -> Steps:
+        """``values`` as steps. Cost: that of ``values``."""
         names = self._names(fields)
-        keys, verify = self._keys()
+        keys, verify = yield from self._keys_steps()
         if verify:
-            return [{n: row._data.get(n) for n in names} for row in self._fetch()]
+            rows = yield from self._fetch_steps()
+            return [{n: row._data.get(n) for n in names} for row in rows]
         if not keys:
             return []
-        pipe = self.model._db().pipeline(transaction=False)
-        for key in keys:
-            pipe.hmget(key, names)
+        replies = yield Batch([call.hmget(key, names) for key in keys], transaction=False)
         result = []
         pk = self.model._primary_key
-        for raw_values in pipe.execute():
+        for raw_values in replies:
             raw = {n: v for n, v in zip(names, raw_values, strict=True) if v is not None}
             if pk in names and pk not in raw:
                 continue  # deleted meanwhile
@@ -237,10 +270,14 @@ class ModelQuery:
     def values_list(self, *fields: Any, flat: bool = False) -> list[Any]:
         """Tuples of the given fields per row; ``flat=True`` with one field gives values.
         2 round trips, as ``values``."""
+        return cast("list[Any]", self._run(self._values_list_steps(fields, flat)))
+
+    def _values_list_steps(self, fields: tuple[Any, ...], flat: bool) -> Steps:
+        """``values_list`` as steps. Cost: that of ``values``."""
         names = self._names(fields)
         if flat and len(names) != 1:
             raise TypeError("values_list(flat=True) takes exactly one field")
-        rows = self.values(*names)
+        rows = yield from self._values_steps(tuple(names))
         if flat:
             return [row[names[0]] for row in rows]
         return [tuple(row[n] for n in names) for row in rows]
@@ -279,28 +316,36 @@ class ModelQuery:
         raises ProtectedError before any row is deleted, and rows of the set do not protect
         each other across batches. A referring row created during the delete can still stop
         a later batch; the ProtectedError's ``deleted`` then counts the rows already gone."""
-        from .deletion import check_deletable, delete_rows, has_relations
+        return int(self._run(self._delete_steps()))
+
+    def _delete_steps(self) -> Steps:
+        """``delete`` as steps. Cost: that of ``delete``."""
+        from . import deletion
+        from .deletion import check_deletable_steps, delete_rows_steps, has_relations
         from .errors import ProtectedError
         from .model import DELETE_BATCH
 
-        keys, verify = self._keys()
+        keys, verify = yield from self._keys_steps()
         if verify:
             # Fetched rows were read from their row keys: each has its primary key.
-            keys = cast("list[bytes]", [row.get_hash_id() for row in self._fetch()])
+            fetched = yield from self._fetch_steps()
+            keys = cast("list[bytes]", [row.get_hash_id() for row in fetched])
         model = self.model
         exempt: frozenset[bytes] = frozenset()
         if has_relations(model) and keys:
-            check_deletable(model, keys)
+            # ``check_deletable`` itself on a sync client (looked up when called).
+            checked = keys
+            yield Nested(
+                lambda: deletion.check_deletable(model, checked),
+                lambda: check_deletable_steps(model, checked),
+            )
             exempt = frozenset(keys)
         deleted = 0
         indexed = list(model._indexed)
         for start in range(0, len(keys), DELETE_BATCH):
             chunk = keys[start : start + DELETE_BATCH]
-            pipe = model._db().pipeline(transaction=False)
-            for key in chunk:
-                pipe.exists(key)
-                pipe.hmget(key, indexed)
-            replies = pipe.execute()
+            reads = [read for key in chunk for read in (call.exists(key), call.hmget(key, indexed))]
+            replies = yield Batch(reads, transaction=False)
             states: dict[bytes, dict[str, bytes | None] | None] = {}
             for i, key in enumerate(chunk):
                 if replies[2 * i]:
@@ -311,7 +356,7 @@ class ModelQuery:
                 else:
                     states[key] = {}
             try:
-                deleted += delete_rows(model, states, exempt=exempt)
+                deleted += yield from delete_rows_steps(model, states, exempt=exempt)
             except ProtectedError as exc:
                 exc.deleted = deleted
                 raise

@@ -12,19 +12,29 @@ raises ``ProtectedError`` before anything is written.
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from typing import TYPE_CHECKING, Any, cast
 
+from ..calls import Batch, Call, call
 from .errors import ModelError, PipelineError, ProtectedError, WriteConflictError
 from .fields import ABSOLUTE
 from .relations import ForeignKeyField, ManyToManyField
-from .writer import State, Writer, reply_text
+from .writer import State, Writer, reply_text, run_model
 
 if TYPE_CHECKING:  # pragma: no cover
     from .model import Model
 
-__all__ = ["check_deletable", "delete_rows", "has_relations", "state_from_reply"]
+__all__ = [
+    "check_deletable",
+    "check_deletable_steps",
+    "delete_rows",
+    "delete_rows_steps",
+    "has_relations",
+    "state_from_reply",
+]
 
 MAX_ATTEMPTS = 100
+Steps = Generator[Any, Any, Any]
 
 
 def has_relations(model: type[Model]) -> bool:
@@ -63,16 +73,31 @@ def delete_rows(
 
     ``exempt``: rows about to be deleted by a later call (``query_delete`` batches): they
     do not protect a row (``on_delete="protect"``) deleted now."""
+    steps = delete_rows_steps(model, states, keep_containers, pipeline, queue, exempt)
+    return int(run_model(model, steps))
+
+
+def delete_rows_steps(
+    model: type[Model],
+    states: dict[bytes, State],
+    keep_containers: bool = False,
+    pipeline: Any = None,
+    queue: bool = False,
+    exempt: frozenset[bytes] = frozenset(),
+) -> Steps:
+    """``delete_rows`` as steps (``walrus.steps``), for either client. Cost: that of
+    ``delete_rows``."""
     if not has_relations(model):
-        return _delete_plain(model, states, keep_containers, pipeline, queue)
+        return (yield from _delete_plain(model, states, keep_containers, pipeline, queue))
     if queue:
         raise PipelineError(
             f"deleting a {model.__name__} follows its relations, which needs reads first: "
             "delete it outside the pipeline"
         )
     for _ in range(MAX_ATTEMPTS):
-        writer, existed = _plan(model, list(states), keep_containers, exempt)
-        reply = writer.run(client=pipeline)
+        planner = _Planner(model, list(states), keep_containers, exempt)
+        writer, existed = yield from planner.run(list(states))
+        reply = yield writer.step(client=pipeline)
         if reply is None:
             return existed
         if reply_text(reply[2]) not in ("state", "members"):
@@ -86,7 +111,7 @@ def _delete_plain(
     keep_containers: bool,
     pipeline: Any,
     queue: bool,
-) -> int:
+) -> Steps:
     states = dict(states)
     if queue:
         unknown = [key for key, state in states.items() if state is None]
@@ -100,7 +125,7 @@ def _delete_plain(
         order = list(states)
         for key in order:
             writer.delete_op(model, key, states[key], keep_containers)
-        reply = writer.run(client=pipeline, queue=queue)
+        reply = yield writer.step(client=pipeline, queue=queue)
         if reply is None:
             return sum(1 for s in states.values() if s)
         if reply_text(reply[2]) != "state":
@@ -119,8 +144,13 @@ def check_deletable(model: type[Model], keys: list[bytes]) -> None:
     be refused by an ``on_delete="protect"`` rule (rows among ``keys`` do not protect each
     other). 1 round trip (a pipelined read) per level of the relation graph; no Redis work
     when ``model`` takes part in no relation or ``keys`` is empty."""
+    run_model(model, check_deletable_steps(model, keys))
+
+
+def check_deletable_steps(model: type[Model], keys: list[bytes]) -> Steps:
+    """``check_deletable`` as steps, for either client. Cost: that of ``check_deletable``."""
     if has_relations(model) and keys:
-        _plan(model, keys, False)
+        yield from _Planner(model, keys, False, frozenset()).run(keys)
 
 
 # A row the plan reaches: (model, row key, the foreign key field to clear; "" = delete it).
@@ -128,17 +158,6 @@ _Row = tuple["type[Model]", bytes, str]
 _Relation = ForeignKeyField | ManyToManyField
 # A set read for a deleted row: (relation, set key, its members, sorted).
 _Links = tuple[_Relation, bytes, list[bytes]]
-
-
-def _plan(
-    root: type[Model],
-    keys: list[bytes],
-    keep_containers: bool,
-    exempt: frozenset[bytes] = frozenset(),
-) -> tuple[Writer, int]:
-    """The guarded write deleting ``keys`` with everything their relations reach, and how
-    many of them existed. 1 round trip per level of the relation graph."""
-    return _Planner(root, keys, keep_containers, exempt).run(keys)
 
 
 def _source(rel: _Relation) -> type[Model]:
@@ -205,18 +224,20 @@ class _Planner:
         self.updating: dict[bytes, tuple[type[Model], dict[str, bytes | None], set[str]]] = {}
         self.existed = 0
 
-    def run(self, keys: list[bytes]) -> tuple[Writer, int]:
+    def run(self, keys: list[bytes]) -> Generator[Batch, Any, tuple[Writer, int]]:
+        """The guarded write deleting ``keys`` with everything their relations reach, and
+        how many of them existed, as steps. 1 round trip per level of the relation graph."""
         frontier: list[_Row] = [(self.root, key, "") for key in keys]
         while frontier:
-            frontier = self._level(frontier)
+            frontier = yield from self._level(frontier)
         self._add_operations()
         return self.writer, self.existed
 
-    def _level(self, frontier: list[_Row]) -> list[_Row]:
+    def _level(self, frontier: list[_Row]) -> Generator[Batch, Any, list[_Row]]:
         """Read the rows of one level (one pipeline) and plan them; the next level's rows."""
-        pipe = self.db.pipeline(transaction=False)
-        reads = [self._queue_reads(pipe, model, key, clear) for model, key, clear in frontier]
-        replies = iter(pipe.execute())
+        calls: list[Call] = []
+        reads = [self._queue_reads(calls, model, key, clear) for model, key, clear in frontier]
+        replies = iter((yield Batch(calls, transaction=False)))
         following: list[_Row] = []
         for (model, key, clear), sets in zip(frontier, reads, strict=True):
             exists = bool(next(replies))
@@ -232,12 +253,12 @@ class _Planner:
         return following
 
     def _queue_reads(
-        self, pipe: Any, model: type[Model], key: bytes, clear: str
+        self, calls: list[Call], model: type[Model], key: bytes, clear: str
     ) -> list[tuple[_Relation, bytes]]:
         """Queue the reads of one row: whether it exists and its indexed values, and for a
         row to delete the sets of rows referring to it and its own many-to-many links."""
-        pipe.exists(key)
-        pipe.hmget(key, list(model._indexed))
+        calls.append(call.exists(key))
+        calls.append(call.hmget(key, list(model._indexed)))
         if clear:
             return []
         sets: list[tuple[_Relation, bytes]] = [
@@ -248,8 +269,7 @@ class _Planner:
                 field = model._fields[name]
                 if isinstance(field, ManyToManyField):
                     sets.append((field, model._container_key(name, key)))
-        for _rel, set_key in sets:
-            pipe.smembers(set_key)
+        calls.extend(call.smembers(set_key) for _rel, set_key in sets)
         return sets
 
     def _clear_field(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
+from ..calls import Call, call, send
 from ..search.plan import TokenQuery
 from .errors import FilterError
 from .expressions import (
@@ -44,6 +45,7 @@ __all__ = [
     "matches",
     "merge_bounds",
     "order_spec",
+    "plan_call",
     "run_plan",
 ]
 
@@ -425,6 +427,24 @@ def run_plan(
     ``[keys, first page of rows]`` ("rows": at most ``page`` rows read, each the values of
     the model's stored fields in order, [] for a row that vanished).
     1 round trip."""
+    step = plan_call(
+        plan, mode=mode, order=order, by_score=by_score, offset=offset, limit=limit, page=page
+    )
+    return send(plan.model.__database__, step)
+
+
+def plan_call(
+    plan: Plan,
+    *,
+    mode: str,
+    order: tuple[str, str, str] | None,
+    by_score: bool,
+    offset: int = 0,
+    limit: int | None = None,
+    page: int = PAGE_ROWS,
+) -> Call:
+    """The ``model_query`` script call of ``run_plan`` (a step for either client). No
+    Redis work: sending it is 1 round trip."""
     database = plan.model.__database__
     kind, pattern, alpha, direction, prefix_len, index = _order_args(plan, order, by_score)
     keys, first, ops = plan.finish()
@@ -446,7 +466,7 @@ def run_plan(
         *(plan.model._stored if mode == "rows" else ()),
         *ops,
     ]
-    return database.run_script("model_query", keys=keys, args=args)
+    return call.run_script("model_query", keys=keys, args=args)
 
 
 def matches(expression: Any, instance: Any) -> bool:

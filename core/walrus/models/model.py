@@ -20,11 +20,12 @@ reported.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import Any, ClassVar, cast
 
+from ..calls import call
 from ..containers import Hash
-from .deletion import delete_rows, state_from_reply
+from .deletion import delete_rows_steps, state_from_reply
 from .errors import (
     FieldTypeError,
     FieldValueError,
@@ -48,7 +49,7 @@ from .indexes import IndexProblem, field_entries, unique_checks
 from .layout import Query, check_tag_option, cluster_prefix, plain_prefix
 from .reindex import check_indexes, rebuild_indexes
 from .relations import ForeignKeyField, _ForeignKeyId, register_model
-from .writer import Writer
+from .writer import Writer, run_model
 
 __all__ = ["Model", "ModelMeta"]
 
@@ -59,6 +60,7 @@ NEXT_KEY = b"\xff#walrus-next-key#\xff"
 DELETE_BATCH = 200  # rows per script call in query_delete
 # A generated row reader: (row key, HGETALL dict or HMGET values) -> the instance.
 RowBuilder = Callable[[bytes, Any], "Model"]
+Steps = Generator[Any, Any, Any]  # a call written as steps (walrus.steps)
 
 
 class ModelMeta(type):
@@ -381,6 +383,11 @@ class Model(metaclass=ModelMeta):
         e.g. a UUID) and the stored state known (a new row, or one this instance loaded or
         saved); otherwise PipelineError. A pipe in WATCH mode (before ``multi()``) runs the
         save at once, like the database."""
+        run_model(type(self), self._save_steps(pipeline))
+
+    def _save_steps(self, pipeline: Any = None) -> Steps:
+        """``save`` as steps (``walrus.steps``), for either client: everything is checked
+        before the first step. Cost: that of ``save``."""
         cls = type(self)
         db = cls._db()
         queue = _queued(pipeline)
@@ -390,7 +397,7 @@ class Model(metaclass=ModelMeta):
             key, state, seq = self._write_target(raw, allocate, queue)
             writer = Writer(db)
             writer.save_op(cls, key, raw, state, *seq)
-            reply = writer.run(client=pipeline, queue=queue)
+            reply = yield writer.step(client=pipeline, queue=queue)
             if reply is None:
                 self._mark_saved(writer, raw, key, allocate)
                 return
@@ -504,12 +511,16 @@ class Model(metaclass=ModelMeta):
 
         ``pipeline``: queue the script there instead (the instance must have been loaded or
         saved, and the model take no part in relations; otherwise PipelineError)."""
+        run_model(type(self), self._delete_steps(for_update, pipeline))
+
+    def _delete_steps(self, for_update: bool = False, pipeline: Any = None) -> Steps:
+        """``delete`` as steps, for either client. Cost: that of ``delete``."""
         cls = type(self)
         key = self.get_hash_id()
         if key is None:
             raise ValueError(f"{cls.__name__} has no primary key: nothing to delete")
         state = self._snapshot if self._saved_key == key else None
-        delete_rows(
+        yield from delete_rows_steps(
             cls,
             {key: state},
             keep_containers=for_update,
@@ -638,6 +649,11 @@ class Model(metaclass=ModelMeta):
     def load(cls, primary_key: Any, convert_key: bool = True) -> Model:
         """The row with this primary key (``convert_key=False``: ``primary_key`` is the
         row hash key). KeyError when it does not exist. 1 round trip (HGETALL)."""
+        return cast(Model, run_model(cls, cls._load_steps(primary_key, convert_key)))
+
+    @classmethod
+    def _load_steps(cls, primary_key: Any, convert_key: bool = True) -> Steps:
+        """``load`` as steps, for either client. Cost: that of ``load``."""
         if convert_key:
             pk_field = cls._fields[cls._primary_key]
             if isinstance(pk_field, IntegerField) and isinstance(primary_key, (str, bytes)):
@@ -650,7 +666,7 @@ class Model(metaclass=ModelMeta):
             key = (
                 primary_key.encode("utf-8") if isinstance(primary_key, str) else bytes(primary_key)
             )
-        raw = cls._db().hgetall(key)
+        raw = yield call.hgetall(key)
         if not raw:
             raise KeyError(primary_key)
         return cls._from_raw(key, raw)
@@ -671,7 +687,12 @@ class Model(metaclass=ModelMeta):
         """The one row matching ``expression``; ValueError when none or several match.
         1 round trip (plus 1 per further 500 matches for a full-text phrase search, whose
         matches are all read and checked in Python)."""
-        found: list[Model] = list(cls.query(expression)[:2])
+        return cast(Model, run_model(cls, cls._get_steps(expression)))
+
+    @classmethod
+    def _get_steps(cls, expression: Expression) -> Steps:
+        """``get`` as steps, for either client. Cost: that of ``get``."""
+        found: list[Model] = yield from cls.query(expression)[:2]._fetch_steps()
         if len(found) != 1:
             what = "no" if not found else "more than one"
             raise ValueError(f"{what} {cls.__name__} matches {expression!r}")
@@ -686,7 +707,12 @@ class Model(metaclass=ModelMeta):
     @classmethod
     def count(cls) -> int:
         """Number of rows (SCARD of ``P all``). 1 round trip."""
-        return int(cls._db().scard(cls._make_key("all")))
+        return int(run_model(cls, cls._count_steps()))
+
+    @classmethod
+    def _count_steps(cls) -> Steps:
+        """``count`` as steps, for either client. Cost: 1 round trip."""
+        return int((yield call.scard(cls._make_key("all"))))
 
     @classmethod
     def query_delete(cls, expression: Expression | None = None) -> int:

@@ -4,17 +4,30 @@ models) with their index deltas, write checks and relation changes, all or nothi
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING, Any, NamedTuple
 
+from ..calls import Call, call, send
+from ..steps import drive
 from .indexes import row_entries, unique_checks
 
 if TYPE_CHECKING:  # pragma: no cover
     from .model import Model
 
-__all__ = ["State", "Writer", "reply_text"]
+__all__ = ["Nested", "State", "Writer", "reply_text", "run_model", "run_sync"]
 
 State = dict[str, bytes | None] | None
 """A row's believed indexed values: None = unknown, {} = the row does not exist."""
+
+
+class Nested(NamedTuple):
+    """A step that is a whole call of its own: a sync driver calls ``sync()`` (the sync
+    function, looked up when it runs, so a subclass or a test may replace it), an asyncio
+    driver awaits the steps ``steps()`` returns. No Redis work of its own: it costs the
+    round trips of that call."""
+
+    sync: Callable[[], Any]
+    steps: Callable[[], Generator[Any, Any, Any]]
 
 
 def reply_text(value: Any) -> str:
@@ -184,14 +197,50 @@ class Writer:
         args.extend(self.pos(k) for k in self.drops)
         return self.keys, args
 
+    def step(self, client: Any = None, queue: bool = False) -> Nested:
+        """``run`` as one step of a model call (``Writer.run`` on a sync client). No Redis
+        work until sent: then 1 round trip (one script call); none when queued."""
+        return Nested(
+            lambda: self.run(client=client, queue=queue),
+            lambda: self.run_steps(client=client, queue=queue),
+        )
+
+    def run_steps(
+        self, client: Any = None, queue: bool = False
+    ) -> Generator[Call, Any, list[Any] | None]:
+        """``run`` as steps (one ``run_script`` call; ``client`` is passed only when given,
+        so the steps run on an asyncio client too). 1 round trip; none when queued."""
+        keys, args = self.build(strict=queue)
+        options = {} if client is None else {"client": client}
+        reply = yield call.run_script("model_write", keys=keys, args=args, **options)
+        self.reply = reply
+        if queue:
+            return None
+        return None if int(reply[0]) == 1 else list(reply)
+
     def run(self, client: Any = None, queue: bool = False) -> list[Any] | None:
         """Run the script on ``client`` (default: the database): None when written, else
         the refusal reply (see the script). ``queue=True``: ``client`` is a pipeline that
         queues the call (strict mode: a refusal makes its ``execute`` raise); returns None.
         1 round trip (one script call); none when queued."""
-        keys, args = self.build(strict=queue)
-        reply = self.database.run_script("model_write", keys=keys, args=args, client=client)
-        self.reply = reply
-        if queue:
-            return None
-        return None if int(reply[0]) == 1 else list(reply)
+        reply: list[Any] | None = run_sync(self.database, self.run_steps(client, queue))
+        return reply
+
+
+def run_sync(database: Any, steps: Generator[Any, Any, Any]) -> Any:
+    """Run model steps on a sync ``database`` (``walrus.steps.drive`` with ``send``; a
+    ``Nested`` step runs its sync call). Cost: one round trip per step sent."""
+    return drive(steps, lambda step: _send(lambda: database, step))
+
+
+def run_model(model: type[Model], steps: Generator[Any, Any, Any]) -> Any:
+    """``run_sync`` on ``model``'s database, looked up as each step is sent (a missing
+    ``__database__`` is reported after the input was checked). Cost: one round trip per
+    step sent."""
+    return drive(steps, lambda step: _send(model._db, step))
+
+
+def _send(database: Callable[[], Any], step: Any) -> Any:
+    if isinstance(step, Nested):
+        return step.sync()
+    return send(database(), step)
