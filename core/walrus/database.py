@@ -65,10 +65,7 @@ from .urls import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .autocomplete import Autocomplete
     from .cache import Cache
-    from .fts import Index
-    from .graph import Graph
     from .lock import Lock
 
 __all__ = ["ClusterDatabase", "Database", "DatabaseBase", "TransactionLocal"]
@@ -355,12 +352,6 @@ class DatabaseBase(ContainerFactories, ScriptHost):
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def Index(self, name: str, **options: Any) -> Index:  # noqa: N802
-        """No Redis work: builds the helper."""
-        from .fts import Index
-
-        return Index(self._db, name, **options)
-
     def cache(
         self, name: str = "cache", default_timeout: int | None = 3600, **kwargs: Any
     ) -> Cache:
@@ -369,23 +360,11 @@ class DatabaseBase(ContainerFactories, ScriptHost):
 
         return Cache(self._db, name, default_timeout, **kwargs)
 
-    def graph(self, name: str, *args: Any, **kwargs: Any) -> Graph:
-        """No Redis work: builds the helper."""
-        from .graph import Graph
-
-        return Graph(self._db, name, *args, **kwargs)
-
     def lock(self, name: str, ttl: int | None = None, lock_id: str | None = None) -> Lock:
         """No Redis work: builds the helper."""
         from .lock import Lock
 
         return Lock(self._db, name, ttl, lock_id)
-
-    def autocomplete(self, namespace: str = "walrus", **kwargs: Any) -> Autocomplete:
-        """No Redis work: builds the helper."""
-        from .autocomplete import Autocomplete
-
-        return Autocomplete(self._db, namespace, **kwargs)
 
     # -- pub/sub and monitoring ------------------------------------------------------------
 

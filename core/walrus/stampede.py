@@ -2,7 +2,9 @@
 the others wait for it (or keep serving the old one), instead of every caller recomputing.
 
 The one implementation behind ``Cache.get_or_set`` and ``Cache.cached(lock_timeout=...)`` in
-the core, ``WalrusCache.get_or_set`` in Django and ``@cached`` views in Flask. Each cache
+the core (and ``AsyncCache``'s), ``WalrusCache.get_or_set``/``aget_or_set`` in Django and
+``@cached`` views in Flask: written once as steps (``fill_steps``), driven by
+``get_or_fill`` on a sync client and ``aget_or_fill`` on an asyncio one. Each cache
 passes how it decodes a stored value and how it computes and stores a new one; this module
 only decides who computes, with a walrus ``Lock`` named ``<redis key>:fill`` (owner-checked,
 server clock, expires by itself if the computing process dies).
@@ -16,6 +18,8 @@ to 50 ms, for at most ``lock_timeout`` seconds, after which it computes itself.
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import logging
 import math
 import random
@@ -25,12 +29,22 @@ from typing import TYPE_CHECKING, Any
 
 from redis.exceptions import RedisError
 
-from .lock import Lock, LockError
+from .calls import Batch, asend, call, send
+from .lock import LockError
+from .steps import Steps, adrive, drive
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .asyncio.database import AsyncDatabase
     from .database import Database
 
-__all__ = ["MISS", "check_stampede_options", "get_or_fill"]
+__all__ = [
+    "MISS",
+    "aget_or_fill",
+    "check_stampede_options",
+    "fill_lock_name",
+    "fill_steps",
+    "get_or_fill",
+]
 
 logger = logging.getLogger("walrus.stampede")
 
@@ -54,26 +68,84 @@ def check_stampede_options(lock_timeout: Any, early: Any) -> None:
             raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
 
 
-def _fill(lock: Lock, produce: Callable[[], Any], recheck: Callable[[], Any] | None = None) -> Any:
+# The steps a fill yields besides Redis calls (walrus.calls): what only the driver can do.
+_ACQUIRE = ("acquire",)  # the fill lock, without waiting: True when taken
+_RELEASE = ("release",)  # the fill lock (LockError/RedisError come back into the steps)
+_PRODUCE = ("produce",)  # compute, store and return the value
+# Every error of a step goes back into the steps, a failed (or cancelled) computation
+# included: their ``finally`` then releases the fill lock before the error goes on.
+_BACK_INTO_STEPS = (BaseException,)
+
+
+def _fill_steps(recheck: Steps | None = None) -> Steps:
     try:
         if recheck is not None:
             # Another caller may have stored the value and released the lock between our
             # last read and our acquire: read once more rather than compute it again.
-            value = recheck()
+            value = yield from recheck
             if value is not MISS:
                 return value
-        return produce()
+        return (yield _PRODUCE)
     finally:
         try:
-            lock.release()
+            yield _RELEASE
         except LockError as exc:  # the computation outlived lock_timeout
-            logger.warning("cache fill of %r outlived its lock: %s", lock.name, exc)
+            logger.warning("cache fill outlived its lock: %s", exc)
         except RedisError as exc:
             # The value is computed (and stored, or its own error is on its way): a lock the
             # server would not release expires by itself within lock_timeout.
-            logger.warning(
-                "cache fill lock %r not released (it expires by itself): %r", lock.name, exc
-            )
+            logger.warning("cache fill lock not released (it expires by itself): %r", exc)
+
+
+def _read_steps(redis_key: str, decode: Callable[[Any], Any]) -> Steps:
+    return decode((yield call.execute_command("GET", redis_key)))
+
+
+def fill_steps(
+    redis_key: str,
+    decode: Callable[[Any], Any],
+    lock_timeout: float = 10.0,
+    early: float | None = None,
+) -> Steps:
+    """``get_or_fill`` as steps, for a sync or an asyncio driver: Redis calls
+    (``walrus.calls``), and the driver's own ``("acquire",)``, ``("release",)``,
+    ``("produce",)`` and ``("sleep", seconds)``. No Redis work of its own."""
+    if early is None:
+        value = yield from _read_steps(redis_key, decode)
+        left_ms = -1
+    else:
+        raw, left_ms = yield Batch(
+            [call.execute_command("GET", redis_key), call.execute_command("PTTL", redis_key)],
+            transaction=False,
+        )
+        value = decode(raw)
+    if value is not MISS:
+        nearly_expired = early is not None and 0 <= int(left_ms) < early * 1000
+        if nearly_expired and (yield _ACQUIRE):
+            # one caller refreshes; the others keep the old value
+            return (yield from _fill_steps())
+        return value
+    deadline = time.monotonic() + lock_timeout
+    delay = _FIRST_POLL
+    while True:
+        if (yield _ACQUIRE):
+            return (yield from _fill_steps(_read_steps(redis_key, decode)))
+        now = time.monotonic()
+        if now >= deadline:
+            # The filler is slower than lock_timeout (or gone without releasing): compute
+            # here rather than wait longer than promised.
+            return (yield _PRODUCE)
+        # Jitter keeps waiters from polling in lockstep.
+        yield ("sleep", min(delay * (0.5 + random.random()), deadline - now))  # noqa: S311
+        delay = min(delay * 2, _LAST_POLL)
+        value = yield from _read_steps(redis_key, decode)
+        if value is not MISS:
+            return value
+
+
+def fill_lock_name(redis_key: str) -> str:
+    """The fill lock's name for ``redis_key``. No Redis work."""
+    return f"{redis_key}:fill"
 
 
 def get_or_fill(
@@ -93,41 +165,49 @@ def get_or_fill(
     every other caller keeps getting the current value without waiting.
     Cost: see the module docstring (a hit is 1 round trip).
     """
-    if early is None:
-        value = decode(database.execute_command("GET", redis_key))
-        left_ms = -1
-    else:
-        pipe = database.pipeline(transaction=False)
-        pipe.execute_command("GET", redis_key)
-        pipe.execute_command("PTTL", redis_key)
-        raw, left_ms = pipe.execute()
-        value = decode(raw)
-    lock = database.lock(f"{redis_key}:fill", ttl=max(1, int(lock_timeout * 1000)))
+    lock = database.lock(fill_lock_name(redis_key), ttl=max(1, int(lock_timeout * 1000)))
     # Waiters here poll the value rather than BLPOP the lock's wake-up list: release() pushes
     # no wake-up token (none would be read; it would linger 10 s in the keyspace).
     lock.wakeup_ttl = 0
-    if value is not MISS:
-        nearly_expired = early is not None and 0 <= int(left_ms) < early * 1000
-        if nearly_expired and lock.acquire(block=False):
-            return _fill(lock, produce)  # one caller refreshes; the others keep the old value
-        return value
-    deadline = time.monotonic() + lock_timeout
-    delay = _FIRST_POLL
 
-    def recheck() -> Any:
-        return decode(database.execute_command("GET", redis_key))
-
-    while True:
-        if lock.acquire(block=False):
-            return _fill(lock, produce, recheck)
-        now = time.monotonic()
-        if now >= deadline:
-            # The filler is slower than lock_timeout (or gone without releasing): compute
-            # here rather than wait longer than promised.
+    def step(action: Any) -> Any:
+        if action is _ACQUIRE:
+            return lock.acquire(block=False)
+        if action is _RELEASE:
+            return lock.release()
+        if action is _PRODUCE:
             return produce()
-        # Jitter keeps waiters from polling in lockstep.
-        time.sleep(min(delay * (0.5 + random.random()), deadline - now))  # noqa: S311
-        delay = min(delay * 2, _LAST_POLL)
-        value = decode(database.execute_command("GET", redis_key))
-        if value is not MISS:
-            return value
+        if action[0] == "sleep":
+            return time.sleep(action[1])
+        return send(database, action)
+
+    return drive(fill_steps(redis_key, decode, lock_timeout, early), step, _BACK_INTO_STEPS)
+
+
+async def aget_or_fill(
+    database: AsyncDatabase,
+    redis_key: str,
+    decode: Callable[[Any], Any],
+    produce: Callable[[], Any],
+    lock_timeout: float = 10.0,
+    early: float | None = None,
+) -> Any:
+    """``get_or_fill`` on an asyncio client: the same steps, awaited; ``produce()`` may
+    return an awaitable (an async function's call), which is awaited. Cost: as
+    ``get_or_fill`` (a hit is 1 round trip)."""
+    lock = database.lock(fill_lock_name(redis_key), ttl=max(1, int(lock_timeout * 1000)))
+    lock.wakeup_ttl = 0
+
+    async def step(action: Any) -> Any:
+        if action is _ACQUIRE:
+            return await lock.acquire(block=False)
+        if action is _RELEASE:
+            return await lock.release()
+        if action is _PRODUCE:
+            value = produce()
+            return await value if inspect.isawaitable(value) else value
+        if action[0] == "sleep":
+            return await asyncio.sleep(action[1])
+        return await asend(database, action)
+
+    return await adrive(fill_steps(redis_key, decode, lock_timeout, early), step, _BACK_INTO_STEPS)

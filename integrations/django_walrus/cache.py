@@ -38,7 +38,6 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar, cast
 
-from asgiref.sync import sync_to_async
 from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache
 from django.core.exceptions import ImproperlyConfigured
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -135,6 +134,7 @@ class WalrusCache(BaseCache):  # type: ignore[misc]  # Django ships no types: An
     adelete_many = cache_async.adelete_many
     aclear = cache_async.aclear
     aclose = cache_async.aclose
+    aget_or_set = cache_async.aget_or_set
 
     def validate_key(self, key: str) -> None:
         """Django's key check (a fast path for plain keys). No Redis work."""
@@ -386,22 +386,6 @@ class WalrusCache(BaseCache):  # type: ignore[misc]  # Django ships no types: An
             if not _ignorable(self, exc, "get_or_set"):
                 raise
             return computed[0] if computed else produce()
-
-    async def aget_or_set(
-        self,
-        key: Any,
-        default: Any,
-        timeout: Any = DEFAULT_TIMEOUT,
-        version: int | None = None,
-        lock_timeout: float = 10.0,
-        early: float | None = None,
-    ) -> Any:
-        """``get_or_set`` from async code (the same once-per-key computation, in a worker
-        thread as Django runs the other async cache methods).
-        Costs what ``get_or_set`` costs: 1 round trip on a hit."""
-        return await sync_to_async(self.get_or_set, thread_sensitive=True)(
-            key, default, timeout, version, lock_timeout, early
-        )
 
     @_guarded(False)
     def touch(self, key: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None) -> bool:

@@ -11,6 +11,7 @@ until walrus.asyncio talks to those.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -19,10 +20,11 @@ from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from redis.exceptions import ResponseError
 
 from walrus.asyncio import AsyncDatabase, PerLoop
+from walrus.stampede import MISS, aget_or_fill, check_stampede_options
 from walrus.steps import adrive
 
 from . import cache_steps as kinds
-from .cache_steps import Step, Steps, _incr_error, guarded
+from .cache_steps import _IGNORED, Step, Steps, _ignorable, _incr_error, guarded
 from .conf import _async_options, get_async_database
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -37,6 +39,7 @@ __all__ = [
     "adelete_many",
     "aget",
     "aget_many",
+    "aget_or_set",
     "ahas_key",
     "aincr",
     "async_database",
@@ -252,3 +255,44 @@ async def aclose(self: WalrusCache, **kwargs: Any) -> None:
     per_loop = self.__dict__.get("_async_clients")
     if per_loop is not None:
         await per_loop.aclose()
+
+
+async def aget_or_set(
+    self: WalrusCache,
+    key: Any,
+    default: Any,
+    timeout: Any = DEFAULT_TIMEOUT,
+    version: int | None = None,
+    lock_timeout: float = 10.0,
+    early: float | None = None,
+) -> Any:
+    """``get_or_set`` from async code, natively: the same once-per-key computation
+    (``walrus.stampede``'s steps, awaited: waiting callers sleep in the loop, not in a
+    thread); ``default`` may also be an async function. Costs what ``get_or_set`` costs:
+    1 round trip on a hit."""
+    if not _native_async(self):
+        return await sync_to_async(self.get_or_set, thread_sensitive=True)(
+            key, default, timeout, version, lock_timeout, early
+        )
+    check_stampede_options(lock_timeout, early)
+    made = self.make_and_validate_key(key, version=version)
+    computed: list[Any] = []
+    started: list[bool] = []
+
+    async def produce() -> Any:
+        started.append(True)
+        value = default() if callable(default) else default
+        computed.append(await value if inspect.isawaitable(value) else value)
+        await self.aset(key, computed[0], timeout, version)
+        return computed[0]
+
+    def decode(raw: Any) -> Any:
+        return self._decode(made, raw, MISS)
+
+    try:
+        database = self.async_database()
+        return await aget_or_fill(database, made, decode, produce, lock_timeout, early)
+    except _IGNORED as exc:
+        if (started and not computed) or not _ignorable(self, exc, "get_or_set"):
+            raise  # default() itself failed, or the error is not one to ignore
+        return computed[0] if computed else await produce()

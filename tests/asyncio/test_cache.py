@@ -90,3 +90,68 @@ def test_cached_coroutines_and_errors(async_url: str) -> None:
 
     assert asyncio.run(main()) == [9, 9, 9, 16, True, 9, 2]
     assert calls == [3, 4, 3]
+
+
+def test_get_or_set_computes_once_across_concurrent_tasks(async_url: str) -> None:
+    async def main() -> tuple[list[Any], int, Any, bool]:
+        db = AsyncDatabase.from_url(async_url)
+        cache = db.cache("stampede")
+        calls = 0
+
+        async def compute() -> str:
+            nonlocal calls
+            calls += 1
+            await asyncio.sleep(0.05)  # long enough for every task to miss first
+            return "value"
+
+        got = list(
+            await asyncio.gather(
+                *(cache.get_or_set("k", compute, lock_timeout=5) for _ in range(8))
+            )
+        )
+        sync = Database.from_url(async_url)
+        stored = sync.cache("stampede").get("k")
+        fill_lock_left = bool(sync.keys("*fill*"))
+        sync.close()
+        await db.aclose()
+        return got, calls, stored, fill_lock_left
+
+    got, calls, stored, fill_lock_left = asyncio.run(main())
+    assert got == ["value"] * 8 and calls == 1
+    assert stored == "value" and not fill_lock_left
+
+
+def test_cached_with_lock_timeout_and_a_failing_computation(async_url: str) -> None:
+    async def main() -> tuple[list[int], int, bool, list[str]]:
+        db = AsyncDatabase.from_url(async_url)
+        cache = db.cache("memo")
+        runs: list[int] = []
+
+        @cache.cached(lock_timeout=5, metrics=True)
+        async def square(n: int) -> int:
+            runs.append(n)
+            await asyncio.sleep(0.02)
+            return n * n
+
+        got = list(await asyncio.gather(*(square(3) for _ in range(6))))
+        got.append(await square(4))
+
+        @cache.cached(lock_timeout=5)
+        async def broken() -> int:
+            raise RuntimeError("boom")
+
+        errors = []
+        for _ in range(2):  # the fill lock is released after a failure: no wait the 2nd time
+            try:
+                await broken()
+            except RuntimeError as exc:
+                errors.append(str(exc))
+        left = bool(await db.keys("*fill*"))
+        with pytest.raises(ValueError, match="lock_timeout"):
+            cache.cached(lock_timeout=-1)
+        await db.aclose()
+        return got, len(runs), left, errors
+
+    got, runs, left, errors = asyncio.run(main())
+    assert got == [9] * 6 + [16] and runs == 2
+    assert not left and errors == ["boom", "boom"]

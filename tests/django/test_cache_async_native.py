@@ -171,3 +171,47 @@ def test_get_async_database_is_one_client_per_alias_and_loop() -> None:
     assert value == b"1" and get_database().get("app:from-async") == b"1"
     assert first is not second  # each loop its own client, closed with its loop
     get_database().delete("app:from-async")
+
+
+def test_aget_or_set_computes_once_natively(cache: WalrusCache) -> None:
+    calls: list[int] = []
+
+    async def compute() -> dict[str, int]:  # an async default is awaited
+        calls.append(1)
+        await asyncio.sleep(0.05)  # every task misses before the first stores
+        return {"n": 1}
+
+    async def main() -> tuple[list[Any], set[int], Any]:
+        sent, threads = _spy(cache)
+        got = list(
+            await asyncio.gather(*(cache.aget_or_set("slow", compute, 60) for _ in range(6)))
+        )
+        got.append(await cache.aget_or_set("plain", lambda: "sync default"))
+        await cache.aclose()
+        return got, threads, sent
+
+    got, threads, sent = asyncio.run(main())
+    assert got == [{"n": 1}] * 6 + ["sync default"] and len(calls) == 1
+    assert threads == {threading.get_ident()}  # natively in the loop's thread: no thread hop
+    assert "GET" in sent
+    assert cache.get("slow") == {"n": 1} and cache.get("plain") == "sync default"
+    assert not redis_keys_like(cache, "*fill*")  # the fill lock is released
+
+
+def redis_keys_like(backend: WalrusCache, pattern: str) -> list[Any]:
+    return list(backend.database.scan_iter(match=pattern))
+
+
+def test_aget_or_set_ignores_an_outage_when_asked(free_port_url: str) -> None:
+    down = WalrusCache(
+        free_port_url,
+        {"OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 0.5}},
+    )
+
+    async def main() -> Any:
+        try:
+            return await down.aget_or_set("k", lambda: "computed anyway")
+        finally:
+            await down.aclose()
+
+    assert asyncio.run(main()) == "computed anyway"

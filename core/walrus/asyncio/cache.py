@@ -7,6 +7,7 @@ the sending is awaited. A sync and an async cache of one name and codec share th
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from functools import wraps
@@ -16,7 +17,7 @@ from redis.exceptions import ResponseError
 
 from ..cache import CMD, MGET, SCRIPT, UNLINK, CacheBase, CacheMetrics, CacheStep, CacheSteps
 from ..cache import check_timeout as _check_timeout
-from ..stampede import MISS
+from ..stampede import MISS, aget_or_fill, check_stampede_options
 from ..steps import adrive
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -96,17 +97,54 @@ class AsyncCache(CacheBase):
         """Remove ``keys``; returns how many existed (1 round trip: UNLINK)."""
         return int(await self._arun(self._delete_many_steps(keys)))
 
+    async def get_or_set(
+        self,
+        key: Any,
+        default: Any,
+        timeout: float | None = None,
+        lock_timeout: float = 10.0,
+        early: float | None = None,
+    ) -> Any:
+        """``Cache.get_or_set`` on asyncio: on a miss one caller (of any process, sync or
+        async) computes ``default`` (called when callable, awaited when that returns an
+        awaitable), stores and returns it while the others wait for it, at most
+        ``lock_timeout`` seconds; ``early`` as there (``walrus.stampede``). Cost: 1 round
+        trip on a hit."""
+        check_stampede_options(lock_timeout, early)
+        _check_timeout(timeout)
+        redis_key = self.make_key(key)
+
+        async def produce() -> Any:
+            value = default() if callable(default) else default
+            if inspect.isawaitable(value):
+                value = await value
+            await self.set(key, value, timeout)
+            return value
+
+        if self.debug:
+            return await produce()
+        return await aget_or_fill(
+            self.database, redis_key, self.decode, produce, lock_timeout, early
+        )
+
     def cached(
         self,
         key_fn: Callable[[tuple[Any, ...], dict[str, Any]], Any] | None = None,
         timeout: float | None = None,
         metrics: bool = False,
+        lock_timeout: float | None = None,
+        early: float | None = None,
     ) -> Callable[[A], A]:
         """Memoize a coroutine function: 1 round trip on a hit, 2 on a miss (get, then set),
         keys as ``Cache.cached`` (so a sync and an async cache share them). The wrapper
         gains ``bust(*args, **kwargs)`` (a coroutine), ``make_key(args, kwargs)`` and
-        ``metrics``. No stampede protection yet (``Cache.cached(lock_timeout=...)``)."""
+        ``metrics``. ``lock_timeout`` (seconds) turns on stampede protection and ``early``
+        refreshes ahead of expiry, as ``Cache.cached`` (``get_or_set``)."""
         _check_timeout(timeout)
+        protected = lock_timeout is not None or early is not None
+        fill_timeout = 10.0 if lock_timeout is None else lock_timeout
+        if protected:
+            check_stampede_options(fill_timeout, early)
 
         def decorator(fn: A) -> A:
             stats = CacheMetrics()
@@ -115,13 +153,23 @@ class AsyncCache(CacheBase):
             async def inner(*args: Any, **kwargs: Any) -> Any:
                 key = self._key_for(fn, key_fn, args, kwargs)
                 start = time.perf_counter()
-                value = await self.get(key, MISS)
-                hit = value is not MISS
-                if not hit:
-                    value = await fn(*args, **kwargs)
-                    await self.set(key, value, timeout)
+                computed: list[Any] = []
+
+                async def produce() -> Any:
+                    computed.append(await fn(*args, **kwargs))
+                    await self.set(key, computed[0], timeout)
+                    return computed[0]
+
+                if protected and not self.debug:
+                    value = await aget_or_fill(
+                        self.database, self.make_key(key), self.decode, produce, fill_timeout, early
+                    )
+                else:
+                    value = MISS if self.debug else await self.get(key, MISS)
+                    if value is MISS:
+                        value = await produce()
                 if metrics:
-                    stats.record(hit, time.perf_counter() - start)
+                    stats.record(not computed, time.perf_counter() - start)
                 return value
 
             async def bust(*args: Any, **kwargs: Any) -> bool:

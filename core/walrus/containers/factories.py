@@ -1,5 +1,6 @@
 """``ContainerFactories``: ``db.Hash(key)``, the other container builders and the helpers
-written once for both clients (``db.counter``, ``db.rate_limit``), shared by the sync
+written once for both clients (``db.counter``, ``db.rate_limit``, ``db.Index``, ``db.graph``,
+``db.autocomplete``), shared by the sync
 ``Database`` (and ``ClusterDatabase``) and ``walrus.asyncio.AsyncDatabase``: on an asyncio
 client their methods return awaitables (docs/asyncio.md)."""
 
@@ -18,8 +19,11 @@ from .streams import Stream
 from .zset import ZSet
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..autocomplete import Autocomplete
     from ..counter import Counter
     from ..database import Database
+    from ..fts import Index
+    from ..graph import Graph
     from ..rate_limit import RateLimit
     from ..streams import TimeSeries
 
@@ -109,3 +113,21 @@ class ContainerFactories:
         """Upstream's name for ``rate_limit`` (every limiter here is one Lua call).
         No Redis work: builds the helper."""
         return self.rate_limit(name, limit, per, debug)
+
+    def Index(self, name: str, **options: Any) -> Index:  # noqa: N802
+        """No Redis work: builds the helper."""
+        from ..fts import Index
+
+        return Index(self._db, name, **options)
+
+    def graph(self, name: str, *args: Any, **kwargs: Any) -> Graph:
+        """No Redis work: builds the helper."""
+        from ..graph import Graph
+
+        return Graph(self._db, name, *args, **kwargs)
+
+    def autocomplete(self, namespace: str = "walrus", **kwargs: Any) -> Autocomplete:
+        """No Redis work: builds the helper."""
+        from ..autocomplete import Autocomplete
+
+        return Autocomplete(self._db, namespace, **kwargs)
