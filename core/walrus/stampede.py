@@ -44,6 +44,7 @@ __all__ = [
     "fill_lock_name",
     "fill_steps",
     "get_or_fill",
+    "stampede_options",
 ]
 
 logger = logging.getLogger("walrus.stampede")
@@ -75,6 +76,13 @@ _PRODUCE = ("produce",)  # compute, store and return the value
 # Every error of a step goes back into the steps, a failed (or cancelled) computation
 # included: their ``finally`` then releases the fill lock before the error goes on.
 _BACK_INTO_STEPS = (BaseException,)
+
+
+def stampede_options(lock_timeout: float = 10.0, early: float | None = None) -> tuple[float, Any]:
+    """``(lock_timeout, early)`` from keyword arguments, checked (``check_stampede_options``);
+    TypeError for any other keyword. No Redis work."""
+    check_stampede_options(lock_timeout, early)
+    return lock_timeout, early
 
 
 def _fill_steps(recheck: Steps | None = None) -> Steps:
@@ -165,6 +173,41 @@ def get_or_fill(
     every other caller keeps getting the current value without waiting.
     Cost: see the module docstring (a hit is 1 round trip).
     """
+    step = _performer(database, redis_key, produce, lock_timeout, time.sleep, send)
+    return drive(fill_steps(redis_key, decode, lock_timeout, early), step, _BACK_INTO_STEPS)
+
+
+async def aget_or_fill(
+    database: AsyncDatabase,
+    redis_key: str,
+    decode: Callable[[Any], Any],
+    produce: Callable[[], Any],
+    *,
+    lock_timeout: float = 10.0,
+    early: float | None = None,
+) -> Any:
+    """``get_or_fill`` on an asyncio client: the same steps, awaited; ``produce()`` may
+    return an awaitable (an async function's call), which is awaited. Cost: as
+    ``get_or_fill`` (a hit is 1 round trip)."""
+    step = _performer(database, redis_key, produce, lock_timeout, asyncio.sleep, asend)
+
+    async def astep(action: Any) -> Any:
+        done = step(action)
+        return await done if inspect.isawaitable(done) else done
+
+    return await adrive(fill_steps(redis_key, decode, lock_timeout, early), astep, _BACK_INTO_STEPS)
+
+
+def _performer(
+    database: Any,
+    redis_key: str,
+    produce: Callable[[], Any],
+    lock_timeout: float,
+    sleep: Callable[[float], Any],
+    sender: Callable[[Any, Any], Any],
+) -> Callable[[Any], Any]:
+    """What carries out each step of a fill, on either client (an async client's actions
+    return awaitables). Makes the fill lock; no Redis work of its own."""
     lock = database.lock(fill_lock_name(redis_key), ttl=max(1, int(lock_timeout * 1000)))
     # Waiters here poll the value rather than BLPOP the lock's wake-up list: release() pushes
     # no wake-up token (none would be read; it would linger 10 s in the keyspace).
@@ -178,36 +221,7 @@ def get_or_fill(
         if action is _PRODUCE:
             return produce()
         if action[0] == "sleep":
-            return time.sleep(action[1])
-        return send(database, action)
+            return sleep(action[1])
+        return sender(database, action)
 
-    return drive(fill_steps(redis_key, decode, lock_timeout, early), step, _BACK_INTO_STEPS)
-
-
-async def aget_or_fill(
-    database: AsyncDatabase,
-    redis_key: str,
-    decode: Callable[[Any], Any],
-    produce: Callable[[], Any],
-    lock_timeout: float = 10.0,
-    early: float | None = None,
-) -> Any:
-    """``get_or_fill`` on an asyncio client: the same steps, awaited; ``produce()`` may
-    return an awaitable (an async function's call), which is awaited. Cost: as
-    ``get_or_fill`` (a hit is 1 round trip)."""
-    lock = database.lock(fill_lock_name(redis_key), ttl=max(1, int(lock_timeout * 1000)))
-    lock.wakeup_ttl = 0
-
-    async def step(action: Any) -> Any:
-        if action is _ACQUIRE:
-            return await lock.acquire(block=False)
-        if action is _RELEASE:
-            return await lock.release()
-        if action is _PRODUCE:
-            value = produce()
-            return await value if inspect.isawaitable(value) else value
-        if action[0] == "sleep":
-            return await asyncio.sleep(action[1])
-        return await asend(database, action)
-
-    return await adrive(fill_steps(redis_key, decode, lock_timeout, early), step, _BACK_INTO_STEPS)
+    return step

@@ -20,7 +20,7 @@ from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from redis.exceptions import ResponseError
 
 from walrus.asyncio import AsyncDatabase, PerLoop
-from walrus.stampede import MISS, aget_or_fill, check_stampede_options
+from walrus.stampede import MISS, aget_or_fill, stampede_options
 from walrus.steps import adrive
 
 from . import cache_steps as kinds
@@ -263,18 +263,18 @@ async def aget_or_set(
     default: Any,
     timeout: Any = DEFAULT_TIMEOUT,
     version: int | None = None,
-    lock_timeout: float = 10.0,
-    early: float | None = None,
+    **stampede: Any,
 ) -> Any:
     """``get_or_set`` from async code, natively: the same once-per-key computation
     (``walrus.stampede``'s steps, awaited: waiting callers sleep in the loop, not in a
-    thread); ``default`` may also be an async function. Costs what ``get_or_set`` costs:
+    thread); ``default`` may also be an async function. ``stampede``: ``lock_timeout``
+    (default 10.0) and ``early``, as ``get_or_set``. Costs what ``get_or_set`` costs:
     1 round trip on a hit."""
+    lock_timeout, early = stampede_options(**stampede)
     if not _native_async(self):
         return await sync_to_async(self.get_or_set, thread_sensitive=True)(
             key, default, timeout, version, lock_timeout, early
         )
-    check_stampede_options(lock_timeout, early)
     made = self.make_and_validate_key(key, version=version)
     computed: list[Any] = []
     started: list[bool] = []
@@ -291,7 +291,9 @@ async def aget_or_set(
 
     try:
         database = self.async_database()
-        return await aget_or_fill(database, made, decode, produce, lock_timeout, early)
+        return await aget_or_fill(
+            database, made, decode, produce, lock_timeout=lock_timeout, early=early
+        )
     except _IGNORED as exc:
         if (started and not computed) or not _ignorable(self, exc, "get_or_set"):
             raise  # default() itself failed, or the error is not one to ignore

@@ -6,31 +6,17 @@ checked against the sync ones (one implementation, written as steps)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import Any
 
 import pytest
 from redis.exceptions import ResponseError
 
+from tests.support.asyncio_clients import run_with_clients as run
 from walrus import Database
 from walrus.asyncio import AsyncDatabase
 from walrus.autocomplete import Autocomplete
 from walrus.roundtrips import RoundTripCounter
-
-
-def run(async_url: str, body: Callable[[AsyncDatabase, Database], Awaitable[Any]]) -> Any:
-    """Run ``body(async_db, sync_db)`` in a fresh loop; both clients closed after."""
-
-    async def main() -> Any:
-        db = AsyncDatabase.from_url(async_url)
-        sync = Database.from_url(async_url)
-        try:
-            return await body(db, sync)
-        finally:
-            await db.aclose()
-            sync.close()
-
-    return asyncio.run(main())
 
 
 def unlink_calls(sync: Database) -> int:

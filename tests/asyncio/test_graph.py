@@ -5,14 +5,13 @@ checked against the sync ones (one implementation, written as steps)."""
 
 from __future__ import annotations
 
-import asyncio
 import itertools
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 from redis.exceptions import ResponseError
 
+from tests.support.asyncio_clients import run_with_clients as run
 from walrus import Database
 from walrus.asyncio import AsyncDatabase
 from walrus.graph import Graph, Variable
@@ -32,21 +31,6 @@ TRIPLES = [
     ("東京", "是", "首都"),
     ("urn:a", "rel:knows", "http://b/c"),
 ]
-
-
-def run(async_url: str, body: Callable[[AsyncDatabase, Database], Awaitable[Any]]) -> Any:
-    """Run ``body(async_db, sync_db)`` in a fresh loop; both clients closed after."""
-
-    async def main() -> Any:
-        db = AsyncDatabase.from_url(async_url)
-        sync = Database.from_url(async_url)
-        try:
-            return await body(db, sync)
-        finally:
-            await db.aclose()
-            sync.close()
-
-    return asyncio.run(main())
 
 
 def test_store_and_delete_match_the_sync_graph(async_url: str) -> None:

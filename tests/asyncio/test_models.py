@@ -6,12 +6,12 @@ the same keys), writes with one and reads with the other."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 
+from tests.support.asyncio_clients import run_with_clients as run
 from walrus import Database, FloatField, ForeignKeyField, IntegerField, Model, TextField
 from walrus.asyncio import AsyncDatabase, AsyncModel, AsyncModelQuery
 from walrus.models import MissingReferenceError, UniqueError
@@ -49,21 +49,6 @@ def declare_pair(base: type[Model], database: Any) -> tuple[Any, Any]:
         text = TextField()
 
     return Author, Note
-
-
-def run(async_url: str, body: Callable[[AsyncDatabase, Database], Awaitable[Any]]) -> Any:
-    """Run ``body(async_db, sync_db)`` in a fresh loop; both clients closed after."""
-
-    async def main() -> Any:
-        db = AsyncDatabase.from_url(async_url)
-        sync = Database.from_url(async_url)
-        try:
-            return await body(db, sync)
-        finally:
-            await db.aclose()
-            sync.close()
-
-    return asyncio.run(main())
 
 
 def stored(sync: Database) -> dict[bytes, Any]:

@@ -17,7 +17,7 @@ from redis.exceptions import ResponseError
 
 from ..cache import CMD, MGET, SCRIPT, UNLINK, CacheBase, CacheMetrics, CacheStep, CacheSteps
 from ..cache import check_timeout as _check_timeout
-from ..stampede import MISS, aget_or_fill, check_stampede_options
+from ..stampede import MISS, aget_or_fill, check_stampede_options, stampede_options
 from ..steps import adrive
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -98,19 +98,14 @@ class AsyncCache(CacheBase):
         return int(await self._arun(self._delete_many_steps(keys)))
 
     async def get_or_set(
-        self,
-        key: Any,
-        default: Any,
-        timeout: float | None = None,
-        lock_timeout: float = 10.0,
-        early: float | None = None,
+        self, key: Any, default: Any, timeout: float | None = None, **stampede: Any
     ) -> Any:
         """``Cache.get_or_set`` on asyncio: on a miss one caller (of any process, sync or
         async) computes ``default`` (called when callable, awaited when that returns an
         awaitable), stores and returns it while the others wait for it, at most
         ``lock_timeout`` seconds; ``early`` as there (``walrus.stampede``). Cost: 1 round
-        trip on a hit."""
-        check_stampede_options(lock_timeout, early)
+        trip on a hit. ``stampede``: ``lock_timeout`` (default 10.0) and ``early``."""
+        lock_timeout, early = stampede_options(**stampede)
         _check_timeout(timeout)
         redis_key = self.make_key(key)
 
@@ -124,7 +119,7 @@ class AsyncCache(CacheBase):
         if self.debug:
             return await produce()
         return await aget_or_fill(
-            self.database, redis_key, self.decode, produce, lock_timeout, early
+            self.database, redis_key, self.decode, produce, lock_timeout=lock_timeout, early=early
         )
 
     def cached(
@@ -162,7 +157,12 @@ class AsyncCache(CacheBase):
 
                 if protected and not self.debug:
                     value = await aget_or_fill(
-                        self.database, self.make_key(key), self.decode, produce, fill_timeout, early
+                        self.database,
+                        self.make_key(key),
+                        self.decode,
+                        produce,
+                        lock_timeout=fill_timeout,
+                        early=early,
                     )
                 else:
                     value = MISS if self.debug else await self.get(key, MISS)
