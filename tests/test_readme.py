@@ -47,7 +47,9 @@ def test_asyncio_sample(redis_url: str) -> None:
     code = code.replace("asyncio.run(main())", "result = asyncio.run(main())")
     namespace: dict[str, object] = {}
     exec(compile(code, "README asyncio sample", "exec"), namespace)
-    assert namespace["result"] == 1
+    profile, popular, refused = namespace["result"]  # type: ignore[misc]
+    assert profile == {"name": "Ada", "visits": "1"}
+    assert popular == ["/"] and refused is False
 
 
 @pytest.mark.parametrize("heading", ["limpyd"])
