@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar, cast
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -33,13 +33,10 @@ def is_async_client(client: Any) -> bool:
     return found
 
 
-class Call(NamedTuple):
-    """One client method call: ``name`` (a redis-py method), its arguments. 1 round trip
-    when sent."""
-
-    name: str
-    args: tuple[Any, ...]
-    kwargs: dict[str, Any]
+Call = tuple[str, tuple[Any, ...], dict[str, Any]]
+"""One client method call: ``(name, args, kwargs)``, ``name`` a redis-py client method. A
+plain tuple, the cheapest object to build per call and told apart from a ``Batch`` by its
+type (``type(step) is tuple``). 1 round trip when sent."""
 
 
 class Batch(NamedTuple):
@@ -52,13 +49,15 @@ class Batch(NamedTuple):
 
 
 class _CallMaker:
-    """``call.hget(key, field)`` is ``Call("hget", (key, field), {})``. No Redis work."""
+    """``call.hget(key, field)`` is the step ``("hget", (key, field), {})``. No Redis work."""
 
     def __getattr__(self, name: str) -> Callable[..., Call]:
         def make(*args: Any, **kwargs: Any) -> Call:
-            return Call(name, args, kwargs)
+            return (name, args, kwargs)
 
         make.__name__ = name
+        # Kept on the instance: the next ``call.<name>`` is a plain attribute lookup.
+        setattr(self, name, make)
         return make
 
 
@@ -68,19 +67,21 @@ call = _CallMaker()
 
 def send(client: Any, step: Call | Batch) -> Any:
     """Send one step on a sync client and return its reply. Cost: 1 round trip."""
-    if isinstance(step, Call):
-        return getattr(client, step.name)(*step.args, **step.kwargs)
-    return _pipeline(client, step).execute(raise_on_error=step.raise_on_error)
+    if type(step) is tuple:
+        name, args, kwargs = cast(Call, step)
+        return getattr(client, name)(*args, **kwargs)
+    return _pipeline(client, step).execute(raise_on_error=step.raise_on_error)  # type: ignore[union-attr]
 
 
 async def asend(client: Any, step: Call | Batch) -> Any:
     """``send`` on a ``redis.asyncio`` client. Cost: 1 round trip."""
-    if isinstance(step, Call):
-        return await getattr(client, step.name)(*step.args, **step.kwargs)
-    return await _pipeline(client, step).execute(raise_on_error=step.raise_on_error)
+    if type(step) is tuple:
+        name, args, kwargs = cast(Call, step)
+        return await getattr(client, name)(*args, **kwargs)
+    return await _pipeline(client, step).execute(raise_on_error=step.raise_on_error)  # type: ignore[union-attr]
 
 
-def _pipeline(client: Any, batch: Batch) -> Any:
+def _pipeline(client: Any, batch: Any) -> Any:
     # The same queueing for both clients: their pipelines take the client's method names.
     pipe = client.pipeline(transaction=batch.transaction)
     for name, args, kwargs in batch.calls:

@@ -339,7 +339,7 @@ class ConsumerGroup:
 
     def _each(self, method: str, *args: Any) -> Returns[dict[Any, Any]]:
         # Steps: one pipeline of ``method`` on every stream, errors raised clearly.
-        calls = [Call(method, (key, *args), {}) for key in self.keys]
+        calls: list[Call] = [(method, (key, *args), {}) for key in self.keys]
         replies = yield Batch(calls, transaction=False, raise_on_error=False)
         result: dict[Any, Any] = {}
         for key, reply in zip(self.keys, replies, strict=True):

@@ -47,15 +47,7 @@ def command(method: Callable[Concatenate[C, P], Returns[R]]) -> Callable[Concate
         if container._async:
             # An awaitable, typed as the sync result (docs/asyncio.md).
             return cast(R, _arun(container, steps, args))
-        client = container.database
-        try:
-            return cast(R, drive(steps, lambda step: send(client, step), (ResponseError,)))
-        except _ERRORS as exc:
-            explain = _explainer(container)
-            if explain is None:
-                raise
-            drive(explain(exc, args), lambda step: send(client, step))
-            raise  # not reached: explaining raises
+        return cast(R, _run(container, steps, args))
 
     functools.update_wrapper(run, method)
     return run
@@ -71,6 +63,33 @@ def _explainer(target: Any) -> Callable[[Any, tuple[Any, ...]], Steps] | None:
 
 
 _CONTAINERS = object()
+
+
+def _run(container: Any, steps: Steps, args: tuple[Any, ...]) -> Any:
+    # ``drive`` inlined, with the common step (one client call, a plain tuple) sent here:
+    # a container call is one command in most cases, so this loop is the per-call overhead.
+    client = container.database
+    try:
+        step = steps.send(None)
+        while True:
+            try:
+                if type(step) is tuple:
+                    name, call_args, call_kwargs = step
+                    reply = getattr(client, name)(*call_args, **call_kwargs)
+                else:
+                    reply = send(client, step)
+            except ResponseError as exc:
+                step = steps.throw(exc)
+            else:
+                step = steps.send(reply)
+    except StopIteration as done:
+        return done.value
+    except _ERRORS as exc:
+        explain = _explainer(container)
+        if explain is None:
+            raise
+        drive(explain(exc, args), lambda step: send(client, step))
+        raise  # not reached: explaining raises
 
 
 async def _arun(container: Container, steps: Steps, args: tuple[Any, ...]) -> Any:
