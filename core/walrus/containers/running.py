@@ -44,10 +44,14 @@ def command(method: Callable[Concatenate[C, P], Returns[R]]) -> Callable[Concate
     def run(self: C, /, *args: P.args, **kwargs: P.kwargs) -> R:
         steps = method(self, *args, **kwargs)
         container: Any = self
+        # No cast() call: this is every container call's path, and a function call costs.
+        # On an asyncio client the result is an awaitable, typed as the sync result.
+        result: R
         if container._async:
-            # An awaitable, typed as the sync result (docs/asyncio.md).
-            return cast(R, _arun(container, steps, args))
-        return cast(R, _run(container, steps, args))
+            result = _arun(container, steps, args)  # type: ignore[assignment]
+        else:
+            result = _run(container, steps, args)
+        return result
 
     functools.update_wrapper(run, method)
     return run
