@@ -18,6 +18,7 @@ from redis.exceptions import ResponseError
 from ..calls import asend, send
 from ..steps import Steps, adrive, drive
 from .errors import explain_error
+from .sync_twin import sync_twin
 
 if TYPE_CHECKING:  # pragma: no cover
     from .base import Container
@@ -41,16 +42,23 @@ def command(method: Callable[Concatenate[C, P], Returns[R]]) -> Callable[Concate
     ``self._explain_error(exc, args)`` (steps that raise the clearer error; None: raised
     as is). No Redis work of its own: the method costs the round trips its steps send."""
 
+    twin = sync_twin(method)
+
     def run(self: C, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        steps = method(self, *args, **kwargs)
         container: Any = self
         # No cast() call: this is every container call's path, and a function call costs.
         # On an asyncio client the result is an awaitable, typed as the sync result.
         result: R
         if container._async:
-            result = _arun(container, steps, args)  # type: ignore[assignment]
+            result = _arun(container, method(self, *args, **kwargs), args)  # type: ignore[assignment]
+        elif twin is None:
+            result = _run(container, method(self, *args, **kwargs), args)
         else:
-            result = _run(container, steps, args)
+            try:
+                result = twin(self, *args, **kwargs)
+            except _ERRORS as exc:
+                _explain_sync(container, exc, args)
+                raise  # not reached when explaining raises
         return result
 
     functools.update_wrapper(run, method)
@@ -89,11 +97,15 @@ def _run(container: Any, steps: Steps, args: tuple[Any, ...]) -> Any:
     except StopIteration as done:
         return done.value
     except _ERRORS as exc:
-        explain = _explainer(container)
-        if explain is None:
-            raise
-        drive(explain(exc, args), lambda step: send(client, step))
-        raise  # not reached: explaining raises
+        _explain_sync(container, exc, args)
+        raise  # not reached when explaining raises
+
+
+def _explain_sync(container: Any, exc: BaseException, args: tuple[Any, ...]) -> None:
+    # Raise the clearer error for ``exc``, if the container explains errors (sync client).
+    explain = _explainer(container)
+    if explain is not None:
+        drive(explain(exc, args), lambda step: send(container.database, step))
 
 
 async def _arun(container: Container, steps: Steps, args: tuple[Any, ...]) -> Any:
