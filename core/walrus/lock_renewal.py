@@ -20,12 +20,13 @@ import os
 import threading
 import time
 from types import TracebackType
+from typing import Any
 
 from redis.exceptions import RedisError
 
 from .lock import Lock, LockError
 
-__all__ = ["LockRenewer"]
+__all__ = ["LockRenewer", "renewal_interval", "renewal_outcome"]
 
 logger = logging.getLogger("walrus.lock")
 
@@ -94,14 +95,8 @@ class LockRenewer:
     """
 
     def __init__(self, lock: Lock, interval: float | None = None) -> None:
-        if lock.ttl is None:
-            raise ValueError(f"lock {lock.name!r} has no ttl: there is nothing to renew")
-        if interval is None:
-            interval = lock.ttl / 3000.0
-        if isinstance(interval, bool) or not isinstance(interval, (int, float)) or not interval > 0:
-            raise ValueError(f"interval must be a positive number of seconds, got {interval!r}")
         self.lock = lock
-        self.interval = float(interval)
+        self.interval = renewal_interval(lock, interval)
         self.renewals = 0
         self.lost = False
         self._started = False
@@ -149,13 +144,34 @@ class LockRenewer:
             return False
         try:
             self.lock.renew()
-        except LockError as exc:
-            self.lost = True
-            logger.warning("walrus: lock %r lost while held: %s", self.lock.name, exc)
-            return False
-        except RedisError as exc:
-            # Keep trying: the lock survives until its ttl (3 intervals by default).
-            logger.warning("walrus: could not renew lock %r: %s", self.lock.name, exc)
-            return True
-        self.renewals += 1
+        except (LockError, RedisError) as exc:
+            return renewal_outcome(self, exc)
+        return renewal_outcome(self, None)
+
+
+def renewal_interval(lock: Any, interval: float | None) -> float:
+    """The renewal interval in seconds: ``interval``, or a third of the lock's ttl.
+    ValueError for a lock without ttl or an interval that is not a positive number. No
+    Redis work."""
+    if lock.ttl is None:
+        raise ValueError(f"lock {lock.name!r} has no ttl: there is nothing to renew")
+    if interval is None:
+        interval = lock.ttl / 3000.0
+    if isinstance(interval, bool) or not isinstance(interval, (int, float)) or not interval > 0:
+        raise ValueError(f"interval must be a positive number of seconds, got {interval!r}")
+    return float(interval)
+
+
+def renewal_outcome(renewer: Any, error: BaseException | None) -> bool:
+    """Record one renewal's outcome on ``renewer`` (``renewals``, ``lost``, a log line);
+    False when renewing should end (the lock was lost). No Redis work."""
+    if isinstance(error, LockError):
+        renewer.lost = True
+        logger.warning("walrus: lock %r lost while held: %s", renewer.lock.name, error)
+        return False
+    if error is not None:
+        # Keep trying: the lock survives until its ttl (3 intervals by default).
+        logger.warning("walrus: could not renew lock %r: %s", renewer.lock.name, error)
         return True
+    renewer.renewals += 1
+    return True

@@ -112,3 +112,31 @@ def test_timeouts_costs_and_bad_input(async_url: str) -> None:
 
     with pytest.raises(ValueError, match="timeout needs block=True"):
         asyncio.run(bad_timeout())
+
+
+def test_keep_alive_renews_until_stopped_and_notices_a_lost_lock(async_url: str) -> None:
+    async def main() -> list[Any]:
+        db = AsyncDatabase.from_url(async_url)
+        lock = db.lock("long-job", ttl=300)
+        got: list[Any] = []
+        async with lock, lock.keep_alive(interval=0.05) as renewer:
+            await asyncio.sleep(0.7)  # more than twice the ttl: held only through renewals
+            got.append(await lock.owned())
+            got.append(renewer.renewals >= 5 and renewer.running)
+        got.append(renewer.running)
+        # A lock cleared while held: the next renewal notices, marks it lost and stops.
+        other = db.lock("cleared-job", ttl=10_000)
+        await other.acquire()
+        renewer = other.keep_alive(interval=0.05).start()
+        await db.lock("cleared-job").clear()
+        await asyncio.sleep(0.3)
+        got += [renewer.lost, renewer.running]
+        await renewer.stop()
+        with pytest.raises(ValueError, match="no ttl"):
+            db.lock("forever").keep_alive()
+        with pytest.raises(ValueError, match="interval"):
+            db.lock("bad", ttl=1000).keep_alive(interval=0)
+        await db.aclose()
+        return got
+
+    assert asyncio.run(main()) == [True, True, False, True, False]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from .cache import AsyncCache
 from .database import AsyncDatabase
-from .lock import AsyncLock
+from .lock import AsyncLock, AsyncLockRenewer
 from .loops import PerLoop
 from .models import AsyncModel, AsyncModelQuery
 from .rate_limit import adecide
@@ -15,6 +15,7 @@ __all__ = [
     "AsyncCache",
     "AsyncDatabase",
     "AsyncLock",
+    "AsyncLockRenewer",
     "AsyncModel",
     "AsyncModelQuery",
     "PerLoop",
