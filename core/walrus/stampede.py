@@ -52,6 +52,9 @@ logger = logging.getLogger("walrus.stampede")
 MISS: Any = object()
 """What a ``decode`` callback returns for "no usable value"."""
 
+Decode = Callable[[Any], Any]
+Produce = Callable[[], Any]
+
 _FIRST_POLL = 0.005  # seconds; doubles up to _LAST_POLL while waiting
 _LAST_POLL = 0.05
 
@@ -178,17 +181,13 @@ def get_or_fill(
 
 
 async def aget_or_fill(
-    database: AsyncDatabase,
-    redis_key: str,
-    decode: Callable[[Any], Any],
-    produce: Callable[[], Any],
-    *,
-    lock_timeout: float = 10.0,
-    early: float | None = None,
+    database: AsyncDatabase, redis_key: str, decode: Decode, produce: Produce, **stampede: Any
 ) -> Any:
     """``get_or_fill`` on an asyncio client: the same steps, awaited; ``produce()`` may
-    return an awaitable (an async function's call), which is awaited. Cost: as
-    ``get_or_fill`` (a hit is 1 round trip)."""
+    return an awaitable (an async function's call), which is awaited. ``stampede``:
+    ``lock_timeout`` (default 10.0) and ``early``. Cost: as ``get_or_fill`` (a hit is 1
+    round trip)."""
+    lock_timeout, early = stampede_options(**stampede)
     step = _performer(database, redis_key, produce, lock_timeout, asyncio.sleep, asend)
 
     async def astep(action: Any) -> Any:
@@ -201,7 +200,7 @@ async def aget_or_fill(
 def _performer(
     database: Any,
     redis_key: str,
-    produce: Callable[[], Any],
+    produce: Produce,
     lock_timeout: float,
     sleep: Callable[[float], Any],
     sender: Callable[[Any, Any], Any],

@@ -78,24 +78,10 @@ _CONTAINERS = object()
 
 
 def _run(container: Any, steps: Steps, args: tuple[Any, ...]) -> Any:
-    # ``drive`` inlined, with the common step (one client call, a plain tuple) sent here:
-    # a container call is one command in most cases, so this loop is the per-call overhead.
+    # The steps driven on a sync client: for methods ``sync_twin`` could not compile.
     client = container.database
     try:
-        step = steps.send(None)
-        while True:
-            try:
-                if type(step) is tuple:
-                    name, call_args, call_kwargs = step
-                    reply = getattr(client, name)(*call_args, **call_kwargs)
-                else:
-                    reply = send(client, step)
-            except ResponseError as exc:
-                step = steps.throw(exc)
-            else:
-                step = steps.send(reply)
-    except StopIteration as done:
-        return done.value
+        return drive(steps, lambda step: send(client, step), (ResponseError,))
     except _ERRORS as exc:
         _explain_sync(container, exc, args)
         raise  # not reached when explaining raises
