@@ -23,6 +23,8 @@ AREAS: dict[str, list[str]] = {
     "cache_ratelimit": [],
     "helpers_lag": [],
     "django_cache": [],
+    "django_async": [],
+    "asgi": [],
     "flask": ["--write"],
     "celery": [],
     "cluster": [],
