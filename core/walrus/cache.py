@@ -41,7 +41,7 @@ from .codec import ValueCodec
 from .keys import call_key, qualified_name
 from .keyspace import delete_matching, escape_glob, iter_matching
 from .serializers import BadSignature, PickleSerializer, Serializer
-from .stampede import MISS, check_stampede_options, get_or_fill
+from .stampede import MISS, check_stampede_options, get_or_fill, memo_fill_timeout
 from .steps import drive
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -592,10 +592,7 @@ class Cache(CacheBase):
         recorded only with ``metrics=True``).
         """
         check_timeout(timeout)
-        protected = lock_timeout is not None or early is not None
-        fill_timeout = 10.0 if lock_timeout is None else lock_timeout
-        if protected:
-            check_stampede_options(fill_timeout, early)
+        fill_timeout = memo_fill_timeout(lock_timeout, early)
 
         def decorator(fn: F) -> F:
             stats = CacheMetrics()
@@ -604,7 +601,7 @@ class Cache(CacheBase):
             def inner(*args: Any, **kwargs: Any) -> Any:
                 key = self._key_for(fn, key_fn, args, kwargs)
                 start = time.perf_counter()
-                if protected and not self.debug:
+                if fill_timeout is not None and not self.debug:
                     computed: list[Any] = []
 
                     def produce() -> Any:

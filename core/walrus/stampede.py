@@ -44,6 +44,7 @@ __all__ = [
     "fill_lock_name",
     "fill_steps",
     "get_or_fill",
+    "memo_fill_timeout",
     "stampede_options",
 ]
 
@@ -79,6 +80,17 @@ _PRODUCE = ("produce",)  # compute, store and return the value
 # Every error of a step goes back into the steps, a failed (or cancelled) computation
 # included: their ``finally`` then releases the fill lock before the error goes on.
 _BACK_INTO_STEPS = (BaseException,)
+
+
+def memo_fill_timeout(lock_timeout: float | None, early: float | None) -> float | None:
+    """The fill lock's timeout of a memoizer (``cached``) given ``lock_timeout`` and
+    ``early``: None when neither is set (no stampede protection), 10 s when only ``early``
+    is; checked by ``check_stampede_options``. No Redis work."""
+    if lock_timeout is None and early is None:
+        return None
+    fill_timeout = 10.0 if lock_timeout is None else lock_timeout
+    check_stampede_options(fill_timeout, early)
+    return fill_timeout
 
 
 def stampede_options(lock_timeout: float = 10.0, early: float | None = None) -> tuple[float, Any]:

@@ -17,7 +17,12 @@ from redis.exceptions import ResponseError
 
 from ..cache import CMD, MGET, SCRIPT, UNLINK, CacheBase, CacheMetrics, CacheStep, CacheSteps
 from ..cache import check_timeout as _check_timeout
-from ..stampede import MISS, aget_or_fill, check_stampede_options, stampede_options
+from ..stampede import (
+    MISS,
+    aget_or_fill,
+    memo_fill_timeout,
+    stampede_options,
+)
 from ..steps import adrive
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -136,10 +141,7 @@ class AsyncCache(CacheBase):
         ``metrics``. ``lock_timeout`` (seconds) turns on stampede protection and ``early``
         refreshes ahead of expiry, as ``Cache.cached`` (``get_or_set``)."""
         _check_timeout(timeout)
-        protected = lock_timeout is not None or early is not None
-        fill_timeout = 10.0 if lock_timeout is None else lock_timeout
-        if protected:
-            check_stampede_options(fill_timeout, early)
+        fill_timeout = memo_fill_timeout(lock_timeout, early)
 
         def decorator(fn: A) -> A:
             stats = CacheMetrics()
@@ -155,7 +157,7 @@ class AsyncCache(CacheBase):
                     await self.set(key, computed[0], timeout)
                     return computed[0]
 
-                if protected and not self.debug:
+                if fill_timeout is not None and not self.debug:
                     value = await aget_or_fill(
                         self.database,
                         self.make_key(key),

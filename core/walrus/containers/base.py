@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from redis.exceptions import ResponseError
 
-from ..calls import call, is_async_client
+from ..calls import Batch, Call, call, is_async_client
 from ..utils import decode
 from .errors import ContainerTypeError, ContainerValueError
 from .running import Returns, command, sync_only
@@ -67,6 +67,18 @@ class Container:
 
     def _iterate(self) -> Iterator[Any] | AsyncIterator[Any]:
         raise TypeError(f"{type(self).__name__} is not iterable")
+
+    @command
+    def _fill_with(self: _C, clear: bool, write: Call | None) -> Returns[_C]:
+        """The ``from_*`` constructors' write: DEL first when ``clear``, then ``write`` (a
+        step), in one MULTI/EXEC (1 round trip; none when there is neither). Returns the
+        container."""
+        calls = [call.delete(self.key)] if clear else []
+        if write is not None:
+            calls.append(write)
+        if calls:
+            yield Batch(calls)
+        return self
 
     @command
     def clear(self: _C) -> Returns[_C]:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from redis.exceptions import ResponseError
 
-from ..calls import Batch, call
+from ..calls import call
 from ..utils import decode as _decode
 from .base import Container
 from .errors import VALUE_TYPES, ContainerTypeError, ContainerValueError, check_value
@@ -78,16 +78,8 @@ class Hash(Container):
         """Create a Hash at ``key`` holding ``data`` (``clear`` drops old fields first).
         One MULTI/EXEC round trip (on an asyncio client: ``await Hash.from_dict(...)``)."""
         hsh = cls(database, key)
-        return hsh._fill(_pairs(hsh, (data,), {}), clear)
-
-    @command
-    def _fill(self, mapping: dict[Any, Any], clear: bool) -> Returns[Hash]:
-        calls = [call.delete(self.key)] if clear else []
-        if mapping:
-            calls.append(call.hset(self.key, mapping=mapping))
-        if calls:
-            yield Batch(calls)
-        return self
+        mapping = _pairs(hsh, (data,), {})
+        return hsh._fill_with(clear, call.hset(key, mapping=mapping) if mapping else None)
 
     # -- dict protocol ------------------------------------------------------------------------
 

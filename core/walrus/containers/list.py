@@ -89,16 +89,8 @@ class List(Sortable, Container):
         """Create a List at ``key`` from ``data`` (appended; ``clear`` replaces the old content).
         One MULTI/EXEC round trip (on an asyncio client: ``await List.from_list(...)``)."""
         lst = cls(database, key)
-        return lst._fill(_check_iterable(lst, data, "from_list"), clear)
-
-    @command
-    def _fill(self, values: list[Any], clear: bool) -> Returns[List]:
-        calls = [call.delete(self.key)] if clear else []
-        if values:
-            calls.append(call.rpush(self.key, *values))
-        if calls:
-            yield Batch(calls)
-        return self
+        values = _check_iterable(lst, data, "from_list")
+        return lst._fill_with(clear, call.rpush(key, *values) if values else None)
 
     # -- reading ----------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, cast
 
-from ..calls import Batch, call
+from ..calls import call
 from ..cluster import check_same_slot
 from ..utils import decode as _decode
 from .base import Container, Sortable
@@ -54,16 +54,7 @@ class Set(Sortable, Container):
             )
         members = list(data)
         check_values(st, members, "member")
-        return st._fill(members, clear)
-
-    @command
-    def _fill(self, members: list[Any], clear: bool) -> Returns[Set]:
-        calls = [call.delete(self.key)] if clear else []
-        if members:
-            calls.append(call.sadd(self.key, *members))
-        if calls:
-            yield Batch(calls)
-        return self
+        return st._fill_with(clear, call.sadd(key, *members) if members else None)
 
     def _others(self, others: Iterable[Any]) -> list[Set]:
         """Other sets given as Set objects or key names."""

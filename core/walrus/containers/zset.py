@@ -78,16 +78,8 @@ class ZSet(Sortable, Container):
             raise ContainerTypeError(
                 f"{zs!r}: from_dict expects a mapping, got {type(data).__name__}"
             )
-        return zs._fill(zs._mapping(dict(data), (), {}), clear)
-
-    @command
-    def _fill(self, mapping: dict[Any, float], clear: bool) -> Returns[ZSet]:
-        calls = [call.delete(self.key)] if clear else []
-        if mapping:
-            calls.append(call.zadd(self.key, mapping))
-        if calls:
-            yield Batch(calls)
-        return self
+        mapping = zs._mapping(dict(data), (), {})
+        return zs._fill_with(clear, call.zadd(key, mapping) if mapping else None)
 
     # -- argument helpers ---------------------------------------------------------------------
 

@@ -27,7 +27,6 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "check_deletable",
     "check_deletable_steps",
-    "delete_rows",
     "delete_rows_steps",
     "has_relations",
     "state_from_reply",
@@ -54,29 +53,6 @@ def state_from_reply(model: type[Model], reply: list[Any]) -> dict[str, bytes | 
     }
 
 
-def delete_rows(
-    model: type[Model],
-    states: dict[bytes, State],
-    keep_containers: bool = False,
-    pipeline: Any = None,
-    queue: bool = False,
-    exempt: frozenset[bytes] = frozenset(),
-) -> int:
-    """Delete rows (row key -> believed indexed values, None when unknown) with their index
-    entries, containers and relations. Returns how many existed (with ``queue``, how many
-    were believed to exist), counting rows of ``exempt`` that a cascade deleted.
-
-    Cost: without relations, 1 round trip (one script call; 1 more per retry when a row
-    changed or its state was unknown), none with ``queue`` (the call waits in ``pipeline``);
-    with relations, 1 round trip per level of the relation graph plus 1 for the script,
-    all repeated when something read changed before the script ran.
-
-    ``exempt``: rows about to be deleted by a later call (``query_delete`` batches): they
-    do not protect a row (``on_delete="protect"``) deleted now."""
-    steps = delete_rows_steps(model, states, keep_containers, pipeline, queue, exempt)
-    return int(run_model(model, steps))
-
-
 def delete_rows_steps(
     model: type[Model],
     states: dict[bytes, State],
@@ -85,8 +61,18 @@ def delete_rows_steps(
     queue: bool = False,
     exempt: frozenset[bytes] = frozenset(),
 ) -> Steps:
-    """``delete_rows`` as steps (``walrus.steps``), for either client. Cost: that of
-    ``delete_rows``."""
+    """Delete rows (row key -> believed indexed values, None when unknown) with their index
+    entries, containers and relations, as steps (``walrus.steps``) for either client.
+    Returns how many existed (with ``queue``, how many were believed to exist), counting
+    rows of ``exempt`` that a cascade deleted.
+
+    Cost: without relations, 1 round trip (one script call; 1 more per retry when a row
+    changed or its state was unknown), none with ``queue`` (the call waits in ``pipeline``);
+    with relations, 1 round trip per level of the relation graph plus 1 for the script,
+    all repeated when something read changed before the script ran.
+
+    ``exempt``: rows about to be deleted by a later call (``query_delete`` batches): they
+    do not protect a row (``on_delete="protect"``) deleted now."""
     if not has_relations(model):
         return (yield from _delete_plain(model, states, keep_containers, pipeline, queue))
     if queue:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
-from ..calls import Call, call, send
+from ..calls import Call, call
 from ..search.plan import TokenQuery
 from .errors import FilterError
 from .expressions import (
@@ -46,7 +46,6 @@ __all__ = [
     "merge_bounds",
     "order_spec",
     "plan_call",
-    "run_plan",
 ]
 
 TEMP_TTL_MS = 60_000
@@ -413,26 +412,6 @@ UNORDERED = ("", "alpha", "asc")
 """``order`` value asking for no order at all (index order; used where order is irrelevant)."""
 
 
-def run_plan(
-    plan: Plan,
-    *,
-    mode: str,
-    order: tuple[str, str, str] | None,
-    by_score: bool,
-    offset: int = 0,
-    limit: int | None = None,
-    page: int = PAGE_ROWS,
-) -> Any:
-    """Run the plan: matching row keys (mode "keys"), their number ("count"), or
-    ``[keys, first page of rows]`` ("rows": at most ``page`` rows read, each the values of
-    the model's stored fields in order, [] for a row that vanished).
-    1 round trip."""
-    step = plan_call(
-        plan, mode=mode, order=order, by_score=by_score, offset=offset, limit=limit, page=page
-    )
-    return send(plan.model.__database__, step)
-
-
 def plan_call(
     plan: Plan,
     *,
@@ -443,8 +422,11 @@ def plan_call(
     limit: int | None = None,
     page: int = PAGE_ROWS,
 ) -> Call:
-    """The ``model_query`` script call of ``run_plan`` (a step for either client). No
-    Redis work: sending it is 1 round trip."""
+    """The ``model_query`` script call running the plan (a step for either client): its
+    reply is the matching row keys (mode "keys"), their number ("count"), or ``[keys, first
+    page of rows]`` ("rows": at most ``page`` rows read, each the values of the model's
+    stored fields in order, [] for a row that vanished). No Redis work: sending it is 1
+    round trip."""
     database = plan.model.__database__
     kind, pattern, alpha, direction, prefix_len, index = _order_args(plan, order, by_score)
     keys, first, ops = plan.finish()
