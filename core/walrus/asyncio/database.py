@@ -65,10 +65,9 @@ class AsyncDatabase(ContainerFactories, ScriptHost, redis.asyncio.Redis):  # typ
         script_dir = kwargs.pop("script_dir", None)
         scheme = url_scheme(url)
         if scheme in CLUSTER_SCHEMES:
-            raise ValueError(
-                "walrus.asyncio does not talk to a Redis Cluster yet: use the sync "
-                "walrus.Database for redis+cluster:// URLs"
-            )
+            from .cluster import AsyncClusterDatabase
+
+            return AsyncClusterDatabase.from_url(url, script_dir=script_dir, **kwargs)  # type: ignore[return-value]
         url, kwargs = url_retry_options(url, kwargs)
         unported = sorted(name for name in _UNPORTED if name in kwargs)
         if unported:
