@@ -9,17 +9,23 @@ and every call costs the same round trips as its sync form.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import inspect
+from collections.abc import AsyncIterator, Callable, Generator
 from typing import Any, NoReturn, TypeVar, cast
 
 from ..calls import asend
 from ..models.collection import ModelQuery
+from ..models.explain import explain_steps
 from ..models.expressions import Expression
+from ..models.fields import Field
+from ..models.indexes import IndexProblem
 from ..models.model import Model, Steps
+from ..models.reindex import check_indexes_steps, rebuild_indexes_steps
+from ..models.relations import RelatedSet
 from ..models.writer import Nested
 from ..steps import adrive
 
-__all__ = ["AsyncModel", "AsyncModelQuery"]
+__all__ = ["AsyncModel", "AsyncModelQuery", "AsyncRelatedSet", "PendingRelation"]
 
 M = TypeVar("M", bound="AsyncModel")
 
@@ -31,9 +37,25 @@ async def _arun(model: type[Model], steps: Steps) -> Any:
     async def send(step: Any) -> Any:
         if isinstance(step, Nested):
             return await _arun(model, step.steps())
+        if type(step) is tuple and step[0] == "run_script" and "client" in step[2]:
+            return await _script_on(model._db(), step)
         return await asend(model._db(), step)
 
     return await adrive(steps, send)
+
+
+async def _script_on(database: Any, step: Any) -> Any:
+    """A ``run_script`` step given a ``client`` (a pipeline of ``database``): queued there
+    as EVAL, as the sync ``Database.run_script`` does (a pipe watching keys before
+    ``multi()`` runs it at once: 1 round trip). The pipeline itself when queued."""
+    _name, (script_name,), options = step
+    client = options["client"]
+    if client is None or client is database:
+        return await database.run_script(script_name, options.get("keys"), options.get("args"))
+    prepared = database._prepare_script(script_name, options.get("keys"), options.get("args"))
+    extra = database._pipeline_script_options(prepared.keys)
+    reply = client.execute_command(*prepared.eval_command, **extra)
+    return await reply if inspect.isawaitable(reply) else reply
 
 
 def _sync_only(target: object, operation: str, instead: str) -> NoReturn:
@@ -112,10 +134,114 @@ class AsyncModelQuery(ModelQuery):
     def __bool__(self) -> NoReturn:
         _sync_only(self, "bool()", "use await query.exists()")
 
-    def explain(self) -> NoReturn:
-        """Sync only for now (TypeError): explain the same query on a sync ``Model``. No
-        Redis work."""
-        _sync_only(self, "explain()", "explain it on a sync Model of the same layout")
+    async def explain(self) -> list[dict[str, Any]]:  # type: ignore[override]
+        """The steps the query script will take with their estimated rows and cost, the
+        last item the total (``ModelQuery.explain``). 1 round trip (index sizes); no row
+        is read and nothing is written."""
+        return cast("list[dict[str, Any]]", await self._arun(explain_steps(self)))
+
+
+class PendingRelation:
+    """What a relation descriptor of an ``AsyncModel`` row gives instead of a row:
+    ``author = await note.author`` (None when the field is empty; MissingReferenceError
+    when the row is gone). Each ``await`` runs the read again: 1 round trip (HGETALL), none
+    when the row is cached on the instance (assigned, or read before with the same key).
+    No Redis work until awaited. Anything else raises TypeError naming ``await``."""
+
+    __slots__ = ("_label", "_make", "_model")
+
+    def __init__(self, model: type[Model], make: Callable[[], Steps], label: str) -> None:
+        self._model = model
+        self._make = make
+        self._label = label
+
+    def __repr__(self) -> str:
+        return f"<PendingRelation {self._label}: await it>"
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        return _arun(self._model, self._make()).__await__()
+
+    def _refuse(self, what: str) -> NoReturn:
+        raise TypeError(
+            f"{self._label} is on an asyncio client: {what} needs the related row, await "
+            f"it first (related = await {self._label})"
+        )
+
+    def __getattr__(self, name: str) -> NoReturn:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        self._refuse(f".{name}")
+
+    def __bool__(self) -> NoReturn:
+        self._refuse("bool()")
+
+    def __eq__(self, other: object) -> NoReturn:
+        self._refuse("==")
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class AsyncRelatedSet(RelatedSet):
+    """One side of a many-to-many relation for one ``AsyncModel`` row (``row.<field>`` or
+    the reverse accessor): ``await s.add(*rows)``, ``await s.remove(*rows)`` (1 round trip
+    each; ``pipeline=`` queues them as on the sync ``RelatedSet``), ``await s.clear()`` (2),
+    ``await s.keys()``, ``await s.count()``, ``await s.contains(row)`` (1 each),
+    ``await s.all()`` or ``async for row in s`` (1 round trip plus 1 per 500 rows).
+    ``iter()``, ``len()`` and ``in`` raise TypeError naming these. No Redis work to build."""
+
+    async def _arun(self, steps: Steps) -> Any:
+        return await _arun(self.model, steps)
+
+    def _run(self, steps: Steps) -> NoReturn:
+        steps.close()
+        raise TypeError(f"{self!r} is on an asyncio client: await its methods instead")
+
+    async def add(self, *items: Any, pipeline: Any = None) -> int | None:  # type: ignore[override]
+        """Link rows (instances or primary keys); returns how many were new (None when
+        queued on ``pipeline``). MissingReferenceError when one does not exist (nothing is
+        linked). 1 round trip; none when queued."""
+        return cast("int | None", await self._arun(self._change_steps("add", items, pipeline)))
+
+    async def remove(self, *items: Any, pipeline: Any = None) -> int | None:  # type: ignore[override]
+        """Unlink rows; returns how many were linked (None when queued on ``pipeline``).
+        1 round trip; none when queued."""
+        return cast("int | None", await self._arun(self._change_steps("remove", items, pipeline)))
+
+    async def clear(self, pipeline: Any = None) -> int:  # type: ignore[override]
+        """Unlink every row; returns how many. 2 round trips (read, then one guarded script;
+        retried if the links changed meanwhile); a queuing ``pipeline``: PipelineError."""
+        return int(await self._arun(self._clear_steps(pipeline)))
+
+    async def keys(self) -> list[bytes]:  # type: ignore[override]
+        """Row keys of the linked rows, sorted. 1 round trip."""
+        return cast("list[bytes]", await self._arun(self._keys_steps()))
+
+    async def all(self) -> list[Model]:  # type: ignore[override]
+        """The linked rows, in row-key order. 1 round trip for the keys, plus 1 per 500
+        linked rows (none when there are none)."""
+        return cast("list[Model]", await self._arun(self._all_steps()))
+
+    async def __aiter__(self) -> AsyncIterator[Model]:
+        """The linked rows (``all``'s round trips, when iteration starts)."""
+        for row in await self.all():
+            yield row
+
+    async def count(self) -> int:  # type: ignore[override]
+        """Number of linked rows. 1 round trip."""
+        return int(await self._arun(self._count_steps()))
+
+    async def contains(self, item: Any) -> bool:
+        """Whether ``item`` (a row or its primary key) is linked. 1 round trip."""
+        return bool(await self._arun(self._contains_steps(item)))
+
+    def __iter__(self) -> NoReturn:
+        _sync_only(self, "iter()", "use async for or await .all()")
+
+    def __len__(self) -> NoReturn:
+        _sync_only(self, "len()", "use await .count()")
+
+    def __contains__(self, item: Any) -> NoReturn:
+        _sync_only(self, "in", "use await .contains(row)")
 
 
 class AsyncModel(Model):
@@ -127,16 +253,31 @@ class AsyncModel(Model):
     form (``create``/``save``: 1, ``load``: 1, ``count``: 1, a query: 1 per 500 rows).
     Declaring the class does no Redis work.
 
-    Not on asyncio yet (TypeError): ``incr``, ``check_indexes``, ``rebuild_indexes``,
-    pipelines; relation descriptors that read rows (a foreign key's related row) are sync.
+    Also awaitable, with the sync costs: ``await row.incr(field, by)``,
+    ``await Model.check_indexes()`` / ``rebuild_indexes()``, ``await query.explain()``;
+    relations: ``await row.<foreign key>`` (the related row; ``row.<foreign key>_id`` is
+    the stored key, no round trip), reverse accessors give an ``AsyncModelQuery``, and
+    many-to-many fields an ``AsyncRelatedSet``. ``pipeline=`` on ``create``, ``save``,
+    ``delete``, ``incr`` and many-to-many ``add``/``remove`` queues the write on an asyncio
+    pipeline (e.g. ``walrus.asyncio.atomic.AsyncAtomic``'s ``pipe``) as on the sync model.
     """
 
+    _related_set = AsyncRelatedSet
+
     @classmethod
-    async def create(cls: type[M], **kwargs: Any) -> M:  # type: ignore[override]
+    def _run_steps(
+        cls, make: Callable[[], Steps], on: type[Model] | None = None, label: str = ""
+    ) -> Any:
+        """An awaitable of the steps ``make()`` builds, on ``on``'s database (default: this
+        model): what a relation descriptor gives. No Redis work until awaited."""
+        return PendingRelation(on or cls, make, label or f"{cls.__name__.lower()} relation")
+
+    @classmethod
+    async def create(cls: type[M], pipeline: Any = None, **kwargs: Any) -> M:  # type: ignore[override]
         """Build and save a row (``Model.create``). 1 round trip (2 when replacing a row
-        this process has not read)."""
+        this process has not read); none when queued on ``pipeline`` (see ``save``)."""
         instance = cls(**kwargs)
-        await instance.save()
+        await instance.save(pipeline=pipeline)
         return instance
 
     @classmethod
@@ -180,31 +321,39 @@ class AsyncModel(Model):
         The round trips of ``Model.query_delete``."""
         return await cls.query(expression).delete()
 
-    async def save(self) -> None:  # type: ignore[override]
+    async def save(self, pipeline: Any = None) -> None:  # type: ignore[override]
         """Write the row and every index change atomically (``Model.save``: unique fields
         and references checked in the same script; a refusal writes nothing). 1 round trip
-        (2 when the row changed since it was read)."""
-        await _arun(type(self), self._save_steps())
+        (2 when the row changed since it was read). ``pipeline``: an asyncio pipeline to
+        queue the script on (no round trip; the rules of ``Model.save(pipeline=...)``: a
+        write that needs a read raises PipelineError before anything is queued)."""
+        await _arun(type(self), self._save_steps(pipeline))
 
-    async def delete(self, for_update: bool = False) -> None:  # type: ignore[override]
+    async def delete(self, for_update: bool = False, pipeline: Any = None) -> None:  # type: ignore[override]
         """Delete the row, its index entries and (unless ``for_update``) its container
         fields atomically (``Model.delete``, relations included). 1 round trip when the
-        instance was loaded or saved and no relation is involved."""
-        await _arun(type(self), self._delete_steps(for_update))
+        instance was loaded or saved and no relation is involved; none when queued on
+        ``pipeline`` (``Model.delete``'s rules)."""
+        await _arun(type(self), self._delete_steps(for_update, pipeline))
 
-    def incr(self, field: Any, incr_by: int | float = 1, pipeline: Any = None) -> NoReturn:
-        """Sync only for now (TypeError): set the value and ``await save()``. No Redis
-        work."""
-        _sync_only(self, "incr()", "set the field and await save()")
-
-    @classmethod
-    def check_indexes(cls) -> NoReturn:
-        """Sync only for now (TypeError): check on a sync ``Model`` of the same layout. No
-        Redis work."""
-        _sync_only(cls, "check_indexes()", "run it on a sync Model of the same layout")
+    async def incr(self, field: Field | str, incr_by: int | float = 1, pipeline: Any = None) -> Any:
+        """Add ``incr_by`` to a numeric field and move its index entries in the same script
+        (``Model.incr``); returns the new value, also set on the instance. KeyError when the
+        row does not exist. 1 round trip (2 when the instance's value of an indexed field
+        was stale). ``pipeline``: queue it there (unindexed fields only), returns None."""
+        return await _arun(type(self), self._incr_steps(field, incr_by, pipeline))
 
     @classmethod
-    def rebuild_indexes(cls) -> NoReturn:
-        """Sync only for now (TypeError): rebuild on a sync ``Model`` of the same layout. No
-        Redis work."""
-        _sync_only(cls, "rebuild_indexes()", "run it on a sync Model of the same layout")
+    async def check_indexes(cls) -> list[IndexProblem]:  # type: ignore[override]
+        """Inconsistencies between rows and indexes ([] when none), as
+        ``Model.check_indexes``: O(rows + index entries) reads; a SCAN for the rows and one
+        per indexed field (1 round trip per 1000 keys of the database each), plus 1 round
+        trip per 500 keys read (pipelined)."""
+        return cast("list[IndexProblem]", await _arun(cls, check_indexes_steps(cls)))
+
+    @classmethod
+    async def rebuild_indexes(cls) -> list[IndexProblem]:  # type: ignore[override]
+        """Repair what ``check_indexes`` reports (``Model.rebuild_indexes``); returns the
+        repaired problems. Cost: the round trips of ``check_indexes``, plus 1 per 200 fixes
+        (one guarded script each)."""
+        return cast("list[IndexProblem]", await _arun(cls, rebuild_indexes_steps(cls)))

@@ -12,23 +12,25 @@ sort of n rows is n*log2(n)): compare plans with it, it is not a time.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any, cast
 
+from ..calls import Batch, Call, call
 from .executor import PAGE_ROWS, UNORDERED, Plan, _order_args
+from .writer import run_model
 
 if TYPE_CHECKING:  # pragma: no cover
     from .collection import ModelQuery
 
-__all__ = ["explain_query"]
+__all__ = ["explain_query", "explain_steps"]
 
 
 def _text(value: Any) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, (bytes, bytearray)) else str(value)
 
 
-def _sizes(plan: Plan) -> dict[tuple[Any, ...], int]:
+def _sizes_steps(plan: Plan) -> Generator[Batch, Any, dict[tuple[Any, ...], int]]:
     """Size of every index the plan reads, keyed by (op, position, min, max). 1 round trip."""
-    database = plan.model._db()
     wanted: list[tuple[Any, ...]] = [("K", 1, "", "")]
     ops = plan.ops
     i = 0
@@ -44,17 +46,16 @@ def _sizes(plan: Plan) -> dict[tuple[Any, ...], int]:
             i += 3 + int(ops[i + 1])
         else:  # "D", "E"
             i += 2
-    pipe = database.pipeline(transaction=False)
+    reads: list[Call] = []
     for op, position, low, high in wanted:
         key = plan.keys[position - 1]
         if op == "K":
-            pipe.scard(key)
-            pipe.zcard(key)
+            reads.extend((call.scard(key), call.zcard(key)))
         elif op == "R":
-            pipe.zcount(key, low, high)
+            reads.append(call.zcount(key, low, high))
         else:
-            pipe.zlexcount(key, low, high)
-    replies = pipe.execute(raise_on_error=False)
+            reads.append(call.zlexcount(key, low, high))
+    replies = yield Batch(reads, transaction=False, raise_on_error=False)
     sizes: dict[tuple[Any, ...], int] = {}
     j = 0
     for item in wanted:
@@ -85,11 +86,16 @@ class _Steps:
 def explain_query(query: ModelQuery) -> list[dict[str, Any]]:
     """The steps of ``query`` (see the module docstring); the last item is the total.
     1 round trip (index sizes); nothing is written and no row is read."""
+    return cast("list[dict[str, Any]]", run_model(query.model, explain_steps(query)))
+
+
+def explain_steps(query: ModelQuery) -> Generator[Batch, Any, list[dict[str, Any]]]:
+    """``explain_query`` as steps, for either client. Cost: 1 round trip."""
     from .executor import compile_plan
 
     plan = compile_plan(query.model, query.expression)
     order_args = _order_args(plan, query._order, plan.scored and query._order is None)
-    sizes = _sizes(plan)
+    sizes = yield from _sizes_steps(plan)
     steps = _Steps()
     stack = _filter_steps(plan, sizes, steps)
     if stack:

@@ -48,7 +48,7 @@ from .fields import (
 from .indexes import IndexProblem, field_entries, unique_checks
 from .layout import Query, check_tag_option, cluster_prefix, plain_prefix
 from .reindex import check_indexes, rebuild_indexes
-from .relations import ForeignKeyField, _ForeignKeyId, register_model
+from .relations import ForeignKeyField, RelatedSet, _ForeignKeyId, register_model
 from .writer import Writer, run_model
 
 __all__ = ["Model", "ModelMeta"]
@@ -229,6 +229,8 @@ class Model(metaclass=ModelMeta):
     _references: ClassVar[tuple[str, ...]]
     _reverse: ClassVar[tuple[Any, ...]]
     _walrus_reader: ClassVar[tuple[RowBuilder, RowBuilder]]  # built by _reader() on first use
+    # The many-to-many accessor of this model's rows (AsyncModel: an awaitable one).
+    _related_set: ClassVar[type[RelatedSet]] = RelatedSet
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         if args:
@@ -289,6 +291,16 @@ class Model(metaclass=ModelMeta):
         if cls.__database__ is None:
             raise ModelError(f"{cls.__name__}.__database__ is not set")
         return cls.__database__
+
+    @classmethod
+    def _run_steps(
+        cls, make: Callable[[], Steps], on: type[Model] | None = None, label: str = ""
+    ) -> Any:
+        """Run the steps ``make()`` builds on the database of ``on`` (default: this model)
+        and return the result; ``AsyncModel`` returns an awaitable of it instead (how
+        relation descriptors read; ``label`` names the read in its errors, e.g.
+        ``note.author``). Cost: the steps' round trips."""
+        return run_model(on or cls, make())
 
     def get_id(self) -> Any:
         """The primary key value (None before the first save of an auto key). No Redis
@@ -541,6 +553,13 @@ class Model(metaclass=ModelMeta):
         read the stored value first, PipelineError). Returns None and leaves the instance's
         value alone; the pipeline's reply for it is ``[1, new value as bytes]``, and a missing
         row or an overflow makes ``execute`` raise ``redis.ResponseError("WALRUS_REFUSED ...")``."""
+        return run_model(type(self), self._incr_steps(field, incr_by, pipeline))
+
+    def _incr_steps(
+        self, field: Field | str, incr_by: int | float = 1, pipeline: Any = None
+    ) -> Steps:
+        """``incr`` as steps, for either client: everything is checked before the first
+        step. Cost: that of ``incr``."""
         cls = type(self)
         name = field.name if isinstance(field, Field) else field
         if name not in cls._stored:
@@ -574,9 +593,10 @@ class Model(metaclass=ModelMeta):
                     "move the index entry, which a pipeline cannot do; incr outside the "
                     "pipeline, or set the value and save(pipeline=...)"
                 )
-            return self._incr_indexed(target, key, incr_by, pipeline)
+            return (yield from self._incr_indexed_steps(target, key, incr_by, pipeline))
         args = [name, amount, kind, limit, "1" if queue else "0"]
-        reply = cls._db().run_script("model_incr", keys=[key], args=args, client=pipeline)
+        options = {} if pipeline is None else {"client": pipeline}
+        reply = yield call.run_script("model_incr", keys=[key], args=args, **options)
         if queue:
             return None
         if int(reply[0]) != 1:
@@ -588,9 +608,9 @@ class Model(metaclass=ModelMeta):
         self._data[name] = target.python_value(raw_new)
         return self._data[name]
 
-    def _incr_indexed(
+    def _incr_indexed_steps(
         self, target: Field, key: bytes, incr_by: int | float, client: Any = None
-    ) -> Any:
+    ) -> Steps:
         cls = type(self)
         name = target.name
         related = _unique_partners(cls, name)
@@ -604,9 +624,8 @@ class Model(metaclass=ModelMeta):
             new_raw = target.db_value(new_value)
             writer = Writer(cls._db())
             args = _setfield_args(cls, writer, target, key, related, believed, new_raw)
-            reply = cls._db().run_script(
-                "model_setfield", keys=writer.keys, args=args, client=client
-            )
+            options = {} if client is None else {"client": client}
+            reply = yield call.run_script("model_setfield", keys=writer.keys, args=args, **options)
             if int(reply[0]) == 1:
                 self._data[name] = new_value
                 if snapshot is not None:

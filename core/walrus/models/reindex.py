@@ -14,22 +14,34 @@ maintained its own entries.
 from __future__ import annotations
 
 import re
+from collections.abc import Generator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
+from ..calls import Batch, call, is_async_client
 from .fields import ABSOLUTE, CONTINUOUS, FTS, LEX, Field
 from .indexes import IndexProblem, field_entries
+from .writer import Nested, run_model
 
 if TYPE_CHECKING:  # pragma: no cover
     from .model import Model
 
-__all__ = ["Fix", "check_indexes", "inspect", "rebuild_indexes"]
+__all__ = [
+    "Fix",
+    "check_indexes",
+    "check_indexes_steps",
+    "inspect",
+    "inspect_steps",
+    "rebuild_indexes",
+    "rebuild_indexes_steps",
+]
 
 READ_BATCH = 500  # keys per pipelined read
 FIX_BATCH = 200  # fixes per repair script call (each call is atomic and short)
 _TYPES = {"S": "set", "Z": "zset"}
 
 Slot = tuple[str, bytes, bytes]  # (type, index key, member)
+Steps = Generator[Any, Any, Any]  # a call written as steps (walrus.steps)
 
 
 @dataclass(frozen=True)
@@ -55,8 +67,21 @@ def _glob_escape(data: bytes) -> bytes:
     return re.sub(rb"([*?\[\]\\])", rb"\\\1", data)
 
 
-def _scan(db: Any, pattern: bytes) -> list[bytes]:
-    return [bytes(k) for k in db.scan_iter(match=pattern, count=1000)]
+def _scan_steps(model: type[Model], pattern: bytes) -> Steps:
+    """The keys matching ``pattern``: SCAN pages of 1000 (1 round trip each). A sync client
+    sends them through its own ``scan_iter`` (which on Redis Cluster visits every primary);
+    an asyncio one through a SCAN cursor loop of the same commands."""
+    found: list[Any] = []
+    if is_async_client(model._db()):
+        cursor = 0
+        while True:
+            cursor, page = yield call.scan(cursor, match=pattern, count=1000)
+            found.extend(page)
+            if not cursor:
+                break
+    else:
+        found = list((yield call.scan_iter(match=pattern, count=1000)))
+    return [bytes(k) for k in found]
 
 
 def _score(text: str) -> str:
@@ -68,24 +93,19 @@ def _score(text: str) -> str:
         return text
 
 
-def _rows(
-    model: type[Model],
-) -> tuple[dict[bytes, dict[str, bytes]], list[tuple[IndexProblem, Fix | None]]]:
-    db = model.__database__
+def _rows_steps(model: type[Model]) -> Steps:
+    """The row hashes (key -> fields) and the problems of ``P all``, as steps."""
     all_key = model._make_key("all")
-    listed = {bytes(m) for m in db.smembers(all_key)}
+    listed = {bytes(m) for m in (yield call.smembers(all_key))}
     row_prefix = model._make_key("id", b"")
-    hashes = set(_scan(db, _glob_escape(row_prefix) + b"*"))
+    hashes = set((yield from _scan_steps(model, _glob_escape(row_prefix) + b"*")))
     found: list[tuple[IndexProblem, Fix | None]] = []
     candidates = sorted(listed | hashes)
     data: dict[bytes, dict[str, bytes]] = {}
     for start in range(0, len(candidates), READ_BATCH):
         chunk = candidates[start : start + READ_BATCH]
-        pipe = db.pipeline(transaction=False)
-        for key in chunk:
-            pipe.type(key)
-            pipe.hgetall(key)
-        replies = pipe.execute()
+        reads = [read for key in chunk for read in (call.type(key), call.hgetall(key))]
+        replies = yield Batch(reads, transaction=False)
         for i, key in enumerate(chunk):
             key_type = replies[2 * i]
             key_type = key_type.decode() if isinstance(key_type, bytes) else str(key_type)
@@ -132,16 +152,15 @@ def _index_slot(field: Field, rest: bytes, sep: bytes) -> tuple[str, str] | None
     return None
 
 
-def _index_keys(model: type[Model]) -> list[tuple[str, bytes, str, str]]:
+def _index_keys_steps(model: type[Model]) -> Steps:
     """Every index key present: (entry type, key, field name, index kind). One SCAN per
     indexed field."""
-    db = model.__database__
     sep = model.index_separator.encode()
     found: list[tuple[str, bytes, str, str]] = []
     for name in model._indexed:
         field = model._fields[name]
         base = model._make_key(name) + sep
-        for key in _scan(db, _glob_escape(base) + b"*"):
+        for key in (yield from _scan_steps(model, _glob_escape(base) + b"*")):
             slot = _index_slot(field, key[len(base) :], sep)
             if slot is not None:
                 found.append((slot[0], key, name, slot[1]))
@@ -149,19 +168,23 @@ def _index_keys(model: type[Model]) -> list[tuple[str, bytes, str, str]]:
 
 
 def _actual_entries(model: type[Model]) -> dict[Slot, tuple[str, str, str]]:
-    """Every index entry present: slot -> (score, field name, index kind)."""
-    db = model.__database__
-    found = _index_keys(model)
+    """Every index entry present: slot -> (score, field name, index kind). The SCANs of
+    ``_index_keys_steps``, then 1 round trip per 500 index keys."""
+    return cast("dict[Slot, tuple[str, str, str]]", run_model(model, _actual_entries_steps(model)))
+
+
+def _actual_entries_steps(model: type[Model]) -> Steps:
+    """``_actual_entries`` as steps, for either client."""
+    found = yield from _index_keys_steps(model)
     entries: dict[Slot, tuple[str, str, str]] = {}
     for start in range(0, len(found), READ_BATCH):
         chunk = found[start : start + READ_BATCH]
-        pipe = db.pipeline(transaction=False)
-        for kind, key, _name, _index in chunk:
-            if kind == "S":
-                pipe.smembers(key)
-            else:
-                pipe.zrange(key, 0, -1, withscores=True)
-        for (kind, key, name, index), reply in zip(chunk, pipe.execute(), strict=True):
+        reads = [
+            call.smembers(key) if kind == "S" else call.zrange(key, 0, -1, withscores=True)
+            for kind, key, _name, _index in chunk
+        ]
+        replies = yield Batch(reads, transaction=False)
+        for (kind, key, name, index), reply in zip(chunk, replies, strict=True):
             if kind == "S":
                 for member in reply:
                     entries[("S", key, bytes(member))] = ("", name, index)
@@ -190,9 +213,15 @@ def inspect(model: type[Model]) -> list[tuple[IndexProblem, Fix | None]]:
     Reads everything, O(rows + index entries): a SCAN for the rows and one per indexed
     field (1 round trip per 1000 keys of the database each), plus 1 round trip per 500
     keys read (pipelined)."""
-    data, found = _rows(model)
+    return cast("list[tuple[IndexProblem, Fix | None]]", run_model(model, inspect_steps(model)))
+
+
+def inspect_steps(model: type[Model]) -> Steps:
+    """``inspect`` as steps, for either client (on a sync one, ``_actual_entries`` is called
+    as such, looked up when it runs). Cost: that of ``inspect``."""
+    data, found = yield from _rows_steps(model)
     expected = _expected_entries(model, data)
-    actual = _actual_entries(model)
+    actual = yield Nested(lambda: _actual_entries(model), lambda: _actual_entries_steps(model))
     found.extend(_unexpected(model, data, expected, actual))
     found.extend(_missing(expected, actual))
     found.extend(_duplicates(model, data))
@@ -293,7 +322,13 @@ def check_indexes(model: type[Model]) -> list[IndexProblem]:
     """Compare every index of ``model`` with its rows; the problems found ([] when
     consistent). Cost: the reads of ``inspect``, O(rows + index entries). While rows are
     being written, a row written during the check may be reported."""
-    return [problem for problem, _fix in inspect(model)]
+    return cast("list[IndexProblem]", run_model(model, check_indexes_steps(model)))
+
+
+def check_indexes_steps(model: type[Model]) -> Steps:
+    """``check_indexes`` as steps, for either client. Cost: that of ``check_indexes``."""
+    found = yield Nested(lambda: inspect(model), lambda: inspect_steps(model))
+    return [problem for problem, _fix in found]
 
 
 def rebuild_indexes(model: type[Model]) -> list[IndexProblem]:
@@ -303,21 +338,28 @@ def rebuild_indexes(model: type[Model]) -> list[IndexProblem]:
     current value in the same script that applies it, and skipped when the row changed.
     Returns the problems repaired. Cost: the reads of ``inspect``, then 1 round trip per
     200 fixes (one guarded script each)."""
+    return cast("list[IndexProblem]", run_model(model, rebuild_indexes_steps(model)))
+
+
+def rebuild_indexes_steps(model: type[Model]) -> Steps:
+    """``rebuild_indexes`` as steps, for either client (on a sync one, ``inspect`` is called
+    as such, looked up when it runs). Cost: that of ``rebuild_indexes``."""
+    inspected = yield Nested(lambda: inspect(model), lambda: inspect_steps(model))
     found: list[tuple[IndexProblem, Fix]] = [
-        (problem, fix) for problem, fix in inspect(model) if fix is not None
+        (problem, fix) for problem, fix in inspected if fix is not None
     ]
     repaired: list[IndexProblem] = []
     for start in range(0, len(found), FIX_BATCH):
         chunk = found[start : start + FIX_BATCH]
-        applied = _apply(model, [fix for _problem, fix in chunk])
+        applied = yield from _apply_steps(model, [fix for _problem, fix in chunk])
         repaired.extend(
             problem for (problem, _fix), done in zip(chunk, applied, strict=True) if done
         )
     return repaired
 
 
-def _apply(model: type[Model], fixes: list[Fix]) -> list[bool]:
-    """Run one ``model_reindex.lua`` call; which fixes were applied. 1 round trip."""
+def _apply_steps(model: type[Model], fixes: list[Fix]) -> Steps:
+    """One ``model_reindex.lua`` call; which fixes were applied. 1 round trip."""
     keys: list[bytes] = []
     positions: dict[bytes, int] = {}
 
@@ -343,5 +385,5 @@ def _apply(model: type[Model], fixes: list[Fix]) -> list[bool]:
                 fix.raw or b"",
             )
         )
-    reply = model.__database__.run_script("model_reindex", keys=keys, args=args)
+    reply = yield call.run_script("model_reindex", keys=keys, args=args)
     return [bool(int(done)) for done in reply]

@@ -18,9 +18,10 @@ accessors and ``on_delete`` rules.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any, cast
 
+from ..calls import call
 from .errors import (
     FieldTypeError,
     FieldValueError,
@@ -31,7 +32,7 @@ from .errors import (
 )
 from .fields import ABSOLUTE, Field, _ContainerField
 from .layout import forget_layout
-from .writer import Writer, reply_text
+from .writer import Nested, Writer, reply_text, run_model
 
 if TYPE_CHECKING:  # pragma: no cover
     from .model import Model
@@ -41,6 +42,7 @@ __all__ = ["ON_DELETE", "ForeignKeyField", "ManyToManyField", "RelatedSet", "reg
 ON_DELETE = ("cascade", "set_null", "protect")
 """The ``on_delete`` rules a foreign key accepts (a many-to-many field: cascade, protect)."""
 MAX_ATTEMPTS = 100
+Steps = Generator[Any, Any, Any]  # a call written as steps (walrus.steps)
 
 _REGISTRY: list[weakref.ref[type[Model]]] = []
 _PENDING: list[weakref.ref[_Relation]] = []
@@ -240,17 +242,27 @@ class ForeignKeyField(_Relation, Field):
     def __get__(self, instance: Any, owner: Any = None) -> Any:
         if instance is None:
             return self
+        # Read through the related model's database (a key-less row reads nothing).
+        on = self.rel_model if instance._data.get(self.name) is not None else type(instance)
+        label = f"{type(instance).__name__.lower()}.{self.name}"
+        return type(instance)._run_steps(lambda: self.row_steps(instance), on, label)
+
+    def row_steps(self, instance: Model) -> Steps:
+        """The related row of ``instance`` (None when the field is empty), as steps: cached
+        on the instance until the field changes, else loaded (MissingReferenceError when it
+        does not exist). Cost: 1 round trip (HGETALL), none when cached or empty."""
         pk = instance._data.get(self.name)
         if pk is None:
             return None
         cache = instance.__dict__.setdefault("_related", {})
         cached = cache.get(self.name)
         if cached is None or cached.get_id() != pk:
+            target = self.rel_model
             try:
-                cached = self.rel_model.load(pk)
+                cached = yield from target._load_steps(pk)
             except KeyError:
                 raise MissingReferenceError(
-                    f"{type(instance).__name__}.{self.name}: no {self.rel_model.__name__} "
+                    f"{type(instance).__name__}.{self.name}: no {target.__name__} "
                     f"with primary key {pk!r}",
                     self.name,
                 ) from None
@@ -297,7 +309,7 @@ class ManyToManyField(_Relation, _ContainerField):
     def __get__(self, instance: Any, owner: Any = None) -> Any:
         if instance is None:
             return self
-        return RelatedSet(instance, self, reverse=False)
+        return type(instance)._related_set(instance, self, reverse=False)
 
 
 class _Reverse:
@@ -311,7 +323,7 @@ class _Reverse:
             return self
         field = self.field
         if isinstance(field, ManyToManyField):
-            return RelatedSet(instance, field, reverse=True)
+            return type(instance)._related_set(instance, field, reverse=True)
         pk = instance.get_id()
         if pk is None:
             raise ValueError(f"{type(instance).__name__} has no primary key yet: save it first")
@@ -383,7 +395,14 @@ class RelatedSet:
         pk_field = self.other._fields[self.other._primary_key]
         return self.other._row_key(pk_field.validate(item))
 
-    def _change(self, action: str, items: tuple[Any, ...], pipeline: Any) -> int | None:
+    def _run(self, steps: Steps) -> Any:
+        """Run steps of this set on its model's sync database. Cost: one round trip per step
+        sent."""
+        return run_model(self.model, steps)
+
+    def _change_steps(self, action: str, items: tuple[Any, ...], pipeline: Any) -> Steps:
+        """``add``/``remove`` as steps: the rows are checked before the first step. 1 round
+        trip (one script call); none when queued or when no row is given."""
         from .model import _queued
 
         others = list(dict.fromkeys(self._other_key(item) for item in items))
@@ -394,7 +413,8 @@ class RelatedSet:
         for other in others:
             keys.extend((other, self._other_set(other)))
         args = [action, "1" if queue else "0"]
-        reply = self.model._db().run_script("model_m2m", keys=keys, args=args, client=pipeline)
+        options = {} if pipeline is None else {"client": pipeline}
+        reply = yield call.run_script("model_m2m", keys=keys, args=args, **options)
         if queue:
             return None
         if int(reply[0]) != 1:
@@ -409,17 +429,22 @@ class RelatedSet:
         ``pipeline``: queue the script there and return None (nothing is read first); a
         row that does not exist makes the pipeline's ``execute`` raise
         ``redis.ResponseError("WALRUS_REFUSED missing <row key>")`` and links nothing."""
-        return self._change("add", items, pipeline)
+        return cast("int | None", self._run(self._change_steps("add", items, pipeline)))
 
     def remove(self, *items: Any, pipeline: Any = None) -> int | None:
         """Unlink rows; returns how many were linked. 1 round trip. ``pipeline``: queue the
         script there and return None."""
-        return self._change("remove", items, pipeline)
+        return cast("int | None", self._run(self._change_steps("remove", items, pipeline)))
 
     def clear(self, pipeline: Any = None) -> int:
         """Unlink every row; returns how many. 2 round trips (read, then one guarded
         script; retried if the links changed meanwhile). It reads first, so a queuing
         ``pipeline`` raises PipelineError (one watching keys before ``multi()`` is fine)."""
+        return int(self._run(self._clear_steps(pipeline)))
+
+    def _clear_steps(self, pipeline: Any = None) -> Steps:
+        """``clear`` as steps: a queuing ``pipeline`` is refused before the first step.
+        Cost: that of ``clear``."""
         from .model import _queued
 
         if _queued(pipeline):
@@ -428,17 +453,16 @@ class RelatedSet:
                 "them, which a pipeline cannot do: clear outside the pipeline, or "
                 "remove(*rows, pipeline=...) the rows you know"
             )
-        db = self.model._db()
         for _ in range(MAX_ATTEMPTS):
-            members = sorted(bytes(m) for m in db.smembers(self.key))
+            members = sorted(bytes(m) for m in (yield call.smembers(self.key)))
             if not members:
                 return 0
-            writer = Writer(db)
+            writer = Writer(self.model._db())
             writer.guard_members(self.key, members)
             for member in members:
                 writer.srem(self._other_set(member), self.owner_key)
             writer.drop(self.key)
-            if writer.run() is None:
+            if (yield writer.step()) is None:
                 return len(members)
         raise WriteConflictError(
             f"{self.model.__name__}.{self._name} kept changing during {MAX_ATTEMPTS} attempts"
@@ -446,24 +470,50 @@ class RelatedSet:
 
     def keys(self) -> list[bytes]:
         """Row keys of the linked rows, sorted. 1 round trip."""
-        return sorted(bytes(m) for m in self.model._db().smembers(self.key))
+        return cast("list[bytes]", self._run(self._keys_steps()))
+
+    def _keys_steps(self) -> Steps:
+        """``keys`` as steps. 1 round trip (SMEMBERS)."""
+        return sorted(bytes(m) for m in (yield call.smembers(self.key)))
 
     def all(self) -> list[Model]:
         """The linked rows, in row-key order. 1 round trip for the keys, plus 1 per 500
         linked rows (none when there are none)."""
-        from .collection import load_rows
+        return cast("list[Model]", self._run(self._all_steps()))
 
-        return load_rows(self.other, self.keys())
+    def _all_steps(self) -> Steps:
+        """``all`` as steps (on a sync client the rows are read by ``load_rows`` itself, on
+        the related model's database). Cost: that of ``all``."""
+        from . import collection
+
+        keys = yield from self._keys_steps()
+        other = self.other
+        return (
+            yield Nested(
+                lambda: collection.load_rows(other, keys),
+                lambda: collection.load_rows_steps(other, keys),
+            )
+        )
 
     def __iter__(self) -> Iterator[Model]:
         return iter(self.all())
 
     def count(self) -> int:
         """Number of linked rows. 1 round trip."""
-        return int(self.model._db().scard(self.key))
+        return int(self._run(self._count_steps()))
+
+    def _count_steps(self) -> Steps:
+        """``count`` as steps. 1 round trip (SCARD)."""
+        return int((yield call.scard(self.key)))
 
     def __len__(self) -> int:
         return self.count()
 
     def __contains__(self, item: Any) -> bool:
-        return bool(self.model._db().sismember(self.key, self._other_key(item)))
+        return bool(self._run(self._contains_steps(item)))
+
+    def _contains_steps(self, item: Any) -> Steps:
+        """Whether ``item`` (a row or primary key, checked before the first step) is linked.
+        1 round trip (SISMEMBER)."""
+        other_key = self._other_key(item)
+        return bool((yield call.sismember(self.key, other_key)))
