@@ -64,6 +64,7 @@ def test_boost_remove_and_flush_match_the_sync_helper(async_url: str) -> None:
     async def body(db: AsyncDatabase, sync: Database) -> None:
         ac = Autocomplete(db, "ns", use_json=False)
         sac = Autocomplete(sync, "ns", use_json=False)
+        ns = sync.tag("ns")  # "{ns}" on a cluster: the helper keeps its keys in one slot
         for title in ("alpha onyx", "alpha topaz", "alpha ruby"):
             await ac.store(title, obj_type="t1" if "topaz" in title else None)
         assert sac.search("alp") == ["alpha onyx", "alpha ruby", "alpha topaz"]
@@ -73,11 +74,11 @@ def test_boost_remove_and_flush_match_the_sync_helper(async_url: str) -> None:
         assert await ac.boost_object("alpha topaz", "t1", 0.01, relative=False) == 0.01
         assert sac.search("alp")[-1] == "alpha topaz"
         assert await ac.boost_object(obj_type="t1", multiplier=2) == 2.0
-        assert float(sync.hget("ns:b", "\x01t1") or 0) == 2.0
-        assert sync.exists("ns:s:o", "ns:s:on", "ns:s:onyx") == 3
+        assert float(sync.hget(f"{ns}:b", "\x01t1") or 0) == 2.0
+        assert sync.exists(f"{ns}:s:o", f"{ns}:s:on", f"{ns}:s:onyx") == 3
         assert await ac.remove("alpha onyx") is True
         assert sac.search("alp") == ["alpha ruby", "alpha topaz"]
-        assert sync.exists("ns:s:o", "ns:s:on", "ns:s:onyx") == 0
+        assert sync.exists(f"{ns}:s:o", f"{ns}:s:on", f"{ns}:s:onyx") == 0
         sac.remove("alpha ruby")
         assert await ac.search("alp") == ["alpha topaz"]
         with pytest.raises(KeyError, match="alpha onyx"):
@@ -86,9 +87,9 @@ def test_boost_remove_and_flush_match_the_sync_helper(async_url: str) -> None:
         assert await ac.list_titles() == []
         for index in range(12):
             sac.store(f"word{index} thing{index}")
-        before = len(sync.keys("ns:*"))
+        before = len(sync.keys(f"{ns}:*"))
         assert await ac.flush(batch_size=5) == before  # several pages and UNLINKs
-        assert sync.keys("ns:*") == [] and sac.search("wor") == []
+        assert sync.keys(f"{ns}:*") == [] and sac.search("wor") == []
         assert await ac.flush() == 0
 
     run(async_url, body)
@@ -135,8 +136,9 @@ def test_bad_input_raises_before_anything_is_written(async_url: str) -> None:
 
 def test_server_errors_are_raised_as_they_come(async_url: str) -> None:
     async def body(db: AsyncDatabase, sync: Database) -> list[str]:
-        sync.set("err:t", "not a hash")
-        sync.set("err:d", "not a hash")
+        err = sync.tag("err")
+        sync.set(f"{err}:t", "not a hash")
+        sync.set(f"{err}:d", "not a hash")
         ac = Autocomplete(db, "err")
         sac = Autocomplete(sync, "err")
         messages = []
@@ -149,7 +151,7 @@ def test_server_errors_are_raised_as_they_come(async_url: str) -> None:
             messages.append(str(raised.value))
         with pytest.raises(ResponseError):
             await ac.list_titles()
-        assert sync.get("err:t") == b"not a hash"
+        assert sync.get(f"{err}:t") == b"not a hash"
         return messages
 
     messages = run(async_url, body)

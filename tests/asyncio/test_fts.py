@@ -163,6 +163,7 @@ def test_operators_that_cannot_be_awaited(async_url: str) -> None:
     asyncio.run(main())
 
 
+@pytest.mark.single_node("writes upstream walrus's single-server key layout by hand")
 def test_documents_written_elsewhere_are_reindexed_without_orphans(async_url: str) -> None:
     """The slow paths of a write: a document with no token list (upstream walrus's
     layout: the script reports the stored content, 2 round trips) and one whose hash was
@@ -261,10 +262,10 @@ def test_run_token_query_on_an_asyncio_client(async_url: str) -> None:
         await index.add("1", "walrus tusk")
         await index.add("2", "walrus")
         compiled = index.compile("walrus OR tusk")
-        found = await run_token_query(db, compiled, index.token_key, "temp.fts.app.")
+        found = await run_token_query(db, compiled, index.token_key, index._temp_prefix)
         nothing = await run_token_query(db, index.compile("the"), index.token_key, "t.")
         sync = Database.from_url(async_url)
-        expected = run_token_query(sync, compiled, index.token_key, "temp.fts.app.")
+        expected = run_token_query(sync, compiled, index.token_key, index._temp_prefix)
         sync.close()
         await db.aclose()
         return (found, nothing), expected

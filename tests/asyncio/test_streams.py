@@ -192,6 +192,12 @@ def test_read_and_blocking_read_leave_the_loop_free(async_url: str) -> None:
     sync.close()
 
 
+_SEVERAL_SLOTS = pytest.mark.single_node(
+    "reads streams of several slots; tests/cluster/test_cluster_asyncio.py reads tagged ones"
+)
+
+
+@_SEVERAL_SLOTS
 def test_consumer_group_workflow(async_url: str) -> None:
     sync = Database.from_url(async_url)
     sync.xadd("stream-1", {"old": 0}, id="1-0")
@@ -309,6 +315,7 @@ def test_sync_client_sees_the_async_group_and_the_reverse(async_url: str) -> Non
     sync.close()
 
 
+@_SEVERAL_SLOTS
 def test_time_series(async_url: str) -> None:
     sync = Database.from_url(async_url)
 
@@ -362,6 +369,7 @@ def test_time_series(async_url: str) -> None:
 # -- errors ------------------------------------------------------------------------------------
 
 
+@_SEVERAL_SLOTS
 def test_wrong_type_keys(async_url: str) -> None:
     sync = Database.from_url(async_url)
     sync.set("str", "value")

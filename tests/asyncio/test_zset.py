@@ -227,8 +227,9 @@ def test_errors_are_the_sync_ones_and_nothing_is_written(async_url: str) -> None
         with pytest.raises(WrongTypeError, match="expected a zset"):
             [pair async for pair in db.ZSet("hash")]
         ZSet.from_dict(sync, "z", {"a": 1})
+        ZSet.from_dict(sync, "{hash}z", {"a": 1})  # the slot of "hash", for a cluster
         with pytest.raises(WrongTypeError, match="key 'hash' holds a hash, expected a zset"):
-            await db.ZSet("z").interstore("dest", "z", "hash")
+            await db.ZSet("{hash}z").interstore("{hash}dest", "{hash}z", "hash")
         zs = db.ZSet("z")
         with pytest.raises(ContainerValueError, match="score of 'x' must be a number"):
             await zs.add({"x": "abc"})
@@ -247,7 +248,7 @@ def test_errors_are_the_sync_ones_and_nothing_is_written(async_url: str) -> None
         with pytest.raises(ContainerValueError, match="must be a number"):
             await ZSet.from_dict(db, "z", {"b": "x"}, clear=True)
         assert sync.ZSet("z").as_items() == [(b"a", 1.0)]
-        assert sync.exists("dest") == 0
+        assert sync.exists("{hash}dest") == 0
 
     run(async_url, body)
 

@@ -53,7 +53,9 @@ class AsyncCache(CacheBase):
         database: Any = self.database  # redis-py's asyncio commands are unannotated
         if kind == CMD:
             return await database.execute_command(*payload)
-        if kind == MGET:
+        if kind == MGET:  # a cluster client splits it per slot (one MGET per slot, pipelined)
+            if database.is_cluster:
+                return await database.mget_nonatomic(payload)
             return await database.mget(payload)
         if kind == UNLINK:
             return await database.unlink(*payload)

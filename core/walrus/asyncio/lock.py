@@ -27,6 +27,7 @@ from ..lock import (
 )
 from ..lock_renewal import renewal_interval, renewal_outcome
 from ..steps import adrive
+from .client import connection_options
 
 if TYPE_CHECKING:  # pragma: no cover
     from .database import AsyncDatabase
@@ -55,7 +56,7 @@ class AsyncLock(LockBase):
         if not block:
             self._emit("timeout")
             return False
-        cap = wait_cap(self.database.connection_pool.connection_kwargs, self.max_wait)
+        cap = wait_cap(connection_options(self.database), self.max_wait)
         return bool(await adrive(wait_steps(self._emit, cap, timeout), self._wait_step))
 
     async def _wait_step(self, wait: float | None) -> int | None:

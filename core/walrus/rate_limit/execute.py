@@ -7,7 +7,7 @@ slots (different client keys): then one call per slot (see ``decide``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from redis.exceptions import RedisError
@@ -76,16 +76,10 @@ def decide(
     ValueError/TypeError, before anything is sent: ``cost`` not an int >= 0 or above a rate's
     limit, keys not one str per rate.
     """
-    steps = decision_steps(rates, keys, cost, dry_run, on_error, outage_log)
-    if getattr(database, "is_cluster", False):  # per slot group, answering with a Decision
-        decision = drive(
-            steps,
-            lambda _step: _decide_by_slot(database, rates, keys, cost, dry_run),
-            (RedisError,),
-        )
-    else:
-        decision = drive(steps, lambda step: database.run_script(*step), (RedisError,))
-    return cast(Decision, decision)
+    steps = decision_steps(
+        rates, keys, cost, dry_run, on_error, outage_log, cluster=is_cluster(database)
+    )
+    return cast(Decision, drive(steps, lambda step: database.run_script(*step), (RedisError,)))
 
 
 def decision_steps(
@@ -95,17 +89,22 @@ def decision_steps(
     dry_run: bool,
     on_error: str | None,
     outage_log: OutageLog | None,
+    cluster: bool = False,
 ) -> Steps:
-    """One decision as steps (``walrus.steps``): checks the arguments, yields the script call
-    (name, KEYS, ARGV) and reads its reply into a ``Decision`` (a driver may answer with a
-    whole ``Decision``, as the cluster's per-slot path does), applying the outage policy to
-    a ``RedisError``. ``decide`` and ``walrus.asyncio.adecide`` drive it. No Redis work."""
+    """One decision as steps (``walrus.steps``): checks the arguments, yields the script calls
+    (name, KEYS, ARGV: one on a single server; one per slot group on a cluster, plus the
+    take-back of a refused request) and reads the replies into a ``Decision``, applying the
+    outage policy to a ``RedisError``. ``decide`` and ``walrus.asyncio.adecide`` drive it.
+    No Redis work."""
     check_call(rates, keys, cost, on_error)
     try:
-        reply = yield plan_decision(rates, keys, cost, dry_run)
+        if cluster:
+            decision = yield from _by_slot_steps(rates, keys, cost, dry_run)
+        else:
+            reply = yield plan_decision(rates, keys, cost, dry_run)
+            decision = Decision(reply[0] == 1, rates, reply)
     except RedisError as exc:
         return outage_decision(exc, rates, on_error, outage_log)
-    decision = reply if isinstance(reply, Decision) else Decision(reply[0] == 1, rates, reply)
     return settled(decision, rates, cost, dry_run, on_error, outage_log)
 
 
@@ -210,13 +209,10 @@ def storage_keys(database: Any, rates: Sequence[PreparedRate], keys: Sequence[st
     return [rate.storage_key(key, cluster) for rate, key in zip(rates, keys, strict=True)]
 
 
-def _decide_by_slot(
-    database: Database,
-    rates: Sequence[PreparedRate],
-    keys: Sequence[str],
-    cost: int,
-    dry_run: bool,
-) -> Decision:
+def _by_slot_steps(
+    rates: Sequence[PreparedRate], keys: Sequence[str], cost: int, dry_run: bool
+) -> Generator[tuple[str, list[str], list[Any]], Any, Decision]:
+    # A cluster's decision: one script call per slot group (the script cannot span slots).
     storage_keys = [
         rate.storage_key(key, cluster=True) for rate, key in zip(rates, keys, strict=True)
     ]
@@ -230,9 +226,7 @@ def _decide_by_slot(
         group = [rates[i] for i in members]
         # once refused, later groups only look: the request will not be recorded anywhere
         mode = "d" if dry_run or not allowed else "r"
-        reply = database.run_script(
-            SCRIPT, keys=[storage_keys[i] for i in members], args=script_args(group, cost, mode)
-        )
+        reply = yield SCRIPT, [storage_keys[i] for i in members], script_args(group, cost, mode)
         if int(reply[0]) != 1:
             allowed = False
         elif mode == "r" and cost > 0:
@@ -243,11 +237,7 @@ def _decide_by_slot(
         for members, stamp in recorded:
             group = [rates[i] for i in members]
             stamp = stamp.decode() if isinstance(stamp, bytes) else str(stamp)
-            database.run_script(
-                SCRIPT,
-                keys=[storage_keys[i] for i in members],
-                args=script_args(group, cost, "u", stamp),
-            )
+            yield SCRIPT, [storage_keys[i] for i in members], script_args(group, cost, "u", stamp)
             for i in members:
                 raw[4 * i + 1] = min(int(raw[4 * i + 1]) + cost, rates[i].limit)
     for i in range(len(rates)):

@@ -1,0 +1,78 @@
+"""What every walrus asyncio client adds to its redis.asyncio class: the cache, the lock and
+``run_script`` (a mixin of ``AsyncDatabase`` and ``AsyncClusterDatabase``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, cast
+
+from redis.exceptions import NoScriptError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..script_host import ScriptCall
+    from .cache import AsyncCache
+    from .lock import AsyncLock
+
+__all__ = ["AsyncClientExtras", "connection_options"]
+
+
+def connection_options(client: Any) -> dict[str, Any]:
+    """The keyword arguments the connections of an asyncio client (a walrus one, or a plain
+    ``redis.asyncio.Redis``) are made with. No Redis work."""
+    options = getattr(client, "connection_options", None)
+    if options is not None:
+        return dict(options)
+    return dict(client.connection_pool.connection_kwargs)
+
+
+class AsyncClientExtras:
+    """``cache``, ``lock`` and ``run_script`` for a ``redis.asyncio`` client that is also a
+    ``walrus.script_host.ScriptHost``. No Redis work of its own."""
+
+    if TYPE_CHECKING:  # pragma: no cover - provided by ScriptHost and the redis-py class
+        _loaded_scripts: set[Any]
+
+        def _prepare_script(self, script_name: str, keys: Any, args: Any) -> ScriptCall: ...
+
+        async def execute_command(self, *args: Any, **options: Any) -> Any: ...
+
+    @property
+    def connection_options(self) -> dict[str, Any]:
+        """The keyword arguments every connection is made with (socket_timeout, db, ...)."""
+        return dict(cast(Any, self).connection_pool.connection_kwargs)
+
+    def cache(
+        self, name: str = "cache", default_timeout: float | None = 3600, **options: Any
+    ) -> AsyncCache:
+        """An ``AsyncCache`` named ``name`` (``db.cache``'s options and default timeout, in
+        seconds). No Redis work."""
+        from .cache import AsyncCache
+
+        return AsyncCache(cast(Any, self), name, default_timeout=default_timeout, **options)
+
+    def lock(
+        self, name: str | bytes, ttl: int | None = None, lock_id: str | bytes | None = None
+    ) -> AsyncLock:
+        """walrus's ``AsyncLock`` named ``name`` (``ttl`` in ms; None: no expiry), not
+        redis-py's. No Redis work: ``async with`` / ``await acquire()`` take it."""
+        from .lock import AsyncLock
+
+        return AsyncLock(self, name, ttl, lock_id)
+
+    async def run_script(
+        self,
+        script_name: str,
+        keys: list[Any] | tuple[Any, ...] | None = None,
+        args: list[Any] | tuple[Any, ...] | None = None,
+    ) -> Any:
+        """Run the named Lua script: 1 round trip (the source on this client's first run of
+        it where the call goes, or again if the server forgot it; its SHA otherwise), as
+        ``Database.run_script``."""
+        call = self._prepare_script(script_name, keys, args)
+        if call.loaded:
+            try:
+                return await self.execute_command(*call.evalsha_command)
+            except NoScriptError:
+                self._loaded_scripts.discard(call.marker)
+        result = await self.execute_command(*call.eval_command)
+        self._loaded_scripts.add(call.marker)
+        return result
