@@ -27,7 +27,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..rate_limit import RateLimit
     from ..streams import TimeSeries
 
-__all__ = ["ContainerFactories"]
+if TYPE_CHECKING:  # pragma: no cover
+    # To a type checker, the asyncio mixin's base is the factories typed with the async
+    # protocols (generated: walrus.asyncio.protocols); at runtime it is ContainerFactories.
+    from ..asyncio.protocols import AsyncFactoryTypes as _AsyncBase
+
+__all__ = ["AsyncContainerFactories", "ContainerFactories"]
 
 
 class ContainerFactories:
@@ -131,3 +136,14 @@ class ContainerFactories:
         from ..autocomplete import Autocomplete
 
         return Autocomplete(self._db, namespace, **kwargs)
+
+
+if not TYPE_CHECKING:
+    _AsyncBase = ContainerFactories
+
+
+class AsyncContainerFactories(_AsyncBase):
+    """The container factories of an asyncio client (a mixin): at runtime exactly
+    ``ContainerFactories`` (the same containers and helpers, driven asynchronously); to a type
+    checker they return the async protocols of ``walrus.asyncio.protocols`` (``db.Hash(k)`` is
+    an ``AsyncHash``, whose ``get`` is awaited). None of them does Redis work."""
