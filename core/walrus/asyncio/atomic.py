@@ -66,7 +66,9 @@ class AsyncAtomic:
         tb: TracebackType | None,
     ) -> None:
         """Send what was queued (1 round trip), or discard it when the block raised (no
-        Redis work)."""
+        Redis work). Nothing when ``commit``/``clear(begin_new=False)`` closed it already."""
+        if self._pipe is None:
+            return
         if exc_type is not None:
             await self.clear(begin_new=False)
         else:
