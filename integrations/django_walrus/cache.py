@@ -119,7 +119,6 @@ class WalrusCache(BaseCache):  # type: ignore[misc]  # Django ships no types: An
     async_database = cache_async.async_database
     _arun = cache_async._arun
     _asend = cache_async._asend
-    _native_async = cache_async._native_async
     _aincr = cache_async._aincr
     aadd = cache_async.aadd
     aget = cache_async.aget
@@ -199,22 +198,31 @@ class WalrusCache(BaseCache):  # type: ignore[misc]  # Django ships no types: An
         seconds (logged). Without replicas: the primary, no extra work."""
         if not self._replica_urls:
             return self.database.execute_command(*command)
-        if self._config_error is not None:
-            raise ImproperlyConfigured(self._config_error)
         replicas = self._replica_databases()
-        now = time.monotonic()
-        start = next(self._replica_turn)
-        for step in range(len(replicas)):
-            index = (start + step) % len(replicas)
-            if self._replica_down_until[index] > now:
-                continue
+        for index in self._replica_turns():
             try:
                 return replicas[index].execute_command(*command)
             except (RedisConnectionError, RedisTimeoutError) as exc:
-                self._replica_down_until[index] = now + REPLICA_RETRY_AFTER
-                logger.warning("cache replica %s is down, skipped for %s s: %r",
-                               self._replica_urls[index], REPLICA_RETRY_AFTER, exc)  # fmt: skip
+                self._replica_down(index, exc)
         return self.database.execute_command(*command)
+
+    def _replica_turns(self) -> Iterator[int]:
+        """The replicas to try for one read (indexes): round robin from the next one, those
+        found down in the last ``REPLICA_RETRY_AFTER`` seconds left out. No Redis work."""
+        if self._config_error is not None:
+            raise ImproperlyConfigured(self._config_error)
+        now = time.monotonic()
+        start, count = next(self._replica_turn), len(self._replica_urls)
+        for step in range(count):
+            index = (start + step) % count
+            if self._replica_down_until[index] <= now:
+                yield index
+
+    def _replica_down(self, index: int, exc: Exception) -> None:
+        """Skip replica ``index`` for ``REPLICA_RETRY_AFTER`` seconds (logged)."""
+        self._replica_down_until[index] = time.monotonic() + REPLICA_RETRY_AFTER
+        logger.warning("cache replica %s is down, skipped for %s s: %r",
+                       self._replica_urls[index], REPLICA_RETRY_AFTER, exc)  # fmt: skip
 
     def _run(self, steps: Steps) -> Any:
         """Drive a cache call's steps on this cache's (sync) Database (``walrus.steps``)."""

@@ -4,20 +4,22 @@ Each ``a*`` method drives the same steps as its sync twin (``cache.py``: the com
 sends and how its reply is read, written once), on a ``walrus.asyncio.AsyncDatabase`` bound to
 the running event loop. A connection pool belongs to one event loop, so each loop gets its own
 client (a second ``asyncio.run``, Django's test runner and ``async_to_sync`` all work);
-``aclose()`` closes the running loop's client. On a Redis Cluster, and for a cache with
-replicas, the async methods take Django's default path (the sync method in a worker thread)
-until walrus.asyncio talks to those.
+``aclose()`` closes the running loop's client. On a Redis Cluster the client is a
+``walrus.asyncio.AsyncClusterDatabase`` (many-key reads split per slot, as the sync cache's);
+a cache with ``REPLICAS`` reads from its replicas' async clients in turn, as the sync reads do.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from asgiref.sync import sync_to_async
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from walrus.asyncio import AsyncDatabase, PerLoop
 from walrus.stampede import MISS, aget_or_fill, stampede_options
@@ -61,11 +63,6 @@ def _second(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
 # -- plumbing ---------------------------------------------------------------------------------
 
 
-def _native_async(self: WalrusCache) -> bool:
-    """Whether this cache's async calls go to redis.asyncio (not a cluster, no replicas)."""
-    return not self._replica_urls and not self._is_cluster()
-
-
 def _per_loop(self: WalrusCache) -> PerLoop:
     """The cache's own clients, one per loop (a cache with its own LOCATION)."""
     per_loop = self.__dict__.get("_async_clients")
@@ -88,6 +85,31 @@ def async_database(self: WalrusCache) -> AsyncDatabase:
     return get_async_database(self._alias)
 
 
+def _replica_clients(self: WalrusCache) -> list[AsyncDatabase]:
+    """The running loop's clients of this cache's REPLICAS (made on first use per loop)."""
+    per_loop = self.__dict__.get("_async_replicas")
+    if per_loop is None:
+        kwargs = _async_options(dict(self._pool_kwargs))
+        per_loop = self.__dict__["_async_replicas"] = [
+            PerLoop(functools.partial(AsyncDatabase.from_url, url, **kwargs))
+            for url in self._replica_urls
+        ]
+    return [replica.get() for replica in per_loop]
+
+
+async def _aread(self: WalrusCache, database: AsyncDatabase, command: tuple[Any, ...]) -> Any:
+    """A read on the next replica that is up (``WalrusCache._read``'s turns), else on
+    ``database``. 1 round trip (one more per replica found down)."""
+    if self._replica_urls:
+        replicas = _replica_clients(self)
+        for index in self._replica_turns():
+            try:
+                return await replicas[index].execute_command(*command)  # type: ignore[no-untyped-call]
+            except (RedisConnectionError, RedisTimeoutError) as exc:
+                self._replica_down(index, exc)
+    return await database.execute_command(*command)  # type: ignore[no-untyped-call]
+
+
 async def _arun(self: WalrusCache, steps: Steps) -> Any:
     """Drive a cache call's steps on the running loop's ``AsyncDatabase`` (``walrus.steps``)."""
     return await adrive(steps, self._asend)
@@ -96,10 +118,14 @@ async def _arun(self: WalrusCache, steps: Steps) -> Any:
 async def _asend(self: WalrusCache, step: Step) -> Any:
     database = self.async_database()
     kind, payload = step
-    if kind in (kinds.CMD, kinds.READ):
+    if kind == kinds.CMD:
         return await database.execute_command(*payload)  # type: ignore[no-untyped-call]
+    if kind == kinds.READ:
+        return await _aread(self, database, payload)
     if kind == kinds.MGET:
-        return await database.execute_command("MGET", *payload)  # type: ignore[no-untyped-call]
+        if database.is_cluster:  # one MGET per hash slot (a round trip per node)
+            return await cast(Any, database).mget_nonatomic(list(payload))
+        return await _aread(self, database, ("MGET", *payload))
     if kind == kinds.DELETE:
         return await database.delete(*payload)
     if kind == kinds.SCRIPT:
@@ -123,16 +149,12 @@ async def aadd(
     version: int | None = None,
 ) -> bool:
     """``add`` on asyncio. 1 round trip."""
-    if not self._native_async():
-        return bool(await sync_to_async(self.add)(key, value, timeout, version))
     return bool(await self._arun(self._add_steps(key, value, timeout, version)))
 
 
 @_aguarded(_second)
 async def aget(self: WalrusCache, key: Any, default: Any = None, version: int | None = None) -> Any:
     """``get`` on asyncio. 1 round trip."""
-    if not self._native_async():
-        return await sync_to_async(self.get)(key, default, version)
     return await self._arun(self._get_steps(key, default, version))
 
 
@@ -145,9 +167,6 @@ async def aset(
     version: int | None = None,
 ) -> None:
     """``set`` on asyncio. 1 round trip."""
-    if not self._native_async():
-        await sync_to_async(self.set)(key, value, timeout, version)
-        return
     await self._arun(self._set_steps(key, value, timeout, version))
 
 
@@ -156,16 +175,12 @@ async def atouch(
     self: WalrusCache, key: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
 ) -> bool:
     """``touch`` on asyncio. 1 round trip."""
-    if not self._native_async():
-        return bool(await sync_to_async(self.touch)(key, timeout, version))
     return bool(await self._arun(self._touch_steps(key, timeout, version)))
 
 
 @_aguarded(False)
 async def adelete(self: WalrusCache, key: Any, version: int | None = None) -> bool:
     """``delete`` on asyncio. 1 round trip."""
-    if not self._native_async():
-        return bool(await sync_to_async(self.delete)(key, version))
     return bool(await self._arun(self._delete_steps(key, version)))
 
 
@@ -174,22 +189,16 @@ async def aget_many(
     self: WalrusCache, keys: Iterable[Any], version: int | None = None
 ) -> dict[Any, Any]:
     """``get_many`` on asyncio. 1 round trip (MGET)."""
-    if not self._native_async():
-        return await sync_to_async(self.get_many)(keys, version)
     return cast("dict[Any, Any]", await self._arun(self._get_many_steps(keys, version)))
 
 
 @_aguarded(False)
 async def ahas_key(self: WalrusCache, key: Any, version: int | None = None) -> bool:
     """``has_key`` on asyncio. 1 round trip."""
-    if not self._native_async():
-        return bool(await sync_to_async(self.has_key)(key, version))
     return bool(await self._arun(self._has_key_steps(key, version)))
 
 
 async def _aincr(self: WalrusCache, key: Any, delta: int, version: int | None) -> int:
-    if not self._native_async():
-        return int(await sync_to_async(self._incr)(key, delta, version))
     try:
         return int(await self._arun(self._incr_steps(key, delta, version)))
     except ResponseError as exc:
@@ -216,8 +225,6 @@ async def aset_many(
     version: int | None = None,
 ) -> list[Any]:
     """``set_many`` on asyncio. 1 round trip (MSET, or a pipeline of SETs)."""
-    if not self._native_async():
-        return await sync_to_async(self.set_many)(data, timeout, version)
     await self._arun(self._set_many_steps(data, timeout, version))
     return []
 
@@ -225,18 +232,12 @@ async def aset_many(
 @_aguarded(None)
 async def adelete_many(self: WalrusCache, keys: Iterable[Any], version: int | None = None) -> None:
     """``delete_many`` on asyncio. 1 round trip (DEL)."""
-    if not self._native_async():
-        await sync_to_async(self.delete_many)(keys, version)
-        return
     await self._arun(self._delete_many_steps(keys, version))
 
 
 async def aclear(self: WalrusCache) -> None:
     """``clear`` on asyncio: this cache's keys only (SCAN + UNLINK in batches of 500).
     1 round trip per SCAN page and per UNLINK batch."""
-    if not self._native_async():
-        await sync_to_async(self.clear)()
-        return
     database = self.async_database()
     batch: list[Any] = []
     async for key in database.scan_iter(match=self._prefix_pattern(), count=500):
@@ -255,6 +256,8 @@ async def aclose(self: WalrusCache, **kwargs: Any) -> None:
     per_loop = self.__dict__.get("_async_clients")
     if per_loop is not None:
         await per_loop.aclose()
+    for replica in self.__dict__.get("_async_replicas", ()):
+        await replica.aclose()
 
 
 async def aget_or_set(
@@ -271,10 +274,6 @@ async def aget_or_set(
     (default 10.0) and ``early``, as ``get_or_set``. Costs what ``get_or_set`` costs:
     1 round trip on a hit."""
     lock_timeout, early = stampede_options(**stampede)
-    if not _native_async(self):
-        return await sync_to_async(self.get_or_set, thread_sensitive=True)(
-            key, default, timeout, version, lock_timeout, early
-        )
     made = self.make_and_validate_key(key, version=version)
     computed: list[Any] = []
     started: list[bool] = []

@@ -288,13 +288,11 @@ class _Limiter:
     ) -> Decision | None:
         """``check`` from async code: the Lua call on the running loop's client (1 round trip,
         no thread). The user's callables run in the loop; one that needs the ORM (Django
-        raises SynchronousOnlyOperation there) runs in a worker thread instead. A Redis
-        Cluster alias takes the sync path in a thread."""
+        raises SynchronousOnlyOperation there) runs in a worker thread instead. On a Redis
+        Cluster alias: one Lua call per hash-slot group of the rules' keys, as ``check``."""
         from asgiref.sync import sync_to_async
         from django.core.exceptions import SynchronousOnlyOperation
 
-        if get_database(alias).is_cluster:
-            return await sync_to_async(self.check)(request, key_func, alias, increment)
         try:
             prepared = self.prepare(request, key_func)
         except SynchronousOnlyOperation:

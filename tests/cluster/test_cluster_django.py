@@ -186,3 +186,47 @@ def test_django_cache_conformance_subset(
     ran, failures, errors, _skipped = map(int, match.groups())
     assert proc.returncode == 0 and failures == 0 and errors == 0, output[-8000:]
     assert ran >= 30, f"only {ran} tests ran"
+
+
+@pytest.mark.parametrize("alias", ["default", "located"])
+def test_async_cache_calls_run_natively_across_slots(
+    on_cluster: ClusterDatabase, alias: str
+) -> None:
+    """The a* methods on a cluster: the loop's AsyncClusterDatabase (no thread), many-key
+    calls split per slot, and the entries the sync methods read."""
+    import asyncio
+    import threading
+
+    from walrus.asyncio import AsyncClusterDatabase
+
+    cache: Any = caches[alias]
+    items = {f"k{i}": {"n": i} for i in range(40)}
+
+    async def main() -> tuple[list[Any], set[int]]:
+        database = cache.async_database()
+        assert isinstance(database, AsyncClusterDatabase)
+        threads: set[int] = set()
+        original = database.execute_command
+
+        async def spy(*args: Any, **kwargs: Any) -> Any:
+            threads.add(threading.get_ident())
+            return await original(*args, **kwargs)
+
+        database.execute_command = spy
+        got: list[Any] = [await cache.aset_many(items)]
+        got.append(await cache.aget_many([*items, "missing"]) == items)
+        await cache.aset("n", 1)
+        got += [await cache.aincr("n", 5), await cache.adecr("n")]
+        await cache.adelete_many(["k1", "k2", "missing"])
+        got += [await cache.aget("k1"), await cache.aget("k3"), await cache.ahas_key("k3")]
+        got.append(await cache.aget_or_set("made", lambda: "fresh"))
+        got.append(cache.get("made"))  # the sync method reads the async write
+        await cache.aclear()
+        got.append(await cache.aget("k3"))
+        await cache.aclose()
+        return got, threads
+
+    got, threads = asyncio.run(main())
+    assert got == [[], True, 6, 5, None, {"n": 3}, True, "fresh", "fresh", None]
+    assert threads == {threading.get_ident()}
+    assert cache.get_many(list(items)) == {}

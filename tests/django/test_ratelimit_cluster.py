@@ -88,3 +88,36 @@ def test_drf_throttle_exact_across_processes_on_a_cluster(
     codes = [code for chunk in results for code in chunk]
     assert codes.count(200) == 20 and codes.count(429) == 20
     assert cluster_db.llen("django_walrus:throttle:anon:{127.0.0.1}") == 20
+
+
+def test_async_views_decide_natively_on_a_cluster(
+    on_cluster: str, cluster_db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An async view on a cluster alias decides on the loop's AsyncClusterDatabase: no
+    thread, the same tagged keys as the sync path."""
+    import asyncio
+    import threading
+
+    import django_walrus.ratelimit as ratelimit_module
+    from django_walrus.conf import reset_databases
+
+    reset_databases()
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the async view took the sync decide() path")
+
+    monkeypatch.setattr(ratelimit_module, "decide", refuse)
+    threads: set[int] = set()
+
+    @rate_limited("2/minute", key="get:u", group="async-user")
+    async def view(request: HttpRequest) -> HttpResponse:
+        threads.add(threading.get_ident())
+        return HttpResponse("ok")
+
+    async def run() -> list[int]:
+        factory = RequestFactory()
+        return [(await view(factory.get("/?u=ann"))).status_code for _ in range(3)]
+
+    assert asyncio.run(run()) == [200, 200, 429]
+    assert threads == {threading.get_ident()}
+    assert cluster_db.llen("django_walrus:rl:async-user:{ann}") == 2

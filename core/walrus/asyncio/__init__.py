@@ -1,10 +1,11 @@
-"""walrus on asyncio: ``AsyncDatabase`` (a ``redis.asyncio.Redis`` that runs walrus's scripts)
-and the helpers built on it, sharing keys, validation, scripts and reply parsing with the sync
-core (docs/asyncio.md)."""
+"""walrus on asyncio: ``AsyncDatabase`` (a ``redis.asyncio.Redis`` that runs walrus's
+scripts), ``AsyncClusterDatabase`` (the same on a Redis Cluster) and the helpers built on them,
+sharing keys, validation, scripts and reply parsing with the sync core (docs/asyncio.md)."""
 
 from __future__ import annotations
 
 from .cache import AsyncCache
+from .cluster import AsyncClusterDatabase
 from .database import AsyncDatabase
 from .lock import AsyncLock, AsyncLockRenewer
 from .loops import PerLoop
@@ -13,6 +14,7 @@ from .rate_limit import adecide
 
 __all__ = [
     "AsyncCache",
+    "AsyncClusterDatabase",
     "AsyncDatabase",
     "AsyncLock",
     "AsyncLockRenewer",

@@ -33,7 +33,8 @@ class AsyncClientExtras:
 
         def _prepare_script(self, script_name: str, keys: Any, args: Any) -> ScriptCall: ...
 
-        async def execute_command(self, *args: Any, **options: Any) -> Any: ...
+        async def execute_command(self, *args: Any, **options: Any) -> Any:
+            """The redis-py client's: 1 round trip."""
 
     @property
     def connection_options(self) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from ..cluster import ClusterClientTooOldError, check_same_slot, command_keys
-from ..containers.factories import ContainerFactories
+from ..containers.factories import AsyncContainerFactories
 from ..script_host import ScriptHost
 from ..urls import parse_cluster_url, url_retry_options, url_scheme
 from .client import AsyncClientExtras
@@ -43,7 +43,7 @@ def require_async_cluster_transactions() -> None:
 
 
 class AsyncClusterDatabase(  # type: ignore[misc]  # lock() is walrus's, as on the sync client
-    AsyncClientExtras, ContainerFactories, ScriptHost, redis_cluster.RedisCluster
+    AsyncClientExtras, AsyncContainerFactories, ScriptHost, redis_cluster.RedisCluster
 ):
     """An asyncio Redis Cluster client with walrus's scripts and helpers
     (``redis.asyncio.cluster.RedisCluster``'s arguments plus ``script_dir``).
