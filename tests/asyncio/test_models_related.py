@@ -24,15 +24,18 @@ def declare(base: type[Model], database: Any) -> tuple[Any, Any, Any]:
 
     class Author(base):  # type: ignore[valid-type,misc]
         __database__ = database
+        __cluster_tag__ = "related"  # one slot for the models of a relation on a cluster
         code = IntegerField(primary_key=True)
         name = TextField()
 
     class Tag(base):  # type: ignore[valid-type,misc]
         __database__ = database
+        __cluster_tag__ = "related"
         label = TextField(primary_key=True)
 
     class Note(base):  # type: ignore[valid-type,misc]
         __database__ = database
+        __cluster_tag__ = "related"
         author = ForeignKeyField(Author, on_delete="cascade", related_name="notes")
         text = TextField()
         tags = ManyToManyField(Tag, related_name="tagged")

@@ -24,6 +24,7 @@ def declare(base: type[Model], database: Any) -> tuple[Any, Any]:
 
     class Item(base):  # type: ignore[valid-type,misc]
         __database__ = database
+        __cluster_tag__ = "shop"  # one slot for a transaction's keys on a cluster
         code = TextField(primary_key=True)
         email = TextField(unique=True)
         qty = IntegerField(index=True, default=0)
@@ -31,6 +32,7 @@ def declare(base: type[Model], database: Any) -> tuple[Any, Any]:
 
     class Box(base):  # type: ignore[valid-type,misc]
         __database__ = database
+        __cluster_tag__ = "shop"
         name = TextField(primary_key=True)
         items = ManyToManyField(Item, related_name="boxes")
 
@@ -42,6 +44,7 @@ def declare_log(base: type[Model], database: Any) -> Any:
 
     class Log(base):  # type: ignore[valid-type,misc]
         __database__ = database
+        __cluster_tag__ = "shop"
         line = TextField(primary_key=True)
         level = TextField(index=True)
 
@@ -74,7 +77,7 @@ def test_a_block_of_model_writes_is_one_transaction_like_the_sync_block(async_ur
         with RoundTripCounter() as sync_rt, sync.atomic() as t:
             SItem.create(code="n1", email="1@x", qty=5, pipeline=t.pipe)
             SItem.create(code="n2", email="2@x", qty=6, pipeline=t.pipe)
-            t.pipe.set("plain", "v")
+            t.pipe.set("{shop}plain", "v")
         sync_after = stored(sync)
         sync.flushdb()
         await AItem.create(code="old", email="old@x", qty=1)
@@ -83,7 +86,7 @@ def test_a_block_of_model_writes_is_one_transaction_like_the_sync_block(async_ur
             async with AsyncAtomic(db) as a:
                 await AItem.create(code="n1", email="1@x", qty=5, pipeline=a.pipe)
                 await AItem.create(code="n2", email="2@x", qty=6, pipeline=a.pipe)
-                a.pipe.set("plain", "v")
+                a.pipe.set("{shop}plain", "v")
                 assert sync.exists(AItem._row_key("n1")) == 0  # nothing sent yet
         assert sync_rt.count == 1
         assert async_rt.count == 2  # the block, and the EXISTS inside it
@@ -183,7 +186,7 @@ def test_an_error_in_the_block_sends_nothing(async_url: str) -> None:
         with RoundTripCounter() as rt, pytest.raises(RuntimeError, match="boom"):
             async with AsyncAtomic(db) as tx:
                 await AItem.create(code="x", email="x@x", pipeline=tx.pipe)
-                tx.set("plain", "v")  # the pipeline's own commands, through the block
+                tx.set("{shop}plain", "v")  # the pipeline's own commands, through the block
                 raise RuntimeError("boom")
         assert rt.count == 0
         assert tx.pipe is None and tx.results is None

@@ -55,7 +55,8 @@ async def _script_on(database: Any, step: Any) -> Any:
     prepared = database._prepare_script(script_name, options.get("keys"), options.get("args"))
     extra = database._pipeline_script_options(prepared.keys)
     reply = client.execute_command(*prepared.eval_command, **extra)
-    return await reply if inspect.isawaitable(reply) else reply
+    # Queued: the pipeline itself (which a cluster pipeline makes awaitable: not awaited).
+    return await reply if reply is not client and inspect.isawaitable(reply) else reply
 
 
 def _sync_only(target: object, operation: str, instead: str) -> NoReturn:
