@@ -24,6 +24,12 @@ down past the retry budget, or a resend is refused: OOM, READONLY, ...) may have
 applied by its first attempt: that also raises ``OutcomeUnknownError``, never the last
 attempt's plain error, so an error that reaches the caller means "not applied" unless it
 says otherwise. docs/reliability.md has the full list and the measurements.
+
+The sync and asyncio clients share all of it: the tables above, the options and their
+validation (``retry_settings``), the send/read bookkeeping (``SendTracking``), the retry
+loop's decisions and backoff (``RetryAttempts``) and the errors. ``walrus.asyncio.reconnect``
+only adds the awaiting halves for ``redis.asyncio``. Lost write replies are counted per
+thread and per asyncio task (a context variable).
 """
 
 from __future__ import annotations
@@ -34,6 +40,8 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 import redis
@@ -41,7 +49,7 @@ from redis.backoff import EqualJitterBackoff, NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from redis.retry import Retry
+from redis.retry import AbstractRetry, Retry
 
 from .exceptions import WalrusError
 
@@ -49,8 +57,12 @@ __all__ = [
     "DEFAULT_RETRIES",
     "DEFAULT_RETRY_BACKOFF",
     "DEFAULT_RETRY_BACKOFF_CAP",
+    "RETRY_ON_ERROR",
     "RETRY_OPTIONS",
     "OutcomeUnknownError",
+    "RetryAttempts",
+    "RetrySettings",
+    "SendTracking",
     "WalrusRetry",
     "build_retry",
     "command_resend_safe",
@@ -62,6 +74,7 @@ __all__ = [
     "pop_retry_options",
     "resend_mark",
     "retry_option_problems",
+    "retry_settings",
     "script_flags",
 ]
 
@@ -264,40 +277,34 @@ def _writes(args: Sequence[Any]) -> bool:
     return name not in _SAFE_SUBCOMMANDS
 
 
-class _Resends(threading.local):
-    """Per thread: how many writes had their reply lost and were left to be resent, and the
-    last of them (see ``resend_mark``)."""
-
-    count = 0
-    command = ""
-
-
-_resends = _Resends()
+# Per thread, and per asyncio task (each task runs in a copy of its creator's context): how
+# many writes had their reply lost and were left to be resent, and the last of them.
+_resends: ContextVar[tuple[int, str]] = ContextVar("walrus_resends", default=(0, ""))
 
 
 def resend_mark() -> int:
-    """A mark of this thread's lost write replies so far, for ``outcome_unknown_since``. No
-    Redis work."""
-    return _resends.count
+    """A mark of the lost write replies so far in this thread (or asyncio task), for
+    ``outcome_unknown_since``. No Redis work."""
+    return _resends.get()[0]
 
 
 def outcome_unknown_since(mark: int, error: BaseException) -> OutcomeUnknownError | None:
     """The ``OutcomeUnknownError`` to raise instead of ``error`` when, since ``mark``, this
-    thread lost the reply of a write that was then left to be resent: the write may have been
-    applied by that attempt although a later one failed with ``error``. None otherwise (and
-    for an ``error`` that already is one). No Redis work."""
-    if _resends.count == mark or isinstance(error, OutcomeUnknownError):
+    thread (or asyncio task) lost the reply of a write that was then left to be resent: the
+    write may have been applied by that attempt although a later one failed with ``error``.
+    None otherwise (and for an ``error`` that already is one). No Redis work."""
+    count, command = _resends.get()
+    if count == mark or isinstance(error, OutcomeUnknownError):
         return None
     cls = (
         _OutcomeUnknownTimeoutError if isinstance(error, RedisTimeoutError) else OutcomeUnknownError
     )
-    return cls(_resends.command, error, resent=True)
+    return cls(command, error, resent=True)
 
 
 def _note_resend(batch: Sequence[Sequence[Any]]) -> None:
     if any(_writes(args) for args in batch):
-        _resends.count += 1
-        _resends.command = _describe(batch)
+        _resends.set((_resends.get()[0] + 1, _describe(batch)))
 
 
 def _describe(batch: Sequence[Sequence[Any]]) -> str:
@@ -329,39 +336,81 @@ def _batch_safe(batch: Sequence[Sequence[Any]] | None) -> bool:
 
 
 _UNKNOWN: Sequence[Sequence[Any]] = (("<packed command>",),)
-_REDIS_MAJOR = int(redis.__version__.split(".")[0])
+REDIS_MAJOR = int(redis.__version__.split(".")[0])
+"""redis-py's major version (5 lacks some hooks the connection classes fill in)."""
 
 
-class _OutcomeTracking:
-    """Mixin for redis-py connection classes: remembers what the last write sent, and turns a
-    connection lost while waiting for the reply of a command that is not safe to resend into
-    ``OutcomeUnknownError`` (which ``WalrusRetry`` never retries)."""
+class SendTracking:
+    """What the sync and async outcome-tracking connection classes share (a mixin base): it
+    remembers what the last write sent and decides, when sending or reading fails, whether
+    the error becomes ``OutcomeUnknownError`` (which ``WalrusRetry`` never retries). The
+    sync and async subclasses only call the redis-py methods they wrap. No Redis work."""
 
     _walrus_next: Sequence[Sequence[Any]] | None = None
     _walrus_sent: Sequence[Sequence[Any]] | None = None
+
+    def pack_commands(self, commands: Iterable[Sequence[Any]]) -> Any:
+        """redis-py's, remembering the commands for ``send_packed_command``. No Redis work."""
+        commands = list(commands)
+        packed = super().pack_commands(commands)  # type: ignore[misc]  # mixin: base has it
+        self._walrus_next = commands  # after packing: it packs them one by one
+        return packed
+
+    def _walrus_sending(self) -> Sequence[Sequence[Any]]:
+        """The commands about to be written (unknown bytes: ``_UNKNOWN``); forgets the last."""
+        batch, self._walrus_next = self._walrus_next or _UNKNOWN, None
+        self._walrus_sent = None
+        return batch
+
+    @staticmethod
+    def _walrus_send_failed(
+        batch: Sequence[Sequence[Any]], exc: BaseException
+    ) -> OutcomeUnknownError | None:
+        """What to raise when writing ``batch`` failed with ``exc`` (None: ``exc`` itself,
+        which is resent). Nothing complete reached the server for one command, or for a
+        MULTI/EXEC block (EXEC comes last); earlier commands of a plain pipeline may have
+        run. Bytes packed elsewhere (not through send_command/pack_commands) are unsafe."""
+        if batch is _UNKNOWN or (
+            len(batch) > 1 and _text(batch[0][0]).upper() != "MULTI" and not _batch_safe(batch)
+        ):
+            return _unknown(batch, exc)
+        return None
+
+    def _walrus_read_failed(
+        self, exc: BaseException, kwargs: dict[str, Any]
+    ) -> OutcomeUnknownError | None:
+        """What to raise when reading a reply failed with ``exc`` (None: ``exc`` itself);
+        notes a lost write reply that will be resent (its outcome is open until then)."""
+        if isinstance(exc, OutcomeUnknownError) or not kwargs.get("disconnect_on_error", True):
+            return None
+        sent, self._walrus_sent = self._walrus_sent, None
+        if sent is not None and not _batch_safe(sent):
+            return _unknown(sent, exc)
+        if sent is not None:
+            _note_resend(sent)
+        return None
+
+
+def _unknown(batch: Sequence[Sequence[Any]], exc: BaseException) -> OutcomeUnknownError:
+    cls = _OutcomeUnknownTimeoutError if isinstance(exc, RedisTimeoutError) else OutcomeUnknownError
+    return cls(_describe(batch), exc)
+
+
+class _OutcomeTracking(SendTracking):
+    """Mixin for redis-py's sync connection classes (see ``SendTracking``)."""
 
     def send_command(self, *args: Any, **kwargs: Any) -> None:
         self._walrus_next = (args,)
         super().send_command(*args, **kwargs)  # type: ignore[misc]  # mixin: base has it
 
-    def pack_commands(self, commands: Iterable[Sequence[Any]]) -> Any:
-        commands = list(commands)
-        self._walrus_next = commands
-        return super().pack_commands(commands)  # type: ignore[misc]  # mixin: base has it
-
     def send_packed_command(self, command: Any, check_health: bool = True) -> None:
-        # Bytes packed elsewhere (not through send_command/pack_commands) are unknown: unsafe.
-        batch, self._walrus_next = self._walrus_next or _UNKNOWN, None
-        self._walrus_sent = None
+        batch = self._walrus_sending()
         try:
             super().send_packed_command(command, check_health)  # type: ignore[misc]  # mixin
         except (RedisConnectionError, RedisTimeoutError) as exc:
-            # Nothing complete reached the server for one command, or for a MULTI/EXEC
-            # block (EXEC comes last); earlier commands of a plain pipeline may have run.
-            if batch is _UNKNOWN or (
-                len(batch) > 1 and _text(batch[0][0]).upper() != "MULTI" and not _batch_safe(batch)
-            ):
-                raise self._unknown(batch, exc) from exc
+            unknown = self._walrus_send_failed(batch, exc)
+            if unknown is not None:
+                raise unknown from exc
             raise
         self._walrus_sent = batch
 
@@ -369,16 +418,12 @@ class _OutcomeTracking:
         try:
             return super().read_response(*args, **kwargs)  # type: ignore[misc]  # mixin
         except (RedisConnectionError, RedisTimeoutError) as exc:
-            if isinstance(exc, OutcomeUnknownError) or not kwargs.get("disconnect_on_error", True):
-                raise
-            sent, self._walrus_sent = self._walrus_sent, None
-            if sent is not None and not _batch_safe(sent):
-                raise self._unknown(sent, exc) from exc
-            if sent is not None:
-                _note_resend(sent)  # resent by the retry loop; its outcome is open until then
+            unknown = self._walrus_read_failed(exc, kwargs)
+            if unknown is not None:
+                raise unknown from exc
             raise
 
-    if _REDIS_MAJOR < 6:  # pragma: no cover - exercised on the redis-py 5.x floor
+    if REDIS_MAJOR < 6:  # pragma: no cover - exercised on the redis-py 5.x floor
 
         def connect(self) -> None:
             # redis-py 5 retries opening the socket but not the handshake after it (HELLO,
@@ -389,34 +434,77 @@ class _OutcomeTracking:
             connection: Any = self  # the redis-py connection this class is mixed into
             connection.retry.call_with_retry(base_connect, lambda error: connection.disconnect())
 
-    @staticmethod
-    def _unknown(batch: Sequence[Sequence[Any]], exc: BaseException) -> OutcomeUnknownError:
-        cls = (
-            _OutcomeUnknownTimeoutError
-            if isinstance(exc, RedisTimeoutError)
-            else OutcomeUnknownError
-        )
-        return cls(_describe(batch), exc)
 
-
-_classes: dict[type, type] = {}
+_classes: dict[tuple[type, type], type] = {}
 _classes_lock = threading.Lock()
 
 
-def connection_class_for(base: type) -> type:
+def connection_class_for(base: type, mixin: type = _OutcomeTracking) -> type:
     """The outcome-tracking subclass of a redis-py connection class (made once per class).
-    No Redis work."""
-    if issubclass(base, _OutcomeTracking):
+    ``mixin`` is the sync tracking mixin unless given (``walrus.asyncio.reconnect`` passes
+    its own for ``redis.asyncio`` connections). No Redis work."""
+    if issubclass(base, mixin):
         return base
     with _classes_lock:
-        cls = _classes.get(base)
+        cls = _classes.get((mixin, base))
         if cls is None:
-            cls = type(f"Walrus{base.__name__}", (_OutcomeTracking, base), {"__module__": __name__})
-            _classes[base] = cls
+            cls = type(f"Walrus{base.__name__}", (mixin, base), {"__module__": mixin.__module__})
+            _classes[(mixin, base)] = cls
         return cls
 
 
 # -- the retry policy ----------------------------------------------------------------------
+
+
+class RetryAttempts:
+    """The bookkeeping of one ``call_with_retry`` run, shared by ``WalrusRetry`` and the
+    asyncio one (which only call, close and sleep): which errors are resent, the failure
+    count, the backoff, and the ``OutcomeUnknownError`` that a resent write's final failure
+    becomes. No Redis work."""
+
+    def __init__(
+        self,
+        retry: AbstractRetry[Any],
+        is_retryable: Callable[[Exception], bool] | None = None,
+        with_failure_count: bool = False,
+    ) -> None:
+        self._retry = retry
+        self._is_retryable = is_retryable
+        self._with_failure_count = with_failure_count
+        self._mark = resend_mark()
+        self.failures = 0
+        backoff: Any = retry._backoff  # redis-py's backoff classes are untyped
+        backoff.reset()
+
+    def failed(self, error: Exception) -> tuple[Any, ...]:
+        """The arguments of the caller's ``fail`` callback (which closes the connection) when
+        the call is to be tried again after ``error``; raises what the call raises instead
+        (``error`` itself, or the ``OutcomeUnknownError`` it stands for). No Redis work."""
+        retry = self._retry
+        if isinstance(error, retry._supported_errors):
+            if not isinstance(error, OutcomeUnknownError) and (
+                self._is_retryable is None or self._is_retryable(error)
+            ):
+                self.failures += 1
+                return (error, self.failures) if self._with_failure_count else (error,)
+        elif not isinstance(error, ResponseError) or isinstance(error, NoScriptError):
+            # NOSCRIPT is left to the caller, which sends the script's source (the same
+            # request id) at once.
+            raise error
+        # Not resent; or a resend answered with an error (OOM, READONLY, ...): it did not
+        # run, but the attempt whose reply was lost may have.
+        _raise_unknown_since(self._mark, error)
+        raise error
+
+    def delay(self, error: Exception) -> float:
+        """Seconds to wait before the next attempt (after ``failed``); raises ``error`` (or
+        the ``OutcomeUnknownError`` it stands for) when no attempt is left. No Redis work."""
+        retries = self._retry._retries
+        if retries >= 0 and self.failures > retries:
+            _raise_unknown_since(self._mark, error)
+            raise error
+        backoff: Any = self._retry._backoff
+        return float(backoff.compute(self.failures))
 
 
 class WalrusRetry(Retry):
@@ -437,37 +525,15 @@ class WalrusRetry(Retry):
         """Run ``do``, resending it after a connection failure (never after
         ``OutcomeUnknownError``). Cost: the round trips of ``do`` per attempt, at most
         ``retries`` + 1 attempts, with a backoff sleep between two."""
-        backoff_policy: Any = self._backoff  # redis-py's backoff classes are untyped
-        backoff_policy.reset()
-        failures = 0
-        mark = _resends.count
+        attempts = RetryAttempts(self, is_retryable, with_failure_count)
         while True:
             try:
                 return do()
-            except self._supported_errors as error:
-                if isinstance(error, OutcomeUnknownError) or (
-                    is_retryable is not None and not is_retryable(error)
-                ):
-                    _raise_unknown_since(mark, error)
-                    raise
-                failures += 1
-                if with_failure_count:
-                    fail(error, failures)
-                else:
-                    fail(error)
-                if self._retries >= 0 and failures > self._retries:
-                    _raise_unknown_since(mark, error)
-                    raise error
-                backoff = self._backoff.compute(failures)
-                if backoff > 0:
-                    time.sleep(backoff)
-            except ResponseError as error:
-                # A resend answered with an error (OOM, READONLY, ...): it did not run, but
-                # the attempt whose reply was lost may have. NOSCRIPT is left to the caller,
-                # which sends the script's source (the same request id) at once.
-                if not isinstance(error, NoScriptError):
-                    _raise_unknown_since(mark, error)
-                raise
+            except Exception as error:  # attempts.failed re-raises what is not resent
+                fail(*attempts.failed(error))
+                pause = attempts.delay(error)
+                if pause > 0:
+                    time.sleep(pause)
 
 
 def _raise_unknown_since(mark: int, error: BaseException) -> None:
@@ -517,6 +583,36 @@ def _parse_bool(name: str, value: Any) -> bool:
     raise ValueError(f"{name} must be True or False, got {value!r}")
 
 
+@dataclass(frozen=True)
+class RetrySettings:
+    """The reconnection options of one client, validated: the backoff policy and resend
+    count its retry object is built with, ``request_ids``, and ``given``: the retry object
+    the caller passed as ``retry=`` (None: built from the options). No Redis work."""
+
+    backoff: Any
+    retries: int
+    request_ids: bool = False
+    given: AbstractRetry[Any] | None = None
+
+    def build(self, retry_class: type[Any], supported_errors: tuple[type, ...]) -> Any:
+        """A ``retry_class`` (``WalrusRetry`` or the asyncio one) with these settings: the
+        ``given`` object itself when it already is one. No Redis work."""
+        if isinstance(self.given, retry_class):
+            return self.given
+        return retry_class(self.backoff, self.retries, supported_errors=supported_errors)
+
+
+RETRY_ON_ERROR = (RedisConnectionError, RedisTimeoutError)
+"""The error types a walrus connection retries (redis-py 5.0 retries only those listed in a
+connection's ``retry_on_error``)."""
+
+
+def _backoff_policy(backoff: Any, backoff_cap: Any) -> Any:
+    backoff = _parse_number("retry_backoff", backoff, integer=False)
+    backoff_cap = _parse_number("retry_backoff_cap", backoff_cap, integer=False)
+    return EqualJitterBackoff(cap=backoff_cap, base=backoff) if backoff > 0 else NoBackoff()
+
+
 def build_retry(
     retries: Any = DEFAULT_RETRIES,
     backoff: Any = DEFAULT_RETRY_BACKOFF,
@@ -526,30 +622,18 @@ def build_retry(
     for a bad value). ``retries=0`` turns resending off; ``backoff=0`` resends at once. No
     Redis work."""
     retries = _parse_number("retries", retries, integer=True)
-    backoff = _parse_number("retry_backoff", backoff, integer=False)
-    backoff_cap = _parse_number("retry_backoff_cap", backoff_cap, integer=False)
-    policy = EqualJitterBackoff(cap=backoff_cap, base=backoff) if backoff > 0 else NoBackoff()
-    return WalrusRetry(policy, retries, supported_errors=_SUPPORTED)
+    return WalrusRetry(_backoff_policy(backoff, backoff_cap), retries, supported_errors=_SUPPORTED)
 
 
-def _from_redis_retry(retry: Any) -> WalrusRetry:
-    if isinstance(retry, WalrusRetry):
-        return retry
-    if not isinstance(retry, Retry):
-        raise ValueError(f"retry must be a redis.retry.Retry, got {type(retry).__name__}")
-    # Keep the user's backoff and count; only the decision of what to resend changes.
-    return WalrusRetry(retry._backoff, retry._retries, supported_errors=_SUPPORTED)
-
-
-def pop_retry_options(options: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-    """Take the retry options out of ``options`` (in place) and return the redis-py
-    connection keyword arguments they stand for, plus whether request ids are on.
-
-    Accepts ``retries``, ``retry_backoff``, ``retry_backoff_cap`` (numbers, or strings from
-    a URL query), ``request_ids`` (bool) and redis-py's own ``retry`` (a ``Retry``, whose
-    backoff and count are kept). ValueError naming the option for a bad value. No Redis
-    work.
-    """
+def retry_settings(
+    options: dict[str, Any], retry_types: tuple[type, ...] = (Retry,)
+) -> RetrySettings:
+    """Take the retry options out of ``options`` (in place) and validate them: ``retries``,
+    ``retry_backoff``, ``retry_backoff_cap`` (numbers, or strings from a URL query),
+    ``request_ids`` (bool, or its URL spelling) and redis-py's own ``retry`` (an instance of
+    one of ``retry_types``, whose backoff and count are kept). ValueError naming the option
+    for a bad value. The sync and asyncio clients both read their options here. No Redis
+    work."""
     retry_obj = options.pop("retry", None)
     given = {
         name: options.pop(name)
@@ -562,18 +646,32 @@ def pop_retry_options(options: dict[str, Any]) -> tuple[dict[str, Any], bool]:
             f"give either retry (a Retry object) or {', '.join(sorted(given))}, not both"
         )
     if retry_obj is not None:
-        retry = _from_redis_retry(retry_obj)
-    else:
-        retry = build_retry(
-            given.get("retries", DEFAULT_RETRIES),
-            given.get("retry_backoff", DEFAULT_RETRY_BACKOFF),
-            given.get("retry_backoff_cap", DEFAULT_RETRY_BACKOFF_CAP),
-        )
-    # retry_on_error: redis-py 5.0 retries only the error types listed there.
-    return {
-        "retry": retry,
-        "retry_on_error": [RedisConnectionError, RedisTimeoutError],
-    }, request_ids
+        if not isinstance(retry_obj, retry_types):
+            names = " or ".join(f"{t.__module__}.{t.__qualname__}" for t in retry_types)
+            raise ValueError(f"retry must be a {names}, got {type(retry_obj).__name__}")
+        # Keep the user's backoff and count; only the decision of what to resend changes.
+        policy: Any = retry_obj  # narrowed to object by the isinstance over a tuple
+        return RetrySettings(policy._backoff, policy._retries, request_ids, policy)
+    retries = _parse_number("retries", given.get("retries", DEFAULT_RETRIES), integer=True)
+    backoff = _backoff_policy(
+        given.get("retry_backoff", DEFAULT_RETRY_BACKOFF),
+        given.get("retry_backoff_cap", DEFAULT_RETRY_BACKOFF_CAP),
+    )
+    return RetrySettings(backoff, retries, request_ids)
+
+
+def pop_retry_options(options: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """Take the retry options out of ``options`` (in place) and return the redis-py
+    connection keyword arguments they stand for, plus whether request ids are on.
+
+    Accepts ``retries``, ``retry_backoff``, ``retry_backoff_cap`` (numbers, or strings from
+    a URL query), ``request_ids`` (bool) and redis-py's own ``retry`` (a ``Retry``, whose
+    backoff and count are kept). ValueError naming the option for a bad value. No Redis
+    work.
+    """
+    settings = retry_settings(options)
+    retry = settings.build(WalrusRetry, _SUPPORTED)
+    return {"retry": retry, "retry_on_error": list(RETRY_ON_ERROR)}, settings.request_ids
 
 
 def retry_option_problems(options: dict[str, Any], from_url: bool = False) -> list[str]:

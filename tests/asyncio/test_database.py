@@ -76,8 +76,11 @@ def test_bad_urls_and_options_are_refused() -> None:
         AsyncDatabase.from_url(5)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="Redis Cluster"):
         AsyncDatabase.from_url("redis+cluster://127.0.0.1:7000")
-    with pytest.raises(ValueError, match="does not take retries"):
-        AsyncDatabase.from_url("redis://127.0.0.1/0", retries=3)
+    # The sync client's reconnection options (tests/asyncio/test_reconnect.py): taken, and a
+    # bad value refused by name before anything connects.
+    asyncio.run(AsyncDatabase.from_url("redis://127.0.0.1/0", retries=3).aclose())
+    with pytest.raises(ValueError, match=r"^retries must be >= 0, got -3$"):
+        AsyncDatabase.from_url("redis://127.0.0.1/0", retries=-3)
     with pytest.raises(ValueError, match="database must be an integer"):
         AsyncDatabase.from_url("memory://x/abc")
 

@@ -2,9 +2,10 @@
 
 It shares everything but the sending with the sync ``Database``: URLs are read by
 ``walrus.urls``, scripts are registered and planned by ``walrus.script_host`` (the same
-EVALSHA-then-EVAL commands, request ids included), and the embedded ``memory://`` engine is
-the same in-process server, so a sync and an async client of one ``memory://`` name see the
-same data.
+EVALSHA-then-EVAL commands, request ids included), reconnection follows ``walrus.retry``
+(through ``walrus.asyncio.reconnect``: the same options, defaults and resend decisions), and
+the embedded ``memory://`` engine is the same in-process server, so a sync and an async
+client of one ``memory://`` name see the same data.
 """
 
 from __future__ import annotations
@@ -13,12 +14,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import redis.asyncio
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from redis.exceptions import NoScriptError
 
 from ..containers.factories import ContainerFactories
 from ..script_host import ScriptHost
+from .reconnect import install_async, pop_async_retry_options
 
 if TYPE_CHECKING:  # pragma: no cover
     from .cache import AsyncCache
@@ -35,77 +35,88 @@ from ..urls import (
 
 __all__ = ["AsyncDatabase"]
 
-# walrus's own reconnection options (docs/reliability.md) are not ported to asyncio yet: an
-# async client does not resend a command after a dropped connection (redis-py's default would
-# resend any command, INCR included), it raises ConnectionError and reconnects on next use.
-_UNPORTED = ("retries", "retry_backoff", "retry_backoff_cap", "request_ids")
-
 
 class AsyncDatabase(ContainerFactories, ScriptHost, redis.asyncio.Redis):  # type: ignore[misc]  # see below
     """An asyncio Redis client with walrus's scripts (``redis.asyncio.Redis``'s arguments plus
     ``script_dir``: a folder whose ``<name>.lua`` files ``run_script`` prefers). Creating it
     does not connect; the first command does. Close it with ``await db.aclose()``.
 
+    Reconnection is the sync ``Database``'s (docs/reliability.md): ``retries`` (default 3),
+    ``retry_backoff``, ``retry_backoff_cap`` (seconds), ``request_ids`` (False) or redis-py's
+    ``retry``; a command is resent on a fresh connection only when that is safe, otherwise
+    ``walrus.OutcomeUnknownError``.
+
     (mypy: redis-py types ``register_script`` of its sync and async mixins differently, and
     ScriptHost uses only what both return: ``sha`` and ``script``.)"""
 
     def __init__(self, *args: Any, script_dir: str | Path | None = None, **kwargs: Any) -> None:
         if kwargs.get("connection_pool") is None:
-            kwargs.setdefault("retry", Retry(NoBackoff(), 0))
-        super().__init__(*args, **kwargs)
-        self._init_scripts(script_dir)
+            # A pool of our own (host=..., unix_socket_path=...): walrus's resend policy, as
+            # from_url's; redis.asyncio's default Retry would resend an INCR as well.
+            retry_kwargs, request_ids = pop_async_retry_options(kwargs)
+            super().__init__(*args, **kwargs, **retry_kwargs)
+            install_async(self.connection_pool)
+        else:
+            request_ids = bool(kwargs.pop("request_ids", False))
+            super().__init__(*args, **kwargs)
+        self._init_scripts(script_dir, request_ids)
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> AsyncDatabase:  # type: ignore[override]
         """A client from any URL the sync ``Database.from_url`` takes but a cluster's:
         ``redis://``, ``rediss://``, ``unix://``, ``memory://NAME/DB`` (the embedded engine,
-        shared with sync clients of that name) and ``redis+sentinel://``. Other keyword
-        arguments go to the connections. ValueError for a malformed URL or an unknown scheme.
-        No Redis work: nothing connects until a command runs."""
+        shared with sync clients of that name) and ``redis+sentinel://``.
+
+        Reconnection options as ``Database.from_url``'s, as keyword arguments or in the URL's
+        query string (``redis://host/0?retries=5&request_ids=true``): ``retries``,
+        ``retry_backoff``, ``retry_backoff_cap``, ``request_ids``, or redis-py's ``retry``.
+        ``memory://`` accepts and ignores them, as the sync client does. Other keyword
+        arguments go to the connections. ValueError for a malformed URL, an unknown scheme
+        or a bad option value (naming it). No Redis work: nothing connects until a command
+        runs."""
         script_dir = kwargs.pop("script_dir", None)
         scheme = url_scheme(url)
         if scheme in CLUSTER_SCHEMES:
             from .cluster import AsyncClusterDatabase
 
             return AsyncClusterDatabase.from_url(url, script_dir=script_dir, **kwargs)  # type: ignore[return-value]
-        url, kwargs = url_retry_options(url, kwargs)
-        unported = sorted(name for name in _UNPORTED if name in kwargs)
-        if unported:
-            raise ValueError(
-                f"AsyncDatabase does not take {', '.join(unported)} yet (reconnection options "
-                "are sync-only); pass redis-py's retry= if you want resends"
-            )
         if scheme == "memory":
             from ..embedded import async_memory_connection_pool
 
             pool = async_memory_connection_pool(url, **kwargs)
             return cls._owning(pool, script_dir)
-        kwargs.setdefault("retry", Retry(NoBackoff(), 0))
-        if scheme in SENTINEL_SCHEMES:
-            return cls._from_sentinel_url(url, script_dir, kwargs)
-        if scheme not in SERVER_SCHEMES:
+        if scheme not in (*SERVER_SCHEMES, *SENTINEL_SCHEMES):
             raise unsupported_scheme(url, (*SERVER_SCHEMES, "memory", *SENTINEL_SCHEMES))
-        return cls._owning(redis.asyncio.ConnectionPool.from_url(url, **kwargs), script_dir)
+        url, kwargs = url_retry_options(url, kwargs)
+        retry_kwargs, request_ids = pop_async_retry_options(kwargs)
+        if scheme in SENTINEL_SCHEMES:
+            pool = cls._sentinel_pool(url, kwargs, retry_kwargs)
+        else:
+            pool = redis.asyncio.ConnectionPool.from_url(url, **kwargs, **retry_kwargs)
+        install_async(pool)
+        return cls._owning(pool, script_dir, request_ids)
 
     @classmethod
-    def _owning(cls, pool: Any, script_dir: Any) -> AsyncDatabase:
+    def _owning(cls, pool: Any, script_dir: Any, request_ids: bool = False) -> AsyncDatabase:
         """A client that closes ``pool`` with itself (``aclose()``), as redis-py's from_url."""
-        database = cls(connection_pool=pool, script_dir=script_dir)
+        database = cls(connection_pool=pool, script_dir=script_dir, request_ids=request_ids)
         database.auto_close_connection_pool = True
         return database
 
-    @classmethod
-    def _from_sentinel_url(cls, url: str, script_dir: Any, kwargs: dict[str, Any]) -> AsyncDatabase:
+    @staticmethod
+    def _sentinel_pool(url: str, kwargs: dict[str, Any], retry_kwargs: dict[str, Any]) -> Any:
+        """The pool ``Sentinel.master_for`` builds, from a ``redis+sentinel://`` URL; the
+        walrus retry drives the primary's connections (the sentinels' own use
+        ``sentinel_kwargs``)."""
         from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 
         sentinels, service, connection_kwargs = parse_sentinel_url(url)
         sentinel_kwargs = kwargs.pop("sentinel_kwargs", None)
-        connection_kwargs.update(kwargs)
-        sentinel = Sentinel(sentinels, sentinel_kwargs=sentinel_kwargs, **connection_kwargs)
-        pool = SentinelConnectionPool(
-            service, sentinel, **{**sentinel.connection_kwargs, "is_master": True}
+        sentinel = Sentinel(
+            sentinels, sentinel_kwargs=sentinel_kwargs, **{**connection_kwargs, **kwargs}
         )
-        return cls._owning(pool, script_dir)
+        options = {**sentinel.connection_kwargs, **retry_kwargs, "is_master": True}
+        return SentinelConnectionPool(service, sentinel, **options)
 
     @property
     def is_embedded(self) -> bool:
