@@ -535,3 +535,33 @@ def test_cluster_wiring_tracks_node_connections(redis_cluster: Any) -> None:
     assert set_outcome == ("value", True)
     assert incr_outcome == ("OutcomeUnknownError", "INCRBY", False)
     assert values == [b"v", None]  # the INCR was held by the pause, and never resent
+
+
+def test_a_lost_reply_in_one_task_never_changes_another_tasks_error(server: RedisServer) -> None:
+    """Lost write replies are counted per task: task A's SET (reply lost, resends refused)
+    is OutcomeUnknownError; task B's read, killed meanwhile in the same thread and event
+    loop, stays a plain ConnectionError."""
+
+    async def main() -> tuple[Outcome, Outcome]:
+        proxy = ReplyDropper(server)
+        a = AsyncDatabase.from_url(
+            f"redis://127.0.0.1:{proxy.port}/0", retries=2, retry_backoff=0.01
+        )
+        b = AsyncDatabase.from_url(server.url(0), retries=0)
+        try:
+            await a.ping()
+            await b.ping()
+            reading = asyncio.ensure_future(_run_async(lambda: b.xread({"s": "$"}, block=3000)))
+            await asyncio.sleep(0.1)  # B waits inside the server
+            proxy.drop_reply_to(b"SET")
+            writing = await _run_async(lambda: a.set("k", "v"))
+            assert _kill_others(server) >= 1  # B's connection
+            return writing, await reading
+        finally:
+            await a.aclose()
+            await b.aclose()
+            proxy.close()
+
+    writing, reading = asyncio.run(main())
+    assert writing == ("OutcomeUnknownError", "SET", True)
+    assert reading == ("ConnectionError", True)
