@@ -104,10 +104,10 @@ async def _aread(self: WalrusCache, database: AsyncDatabase, command: tuple[Any,
         replicas = _replica_clients(self)
         for index in self._replica_turns():
             try:
-                return await replicas[index].execute_command(*command)  # type: ignore[no-untyped-call]
+                return await replicas[index].execute_command(*command)
             except (RedisConnectionError, RedisTimeoutError) as exc:
                 self._replica_down(index, exc)
-    return await database.execute_command(*command)  # type: ignore[no-untyped-call]
+    return await database.execute_command(*command)
 
 
 async def _arun(self: WalrusCache, steps: Steps) -> Any:
@@ -119,7 +119,7 @@ async def _asend(self: WalrusCache, step: Step) -> Any:
     database = self.async_database()
     kind, payload = step
     if kind == kinds.CMD:
-        return await database.execute_command(*payload)  # type: ignore[no-untyped-call]
+        return await database.execute_command(*payload)
     if kind == kinds.READ:
         return await _aread(self, database, payload)
     if kind == kinds.MGET:

@@ -3,7 +3,6 @@ local Redis Cluster (marked ``cluster``; a test marked ``single_node("why")`` le
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -21,10 +20,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "async_url" not in metafunc.fixturenames:
         return
     backends: list[Any] = list(_BACKENDS)
-    if (
-        os.environ.get("WALRUS_ASYNC_CLUSTER") == "1"
-        and metafunc.definition.get_closest_marker("single_node") is None
-    ):
+    if metafunc.definition.get_closest_marker("single_node") is None:
         backends.append(pytest.param("cluster", marks=pytest.mark.cluster))
     metafunc.parametrize("async_url", backends, indirect=True)
 

@@ -81,8 +81,42 @@ def test_urls_give_an_async_cluster_client(redis_cluster: LocalCluster) -> None:
     require_async_cluster_transactions()  # the installed redis-py has them
     with pytest.raises(ValueError, match="cluster"):
         AsyncDatabase.from_url("redis+cluster://")  # no node
-    with pytest.raises(ValueError, match="does not take retries"):
-        AsyncDatabase.from_url(redis_cluster.url(), retries=2)
+    with pytest.raises(ValueError, match="retries must be >= 0, got -1"):
+        AsyncDatabase.from_url(redis_cluster.url(), retries=-1)
+    with pytest.raises(ValueError, match="retries"):
+        AsyncDatabase.from_url(redis_cluster.url() + "?retries=x")
+
+
+def test_reads_are_resent_after_a_dropped_node_connection(redis_cluster: LocalCluster) -> None:
+    """walrus's reconnection on the async cluster client: a read whose node connection was
+    killed between calls is resent on a fresh one; retries=0 raises the ConnectionError."""
+    import redis.exceptions
+
+    async def kill_then_get(db: AsyncClusterDatabase) -> Any:
+        await db.set("k", "v")
+        node = db.get_node_from_key("k")
+        for server in redis_cluster.nodes:
+            if server.port == node.port:
+                with server.client() as admin:
+                    admin.client_kill_filter(_type="normal", skipme=True)
+        return await db.get("k")
+
+    async def main() -> list[Any]:
+        got: list[Any] = []
+        for retries in (3, 0):
+            db = AsyncDatabase.from_url(redis_cluster.url(), retries=retries)
+            try:
+                got.append(await kill_then_get(db))
+            except redis.exceptions.ConnectionError as exc:
+                got.append(type(exc).__name__)
+            finally:
+                await db.aclose()
+        return got
+
+    redis_cluster.flushall()
+    got = asyncio.run(main())
+    redis_cluster.flushall()
+    assert got == [b"v", "ConnectionError"]
 
 
 def test_containers_helpers_and_scripts_share_data_with_the_sync_client(

@@ -4,15 +4,17 @@ sharing keys, validation, scripts and reply parsing with the sync core (docs/asy
 
 from __future__ import annotations
 
+from .atomic import AsyncAtomic
 from .cache import AsyncCache
 from .cluster import AsyncClusterDatabase
 from .database import AsyncDatabase
 from .lock import AsyncLock, AsyncLockRenewer
 from .loops import PerLoop
-from .models import AsyncModel, AsyncModelQuery
+from .models import AsyncModel, AsyncModelQuery, AsyncRelatedSet, PendingRelation
 from .rate_limit import adecide
 
 __all__ = [
+    "AsyncAtomic",
     "AsyncCache",
     "AsyncClusterDatabase",
     "AsyncDatabase",
@@ -20,6 +22,8 @@ __all__ = [
     "AsyncLockRenewer",
     "AsyncModel",
     "AsyncModelQuery",
+    "AsyncRelatedSet",
+    "PendingRelation",
     "PerLoop",
     "adecide",
 ]

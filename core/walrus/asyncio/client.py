@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import TYPE_CHECKING, Any, cast
 
 from redis.exceptions import NoScriptError
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..script_host import ScriptCall
+    from .atomic import AsyncAtomic
     from .cache import AsyncCache
     from .lock import AsyncLock
 
@@ -32,6 +34,8 @@ class AsyncClientExtras:
         _loaded_scripts: set[Any]
 
         def _prepare_script(self, script_name: str, keys: Any, args: Any) -> ScriptCall: ...
+
+        def _pipeline_script_options(self, keys: list[Any]) -> dict[str, Any]: ...
 
         async def execute_command(self, *args: Any, **options: Any) -> Any:
             """The redis-py client's: 1 round trip."""
@@ -59,16 +63,33 @@ class AsyncClientExtras:
 
         return AsyncLock(self, name, ttl, lock_id)
 
+    def atomic(self) -> AsyncAtomic:
+        """``async with db.atomic() as a:`` commands queued on ``a.pipe`` (and model writes
+        given ``pipeline=a.pipe``) run in one MULTI/EXEC when the block ends; an error in the
+        block discards them. No Redis work until then: 1 round trip."""
+        from .atomic import AsyncAtomic
+
+        return AsyncAtomic(self)
+
     async def run_script(
         self,
         script_name: str,
         keys: list[Any] | tuple[Any, ...] | None = None,
         args: list[Any] | tuple[Any, ...] | None = None,
+        client: Any = None,
     ) -> Any:
         """Run the named Lua script: 1 round trip (the source on this client's first run of
         it where the call goes, or again if the server forgot it; its SHA otherwise), as
-        ``Database.run_script``."""
+        ``Database.run_script``. ``client`` may be a pipeline of this client: the script is
+        queued there as EVAL (which cannot fail with NOSCRIPT mid-pipeline) and the
+        pipeline is returned; no Redis work until it runs."""
         call = self._prepare_script(script_name, keys, args)
+        if client is not None and client is not self:
+            options = self._pipeline_script_options(call.keys)
+            queued = client.execute_command(*call.eval_command, **options)
+            # A pipeline watching keys before multi() runs the command at once (awaitable);
+            # a queued command returns the pipeline itself.
+            return await queued if queued is not client and inspect.isawaitable(queued) else queued
         if call.loaded:
             try:
                 return await self.execute_command(*call.evalsha_command)

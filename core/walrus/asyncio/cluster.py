@@ -14,20 +14,17 @@ from typing import Any, cast
 
 import redis.asyncio.cluster as redis_cluster
 from redis.asyncio.cluster import ClusterNode
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
+from redis.exceptions import NoScriptError, RedisClusterException, RedisError
 
 from ..cluster import ClusterClientTooOldError, check_same_slot, command_keys
 from ..containers.factories import AsyncContainerFactories
+from ..retry import outcome_unknown_since, resend_mark
 from ..script_host import ScriptHost
 from ..urls import parse_cluster_url, url_retry_options, url_scheme
 from .client import AsyncClientExtras
+from .reconnect import pop_async_retry_options, track_cluster_connections
 
 __all__ = ["AsyncClusterDatabase", "require_async_cluster_transactions"]
-
-# The reconnection options of the sync clients (retries, request ids) are not taken here,
-# like AsyncDatabase: a command is never resent after a dropped connection.
-_UNPORTED = ("retries", "retry_backoff", "retry_backoff_cap", "request_ids")
 
 
 def require_async_cluster_transactions() -> None:
@@ -56,18 +53,24 @@ class AsyncClusterDatabase(  # type: ignore[misc]  # lock() is walrus's, as on t
 
     is_cluster = True
 
-    def __init__(self, *args: Any, script_dir: str | Path | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        script_dir: str | Path | None = None,
+        request_ids: bool = False,
+        **kwargs: Any,
+    ) -> None:
         require_async_cluster_transactions()
-        unported = sorted(name for name in _UNPORTED if name in kwargs)
-        if unported:
-            raise ValueError(
-                f"AsyncClusterDatabase does not take {', '.join(unported)} (reconnection "
-                "options are sync-only on a cluster); pass redis-py's retry= for resends"
-            )
-        # redis-py's default Retry would resend any command after a dropped connection,
-        # INCR included: walrus's clients never resend what may have been applied.
-        kwargs.setdefault("retry", Retry(NoBackoff(), 0))
+        # walrus's reconnection options drive redis-py's cluster retry loop (which re-reads
+        # the slot map between attempts), as on the sync ClusterDatabase: retries /
+        # retry_backoff / retry_backoff_cap / request_ids, or redis-py's retry=.
+        retry_kwargs, ids = pop_async_retry_options(kwargs)
+        kwargs["retry"] = retry_kwargs["retry"]
         super().__init__(*args, **kwargs)
+        # Node connections track what they sent: a lost reply of a command that is not safe
+        # to resend raises OutcomeUnknownError, which the cluster loop does not retry (it
+        # retries exactly ConnectionError and TimeoutError, not their subclasses).
+        track_cluster_connections(self)
         # redis-py sends KEYS and DBSIZE to one node: they must see the whole keyspace (its
         # result callbacks already merge the primaries' replies).
         self.command_flags = {
@@ -75,14 +78,32 @@ class AsyncClusterDatabase(  # type: ignore[misc]  # lock() is walrus's, as on t
             "KEYS": self.PRIMARIES,
             "DBSIZE": self.PRIMARIES,
         }
-        self._init_scripts(script_dir)
+        self._init_scripts(script_dir, bool(request_ids) or ids)
+
+    async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        """redis-py's cluster ``execute_command``; when a write was resent after its reply
+        was lost and the command then fails anyway, ``OutcomeUnknownError`` instead of the
+        last attempt's error (as the sync ``ClusterDatabase``). 1 round trip (to the node
+        owning the command's slot)."""
+        mark = resend_mark()
+        try:
+            return await super().execute_command(*args, **kwargs)
+        except NoScriptError:
+            raise  # run_script sends the source at once
+        except (RedisError, RedisClusterException) as exc:
+            unknown = outcome_unknown_since(mark, exc)
+            if unknown is not None:
+                raise unknown from exc
+            raise
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> AsyncClusterDatabase:
         """``redis+cluster://[[user:]password@]host:port[,host:port...]`` (or
         ``rediss+cluster://``); plain ``redis://host:port`` and ``rediss://`` name one startup
-        node. Other keyword arguments go to ``RedisCluster``. ValueError for a malformed URL.
-        No Redis work: the first command reads the slot map."""
+        node. Reconnection options as ``AsyncDatabase.from_url``'s (keyword arguments or the
+        query string); other keyword arguments go to ``RedisCluster``. ValueError for a
+        malformed URL or a bad option value. No Redis work: the first command reads the
+        slot map."""
         script_dir = kwargs.pop("script_dir", None)
         if url_scheme(url) in ("redis", "rediss"):
             url = url.replace("://", "+cluster://", 1)
@@ -118,11 +139,22 @@ class AsyncClusterDatabase(  # type: ignore[misc]  # lock() is walrus's, as on t
         check_same_slot(self, keys, str(command))
         return self.keyslot(keys[0])
 
+    async def run_script(
+        self,
+        script_name: str,
+        keys: list[Any] | tuple[Any, ...] | None = None,
+        args: list[Any] | tuple[Any, ...] | None = None,
+        client: Any = None,
+    ) -> Any:
+        """``AsyncClientExtras.run_script`` on the node of the keys' slot: 1 round trip (the
+        source once per node). The slot map is read first if no command has read it yet."""
+        if self._initialize:  # where the script goes decides EVAL or EVALSHA
+            await self.initialize()
+        return await super().run_script(script_name, keys, args, client)
+
     def _script_scope(self, script_name: str, keys: list[Any]) -> Any:
         if not keys:
             return None  # any node: EVALSHA, reloading on NOSCRIPT
         check_same_slot(self, keys, f"script {script_name!r}")
-        if self._initialize:  # no slot map before the first command: EVAL once, then per node
-            return None
         node = self.nodes_manager.get_node_from_slot(self.keyslot(keys[0]))
         return node.name if node is not None else None

@@ -11,18 +11,12 @@ client of one ``memory://`` name see the same data.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import redis.asyncio
-from redis.exceptions import NoScriptError
 
-from ..containers.factories import ContainerFactories
+from ..containers.factories import AsyncContainerFactories
 from ..script_host import ScriptHost
-from .reconnect import install_async, pop_async_retry_options
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .cache import AsyncCache
-    from .lock import AsyncLock
 from ..urls import (
     CLUSTER_SCHEMES,
     SENTINEL_SCHEMES,
@@ -32,11 +26,15 @@ from ..urls import (
     url_retry_options,
     url_scheme,
 )
+from .client import AsyncClientExtras
+from .reconnect import install_async, pop_async_retry_options
 
 __all__ = ["AsyncDatabase"]
 
 
-class AsyncDatabase(ContainerFactories, ScriptHost, redis.asyncio.Redis):  # type: ignore[misc]  # see below
+class AsyncDatabase(  # type: ignore[misc]  # see below
+    AsyncClientExtras, AsyncContainerFactories, ScriptHost, redis.asyncio.Redis
+):
     """An asyncio Redis client with walrus's scripts (``redis.asyncio.Redis``'s arguments plus
     ``script_dir``: a folder whose ``<name>.lua`` files ``run_script`` prefers). Creating it
     does not connect; the first command does. Close it with ``await db.aclose()``.
@@ -46,8 +44,12 @@ class AsyncDatabase(ContainerFactories, ScriptHost, redis.asyncio.Redis):  # typ
     ``retry``; a command is resent on a fresh connection only when that is safe, otherwise
     ``walrus.OutcomeUnknownError``.
 
+    ``cache``, ``lock``, ``atomic`` and ``run_script`` come from ``AsyncClientExtras``
+    (shared with ``AsyncClusterDatabase``); the container factories are typed with the
+    awaitable protocols of ``walrus.asyncio.protocols``.
+
     (mypy: redis-py types ``register_script`` of its sync and async mixins differently, and
-    ScriptHost uses only what both return: ``sha`` and ``script``.)"""
+    ScriptHost uses only what both return: ``sha`` and ``script``; ``lock`` is walrus's.)"""
 
     def __init__(self, *args: Any, script_dir: str | Path | None = None, **kwargs: Any) -> None:
         if kwargs.get("connection_pool") is None:
@@ -63,9 +65,10 @@ class AsyncDatabase(ContainerFactories, ScriptHost, redis.asyncio.Redis):  # typ
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> AsyncDatabase:  # type: ignore[override]
-        """A client from any URL the sync ``Database.from_url`` takes but a cluster's:
-        ``redis://``, ``rediss://``, ``unix://``, ``memory://NAME/DB`` (the embedded engine,
-        shared with sync clients of that name) and ``redis+sentinel://``.
+        """A client from any URL the sync ``Database.from_url`` takes: ``redis://``,
+        ``rediss://``, ``unix://``, ``memory://NAME/DB`` (the embedded engine, shared with
+        sync clients of that name), ``redis+sentinel://`` and ``redis+cluster://`` (an
+        ``AsyncClusterDatabase``).
 
         Reconnection options as ``Database.from_url``'s, as keyword arguments or in the URL's
         query string (``redis://host/0?retries=5&request_ids=true``): ``retries``,
@@ -122,40 +125,3 @@ class AsyncDatabase(ContainerFactories, ScriptHost, redis.asyncio.Redis):  # typ
     def is_embedded(self) -> bool:
         """True when this client runs on the in-process ``memory://`` engine."""
         return "server" in self.connection_pool.connection_kwargs
-
-    def cache(
-        self, name: str = "cache", default_timeout: float | None = 3600, **options: Any
-    ) -> AsyncCache:
-        """An ``AsyncCache`` named ``name`` (``db.cache``'s options and default timeout, in
-        seconds). No Redis work."""
-        from .cache import AsyncCache
-
-        return AsyncCache(self, name, default_timeout=default_timeout, **options)
-
-    def lock(  # type: ignore[override]  # walrus's lock, as on the sync Database
-        self, name: str | bytes, ttl: int | None = None, lock_id: str | bytes | None = None
-    ) -> AsyncLock:
-        """walrus's ``AsyncLock`` named ``name`` (``ttl`` in ms; None: no expiry), not
-        redis-py's. No Redis work: ``async with`` / ``await acquire()`` take it."""
-        from .lock import AsyncLock
-
-        return AsyncLock(self, name, ttl, lock_id)
-
-    async def run_script(
-        self,
-        script_name: str,
-        keys: list[Any] | tuple[Any, ...] | None = None,
-        args: list[Any] | tuple[Any, ...] | None = None,
-    ) -> Any:
-        """Run the named Lua script: 1 round trip (the source on this client's first run of
-        it, or again if the server forgot it; its SHA otherwise), as ``Database.run_script``."""
-        call = self._prepare_script(script_name, keys, args)
-        send: Any = self.execute_command  # unannotated in redis-py
-        if call.loaded:
-            try:
-                return await send(*call.evalsha_command)
-            except NoScriptError:
-                self._loaded_scripts.discard(call.marker)
-        result = await send(*call.eval_command)
-        self._loaded_scripts.add(call.marker)
-        return result

@@ -9,7 +9,6 @@ and every call costs the same round trips as its sync form.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import AsyncIterator, Callable, Generator
 from typing import Any, NoReturn, TypeVar, cast
 
@@ -37,26 +36,9 @@ async def _arun(model: type[Model], steps: Steps) -> Any:
     async def send(step: Any) -> Any:
         if isinstance(step, Nested):
             return await _arun(model, step.steps())
-        if type(step) is tuple and step[0] == "run_script" and "client" in step[2]:
-            return await _script_on(model._db(), step)
         return await asend(model._db(), step)
 
     return await adrive(steps, send)
-
-
-async def _script_on(database: Any, step: Any) -> Any:
-    """A ``run_script`` step given a ``client`` (a pipeline of ``database``): queued there
-    as EVAL, as the sync ``Database.run_script`` does (a pipe watching keys before
-    ``multi()`` runs it at once: 1 round trip). The pipeline itself when queued."""
-    _name, (script_name,), options = step
-    client = options["client"]
-    if client is None or client is database:
-        return await database.run_script(script_name, options.get("keys"), options.get("args"))
-    prepared = database._prepare_script(script_name, options.get("keys"), options.get("args"))
-    extra = database._pipeline_script_options(prepared.keys)
-    reply = client.execute_command(*prepared.eval_command, **extra)
-    # Queued: the pipeline itself (which a cluster pipeline makes awaitable: not awaited).
-    return await reply if reply is not client and inspect.isawaitable(reply) else reply
 
 
 def _sync_only(target: object, operation: str, instead: str) -> NoReturn:
