@@ -103,8 +103,11 @@ def url_retry_options(url: str, kwargs: dict[str, Any]) -> tuple[str, dict[str, 
     found = {name: value for name, value in query if name in RETRY_OPTIONS}
     if not found:
         return url, kwargs
-    rest = [(name, value) for name, value in query if name not in RETRY_OPTIONS]
-    return urlunsplit(parts._replace(query=urlencode(rest))), {**found, **kwargs}
+    rest = urlencode([(name, value) for name, value in query if name not in RETRY_OPTIONS])
+    # Rebuilt by hand: urlunsplit drops the empty authority of unix:///path ("unix:/path").
+    base, _, tail = url.partition("?")
+    _, mark, fragment = tail.partition("#")
+    return f"{base}{'?' if rest else ''}{rest}{mark}{fragment}", {**found, **kwargs}
 
 
 def server_kwargs(url: str) -> dict[str, Any]:

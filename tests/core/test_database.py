@@ -77,6 +77,24 @@ def test_from_url_unix_socket_builds_a_socket_pool_without_connecting(tmp_path: 
     database.close()
 
 
+def test_unix_socket_url_keeps_its_path_with_reconnection_options(tmp_path: Path) -> None:
+    """walrus's options in a unix:// query string are taken out without losing the socket
+    path (the URL's empty authority must survive), for the sync and the asyncio client."""
+    from walrus.asyncio import AsyncDatabase
+
+    socket_path = tmp_path / "redis.sock"
+    url = f"unix://{socket_path}?db=2&retries=5&request_ids=true"
+    database = Database.from_url(url)
+    kwargs = database.connection_pool.connection_kwargs
+    assert kwargs["path"] == str(socket_path) and kwargs["db"] == 2
+    assert kwargs["retry"]._retries == 5 and database.request_ids is True
+    database.close()
+    async_database = AsyncDatabase.from_url(url)
+    kwargs = async_database.connection_pool.connection_kwargs
+    assert kwargs["path"] == str(socket_path) and kwargs["db"] == 2
+    assert kwargs["retry"]._retries == 5 and async_database.request_ids is True
+
+
 def _script_dir(tmp_path: Path) -> Path:
     (tmp_path / "triple.lua").write_text("return tonumber(ARGV[1]) * 3")
     return tmp_path
