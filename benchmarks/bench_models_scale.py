@@ -1,7 +1,8 @@
 """Models at scale: walrus-suite, upstream walrus 0.9.8 and raw redis-py side by side in one
 process, at 1k, 10k and 100k rows (and 1M for ours with ``--million``).
 
-Run: ``.venv/bin/python -m benchmarks.bench_models_scale [--million] [--rounds N]``.
+Run: ``.venv/bin/python -m benchmarks.bench_models_scale [--million] [--rounds N]``
+(``--memory-only``: only the memory:// table, printed).
 
 Upstream walrus is imported in this process from ``.cache/upstream-walrus`` (installed there
 by the test suite, see ``tests/support/upstream_walrus.py``) with ``sys.modules`` swapped while it
@@ -361,9 +362,9 @@ def cluster_lines(rounds: int) -> list[str]:
     return lines
 
 
-def embedded_lines(url: str) -> list[str]:
+def embedded_lines(url: str, rounds: int = 5) -> list[str]:
     """One small script, a model create and a 10-row model query, on memory:// and on the
-    real server: microseconds per call (best of 5 runs)."""
+    real server: microseconds per call, best and median of ``rounds`` alternated rounds."""
 
     def cases(db: Database, namespace: str) -> list[tuple[str, Callable[[], Any]]]:
         item = our_model(db, namespace)
@@ -383,17 +384,35 @@ def embedded_lines(url: str) -> list[str]:
 
     real = cases(Database.from_url(url), "e1000")
     memory = cases(Database.from_url("memory://bench"), "e1000")
-    lines = ["| script | memory:// us | real server us | memory / real |", "|---|---:|---:|---:|"]
+    lines = [
+        "| script | memory:// best / median us | real server best / median us "
+        "| memory / real (best) | (median) |",
+        "|---|---:|---:|---:|---:|",
+    ]
     for (label, on_real), (_, on_memory) in zip(real, memory, strict=True):
-        best_real = best_memory = float("inf")
-        for _ in range(5):  # alternated
-            best_real = min(best_real, time_case(on_real, 200))
-            best_memory = min(best_memory, time_case(on_memory, 200))
+        real_times: list[float] = []
+        memory_times: list[float] = []
+        for _ in range(rounds):  # alternated
+            real_times.append(time_case(on_real, 200))
+            memory_times.append(time_case(on_memory, 200))
+        best_real, best_memory = min(real_times), min(memory_times)
+        median_real = statistics.median(real_times)
+        median_memory = statistics.median(memory_times)
         lines.append(
-            f"| {label} | {fmt_us(best_memory)} | {fmt_us(best_real)} "
-            f"| {best_memory / best_real:.2f}x |"
+            f"| {label} | {fmt_us(best_memory)} / {fmt_us(median_memory)} "
+            f"| {fmt_us(best_real)} / {fmt_us(median_real)} "
+            f"| {best_memory / best_real:.2f}x | {median_memory / median_real:.2f}x |"
         )
     return lines
+
+
+def memory_only(rounds: int) -> None:
+    """Only the memory:// table, printed (RESULTS.md is not written)."""
+    with bench_server() as url:
+        lines = embedded_lines(url, rounds)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print("\n".join(lines))
+    print(f"1-minute load average after the run: {load:.1f}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -403,7 +422,15 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument(
+        "--memory-only",
+        action="store_true",
+        help="only the memory:// against real server table, printed, not written",
+    )
     options = parser.parse_args(argv)
+    if options.memory_only:
+        memory_only(options.rounds)
+        return
     sizes = [int(s) for s in options.sizes.split(",")] + ([1_000_000] if options.million else [])
     upstream = load_upstream()
     lines = [
@@ -462,7 +489,7 @@ def main(argv: list[str] | None = None) -> None:
             db.flushdb(
                 asynchronous=True
             )  # a synchronous FLUSHDB of 1M rows outlasts the socket timeout
-        embedded = embedded_lines(url)
+        embedded = embedded_lines(url, options.rounds)
         print("\n".join(embedded), flush=True)
         db.flushdb(asynchronous=True)
         db.close()

@@ -11,6 +11,12 @@ from typing import Any
 
 import fakeredis
 
+_hiredis_pack: Any
+try:
+    from hiredis import pack_command as _hiredis_pack
+except ImportError:  # pragma: no cover - optional
+    _hiredis_pack = None
+
 PRIVATE_IMPORTS = (
     ("fakeredis._msgs", ()),
     ("fakeredis._clients._sync", ("FakeRedisConnection",)),
@@ -22,6 +28,17 @@ PRIVATE_IMPORTS = (
     ("fakeredis._helpers", ("OK", "SimpleError")),
     ("fakeredis._socket", ("FakeSocket",)),
     ("fakeredis.model", ("StreamEntryKey", "XStream")),
+    ("fakeredis._commands", ("COMMANDS_WITH_SUB",)),
+    ("fakeredis._helpers", ("SimpleString",)),
+    (
+        "fakeredis.commands_mixins.scripting_mixin",
+        (
+            "LUA_MODULE",
+            "_check_for_lua_globals",
+            "_convert_redis_arg",
+            "_get_lua_bad_command_arg_msg",
+        ),
+    ),
 )
 """The fakeredis internals this module builds on, as (module, names) pairs. They are
 private: they may move in any release; the embedded extra pins fakeredis below 3, and
@@ -36,6 +53,8 @@ try:
     from fakeredis._socket import FakeSocket
     from fakeredis._socket._async import AsyncFakeSocket
     from fakeredis.model import StreamEntryKey, XStream
+
+    from .embedded_scripts import ScriptRunner, script_runner
 except ImportError as exc:  # a fakeredis release moved one of them
     raise ImportError(
         f"memory:// builds on fakeredis internals that fakeredis "
@@ -46,64 +65,60 @@ except ImportError as exc:  # a fakeredis release moved one of them
 __all__ = ["PRIVATE_IMPORTS", "WalrusFakeAsyncConnection", "WalrusFakeConnection"]
 
 
-class _CompiledScripts:
-    """fakeredis' Lua runtime with a memory of compiled scripts.
+class _Packed(bytes):
+    """A command packed in RESP as redis-py writes it, carrying ``fields``: the arguments the
+    server would parse back from it, which the in-process socket takes as they are."""
 
-    fakeredis compiles a script's source on every EVAL/EVALSHA and runs a full Lua garbage
-    collection after it; for a model script of a few hundred lines that was most of the
-    call. Here a source is compiled once (the chunk is a function: calling it is running
-    the script), and the full collection after a script runs only every ``FULL_GC_EVERY``
-    calls (Lua's own incremental collector runs meanwhile). Everything else goes to the
-    runtime itself."""
+    fields: list[bytes]
 
-    FULL_GC_EVERY = 200
-    MAX_SCRIPTS = 512
 
-    def __init__(self, runtime: Any) -> None:
-        self.runtime = runtime
-        self.compiled: dict[bytes, Any] = {}
-        self.calls = 0
-
-    def execute(self, source: Any) -> Any:
-        if source == "collectgarbage()":
-            self.calls += 1
-            if self.calls % self.FULL_GC_EVERY:
-                return None
-            return self.runtime.execute(source)
-        function = self.compiled.get(source)
-        if function is None:
-            if len(self.compiled) >= self.MAX_SCRIPTS:
-                self.compiled.clear()
-            function = self.runtime.compile(source)  # a syntax error raises as execute would
-            self.compiled[source] = function
-        return function()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.runtime, name)
+def _pack(fields: list[bytes]) -> _Packed:
+    """``fields`` (bytes each) packed in RESP, with ``fields`` attached. No Redis work."""
+    if _hiredis_pack is not None:
+        packed = _Packed(_hiredis_pack(tuple(fields)))
+    else:  # pragma: no cover - hiredis is installed with redis-py's extra
+        parts = [b"$%d\r\n%s\r\n" % (len(field), field) for field in fields]
+        packed = _Packed(b"*%d\r\n" % len(fields) + b"".join(parts))
+    packed.fields = fields
+    return packed
 
 
 class _WalrusFakeSocket(FakeSocket):
     """fakeredis' socket plus XSETID, WRONGTYPE (not a crash) from XREAD/XREADGROUP,
-    scripts that start with a Redis 7 ``#!lua flags=...`` line, and compiled scripts kept
-    (``_CompiledScripts``)."""
+    scripts that start with a Redis 7 ``#!lua flags=...`` line, scripts run by
+    ``embedded_scripts.ScriptRunner``, and commands taken as their arguments (``_Packed``)."""
 
-    def _get_server_runtime(self, server: Any) -> Any:
-        runtime = super()._get_server_runtime(server)
-        cached = getattr(server, "_walrus_compiled_scripts", None)
-        if cached is None or cached.runtime is not runtime:
-            cached = _CompiledScripts(runtime)
-            server._walrus_compiled_scripts = cached
-        return cached
+    def _walrus_runner(self) -> ScriptRunner | None:
+        return script_runner(self._server, self._get_server_runtime(self._server))
 
     def eval(self, script: bytes, numkeys: int, *keys_and_args: bytes) -> Any:
-        # Lua itself does not skip a "#!" line in a string chunk: run it as a comment. The
-        # flags are not enforced here (fakeredis has no maxmemory, replicas or cluster).
+        runner = self._walrus_runner()
+        if runner is not None:
+            return runner.eval(self, script, numkeys, keys_and_args)
+        # Lua itself does not skip a "#!" line in a string chunk: run it as a comment.
         if not script.startswith(b"#!"):
             return super().eval(script, numkeys, *keys_and_args)
         result = super().eval(b"--" + script, numkeys, *keys_and_args)
         # EVALSHA names the script by the SHA1 of its text as sent, shebang included.
         self._server.script_cache[hashlib.sha1(script).hexdigest().encode()] = script
         return result
+
+    def evalsha(self, sha1: bytes, numkeys: int, *keys_and_args: bytes) -> Any:
+        try:
+            script = self._server.script_cache[sha1]
+        except KeyError:
+            raise SimpleError(msgs.NO_MATCHING_SCRIPT_MSG) from None
+        return self.eval(script, numkeys, *keys_and_args)
+
+    def sendall(self, data: Any) -> None:
+        # A command packed by WalrusFakeConnection.send_command: its arguments are the ones
+        # the parser would have read back from its RESP encoding.
+        if type(data) is _Packed:
+            if not self._server.connected or getattr(self, "_killed", False):
+                raise self._connection_error_class(msgs.CONNECTION_ERROR_MSG)
+            self._process_command(list(data.fields))
+            return
+        super().sendall(data)
 
     def _check_stream_keys(self, args: tuple[bytes, ...]) -> None:
         # fakeredis 2.40 raises AttributeError on a non-stream key; Redis replies WRONGTYPE.
@@ -150,7 +165,26 @@ class _WalrusFakeSocket(FakeSocket):
 
 
 class WalrusFakeConnection(FakeRedisConnection):
-    """A fakeredis connection whose server also understands the commands above."""
+    """A fakeredis connection whose server also understands the commands above.
+
+    A command is packed in RESP as redis-py packs it (its own rules: a str command name
+    split on spaces, memoryview and bytearray copied to bytes) and passes through
+    ``send_packed_command`` as usual (connect, health check, round-trip counting, anything
+    that reads the bytes), but the in-process socket takes its arguments as they are
+    instead of parsing the RESP back. Pipelines send plain RESP, parsed as before."""
+
+    def send_command(self, *args: Any, **kwargs: Any) -> None:
+        first = args[0]
+        if isinstance(first, str):
+            args = tuple(first.encode().split()) + args[1:]
+        elif b" " in first:
+            args = tuple(first.split()) + args[1:]
+        encode: Any = self.encoder.encode
+        fields = [
+            bytes(arg) if isinstance(arg, (bytearray, memoryview)) else encode(arg) for arg in args
+        ]
+        send: Any = self.send_packed_command
+        send([_pack(fields)], check_health=kwargs.get("check_health", True))
 
     def _connect(self) -> FakeSocket:
         server = self._server
