@@ -38,9 +38,10 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .calls import call, is_async_client
-from .cluster import is_cluster, tag_name
+from .cluster import tag_name
 from .containers.running import Returns, command
 from .exceptions import WalrusError
+from .keyspace import ScanPages
 from .search import load_stopwords
 from .utils import decode
 
@@ -303,32 +304,14 @@ class Autocomplete:
         pattern = _GLOB_SPECIAL.sub(r"\\\1", self.key_namespace) + ":s:*"
         deleted = 0
         batch: list[Any] = [self.data_key, self.title_key, self.boost_key]
-        # SCAN pages as redis-py's scan_iter sends them (per node on a cluster), each
-        # page's keys unlinked as the batch fills, before the next page is read.
-        cluster = is_cluster(self.database)
-        cursors: dict[Any, Any] = {None: 0}
-        nodes: dict[Any, Any] = {}
-        while cursors:
-            for name, cursor in list(cursors.items()):
-                options: dict[str, Any] = {"match": pattern, "count": batch_size}
-                if name is not None:
-                    options["target_nodes"] = nodes[name]
-                next_cursor, keys = yield call.scan(cursor=cursor, **options)
-                for key in keys:
-                    batch.append(key)
-                    if len(batch) >= batch_size:
-                        deleted += int((yield call.unlink(*batch)))
-                        batch = []
-                if not cluster:
-                    cursors = {None: next_cursor} if next_cursor else {}
-                elif name is None:  # the first page of every node: a cursor per node
-                    cursors = {node: c for node, c in next_cursor.items() if c != 0}
-                    client: Any = self.database  # a ClusterDatabase
-                    nodes = {node: client.get_node(node_name=node) for node in cursors}
-                elif next_cursor[name]:
-                    cursors[name] = next_cursor[name]
-                else:
-                    del cursors[name]
+        # Each page's keys are unlinked as the batch fills, before the next page is read.
+        pages = ScanPages(self.database, pattern, batch_size)
+        while (keys := (yield from pages.next())) is not None:
+            for key in keys:
+                batch.append(key)
+                if len(batch) >= batch_size:
+                    deleted += int((yield call.unlink(*batch)))
+                    batch = []
         if batch:
             deleted += int((yield call.unlink(*batch)))
         return deleted

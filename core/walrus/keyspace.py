@@ -11,11 +11,12 @@ ever mixes slots.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from redis.exceptions import ResponseError
 
+from .calls import Call, call
 from .cluster import is_cluster
 from .utils import decode
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .database import Database
 
 __all__ = [
+    "ScanPages",
     "delete_matching",
     "escape_glob",
     "iter_matching",
@@ -33,6 +35,42 @@ __all__ = [
 ]
 
 _GLOB_SPECIAL = frozenset("\\*?[]")
+
+
+class ScanPages:
+    """The pages of ``SCAN MATCH pattern COUNT count`` as steps (``walrus.steps``), for the
+    sync and asyncio clients alike: ``keys = yield from pages.next()`` is one page's keys
+    (1 round trip), None once the scan is done. On Redis Cluster the first SCAN reaches every
+    primary, then each node's cursor is followed on that node, as redis-py's ``scan_iter``
+    does. No Redis work until driven."""
+
+    def __init__(self, database: Any, pattern: Any, count: int) -> None:
+        self._database = database
+        self._cluster = is_cluster(database)
+        self._options: dict[str, Any] = {"match": pattern, "count": count}
+        self._cursors: dict[Any, Any] = {None: 0}  # node name (None: the first SCAN) -> cursor
+        self._nodes: dict[Any, Any] = {}
+
+    def next(self) -> Generator[Call, Any, list[Any] | None]:
+        """Steps of the next page: its keys, or None when every cursor is done."""
+        if not self._cursors:
+            return None
+        name, cursor = next(iter(self._cursors.items()))
+        options = dict(self._options)
+        if name is not None:
+            options["target_nodes"] = self._nodes[name]
+        next_cursor, keys = yield call.scan(cursor=cursor, **options)
+        if not self._cluster:
+            self._cursors = {None: next_cursor} if next_cursor else {}
+        elif name is None:  # the first page of every node: a cursor per node
+            self._cursors = {node: c for node, c in next_cursor.items() if c != 0}
+            get_node = self._database.get_node
+            self._nodes = {node: get_node(node_name=node) for node in self._cursors}
+        elif next_cursor[name]:
+            self._cursors[name] = next_cursor[name]
+        else:
+            del self._cursors[name]
+        return list(keys)
 
 
 def escape_glob(text: str) -> str:

@@ -18,7 +18,8 @@ from collections.abc import Generator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
-from ..calls import Batch, call, is_async_client
+from ..calls import Batch, call
+from ..keyspace import ScanPages
 from .fields import ABSOLUTE, CONTINUOUS, FTS, LEX, Field
 from .indexes import IndexProblem, field_entries
 from .writer import Nested, run_model
@@ -68,33 +69,12 @@ def _glob_escape(data: bytes) -> bytes:
 
 
 def _scan_steps(model: type[Model], pattern: bytes) -> Steps:
-    """The keys matching ``pattern``: SCAN pages of 1000 (1 round trip each). A sync client
-    sends them through its own ``scan_iter``; an asyncio one through the same SCAN
-    commands, cursor by cursor (on Redis Cluster: the first SCAN reaches every primary,
-    then each node's cursor is followed on that node, as redis-py's ``scan_iter``)."""
-    database = model._db()
-    if not is_async_client(database):
-        return [bytes(k) for k in (yield call.scan_iter(match=pattern, count=1000))]
+    """The keys matching ``pattern``: SCAN pages of 1000 (1 round trip each; on Redis Cluster
+    every primary's cursor is followed, as redis-py's ``scan_iter``: ``ScanPages``)."""
     found: list[Any] = []
-    cluster = bool(getattr(database, "is_cluster", False))
-    cursors: dict[Any, Any] = {None: 0}  # node name (None: the first SCAN) -> cursor
-    nodes: dict[Any, Any] = {}
-    while cursors:
-        for name, cursor in list(cursors.items()):
-            options: dict[str, Any] = {"match": pattern, "count": 1000}
-            if name is not None:
-                options["target_nodes"] = nodes[name]
-            next_cursor, page = yield call.scan(cursor=cursor, **options)
-            found.extend(page)
-            if not cluster:
-                cursors = {None: next_cursor} if next_cursor else {}
-            elif name is None:
-                cursors = {node: c for node, c in next_cursor.items() if c != 0}
-                nodes = {node: database.get_node(node_name=node) for node in cursors}
-            elif next_cursor[name]:
-                cursors[name] = next_cursor[name]
-            else:
-                del cursors[name]
+    pages = ScanPages(model._db(), pattern, 1000)
+    while (page := (yield from pages.next())) is not None:
+        found.extend(page)
     return [bytes(k) for k in found]
 
 
