@@ -20,8 +20,7 @@ from __future__ import annotations
 import inspect
 import threading
 import time
-import uuid
-from collections.abc import Hashable, Iterator
+from collections.abc import Hashable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -30,6 +29,7 @@ from redis.cluster import ClusterNode, RedisCluster
 from redis.exceptions import NoScriptError, RedisClusterException, RedisError
 
 from . import events
+from .client_calls import ClientCalls
 from .cluster import check_same_slot, command_keys, hash_tag, require_cluster_transactions
 from .containers import (  # noqa: F401  (importable from here, as before)
     Array,
@@ -137,7 +137,7 @@ class _Atomic:
         self._pipe = self.database.push_transaction() if begin_new else None
 
 
-class DatabaseBase(ContainerFactories, ScriptHost):
+class DatabaseBase(ClientCalls, ContainerFactories, ScriptHost):
     """The walrus extras shared by ``Database`` and ``ClusterDatabase`` (a mixin placed
     before the redis-py client class).
 
@@ -255,12 +255,6 @@ class DatabaseBase(ContainerFactories, ScriptHost):
         self._loaded_scripts.add(call.marker)
         return result
 
-    def cas(self, key: Any, value: Any, new_value: Any) -> bool:
-        """Atomically set ``key`` to ``new_value`` if its current value starts with ``value``
-        (a prefix match, as upstream documents; the TTL is kept). A missing key is never set.
-        1 round trip."""
-        return bool(self.run_script("cas", keys=[key], args=[value, new_value]))
-
     # -- transactions -------------------------------------------------------------------
 
     def atomic(self) -> _Atomic:
@@ -295,60 +289,6 @@ class DatabaseBase(ContainerFactories, ScriptHost):
         """The innermost open ``atomic()`` pipeline of this thread, or None."""
         pipes = self._transaction_local.pipes
         return pipes[-1] if pipes else None
-
-    # -- keyspace -----------------------------------------------------------------------
-
-    def get_temp_key(self) -> str:
-        """A random key name ``temp.<uuid4>`` for short-lived data. No Redis work."""
-        return f"temp.{uuid.uuid4()}"
-
-    def hash_exists(self, key: Any) -> bool:
-        """True when ``key`` exists (EXISTS; upstream's name). 1 round trip."""
-        return bool(self.exists(key))  # type: ignore[attr-defined]
-
-    def xpending_summary(self, key: Any, group: Any) -> Any:
-        """XPENDING summary of consumer group ``group`` on stream ``key``. 1 round trip."""
-        return self.xpending(key, group)  # type: ignore[attr-defined]
-
-    def __len__(self) -> int:
-        """Number of keys in the selected database (DBSIZE; every primary on a cluster)."""
-        return int(self.dbsize())  # type: ignore[attr-defined]
-
-    def __iter__(self) -> Iterator[bytes]:
-        """Iterate over every key of the selected database (SCAN, never KEYS)."""
-        return cast(Iterator[bytes], self.scan_iter())
-
-    def search(self, pattern: str) -> Iterator[bytes]:
-        """Keys matching a glob ``pattern`` (SCAN MATCH, in batches).
-        1 round trip per SCAN batch."""
-        return cast(Iterator[bytes], self.scan_iter(match=pattern))
-
-    def get_key(self, key: Any) -> Any:
-        """A container for ``key`` chosen by its TYPE; a string key returns its value.
-
-        Raises KeyError when the key does not exist.
-        1 round trip (TYPE), plus 1 for a string's value.
-        """
-        key_type = self.type(key)
-        if isinstance(key_type, bytes):
-            key_type = key_type.decode()
-        factory = {
-            "hash": self.Hash,
-            "list": self.List,
-            "set": self.Set,
-            "zset": self.ZSet,
-            "stream": self.Stream,
-        }.get(key_type)
-        if factory is not None:
-            return factory(key)
-        if key_type == "none":
-            raise KeyError(key)
-        return self[key]
-
-    def xsetid(self, name: Any, id: Any) -> bool:  # noqa: A002
-        """Set the last id of stream ``name`` (XSETID, 1 round trip): ``Stream.set_id``, so
-        a missing stream raises StreamNotFoundError and a bad or too small id StreamIdError."""
-        return self.Stream(name).set_id(id)
 
     # -- helpers ---------------------------------------------------------------------------
 

@@ -120,3 +120,61 @@ def test_round_trips_are_counted_on_asyncio_connections(async_url: str) -> None:
         return counts
 
     assert asyncio.run(main()) == [1, 2, 3]
+
+
+def test_the_database_extras_match_the_sync_client(async_url: str) -> None:
+    """Upstream walrus's Database extras, awaited: cas, get_key, hash_exists, search,
+    iteration, xsetid, xpending_summary; each the sync call's result and round trips."""
+    from tests.support.asyncio_clients import run_with_clients
+    from walrus.containers import Hash, ZSet
+    from walrus.roundtrips import RoundTripCounter
+
+    async def body(db: Any, sync: Database) -> list[Any]:
+        got: list[Any] = []
+        sync.set("{x}s", "abc")
+        got.append(await db.cas("{x}s", "ab", "new"))  # a prefix match
+        got.append((await db.cas("{x}s", "zz", "no"), sync.get("{x}s")))
+        got.append(await db.cas("{x}missing", "", "v"))
+        sync.hset("{x}h", "f", "1")
+        sync.zadd("{x}z", {"m": 1})
+        hash_, zset = await db.get_key("{x}h"), await db.get_key("{x}z")
+        got.append((type(hash_) is Hash, type(zset) is ZSet, await hash_.get("f")))
+        got.append(await db.get_key("{x}s"))
+        with pytest.raises(KeyError):
+            await db.get_key("{x}missing")
+        got.append((await db.hash_exists("{x}h"), await db.hash_exists("{x}missing")))
+        got.append(sorted([k async for k in db.search("{x}*")]))
+        got.append(sorted([k async for k in db]))
+        with pytest.raises(TypeError, match="await db.dbsize"):
+            len(db)
+        with pytest.raises(TypeError, match="async for"):
+            iter(db)
+        sync.xadd("{x}st", {"a": 1}, id="5-0")
+        sync.xgroup_create("{x}st", "g", id="0")
+        sync.xreadgroup("g", "c", {"{x}st": ">"})
+        got.append((await db.xpending_summary("{x}st", "g"))["pending"])
+        got.append(await db.xsetid("{x}st", "9-0"))
+        got.append(sync.xinfo_stream("{x}st")["last-generated-id"])
+        got.append(db.get_temp_key().startswith("temp."))
+        pairs = []
+        for make in (
+            lambda d: d.cas("{x}s", "n", "m"),
+            lambda d: d.get_key("{x}h"),
+            lambda d: d.hash_exists("{x}h"),
+        ):
+            with RoundTripCounter() as rt:
+                make(sync)
+            sync_count = rt.count
+            with RoundTripCounter() as rt:
+                await make(db)
+            pairs.append((sync_count, rt.count))
+        got.append(pairs)
+        return got
+
+    got = run_with_clients(async_url, body)
+    assert got[:3] == [True, (False, b"new"), False]
+    assert got[3] == (True, True, b"1") and got[4] == b"new"
+    assert got[5] == (True, False)
+    assert got[6] == [b"{x}h", b"{x}s", b"{x}z"] == got[7]
+    assert got[8] == 1 and got[9] is True and got[10] == b"9-0" and got[11] is True
+    assert got[12] == [(1, 1), (1, 1), (1, 1)]

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 from redis.exceptions import NoScriptError
 
+from ..client_calls import ClientCalls
+
 if TYPE_CHECKING:  # pragma: no cover
     from ..script_host import ScriptCall
     from .atomic import AsyncAtomic
@@ -26,9 +28,10 @@ def connection_options(client: Any) -> dict[str, Any]:
     return dict(client.connection_pool.connection_kwargs)
 
 
-class AsyncClientExtras:
-    """``cache``, ``lock`` and ``run_script`` for a ``redis.asyncio`` client that is also a
-    ``walrus.script_host.ScriptHost``. No Redis work of its own."""
+class AsyncClientExtras(ClientCalls):
+    """``cache``, ``lock``, ``atomic`` and ``run_script`` for a ``redis.asyncio`` client that
+    is also a ``walrus.script_host.ScriptHost``, plus the ``ClientCalls`` every walrus client
+    has (``cas``, ``get_key``, ``hash_exists``, ``search``, ...). No Redis work of its own."""
 
     if TYPE_CHECKING:  # pragma: no cover - provided by ScriptHost and the redis-py class
         _loaded_scripts: set[Any]
