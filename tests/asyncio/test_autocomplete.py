@@ -15,7 +15,7 @@ from redis.exceptions import ResponseError
 from tests.support.asyncio_clients import run_with_clients as run
 from walrus import Database
 from walrus.asyncio import AsyncDatabase
-from walrus.autocomplete import Autocomplete
+from walrus.autocomplete import MAX_ATTEMPTS, Autocomplete, AutocompleteConflictError
 from walrus.roundtrips import RoundTripCounter
 
 
@@ -214,3 +214,45 @@ def test_calls_return_awaitables_and_round_trips_match_sync(async_url: str) -> N
     assert all(async_count == sync_count for async_count, sync_count in counts), counts
     assert [pair[0] for pair in counts[:10]] == [1, 2, 1, 1, 0, 1, 1, 1, 1, 2]
     assert counts[-1][0] > 2  # SCAN pages and UNLINKs
+
+
+def test_a_title_changing_under_a_write_is_retried_then_refused(
+    async_url: str, tmp_path: Any
+) -> None:
+    """The store/remove retry loops on asyncio: a title changed elsewhere is retried with the
+    stored one (2 round trips, as the sync helper); one that keeps changing ends in
+    AutocompleteConflictError after MAX_ATTEMPTS scripts, with nothing written. The endless
+    conflict is a real script run by the server: a ``script_dir`` override reporting a new
+    title on every call."""
+    (tmp_path / "autocomplete_store.lua").write_text(
+        "return {0, ARGV[4] .. 'x'}  -- never stored: the title 'changed' again"
+    )
+    (tmp_path / "autocomplete_remove.lua").write_text("return {0}  -- never removed")
+
+    async def main() -> list[Any]:
+        got: list[Any] = []
+        db = AsyncDatabase.from_url(async_url)
+        sync = Database.from_url(async_url)
+        ac, sac = Autocomplete(db, "ns"), Autocomplete(sync, "ns")
+        sac.store("w1", "walrus tusk")
+        await db.ping()  # connected (and the slot map read on a cluster): not counted below
+        with RoundTripCounter() as rt:
+            await ac.store("w1", "narwhal horn")  # expects no title: told the stored one, retries
+        got += [rt.count, sac.search("narw"), sac.search("walr")]
+        stubborn = AsyncDatabase.from_url(async_url, script_dir=tmp_path)
+        await stubborn.ping()
+        before = {key: sync.dump(key) for key in sync.keys("*")}
+        with RoundTripCounter() as rt:
+            with pytest.raises(AutocompleteConflictError, match="after 10 attempts"):
+                await Autocomplete(stubborn, "ns").store("w1", "beluga")
+        got.append(rt.count)
+        with pytest.raises(AutocompleteConflictError, match="not removed after 10"):
+            await Autocomplete(stubborn, "ns").remove("w1")
+        got.append({key: sync.dump(key) for key in sync.keys("*")} == before)
+        await stubborn.aclose()
+        await db.aclose()
+        sync.close()
+        return got
+
+    got = asyncio.run(main())
+    assert got == [2, ["narwhal horn"], [], MAX_ATTEMPTS, True]
