@@ -68,7 +68,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .cache import Cache
     from .lock import Lock
 
-__all__ = ["ClusterDatabase", "Database", "DatabaseBase", "TransactionLocal"]
+__all__ = ["AtomicPipe", "ClusterDatabase", "Database", "DatabaseBase", "TransactionLocal"]
 
 
 class TransactionLocal(threading.local):
@@ -92,7 +92,27 @@ class TransactionLocal(threading.local):
         self.pipes.pop().reset()
 
 
-class _Atomic:
+class AtomicPipe:
+    """What ``with db.atomic() as a`` and its asyncio twin bind: ``a.pipe``, the level's
+    transaction pipeline, and the pipeline's other attributes on ``a`` itself (``a.set``
+    queues like ``a.pipe.set``). No Redis work."""
+
+    _pipe: Any = None
+
+    @property
+    def pipe(self) -> Any:
+        """The pipeline of this level (None outside the block; a fresh one after
+        ``commit()``/``clear()`` with ``begin_new``). No Redis work."""
+        return self._pipe
+
+    def __getattr__(self, name: str) -> Any:
+        pipe = self.__dict__.get("_pipe")
+        if pipe is None:
+            raise AttributeError(name)
+        return getattr(pipe, name)
+
+
+class _Atomic(AtomicPipe):
     """Context manager behind ``Database.atomic()``: one MULTI/EXEC per level.
 
     ``with db.atomic() as a:`` binds this object, as upstream does: queue commands on
@@ -102,18 +122,7 @@ class _Atomic:
 
     def __init__(self, database: DatabaseBase) -> None:
         self.database = database
-        self._pipe: Any = None
-
-    @property
-    def pipe(self) -> Any:
-        """The pipeline of this level (replaced by ``commit()``/``clear()`` with begin_new)."""
-        return self._pipe
-
-    def __getattr__(self, name: str) -> Any:
-        pipe = self.__dict__.get("_pipe")
-        if pipe is None:
-            raise AttributeError(name)
-        return getattr(pipe, name)
+        self._pipe = None
 
     def __enter__(self) -> _Atomic:
         self._pipe = self.database.push_transaction()

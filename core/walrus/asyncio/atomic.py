@@ -17,10 +17,12 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Any
 
+from ..database import AtomicPipe
+
 __all__ = ["AsyncAtomic"]
 
 
-class AsyncAtomic:
+class AsyncAtomic(AtomicPipe):
     """An async context manager grouping commands in one MULTI/EXEC (the asyncio twin of
     ``with db.atomic() as a``): queue them on ``a.pipe``; other attributes of ``a`` are
     the pipeline's, so ``a.set(k, v)`` queues like ``a.pipe.set(k, v)``. Each block (or
@@ -29,24 +31,12 @@ class AsyncAtomic:
 
     def __init__(self, database: Any) -> None:
         self.database = database
-        self._pipe: Any = None
+        self._pipe = None
         self.results: list[Any] | None = None
 
     def __repr__(self) -> str:
         state = "open" if self._pipe is not None else "closed"
         return f"<AsyncAtomic {state} on {self.database!r}>"
-
-    @property
-    def pipe(self) -> Any:
-        """The transaction pipeline of this block (None outside it; a fresh one after
-        ``commit()``/``clear()`` with ``begin_new``). No Redis work."""
-        return self._pipe
-
-    def __getattr__(self, name: str) -> Any:
-        pipe = self.__dict__.get("_pipe")
-        if pipe is None:
-            raise AttributeError(name)
-        return getattr(pipe, name)
 
     def _open(self) -> Any:
         # transaction=True explicitly: a cluster pipeline defaults to no MULTI/EXEC.
