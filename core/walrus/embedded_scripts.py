@@ -27,8 +27,10 @@ import hashlib
 from typing import Any
 
 from fakeredis import _msgs as msgs
-from fakeredis._commands import COMMANDS_WITH_SUB
+from fakeredis._commands import COMMANDS_WITH_SUB, Key
+from fakeredis._core import CommandItem
 from fakeredis._helpers import SimpleError, SimpleString
+from fakeredis._socket._resp import convert_to_resp2, valid_response_type
 from fakeredis.commands_mixins.scripting_mixin import (
     LUA_MODULE,
     _check_for_lua_globals,
@@ -54,7 +56,7 @@ redis.pcall = function(...)
     if dirty then dirty = false return py_pcall_checked(...) end
     return py_pcall(...)
 end
-local function finish(...)
+local finish = function()
     local bad = dirty
     if not bad then
         for name in next, G do
@@ -62,21 +64,19 @@ local function finish(...)
         end
     end
     if bad then dirty = false end
-    return bad, ...
+    return bad
 end
-local run = function(fn, nkeys, ...)
+local prepare = function(nkeys, ...)
     local all = {...}
     local keys, argv = {}, {}
     for i = 1, nkeys do keys[i] = all[i] end
     for i = nkeys + 1, select('#', ...) do argv[i - nkeys] = all[i] end
     KEYS = keys
     ARGV = argv
-    return finish(fn())
 end
-local run_tables = function(fn, keys, argv)
+local prepare_tables = function(keys, argv)
     KEYS = keys
     ARGV = argv
-    return finish(fn())
 end
 local flat = function(t)
     if t.ok ~= nil or t.err ~= nil or t.double ~= nil or t.map ~= nil then return false end
@@ -85,10 +85,66 @@ local flat = function(t)
     if n > 4000 then return false end
     return true, unpack(t, 1, n)
 end
-return run, run_tables, flat
+return prepare, prepare_tables, finish, flat
 """
 
 _PLAIN = frozenset((bytes, int))
+_MISSING = object()
+
+
+class _Command:
+    """A command as the fast ``redis.call`` runs it: fakeredis' signature and method name,
+    its flags read once, and per argument count the plan of fakeredis' ``Signature.apply``:
+    the positions it converts or probes (in order) and the positions it reads as keys."""
+
+    __slots__ = (
+        "create",
+        "func_name",
+        "in_pubsub",
+        "leave_empty",
+        "name",
+        "no_script",
+        "plans",
+        "sig",
+        "skip_resp2",
+    )
+
+    def __init__(self, sig: Any, accepted_in_pubsub: Any) -> None:
+        flags = sig.flags
+        self.sig = sig
+        self.func_name: str = sig.func_name
+        self.name: bytes = sig.name.encode()
+        self.no_script = msgs.FLAG_NO_SCRIPT in flags
+        self.leave_empty = msgs.FLAG_LEAVE_EMPTY_VAL in flags
+        self.skip_resp2 = msgs.FLAG_SKIP_CONVERT_TO_RESP2 in flags
+        self.create = msgs.FLAG_DO_NOT_CREATE not in flags
+        self.in_pubsub = sig.name in accepted_in_pubsub
+        self.plans: dict[int, tuple[tuple[Any, ...], tuple[Any, ...]]] = {}
+
+    def plan(self, count: int, version: Any) -> tuple[tuple[Any, ...], tuple[Any, ...]] | None:
+        """(steps, keys) for ``count`` arguments; None when the count is refused."""
+        found = self.plans.get(count)
+        if found is not None:
+            return found
+        sig = self.sig
+        try:
+            sig.check_arity(range(count), version)
+        except SimpleError:
+            return None
+        types = list(sig.fixed)
+        types.extend(sig.repeat[i % len(sig.repeat)] for i in range(count - len(types)))
+        steps = []
+        keys = []
+        for index, type_ in enumerate(types):
+            if isinstance(type_, Key):
+                if type_.missing_return is not Key.UNSPECIFIED:
+                    steps.append((index, type_, True))
+                keys.append((index, type_.type_))
+            elif type_ is not bytes:
+                steps.append((index, type_, False))
+        found = (tuple(steps), tuple(keys))
+        self.plans[count] = found
+        return found
 
 
 class ScriptRunner:
@@ -104,7 +160,7 @@ class ScriptRunner:
         self.runtime = runtime
         self.compiled: dict[bytes, tuple[bytes, Any]] = {}
         self.scripts_run = 0
-        self.dispatch: dict[Any, tuple[Any, str]] = {}
+        self.dispatch: dict[Any, _Command] = {}
         self.current: list[Any] = server._lua_current_socket
         expected = server._lua_expected_globals
         check = server._lua_redis_call_wrapper  # fakeredis' generic redis.call
@@ -130,7 +186,7 @@ class ScriptRunner:
         self.generic_pcall = pcall
         names = runtime.table_from(sorted(expected, key=repr))
         setup = runtime.execute(_SETUP, call, fast_pcall, pcall_checked, check_globals, names)
-        self.run, self.run_tables, self.flat = setup
+        self.prepare, self.prepare_tables, self.finish, self.flat = setup
         self.lua_error = LUA_MODULE.LuaError
         self.lua_type = LUA_MODULE.lua_type
 
@@ -153,6 +209,22 @@ class ScriptRunner:
 
     # -- EVAL -----------------------------------------------------------------------------
 
+    def loaded(self, server: Any, script: bytes) -> tuple[bytes, Any]:
+        """``function(script)``, the script kept in the server's cache (SCRIPT EXISTS, EVALSHA)
+        even when it does not compile; a syntax error is fakeredis' EVAL error."""
+        try:
+            sha, function = self.function(script)
+        except self.lua_error:
+            sha = hashlib.sha1(script).hexdigest().encode()
+            server.script_cache[sha] = script
+            try:  # fails again, loading: the message fakeredis' EVAL gives
+                self.runtime.execute(b"--" + script if script.startswith(b"#!") else script)
+            except self.lua_error as exc:
+                raise SimpleError(msgs.SCRIPT_ERROR_MSG.format(sha.decode(), exc)) from None
+            raise
+        server.script_cache[sha] = script
+        return sha, function
+
     def eval(self, sock: Any, script: bytes, numkeys: int, keys_and_args: tuple[bytes, ...]) -> Any:
         """Run ``script`` for ``sock`` as fakeredis' EVAL would, replies and errors alike."""
         if numkeys > len(keys_and_args):
@@ -160,13 +232,7 @@ class ScriptRunner:
         if numkeys < 0:
             raise SimpleError(msgs.NEGATIVE_KEYS_MSG)
         server = sock._server
-        try:
-            sha, function = self.function(script)
-        except self.lua_error as exc:
-            sha = hashlib.sha1(script).hexdigest().encode()
-            server.script_cache[sha] = script
-            raise SimpleError(msgs.SCRIPT_ERROR_MSG.format(sha.decode(), exc)) from None
-        server.script_cache[sha] = script
+        sha, function = self.loaded(server, script)
         self.current[0] = sock
         # Every script starts at RESP2 whatever the calling client speaks.
         sock._script_resp = 2
@@ -174,12 +240,15 @@ class ScriptRunner:
         caller_fieldsets, sock._fieldsets = sock._fieldsets, {}
         try:
             if len(keys_and_args) <= self.MAX_STACK_ARGS:
-                out = self.run(function, numkeys, *keys_and_args)
+                self.prepare(numkeys, *keys_and_args)
             else:  # more values than Lua's C stack takes as arguments
                 table_from = self.runtime.table_from
                 keys = table_from(keys_and_args[:numkeys])
                 argv = table_from(keys_and_args[numkeys:])
-                out = self.run_tables(function, keys, argv)
+                self.prepare_tables(keys, argv)
+            # Called from Python, not from a Lua helper: an error's traceback is the one
+            # fakeredis gives ("in main chunk").
+            result = function()
         except SimpleError as exc:
             error_msg = exc.value
             if error_msg == msgs.LUA_COMMAND_ARG_MSG:
@@ -195,13 +264,10 @@ class ScriptRunner:
             self.scripts_run += 1
             if self.scripts_run % self.FULL_GC_EVERY == 0:
                 self.runtime.execute("collectgarbage()")
-        if type(out) is tuple:
-            bad = out[0]
-            result = out[1] if len(out) == 2 else out[1:]
-        else:
-            bad, result = out, None
-        if bad:
+        if self.finish():
             _check_for_lua_globals(self.runtime, server._lua_expected_globals)
+        if type(result) is tuple:  # several values returned: Redis replies with the first
+            result = result[0]
         return self.reply(sock, result)
 
     def reply(self, sock: Any, result: Any) -> Any:
@@ -231,22 +297,22 @@ class ScriptRunner:
 
     def call(self, *args: Any, pcall: bool = False) -> Any:
         """``redis.call(op, ...)`` (``redis.pcall`` with ``pcall``): the command method found
-        once per name, run by fakeredis' ``_run_command``; the reply converted for Lua."""
+        once per name, run as fakeredis' ``_run_command`` runs it; the reply converted for
+        Lua. As Redis (where fakeredis' generic path fails with a Python error): no command
+        is ERR, a number names a command by its digits, a table or boolean is refused, and
+        an unknown name is "Unknown Redis command called from script"."""
         sock = self.current[0]
-        entry = None
-        if args:
-            try:
-                entry = self.dispatch.get(args[0])
-            except TypeError:  # a table or function as the command name
-                pass
-            if entry is None:
-                entry = self.resolve(sock, args[0])
-        if entry is None:
-            return (self.generic_pcall if pcall else self.generic_call)(*args)
-        sig, func_name = entry
         try:
+            if not args:
+                raise SimpleError(msgs.LUA_CALL_NO_ARGS_MSG)
+            op = args[0]
+            command = self.dispatch.get(op) if type(op) is bytes else None
+            if command is None:
+                command = self.resolve(sock, _convert_redis_arg(op))
+                if command is None:  # a command with subcommands
+                    return (self.generic_pcall if pcall else self.generic_call)(*args)
             new_args = [arg if type(arg) is bytes else _convert_redis_arg(arg) for arg in args[1:]]
-            result = sock._run_command(getattr(sock, func_name), sig, new_args, True)
+            result = self.run_command(sock, command, new_args)
             if type(result) in _PLAIN:
                 return result
             return self.to_lua(sock, result)
@@ -255,29 +321,91 @@ class ScriptRunner:
                 raise
             return self.runtime.table_from({b"err": str(exc)})
 
+    def run_command(self, sock: Any, command: _Command, args: list[Any]) -> Any:
+        """fakeredis' ``_run_command(func, sig, args, from_script=True)`` on a server of type
+        redis, step by step, with the argument plan of ``command`` instead of rebuilding it."""
+        plan = command.plan(len(args), sock.version)
+        if plan is None:  # wrong number of arguments: fakeredis' own path and message
+            func = getattr(sock, command.func_name)
+            return sock._run_command(func, command.sig, args, True)
+        sock._subkey_events = []
+        items: list[Any] = []
+        try:
+            result, read = self.apply(sock._db, command, plan, args)
+            if command.no_script:
+                raise SimpleError(msgs.COMMAND_IN_SCRIPT_MSG)
+            if sock._pubsub and not command.in_pubsub:
+                raise SimpleError(msgs.BAD_COMMAND_IN_PUBSUB_MSG)
+            if result is _MISSING:
+                items = read
+                result = getattr(sock, command.func_name)(*args)
+                if not command.skip_resp2:
+                    resp_version = sock._resp_version
+                    if resp_version == 2:
+                        result = convert_to_resp2(result, sock.server_type, keep_doubles=False)
+                    if type(result) not in _PLAIN and not valid_response_type(result, resp_version):
+                        raise AssertionError(f"Invalid response type for {result}")
+        except SimpleError as exc:
+            result = exc
+        remove_empty = not command.leave_empty
+        for command_item in items:
+            command_item.writeback(remove_empty_val=remove_empty)
+        sock._keyspace_notifications(items, command.name)
+        sock._subkey_notifications(items)
+        return result
+
+    @staticmethod
+    def apply(
+        db: Any, command: _Command, plan: tuple[tuple[Any, ...], tuple[Any, ...]], args: list[Any]
+    ) -> tuple[Any, list[Any]]:
+        """fakeredis' ``Signature.apply`` along ``plan``: (a key's missing-key reply, []) or
+        (``_MISSING``, the keys' CommandItems), ``args`` converted and keys wrapped in place."""
+        steps, keys = plan
+        for index, type_, is_key in steps:
+            if is_key:
+                if args[index] not in db:
+                    return type_.missing_return, []
+            else:
+                args[index] = type_.decode(args[index])
+        read = []
+        for index, key_type in keys:
+            key = args[index]
+            item = db.get(key)
+            default = None
+            if key_type is not None:
+                if item is not None and type(item.value) is not key_type:
+                    raise SimpleError(msgs.WRONGTYPE_MSG)
+                if command.create and item is None and key_type is not bytes:
+                    default = key_type()
+            args[index] = command_item = CommandItem(key, db, item, default=default)
+            read.append(command_item)
+        return _MISSING, read
+
     def to_lua(self, sock: Any, result: Any) -> Any:
-        if type(result) is list and all(type(item) is bytes for item in result):
+        if type(result) is list and _PLAIN.issuperset(map(type, result)):
             return self.runtime.table_from(result)
         if type(result) is SimpleString:
             return self.runtime.table_from({b"ok": result.value})
         return sock._convert_redis_result(self.runtime, result)
 
-    def resolve(self, sock: Any, op: Any) -> tuple[Any, str] | None:
-        """The (signature, method name) of command ``op``, or None for the generic path."""
-        if type(op) is not bytes:
-            return None
+    def resolve(self, sock: Any, op: bytes) -> _Command | None:
+        """Command ``op`` (its name as the script wrote it); None for a command with
+        subcommands (fakeredis' generic path). An unknown name raises Redis' error."""
+        command = self.dispatch.get(op)
+        if command is not None:
+            return command
         name = op.decode("utf-8", "replace").lower()
         if name in COMMANDS_WITH_SUB:
             return None
         try:
             func, sig = sock._name_to_func(name)
         except SimpleError:
-            return None
+            raise SimpleError(msgs.SCRIPT_UNKNOWN_COMMAND_MSG) from None
         if func is None:
-            return None
-        entry = (sig, sig.func_name)
-        self.dispatch[op] = entry
-        return entry
+            raise SimpleError(msgs.WRONG_ARGS_MSG7)
+        command = _Command(sig, sock.ACCEPTED_COMMANDS_WHILE_PUBSUB)
+        self.dispatch[op] = command
+        return command
 
 
 def script_runner(server: Any, runtime: Any) -> ScriptRunner | None:
@@ -292,7 +420,7 @@ def script_runner(server: Any, runtime: Any) -> ScriptRunner | None:
         "_lua_redis_call_wrapper",
         "_lua_redis_pcall_wrapper",
     )
-    if not all(hasattr(server, name) for name in needed):
+    if server.server_type != "redis" or not all(hasattr(server, name) for name in needed):
         return None
     runner = ScriptRunner(server, runtime)
     server._walrus_script_runner = runner
