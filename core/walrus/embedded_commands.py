@@ -174,6 +174,8 @@ class WalrusFakeConnection(FakeRedisConnection):
     instead of parsing the RESP back. Pipelines send plain RESP, parsed as before."""
 
     def send_command(self, *args: Any, **kwargs: Any) -> None:
+        """redis-py's ``send_command``: one command written (1 round trip with its reply,
+        in process). A value redis-py cannot encode raises DataError before anything is sent."""
         first = args[0]
         if isinstance(first, str):
             args = tuple(first.encode().split()) + args[1:]

@@ -200,7 +200,7 @@ class ScriptRunner:
 
     # -- compiling ------------------------------------------------------------------------
 
-    def function(self, script: bytes) -> tuple[bytes, Any]:
+    def _function(self, script: bytes) -> tuple[bytes, Any]:
         """(SHA1 of the script as sent, compiled chunk). A syntax error raises LuaError."""
         found = self.compiled.get(script)
         if found is not None:
@@ -217,11 +217,11 @@ class ScriptRunner:
 
     # -- EVAL -----------------------------------------------------------------------------
 
-    def loaded(self, server: Any, script: bytes) -> tuple[bytes, Any]:
-        """``function(script)``, the script kept in the server's cache (SCRIPT EXISTS, EVALSHA)
+    def _loaded(self, server: Any, script: bytes) -> tuple[bytes, Any]:
+        """``_function(script)``, the script kept in the server's cache (SCRIPT EXISTS, EVALSHA)
         even when it does not compile; a syntax error is fakeredis' EVAL error."""
         try:
-            sha, function = self.function(script)
+            sha, function = self._function(script)
         except self.lua_error:
             sha = hashlib.sha1(script).hexdigest().encode()
             server.script_cache[sha] = script
@@ -234,13 +234,14 @@ class ScriptRunner:
         return sha, function
 
     def eval(self, sock: Any, script: bytes, numkeys: int, keys_and_args: tuple[bytes, ...]) -> Any:
-        """Run ``script`` for ``sock`` as fakeredis' EVAL would, replies and errors alike."""
+        """Run ``script`` for ``sock`` as fakeredis' EVAL would, replies and errors alike.
+        Cost: the script's own commands, in process (no round trip of its own)."""
         if numkeys > len(keys_and_args):
             raise SimpleError(msgs.TOO_MANY_KEYS_MSG)
         if numkeys < 0:
             raise SimpleError(msgs.NEGATIVE_KEYS_MSG)
         server = sock._server
-        sha, function = self.loaded(server, script)
+        sha, function = self._loaded(server, script)
         self.current[0] = sock
         # Every script starts at RESP2 whatever the calling client speaks.
         sock._script_resp = 2
@@ -276,9 +277,9 @@ class ScriptRunner:
             _check_for_lua_globals(self.runtime, server._lua_expected_globals)
         if type(result) is tuple:  # several values returned: Redis replies with the first
             result = result[0]
-        return self.reply(sock, result)
+        return self._reply(sock, result)
 
-    def reply(self, sock: Any, result: Any) -> Any:
+    def _reply(self, sock: Any, result: Any) -> Any:
         """A script's return value as fakeredis' ``_convert_lua_result(nested=False)``."""
         if self.lua_type(result) != "table":
             return sock._convert_lua_result(result, nested=False)
@@ -286,20 +287,20 @@ class ScriptRunner:
         if flat is False:  # a status or error reply, a double or a map, or a long array
             return sock._convert_lua_result(result, nested=False)
         items = flat[1:] if type(flat) is tuple else ()
-        return [item if type(item) is bytes else self.item(sock, item) for item in items]
+        return [item if type(item) is bytes else self._item(sock, item) for item in items]
 
-    def item(self, sock: Any, item: Any) -> Any:
+    def _item(self, sock: Any, item: Any) -> Any:
         """One element of a script's array reply (fakeredis' nested conversion)."""
         if self.lua_type(item) == "table":
-            return self.reply_nested(sock, item)
+            return self._reply_nested(sock, item)
         return sock._convert_lua_result(item)
 
-    def reply_nested(self, sock: Any, table: Any) -> Any:
+    def _reply_nested(self, sock: Any, table: Any) -> Any:
         flat = self.flat(table)
         if flat is False:
             return sock._convert_lua_result(table)
         items = flat[1:] if type(flat) is tuple else ()
-        return [item if type(item) is bytes else self.item(sock, item) for item in items]
+        return [item if type(item) is bytes else self._item(sock, item) for item in items]
 
     # -- redis.call -----------------------------------------------------------------------
 
@@ -308,7 +309,8 @@ class ScriptRunner:
         once per name, run as fakeredis' ``_run_command`` runs it; the reply converted for
         Lua. As Redis (where fakeredis' generic path fails with a Python error): no command
         is ERR, a number names a command by its digits, a table or boolean is refused, and
-        an unknown name is "Unknown Redis command called from script"."""
+        an unknown name is "Unknown Redis command called from script". Cost: one command,
+        in process."""
         sock = self.current[0]
         try:
             if not args:
@@ -316,20 +318,20 @@ class ScriptRunner:
             op = args[0]
             command = self.dispatch.get(op) if type(op) is bytes else None
             if command is None:
-                command = self.resolve(sock, _convert_redis_arg(op))
+                command = self._resolve(sock, _convert_redis_arg(op))
                 if command is None:  # a command with subcommands
                     return (self.generic_pcall if pcall else self.generic_call)(*args)
             new_args = [arg if type(arg) is bytes else _convert_redis_arg(arg) for arg in args[1:]]
-            result = self.run_command(sock, command, new_args)
+            result = self._run_command(sock, command, new_args)
             if type(result) in _PLAIN:
                 return result
-            return self.to_lua(sock, result)
+            return self._to_lua(sock, result)
         except Exception as exc:
             if not pcall:
                 raise
             return self.runtime.table_from({b"err": str(exc)})
 
-    def run_command(self, sock: Any, command: _Command, args: list[Any]) -> Any:
+    def _run_command(self, sock: Any, command: _Command, args: list[Any]) -> Any:
         """fakeredis' ``_run_command(func, sig, args, from_script=True)`` on a server of type
         redis, step by step, with the argument plan of ``command`` instead of rebuilding it."""
         plan = command.plan(len(args), sock.version)
@@ -339,7 +341,7 @@ class ScriptRunner:
         sock._subkey_events = []
         items: list[Any] = []
         try:
-            result, read = self.apply(sock._db, command, plan, args)
+            result, read = self._apply(sock._db, command, plan, args)
             if command.no_script:
                 raise SimpleError(msgs.COMMAND_IN_SCRIPT_MSG)
             if sock._pubsub and not command.in_pubsub:
@@ -363,7 +365,7 @@ class ScriptRunner:
         return result
 
     @staticmethod
-    def apply(
+    def _apply(
         db: Any, command: _Command, plan: tuple[tuple[Any, ...], tuple[Any, ...]], args: list[Any]
     ) -> tuple[Any, list[Any]]:
         """fakeredis' ``Signature.apply`` along ``plan``: (a key's missing-key reply, []) or
@@ -389,14 +391,14 @@ class ScriptRunner:
             read.append(command_item)
         return _MISSING, read
 
-    def to_lua(self, sock: Any, result: Any) -> Any:
+    def _to_lua(self, sock: Any, result: Any) -> Any:
         if type(result) is list and _PLAIN.issuperset(map(type, result)):
             return self.runtime.table_from(result)
         if type(result) is SimpleString:
             return self.runtime.table_from({b"ok": result.value})
         return sock._convert_redis_result(self.runtime, result)
 
-    def resolve(self, sock: Any, op: bytes) -> _Command | None:
+    def _resolve(self, sock: Any, op: bytes) -> _Command | None:
         """Command ``op`` (its name as the script wrote it); None for a command with
         subcommands (fakeredis' generic path). An unknown name raises Redis' error."""
         command = self.dispatch.get(op)
