@@ -52,7 +52,8 @@ class ScanPages:
         self._nodes: dict[Any, Any] = {}
 
     def next(self) -> Generator[Call, Any, list[Any] | None]:
-        """Steps of the next page: its keys, or None when every cursor is done."""
+        """Steps of the next page: its keys (1 round trip when driven), or None when every
+        cursor is done (no Redis work)."""
         if not self._cursors:
             return None
         name, cursor = next(iter(self._cursors.items()))
