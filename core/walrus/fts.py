@@ -34,6 +34,7 @@ from .cluster import tag_name
 from .containers import Set
 from .containers.running import Returns, command, sync_only
 from .exceptions import WalrusError
+from .keyspace import ScanPages
 from .search.plan import TokenQuery, compile_query, token_query_steps
 from .search.query import QueryError, parse
 from .search.tokenizer import Tokenizer
@@ -230,17 +231,9 @@ class Index:
         prefix = self.token_key("")
         pattern = re.sub(r"([*?\[\]\\])", r"\\\1", prefix) + "*"
         found: list[Any] = []
-        if self._async:
-            cursor = 0
-            while True:
-                cursor, page = yield call.scan(cursor, match=pattern, count=1000, _type="zset")
-                found.extend(page)
-                if not cursor:
-                    break
-        else:
-            # The sync client's iterator, which on Redis Cluster visits every primary: its
-            # SCAN round trips are sent as the list is built.
-            found = list((yield call.scan_iter(match=pattern, count=1000, _type="zset")))
+        pages = ScanPages(self.database, pattern, 1000, _type="zset")  # every primary
+        while (page := (yield from pages.next())) is not None:
+            found.extend(page)
         candidates = [key.decode("utf-8") if isinstance(key, bytes) else key for key in found]
         # Tokens never contain ".": a longer key belongs to another index ("<name>.x", which
         # upstream walrus allowed as a name).

@@ -44,10 +44,11 @@ class ScanPages:
     primary, then each node's cursor is followed on that node, as redis-py's ``scan_iter``
     does. No Redis work until driven."""
 
-    def __init__(self, database: Any, pattern: Any, count: int) -> None:
+    def __init__(self, database: Any, pattern: Any, count: int, **options: Any) -> None:
         self._database = database
         self._cluster = is_cluster(database)
-        self._options: dict[str, Any] = {"match": pattern, "count": count}
+        # options: more SCAN options for redis-py's scan(), e.g. _type="zset"
+        self._options: dict[str, Any] = {"match": pattern, "count": count, **options}
         self._cursors: dict[Any, Any] = {None: 0}  # node name (None: the first SCAN) -> cursor
         self._nodes: dict[Any, Any] = {}
 

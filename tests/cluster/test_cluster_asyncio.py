@@ -256,3 +256,26 @@ def test_sync_database_is_untouched(redis_cluster: LocalCluster) -> None:
         assert type(db) is ClusterDatabase
     finally:
         db.close()
+
+
+def test_index_finds_token_sets_on_whichever_node_holds_them(redis_cluster: LocalCluster) -> None:
+    """A document whose hash was deleted behind the index's back: its token sets are found
+    by SCAN on every primary (the index's slot lives on one of them), then removed."""
+    from walrus.fts import Index
+
+    async def body(db: AsyncClusterDatabase, sync: ClusterDatabase) -> list[Any]:
+        names = ["alpha", "beta", "gamma", "delta"]  # indexes in slots of several nodes
+        nodes = {sync.get_node_from_key(f"fts.{{{n}}}").name for n in names}
+        assert len(nodes) > 1
+        got = []
+        for name in names:
+            index = Index(db, name)
+            await index.add("d1", "walrus tusks")
+            await index.add("d2", "walrus")
+            sync.delete(index.document_key("d1"))  # the hash, behind the index's back
+            await index.remove("d1")
+            got.append((await index.search_items("walrus"), sync.exists(index.token_key("tusk"))))
+        return got
+
+    got = run(redis_cluster, body)
+    assert got == [([("d2", {"content": "walrus"})], 0)] * 4
