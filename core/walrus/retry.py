@@ -42,16 +42,19 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis
 from redis.backoff import EqualJitterBackoff, NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from redis.retry import AbstractRetry, Retry
+from redis.retry import Retry
 
 from .exceptions import WalrusError
+
+if TYPE_CHECKING:  # pragma: no cover - redis-py 6+ (annotations only; 5.0 has no such class)
+    from redis.retry import AbstractRetry
 
 __all__ = [
     "DEFAULT_RETRIES",
