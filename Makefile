@@ -9,7 +9,8 @@ DJ42_STAMP := $(DJ42)/.installed
 # setuptools explains at length, on every editable install, that folders named like a package
 # in the working directory may shadow it; our packages live under core/ and integrations/.
 QUIET_PIP := PYTHONWARNINGS="ignore:Editable installation" $(PY) -m pip install --quiet
-# make quick: every core test on the memory:// engine (the [memory] case of each db test).
+# make quick: every core and asyncio test on the memory:// engine (the [memory] case of each
+# db test).
 QUICK_CORE := memory and not resp2 and not resp3 and not cluster and not valkey
 # ... then limpyd, the Django and Flask integrations, Celery tasks (eager), the README samples
 # and the demo's views, on a real redis-server the fixture starts. Left to `make test`: the
@@ -46,12 +47,12 @@ install: $(STAMP) $(DJ42_STAMP)
 demo: $(STAMP)
 	$(PY) example_projects/django_site/demo.py
 
-## quick: ruff, mypy, the core tests on memory://, limpyd and the integrations on a real redis-server (about a minute)
+## quick: ruff, mypy, the core and asyncio tests on memory://, limpyd and the integrations on a real redis-server (about a minute)
 quick: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
-	$(PY) -m pytest -q tests/core -k "$(QUICK_CORE)"
+	$(PY) -m pytest -q tests/core tests/asyncio -k "$(QUICK_CORE)"
 	$(PY) -m pytest -q $(QUICK_TESTS)
 
 ## test: lint, type-check, then the whole suite against real servers (about 28 minutes on 2 cores)
