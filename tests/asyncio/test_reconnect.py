@@ -492,6 +492,7 @@ def test_a_retry_that_is_not_a_retry_is_refused() -> None:
 # -- the pieces an asyncio Redis Cluster client wires in ---------------------------------------
 
 
+@pytest.mark.cluster
 def test_cluster_wiring_tracks_node_connections(redis_cluster: Any) -> None:
     """How walrus.asyncio.cluster uses these pieces on redis-py's asyncio cluster client: its
     retry loop resends a SET whose reply was lost and raises OutcomeUnknownError for an
