@@ -118,7 +118,7 @@ async def _arun(self: WalrusCache, steps: Steps) -> Any:
 async def _asend(self: WalrusCache, step: Step) -> Any:
     database = self.async_database()
     kind, payload = step
-    if kind == kinds.CMD:
+    if kind == kinds.CMD or (kind == kinds.READ and not self._replica_urls):
         return await database.execute_command(*payload)
     if kind == kinds.READ:
         return await _aread(self, database, payload)
