@@ -8,6 +8,8 @@ equivalent.
 
 from __future__ import annotations
 
+from typing import Any
+
 from benchmarks.harness import Result, bench_server, measure, table, upstream_results, write_section
 from walrus import Database
 
@@ -74,6 +76,35 @@ def cases(db):
 )
 
 
+def used_memory(db: Any) -> int:
+    return int(db.info("memory")["used_memory"])
+
+
+def memory_per_document(url: str, docs: list[str]) -> list[tuple[str, float]]:
+    """``used_memory`` growth per document while each contender indexes ``docs`` (with one
+    metadata field) under its own index name on a flushed server: ours with and without
+    token lists, and upstream walrus 0.9.8 (imported in this process)."""
+    from benchmarks.bench_models_scale import load_upstream
+
+    db = Database.from_url(url)
+    upstream_db = load_upstream().Database.from_url(url)
+    contenders = [
+        ("ours (default: token lists)", db.Index("memt")),
+        ("ours, `token_lists=False`", db.Index("memb", token_lists=False)),
+        ("upstream walrus 0.9.8", upstream_db.Index("memu")),
+    ]
+    found = []
+    for label, index in contenders:
+        db.flushdb()
+        before = used_memory(db)
+        for i, text in enumerate(docs):
+            index.add(f"d{i}", text, n=i)
+        found.append((label, (used_memory(db) - before) / len(docs)))
+    db.flushdb()
+    db.close()
+    return found
+
+
 def main() -> None:
     ns: dict[str, object] = {}
     exec(SETUP, ns)  # noqa: S102 - our own constant code, shared with the upstream run
@@ -82,6 +113,7 @@ def main() -> None:
         db.flushdb()
         index = db.Index("ours")
         ns["build"](index)  # type: ignore[operator]
+        ns["make_docs_all"] = ns["make_docs"]
         first = ns["make_docs"]()[0]  # type: ignore[operator]
         ns["make_docs"] = lambda: [first]  # the add case reuses one text, not 1000 fresh ones
         queries = ns["QUERIES"]
@@ -95,6 +127,8 @@ def main() -> None:
             print(f"upstream walrus not measured: {exc}")
             upstream = {}
         db.close()
+        docs = ns["make_docs_all"]()  # type: ignore[operator]
+        memory = memory_per_document(url, docs)
     rows = [(label, ours[label], None, upstream.get(label)) for label in ours]
     hits = ", ".join(f"{label}: {n}" for label, n in counts.items())
     note = (
@@ -103,6 +137,16 @@ def main() -> None:
         "whole query, one pipelined HGETALL batch); upstream sends one HGETALL per hit plus "
         "one command per AND/OR step. An update is one script call that reads the document's "
         "stored token list; upstream removes (reading the content) and re-adds command by command."
+    )
+    note += (
+        "\n\nMemory per document (`used_memory` growth while each indexes the same 1000 "
+        "documents with one metadata field, on a flushed server):\n\n"
+        "| index | bytes per document | vs upstream |\n|---|---:|---:|\n"
+        + "\n".join(
+            f"| {label} | {size:,.0f} | {size / memory[-1][1]:.2f}x |" for label, size in memory
+        )
+        + "\n\n`token_lists=False` keeps upstream's layout only: adding a document is still 1 "
+        "round trip, re-indexing or removing one costs 2 (its content is read back)."
     )
     write_section(
         "Full-text search", table(rows) + note, command=".venv/bin/python -m benchmarks.bench_fts"

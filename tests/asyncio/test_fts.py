@@ -273,3 +273,33 @@ def test_run_token_query_on_an_asyncio_client(async_url: str) -> None:
     (found, nothing), expected = asyncio.run(main())
     assert found == expected == [("1", pytest.approx(-2 / 3)), ("2", -0.5)]
     assert nothing == []
+
+
+def test_a_bare_index_on_asyncio_costs_what_the_sync_one_does(async_url: str) -> None:
+    """``token_lists=False`` (upstream's layout only) on an asyncio client: 1 round trip to
+    add, 2 to re-index and to remove, no token list stored; the sync index reads it."""
+
+    async def main() -> tuple[list[int], Any, bool]:
+        db = AsyncDatabase.from_url(async_url)
+        sync = Database.from_url(async_url)
+        index = Index(db, "bare", token_lists=False)
+        await db.ping()
+        costs = []
+        for call in (
+            lambda: index.add("k1", "walrus tusks", n=1),
+            lambda: index.update("k1", "walrus fins"),
+            lambda: index.remove("k1"),
+            lambda: index.add("k2", "walrus fins"),
+        ):
+            with RoundTripCounter() as rt:
+                await call()
+            costs.append(rt.count)
+        found = Index(sync, "bare").search_items("fins")
+        listed = bool(sync.exists(index.tokens_key))
+        sync.close()
+        await db.aclose()
+        return costs, found, listed
+
+    costs, found, listed = asyncio.run(main())
+    assert costs == [1, 2, 2, 1]
+    assert found == [("k2", {"content": "walrus fins"})] and listed is False

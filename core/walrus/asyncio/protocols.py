@@ -1575,6 +1575,7 @@ class AsyncIndex(Protocol):
     members: Any
     members_key: Any
     name: str
+    token_lists: bool
     tokenizer: Any
     tokens_key: Any
 

@@ -18,7 +18,8 @@
 -- ARGV[2]: expected state: "auto" (trust the token list), "0" not indexed, "1" indexed
 --          with content ARGV[3], "2" indexed but its hash has no content field
 -- ARGV[3]: expected content (for "1")
--- ARGV[4]: action: "merge" (HSET fields over the hash), "replace" (hash = fields only),
+-- ARGV[4]: action (optionally with ":bare": keep no token list): "merge" (HSET fields over
+--          the hash), "replace" (hash = fields only),
 --          "delete" (drop from the index and delete the hash), "unindex" (keep the hash)
 -- ARGV[5]: "1" when the document must already be indexed (update, replace, remove)
 -- ARGV[6]: prefix of the token set names ("fts.<name>."). With "auto" the old token sets
@@ -31,6 +32,12 @@
 -- indexed (0/1), stored content or nil} when the state is unknown or not the expected one
 -- (nothing written in both cases).
 local id, expected, action, prefix = ARGV[1], ARGV[2], ARGV[4], ARGV[6]
+-- An action ending in ":bare" keeps no token list (upstream walrus's layout, less memory):
+-- the document's entry in KEYS[3] is removed instead of written.
+local bare = string.sub(action, -5) == ':bare'
+if bare then
+    action = string.sub(action, 1, -6)
+end
 local n_old, n_new, n_fields = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
 
 -- SHA-1 where the engine has it (Redis always does); the text itself elsewhere (the
@@ -107,6 +114,10 @@ for j = 0, n_new - 1 do
     redis.call('ZADD', key, ARGV[score_base + j], id)
     tokens[#tokens + 1] = string.sub(key, #prefix + 1)
 end
-redis.call('HSET', KEYS[3], id, table.concat(tokens, ' ') .. '\n' .. digest(ARGV[11]))
+if bare then
+    redis.call('HDEL', KEYS[3], id)
+else
+    redis.call('HSET', KEYS[3], id, table.concat(tokens, ' ') .. '\n' .. digest(ARGV[11]))
+end
 redis.call('SADD', KEYS[1], id)
 return {1}
