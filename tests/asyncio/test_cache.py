@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -10,6 +11,19 @@ import pytest
 from walrus import Database
 from walrus.asyncio import AsyncCache, AsyncDatabase
 from walrus.roundtrips import RoundTripCounter
+
+# The calls of the cost test, for a cache of either client (an awaitable on an AsyncCache).
+CACHE_CALLS: tuple[Callable[[Any], Any], ...] = (
+    lambda c: c.set("a", {"x": 1}, timeout=60),
+    lambda c: c.get("a"),
+    lambda c: c.get("missing", "dflt"),
+    lambda c: c.incr("n", 2),
+    lambda c: c.incr("n", 3, timeout=30),
+    lambda c: c.set_many({"b": [1], "c": "three"}, d=4),
+    lambda c: c.get_many(["a", "b", "c", "d", "zz"]),
+    lambda c: c.delete("a"),
+    lambda c: c.delete_many(["b", "c", "zz"]),
+)
 
 
 def test_the_cache_api_and_its_costs(async_url: str) -> None:
@@ -20,19 +34,9 @@ def test_the_cache_api_and_its_costs(async_url: str) -> None:
         await db.ping()  # connects: the handshake is not counted below
         costs: list[int] = []
         got: list[Any] = []
-        for call in (
-            lambda: cache.set("a", {"x": 1}, timeout=60),
-            lambda: cache.get("a"),
-            lambda: cache.get("missing", "dflt"),
-            lambda: cache.incr("n", 2),
-            lambda: cache.incr("n", 3, timeout=30),
-            lambda: cache.set_many({"b": [1], "c": "three"}, d=4),
-            lambda: cache.get_many(["a", "b", "c", "d", "zz"]),
-            lambda: cache.delete("a"),
-            lambda: cache.delete_many(["b", "c", "zz"]),
-        ):
+        for call in CACHE_CALLS:
             with RoundTripCounter() as rt:
-                got.append(await call())
+                got.append(await call(cache))
             costs.append(rt.count)
         await db.aclose()
         return got, costs
@@ -46,22 +50,13 @@ def test_the_cache_api_and_its_costs(async_url: str) -> None:
     sync = sync_db.cache("sync-pages", serializer="json", signing_key="k")
     sync_db.ping()
     sync_costs: list[int] = []
-    for sync_call in (
-        lambda: sync.set("a", {"x": 1}, timeout=60),
-        lambda: sync.get("a"),
-        lambda: sync.get("missing", "dflt"),
-        lambda: sync.incr("n", 2),
-        lambda: sync.incr("n", 3, timeout=30),
-        lambda: sync.set_many({"b": [1], "c": "three"}, d=4),
-        lambda: sync.get_many(["a", "b", "c", "d", "zz"]),
-        lambda: sync.delete("a"),
-        lambda: sync.delete_many(["b", "c", "zz"]),
-    ):
+    sync_got: list[Any] = []
+    for call in CACHE_CALLS:
         with RoundTripCounter() as rt:
-            sync_call()
+            sync_got.append(call(sync))
         sync_costs.append(rt.count)
     sync_db.close()
-    assert costs == sync_costs  # the sync Cache's round trips
+    assert sync_got == got and costs == sync_costs  # the sync Cache's results and round trips
     if not async_url.startswith("redis+cluster"):
         assert costs == [1] * 9  # one each (a cluster sends a many-key call per node)
 

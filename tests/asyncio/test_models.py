@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.support.asyncio_clients import run_with_clients as run
+from tests.support.stored import stored
 from walrus import Database, FloatField, ForeignKeyField, IntegerField, Model, TextField
 from walrus.asyncio import AsyncDatabase, AsyncModel, AsyncModelQuery
 from walrus.models import MissingReferenceError, UniqueError
@@ -51,22 +52,6 @@ def declare_pair(base: type[Model], database: Any) -> tuple[Any, Any]:
         text = TextField()
 
     return Author, Note
-
-
-def stored(sync: Database) -> dict[bytes, Any]:
-    """Every key with its type and value (the data a refused write must leave alone)."""
-    found: dict[bytes, Any] = {}
-    for key in sorted(sync.keys("*")):
-        kind = sync.type(key)
-        if kind == b"hash":
-            found[key] = sync.hgetall(key)
-        elif kind == b"set":
-            found[key] = sorted(sync.smembers(key))
-        elif kind == b"zset":
-            found[key] = sync.zrange(key, 0, -1, withscores=True)
-        else:
-            found[key] = sync.get(key) if kind == b"string" else kind
-    return found
 
 
 PEOPLE = [

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.support.asyncio_clients import run_with_clients as run
+from tests.support.stored import stored
 from walrus import Database, FloatField, IntegerField, Model, TextField
 from walrus.asyncio import AsyncDatabase, AsyncModel
 from walrus.models import FieldTypeError, FieldValueError, PipelineError
@@ -31,22 +32,6 @@ def declare(base: type[Model], database: Any) -> Any:
         note = TextField(fts=True)
 
     return Stock
-
-
-def stored(sync: Database) -> dict[bytes, Any]:
-    """Every key with its type and value."""
-    found: dict[bytes, Any] = {}
-    for key in sorted(sync.keys("*")):
-        kind = sync.type(key)
-        if kind == b"hash":
-            found[key] = sync.hgetall(key)
-        elif kind == b"set":
-            found[key] = sorted(sync.smembers(key))
-        elif kind == b"zset":
-            found[key] = sync.zrange(key, 0, -1, withscores=True)
-        else:
-            found[key] = sync.get(key) if kind == b"string" else kind
-    return found
 
 
 # -- incr ------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import pytest
 import redis
 
 from tests.support.asyncio_clients import run_with_clients as run
+from tests.support.stored import stored
 from walrus import Database, IntegerField, ManyToManyField, Model, TextField
 from walrus.asyncio import AsyncDatabase, AsyncModel
 from walrus.asyncio.atomic import AsyncAtomic
@@ -49,22 +50,6 @@ def declare_log(base: type[Model], database: Any) -> Any:
         level = TextField(index=True)
 
     return Log
-
-
-def stored(sync: Database) -> dict[bytes, Any]:
-    """Every key with its type and value."""
-    found: dict[bytes, Any] = {}
-    for key in sorted(sync.keys("*")):
-        kind = sync.type(key)
-        if kind == b"hash":
-            found[key] = sync.hgetall(key)
-        elif kind == b"set":
-            found[key] = sorted(sync.smembers(key))
-        elif kind == b"zset":
-            found[key] = sync.zrange(key, 0, -1, withscores=True)
-        else:
-            found[key] = sync.get(key) if kind == b"string" else kind
-    return found
 
 
 def test_a_block_of_model_writes_is_one_transaction_like_the_sync_block(async_url: str) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.stored import stored
 from walrus import Database
 from walrus.fts import Index
 from walrus.roundtrips import RoundTripCounter
@@ -17,20 +18,6 @@ def rounds(call: Any) -> int:
     with RoundTripCounter() as rt:
         call()
     return rt.count
-
-
-def stored(db: Database) -> dict[bytes, Any]:
-    """Every key with its members (sets, sorted sets) or fields (hashes)."""
-    out: dict[bytes, Any] = {}
-    for key in sorted(db.keys("*")):
-        kind = db.type(key)
-        if kind == b"set":
-            out[key] = sorted(db.smembers(key))
-        elif kind == b"zset":
-            out[key] = db.zrange(key, 0, -1, withscores=True)
-        else:
-            out[key] = db.hgetall(key)
-    return out
 
 
 def test_bare_index_costs_and_layout(db: Database) -> None:
