@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -10,7 +9,7 @@ import pytest
 import redis
 
 from django_walrus.cache import WalrusCache
-from tests.support.redis_server import RedisServer, free_port, start_redis_server
+from tests.support.redis_server import RedisServer, free_port, start_redis_server, start_replica
 
 pytestmark = pytest.mark.backends("resp2", reason="a primary and a replica redis-server of its own")
 
@@ -18,12 +17,12 @@ pytestmark = pytest.mark.backends("resp2", reason="a primary and a replica redis
 @pytest.fixture
 def primary_and_replica() -> Iterator[tuple[RedisServer, RedisServer]]:
     primary = start_redis_server("--repl-diskless-sync-delay", "0")  # the replica syncs at once
-    replica = start_redis_server("--replicaof", primary.host, str(primary.port))
     try:
-        deadline = time.monotonic() + 10
-        while replica.client().info("replication").get("master_link_status") != "up":
-            assert time.monotonic() < deadline, "the replica did not connect"
-            time.sleep(0.05)
+        replica = start_replica(primary)
+    except BaseException:
+        primary.stop()
+        raise
+    try:
         yield primary, replica
     finally:
         replica.stop()

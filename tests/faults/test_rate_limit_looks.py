@@ -4,13 +4,12 @@ a hit is still refused there with the server's error type."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import pytest
 import redis
 
-from tests.support.redis_server import RedisServer, start_redis_server
+from tests.support.redis_server import RedisServer, start_redis_server, start_replica
 from walrus import Database
 from walrus.rate_limit import STRATEGIES
 from walrus.scripts import load_script_source
@@ -36,12 +35,8 @@ def test_the_read_only_variant_is_the_same_script_declared_no_writes() -> None:
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_a_replica_answers_looks_and_refuses_hits(primary: RedisServer, strategy: str) -> None:
-    replica = start_redis_server("--replicaof", primary.host, str(primary.port))
+    replica = start_replica(primary)
     try:
-        deadline = time.monotonic() + 30
-        while replica.client().info("replication").get("master_link_status") != "up":
-            assert time.monotonic() < deadline, "the replica never synced"
-            time.sleep(0.05)
         db = Database.from_url(primary.url(0))
         limit = db.rate_limit("api", limit=5, per=60, strategy=strategy)
         for _ in range(2):

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
 
-from tests.support.redis_server import start_redis_server
+from tests.support.redis_server import start_redis_server, start_replica
 
 
 def _seed(raw_client: Any) -> None:
@@ -129,14 +128,14 @@ def test_ratelimit_key_with_colons_and_glob_chars(make_app: Any, raw_client: Any
 def test_a_refused_command_is_named_not_called_an_outage(make_app: Any) -> None:
     """A read-only replica refuses the flush: the message names the server's error type."""
 
-    primary = start_redis_server()
-    replica = start_redis_server("--replicaof", primary.host, str(primary.port))
+    primary = start_redis_server("--repl-diskless-sync-delay", "0")  # syncs at once
+    replica = start_replica(primary)
     try:
-        primary.client().set("flask_walrus:cache:a", "1")
-        for _ in range(100):  # the replica copies it (and is then surely read-only)
-            if replica.client().exists("flask_walrus:cache:a"):
-                break
-            time.sleep(0.05)
+        raw = primary.client()
+        raw.set("flask_walrus:cache:a", "1")
+        # the replica holds the key: the flush finds it and its DEL is refused
+        assert raw.wait(1, 10_000) == 1
+        raw.close()
         app, _ = make_app(WALRUS_URL=replica.url(0))
         result = app.test_cli_runner().invoke(args=["walrus", "flush", "--yes"])
         assert result.exit_code == 1

@@ -765,6 +765,10 @@ class CeleryLocks(Workload):
                 db.hset(history, str(position), token)
             return token
 
+        # Celery binds a task class lazily, on first use, and not thread-safely: six threads'
+        # first calls could see it half bound (``request_stack`` still None). Bind it now
+        # (reading ``app`` binds; a worker does this at start-up).
+        assert guarded.app is app
         self.task = guarded
 
     def step(self, thread: int, seq: int, token: str) -> Any:

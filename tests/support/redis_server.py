@@ -26,6 +26,7 @@ __all__ = [
     "ServerPool",
     "free_port",
     "start_redis_server",
+    "start_replica",
     "start_server",
     "start_valkey_server",
     "valkey_binary",
@@ -123,6 +124,24 @@ def start_redis_server(*extra_args: str, port: int | None = None) -> RedisServer
     if binary is None:
         raise FileNotFoundError("redis-server is not on PATH")
     return _start(binary, "redis", extra_args, port)
+
+
+def start_replica(primary: RedisServer, timeout: float = 30.0) -> RedisServer:
+    """Start a ``redis-server --replicaof primary`` and wait (up to ``timeout`` seconds, an
+    AssertionError naming the link status after) until its link to the primary is up, so
+    it holds the primary's data and refuses writes. The caller stops it."""
+    replica = start_redis_server("--replicaof", primary.host, str(primary.port))
+    client = replica.client()
+    try:
+        deadline = time.monotonic() + timeout
+        while (status := client.info("replication").get("master_link_status")) != "up":
+            if time.monotonic() > deadline:
+                replica.stop()
+                raise AssertionError(f"the replica did not sync in {timeout:g} s: {status}")
+            time.sleep(0.05)
+    finally:
+        client.close()
+    return replica
 
 
 def start_valkey_server(*extra_args: str, port: int | None = None) -> RedisServer:
