@@ -52,6 +52,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
 from .exceptions import WalrusError
+from .packing import fast_packer
 
 if TYPE_CHECKING:  # pragma: no cover - redis-py 6+ (annotations only; 5.0 has no such class)
     from redis.retry import AbstractRetry
@@ -351,6 +352,12 @@ class SendTracking:
 
     _walrus_next: Sequence[Sequence[Any]] | None = None
     _walrus_sent: Sequence[Sequence[Any]] | None = None
+
+    def _construct_command_packer(self, packer: Any) -> Any:
+        """redis-py's packer, made faster for plain arguments (``walrus.packing``: the same
+        bytes). redis-py calls it once, when the connection object is made. No Redis work."""
+        base = super()._construct_command_packer(packer)  # type: ignore[misc]  # mixin
+        return base if packer is not None else fast_packer(base, getattr(self, "encoder", None))
 
     def pack_commands(self, commands: Iterable[Sequence[Any]]) -> Any:
         """redis-py's, remembering the commands for ``send_packed_command``. No Redis work."""

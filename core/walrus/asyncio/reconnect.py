@@ -29,6 +29,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
+from ..packing import fast_packer
 from ..retry import (
     REDIS_MAJOR,
     RETRY_ON_ERROR,
@@ -49,6 +50,13 @@ __all__ = [
 
 class _AsyncOutcomeTracking(SendTracking):
     """Mixin for ``redis.asyncio`` connection classes (see ``walrus.retry.SendTracking``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # redis.asyncio builds its packer inline (no _construct_command_packer to override)
+        packer = getattr(self, "_command_packer", None)
+        if packer is not None and kwargs.get("command_packer") is None:
+            self._command_packer = fast_packer(packer, getattr(self, "encoder", None))
 
     async def send_command(self, *args: Any, **kwargs: Any) -> None:
         self._walrus_next = (args,)
