@@ -40,7 +40,8 @@ class FastPacker:
         self._errors = errors
 
     def pack(self, *args: Any) -> list[bytes]:
-        """The RESP bytes of one command, as a one-item list (redis-py's packer shape)."""
+        """The RESP bytes of one command, as a one-item list (redis-py's packer shape). No
+        Redis work."""
         if not args or type(args[0]) not in (str, bytes):
             return self._base.pack(*args)  # type: ignore[no-any-return]
         name = args[0].encode() if type(args[0]) is str else args[0]  # as redis-py: UTF-8
