@@ -593,10 +593,15 @@ class RedisModel(metaclass=MetaRedisModel):
         """The instance with pk ``args[0]``, or the only one matching ``filters``.
 
         :class:`DoesNotExist` when none matches, ``ValueError`` when several do.
-        1 round trip for a pk; 2 for filters (the collection, then the load).
+        1 round trip for a pk (also as the only filter, ``pk=`` or the pk field's name, one
+        ``SISMEMBER``); 2 for other filters (the collection, then the load).
         """
         if len(args) == 1 and not filters:
             return cls(args[0])
+        if not args and len(filters) == 1:
+            (name, value), pk_name = next(iter(filters.items())), cls._pk_field_name
+            if name in ("pk", "pk__eq", pk_name, f"{pk_name}__eq"):
+                return cls(value)
         if args or not filters:
             raise ValueError(f"Invalid `get` usage with args {args} and kwargs {filters}")
         pks = list(cls.collection(**filters).sort(by="nosort")[:2])

@@ -255,6 +255,28 @@ def test_get_exists_get_or_connect(limpyd_db: RedisDatabase) -> None:
     assert len({Thing(1), Thing.lazy_connect("1")}) == 1
 
 
+def test_get_by_pk_filter_is_one_sismember(limpyd_db: RedisDatabase, raw) -> None:
+    """``get(pk=...)`` (or the pk field's own name, with or without ``__eq``) is ``get(pk)``:
+    one SISMEMBER on the collection, no collection query."""
+
+    class Boat(model.RedisModel):
+        database = limpyd_db
+        ident = fields.PKField()
+        name = fields.StringField(indexable=True)
+
+    Boat(ident="a1", name="x")
+    for filters in ({"pk": "a1"}, {"pk__eq": "a1"}, {"ident": "a1"}, {"ident__eq": "a1"}):
+        before = int(raw.info("stats")["total_commands_processed"])
+        with RoundTripCounter() as rt:
+            assert Boat.get(**filters).pk.get() == "a1"
+        ran = int(raw.info("stats")["total_commands_processed"]) - before - 1  # less INFO
+        assert (rt.count, ran) == (1, 1), filters
+        assert raw.info("commandstats")["cmdstat_sismember"]["calls"] >= 1
+    with pytest.raises(DoesNotExist):
+        Boat.get(pk="zz")
+    assert Boat.get(name="x").pk.get() == "a1"  # other filters: the collection
+
+
 def test_get_pk_saves_an_unsaved_instance(limpyd_db: RedisDatabase, raw) -> None:
     class Thing(model.RedisModel):
         database = limpyd_db
