@@ -46,6 +46,32 @@ def test_filters(Person) -> None:  # noqa: N803
     assert list(Person.collection(lastname="Doe")(lastname="Doe")) == ["2", "4"]
 
 
+def test_a_pk_only_collection_is_one_sismember(Person, raw) -> None:  # noqa: N803
+    """Only a pk: one SISMEMBER (no filter script, no sort), for rows, slices and len; any
+    other filter beside it, or instances() (which prefetch values), keep the collection
+    query."""
+
+    def commands() -> int:
+        return int(raw.info("stats")["total_commands_processed"])
+
+    for query, expected in [
+        (lambda: list(Person.collection(pk=2)), ["2"]),
+        (lambda: list(Person.collection(pk__eq="3")), ["3"]),
+        (lambda: list(Person.collection(pk=99)), []),
+        (lambda: Person.collection(pk=2)[0:1], ["2"]),
+        (lambda: Person.collection(pk=2)[1:], []),
+        (lambda: len(Person.collection(pk=4)), 1),
+        (lambda: len(Person.collection(pk=98)), 0),
+    ]:
+        before = commands()
+        with RoundTripCounter() as rt:
+            got = query()
+        ran = commands() - before - 1  # less the INFO
+        assert (got, rt.count, ran) == (expected, 1, 1), query
+    assert list(Person.collection(pk=2, lastname="Smith")) == []  # the collection query
+    assert [p.get_pk() for p in Person.collection(pk=1).instances()] == ["1"]
+
+
 def test_filter_errors_are_raised_before_any_query(Person) -> None:  # noqa: N803
     with RoundTripCounter() as rt:
         with pytest.raises(ValueError, match="Person.nickname is not indexable"):
