@@ -2,7 +2,8 @@
 process, at 1k, 10k and 100k rows (and 1M for ours with ``--million``).
 
 Run: ``.venv/bin/python -m benchmarks.bench_models_scale [--million] [--rounds N]``
-(``--memory-only``: only the memory:// table, printed).
+(``--memory-only``: only the memory:// table, printed; ``--create-floor``: only the table of
+where a create's time goes, written).
 
 Upstream walrus is imported in this process from ``.cache/upstream-walrus`` (installed there
 by the test suite, see ``tests/support/upstream_walrus.py``) with ``sys.modules`` swapped while it
@@ -406,6 +407,84 @@ def embedded_lines(url: str, rounds: int = 5) -> list[str]:
     return lines
 
 
+def create_floor_lines(url: str, sizes: list[int], rounds: int = 7) -> list[str]:
+    """Where a create's time goes, at each of ``sizes`` rows (a flushed server per size):
+    ours; the script floor (the very ``EVALSHA`` our create sends, its arguments built once,
+    sent by raw redis-py: no walrus Python at all); raw redis-py's INCR + MULTI/EXEC. Best
+    and median us of ``rounds`` alternated rounds, and the server's own time per call
+    (``INFO commandstats`` of the commands sent: EVALSHA and EXEC include what they ran)."""
+    db = Database.from_url(url)
+    r = redis.Redis.from_url(url)
+    lines = [
+        "| rows | create | best / median us (RT) | server us | / raw (best) |",
+        "|---:|---|---:|---:|---:|",
+    ]
+    for n in sizes:
+        lines.extend(_create_floor_rows(db, r, n, rounds))
+    db.close()
+    r.close()
+    return lines
+
+
+TOP_LEVEL = ("cmdstat_eval", "cmdstat_evalsha", "cmdstat_incr", "cmdstat_multi", "cmdstat_exec")
+
+
+def _create_floor_rows(db: Database, r: redis.Redis, n: int, rounds: int) -> list[str]:
+    """The rows of ``create_floor_lines`` at ``n`` rows (the server flushed first)."""
+    r.flushdb()
+    ours, floor = our_model(db, f"c{n}"), our_model(db, f"f{n}")
+    fill_ours(ours, n)
+    fill_ours(floor, n)
+    fill_raw(r, "craw|item:", n)
+    script = _captured_create(db, floor)
+    creates = iter(range(n + 1, 10**9))
+    raw_create = next(c for c in raw_cases(r, n, "craw|item:", creates) if c[0] == "create")
+    contenders: list[tuple[str, Callable[[], Any]]] = [
+        ("ours: Model.create", lambda: ours.create(**row(next(creates)))),
+        ("script floor: the same EVALSHA by raw redis-py", lambda: r.execute_command(*script)),
+        ("raw redis-py: INCR + MULTI/EXEC", raw_create[1]),
+    ]
+    samples: dict[str, list[float]] = {label: [] for label, _ in contenders}
+    server: dict[str, float] = dict.fromkeys(samples, 0.0)
+    for _ in range(rounds):
+        for label, fn in contenders:  # alternated
+            r.config_resetstat()
+            samples[label].append(time_case(fn, 300))
+            stats = r.info("commandstats")
+            # top-level commands only: EVALSHA and EXEC already include what they ran
+            spent = sum(float(stats[k]["usec"]) for k in TOP_LEVEL if k in stats)
+            server[label] += spent / 300 / rounds
+    raw_best = min(samples[contenders[-1][0]])
+    lines = []
+    for label, fn in contenders:
+        best, median = min(samples[label]), statistics.median(samples[label])
+        lines.append(
+            f"| {n:,} | {label} | {fmt_us(best)} / {fmt_us(median)} ({round_trips(fn)}) "
+            f"| {server[label]:.0f} | {best / raw_best:.2f}x |"
+        )
+    return lines
+
+
+def _captured_create(db: Database, item: type[Model]) -> tuple[Any, ...]:
+    """The arguments of the one ``EVALSHA`` that ``item.create`` sends (it is sent)."""
+    sent: list[tuple[Any, ...]] = []
+    execute = db.execute_command
+
+    def spy(*args: Any, **options: Any) -> Any:
+        sent.append(args)
+        return execute(*args, **options)
+
+    item.create(**row(10**8))  # the first call may send the script's source (EVAL)
+    db.execute_command = spy  # type: ignore[method-assign]
+    try:
+        item.create(**row(10**8 + 1))
+    finally:
+        del db.execute_command
+    (script,) = sent  # a create is one round trip
+    assert script[0] == "EVALSHA", script[:2]
+    return script
+
+
 def memory_only(rounds: int) -> None:
     """Only the memory:// table, printed (RESULTS.md is not written)."""
     with bench_server() as url:
@@ -427,9 +506,24 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="only the memory:// against real server table, printed, not written",
     )
+    parser.add_argument(
+        "--create-floor",
+        action="store_true",
+        help="only the create floor table (ours, the same EVALSHA by raw redis-py, raw)",
+    )
     options = parser.parse_args(argv)
     if options.memory_only:
         memory_only(options.rounds)
+        return
+    if options.create_floor:
+        with bench_server() as url:
+            lines = create_floor_lines(url, [1000, 100_000], max(options.rounds, 7))
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+        write_section(
+            "Models at scale: where a create's time goes",
+            "\n".join(lines) + f"\n\n1-minute load average after the run: {load:.1f}.",
+            command=".venv/bin/python -m benchmarks.bench_models_scale --create-floor",
+        )
         return
     sizes = [int(s) for s in options.sizes.split(",")] + ([1_000_000] if options.million else [])
     upstream = load_upstream()

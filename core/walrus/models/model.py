@@ -223,6 +223,7 @@ class Model(metaclass=ModelMeta):
     _primary_key: ClassVar[str]
     _stored: ClassVar[tuple[str, ...]]
     _containers: ClassVar[tuple[str, ...]]
+    _walrus_key_base: ClassVar[tuple[Any, ...]]  # (see _make_key)
     _indexed: ClassVar[tuple[str, ...]]
     _unique: ClassVar[tuple[str, ...]]
     _unique_together: ClassVar[tuple[tuple[str, ...], ...]]
@@ -273,9 +274,16 @@ class Model(metaclass=ModelMeta):
 
     @classmethod
     def _make_key(cls, *parts: str | bytes) -> bytes:
-        separator = cls.index_separator.encode("utf-8")
-        return cls._prefix() + separator.join(
-            p.encode("utf-8") if isinstance(p, str) else p for p in parts
+        database, namespace, separator = cls.__database__, cls.__namespace__, cls.index_separator
+        # A create builds ~16 keys: the prefix and separator bytes are remembered per class
+        # while database, namespace and separator stay (a cluster's prefix has its own cache).
+        base = cls.__dict__.get("_walrus_key_base")
+        if base is None or base[0] is not database or base[1:3] != (namespace, separator):
+            base = (database, namespace, separator, cls._prefix(), separator.encode("utf-8"))
+            if not getattr(database, "is_cluster", False):
+                cls._walrus_key_base = base
+        return base[3] + base[4].join(
+            [p.encode("utf-8") if isinstance(p, str) else p for p in parts]
         )
 
     @classmethod
