@@ -193,6 +193,19 @@ def test_query_delete_and_pages_of_rows(async_url: str) -> None:
     assert run(async_url, body) == (2, 2)
 
 
+def test_unordered_queries_match_the_sync_ones(async_url: str) -> None:
+    async def body(db: AsyncDatabase, sync: Database) -> None:
+        APerson, SPerson = declare(AsyncModel, db), declare(Model, sync)
+        for n in range(PAGE_ROWS + 20):
+            SPerson.create(name=f"n{n:04d}", email=f"{n}@x", age=n % 7)
+        expected = [p.get_id() for p in SPerson.query(SPerson.age >= 0).unordered()]
+        got = [p.get_id() async for p in APerson.query(APerson.age >= 0).unordered()]
+        assert got == expected and len(set(got)) == PAGE_ROWS + 20
+        assert got != sorted(got)  # age order (the range index), not the primary key's
+
+    run(async_url, body)
+
+
 def test_bad_input_raises_as_the_sync_model_and_writes_nothing(async_url: str) -> None:
     async def body(db: AsyncDatabase, sync: Database) -> None:
         APerson, SPerson = declare(AsyncModel, db), declare(Model, sync)

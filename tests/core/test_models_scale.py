@@ -341,3 +341,21 @@ def test_remembered_stems_match_a_fresh_tokenizer(db: Database) -> None:
     assert results and all(results)
     Doc.create(body="connections running")
     assert len(list(Doc.query(Doc.body.search("connected runs")))) == 1
+
+
+def test_an_unordered_query_reads_index_order_without_a_sort(db: Database) -> None:
+    """``unordered()``: no sort step (explain says "no order"); rows come in the index's
+    order (here the grp range: grp, then row key), every row once across the pages."""
+    n = PAGE_ROWS * 2 + 200
+    Item = make_item(db, n)
+    query = Item.query(Item.grp >= 0).unordered()
+    steps = [s["step"] for s in query.explain()]
+    assert "no order" in steps and not any(s.startswith("sort") for s in steps)
+    expected = sorted(range(1, n + 1), key=lambda pk: ((pk - 1) % 10, Item._row_key(pk)))
+    with RoundTripCounter() as rt:
+        got = [row._id for row in query]
+    assert got == expected and rt.count == 3  # the script's page, then two more pages
+    assert [row._id for row in query[10:15]] == expected[10:15]
+    assert query.count() == n
+    # the default is still the primary key order
+    assert [row._id for row in Item.query(Item.grp >= 0)[:3]] == [1, 2, 3]
