@@ -3,7 +3,8 @@ process, at 1k, 10k and 100k rows (and 1M for ours with ``--million``).
 
 Run: ``.venv/bin/python -m benchmarks.bench_models_scale [--million] [--rounds N]``
 (``--memory-only``: only the memory:// table, printed; ``--create-floor``: only the table of
-where a create's time goes, written).
+where a create's time goes, written; ``--unordered``: only the table of a 1,000-row page in
+primary-key order, ``unordered()`` and raw, written).
 
 Upstream walrus is imported in this process from ``.cache/upstream-walrus`` (installed there
 by the test suite, see ``tests/support/upstream_walrus.py``) with ``sys.modules`` swapped while it
@@ -485,6 +486,54 @@ def _captured_create(db: Database, item: type[Model]) -> tuple[Any, ...]:
     return script
 
 
+def unordered_lines(url: str, sizes: list[int], rounds: int = 7) -> list[str]:
+    """A page of 1,000 rows of ``(score >= 0) & (score < 1000)`` at each of ``sizes`` rows:
+    ours in primary-key order (the default: a Lua sort of the keys), ours ``unordered()``
+    (index order, no sort) and raw redis-py (ZRANGEBYSCORE + pipelined HGETALL). Best and
+    median us of ``rounds`` alternated rounds."""
+    db = Database.from_url(url)
+    r = redis.Redis.from_url(url)
+    lines = [
+        "| rows | page of 1,000 rows | best / median us (RT) | / raw (best) |",
+        "|---:|---|---:|---:|",
+    ]
+    for n in sizes:
+        r.flushdb()
+        item = our_model(db, f"u{n}")
+        fill_ours(item, n)
+        fill_raw(r, "uraw|item:", n)
+        raw_page = next(c for c in raw_cases(r, n, "uraw|item:", iter([])) if c[0] == "page 1000")
+        contenders = [*_page_cases(item), ("raw redis-py", raw_page[1])]
+        for _label, fn in contenders:
+            assert rows_of(fn()) == 1000
+        samples: dict[str, list[float]] = {label: [] for label, _ in contenders}
+        for _ in range(rounds):
+            for label, fn in contenders:  # alternated
+                samples[label].append(time_case(fn, 10))
+        raw_best = min(samples["raw redis-py"])
+        for label, fn in contenders:
+            best, median = min(samples[label]), statistics.median(samples[label])
+            lines.append(
+                f"| {n:,} | {label} | {fmt_us(best)} / {fmt_us(median)} ({round_trips(fn)}) "
+                f"| {best / raw_best:.2f}x |"
+            )
+    db.close()
+    r.close()
+    return lines
+
+
+def _page_cases(item: Any) -> list[tuple[str, Callable[[], Any]]]:
+    """Ours: a fresh 1,000-row query per call (a query keeps its rows once iterated)."""
+
+    def page() -> Any:
+        return item.query((item.score >= 0) & (item.score < 1000))
+
+    return [
+        ("ours, primary-key order (default)", lambda: list(page())),
+        ("ours, unordered()", lambda: list(page().unordered())),
+    ]
+
+
 def memory_only(rounds: int) -> None:
     """Only the memory:// table, printed (RESULTS.md is not written)."""
     with bench_server() as url:
@@ -511,7 +560,22 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="only the create floor table (ours, the same EVALSHA by raw redis-py, raw)",
     )
+    parser.add_argument(
+        "--unordered",
+        action="store_true",
+        help="only the table of a 1,000-row page in pk order, unordered() and raw",
+    )
     options = parser.parse_args(argv)
+    if options.unordered:
+        with bench_server() as url:
+            lines = unordered_lines(url, [1000, 100_000], max(options.rounds, 7))
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+        write_section(
+            "Models at scale: unordered pages",
+            "\n".join(lines) + f"\n\n1-minute load average after the run: {load:.1f}.",
+            command=".venv/bin/python -m benchmarks.bench_models_scale --unordered",
+        )
+        return
     if options.memory_only:
         memory_only(options.rounds)
         return

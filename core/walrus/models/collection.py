@@ -89,13 +89,9 @@ class ModelQuery:
         self.model = model
         self.expression = expression
         self._order_by = order_by
-        self._order = (
-            UNORDERED
-            if order_by is UNORDERED
-            else None
-            if order_by is None
-            else order_spec(model, order_by)
-        )
+        # (identity: a field's == builds an expression)
+        plain = order_by is None or order_by is UNORDERED
+        self._order = order_by if plain else order_spec(model, order_by)
         self.offset = offset
         self.limit = limit
         self._rows: list[Model] | None = None
@@ -130,8 +126,9 @@ class ModelQuery:
 
     def unordered(self) -> ModelQuery:
         """The same rows in index order, unsorted: no sort step (the cheapest read when the
-        order does not matter; the default order is the primary key). The keys are chosen
-        once per query, so its pages never overlap. No Redis work."""
+        order does not matter; the default order is the primary key). One query's pages
+        never overlap (its keys are chosen once); two separate queries (slices) may not line
+        up. No Redis work."""
         return self._clone(order_by=UNORDERED)
 
     def __getitem__(self, item: int | slice) -> Any:
