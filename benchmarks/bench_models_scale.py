@@ -543,6 +543,18 @@ def memory_only(rounds: int) -> None:
     print(f"1-minute load average after the run: {load:.1f}")
 
 
+def _side_table(measure: Callable[..., list[str]], title: str, flag: str, rounds: int) -> None:
+    """Run one side table at 1k and 100k rows on a fresh server; write its section."""
+    with bench_server() as url:
+        lines = measure(url, [1000, 100_000], max(rounds, 7))
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    write_section(
+        f"Models at scale: {title}",
+        "\n".join(lines) + f"\n\n1-minute load average after the run: {load:.1f}.",
+        command=f".venv/bin/python -m benchmarks.bench_models_scale {flag}",
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -566,29 +578,17 @@ def main(argv: list[str] | None = None) -> None:
         help="only the table of a 1,000-row page in pk order, unordered() and raw",
     )
     options = parser.parse_args(argv)
-    if options.unordered:
-        with bench_server() as url:
-            lines = unordered_lines(url, [1000, 100_000], max(options.rounds, 7))
-        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-        write_section(
-            "Models at scale: unordered pages",
-            "\n".join(lines) + f"\n\n1-minute load average after the run: {load:.1f}.",
-            command=".venv/bin/python -m benchmarks.bench_models_scale --unordered",
-        )
-        return
     if options.memory_only:
         memory_only(options.rounds)
         return
-    if options.create_floor:
-        with bench_server() as url:
-            lines = create_floor_lines(url, [1000, 100_000], max(options.rounds, 7))
-        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-        write_section(
-            "Models at scale: where a create's time goes",
-            "\n".join(lines) + f"\n\n1-minute load average after the run: {load:.1f}.",
-            command=".venv/bin/python -m benchmarks.bench_models_scale --create-floor",
-        )
-        return
+    extra = {
+        "unordered": (unordered_lines, "unordered pages"),
+        "create_floor": (create_floor_lines, "where a create's time goes"),
+    }
+    for flag, (measure, title) in extra.items():
+        if getattr(options, flag):
+            _side_table(measure, title, f"--{flag.replace('_', '-')}", options.rounds)
+            return
     sizes = [int(s) for s in options.sizes.split(",")] + ([1_000_000] if options.million else [])
     upstream = load_upstream()
     lines = [
