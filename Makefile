@@ -47,7 +47,7 @@ install: $(STAMP) $(DJ42_STAMP)
 demo: $(STAMP)
 	$(PY) example_projects/django_site/demo.py
 
-## quick: ruff, mypy, the core and asyncio tests on memory://, limpyd and the integrations on a real redis-server (about a minute)
+## quick: ruff, mypy, the core and asyncio tests on memory://, limpyd and the integrations on a real redis-server (about 2 minutes)
 quick: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
