@@ -4,7 +4,8 @@ process, at 1k, 10k and 100k rows (and 1M for ours with ``--million``).
 Run: ``.venv/bin/python -m benchmarks.bench_models_scale [--million] [--rounds N]``
 (``--memory-only``: only the memory:// table, printed; ``--create-floor``: only the table of
 where a create's time goes, written; ``--unordered``: only the table of a 1,000-row page in
-primary-key order, ``unordered()`` and raw, written).
+primary-key order, ``unordered()`` and raw, written; ``--no-upstream``: the same stages
+with upstream's rows written but not timed, printed).
 
 Upstream walrus is imported in this process from ``.cache/upstream-walrus`` (installed there
 by the test suite, see ``tests/support/upstream_walrus.py``) with ``sys.modules`` swapped while it
@@ -573,6 +574,11 @@ def main(argv: list[str] | None = None) -> None:
         help="only the create floor table (ours, the same EVALSHA by raw redis-py, raw)",
     )
     parser.add_argument(
+        "--no-upstream",
+        action="store_true",
+        help="the same stages without timing upstream (printed, not written)",
+    )
+    parser.add_argument(
         "--unordered",
         action="store_true",
         help="only the table of a 1,000-row page in pk order, unordered() and raw",
@@ -634,7 +640,7 @@ def main(argv: list[str] | None = None) -> None:
                 "ours": model_cases(item, n, iter(range(n, 10**9))),
                 "raw": raw_cases(r, n, f"r{n}|item:", iter(range(n, 10**9))),
             }
-            if n <= 100_000:
+            if n <= 100_000 and not options.no_upstream:
                 contenders["upstream"] = model_cases(up_item, n, iter(range(n, 10**9)))
             lines.extend(run_size(n, contenders, options.rounds))
             compact_cell = "-" if compact_mem is None else f"{compact_mem:,.0f}"
@@ -647,6 +653,10 @@ def main(argv: list[str] | None = None) -> None:
             db.flushdb(
                 asynchronous=True
             )  # a synchronous FLUSHDB of 1M rows outlasts the socket timeout
+        if options.no_upstream:  # a check of the alternation, printed only
+            db.close()
+            r.close()
+            return
         embedded = embedded_lines(url, options.rounds)
         print("\n".join(embedded), flush=True)
         db.flushdb(asynchronous=True)
