@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 from typing import Any
 
 import pytest
@@ -13,8 +14,10 @@ from redis.exceptions import DataError
 from walrus import Database
 from walrus.packing import FastPacker, fast_packer
 
-pytest.importorskip("hiredis")
+HIREDIS = importlib.util.find_spec("hiredis") is not None
 REDIS_PY_7 = int(redis.__version__.split(".")[0]) >= 7
+FAST = HIREDIS and REDIS_PY_7  # the connections' packer is a FastPacker
+needs_hiredis = pytest.mark.skipif(not HIREDIS, reason="FastPacker wraps hiredis's packer")
 
 CASES: list[tuple[Any, ...]] = [
     ("SET", "k", "v"),
@@ -35,6 +38,7 @@ def _redis_py_packer(**encoder: Any) -> Any:
     return connection._command_packer
 
 
+@needs_hiredis
 @pytest.mark.parametrize("args", CASES, ids=lambda a: repr(a[0]))
 @pytest.mark.parametrize(
     "encoder", [{}, {"encoding": "latin-1", "encoding_errors": "replace"}], ids=["utf8", "latin1"]
@@ -42,13 +46,13 @@ def _redis_py_packer(**encoder: Any) -> Any:
 def test_the_same_bytes_as_redis_py(args: tuple[Any, ...], encoder: dict[str, Any]) -> None:
     base = _redis_py_packer(**encoder)
     fast = fast_packer(base, Connection(**encoder).encoder)
-    if REDIS_PY_7:
-        assert isinstance(fast, FastPacker)
+    assert isinstance(fast, FastPacker) is REDIS_PY_7
     assert b"".join(bytes(p) for p in fast.pack(*args)) == b"".join(
         bytes(p) for p in base.pack(*args)
     )
 
 
+@needs_hiredis
 @pytest.mark.parametrize("bad", [True, None, {"a": 1}, [1], object()])
 def test_the_same_errors_as_redis_py(bad: Any) -> None:
     base = _redis_py_packer()
@@ -75,7 +79,7 @@ def test_a_database_connection_packs_with_it_and_round_trips(db: Database) -> No
     """The commands it packs reach the server intact (values of every plain type)."""
     db.hset("packing:h", mapping=VALUES)
     assert db.hgetall("packing:h") == STORED
-    if REDIS_PY_7:  # (redis-py 5-6 keep their own packer; get_connection differs there)
+    if FAST:  # (redis-py 5-6 keep their own packer; get_connection differs there)
         connection = db.connection_pool.get_connection()
         try:
             assert isinstance(connection._command_packer, FastPacker)
@@ -92,7 +96,7 @@ def test_an_async_connection_packs_with_it_and_round_trips(redis_server: Any) ->
             await db.hset("packing:ah", mapping=VALUES)
             assert await db.hgetall("packing:ah") == STORED
             await db.delete("packing:ah")
-            if REDIS_PY_7:
+            if FAST:
                 connection = await db.connection_pool.get_connection()
                 try:
                     assert isinstance(connection._command_packer, FastPacker)
@@ -102,3 +106,12 @@ def test_an_async_connection_packs_with_it_and_round_trips(redis_server: Any) ->
             await db.aclose()
 
     asyncio.run(main())
+
+
+def test_redis_py_python_packer_is_kept() -> None:
+    """Without hiredis redis-py packs in Python: that packer is used as it is."""
+    from redis.connection import PythonRespSerializer
+
+    encoder = Connection().encoder
+    base = PythonRespSerializer(6000, encoder.encode)
+    assert fast_packer(base, encoder) is base
