@@ -1,13 +1,14 @@
 """A faster command packer for redis-py's hiredis path: the same bytes, less Python.
 
-redis-py 7+ packs a command for hiredis by passing every argument through a generator, an
-``isinstance`` chain and ``Encoder.encode`` before ``hiredis.pack_command``: about 0.5 us
-per argument, which is a fifth of a model create (a ~96-argument ``EVALSHA``). ``FastPacker``
-encodes the common argument types (bytes, str, int, float) in one tight loop with the
-connection's encoding rules and hands anything else (bool, None, memoryview, bytearray, a
-subclass, a command name holding whitespace) to redis-py's own packer, so the bytes sent and
-the errors raised stay redis-py's. The outcome-tracking connections (``walrus.retry``) use
-it; no Redis work of its own.
+Recent redis-py (8.x) packs a command for hiredis by passing every argument through a
+generator, an ``isinstance`` chain and ``Encoder.encode`` before ``hiredis.pack_command``
+(older releases hand the arguments to hiredis as they are): about 0.5 us per argument, a
+fifth of a model create (a ~96-argument ``EVALSHA``). ``FastPacker`` encodes the common
+argument types (bytes, str, int, float) in one tight loop with the connection's encoding
+rules and hands anything else (bool, None, memoryview, bytearray, a subclass, a command name
+holding whitespace) to redis-py's own packer, so the bytes sent and the errors raised stay
+redis-py's. The outcome-tracking connections (``walrus.retry``) use it; no Redis work of its
+own.
 """
 
 from __future__ import annotations
@@ -66,8 +67,9 @@ class FastPacker:
 
 def fast_packer(base: Any, encoder: Any) -> Any:
     """``base`` wrapped in a ``FastPacker`` when it is redis-py's hiredis packer that encodes
-    arguments with ``encoder`` (redis-py 7+); otherwise ``base`` itself (redis-py's Python
-    packer, or an older hiredis packer that leaves encoding to hiredis). No Redis work."""
+    arguments with ``encoder`` first (recent redis-py); otherwise ``base`` itself (redis-py's
+    Python packer, or an older hiredis packer that leaves encoding to hiredis). No Redis
+    work."""
     if (
         _hiredis_pack is None
         or encoder is None
