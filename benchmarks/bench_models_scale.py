@@ -415,25 +415,12 @@ def create_floor_lines(url: str, sizes: list[int], rounds: int = 7) -> list[str]
     sent by raw redis-py: no walrus Python at all); raw redis-py's INCR + MULTI/EXEC. Best
     and median us of ``rounds`` alternated rounds, and the server's own time per call
     (``INFO commandstats`` of the commands sent: EVALSHA and EXEC include what they ran)."""
-    db = Database.from_url(url)
-    r = redis.Redis.from_url(url)
-    lines = [
-        "| rows | create | best / median us (RT) | server us | / raw (best) |",
-        "|---:|---|---:|---:|---:|",
-    ]
-    for n in sizes:
-        lines.extend(_create_floor_rows(db, r, n, rounds))
-    db.close()
-    r.close()
-    return lines
+    header = "| rows | create | best / median us (RT) | server us | / raw (best) |"
+    return _per_size(url, sizes, [header, "|---:|---|---:|---:|---:|"], _create_rows, rounds)
 
 
-TOP_LEVEL = ("cmdstat_eval", "cmdstat_evalsha", "cmdstat_incr", "cmdstat_multi", "cmdstat_exec")
-
-
-def _create_floor_rows(db: Database, r: redis.Redis, n: int, rounds: int) -> list[str]:
-    """The rows of ``create_floor_lines`` at ``n`` rows (the server flushed first)."""
-    r.flushdb()
+def _create_rows(db: Database, r: redis.Redis, n: int, rounds: int) -> list[str]:
+    """The rows of ``create_floor_lines`` at ``n`` rows."""
     ours, floor = our_model(db, f"c{n}"), our_model(db, f"f{n}")
     fill_ours(ours, n)
     fill_ours(floor, n)
@@ -446,25 +433,7 @@ def _create_floor_rows(db: Database, r: redis.Redis, n: int, rounds: int) -> lis
         ("script floor: the same EVALSHA by raw redis-py", lambda: r.execute_command(*script)),
         ("raw redis-py: INCR + MULTI/EXEC", raw_create[1]),
     ]
-    samples: dict[str, list[float]] = {label: [] for label, _ in contenders}
-    server: dict[str, float] = dict.fromkeys(samples, 0.0)
-    for _ in range(rounds):
-        for label, fn in contenders:  # alternated
-            r.config_resetstat()
-            samples[label].append(time_case(fn, 300))
-            stats = r.info("commandstats")
-            # top-level commands only: EVALSHA and EXEC already include what they ran
-            spent = sum(float(stats[k]["usec"]) for k in TOP_LEVEL if k in stats)
-            server[label] += spent / 300 / rounds
-    raw_best = min(samples[contenders[-1][0]])
-    lines = []
-    for label, fn in contenders:
-        best, median = min(samples[label]), statistics.median(samples[label])
-        lines.append(
-            f"| {n:,} | {label} | {fmt_us(best)} / {fmt_us(median)} ({round_trips(fn)}) "
-            f"| {server[label]:.0f} | {best / raw_best:.2f}x |"
-        )
-    return lines
+    return _timed_rows(n, contenders, rounds, 300, server=r)
 
 
 def _captured_create(db: Database, item: type[Model]) -> tuple[Any, ...]:
@@ -492,34 +461,75 @@ def unordered_lines(url: str, sizes: list[int], rounds: int = 7) -> list[str]:
     ours in primary-key order (the default: a Lua sort of the keys), ours ``unordered()``
     (index order, no sort) and raw redis-py (ZRANGEBYSCORE + pipelined HGETALL). Best and
     median us of ``rounds`` alternated rounds."""
+    header = "| rows | page of 1,000 rows | best / median us (RT) | / raw (best) |"
+    return _per_size(url, sizes, [header, "|---:|---|---:|---:|"], _page_rows, rounds)
+
+
+def _page_rows(db: Database, r: redis.Redis, n: int, rounds: int) -> list[str]:
+    """The rows of ``unordered_lines`` at ``n`` rows."""
+    item = our_model(db, f"u{n}")
+    fill_ours(item, n)
+    fill_raw(r, "uraw|item:", n)
+    raw_page = next(c for c in raw_cases(r, n, "uraw|item:", iter([])) if c[0] == "page 1000")
+    contenders = [*_page_cases(item), ("raw redis-py", raw_page[1])]
+    for _label, fn in contenders:
+        assert rows_of(fn()) == 1000
+    return _timed_rows(n, contenders, rounds, 10)
+
+
+TOP_LEVEL = ("cmdstat_eval", "cmdstat_evalsha", "cmdstat_incr", "cmdstat_multi", "cmdstat_exec")
+
+
+def _per_size(
+    url: str,
+    sizes: list[int],
+    header: list[str],
+    rows_at: Callable[[Database, redis.Redis, int, int], list[str]],
+    rounds: int,
+) -> list[str]:
+    """``header``, then ``rows_at(db, r, n, rounds)`` for each size on a flushed server."""
     db = Database.from_url(url)
     r = redis.Redis.from_url(url)
-    lines = [
-        "| rows | page of 1,000 rows | best / median us (RT) | / raw (best) |",
-        "|---:|---|---:|---:|",
-    ]
+    lines = list(header)
     for n in sizes:
         r.flushdb()
-        item = our_model(db, f"u{n}")
-        fill_ours(item, n)
-        fill_raw(r, "uraw|item:", n)
-        raw_page = next(c for c in raw_cases(r, n, "uraw|item:", iter([])) if c[0] == "page 1000")
-        contenders = [*_page_cases(item), ("raw redis-py", raw_page[1])]
-        for _label, fn in contenders:
-            assert rows_of(fn()) == 1000
-        samples: dict[str, list[float]] = {label: [] for label, _ in contenders}
-        for _ in range(rounds):
-            for label, fn in contenders:  # alternated
-                samples[label].append(time_case(fn, 10))
-        raw_best = min(samples["raw redis-py"])
-        for label, fn in contenders:
-            best, median = min(samples[label]), statistics.median(samples[label])
-            lines.append(
-                f"| {n:,} | {label} | {fmt_us(best)} / {fmt_us(median)} ({round_trips(fn)}) "
-                f"| {best / raw_best:.2f}x |"
-            )
+        lines.extend(rows_at(db, r, n, rounds))
     db.close()
     r.close()
+    return lines
+
+
+def _timed_rows(
+    n: int,
+    contenders: list[tuple[str, Callable[[], Any]]],
+    rounds: int,
+    number: int,
+    server: redis.Redis | None = None,
+) -> list[str]:
+    """Table rows of ``contenders`` (the last is the raw baseline): best / median us of
+    ``rounds`` alternated rounds of ``number`` calls, round trips, and with ``server`` the
+    server's own us per call (``INFO commandstats``, top-level commands only: EVALSHA and
+    EXEC already include what they ran)."""
+    samples: dict[str, list[float]] = {label: [] for label, _ in contenders}
+    spent: dict[str, float] = dict.fromkeys(samples, 0.0)
+    for _ in range(rounds):
+        for label, fn in contenders:  # alternated
+            if server is not None:
+                server.config_resetstat()
+            samples[label].append(time_case(fn, number))
+            if server is not None:
+                stats = server.info("commandstats")
+                usec = sum(float(stats[k]["usec"]) for k in TOP_LEVEL if k in stats)
+                spent[label] += usec / number / rounds
+    raw_best = min(samples[contenders[-1][0]])
+    lines = []
+    for label, fn in contenders:
+        best, median = min(samples[label]), statistics.median(samples[label])
+        server_cell = "" if server is None else f" {spent[label]:.0f} |"
+        lines.append(
+            f"| {n:,} | {label} | {fmt_us(best)} / {fmt_us(median)} ({round_trips(fn)}) |"
+            f"{server_cell} {best / raw_best:.2f}x |"
+        )
     return lines
 
 

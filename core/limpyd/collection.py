@@ -384,12 +384,12 @@ class Collection:
             keys.append(model._collection_key())
         return keys
 
-    def _only_pk(self, keys: list[str]) -> str | None:
-        """The pk when it is this collection's only filter (``keys`` is then the collection
-        key alone), else None. No Redis work."""
-        if self._sources or len(keys) != 1 or list(self._filters) != ["pk"]:
+    def _only_pk(self) -> str | None:
+        """The pk when it is this collection's only filter (its one set is then the
+        collection key), else None. No Redis work."""
+        if self._sources or self._deferred or list(self._filters) != ["pk"]:
             return None
-        return str(self._filters["pk"])
+        return self._filters["pk"]
 
     def _sort_options(self) -> dict[str, Any]:
         if self._sort is not None:
@@ -465,11 +465,12 @@ class Collection:
         if start is not None and num is None:
             num = -1
         rows: Any
-        pk = self._only_pk(keys)
+        pk = self._only_pk()
         if pk is not None and not fields:
             # Only a pk: at most one row, so no sort; one SISMEMBER (as redis-limpyd).
-            found = [pk] if connection.sismember(keys[0], pk) else []
-            rows = found[start or 0 :] if num is None or num < 0 else found[start or 0 :][:num]
+            rows = ([pk] if connection.sismember(keys[0], pk) else [])[start or 0 :]
+            if num is not None and num >= 0:
+                rows = rows[:num]
         elif model.database.is_cluster and self._sources:
             # The filter script fills a temporary set in the model's slot, then the collection
             # script sorts it: two round trips, plus the deletion of the temporary set.
@@ -535,7 +536,7 @@ class Collection:
         model = self.model
         connection = model.database.direct_connection
         keys = self._sets()
-        pk = self._only_pk(keys)
+        pk = self._only_pk()
         if pk is not None:
             return int(connection.sismember(keys[0], pk))
         if self._sources or model.database.is_cluster or len(keys) > 1 or "pk" in self._filters:

@@ -598,13 +598,13 @@ class RedisModel(metaclass=MetaRedisModel):
         """
         if len(args) == 1 and not filters:
             return cls(args[0])
-        if not args and len(filters) == 1:
-            (name, value), pk_name = next(iter(filters.items())), cls._pk_field_name
-            if name in ("pk", "pk__eq", pk_name, f"{pk_name}__eq"):
-                return cls(value)
         if args or not filters:
             raise ValueError(f"Invalid `get` usage with args {args} and kwargs {filters}")
-        pks = list(cls.collection(**filters).sort(by="nosort")[:2])
+        collection = cls.collection(**filters)
+        pk = collection._only_pk()  # the collection's own reading of the filters
+        if pk is not None:
+            return cls(pk)
+        pks = list(collection.sort(by="nosort")[:2])
         if not pks:
             raise DoesNotExist(f"No object matching filter: {filters}")
         if len(pks) > 1:

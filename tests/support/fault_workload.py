@@ -768,7 +768,8 @@ class CeleryLocks(Workload):
         # Celery binds a task class lazily, on first use, and not thread-safely: six threads'
         # first calls could see it half bound (``request_stack`` still None). Bind it now
         # (reading ``app`` binds; a worker does this at start-up).
-        assert guarded.app is app
+        if guarded.app is not app:
+            raise RuntimeError("the guarded task is bound to another Celery app")
         self.task = guarded
 
     def step(self, thread: int, seq: int, token: str) -> Any:

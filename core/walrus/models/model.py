@@ -278,7 +278,7 @@ class Model(metaclass=ModelMeta):
         # A create builds ~16 keys: the prefix and separator bytes are remembered per class
         # while database, namespace and separator stay (a cluster's prefix has its own cache).
         base = cls.__dict__.get("_walrus_key_base")
-        if base is None or base[0] is not database or base[1:3] != (namespace, separator):
+        if base is None or base[0] is not database or base[1] != namespace or base[2] != separator:
             base = (database, namespace, separator, cls._prefix(), separator.encode("utf-8"))
             if not getattr(database, "is_cluster", False):
                 cls._walrus_key_base = base
