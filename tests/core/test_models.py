@@ -332,6 +332,30 @@ def test_namespace_and_separator(db: Database) -> None:
     assert Item.get(Item.name == "x").name == "x"
 
 
+@pytest.mark.backends("resp2", "resp3", "memory", "valkey", reason="single-server key names")
+def test_keys_follow_a_namespace_separator_or_database_changed_after_use(db: Database) -> None:
+    """The key prefix is remembered per class; changing what it is made of is seen at once."""
+
+    class Item(Model):
+        __database__ = db
+        __namespace__ = "ns"
+        name = TextField()
+
+    Item.create(name="a")
+    Item.__namespace__, Item.index_separator = "other", ":"
+    Item.create(name="b")
+    assert db.exists("ns|item:id.1", "other|item:id:1") == 2  # (a counter of its own)
+    elsewhere = Database.from_url("memory://prefix-cache/0")
+    try:
+        Item.__database__ = elsewhere
+        Item.create(name="c")
+        assert elsewhere.hget("other|item:id:1", "name") == b"c"
+        assert db.hget("other|item:id:1", "name") == b"b"  # not overwritten there
+    finally:
+        elsewhere.flushall()
+        elsewhere.close()
+
+
 def test_model_definition_errors(db: Database) -> None:
     with pytest.raises(TypeError, match="several primary keys"):
 
