@@ -17,7 +17,7 @@ PACKAGES = {
     "flask_walrus": ROOT / "integrations" / "flask_walrus",
     "celery_walrus": ROOT / "integrations" / "celery_walrus",
 }
-DATA_SUFFIXES = {".lua", ".txt", ".html", ".css", ".js", ".typed"}
+DATA_SUFFIXES = {".lua", ".luainc", ".txt", ".html", ".css", ".js", ".typed"}
 
 
 @pytest.fixture(scope="module")

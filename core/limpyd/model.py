@@ -487,7 +487,7 @@ class RedisModel(metaclass=MetaRedisModel):
     def hdel(self, *names: str) -> int:
         """Remove several InstanceHashField values (and their index entries); returns how
         many existed. One atomic write per field.
-        1 round trip per field (2 when its index sets must be discovered)."""
+        1 round trip per field (2 with range or configured indexes)."""
         if not names:
             raise ResponseError("wrong number of arguments for 'hdel' command")
         self._check_hash_names(list(names))
@@ -498,7 +498,8 @@ class RedisModel(metaclass=MetaRedisModel):
         return removed
 
     def hmset(self, **values: Any) -> Any:
-        """Set several hash fields at once: one round trip (two when indexes must be found).
+        """Set several hash fields at once: one round trip (with range or configured indexes: two
+        per field, one field after the other).
 
         One script: the instance must exist, indexable fields keep their indexes and unique
         checks atomic. On an unsaved instance this creates it with these values.
@@ -544,7 +545,7 @@ class RedisModel(metaclass=MetaRedisModel):
     def delete(self) -> None:
         """Delete the instance: its fields, its index entries and its pk, atomically.
 
-        One round trip (two when index sets must be found). Later use of the instance raises
+        One round trip (two with range or configured indexes). Later use of the instance raises
         :class:`DoesNotExist`.
         """
         cls = type(self)

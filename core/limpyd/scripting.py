@@ -1,14 +1,14 @@
 """Client side of limpyd's Lua scripts (``core/walrus/scripts/limpyd_*.lua``).
 
-Each public function is one atomic operation. The scripts only touch index sets the caller
-declared in KEYS; when the stored values need sets the caller could not predict, the script
-changes nothing and names them, and the call is repeated with them (so an update of an indexed
-field costs one round trip when its values are predictable, two otherwise).
+Each public function is one atomic operation and one round trip (plus one per auto-pk counter
+move). The index sets a write touches depend on values only the server knows (the stored value
+before an update, the result of INCR or SPOP), so the scripts build those key names themselves
+from the index prefix; on a cluster they share the model's hash tag, hence its slot.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from redis.exceptions import ResponseError
@@ -21,10 +21,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["MAX_ATTEMPTS", "create_instance", "delete_instance", "hmset", "refusal", "write_field"]
 
-# Optimistic retries (counter moved, index sets to add) before giving up.
+# Optimistic retries (the auto-pk counter moved) before giving up.
 MAX_ATTEMPTS = 500
-"""How many times an optimistic write is retried (a counter moved, index sets to add) before it
-gives up."""
+"""How many times an optimistic write is retried (the auto-pk counter moved) before it gives
+up."""
 
 
 def _unique_error(index_key: str, other_pk: str) -> UniquenessError:
@@ -47,12 +47,6 @@ def refusal(model: Any, pk: Any, reply: Sequence[Any]) -> Exception:
 
 def _contention(what: str) -> LimpydException:
     return LimpydException(f"{what}: gave up after {MAX_ATTEMPTS} attempts (concurrent changes)")
-
-
-def _add_keys(candidates: list[str], names: Iterable[Any]) -> None:
-    for name in names:
-        if name not in candidates:
-            candidates.append(name)
 
 
 def _next_auto_pk(model: type[RedisModel]) -> tuple[str, str]:
@@ -105,35 +99,25 @@ def create_instance(
 
 
 def write_field(
-    field: RedisField,
-    command: str,
-    raw_args: Sequence[Any],
-    hints: Iterable[str] = (),
-    create: bool = False,
+    field: RedisField, command: str, raw_args: Sequence[Any], create: bool = False
 ) -> Any:
     """Run ``command`` on one field with its index sets kept consistent (``limpyd_write``).
 
-    ``hints`` are values the field may hold after the command (their index sets are declared
-    up front). ``create`` makes this write create the unsaved auto-pk instance. Returns the
-    raw reply of the command.
-    1 round trip (2 when index sets must be discovered).
+    ``create`` makes this write create the unsaved auto-pk instance. Returns the raw reply of
+    the command. 1 round trip (plus one per auto-pk counter move when ``create``).
     """
     model, instance = field._model, field._instance
     assert model is not None and instance is not None
     prefix = field.index_prefix if field.indexable else ""
-    candidates: list[str] = []
-    if prefix:
-        _add_keys(candidates, (prefix + value for value in hints))
-        _add_keys(candidates, (prefix + value for value in instance._known_values(field)))
     collection = model._collection_key()
+    hfield = field.name if field.kind == "hash" else ""
     for _ in range(MAX_ATTEMPTS):
         if create:
             expected, pk = _next_auto_pk(model)
             mode, counter = "auto", model._max_pk_key()
         else:
             expected, pk, mode, counter = "", instance.get_pk(), "", collection
-        keys = [collection, counter, field._key_for(pk), *candidates]
-        hfield = field.name if field.kind == "hash" else ""
+        keys = [collection, counter, field._key_for(pk)]
         args = [pk, mode, expected, field.kind, hfield, prefix, "1" if field.unique else "0"]
         reply = model.database.run_script("limpyd_write", keys, [*args, command, *raw_args])
         if reply[0] == 1:
@@ -141,68 +125,42 @@ def write_field(
                 model._max_pk_hint = pk
                 instance._set_created_pk(pk)
             return reply[1]
-        reason = reply[1]
-        if reason == "keys":
-            _add_keys(candidates, reply[2:])
-        elif reason == "retry":
-            model._max_pk_hint = reply[2] or ""
-        else:
+        if reply[1] != "retry":
             raise refusal(model, pk, reply)
+        model._max_pk_hint = reply[2] or ""
     raise _contention(f"{command} on {model.__name__}.{field.name}")
 
 
 def hmset(instance: RedisModel, values: dict[str, str]) -> None:
-    """Set several hash fields of an existing instance at once (``limpyd_hmset``). 1 round trip,
-    one more each time the script names index sets to declare (at most ``MAX_ATTEMPTS``)."""
+    """Set several hash fields of an existing instance at once (``limpyd_hmset``). 1 round
+    trip."""
     model = type(instance)
     pk = instance.get_pk()
-    candidates: list[str] = []
     args: list[Any] = [pk, len(values)]
     for name, value in values.items():
         field = model._redis_fields[name]
         prefix = field.index_prefix if field.indexable else ""
-        if prefix:
-            _add_keys(candidates, [prefix + value])
-            _add_keys(candidates, (prefix + v for v in instance._known_values(field)))
         args += [name, value, prefix, "1" if field.unique else "0"]
-    for _ in range(MAX_ATTEMPTS):
-        keys = [model._collection_key(), model._hash_key(pk), *candidates]
-        reply = model.database.run_script("limpyd_hmset", keys, args)
-        if reply[0] == 1:
-            return
-        if reply[1] == "keys":
-            _add_keys(candidates, reply[2:])
-        elif reply[1] == "missing":
-            raise DoesNotExist(f"No {model.__name__} found with pk {pk}")
-        else:
-            raise _unique_error(reply[2], reply[3])
-    raise _contention(f"hmset on {model.__name__}")
+    keys = [model._collection_key(), model._hash_key(pk)]
+    reply = model.database.run_script("limpyd_hmset", keys, args)
+    if reply[0] != 1:
+        raise refusal(model, pk, reply)
 
 
-def delete_instance(instance: RedisModel, hints: Iterable[str] = ()) -> None:
-    """Delete an instance with its index entries (``limpyd_delete``): one or two round trips."""
+def delete_instance(instance: RedisModel) -> None:
+    """Delete an instance with its index entries (``limpyd_delete``). 1 round trip."""
     model = type(instance)
     pk = instance.get_pk()
     standalone = model._standalone_fields()
-    candidates: list[str] = list(hints)
     args: list[Any] = [pk, len(standalone)]
     for field in standalone:
-        prefix = field.index_prefix if field.indexable else ""
-        args += [field.kind, prefix]
-        if prefix:
-            _add_keys(candidates, (prefix + v for v in instance._known_values(field)))
+        args += [field.kind, field.index_prefix if field.indexable else ""]
     hashed = [f for f in model._hash_fields() if f.indexable]
     args.append(len(hashed))
     for field in hashed:
         args += [field.name, field.index_prefix]
-        _add_keys(candidates, (field.index_prefix + v for v in instance._known_values(field)))
-    for _ in range(MAX_ATTEMPTS):
-        keys = [model._collection_key(), model._hash_key(pk)]
-        keys += [field._key_for(pk) for field in standalone] + candidates
-        reply = model.database.run_script("limpyd_delete", keys, args)
-        if reply[0] == 1:
-            return
-        if reply[1] == "missing":
-            raise DoesNotExist(f"No {model.__name__} found with pk {pk}")
-        _add_keys(candidates, reply[2:])
-    raise _contention(f"deleting a {model.__name__}")
+    keys = [model._collection_key(), model._hash_key(pk)]
+    keys += [field._key_for(pk) for field in standalone]
+    reply = model.database.run_script("limpyd_delete", keys, args)
+    if reply[0] != 1:
+        raise refusal(model, pk, reply)

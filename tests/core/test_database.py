@@ -278,3 +278,27 @@ def test_scripts_cost_one_round_trip_even_on_first_use(db: Database) -> None:
     with RoundTripCounter() as rt:
         assert pipe.execute() == [1]
     assert rt.count == 1
+
+
+def test_a_script_line_include_is_replaced_by_the_packaged_helper(
+    redis_url: str, tmp_path: Path
+) -> None:
+    """``--@include <helper>`` expands to ``<helper>.luainc``; an unknown helper is named."""
+    (tmp_path / "grow.lua").write_text(
+        "--@include variadic_call\n"
+        "local call = {'SADD', KEYS[1]}\n"
+        "for i = 1, tonumber(ARGV[1]) do call[#call + 1] = 'm' .. i end\n"
+        "return call_variadic(call)\n"
+    )
+    (tmp_path / "broken.lua").write_text("--@include no_such_helper\nreturn 1\n")
+    database = Database.from_url(redis_url, script_dir=tmp_path)
+    try:
+        database.delete("grown")
+        # 9,000 members: one SADD would exceed Lua's unpack() limit; the helper splits it
+        assert database.run_script("grow", keys=["grown"], args=[9000]) == 9000
+        assert database.scard("grown") == 9000
+        with pytest.raises(ValueError, match="'broken' includes 'no_such_helper'"):
+            database.run_script("broken")
+    finally:
+        database.delete("grown")
+        database.close()

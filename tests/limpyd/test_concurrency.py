@@ -99,8 +99,8 @@ def test_concurrent_writes_to_one_indexed_set_stay_indexed(
 
 
 def test_concurrent_incr_of_an_indexed_field(limpyd_db: RedisDatabase, raw, helpers) -> None:
-    """New values are unknown before the command runs: the script discovers their index set
-    and retries, atomically, without ever leaving a stale index entry."""
+    """New values are unknown before the command runs: the script indexes the value Redis
+    computed, atomically, without ever leaving a stale index entry."""
 
     class Counter(model.RedisModel):
         database = limpyd_db

@@ -368,26 +368,44 @@ def test_round_trips_of_writes(limpyd_db: RedisDatabase) -> None:
         plain = fields.StringField()
         indexed = fields.StringField(indexable=True)
         tags = fields.SetField(indexable=True)
+        label = fields.InstanceHashField(indexable=True)
 
     with RoundTripCounter() as rt:
-        thing = Thing(plain="a", indexed="b", tags=["x"])
+        thing = Thing(plain="a", indexed="b", tags=["x"], label="p")
     assert rt.count == 1  # the whole creation is one script
     with RoundTripCounter() as rt:
         thing.plain.set("c")
     assert rt.count == 1
     with RoundTripCounter() as rt:
-        thing.tags.sadd("y")  # adding: new index sets are known, the old ones untouched
+        thing.tags.sadd("y")
     assert rt.count == 1
     with RoundTripCounter() as rt:
-        thing.tags.srem("x")  # removing: the index sets of removed values are known
+        thing.tags.srem("x")
     assert rt.count == 1
     with RoundTripCounter() as rt:
-        thing.indexed.set("d")  # the old value is unknown: its index set is discovered
-    assert rt.count == 2
-    assert thing.indexed.get() == "d"
-    with RoundTripCounter() as rt:
-        thing.indexed.set("e")  # the old value is in the local cache
+        thing.indexed.set("5")  # the old value is read by the script, not by the client
     assert rt.count == 1
+    with RoundTripCounter() as rt:
+        thing.indexed.incr()  # the new value is computed by Redis: the script indexes it
+    assert rt.count == 1
+    assert list(Thing.collection(indexed="6")) == [thing.get_pk()]
+    assert list(Thing.collection(indexed="5")) == list(Thing.collection(indexed="b")) == []
+    fresh = Thing(thing.get_pk())  # no value known locally
+    with RoundTripCounter() as rt:
+        popped = fresh.tags.spop()
+    assert rt.count == 1
+    assert list(Thing.collection(tags=popped)) == []
+    fresh = Thing(thing.get_pk())
+    with RoundTripCounter() as rt:
+        fresh.hmset(label="q")  # the old "p" is read by the script
+    assert rt.count == 1
+    assert list(Thing.collection(label="q")) == [thing.get_pk()]
+    assert list(Thing.collection(label="p")) == []
+    fresh = Thing(thing.get_pk())
+    with RoundTripCounter() as rt:
+        fresh.delete()  # every index entry is found by the script
+    assert rt.count == 1
+    assert list(Thing.collection(indexed="6")) == list(Thing.collection(label="q")) == []
 
 
 def test_default_and_unique_together_is_refused() -> None:

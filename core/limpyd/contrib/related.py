@@ -270,14 +270,14 @@ class FKStringField(_FKMixin, StringField):
     """A foreign key stored in a StringField (the pk of the related instance)."""
 
     def _unlink(self, pk: str) -> None:
-        self._modify("DEL", [], lambda c, k: c.delete(k), hints=[pk])
+        self._modify("DEL", [], lambda c, k: c.delete(k))
 
 
 class FKInstanceHashField(_FKMixin, InstanceHashField):
     """A foreign key stored in the instance hash (readable with ``hmget``)."""
 
     def _unlink(self, pk: str) -> None:
-        self._modify("HDEL", [], lambda c, k: c.hdel(k, self.name), hints=[pk])
+        self._modify("HDEL", [], lambda c, k: c.hdel(k, self.name))
 
 
 FKHashableField = FKInstanceHashField
@@ -374,8 +374,8 @@ class RelatedModel(RedisModel):
     def delete(self) -> None:
         """Unlink this instance from every related field pointing at it, then delete it.
 
-        One round trip to find the referencing instances, then one (two when index sets must
-        be found) per referencing instance, each atomic, then the deletion itself.
+        One round trip to find the referencing instances, then one (two with range or configured
+        indexes) per referencing instance, each atomic, then the deletion itself.
         """
         cls = type(self)
         if self._has_pk() and cls._related_links and not cls.database.has_pipeline():

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import datetime
 import itertools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 from ..exceptions import ImplementationError
@@ -349,12 +349,8 @@ class RedisField:
         raw_args: Sequence[Any],
         call: Callable[[Any, str], Any],
         conv: Callable[[Any], _R] = _same,
-        hints: Iterable[str] = (),
     ) -> _R:
-        """Run a modifier: one round trip (two when index sets must be discovered).
-
-        ``hints`` are values whose index sets the command may touch (added or removed
-        values); with them, and the locally cached current value, one round trip suffices.
+        """Run a modifier: one round trip.
 
         Outside pipelines every write goes through the ``limpyd_write`` script: it checks the
         instance still exists (no orphan keys under a deleted pk), keeps index sets and unique
@@ -386,7 +382,7 @@ class RedisField:
             if self._uses_ops or (create and model._uses_ops()):
                 result = conv(write_ops(self, command, raw_args, create=create))
             else:
-                result = conv(write_field(self, command, raw_args, hints, create=create))
+                result = conv(write_field(self, command, raw_args, create=create))
             instance._connected = True
         finally:
             instance._cache_clear(self.name)
@@ -467,34 +463,34 @@ class KeyTTLMixin(RedisField):
         return self._read("pttl", lambda c, k: c.pttl(k), empty=-2, post=int)
 
     def expire(self, seconds: Any) -> bool:
-        """EXPIRE the value in ``seconds``; True when it exists. 1 round trip (2 when index sets
-        must be discovered)."""
+        """EXPIRE the value in ``seconds``; True when it exists. 1 round trip (2 with range or
+        configured indexes)."""
         self._deny_if_indexable("expire")
         s = int_arg(seconds, "expire seconds")
         return self._modify("EXPIRE", [s], lambda c, k: c.expire(k, s), as_bool)
 
     def pexpire(self, milliseconds: Any) -> bool:
-        """PEXPIRE the value in ``milliseconds``; True when it exists. 1 round trip (2 when index
-        sets must be discovered)."""
+        """PEXPIRE the value in ``milliseconds``; True when it exists. 1 round trip (2 with range
+        or configured indexes)."""
         self._deny_if_indexable("pexpire")
         ms = int_arg(milliseconds, "pexpire milliseconds")
         return self._modify("PEXPIRE", [ms], lambda c, k: c.pexpire(k, ms), as_bool)
 
     def expireat(self, when: Any) -> bool:
-        """EXPIREAT ``when`` (a datetime or a unix timestamp in seconds). 1 round trip (2 when
-        index sets must be discovered)."""
+        """EXPIREAT ``when`` (a datetime or a unix timestamp in seconds). 1 round trip (2 with
+        range or configured indexes)."""
         self._deny_if_indexable("expireat")
         at = _timestamp(when, "expireat when", False)
         return self._modify("EXPIREAT", [at], lambda c, k: c.expireat(k, at), as_bool)
 
     def pexpireat(self, when: Any) -> bool:
         """PEXPIREAT ``when`` (a datetime or a unix timestamp in milliseconds). 1 round trip (2
-        when index sets must be discovered)."""
+        with range or configured indexes)."""
         self._deny_if_indexable("pexpireat")
         at = _timestamp(when, "pexpireat when", True)
         return self._modify("PEXPIREAT", [at], lambda c, k: c.pexpireat(k, at), as_bool)
 
     def persist(self) -> bool:
-        """PERSIST: remove the expiry; True when there was one. 1 round trip (2 when index sets
-        must be discovered)."""
+        """PERSIST: remove the expiry; True when there was one. 1 round trip (2 with range or
+        configured indexes)."""
         return self._modify("PERSIST", [], lambda c, k: c.persist(k), as_bool)

@@ -86,20 +86,20 @@ class SetField(KeyTTLMixin, _MultiValuesField):
         )
 
     def sadd(self, *values: Any) -> int:
-        """SADD: add ``values``; returns how many were not members yet. 1 round trip (2 when index
-        sets must be discovered)."""
+        """SADD: add ``values``; returns how many were not members yet. 1 round trip (2 with range
+        or configured indexes)."""
         vs = self._values(values, "sadd")
-        return self._modify("SADD", vs, lambda c, k: c.sadd(k, *vs), as_int, vs)
+        return self._modify("SADD", vs, lambda c, k: c.sadd(k, *vs), as_int)
 
     def srem(self, *values: Any) -> int:
-        """SREM: remove ``values``; returns how many were members. 1 round trip (2 when index sets
-        must be discovered)."""
+        """SREM: remove ``values``; returns how many were members. 1 round trip (2 with range or
+        configured indexes)."""
         vs = self._values(values, "srem")
-        return self._modify("SREM", vs, lambda c, k: c.srem(k, *vs), as_int, vs)
+        return self._modify("SREM", vs, lambda c, k: c.srem(k, *vs), as_int)
 
     def spop(self, count: int | None = None) -> Any:
         """SPOP: remove and return a random member (a list of ``count`` with ``count``). 1 round
-        trip (2 when index sets must be discovered)."""
+        trip (2 with range or configured indexes)."""
         if count is None:
             return self._modify("SPOP", [], lambda c, k: c.spop(k))
         n = int_arg(count, "spop count")
@@ -118,8 +118,8 @@ class SetField(KeyTTLMixin, _MultiValuesField):
         return self.smembers()
 
     def proxy_set(self, value: Any) -> Any:
-        """Add the members of ``value`` (``sadd``): 1 round trip (2 when index sets must be
-        discovered)."""
+        """Add the members of ``value`` (``sadd``): 1 round trip (2 with range or configured
+        indexes)."""
         return self.sadd(*self._creation_items(value))
 
 
@@ -161,26 +161,26 @@ class ListField(KeyTTLMixin, _MultiValuesField):
     def _push(self, command: str, values: tuple[Any, ...]) -> int:
         vs = self._values(values, command.lower())
         method = command.lower()
-        return self._modify(command, vs, lambda c, k: getattr(c, method)(k, *vs), as_int, vs)
+        return self._modify(command, vs, lambda c, k: getattr(c, method)(k, *vs), as_int)
 
     def lpush(self, *values: Any) -> int:
-        """LPUSH: add ``values`` at the head; returns the new length. 1 round trip (2 when index
-        sets must be discovered)."""
+        """LPUSH: add ``values`` at the head; returns the new length. 1 round trip (2 with range
+        or configured indexes)."""
         return self._push("LPUSH", values)
 
     def rpush(self, *values: Any) -> int:
-        """RPUSH: add ``values`` at the tail; returns the new length. 1 round trip (2 when index
-        sets must be discovered)."""
+        """RPUSH: add ``values`` at the tail; returns the new length. 1 round trip (2 with range
+        or configured indexes)."""
         return self._push("RPUSH", values)
 
     def lpushx(self, *values: Any) -> int:
         """LPUSHX: LPUSH only when the list exists; returns the new length (0 if none). 1 round
-        trip (2 when index sets must be discovered)."""
+        trip (2 with range or configured indexes)."""
         return self._push("LPUSHX", values)
 
     def rpushx(self, *values: Any) -> int:
         """RPUSHX: RPUSH only when the list exists; returns the new length (0 if none). 1 round
-        trip (2 when index sets must be discovered)."""
+        trip (2 with range or configured indexes)."""
         return self._push("RPUSHX", values)
 
     def _pop(self, command: str, count: int | None) -> Any:
@@ -192,42 +192,42 @@ class ListField(KeyTTLMixin, _MultiValuesField):
 
     def lpop(self, count: int | None = None) -> Any:
         """LPOP: remove and return the first item (a list of ``count`` with ``count``). 1 round
-        trip (2 when index sets must be discovered)."""
+        trip (2 with range or configured indexes)."""
         return self._pop("LPOP", count)
 
     def rpop(self, count: int | None = None) -> Any:
         """RPOP: remove and return the last item (a list of ``count`` with ``count``). 1 round trip
-        (2 when index sets must be discovered)."""
+        (2 with range or configured indexes)."""
         return self._pop("RPOP", count)
 
     def lrem(self, count: int, value: Any) -> int:
         """LREM: remove ``count`` occurrences of ``value`` (0: all, <0: from the tail). 1 round
-        trip (2 when index sets must be discovered)."""
+        trip (2 with range or configured indexes)."""
         n = int_arg(count, "lrem count")
         v = self._normalize_value(value)
-        return self._modify("LREM", [n, v], lambda c, k: c.lrem(k, n, v), as_int, [v])
+        return self._modify("LREM", [n, v], lambda c, k: c.lrem(k, n, v), as_int)
 
     def lset(self, index: int, value: Any) -> bool | None:
-        """LSET: replace the item at ``index``; returns True. 1 round trip (2 when index sets must
-        be discovered)."""
+        """LSET: replace the item at ``index``; returns True. 1 round trip (2 with range or
+        configured indexes)."""
         i = int_arg(index, "lset index")
         v = self._normalize_value(value)
-        return self._modify("LSET", [i, v], lambda c, k: c.lset(k, i, v), as_ok, [v])
+        return self._modify("LSET", [i, v], lambda c, k: c.lset(k, i, v), as_ok)
 
     def ltrim(self, start: int, end: int) -> bool | None:
-        """LTRIM: keep only items from ``start`` to ``end``; returns True. 1 round trip (2 when
-        index sets must be discovered)."""
+        """LTRIM: keep only items from ``start`` to ``end``; returns True. 1 round trip (2 with
+        range or configured indexes)."""
         s, e = int_arg(start, "ltrim start"), int_arg(end, "ltrim end")
         return self._modify("LTRIM", [s, e], lambda c, k: c.ltrim(k, s, e), as_ok)
 
     def linsert(self, where: str, refvalue: Any, value: Any) -> int:
         """LINSERT ``where`` ("before"/"after") ``refvalue``; the new length, -1 if no pivot. 1
-        round trip (2 when index sets must be discovered)."""
+        round trip (2 with range or configured indexes)."""
         if not isinstance(where, str) or where.lower() not in ("before", "after"):
             raise ValueError(f"linsert where must be 'before' or 'after', got {where!r}")
         w = where.upper()
         r, v = self._normalize_value(refvalue), self._normalize_value(value)
-        return self._modify("LINSERT", [w, r, v], lambda c, k: c.linsert(k, w, r, v), as_int, [v])
+        return self._modify("LINSERT", [w, r, v], lambda c, k: c.linsert(k, w, r, v), as_int)
 
     def lmembers(self) -> list[str]:
         """Every value, in order (LRANGE 0 -1). 1 round trip (none when the instance's cache has
@@ -257,8 +257,8 @@ class ListField(KeyTTLMixin, _MultiValuesField):
         return self.lrange(0, -1)
 
     def proxy_set(self, value: Any) -> Any:
-        """Append the items of ``value`` (``rpush``): 1 round trip (2 when index sets must be
-        discovered)."""
+        """Append the items of ``value`` (``rpush``): 1 round trip (2 with range or configured
+        indexes)."""
         return self.rpush(*self._creation_items(value))
 
 
@@ -411,7 +411,7 @@ class SortedSetField(KeyTTLMixin, _MultiValuesField):
         Accepts ``zadd({member: score}[, ch])``, ``zadd(mapping={...}[, ch=True])``,
         ``zadd(score, member, ...)`` or ``zadd(member=score, ...[, ch=True])``. Other ZADD
         flags (nx, xx, incr) raise ``LimpydException``, before anything is sent.
-        1 round trip (2 when index sets must be discovered).
+        1 round trip (2 with range or configured indexes).
         """
         ch = bool(kwargs.pop("ch", False)) if "ch" in kwargs else None
         for flag in ("nx", "xx", "incr"):
@@ -435,10 +435,9 @@ class SortedSetField(KeyTTLMixin, _MultiValuesField):
         found = self._score_pairs(args, kwargs)
         raw = [item for pair in found for item in pair]
         mapping = {member: float(score) for score, member in found}
-        members = [member for _, member in found]
         flags = ["CH"] if ch else []
         return self._modify(
-            "ZADD", [*flags, *raw], lambda c, k: c.zadd(k, mapping, ch=bool(ch)), as_int, members
+            "ZADD", [*flags, *raw], lambda c, k: c.zadd(k, mapping, ch=bool(ch)), as_int
         )
 
     def zincrby(self, value: Any, amount: Any = 1) -> float:
@@ -446,23 +445,23 @@ class SortedSetField(KeyTTLMixin, _MultiValuesField):
 
         redis-limpyd 2.x's order, ``zincrby(amount, value)``, is accepted too: a first
         argument that is an int or float (and a second one given) is the amount.
-        1 round trip (2 when index sets must be discovered).
+        1 round trip (2 with range or configured indexes).
         """
         if isinstance(value, (int, float)) and not isinstance(value, bool) and amount != 1:
             value, amount = amount, value
         v = self._normalize_value(value)
         a = score_arg(amount, f"{self._what()}.zincrby amount")
-        return self._modify("ZINCRBY", [repr(a), v], lambda c, k: c.zincrby(k, a, v), as_float, [v])
+        return self._modify("ZINCRBY", [repr(a), v], lambda c, k: c.zincrby(k, a, v), as_float)
 
     def zrem(self, *values: Any) -> int:
-        """ZREM: remove ``values``; returns how many were members. 1 round trip (2 when index sets
-        must be discovered)."""
+        """ZREM: remove ``values``; returns how many were members. 1 round trip (2 with range or
+        configured indexes)."""
         vs = self._values(values, "zrem")
-        return self._modify("ZREM", vs, lambda c, k: c.zrem(k, *vs), as_int, vs)
+        return self._modify("ZREM", vs, lambda c, k: c.zrem(k, *vs), as_int)
 
     def zremrangebyrank(self, start: int, end: int) -> int:
-        """ZREMRANGEBYRANK: remove members ranked ``start`` to ``end``. 1 round trip (2 when index
-        sets must be discovered)."""
+        """ZREMRANGEBYRANK: remove members ranked ``start`` to ``end``. 1 round trip (2 with range
+        or configured indexes)."""
         s, e = int_arg(start, "zremrangebyrank start"), int_arg(end, "zremrangebyrank end")
         return self._modify(
             "ZREMRANGEBYRANK", [s, e], lambda c, k: c.zremrangebyrank(k, s, e), as_int
@@ -470,7 +469,7 @@ class SortedSetField(KeyTTLMixin, _MultiValuesField):
 
     def zremrangebyscore(self, min: Any, max: Any) -> int:  # noqa: A002
         """ZREMRANGEBYSCORE: remove members scored between ``min`` and ``max``. 1 round trip (2
-        when index sets must be discovered)."""
+        with range or configured indexes)."""
         return self._modify(
             "ZREMRANGEBYSCORE", [min, max], lambda c, k: c.zremrangebyscore(k, min, max), as_int
         )
@@ -510,21 +509,21 @@ class SortedSetField(KeyTTLMixin, _MultiValuesField):
         )
 
     def zremrangebylex(self, min: Any, max: Any) -> int:  # noqa: A002
-        """ZREMRANGEBYLEX: remove members between ``min`` and ``max``. 1 round trip (2 when index
-        sets must be discovered)."""
+        """ZREMRANGEBYLEX: remove members between ``min`` and ``max``. 1 round trip (2 with range
+        or configured indexes)."""
         return self._modify(
             "ZREMRANGEBYLEX", [min, max], lambda c, k: c.zremrangebylex(k, min, max), as_int
         )
 
     def zpopmax(self, count: Any = None) -> list[tuple[str, float]]:
         """ZPOPMAX: remove and return the ``count`` (default 1) highest members with scores. 1
-        round trip (2 when index sets must be discovered)."""
+        round trip (2 with range or configured indexes)."""
         n = [] if count is None else [int_arg(count, "zpopmax count")]
         return self._modify("ZPOPMAX", n, lambda c, k: c.zpopmax(k, *n), _popped)
 
     def zpopmin(self, count: Any = None) -> list[tuple[str, float]]:
         """ZPOPMIN: remove and return the ``count`` (default 1) lowest members with scores. 1 round
-        trip (2 when index sets must be discovered)."""
+        trip (2 with range or configured indexes)."""
         n = [] if count is None else [int_arg(count, "zpopmin count")]
         return self._modify("ZPOPMIN", n, lambda c, k: c.zpopmin(k, *n), _popped)
 
@@ -534,8 +533,8 @@ class SortedSetField(KeyTTLMixin, _MultiValuesField):
         return self.zrange(0, -1)
 
     def proxy_set(self, value: Any) -> Any:
-        """Add ``value``'s members with their scores (``zadd``): 1 round trip (2 when index sets
-        must be discovered)."""
+        """Add ``value``'s members with their scores (``zadd``): 1 round trip (2 with range or
+        configured indexes)."""
         return self.zadd(value)
 
 
@@ -639,20 +638,20 @@ class HashField(KeyTTLMixin, RedisField):
     # -- modifiers --
 
     def hset(self, key: Any, value: Any) -> int:
-        """HSET: store ``value`` at ``key``; 1 when the key is new. 1 round trip (2 when index sets
-        must be discovered)."""
+        """HSET: store ``value`` at ``key``; 1 when the key is new. 1 round trip (2 with range or
+        configured indexes)."""
         k, v = self._normalize_value(key), self._normalize_value(value)
         return self._modify("HSET", [k, v], lambda c, rk: c.hset(rk, k, v), as_int)
 
     def hsetnx(self, key: Any, value: Any) -> int:
         """HSETNX: store ``value`` at ``key`` only when it has none; 1 when stored. 1 round trip (2
-        when index sets must be discovered)."""
+        with range or configured indexes)."""
         k, v = self._normalize_value(key), self._normalize_value(value)
         return self._modify("HSETNX", [k, v], lambda c, rk: c.hsetnx(rk, k, v), as_int)
 
     def hmset(self, *args: Any, **kwargs: Any) -> bool:
         """Store several entries: ``hmset({key: value})`` or ``hmset(key=value, ...)``. 1 round
-        trip (2 when index sets must be discovered)."""
+        trip (2 with range or configured indexes)."""
         mapping: dict[Any, Any] = {}
         for arg in args:
             if not isinstance(arg, dict):
@@ -667,8 +666,8 @@ class HashField(KeyTTLMixin, RedisField):
         return True
 
     def hdel(self, *keys: Any) -> int:
-        """HDEL: remove ``keys``; returns how many existed. 1 round trip (2 when index sets must be
-        discovered)."""
+        """HDEL: remove ``keys``; returns how many existed. 1 round trip (2 with range or configured
+        indexes)."""
         ks = [self._normalize_value(k) for k in keys]
         if not ks:
             raise TypeError(f"{self._what()}.hdel() needs at least one key")
@@ -676,13 +675,13 @@ class HashField(KeyTTLMixin, RedisField):
 
     def hincrby(self, key: Any, amount: int = 1) -> int:
         """HINCRBY: add ``amount`` to the value of ``key``; returns the new value. 1 round trip (2
-        when index sets must be discovered)."""
+        with range or configured indexes)."""
         k, a = self._normalize_value(key), int_arg(amount, "hincrby amount")
         return self._modify("HINCRBY", [k, a], lambda c, rk: c.hincrby(rk, k, a), as_int)
 
     def hincrbyfloat(self, key: Any, amount: float = 1.0) -> float:
         """HINCRBYFLOAT: add ``amount`` to the value of ``key``; returns the new value. 1 round
-        trip (2 when index sets must be discovered)."""
+        trip (2 with range or configured indexes)."""
         k, a = self._normalize_value(key), float_arg(amount, "hincrbyfloat amount")
         return self._modify(
             "HINCRBYFLOAT", [k, a], lambda c, rk: c.hincrbyfloat(rk, k, float(a)), as_float
@@ -701,6 +700,6 @@ class HashField(KeyTTLMixin, RedisField):
         return self.hgetall()
 
     def proxy_set(self, value: Any) -> Any:
-        """Store ``value``'s entries (``hmset``): 1 round trip (2 when index sets must be
-        discovered)."""
+        """Store ``value``'s entries (``hmset``): 1 round trip (2 with range or configured
+        indexes)."""
         return self.hmset(value)

@@ -71,7 +71,7 @@ class StringField(KeyTTLMixin, _SingleValueField):
     ) -> bool | None:
         """SET: store ``value``; True, or None when ``nx``/``xx`` prevented it. ``ex`` (s) and
         ``px`` (ms) make it expire: not for indexable fields (``ImplementationError``).
-        1 round trip (2 when index sets must be discovered)."""
+        1 round trip (2 with range or configured indexes)."""
         v = self._normalize_value(value)
         extra: list[Any] = []
         if ex is not None or px is not None:
@@ -84,75 +84,73 @@ class StringField(KeyTTLMixin, _SingleValueField):
             extra.append("NX")
         if xx:
             extra.append("XX")
-        return self._modify(
-            "SET", [v, *extra], lambda c, k: c.set(k, v, ex, px, nx, xx), as_ok, [v]
-        )
+        return self._modify("SET", [v, *extra], lambda c, k: c.set(k, v, ex, px, nx, xx), as_ok)
 
     def setex(self, seconds: Any, value: Any) -> bool | None:
         """SETEX: store ``value`` expiring in ``seconds`` (not for indexable fields). 1 round trip
-        (2 when index sets must be discovered)."""
+        (2 with range or configured indexes)."""
         self._deny_if_indexable("setex")
         s, v = int_arg(seconds, "setex seconds"), self._normalize_value(value)
         return self._modify("SETEX", [s, v], lambda c, k: c.setex(k, s, v), as_ok)
 
     def psetex(self, milliseconds: Any, value: Any) -> bool | None:
         """PSETEX: store ``value`` expiring in ``milliseconds`` (not for indexable fields). 1 round
-        trip (2 when index sets must be discovered)."""
+        trip (2 with range or configured indexes)."""
         self._deny_if_indexable("psetex")
         ms, v = int_arg(milliseconds, "psetex milliseconds"), self._normalize_value(value)
         return self._modify("PSETEX", [ms, v], lambda c, k: c.psetex(k, ms, v), as_ok)
 
     def getset(self, value: Any) -> str | None:
-        """GETSET: store ``value``, return the previous one. 1 round trip (2 when index sets must
-        be discovered)."""
+        """GETSET: store ``value``, return the previous one. 1 round trip (2 with range or
+        configured indexes)."""
         v = self._normalize_value(value)
-        return self._modify("GETSET", [v], lambda c, k: c.getset(k, v), hints=[v])
+        return self._modify("GETSET", [v], lambda c, k: c.getset(k, v))
 
     def setnx(self, value: Any) -> bool:
-        """SETNX: store ``value`` only when there is none; True when stored. 1 round trip (2 when
-        index sets must be discovered)."""
+        """SETNX: store ``value`` only when there is none; True when stored. 1 round trip (2 with
+        range or configured indexes)."""
         v = self._normalize_value(value)
-        return self._modify("SETNX", [v], lambda c, k: c.setnx(k, v), as_bool, [v])
+        return self._modify("SETNX", [v], lambda c, k: c.setnx(k, v), as_bool)
 
     def append(self, value: Any) -> int:
-        """APPEND: add ``value`` at the end; returns the new length. 1 round trip (2 when index
-        sets must be discovered)."""
+        """APPEND: add ``value`` at the end; returns the new length. 1 round trip (2 with range
+        or configured indexes)."""
         v = self._normalize_value(value)
         return self._modify("APPEND", [v], lambda c, k: c.append(k, v), as_int)
 
     def incr(self, amount: int = 1) -> int:
-        """INCRBY ``amount`` (default 1); returns the new value. 1 round trip (2 when index sets
-        must be discovered)."""
+        """INCRBY ``amount`` (default 1); returns the new value. 1 round trip (2 with range or
+        configured indexes)."""
         a = int_arg(amount, "incr amount")
         return self._modify("INCRBY", [a], lambda c, k: c.incrby(k, a), as_int)
 
     def incrby(self, amount: int = 1) -> int:
-        """INCRBY ``amount``; returns the new value. 1 round trip (2 when index sets must be
-        discovered)."""
+        """INCRBY ``amount``; returns the new value. 1 round trip (2 with range or configured
+        indexes)."""
         a = int_arg(amount, "incrby amount")
         return self._modify("INCRBY", [a], lambda c, k: c.incrby(k, a), as_int)
 
     def decr(self, amount: int = 1) -> int:
-        """DECRBY ``amount`` (default 1); returns the new value. 1 round trip (2 when index sets
-        must be discovered)."""
+        """DECRBY ``amount`` (default 1); returns the new value. 1 round trip (2 with range or
+        configured indexes)."""
         a = int_arg(amount, "decr amount")
         return self._modify("DECRBY", [a], lambda c, k: c.decrby(k, a), as_int)
 
     def decrby(self, amount: int = 1) -> int:
-        """DECRBY ``amount``; returns the new value. 1 round trip (2 when index sets must be
-        discovered)."""
+        """DECRBY ``amount``; returns the new value. 1 round trip (2 with range or configured
+        indexes)."""
         a = int_arg(amount, "decrby amount")
         return self._modify("DECRBY", [a], lambda c, k: c.decrby(k, a), as_int)
 
     def incrbyfloat(self, amount: float = 1.0) -> float:
-        """INCRBYFLOAT ``amount``; returns the new value. 1 round trip (2 when index sets must be
-        discovered)."""
+        """INCRBYFLOAT ``amount``; returns the new value. 1 round trip (2 with range or configured
+        indexes)."""
         a = float_arg(amount, "incrbyfloat amount")
         return self._modify("INCRBYFLOAT", [a], lambda c, k: c.incrbyfloat(k, float(a)), as_float)
 
     def setbit(self, offset: int, value: int) -> int:
         """SETBIT: set the bit at ``offset`` to ``value`` (0 or 1); returns the old bit. 1 round
-        trip (2 when index sets must be discovered)."""
+        trip (2 with range or configured indexes)."""
         o = int_arg(offset, "setbit offset")
         if value not in (0, 1) or isinstance(value, bool):
             raise TypeError(f"setbit value must be 0 or 1, got {value!r}")
@@ -160,7 +158,7 @@ class StringField(KeyTTLMixin, _SingleValueField):
 
     def setrange(self, offset: int, value: Any) -> int:
         """SETRANGE: overwrite from ``offset`` with ``value``; returns the new length. 1 round trip
-        (2 when index sets must be discovered)."""
+        (2 with range or configured indexes)."""
         o = int_arg(offset, "setrange offset")
         v = self._normalize_value(value)
         return self._modify("SETRANGE", [o, v], lambda c, k: c.setrange(k, o, v), as_int)
@@ -171,7 +169,7 @@ class StringField(KeyTTLMixin, _SingleValueField):
         return self.get()
 
     def proxy_set(self, value: Any) -> Any:
-        """Store ``value`` (``set``): 1 round trip (2 when index sets must be discovered)."""
+        """Store ``value`` (``set``): 1 round trip (2 with range or configured indexes)."""
         return self.set(value)
 
 
@@ -211,38 +209,38 @@ class InstanceHashField(_SingleValueField):
 
     def hset(self, value: Any) -> int:
         """HSET: store ``value``; returns 1 when the hash field was created, else 0. 1 round trip
-        (2 when index sets must be discovered)."""
+        (2 with range or configured indexes)."""
         v = self._normalize_value(value)
-        return self._modify("HSET", [v], lambda c, k: c.hset(k, self.name, v), as_int, [v])
+        return self._modify("HSET", [v], lambda c, k: c.hset(k, self.name, v), as_int)
 
     def hsetnx(self, value: Any) -> int:
-        """HSETNX: store ``value`` only when there is none; 1 when stored. 1 round trip (2 when
-        index sets must be discovered)."""
+        """HSETNX: store ``value`` only when there is none; 1 when stored. 1 round trip (2 with
+        range or configured indexes)."""
         v = self._normalize_value(value)
-        return self._modify("HSETNX", [v], lambda c, k: c.hsetnx(k, self.name, v), as_int, [v])
+        return self._modify("HSETNX", [v], lambda c, k: c.hsetnx(k, self.name, v), as_int)
 
     def hincrby(self, amount: int = 1) -> int:
-        """HINCRBY ``amount``; returns the new value. 1 round trip (2 when index sets must be
-        discovered)."""
+        """HINCRBY ``amount``; returns the new value. 1 round trip (2 with range or configured
+        indexes)."""
         a = int_arg(amount, "hincrby amount")
         return self._modify("HINCRBY", [a], lambda c, k: c.hincrby(k, self.name, a), as_int)
 
     def hincrbyfloat(self, amount: float = 1.0) -> float:
-        """HINCRBYFLOAT ``amount``; returns the new value. 1 round trip (2 when index sets must be
-        discovered)."""
+        """HINCRBYFLOAT ``amount``; returns the new value. 1 round trip (2 with range or configured
+        indexes)."""
         a = float_arg(amount, "hincrbyfloat amount")
         return self._modify(
             "HINCRBYFLOAT", [a], lambda c, k: c.hincrbyfloat(k, self.name, float(a)), as_float
         )
 
     def hdel(self) -> int:
-        """HDEL: remove the value; returns 1 when there was one. 1 round trip (2 when index sets
-        must be discovered)."""
+        """HDEL: remove the value; returns 1 when there was one. 1 round trip (2 with range or
+        configured indexes)."""
         return self._modify("HDEL", [], lambda c, k: c.hdel(k, self.name), as_int)
 
     def delete(self) -> int:
-        """Remove the value (HDEL on the instance hash). 1 round trip (2 when index sets must be
-        discovered)."""
+        """Remove the value (HDEL on the instance hash). 1 round trip (2 with range or configured
+        indexes)."""
         return self.hdel()
 
     def proxy_get(self) -> Any:
@@ -251,7 +249,7 @@ class InstanceHashField(_SingleValueField):
         return self.hget()
 
     def proxy_set(self, value: Any) -> Any:
-        """Store ``value`` (``hset``): 1 round trip (2 when index sets must be discovered)."""
+        """Store ``value`` (``hset``): 1 round trip (2 with range or configured indexes)."""
         return self.hset(value)
 
 

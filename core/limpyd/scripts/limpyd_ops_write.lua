@@ -26,6 +26,8 @@
 --   for each context field its count and entries},
 --   {0, "missing"}, {0, "retry", counter}, {0, "pk"}, {0, "error", msg},
 --   {0, "unique", index key, other pk}
+--@include variadic_call
+
 local coll, counter, key = KEYS[1], KEYS[2], KEYS[3]
 local pk, mode, expected, kind, hfield = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local checked, unindexed = ARGV[6] == '1', ARGV[6] == '2'
@@ -123,7 +125,7 @@ local before = entries()
 local call = {ARGV[cmd_pos], key}
 if kind == 'hash' then call[#call + 1] = hfield end
 for i = cmd_pos + 1, #ARGV do call[#call + 1] = ARGV[i] end
-local reply = redis.pcall(unpack(call))
+local reply = call_variadic(call)
 if type(reply) == 'table' and reply.err then
     restore(saved)
     return {0, 'error', reply.err}

@@ -4,19 +4,18 @@
 -- limpyd: set several instance-hash fields of one instance at once, keeping their index sets
 -- consistent and unique values unique, atomically. A refused call changes nothing.
 -- KEYS[1]: the model's pk collection set; KEYS[2]: the instance hash (<prefix>:<pk>:hash)
--- KEYS[3 ..]: candidate index sets (<index prefix><value>, for old and new values); sets not
---   declared are never touched: their names are returned and the caller retries with them
+-- Index sets (<index prefix><value>, for old and new values) are keys this script builds
+--   itself: the old values are only known here. They share KEYS[1]'s slot (on a cluster every
+--   key of a model carries the model's hash tag).
 -- ARGV[1]: the pk; ARGV[2]: N, the number of fields, then N groups of four:
 --   hash field name, new value, index prefix ("" when not indexable), "1" when unique
 -- Returns {1} on success, else (nothing changed) {0, "missing"} (no such instance),
---   {0, "keys", name...} or {0, "unique", index key, other pk}
+--   or {0, "unique", index key, other pk}
 local coll, hkey, pk = KEYS[1], KEYS[2], ARGV[1]
 local n = tonumber(ARGV[2])
 if redis.call('SISMEMBER', coll, pk) == 0 then return {0, 'missing'} end
 
-local known = {}
-for i = 3, #KEYS do known[KEYS[i]] = true end
-local items, changes, missing = {}, {}, {}
+local items, changes = {}, {}
 for i = 0, n - 1 do
     local name, value, prefix, unique = ARGV[3 + 4 * i], ARGV[4 + 4 * i], ARGV[5 + 4 * i], ARGV[6 + 4 * i]
     items[#items + 1] = name
@@ -27,12 +26,9 @@ for i = 0, n - 1 do
             local change = {new = prefix .. value, unique = unique == '1'}
             if old then change.old = prefix .. old end
             changes[#changes + 1] = change
-            if change.old and not known[change.old] then missing[#missing + 1] = change.old end
-            if not known[change.new] then missing[#missing + 1] = change.new end
         end
     end
 end
-if #missing > 0 then return {0, 'keys', unpack(missing)} end
 for _, change in ipairs(changes) do
     if change.unique and redis.call('SCARD', change.new) > 0 then
         for _, member in ipairs(redis.call('SRANDMEMBER', change.new, 2)) do

@@ -6,9 +6,10 @@
 -- KEYS[1]: the model's pk collection set (<prefix>:collection)
 -- KEYS[2]: the auto-pk counter (<prefix>:max_pk) when ARGV[2] is "auto"; the collection otherwise
 -- KEYS[3]: the field's key: <prefix>:<pk>:<field>, or the instance hash <prefix>:<pk>:hash
--- KEYS[4 ..]: candidate index sets: every <index prefix><value> set the write may touch (values
---   removed or added by the command). Sets not declared here are never touched: the script
---   undoes the command and returns the missing names, the caller retries with them.
+-- Index sets are keys this script builds itself: <index prefix><value> for each value the
+--   command removes or adds. Nobody can name them before the command has run (INCR, SPOP,
+--   LTRIM...), and declaring them would cost a second round trip. They share KEYS[1]'s slot:
+--   on a cluster every key of a model carries the model's hash tag (docs/reliability.md).
 -- ARGV[1]: the pk
 -- ARGV[2]: "" (existing instance: the pk must be in the collection) or "auto" (this write creates
 --   the instance; ARGV[3] is the counter value expected, "" when absent, and ARGV[1] = it + 1)
@@ -18,9 +19,11 @@
 -- ARGV[7]: "1" when the index is unique
 -- ARGV[8]: the Redis command; ARGV[9 ..]: its arguments after the key (and the hash field name)
 -- Returns {1, reply} on success. Otherwise nothing is changed and it returns one of
---   {0, "keys", name...} (undeclared index sets needed), {0, "retry", counter value},
---   {0, "missing"} (no such instance), {0, "pk"} (pk taken), {0, "error", message} (command
---   error), {0, "unique", index key, other pk} (a unique value is already used by another pk)
+--   {0, "retry", counter value}, {0, "missing"} (no such instance), {0, "pk"} (pk taken),
+--   {0, "error", message} (command error), {0, "unique", index key, other pk} (a unique value
+--   is already used by another pk)
+--@include variadic_call
+
 local coll, counter, key = KEYS[1], KEYS[2], KEYS[3]
 local pk, mode, expected = ARGV[1], ARGV[2], ARGV[3]
 local kind, hfield, prefix, unique, cmd = ARGV[4], ARGV[5], ARGV[6], ARGV[7] == '1', ARGV[8]
@@ -32,8 +35,44 @@ local function chunked(command, target, items)
     end
 end
 
+-- The members a set/sorted-set command names, when it can only add or remove those (SADD,
+-- SREM, ZADD, ZREM, ZINCRBY); nil for any other command. Only their presence is read before
+-- and after, so the cost follows the command's size, not the stored key's.
+local function named_members()
+    local c, out = string.upper(cmd), {}
+    if (kind == 'set' and (c == 'SADD' or c == 'SREM')) or (kind == 'zset' and c == 'ZREM') then
+        for i = 9, #ARGV do out[#out + 1] = ARGV[i] end
+    elseif kind == 'zset' and c == 'ZADD' then
+        local i = 9
+        while i <= #ARGV and ZADD_FLAGS[string.upper(ARGV[i])] do i = i + 1 end
+        for j = i + 1, #ARGV, 2 do out[#out + 1] = ARGV[j] end
+    elseif kind == 'zset' and c == 'ZINCRBY' then
+        out[1] = ARGV[10]
+    else
+        return nil
+    end
+    return out
+end
+local named = indexed and named_members() or nil
+
+-- The field's values: a list (for a sorted set: member, score pairs); with named members,
+-- only those of them that are stored.
 local function snapshot()
-    if kind == 'string' then
+    if named then
+        local snap = {}
+        for _, m in ipairs(named) do
+            if kind == 'set' then
+                if redis.call('SISMEMBER', key, m) == 1 then snap[#snap + 1] = m end
+            else
+                local score = redis.call('ZSCORE', key, m)
+                if score then
+                    snap[#snap + 1] = m
+                    snap[#snap + 1] = score
+                end
+            end
+        end
+        return snap
+    elseif kind == 'string' then
         local v = redis.call('GET', key)
         if v then return {v} end
         return {}
@@ -64,7 +103,17 @@ local function members(snap)
 end
 
 local function restore(snap)
-    if kind == 'string' then
+    if named then  -- only the named members changed: put each back as it was
+        local was, step = {}, 1
+        if kind == 'zset' then step = 2 end
+        for i = 1, #snap, step do was[snap[i]] = i end
+        for _, m in ipairs(named) do
+            if kind == 'set' and was[m] then redis.call('SADD', key, m)
+            elseif kind == 'set' then redis.call('SREM', key, m)
+            elseif was[m] then redis.call('ZADD', key, snap[was[m] + 1], m)
+            else redis.call('ZREM', key, m) end
+        end
+    elseif kind == 'string' then
         if snap[1] then redis.call('SET', key, snap[1]) else redis.call('DEL', key) end
     elseif kind == 'hash' then
         if snap[1] then redis.call('HSET', key, hfield, snap[1]) else redis.call('HDEL', key, hfield) end
@@ -111,31 +160,11 @@ end
 local call = {cmd, key}
 if kind == 'hash' then call[#call + 1] = hfield end
 for i = 9, #ARGV do call[#call + 1] = ARGV[i] end
-local reply = redis.pcall(unpack(call))
+local reply = call_variadic(call)
 if type(reply) == 'table' and reply.err then return {0, 'error', reply.err} end
 
 if indexed then
     local after_list, after_set = members(snapshot())
-    local known = {}
-    for i = 4, #KEYS do known[KEYS[i]] = true end
-    local missing, listed = {}, {}
-    local function need(v)
-        local name = prefix .. v
-        if not known[name] and not listed[name] then
-            listed[name] = true
-            missing[#missing + 1] = name
-        end
-    end
-    for _, v in ipairs(before_list) do
-        if not after_set[v] then need(v) end
-    end
-    for _, v in ipairs(after_list) do
-        if not before_set[v] then need(v) end
-    end
-    if #missing > 0 then
-        restore(before_snap)
-        return {0, 'keys', unpack(missing)}
-    end
     if unique then
         for _, v in ipairs(after_list) do
             if not before_set[v] then
