@@ -12,6 +12,7 @@ from redis.utils import HIREDIS_AVAILABLE
 
 from walrus import Database
 from walrus.database import ClusterDatabase
+from walrus.packing import FastPacker, encodes_in_python
 from walrus.urls import (
     CLUSTER_SCHEMES,
     SENTINEL_SCHEMES,
@@ -49,8 +50,10 @@ class _SurrogateSafePacker:
 
 def _install_binary_safe_packer(connection: Database) -> None:
     """Make the (not yet connected) pool's connections send surrogate-escaped text as the
-    original bytes. redis-py's pure-Python packer already does it through the encoder."""
-    if HIREDIS_AVAILABLE:
+    original bytes. redis-py's pure-Python packer, its hiredis packer in releases that encode
+    first, and walrus' FastPacker built on that one already do it through the connection's
+    encoder (``surrogateescape`` here); only an older hiredis packer needs the wrapper."""
+    if HIREDIS_AVAILABLE and not encodes_in_python(HiredisRespSerializer()):
         connection.connection_pool.connection_kwargs["command_packer"] = _SurrogateSafePacker(
             HiredisRespSerializer()
         )
@@ -62,7 +65,8 @@ class _LimpydClusterDatabase(ClusterDatabase):
     any command is sent on the connection)."""
 
     def on_connect(self, connection: Any) -> None:
-        if HIREDIS_AVAILABLE and not isinstance(connection._command_packer, _SurrogateSafePacker):
+        packer = connection._command_packer
+        if HIREDIS_AVAILABLE and not isinstance(packer, _SurrogateSafePacker | FastPacker):
             connection._command_packer = _SurrogateSafePacker(connection._command_packer)
         cast(Any, super()).on_connect(connection)  # unannotated in redis-py
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["FastPacker", "fast_packer"]
+__all__ = ["FastPacker", "encodes_in_python", "fast_packer"]
 
 _hiredis_pack: Callable[[tuple[bytes, ...]], bytes] | None
 try:  # hiredis is optional (the ``hiredis`` extra): without it redis-py's packer is kept
@@ -73,8 +73,16 @@ def fast_packer(base: Any, encoder: Any) -> Any:
     if (
         _hiredis_pack is None
         or encoder is None
-        or type(base).__name__ != "HiredisRespSerializer"
-        or getattr(base, "_encode", None) is None
+        or not encodes_in_python(base)
+        or base._encode is None  # made without the connection's encoder: str goes to hiredis
     ):
         return base
     return FastPacker(base, encoder.encoding, encoder.encoding_errors)
+
+
+def encodes_in_python(packer: Any) -> bool:
+    """True when ``packer`` is redis-py's hiredis packer of a release that encodes arguments
+    with the connection's encoder before hiredis (8.x: it has an ``encode`` hook); False for
+    older ones, which hand ``str`` arguments to hiredis (it encodes them as strict UTF-8),
+    and for any other packer. No Redis work."""
+    return type(packer).__name__ == "HiredisRespSerializer" and hasattr(packer, "_encode")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+import redis
 
 from limpyd import fields, model
 from limpyd.contrib.database import PipelineDatabase
@@ -82,3 +83,31 @@ def test_from_url_single_server_schemes(redis_server, raw) -> None:
     assert pool.connection_kwargs["db"] == 2
     with pytest.raises(ValueError, match="scheme"):
         RedisDatabase.from_url("memcached://h:1")
+
+
+def test_connections_pack_with_walrus_fast_packer_binary_safe(
+    limpyd_db: RedisDatabase, raw: redis.Redis
+) -> None:
+    """On redis-py releases that encode before hiredis, limpyd's connections use walrus'
+    FastPacker (it encodes with the connection's surrogateescape rule); older hiredis packers
+    get limpyd's own binary-safe wrapper. Either way a non-UTF-8 value round-trips."""
+    from redis.connection import HiredisRespSerializer
+    from redis.utils import HIREDIS_AVAILABLE
+
+    from walrus.packing import FastPacker, encodes_in_python
+
+    class Blob(model.RedisModel):
+        database = limpyd_db
+        data = fields.StringField()
+
+    blob = Blob(data=b"\xff\xfe raw".decode("utf-8", "surrogateescape"))
+    # a connection as the pool makes them (never connected)
+    packer = limpyd_db.connection.connection_pool.make_connection()._command_packer
+    if HIREDIS_AVAILABLE and encodes_in_python(HiredisRespSerializer()):
+        assert isinstance(packer, FastPacker)
+    elif HIREDIS_AVAILABLE:
+        assert type(packer).__name__ == "_SurrogateSafePacker"
+    else:
+        assert not isinstance(packer, FastPacker)
+    assert raw.execute_command("GET", blob.data.key, NEVER_DECODE=True) == b"\xff\xfe raw"
+    assert Blob(blob.get_pk()).data.get() == b"\xff\xfe raw".decode("utf-8", "surrogateescape")
