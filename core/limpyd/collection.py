@@ -107,7 +107,7 @@ class CollectionResults:
 
     def __init__(self, data: list[Any]) -> None:
         self.data = data
-        self._position = 0
+        self._next = iter(data).__next__  # the list's own iterator: no index arithmetic here
 
     def __len__(self) -> int:
         return len(self.data)
@@ -119,10 +119,7 @@ class CollectionResults:
         return self
 
     def __next__(self) -> Any:
-        if self._position >= len(self.data):
-            raise StopIteration
-        self._position += 1
-        return self.data[self._position - 1]
+        return self._next()
 
     def __getitem__(self, item: int | slice) -> Any:
         return self.data[item]
