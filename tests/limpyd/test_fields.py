@@ -417,3 +417,39 @@ def test_default_and_unique_together_is_refused() -> None:
         fields.StringField(default=None)
     with pytest.raises(ImplementationError, match="PKField"):
         fields.PKField(default="x")
+
+
+def test_writes_of_fields_without_index(limpyd_db: RedisDatabase, raw, helpers) -> None:
+    """A field without index of a saved instance takes the lean write script: one round trip,
+    the command's own reply, nothing written under a deleted pk or on a command error."""
+    from limpyd.exceptions import DoesNotExist
+
+    class Memo(model.RedisModel):
+        database = limpyd_db
+        body = fields.StringField()
+        size = fields.InstanceHashField()
+        marks = fields.ListField()
+
+    memo = Memo(body="a", size="1")
+    with RoundTripCounter() as rt:
+        assert memo.size.hset("2") == 0  # HSET's reply: the hash field existed
+        assert memo.body.append("b") == 2
+        assert memo.marks.rpush("x", "y") == 2
+    assert rt.count == 3
+    assert raw.hget(Memo._hash_key(memo.get_pk()), "size") == "2"
+    assert raw.get(memo.body.key) == "ab" and raw.lrange(memo.marks.key, 0, -1) == ["x", "y"]
+    raw.delete(memo.marks.key)
+    raw.set(memo.marks.key, "text")
+    before = helpers.snapshot(raw)
+    with pytest.raises(ResponseError, match="WRONGTYPE"):
+        memo.marks.rpush("z")
+    assert helpers.snapshot(raw) == before
+    stale = Memo.lazy_connect(memo.get_pk())
+    Memo(memo.get_pk()).delete()
+    after_delete = helpers.snapshot(raw)
+    with pytest.raises(DoesNotExist):
+        stale.size.hset("3")
+    with pytest.raises(DoesNotExist):
+        stale.body.set("c")
+    assert helpers.snapshot(raw) == after_delete
+    assert not [key for key in after_delete if key.startswith(":memo:1:")]

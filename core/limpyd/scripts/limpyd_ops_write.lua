@@ -122,10 +122,7 @@ local cmd_pos = no_pos + 1 + 4 * no
 
 local saved = dump()
 local before = entries()
-local call = {ARGV[cmd_pos], key}
-if kind == 'hash' then call[#call + 1] = hfield end
-for i = cmd_pos + 1, #ARGV do call[#call + 1] = ARGV[i] end
-local reply = call_variadic(call)
+local reply = call_variadic(field_call(ARGV[cmd_pos], key, hfield, cmd_pos + 1))
 if type(reply) == 'table' and reply.err then
     restore(saved)
     return {0, 'error', reply.err}

@@ -157,10 +157,7 @@ if indexed then
     before_list, before_set = members(before_snap)
 end
 
-local call = {cmd, key}
-if kind == 'hash' then call[#call + 1] = hfield end
-for i = 9, #ARGV do call[#call + 1] = ARGV[i] end
-local reply = call_variadic(call)
+local reply = call_variadic(field_call(cmd, key, hfield, 9))
 if type(reply) == 'table' and reply.err then return {0, 'error', reply.err} end
 
 if indexed then
