@@ -23,7 +23,7 @@ reading the old value and writing the index):
   old value, then SET, SREM, SADD in one MULTI/EXEC).
 - ``incr indexed``: ``count.incr()`` (raw: INCRBY, then SREM/SADD in one MULTI/EXEC).
 - ``set plain``: ``note.set`` (raw: SET).
-- ``sadd to a big set``: ``tags.sadd`` of one new member, then ``srem`` of it, on the set of
+- ``sadd+srem, big set``: ``tags.sadd`` of one new member, then ``srem`` of it, on the set of
   ``TAGS`` members (raw: SADD + SADD to the index set, then SREM + SREM, each one
   MULTI/EXEC).
 - ``filter``: ``list(Item.collection(name="n3"))``: ``ROWS / 10`` pks (raw: SMEMBERS).
@@ -35,19 +35,23 @@ case by case; round trips are socket writes of one call (a pipeline is one).
 from __future__ import annotations
 
 import argparse
-import importlib
 import subprocess
 import sys
 from collections.abc import Callable
 from itertools import count
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import redis
 
-from benchmarks.bench_models_scale import Case, count_round_trips, table_row, time_cases
-from benchmarks.harness import ROOT, bench_server, write_section
+from benchmarks.bench_models_scale import (
+    Case,
+    check_rows,
+    count_round_trips,
+    table_row,
+    time_cases,
+)
+from benchmarks.harness import ROOT, bench_server, import_beside, write_section
 
 __all__ = ["load_upstream", "main"]
 
@@ -58,45 +62,32 @@ TAGS = 10_000
 NAMES = [f"n{i}" for i in range(10)]
 
 
-def _is_limpyd(name: str) -> bool:
-    return name == "limpyd" or name.startswith("limpyd.")
-
-
 def load_upstream() -> dict[str, ModuleType]:
     """Upstream redis-limpyd's ``model``, ``fields`` and ``database`` modules, imported beside
-    ours (its modules kept out of ``sys.modules``). Installs it on first use."""
+    ours. Installs it on first use."""
     if not (UPSTREAM_DIR / "limpyd").is_dir():
         subprocess.run(
             [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target"]
             + [str(UPSTREAM_DIR), *UPSTREAM_SPEC],
             check=True,
         )
-    ours = {name: mod for name, mod in sys.modules.items() if _is_limpyd(name)}
-    for name in ours:
-        del sys.modules[name]
-    sys.path.insert(0, str(UPSTREAM_DIR))
-    try:
-        mods = {n: importlib.import_module(f"limpyd.{n}") for n in ("model", "fields", "database")}
-        assert Path(mods["model"].__file__ or "").is_relative_to(UPSTREAM_DIR)
-    finally:
-        sys.path.remove(str(UPSTREAM_DIR))
-        for name in [n for n in sys.modules if _is_limpyd(n)]:
-            del sys.modules[name]
-        sys.modules.update(ours)
-    return mods
+    names = ("model", "fields", "database")
+    modules = import_beside("limpyd", UPSTREAM_DIR, [f"limpyd.{name}" for name in names])
+    return dict(zip(names, modules, strict=True))
 
 
-def define(mods: dict[str, Any], db: Any, namespace: str) -> Any:
+def define(mods: dict[str, Any], db: Any, ns: str) -> Any:
     fields = mods["fields"]
 
     class Item(mods["model"].RedisModel):  # type: ignore[misc,name-defined]
+        # in the class body: redis-limpyd fixes a model's key prefix when the class is made
         database = db
+        namespace = ns
         name = fields.StringField(indexable=True)
         hits = fields.StringField(indexable=True)
         note = fields.StringField()
         tags = fields.SetField(indexable=True)
 
-    Item.namespace = namespace
     return Item
 
 
@@ -193,6 +184,7 @@ def main(argv: list[str] | None = None) -> None:
             "upstream": model_cases(define(upstream, up_db, "up"), args.tags),
         }
         labels = [c[0] for c in contenders["ours"]]
+        check_rows(ROWS, contenders)  # each contender's filter finds its own 100 rows
         rts = count_round_trips(contenders)
         times = time_cases(contenders, len(labels), args.rounds)
     header = [

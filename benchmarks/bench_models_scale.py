@@ -40,18 +40,15 @@ while a contender writes its own rows, divided by the rows.
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import statistics
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import redis
 
-from benchmarks.harness import ROOT, bench_server, write_section
+from benchmarks.harness import ROOT, bench_server, import_beside, write_section
 from walrus import Database
 from walrus.models import FloatField, IntegerField, Model, TextField
 from walrus.roundtrips import RoundTripCounter
@@ -89,23 +86,7 @@ def load_upstream() -> Any:
         raise FileNotFoundError(
             f"upstream walrus is not installed in {UPSTREAM_DIR} (run the upstream suite test once)"
         )
-    ours = {
-        name: mod
-        for name, mod in sys.modules.items()
-        if name == "walrus" or name.startswith("walrus.")
-    }
-    for name in ours:
-        del sys.modules[name]
-    sys.path.insert(0, str(UPSTREAM_DIR))
-    try:
-        upstream = importlib.import_module("walrus")
-        importlib.import_module("walrus.models")
-        assert Path(upstream.__file__).is_relative_to(UPSTREAM_DIR), upstream.__file__
-    finally:
-        sys.path.remove(str(UPSTREAM_DIR))
-        for name in [n for n in sys.modules if n == "walrus" or n.startswith("walrus.")]:
-            del sys.modules[name]
-        sys.modules.update(ours)
+    upstream, _models = import_beside("walrus", UPSTREAM_DIR, ["walrus", "walrus.models"])
     return upstream
 
 

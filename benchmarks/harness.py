@@ -7,6 +7,7 @@ sections of ``benchmarks/RESULTS.md``.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import re
@@ -18,6 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from walrus.roundtrips import RoundTripCounter
@@ -25,6 +27,7 @@ from walrus.roundtrips import RoundTripCounter
 __all__ = [
     "Result",
     "bench_server",
+    "import_beside",
     "pin_together",
     "measure",
     "table",
@@ -62,6 +65,31 @@ def measure(label: str, fn: Callable[[], Any], *, number: int = 1000, warmup: in
             fn()
         best = min(best, time.perf_counter() - start)
     return Result(label, number / best if best > 0 else float("inf"), float(rt.count))
+
+
+def import_beside(package: str, folder: Path, modules: Sequence[str]) -> list[ModuleType]:
+    """``modules`` of another release of ``package``, installed in ``folder``, imported beside
+    ours in this interpreter: our modules are set aside from ``sys.modules`` while it
+    imports, then put back (its modules keep their own references). No Redis work."""
+
+    def of_package(name: str) -> bool:
+        return name == package or name.startswith(package + ".")
+
+    ours = {name: mod for name, mod in sys.modules.items() if of_package(name)}
+    for name in ours:
+        del sys.modules[name]
+    sys.path.insert(0, str(folder))
+    try:
+        loaded = [importlib.import_module(name) for name in modules]
+        where = loaded[0].__file__ or ""
+        if not Path(where).is_relative_to(folder):
+            raise RuntimeError(f"{modules[0]} was imported from {where}, not from {folder}")
+    finally:
+        sys.path.remove(str(folder))
+        for name in [n for n in sys.modules if of_package(n)]:
+            del sys.modules[name]
+        sys.modules.update(ours)
+    return loaded
 
 
 def pin_together(pid: int | None) -> None:
