@@ -12,7 +12,7 @@ from redis.utils import HIREDIS_AVAILABLE
 
 from walrus import Database
 from walrus.database import ClusterDatabase
-from walrus.packing import FastPacker, encodes_in_python
+from walrus.packing import encodes_in_python
 from walrus.urls import (
     CLUSTER_SCHEMES,
     SENTINEL_SCHEMES,
@@ -48,12 +48,23 @@ class _SurrogateSafePacker:
         )
 
 
+def _needs_escaping(packer: Any) -> bool:
+    """True for a hiredis packer of a redis-py release that hands ``str`` arguments to hiredis
+    (strict UTF-8, which refuses binary values read back as str). redis-py's pure-Python
+    packer, its hiredis packer in releases that encode first, and walrus' FastPacker built on
+    that one encode through the connection's encoder (``surrogateescape`` here). No Redis
+    work."""
+    return (
+        HIREDIS_AVAILABLE
+        and isinstance(packer, HiredisRespSerializer)
+        and not encodes_in_python(packer)
+    )
+
+
 def _install_binary_safe_packer(connection: Database) -> None:
     """Make the (not yet connected) pool's connections send surrogate-escaped text as the
-    original bytes. redis-py's pure-Python packer, its hiredis packer in releases that encode
-    first, and walrus' FastPacker built on that one already do it through the connection's
-    encoder (``surrogateescape`` here); only an older hiredis packer needs the wrapper."""
-    if HIREDIS_AVAILABLE and not encodes_in_python(HiredisRespSerializer()):
+    original bytes, when the packer redis-py would give them does not (``_needs_escaping``)."""
+    if _needs_escaping(HiredisRespSerializer()):
         connection.connection_pool.connection_kwargs["command_packer"] = _SurrogateSafePacker(
             HiredisRespSerializer()
         )
@@ -65,8 +76,7 @@ class _LimpydClusterDatabase(ClusterDatabase):
     any command is sent on the connection)."""
 
     def on_connect(self, connection: Any) -> None:
-        packer = connection._command_packer
-        if HIREDIS_AVAILABLE and not isinstance(packer, _SurrogateSafePacker | FastPacker):
+        if _needs_escaping(connection._command_packer):
             connection._command_packer = _SurrogateSafePacker(connection._command_packer)
         cast(Any, super()).on_connect(connection)  # unannotated in redis-py
 
