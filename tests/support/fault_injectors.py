@@ -290,6 +290,8 @@ class ReplyDropper:
         self.reopen()
 
     def reopen(self) -> None:
+        if self._closed:  # a late reopen() (a helper thread) after close(): stay closed
+            return
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind(("127.0.0.1", self.port))
@@ -305,6 +307,9 @@ class ReplyDropper:
                 return
             upstream = socket.create_connection((self.server.host, self.server.port))
             self._pairs.append((client, upstream))
+            if self._closed:  # accepted while close() ran: close() may not have seen the pair
+                self._close_pairs()
+                return
             threading.Thread(target=self._pump, args=(client, upstream, False), daemon=True).start()
             threading.Thread(target=self._pump, args=(upstream, client, True), daemon=True).start()
 
@@ -355,7 +360,20 @@ class ReplyDropper:
         return self._dropped.wait(timeout)
 
     def close(self) -> None:
+        """Stop forwarding and close every socket now: the pump threads close theirs only when
+        they next run, and a socket still open when the proxy is collected is a
+        ResourceWarning (an error in this suite) on whatever test runs then."""
+        self._closed = True
         self._refuse()
+        self._close_pairs()
+
+    def _close_pairs(self) -> None:
+        for client, upstream in list(self._pairs):
+            for sock in (client, upstream):
+                try:
+                    sock.close()
+                except OSError:
+                    pass
 
 
 def fill_until_refused(client: Any) -> int:
