@@ -12,6 +12,7 @@ import pytest
 from redis.exceptions import ResponseError
 
 from walrus import Database, WalrusError
+from walrus.cluster import is_cluster
 from walrus.embedded import reset_memory_server
 from walrus.pubsub import (
     ListenerThread,
@@ -47,12 +48,23 @@ def test_async_listener_delivers_in_order_and_stops_on_stop_iteration(db: Databa
     assert isinstance(thread, ListenerThread) and thread.daemon
     # Subscriptions are confirmed when handler() returns: nothing published now is lost.
     assert _subscribers(db, "news") == 1
-    db.publish("news", "one")
-    db.publish("log.app", "two")
-    db.publish("other", "ignored")
-    db.publish("sport", "three")
-    db.publish("news", "bye")
-    db.publish("news", "after")
+    # On a cluster each PUBLISH goes to its channel's node, which relays it over the cluster
+    # bus: messages published on different nodes may arrive in any order, so there each one
+    # is awaited before the next (one node delivers in the order it publishes).
+    on_cluster = is_cluster(db)
+
+    def publish(channel: str, data: str, delivered: bool = True) -> None:
+        before = len(received)
+        db.publish(channel, data)
+        if on_cluster and delivered:
+            assert _wait_for(lambda: len(received) > before), (channel, data)
+
+    publish("news", "one")
+    publish("log.app", "two")
+    publish("other", "ignored", delivered=False)
+    publish("sport", "three")
+    publish("news", "bye")
+    publish("news", "after", delivered=False)
     thread.join(5)
     assert not thread.is_alive() and thread.exception is None
     assert received == [
