@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import threading
 import uuid
+import weakref
 from collections.abc import Hashable
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,7 +81,8 @@ class ScriptHost:
         self._scripts_lock = threading.Lock()
 
     def get_script(self, script_name: str) -> Any:
-        """The registered script object for ``script_name`` (loaded once per client).
+        """The registered script object for ``script_name`` (loaded once per client; it
+        calls this client while the client lives: it holds it weakly).
         No Redis work: the source is sent on the script's first run."""
         script = self._scripts.get(script_name)
         if script is None:
@@ -94,18 +96,28 @@ class ScriptHost:
         source = load_script_source(script_name, self.script_dir)
         if source is None:
             raise ScriptNotFound(f"no Lua script named {script_name!r}")
-        script = self.register_script(source)
+        script = self._unbound(self.register_script(source))
         name_script(script.sha, script_name)
         if _resend_safe_source(source):
             mark_script_read_only(script.sha)
         elif self.request_ids:
             # run_script sends this form instead (with one more key, the request id);
             # get_script's callers keep the plain script and its KEYS.
-            wrapped = self.register_script(_with_request_id(source))
+            wrapped = self._unbound(self.register_script(_with_request_id(source)))
             name_script(wrapped.sha, script_name)
             mark_script_resend_safe(wrapped.sha)
             self._rid_scripts[script_name] = wrapped
         self._scripts[script_name] = script
+        return script
+
+    def _unbound(self, script: Any) -> Any:
+        """``script`` calling this client through a weak reference. redis-py's script keeps
+        the client it was registered on, and the client keeps its scripts here: a cycle, so
+        a client dropped without ``close()`` went to the garbage collector, whose finalizers
+        run in no set order and could finalize a pooled socket before the pool closed it (an
+        unclosed socket, and a ResourceWarning). Without the cycle, dropping the last
+        reference closes the pool at once."""
+        script.registered_client = weakref.proxy(self)
         return script
 
     def _request_id_key(self, keys: list[Any]) -> Any:

@@ -302,3 +302,29 @@ def test_a_script_line_include_is_replaced_by_the_packaged_helper(
     finally:
         database.delete("grown")
         database.close()
+
+
+@pytest.mark.parametrize("request_ids", [False, True])
+def test_a_client_dropped_after_running_scripts_closes_its_sockets_at_once(
+    redis_url: str, request_ids: bool
+) -> None:
+    """A Database nobody closed is freed (and its pool disconnected) when its last reference
+    goes, scripts run or not: no reference cycle leaves its sockets open until the garbage
+    collector runs (which, finalizing a cycle in no set order, may warn of an unclosed socket)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        database = Database.from_url(redis_url, request_ids=request_ids)
+        database.run_script("cache_incr", keys=["dropped"], args=[1, 0])
+        database.rate_limit("dropped-rl", limit=10, per=60).limit("user")
+        script = database.get_script("cache_incr")
+        (connection,) = database.connection_pool._available_connections
+        sock = connection._sock
+        assert sock is not None and sock.fileno() != -1
+        del database, connection
+        assert sock.fileno() == -1  # closed by the pool, without a collection
+        with pytest.raises(ReferenceError):  # a script does not keep its client alive
+            script(keys=["dropped"], args=[1, 0])
+    finally:
+        if enabled:
+            gc.enable()
