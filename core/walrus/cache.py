@@ -683,7 +683,10 @@ class Cache(CacheBase):
                         done.append(results.get(block=block, timeout=timeout))
                     ok, value = done[0]
                     if not ok:
-                        raise value
+                        try:
+                            raise value
+                        finally:
+                            del value  # else frame<->traceback cycle: client kept until GC
                     return value  # type: ignore[no-any-return]
 
                 return result

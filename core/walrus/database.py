@@ -520,7 +520,10 @@ class ClusterDatabase(DatabaseBase, RedisCluster):  # type: ignore[misc]  # lock
         except (RedisError, RedisClusterException) as exc:
             unknown = outcome_unknown_since(mark, exc)
             if unknown is not None:
-                raise unknown from exc
+                try:
+                    raise unknown from exc
+                finally:
+                    del unknown  # else frame<->traceback cycle: client kept until GC
             raise
 
     def determine_slot(self, *args: Any) -> int | None:

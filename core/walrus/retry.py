@@ -420,7 +420,10 @@ class _OutcomeTracking(SendTracking):
         except (RedisConnectionError, RedisTimeoutError) as exc:
             unknown = self._walrus_send_failed(batch, exc)
             if unknown is not None:
-                raise unknown from exc
+                try:
+                    raise unknown from exc
+                finally:
+                    del unknown  # else frame<->traceback cycle: client kept until GC
             raise
         self._walrus_sent = batch
 
@@ -430,7 +433,10 @@ class _OutcomeTracking(SendTracking):
         except (RedisConnectionError, RedisTimeoutError) as exc:
             unknown = self._walrus_read_failed(exc, kwargs)
             if unknown is not None:
-                raise unknown from exc
+                try:
+                    raise unknown from exc
+                finally:
+                    del unknown  # else frame<->traceback cycle: client kept until GC
             raise
 
     if REDIS_MAJOR < 6:  # pragma: no cover - exercised on the redis-py 5.x floor
@@ -500,11 +506,17 @@ class RetryAttempts:
         elif not isinstance(error, ResponseError) or isinstance(error, NoScriptError):
             # NOSCRIPT is left to the caller, which sends the script's source (the same
             # request id) at once.
-            raise error
+            try:
+                raise error
+            finally:
+                del error  # else frame<->traceback cycle: client kept until GC
         # Not resent; or a resend answered with an error (OOM, READONLY, ...): it did not
         # run, but the attempt whose reply was lost may have.
         _raise_unknown_since(self._mark, error)
-        raise error
+        try:
+            raise error
+        finally:
+            del error  # else frame<->traceback cycle: client kept until GC
 
     def delay(self, error: Exception) -> float:
         """Seconds to wait before the next attempt (after ``failed``); raises ``error`` (or
@@ -512,7 +524,10 @@ class RetryAttempts:
         retries = self._retry._retries
         if retries >= 0 and self.failures > retries:
             _raise_unknown_since(self._mark, error)
-            raise error
+            try:
+                raise error
+            finally:
+                del error  # else frame<->traceback cycle: client kept until GC
         backoff: Any = self._retry._backoff
         return float(backoff.compute(self.failures))
 
@@ -549,7 +564,10 @@ class WalrusRetry(Retry):
 def _raise_unknown_since(mark: int, error: BaseException) -> None:
     unknown = outcome_unknown_since(mark, error)
     if unknown is not None:
-        raise unknown from error
+        try:
+            raise unknown from error
+        finally:
+            del unknown  # else frame<->traceback cycle: client kept until GC
 
 
 _SUPPORTED = (RedisConnectionError, RedisTimeoutError, socket.timeout)

@@ -111,5 +111,8 @@ def _fallback(
     kwargs: dict[str, Any],
 ) -> Any:
     if not _ignorable(cache, exc, operation):
-        raise exc
+        try:
+            raise exc
+        finally:
+            del exc  # else frame<->traceback cycle: client kept until GC
     return default(args, kwargs) if callable(default) else default

@@ -649,7 +649,10 @@ class Limiter:
             response = rule.on_breach(exc)
             if response is not None:
                 return response  # Flask sends it; after_request adds the headers
-        raise exc
+        try:
+            raise exc
+        finally:
+            del exc  # else frame<->traceback cycle: client kept until GC
 
     def after_request(self, response: Response) -> Response:
         found = request.environ.pop(_ENVIRON_KEY, None)

@@ -6,6 +6,7 @@ import gc
 import ssl
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -325,6 +326,45 @@ def test_a_client_dropped_after_running_scripts_closes_its_sockets_at_once(
         assert sock.fileno() == -1  # closed by the pool, without a collection
         with pytest.raises(ReferenceError):  # a script does not keep its client alive
             script(keys=["dropped"], args=[1, 0])
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _wrong_type_reply(database: Database) -> None:
+    database.set("plain", "x")
+    with pytest.raises(redis.ResponseError):
+        database.lpush("plain", 1)
+
+
+def _script_forgotten(database: Database) -> None:
+    database.run_script("cache_incr", keys=["n"], args=[1, 0])
+    database.script_flush()
+    assert database.run_script("cache_incr", keys=["n"], args=[1, 0]) == 2  # NOSCRIPT, then EVAL
+
+
+def _container_wrong_type(database: Database) -> None:
+    from walrus.containers.errors import WrongTypeError
+
+    database.set("plain", "x")
+    with pytest.raises(WrongTypeError):
+        database.List("plain").append(1)
+
+
+@pytest.mark.parametrize("fail", [_wrong_type_reply, _script_forgotten, _container_wrong_type])
+def test_an_error_on_the_way_leaves_no_cycle_holding_the_client(redis_url: str, fail: Any) -> None:
+    """An error reply raised (or handled) inside walrus does not leave a frame<->traceback
+    cycle referring to the client: dropped afterwards, it closes its sockets at once."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        database = Database.from_url(redis_url)
+        fail(database)
+        (connection,) = database.connection_pool._available_connections
+        sock = connection._sock
+        assert sock is not None
+        del database, connection
+        assert sock.fileno() == -1
     finally:
         if enabled:
             gc.enable()

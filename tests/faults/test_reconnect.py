@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -29,6 +29,24 @@ def server() -> Iterator[RedisServer]:
         yield started
     finally:
         started.stop()
+
+
+Connect = Callable[..., Database]
+
+
+@pytest.fixture
+def connect() -> Iterator[Connect]:
+    """``Database.from_url`` for this test; each client is closed at the end (a failed
+    command's traceback, kept by a test, would otherwise hold it until a collection)."""
+    made: list[Database] = []
+
+    def make(url: str, **options: Any) -> Database:
+        made.append(Database.from_url(url, **options))
+        return made[-1]
+
+    yield make
+    for database in made:
+        database.close()
 
 
 def _kill_clients(raw: redis.Redis) -> int:
@@ -65,8 +83,10 @@ def _operations(db: Database, step: int) -> None:
     assert db.run_script("cache_incr", keys=["script-counter"], args=[1, 0]) == step + 1
 
 
-def test_client_kill_between_operations_surfaces_nothing(server: RedisServer) -> None:
-    db = Database.from_url(server.url(0))
+def test_client_kill_between_operations_surfaces_nothing(
+    server: RedisServer, connect: Connect
+) -> None:
+    db = connect(server.url(0))
     raw = server.client()
     _warm_pool(db)
     for step in range(30):
@@ -75,10 +95,12 @@ def test_client_kill_between_operations_surfaces_nothing(server: RedisServer) ->
     assert raw.get("counter") == b"30" and raw.get("script-counter") == b"30"  # none twice
 
 
-def test_stale_connections_are_replaced_before_sending(server: RedisServer) -> None:
+def test_stale_connections_are_replaced_before_sending(
+    server: RedisServer, connect: Connect
+) -> None:
     """Without any resend (retries=0): connections the server closed while pooled are
     noticed when the pool hands them out, and replaced before the command is written."""
-    db = Database.from_url(server.url(0), retries=0)
+    db = connect(server.url(0), retries=0)
     raw = server.client()
     _warm_pool(db)
     for step in range(20):
@@ -88,8 +110,8 @@ def test_stale_connections_are_replaced_before_sending(server: RedisServer) -> N
     assert raw.get("counter") == b"20"
 
 
-def test_idle_timeout_surfaces_nothing(server: RedisServer) -> None:
-    db = Database.from_url(server.url(0))
+def test_idle_timeout_surfaces_nothing(server: RedisServer, connect: Connect) -> None:
+    db = connect(server.url(0))
     raw = server.client()
     _warm_pool(db)
     raw.config_set("timeout", 1)
@@ -102,8 +124,8 @@ def test_idle_timeout_surfaces_nothing(server: RedisServer) -> None:
         raw.config_set("timeout", 0)
 
 
-def test_server_restart_on_the_same_port(server: RedisServer) -> None:
-    db = Database.from_url(server.url(0))
+def test_server_restart_on_the_same_port(server: RedisServer, connect: Connect) -> None:
+    db = connect(server.url(0))
     _warm_pool(db)
     db.set("before", 1)
     port = server.port
@@ -117,8 +139,8 @@ def test_server_restart_on_the_same_port(server: RedisServer) -> None:
         restarted.stop()
 
 
-def test_restart_while_reading_waits_for_the_server(server: RedisServer) -> None:
-    db = Database.from_url(server.url(0), retries=8)
+def test_restart_while_reading_waits_for_the_server(server: RedisServer, connect: Connect) -> None:
+    db = connect(server.url(0), retries=8)
     db.set("k", "v")
     port = server.port
     errors: list[BaseException] = []
@@ -165,11 +187,12 @@ def _paused_then_killed(server: RedisServer, call: Any) -> tuple[Any, BaseExcept
     time.sleep(0.2)
     _kill_clients(raw)
     thread.join()
+    raw.close()
     return outcome.get("value"), outcome.get("error")
 
 
-def test_lost_reply_of_incr_raises_outcome_unknown(server: RedisServer) -> None:
-    db = Database.from_url(server.url(0))
+def test_lost_reply_of_incr_raises_outcome_unknown(server: RedisServer, connect: Connect) -> None:
+    db = connect(server.url(0))
     db.ping()
     value, error = _paused_then_killed(server, lambda: db.incr("n"))
     assert value is None
@@ -179,16 +202,16 @@ def test_lost_reply_of_incr_raises_outcome_unknown(server: RedisServer) -> None:
     assert db.get("n") in (None, b"1")  # applied at most once, never resent
 
 
-def test_lost_reply_of_idempotent_write_is_resent(server: RedisServer) -> None:
-    db = Database.from_url(server.url(0))
+def test_lost_reply_of_idempotent_write_is_resent(server: RedisServer, connect: Connect) -> None:
+    db = connect(server.url(0))
     db.ping()
     value, error = _paused_then_killed(server, lambda: db.set("k", "v", ex=60))
     assert error is None and value is True
     assert db.get("k") == b"v"
 
 
-def test_lost_reply_of_write_script(server: RedisServer) -> None:
-    plain = Database.from_url(server.url(0))
+def test_lost_reply_of_write_script(server: RedisServer, connect: Connect) -> None:
+    plain = connect(server.url(0))
     plain.ping()
     _, error = _paused_then_killed(server, lambda: plain.run_script("cache_incr", ["a"], [1, 0]))
     assert isinstance(error, OutcomeUnknownError) and error.command in (
@@ -196,7 +219,7 @@ def test_lost_reply_of_write_script(server: RedisServer) -> None:
         "EVALSHA cache_incr",
     )
     # With request ids the script is resent and a rerun returns the first outcome.
-    with_ids = Database.from_url(server.url(0) + "?request_ids=true")
+    with_ids = connect(server.url(0) + "?request_ids=true")
     with_ids.ping()
     value, error = _paused_then_killed(
         server, lambda: with_ids.run_script("cache_incr", ["b"], [1, 0])
@@ -204,8 +227,8 @@ def test_lost_reply_of_write_script(server: RedisServer) -> None:
     assert error is None and value == 1 and with_ids.get("b") == b"1"
 
 
-def test_lost_reply_of_transaction_and_read_pipeline(server: RedisServer) -> None:
-    db = Database.from_url(server.url(0))
+def test_lost_reply_of_transaction_and_read_pipeline(server: RedisServer, connect: Connect) -> None:
+    db = connect(server.url(0))
     db.set("r", "1")
 
     def transaction() -> Any:
@@ -227,9 +250,9 @@ class Item(Model):
     name = TextField(index=True)
 
 
-def test_kill_loop_under_threads(server: RedisServer) -> None:
+def test_kill_loop_under_threads(server: RedisServer, connect: Connect) -> None:
     """CLIENT KILL every 10 ms for 2 s while 4 threads read, write and count."""
-    db = Database.from_url(server.url(0), request_ids=True)
+    db = connect(server.url(0), request_ids=True)
     raw = server.client()
     Item.__database__ = db
     stop = threading.Event()
@@ -307,10 +330,10 @@ def test_kill_loop_under_threads(server: RedisServer) -> None:
     assert len(list(Item.all())) == stats["creates"] == raw.scard("item:all")
 
 
-def test_request_ids_keep_every_helper_working(server: RedisServer) -> None:
+def test_request_ids_keep_every_helper_working(server: RedisServer, connect: Connect) -> None:
     """With request ids on, write scripts get one more key, whatever path runs them (the rate
     limiter's own EVALSHA fast path included); the reply keys expire."""
-    db = Database.from_url(server.url(0), request_ids=True)
+    db = connect(server.url(0), request_ids=True)
     limiter = db.rate_limit("rl", limit=2, per=60)
     assert [limiter.limit("u") for _ in range(3)] == [False, False, True]
     Item.__database__ = db

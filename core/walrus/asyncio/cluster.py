@@ -93,7 +93,10 @@ class AsyncClusterDatabase(  # type: ignore[misc]  # lock() is walrus's, as on t
         except (RedisError, RedisClusterException) as exc:
             unknown = outcome_unknown_since(mark, exc)
             if unknown is not None:
-                raise unknown from exc
+                try:
+                    raise unknown from exc
+                finally:
+                    del unknown  # else frame<->traceback cycle: client kept until GC
             raise
 
     @classmethod

@@ -75,7 +75,10 @@ class _AsyncOutcomeTracking(SendTracking):
             unknown = self._walrus_send_failed(batch, exc)
             if unknown is None:
                 raise
-            raise unknown from exc
+            try:
+                raise unknown from exc
+            finally:
+                del unknown  # else frame<->traceback cycle: client kept until GC
         self._walrus_sent = batch
 
     async def read_response(self, *args: Any, **kwargs: Any) -> Any:
@@ -85,7 +88,10 @@ class _AsyncOutcomeTracking(SendTracking):
             unknown = self._walrus_read_failed(exc, kwargs)
             if unknown is None:
                 raise
-            raise unknown from exc
+            try:
+                raise unknown from exc
+            finally:
+                del unknown  # else frame<->traceback cycle: client kept until GC
 
     if REDIS_MAJOR < 6:  # pragma: no cover - exercised on the redis-py 5.x floor
 

@@ -335,7 +335,10 @@ class ConsumerGroup:
         translate_stream_error(self, key, exc, self.name)
         if "WRONGTYPE" in str(exc):
             yield from wrong_type_steps(stream, [], exc)
-        raise exc
+        try:
+            raise exc
+        finally:
+            del exc  # else frame<->traceback cycle: client kept until GC
 
     def _each(self, method: str, *args: Any) -> Returns[dict[Any, Any]]:
         # Steps: one pipeline of ``method`` on every stream, errors raised clearly.

@@ -183,7 +183,10 @@ def wrong_type_steps(container: Container, others: list[Container], exc: Excepti
             raise WrongTypeError(item.key, actual, item.redis_type) from exc  # type: ignore[attr-defined]
         if item.redis_type == "hyperloglog" and not _is_hll(replies[2 * i + 1]):  # type: ignore[attr-defined]
             raise WrongTypeError(item.key, "string (not a HyperLogLog)", "hyperloglog") from exc
-    raise exc
+    try:
+        raise exc
+    finally:
+        del exc  # else frame<->traceback cycle: client kept until GC
 
 
 def explain_error(
@@ -197,7 +200,10 @@ def explain_error(
     if isinstance(exc, UnicodeEncodeError):
         _unencodable(container, exc)
     if isinstance(exc, WrongTypeError) or "WRONGTYPE" not in str(exc):
-        raise exc
+        try:
+            raise exc
+        finally:
+            del exc  # else frame<->traceback cycle: client kept until GC
     yield from wrong_type_steps(container, _containers_in(args, Container), exc)
 
 
@@ -219,7 +225,10 @@ def reraise(container: Container, exc: ResponseError | UnicodeEncodeError) -> No
         _unencodable(container, exc)
     if not isinstance(exc, WrongTypeError) and "WRONGTYPE" in str(exc):
         raise_wrong_type(container, [], exc)
-    raise exc
+    try:
+        raise exc
+    finally:
+        del exc  # else frame<->traceback cycle: client kept until GC
 
 
 def _unencodable(container: Container, exc: UnicodeEncodeError) -> NoReturn:

@@ -136,7 +136,10 @@ def outage_decision(
     """The decision taken without Redis under the outage policy (``exc`` raised again when
     there is none), the outage logged once. No Redis work."""
     if on_error is None:
-        raise exc
+        try:
+            raise exc
+        finally:
+            del exc  # else frame<->traceback cycle: client kept until GC
     (outage_log or _outage_log).failed(exc, "a rate limit check", on_error)
     if on_error == "allow":
         return Decision.allowance(rates, exc)
