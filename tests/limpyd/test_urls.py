@@ -12,6 +12,7 @@ from limpyd import fields, model
 from limpyd.database import RedisDatabase
 from limpyd.exceptions import UniquenessError
 from limpyd.indexes import NumberRangeIndex
+from tests.support.redis_server import wait_for_replica
 from tests.support.sentinel_server import start_sentinel_setup
 
 
@@ -51,7 +52,7 @@ def test_sentinel_url_follows_a_failover() -> None:
         database = RedisDatabase.from_url(setup.url(0), retries=10, retry_backoff=0.1)
         Boat = _model(database)
         _exercise(Boat)
-        assert setup.primary.client().wait(1, 5000) == 1  # the replica has every row
+        wait_for_replica(setup.primary, setup.replica)  # the replica has every row
         setup.sentinel_client().execute_command("SENTINEL", "FAILOVER", "mymaster")
         deadline = time.monotonic() + 30
         while setup.replica.client().info("replication")["role"] != "master":

