@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import pytest
 import redis.asyncio
 
+from tests.support.redis_server import start_redis_server
 from walrus import Database
 from walrus.asyncio import AsyncDatabase
 from walrus.exceptions import ScriptNotFound
@@ -178,3 +180,33 @@ def test_the_database_extras_match_the_sync_client(async_url: str) -> None:
     assert got[6] == [b"{x}h", b"{x}s", b"{x}z"] == got[7]
     assert got[8] == 1 and got[9] is True and got[10] == b"9-0" and got[11] is True
     assert got[12] == [(1, 1), (1, 1), (1, 1)]
+
+
+def test_a_unix_socket_url_reaches_a_real_server(tmp_path: Path) -> None:
+    """``unix://`` on a redis-server listening on a socket file: the async client and a
+    sync one of the same URL share the data, and walrus's query options are taken out."""
+    socket_path = tmp_path / "redis.sock"
+    server = start_redis_server("--unixsocket", str(socket_path), "--unixsocketperm", "700")
+    url = f"unix://{socket_path}?db=3&retries=2&request_ids=true"
+    sync_db = Database.from_url(url)
+    try:
+
+        async def main() -> list[Any]:
+            db = AsyncDatabase.from_url(url)
+            try:
+                await db.Hash("h").update(a="1", b="2")
+                got = [await db.Hash("h").as_dict(decode=True), db.request_ids]
+                got.append(await db.run_script("cache_incr", keys=["n"], args=[4, 0]))
+                got.append(await db.client_info())
+                return got
+            finally:
+                await db.aclose()
+
+        fields, request_ids, counter, info = asyncio.run(main())
+        assert fields == {"a": "1", "b": "2"} and request_ids is True and counter == 4
+        assert info["db"] == 3 and str(info["laddr"]).startswith(str(socket_path))
+        assert sync_db.hgetall("h") == {b"a": b"1", b"b": b"2"}  # the same server, db 3
+        assert server.client(3).get("n") == b"4"  # over TCP: one server behind both
+    finally:
+        sync_db.close()
+        server.stop()

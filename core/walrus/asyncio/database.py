@@ -121,6 +121,19 @@ class AsyncDatabase(  # type: ignore[misc]  # see below
         options = {**sentinel.connection_kwargs, **retry_kwargs, "is_master": True}
         return SentinelConnectionPool(service, sentinel, **options)
 
+    async def aclose(self, close_connection_pool: bool | None = None) -> None:
+        """Close the client's connections, as redis-py's ``aclose`` (the pool too when the
+        client owns it, as ``from_url``'s do). A client from a ``redis+sentinel://`` URL also
+        closes its connections to the sentinels, which redis-py leaves open. No Redis
+        command."""
+        await super().aclose(close_connection_pool)
+        if close_connection_pool is None:
+            close_connection_pool = self.auto_close_connection_pool
+        manager = getattr(self.connection_pool, "sentinel_manager", None)
+        if close_connection_pool and manager is not None:
+            for sentinel in manager.sentinels:
+                await sentinel.aclose()
+
     @property
     def is_embedded(self) -> bool:
         """True when this client runs on the in-process ``memory://`` engine."""
