@@ -483,11 +483,14 @@ class RetryAttempts:
         retry: AbstractRetry[Any],
         is_retryable: Callable[[Exception], bool] | None = None,
         with_failure_count: bool = False,
+        mark: int | None = None,
     ) -> None:
         self._retry = retry
         self._is_retryable = is_retryable
         self._with_failure_count = with_failure_count
-        self._mark = resend_mark()
+        # ``mark``: the ``resend_mark()`` taken before the first attempt, when the
+        # bookkeeping is made only after it failed (the caller's fast path).
+        self._mark = resend_mark() if mark is None else mark
         self.failures = 0
         backoff: Any = retry._backoff  # redis-py's backoff classes are untyped
         backoff.reset()
@@ -550,11 +553,14 @@ class WalrusRetry(Retry):
         """Run ``do``, resending it after a connection failure (never after
         ``OutcomeUnknownError``). Cost: the round trips of ``do`` per attempt, at most
         ``retries`` + 1 attempts, with a backoff sleep between two."""
-        attempts = RetryAttempts(self, is_retryable, with_failure_count)
+        mark = resend_mark()
+        attempts: RetryAttempts | None = None  # made at the first failure: none on success
         while True:
             try:
                 return do()
             except Exception as error:  # attempts.failed re-raises what is not resent
+                if attempts is None:
+                    attempts = RetryAttempts(self, is_retryable, with_failure_count, mark)
                 fail(*attempts.failed(error))
                 pause = attempts.delay(error)
                 if pause > 0:

@@ -36,6 +36,7 @@ from ..retry import (
     RetryAttempts,
     SendTracking,
     connection_class_for,
+    resend_mark,
     retry_settings,
 )
 
@@ -103,6 +104,16 @@ class _AsyncOutcomeTracking(SendTracking):
             base_connect = super().connect  # type: ignore[misc]  # mixin: the base has it
             await connection.retry.call_with_retry(base_connect, lambda _: connection.disconnect())
 
+    else:
+
+        async def connect(self) -> None:
+            # redis-py 6+ runs its retry wrapper on every connect(), connected or not, and the
+            # pool calls connect() for each command: with the socket up there is nothing to do
+            # (redis-py's own check, made before the wrapper instead of inside it).
+            if self.is_connected:  # type: ignore[attr-defined]  # mixin: the base has it
+                return
+            await super().connect()  # type: ignore[misc]  # mixin: the base has it
+
 
 def async_connection_class_for(base: type) -> type:
     """The outcome-tracking subclass of a ``redis.asyncio`` connection class (made once per
@@ -126,11 +137,14 @@ class AsyncWalrusRetry(AsyncRetry):
         """Await ``do``, again after a connection failure when that is safe (redis-py closes
         the failed connection in ``fail``). Cost: the round trips of ``do`` per attempt, at
         most ``retries`` + 1 attempts, with a backoff sleep between two."""
-        attempts = RetryAttempts(self, is_retryable, with_failure_count)
+        mark = resend_mark()
+        attempts: RetryAttempts | None = None  # made at the first failure: none on success
         while True:
             try:
                 return await do()
             except Exception as error:  # attempts.failed re-raises what is not resent
+                if attempts is None:
+                    attempts = RetryAttempts(self, is_retryable, with_failure_count, mark)
                 await fail(*attempts.failed(error))
                 pause = attempts.delay(error)
                 if pause > 0:
