@@ -152,7 +152,7 @@ def main(argv: list[str]) -> int:
         f"with no cache layer at all, reaches {ceiling:.2f}x the thread hop's throughput on "
         "our backend: the ceiling of any native client here. The thread hop's own speed "
         "depends on where the kernel places the worker threads (between runs on this machine "
-        "it has measured 5,100 to 9,500 reads/s), so the ratios to it move with it."
+        "it has measured 3,500 to 9,500 reads/s), so the ratios to it move with it."
     )
     markdown = render(best, trips) + note
     if "--print-only" in argv:
