@@ -84,7 +84,8 @@ def test_django_cache(settings: Any, server: RedisServer) -> None:
         raw.client_kill_filter(_type="normal", skipme=True)
         work()
     kills = _kill_loop(server, 1.5, work)
-    assert errors == [] and kills > 20 and calls > 50
+    assert errors == [], errors[:3]
+    assert kills > 20 and calls > 50, (kills, calls)
 
 
 def test_flask_app(server: RedisServer) -> None:
@@ -134,5 +135,5 @@ def test_flask_app(server: RedisServer) -> None:
         raw.client_kill_filter(_type="normal", skipme=True)
         work()
     kills = _kill_loop(server, 1.5, work)
-    assert kills > 20 and len(statuses) > 50
+    assert kills > 20 and len(statuses) > 50, (kills, len(statuses))
     assert set(statuses) == {200}, {s: statuses.count(s) for s in set(statuses)}
