@@ -481,16 +481,16 @@ class RetryAttempts:
     def __init__(
         self,
         retry: AbstractRetry[Any],
+        mark: int,
         is_retryable: Callable[[Exception], bool] | None = None,
         with_failure_count: bool = False,
-        mark: int | None = None,
     ) -> None:
         self._retry = retry
         self._is_retryable = is_retryable
         self._with_failure_count = with_failure_count
-        # ``mark``: the ``resend_mark()`` taken before the first attempt, when the
-        # bookkeeping is made only after it failed (the caller's fast path).
-        self._mark = resend_mark() if mark is None else mark
+        # The ``resend_mark()`` the caller took before its first attempt: the bookkeeping is
+        # made only once that attempt failed (nothing to build on the fast path).
+        self._mark = mark
         self.failures = 0
         backoff: Any = retry._backoff  # redis-py's backoff classes are untyped
         backoff.reset()
@@ -560,7 +560,7 @@ class WalrusRetry(Retry):
                 return do()
             except Exception as error:  # attempts.failed re-raises what is not resent
                 if attempts is None:
-                    attempts = RetryAttempts(self, is_retryable, with_failure_count, mark)
+                    attempts = RetryAttempts(self, mark, is_retryable, with_failure_count)
                 fail(*attempts.failed(error))
                 pause = attempts.delay(error)
                 if pause > 0:

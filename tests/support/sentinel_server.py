@@ -13,7 +13,12 @@ from pathlib import Path
 
 import redis
 
-from tests.support.redis_server import RedisServer, free_port, start_redis_server
+from tests.support.redis_server import (
+    RedisServer,
+    free_port,
+    start_redis_server,
+    wait_for_replica,
+)
 
 __all__ = ["SERVICE", "SentinelSetup", "start_sentinel_setup"]
 
@@ -31,6 +36,23 @@ class SentinelSetup:
 
     def sentinel_client(self) -> redis.Redis:
         return redis.Redis(host=self.sentinel.host, port=self.sentinel.port, decode_responses=True)
+
+    def fail_over(self, timeout: float = 30.0) -> None:
+        """A graceful ``SENTINEL FAILOVER`` once the replica holds every write so far; returns
+        when the replica is the primary and the old primary its replica (until then the old
+        primary still takes writes, lost when it turns). RuntimeError after ``timeout`` s."""
+        wait_for_replica(self.primary, self.replica, timeout)
+        with self.sentinel_client() as sentinel:
+            sentinel.execute_command("SENTINEL", "FAILOVER", SERVICE)
+
+        def roles() -> bool:
+            with self.replica.client() as new, self.primary.client() as old:
+                return (new.info("replication")["role"], old.info("replication")["role"]) == (
+                    "master",
+                    "slave",
+                )
+
+        _wait(roles, "the sentinel did not complete the failover", timeout)
 
     def stop(self) -> None:
         for server in (self.sentinel, self.replica, self.primary):

@@ -144,7 +144,7 @@ class AsyncWalrusRetry(AsyncRetry):
                 return await do()
             except Exception as error:  # attempts.failed re-raises what is not resent
                 if attempts is None:
-                    attempts = RetryAttempts(self, is_retryable, with_failure_count, mark)
+                    attempts = RetryAttempts(self, mark, is_retryable, with_failure_count)
                 await fail(*attempts.failed(error))
                 pause = attempts.delay(error)
                 if pause > 0:
