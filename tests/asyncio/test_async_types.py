@@ -13,16 +13,16 @@ import asyncio
 import os
 import re
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import pytest
 
 from walrus import Database
 from walrus.asyncio import AsyncClusterDatabase, AsyncDatabase, protocols
 from walrus.asyncio import _protocol_gen as gen
-from walrus.containers import Hash, ZSet
+from walrus.containers import Array, Hash, List, Set, ZSet
 from walrus.containers.base import Container
 from walrus.containers.factories import AsyncContainerFactories, ContainerFactories
 from walrus.containers.running import Returns, command, sync_only
@@ -39,7 +39,10 @@ from typing import Any
 
 import redis.asyncio
 
-from walrus.asyncio.protocols import AsyncHash, AsyncZSet
+from walrus import Database
+from walrus.asyncio import AsyncClusterDatabase, AsyncDatabase
+from walrus.asyncio.protocols import AsyncArray, AsyncHash, AsyncList, AsyncSet, AsyncZSet
+from walrus.containers import Array, Hash, List, Set, ZSet
 from walrus.containers.factories import AsyncContainerFactories
 from walrus.rate_limit.decision import RateLimitResult
 
@@ -116,6 +119,30 @@ async def main(db: Client) -> dict[str, Any]:
         "remaining": check.remaining, "documents": documents, "suggestions": suggestions,
         "triples": triples,
     }
+
+
+async def constructors(db: AsyncDatabase | AsyncClusterDatabase) -> dict[str, Any]:
+    """The from_* class constructors on an asyncio client: awaited, they are the protocols."""
+    h: AsyncHash = await Hash.from_dict(db, "fh", {"a": "1"})
+    got: bytes | None = await h.get("a")
+    z: AsyncZSet = await ZSet.from_dict(db, "fz", {"x": 1.0}, clear=True)
+    score: float | None = await z.score("x")
+    s: AsyncSet = await Set.from_set(db, "fs", ["a", "b"])
+    members: set[Any] = await s.as_set()
+    lst: AsyncList = await List.from_list(db, "fl", ["1", "2"])
+    items: list[Any] = await lst.as_list()
+    arr: AsyncArray = await Array.from_list(db, "fa", ["v"], clear=True)
+    length: int = await arr.length()
+    return {
+        "h": h, "got": got, "z": z, "score": score, "s": s, "members": members,
+        "lst": lst, "items": items, "arr": arr, "length": length,
+    }
+
+
+def sync_constructors(db: Database) -> int:
+    """The same constructors on a sync client: the sync classes, no awaiting."""
+    h: Hash = Hash.from_dict(db, "fh", {"b": "2"})
+    return len(h) + len(ZSet.from_dict(db, "fz", {"y": 2.0})) + len(Set.from_set(db, "fs", ["c"]))
 '''
 
 # Each line marked ``# E: text`` must get a mypy error containing ``text``; no other line may.
@@ -124,6 +151,9 @@ from __future__ import annotations
 
 import redis.asyncio
 
+from walrus import Database
+from walrus.asyncio import AsyncDatabase
+from walrus.containers import Array, Hash, List, Set, ZSet
 from walrus.containers.factories import AsyncContainerFactories
 
 
@@ -145,6 +175,14 @@ async def main(db: Client) -> None:
     print([p async for p in db.Hash("k").items()])  # E: has no attribute "__aiter__"
     await db.bit_field("b").set("u8", 0, 1)  # E: Incompatible types in "await"
     db.counter("c").incr(db.counter("d").value())  # E: Argument 1 to "incr" of "AsyncCounter"
+
+
+async def constructors(db: AsyncDatabase, sync: Database) -> None:
+    Hash.from_dict(db, "k", {}).get("a")  # E: "Coroutine[Any, Any, AsyncHash]" has no attribute
+    print(len(await Set.from_set(db, "s", ["a"])))  # E: to "len" has incompatible type "AsyncSet"
+    List.from_list(db, "l", ["a"])  # E: Value of type "Coroutine[Any, Any, AsyncList]" must be used
+    z: ZSet = await ZSet.from_dict(db, "z", {"x": 1.0})  # E: has type "AsyncZSet", variable has
+    await Array.from_list(sync, "a", ["v"])  # E: Incompatible types in "await" (actual type "Array"
 '''
 
 
@@ -218,10 +256,36 @@ class Sample(Container):
         """Pages. 1 round trip per page."""
         return iter([])
 
+    @overload
+    @classmethod
+    def build(cls, database: Database, key: Any) -> Sample: ...
+    @overload
+    @classmethod
+    def build(
+        cls, database: AsyncDatabase, key: Any, n: int = 1
+    ) -> Coroutine[Any, Any, Sample]: ...
+    @classmethod
+    def build(cls, database: Any, key: Any, n: int = 1) -> Any:
+        """Typed per client, as the from_* constructors. 1 round trip."""
+        return cls(database, key)
+
+
+class Picky(Container):
+    """Overloaded, but not per client: the generator cannot tell what an asyncio client gets."""
+
+    @overload
+    def pick(self, n: int) -> int: ...
+    @overload
+    def pick(self, n: str) -> str: ...
+    def pick(self, n: Any) -> Any:
+        """Either. 1 round trip."""
+        return n
+
 
 def test_generator_rules_on_a_sample_class() -> None:
     """@command -> async def; an Iterator result -> AsyncIterator; "No Redis work" -> plain;
-    another cost -> async def; sync_only operators left out; own class -> its protocol."""
+    another cost -> async def; sync_only operators left out; own class -> its protocol; an
+    overloaded method -> its asyncio overload (an error when it has none)."""
     writer = gen._ClassWriter(Sample, "AsyncSample", gen._Annotations({}))
     text = writer.render()
     assert "async def size(self, extra: int = 0) -> int:" in text
@@ -231,8 +295,18 @@ def test_generator_rules_on_a_sample_class() -> None:
     assert "    def scan(self) -> AsyncIterator[bytes]:" in text
     assert "async def clear(self) -> AsyncSample:" in text  # inherited, self-typed
     assert "__aiter__" not in text  # Sample does not iterate
+    # An overloaded method: its asyncio overload, an async def of what it awaits.
+    assert (
+        "    @classmethod\n"
+        "    async def build(cls, database: AsyncDatabase, key: Any, n: int = 1) -> Sample:"
+    ) in text
+    with pytest.raises(ValueError, match="Picky.pick is overloaded without .* OVERRIDES"):
+        gen._ClassWriter(Picky, "AsyncPicky", gen._Annotations({})).render()
     mapped = gen._ClassWriter(Sample, "AsyncSample", gen._Annotations({(__name__, "Sample"): "S"}))
     assert "async def fetch(self) -> S:" in mapped.render()
+    assert "    async def build(cls, database: AsyncDatabase, key: Any, n: int = 1) -> S:" in (
+        mapped.render()
+    )
 
 
 def test_the_protocols_declare_what_the_async_api_awaits() -> None:
@@ -241,6 +315,9 @@ def test_the_protocols_declare_what_the_async_api_awaits() -> None:
     assert "    async def get(self, key: Any, default: Any = None) -> Any:" in hash_part
     assert "    async def update(self, *args: Any, **kwargs: Any) -> AsyncHash:" in hash_part
     assert "def __len__" not in hash_part and "def __setitem__" not in hash_part
+    # The from_* constructors: their asyncio overload (an asyncio client, awaited).
+    constructor = "    async def from_dict(\n        cls,\n        database: AsyncDatabase | "
+    assert constructor + "AsyncClusterDatabase," in hash_part
     counter_part = source.split("class AsyncCounter(", 1)[1].split("\nclass ", 1)[0]
     assert "async def incr(self, incr_by: int | AsyncCounter = 1) -> int:" in counter_part
     assert "__iadd__" not in counter_part and "__int__" not in counter_part
@@ -261,7 +338,7 @@ def test_mypy_flags_the_misuses(mypy_output: dict[str, list[tuple[int, str]]]) -
         for number, line in enumerate(lines, start=1)
         if "# E: " in line
     }
-    assert len(expected) == 12
+    assert len(expected) == 17
     reported: dict[int, list[str]] = {}
     for number, message in mypy_output["bad_sample"]:
         reported.setdefault(number, []).append(message)
@@ -292,7 +369,9 @@ def test_the_typed_sample_runs_and_matches_the_sync_api(async_url: str) -> None:
     namespace: dict[str, Any] = {"__name__": "good_sample"}
     exec(compile(textwrap.dedent(GOOD), "good_sample.py", "exec"), namespace)
 
-    async def run(client_class: type[AsyncDatabase]) -> tuple[dict[str, Any], int]:
+    async def run(
+        client_class: type[AsyncDatabase],
+    ) -> tuple[dict[str, Any], dict[str, Any], int]:
         db = client_class.from_url(async_url)
         try:
             await db.flushdb()
@@ -300,13 +379,14 @@ def test_the_typed_sample_runs_and_matches_the_sync_api(async_url: str) -> None:
             assert type(db.counter("c")) is Counter and type(db.rate_limit("r")) is RateLimit
             with RoundTripCounter() as trips:
                 result: dict[str, Any] = await namespace["main"](db)
-            return result, trips.count
+            built: dict[str, Any] = await namespace["constructors"](db)
+            return result, built, trips.count
         finally:
             await db.aclose()
 
     assert issubclass(AsyncDatabase, AsyncContainerFactories)
     assert issubclass(AsyncClusterDatabase, AsyncContainerFactories)
-    typed, _trips = asyncio.run(run(AsyncDatabase))
+    typed, built, _trips = asyncio.run(run(AsyncDatabase))
     assert isinstance(typed["got"], bytes) and typed["got"] == b"1"
     assert typed["length"] == 3 and typed["exists"] is True
     assert typed["items"] == typed["lazy"] == typed["scanned"]
@@ -321,6 +401,12 @@ def test_the_typed_sample_runs_and_matches_the_sync_api(async_url: str) -> None:
     assert [doc["content"] for doc in typed["documents"]] == ["red walrus"]
     assert typed["suggestions"] == ["red walrus"]
     assert typed["triples"] == [{"s": "a", "p": "knows", "o": "b"}]
+    # The from_* constructors, awaited: the sync classes at runtime, driven asynchronously.
+    names = ("h", "z", "s", "lst", "arr")
+    assert [type(built[name]) for name in names] == [Hash, ZSet, Set, List, Array]
+    assert all(built[name]._async for name in names)
+    assert built["got"] == b"1" and built["score"] == 1.0 and built["members"] == {b"a", b"b"}
+    assert built["items"] == [b"1", b"2"] and built["length"] == 1
     sync = Database.from_url(async_url)
     try:
         assert sync.Hash("h").as_dict(decode=True) == {"a": "1", "b": "2", "c": "3", "n": "2"}
@@ -330,5 +416,7 @@ def test_the_typed_sample_runs_and_matches_the_sync_api(async_url: str) -> None:
         assert [d["content"] for d in sync.Index("docs").search("walrus")] == ["red walrus"]
         assert sync.autocomplete().search("wal") == ["red walrus"]
         assert sync.graph("g").query(o="b") == [{"s": "a", "p": "knows", "o": "b"}]
+        # The sync constructors on the keys the async ones wrote: fh a+b, fz x+y, fs a+b+c.
+        assert namespace["sync_constructors"](sync) == 2 + 2 + 3
     finally:
         sync.close()

@@ -9,6 +9,9 @@ annotations) and writes one ``Protocol`` per class, ``Async<Name>``, in which:
 - a ``@command`` method is an ``async def`` returning the sync result (``Returns[T]`` -> ``T``);
 - a method whose result is an ``Iterator[T]`` (HSCAN/SSCAN/ZSCAN pages) returns an
   ``AsyncIterator[T]``; ``__aiter__`` iterates what ``_iterate`` yields;
+- an ``@overload``ed method (the ``from_*`` constructors) is its asyncio overload, the one
+  returning ``Coroutine[Any, Any, T]`` or ``Awaitable[T]``: an ``async def`` of ``T`` with
+  that overload's parameters;
 - any other method is an ``async def`` too, unless its docstring says it does no Redis work
   ("No Redis work", "no round trip"), or ``KINDS`` says otherwise;
 - the operators that raise TypeError on an asyncio client (``len()``, ``in``, ``h[k] = v``,
@@ -84,6 +87,9 @@ OVERRIDES: dict[str, str] = {
 
 # Names whose sync annotation does not fit an asyncio client: the client itself.
 _CLIENT_TYPES = {("walrus.database", "Database")}
+# The module written: its own names (an overload returning ``AsyncHash``) need no import.
+_PROTOCOLS_MODULE = "walrus.asyncio.protocols"
+_AWAITABLES = ("Coroutine", "Awaitable")
 _NO_REDIS = ("no redis work", "no round trip")
 _OUTPUT = Path(__file__).with_name("protocols.py")
 
@@ -185,6 +191,8 @@ class _Annotations:
         where = _canonical(module_name, name)
         if where in self.protocols:
             return self.protocols[where]
+        if where[0] == _PROTOCOLS_MODULE:
+            return where[1]
         if where in _CLIENT_TYPES:
             self.imports.setdefault("typing", set()).add("Any")
             return "Any"
@@ -215,15 +223,50 @@ def _dedent(source: str) -> str:
     return "\n".join(line[indent:] for line in lines)
 
 
-class _Member:
-    """One method (or property) of a sync class, rendered for its protocol."""
+@functools.cache
+def _class_node(cls: type) -> ast.ClassDef:
+    node = ast.parse(_dedent(inspect.getsource(cls))).body[0]
+    assert isinstance(node, ast.ClassDef), cls
+    return node
 
-    def __init__(self, owner: type, name: str, function: Any, gen: _Annotations) -> None:
+
+def _overloads(owner: type, name: str) -> list[ast.FunctionDef]:
+    """The ``@overload`` signatures of ``owner.name``, read from the class body
+    (``typing.get_overloads`` needs Python 3.11)."""
+    return [
+        node
+        for node in _class_node(owner).body
+        if isinstance(node, ast.FunctionDef)
+        and node.name == name
+        and any(ast.unparse(d) in ("overload", "typing.overload") for d in node.decorator_list)
+    ]
+
+
+def _awaited(annotation: ast.expr | None) -> ast.expr | None:
+    """``T`` of a ``Coroutine[Any, Any, T]`` or ``Awaitable[T]`` result, else None."""
+    if isinstance(annotation, ast.Subscript) and ast.unparse(annotation.value) in _AWAITABLES:
+        inner = annotation.slice
+        return inner.elts[-1] if isinstance(inner, ast.Tuple) else inner
+    return None
+
+
+class _Member:
+    """One method (or property) of a sync class, rendered for its protocol (``node``: the
+    signature to render, when not the function's own: an overload)."""
+
+    def __init__(
+        self,
+        owner: type,
+        name: str,
+        function: Any,
+        gen: _Annotations,
+        node: ast.FunctionDef | None = None,
+    ) -> None:
         self.owner = owner
         self.name = name
         self.function = function
         self.gen = gen
-        self.node = _function_node(function)
+        self.node = node or _function_node(function)
         self.module = inspect.unwrap(function).__module__
 
     def annotation(self, node: ast.expr | None, protocol: str) -> str:
@@ -406,18 +449,41 @@ class _ClassWriter:
         function = raw.__func__ if isinstance(raw, (classmethod, staticmethod)) else raw
         if not inspect.isfunction(function) or name in _OBJECT_DUNDERS:
             return []
+        overloads = _overloads(owner, name)
+        if overloads:
+            return self._overloaded(owner, name, function, overloads, isinstance(raw, classmethod))
         member = _Member(owner, name, function, self.gen)
         kind = _method_kind(f"{owner.__name__}.{name}", member)
         if kind == "skip":
             return []
         return self._method(member, kind, isinstance(raw, classmethod))
 
+    def _overloaded(
+        self,
+        owner: type,
+        name: str,
+        function: Any,
+        overloads: list[ast.FunctionDef],
+        is_classmethod: bool,
+    ) -> list[str]:
+        # The asyncio client's overload: its parameters, an ``async def`` of what it awaits.
+        found = [node for node in overloads if _awaited(node.returns) is not None]
+        if len(found) != 1:
+            raise ValueError(
+                f"{owner.__name__}.{name} is overloaded without exactly one overload returning "
+                f"{' or '.join(_AWAITABLES)} (the asyncio client's): write it in OVERRIDES"
+            )
+        member = _Member(owner, name, function, self.gen, found[0])
+        return self._method(member, "awaited", is_classmethod)
+
     def _method(self, member: _Member, kind: str, is_classmethod: bool) -> list[str]:
         returns_node = member.node.returns
-        prefix = "async def" if kind in ("command", "awaitable") else "def"
+        prefix = "async def" if kind in ("command", "awaitable", "awaited") else "def"
         if kind == "iterator":
             item = _iterator_item(returns_node)
             returns = f"AsyncIterator[{member.annotation(item, self.protocol)}]"
+        elif kind == "awaited":
+            returns = member.annotation(_awaited(returns_node), self.protocol)
         else:
             returns = member.annotation(returns_node, self.protocol)
         header = ["    @classmethod"] if is_classmethod else []

@@ -21,6 +21,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Callable, Iterable, Mapping
     from datetime import datetime, timedelta
 
+    from walrus.asyncio.cluster import AsyncClusterDatabase
+    from walrus.asyncio.database import AsyncDatabase
     from walrus.containers.zset import Pairs
     from walrus.rate_limit.decision import RateLimitResult
     from walrus.rate_limit.limiter import F
@@ -98,7 +100,11 @@ class AsyncHash(Protocol):
 
     @classmethod
     async def from_dict(
-        cls, database: Any, key: Any, data: Mapping[Any, Any], clear: bool = False
+        cls,
+        database: AsyncDatabase | AsyncClusterDatabase,
+        key: Any,
+        data: Mapping[Any, Any],
+        clear: bool = False,
     ) -> AsyncHash:
         """Create a Hash at ``key`` holding ``data`` (``clear`` drops old fields first).
         One MULTI/EXEC round trip (on an asyncio client: ``await Hash.from_dict(...)``).
@@ -226,7 +232,11 @@ class AsyncList(Protocol):
 
     @classmethod
     async def from_list(
-        cls, database: Any, key: Any, data: Iterable[Any], clear: bool = False
+        cls,
+        database: AsyncDatabase | AsyncClusterDatabase,
+        key: Any,
+        data: Iterable[Any],
+        clear: bool = False,
     ) -> AsyncList:
         """Create a List at ``key`` from ``data`` (appended; ``clear`` replaces the old content).
         One MULTI/EXEC round trip (on an asyncio client: ``await List.from_list(...)``).
@@ -347,10 +357,14 @@ class AsyncSet(Protocol):
 
     @classmethod
     async def from_set(
-        cls, database: Any, key: Any, data: Iterable[Any], clear: bool = False
+        cls,
+        database: AsyncDatabase | AsyncClusterDatabase,
+        key: Any,
+        data: Iterable[Any],
+        clear: bool = False,
     ) -> AsyncSet:
         """Create a Set at ``key`` holding ``data`` (``clear`` drops old members first).
-        One MULTI/EXEC round trip.
+        One MULTI/EXEC round trip (on an asyncio client: ``await Set.from_set(...)``).
         """
 
     async def interstore(self, dest: Any, *others: Any) -> AsyncSet:
@@ -484,7 +498,11 @@ class AsyncZSet(Protocol):
 
     @classmethod
     async def from_dict(
-        cls, database: Any, key: Any, data: Mapping[Any, Any], clear: bool = False
+        cls,
+        database: AsyncDatabase | AsyncClusterDatabase,
+        key: Any,
+        data: Mapping[Any, Any],
+        clear: bool = False,
     ) -> AsyncZSet:
         """Create a ZSet at ``key`` from a {member: score} mapping (``clear`` drops old members
         first). One MULTI/EXEC round trip (on an asyncio client: ``await
@@ -692,7 +710,11 @@ class AsyncArray(Protocol):
 
     @classmethod
     async def from_list(
-        cls, database: Any, key: Any, data: Iterable[Any], clear: bool = False
+        cls,
+        database: AsyncDatabase | AsyncClusterDatabase,
+        key: Any,
+        data: Iterable[Any],
+        clear: bool = False,
     ) -> AsyncArray:
         """Create an Array at ``key`` from ``data`` (appended; ``clear`` replaces the old
         items). 1 round trip (one script; on an asyncio client:

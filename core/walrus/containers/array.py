@@ -9,8 +9,8 @@ they are atomic.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Coroutine, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, cast, overload
 
 from ..calls import call
 from ..utils import decode as _decode
@@ -26,6 +26,9 @@ from .list import slice_step, slice_to_range
 from .running import Returns, command, snapshot
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..asyncio.cluster import AsyncClusterDatabase
+    from ..asyncio.database import AsyncDatabase
+    from ..asyncio.protocols import AsyncArray
     from ..database import Database
 
 __all__ = ["Array"]
@@ -51,14 +54,35 @@ class Array(Container):
     redis_type = "hash"
     accepted_types: tuple[str, ...] = ("hash",)
 
+    # The client decides at runtime (``is_async_client``: a coroutine execute_command): on
+    # walrus's asyncio clients the same code returns a coroutine of the container, typed
+    # with its protocol. Not any ``redis.asyncio.Redis``: its Pipeline subclass runs sync.
+    @overload
     @classmethod
     def from_list(
         cls, database: Database, key: Any, data: Iterable[Any], clear: bool = False
-    ) -> Array:
+    ) -> Array: ...
+    @overload
+    @classmethod
+    def from_list(
+        cls,
+        database: AsyncDatabase | AsyncClusterDatabase,
+        key: Any,
+        data: Iterable[Any],
+        clear: bool = False,
+    ) -> Coroutine[Any, Any, AsyncArray]: ...
+    @classmethod
+    def from_list(
+        cls,
+        database: Database | AsyncDatabase | AsyncClusterDatabase,
+        key: Any,
+        data: Iterable[Any],
+        clear: bool = False,
+    ) -> Array | Coroutine[Any, Any, AsyncArray]:
         """Create an Array at ``key`` from ``data`` (appended; ``clear`` replaces the old
         items). 1 round trip (one script; on an asyncio client:
         ``await Array.from_list(...)``)."""
-        arr = cls(database, key)
+        arr = cls(cast("Database", database), key)
         return arr._fill(_values(arr, data, "from_list"), clear)
 
     @command

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import AsyncIterator, Coroutine, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, cast, overload
 
 from redis.exceptions import ResponseError
 
@@ -14,6 +14,9 @@ from .errors import VALUE_TYPES, ContainerTypeError, ContainerValueError, check_
 from .running import Returns, command, limited, pages
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..asyncio.cluster import AsyncClusterDatabase
+    from ..asyncio.database import AsyncDatabase
+    from ..asyncio.protocols import AsyncHash
     from ..database import Database
 
 __all__ = ["Hash"]
@@ -71,13 +74,34 @@ class Hash(Container):
     redis_type = "hash"
     accepted_types: tuple[str, ...] = ("hash",)
 
+    # The client decides at runtime (``is_async_client``: a coroutine execute_command): on
+    # walrus's asyncio clients the same code returns a coroutine of the container, typed
+    # with its protocol. Not any ``redis.asyncio.Redis``: its Pipeline subclass runs sync.
+    @overload
     @classmethod
     def from_dict(
         cls, database: Database, key: Any, data: Mapping[Any, Any], clear: bool = False
-    ) -> Hash:
+    ) -> Hash: ...
+    @overload
+    @classmethod
+    def from_dict(
+        cls,
+        database: AsyncDatabase | AsyncClusterDatabase,
+        key: Any,
+        data: Mapping[Any, Any],
+        clear: bool = False,
+    ) -> Coroutine[Any, Any, AsyncHash]: ...
+    @classmethod
+    def from_dict(
+        cls,
+        database: Database | AsyncDatabase | AsyncClusterDatabase,
+        key: Any,
+        data: Mapping[Any, Any],
+        clear: bool = False,
+    ) -> Hash | Coroutine[Any, Any, AsyncHash]:
         """Create a Hash at ``key`` holding ``data`` (``clear`` drops old fields first).
         One MULTI/EXEC round trip (on an asyncio client: ``await Hash.from_dict(...)``)."""
-        hsh = cls(database, key)
+        hsh = cls(cast("Database", database), key)
         mapping = _pairs(hsh, (data,), {})
         return hsh._fill_with(clear, call.hset(key, mapping=mapping) if mapping else None)
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Coroutine, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, cast, overload
 
 from redis.exceptions import ResponseError
 
@@ -22,6 +22,9 @@ from .errors import (
 from .running import Returns, command, snapshot
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..asyncio.cluster import AsyncClusterDatabase
+    from ..asyncio.database import AsyncDatabase
+    from ..asyncio.protocols import AsyncList
     from ..database import Database
 
 __all__ = ["List", "slice_to_range"]
@@ -82,13 +85,34 @@ class List(Sortable, Container):
     redis_type = "list"
     accepted_types: tuple[str, ...] = ("list",)
 
+    # The client decides at runtime (``is_async_client``: a coroutine execute_command): on
+    # walrus's asyncio clients the same code returns a coroutine of the container, typed
+    # with its protocol. Not any ``redis.asyncio.Redis``: its Pipeline subclass runs sync.
+    @overload
     @classmethod
     def from_list(
         cls, database: Database, key: Any, data: Iterable[Any], clear: bool = False
-    ) -> List:
+    ) -> List: ...
+    @overload
+    @classmethod
+    def from_list(
+        cls,
+        database: AsyncDatabase | AsyncClusterDatabase,
+        key: Any,
+        data: Iterable[Any],
+        clear: bool = False,
+    ) -> Coroutine[Any, Any, AsyncList]: ...
+    @classmethod
+    def from_list(
+        cls,
+        database: Database | AsyncDatabase | AsyncClusterDatabase,
+        key: Any,
+        data: Iterable[Any],
+        clear: bool = False,
+    ) -> List | Coroutine[Any, Any, AsyncList]:
         """Create a List at ``key`` from ``data`` (appended; ``clear`` replaces the old content).
         One MULTI/EXEC round trip (on an asyncio client: ``await List.from_list(...)``)."""
-        lst = cls(database, key)
+        lst = cls(cast("Database", database), key)
         values = _check_iterable(lst, data, "from_list")
         return lst._fill_with(clear, call.rpush(key, *values) if values else None)
 

@@ -9,8 +9,8 @@ naming the keys, before anything is sent.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import AsyncIterator, Coroutine, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, cast, overload
 
 from ..calls import call
 from ..cluster import check_same_slot
@@ -20,6 +20,9 @@ from .errors import ContainerTypeError, ContainerValueError, check_value, check_
 from .running import Returns, command, limited, pages
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..asyncio.cluster import AsyncClusterDatabase
+    from ..asyncio.database import AsyncDatabase
+    from ..asyncio.protocols import AsyncSet
     from ..database import Database
 
 __all__ = ["MAX_DRAWS", "Set"]
@@ -41,13 +44,34 @@ class Set(Sortable, Container):
     redis_type = "set"
     accepted_types: tuple[str, ...] = ("set",)
 
+    # The client decides at runtime (``is_async_client``: a coroutine execute_command): on
+    # walrus's asyncio clients the same code returns a coroutine of the container, typed
+    # with its protocol. Not any ``redis.asyncio.Redis``: its Pipeline subclass runs sync.
+    @overload
     @classmethod
     def from_set(
         cls, database: Database, key: Any, data: Iterable[Any], clear: bool = False
-    ) -> Set:
+    ) -> Set: ...
+    @overload
+    @classmethod
+    def from_set(
+        cls,
+        database: AsyncDatabase | AsyncClusterDatabase,
+        key: Any,
+        data: Iterable[Any],
+        clear: bool = False,
+    ) -> Coroutine[Any, Any, AsyncSet]: ...
+    @classmethod
+    def from_set(
+        cls,
+        database: Database | AsyncDatabase | AsyncClusterDatabase,
+        key: Any,
+        data: Iterable[Any],
+        clear: bool = False,
+    ) -> Set | Coroutine[Any, Any, AsyncSet]:
         """Create a Set at ``key`` holding ``data`` (``clear`` drops old members first).
-        One MULTI/EXEC round trip."""
-        st = cls(database, key)
+        One MULTI/EXEC round trip (on an asyncio client: ``await Set.from_set(...)``)."""
+        st = cls(cast("Database", database), key)
         if isinstance(data, (str, bytes)) or not isinstance(data, Iterable):
             raise ContainerTypeError(
                 f"{st!r}: from_set expects an iterable, got {type(data).__name__}"

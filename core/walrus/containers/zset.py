@@ -7,8 +7,8 @@ naming the keys, before anything is sent.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Coroutine, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, cast, overload
 
 from ..calls import Batch, call
 from ..cluster import check_same_slot
@@ -28,6 +28,9 @@ from .running import Returns, command, limited, pages
 from .set import Set
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..asyncio.cluster import AsyncClusterDatabase
+    from ..asyncio.database import AsyncDatabase
+    from ..asyncio.protocols import AsyncZSet
     from ..database import Database
 
 __all__ = ["ZSet"]
@@ -66,14 +69,35 @@ class ZSet(Sortable, Container):
     # Store commands (ZUNIONSTORE/ZINTERSTORE) also read plain sets, as score-1 members.
     accepted_other_types: tuple[str, ...] = ("zset", "set")
 
+    # The client decides at runtime (``is_async_client``: a coroutine execute_command): on
+    # walrus's asyncio clients the same code returns a coroutine of the container, typed
+    # with its protocol. Not any ``redis.asyncio.Redis``: its Pipeline subclass runs sync.
+    @overload
     @classmethod
     def from_dict(
         cls, database: Database, key: Any, data: Mapping[Any, Any], clear: bool = False
-    ) -> ZSet:
+    ) -> ZSet: ...
+    @overload
+    @classmethod
+    def from_dict(
+        cls,
+        database: AsyncDatabase | AsyncClusterDatabase,
+        key: Any,
+        data: Mapping[Any, Any],
+        clear: bool = False,
+    ) -> Coroutine[Any, Any, AsyncZSet]: ...
+    @classmethod
+    def from_dict(
+        cls,
+        database: Database | AsyncDatabase | AsyncClusterDatabase,
+        key: Any,
+        data: Mapping[Any, Any],
+        clear: bool = False,
+    ) -> ZSet | Coroutine[Any, Any, AsyncZSet]:
         """Create a ZSet at ``key`` from a {member: score} mapping (``clear`` drops old members
         first). One MULTI/EXEC round trip (on an asyncio client: ``await
         ZSet.from_dict(...)``)."""
-        zs = cls(database, key)
+        zs = cls(cast("Database", database), key)
         if not isinstance(data, Mapping):
             raise ContainerTypeError(
                 f"{zs!r}: from_dict expects a mapping, got {type(data).__name__}"
