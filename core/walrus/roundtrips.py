@@ -17,7 +17,7 @@ from typing import Any
 from redis.asyncio.connection import AbstractConnection as AsyncConnection
 from redis.connection import AbstractConnection
 
-__all__ = ["RoundTripCounter"]
+__all__ = ["RoundTripCounter", "count_write"]
 
 _lock = threading.Lock()
 _active: list[RoundTripCounter] = []
@@ -47,6 +47,14 @@ _original_aon_connect: Callable[..., Any] = getattr(AsyncConnection, _ASYNC_HAND
 _async_handshake: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "walrus_handshake", default=False
 )
+
+
+def count_write() -> None:
+    """Count one socket write made without ``send_packed_command`` (a batch of reads that
+    ``walrus.asyncio.batching`` writes itself) in every active counter. No Redis work."""
+    if _active:
+        for counter in list(_active):
+            counter.count += 1
 
 
 def _counting_send(self: AbstractConnection, command: Any, check_health: bool = True) -> None:

@@ -161,6 +161,7 @@ class WalrusCache(BaseCache):  # type: ignore[misc]  # Django ships no types: An
         self._alias = config.alias
         self._codec = config.codec
         self._ignore_exceptions = config.ignore_exceptions
+        self._batch_reads = config.batch_reads
         self._clear_pattern = config.clear_pattern
         self._pool_kwargs = config.pool_kwargs
         self._close_connection = config.close_connection

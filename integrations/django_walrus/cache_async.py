@@ -99,15 +99,22 @@ def _replica_clients(self: WalrusCache) -> list[AsyncDatabase]:
 
 async def _aread(self: WalrusCache, database: AsyncDatabase, command: tuple[Any, ...]) -> Any:
     """A read on the next replica that is up (``WalrusCache._read``'s turns), else on
-    ``database``. 1 round trip (one more per replica found down)."""
+    ``database``; batched with the reads of concurrent tasks (``AsyncDatabase.execute_read``)
+    unless ``BATCH_READS`` is off. At most 1 round trip (one more per replica found down)."""
     if self._replica_urls:
         replicas = _replica_clients(self)
         for index in self._replica_turns():
             try:
-                return await replicas[index].execute_command(*command)
+                return await _read_on(self, replicas[index], command)
             except (RedisConnectionError, RedisTimeoutError) as exc:
                 self._replica_down(index, exc)
-    return await database.execute_command(*command)
+    return await _read_on(self, database, command)
+
+
+def _read_on(self: WalrusCache, database: AsyncDatabase, command: tuple[Any, ...]) -> Any:
+    if self._batch_reads:
+        return database.execute_read(*command)
+    return database.execute_command(*command)
 
 
 async def _arun(self: WalrusCache, steps: Steps) -> Any:
@@ -118,7 +125,7 @@ async def _arun(self: WalrusCache, steps: Steps) -> Any:
 async def _asend(self: WalrusCache, step: Step) -> Any:
     database = self.async_database()
     kind, payload = step
-    if kind == kinds.CMD or (kind == kinds.READ and not self._replica_urls):
+    if kind == kinds.CMD:
         return await database.execute_command(*payload)
     if kind == kinds.READ:
         return await _aread(self, database, payload)

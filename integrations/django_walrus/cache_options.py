@@ -67,6 +67,7 @@ CACHE_OPTIONS = frozenset(
         "COMPRESS_LEVEL",
         "IGNORE_EXCEPTIONS",
         "CLEAR_PATTERN",
+        "BATCH_READS",
         *POOL_OPTIONS,
     }
 )
@@ -99,6 +100,7 @@ class CacheSettings:
     alias: str = "default"
     codec: ValueCodec = field(default_factory=lambda: ValueCodec(raw_ints=True))
     ignore_exceptions: bool = False
+    batch_reads: bool = True
     clear_pattern: str | None = None
     pool_kwargs: dict[str, Any] = field(default_factory=dict)
     close_connection: bool = False
@@ -331,6 +333,7 @@ def read_cache_options(server: Any, options: Any) -> tuple[CacheSettings, list[P
     config.codec = _codec(options, problems)
     config.ignore_exceptions = _bool_option(options, "IGNORE_EXCEPTIONS", False, problems)
     config.close_connection = _bool_option(options, "CLOSE_CONNECTION", False, problems)
+    config.batch_reads = _bool_option(options, "BATCH_READS", True, problems)
     clear_pattern = options.get("CLEAR_PATTERN")
     if clear_pattern is not None and not (isinstance(clear_pattern, str) and clear_pattern):
         problems.append(

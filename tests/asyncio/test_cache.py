@@ -171,3 +171,24 @@ def test_cached_with_lock_timeout_and_a_failing_computation(async_url: str) -> N
     got, runs, left, errors = asyncio.run(main())
     assert got == [9] * 6 + [16] and runs == 2
     assert not left and errors == ["boom", "boom"]
+
+
+def test_concurrent_gets_share_socket_writes_on_a_server(async_url: str) -> None:
+    async def main() -> tuple[list[Any], int, bool]:
+        db = AsyncDatabase.from_url(async_url)
+        cache = db.cache("batched")
+        for n in range(50):
+            await cache.set(f"k{n}", {"n": n})
+        with RoundTripCounter() as counter:
+            got = list(await asyncio.gather(*(cache.get(f"k{n}") for n in range(50))))
+            got.append(await cache.get_many(["k1", "absent"]))
+        shared = not db.is_embedded and not db.is_cluster
+        await db.aclose()
+        return got, counter.count, shared
+
+    got, writes, shared = asyncio.run(main())
+    assert got == [*({"n": n} for n in range(50)), {"k1": {"n": 1}}]
+    if shared:  # GET and MGET go through AsyncDatabase.execute_read's batches
+        assert writes < 10, f"{writes} socket writes for 51 reads"
+    else:
+        assert writes >= 51, writes

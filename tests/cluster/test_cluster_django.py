@@ -206,12 +206,17 @@ def test_async_cache_calls_run_natively_across_slots(
         database = cache.async_database()
         assert isinstance(database, AsyncClusterDatabase)
         threads: set[int] = set()
-        original = database.execute_command
+        original, original_read = database.execute_command, database.execute_read
 
         async def spy(*args: Any, **kwargs: Any) -> Any:
             threads.add(threading.get_ident())
             return await original(*args, **kwargs)
 
+        async def spy_read(*args: Any) -> Any:  # the reads batched with other tasks'
+            threads.add(threading.get_ident())
+            return await original_read(*args)
+
+        database.execute_read = spy_read  # type: ignore[method-assign]
         database.execute_command = spy
         got: list[Any] = [await cache.aset_many(items)]
         got.append(await cache.aget_many([*items, "missing"]) == items)

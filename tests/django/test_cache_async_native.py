@@ -24,18 +24,31 @@ def cache(walrus_url: str, location_options: dict[str, Any]) -> Iterator[WalrusC
 
 
 def _spy(backend: WalrusCache) -> tuple[list[str], set[int]]:
-    """Record the commands the running loop's client sends, and the threads sending them."""
+    """Record the commands the running loop's client sends (``execute_command``, and
+    ``execute_read`` for the reads batched with other tasks'), and the threads sending them."""
     sent: list[str] = []
     threads: set[int] = set()
     database = backend.async_database()
-    original = database.execute_command
+    original, original_read = database.execute_command, database.execute_read
+    reading: list[bool] = []  # inside execute_read: its own execute_command is not listed
 
     async def spy(*args: Any, **kwargs: Any) -> Any:
-        sent.append(str(args[0]))
+        if not reading:
+            sent.append(str(args[0]))
         threads.add(threading.get_ident())
         return await original(*args, **kwargs)
 
+    async def spy_read(*args: Any) -> Any:
+        sent.append(str(args[0]))
+        threads.add(threading.get_ident())
+        reading.append(True)
+        try:
+            return await original_read(*args)
+        finally:
+            reading.pop()
+
     database.execute_command = spy  # type: ignore[method-assign]
+    database.execute_read = spy_read  # type: ignore[method-assign]
     return sent, threads
 
 
@@ -79,6 +92,37 @@ def test_the_contract_on_asyncio_in_the_loop_thread(cache: WalrusCache) -> None:
     ]  # fmt: skip
     assert cache.get("k") == [1, 2] and cache.get("n") == 7  # sync reads what async wrote
     assert 90 < cache.ttl("n") <= 100
+
+
+@pytest.mark.parametrize("batch_reads", [True, False])
+def test_concurrent_reads_share_socket_writes_unless_batch_reads_is_off(
+    walrus_url: str, location_options: dict[str, Any], batch_reads: bool
+) -> None:
+    options = {**location_options, "BATCH_READS": batch_reads}
+    backend = WalrusCache(walrus_url, {"KEY_PREFIX": "batch", "OPTIONS": options})
+    backend.set_many({f"k{n}": n for n in range(60)})
+
+    async def main() -> tuple[list[Any], int]:
+        from walrus.roundtrips import RoundTripCounter
+
+        reads = [
+            *(backend.aget(f"k{n}") for n in range(60)),
+            backend.aget_many(["k1", "k2", "absent"]),
+            backend.ahas_key("k3"),
+            backend.ahas_key("absent"),
+        ]
+        with RoundTripCounter() as counter:
+            got = list(await asyncio.gather(*reads))
+        await backend.aclose()
+        return got, counter.count
+
+    got, writes = asyncio.run(main())
+    backend.clear()
+    assert got == [*range(60), {"k1": 1, "k2": 2}, True, False]
+    if batch_reads and not walrus_url.startswith("memory://"):
+        assert writes < 10, f"{writes} socket writes for 63 concurrent reads"
+    else:  # each read on a connection of the pool (memory:// has no sockets to share)
+        assert writes == 63, writes
 
 
 def test_incr_errors_match_the_sync_ones(cache: WalrusCache) -> None:

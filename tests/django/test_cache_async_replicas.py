@@ -29,12 +29,17 @@ def test_async_reads_go_to_the_replica_in_the_loop(primary_and_replica: Any) -> 
         wait_for_replica(primary, replica)  # replicated before we read
         client = cache_async._replica_clients(cache)[0]
         threads: set[int] = set()
-        original = client.execute_command
+        original, original_read = client.execute_command, client.execute_read
 
         async def spy(*args: Any, **kwargs: Any) -> Any:
             threads.add(threading.get_ident())
             return await original(*args, **kwargs)
 
+        async def spy_read(*args: Any) -> Any:  # the reads batched with other tasks'
+            threads.add(threading.get_ident())
+            return await original_read(*args)
+
+        client.execute_read = spy_read  # type: ignore[method-assign]
         client.execute_command = spy  # type: ignore[method-assign]
         before = (_gets(primary), _gets(replica))
         mget_before = _gets(replica, "mget")

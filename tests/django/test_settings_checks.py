@@ -228,6 +228,7 @@ def test_valid_caches_have_no_errors() -> None:
         ("redis://h/0", {"COMPRESS_MIN_LENGTH": -1}, ["django_walrus.E015"]),
         ("redis://h/0", {"COMPRESS_LEVEL": 11}, ["django_walrus.E015"]),
         ("redis://h/0", {"IGNORE_EXCEPTIONS": "yes"}, ["django_walrus.E015"]),
+        ("redis://h/0", {"BATCH_READS": "off"}, ["django_walrus.E015"]),
         ("redis://h/0", {"SOCKET_TIMEOUT": "1"}, ["django_walrus.E015"]),
         (
             "redis://h/0",

@@ -24,6 +24,7 @@ from ..stampede import (
     stampede_options,
 )
 from ..steps import adrive
+from .batching import BATCHED_READS
 
 if TYPE_CHECKING:  # pragma: no cover
     from .database import AsyncDatabase
@@ -52,11 +53,13 @@ class AsyncCache(CacheBase):
         kind, payload = step
         database: Any = self.database  # redis-py's asyncio commands are unannotated
         if kind == CMD:
+            if payload[0] in BATCHED_READS:  # GET: shares a write with concurrent reads
+                return await database.execute_read(*payload)
             return await database.execute_command(*payload)
         if kind == MGET:  # a cluster client splits it per slot (one MGET per slot, pipelined)
             if database.is_cluster:
                 return await database.mget_nonatomic(payload)
-            return await database.mget(payload)
+            return await database.execute_read("MGET", *payload)
         if kind == UNLINK:
             return await database.unlink(*payload)
         if kind == SCRIPT:

@@ -74,6 +74,16 @@ class AsyncClientExtras(ClientCalls):
 
         return AsyncAtomic(self)
 
+    async def execute_read(self, *command: Any) -> Any:
+        """Run a read (``command[0]`` one of ``walrus.asyncio.batching.BATCHED_READS``) as
+        ``execute_command`` would: 1 round trip. ``AsyncDatabase`` batches it with the reads
+        of concurrent tasks. ValueError for a command that is not such a read (nothing
+        sent)."""
+        from .batching import check_read
+
+        check_read(command)
+        return await self.execute_command(*command)
+
     async def run_script(
         self,
         script_name: str,

@@ -26,6 +26,7 @@ from ..urls import (
     url_retry_options,
     url_scheme,
 )
+from .batching import ReadBatcher, check_read
 from .client import AsyncClientExtras
 from .reconnect import install_async, pop_async_retry_options
 
@@ -44,6 +45,10 @@ class AsyncDatabase(  # type: ignore[misc]  # see below
     ``retry``; a command is resent on a fresh connection only when that is safe, otherwise
     ``walrus.OutcomeUnknownError``.
 
+    ``batch_reads`` (default True): ``execute_read`` sends the reads of concurrent tasks on one
+    connection, one socket write per loop turn (``walrus.asyncio.batching``); False sends each
+    on a pooled connection, as ``execute_command``.
+
     ``cache``, ``lock``, ``atomic`` and ``run_script`` come from ``AsyncClientExtras``
     (shared with ``AsyncClusterDatabase``); the container factories are typed with the
     awaitable protocols of ``walrus.asyncio.protocols``.
@@ -51,7 +56,17 @@ class AsyncDatabase(  # type: ignore[misc]  # see below
     (mypy: redis-py types ``register_script`` of its sync and async mixins differently, and
     ScriptHost uses only what both return: ``sha`` and ``script``; ``lock`` is walrus's.)"""
 
-    def __init__(self, *args: Any, script_dir: str | Path | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        script_dir: str | Path | None = None,
+        batch_reads: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        if not isinstance(batch_reads, bool):
+            raise ValueError(f"batch_reads must be True or False, not {batch_reads!r}")
+        self.batch_reads = batch_reads
+        self._read_batcher: ReadBatcher | None = None
         if kwargs.get("connection_pool") is None:
             # A pool of our own (host=..., unix_socket_path=...): walrus's resend policy, as
             # from_url's; redis.asyncio's default Retry would resend an INCR as well.
@@ -78,6 +93,7 @@ class AsyncDatabase(  # type: ignore[misc]  # see below
         or a bad option value (naming it). No Redis work: nothing connects until a command
         runs."""
         script_dir = kwargs.pop("script_dir", None)
+        batch_reads = kwargs.pop("batch_reads", True)
         scheme = url_scheme(url)
         if scheme in CLUSTER_SCHEMES:
             from .cluster import AsyncClusterDatabase
@@ -87,7 +103,7 @@ class AsyncDatabase(  # type: ignore[misc]  # see below
             from ..embedded import async_memory_connection_pool
 
             pool = async_memory_connection_pool(url, **kwargs)
-            return cls._owning(pool, script_dir)
+            return cls._owning(pool, script_dir, batch_reads=batch_reads)
         if scheme not in (*SERVER_SCHEMES, *SENTINEL_SCHEMES):
             raise unsupported_scheme(url, (*SERVER_SCHEMES, "memory", *SENTINEL_SCHEMES))
         url, kwargs = url_retry_options(url, kwargs)
@@ -97,12 +113,19 @@ class AsyncDatabase(  # type: ignore[misc]  # see below
         else:
             pool = redis.asyncio.ConnectionPool.from_url(url, **kwargs, **retry_kwargs)
         install_async(pool)
-        return cls._owning(pool, script_dir, request_ids)
+        return cls._owning(pool, script_dir, request_ids, batch_reads)
 
     @classmethod
-    def _owning(cls, pool: Any, script_dir: Any, request_ids: bool = False) -> AsyncDatabase:
+    def _owning(
+        cls, pool: Any, script_dir: Any, request_ids: bool = False, batch_reads: bool = True
+    ) -> AsyncDatabase:
         """A client that closes ``pool`` with itself (``aclose()``), as redis-py's from_url."""
-        database = cls(connection_pool=pool, script_dir=script_dir, request_ids=request_ids)
+        database = cls(
+            connection_pool=pool,
+            script_dir=script_dir,
+            request_ids=request_ids,
+            batch_reads=batch_reads,
+        )
         database.auto_close_connection_pool = True
         return database
 
@@ -126,6 +149,8 @@ class AsyncDatabase(  # type: ignore[misc]  # see below
         client owns it, as ``from_url``'s do). A client from a ``redis+sentinel://`` URL also
         closes its connections to the sentinels, which redis-py leaves open. No Redis
         command."""
+        if self._read_batcher is not None:
+            await self._read_batcher.aclose()
         await super().aclose(close_connection_pool)
         if close_connection_pool is None:
             close_connection_pool = self.auto_close_connection_pool
@@ -134,7 +159,37 @@ class AsyncDatabase(  # type: ignore[misc]  # see below
             for sentinel in manager.sentinels:
                 await sentinel.aclose()
 
+    async def execute_read(self, *command: Any) -> Any:
+        """Run a read (``command[0]`` one of ``walrus.asyncio.batching.BATCHED_READS``: GET,
+        MGET, EXISTS, ...) and return its reply, as ``execute_command`` would. With
+        ``batch_reads`` on a server (not ``memory://``, Sentinel or a single-connection
+        client), the read shares one socket write with the reads other tasks of this loop
+        issue in the same loop turn; after a lost connection it is resent under the client's
+        retry policy. At most 1 round trip. ValueError for a command that is not such a read
+        (nothing sent)."""
+        check_read(command)
+        batcher = self._read_batcher
+        if batcher is None:
+            if not self._batching_applies():
+                return await self.execute_command(*command)
+            batcher = self._read_batcher = ReadBatcher(self.connection_pool)
+        retry = self.connection_pool.connection_kwargs.get("retry")
+        if retry is None:
+            return await batcher.call(command)
+        return await retry.call_with_retry(lambda: batcher.call(command), _dropped_already)
+
+    def _batching_applies(self) -> bool:
+        if not self.batch_reads or self.is_embedded or self.connection is not None:
+            return False
+        if getattr(self.connection_pool, "sentinel_manager", None) is not None:
+            return False  # after a failover the batch's connection could stay on a replica
+        return True
+
     @property
     def is_embedded(self) -> bool:
         """True when this client runs on the in-process ``memory://`` engine."""
         return "server" in self.connection_pool.connection_kwargs
+
+
+async def _dropped_already(*_failure: Any) -> None:
+    """The retry's ``fail`` for a batched read: the batcher has dropped the connection."""
