@@ -203,6 +203,11 @@ def main(argv: list[str]) -> int:
     ``--print-only``). Starts its own redis-server and uvicorn."""
     from benchmarks.harness import bench_server
 
+    try:
+        import uvicorn  # noqa: F401  (the server is started in a subprocess)
+    except ImportError:
+        print("bench_asgi needs uvicorn: pip install -e '.[bench]'", file=sys.stderr)
+        return 2
     os.environ.setdefault("WALRUS_BENCH_PIN", "same")
     with bench_server() as url:
         best, commands = _run(url)
