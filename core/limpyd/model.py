@@ -16,6 +16,7 @@ this module also re-exports the database and field classes.
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from types import FrameType
 from typing import Any, ClassVar
 
@@ -37,7 +38,7 @@ from .fields import (
     StringField,
 )
 from .fields.base import NO_DEFAULT
-from .ops import create_instance_ops, delete_instance_ops
+from .ops import create_instance_ops, delete_instance_ops, first_write
 from .scripting import create_instance, delete_instance
 from .scripting import hmset as _hmset_script
 from .utils import make_key
@@ -101,8 +102,10 @@ class RedisModel(metaclass=MetaRedisModel):
     ``Model(field=value, ...)`` creates and saves an instance in one atomic script (pk, values,
     defaults, index entries, unique checks; nothing is written when refused).
     ``Model(pk)`` loads one (one round trip; :class:`DoesNotExist` when missing).
-    ``Model()`` saves the defaults when there are some and the pk is automatic; otherwise it
-    is an unsaved instance whose first write saves it.
+    ``Model()`` is an unsaved instance (no Redis work): its first write saves it with its
+    defaults, in the write's own script (nothing is stored when the write is refused);
+    ``get_pk()`` or a read saves an auto-pk instance whose model has defaults (1 round trip);
+    reads of one without defaults return empty values.
     """
 
     database: ClassVar[RedisDatabase]
@@ -316,10 +319,6 @@ class RedisModel(metaclass=MetaRedisModel):
             self._pk, self._connected = pk, True
         elif kwargs:
             self._create(kwargs)
-        elif cls._pk_field().auto_increment and any(
-            f.default is not NO_DEFAULT for f in cls._redis_fields.values()
-        ):
-            self._create({})
 
     @classmethod
     def lazy_connect(cls, pk: Any) -> RedisModel:
@@ -358,6 +357,33 @@ class RedisModel(metaclass=MetaRedisModel):
         else:
             new_pk = create_instance(cls, pk, hash_items, standalone, list(entries.items()))
         self._set_created_pk(new_pk)
+
+    def _first_write(self, field: RedisField, command: str, raw_args: Sequence[Any]) -> Any:
+        """Run the first write of an unsaved auto-pk instance: it saves the instance with its
+        defaults, the command's result and every index entry, atomically (see
+        :func:`limpyd.ops.first_write`). Returns the command's raw reply. 1 round trip (2 when
+        the model's index entries are computed by the client and the write can change one)."""
+        self._require_auto_pk()
+        hash_items, standalone, _ = _creation_layout(self, {})
+        return first_write(self, field, hash_items, standalone, command, raw_args)
+
+    @classmethod
+    def _has_defaults(cls) -> bool:
+        """True when a field of the model declares a default. No Redis work."""
+        return any(f.default is not NO_DEFAULT for f in cls._redis_fields.values())
+
+    def _saved_for_read(self) -> bool:
+        """Before a read: True when the instance has a pk, after saving an unsaved auto-pk
+        instance whose model has defaults (they are what there is to read: 1 round trip, as
+        ``get_pk()``); False for an unsaved instance with nothing stored yet (its reads return
+        empty values without a round trip)."""
+        if self._has_pk():
+            return True
+        cls = type(self)
+        if not (cls._pk_field().auto_increment and cls._has_defaults()):
+            return False
+        self.get_pk()
+        return True
 
     def _set_created_pk(self, pk: str) -> None:
         self._pk, self._connected = pk, True
@@ -450,7 +476,7 @@ class RedisModel(metaclass=MetaRedisModel):
         cls = type(self)
         wanted = list(names) or list(cls._instancehash_fields)
         self._check_hash_names(wanted)
-        if not self._has_pk():
+        if not self._saved_for_read():
             return [None] * len(wanted)
         database = cls.database
         key = cls._hash_key(self.get_pk())

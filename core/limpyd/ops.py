@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .indexes import Op
     from .model import RedisModel
 
-__all__ = ["create_instance_ops", "delete_instance_ops", "index_ops", "write_ops"]
+__all__ = ["create_instance_ops", "delete_instance_ops", "first_write", "index_ops", "write_ops"]
 
 MAX_ATTEMPTS = 500
 
@@ -72,24 +72,18 @@ def _encode_ops(ops: Sequence[Op], keys: list[str], base: int) -> list[Any]:
     return args
 
 
-def write_ops(
-    field: RedisField, command: str, raw_args: Sequence[Any], create: bool = False
-) -> Any:
-    """Run ``command`` on ``field`` with its index operations (``limpyd_ops_write``). Cost: 1 round
-    trip per attempt of the script; an attempt is repeated when the stored entries differ from
-    those expected (at most ``MAX_ATTEMPTS``)."""
+def write_ops(field: RedisField, command: str, raw_args: Sequence[Any]) -> Any:
+    """Run ``command`` on ``field`` of a saved instance with its index operations
+    (``limpyd_ops_write``). Cost: 1 round trip per attempt of the script; an attempt is
+    repeated when the stored entries differ from those expected (at most ``MAX_ATTEMPTS``)."""
     model, instance = field._model, field._instance
     assert model is not None and instance is not None
     collection = model._collection_key()
     context_fields = field._context_fields() if field.indexable else []
     expected: tuple[list[str], list[str], list[list[str]]] | None = None
+    pk = instance.get_pk()
     for _ in range(MAX_ATTEMPTS):
-        if create:
-            counter_value = model._max_pk_hint
-            pk, mode, counter = str(int(counter_value or 0) + 1), "auto", model._max_pk_key()
-        else:
-            counter_value, pk, mode, counter = "", instance.get_pk(), "", collection
-        keys = [collection, counter, field._key_for(pk)]
+        keys = [collection, collection, field._key_for(pk)]
         keys += [other._key_for(pk) for other in context_fields]
         if not field.indexable:
             check: list[Any] = ["2", *_context_args(context_fields, None), 0, 0, 0]
@@ -111,12 +105,9 @@ def write_ops(
                 *_encode_ops(ops, keys, 3 + len(context_fields)),
             ]  # fmt: skip
         hfield = field.name if field.kind == "hash" else ""
-        args = [pk, mode, counter_value, field.kind, hfield, *check, command, *raw_args]
+        args = [pk, "", "", field.kind, hfield, *check, command, *raw_args]
         reply = model.database.run_script("limpyd_ops_write", keys, args)
         if reply[0] == 1:
-            if create:
-                model._max_pk_hint = pk
-                instance._set_created_pk(pk)
             return reply[1]
         reason = reply[1]
         if reason == "values":
@@ -129,8 +120,6 @@ def write_ops(
                 context.append(flat[1 : 1 + count])
                 flat = flat[1 + count :]
             expected = (before, after, context)
-        elif reason == "retry":
-            model._max_pk_hint = reply[2] or ""
         else:
             raise refusal(model, pk, reply)
     raise LimpydException(f"{command} on {field._what()}: gave up after {MAX_ATTEMPTS} attempts")
@@ -184,6 +173,120 @@ def create_instance_ops(
             raise UniquenessError(f"PKField {new_pk} already exists for model {model.__name__}")
         raise _unique_error(reply[2], reply[3])
     raise LimpydException(f"creating a {model.__name__}: gave up after {MAX_ATTEMPTS} attempts")
+
+
+def first_write(
+    instance: RedisModel,
+    field: RedisField,
+    hash_items: Sequence[tuple[str, str]],
+    standalone: Sequence[tuple[RedisField, list[str]]],
+    command: str,
+    raw_args: Sequence[Any],
+) -> Any:
+    """The first write of an unsaved auto-pk ``instance`` (script ``limpyd_first_write``): the
+    instance is created with ``hash_items`` and ``standalone`` (its defaults, laid out as for
+    a creation), ``command`` runs on ``field``, and every indexable field gets the index
+    entries and unique checks of a creation with the resulting values, all in one script; a
+    refusal writes nothing. Returns the raw reply of the command.
+
+    Cost: 1 round trip (+1 per auto-pk counter move); 2 when the model's index entries are
+    computed by the client (range or configured indexes, HashField) and the written field is
+    indexed or one an index depends on (the first run reports the resulting entries).
+    """
+    model = type(instance)
+    plain = not model._uses_ops()
+    indexed = [f for f in model._redis_fields.values() if f.indexable and f.kind != "pk"]
+    layout = _first_write_layout(field, hash_items, standalone, indexed, plain)
+    expected: list[list[str]] | None = None
+    if not plain and not _changes_entries(field, indexed):
+        # the command cannot change an indexed entry: they are the defaults' (checked there)
+        defaults = {name: [value] for name, value in hash_items}
+        defaults.update((declared.name, items) for declared, items in standalone)
+        expected = [f._creation_entries(defaults.get(f.name, [])) for f in indexed]
+    collection, counter = model._collection_key(), model._max_pk_key()
+    for _ in range(MAX_ATTEMPTS):
+        counter_value = model._max_pk_hint
+        pk = str(int(counter_value or 0) + 1)
+        keys = [collection, counter, model._hash_key(pk)]
+        keys += [declared._key_for(pk) for declared, _ in standalone]
+        if plain:
+            mode: list[Any] = ["plain"]
+        elif expected is None:
+            mode = ["report"]
+        else:
+            mode = _first_write_check(pk, indexed, expected, keys, 3 + len(standalone))
+        args = [pk, counter_value, *layout, *mode]
+        reply = model.database.run_script("limpyd_first_write", keys, [*args, command, *raw_args])
+        if reply[0] == 1:
+            model._max_pk_hint = pk
+            instance._set_created_pk(pk)
+            return reply[1]
+        reason = reply[1]
+        if reason == "values":
+            flat = list(reply[2:])
+            expected = []
+            while flat:
+                count = int(flat[0])
+                expected.append(flat[1 : 1 + count])
+                flat = flat[1 + count :]
+        elif reason == "retry":
+            model._max_pk_hint = reply[2] or ""
+        else:
+            raise refusal(model, pk, reply)
+    raise LimpydException(f"{command} on {field._what()}: gave up after {MAX_ATTEMPTS} attempts")
+
+
+def _first_write_layout(
+    field: RedisField,
+    hash_items: Sequence[tuple[str, str]],
+    standalone: Sequence[tuple[RedisField, list[str]]],
+    indexed: list[RedisField],
+    plain: bool,
+) -> list[Any]:
+    """The arguments of ``limpyd_first_write`` from its third on, up to the mode: the default
+    values, the written field's position, the indexable fields."""
+    positions = {declared.name: i for i, (declared, _) in enumerate(standalone, 1)}
+    args: list[Any] = [len(standalone), len(hash_items)]
+    for name, value in hash_items:
+        args += [name, value]
+    for declared, items in standalone:
+        args += [declared.kind, len(items), *items]
+    args += [positions.get(field.name, 0), field.name if field.kind == "hash" else ""]
+    args.append(len(indexed))
+    for declared in indexed:
+        args += [
+            positions.get(declared.name, 0),
+            declared.kind,
+            declared.name if declared.kind == "hash" else "",
+            declared.index_prefix if plain else "",
+            "1" if declared.unique else "0",
+        ]
+    return args
+
+
+def _first_write_check(
+    pk: str, indexed: list[RedisField], expected: list[list[str]], keys: list[str], base: int
+) -> list[Any]:
+    """The "check" mode of ``limpyd_first_write``: the ``expected`` entries of the ``indexed``
+    fields and the index operations of a creation holding them (their keys are appended to
+    ``keys``)."""
+    context = {f.name: entries for f, entries in zip(indexed, expected, strict=True)}
+    ops: list[Op] = []
+    args: list[Any] = ["check"]
+    for declared, entries in zip(indexed, expected, strict=True):
+        args += [len(entries), *entries]
+        ops += index_ops(declared, pk, [], entries, context)
+    return args + _encode_ops(ops, keys, base)
+
+
+def _changes_entries(field: RedisField, indexed: list[RedisField]) -> bool:
+    """True when a write to ``field`` can change what an index of the model stores: the field
+    is indexed, or an index of another field depends on it."""
+    return any(
+        declared.name == field.name
+        or any(other.name == field.name for other in declared._context_fields())
+        for declared in indexed
+    )
 
 
 def delete_instance_ops(instance: RedisModel) -> None:

@@ -98,49 +98,32 @@ def create_instance(
     raise _contention(f"creating a {model.__name__}")
 
 
-def write_field(
-    field: RedisField, command: str, raw_args: Sequence[Any], create: bool = False
-) -> Any:
-    """Run ``command`` on one field with its index sets kept consistent (``limpyd_write``;
-    ``limpyd_write_plain`` for a field without index of a saved instance).
+def write_field(field: RedisField, command: str, raw_args: Sequence[Any]) -> Any:
+    """Run ``command`` on one field of a saved instance with its index sets kept consistent
+    (``limpyd_write``; ``limpyd_write_plain`` for a field without index).
 
-    ``create`` makes this write create the unsaved auto-pk instance. Returns the raw reply of
-    the command. 1 round trip (plus one per auto-pk counter move when ``create``).
+    Returns the raw reply of the command. 1 round trip. (The first write of an unsaved
+    instance is :func:`limpyd.ops.first_write`.)
     """
     model, instance = field._model, field._instance
     assert model is not None and instance is not None
-    prefix = field.index_prefix if field.indexable else ""
+    pk = instance.get_pk()
     collection = model._collection_key()
     hfield = field.name if field.kind == "hash" else ""
-    if not prefix and not create:
-        # the commonest write, on a saved field without index: limpyd_write_plain, which takes
-        # 3 arguments besides the command's where limpyd_write takes 8 (each costs on both ends)
-        pk = instance.get_pk()
+    if not field.indexable:
+        # the commonest write, on a field without index: limpyd_write_plain, which takes 3
+        # arguments besides the command's where limpyd_write takes 8 (each costs on both ends)
         keys = [collection, field._key_for(pk)]
         reply = model.database.run_script(
             "limpyd_write_plain", keys, [pk, hfield, command, *raw_args]
         )
-        if reply[0] != 1:
-            raise refusal(model, pk, reply)
-        return reply[1]
-    for _ in range(MAX_ATTEMPTS):
-        if create:
-            expected, pk = _next_auto_pk(model)
-            mode, counter = "auto", model._max_pk_key()
-        else:
-            expected, pk, mode, counter = "", instance.get_pk(), "", collection
-        keys = [collection, counter, field._key_for(pk)]
-        args = [pk, mode, expected, field.kind, hfield, prefix, "1" if field.unique else "0"]
+    else:
+        keys = [collection, collection, field._key_for(pk)]
+        args = [pk, "", "", field.kind, hfield, field.index_prefix, "1" if field.unique else "0"]
         reply = model.database.run_script("limpyd_write", keys, [*args, command, *raw_args])
-        if reply[0] == 1:
-            if create:
-                model._max_pk_hint = pk
-                instance._set_created_pk(pk)
-            return reply[1]
-        if reply[1] != "retry":
-            raise refusal(model, pk, reply)
-        model._max_pk_hint = reply[2] or ""
-    raise _contention(f"{command} on {model.__name__}.{field.name}")
+    if reply[0] != 1:
+        raise refusal(model, pk, reply)
+    return reply[1]
 
 
 def hmset(instance: RedisModel, values: dict[str, str]) -> None:

@@ -14,7 +14,9 @@ from limpyd.contrib.collection import ExtendedCollectionManager
 from limpyd.contrib.database import PipelineDatabase
 from limpyd.exceptions import ImplementationError, UniquenessError
 from limpyd.indexes import EqualIndex, NumberRangeIndex, TextRangeIndex
+from tests.limpyd.test_first_write import keys_of, ops_model, plain_model
 from walrus.database import ClusterDatabase
+from walrus.roundtrips import RoundTripCounter
 
 pytestmark = pytest.mark.cluster
 
@@ -93,3 +95,31 @@ def test_equal_index_with_on_a_cluster(cluster: Any) -> None:
         Seat(number=1, row="A", tags=["y"])
     with pytest.raises(ImplementationError):
         list(Seat.collection(row="A", tags="x"))
+
+
+def test_first_write_saves_the_defaults_on_a_cluster(cluster: Any) -> None:
+    """``Model()`` then a first write: the defaults, their index entries and the unique checks
+    go in the write's script, in the model's slot; a refusal leaves no key."""
+    database, raw = cluster
+    Bike, Boat = plain_model(database), ops_model(database)
+    Bike(name="taken")
+    Boat(name="taken")
+    before = keys_of(raw)
+    with RoundTripCounter() as rt:
+        bike, boat = Bike(), Boat()
+    assert rt.count == 0
+    with pytest.raises(UniquenessError):
+        bike.name.set("taken")
+    with pytest.raises(UniquenessError):
+        boat.name.set("taken")
+    assert keys_of(raw) == before and bike._pk is None and boat._pk is None
+    with RoundTripCounter() as rt:
+        assert bike.wheels.incr() == 3
+    assert rt.count == 1
+    assert raw.hgetall("{:bike}:2:hash") == {b"power": b"legs"}
+    assert raw.smembers("{:bike}:wheels:3") == {b"2"}
+    assert raw.smembers("{:bike}:tags:red") == {b"1", b"2"}
+    assert list(Bike.collection(wheels=3, tags="red", power="legs")) == ["2"]
+    assert boat.length.hincrby(2) == 7
+    assert set(Boat.collection(length__gt=6, meta__kind="sail")) == {"2"}
+    assert set(Boat.collection(length__lt=6)) == {"1"}

@@ -107,6 +107,7 @@ def test_concurrent_incr_of_an_indexed_field(limpyd_db: RedisDatabase, raw, help
         value = fields.StringField(indexable=True, default=0)
 
     counter = Counter()
-    race(lambda i: [Counter(counter.get_pk()).value.incr() for _ in range(10)])
+    pk = counter.get_pk()  # saves it with its default (Counter() alone stores nothing)
+    race(lambda i: [Counter(pk).value.incr() for _ in range(10)])
     assert counter.value.get() == str(THREADS * 10)
     assert helpers.index_state(raw, Counter, "value") == {str(THREADS * 10): {"1"}}

@@ -139,7 +139,8 @@ def test_models_create_load_and_pk(limpyd_db: RedisDatabase) -> None:
 
 
 def test_no_arguments_defaults_or_empty_instance(limpyd_db: RedisDatabase, raw) -> None:
-    """README: without arguments, defaults are saved; with no default, no pk is set."""
+    """README: without arguments, defaults are taken and saved (as in redis-limpyd 2.x, at the
+    instance's first use, not by ``Model()`` itself); with no default, no pk is set."""
 
     class WithDefault(model.RedisModel):
         database = limpyd_db
@@ -149,8 +150,11 @@ def test_no_arguments_defaults_or_empty_instance(limpyd_db: RedisDatabase, raw) 
         database = limpyd_db
         foo = fields.StringField()
 
-    saved = WithDefault()
-    assert saved.connected and saved.foo.get() == "FOO"
+    with RoundTripCounter() as rt:
+        saved = WithDefault()
+    assert rt.count == 0 and saved._pk is None and not saved.connected and raw.keys() == []
+    assert saved.foo.get() == "FOO"  # reading it saves it with its defaults
+    assert saved.connected and saved.get_pk() == "1" and raw.get(":withdefault:1:foo") == "FOO"
     empty = NoDefault()
     assert empty._pk is None and not empty.connected
     assert not raw.exists(":nodefault:collection")

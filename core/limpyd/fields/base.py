@@ -316,14 +316,15 @@ class RedisField:
         empty: Any = None,
         post: Callable[[Any], _R] = _same,
     ) -> _R:
-        """Run a getter: 0 round trips from the cache or for an unsaved instance, else 1.
+        """Run a getter: 0 round trips from the cache or for an unsaved instance, else 1 (an
+        unsaved auto-pk instance whose model has defaults is saved first: 1 more).
 
         Typing: the result is ``post``'s (checked against the getter's declared return type);
         without ``post`` it is the getter's declared type, taken on trust from the command's
         reply. Inside a pipeline it is the pipeline, as redis-py's queued commands return, and
         ``post_command`` may replace it: those are left out of the declared types."""
         model, instance = self._bound()
-        if not instance._has_pk():
+        if not instance._saved_for_read():
             return cast(_R, copy.copy(empty))
         database = model.database
         if database.has_pipeline():
@@ -353,10 +354,10 @@ class RedisField:
         """Run a modifier: one round trip.
 
         Outside pipelines every write goes through the ``limpyd_write`` script: it checks the
-        instance still exists (no orphan keys under a deleted pk), keeps index sets and unique
-        checks atomic, and saves an unsaved auto-pk instance together with its first write.
-        Inside a pipeline the redis-py command is queued (non-indexable fields of saved
-        instances only).
+        instance still exists (no orphan keys under a deleted pk) and keeps index sets and
+        unique checks atomic. The first write of an unsaved auto-pk instance saves it with its
+        defaults in the same script (``limpyd_first_write``). Inside a pipeline the redis-py
+        command is queued (non-indexable fields of saved instances only).
 
         Typing: the result is ``conv``'s, as ``_read``'s is ``post``'s.
         """
@@ -376,23 +377,22 @@ class RedisField:
                         "outside the pipeline"
                     )
                 return cast(_R, call(database.connection, self.key))
-            create = not instance._has_pk()
-            if create:
-                instance._require_auto_pk()
-            if self._uses_ops or (create and model._uses_ops()):
-                result = conv(write_ops(self, command, raw_args, create=create))
+            if not instance._has_pk():
+                result = conv(instance._first_write(self, command, raw_args))
+            elif self._uses_ops:
+                result = conv(write_ops(self, command, raw_args))
             else:
-                result = conv(write_field(self, command, raw_args, create=create))
+                result = conv(write_field(self, command, raw_args))
             instance._connected = True
         finally:
             instance._cache_clear(self.name)
         return cast(_R, instance._post_command(self, command.lower(), result, tuple(raw_args)))
 
     def exists(self) -> bool:
-        """True when the field holds a value (one round trip; False for a deleted or unsaved
-        instance)."""
+        """True when the field holds a value (one round trip; False for a deleted instance, and
+        for an unsaved one, which a model with defaults saves first, as reads do)."""
         model, instance = self._bound()
-        if instance._deleted or instance._pk is None:
+        if instance._deleted or not instance._saved_for_read():
             return False
         return bool(self._exists(model.database.direct_connection, self.key))
 
