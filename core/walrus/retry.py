@@ -71,6 +71,7 @@ __all__ = [
     "build_retry",
     "command_resend_safe",
     "connection_class_for",
+    "lost_reply",
     "mark_script_read_only",
     "mark_script_resend_safe",
     "name_script",
@@ -394,11 +395,19 @@ class SendTracking:
         if isinstance(exc, OutcomeUnknownError) or not kwargs.get("disconnect_on_error", True):
             return None
         sent, self._walrus_sent = self._walrus_sent, None
-        if sent is not None and not _batch_safe(sent):
-            return _unknown(sent, exc)
-        if sent is not None:
-            _note_resend(sent)
-        return None
+        return None if sent is None else lost_reply(sent, exc)
+
+
+def lost_reply(batch: Sequence[Sequence[Any]], exc: BaseException) -> OutcomeUnknownError | None:
+    """What to raise when ``batch`` (commands as argument lists) reached the socket and its
+    reply was lost with ``exc``: ``OutcomeUnknownError`` when resending is not safe, else
+    None (``exc`` itself, to be resent; a resent write is noted for this thread or asyncio
+    task, as ``outcome_unknown_since`` reads). Call it from the caller's task. No Redis
+    work."""
+    if not _batch_safe(batch):
+        return _unknown(batch, exc)
+    _note_resend(batch)
+    return None
 
 
 def _unknown(batch: Sequence[Sequence[Any]], exc: BaseException) -> OutcomeUnknownError:

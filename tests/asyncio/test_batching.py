@@ -14,7 +14,7 @@ from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from tests.support.redis_server import RedisServer
-from walrus import Database
+from walrus import Database, OutcomeUnknownError
 from walrus.asyncio import AsyncDatabase
 from walrus.asyncio.batching import BATCHED_READS
 from walrus.roundtrips import RoundTripCounter
@@ -288,3 +288,52 @@ def test_aclose_closes_the_batch_connection(own_server: RedisServer) -> None:
         return left, again
 
     assert asyncio.run(main()) == (0, b"v0")
+
+
+def test_concurrent_scripts_share_writes_and_each_gets_its_own_result(async_url: str) -> None:
+    async def main() -> tuple[list[Any], int, bool]:
+        db = AsyncDatabase.from_url(async_url)
+        await db.run_script("cache_incr", keys=["warm"], args=[1, 0])  # EVAL once, then SHA
+        calls = (db.run_script("cache_incr", keys=[f"n{i}"], args=[i, 0]) for i in range(90))
+        with RoundTripCounter() as counter:
+            results = list(await asyncio.gather(*calls))
+        shared = not db.is_embedded and not db.is_cluster
+        await db.aclose()
+        return results, counter.count, shared
+
+    results, writes, shared = asyncio.run(main())
+    assert results == list(range(90))
+    if shared:
+        assert writes < 10, f"{writes} socket writes for 90 scripts"
+    else:
+        assert writes >= 90, writes
+
+
+def test_a_script_whose_reply_is_lost_is_not_resent(own_server: RedisServer) -> None:
+    """CLIENT PAUSE WRITE holds the script (sent, not answered) while the read beside it is
+    answered; killing the batch connection loses the script's reply: OutcomeUnknownError,
+    no resend (the server dropped the held script: the counter never moved)."""
+    url = own_server.url(0)
+    _fill(url, 1)
+
+    async def main() -> tuple[Any, Any, Any]:
+        db = AsyncDatabase.from_url(url, client_name="batch", retries=3, retry_backoff=0)
+        await db.run_script("cache_incr", keys=["n"], args=[1, 0])  # n = 1, script loaded
+        admin = Database.from_url(url)
+        admin.execute_command("CLIENT", "PAUSE", 5000, "WRITE")
+        read = asyncio.ensure_future(db.execute_read("GET", "k0"))
+        write = asyncio.ensure_future(db.run_script("cache_incr", keys=["n"], args=[5, 0]))
+        got = await read  # answered: reads pass a write pause
+        await asyncio.sleep(0.1)  # the script is held by the pause
+        admin.client_kill_filter(_id=_batch_connection(own_server)["id"])
+        outcome = await asyncio.gather(write, return_exceptions=True)
+        admin.execute_command("CLIENT", "UNPAUSE")
+        admin.close()
+        after = await db.run_script("cache_incr", keys=["n"], args=[10, 0])
+        await db.aclose()
+        return got, outcome[0], after
+
+    got, outcome, after = asyncio.run(main())
+    assert got == b"v0"
+    assert isinstance(outcome, OutcomeUnknownError), outcome
+    assert after == 11  # 1 + 10: the lost script never ran, and was not sent again

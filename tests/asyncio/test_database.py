@@ -21,13 +21,24 @@ def test_it_is_a_redis_asyncio_client_and_runs_scripts(async_url: str) -> None:
         # redis-py's asyncio client of the URL's kind: a Redis, or a RedisCluster
         assert isinstance(db, redis.asyncio.RedisCluster if db.is_cluster else redis.asyncio.Redis)
         sent: list[str] = []
-        original = db.execute_command
+        original, original_batched = db.execute_command, db._execute_batched
+        batched: list[bool] = []  # inside _execute_batched: its fallback is not listed again
 
         async def spy(*args: Any, **kwargs: Any) -> Any:
-            sent.append(str(args[0]))
+            if not batched:
+                sent.append(str(args[0]))
             return await original(*args, **kwargs)
 
+        async def spy_batched(command: tuple[Any, ...]) -> Any:  # scripts share batch writes
+            sent.append(str(command[0]))
+            batched.append(True)
+            try:
+                return await original_batched(command)
+            finally:
+                batched.pop()
+
         db.execute_command = spy  # type: ignore[method-assign]
+        db._execute_batched = spy_batched  # type: ignore[method-assign]
         first = await db.run_script("cache_incr", keys=["n"], args=[2, 0])
         second = await db.run_script("cache_incr", keys=["n"], args=[3, 0])
         await db.script_flush()  # the server forgets it: one EVAL again, then EVALSHA

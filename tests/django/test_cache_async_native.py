@@ -25,30 +25,31 @@ def cache(walrus_url: str, location_options: dict[str, Any]) -> Iterator[WalrusC
 
 def _spy(backend: WalrusCache) -> tuple[list[str], set[int]]:
     """Record the commands the running loop's client sends (``execute_command``, and
-    ``execute_read`` for the reads batched with other tasks'), and the threads sending them."""
+    ``_execute_batched`` for the reads and scripts batched with other tasks'), and the
+    threads sending them."""
     sent: list[str] = []
     threads: set[int] = set()
     database = backend.async_database()
-    original, original_read = database.execute_command, database.execute_read
-    reading: list[bool] = []  # inside execute_read: its own execute_command is not listed
+    original, original_batched = database.execute_command, database._execute_batched
+    batched: list[bool] = []  # inside _execute_batched: its fallback is not listed again
 
     async def spy(*args: Any, **kwargs: Any) -> Any:
-        if not reading:
+        if not batched:
             sent.append(str(args[0]))
         threads.add(threading.get_ident())
         return await original(*args, **kwargs)
 
-    async def spy_read(*args: Any) -> Any:
-        sent.append(str(args[0]))
+    async def spy_batched(command: tuple[Any, ...]) -> Any:
+        sent.append(str(command[0]))
         threads.add(threading.get_ident())
-        reading.append(True)
+        batched.append(True)
         try:
-            return await original_read(*args)
+            return await original_batched(command)
         finally:
-            reading.pop()
+            batched.pop()
 
     database.execute_command = spy  # type: ignore[method-assign]
-    database.execute_read = spy_read  # type: ignore[method-assign]
+    database._execute_batched = spy_batched  # type: ignore[method-assign]
     return sent, threads
 
 

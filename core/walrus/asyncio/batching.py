@@ -1,17 +1,21 @@
-"""Read batching on asyncio: the reads many tasks of one event loop issue at once go out in one
-socket write (auto-pipelining).
+"""Command batching on asyncio: the reads and scripts many tasks of one event loop issue at
+once go out in one socket write (auto-pipelining).
 
-``AsyncDatabase.execute_command`` takes a pooled connection per command and waits for its
-reply on it: with 50 tasks reading the cache at once that is 50 connections, 50 writes and 50
-reply reads, each with redis-py's per-command bookkeeping. ``ReadBatcher`` keeps one
-connection of its own instead: every read queued during one turn of the loop is packed into a
-single write, and one reader hands the replies out in order (Redis answers the commands of a
-connection in the order it received them). Each read still costs at most one round trip (a
-socket write), shared with the reads batched beside it.
+``execute_command`` takes a pooled connection per command and waits for its reply on it: with
+50 tasks reading the cache at once that is 50 connections, 50 writes and 50 reply reads, each
+with redis-py's per-command bookkeeping. ``CommandBatcher`` keeps one connection of its own
+instead: every command queued during one turn of the loop is packed into a single write, and
+one reader hands the replies out in order (Redis answers the commands of a connection in the
+order it received them). Each command still costs at most one round trip (a socket write),
+shared with the commands batched beside it.
 
-Only reads go this way (``BATCHED_READS``): if the connection fails, every read waiting on it
-fails with that error, the connection is dropped, and the client's retry policy sends each
-read again on a new one, which is always safe for a read.
+Only commands that block nothing and leave no state on the connection go this way: the reads
+of ``BATCHED_READS`` and walrus's Lua scripts (``EVALSHA``, ``EVAL``). If the connection
+fails, every command waiting on it fails and the connection is dropped, so a late reply never
+reaches another caller. A command that never reached the socket is sent again under the
+client's retry policy; one whose reply was lost is judged as on a pooled connection
+(``walrus.retry.lost_reply``): a read is resent, a write that is not safe to resend raises
+``OutcomeUnknownError``.
 """
 
 from __future__ import annotations
@@ -22,10 +26,12 @@ from typing import Any
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .. import roundtrips
+from ..retry import lost_reply
 
-__all__ = ["BATCHED_READS", "ReadBatcher", "check_read"]
+__all__ = ["BATCHED_READS", "BATCHED_SCRIPTS", "CommandBatcher", "check_read"]
 
 BATCHED_READS = frozenset(
     {
@@ -47,8 +53,10 @@ BATCHED_READS = frozenset(
         "ZCARD",
     }
 )
-"""The commands ``ReadBatcher`` sends: reads that block nothing, change nothing and whose
-reply redis-py returns as it comes (no reply callback)."""
+"""The reads ``execute_read`` batches: they block nothing, change nothing and redis-py returns
+their reply as it comes (no reply callback)."""
+BATCHED_SCRIPTS = frozenset({"EVAL", "EVALSHA"})
+"""The script commands ``run_script`` batches (a Lua script cannot block)."""
 
 
 def check_read(command: tuple[Any, ...]) -> None:
@@ -62,25 +70,37 @@ def check_read(command: tuple[Any, ...]) -> None:
         )
 
 
-class _Link:
-    """One connection of the batcher with its queued writes and its waiting reads, in order.
-    A link that fails is dropped whole: nothing of it is reused."""
+class _Pending:
+    """One command waiting for its reply; ``sent`` once its bytes went to the socket."""
 
-    __slots__ = ("connection", "flush_scheduled", "outgoing", "reader", "waiting")
+    __slots__ = ("command", "future", "sent")
+
+    def __init__(self, command: tuple[Any, ...], future: asyncio.Future[Any]) -> None:
+        self.command = command
+        self.future = future
+        self.sent = False
+
+
+class _Link:
+    """One connection of the batcher with its commands not yet written and those waiting
+    for a reply, in order. A link that fails is dropped whole: nothing of it is reused."""
+
+    __slots__ = ("connection", "flush_scheduled", "outgoing", "queued", "reader", "waiting")
 
     def __init__(self, connection: Any) -> None:
         self.connection = connection
         self.outgoing: list[bytes] = []
-        self.waiting: deque[asyncio.Future[Any]] = deque()
+        self.queued: list[_Pending] = []  # in outgoing, not yet written
+        self.waiting: deque[_Pending] = deque()
         self.flush_scheduled = False
         self.reader: asyncio.Task[None] | None = None
 
 
-class ReadBatcher:
-    """Sends the reads of one event loop on one connection of ``pool``'s kind, batched per
-    loop turn. ``call(command)`` awaits one read's reply. Bound to the loop of its first
-    call, as the pool is. The connection is opened on first use (its handshake: HELLO, AUTH,
-    SELECT as the pool's connections) and again after a failure."""
+class CommandBatcher:
+    """Sends the commands of one event loop on one connection of ``pool``'s kind, batched
+    per loop turn. ``call(command)`` awaits one command's reply. Bound to the loop of its
+    first call, as the pool is. The connection is opened on first use (its handshake: HELLO,
+    AUTH, SELECT, as the pool's connections) and again after a failure."""
 
     def __init__(self, pool: Any) -> None:
         self._pool = pool
@@ -88,27 +108,36 @@ class ReadBatcher:
         self._opening: asyncio.Task[_Link] | None = None
 
     async def call(self, command: tuple[Any, ...]) -> Any:
-        """The reply of one read (``check_read(command)`` passed), sent with the other reads
-        queued in this loop turn: at most 1 round trip. A reply error is raised as redis-py
-        raises it; a connection error fails this read (and every read waiting on the same
-        connection) without resending it."""
+        """The reply of one command (a read of ``BATCHED_READS`` or a script of
+        ``BATCHED_SCRIPTS``, checked by the caller), sent with the other commands queued in
+        this loop turn: at most 1 round trip. A reply error is raised as redis-py raises it.
+        A connection error is raised as it came when the command never reached the socket or
+        is safe to resend, else as ``OutcomeUnknownError``; nothing is resent here."""
         link = self._link
         if link is None or _closing(link.connection):
             link = await self._open()
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
+        pending = _Pending(command, loop.create_future())
         link.outgoing.extend(link.connection.pack_command(*command))
-        link.waiting.append(future)
+        link.queued.append(pending)
+        link.waiting.append(pending)
         if not link.flush_scheduled:
             link.flush_scheduled = True
             loop.call_soon(self._flush, link)
         if link.reader is None:
             link.reader = loop.create_task(self._read_replies(link))
-        return await future
+        try:
+            return await pending.future
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            # judged here, in the caller's task, where walrus.retry counts its resends
+            unknown = lost_reply((command,), exc) if pending.sent else None
+            if unknown is None:
+                raise
+            raise unknown from exc
 
     async def _open(self) -> _Link:
         # Every task arriving while the connection opens waits for the same opening, so they
-        # all resume in one loop turn and their reads share the first write.
+        # all resume in one loop turn and their commands share the first write.
         opening = self._opening
         if opening is None:
             opening = self._opening = asyncio.get_running_loop().create_task(self._connect())
@@ -131,16 +160,19 @@ class ReadBatcher:
         link.flush_scheduled = False
         if not link.outgoing or link is not self._link:
             return
-        outgoing, link.outgoing = link.outgoing, []
         writer = getattr(link.connection, "_writer", None)
         if writer is None or writer.transport.is_closing():
-            # the reader fails the waiting reads when its read finds the connection gone
+            # not sent: the reader fails them when its read finds the connection gone
             return
+        outgoing, link.outgoing = link.outgoing, []
+        queued, link.queued = link.queued, []
+        for pending in queued:  # from here on, the server may run them
+            pending.sent = True
         roundtrips.count_write()
         writer.writelines(outgoing)
 
     async def _read_replies(self, link: _Link) -> None:
-        """Hand each reply to the oldest waiting read until none waits. Any failure other
+        """Hand each reply to the oldest waiting command until none waits. Any failure other
         than a reply error leaves the stream out of step: the link is dropped."""
         connection = link.connection
         try:
@@ -150,7 +182,7 @@ class ReadBatcher:
                     reply = await connection.read_response()
                 except ResponseError as exc:
                     error = exc
-                future = link.waiting.popleft()
+                future = link.waiting.popleft().future
                 if future.done():  # its caller was cancelled: the reply is read and dropped
                     continue
                 if error is not None:
@@ -165,19 +197,24 @@ class ReadBatcher:
             link.reader = None
 
     async def _drop(self, link: _Link, error: BaseException) -> None:
-        """Fail every read waiting on ``link`` and close its connection."""
+        """Fail every command waiting on ``link`` and close its connection."""
         if self._link is link:
             self._link = None
         link.outgoing.clear()
-        failure = error if isinstance(error, Exception) else RedisConnectionError(str(error))
+        link.queued.clear()
+        failure = (
+            error
+            if isinstance(error, (RedisConnectionError, RedisTimeoutError))
+            else RedisConnectionError(f"the batch connection failed: {error!r}")
+        )
         while link.waiting:
-            future = link.waiting.popleft()
+            future = link.waiting.popleft().future
             if not future.done():
                 future.set_exception(failure)
         await link.connection.disconnect(nowait=True)
 
     async def aclose(self) -> None:
-        """Close the connection; reads still waiting fail with ConnectionError. No Redis
+        """Close the connection; commands still waiting fail with ConnectionError. No Redis
         command."""
         link = self._link
         if link is None:

@@ -84,6 +84,11 @@ class AsyncClientExtras(ClientCalls):
         check_read(command)
         return await self.execute_command(*command)
 
+    async def _execute_batched(self, command: tuple[Any, ...]) -> Any:
+        """``command`` (a checked read or a script) as ``execute_command``: 1 round trip.
+        ``AsyncDatabase`` batches it with the commands of concurrent tasks."""
+        return await self.execute_command(*command)
+
     async def run_script(
         self,
         script_name: str,
@@ -93,9 +98,10 @@ class AsyncClientExtras(ClientCalls):
     ) -> Any:
         """Run the named Lua script: 1 round trip (the source on this client's first run of
         it where the call goes, or again if the server forgot it; its SHA otherwise), as
-        ``Database.run_script``. ``client`` may be a pipeline of this client: the script is
-        queued there as EVAL (which cannot fail with NOSCRIPT mid-pipeline) and the
-        pipeline is returned; no Redis work until it runs."""
+        ``Database.run_script``; ``AsyncDatabase`` shares the write with the commands of
+        concurrent tasks (``walrus.asyncio.batching``). ``client`` may be a pipeline of this
+        client: the script is queued there as EVAL (which cannot fail with NOSCRIPT
+        mid-pipeline) and the pipeline is returned; no Redis work until it runs."""
         call = self._prepare_script(script_name, keys, args)
         if client is not None and client is not self:
             options = self._pipeline_script_options(call.keys)
@@ -105,9 +111,9 @@ class AsyncClientExtras(ClientCalls):
             return await queued if queued is not client and inspect.isawaitable(queued) else queued
         if call.loaded:
             try:
-                return await self.execute_command(*call.evalsha_command)
+                return await self._execute_batched(call.evalsha_command)
             except NoScriptError:
                 self._loaded_scripts.discard(call.marker)
-        result = await self.execute_command(*call.eval_command)
+        result = await self._execute_batched(call.eval_command)
         self._loaded_scripts.add(call.marker)
         return result

@@ -26,7 +26,7 @@ from ..urls import (
     url_retry_options,
     url_scheme,
 )
-from .batching import ReadBatcher, check_read
+from .batching import CommandBatcher, check_read
 from .client import AsyncClientExtras
 from .reconnect import install_async, pop_async_retry_options
 
@@ -45,9 +45,10 @@ class AsyncDatabase(  # type: ignore[misc]  # see below
     ``retry``; a command is resent on a fresh connection only when that is safe, otherwise
     ``walrus.OutcomeUnknownError``.
 
-    ``batch_reads`` (default True): ``execute_read`` sends the reads of concurrent tasks on one
-    connection, one socket write per loop turn (``walrus.asyncio.batching``); False sends each
-    on a pooled connection, as ``execute_command``.
+    ``batch_reads`` (default True): ``execute_read`` and ``run_script`` send the reads and
+    scripts of concurrent tasks on one connection, one socket write per loop turn
+    (``walrus.asyncio.batching``); False sends each on a pooled connection, as
+    ``execute_command``.
 
     ``cache``, ``lock``, ``atomic`` and ``run_script`` come from ``AsyncClientExtras``
     (shared with ``AsyncClusterDatabase``); the container factories are typed with the
@@ -66,7 +67,7 @@ class AsyncDatabase(  # type: ignore[misc]  # see below
         if not isinstance(batch_reads, bool):
             raise ValueError(f"batch_reads must be True or False, not {batch_reads!r}")
         self.batch_reads = batch_reads
-        self._read_batcher: ReadBatcher | None = None
+        self._batcher: CommandBatcher | None = None
         if kwargs.get("connection_pool") is None:
             # A pool of our own (host=..., unix_socket_path=...): walrus's resend policy, as
             # from_url's; redis.asyncio's default Retry would resend an INCR as well.
@@ -149,8 +150,8 @@ class AsyncDatabase(  # type: ignore[misc]  # see below
         client owns it, as ``from_url``'s do). A client from a ``redis+sentinel://`` URL also
         closes its connections to the sentinels, which redis-py leaves open. No Redis
         command."""
-        if self._read_batcher is not None:
-            await self._read_batcher.aclose()
+        if self._batcher is not None:
+            await self._batcher.aclose()
         await super().aclose(close_connection_pool)
         if close_connection_pool is None:
             close_connection_pool = self.auto_close_connection_pool
@@ -163,16 +164,22 @@ class AsyncDatabase(  # type: ignore[misc]  # see below
         """Run a read (``command[0]`` one of ``walrus.asyncio.batching.BATCHED_READS``: GET,
         MGET, EXISTS, ...) and return its reply, as ``execute_command`` would. With
         ``batch_reads`` on a server (not ``memory://``, Sentinel or a single-connection
-        client), the read shares one socket write with the reads other tasks of this loop
-        issue in the same loop turn; after a lost connection it is resent under the client's
-        retry policy. At most 1 round trip. ValueError for a command that is not such a read
-        (nothing sent)."""
+        client), the read shares one socket write with the commands other tasks of this
+        loop issue in the same loop turn; after a lost connection it is resent under the
+        client's retry policy. At most 1 round trip. ValueError for a command that is not
+        such a read (nothing sent)."""
         check_read(command)
-        batcher = self._read_batcher
+        return await self._execute_batched(command)
+
+    async def _execute_batched(self, command: tuple[Any, ...]) -> Any:
+        """``command`` (a checked read, or a script of ``run_script``) on the batch
+        connection when batching applies, else as ``execute_command``. 1 round trip at
+        most."""
+        batcher = self._batcher
         if batcher is None:
             if not self._batching_applies():
                 return await self.execute_command(*command)
-            batcher = self._read_batcher = ReadBatcher(self.connection_pool)
+            batcher = self._batcher = CommandBatcher(self.connection_pool)
         retry = self.connection_pool.connection_kwargs.get("retry")
         if retry is None:
             return await batcher.call(command)
@@ -192,4 +199,4 @@ class AsyncDatabase(  # type: ignore[misc]  # see below
 
 
 async def _dropped_already(*_failure: Any) -> None:
-    """The retry's ``fail`` for a batched read: the batcher has dropped the connection."""
+    """The retry's ``fail`` for a batched command: the batcher has dropped the connection."""
