@@ -136,11 +136,16 @@ class CollectionResults:
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
+        """``<CollectionResults ['1', '2']>``: the first ``MAX_REPR_ITEMS`` rows, then
+        ``'... (N remaining elements truncated)...'`` (redis-limpyd 2.x). No Redis work."""
+        return self._repr_as(type(self).__name__)
+
+    def _repr_as(self, name: str) -> str:
         shown: list[Any] = self.data[: self.MAX_REPR_ITEMS]
         if len(self.data) > self.MAX_REPR_ITEMS:
             remaining = len(self.data) - self.MAX_REPR_ITEMS
             shown = [*shown, f"... ({remaining} remaining elements truncated)..."]
-        return f"<{type(self).__name__} {shown!r}>"
+        return f"<{name} {shown!r}>"
 
 
 class Collection:
@@ -584,7 +589,16 @@ class Collection:
         return rows[0]
 
     def __repr__(self) -> str:
-        return repr(self._all())
+        """redis-limpyd 2.x's form: ``<CollectionManager ['1', '2']>`` (a subclass shows its
+        own name: ``<ExtendedCollectionManager [...]>``), rows as iteration gives them (pks,
+        instances or values), the first ``CollectionResults.MAX_REPR_ITEMS`` of them then
+        ``'... (N remaining elements truncated)...'``.
+
+        Redis cost: iteration's. It evaluates the whole collection (one round trip) unless it
+        already holds its rows, and keeps them, as ``list(collection)`` does.
+        """
+        name = "CollectionManager" if type(self) is Collection else type(self).__name__
+        return CollectionResults(self._all())._repr_as(name)
 
 
 # redis-limpyd's name for the class behind ``Model.collection``.

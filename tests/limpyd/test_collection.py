@@ -205,3 +205,33 @@ def test_2x_collection_api(Person) -> None:  # noqa: N803
     with pytest.raises(ResponseError):
         list(unsortable)
     assert len(Person.collection(lastname="Doe", pk__in=[2, 3]).sort(by="lastname")) == 1
+
+
+def test_repr_is_redis_limpyd_2x(Person, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: N803
+    """``<CollectionManager [...]>`` (a subclass shows its own name), truncated after
+    ``CollectionResults.MAX_REPR_ITEMS`` rows; it costs what iteration costs."""
+    from limpyd.collection import CollectionResults
+    from limpyd.contrib.collection import ExtendedCollectionManager
+
+    collection = Person.collection().sort()
+    with RoundTripCounter() as rt:
+        assert repr(collection) == "<CollectionManager ['1', '2', '3', '4']>"
+    assert rt.count == 1  # one evaluation, as list(collection)
+    with RoundTripCounter() as rt:
+        assert repr(collection) == "<CollectionManager ['1', '2', '3', '4']>"
+        assert list(collection) == ["1", "2", "3", "4"]
+    assert rt.count == 0  # the collection keeps its rows
+    monkeypatch.setattr(CollectionResults, "MAX_REPR_ITEMS", 2)
+    expected = "<CollectionManager ['1', '2', '... (2 remaining elements truncated)...']>"
+    assert repr(collection) == expected
+    assert repr(iter(collection)) == expected.replace("CollectionManager", "CollectionResults")
+    assert repr(Person.collection(lastname="Doe")) == "<CollectionManager ['2', '4']>"
+    assert repr(Person.collection(lastname="Nobody")) == "<CollectionManager []>"
+    assert repr(Person.collection(lastname="Doe").instances()) == (
+        "<CollectionManager [<Person pk='2'>, <Person pk='4'>]>"
+    )
+    extended = Person.collection(manager=ExtendedCollectionManager, lastname="Doe")
+    assert repr(extended) == "<ExtendedCollectionManager ['2', '4']>"
+    assert repr(extended.values_list("firstname", flat=True)) == (
+        "<ExtendedCollectionManager ['John', 'Susan']>"
+    )

@@ -395,8 +395,10 @@ def test_collections_examples(limpyd_db: RedisDatabase) -> None:
         repr(Person(firstname="Susan", lastname="Doe", birth_year=1960)) == "<[4] Susan Doe (1960)>"
     )
 
-    # Filtering
-    assert repr(Person.collection(firstname="John")) == "['1', '2']"
+    # Filtering (the README printed the rows as a list; redis-limpyd 2.x's repr names the
+    # collection class, as here)
+    assert Person.collection(firstname="John") == ["1", "2"]
+    assert repr(Person.collection(firstname="John")) == "<CollectionManager ['1', '2']>"
     assert list(Person.collection(firstname="john", lastname="Smith")) == []
     assert list(Person.collection(birth_year=1965)) == ["2"]
     assert list(Person.collection(birth_year=1965, lastname="Smith")) == []
@@ -408,9 +410,9 @@ def test_collections_examples(limpyd_db: RedisDatabase) -> None:
     assert list(Person.collection().sort(by="birth_year")) == ["3", "1", "4", "2"]
     # Instantiating
     assert repr(Person.collection(firstname="John").instances()) == (
-        "[<[1] John Smith (1960)>, <[2] John Doe (1965)>]"
+        "<CollectionManager [<[1] John Smith (1960)>, <[2] John Doe (1965)>]>"
     )
-    expected = "[<[2] John Doe (1965)>, <[1] John Smith (1960)>]"
+    expected = "<CollectionManager [<[2] John Doe (1965)>, <[1] John Smith (1960)>]>"
     assert (
         repr(Person.collection(firstname="John").instances().sort(by="lastname", alpha=True))
         == expected
