@@ -1,10 +1,10 @@
 """Run every benchmark of ``benchmarks/`` in turn: ``python -m benchmarks.run [area ...]``.
 
 Areas: containers, fts, models, limpyd, cache_ratelimit, helpers_lag, django_cache,
-django_async, asgi, flask, celery, cluster (default: all, in that order). Each runs in its own
-interpreter, prints its table and writes its section of ``benchmarks/RESULTS.md`` (bench_flask
-with ``--write``). Stops at the first benchmark that fails. Expect about half an hour for all
-of them on a 2-core machine.
+django_async, async_batching, asgi, flask, celery, cluster (default: all, in that order). Each
+runs in its own interpreter, prints its table and writes its section of
+``benchmarks/RESULTS.md`` (bench_flask with ``--write``). Stops at the first benchmark that
+fails. Expect about half an hour for all of them on a 2-core machine.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ AREAS: dict[str, list[str]] = {
     "helpers_lag": [],
     "django_cache": [],
     "django_async": [],
+    "async_batching": [],
     "asgi": [],
     "flask": ["--write"],
     "celery": [],
