@@ -83,7 +83,7 @@ def write_ops(field: RedisField, command: str, raw_args: Sequence[Any]) -> Any:
     expected: tuple[list[str], list[str], list[list[str]]] | None = None
     pk = instance.get_pk()
     for _ in range(MAX_ATTEMPTS):
-        keys = [collection, collection, field._key_for(pk)]
+        keys = [collection, field._key_for(pk)]
         keys += [other._key_for(pk) for other in context_fields]
         if not field.indexable:
             check: list[Any] = ["2", *_context_args(context_fields, None), 0, 0, 0]
@@ -102,10 +102,10 @@ def write_ops(field: RedisField, command: str, raw_args: Sequence[Any]) -> Any:
                 "1",
                 *_context_args(context_fields, context),
                 len(before), *before, len(after), *after,
-                *_encode_ops(ops, keys, 3 + len(context_fields)),
+                *_encode_ops(ops, keys, 2 + len(context_fields)),
             ]  # fmt: skip
         hfield = field.name if field.kind == "hash" else ""
-        args = [pk, "", "", field.kind, hfield, *check, command, *raw_args]
+        args = [pk, field.kind, hfield, *check, command, *raw_args]
         reply = model.database.run_script("limpyd_ops_write", keys, args)
         if reply[0] == 1:
             return reply[1]

@@ -112,14 +112,14 @@ def write_field(field: RedisField, command: str, raw_args: Sequence[Any]) -> Any
     hfield = field.name if field.kind == "hash" else ""
     if not field.indexable:
         # the commonest write, on a field without index: limpyd_write_plain, which takes 3
-        # arguments besides the command's where limpyd_write takes 8 (each costs on both ends)
+        # arguments besides the command's where limpyd_write takes 6 (each costs on both ends)
         keys = [collection, field._key_for(pk)]
         reply = model.database.run_script(
             "limpyd_write_plain", keys, [pk, hfield, command, *raw_args]
         )
     else:
-        keys = [collection, collection, field._key_for(pk)]
-        args = [pk, "", "", field.kind, hfield, field.index_prefix, "1" if field.unique else "0"]
+        keys = [collection, field._key_for(pk)]
+        args = [pk, field.kind, hfield, field.index_prefix, "1" if field.unique else "0"]
         reply = model.database.run_script("limpyd_write", keys, [*args, command, *raw_args])
     if reply[0] != 1:
         raise refusal(model, pk, reply)

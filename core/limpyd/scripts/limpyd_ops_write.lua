@@ -1,36 +1,34 @@
 #!lua
 -- Flags: none, so a write: a server over maxmemory (noeviction) refuses it before it runs,
 -- and nothing is written.
--- limpyd: run one modifier command on one field whose indexes are computed by the client
--- (range indexes, transformed values, HashField entries), atomically.
--- Two phases: without expectations (ARGV[6] = "0") the script runs the command, reads the
+-- limpyd: run one modifier command on one field of an existing instance whose indexes are
+-- computed by the client (range indexes, transformed values, HashField entries), atomically.
+-- Two phases: without expectations (ARGV[4] = "0") the script runs the command, reads the
 -- field's indexed entries before and after, undoes everything and returns them; the client
 -- computes the index operations and calls again with those entries as expectations. The
 -- second call applies the command and the operations only if the entries are still the same.
--- KEYS[1]: the model's pk collection set; KEYS[2]: the auto-pk counter in "auto" mode (else the
---   collection again); KEYS[3]: the field's key; KEYS[4 .. 3+C]: keys of the C context fields;
---   KEYS[4+C ..]: index keys named by operations
--- ARGV[1]: pk; ARGV[2]: "" (existing instance) or "auto" (this write creates it; ARGV[3] is
---   the counter value expected, "" when absent); ARGV[4]: kind ("string" | "hash" | "set" |
---   "list" | "zset" | "hashfield"); ARGV[5]: the hash field name (kind "hash"), else "";
---   ARGV[6]: "1" when expectations follow ("2": the field is not indexed, no check);
---   ARGV[7]: C, the number of context fields (other fields of the instance the index
+-- KEYS[1]: the model's pk collection set; KEYS[2]: the field's key; KEYS[3 .. 2+C]: keys of
+--   the C context fields; KEYS[3+C ..]: index keys named by operations
+-- ARGV[1]: pk (it must be in the collection); ARGV[2]: kind ("string" | "hash" | "set" |
+--   "list" | "zset" | "hashfield"); ARGV[3]: the hash field name (kind "hash"), else "";
+--   ARGV[4]: "1" when expectations follow ("0": none; "2": the field is not indexed, no check);
+--   ARGV[5]: C, the number of context fields (other fields of the instance the index
 --   operations depend on), then for each: kind, hash field name, count and expected entries;
---   then B and B entries before; then A and A entries after; then O, then O
---   operations of 4 arguments each: name, key index (1 = KEYS[4+C]), a, b. Names: sadd/srem (a: member), zadd (a: score, b: member), zrem (a: member),
+--   then B and B entries before; then A and A entries after; then O, then O operations of
+--   4 arguments each: name, key index (1 = KEYS[3+C]), a, b. Names: sadd/srem (a: member),
+--   zadd (a: score, b: member), zrem (a: member),
 --   uset (the set must hold no other pk), uzscore (a: score; no other pk may have it),
 --   uzlex (a: prefix; no member "<prefix><other pk>"). Then the command and its arguments
 --   after the key (and the hash field name).
 -- Entries are values; for kind "hashfield" "<len(k)>:<k><v>" per hash entry.
 -- Returns {1, reply}; or with nothing changed: {0, "values", B, A, before..., after..., then
 --   for each context field its count and entries},
---   {0, "missing"}, {0, "retry", counter}, {0, "pk"}, {0, "error", msg},
---   {0, "unique", index key, other pk}
+--   {0, "missing"} (no such instance), {0, "error", msg}, {0, "unique", index key, other pk}
 --@include variadic_call
 
-local coll, counter, key = KEYS[1], KEYS[2], KEYS[3]
-local pk, mode, expected, kind, hfield = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local checked, unindexed = ARGV[6] == '1', ARGV[6] == '2'
+local coll, key = KEYS[1], KEYS[2]
+local pk, kind, hfield = ARGV[1], ARGV[2], ARGV[3]
+local checked, unindexed = ARGV[4] == '1', ARGV[4] == '2'
 
 local function entries_of(key, kind, hfield)
     local out, seen = {}, {}
@@ -94,24 +92,18 @@ local function same(list, from, count)
     return true
 end
 
-if mode == 'auto' then
-    local current = redis.call('GET', counter) or ''
-    if current ~= expected then return {0, 'retry', current} end
-    if redis.call('SISMEMBER', coll, pk) == 1 then return {0, 'pk'} end
-elseif redis.call('SISMEMBER', coll, pk) == 0 then
-    return {0, 'missing'}
-end
+if redis.call('SISMEMBER', coll, pk) == 0 then return {0, 'missing'} end
 
 -- context: other fields of the instance whose entries the index operations depend on
-local nc = tonumber(ARGV[7])
-local pos = 8
+local nc = tonumber(ARGV[5])
+local pos = 6
 local contexts = {}
 for i = 1, nc do
     local c_kind, c_hfield, count = ARGV[pos], ARGV[pos + 1], tonumber(ARGV[pos + 2])
-    contexts[i] = {KEYS[3 + i], c_kind, c_hfield, pos + 3, count}
+    contexts[i] = {KEYS[2 + i], c_kind, c_hfield, pos + 3, count}
     pos = pos + 3 + count
 end
-local base = 3 + nc
+local base = 2 + nc
 local nb = tonumber(ARGV[pos])
 local b_pos = pos + 1
 local na_pos = b_pos + nb
@@ -190,9 +182,5 @@ for i = 0, no - 1 do
     end
 end
 
-if mode == 'auto' then
-    redis.call('SET', counter, pk)
-    redis.call('SADD', coll, pk)
-end
 if type(reply) == 'table' and reply.ok then reply = reply.ok end
 return {1, reply}

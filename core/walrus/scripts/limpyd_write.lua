@@ -1,32 +1,28 @@
 #!lua
 -- Flags: none, so a write: a server over maxmemory (noeviction) refuses it before it runs,
 -- and nothing is written.
--- limpyd: run one modifier command on one field and keep its index sets consistent, atomically.
--- Also creates the instance when the write is the first one of an unsaved auto-pk instance.
+-- limpyd: run one modifier command on one field of an existing instance and keep its index
+-- sets consistent, atomically.
 -- KEYS[1]: the model's pk collection set (<prefix>:collection)
--- KEYS[2]: the auto-pk counter (<prefix>:max_pk) when ARGV[2] is "auto"; the collection otherwise
--- KEYS[3]: the field's key: <prefix>:<pk>:<field>, or the instance hash <prefix>:<pk>:hash
+-- KEYS[2]: the field's key: <prefix>:<pk>:<field>, or the instance hash <prefix>:<pk>:hash
 -- Index sets are keys this script builds itself: <index prefix><value> for each value the
 --   command removes or adds. Nobody can name them before the command has run (INCR, SPOP,
 --   LTRIM...), and declaring them would cost a second round trip. They share KEYS[1]'s slot:
 --   on a cluster every key of a model carries the model's hash tag (docs/reliability.md).
--- ARGV[1]: the pk
--- ARGV[2]: "" (existing instance: the pk must be in the collection) or "auto" (this write creates
---   the instance; ARGV[3] is the counter value expected, "" when absent, and ARGV[1] = it + 1)
--- ARGV[4]: kind of the field: "string" | "hash" | "set" | "list" | "zset"
--- ARGV[5]: the hash field name (kind "hash"), else ""
--- ARGV[6]: index prefix "<prefix>:<field>:" ("" when the field is not indexable)
--- ARGV[7]: "1" when the index is unique
--- ARGV[8]: the Redis command; ARGV[9 ..]: its arguments after the key (and the hash field name)
+-- ARGV[1]: the pk (it must be in the collection)
+-- ARGV[2]: kind of the field: "string" | "hash" | "set" | "list" | "zset"
+-- ARGV[3]: the hash field name (kind "hash"), else ""
+-- ARGV[4]: index prefix "<prefix>:<field>:" ("" when the field is not indexable)
+-- ARGV[5]: "1" when the index is unique
+-- ARGV[6]: the Redis command; ARGV[7 ..]: its arguments after the key (and the hash field name)
 -- Returns {1, reply} on success. Otherwise nothing is changed and it returns one of
---   {0, "retry", counter value}, {0, "missing"} (no such instance), {0, "pk"} (pk taken),
---   {0, "error", message} (command error), {0, "unique", index key, other pk} (a unique value
---   is already used by another pk)
+--   {0, "missing"} (no such instance), {0, "error", message} (command error),
+--   {0, "unique", index key, other pk} (a unique value is already used by another pk)
 --@include variadic_call
 
-local coll, counter, key = KEYS[1], KEYS[2], KEYS[3]
-local pk, mode, expected = ARGV[1], ARGV[2], ARGV[3]
-local kind, hfield, prefix, unique, cmd = ARGV[4], ARGV[5], ARGV[6], ARGV[7] == '1', ARGV[8]
+local coll, key = KEYS[1], KEYS[2]
+local pk = ARGV[1]
+local kind, hfield, prefix, unique, cmd = ARGV[2], ARGV[3], ARGV[4], ARGV[5] == '1', ARGV[6]
 local indexed = prefix ~= ''
 
 local function chunked(command, target, items)
@@ -41,13 +37,13 @@ end
 local function named_members()
     local c, out = string.upper(cmd), {}
     if (kind == 'set' and (c == 'SADD' or c == 'SREM')) or (kind == 'zset' and c == 'ZREM') then
-        for i = 9, #ARGV do out[#out + 1] = ARGV[i] end
+        for i = 7, #ARGV do out[#out + 1] = ARGV[i] end
     elseif kind == 'zset' and c == 'ZADD' then
-        local i = 9
+        local i = 7
         while i <= #ARGV and ZADD_FLAGS[string.upper(ARGV[i])] do i = i + 1 end
         for j = i + 1, #ARGV, 2 do out[#out + 1] = ARGV[j] end
     elseif kind == 'zset' and c == 'ZINCRBY' then
-        out[1] = ARGV[10]
+        out[1] = ARGV[8]
     else
         return nil
     end
@@ -143,13 +139,7 @@ local function taken(index)
     return nil
 end
 
-if mode == 'auto' then
-    local current = redis.call('GET', counter) or ''
-    if current ~= expected then return {0, 'retry', current} end
-    if redis.call('SISMEMBER', coll, pk) == 1 then return {0, 'pk'} end
-elseif redis.call('SISMEMBER', coll, pk) == 0 then
-    return {0, 'missing'}
-end
+if redis.call('SISMEMBER', coll, pk) == 0 then return {0, 'missing'} end
 
 local before_snap, before_list, before_set
 if indexed then
@@ -157,7 +147,7 @@ if indexed then
     before_list, before_set = members(before_snap)
 end
 
-local reply = call_variadic(field_call(cmd, key, hfield, 9))
+local reply = call_variadic(field_call(cmd, key, hfield, 7))
 if type(reply) == 'table' and reply.err then return {0, 'error', reply.err} end
 
 if indexed then
@@ -181,9 +171,5 @@ if indexed then
     end
 end
 
-if mode == 'auto' then
-    redis.call('SET', counter, pk)
-    redis.call('SADD', coll, pk)
-end
 if type(reply) == 'table' and reply.ok then reply = reply.ok end
 return {1, reply}
