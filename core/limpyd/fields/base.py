@@ -353,10 +353,12 @@ class RedisField:
     ) -> _R:
         """Run a modifier: one round trip.
 
-        Outside pipelines every write goes through the ``limpyd_write`` script: it checks the
+        Outside pipelines every write of a saved instance goes through a write script
+        (``limpyd_write``, ``limpyd_write_plain`` or ``limpyd_ops_write``): it checks the
         instance still exists (no orphan keys under a deleted pk) and keeps index sets and
-        unique checks atomic. The first write of an unsaved auto-pk instance saves it with its
-        defaults in the same script (``limpyd_first_write``). Inside a pipeline the redis-py
+        unique checks atomic. The first write of an unsaved auto-pk instance runs
+        ``limpyd_first_write`` instead, which saves the instance, its defaults and the write
+        in one script. Inside a pipeline the redis-py
         command is queued (non-indexable fields of saved instances only).
 
         Typing: the result is ``conv``'s, as ``_read``'s is ``post``'s.
