@@ -33,36 +33,18 @@
 --   {0, "error", message}, {0, "unique", index key, other pk},
 --   {0, "values", then for each indexable field its count and entries}
 --@include variadic_call
+--@include limpyd_instance
+--@include limpyd_entries
+--@include limpyd_index_ops
 
 local coll, counter, hkey = KEYS[1], KEYS[2], KEYS[3]
 local pk, expected = ARGV[1], ARGV[2]
 local n, h = tonumber(ARGV[3]), tonumber(ARGV[4])
 
-local current = redis.call('GET', counter) or ''
-if current ~= expected then return {0, 'retry', current} end
-if redis.call('SISMEMBER', coll, pk) == 1 then return {0, 'pk'} end
+local refused = creation_refusal(coll, counter, pk, expected, true)
+if refused then return refused end
 
-local function chunked(cmd, key, items)
-    for i = 1, #items, 1000 do
-        redis.call(cmd, key, unpack(items, i, math.min(i + 999, #items)))
-    end
-end
-
-local pos = 5
-local hash_items = {}
-for _ = 1, h do
-    hash_items[#hash_items + 1] = ARGV[pos]
-    hash_items[#hash_items + 1] = ARGV[pos + 1]
-    pos = pos + 2
-end
-local fields = {}
-for i = 1, n do
-    local kind, count = ARGV[pos], tonumber(ARGV[pos + 1])
-    local items = {}
-    for j = 1, count do items[j] = ARGV[pos + 1 + j] end
-    fields[i] = {kind, items}
-    pos = pos + 2 + count
-end
+local hash_items, fields, pos = read_instance(5, h, n)
 local target, target_hfield = tonumber(ARGV[pos]), ARGV[pos + 1]
 local x = tonumber(ARGV[pos + 2])
 pos = pos + 3
@@ -94,44 +76,8 @@ local function clear()
     for i = 1, n do redis.call('DEL', KEYS[3 + i]) end
 end
 
-local function entries_of(key, kind, hfield)
-    local out, seen = {}, {}
-    local function add(v)
-        if not seen[v] then seen[v] = true; out[#out + 1] = v end
-    end
-    if kind == 'string' then
-        local v = redis.call('GET', key)
-        if v then add(v) end
-    elseif kind == 'hash' then
-        local v = redis.call('HGET', key, hfield)
-        if v then add(v) end
-    elseif kind == 'set' then
-        for _, v in ipairs(redis.call('SMEMBERS', key)) do add(v) end
-    elseif kind == 'list' then
-        for _, v in ipairs(redis.call('LRANGE', key, 0, -1)) do add(v) end
-    elseif kind == 'zset' then
-        for _, v in ipairs(redis.call('ZRANGE', key, 0, -1)) do add(v) end
-    else
-        local flat = redis.call('HGETALL', key)
-        for i = 1, #flat, 2 do add(#flat[i] .. ':' .. flat[i] .. flat[i + 1]) end
-    end
-    return out
-end
-
--- the creation, with the default values
-clear()
-if #hash_items > 0 then chunked('HSET', hkey, hash_items) end
-local commands = {string = 'SET', set = 'SADD', list = 'RPUSH', zset = 'ZADD', hashfield = 'HSET'}
-for i = 1, n do
-    local key, kind, items = KEYS[3 + i], fields[i][1], fields[i][2]
-    if #items > 0 then
-        if kind == 'string' then
-            redis.call('SET', key, items[1])
-        else
-            chunked(commands[kind], key, items)
-        end
-    end
-end
+-- the creation, with the default values (over cleared keys)
+store_instance(hkey, hash_items, fields)
 
 -- the first write
 local reply = call_variadic(field_call(ARGV[cmd_pos], key_at(target), target_hfield, cmd_pos + 1))
@@ -146,21 +92,12 @@ for i = 1, x do
     held[i] = entries_of(key_at(f[1]), f[2], f[3])
 end
 
-local function other_in(members, skip)
-    for _, m in ipairs(members) do
-        local who = m
-        if skip then who = m:sub(#skip + 1) end
-        if who ~= pk then return who end
-    end
-    return nil
-end
-
 if mode == 'plain' then
     for i = 1, x do
         local prefix, unique = indexed[i][4], indexed[i][5]
         if unique then
             for _, v in ipairs(held[i]) do
-                local other = other_in(redis.call('SRANDMEMBER', prefix .. v, 2))
+                local other = other_pk(pk, redis.call('SRANDMEMBER', prefix .. v, 2))
                 if other then
                     clear()
                     return {0, 'unique', prefix .. v, other}
@@ -177,55 +114,21 @@ else
     for i = 1, x do
         if not same then break end
         local count = tonumber(ARGV[p])
-        if #held[i] ~= count then
-            same = false
-        else
-            local wanted = {}
-            for j = p + 1, p + count do wanted[ARGV[j]] = true end
-            for _, v in ipairs(held[i]) do
-                if not wanted[v] then same = false end
-            end
-        end
+        same = same_entries(held[i], p + 1, count)
         p = p + 1 + count
     end
     if not same then
         clear()
         local out = {0, 'values'}
-        for i = 1, x do
-            out[#out + 1] = #held[i]
-            for _, v in ipairs(held[i]) do out[#out + 1] = v end
-        end
+        for i = 1, x do append_entries(out, held[i]) end
         return out
     end
-    local base = 3 + n
-    for i = 0, no - 1 do
-        local q = ops_pos + 4 * i
-        local op, k, a = ARGV[q], KEYS[base + tonumber(ARGV[q + 1])], ARGV[q + 2]
-        local other = nil
-        if op == 'uset' then
-            other = other_in(redis.call('SRANDMEMBER', k, 2))
-        elseif op == 'uzscore' then
-            other = other_in(redis.call('ZRANGEBYSCORE', k, a, a, 'LIMIT', 0, 2))
-        elseif op == 'uzlex' then
-            local found = redis.call('ZRANGEBYLEX', k, '[' .. a, '+', 'LIMIT', 0, 2)
-            local matching = {}
-            for _, m in ipairs(found) do
-                if m:sub(1, #a) == a then matching[#matching + 1] = m end
-            end
-            other = other_in(matching, a)
-        end
-        if other then
-            clear()
-            return {0, 'unique', k, other}
-        end
+    local taken_key, other = unique_conflict(pk, ops_pos, no, 3 + n)
+    if other then
+        clear()
+        return {0, 'unique', taken_key, other}
     end
-    for i = 0, no - 1 do
-        local q = ops_pos + 4 * i
-        local op, k, a, b = ARGV[q], KEYS[base + tonumber(ARGV[q + 1])], ARGV[q + 2], ARGV[q + 3]
-        if op == 'sadd' then redis.call('SADD', k, a)
-        elseif op == 'zadd' then redis.call('ZADD', k, a, b)
-        end
-    end
+    apply_ops(ops_pos, no, 3 + n)
 end
 
 redis.call('SET', counter, pk)

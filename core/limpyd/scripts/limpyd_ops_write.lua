@@ -25,34 +25,12 @@
 --   for each context field its count and entries},
 --   {0, "missing"} (no such instance), {0, "error", msg}, {0, "unique", index key, other pk}
 --@include variadic_call
+--@include limpyd_entries
+--@include limpyd_index_ops
 
 local coll, key = KEYS[1], KEYS[2]
 local pk, kind, hfield = ARGV[1], ARGV[2], ARGV[3]
 local checked, unindexed = ARGV[4] == '1', ARGV[4] == '2'
-
-local function entries_of(key, kind, hfield)
-    local out, seen = {}, {}
-    local function add(v)
-        if not seen[v] then seen[v] = true; out[#out + 1] = v end
-    end
-    if kind == 'string' then
-        local v = redis.call('GET', key)
-        if v then add(v) end
-    elseif kind == 'hash' then
-        local v = redis.call('HGET', key, hfield)
-        if v then add(v) end
-    elseif kind == 'set' then
-        for _, v in ipairs(redis.call('SMEMBERS', key)) do add(v) end
-    elseif kind == 'list' then
-        for _, v in ipairs(redis.call('LRANGE', key, 0, -1)) do add(v) end
-    elseif kind == 'zset' then
-        for _, v in ipairs(redis.call('ZRANGE', key, 0, -1)) do add(v) end
-    else
-        local flat = redis.call('HGETALL', key)
-        for i = 1, #flat, 2 do add(#flat[i] .. ':' .. flat[i] .. flat[i + 1]) end
-    end
-    return out
-end
 
 local function entries() return entries_of(key, kind, hfield) end
 
@@ -80,16 +58,6 @@ local function restore(saved)
         if ttl < 0 then ttl = 0 end
         redis.call('RESTORE', key, ttl, saved[1])
     end
-end
-
-local function same(list, from, count)
-    if #list ~= count then return false end
-    local set = {}
-    for i = from, from + count - 1 do set[ARGV[i]] = true end
-    for _, v in ipairs(list) do
-        if not set[v] then return false end
-    end
-    return true
 end
 
 if redis.call('SISMEMBER', coll, pk) == 0 then return {0, 'missing'} end
@@ -126,61 +94,24 @@ local context_same = true
 for i = 1, nc do
     local c = contexts[i]
     context_now[i] = entries_of(c[1], c[2], c[3])
-    if not same(context_now[i], c[4], c[5]) then context_same = false end
+    if not same_entries(context_now[i], c[4], c[5]) then context_same = false end
 end
-if not unindexed and not (checked and context_same and same(before, b_pos, nb)
-        and same(after, na_pos + 1, na)) then
+if not unindexed and not (checked and context_same and same_entries(before, b_pos, nb)
+        and same_entries(after, na_pos + 1, na)) then
     restore(saved)
     local out = {0, 'values', #before, #after}
     for _, v in ipairs(before) do out[#out + 1] = v end
     for _, v in ipairs(after) do out[#out + 1] = v end
-    for i = 1, nc do
-        out[#out + 1] = #context_now[i]
-        for _, v in ipairs(context_now[i]) do out[#out + 1] = v end
-    end
+    for i = 1, nc do append_entries(out, context_now[i]) end
     return out
 end
 
-local function other_in(members, skip_prefix)
-    for _, m in ipairs(members) do
-        local who = m
-        if skip_prefix then who = m:sub(#skip_prefix + 1) end
-        if who ~= pk then return who end
-    end
-    return nil
+local taken_key, other = unique_conflict(pk, no_pos + 1, no, base)
+if other then
+    restore(saved)
+    return {0, 'unique', taken_key, other}
 end
-
-for i = 0, no - 1 do
-    local p = no_pos + 1 + 4 * i
-    local op, k, a = ARGV[p], KEYS[base + tonumber(ARGV[p + 1])], ARGV[p + 2]
-    local other = nil
-    if op == 'uset' then
-        other = other_in(redis.call('SRANDMEMBER', k, 2))
-    elseif op == 'uzscore' then
-        other = other_in(redis.call('ZRANGEBYSCORE', k, a, a, 'LIMIT', 0, 2))
-    elseif op == 'uzlex' then
-        local found = redis.call('ZRANGEBYLEX', k, '[' .. a, '+', 'LIMIT', 0, 2)
-        local matching = {}
-        for _, m in ipairs(found) do
-            if m:sub(1, #a) == a then matching[#matching + 1] = m end
-        end
-        other = other_in(matching, a)
-    end
-    if other then
-        restore(saved)
-        return {0, 'unique', k, other}
-    end
-end
-
-for i = 0, no - 1 do
-    local p = no_pos + 1 + 4 * i
-    local op, k, a, b = ARGV[p], KEYS[base + tonumber(ARGV[p + 1])], ARGV[p + 2], ARGV[p + 3]
-    if op == 'sadd' then redis.call('SADD', k, a)
-    elseif op == 'srem' then redis.call('SREM', k, a)
-    elseif op == 'zadd' then redis.call('ZADD', k, a, b)
-    elseif op == 'zrem' then redis.call('ZREM', k, a)
-    end
-end
+apply_ops(no_pos + 1, no, base)
 
 if type(reply) == 'table' and reply.ok then reply = reply.ok end
 return {1, reply}

@@ -20,15 +20,11 @@
 -- then for each index key j: "1" when the index is unique (no other pk may be in it), else "0"
 -- Returns {1, pk}; or, with nothing written: {0, "retry", counter value} (counter moved),
 --   {0, "pk"} (pk already used), {0, "unique", index key, other pk} (unique value taken)
+--@include limpyd_instance
+
 local coll, counter, hkey = KEYS[1], KEYS[2], KEYS[3]
 local mode, pk, expected = ARGV[1], ARGV[2], ARGV[3]
 local n, h = tonumber(ARGV[4]), tonumber(ARGV[5])
-
-local function chunked(cmd, key, items)
-    for i = 1, #items, 1000 do
-        redis.call(cmd, key, unpack(items, i, math.min(i + 999, #items)))
-    end
-end
 
 local function taken(key)
     local size = redis.call('SCARD', key)
@@ -39,27 +35,10 @@ local function taken(key)
     return nil
 end
 
-if mode == 'auto' then
-    local current = redis.call('GET', counter) or ''
-    if current ~= expected then return {0, 'retry', current} end
-end
-if redis.call('SISMEMBER', coll, pk) == 1 then return {0, 'pk'} end
+local refused = creation_refusal(coll, counter, pk, expected, mode == 'auto')
+if refused then return refused end
 
-local pos = 6
-local hash_items = {}
-for _ = 1, h do
-    hash_items[#hash_items + 1] = ARGV[pos]
-    hash_items[#hash_items + 1] = ARGV[pos + 1]
-    pos = pos + 2
-end
-local fields = {}
-for i = 1, n do
-    local kind, count = ARGV[pos], tonumber(ARGV[pos + 1])
-    local items = {}
-    for j = 1, count do items[j] = ARGV[pos + 1 + j] end
-    fields[i] = {kind, items}
-    pos = pos + 2 + count
-end
+local hash_items, fields, pos = read_instance(6, h, n)
 local first_index = 4 + n
 for j = first_index, #KEYS do
     if ARGV[pos + j - first_index] == '1' then
@@ -71,20 +50,7 @@ end
 -- every check passed: write
 if mode == 'auto' then redis.call('SET', counter, pk) end
 redis.call('SADD', coll, pk)
-redis.call('DEL', hkey)
-if #hash_items > 0 then chunked('HSET', hkey, hash_items) end
-local commands = {string = 'SET', set = 'SADD', list = 'RPUSH', zset = 'ZADD'}
-for i = 1, n do
-    local key, kind, items = KEYS[3 + i], fields[i][1], fields[i][2]
-    redis.call('DEL', key)
-    if #items > 0 then
-        if kind == 'string' then
-            redis.call('SET', key, items[1])
-        else
-            chunked(commands[kind], key, items)
-        end
-    end
-end
+store_instance(hkey, hash_items, fields)
 for j = first_index, #KEYS do
     redis.call('SADD', KEYS[j], pk)
 end
