@@ -3,9 +3,10 @@
 ``benchmarks/asgi_site.py`` has one view written twice: ``/sync`` (``def``, run by Django in a
 worker thread under ASGI) and ``/async`` (``async def``: the rate-limit decision and the cache
 read native on redis.asyncio). Both make one rate-limit decision and one cache read per
-request. uvicorn (one process, asyncio loop, h11) serves both; a load generator in another
-process keeps ``CONNECTIONS`` keep-alive HTTP/1.1 connections busy for ``SECONDS`` per round
-and counts complete responses. Paths alternate round by round; the best of ``ROUNDS`` is kept.
+request. uvicorn (one process, asyncio loop, h11; ``WALRUS_BENCH_ASGI=fast``: uvloop and
+httptools) serves both; a load generator in another process keeps ``CONNECTIONS`` keep-alive
+HTTP/1.1 connections busy for ``SECONDS`` per round and counts complete responses. Paths
+alternate round by round; the best of ``ROUNDS`` is kept.
 
 Placement: redis-server and uvicorn share CPU 0, the load generator runs on CPU 1 (so it
 takes nothing from the server side); ``WALRUS_BENCH_PIN=none`` leaves placement to the kernel.
@@ -13,7 +14,8 @@ Round trips per request are counted (socket writes, ``walrus.roundtrips``) on th
 served in-process by Django's test clients.
 
 Run: ``.venv/bin/python -m benchmarks.bench_asgi`` (``--print-only`` leaves RESULTS.md alone;
-needs the ``bench`` extra: uvicorn).
+needs the ``bench`` extra: uvicorn, uvloop, httptools). The section of RESULTS.md is named
+after the configuration, so both can be kept.
 """
 
 from __future__ import annotations
@@ -37,6 +39,10 @@ SECONDS = 4.0
 ROUNDS = 5
 ROOT = Path(__file__).resolve().parents[1]
 PATHS = ("/sync", "/async", "/sync-bare", "/async-bare")
+# uvicorn's event loop and HTTP parser: the pure-Python defaults, or uvloop and httptools
+# (WALRUS_BENCH_ASGI=fast; both in the bench extra).
+FAST = os.environ.get("WALRUS_BENCH_ASGI") == "fast"
+LOOP, HTTP = ("uvloop", "httptools") if FAST else ("asyncio", "h11")
 
 
 def _free_port() -> int:
@@ -154,7 +160,7 @@ def _run(url: str) -> tuple[dict[str, float], dict[str, float]]:
     server = subprocess.Popen(
         [
             sys.executable, "-m", "uvicorn", "benchmarks.asgi_site:application",
-            "--host", "127.0.0.1", "--port", str(port), "--loop", "asyncio", "--http", "h11",
+            "--host", "127.0.0.1", "--port", str(port), "--loop", LOOP, "--http", HTTP,
             "--no-access-log", "--log-level", "warning",
         ],
         cwd=ROOT,
@@ -214,7 +220,7 @@ def main(argv: list[str]) -> int:
     pinned = os.environ.get("WALRUS_BENCH_PIN", "same") != "none"
     ceiling = best["/async-bare"] / best["/sync"]
     note = (
-        f"\n\nuvicorn (asyncio loop, h11), one process; {CONNECTIONS} keep-alive connections "
+        f"\n\nuvicorn ({LOOP} loop, {HTTP}), one process; {CONNECTIONS} keep-alive connections "
         f"from a load generator in another process, {SECONDS:g} s per round, best of {ROUNDS} "
         "rounds, paths alternated. Each request: one rate-limit decision (GCRA, one Lua call) "
         "and one cache read. "
@@ -232,7 +238,16 @@ def main(argv: list[str]) -> int:
     if "--print-only" in argv:
         print(markdown)
     else:
-        write_section("ASGI view: async against sync", markdown, "python -m benchmarks.bench_asgi")
+        if FAST:
+            write_section(
+                "ASGI view: async against sync (uvloop, httptools)",
+                markdown,
+                "WALRUS_BENCH_ASGI=fast python -m benchmarks.bench_asgi",
+            )
+        else:
+            write_section(
+                "ASGI view: async against sync", markdown, "python -m benchmarks.bench_asgi"
+            )
     return 0
 
 
