@@ -55,7 +55,7 @@ quick: $(STAMP)
 	$(PY) -m pytest -q tests/core tests/asyncio -k "$(QUICK_CORE)"
 	$(PY) -m pytest -q $(QUICK_TESTS)
 
-## test: lint, type-check, then the whole suite against real servers (about 40 minutes on 2 cores)
+## test: lint, type-check, then the whole suite against real servers (about 45 minutes on 2 cores)
 test: $(STAMP) $(DJ42_STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
