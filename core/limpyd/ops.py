@@ -113,13 +113,8 @@ def write_ops(field: RedisField, command: str, raw_args: Sequence[Any]) -> Any:
         if reason == "values":
             nb, na = int(reply[2]), int(reply[3])
             flat = list(reply[4:])
-            before, after, flat = flat[:nb], flat[nb : nb + na], flat[nb + na :]
-            context = []
-            while flat:
-                count = int(flat[0])
-                context.append(flat[1 : 1 + count])
-                flat = flat[1 + count :]
-            expected = (before, after, context)
+            before, after = flat[:nb], flat[nb : nb + na]
+            expected = (before, after, _counted_lists(flat[nb + na :]))
         else:
             raise refusal(model, pk, reply)
     raise LimpydException(f"{command} on {field._what()}: gave up after {MAX_ATTEMPTS} attempts")
@@ -223,12 +218,7 @@ def first_write(
             return reply[1]
         reason = reply[1]
         if reason == "values":
-            flat = list(reply[2:])
-            expected = []
-            while flat:
-                count = int(flat[0])
-                expected.append(flat[1 : 1 + count])
-                flat = flat[1 + count :]
+            expected = _counted_lists(list(reply[2:]))
         elif reason == "retry":
             model._max_pk_hint = reply[2] or ""
         else:
@@ -326,10 +316,16 @@ def delete_instance_ops(instance: RedisModel) -> None:
             return
         if reply[1] == "missing":
             raise DoesNotExist(f"No {model.__name__} found with pk {pk}")
-        flat = list(reply[2:])
-        expected = []
-        while flat:
-            count = int(flat[0])
-            expected.append(flat[1 : 1 + count])
-            flat = flat[1 + count :]
+        expected = _counted_lists(list(reply[2:]))
     raise LimpydException(f"deleting a {model.__name__}: gave up after {MAX_ATTEMPTS} attempts")
+
+
+def _counted_lists(flat: list[Any]) -> list[list[Any]]:
+    """Split a script's "values" reply (a count, then that many entries, repeated) into the
+    lists it holds. No Redis work."""
+    lists: list[list[Any]] = []
+    while flat:
+        count = int(flat[0])
+        lists.append(flat[1 : 1 + count])
+        flat = flat[1 + count :]
+    return lists

@@ -164,6 +164,8 @@ def test_batch_reads_takes_a_bool(bad: Any) -> None:
         AsyncDatabase.from_url("redis://127.0.0.1:9/0", batch_reads=bad)
     with pytest.raises(ValueError, match="batch_reads"):
         AsyncDatabase(host="127.0.0.1", port=9, batch_reads=bad)
+    with pytest.raises(ValueError, match="batch_reads must be True or False"):
+        AsyncDatabase.from_url("redis+cluster://127.0.0.1:9", batch_reads=bad)
 
 
 def _batch_connection(own_server: RedisServer) -> dict[str, Any]:

@@ -64,9 +64,7 @@ class AsyncDatabase(  # type: ignore[misc]  # see below
         batch_reads: bool = True,
         **kwargs: Any,
     ) -> None:
-        if not isinstance(batch_reads, bool):
-            raise ValueError(f"batch_reads must be True or False, not {batch_reads!r}")
-        self.batch_reads = batch_reads
+        self.batch_reads = _checked_batch_reads(batch_reads)
         self._batcher: CommandBatcher | None = None
         if kwargs.get("connection_pool") is None:
             # A pool of our own (host=..., unix_socket_path=...): walrus's resend policy, as
@@ -94,7 +92,7 @@ class AsyncDatabase(  # type: ignore[misc]  # see below
         or a bad option value (naming it). No Redis work: nothing connects until a command
         runs."""
         script_dir = kwargs.pop("script_dir", None)
-        batch_reads = kwargs.pop("batch_reads", True)
+        batch_reads = _checked_batch_reads(kwargs.pop("batch_reads", True))
         scheme = url_scheme(url)
         if scheme in CLUSTER_SCHEMES:
             from .cluster import AsyncClusterDatabase
@@ -200,3 +198,11 @@ class AsyncDatabase(  # type: ignore[misc]  # see below
 
 async def _dropped_already(*_failure: Any) -> None:
     """The retry's ``fail`` for a batched command: the batcher has dropped the connection."""
+
+
+def _checked_batch_reads(value: Any) -> bool:
+    """``batch_reads`` itself; ValueError unless it is True or False (a cluster client takes
+    and ignores it, but not a wrong type). No Redis work."""
+    if not isinstance(value, bool):
+        raise ValueError(f"batch_reads must be True or False, not {value!r}")
+    return value
